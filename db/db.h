@@ -1,0 +1,121 @@
+/*
+ * The gateway's state in one SQLite file (WAL): one-time challenges,
+ * enrollment transactions and issued certificates. Only this module writes
+ * SQL. Schema changes are numbered migrations (PRAGMA user_version). All
+ * functions are safe to call from several threads: one connection,
+ * serialised by a mutex, prepared statements kept for the process's life.
+ */
+#ifndef GW_DB_H
+#define GW_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct gw_err;
+struct db;
+
+int db_open(struct db **out, const char *path, struct gw_err *err);
+void db_close(struct db *db);
+int db_schema_version(struct db *db);
+
+/* Challenges: only the SHA-256 of the secret is stored. */
+struct db_challenge {
+	int64_t id;
+	int64_t created;	/* unix seconds */
+	int64_t expires;
+	int64_t used;		/* 0 when unused */
+	bool revoked;
+	char *cn;		/* binding, or NULL */
+	char *email;
+	char *ou;
+	char *txid;		/* the transaction that consumed it, or NULL */
+};
+void db_challenge_cleanup(struct db_challenge *c);
+int db_challenge_put(struct db *db, const uint8_t hash[32], int64_t now,
+    int64_t expires, const char *cn, const char *email, const char *ou,
+    int64_t *id, struct gw_err *err);
+int db_challenge_revoke(struct db *db, int64_t id, struct gw_err *err);
+typedef int db_challenge_fn(void *arg, const struct db_challenge *c);
+int db_challenge_list(struct db *db, db_challenge_fn *fn, void *arg,
+    struct gw_err *err);
+
+/* Enrollment transactions: the state machine of DESIGN.md. */
+enum db_txn_state {
+	DB_TXN_ORDERING = 1,	/* challenge consumed, order may be in flight */
+	DB_TXN_ISSUED = 2,	/* certificate stored */
+	DB_TXN_FAILED = 3,	/* final failure stored */
+};
+
+struct db_txn {
+	int64_t id;
+	char *txid;		/* SCEP transactionID */
+	uint8_t csr_sha256[32];	/* ties a retry to the same request */
+	enum db_txn_state state;
+	int64_t created;
+	int64_t updated;
+	int64_t challenge_id;	/* 0 for none (renewal) */
+	char *cn;		/* identity sent upstream */
+	char *email;
+	char *ou;
+	char *csr_pem;		/* kept until the order is final */
+	char *order_id;		/* upstream OrderID, or NULL */
+	uint8_t *cert_der;	/* ISSUED: the certificate */
+	size_t cert_len;
+	int fail_info;		/* FAILED: enum scep_fail value */
+	char *fail_text;	/* FAILED: the short reason sent to the device */
+};
+void db_txn_cleanup(struct db_txn *t);
+
+/* Outcome of db_txn_start(). */
+enum db_start {
+	DB_START_OK,		 /* challenge consumed, transaction ORDERING */
+	DB_START_EXISTS,	 /* transactionID known: *t holds it */
+	DB_START_CHALLENGE_BAD,	 /* unknown challenge */
+	DB_START_CHALLENGE_USED, /* consumed by another transaction */
+	DB_START_CHALLENGE_EXPIRED,
+	DB_START_CHALLENGE_REVOKED,
+	DB_START__MAX
+};
+
+struct db_txn_new {
+	const char *txid;
+	const uint8_t *csr_sha256;	/* 32 bytes */
+	const uint8_t *challenge_sha256; /* 32 bytes, or NULL: no challenge */
+	const char *csr_cn;		/* identity fallbacks from the CSR */
+	const char *csr_email;
+	const char *csr_pem;
+	int64_t now;
+};
+
+int db_txn_get(struct db *db, const char *txid, struct db_txn *t,
+    struct gw_err *err);
+int db_txn_start(struct db *db, const struct db_txn_new *n,
+    enum db_start *res, struct db_txn *t, struct gw_err *err);
+int db_txn_set_order(struct db *db, const char *txid, const char *order_id,
+    int64_t now, struct gw_err *err);
+int db_txn_set_issued(struct db *db, const char *txid, const char *order_id,
+    const uint8_t *der, size_t len, const char *serial_hex,
+    int64_t not_after, const char *subject, int64_t now, struct gw_err *err);
+int db_txn_set_failed(struct db *db, const char *txid, int fail_info,
+    const char *fail_text, int64_t now, struct gw_err *err);
+typedef int db_txn_fn(void *arg, const struct db_txn *t);
+int db_txn_list_unfinished(struct db *db, db_txn_fn *fn, void *arg,
+    struct gw_err *err);
+
+/* Issued certificates. */
+struct db_cert {
+	char *serial_hex;
+	char *order_id;
+	char *txid;
+	char *subject;
+	int64_t issued;
+	int64_t not_after;
+	int64_t revoked;	/* 0 when not revoked */
+};
+void db_cert_cleanup(struct db_cert *c);
+typedef int db_cert_fn(void *arg, const struct db_cert *c);
+int db_cert_list(struct db *db, db_cert_fn *fn, void *arg,
+    struct gw_err *err);
+
+#endif

@@ -1,0 +1,136 @@
+/*
+ * GlobalSign EPKI (GasOrderService, SOAP 1.1) client side and the schema
+ * code that epki-sim reuses for the server side. Knows nothing about SCEP.
+ * epki_soap.c builds and parses messages (libxml2, no I/O); epki_client.c
+ * moves them over HTTP(S) with the libcurl multi interface on one thread
+ * of its own; epki_order.c ties the two together for the gateway.
+ */
+#ifndef GW_EPKI_H
+#define GW_EPKI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+struct buf;
+struct gw_err;
+struct epki_client;
+
+#define EPKI_NS "https://system.globalsign.com/cr/ws/"
+#define EPKI_MAX_ERRORS 8
+#define EPKI_MAX_OUS 8
+
+/* What a result means to the caller (spec/epki-api.md 7.2). */
+enum epki_class {
+	EPKI_OK,		/* SuccessCode 0 */
+	EPKI_WARNING,		/* SuccessCode 1: use the result, log errors */
+	EPKI_BAD_REQUEST,	/* -101..-109, -4005, -4008, -6002, -6102 ... */
+	EPKI_BAD_CSR,		/* -4006, -4007, -6007, -9936, -9940, -996x */
+	EPKI_AUTH,		/* -4001, -4201, -9200, -9939, -9901: operator */
+	EPKI_QUOTA,		/* -6101: licences */
+	EPKI_TRANSIENT,		/* -1, -201, -300, -301, -9942, -9943 */
+	EPKI_NOT_FOUND,		/* -4003, -9902, -9916 */
+	EPKI_CONFLICT,		/* -4004, -4016, -9915, -9938 */
+	EPKI_FAILURE,		/* any other business error */
+	EPKI_TRANSPORT,		/* no usable answer: network, HTTP, Fault, non-XML */
+	EPKI_CLASS__MAX
+};
+
+struct epki_auth {
+	const char *user;	/* PAR12345_UserID */
+	const char *password;	/* never logged */
+};
+
+/* An OrderAndIssueCertificate request (spec 5.1), client or simulator. */
+struct epki_order {
+	const char *profile_id;
+	const char *product_code;
+	int years;
+	const char *csr_pem;
+	const char *cn;
+	const char *email;	/* or NULL */
+	const char *ous[EPKI_MAX_OUS];
+	size_t nous;
+};
+
+struct epki_error {
+	int code;		/* -4001 */
+	char field[64];		/* ErrorField, or "" */
+	char message[256];	/* ErrorMessage, or "" */
+};
+
+/* A parsed response of any operation. */
+struct epki_resp {
+	enum epki_class cls;
+	int success_code;	/* 0, 1, -1; -2 when there was none */
+	size_t nerrors;
+	struct epki_error errors[EPKI_MAX_ERRORS];
+	char fault[256];	/* SOAP Fault or transport detail, or "" */
+	char order_id[64];	/* OrderID / OrderNo, or "" */
+	char order_status[16];	/* OrderStatus when present, or "" */
+	STACK_OF(X509) *certs;	/* every certificate found in CERT, or NULL */
+};
+
+/* Error codes (epki_soap.c). */
+enum epki_class epki_code_class(int code);
+const char *epki_class_name(enum epki_class cls);
+
+/* Messages (epki_soap.c). */
+int epki_soap_order_build(const struct epki_auth *auth,
+    const struct epki_order *o, struct buf *out, struct gw_err *err);
+int epki_soap_get_order_build(const struct epki_auth *auth,
+    const char *order_id, struct buf *out, struct gw_err *err);
+int epki_soap_parse(const char *op, long http_status, const uint8_t *body,
+    size_t len, struct epki_resp *out, struct gw_err *err);
+void epki_resp_init(struct epki_resp *r);
+void epki_resp_cleanup(struct epki_resp *r);
+const X509 *epki_resp_get0_cert_for_key(const struct epki_resp *r,
+    const EVP_PKEY *pub);
+
+/* Transport: a seam so unit tests can hand in canned replies. */
+struct epki_http {
+	int curl_code;		/* CURLE_OK or the failure */
+	long status;		/* HTTP status, 0 if none */
+	const uint8_t *body;
+	size_t len;
+	const char *error;	/* curl's message when curl_code != 0 */
+};
+typedef void epki_http_fn(void *arg, const struct epki_http *res);
+struct epki_transport {
+	/* Sends body (taken, even on failure) for operation op; calls done
+	 * exactly once, later, from the transport's own thread. */
+	int (*post)(void *ctx, const char *op, struct buf *body,
+	    epki_http_fn *done, void *arg, struct gw_err *err);
+	void *ctx;
+};
+
+struct epki_client_opts {
+	const char *url;
+	long timeout_s;		/* whole call */
+	long connect_timeout_s;
+	const char *ca_file;	/* or NULL: system store */
+	size_t max_response;	/* ceiling on a response body */
+};
+int epki_client_new(struct epki_client **out,
+    const struct epki_client_opts *o, struct gw_err *err);
+void epki_client_free(struct epki_client *c);
+struct epki_transport epki_client_transport(struct epki_client *c);
+int epki_client_post_sync(const struct epki_client_opts *o, const char *op,
+    const struct buf *body, struct buf *resp, long *status,
+    struct gw_err *err);
+
+/* Orders (epki_order.c): build, send, parse, call back. */
+typedef void epki_resp_fn(void *arg, const struct epki_resp *r);
+int epki_order_submit(const struct epki_transport *t,
+    const struct epki_auth *auth, const struct epki_order *o,
+    epki_resp_fn *done, void *arg, struct gw_err *err);
+int epki_order_get_submit(const struct epki_transport *t,
+    const struct epki_auth *auth, const char *order_id, epki_resp_fn *done,
+    void *arg, struct gw_err *err);
+int epki_order_call(const struct epki_client_opts *o,
+    const struct epki_auth *auth, const struct epki_order *ord,
+    struct epki_resp *out, struct gw_err *err);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * The configuration: one INI file (DESIGN.md "Config"), parsed with inih
+ * into struct gw_config through one table of keys (STYLE.md 17). Never
+ * modified after load. Relative paths are resolved against the config
+ * file's folder. Every bad key is reported as "file:line: reason".
+ */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct gw_config {
+	char *path;			/* the file this came from */
+	char *dir;			/* its folder */
+	/* [server] */
+	char *listen;			/* host:port of the SCEP listener */
+	size_t max_request_bytes;
+	unsigned threads;		/* HTTP worker threads */
+	/* [admin] */
+	char *admin_listen;		/* or NULL: off */
+	char *admin_token_file;
+	/* [db] */
+	char *db_path;
+	/* [ra] */
+	char *ra_cert;
+	char *ra_key;
+	char *ca_chain;
+	/* [epki] */
+	char *epki_url;
+	char *epki_username;
+	char *epki_password_file;
+	char *epki_profile_id;
+	char *epki_product_code;
+	int epki_years;
+	long epki_timeout_seconds;
+	char *epki_ca_file;		/* TLS trust for the EPKI URL, or NULL */
+	/* [scep] */
+	bool allow_des;
+	long pending_after_seconds;
+	/* [enroll] */
+	long challenge_ttl_seconds;
+	/* [log] */
+	int log_level;			/* LOG_ERR .. LOG_DEBUG */
+};
+
+int config_load(struct gw_config **out, const char *path, FILE *errf);
+void config_free(struct gw_config *c);
+int config_write_default(FILE *f, const struct gw_config *c);
+
+#endif
