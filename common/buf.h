@@ -10,10 +10,10 @@
 #include <stdint.h>
 
 struct buf {
-	uint8_t *data;	/* NULL until the first add */
-	size_t len;	/* bytes used, terminator excluded */
-	size_t cap;	/* bytes allocated */
-	size_t max;	/* ceiling on len; 0 means SIZE_MAX / 2 */
+	uint8_t *data; /* NULL until the first add */
+	size_t len;    /* bytes used, terminator excluded */
+	size_t cap;    /* bytes allocated */
+	size_t max;    /* ceiling on len; 0 means SIZE_MAX / 2 */
 };
 
 void buf_init(struct buf *b, size_t max);

@@ -56,7 +56,7 @@ gw_err_set_ossl(struct gw_err *err, int code, const char *what)
 		ERR_error_string_n(e, reason, sizeof(reason));
 		len = strlen(err->msg);
 		if (len + 3 < sizeof(err->msg))
-			snprintf(err->msg + len, sizeof(err->msg) - len,
-			    "%s%s", len == strlen(what) ? ": " : "; ", reason);
+			snprintf(err->msg + len, sizeof(err->msg) - len, "%s%s",
+			    len == strlen(what) ? ": " : "; ", reason);
 	}
 }

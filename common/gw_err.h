@@ -9,8 +9,8 @@
 #define GW_ERR_MSG 256
 
 struct gw_err {
-	int code;		/* module-defined; 0 when unset */
-	char msg[GW_ERR_MSG];	/* one line, no secrets */
+	int code;	      /* module-defined; 0 when unset */
+	char msg[GW_ERR_MSG]; /* one line, no secrets */
 };
 
 void gw_err_clear(struct gw_err *err);

@@ -63,8 +63,7 @@ gw_cleanse(void *p, size_t n)
  * out is empty and err says why.
  */
 int
-gw_file_read(const char *path, size_t max, struct buf *out,
-    struct gw_err *err)
+gw_file_read(const char *path, size_t max, struct buf *out, struct gw_err *err)
 {
 	uint8_t chunk[4096];
 	size_t n;

@@ -48,8 +48,8 @@ enum scep_fail {
 
 /* What the operator allows, checked while decrypting and verifying. */
 struct scep_policy {
-	bool allow_des;		/* single DES content encryption */
-	size_t max_csr_bytes;	/* ceiling on the decrypted inner content */
+	bool allow_des;	      /* single DES content encryption */
+	size_t max_csr_bytes; /* ceiling on the decrypted inner content */
 };
 
 /* Library set-up (scep.c). */
@@ -101,8 +101,8 @@ struct scep_csr_info {
 	char *challenge;	/* challengePassword, or NULL; a secret */
 	char *cn;		/* subject CN, or NULL */
 	char *email;		/* rfc822Name SAN or emailAddress, or NULL */
-	uint8_t key_sha256[32];	/* SHA-256 of the DER SubjectPublicKeyInfo */
-	uint8_t csr_sha256[32];	/* SHA-256 of the DER CSR */
+	uint8_t key_sha256[32]; /* SHA-256 of the DER SubjectPublicKeyInfo */
+	uint8_t csr_sha256[32]; /* SHA-256 of the DER CSR */
 	char *pem;		/* the CSR as PEM, for the upstream order */
 };
 int scep_csr_inspect(const X509_REQ *csr, struct scep_csr_info *info,
@@ -112,17 +112,17 @@ void scep_csr_info_cleanup(struct scep_csr_info *info);
 /* Outgoing CertRep (scep_certrep.c). */
 struct scep_reply {
 	enum scep_status status;
-	enum scep_fail fail;		/* FAILURE only */
-	const char *fail_text;		/* FAILURE: short, non-revealing, or NULL */
-	const char *txid;		/* echoed transactionID */
+	enum scep_fail fail;   /* FAILURE only */
+	const char *fail_text; /* FAILURE: short, non-revealing, or NULL */
+	const char *txid;      /* echoed transactionID */
 	const uint8_t *recipient_nonce; /* the request's senderNonce */
 	size_t recipient_nonce_len;
-	int digest_nid;			/* mirrors the request; 0: SHA-256 */
-	int cipher_nid;			/* mirrors the request; 0: AES-128-CBC */
-	bool oaep;			/* mirror RSAES-OAEP key transport */
-	const X509 *recipient;		/* the request's signer certificate */
-	const X509 *issued;		/* SUCCESS: the certificate, first */
-	const STACK_OF(X509) *chain;	/* SUCCESS: extra certs, or NULL */
+	int digest_nid;		     /* mirrors the request; 0: SHA-256 */
+	int cipher_nid;		     /* mirrors the request; 0: AES-128-CBC */
+	bool oaep;		     /* mirror RSAES-OAEP key transport */
+	const X509 *recipient;	     /* the request's signer certificate */
+	const X509 *issued;	     /* SUCCESS: the certificate, first */
+	const STACK_OF(X509) *chain; /* SUCCESS: extra certs, or NULL */
 };
 void scep_reply_init(struct scep_reply *r, const struct scep_msg *m);
 int scep_certrep_build(const struct scep_ra *ra, const struct scep_reply *r,

@@ -1,0 +1,259 @@
+/*
+ * What the gateway needs from the PKCS#10 request of a PKCSReq or
+ * RenewalReq: the challengePassword, the CN and e-mail address to map
+ * into the upstream order, the key and request fingerprints that identify
+ * a retried enrollment, the PEM text, and the key-strength policy.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/asn1.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "gw_err.h"
+#include "secure.h"
+#include "scep.h"
+
+/* RSA key sizes accepted from devices. */
+#define CSR_RSA_MIN 2048
+#define CSR_RSA_MAX 8192
+
+/*
+ * A malloc'd UTF-8 copy of an ASN.1 string (any DirectoryString type,
+ * or a bare OCTET STRING as micromdm once sent), or NULL. Strings with
+ * embedded NULs are refused.
+ */
+static char *
+csr_string_dup(const ASN1_STRING *s)
+{
+	unsigned char *utf8 = NULL;
+	char *ret = NULL;
+	int n;
+
+	if (ASN1_STRING_type(s) == V_ASN1_OCTET_STRING) {
+		n = ASN1_STRING_length(s);
+		if (n > 0 &&
+		    memchr(ASN1_STRING_get0_data(s), 0, (size_t)n) == NULL)
+			ret = gw_strndup((const char *)ASN1_STRING_get0_data(s),
+			    (size_t)n);
+		return ret;
+	}
+	if ((n = ASN1_STRING_to_UTF8(&utf8, s)) <= 0)
+		return NULL;
+	if (memchr(utf8, 0, (size_t)n) == NULL)
+		ret = gw_strndup((const char *)utf8, (size_t)n);
+	OPENSSL_clear_free(utf8, (size_t)n);
+	return ret;
+}
+
+/* Checks the key: RSA 2048..8192 bits or EC P-256/P-384; 0 or -1. */
+static int
+csr_key_check(EVP_PKEY *pub, struct gw_err *err)
+{
+	char group[64];
+	int bits;
+
+	if (pub == NULL) {
+		gw_err_set(err, SCEP_FAIL_BADREQUEST, "unreadable public key");
+		return -1;
+	}
+	bits = EVP_PKEY_get_bits(pub);
+	if (EVP_PKEY_is_a(pub, "RSA")) {
+		if (bits >= CSR_RSA_MIN && bits <= CSR_RSA_MAX)
+			return 0;
+		gw_err_set(err, SCEP_FAIL_BADREQUEST,
+		    "RSA key of %d bits; %d to %d accepted", bits, CSR_RSA_MIN,
+		    CSR_RSA_MAX);
+		return -1;
+	}
+	if (EVP_PKEY_is_a(pub, "EC")) {
+		if (EVP_PKEY_get_utf8_string_param(pub,
+			OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+			NULL) == 1 &&
+		    (strcmp(group, "prime256v1") == 0 ||
+			strcmp(group, "secp384r1") == 0))
+			return 0;
+		gw_err_set(err, SCEP_FAIL_BADREQUEST,
+		    "EC key not on P-256 or P-384");
+		return -1;
+	}
+	gw_err_set(err, SCEP_FAIL_BADREQUEST,
+	    "key type %s is not accepted (RSA or EC only)",
+	    EVP_PKEY_get0_type_name(pub));
+	return -1;
+}
+
+/* The challengePassword attribute, malloc'd, or NULL when absent. */
+static char *
+csr_challenge_get(X509_REQ *req)
+{
+	X509_ATTRIBUTE *at;
+	ASN1_TYPE *t;
+	int i;
+
+	i = X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, -1);
+	if (i < 0 || (at = X509_REQ_get_attr(req, i)) == NULL ||
+	    X509_ATTRIBUTE_count(at) < 1 ||
+	    (t = X509_ATTRIBUTE_get0_type(at, 0)) == NULL)
+		return NULL;
+	switch (t->type) {
+	case V_ASN1_PRINTABLESTRING:
+	case V_ASN1_UTF8STRING:
+	case V_ASN1_IA5STRING:
+	case V_ASN1_T61STRING:
+	case V_ASN1_BMPSTRING:
+	case V_ASN1_UNIVERSALSTRING:
+	case V_ASN1_VISIBLESTRING:
+	case V_ASN1_OCTET_STRING:
+		return csr_string_dup(t->value.asn1_string);
+	default:
+		return NULL;
+	}
+}
+
+/* The first value of a subject attribute, malloc'd, or NULL. */
+static char *
+csr_name_get(const X509_NAME *name, int nid)
+{
+	X509_NAME_ENTRY *e;
+	int i;
+
+	if ((i = X509_NAME_get_index_by_NID(name, nid, -1)) < 0 ||
+	    (e = X509_NAME_get_entry(name, i)) == NULL)
+		return NULL;
+	return csr_string_dup(X509_NAME_ENTRY_get_data(e));
+}
+
+/* The first rfc822Name of a requested subjectAltName, malloc'd, or NULL. */
+static char *
+csr_san_email_get(X509_REQ *req)
+{
+	STACK_OF(X509_EXTENSION) *exts;
+	GENERAL_NAMES *gens = NULL;
+	const GENERAL_NAME *g;
+	char *ret = NULL;
+	int i;
+
+	if ((exts = X509_REQ_get_extensions(req)) == NULL)
+		return NULL;
+	gens = X509V3_get_d2i(exts, NID_subject_alt_name, NULL, NULL);
+	for (i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
+		g = sk_GENERAL_NAME_value(gens, i);
+		if (g->type == GEN_EMAIL) {
+			ret = csr_string_dup(g->d.rfc822Name);
+			break;
+		}
+	}
+	GENERAL_NAMES_free(gens);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return ret;
+}
+
+/* SHA-256 of DER bytes produced by i2d; 0 or -1. */
+static int
+csr_sha256(const unsigned char *der, int n, uint8_t out[32])
+{
+	unsigned int len = 0;
+
+	if (n <= 0 ||
+	    EVP_Digest(der, (size_t)n, out, &len, EVP_sha256(), NULL) != 1 ||
+	    len != 32)
+		return -1;
+	return 0;
+}
+
+/* Fills the two fingerprints; 0 or -1. */
+static int
+csr_fingerprints(const X509_REQ *csr, X509_REQ *dup, struct scep_csr_info *info)
+{
+	unsigned char *der = NULL;
+	int n, rc = -1;
+
+	n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(dup), &der);
+	if (csr_sha256(der, n, info->key_sha256) == -1)
+		goto out;
+	OPENSSL_free(der);
+	der = NULL;
+	n = i2d_X509_REQ(csr, &der);
+	if (csr_sha256(der, n, info->csr_sha256) == -1)
+		goto out;
+	rc = 0;
+out:
+	OPENSSL_free(der);
+	return rc;
+}
+
+/* The request as PEM, malloc'd, or NULL. */
+static char *
+csr_pem_get(X509_REQ *req)
+{
+	BIO *bio;
+	char *p, *ret = NULL;
+	long n;
+
+	if ((bio = BIO_new(BIO_s_mem())) == NULL)
+		return NULL;
+	if (PEM_write_bio_X509_REQ(bio, req) == 1 &&
+	    (n = BIO_get_mem_data(bio, &p)) > 0)
+		ret = gw_strndup(p, (size_t)n);
+	BIO_free(bio);
+	return ret;
+}
+
+/*
+ * Inspects a PKCS#10 request: checks its key (RSA 2048..8192 bits, EC
+ * P-256 or P-384) and fills info (initialised here) with the challenge,
+ * CN, e-mail, fingerprints and PEM. Returns 0, or -1 with err->code
+ * badRequest and info empty. The caller releases info with
+ * scep_csr_info_cleanup() after success.
+ */
+int
+scep_csr_inspect(const X509_REQ *csr, struct scep_csr_info *info,
+    struct gw_err *err)
+{
+	X509_REQ *dup;
+	int rc = -1;
+
+	memset(info, 0, sizeof(*info));
+	/* Several OpenSSL 3.0 getters want a non-const request. */
+	if ((dup = X509_REQ_dup(csr)) == NULL) {
+		gw_err_set_ossl(err, SCEP_FAIL_BADREQUEST, "X509_REQ_dup");
+		goto out;
+	}
+	if (csr_key_check(X509_REQ_get0_pubkey(dup), err) == -1)
+		goto out;
+	info->challenge = csr_challenge_get(dup);
+	info->cn = csr_name_get(X509_REQ_get_subject_name(dup), NID_commonName);
+	if ((info->email = csr_san_email_get(dup)) == NULL)
+		info->email = csr_name_get(X509_REQ_get_subject_name(dup),
+		    NID_pkcs9_emailAddress);
+	if (csr_fingerprints(csr, dup, info) == -1 ||
+	    (info->pem = csr_pem_get(dup)) == NULL) {
+		gw_err_set_ossl(err, SCEP_FAIL_BADREQUEST,
+		    "encoding the request");
+		goto out;
+	}
+	rc = 0;
+out:
+	X509_REQ_free(dup);
+	if (rc == -1)
+		scep_csr_info_cleanup(info);
+	ERR_clear_error();
+	return rc;
+}
+
+/* Frees what info holds, wiping the challenge; info is left empty. */
+void
+scep_csr_info_cleanup(struct scep_csr_info *info)
+{
+	gw_secret_free(info->challenge);
+	free(info->cn);
+	free(info->email);
+	free(info->pem);
+	memset(info, 0, sizeof(*info));
+}

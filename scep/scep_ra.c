@@ -1,0 +1,431 @@
+/*
+ * The RA: its certificate, private key and CA chain. This file is the
+ * only holder of the RA key; the two operations that use it (decrypting a
+ * request envelope, signing a CertRep) live here (STYLE.md 11). It also
+ * makes RA keys, CSRs and self-signed RA certificates for `scepgw init`.
+ * A loaded struct scep_ra is read-only and may be shared by threads.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "buf.h"
+#include "gw_err.h"
+#include "secure.h"
+#include "scep.h"
+#include "scep_int.h"
+
+/* RSA key sizes we make for the RA. */
+#define RA_BITS_MIN 2048
+#define RA_BITS_MAX 8192
+
+/* Refuses to prompt for a passphrase: the RA key must be unencrypted. */
+static int
+pass_none(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return 0;
+}
+
+/* Reads a PEM private key; returns it (caller frees) or NULL with err. */
+static EVP_PKEY *
+ra_key_read(const char *path, struct gw_err *err)
+{
+	EVP_PKEY *key = NULL;
+	BIO *bio;
+
+	if ((bio = BIO_new_file(path, "r")) == NULL) {
+		gw_err_set_ossl(err, 0, path);
+		return NULL;
+	}
+	if ((key = PEM_read_bio_PrivateKey(bio, NULL, pass_none, NULL)) == NULL)
+		gw_err_set_ossl(err, 0, "reading the RA key");
+	BIO_free(bio);
+	return key;
+}
+
+/* Reads every PEM certificate of a file, in order; NULL with err. */
+static STACK_OF(X509) *
+ra_certs_read(const char *path, struct gw_err *err)
+{
+	STACK_OF(X509) *sk = NULL, *ret = NULL;
+	X509 *x;
+	BIO *bio;
+
+	if ((bio = BIO_new_file(path, "r")) == NULL) {
+		gw_err_set_ossl(err, 0, path);
+		return NULL;
+	}
+	if ((sk = sk_X509_new_null()) == NULL)
+		goto out;
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (sk_X509_push(sk, x) == 0) {
+			X509_free(x);
+			goto out;
+		}
+	}
+	/* The end of the file shows up as "no start line". */
+	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE ||
+	    sk_X509_num(sk) == 0) {
+		gw_err_set_ossl(err, 0, path);
+		goto out;
+	}
+	ERR_clear_error();
+	ret = sk;
+	sk = NULL;
+out:
+	BIO_free(bio);
+	sk_X509_pop_free(sk, X509_free);
+	return ret;
+}
+
+/*
+ * Loads the RA certificate, its key and the CA chain (PEM; issuing CA
+ * first, then up to the root; chain_path may be NULL), checks that the
+ * key is RSA, private to us and matches the certificate, and prepares the
+ * GetCACert body. On success *out is a new RA (free with scep_ra_free());
+ * on failure *out is NULL and err says why.
+ */
+int
+scep_ra_load(struct scep_ra **out, const char *cert_path, const char *key_path,
+    const char *chain_path, struct gw_err *err)
+{
+	struct scep_ra *ra = NULL;
+	STACK_OF(X509) *certs = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	if ((ra = calloc(1, sizeof(*ra))) == NULL) {
+		gw_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((certs = ra_certs_read(cert_path, err)) == NULL)
+		goto out;
+	ra->cert = sk_X509_shift(certs);
+	if (gw_file_check_private(key_path, err) == -1 ||
+	    (ra->key = ra_key_read(key_path, err)) == NULL)
+		goto out;
+	if (!EVP_PKEY_is_a(ra->key, "RSA")) {
+		gw_err_set(err, EINVAL, "%s: the RA key must be RSA", key_path);
+		goto out;
+	}
+	if (X509_check_private_key(ra->cert, ra->key) != 1) {
+		gw_err_set_ossl(err, EINVAL,
+		    "the RA key does not match the RA certificate");
+		goto out;
+	}
+	if (chain_path != NULL && chain_path[0] != '\0')
+		ra->chain = ra_certs_read(chain_path, err);
+	else
+		ra->chain = sk_X509_new_null();
+	if (ra->chain == NULL)
+		goto out;
+	if (scep_bag_der(ra->cert, ra->chain, &ra->cacert, &ra->cacert_len) ==
+	    -1) {
+		gw_err_set_ossl(err, 0, "encoding the GetCACert reply");
+		goto out;
+	}
+	*out = ra;
+	ra = NULL;
+	rc = 0;
+out:
+	sk_X509_pop_free(certs, X509_free);
+	scep_ra_free(ra);
+	return rc;
+}
+
+/* Frees an RA; accepts NULL. */
+void
+scep_ra_free(struct scep_ra *ra)
+{
+	if (ra == NULL)
+		return;
+	X509_free(ra->cert);
+	EVP_PKEY_free(ra->key);
+	sk_X509_pop_free(ra->chain, X509_free);
+	free(ra->cacert);
+	free(ra);
+}
+
+/* The RA certificate, borrowed. */
+const X509 *
+scep_ra_get0_cert(const struct scep_ra *ra)
+{
+	return ra->cert;
+}
+
+/* The CA chain (issuing CA first), borrowed; may be empty. */
+const STACK_OF(X509) *
+scep_ra_get0_chain(const struct scep_ra *ra)
+{
+	return ra->chain;
+}
+
+/*
+ * The GetCACert body (application/x-x509-ca-ra-cert): a DER certs-only
+ * SignedData with the RA certificate first, then the chain. Borrowed.
+ */
+const uint8_t *
+scep_ra_cacert(const struct scep_ra *ra, size_t *len)
+{
+	*len = ra->cacert_len;
+	return ra->cacert;
+}
+
+/*
+ * Decrypts a request's EnvelopedData with the RA key into out. The
+ * recipient is matched against the RA certificate by issuerAndSerialNumber
+ * or subjectKeyIdentifier. Returns 0, or -1 with err set.
+ */
+int
+scep_ra_decrypt(const struct scep_ra *ra, CMS_ContentInfo *env, BIO *out,
+    struct gw_err *err)
+{
+	if (CMS_decrypt(env, ra->key, ra->cert, NULL, out, CMS_BINARY) != 1) {
+		gw_err_set_ossl(err, SCEP_FAIL_BADMESSAGECHECK, "CMS_decrypt");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Adds the RA as signer of a partial SignedData, with digest md, no
+ * S/MIME capabilities, and the RA certificate in the certificates set.
+ * The signature is made by CMS_final(). Returns the SignerInfo (owned by
+ * cms) or NULL with err set.
+ */
+CMS_SignerInfo *
+scep_ra_add_signer(const struct scep_ra *ra, CMS_ContentInfo *cms,
+    const EVP_MD *md, struct gw_err *err)
+{
+	CMS_SignerInfo *si;
+
+	si = CMS_add1_signer(cms, ra->cert, ra->key, md,
+	    CMS_BINARY | CMS_PARTIAL | CMS_NOSMIMECAP);
+	if (si == NULL)
+		gw_err_set_ossl(err, 0, "CMS_add1_signer");
+	return si;
+}
+
+/* Writes a key as unencrypted PKCS#8 PEM, mode 0600; 0 or -1. */
+static int
+ra_key_write(const char *path, EVP_PKEY *key, struct gw_err *err)
+{
+	BIO *bio;
+	char *p;
+	long n;
+	int rc = -1;
+
+	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
+	    PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) !=
+		1 ||
+	    (n = BIO_get_mem_data(bio, &p)) <= 0) {
+		gw_err_set_ossl(err, 0, "encoding the RA key");
+		goto out;
+	}
+	rc = gw_file_write(path, p, (size_t)n, 0600, err);
+	gw_cleanse(p, (size_t)n);
+out:
+	BIO_free(bio);
+	return rc;
+}
+
+/*
+ * Makes a new RSA key of bits bits (0: 3072) and writes it to key_path
+ * with mode 0600. Returns 0, or -1 with err set.
+ */
+int
+scep_ra_key_new(const char *key_path, int bits, struct gw_err *err)
+{
+	EVP_PKEY *key;
+	int rc;
+
+	if (bits == 0)
+		bits = 3072;
+	if (bits < RA_BITS_MIN || bits > RA_BITS_MAX) {
+		gw_err_set(err, EINVAL, "RA key size %d out of %d..%d", bits,
+		    RA_BITS_MIN, RA_BITS_MAX);
+		return -1;
+	}
+	if ((key = EVP_RSA_gen((unsigned)bits)) == NULL) {
+		gw_err_set_ossl(err, 0, "EVP_RSA_gen");
+		return -1;
+	}
+	rc = ra_key_write(key_path, key, err);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+/* A name holding one CN; caller frees with X509_NAME_free(). */
+static X509_NAME *
+ra_name_new(const char *cn)
+{
+	X509_NAME *name;
+
+	if ((name = X509_NAME_new()) == NULL)
+		return NULL;
+	if (X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
+		(const unsigned char *)cn, -1, -1, 0) != 1) {
+		X509_NAME_free(name);
+		return NULL;
+	}
+	return name;
+}
+
+/*
+ * Makes a PKCS#10 request (subject CN=cn, SHA-256) for the RA key at
+ * key_path, to be issued by the upstream CA. On success *pem is a
+ * malloc'd PEM string (caller frees with free()).
+ */
+int
+scep_ra_csr_new(const char *key_path, const char *cn, char **pem,
+    struct gw_err *err)
+{
+	X509_REQ *req = NULL;
+	X509_NAME *name = NULL;
+	EVP_PKEY *key = NULL;
+	BIO *bio = NULL;
+	char *p;
+	long n;
+	int rc = -1;
+
+	*pem = NULL;
+	if ((key = ra_key_read(key_path, err)) == NULL)
+		goto out;
+	if ((req = X509_REQ_new()) == NULL ||
+	    (name = ra_name_new(cn)) == NULL ||
+	    X509_REQ_set_version(req, 0) != 1 ||
+	    X509_REQ_set_subject_name(req, name) != 1 ||
+	    X509_REQ_set_pubkey(req, key) != 1 ||
+	    X509_REQ_sign(req, key, EVP_sha256()) <= 0 ||
+	    (bio = BIO_new(BIO_s_mem())) == NULL ||
+	    PEM_write_bio_X509_REQ(bio, req) != 1 ||
+	    (n = BIO_get_mem_data(bio, &p)) <= 0) {
+		gw_err_set_ossl(err, 0, "making the RA CSR");
+		goto out;
+	}
+	if ((*pem = gw_strndup(p, (size_t)n)) == NULL) {
+		gw_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	BIO_free(bio);
+	X509_NAME_free(name);
+	X509_REQ_free(req);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+/* Adds one extension given in openssl.cnf syntax; 0 or -1. */
+static int
+ra_ext_add(X509 *x, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+	int rc;
+
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	if ((ext = X509V3_EXT_nconf_nid(NULL, &ctx, nid, value)) == NULL)
+		return -1;
+	rc = X509_add_ext(x, ext, -1) == 1 ? 0 : -1;
+	X509_EXTENSION_free(ext);
+	return rc;
+}
+
+/* Sets a random positive 128-bit serial number; 0 or -1. */
+static int
+ra_serial_set(X509 *x)
+{
+	uint8_t rnd[16];
+	BIGNUM *bn = NULL;
+	int rc = -1;
+
+	if (gw_random_bytes(rnd, sizeof(rnd)) == -1)
+		return -1;
+	rnd[0] &= 0x7f;
+	rnd[0] |= 0x40;
+	if ((bn = BN_bin2bn(rnd, sizeof(rnd), NULL)) != NULL &&
+	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL)
+		rc = 0;
+	BN_free(bn);
+	return rc;
+}
+
+/* Builds and signs the self-signed RA certificate; NULL on failure. */
+static X509 *
+ra_selfsigned_make(EVP_PKEY *key, const char *cn, int days)
+{
+	X509_NAME *name = NULL;
+	X509 *x;
+
+	if ((x = X509_new()) == NULL)
+		return NULL;
+	if ((name = ra_name_new(cn)) == NULL || X509_set_version(x, 2) != 1 ||
+	    ra_serial_set(x) == -1 || X509_set_subject_name(x, name) != 1 ||
+	    X509_set_issuer_name(x, name) != 1 ||
+	    X509_gmtime_adj(X509_getm_notBefore(x), -300) == NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(x), days, 0, NULL) == NULL ||
+	    X509_set_pubkey(x, key) != 1 ||
+	    ra_ext_add(x, NID_basic_constraints, "critical,CA:FALSE") == -1 ||
+	    ra_ext_add(x, NID_key_usage,
+		"critical,digitalSignature,keyEncipherment") == -1 ||
+	    ra_ext_add(x, NID_subject_key_identifier, "hash") == -1 ||
+	    X509_sign(x, key, EVP_sha256()) <= 0) {
+		X509_free(x);
+		x = NULL;
+	}
+	X509_NAME_free(name);
+	return x;
+}
+
+/*
+ * Makes a self-signed RA certificate (CN=cn, valid for days days, KU
+ * digitalSignature+keyEncipherment critical, CA:FALSE, SKI) for the key
+ * at key_path and writes it as PEM to cert_path. Returns 0, or -1 with
+ * err set.
+ */
+int
+scep_ra_selfsigned_new(const char *key_path, const char *cn, int days,
+    const char *cert_path, struct gw_err *err)
+{
+	EVP_PKEY *key = NULL;
+	X509 *x = NULL;
+	BIO *bio = NULL;
+	char *p;
+	long n;
+	int rc = -1;
+
+	if (days <= 0) {
+		gw_err_set(err, EINVAL, "validity of %d days", days);
+		goto out;
+	}
+	if ((key = ra_key_read(key_path, err)) == NULL)
+		goto out;
+	if ((x = ra_selfsigned_make(key, cn, days)) == NULL ||
+	    (bio = BIO_new(BIO_s_mem())) == NULL ||
+	    PEM_write_bio_X509(bio, x) != 1 ||
+	    (n = BIO_get_mem_data(bio, &p)) <= 0) {
+		gw_err_set_ossl(err, 0,
+		    "making the self-signed RA certificate");
+		goto out;
+	}
+	rc = gw_file_write(cert_path, p, (size_t)n, 0644, err);
+out:
+	BIO_free(bio);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return rc;
+}

@@ -1,0 +1,636 @@
+/*
+ * scepreq: a command-line SCEP client for integration tests, demos and
+ * the enrollment load test. It speaks to a SCEP server over HTTP with
+ * libcurl and uses the test client library for the messages.
+ *
+ *   scepreq caps|cacert|enroll|poll --url URL [options]
+ *
+ * enroll and poll print one line, "status=... failinfo=... txid=...
+ * cipher=... digest=...", and exit 0 (SUCCESS), 2 (FAILURE), 3 (PENDING)
+ * or 1 (usage, transport or verification problem, explained on stderr).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "buf.h"
+#include "gw_err.h"
+#include "secure.h"
+#include "scep.h"
+#include "scep_client.h"
+
+#define HTTP_MAX (4 * 1024 * 1024)
+
+struct opts {
+	const char *cmd;	  /* caps, cacert, enroll, poll */
+	const char *url;	  /* SCEP URL without the query */
+	bool get;		  /* PKIOperation by GET */
+	bool oaep;		  /* RSAES-OAEP key transport */
+	bool ec;		  /* new keys on P-256 */
+	char *challenge;	  /* challengePassword, or NULL */
+	const char *cn;		  /* subject CN */
+	const char *email;	  /* e-mail SAN, or NULL */
+	int cipher;		  /* content cipher NID */
+	int digest;		  /* digest NID */
+	const char *key;	  /* key file (loaded or created) */
+	const char *cert_out;	  /* where the certificate goes */
+	const char *txid;	  /* transactionID, or NULL: from the key */
+	const char *renew_cert;	  /* RenewalReq signer */
+	const char *renew_key;	  /* its key */
+	const char *content_type; /* POST Content-Type; "" for none */
+};
+
+/* The HTTP side of one exchange. */
+struct http_reply {
+	struct buf body; /* at most HTTP_MAX bytes */
+	long status;	 /* HTTP status */
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: scepreq caps|cacert|enroll|poll --url URL [--get]\n"
+	    "\t[--challenge C | --challenge-file F] [--cn CN] [--email E]\n"
+	    "\t[--cipher aes128|aes192|aes256|des3|des]\n"
+	    "\t[--digest sha1|sha224|sha256|sha384|sha512] [--oaep]\n"
+	    "\t[--key FILE] [--cert-out FILE] [--txid T]\n"
+	    "\t[--renew-cert F --renew-key F] [--ec] [--content-type T]\n");
+}
+
+/* curl write callback: appends to a bounded buffer. */
+static size_t
+http_write(char *p, size_t size, size_t n, void *arg)
+{
+	struct buf *b = arg;
+
+	if (buf_add(b, p, size * n) == -1)
+		return 0;
+	return size * n;
+}
+
+/*
+ * Performs a GET (data NULL) or POST of data to url. Returns 0 with the
+ * reply, or -1 with a message on stderr when the transport failed.
+ */
+static int
+http_do(const char *url, const uint8_t *data, size_t len, const char *ctype,
+    struct http_reply *r)
+{
+	struct curl_slist *hdrs = NULL;
+	char hdr[256];
+	CURLcode cc;
+	CURL *c;
+	int rc = -1;
+
+	buf_init(&r->body, HTTP_MAX);
+	r->status = 0;
+	if ((c = curl_easy_init()) == NULL)
+		return -1;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (data != NULL) {
+		snprintf(hdr, sizeof(hdr), "Content-Type:%s%s",
+		    ctype[0] != '\0' ? " " : "", ctype);
+		hdrs = curl_slist_append(NULL, hdr);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)len);
+	}
+	if ((cc = curl_easy_perform(c)) != CURLE_OK) {
+		fprintf(stderr, "scepreq: %s: %s\n", url,
+		    curl_easy_strerror(cc));
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	if (r->status != 200) {
+		fprintf(stderr, "scepreq: %s: HTTP %ld: %.200s\n", url,
+		    r->status,
+		    r->body.data != NULL ? (char *)r->body.data : "");
+		goto out;
+	}
+	rc = 0;
+out:
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(c);
+	if (rc == -1)
+		buf_cleanup(&r->body);
+	return rc;
+}
+
+/* base_url?operation=op[&message=msg]; the caller frees. */
+static char *
+url_make(const char *base, const char *op, const char *msg)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	if (buf_printf(&b, "%s%coperation=%s", base,
+		strchr(base, '?') != NULL ? '&' : '?', op) == -1 ||
+	    (msg != NULL && buf_printf(&b, "&message=%s", msg) == -1)) {
+		buf_cleanup(&b);
+		return NULL;
+	}
+	return (char *)buf_steal(&b, NULL);
+}
+
+/* GET ?operation=op; 0 or -1 with stderr. */
+static int
+http_get_op(const struct opts *o, const char *op, struct http_reply *r)
+{
+	char *url;
+	int rc;
+
+	if ((url = url_make(o->url, op, NULL)) == NULL)
+		return -1;
+	rc = http_do(url, NULL, 0, NULL, r);
+	free(url);
+	return rc;
+}
+
+/* Sends a pkiMessage by POST, or by GET (standard base64, escaped). */
+static int
+http_pkioperation(const struct opts *o, const struct buf *msg,
+    struct http_reply *r)
+{
+	unsigned char *b64 = NULL;
+	char *esc = NULL, *url = NULL;
+	CURL *c = NULL;
+	int rc = -1;
+
+	if (!o->get) {
+		if ((url = url_make(o->url, "PKIOperation", NULL)) == NULL)
+			return -1;
+		rc = http_do(url, msg->data, msg->len, o->content_type, r);
+		free(url);
+		return rc;
+	}
+	if (msg->len > INT32_MAX / 2 ||
+	    (b64 = malloc(msg->len / 3 * 4 + 8)) == NULL)
+		goto out;
+	EVP_EncodeBlock(b64, msg->data, (int)msg->len);
+	if ((c = curl_easy_init()) == NULL ||
+	    (esc = curl_easy_escape(c, (char *)b64, 0)) == NULL ||
+	    (url = url_make(o->url, "PKIOperation", esc)) == NULL)
+		goto out;
+	rc = http_do(url, NULL, 0, NULL, r);
+out:
+	free(b64);
+	free(url);
+	curl_free(esc);
+	curl_easy_cleanup(c);
+	return rc;
+}
+
+/* Fetches and decodes the GetCACert bag; 0 or -1 with stderr. */
+static int
+cacert_fetch(const struct opts *o, STACK_OF(X509) **certs)
+{
+	struct http_reply r;
+	struct gw_err err;
+	int rc;
+
+	if (http_get_op(o, "GetCACert", &r) == -1)
+		return -1;
+	rc = scep_client_bag_parse(r.body.data, r.body.len, certs, &err);
+	if (rc == -1)
+		fprintf(stderr, "scepreq: %s\n", err.msg);
+	buf_cleanup(&r.body);
+	return rc;
+}
+
+/* Writes certificates as PEM to path ("-" or NULL: stdout); 0 or -1. */
+static int
+certs_write(const char *path, STACK_OF(X509) *certs, int n)
+{
+	FILE *f = stdout;
+	int i, rc = 0;
+
+	if (path != NULL && strcmp(path, "-") != 0 &&
+	    (f = fopen(path, "w")) == NULL) {
+		fprintf(stderr, "scepreq: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < n && i < sk_X509_num(certs); i++)
+		if (PEM_write_X509(f, sk_X509_value(certs, i)) != 1)
+			rc = -1;
+	if (f != stdout && fclose(f) != 0)
+		rc = -1;
+	if (rc == -1)
+		fprintf(stderr, "scepreq: writing %s failed\n", path);
+	return rc;
+}
+
+/* Loads the key file, or creates it (mode 0600) if it does not exist. */
+static EVP_PKEY *
+key_get(const struct opts *o)
+{
+	struct gw_err err;
+	struct stat st;
+	EVP_PKEY *key = NULL;
+	BIO *bio = NULL;
+	char *p;
+	long n;
+
+	if (o->key != NULL && stat(o->key, &st) == 0) {
+		if ((bio = BIO_new_file(o->key, "r")) != NULL)
+			key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+		if (key == NULL)
+			fprintf(stderr, "scepreq: %s: not a PEM key\n", o->key);
+		return key;
+	}
+	if ((key = scep_client_key_new(o->ec, 2048)) == NULL || o->key == NULL)
+		return key;
+	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
+	    PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) !=
+		1 ||
+	    (n = BIO_get_mem_data(bio, &p)) <= 0 ||
+	    gw_file_write(o->key, p, (size_t)n, 0600, &err) == -1) {
+		fprintf(stderr, "scepreq: %s: cannot write the key\n", o->key);
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
+	BIO_free(bio);
+	return key;
+}
+
+/* Reads one PEM certificate; NULL with stderr. */
+static X509 *
+cert_read(const char *path)
+{
+	X509 *x = NULL;
+	BIO *bio;
+
+	if ((bio = BIO_new_file(path, "r")) != NULL)
+		x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (x == NULL)
+		fprintf(stderr, "scepreq: %s: not a PEM certificate\n", path);
+	return x;
+}
+
+/*
+ * The self-signed signer for key. With --key it is kept next to the key
+ * (KEY.signer.pem), so a later poll signs with the same certificate.
+ */
+static X509 *
+signer_get(const struct opts *o, EVP_PKEY *key)
+{
+	char path[4096];
+	struct stat st;
+	X509 *x = NULL;
+	FILE *f;
+
+	if (o->key == NULL)
+		return scep_client_selfsigned_new(key, o->cn);
+	if ((size_t)snprintf(path, sizeof(path), "%s.signer.pem", o->key) >=
+	    sizeof(path))
+		return NULL;
+	if (stat(path, &st) == 0 && (x = cert_read(path)) != NULL &&
+	    X509_check_private_key(x, key) == 1)
+		return x;
+	X509_free(x);
+	if ((x = scep_client_selfsigned_new(key, o->cn)) == NULL)
+		return NULL;
+	if ((f = fopen(path, "w")) == NULL || PEM_write_X509(f, x) != 1) {
+		fprintf(stderr, "scepreq: %s: cannot write\n", path);
+		if (f != NULL)
+			fclose(f);
+		X509_free(x);
+		return NULL;
+	}
+	fclose(f);
+	return x;
+}
+
+/* The default transactionID: hex of the first 16 bytes of SHA-256(SPKI). */
+static int
+txid_from_key(EVP_PKEY *key, char out[33])
+{
+	unsigned char *der = NULL, md[32];
+	unsigned int mdlen;
+	int n, rc = -1;
+
+	if ((n = i2d_PUBKEY(key, &der)) > 0 &&
+	    EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL) == 1) {
+		gw_hex(md, 16, out);
+		rc = 0;
+	}
+	OPENSSL_free(der);
+	return rc;
+}
+
+/* Everything one PKIOperation needs, owned here. */
+struct job {
+	STACK_OF(X509) *bag;  /* GetCACert reply */
+	EVP_PKEY *key;	      /* our key (the CSR key) */
+	X509_REQ *csr;	      /* PKCSReq, RenewalReq, CertPoll subject */
+	X509 *signer;	      /* signs the request */
+	EVP_PKEY *signer_key; /* its key */
+	char txid[33];	      /* derived transactionID */
+	struct scep_client_req req;
+};
+
+static void
+job_cleanup(struct job *j)
+{
+	sk_X509_pop_free(j->bag, X509_free);
+	if (j->signer_key != j->key)
+		EVP_PKEY_free(j->signer_key);
+	EVP_PKEY_free(j->key);
+	X509_REQ_free(j->csr);
+	X509_free(j->signer);
+}
+
+/* Loads the RenewalReq signer; 0 or -1. */
+static int
+job_renewal_signer(const struct opts *o, struct job *j)
+{
+	BIO *bio;
+
+	if ((j->signer = cert_read(o->renew_cert)) == NULL)
+		return -1;
+	if ((bio = BIO_new_file(o->renew_key, "r")) != NULL)
+		j->signer_key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (j->signer_key == NULL ||
+	    X509_check_private_key(j->signer, j->signer_key) != 1) {
+		fprintf(stderr, "scepreq: %s: no key for --renew-cert\n",
+		    o->renew_key);
+		return -1;
+	}
+	return 0;
+}
+
+/* Gathers keys, CSR, signer and recipient for enroll or poll. */
+static int
+job_prepare(const struct opts *o, struct job *j, int type)
+{
+	struct scep_client_req *r = &j->req;
+	const X509 *ra;
+
+	if (cacert_fetch(o, &j->bag) == -1 || (j->key = key_get(o)) == NULL)
+		return -1;
+	j->csr = scep_client_csr_new(j->key, o->cn, o->email, o->challenge);
+	if (j->csr == NULL)
+		return -1;
+	if (o->renew_cert != NULL) {
+		if (job_renewal_signer(o, j) == -1)
+			return -1;
+	} else {
+		j->signer_key = j->key;
+		if ((j->signer = signer_get(o, j->key)) == NULL)
+			return -1;
+	}
+	if (txid_from_key(j->key, j->txid) == -1)
+		return -1;
+	r->type = type;
+	r->txid = o->txid != NULL ? o->txid : j->txid;
+	r->cipher_nid = o->cipher;
+	r->digest_nid = o->digest;
+	r->oaep = o->oaep;
+	r->signer = j->signer;
+	r->key = j->signer_key;
+	r->recipient = scep_client_recipient_pick(j->bag);
+	r->csr = j->csr;
+	/* IssuerAndSubject: the issuing CA (second in the bag) and us. */
+	ra = sk_X509_num(j->bag) > 1 ? sk_X509_value(j->bag, 1) : r->recipient;
+	r->issuer = sk_X509_num(j->bag) > 1 ? X509_get_subject_name(ra) :
+					      X509_get_issuer_name(ra);
+	r->subject = X509_REQ_get_subject_name(j->csr);
+	return 0;
+}
+
+/* Prints the result line and maps the status to the exit code. */
+static int
+result_print(const struct opts *o, const struct job *j,
+    const struct scep_client_rep *rep)
+{
+	const char *st = "SUCCESS";
+	int ex = 0;
+
+	if (rep->status == SCEP_STATUS_FAILURE) {
+		st = "FAILURE";
+		ex = 2;
+	} else if (rep->status == SCEP_STATUS_PENDING) {
+		st = "PENDING";
+		ex = 3;
+	}
+	printf("status=%s failinfo=%s txid=%s cipher=%s digest=%s\n", st,
+	    rep->fail >= 0 ? scep_fail_name((enum scep_fail)rep->fail) : "-",
+	    j->req.txid,
+	    rep->status == SCEP_STATUS_SUCCESS ?
+		scep_client_cipher_name(rep->cipher_nid) :
+		"-",
+	    scep_client_digest_name(rep->digest_nid));
+	if (rep->fail_text[0] != '\0')
+		fprintf(stderr, "scepreq: failInfoText: %s\n", rep->fail_text);
+	if (ex == 0 && o->cert_out != NULL &&
+	    certs_write(o->cert_out, rep->certs, 1) == -1)
+		return 1;
+	return ex;
+}
+
+/* enroll (PKCSReq or RenewalReq) and poll (CertPoll). */
+static int
+cmd_pkioperation(const struct opts *o, int type)
+{
+	struct scep_client_rep rep;
+	struct http_reply http;
+	struct gw_err err;
+	struct job j;
+	struct buf msg;
+	int ex = 1;
+
+	memset(&j, 0, sizeof(j));
+	buf_init(&msg, 0);
+	buf_init(&http.body, 0);
+	if (job_prepare(o, &j, type) == -1)
+		goto out;
+	if (scep_client_msg_build(&j.req, &msg, &err) == -1) {
+		fprintf(stderr, "scepreq: %s\n", err.msg);
+		goto out;
+	}
+	if (http_pkioperation(o, &msg, &http) == -1)
+		goto out;
+	if (scep_client_rep_parse(http.body.data, http.body.len,
+		j.req.recipient, &j.req, &rep, &err) == -1) {
+		fprintf(stderr, "scepreq: bad CertRep: %s\n", err.msg);
+		goto out;
+	}
+	ex = result_print(o, &j, &rep);
+	scep_client_rep_cleanup(&rep);
+out:
+	buf_cleanup(&msg);
+	buf_cleanup(&http.body);
+	job_cleanup(&j);
+	return ex;
+}
+
+/* caps: prints the GetCACaps body. */
+static int
+cmd_caps(const struct opts *o)
+{
+	struct http_reply r;
+
+	if (http_get_op(o, "GetCACaps", &r) == -1)
+		return 1;
+	if (r.body.len > 0)
+		fwrite(r.body.data, 1, r.body.len, stdout);
+	buf_cleanup(&r.body);
+	return 0;
+}
+
+/* cacert: writes the GetCACert certificates as PEM. */
+static int
+cmd_cacert(const struct opts *o)
+{
+	STACK_OF(X509) *certs;
+	int ex;
+
+	if (cacert_fetch(o, &certs) == -1)
+		return 1;
+	ex = certs_write(o->cert_out, certs, sk_X509_num(certs)) == 0 ? 0 : 1;
+	sk_X509_pop_free(certs, X509_free);
+	return ex;
+}
+
+/* Reads the first line of a challenge file. */
+static char *
+challenge_read(const char *path)
+{
+	struct gw_err err;
+	struct buf b;
+	size_t n;
+	char *s;
+
+	if (gw_file_read(path, 4096, &b, &err) == -1) {
+		fprintf(stderr, "scepreq: %s\n", err.msg);
+		return NULL;
+	}
+	n = strcspn((char *)b.data, "\r\n");
+	s = gw_strndup((char *)b.data, n);
+	gw_cleanse(b.data, b.len);
+	buf_cleanup(&b);
+	return s;
+}
+
+/* Parses a value-taking option; 0, or -1 on a bad value. */
+static int
+opt_value(struct opts *o, const char *name, const char *v)
+{
+	if (strcmp(name, "--url") == 0)
+		o->url = v;
+	else if (strcmp(name, "--challenge") == 0)
+		o->challenge = gw_strdup(v);
+	else if (strcmp(name, "--challenge-file") == 0)
+		o->challenge = challenge_read(v);
+	else if (strcmp(name, "--cn") == 0)
+		o->cn = v;
+	else if (strcmp(name, "--email") == 0)
+		o->email = v;
+	else if (strcmp(name, "--cipher") == 0)
+		o->cipher = scep_client_cipher_nid(v);
+	else if (strcmp(name, "--digest") == 0)
+		o->digest = scep_client_digest_nid(v);
+	else if (strcmp(name, "--key") == 0)
+		o->key = v;
+	else if (strcmp(name, "--cert-out") == 0)
+		o->cert_out = v;
+	else if (strcmp(name, "--txid") == 0)
+		o->txid = v;
+	else if (strcmp(name, "--renew-cert") == 0)
+		o->renew_cert = v;
+	else if (strcmp(name, "--renew-key") == 0)
+		o->renew_key = v;
+	else if (strcmp(name, "--content-type") == 0)
+		o->content_type = v;
+	else
+		return -1;
+	if (o->cipher == NID_undef || o->digest == NID_undef ||
+	    (strncmp(name, "--challenge", 11) == 0 && o->challenge == NULL))
+		return -1;
+	return 0;
+}
+
+/* Parses the command line; 0 or -1. */
+static int
+opts_parse(struct opts *o, int argc, char **argv)
+{
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	o->cn = "scepreq-device";
+	o->cipher = NID_aes_128_cbc;
+	o->digest = NID_sha256;
+	o->content_type = "application/x-pki-message";
+	if (argc < 2)
+		return -1;
+	o->cmd = argv[1];
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--get") == 0)
+			o->get = true;
+		else if (strcmp(argv[i], "--oaep") == 0)
+			o->oaep = true;
+		else if (strcmp(argv[i], "--ec") == 0)
+			o->ec = true;
+		else if (i + 1 >= argc ||
+		    opt_value(o, argv[i], argv[i + 1]) == -1) {
+			fprintf(stderr, "scepreq: bad option %s\n", argv[i]);
+			return -1;
+		} else
+			i++;
+	}
+	if (o->url == NULL || (o->renew_cert == NULL) != (o->renew_key == NULL))
+		return -1;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct gw_err err;
+	struct opts o;
+	int ex = 1;
+
+	if (opts_parse(&o, argc, argv) == -1) {
+		usage();
+		goto out;
+	}
+	if (scep_init(o.cipher == NID_des_cbc, &err) == -1) {
+		fprintf(stderr, "scepreq: %s\n", err.msg);
+		goto out;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (strcmp(o.cmd, "caps") == 0)
+		ex = cmd_caps(&o);
+	else if (strcmp(o.cmd, "cacert") == 0)
+		ex = cmd_cacert(&o);
+	else if (strcmp(o.cmd, "enroll") == 0)
+		ex = cmd_pkioperation(&o,
+		    o.renew_cert != NULL ? SCEP_MT_RENEWALREQ :
+					   SCEP_MT_PKCSREQ);
+	else if (strcmp(o.cmd, "poll") == 0)
+		ex = cmd_pkioperation(&o, SCEP_MT_CERTPOLL);
+	else
+		usage();
+	curl_global_cleanup();
+out:
+	gw_secret_free(o.challenge);
+	return ex;
+}

@@ -1,0 +1,341 @@
+/*
+ * Unit tests of the CertRep builder, checked by the independent client
+ * code: SUCCESS over every cipher x digest x key transport (mirrored),
+ * FAILURE with each failInfo, PENDING, the empty-content choice, the
+ * GetCACert bag, and the RA loader's key check.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <openssl/cms.h>
+
+#include "buf.h"
+#include "gw_err.h"
+#include "scep.h"
+#include "scep_client.h"
+#include "test_scep_common.h"
+
+static const struct scep_policy pol = { .allow_des = true,
+	.max_csr_bytes = 65536 };
+
+static const char *const ciphers[] = { "aes128", "aes192", "aes256", "des3",
+	"des" };
+static const char *const digests[] = { "sha1", "sha224", "sha256", "sha384",
+	"sha512" };
+
+/* The per-test state: fixture, an "issued" certificate, a request. */
+struct rep_ctx {
+	struct scep_fx *fx;
+	struct scep_client_req req;
+	struct buf reqbuf;
+	struct scep_msg *m;
+	X509 *issued;
+	EVP_PKEY *issued_key;
+};
+
+/* Builds and accepts a PKCSReq with the given algorithms. */
+static void
+ctx_request(struct rep_ctx *c, int cipher, int digest, bool oaep)
+{
+	struct gw_err err;
+
+	memset(&c->req, 0, sizeof(c->req));
+	c->req.type = SCEP_MT_PKCSREQ;
+	c->req.txid = "5f1e-txid";
+	c->req.cipher_nid = cipher;
+	c->req.digest_nid = digest;
+	c->req.oaep = oaep;
+	c->req.signer = c->fx->signer;
+	c->req.key = c->fx->key;
+	c->req.recipient = (X509 *)(uintptr_t)scep_ra_get0_cert(c->fx->ra);
+	c->req.csr = c->fx->csr;
+	if (scep_client_msg_build(&c->req, &c->reqbuf, &err) != 0)
+		fail_msg("build: %s", err.msg);
+	assert_int_equal(scep_msg_parse(&c->m, c->reqbuf.data, c->reqbuf.len,
+			     &err),
+	    0);
+	assert_int_equal(scep_msg_verify(c->m, &err), 0);
+	if (scep_msg_decrypt(c->m, c->fx->ra, &pol, &err) != 0)
+		fail_msg("decrypt: %s", err.msg);
+}
+
+/* Frees the request half of the context. */
+static void
+ctx_request_done(struct rep_ctx *c)
+{
+	scep_msg_free(c->m);
+	c->m = NULL;
+	buf_cleanup(&c->reqbuf);
+}
+
+/* Builds r and parses it back with the client. */
+static void
+reply_roundtrip(struct rep_ctx *c, const struct scep_reply *r,
+    struct scep_client_rep *rep)
+{
+	struct gw_err err;
+	struct buf out;
+
+	if (scep_certrep_build(c->fx->ra, r, &out, &err) != 0)
+		fail_msg("certrep_build: %s", err.msg);
+	if (scep_client_rep_parse(out.data, out.len,
+		(X509 *)(uintptr_t)scep_ra_get0_cert(c->fx->ra), &c->req, rep,
+		&err) != 0)
+		fail_msg("client parse: %s", err.msg);
+	buf_cleanup(&out);
+}
+
+static int
+ctx_setup(void **state)
+{
+	struct rep_ctx *c;
+
+	c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	assert_int_equal(scep_fx_setup((void **)&c->fx), 0);
+	c->issued_key = scep_client_key_new(true, 0);
+	c->issued = scep_client_selfsigned_new(c->issued_key, "issued-1");
+	assert_non_null(c->issued);
+	*state = c;
+	return 0;
+}
+
+static int
+ctx_teardown(void **state)
+{
+	struct rep_ctx *c = *state;
+
+	X509_free(c->issued);
+	EVP_PKEY_free(c->issued_key);
+	scep_fx_teardown((void **)&c->fx);
+	free(c);
+	return 0;
+}
+
+/* SUCCESS mirrors cipher, digest and padding; issued cert first. */
+static void
+test_success_matrix(void **state)
+{
+	struct rep_ctx *c = *state;
+	struct scep_client_rep rep;
+	struct scep_reply r;
+	size_t i, j, k;
+
+	for (i = 0; i < sizeof(ciphers) / sizeof(ciphers[0]); i++)
+		for (j = 0; j < sizeof(digests) / sizeof(digests[0]); j++)
+			for (k = 0; k < 2; k++) {
+				ctx_request(c,
+				    scep_client_cipher_nid(ciphers[i]),
+				    scep_client_digest_nid(digests[j]), k == 1);
+				scep_reply_init(&r, c->m);
+				r.issued = c->issued;
+				r.chain = scep_ra_get0_chain(c->fx->ra);
+				reply_roundtrip(c, &r, &rep);
+				assert_int_equal(rep.status,
+				    SCEP_STATUS_SUCCESS);
+				assert_int_equal(rep.cipher_nid,
+				    c->req.cipher_nid);
+				assert_int_equal(rep.digest_nid,
+				    c->req.digest_nid);
+				assert_int_equal(rep.oaep, c->req.oaep);
+				assert_int_equal(X509_cmp(rep.issued,
+						     c->issued),
+				    0);
+				assert_int_equal(sk_X509_num(rep.certs), 2);
+				assert_int_equal(
+				    X509_cmp(sk_X509_value(rep.certs, 1),
+					sk_X509_value(scep_ra_get0_chain(
+							  c->fx->ra),
+					    0)),
+				    0);
+				scep_client_rep_cleanup(&rep);
+				ctx_request_done(c);
+			}
+}
+
+/* FAILURE carries each failInfo and the text; no envelope. */
+static void
+test_failure(void **state)
+{
+	struct rep_ctx *c = *state;
+	struct scep_client_rep rep;
+	struct scep_reply r;
+	int f;
+
+	for (f = 0; f < SCEP_FAIL__MAX; f++) {
+		ctx_request(c, 0, scep_client_digest_nid("sha512"), false);
+		scep_reply_init(&r, c->m);
+		r.status = SCEP_STATUS_FAILURE;
+		r.fail = (enum scep_fail)f;
+		r.fail_text = f == 2 ? "challenge not accepted" : NULL;
+		reply_roundtrip(c, &r, &rep);
+		assert_int_equal(rep.status, SCEP_STATUS_FAILURE);
+		assert_int_equal(rep.fail, f);
+		assert_string_equal(rep.fail_text,
+		    f == 2 ? "challenge not accepted" : "");
+		assert_int_equal(rep.digest_nid, NID_sha512);
+		assert_null(rep.issued);
+		scep_client_rep_cleanup(&rep);
+		ctx_request_done(c);
+	}
+}
+
+/* PENDING: signed, nonces, no envelope, no failInfo. */
+static void
+test_pending(void **state)
+{
+	struct rep_ctx *c = *state;
+	struct scep_client_rep rep;
+	struct scep_reply r;
+
+	ctx_request(c, 0, 0, false);
+	scep_reply_init(&r, c->m);
+	r.status = SCEP_STATUS_PENDING;
+	reply_roundtrip(c, &r, &rep);
+	assert_int_equal(rep.status, SCEP_STATUS_PENDING);
+	assert_int_equal(rep.fail, -1);
+	assert_null(rep.issued);
+	scep_client_rep_cleanup(&rep);
+	ctx_request_done(c);
+}
+
+/*
+ * The FAILURE/PENDING layout: eContent present and empty, contentType
+ * and messageDigest signed, RA certificate included, digestAlgorithm a
+ * hash OID.
+ */
+static void
+test_empty_content_layout(void **state)
+{
+	struct rep_ctx *c = *state;
+	const unsigned char *p;
+	ASN1_OCTET_STRING **pos;
+	CMS_ContentInfo *cms;
+	CMS_SignerInfo *si;
+	STACK_OF(X509) *certs;
+	X509_ALGOR *dig;
+	const ASN1_OBJECT *obj;
+	struct scep_reply r;
+	struct gw_err err;
+	struct buf out;
+
+	ctx_request(c, 0, 0, false);
+	scep_reply_init(&r, c->m);
+	r.status = SCEP_STATUS_PENDING;
+	assert_int_equal(scep_certrep_build(c->fx->ra, &r, &out, &err), 0);
+	p = out.data;
+	cms = d2i_CMS_ContentInfo(NULL, &p, (long)out.len);
+	assert_non_null(cms);
+	assert_int_equal(OBJ_obj2nid(CMS_get0_eContentType(cms)),
+	    NID_pkcs7_data);
+	pos = CMS_get0_content(cms);
+	assert_non_null(pos);
+	assert_non_null(*pos);
+	assert_int_equal(ASN1_STRING_length(*pos), 0);
+	si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0);
+	assert_true(
+	    CMS_signed_get_attr_by_NID(si, NID_pkcs9_contentType, -1) >= 0);
+	assert_true(
+	    CMS_signed_get_attr_by_NID(si, NID_pkcs9_messageDigest, -1) >= 0);
+	assert_true(
+	    CMS_signed_get_attr_by_NID(si, NID_SMIMECapabilities, -1) < 0);
+	CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, NULL);
+	X509_ALGOR_get0(&obj, NULL, NULL, dig);
+	assert_int_equal(OBJ_obj2nid(obj), NID_sha256);
+	certs = CMS_get1_certs(cms);
+	assert_int_equal(sk_X509_num(certs), 1);
+	assert_int_equal(X509_cmp(sk_X509_value(certs, 0),
+			     scep_ra_get0_cert(c->fx->ra)),
+	    0);
+	sk_X509_pop_free(certs, X509_free);
+	CMS_ContentInfo_free(cms);
+	buf_cleanup(&out);
+	ctx_request_done(c);
+}
+
+/* MD5 is never used to sign, and SUCCESS needs a certificate. */
+static void
+test_refusals(void **state)
+{
+	struct rep_ctx *c = *state;
+	struct scep_reply r;
+	struct gw_err err;
+	struct buf out;
+
+	ctx_request(c, 0, 0, false);
+	scep_reply_init(&r, c->m);
+	r.status = SCEP_STATUS_PENDING;
+	r.digest_nid = NID_md5;
+	assert_int_equal(scep_certrep_build(c->fx->ra, &r, &out, &err), -1);
+	assert_null(out.data);
+	scep_reply_init(&r, c->m);
+	assert_int_equal(scep_certrep_build(c->fx->ra, &r, &out, &err), -1);
+	ctx_request_done(c);
+}
+
+/* GetCACert: RA first, then the chain; the RA is the recipient. */
+static void
+test_cacert_bag(void **state)
+{
+	struct rep_ctx *c = *state;
+	STACK_OF(X509) *certs;
+	const uint8_t *der;
+	struct gw_err err;
+	size_t len;
+
+	der = scep_ra_cacert(c->fx->ra, &len);
+	assert_non_null(der);
+	assert_int_equal(scep_client_bag_parse(der, len, &certs, &err), 0);
+	assert_int_equal(sk_X509_num(certs), 2);
+	assert_int_equal(X509_cmp(sk_X509_value(certs, 0),
+			     scep_ra_get0_cert(c->fx->ra)),
+	    0);
+	assert_ptr_equal(scep_client_recipient_pick(certs),
+	    sk_X509_value(certs, 0));
+	sk_X509_pop_free(certs, X509_free);
+}
+
+/* The RA loader refuses a key that does not match the certificate. */
+static void
+test_ra_mismatch(void **state)
+{
+	struct rep_ctx *c = *state;
+	struct scep_ra *ra = NULL;
+	struct gw_err err;
+
+	assert_int_equal(scep_ra_load(&ra, c->fx->ra_cert, c->fx->ca_key,
+			     c->fx->ca_cert, &err),
+	    -1);
+	assert_null(ra);
+	assert_non_null(strstr(err.msg, "does not match"));
+	assert_int_equal(scep_ra_load(&ra, c->fx->ra_cert, "/nonexistent", NULL,
+			     &err),
+	    -1);
+	assert_int_equal(scep_ra_load(&ra, c->fx->ra_cert, c->fx->ra_key, NULL,
+			     &err),
+	    0);
+	assert_int_equal(sk_X509_num(scep_ra_get0_chain(ra)), 0);
+	scep_ra_free(ra);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_success_matrix),
+		cmocka_unit_test(test_failure),
+		cmocka_unit_test(test_pending),
+		cmocka_unit_test(test_empty_content_layout),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_cacert_bag),
+		cmocka_unit_test(test_ra_mismatch),
+	};
+
+	return cmocka_run_group_tests(tests, ctx_setup, ctx_teardown);
+}

@@ -1,0 +1,174 @@
+/*
+ * Unit tests of scep_csr_inspect(): what is pulled out of a PKCS#10
+ * request and which keys are refused, as a table.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "gw_err.h"
+#include "scep.h"
+#include "scep_client.h"
+
+enum key_kind { KEY_RSA1024, KEY_RSA2048, KEY_P256, KEY_P384, KEY_P521 };
+
+struct csr_case {
+	const char *name;
+	enum key_kind key;
+	const char *cn;
+	const char *email; /* as SAN */
+	const char *challenge;
+	int rc;
+};
+
+static const struct csr_case cases[] = {
+	{ "challenge present", KEY_RSA2048, "dev-1", NULL, "s3cret", 0 },
+	{ "challenge absent", KEY_RSA2048, "dev-2", NULL, NULL, 0 },
+	{ "utf8 challenge", KEY_RSA2048, "dev-3", NULL, "p\xc3\xa4ss", 0 },
+	{ "email SAN", KEY_RSA2048, "dev-4", "a@example.com", "x", 0 },
+	{ "RSA 1024 refused", KEY_RSA1024, "dev-5", NULL, "x", -1 },
+	{ "EC P-256 accepted", KEY_P256, "dev-6", "b@example.com", "y", 0 },
+	{ "EC P-384 accepted", KEY_P384, "dev-7", NULL, NULL, 0 },
+	{ "EC P-521 refused", KEY_P521, "dev-8", NULL, "z", -1 },
+};
+
+/* A key of the given kind; caller frees. */
+static EVP_PKEY *
+key_make(enum key_kind k)
+{
+	switch (k) {
+	case KEY_RSA1024:
+		return EVP_RSA_gen(1024);
+	case KEY_RSA2048:
+		return EVP_RSA_gen(2048);
+	case KEY_P256:
+		return EVP_EC_gen("P-256");
+	case KEY_P384:
+		return EVP_EC_gen("P-384");
+	case KEY_P521:
+		return EVP_EC_gen("P-521");
+	}
+	return NULL;
+}
+
+/* Checks the fingerprints against independently computed hashes. */
+static void
+fingerprints_check(const struct scep_csr_info *info, EVP_PKEY *key,
+    const X509_REQ *req)
+{
+	unsigned char *der = NULL, md[32];
+	unsigned int mdlen;
+	int n;
+
+	n = i2d_PUBKEY(key, &der);
+	assert_true(n > 0);
+	assert_int_equal(EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(),
+			     NULL),
+	    1);
+	assert_memory_equal(info->key_sha256, md, 32);
+	OPENSSL_free(der);
+	der = NULL;
+	n = i2d_X509_REQ(req, &der);
+	assert_true(n > 0);
+	assert_int_equal(EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(),
+			     NULL),
+	    1);
+	assert_memory_equal(info->csr_sha256, md, 32);
+	OPENSSL_free(der);
+}
+
+/* Runs the table. */
+static void
+test_csr_table(void **state)
+{
+	struct scep_csr_info info;
+	struct gw_err err;
+	EVP_PKEY *key;
+	X509_REQ *req;
+	size_t i;
+	int rc;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct csr_case *c = &cases[i];
+
+		key = key_make(c->key);
+		assert_non_null(key);
+		req = scep_client_csr_new(key, c->cn, c->email, c->challenge);
+		assert_non_null(req);
+		rc = scep_csr_inspect(req, &info, &err);
+		if (rc != c->rc)
+			fail_msg("%s: rc %d want %d (%s)", c->name, rc, c->rc,
+			    rc == -1 ? err.msg : "");
+		if (rc == 0) {
+			assert_string_equal(info.cn, c->cn);
+			if (c->challenge == NULL)
+				assert_null(info.challenge);
+			else
+				assert_string_equal(info.challenge,
+				    c->challenge);
+			if (c->email == NULL)
+				assert_null(info.email);
+			else
+				assert_string_equal(info.email, c->email);
+			assert_non_null(strstr(info.pem,
+			    "-----BEGIN CERTIFICATE REQUEST-----"));
+			fingerprints_check(&info, key, req);
+		} else {
+			assert_int_equal(err.code, SCEP_FAIL_BADREQUEST);
+			assert_null(info.pem);
+			assert_null(info.challenge);
+		}
+		scep_csr_info_cleanup(&info);
+		assert_null(info.cn);
+		X509_REQ_free(req);
+		EVP_PKEY_free(key);
+	}
+}
+
+/* An emailAddress in the subject is used when there is no SAN. */
+static void
+test_subject_email(void **state)
+{
+	struct scep_csr_info info;
+	struct gw_err err;
+	EVP_PKEY *key;
+	X509_REQ *req;
+	X509_NAME *name;
+
+	(void)state;
+	key = EVP_EC_gen("P-256");
+	req = scep_client_csr_new(key, "dev-9", NULL, NULL);
+	name = X509_NAME_dup(X509_REQ_get_subject_name(req));
+	assert_int_equal(X509_NAME_add_entry_by_NID(name,
+			     NID_pkcs9_emailAddress, MBSTRING_ASC,
+			     (const unsigned char *)"c@example.com", -1, -1, 0),
+	    1);
+	assert_int_equal(X509_REQ_set_subject_name(req, name), 1);
+	assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
+	assert_int_equal(scep_csr_inspect(req, &info, &err), 0);
+	assert_string_equal(info.email, "c@example.com");
+	assert_string_equal(info.cn, "dev-9");
+	scep_csr_info_cleanup(&info);
+	X509_NAME_free(name);
+	X509_REQ_free(req);
+	EVP_PKEY_free(key);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_csr_table),
+		cmocka_unit_test(test_subject_email),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
