@@ -24,23 +24,23 @@ struct epki_client;
 
 /* What a result means to the caller (spec/epki-api.md 7.2). */
 enum epki_class {
-	EPKI_OK,		/* SuccessCode 0 */
-	EPKI_WARNING,		/* SuccessCode 1: use the result, log errors */
-	EPKI_BAD_REQUEST,	/* -101..-109, -4005, -4008, -6002, -6102 ... */
-	EPKI_BAD_CSR,		/* -4006, -4007, -6007, -9936, -9940, -996x */
-	EPKI_AUTH,		/* -4001, -4201, -9200, -9939, -9901: operator */
-	EPKI_QUOTA,		/* -6101: licences */
-	EPKI_TRANSIENT,		/* -1, -201, -300, -301, -9942, -9943 */
-	EPKI_NOT_FOUND,		/* -4003, -9902, -9916 */
-	EPKI_CONFLICT,		/* -4004, -4016, -9915, -9938 */
-	EPKI_FAILURE,		/* any other business error */
-	EPKI_TRANSPORT,		/* no usable answer: network, HTTP, Fault, non-XML */
+	EPKI_OK,	  /* SuccessCode 0 */
+	EPKI_WARNING,	  /* SuccessCode 1: use the result, log errors */
+	EPKI_BAD_REQUEST, /* -101..-109, -4005, -4008, -6002, -6102 ... */
+	EPKI_BAD_CSR,	  /* -4006, -4007, -6007, -9936, -9940, -996x */
+	EPKI_AUTH,	  /* -4001, -4201, -9200, -9939, -9901: operator */
+	EPKI_QUOTA,	  /* -6101: licences */
+	EPKI_TRANSIENT,	  /* -1, -201, -300, -301, -9942, -9943 */
+	EPKI_NOT_FOUND,	  /* -4003, -9902, -9916 */
+	EPKI_CONFLICT,	  /* -4004, -4016, -9915, -9938 */
+	EPKI_FAILURE,	  /* any other business error */
+	EPKI_TRANSPORT,	  /* no usable answer: network, HTTP, Fault, non-XML */
 	EPKI_CLASS__MAX
 };
 
 struct epki_auth {
-	const char *user;	/* PAR12345_UserID */
-	const char *password;	/* never logged */
+	const char *user;     /* PAR12345_UserID */
+	const char *password; /* never logged */
 };
 
 /* An OrderAndIssueCertificate request (spec 5.1), client or simulator. */
@@ -50,27 +50,27 @@ struct epki_order {
 	int years;
 	const char *csr_pem;
 	const char *cn;
-	const char *email;	/* or NULL */
+	const char *email; /* or NULL */
 	const char *ous[EPKI_MAX_OUS];
 	size_t nous;
 };
 
 struct epki_error {
-	int code;		/* -4001 */
-	char field[64];		/* ErrorField, or "" */
-	char message[256];	/* ErrorMessage, or "" */
+	int code;	   /* -4001 */
+	char field[64];	   /* ErrorField, or "" */
+	char message[256]; /* ErrorMessage, or "" */
 };
 
 /* A parsed response of any operation. */
 struct epki_resp {
 	enum epki_class cls;
-	int success_code;	/* 0, 1, -1; -2 when there was none */
+	int success_code; /* 0, 1, -1; -2 when there was none */
 	size_t nerrors;
 	struct epki_error errors[EPKI_MAX_ERRORS];
-	char fault[256];	/* SOAP Fault or transport detail, or "" */
-	char order_id[64];	/* OrderID / OrderNo, or "" */
-	char order_status[16];	/* OrderStatus when present, or "" */
-	STACK_OF(X509) *certs;	/* every certificate found in CERT, or NULL */
+	char fault[256];       /* SOAP Fault or transport detail, or "" */
+	char order_id[64];     /* OrderID / OrderNo, or "" */
+	char order_status[16]; /* OrderStatus when present, or "" */
+	STACK_OF(X509) *certs; /* every certificate found in CERT, or NULL */
 };
 
 /* Error codes (epki_soap.c). */
@@ -91,11 +91,11 @@ const X509 *epki_resp_get0_cert_for_key(const struct epki_resp *r,
 
 /* Transport: a seam so unit tests can hand in canned replies. */
 struct epki_http {
-	int curl_code;		/* CURLE_OK or the failure */
-	long status;		/* HTTP status, 0 if none */
+	int curl_code; /* CURLE_OK or the failure */
+	long status;   /* HTTP status, 0 if none */
 	const uint8_t *body;
 	size_t len;
-	const char *error;	/* curl's message when curl_code != 0 */
+	const char *error; /* curl's message when curl_code != 0 */
 };
 typedef void epki_http_fn(void *arg, const struct epki_http *res);
 struct epki_transport {
@@ -108,18 +108,18 @@ struct epki_transport {
 
 struct epki_client_opts {
 	const char *url;
-	long timeout_s;		/* whole call */
+	long timeout_s; /* whole call */
 	long connect_timeout_s;
-	const char *ca_file;	/* or NULL: system store */
-	size_t max_response;	/* ceiling on a response body */
+	const char *ca_file;  /* or NULL: system store */
+	size_t max_response;  /* ceiling on a response body */
+	long max_connections; /* cap on parallel connections; 0: none */
 };
-int epki_client_new(struct epki_client **out,
-    const struct epki_client_opts *o, struct gw_err *err);
+int epki_client_new(struct epki_client **out, const struct epki_client_opts *o,
+    struct gw_err *err);
 void epki_client_free(struct epki_client *c);
 struct epki_transport epki_client_transport(struct epki_client *c);
 int epki_client_post_sync(const struct epki_client_opts *o, const char *op,
-    const struct buf *body, struct buf *resp, long *status,
-    struct gw_err *err);
+    const struct buf *body, struct buf *resp, long *status, struct gw_err *err);
 
 /* Orders (epki_order.c): build, send, parse, call back. */
 typedef void epki_resp_fn(void *arg, const struct epki_resp *r);
@@ -132,5 +132,73 @@ int epki_order_get_submit(const struct epki_transport *t,
 int epki_order_call(const struct epki_client_opts *o,
     const struct epki_auth *auth, const struct epki_order *ord,
     struct epki_resp *out, struct gw_err *err);
+
+/* Server side of the schema, for epki-sim (epki_soap_srv.c). */
+enum epki_op {
+	EPKI_OP_UNKNOWN,   /* a wrapper we do not serve */
+	EPKI_OP_ORDER,	   /* OrderAndIssueCertificate */
+	EPKI_OP_GET_ORDER, /* GetOrderByOrderId */
+	EPKI_OP__MAX
+};
+
+/* A parsed incoming request; every string is owned by the struct. */
+struct epki_req {
+	enum epki_op op;
+	char wrapper[128];	 /* {ns}local of the Body's first element */
+	char *user;		 /* AuthToken/UserName, or NULL */
+	char *password;		 /* AuthToken/Password, or NULL; wiped */
+	struct epki_order order; /* OrderAndIssueCertificate; NULL = absent */
+	bool has_year;		 /* Year was present */
+	char *order_no;		 /* GetOrderByOrderId OrderNo, or NULL */
+	bool want_cert_info;	 /* OrderQueryOption/ReturnCertificateInfo */
+	bool want_fulfillment;	 /* OrderQueryOption/ReturnFulfillment */
+	bool want_p7;		 /* OrderQueryOption/ReturnP7 */
+	char *owned[8 + EPKI_MAX_OUS]; /* strings behind order */
+	size_t nowned;
+};
+
+/* GetOrderByOrderId detail; NULL members are sent as empty elements. */
+struct epki_order_info {
+	const char *order_status; /* "4" */
+	const char *product_code;
+	const char *profile_id;
+	const char *request_date;
+	const char *issue_date;
+	const char *not_before;
+	const char *not_after;
+	const char *cert_status;
+	const char *serial;
+	const char *cn;
+	const char *email;
+	const char *certificate; /* leaf PEM (Fulfillment), or NULL */
+	const char *pkcs7;	 /* PKCS#7 PEM (ReturnP7), or NULL */
+};
+
+/* A response to build; errors empty on success. */
+struct epki_reply {
+	enum epki_op op;
+	int success_code;
+	const struct epki_error *errors;
+	size_t nerrors;
+	const char *order_id;		    /* OrderID / OrderNo, or NULL */
+	const char *cert;		    /* OrderAndIssueCertificate CERT */
+	const struct epki_order_info *info; /* GetOrderByOrderId, or NULL */
+	bool want_cert_info;
+	bool want_fulfillment;
+	bool want_p7;
+};
+
+const char *epki_op_name(enum epki_op op);
+int epki_soap_req_parse(const uint8_t *body, size_t len, struct epki_req *out,
+    struct gw_err *err);
+void epki_req_cleanup(struct epki_req *r);
+int epki_soap_reply_build(const struct epki_reply *r, struct buf *out,
+    struct gw_err *err);
+int epki_soap_fault_build(const char *code, const char *string,
+    struct buf *out);
+
+/* Shared text helpers (epki_soap.c). */
+int epki_xml_escape(struct buf *out, const char *s);
+int epki_timestamp(char *out, size_t n);
 
 #endif

@@ -1,0 +1,197 @@
+/*
+ * Decodes the CERT text of an EPKI response into certificates (spec 5.1,
+ * 9.1): PEM with PKCS7 or CERTIFICATE armour, or bare base64 of a PKCS#7
+ * SignedData or of one X.509 certificate, with any line breaks (CR
+ * included) and surrounding whitespace. No I/O.
+ */
+#include <limits.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pkcs7.h>
+#include <openssl/x509.h>
+
+#include "buf.h"
+#include "gw_err.h"
+#include "epki.h"
+#include "epki_int.h"
+
+/* Decodes n characters of base64 (whitespace skipped) into der. */
+static int
+cert_b64_decode(const char *s, size_t n, struct buf *der)
+{
+	EVP_ENCODE_CTX *ctx = NULL;
+	struct buf clean;
+	int outl = 0, fin = 0, rc = -1;
+	size_t i;
+
+	buf_init(&clean, EPKI_CERT_MAX);
+	buf_reset(der);
+	for (i = 0; i < n; i++) {
+		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')
+			continue;
+		if (buf_add(&clean, &s[i], 1) == -1)
+			goto out;
+	}
+	if (clean.len == 0 || clean.len > INT_MAX ||
+	    buf_add(der, NULL, 0) == -1 ||
+	    buf_add(der, clean.data, clean.len) == -1)
+		goto out;
+	if ((ctx = EVP_ENCODE_CTX_new()) == NULL)
+		goto out;
+	EVP_DecodeInit(ctx);
+	if (EVP_DecodeUpdate(ctx, der->data, &outl, clean.data,
+		(int)clean.len) < 0)
+		goto out;
+	if (EVP_DecodeFinal(ctx, der->data + outl, &fin) != 1)
+		goto out;
+	der->len = (size_t)outl + (size_t)fin;
+	rc = 0;
+out:
+	EVP_ENCODE_CTX_free(ctx);
+	buf_cleanup(&clean);
+	return rc;
+}
+
+/* Appends the certificates of a PKCS#7 SignedData; -1 if it is not one. */
+static int
+cert_add_pkcs7(const struct buf *der, STACK_OF(X509) *sk)
+{
+	const unsigned char *p = der->data;
+	STACK_OF(X509) *in;
+	PKCS7 *p7;
+	int i, rc = -1;
+
+	p7 = d2i_PKCS7(NULL, &p, (long)der->len);
+	if (p7 == NULL || p != der->data + der->len ||
+	    PKCS7_type_is_signed(p7) == 0 || p7->d.sign == NULL)
+		goto out;
+	in = p7->d.sign->cert;
+	for (i = 0; in != NULL && i < sk_X509_num(in); i++) {
+		if (sk_X509_push(sk, sk_X509_value(in, i)) <= 0)
+			goto out;
+		X509_up_ref(sk_X509_value(in, i));
+	}
+	rc = 0;
+out:
+	PKCS7_free(p7);
+	return rc;
+}
+
+/* Appends one DER X.509 certificate; -1 if it is not one. */
+static int
+cert_add_x509(const struct buf *der, STACK_OF(X509) *sk)
+{
+	const unsigned char *p = der->data;
+	X509 *x;
+
+	x = d2i_X509(NULL, &p, (long)der->len);
+	if (x == NULL || p != der->data + der->len ||
+	    sk_X509_push(sk, x) <= 0) {
+		X509_free(x);
+		return -1;
+	}
+	return 0;
+}
+
+/* Decodes one base64 block and appends what it holds. */
+static int
+cert_add_block(const char *s, size_t n, STACK_OF(X509) *sk, struct buf *der)
+{
+	if (cert_b64_decode(s, n, der) == -1)
+		return -1;
+	/*
+	 * Spec 5.1: an outer ContentInfo (signedData) means PKCS#7; a failed
+	 * first guess is expected, so its errors leave the queue.
+	 */
+	ERR_set_mark();
+	if (cert_add_pkcs7(der, sk) == 0) {
+		ERR_pop_to_mark();
+		return 0;
+	}
+	ERR_pop_to_mark();
+	return cert_add_x509(der, sk);
+}
+
+/* Walks the PEM blocks of text; -1 on any block that does not decode. */
+static int
+cert_add_pem(const char *text, STACK_OF(X509) *sk, struct buf *der)
+{
+	const char *p = text, *b, *e;
+	int nblocks = 0;
+
+	while ((b = strstr(p, "-----BEGIN ")) != NULL) {
+		/* The armour line ends with the second run of dashes. */
+		if ((b = strstr(b + 11, "-----")) == NULL)
+			return -1;
+		b += 5;
+		if ((e = strstr(b, "-----END ")) == NULL)
+			return -1;
+		if (cert_add_block(b, (size_t)(e - b), sk, der) == -1)
+			return -1;
+		if ((p = strstr(e + 9, "-----")) == NULL)
+			return -1;
+		p += 5;
+		nblocks++;
+	}
+	return nblocks > 0 ? 0 : -1;
+}
+
+/*
+ * Decodes CERT text into a new stack of certificates; the caller frees it
+ * with sk_X509_pop_free(sk, X509_free). On failure *out is NULL.
+ */
+int
+epki_cert_decode(const char *text, STACK_OF(X509) **out, struct gw_err *err)
+{
+	STACK_OF(X509) *sk = NULL;
+	struct buf der;
+	int rc = -1;
+
+	*out = NULL;
+	buf_init(&der, EPKI_CERT_MAX);
+	if ((sk = sk_X509_new_null()) == NULL)
+		goto out;
+	if (strstr(text, "-----BEGIN ") != NULL)
+		rc = cert_add_pem(text, sk, &der);
+	else
+		rc = cert_add_block(text, strlen(text), sk, &der);
+	if (rc == 0 && sk_X509_num(sk) == 0)
+		rc = -1;
+	if (rc == -1)
+		goto out;
+	*out = sk;
+	sk = NULL;
+out:
+	if (rc == -1)
+		gw_err_set_ossl(err, -1,
+		    "CERT: not PEM or base64 of "
+		    "PKCS#7 or X.509");
+	sk_X509_pop_free(sk, X509_free);
+	buf_cleanup(&der);
+	return rc;
+}
+
+/*
+ * The certificate in r whose public key equals pub (spec 5.1: pick the
+ * leaf by the CSR's key, not by position); borrowed, or NULL.
+ */
+const X509 *
+epki_resp_get0_cert_for_key(const struct epki_resp *r, const EVP_PKEY *pub)
+{
+	const X509 *x;
+	int i;
+
+	if (r == NULL || r->certs == NULL || pub == NULL)
+		return NULL;
+	/* Comparing keys of different types queues errors; drop them. */
+	ERR_set_mark();
+	for (i = 0; i < sk_X509_num(r->certs); i++) {
+		x = sk_X509_value(r->certs, i);
+		if (EVP_PKEY_eq(X509_get0_pubkey(x), pub) == 1)
+			break;
+	}
+	ERR_pop_to_mark();
+	return i < sk_X509_num(r->certs) ? sk_X509_value(r->certs, i) : NULL;
+}

@@ -1,0 +1,427 @@
+/*
+ * HTTP(S) transport for EPKI SOAP calls (spec 1, 9.1). One thread of its
+ * own drives a libcurl multi handle, so thousands of calls can be in
+ * flight without a thread each; callers queue jobs under a mutex and wake
+ * the thread. A blocking variant serves the CLI. Nothing here logs, and
+ * request bodies (they carry the password) are wiped when done.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "gw_err.h"
+#include "secure.h"
+#include "epki.h"
+
+#define CLIENT_DEF_TIMEOUT 60L
+#define CLIENT_DEF_CONNECT 15L
+#define CLIENT_DEF_MAX (1024 * 1024)
+
+/* One queued or running call. */
+struct job {
+	struct job *prev, *next; /* queue or active list */
+	CURL *easy;
+	struct curl_slist *hdrs;
+	struct buf body; /* request; wiped when done */
+	struct buf resp; /* response, capped */
+	bool too_big;	 /* the response passed its ceiling */
+	epki_http_fn *done;
+	void *arg;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct epki_client {
+	struct epki_client_opts o; /* url and ca_file point below */
+	char *url;
+	char *ca_file;
+	CURLM *multi;
+	pthread_t thread;
+	bool started;	    /* thread is running */
+	pthread_mutex_t mu; /* guards queue and stop */
+	struct job *queue;  /* submitted, not yet handed to curl */
+	bool stop;
+	struct job *active; /* added to the multi handle; thread only */
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+/* libcurl's global state, once per process. */
+static void
+client_global_init(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* Collects response bytes up to the ceiling; 0 stops the transfer. */
+static size_t
+client_write(char *p, size_t size, size_t n, void *arg)
+{
+	struct job *j = arg;
+
+	if (buf_add(&j->resp, p, size * n) == -1) {
+		j->too_big = true;
+		return 0;
+	}
+	return size * n;
+}
+
+/* Sets the options every EPKI POST shares; CURLE_OK or the failure. */
+static CURLcode
+client_easy_setup(CURL *e, const struct epki_client_opts *o, struct job *j)
+{
+	CURLcode rc = CURLE_OK;
+
+#define SETOPT(opt, val)                                    \
+	do {                                                \
+		if (rc == CURLE_OK)                         \
+			rc = curl_easy_setopt(e, opt, val); \
+	} while (0)
+	SETOPT(CURLOPT_URL, o->url);
+	SETOPT(CURLOPT_NOSIGNAL, 1L);
+	SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+	SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (o->ca_file != NULL)
+		SETOPT(CURLOPT_CAINFO, o->ca_file);
+	SETOPT(CURLOPT_TIMEOUT,
+	    o->timeout_s > 0 ? o->timeout_s : CLIENT_DEF_TIMEOUT);
+	SETOPT(CURLOPT_CONNECTTIMEOUT,
+	    o->connect_timeout_s > 0 ? o->connect_timeout_s :
+				       CLIENT_DEF_CONNECT);
+	SETOPT(CURLOPT_USERAGENT, "scepgw-epki/1");
+	SETOPT(CURLOPT_HTTPHEADER, j->hdrs);
+	SETOPT(CURLOPT_POSTFIELDS, (const char *)j->body.data);
+	SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->body.len);
+	SETOPT(CURLOPT_WRITEFUNCTION, client_write);
+	SETOPT(CURLOPT_WRITEDATA, j);
+	SETOPT(CURLOPT_ERRORBUFFER, j->errbuf);
+	SETOPT(CURLOPT_PRIVATE, j);
+#undef SETOPT
+	return rc;
+}
+
+/* Frees a job, wiping the request body; NULL-safe. */
+static void
+job_free(struct job *j)
+{
+	if (j == NULL)
+		return;
+	curl_easy_cleanup(j->easy);
+	curl_slist_free_all(j->hdrs);
+	gw_cleanse(j->body.data, j->body.len);
+	buf_cleanup(&j->body);
+	buf_cleanup(&j->resp);
+	free(j);
+}
+
+/*
+ * A job ready to run: takes body (the caller's buffer is left empty),
+ * NULL on failure with err set.
+ */
+static struct job *
+job_new(const struct epki_client_opts *o, struct buf *body, struct gw_err *err)
+{
+	static const char *const hdrs[] = {
+		"Content-Type: text/xml; charset=utf-8",
+		"SOAPAction: \"\"",
+		"Expect:",
+	};
+	struct curl_slist *l;
+	struct job *j;
+	size_t i;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		goto err;
+	j->body = *body;
+	buf_init(body, body->max);
+	buf_init(&j->resp,
+	    o->max_response > 0 ? o->max_response : CLIENT_DEF_MAX);
+	for (i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
+		if ((l = curl_slist_append(j->hdrs, hdrs[i])) == NULL)
+			goto err;
+		j->hdrs = l;
+	}
+	if (j->body.data == NULL || (j->easy = curl_easy_init()) == NULL ||
+	    client_easy_setup(j->easy, o, j) != CURLE_OK)
+		goto err;
+	return j;
+err:
+	gw_err_set(err, ENOMEM, "epki: cannot prepare the HTTP request");
+	if (j == NULL) {
+		gw_cleanse(body->data, body->len);
+		buf_cleanup(body);
+	}
+	job_free(j);
+	return NULL;
+}
+
+/* Reports a finished (or abandoned) job to its owner, then frees it. */
+static void
+job_finish(struct job *j, CURLcode code)
+{
+	struct epki_http h;
+	long status = 0;
+
+	memset(&h, 0, sizeof(h));
+	if (code == CURLE_OK)
+		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
+	h.curl_code = (int)code;
+	h.status = status;
+	h.body = j->resp.data;
+	h.len = j->resp.len;
+	if (j->too_big)
+		h.error = "response body too large";
+	else if (code != CURLE_OK)
+		h.error =
+		    j->errbuf[0] != '\0' ? j->errbuf : curl_easy_strerror(code);
+	j->done(j->arg, &h);
+	job_free(j);
+}
+
+/* Unlinks j from the thread's active list and from the multi handle. */
+static void
+client_unlink(struct epki_client *c, struct job *j)
+{
+	curl_multi_remove_handle(c->multi, j->easy);
+	if (j->prev != NULL)
+		j->prev->next = j->next;
+	else
+		c->active = j->next;
+	if (j->next != NULL)
+		j->next->prev = j->prev;
+	j->prev = j->next = NULL;
+}
+
+/* Hands newly queued jobs to curl; on shutdown fails them instead. */
+static void
+client_admit(struct epki_client *c, struct job *q, bool stop)
+{
+	struct job *j;
+
+	while ((j = q) != NULL) {
+		q = j->next;
+		j->prev = j->next = NULL;
+		if (stop ||
+		    curl_multi_add_handle(c->multi, j->easy) != CURLM_OK) {
+			job_finish(j, CURLE_ABORTED_BY_CALLBACK);
+			continue;
+		}
+		j->next = c->active;
+		if (c->active != NULL)
+			c->active->prev = j;
+		c->active = j;
+	}
+}
+
+/* Completes every transfer curl reports done. */
+static void
+client_reap(struct epki_client *c)
+{
+	struct job *j;
+	CURLMsg *m;
+	int left;
+	char *priv;
+
+	while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		priv = NULL;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+		j = (struct job *)(void *)priv;
+		client_unlink(c, j);
+		job_finish(j, m->data.result);
+	}
+}
+
+/* The transport thread: admit, perform, reap, poll until stopped. */
+static void *
+client_run(void *arg)
+{
+	struct epki_client *c = arg;
+	struct job *q;
+	int running;
+	bool stop;
+
+	for (;;) {
+		pthread_mutex_lock(&c->mu);
+		q = c->queue;
+		c->queue = NULL;
+		stop = c->stop;
+		pthread_mutex_unlock(&c->mu);
+		client_admit(c, q, stop);
+		if (stop)
+			break;
+		curl_multi_perform(c->multi, &running);
+		client_reap(c);
+		curl_multi_poll(c->multi, NULL, 0, 1000, NULL);
+	}
+	/* Shutdown: every call still in flight completes with an error. */
+	while (c->active != NULL) {
+		q = c->active;
+		client_unlink(c, q);
+		job_finish(q, CURLE_ABORTED_BY_CALLBACK);
+	}
+	return NULL;
+}
+
+/*
+ * Creates a client and starts its transport thread. Copies what it keeps
+ * of o. Returns 0, or -1 with err set; free with epki_client_free().
+ */
+int
+epki_client_new(struct epki_client **out, const struct epki_client_opts *o,
+    struct gw_err *err)
+{
+	struct epki_client *c;
+
+	*out = NULL;
+	pthread_once(&curl_once, client_global_init);
+	if (curl_init_rc != CURLE_OK || o->url == NULL ||
+	    (c = calloc(1, sizeof(*c))) == NULL) {
+		gw_err_set(err, EINVAL, "epki: cannot set up the HTTP client");
+		return -1;
+	}
+	c->o = *o;
+	c->url = gw_strdup(o->url);
+	c->ca_file = gw_strdup(o->ca_file);
+	c->o.url = c->url;
+	c->o.ca_file = c->ca_file;
+	if (pthread_mutex_init(&c->mu, NULL) != 0)
+		goto err;
+	if (c->url == NULL || (o->ca_file != NULL && c->ca_file == NULL) ||
+	    (c->multi = curl_multi_init()) == NULL)
+		goto err;
+	if (o->max_connections > 0)
+		curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+		    o->max_connections);
+	if (pthread_create(&c->thread, NULL, client_run, c) != 0)
+		goto err;
+	c->started = true;
+	*out = c;
+	return 0;
+err:
+	gw_err_set(err, ENOMEM, "epki: cannot start the HTTP client");
+	epki_client_free(c);
+	return -1;
+}
+
+/*
+ * Stops the transport thread; calls still pending complete first, with
+ * an error, from that thread. NULL-safe. Do not post concurrently.
+ */
+void
+epki_client_free(struct epki_client *c)
+{
+	if (c == NULL)
+		return;
+	if (c->started) {
+		pthread_mutex_lock(&c->mu);
+		c->stop = true;
+		pthread_mutex_unlock(&c->mu);
+		curl_multi_wakeup(c->multi);
+		pthread_join(c->thread, NULL);
+		pthread_mutex_destroy(&c->mu);
+	}
+	curl_multi_cleanup(c->multi);
+	free(c->url);
+	free(c->ca_file);
+	free(c);
+}
+
+/*
+ * struct epki_transport post() for a client: queues body (taken, even on
+ * failure) and returns 0; done is then called exactly once from the
+ * transport thread. On -1 (client stopping, no memory) done is not
+ * called.
+ */
+static int
+client_post(void *ctx, const char *op, struct buf *body, epki_http_fn *done,
+    void *arg, struct gw_err *err)
+{
+	struct epki_client *c = ctx;
+	struct job *j;
+	bool stop;
+
+	(void)op;
+	if ((j = job_new(&c->o, body, err)) == NULL)
+		return -1;
+	j->done = done;
+	j->arg = arg;
+	pthread_mutex_lock(&c->mu);
+	stop = c->stop;
+	if (!stop) {
+		j->next = c->queue;
+		c->queue = j;
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (stop) {
+		gw_err_set(err, ECANCELED, "epki: client is shutting down");
+		job_free(j);
+		return -1;
+	}
+	curl_multi_wakeup(c->multi);
+	return 0;
+}
+
+/* The transport interface of a client, for epki_order_submit(). */
+struct epki_transport
+epki_client_transport(struct epki_client *c)
+{
+	struct epki_transport t = { .post = client_post, .ctx = c };
+
+	return t;
+}
+
+/*
+ * Posts body and waits for the answer (for the CLI). resp is initialised
+ * here with the ceiling o->max_response; the caller cleans it up. Returns
+ * 0 when an HTTP response arrived (any status, in *status), -1 with err
+ * set on a network, TLS or size failure.
+ */
+int
+epki_client_post_sync(const struct epki_client_opts *o, const char *op,
+    const struct buf *body, struct buf *resp, long *status, struct gw_err *err)
+{
+	struct buf copy;
+	struct job *j = NULL;
+	CURLcode code;
+	int rc = -1;
+
+	*status = 0;
+	buf_init(resp, o->max_response > 0 ? o->max_response : CLIENT_DEF_MAX);
+	pthread_once(&curl_once, client_global_init);
+	buf_init(&copy, 0);
+	if (curl_init_rc != CURLE_OK ||
+	    buf_add(&copy, body->data, body->len) == -1) {
+		gw_err_set(err, ENOMEM, "epki %s: cannot set up curl", op);
+		goto out;
+	}
+	if ((j = job_new(o, &copy, err)) == NULL)
+		goto out;
+	code = curl_easy_perform(j->easy);
+	if (code != CURLE_OK) {
+		gw_err_set(err, (int)code, "epki %s: %s", op,
+		    j->too_big	     ? "response body too large" :
+			j->errbuf[0] ? j->errbuf :
+				       curl_easy_strerror(code));
+		goto out;
+	}
+	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, status);
+	*resp = j->resp;
+	buf_init(&j->resp, 0);
+	rc = 0;
+out:
+	gw_cleanse(copy.data, copy.len);
+	buf_cleanup(&copy);
+	job_free(j);
+	return rc;
+}

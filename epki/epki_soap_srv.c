@@ -1,0 +1,384 @@
+/*
+ * The server side of the EPKI schema, for epki-sim: parses incoming
+ * OrderAndIssueCertificate and GetOrderByOrderId requests and builds
+ * responses the way GlobalSign's Apache CXF stack writes them (spec 1,
+ * 5.1, 5.2, 9.2): one line, soap:/ns2: prefixes, ns2 declared on the
+ * wrapper, <Errors/> on success, xsi:nil placeholders on failure.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/tree.h>
+
+#include "buf.h"
+#include "gw_err.h"
+#include "secure.h"
+#include "epki.h"
+#include "epki_int.h"
+
+static const char *const op_names[EPKI_OP__MAX] = {
+	[EPKI_OP_UNKNOWN] = "",
+	[EPKI_OP_ORDER] = "OrderAndIssueCertificate",
+	[EPKI_OP_GET_ORDER] = "GetOrderByOrderId",
+};
+
+/* The wrapper element name of an operation, "" for EPKI_OP_UNKNOWN. */
+const char *
+epki_op_name(enum epki_op op)
+{
+	if ((int)op < 0 || op >= EPKI_OP__MAX)
+		return "";
+	return op_names[op];
+}
+
+/*
+ * The text of the unqualified child name of parent, owned by r, or NULL.
+ * The simulator is strict where JAXB is: a qualified child is unknown.
+ */
+static const char *
+req_text(struct epki_req *r, xmlNodePtr parent, const char *name)
+{
+	char *s;
+
+	if (r->nowned == sizeof(r->owned) / sizeof(r->owned[0]))
+		return NULL;
+	if ((s = epki_xml_text(epki_xml_child(parent, name, true))) == NULL)
+		return NULL;
+	r->owned[r->nowned++] = s;
+	return s;
+}
+
+/* Reads AuthToken/{UserName,Password} of the named header. */
+static void
+req_auth(struct epki_req *r, xmlNodePtr req, const char *header)
+{
+	xmlNodePtr tok;
+
+	tok = epki_xml_child(epki_xml_child(req, header, true), "AuthToken",
+	    true);
+	r->user = epki_xml_text(epki_xml_child(tok, "UserName", true));
+	r->password = epki_xml_text(epki_xml_child(tok, "Password", true));
+}
+
+/* Reads a whole decimal int; -1 if s is not one (xs:int). */
+static int
+req_int(const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < INT_MIN ||
+	    v > INT_MAX)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+/* Reads an OrderAndIssueCertificate Request (spec 5.1). */
+static int
+req_order(struct epki_req *r, xmlNodePtr req, struct gw_err *err)
+{
+	struct epki_order *o = &r->order;
+	const char *year;
+	xmlNodePtr dn, n;
+
+	req_auth(r, req, "OrderRequestHeader");
+	o->profile_id = req_text(r, req, "ProfileID");
+	o->product_code = req_text(r, req, "ProductCode");
+	o->csr_pem = req_text(r, req, "CSR");
+	if ((year = req_text(r, req, "Year")) != NULL) {
+		if (req_int(year, &o->years) == -1) {
+			gw_err_set(err, EINVAL,
+			    "Unmarshalling Error: Not a number: %.64s", year);
+			return -1;
+		}
+		r->has_year = true;
+	}
+	dn = epki_xml_child(req, "DnAttributes", true);
+	o->cn = req_text(r, dn, "CommonName");
+	o->email = req_text(r, dn, "Email");
+	for (n = dn == NULL ? NULL : dn->children; n != NULL; n = n->next) {
+		if (!epki_xml_is(n, NULL, "OrganizationUnit") ||
+		    o->nous == EPKI_MAX_OUS ||
+		    r->nowned == sizeof(r->owned) / sizeof(r->owned[0]))
+			continue;
+		if ((r->owned[r->nowned] = epki_xml_text(n)) == NULL)
+			continue;
+		o->ous[o->nous++] = r->owned[r->nowned++];
+	}
+	return 0;
+}
+
+/* True if the option child of opt says "true". */
+static bool
+req_flag(xmlNodePtr opt, const char *name)
+{
+	char *s = epki_xml_text(epki_xml_child(opt, name, true));
+	bool on = s != NULL && strcmp(s, "true") == 0;
+
+	free(s);
+	return on;
+}
+
+/* Reads a GetOrderByOrderId Request (spec 5.2). */
+static void
+req_get_order(struct epki_req *r, xmlNodePtr req)
+{
+	xmlNodePtr opt;
+
+	req_auth(r, req, "QueryRequestHeader");
+	r->order_no = epki_xml_text(epki_xml_child(req, "OrderNo", true));
+	opt = epki_xml_child(req, "OrderQueryOption", true);
+	r->want_cert_info = req_flag(opt, "ReturnCertificateInfo");
+	r->want_fulfillment = req_flag(opt, "ReturnFulfillment");
+	r->want_p7 = req_flag(opt, "ReturnP7");
+}
+
+/* Picks the operation from the Body's first element. */
+static void
+req_dispatch(struct epki_req *r, xmlNodePtr w)
+{
+	int op;
+
+	snprintf(r->wrapper, sizeof(r->wrapper), "{%s}%s",
+	    w->ns == NULL ? "" : (const char *)w->ns->href,
+	    (const char *)w->name);
+	for (op = EPKI_OP_ORDER; op < EPKI_OP__MAX; op++)
+		if (epki_xml_is(w, EPKI_NS, op_names[op]))
+			r->op = (enum epki_op)op;
+}
+
+/*
+ * Parses an incoming SOAP request into out (initialised here; release
+ * with epki_req_cleanup() either way). An unknown wrapper parses as
+ * EPKI_OP_UNKNOWN with out->wrapper set. -1 with err->msg suitable for a
+ * soap:Client Fault ("Unmarshalling Error: ...") when the body is not a
+ * SOAP 1.1 envelope or a value does not fit its schema type.
+ */
+int
+epki_soap_req_parse(const uint8_t *body, size_t len, struct epki_req *out,
+    struct gw_err *err)
+{
+	xmlNodePtr env, bdy, w, req;
+	struct gw_err xerr;
+	xmlDocPtr doc;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if ((doc = epki_xml_read(body, len, &xerr)) == NULL) {
+		gw_err_set(err, EINVAL, "Unmarshalling Error: %s", xerr.msg);
+		return -1;
+	}
+	env = xmlDocGetRootElement(doc);
+	bdy = epki_xml_is(env, EPKI_SOAP_NS, "Envelope") ?
+	    epki_xml_child(env, "Body", false) :
+	    NULL;
+	if ((w = epki_xml_first_elem(bdy)) == NULL) {
+		gw_err_set(err, EINVAL,
+		    "Unmarshalling Error: no SOAP 1.1 Envelope/Body");
+		goto out;
+	}
+	req_dispatch(out, w);
+	req = epki_xml_child(w, "Request", true);
+	rc = 0;
+	if (out->op == EPKI_OP_ORDER)
+		rc = req_order(out, req, err);
+	else if (out->op == EPKI_OP_GET_ORDER)
+		req_get_order(out, req);
+out:
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+/* Frees what r owns, wiping the password; NULL-safe. */
+void
+epki_req_cleanup(struct epki_req *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	free(r->user);
+	gw_secret_free(r->password);
+	free(r->order_no);
+	for (i = 0; i < r->nowned; i++)
+		free(r->owned[i]);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Appends <name>value</name>, or the xsi:nil form when value is NULL. */
+static int
+rep_elem(struct buf *out, const char *name, const char *value)
+{
+	if (value == NULL)
+		return buf_printf(out,
+		    "<%s xmlns:xsi=\"" EPKI_XSI_NS "\" xsi:nil=\"true\"/>",
+		    name);
+	if (buf_printf(out, "<%s>", name) == -1 ||
+	    epki_xml_escape(out, value) == -1 ||
+	    buf_printf(out, "</%s>", name) == -1)
+		return -1;
+	return 0;
+}
+
+/* Appends <name>value</name>, with "" for a NULL value. */
+static int
+rep_text(struct buf *out, const char *name, const char *value)
+{
+	return rep_elem(out, name, value == NULL ? "" : value);
+}
+
+/* Appends the response header: SuccessCode, Errors, Timestamp. */
+static int
+rep_header(struct buf *out, const char *name, const struct epki_reply *r)
+{
+	const struct epki_error *e;
+	char ts[48];
+	size_t i;
+
+	if (epki_timestamp(ts, sizeof(ts)) == -1 ||
+	    buf_printf(out, "<%s><SuccessCode>%d</SuccessCode>", name,
+		r->success_code) == -1)
+		return -1;
+	if (r->nerrors == 0 && buf_addstr(out, "<Errors/>") == -1)
+		return -1;
+	if (r->nerrors > 0 && buf_addstr(out, "<Errors>") == -1)
+		return -1;
+	for (i = 0; i < r->nerrors; i++) {
+		e = &r->errors[i];
+		if (buf_printf(out, "<Error><ErrorCode>%d</ErrorCode>",
+			e->code) == -1 ||
+		    (e->field[0] != '\0' &&
+			rep_elem(out, "ErrorField", e->field) == -1) ||
+		    rep_elem(out, "ErrorMessage", e->message) == -1 ||
+		    buf_addstr(out, "</Error>") == -1)
+			return -1;
+	}
+	if (r->nerrors > 0 && buf_addstr(out, "</Errors>") == -1)
+		return -1;
+	return buf_printf(out, "<Timestamp>%s</Timestamp></%s>", ts, name);
+}
+
+/* Appends OrderDetail/OrderInfo (spec 5.2). */
+static int
+rep_order_info(struct buf *out, const struct epki_reply *r)
+{
+	const struct epki_order_info *i = r->info;
+
+	if (buf_addstr(out, "<OrderInfo>") == -1 ||
+	    rep_text(out, "OrderNo", r->order_id) == -1 ||
+	    rep_text(out, "OrderStatus", i->order_status) == -1 ||
+	    rep_text(out, "ProductCode", i->product_code) == -1 ||
+	    rep_text(out, "ProfileNo", i->profile_id) == -1 ||
+	    rep_text(out, "RequestDate", i->request_date) == -1 ||
+	    rep_text(out, "OrderDate", i->request_date) == -1 ||
+	    rep_text(out, "IssueDate", i->issue_date) == -1 ||
+	    buf_addstr(out, "<ValidityPeriod>") == -1 ||
+	    rep_text(out, "NotBefore", i->not_before) == -1 ||
+	    rep_text(out, "NotAfter", i->not_after) == -1)
+		return -1;
+	return buf_addstr(out, "</ValidityPeriod></OrderInfo>");
+}
+
+/* Appends CrCertificateInfo and Fulfillment as the options ask. */
+static int
+rep_cert_parts(struct buf *out, const struct epki_reply *r)
+{
+	const struct epki_order_info *i = r->info;
+
+	if (r->want_cert_info &&
+	    (buf_addstr(out, "<CrCertificateInfo>") == -1 ||
+		rep_text(out, "CertificateStatus", i->cert_status) == -1 ||
+		rep_text(out, "SerialNumber", i->serial) == -1 ||
+		rep_text(out, "StartDate", i->not_before) == -1 ||
+		rep_text(out, "EndDate", i->not_after) == -1 ||
+		(i->email != NULL && rep_text(out, "Email", i->email) == -1) ||
+		rep_text(out, "CommonName", i->cn) == -1 ||
+		buf_addstr(out, "</CrCertificateInfo>") == -1))
+		return -1;
+	if (!r->want_fulfillment || i->certificate == NULL)
+		return 0;
+	if (buf_addstr(out, "<Fulfillment><CrCertificate>") == -1 ||
+	    rep_text(out, "Certificate", i->certificate) == -1 ||
+	    (r->want_p7 && i->pkcs7 != NULL &&
+		rep_text(out, "PKCS7Cert", i->pkcs7) == -1))
+		return -1;
+	return buf_addstr(out, "</CrCertificate></Fulfillment>");
+}
+
+/* Appends the payload of a GetOrderByOrderId response. */
+static int
+rep_get_order(struct buf *out, const struct epki_reply *r)
+{
+	if (r->info == NULL)
+		return rep_elem(out, "OrderNo", NULL) == -1 ||
+			rep_elem(out, "OrderDetail", NULL) == -1 ?
+		    -1 :
+		    0;
+	if (rep_text(out, "OrderNo", r->order_id) == -1 ||
+	    buf_addstr(out, "<OrderDetail>") == -1 ||
+	    rep_order_info(out, r) == -1 || rep_cert_parts(out, r) == -1)
+		return -1;
+	return buf_addstr(out, "</OrderDetail>");
+}
+
+/*
+ * Builds a response to r->op into out (initialised by the caller), on
+ * one line, as CXF writes it. -1 with err set on a full buffer or an
+ * unknown operation.
+ */
+int
+epki_soap_reply_build(const struct epki_reply *r, struct buf *out,
+    struct gw_err *err)
+{
+	const char *op = epki_op_name(r->op);
+	int rc;
+
+	if (op[0] == '\0') {
+		gw_err_set(err, EINVAL, "no reply for an unknown operation");
+		return -1;
+	}
+	rc = buf_printf(out,
+	    "<soap:Envelope xmlns:soap=\"" EPKI_SOAP_NS "\"><soap:Body>"
+	    "<ns2:%sResponse xmlns:ns2=\"" EPKI_NS "\"><Response>",
+	    op);
+	if (rc == 0 && r->op == EPKI_OP_ORDER)
+		rc = rep_header(out, "OrderResponseHeader", r) == -1 ||
+			rep_elem(out, "OrderID", r->order_id) == -1 ||
+			rep_elem(out, "CERT", r->cert) == -1 ?
+		    -1 :
+		    0;
+	else if (rc == 0)
+		rc = rep_header(out, "QueryResponseHeader", r) == -1 ||
+			rep_get_order(out, r) == -1 ?
+		    -1 :
+		    0;
+	if (rc == 0)
+		rc = buf_printf(out,
+		    "</Response></ns2:%sResponse></soap:Body></soap:Envelope>",
+		    op);
+	if (rc == -1)
+		gw_err_set(err, ENOMEM, "%sResponse: cannot build", op);
+	return rc;
+}
+
+/*
+ * Builds a SOAP 1.1 Fault (code "soap:Client" or "soap:Server") into out
+ * (initialised by the caller). 0 or -1.
+ */
+int
+epki_soap_fault_build(const char *code, const char *string, struct buf *out)
+{
+	if (buf_addstr(out,
+		"<soap:Envelope xmlns:soap=\"" EPKI_SOAP_NS "\"><soap:Body>"
+		"<soap:Fault>") == -1 ||
+	    rep_elem(out, "faultcode", code) == -1 ||
+	    rep_elem(out, "faultstring", string) == -1)
+		return -1;
+	return buf_addstr(out, "</soap:Fault></soap:Body></soap:Envelope>");
+}

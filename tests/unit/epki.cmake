@@ -1,0 +1,14 @@
+# Unit tests for epki/: the SOAP schema code over hand-written response
+# fixtures, orders through a fake transport, and the libcurl multi client
+# end to end against epki-sim on loopback.
+if(TARGET gw_epki)
+	gw_unit_test(test_epki_soap SOURCES test_epki_soap.c
+		LIBS gw_epki gw_common)
+	gw_unit_test(test_epki_order SOURCES test_epki_order.c
+		LIBS gw_epki gw_common)
+	if(TARGET epki-sim)
+		gw_unit_test(test_epki_client SOURCES test_epki_client.c
+			LIBS gw_epki gw_common)
+		add_dependencies(test_epki_client epki-sim)
+	endif()
+endif()
