@@ -15,6 +15,16 @@
 struct gw_err;
 struct db;
 
+/* gw_err codes set by this module. */
+enum db_errc {
+	DB_ERR_SQL = 1,	 /* SQLite failed; msg carries its message */
+	DB_ERR_NOTFOUND, /* no such row */
+	DB_ERR_STATE,	 /* the transaction is not ORDERING */
+	DB_ERR_SCHEMA,	 /* database newer than this program */
+	DB_ERR_ARG,	 /* bad argument */
+	DB_ERR__MAX
+};
+
 int db_open(struct db **out, const char *path, struct gw_err *err);
 void db_close(struct db *db);
 int db_schema_version(struct db *db);
@@ -22,14 +32,14 @@ int db_schema_version(struct db *db);
 /* Challenges: only the SHA-256 of the secret is stored. */
 struct db_challenge {
 	int64_t id;
-	int64_t created;	/* unix seconds */
+	int64_t created; /* unix seconds */
 	int64_t expires;
-	int64_t used;		/* 0 when unused */
+	int64_t used; /* 0 when unused */
 	bool revoked;
-	char *cn;		/* binding, or NULL */
+	char *cn; /* binding, or NULL */
 	char *email;
 	char *ou;
-	char *txid;		/* the transaction that consumed it, or NULL */
+	char *txid; /* the transaction that consumed it, or NULL */
 };
 void db_challenge_cleanup(struct db_challenge *c);
 int db_challenge_put(struct db *db, const uint8_t hash[32], int64_t now,
@@ -42,28 +52,28 @@ int db_challenge_list(struct db *db, db_challenge_fn *fn, void *arg,
 
 /* Enrollment transactions: the state machine of DESIGN.md. */
 enum db_txn_state {
-	DB_TXN_ORDERING = 1,	/* challenge consumed, order may be in flight */
-	DB_TXN_ISSUED = 2,	/* certificate stored */
-	DB_TXN_FAILED = 3,	/* final failure stored */
+	DB_TXN_ORDERING = 1, /* challenge consumed, order may be in flight */
+	DB_TXN_ISSUED = 2,   /* certificate stored */
+	DB_TXN_FAILED = 3,   /* final failure stored */
 };
 
 struct db_txn {
 	int64_t id;
 	char *txid;		/* SCEP transactionID */
-	uint8_t csr_sha256[32];	/* ties a retry to the same request */
+	uint8_t csr_sha256[32]; /* ties a retry to the same request */
 	enum db_txn_state state;
 	int64_t created;
 	int64_t updated;
-	int64_t challenge_id;	/* 0 for none (renewal) */
-	char *cn;		/* identity sent upstream */
+	int64_t challenge_id; /* 0 for none (renewal) */
+	char *cn;	      /* identity sent upstream */
 	char *email;
 	char *ou;
-	char *csr_pem;		/* kept until the order is final */
-	char *order_id;		/* upstream OrderID, or NULL */
-	uint8_t *cert_der;	/* ISSUED: the certificate */
+	char *csr_pem;	   /* kept until the order is final */
+	char *order_id;	   /* upstream OrderID, or NULL */
+	uint8_t *cert_der; /* ISSUED: the certificate */
 	size_t cert_len;
-	int fail_info;		/* FAILED: enum scep_fail value */
-	char *fail_text;	/* FAILED: the short reason sent to the device */
+	int fail_info;	 /* FAILED: enum scep_fail value */
+	char *fail_text; /* FAILED: the short reason sent to the device */
 };
 void db_txn_cleanup(struct db_txn *t);
 
@@ -80,9 +90,9 @@ enum db_start {
 
 struct db_txn_new {
 	const char *txid;
-	const uint8_t *csr_sha256;	/* 32 bytes */
+	const uint8_t *csr_sha256;	 /* 32 bytes */
 	const uint8_t *challenge_sha256; /* 32 bytes, or NULL: no challenge */
-	const char *csr_cn;		/* identity fallbacks from the CSR */
+	const char *csr_cn;		 /* identity fallbacks from the CSR */
 	const char *csr_email;
 	const char *csr_pem;
 	int64_t now;
@@ -90,13 +100,13 @@ struct db_txn_new {
 
 int db_txn_get(struct db *db, const char *txid, struct db_txn *t,
     struct gw_err *err);
-int db_txn_start(struct db *db, const struct db_txn_new *n,
-    enum db_start *res, struct db_txn *t, struct gw_err *err);
+int db_txn_start(struct db *db, const struct db_txn_new *n, enum db_start *res,
+    struct db_txn *t, struct gw_err *err);
 int db_txn_set_order(struct db *db, const char *txid, const char *order_id,
     int64_t now, struct gw_err *err);
 int db_txn_set_issued(struct db *db, const char *txid, const char *order_id,
-    const uint8_t *der, size_t len, const char *serial_hex,
-    int64_t not_after, const char *subject, int64_t now, struct gw_err *err);
+    const uint8_t *der, size_t len, const char *serial_hex, int64_t not_after,
+    const char *subject, int64_t now, struct gw_err *err);
 int db_txn_set_failed(struct db *db, const char *txid, int fail_info,
     const char *fail_text, int64_t now, struct gw_err *err);
 typedef int db_txn_fn(void *arg, const struct db_txn *t);
@@ -111,11 +121,10 @@ struct db_cert {
 	char *subject;
 	int64_t issued;
 	int64_t not_after;
-	int64_t revoked;	/* 0 when not revoked */
+	int64_t revoked; /* 0 when not revoked */
 };
 void db_cert_cleanup(struct db_cert *c);
 typedef int db_cert_fn(void *arg, const struct db_cert *c);
-int db_cert_list(struct db *db, db_cert_fn *fn, void *arg,
-    struct gw_err *err);
+int db_cert_list(struct db *db, db_cert_fn *fn, void *arg, struct gw_err *err);
 
 #endif

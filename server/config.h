@@ -12,14 +12,14 @@
 #include <stdio.h>
 
 struct gw_config {
-	char *path;			/* the file this came from */
-	char *dir;			/* its folder */
+	char *path; /* the file this came from */
+	char *dir;  /* its folder */
 	/* [server] */
-	char *listen;			/* host:port of the SCEP listener */
+	char *listen; /* host:port of the SCEP listener */
 	size_t max_request_bytes;
-	unsigned threads;		/* HTTP worker threads */
+	unsigned threads; /* HTTP worker threads */
 	/* [admin] */
-	char *admin_listen;		/* or NULL: off */
+	char *admin_listen; /* or NULL: off */
 	char *admin_token_file;
 	/* [db] */
 	char *db_path;
@@ -35,14 +35,14 @@ struct gw_config {
 	char *epki_product_code;
 	int epki_years;
 	long epki_timeout_seconds;
-	char *epki_ca_file;		/* TLS trust for the EPKI URL, or NULL */
+	char *epki_ca_file; /* TLS trust for the EPKI URL, or NULL */
 	/* [scep] */
 	bool allow_des;
 	long pending_after_seconds;
 	/* [enroll] */
 	long challenge_ttl_seconds;
 	/* [log] */
-	int log_level;			/* LOG_ERR .. LOG_DEBUG */
+	int log_level; /* LOG_ERR .. LOG_DEBUG */
 };
 
 int config_load(struct gw_config **out, const char *path, FILE *errf);

@@ -1,0 +1,112 @@
+/*
+ * Issued certificates. Rows are written by db_txn_set_issued() together
+ * with the transaction's final state; this file reads them back.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "gw_err.h"
+#include "db.h"
+#include "db_int.h"
+
+/* Frees the strings of a certificate row and zeroes it; accepts NULL. */
+void
+db_cert_cleanup(struct db_cert *c)
+{
+	if (c == NULL)
+		return;
+	free(c->serial_hex);
+	free(c->order_id);
+	free(c->txid);
+	free(c->subject);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Reads the current CERT_LIST row into *c. Returns 0 or -1 (no memory). */
+static int
+cert_row_read(sqlite3_stmt *st, struct db_cert *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->issued = sqlite3_column_int64(st, 4);
+	c->not_after = sqlite3_column_int64(st, 5);
+	c->revoked = sqlite3_column_int64(st, 6);
+	if (db_col_strdup(st, 0, &c->serial_hex) != 0 ||
+	    db_col_strdup(st, 1, &c->order_id) != 0 ||
+	    db_col_strdup(st, 2, &c->txid) != 0 ||
+	    db_col_strdup(st, 3, &c->subject) != 0)
+		return -1;
+	return 0;
+}
+
+/* Frees an array of n certificate rows. */
+static void
+cert_array_free(struct db_cert *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		db_cert_cleanup(&v[i]);
+	free(v);
+}
+
+/* Reads every certificate row into a new array (mutex held). */
+static int
+cert_array_load(struct db *db, struct db_cert **out, size_t *n,
+    struct gw_err *err)
+{
+	sqlite3_stmt *st = db_stmt(db, DB_ST_CERT_LIST);
+	struct db_cert *v = NULL, *nv;
+	size_t len = 0, cap = 0;
+	int s, rc = -1;
+
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
+				goto nomem;
+			v = nv;
+		}
+		if (cert_row_read(st, &v[len++]) != 0)
+			goto nomem;
+	}
+	if (s != SQLITE_DONE) {
+		db_err_sql(db, err, "cert list");
+		goto out;
+	}
+	*out = v;
+	*n = len;
+	v = NULL;
+	len = 0;
+	rc = 0;
+	goto out;
+nomem:
+	gw_err_set(err, DB_ERR_SQL, "cert list: out of memory");
+out:
+	cert_array_free(v, len);
+	db_stmt_done(st);
+	return rc;
+}
+
+/*
+ * Calls fn for every issued certificate, oldest first, until fn returns
+ * non-zero. fn runs without the lock held and may call other db
+ * functions. Returns 0 (also when fn stopped early), or -1 with err set.
+ */
+int
+db_cert_list(struct db *db, db_cert_fn *fn, void *arg, struct gw_err *err)
+{
+	struct db_cert *v = NULL;
+	size_t i, n = 0;
+	int rc;
+
+	db_lock(db);
+	rc = cert_array_load(db, &v, &n, err);
+	db_unlock(db);
+	for (i = 0; rc == 0 && i < n; i++)
+		if (fn(arg, &v[i]) != 0)
+			break;
+	cert_array_free(v, n);
+	return rc;
+}

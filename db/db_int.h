@@ -1,0 +1,96 @@
+/*
+ * Private to db/: the connection, its mutex, and the cached prepared
+ * statements. Every statement is named once in DB_STMTS, so db.c can
+ * prepare them all at open and finalize them all at close.
+ */
+#ifndef GW_DB_INT_H
+#define GW_DB_INT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+struct gw_err;
+
+#define DB_TXN_COLS                                                         \
+	"id, txid, csr_sha256, state, created, updated, challenge_id, cn, " \
+	"email, ou, csr_pem, order_id, cert_der, fail_info, fail_text"
+
+#define DB_STMTS(X)                                                           \
+	X(BEGIN, "BEGIN IMMEDIATE")                                           \
+	X(COMMIT, "COMMIT")                                                   \
+	X(ROLLBACK, "ROLLBACK")                                               \
+	X(CH_PUT,                                                             \
+	    "INSERT INTO challenges(hash, created, expires, cn, "             \
+	    "email, ou) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                     \
+	X(CH_REVOKE, "UPDATE challenges SET revoked = 1 WHERE id = ?1")       \
+	X(CH_LIST,                                                            \
+	    "SELECT id, created, expires, used, revoked, cn, email, "         \
+	    "ou, txid FROM challenges ORDER BY id")                           \
+	X(CH_FIND,                                                            \
+	    "SELECT id, expires, used, revoked, cn, email, ou "               \
+	    "FROM challenges WHERE hash = ?1")                                \
+	X(CH_TAKE,                                                            \
+	    "UPDATE challenges SET used = ?1, txid = ?2 "                     \
+	    "WHERE id = ?3 AND used = 0")                                     \
+	X(TX_GET, "SELECT " DB_TXN_COLS " FROM transactions WHERE txid = ?1") \
+	X(TX_LIST,                                                            \
+	    "SELECT " DB_TXN_COLS " FROM transactions "                       \
+	    "WHERE state = 1 ORDER BY id")                                    \
+	X(TX_PUT,                                                             \
+	    "INSERT INTO transactions(txid, csr_sha256, state, "              \
+	    "created, updated, challenge_id, cn, email, ou, csr_pem) "        \
+	    "VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5, ?6, ?7, ?8)")                 \
+	X(TX_ORDER,                                                           \
+	    "UPDATE transactions SET order_id = ?1, updated = ?2 "            \
+	    "WHERE txid = ?3 AND state = 1")                                  \
+	X(TX_ISSUED,                                                          \
+	    "UPDATE transactions SET state = 2, "                             \
+	    "order_id = COALESCE(?1, order_id), cert_der = ?2, "              \
+	    "csr_pem = NULL, updated = ?3 "                                   \
+	    "WHERE txid = ?4 AND state = 1")                                  \
+	X(TX_FAILED,                                                          \
+	    "UPDATE transactions SET state = 3, fail_info = ?1, "             \
+	    "fail_text = ?2, csr_pem = NULL, updated = ?3 "                   \
+	    "WHERE txid = ?4 AND state = 1")                                  \
+	X(CERT_PUT,                                                           \
+	    "INSERT INTO certificates(serial_hex, order_id, txid, "           \
+	    "subject, cert_der, issued, not_after) "                          \
+	    "VALUES (?1, COALESCE(?2, (SELECT order_id FROM transactions "    \
+	    "WHERE txid = ?3)), ?3, ?4, ?5, ?6, ?7)")                         \
+	X(CERT_LIST,                                                          \
+	    "SELECT serial_hex, order_id, txid, subject, issued, "            \
+	    "not_after, revoked FROM certificates "                           \
+	    "ORDER BY issued, serial_hex")
+
+enum db_stmt {
+#define DB_STMT_ENUM(name, sql) DB_ST_##name,
+	DB_STMTS(DB_STMT_ENUM)
+#undef DB_STMT_ENUM
+	    DB_ST__MAX
+};
+
+struct db {
+	sqlite3 *h;		      /* the one connection */
+	pthread_mutex_t mu;	      /* serialises every use of h */
+	sqlite3_stmt *st[DB_ST__MAX]; /* prepared once, reset after use */
+};
+
+/* Helpers shared by the db_*.c files; the caller holds db->mu. */
+sqlite3_stmt *db_stmt(struct db *db, enum db_stmt which);
+void db_stmt_done(sqlite3_stmt *st);
+void db_err_sql(struct db *db, struct gw_err *err, const char *what);
+int db_begin(struct db *db, struct gw_err *err);
+int db_commit(struct db *db, struct gw_err *err);
+void db_rollback(struct db *db);
+int db_step_done(struct db *db, sqlite3_stmt *st, const char *what,
+    struct gw_err *err);
+int db_col_strdup(sqlite3_stmt *st, int col, char **out);
+int db_col_blobdup(sqlite3_stmt *st, int col, uint8_t **out, size_t *len);
+int db_bind_text(sqlite3_stmt *st, int idx, const char *s);
+void db_lock(struct db *db);
+void db_unlock(struct db *db);
+
+#endif

@@ -1,0 +1,578 @@
+/*
+ * Enrollment transactions, the state machine of DESIGN.md "Enrollment":
+ * ORDERING (challenge consumed, order may be in flight), then ISSUED or
+ * FAILED. db_txn_start() consumes the challenge and records the
+ * transaction in one SQLite transaction, so a challenge is used exactly
+ * once and a retried request never orders twice.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "gw_err.h"
+#include "db.h"
+#include "db_int.h"
+
+/* Frees what a transaction holds and zeroes it; accepts NULL. */
+void
+db_txn_cleanup(struct db_txn *t)
+{
+	if (t == NULL)
+		return;
+	free(t->txid);
+	free(t->cn);
+	free(t->email);
+	free(t->ou);
+	free(t->csr_pem);
+	free(t->order_id);
+	free(t->cert_der);
+	free(t->fail_text);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Reads a row of DB_TXN_COLS into *t. Returns 0 or -1 (no memory). */
+static int
+txn_row_read(sqlite3_stmt *st, struct db_txn *t)
+{
+	const void *h;
+
+	memset(t, 0, sizeof(*t));
+	t->id = sqlite3_column_int64(st, 0);
+	h = sqlite3_column_blob(st, 2);
+	if (h != NULL && sqlite3_column_bytes(st, 2) == 32)
+		memcpy(t->csr_sha256, h, 32);
+	t->state = (enum db_txn_state)sqlite3_column_int(st, 3);
+	t->created = sqlite3_column_int64(st, 4);
+	t->updated = sqlite3_column_int64(st, 5);
+	t->challenge_id = sqlite3_column_int64(st, 6);
+	t->fail_info = sqlite3_column_int(st, 13);
+	if (db_col_strdup(st, 1, &t->txid) != 0 ||
+	    db_col_strdup(st, 7, &t->cn) != 0 ||
+	    db_col_strdup(st, 8, &t->email) != 0 ||
+	    db_col_strdup(st, 9, &t->ou) != 0 ||
+	    db_col_strdup(st, 10, &t->csr_pem) != 0 ||
+	    db_col_strdup(st, 11, &t->order_id) != 0 ||
+	    db_col_blobdup(st, 12, &t->cert_der, &t->cert_len) != 0 ||
+	    db_col_strdup(st, 14, &t->fail_text) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Loads the transaction txid into *t; the caller holds the mutex.
+ * Returns 0 found, 1 not found, -1 error.
+ */
+static int
+txn_load(struct db *db, const char *txid, struct db_txn *t, struct gw_err *err)
+{
+	sqlite3_stmt *st = db_stmt(db, DB_ST_TX_GET);
+	int s, rc = -1;
+
+	if (db_bind_text(st, 1, txid) != SQLITE_OK) {
+		db_err_sql(db, err, "txn get");
+		goto out;
+	}
+	s = sqlite3_step(st);
+	if (s == SQLITE_DONE) {
+		rc = 1;
+		goto out;
+	}
+	if (s != SQLITE_ROW) {
+		db_err_sql(db, err, "txn get");
+		goto out;
+	}
+	if (txn_row_read(st, t) != 0) {
+		db_txn_cleanup(t);
+		gw_err_set(err, DB_ERR_SQL, "txn get: out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+/*
+ * Looks up the transaction with SCEP transactionID txid. *t is zeroed
+ * first; when found it holds malloc'd copies the caller frees with
+ * db_txn_cleanup(). Returns 0 found, 1 not found, -1 error (err set).
+ */
+int
+db_txn_get(struct db *db, const char *txid, struct db_txn *t,
+    struct gw_err *err)
+{
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	db_lock(db);
+	rc = txn_load(db, txid, t, err);
+	db_unlock(db);
+	return rc;
+}
+
+/* The challenge row db_txn_start() checks. */
+struct txn_challenge {
+	int64_t id;
+	int64_t expires;
+	int64_t used;
+	bool revoked;
+	char *cn;
+	char *email;
+	char *ou;
+};
+
+/* Frees the strings of a challenge lookup. */
+static void
+txn_challenge_cleanup(struct txn_challenge *c)
+{
+	free(c->cn);
+	free(c->email);
+	free(c->ou);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Looks a challenge up by hash. Returns 0 found, 1 unknown, -1 error. */
+static int
+txn_challenge_find(struct db *db, const uint8_t *hash, struct txn_challenge *c,
+    struct gw_err *err)
+{
+	sqlite3_stmt *st = db_stmt(db, DB_ST_CH_FIND);
+	int s, rc = -1;
+
+	memset(c, 0, sizeof(*c));
+	if (sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT) != SQLITE_OK) {
+		db_err_sql(db, err, "challenge find");
+		goto out;
+	}
+	if ((s = sqlite3_step(st)) == SQLITE_DONE) {
+		rc = 1;
+		goto out;
+	}
+	if (s != SQLITE_ROW) {
+		db_err_sql(db, err, "challenge find");
+		goto out;
+	}
+	c->id = sqlite3_column_int64(st, 0);
+	c->expires = sqlite3_column_int64(st, 1);
+	c->used = sqlite3_column_int64(st, 2);
+	c->revoked = sqlite3_column_int(st, 3) != 0;
+	if (db_col_strdup(st, 4, &c->cn) != 0 ||
+	    db_col_strdup(st, 5, &c->email) != 0 ||
+	    db_col_strdup(st, 6, &c->ou) != 0) {
+		txn_challenge_cleanup(c);
+		gw_err_set(err, DB_ERR_SQL, "challenge find: out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+/* Why a found challenge cannot be used at now, or DB_START_OK. */
+static enum db_start
+txn_challenge_check(const struct txn_challenge *c, int64_t now)
+{
+	if (c->revoked)
+		return DB_START_CHALLENGE_REVOKED;
+	if (c->used != 0)
+		return DB_START_CHALLENGE_USED;
+	if (c->expires <= now)
+		return DB_START_CHALLENGE_EXPIRED;
+	return DB_START_OK;
+}
+
+/* Marks challenge id used by txid at now. */
+static int
+txn_challenge_take(struct db *db, int64_t id, const struct db_txn_new *n,
+    struct gw_err *err)
+{
+	sqlite3_stmt *st = db_stmt(db, DB_ST_CH_TAKE);
+
+	if (sqlite3_bind_int64(st, 1, n->now) != SQLITE_OK ||
+	    db_bind_text(st, 2, n->txid) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, id) != SQLITE_OK) {
+		db_err_sql(db, err, "challenge take");
+		db_stmt_done(st);
+		return -1;
+	}
+	if (db_step_done(db, st, "challenge take", err) != 0)
+		return -1;
+	/* BEGIN IMMEDIATE makes this impossible; check it all the same. */
+	if (sqlite3_changes(db->h) != 1) {
+		gw_err_set(err, DB_ERR_STATE, "challenge take: already used");
+		return -1;
+	}
+	return 0;
+}
+
+/* Inserts the ORDERING row; c is the consumed challenge or NULL. */
+static int
+txn_insert(struct db *db, const struct db_txn_new *n,
+    const struct txn_challenge *c, struct gw_err *err)
+{
+	sqlite3_stmt *st = db_stmt(db, DB_ST_TX_PUT);
+	const char *cn = n->csr_cn, *email = n->csr_email, *ou = NULL;
+	int b;
+
+	/* A challenge's binding wins over what the CSR asks for. */
+	if (c != NULL) {
+		cn = c->cn != NULL ? c->cn : cn;
+		email = c->email != NULL ? c->email : email;
+		ou = c->ou;
+	}
+	b = db_bind_text(st, 1, n->txid);
+	if (b == SQLITE_OK)
+		b = sqlite3_bind_blob(st, 2, n->csr_sha256, 32,
+		    SQLITE_TRANSIENT);
+	if (b == SQLITE_OK)
+		b = sqlite3_bind_int64(st, 3, n->now);
+	if (b == SQLITE_OK)
+		b = c != NULL ? sqlite3_bind_int64(st, 4, c->id) :
+				sqlite3_bind_null(st, 4);
+	if (b == SQLITE_OK)
+		b = db_bind_text(st, 5, cn);
+	if (b == SQLITE_OK)
+		b = db_bind_text(st, 6, email);
+	if (b == SQLITE_OK)
+		b = db_bind_text(st, 7, ou);
+	if (b == SQLITE_OK)
+		b = db_bind_text(st, 8, n->csr_pem);
+	if (b != SQLITE_OK) {
+		db_err_sql(db, err, "txn insert");
+		db_stmt_done(st);
+		return -1;
+	}
+	return db_step_done(db, st, "txn insert", err);
+}
+
+/*
+ * The body of db_txn_start(), inside BEGIN IMMEDIATE. Sets *res; writes
+ * only when *res is DB_START_OK. Returns 0 or -1.
+ */
+static int
+txn_start_locked(struct db *db, const struct db_txn_new *n, enum db_start *res,
+    struct db_txn *t, struct gw_err *err)
+{
+	struct txn_challenge c;
+	int found, rc = -1;
+
+	memset(&c, 0, sizeof(c));
+	/* DESIGN.md step 2: a known transactionID is a retry. */
+	found = txn_load(db, n->txid, t, err);
+	if (found < 0)
+		goto out;
+	if (found == 0) {
+		*res = DB_START_EXISTS;
+		rc = 0;
+		goto out;
+	}
+	/* Step 3: consume the challenge and record the order, atomically. */
+	if (n->challenge_sha256 != NULL) {
+		found = txn_challenge_find(db, n->challenge_sha256, &c, err);
+		if (found < 0)
+			goto out;
+		*res = found == 1 ? DB_START_CHALLENGE_BAD :
+				    txn_challenge_check(&c, n->now);
+		if (*res != DB_START_OK) {
+			rc = 0;
+			goto out;
+		}
+		if (txn_challenge_take(db, c.id, n, err) != 0)
+			goto out;
+	}
+	if (txn_insert(db, n, n->challenge_sha256 != NULL ? &c : NULL, err) !=
+	    0)
+		goto out;
+	if (txn_load(db, n->txid, t, err) != 0)
+		goto out;
+	*res = DB_START_OK;
+	rc = 0;
+out:
+	txn_challenge_cleanup(&c);
+	return rc;
+}
+
+/*
+ * DESIGN.md "Enrollment" steps 2-3, atomically: if n->txid is known,
+ * *res = DB_START_EXISTS and *t holds it (the caller compares csr_sha256).
+ * Otherwise the challenge (if n->challenge_sha256 is set) must be known,
+ * unrevoked, unused and unexpired, else *res names why and nothing is
+ * written. Then the challenge is marked used and the transaction recorded
+ * as ORDERING (*res = DB_START_OK, *t filled). *t is zeroed first; the
+ * caller frees it with db_txn_cleanup(). Returns 0 (see *res) or -1.
+ */
+int
+db_txn_start(struct db *db, const struct db_txn_new *n, enum db_start *res,
+    struct db_txn *t, struct gw_err *err)
+{
+	int rc = -1;
+
+	memset(t, 0, sizeof(*t));
+	*res = DB_START__MAX;
+	if (n->txid == NULL || n->txid[0] == '\0' || n->csr_sha256 == NULL ||
+	    n->now <= 0) {
+		gw_err_set(err, DB_ERR_ARG, "txn start: bad arguments");
+		return -1;
+	}
+	db_lock(db);
+	if (db_begin(db, err) != 0)
+		goto out;
+	if (txn_start_locked(db, n, res, t, err) != 0) {
+		db_rollback(db);
+		goto out;
+	}
+	/* Nothing was written for any other outcome. */
+	if (*res != DB_START_OK) {
+		db_rollback(db);
+		rc = 0;
+		goto out;
+	}
+	if (db_commit(db, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0) {
+		db_txn_cleanup(t);
+		*res = DB_START__MAX;
+	}
+	db_unlock(db);
+	return rc;
+}
+
+/* Binds the common tail (now, txid) of the three state updates. */
+static int
+txn_bind_now_txid(sqlite3_stmt *st, int idx, int64_t now, const char *txid)
+{
+	int b;
+
+	b = sqlite3_bind_int64(st, idx, now);
+	if (b == SQLITE_OK)
+		b = db_bind_text(st, idx + 1, txid);
+	return b;
+}
+
+/* Steps a state update and checks that it hit an ORDERING row. */
+static int
+txn_update_step(struct db *db, sqlite3_stmt *st, const char *txid,
+    const char *what, struct gw_err *err)
+{
+	if (db_step_done(db, st, what, err) != 0)
+		return -1;
+	if (sqlite3_changes(db->h) != 1) {
+		gw_err_set(err, DB_ERR_STATE,
+		    "%s: transaction %s is unknown or no longer ordering", what,
+		    txid);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Records the upstream OrderID of an ORDERING transaction as soon as it is
+ * known (DESIGN.md step 4), so the reconciler can query before it ever
+ * re-orders. Returns 0, or -1 with err set (DB_ERR_STATE when the
+ * transaction is unknown or no longer ORDERING).
+ */
+int
+db_txn_set_order(struct db *db, const char *txid, const char *order_id,
+    int64_t now, struct gw_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	db_lock(db);
+	st = db_stmt(db, DB_ST_TX_ORDER);
+	if (db_bind_text(st, 1, order_id) != SQLITE_OK ||
+	    txn_bind_now_txid(st, 2, now, txid) != SQLITE_OK) {
+		db_err_sql(db, err, "txn set order");
+		db_stmt_done(st);
+		goto out;
+	}
+	rc = txn_update_step(db, st, txid, "txn set order", err);
+out:
+	db_unlock(db);
+	return rc;
+}
+
+/* Inserts the certificate row of db_txn_set_issued(). */
+static int
+txn_cert_insert(struct db *db, const char *txid, const char *order_id,
+    const uint8_t *der, size_t len, const char *serial_hex, int64_t not_after,
+    const char *subject, int64_t now, struct gw_err *err)
+{
+	sqlite3_stmt *st = db_stmt(db, DB_ST_CERT_PUT);
+	int b;
+
+	b = db_bind_text(st, 1, serial_hex);
+	if (b == SQLITE_OK)
+		b = db_bind_text(st, 2, order_id);
+	if (b == SQLITE_OK)
+		b = db_bind_text(st, 3, txid);
+	if (b == SQLITE_OK)
+		b = db_bind_text(st, 4, subject);
+	if (b == SQLITE_OK)
+		b = sqlite3_bind_blob64(st, 5, der, len, SQLITE_TRANSIENT);
+	if (b == SQLITE_OK)
+		b = sqlite3_bind_int64(st, 6, now);
+	if (b == SQLITE_OK)
+		b = sqlite3_bind_int64(st, 7, not_after);
+	if (b != SQLITE_OK) {
+		db_err_sql(db, err, "cert insert");
+		db_stmt_done(st);
+		return -1;
+	}
+	return db_step_done(db, st, "cert insert", err);
+}
+
+/* Moves the transaction to ISSUED; the caller holds an open transaction. */
+static int
+txn_issued_update(struct db *db, const char *txid, const char *order_id,
+    const uint8_t *der, size_t len, int64_t now, struct gw_err *err)
+{
+	sqlite3_stmt *st = db_stmt(db, DB_ST_TX_ISSUED);
+
+	if (db_bind_text(st, 1, order_id) != SQLITE_OK ||
+	    sqlite3_bind_blob64(st, 2, der, len, SQLITE_TRANSIENT) !=
+		SQLITE_OK ||
+	    txn_bind_now_txid(st, 3, now, txid) != SQLITE_OK) {
+		db_err_sql(db, err, "txn set issued");
+		db_stmt_done(st);
+		return -1;
+	}
+	return txn_update_step(db, st, txid, "txn set issued", err);
+}
+
+/*
+ * Stores an issued certificate: the certificates row and the transaction's
+ * move to ISSUED (cert_der, order_id when not NULL) in one SQLite
+ * transaction. The CSR is dropped then: the order is final. Returns 0, or
+ * -1 with err set and nothing written (DB_ERR_STATE when the transaction
+ * is unknown or no longer ORDERING).
+ */
+int
+db_txn_set_issued(struct db *db, const char *txid, const char *order_id,
+    const uint8_t *der, size_t len, const char *serial_hex, int64_t not_after,
+    const char *subject, int64_t now, struct gw_err *err)
+{
+	int rc = -1;
+
+	if (der == NULL || len == 0 || serial_hex == NULL) {
+		gw_err_set(err, DB_ERR_ARG, "txn set issued: bad arguments");
+		return -1;
+	}
+	db_lock(db);
+	if (db_begin(db, err) != 0)
+		goto out;
+	if (txn_issued_update(db, txid, order_id, der, len, now, err) != 0 ||
+	    txn_cert_insert(db, txid, order_id, der, len, serial_hex, not_after,
+		subject, now, err) != 0) {
+		db_rollback(db);
+		goto out;
+	}
+	rc = db_commit(db, err);
+out:
+	db_unlock(db);
+	return rc;
+}
+
+/*
+ * Moves an ORDERING transaction to FAILED with the failInfo (enum
+ * scep_fail) and short text a retry will be answered with. Returns 0, or
+ * -1 with err set (DB_ERR_STATE when unknown or no longer ORDERING).
+ */
+int
+db_txn_set_failed(struct db *db, const char *txid, int fail_info,
+    const char *fail_text, int64_t now, struct gw_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	db_lock(db);
+	st = db_stmt(db, DB_ST_TX_FAILED);
+	if (sqlite3_bind_int(st, 1, fail_info) != SQLITE_OK ||
+	    db_bind_text(st, 2, fail_text) != SQLITE_OK ||
+	    txn_bind_now_txid(st, 3, now, txid) != SQLITE_OK) {
+		db_err_sql(db, err, "txn set failed");
+		db_stmt_done(st);
+		goto out;
+	}
+	rc = txn_update_step(db, st, txid, "txn set failed", err);
+out:
+	db_unlock(db);
+	return rc;
+}
+
+/* Frees an array of n transactions. */
+static void
+txn_array_free(struct db_txn *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		db_txn_cleanup(&v[i]);
+	free(v);
+}
+
+/* Reads every ORDERING transaction into a new array (mutex held). */
+static int
+txn_array_load(struct db *db, struct db_txn **out, size_t *n,
+    struct gw_err *err)
+{
+	sqlite3_stmt *st = db_stmt(db, DB_ST_TX_LIST);
+	struct db_txn *v = NULL, *nv;
+	size_t len = 0, cap = 0;
+	int s, rc = -1;
+
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
+				goto nomem;
+			v = nv;
+		}
+		if (txn_row_read(st, &v[len++]) != 0)
+			goto nomem;
+	}
+	if (s != SQLITE_DONE) {
+		db_err_sql(db, err, "txn list");
+		goto out;
+	}
+	*out = v;
+	*n = len;
+	v = NULL;
+	len = 0;
+	rc = 0;
+	goto out;
+nomem:
+	gw_err_set(err, DB_ERR_SQL, "txn list: out of memory");
+out:
+	txn_array_free(v, len);
+	db_stmt_done(st);
+	return rc;
+}
+
+/*
+ * Calls fn for every ORDERING transaction, oldest first, until fn returns
+ * non-zero: the reconciler's work list. Rows are read first and fn runs
+ * without the lock, so it may call db_txn_set_*(). Returns 0 (also when
+ * fn stopped early), or -1 with err set.
+ */
+int
+db_txn_list_unfinished(struct db *db, db_txn_fn *fn, void *arg,
+    struct gw_err *err)
+{
+	struct db_txn *v = NULL;
+	size_t i, n = 0;
+	int rc;
+
+	db_lock(db);
+	rc = txn_array_load(db, &v, &n, err);
+	db_unlock(db);
+	for (i = 0; rc == 0 && i < n; i++)
+		if (fn(arg, &v[i]) != 0)
+			break;
+	txn_array_free(v, n);
+	return rc;
+}

@@ -1,0 +1,712 @@
+/*
+ * Loads the INI configuration (DESIGN.md "Config") through one table of
+ * keys (STYLE.md 17) and writes the commented default file `scepgw init`
+ * installs. Debian's inih 55 gives the handler no line number, so our own
+ * reader feeds inih one line at a time and counts; it also checks each
+ * line's syntax, so every bad line is reported, not just the first.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "secure.h"
+#include "config.h"
+
+enum cfg_type {
+	CFG_STRING,
+	CFG_PATH, /* a string; relative to the config file's folder */
+	CFG_SIZE, /* size_t */
+	CFG_LONG,
+	CFG_INT,
+	CFG_UINT, /* unsigned */
+	CFG_BOOL,
+	CFG_LOGLEVEL, /* int, LOG_ERR .. LOG_DEBUG */
+	CFG__MAX
+};
+
+struct cfg_key {
+	const char *section;
+	const char *name;
+	enum cfg_type type;
+	long long min; /* numbers: inclusive bounds */
+	long long max;
+	const char *def; /* default, parsed like a value; or NULL */
+	bool required;
+	size_t off; /* offsetof(struct gw_config, field) */
+};
+
+#define K(s, n, t, lo, hi, d, req, field)                                  \
+	{                                                                  \
+		s, n, t, lo, hi, d, req, offsetof(struct gw_config, field) \
+	}
+
+/* Sorted by section, then name: cfg_key_find() uses bsearch(). */
+static const struct cfg_key keys[] = {
+	K("admin", "listen", CFG_STRING, 0, 0, NULL, false, admin_listen),
+	K("admin", "token_file", CFG_PATH, 0, 0, NULL, false, admin_token_file),
+	K("db", "path", CFG_PATH, 0, 0, NULL, true, db_path),
+	K("enroll", "challenge_ttl_seconds", CFG_LONG, 60, 31536000, "3600",
+	    false, challenge_ttl_seconds),
+	K("epki", "ca_file", CFG_PATH, 0, 0, NULL, false, epki_ca_file),
+	K("epki", "password_file", CFG_PATH, 0, 0, NULL, true,
+	    epki_password_file),
+	K("epki", "product_code", CFG_STRING, 0, 0, "EPKIPSPersonal", false,
+	    epki_product_code),
+	K("epki", "profile_id", CFG_STRING, 0, 0, NULL, true, epki_profile_id),
+	K("epki", "timeout_seconds", CFG_LONG, 1, 600, "30", false,
+	    epki_timeout_seconds),
+	K("epki", "url", CFG_STRING, 0, 0, NULL, true, epki_url),
+	K("epki", "username", CFG_STRING, 0, 0, NULL, true, epki_username),
+	K("epki", "years", CFG_INT, 1, 3, "1", false, epki_years),
+	K("log", "level", CFG_LOGLEVEL, 0, 0, "info", false, log_level),
+	K("ra", "ca_chain", CFG_PATH, 0, 0, NULL, true, ca_chain),
+	K("ra", "cert", CFG_PATH, 0, 0, NULL, true, ra_cert),
+	K("ra", "key", CFG_PATH, 0, 0, NULL, true, ra_key),
+	K("scep", "allow_des", CFG_BOOL, 0, 0, "no", false, allow_des),
+	K("scep", "pending_after_seconds", CFG_LONG, 1, 3600, "20", false,
+	    pending_after_seconds),
+	K("server", "listen", CFG_STRING, 0, 0, "127.0.0.1:8080", false,
+	    listen),
+	K("server", "max_request_bytes", CFG_SIZE, 1024, 1048576, "65536",
+	    false, max_request_bytes),
+	K("server", "threads", CFG_UINT, 1, 64, "4", false, threads),
+};
+
+#define KEYS_N (sizeof(keys) / sizeof(keys[0]))
+
+/* The order and comments of the written file: DESIGN.md "Config". */
+static const struct cfg_doc {
+	const char *section;
+	const char *name;
+	const char *comment;
+} docs[] = {
+	{ "server", "listen", "SCEP listener, host:port" },
+	{ "server", "max_request_bytes",
+	    "largest SCEP request (1024..1048576)" },
+	{ "server", "threads", "HTTP worker threads (1..64)" },
+	{ "admin", "listen", "admin HTTP API, host:port; empty = off" },
+	{ "admin", "token_file", "bearer token for the admin API" },
+	{ "db", "path", "SQLite database" },
+	{ "ra", "cert", "RA certificate (signs CertReps, decrypts requests)" },
+	{ "ra", "key", "RA private key (mode 0600)" },
+	{ "ra", "ca_chain",
+	    "issuing CA (+ intermediates, root) returned by GetCACert" },
+	{ "epki", "url", "GlobalSign GasOrderService endpoint" },
+	{ "epki", "username", "EPKI API user" },
+	{ "epki", "password_file", "file holding the EPKI API password" },
+	{ "epki", "profile_id", "EPKI profile (MP...)" },
+	{ "epki", "product_code", NULL },
+	{ "epki", "years", "must match the licence pack: 1, 2 or 3" },
+	{ "epki", "timeout_seconds", "upstream call timeout (1..600)" },
+	{ "epki", "ca_file",
+	    "TLS trust for the EPKI URL; empty = system store" },
+	{ "scep", "allow_des",
+	    "single-DES requests (legacy clients); needs OpenSSL's legacy "
+	    "provider" },
+	{ "scep", "pending_after_seconds",
+	    "answer PENDING when GlobalSign takes longer; finish in the "
+	    "background" },
+	{ "enroll", "challenge_ttl_seconds",
+	    "lifetime of a new challenge (60..31536000)" },
+	{ "log", "level", "error, warning, info or debug" },
+};
+
+_Static_assert(sizeof(docs) / sizeof(docs[0]) == KEYS_N,
+    "every key is written by config_write_default()");
+
+static const struct cfg_word {
+	const char *word;
+	int value;
+} bool_words[] = {
+	{ "yes", 1 }, { "no", 0 }, { "true", 1 }, { "false", 0 },
+	{ "on", 1 }, { "off", 0 }, { "1", 1 }, { "0", 0 },
+}, level_words[] = {
+	{ "error", LOG_ERR }, { "warning", LOG_WARNING },
+	{ "info", LOG_INFO }, { "debug", LOG_DEBUG },
+};
+
+#define WORDS_N(w) (sizeof(w) / sizeof((w)[0]))
+
+/* The state shared by the line reader and the inih handler. */
+struct cfg_parse {
+	FILE *f;
+	FILE *errf;
+	const char *path; /* as given, for messages */
+	struct gw_config *c;
+	char *line; /* getline() buffer */
+	size_t linecap;
+	int lineno;	/* the line inih is handling now */
+	int read_errno; /* non-zero after a read error */
+	int errors;
+	int seen[KEYS_N]; /* line a key was set on, or 0 */
+};
+
+/* Reports "PATH:LINE: [section] key "name": reason" and counts it. */
+static void
+cfg_report(struct cfg_parse *p, const char *section, const char *name,
+    const char *reason)
+{
+	fprintf(p->errf, "%s:%d: [%s] key \"%s\": %s\n", p->path, p->lineno,
+	    section, name, reason);
+	p->errors++;
+}
+
+/* Reports a line-level syntax error and counts it. */
+static void
+cfg_report_line(struct cfg_parse *p, const char *reason)
+{
+	fprintf(p->errf, "%s:%d: syntax error: %s\n", p->path, p->lineno,
+	    reason);
+	p->errors++;
+}
+
+static int
+cfg_key_cmp(const void *a, const void *b)
+{
+	const struct cfg_key *x = a, *y = b;
+	int d;
+
+	d = strcmp(x->section, y->section);
+	return d != 0 ? d : strcmp(x->name, y->name);
+}
+
+/* The row of [section] name, or NULL. */
+static const struct cfg_key *
+cfg_key_find(const char *section, const char *name)
+{
+	struct cfg_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.section = section;
+	k.name = name;
+	return bsearch(&k, keys, KEYS_N, sizeof(keys[0]), cfg_key_cmp);
+}
+
+static bool
+cfg_section_known(const char *section)
+{
+	size_t i;
+
+	for (i = 0; i < KEYS_N; i++)
+		if (strcmp(keys[i].section, section) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Checks that a line will parse as a comment, a section or a key, the way
+ * inih reads it. Returns NULL when it will, or the reason.
+ */
+static const char *
+cfg_line_check(const char *s)
+{
+	if (*s == '\0' || *s == ';' || *s == '#')
+		return NULL;
+	if (*s == '[')
+		return strchr(s, ']') != NULL ? NULL : "expected \"[section]\"";
+	if (strpbrk(s, "=:") == NULL)
+		return "expected \"name = value\"";
+	return NULL;
+}
+
+/*
+ * The ini_reader: reads one whole line, counts it, and hands inih a copy
+ * with the leading blanks removed (inih would take an indented line as
+ * the continuation of the previous value). A line too long or malformed
+ * is reported here and passed on as an empty line.
+ */
+static char *
+cfg_reader(char *str, int num, void *stream)
+{
+	struct cfg_parse *p = stream;
+	const char *s;
+	ssize_t n;
+	size_t len;
+
+	errno = 0;
+	if ((n = getline(&p->line, &p->linecap, p->f)) < 0) {
+		p->read_errno = errno;
+		return NULL;
+	}
+	p->lineno++;
+	len = (size_t)n;
+	while (
+	    len > 0 && (p->line[len - 1] == '\n' || p->line[len - 1] == '\r'))
+		p->line[--len] = '\0';
+	s = p->line;
+	if (p->lineno == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+		s += 3;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	str[0] = '\0';
+	if (strlen(s) + 1 > (size_t)num) {
+		cfg_report_line(p, "line too long");
+		return str;
+	}
+	if (cfg_line_check(s) != NULL) {
+		cfg_report_line(p, cfg_line_check(s));
+		return str;
+	}
+	memcpy(str, s, strlen(s) + 1);
+	return str;
+}
+
+/* Replaces the string at *dst with a copy of s (NULL allowed). */
+static int
+cfg_str_set(char **dst, const char *s)
+{
+	char *v = NULL;
+
+	if (s != NULL && (v = gw_strdup(s)) == NULL)
+		return -1;
+	free(*dst);
+	*dst = v;
+	return 0;
+}
+
+/* Stores a string or path value; reason set on failure. */
+static int
+cfg_set_string(const struct cfg_key *k, const struct gw_config *c, char **dst,
+    const char *v, char *reason, size_t rlen)
+{
+	char *abs = NULL;
+	size_t n;
+	int rc = -1;
+
+	if (*v == '\0') {
+		/* Empty means "unset" only for optional keys without default.
+		 */
+		if (k->required || k->def != NULL) {
+			snprintf(reason, rlen, "must not be empty");
+			goto out;
+		}
+		rc = cfg_str_set(dst, NULL);
+		goto out;
+	}
+	if (k->type != CFG_PATH || v[0] == '/' || c->dir == NULL) {
+		rc = cfg_str_set(dst, v);
+		goto out;
+	}
+	n = strlen(c->dir) + 1 + strlen(v) + 1;
+	if ((abs = malloc(n)) == NULL)
+		goto out;
+	snprintf(abs, n, "%s/%s", c->dir, v);
+	free(*dst);
+	*dst = abs;
+	abs = NULL;
+	rc = 0;
+out:
+	if (rc != 0 && reason[0] == '\0')
+		snprintf(reason, rlen, "out of memory");
+	free(abs);
+	return rc;
+}
+
+/* Parses a whole decimal number within the key's bounds into *out. */
+static int
+cfg_parse_number(const struct cfg_key *k, const char *v, long long *out,
+    char *reason, size_t rlen)
+{
+	const char *s;
+	long long n;
+	char *end;
+
+	for (s = v; *s != '\0'; s++)
+		if (!isdigit((unsigned char)*s))
+			break;
+	if (*v == '\0' || *s != '\0') {
+		snprintf(reason, rlen,
+		    "bad value \"%.40s\": expected a whole "
+		    "number",
+		    v);
+		return -1;
+	}
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno == ERANGE || n < k->min || n > k->max) {
+		snprintf(reason, rlen, "%.40s is out of range %lld..%lld", v,
+		    k->min, k->max);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+/* Looks v up in a word table (case-insensitive). */
+static int
+cfg_parse_word(const struct cfg_word *w, size_t n, const char *v, int *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (strcasecmp(w[i].word, v) == 0) {
+			*out = w[i].value;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Parses value v for key k into the config field. Returns 0, or -1 with a
+ * one-line reason in reason[].
+ */
+static int
+cfg_value_set(const struct cfg_key *k, struct gw_config *c, const char *v,
+    char *reason, size_t rlen)
+{
+	char *field = (char *)c + k->off;
+	long long n = 0;
+	int w = 0;
+
+	reason[0] = '\0';
+	switch (k->type) {
+	case CFG_STRING:
+	case CFG_PATH:
+		return cfg_set_string(k, c, (char **)(void *)field, v, reason,
+		    rlen);
+	case CFG_SIZE:
+	case CFG_LONG:
+	case CFG_INT:
+	case CFG_UINT:
+		if (cfg_parse_number(k, v, &n, reason, rlen) != 0)
+			return -1;
+		break;
+	case CFG_BOOL:
+		if (cfg_parse_word(bool_words, WORDS_N(bool_words), v, &w) !=
+		    0) {
+			snprintf(reason, rlen,
+			    "bad value \"%.40s\": expected "
+			    "yes or no",
+			    v);
+			return -1;
+		}
+		*(bool *)(void *)field = w != 0;
+		return 0;
+	case CFG_LOGLEVEL:
+		if (cfg_parse_word(level_words, WORDS_N(level_words), v, &w) !=
+		    0) {
+			snprintf(reason, rlen,
+			    "bad value \"%.40s\": expected "
+			    "error, warning, info or debug",
+			    v);
+			return -1;
+		}
+		*(int *)(void *)field = w;
+		return 0;
+	case CFG__MAX:
+		return -1;
+	}
+	/* Bounds were checked; each field type holds them. */
+	if (k->type == CFG_SIZE)
+		*(size_t *)(void *)field = (size_t)n;
+	else if (k->type == CFG_LONG)
+		*(long *)(void *)field = (long)n;
+	else if (k->type == CFG_INT)
+		*(int *)(void *)field = (int)n;
+	else
+		*(unsigned *)(void *)field = (unsigned)n;
+	return 0;
+}
+
+/* The inih handler: one name = value line. Always returns 1 (go on). */
+static int
+cfg_handler(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct cfg_parse *p = user;
+	const struct cfg_key *k;
+	char reason[160];
+	size_t i;
+
+	k = cfg_key_find(section, name);
+	if (k == NULL) {
+		cfg_report(p, section, name,
+		    cfg_section_known(section) ? "unknown key" :
+						 "unknown section");
+		return 1;
+	}
+	i = (size_t)(k - keys);
+	if (p->seen[i] != 0) {
+		snprintf(reason, sizeof(reason),
+		    "duplicate key (first set on line %d)", p->seen[i]);
+		cfg_report(p, section, name, reason);
+		return 1;
+	}
+	p->seen[i] = p->lineno;
+	if (cfg_value_set(k, p->c, value, reason, sizeof(reason)) != 0)
+		cfg_report(p, section, name, reason);
+	return 1;
+}
+
+/* Sets every default. Returns 0, or -1 when out of memory. */
+static int
+cfg_defaults_set(struct gw_config *c)
+{
+	char reason[160];
+	size_t i;
+
+	for (i = 0; i < KEYS_N; i++)
+		if (keys[i].def != NULL &&
+		    cfg_value_set(&keys[i], c, keys[i].def, reason,
+			sizeof(reason)) != 0)
+			return -1;
+	return 0;
+}
+
+/* Reports required keys never set, in DESIGN.md order; and cross-checks. */
+static void
+cfg_required_check(struct cfg_parse *p)
+{
+	const struct cfg_key *k;
+	size_t i;
+
+	for (i = 0; i < KEYS_N; i++) {
+		k = cfg_key_find(docs[i].section, docs[i].name);
+		if (k == NULL || !k->required || p->seen[k - keys] != 0)
+			continue;
+		fprintf(p->errf, "%s: [%s] missing required key \"%s\"\n",
+		    p->path, k->section, k->name);
+		p->errors++;
+	}
+	if (p->c->admin_listen != NULL && p->c->admin_token_file == NULL) {
+		fprintf(p->errf,
+		    "%s: [admin] missing required key \"token_file\" "
+		    "(needed when listen is set)\n",
+		    p->path);
+		p->errors++;
+	}
+}
+
+/*
+ * The absolute folder of path: its directory part, prefixed with the
+ * current directory when relative. Returns a malloc'd string or NULL.
+ */
+static char *
+cfg_dir_of(const char *path)
+{
+	char cwd[PATH_MAX], *dir = NULL, *res = NULL;
+	const char *slash;
+	size_t n;
+
+	slash = strrchr(path, '/');
+	if (slash == path)
+		return gw_strdup("/");
+	if (slash != NULL && path[0] == '/')
+		return gw_strndup(path, (size_t)(slash - path));
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return NULL;
+	if (slash == NULL)
+		return gw_strdup(cwd);
+	if ((dir = gw_strndup(path, (size_t)(slash - path))) == NULL)
+		return NULL;
+	n = strlen(cwd) + 1 + strlen(dir) + 1;
+	if ((res = malloc(n)) != NULL)
+		snprintf(res, n, "%s/%s", cwd, dir);
+	free(dir);
+	return res;
+}
+
+/* Creates the config with its defaults, path and folder. */
+static struct gw_config *
+cfg_new(const char *path)
+{
+	struct gw_config *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->path = gw_strdup(path);
+	c->dir = cfg_dir_of(path);
+	if (c->path == NULL || c->dir == NULL || cfg_defaults_set(c) != 0) {
+		config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/*
+ * Loads the config file at path. Every problem is written to errf as one
+ * line naming the file and, where there is one, the line; parsing goes on
+ * after an error so all of them are reported. On success *out is a new
+ * config the caller frees with config_free(). Returns 0, or -1 with *out
+ * NULL.
+ */
+int
+config_load(struct gw_config **out, const char *path, FILE *errf)
+{
+	struct cfg_parse p;
+	int r, rc = -1;
+
+	*out = NULL;
+	memset(&p, 0, sizeof(p));
+	p.path = path;
+	p.errf = errf;
+	if ((p.f = fopen(path, "r")) == NULL) {
+		fprintf(errf, "%s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	if ((p.c = cfg_new(path)) == NULL) {
+		fprintf(errf, "%s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	r = ini_parse_stream(cfg_reader, &p, cfg_handler, &p);
+	if (p.read_errno != 0) {
+		fprintf(errf, "%s: %s\n", path, strerror(p.read_errno));
+		goto out;
+	}
+	/* Our reader filters what inih refuses; this is a backstop. */
+	if (r != 0 && p.errors == 0) {
+		fprintf(errf, "%s:%d: syntax error\n", path, r > 0 ? r : 0);
+		goto out;
+	}
+	cfg_required_check(&p);
+	if (p.errors != 0)
+		goto out;
+	*out = p.c;
+	p.c = NULL;
+	rc = 0;
+out:
+	if (p.f != NULL)
+		fclose(p.f);
+	free(p.line);
+	config_free(p.c);
+	return rc;
+}
+
+/* Frees a config and every string in it; accepts NULL. */
+void
+config_free(struct gw_config *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < KEYS_N; i++)
+		if (keys[i].type == CFG_STRING || keys[i].type == CFG_PATH)
+			free(*(char **)(void *)((char *)c + keys[i].off));
+	free(c->path);
+	free(c->dir);
+	free(c);
+}
+
+/* Writes a string value: paths under c->dir relative again. */
+static const char *
+cfg_value_str(const struct cfg_key *k, const struct gw_config *c)
+{
+	const char *v =
+	    *(char *const *)(const void *)((const char *)c + k->off);
+	size_t n;
+
+	if (v == NULL)
+		return "";
+	if (k->type == CFG_PATH && c->dir != NULL) {
+		n = strlen(c->dir);
+		if (strncmp(v, c->dir, n) == 0 && v[n] == '/' &&
+		    v[n + 1] != '\0')
+			return v + n + 1;
+	}
+	return v;
+}
+
+/* The name of a word-table value, or NULL. */
+static const char *
+cfg_word_name(const struct cfg_word *w, size_t n, int value)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (w[i].value == value)
+			return w[i].word;
+	return NULL;
+}
+
+/* Formats the value of key k into buf. Returns 0, or -1 if unwritable. */
+static int
+cfg_value_format(const struct cfg_key *k, const struct gw_config *c, char *buf,
+    size_t len)
+{
+	const void *field = (const char *)c + k->off;
+	const char *s = NULL;
+
+	switch (k->type) {
+	case CFG_STRING:
+	case CFG_PATH:
+		s = cfg_value_str(k, c);
+		break;
+	case CFG_SIZE:
+		snprintf(buf, len, "%zu", *(const size_t *)field);
+		return 0;
+	case CFG_LONG:
+		snprintf(buf, len, "%ld", *(const long *)field);
+		return 0;
+	case CFG_INT:
+		snprintf(buf, len, "%d", *(const int *)field);
+		return 0;
+	case CFG_UINT:
+		snprintf(buf, len, "%u", *(const unsigned *)field);
+		return 0;
+	case CFG_BOOL:
+		s = *(const bool *)field ? "yes" : "no";
+		break;
+	case CFG_LOGLEVEL:
+		s = cfg_word_name(level_words, WORDS_N(level_words),
+		    *(const int *)field);
+		break;
+	case CFG__MAX:
+		break;
+	}
+	if (s == NULL || strlen(s) >= len)
+		return -1;
+	/* A value inih would read back differently cannot be written. */
+	if (strpbrk(s, "\r\n") != NULL || strstr(s, " ;") != NULL ||
+	    strstr(s, "\t;") != NULL || isspace((unsigned char)s[0]) ||
+	    (s[0] != '\0' && isspace((unsigned char)s[strlen(s) - 1])))
+		return -1;
+	memcpy(buf, s, strlen(s) + 1);
+	return 0;
+}
+
+/*
+ * Writes c as a complete, commented config file to f: every key, in
+ * DESIGN.md order; paths inside c->dir (when set) are written relative to
+ * it. Returns 0, or -1 when a value cannot be written back faithfully or
+ * f reports an error.
+ */
+int
+config_write_default(FILE *f, const struct gw_config *c)
+{
+	const char *section = NULL;
+	const struct cfg_key *k;
+	char val[200];
+	size_t i;
+
+	fprintf(f,
+	    "; scepgw configuration (DESIGN.md \"Config\").\n"
+	    "; Relative paths are relative to this file's folder.\n");
+	for (i = 0; i < KEYS_N; i++) {
+		k = cfg_key_find(docs[i].section, docs[i].name);
+		if (k == NULL || cfg_value_format(k, c, val, sizeof(val)) != 0)
+			return -1;
+		if (section == NULL || strcmp(section, k->section) != 0) {
+			fprintf(f, "\n[%s]\n", k->section);
+			section = k->section;
+		}
+		/* inih reads at most ini_max_line (200) bytes a line. */
+		if (strlen(k->name) + strlen(val) + 4 > 198)
+			return -1;
+		if (docs[i].comment != NULL)
+			fprintf(f, "; %s\n", docs[i].comment);
+		fprintf(f, "%s =%s%s\n", k->name, val[0] != '\0' ? " " : "",
+		    val);
+	}
+	return ferror(f) != 0 ? -1 : 0;
+}

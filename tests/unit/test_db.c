@@ -1,0 +1,643 @@
+/*
+ * Unit tests for db/: opening and migrating, challenges, the atomic
+ * db_txn_start() (every outcome, nothing written on refusal), the state
+ * updates, the listings, and races on one challenge from several threads
+ * with one shared handle and with one handle per thread.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "gw_err.h"
+#include "db.h"
+
+#define NOW 1700000000
+
+struct fx {
+	char dir[64];
+	char path[96];
+	struct db *db;
+};
+
+static int
+setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+	struct gw_err err;
+
+	assert_non_null(fx);
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/test_db.XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	snprintf(fx->path, sizeof(fx->path), "%s/gw.db", fx->dir);
+	gw_err_clear(&err);
+	assert_int_equal(db_open(&fx->db, fx->path, &err), 0);
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *fx = *state;
+	const char *sfx[] = { "", "-wal", "-shm", "-journal" };
+	char p[128];
+	size_t i;
+
+	db_close(fx->db);
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", fx->path, sfx[i]);
+		unlink(p);
+	}
+	rmdir(fx->dir);
+	free(fx);
+	return 0;
+}
+
+/* A 32-byte hash whose bytes are all b. */
+static void
+hash_fill(uint8_t h[32], uint8_t b)
+{
+	memset(h, b, 32);
+}
+
+static int64_t
+put_challenge(struct db *db, uint8_t b, int64_t expires, const char *cn,
+    const char *email, const char *ou)
+{
+	struct gw_err err;
+	uint8_t h[32];
+	int64_t id = 0;
+
+	hash_fill(h, b);
+	assert_int_equal(db_challenge_put(db, h, NOW, expires, cn, email, ou,
+			     &id, &err),
+	    0);
+	assert_true(id > 0);
+	return id;
+}
+
+/* Runs db_txn_start() for txid with challenge byte b (0: no challenge). */
+static enum db_start
+start(struct db *db, const char *txid, uint8_t b, int64_t now, struct db_txn *t)
+{
+	struct db_txn_new n;
+	struct gw_err err;
+	uint8_t ch[32], csr[32];
+	enum db_start res;
+
+	hash_fill(ch, b);
+	hash_fill(csr, 0xc5);
+	memset(&n, 0, sizeof(n));
+	n.txid = txid;
+	n.csr_sha256 = csr;
+	n.challenge_sha256 = b != 0 ? ch : NULL;
+	n.csr_cn = "csr-cn";
+	n.csr_email = "csr@example.org";
+	n.csr_pem = "-----BEGIN CERTIFICATE REQUEST-----\n";
+	n.now = now;
+	gw_err_clear(&err);
+	assert_int_equal(db_txn_start(db, &n, &res, t, &err), 0);
+	return res;
+}
+
+static void
+test_open_schema(void **state)
+{
+	struct fx *fx = *state;
+	struct gw_err err;
+	struct stat sb;
+	struct db *db2 = NULL;
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+
+	assert_int_equal(db_schema_version(fx->db), 1);
+	assert_int_equal(stat(fx->path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	/* A second open of a migrated file keeps its version. */
+	assert_int_equal(db_open(&db2, fx->path, &err), 0);
+	assert_int_equal(db_schema_version(db2), 1);
+	db_close(db2);
+	/* The file is in WAL mode. */
+	assert_int_equal(sqlite3_open(fx->path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &st,
+			     NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	/* A file from a newer program is refused. */
+	assert_int_equal(sqlite3_exec(h, "PRAGMA user_version = 99", NULL, NULL,
+			     NULL),
+	    SQLITE_OK);
+	sqlite3_close(h);
+	gw_err_clear(&err);
+	assert_int_equal(db_open(&db2, fx->path, &err), -1);
+	assert_null(db2);
+	assert_int_equal(err.code, DB_ERR_SCHEMA);
+	assert_non_null(strstr(err.msg, "99"));
+}
+
+static void
+test_open_bad_path(void **state)
+{
+	struct gw_err err;
+	struct db *db = (struct db *)state;
+
+	gw_err_clear(&err);
+	assert_int_equal(db_open(&db, "/nonexistent/dir/gw.db", &err), -1);
+	assert_null(db);
+	assert_non_null(strstr(err.msg, "No such file"));
+}
+
+struct ch_seen {
+	int n;
+	int stop_after;
+	struct db_challenge last;
+};
+
+static int
+ch_cb(void *arg, const struct db_challenge *c)
+{
+	struct ch_seen *s = arg;
+
+	s->n++;
+	db_challenge_cleanup(&s->last);
+	s->last.id = c->id;
+	s->last.used = c->used;
+	s->last.revoked = c->revoked;
+	s->last.expires = c->expires;
+	s->last.cn = c->cn != NULL ? strdup(c->cn) : NULL;
+	s->last.txid = c->txid != NULL ? strdup(c->txid) : NULL;
+	return s->stop_after != 0 && s->n >= s->stop_after;
+}
+
+static void
+test_challenge_put_list_revoke(void **state)
+{
+	struct fx *fx = *state;
+	struct ch_seen s;
+	struct gw_err err;
+	uint8_t h[32];
+	int64_t id1, id2;
+
+	id1 = put_challenge(fx->db, 1, NOW + 60, "alice", NULL, NULL);
+	id2 = put_challenge(fx->db, 2, NOW + 60, NULL, NULL, NULL);
+	assert_true(id2 > id1);
+	/* The same secret twice is refused. */
+	hash_fill(h, 1);
+	gw_err_clear(&err);
+	assert_int_equal(db_challenge_put(fx->db, h, NOW, NOW + 1, NULL, NULL,
+			     NULL, NULL, &err),
+	    -1);
+	assert_int_equal(err.code, DB_ERR_SQL);
+	assert_non_null(strstr(err.msg, "UNIQUE"));
+
+	assert_int_equal(db_challenge_revoke(fx->db, id2, &err), 0);
+	assert_int_equal(db_challenge_revoke(fx->db, id2, &err), 0);
+	gw_err_clear(&err);
+	assert_int_equal(db_challenge_revoke(fx->db, 9999, &err), -1);
+	assert_int_equal(err.code, DB_ERR_NOTFOUND);
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(db_challenge_list(fx->db, ch_cb, &s, &err), 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.last.id, id2);
+	assert_true(s.last.revoked);
+	assert_null(s.last.cn);
+	/* A callback returning non-zero stops the walk. */
+	s.n = 0;
+	s.stop_after = 1;
+	assert_int_equal(db_challenge_list(fx->db, ch_cb, &s, &err), 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.last.id, id1);
+	assert_string_equal(s.last.cn, "alice");
+	assert_false(s.last.revoked);
+	db_challenge_cleanup(&s.last);
+}
+
+/* One row of the db_txn_start() outcome table. */
+struct start_case {
+	const char *name;
+	int64_t expires; /* relative to NOW */
+	bool revoke;
+	bool pre_use; /* consumed by another transaction first */
+	uint8_t use;  /* hash byte presented; 0x77 = unknown */
+	enum db_start want;
+};
+
+static const struct start_case start_cases[] = {
+	{ "fresh", 60, false, false, 0x10, DB_START_OK },
+	{ "unknown", 60, false, false, 0x77, DB_START_CHALLENGE_BAD },
+	{ "revoked", 60, true, false, 0x10, DB_START_CHALLENGE_REVOKED },
+	{ "used", 60, false, true, 0x10, DB_START_CHALLENGE_USED },
+	{ "expired", -1, false, false, 0x10, DB_START_CHALLENGE_EXPIRED },
+	{ "expires-now", 0, false, false, 0x10, DB_START_CHALLENGE_EXPIRED },
+	{ "revoked-and-used", 60, true, true, 0x10,
+	    DB_START_CHALLENGE_REVOKED },
+};
+
+static void
+test_txn_start_outcomes(void **state)
+{
+	struct fx *fx = *state;
+	struct db_txn t;
+	struct gw_err err;
+	struct ch_seen s;
+	size_t i;
+	int64_t id;
+
+	for (i = 0; i < sizeof(start_cases) / sizeof(start_cases[0]); i++) {
+		const struct start_case *c = &start_cases[i];
+		char txid[32];
+
+		/* A fresh database per row. */
+		teardown(state);
+		setup(state);
+		fx = *state;
+		id = put_challenge(fx->db, 0x10, NOW + c->expires, NULL, NULL,
+		    NULL);
+		if (c->pre_use) {
+			assert_int_equal(start(fx->db, "first", 0x10, NOW, &t),
+			    DB_START_OK);
+			db_txn_cleanup(&t);
+		}
+		if (c->revoke)
+			assert_int_equal(db_challenge_revoke(fx->db, id, &err),
+			    0);
+		snprintf(txid, sizeof(txid), "tx-%s", c->name);
+		print_message("case %s\n", c->name);
+		assert_int_equal(start(fx->db, txid, c->use, NOW, &t), c->want);
+		if (c->want == DB_START_OK) {
+			assert_string_equal(t.txid, txid);
+			assert_int_equal(t.state, DB_TXN_ORDERING);
+			assert_int_equal(t.challenge_id, id);
+		} else {
+			/* Nothing written: no transaction, challenge as before.
+			 */
+			assert_null(t.txid);
+			db_txn_cleanup(&t);
+			assert_int_equal(db_txn_get(fx->db, txid, &t, &err), 1);
+			memset(&s, 0, sizeof(s));
+			assert_int_equal(db_challenge_list(fx->db, ch_cb, &s,
+					     &err),
+			    0);
+			assert_int_equal(s.n, 1);
+			if (c->pre_use)
+				assert_string_equal(s.last.txid, "first");
+			else
+				assert_int_equal(s.last.used, 0);
+			db_challenge_cleanup(&s.last);
+		}
+		db_txn_cleanup(&t);
+	}
+}
+
+static void
+test_txn_start_retry_and_identity(void **state)
+{
+	struct fx *fx = *state;
+	struct db_txn t, t2;
+	struct gw_err err;
+	struct ch_seen s;
+	uint8_t csr[32];
+
+	put_challenge(fx->db, 0x21, NOW + 60, "bound-cn", NULL, "Sales");
+	assert_int_equal(start(fx->db, "tx1", 0x21, NOW, &t), DB_START_OK);
+	assert_int_equal(t.state, DB_TXN_ORDERING);
+	assert_string_equal(t.cn, "bound-cn");
+	assert_string_equal(t.email, "csr@example.org");
+	assert_string_equal(t.ou, "Sales");
+	assert_non_null(t.csr_pem);
+	assert_int_equal(t.created, NOW);
+	hash_fill(csr, 0xc5);
+	assert_memory_equal(t.csr_sha256, csr, 32);
+
+	/* The retry (same txid, even a used challenge) finds the original. */
+	assert_int_equal(start(fx->db, "tx1", 0x21, NOW + 5, &t2),
+	    DB_START_EXISTS);
+	assert_int_equal(t2.id, t.id);
+	assert_string_equal(t2.cn, "bound-cn");
+	db_txn_cleanup(&t2);
+
+	/* The challenge records who consumed it and when. */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(db_challenge_list(fx->db, ch_cb, &s, &err), 0);
+	assert_int_equal(s.last.used, NOW);
+	assert_string_equal(s.last.txid, "tx1");
+	db_challenge_cleanup(&s.last);
+
+	/* Renewal: no challenge, identity from the CSR. */
+	assert_int_equal(start(fx->db, "renew", 0, NOW, &t2), DB_START_OK);
+	assert_int_equal(t2.challenge_id, 0);
+	assert_string_equal(t2.cn, "csr-cn");
+	assert_null(t2.ou);
+	db_txn_cleanup(&t2);
+
+	assert_int_equal(db_txn_get(fx->db, "tx1", &t2, &err), 0);
+	assert_int_equal(t2.id, t.id);
+	db_txn_cleanup(&t2);
+	assert_int_equal(db_txn_get(fx->db, "nope", &t2, &err), 1);
+	db_txn_cleanup(&t);
+}
+
+static void
+test_txn_start_bad_args(void **state)
+{
+	struct fx *fx = *state;
+	struct db_txn_new n;
+	struct db_txn t;
+	struct gw_err err;
+	enum db_start res;
+
+	memset(&n, 0, sizeof(n));
+	n.now = NOW;
+	gw_err_clear(&err);
+	assert_int_equal(db_txn_start(fx->db, &n, &res, &t, &err), -1);
+	assert_int_equal(err.code, DB_ERR_ARG);
+}
+
+struct tx_seen {
+	int n;
+	int stop_after;
+	struct db *db; /* when set: fail each one from the callback */
+	char txids[8][16];
+};
+
+static int
+tx_cb(void *arg, const struct db_txn *t)
+{
+	struct tx_seen *s = arg;
+	struct gw_err err;
+
+	assert_int_equal(t->state, DB_TXN_ORDERING);
+	if (s->n < 8)
+		snprintf(s->txids[s->n], sizeof(s->txids[0]), "%s", t->txid);
+	s->n++;
+	if (s->db != NULL)
+		assert_int_equal(db_txn_set_failed(s->db, t->txid, 2, "late",
+				     NOW, &err),
+		    0);
+	return s->stop_after != 0 && s->n >= s->stop_after;
+}
+
+struct cert_seen {
+	int n;
+	char serial[32];
+	char txid[16];
+	char order[16];
+	int64_t not_after;
+};
+
+static int
+cert_cb(void *arg, const struct db_cert *c)
+{
+	struct cert_seen *s = arg;
+
+	s->n++;
+	snprintf(s->serial, sizeof(s->serial), "%s", c->serial_hex);
+	snprintf(s->txid, sizeof(s->txid), "%s", c->txid);
+	snprintf(s->order, sizeof(s->order), "%s", c->order_id);
+	s->not_after = c->not_after;
+	return 0;
+}
+
+static void
+test_txn_state_updates(void **state)
+{
+	struct fx *fx = *state;
+	static const uint8_t der[] = { 0x30, 0x03, 0x02, 0x01, 0x05 };
+	struct cert_seen cs;
+	struct tx_seen ts;
+	struct db_txn t;
+	struct gw_err err;
+
+	assert_int_equal(start(fx->db, "a", 0, NOW, &t), DB_START_OK);
+	db_txn_cleanup(&t);
+	assert_int_equal(start(fx->db, "b", 0, NOW, &t), DB_START_OK);
+	db_txn_cleanup(&t);
+	assert_int_equal(start(fx->db, "c", 0, NOW, &t), DB_START_OK);
+	db_txn_cleanup(&t);
+
+	assert_int_equal(db_txn_set_order(fx->db, "a", "ORD1", NOW + 1, &err),
+	    0);
+	/* order_id NULL keeps the one recorded before. */
+	assert_int_equal(db_txn_set_issued(fx->db, "a", NULL, der, sizeof(der),
+			     "0a1b", NOW + 86400, "CN=a", NOW + 2, &err),
+	    0);
+	assert_int_equal(db_txn_get(fx->db, "a", &t, &err), 0);
+	assert_int_equal(t.state, DB_TXN_ISSUED);
+	assert_string_equal(t.order_id, "ORD1");
+	assert_int_equal(t.cert_len, sizeof(der));
+	assert_memory_equal(t.cert_der, der, sizeof(der));
+	assert_null(t.csr_pem);
+	assert_int_equal(t.updated, NOW + 2);
+	db_txn_cleanup(&t);
+
+	/* A final transaction cannot move again; nothing is written. */
+	gw_err_clear(&err);
+	assert_int_equal(db_txn_set_issued(fx->db, "a", "X", der, sizeof(der),
+			     "ffff", NOW, "CN=a", NOW + 3, &err),
+	    -1);
+	assert_int_equal(err.code, DB_ERR_STATE);
+	assert_int_equal(db_txn_set_failed(fx->db, "a", 2, "x", NOW, &err), -1);
+	assert_int_equal(err.code, DB_ERR_STATE);
+	assert_int_equal(db_txn_set_order(fx->db, "zz", "O", NOW, &err), -1);
+	assert_int_equal(err.code, DB_ERR_STATE);
+	/* A duplicate serial rolls the ISSUED move back as well. */
+	assert_int_equal(db_txn_set_issued(fx->db, "b", "ORD2", der,
+			     sizeof(der), "0a1b", NOW, "CN=b", NOW, &err),
+	    -1);
+	assert_int_equal(err.code, DB_ERR_SQL);
+	assert_int_equal(db_txn_get(fx->db, "b", &t, &err), 0);
+	assert_int_equal(t.state, DB_TXN_ORDERING);
+	assert_null(t.order_id);
+	db_txn_cleanup(&t);
+
+	assert_int_equal(db_txn_set_failed(fx->db, "c", 2, "badRequest",
+			     NOW + 4, &err),
+	    0);
+	assert_int_equal(db_txn_get(fx->db, "c", &t, &err), 0);
+	assert_int_equal(t.state, DB_TXN_FAILED);
+	assert_int_equal(t.fail_info, 2);
+	assert_string_equal(t.fail_text, "badRequest");
+	db_txn_cleanup(&t);
+
+	memset(&cs, 0, sizeof(cs));
+	assert_int_equal(db_cert_list(fx->db, cert_cb, &cs, &err), 0);
+	assert_int_equal(cs.n, 1);
+	assert_string_equal(cs.serial, "0a1b");
+	assert_string_equal(cs.txid, "a");
+	assert_string_equal(cs.order, "ORD1");
+	assert_int_equal(cs.not_after, NOW + 86400);
+
+	/* Only "b" is still ORDERING. */
+	memset(&ts, 0, sizeof(ts));
+	assert_int_equal(db_txn_list_unfinished(fx->db, tx_cb, &ts, &err), 0);
+	assert_int_equal(ts.n, 1);
+	assert_string_equal(ts.txids[0], "b");
+}
+
+static void
+test_txn_list_unfinished(void **state)
+{
+	struct fx *fx = *state;
+	struct tx_seen ts;
+	struct db_txn t;
+	struct gw_err err;
+	char txid[16];
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		snprintf(txid, sizeof(txid), "t%d", i);
+		assert_int_equal(start(fx->db, txid, 0, NOW, &t), DB_START_OK);
+		db_txn_cleanup(&t);
+	}
+	memset(&ts, 0, sizeof(ts));
+	ts.stop_after = 2;
+	assert_int_equal(db_txn_list_unfinished(fx->db, tx_cb, &ts, &err), 0);
+	assert_int_equal(ts.n, 2);
+	assert_string_equal(ts.txids[1], "t1");
+	/* The callback may write: the reconciler finishes orders from it. */
+	memset(&ts, 0, sizeof(ts));
+	ts.db = fx->db;
+	assert_int_equal(db_txn_list_unfinished(fx->db, tx_cb, &ts, &err), 0);
+	assert_int_equal(ts.n, 5);
+	memset(&ts, 0, sizeof(ts));
+	assert_int_equal(db_txn_list_unfinished(fx->db, tx_cb, &ts, &err), 0);
+	assert_int_equal(ts.n, 0);
+}
+
+#define RACERS 8
+
+struct racer {
+	pthread_barrier_t *bar;
+	struct db *db; /* shared, or NULL: open one */
+	const char *path;
+	char txid[16];
+	enum db_start res;
+	int rc;
+};
+
+static void *
+racer_run(void *arg)
+{
+	struct racer *r = arg;
+	struct db *own = NULL, *db = r->db;
+	struct db_txn_new n;
+	struct db_txn t;
+	struct gw_err err;
+	uint8_t ch[32], csr[32];
+
+	r->rc = -1;
+	if (db == NULL) {
+		if (db_open(&own, r->path, &err) != 0)
+			return NULL;
+		db = own;
+	}
+	hash_fill(ch, 0x42);
+	hash_fill(csr, 0xc5);
+	memset(&n, 0, sizeof(n));
+	n.txid = r->txid;
+	n.csr_sha256 = csr;
+	n.challenge_sha256 = ch;
+	n.now = NOW;
+	pthread_barrier_wait(r->bar);
+	r->rc = db_txn_start(db, &n, &r->res, &t, &err);
+	db_txn_cleanup(&t);
+	db_close(own);
+	return NULL;
+}
+
+/* Races RACERS threads on one challenge; same_txid makes them retries. */
+static void
+race(struct fx *fx, bool shared, bool same_txid)
+{
+	struct racer r[RACERS];
+	pthread_t th[RACERS];
+	pthread_barrier_t bar;
+	int i, ok = 0, lost = 0;
+
+	put_challenge(fx->db, 0x42, NOW + 60, NULL, NULL, NULL);
+	assert_int_equal(pthread_barrier_init(&bar, NULL, RACERS), 0);
+	for (i = 0; i < RACERS; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].bar = &bar;
+		r[i].db = shared ? fx->db : NULL;
+		r[i].path = fx->path;
+		snprintf(r[i].txid, sizeof(r[i].txid), "race%d",
+		    same_txid ? 0 : i);
+		assert_int_equal(pthread_create(&th[i], NULL, racer_run, &r[i]),
+		    0);
+	}
+	for (i = 0; i < RACERS; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&bar);
+	for (i = 0; i < RACERS; i++) {
+		assert_int_equal(r[i].rc, 0);
+		if (r[i].res == DB_START_OK)
+			ok++;
+		else if (r[i].res ==
+		    (same_txid ? DB_START_EXISTS : DB_START_CHALLENGE_USED))
+			lost++;
+	}
+	assert_int_equal(ok, 1);
+	assert_int_equal(lost, RACERS - 1);
+}
+
+static void
+test_race_shared_handle(void **state)
+{
+	race(*state, true, false);
+}
+
+static void
+test_race_own_handles(void **state)
+{
+	race(*state, false, false);
+}
+
+static void
+test_race_same_txid(void **state)
+{
+	race(*state, false, true);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_schema, setup,
+		    teardown),
+		cmocka_unit_test(test_open_bad_path),
+		cmocka_unit_test_setup_teardown(test_challenge_put_list_revoke,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_start_outcomes, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_txn_start_retry_and_identity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_start_bad_args, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_txn_state_updates, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_txn_list_unfinished, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_race_shared_handle, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_race_own_handles, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_race_same_txid, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
