@@ -1,0 +1,536 @@
+/*
+ * `scepgw init` creates a complete instance in a folder: config, RA key
+ * (0600), RA certificate, CA chain, EPKI password file and an empty
+ * database. Apple devices accept the GetCACert bag only when the RA
+ * certificate (digitalSignature + keyEncipherment) chains to the CA they
+ * pin (spec/scep.md 1.3), so by default the RA certificate is ordered from
+ * EPKI itself and checked against the CA chain. `scepgw check` verifies
+ * an instance, one line per item.
+ */
+#define _XOPEN_SOURCE 700 /* realpath() */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "config.h"
+#include "db.h"
+#include "epki.h"
+#include "gw_err.h"
+#include "scep.h"
+#include "secure.h"
+
+#define EXIT_USAGE 2
+#define PROD_URL "https://system.globalsign.com/cr/ws/GasOrderService"
+
+struct init_opts {
+	const char *dir;
+	const char *url;
+	const char *user;
+	const char *password_file;
+	const char *profile_id;
+	const char *ca_chain;
+	const char *listen;
+	bool self_signed;
+	bool force;
+};
+
+/* dir + "/" + name into out; -1 when it does not fit. */
+static int
+path_join(char *out, size_t n, const char *dir, const char *name)
+{
+	int k = snprintf(out, n, "%s/%s", dir, name);
+
+	return k < 0 || (size_t)k >= n ? -1 : 0;
+}
+
+/* Reads every certificate of a PEM file, in order; NULL on failure. */
+static STACK_OF(X509) *
+pem_certs_read(const char *path, struct gw_err *err)
+{
+	STACK_OF(X509) *sk = NULL;
+	X509 *x;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		gw_err_set(err, errno, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	sk = sk_X509_new_null();
+	while (sk != NULL && (x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL)
+		if (sk_X509_push(sk, x) <= 0) {
+			X509_free(x);
+			break;
+		}
+	fclose(f);
+	ERR_clear_error(); /* PEM_R_NO_START_LINE ends the file */
+	if (sk == NULL || sk_X509_num(sk) == 0) {
+		gw_err_set(err, EINVAL, "%s: no PEM certificate in it", path);
+		sk_X509_pop_free(sk, X509_free);
+		return NULL;
+	}
+	return sk;
+}
+
+/*
+ * Verifies that leaf chains to the last certificate of chain (the root),
+ * through the ones before it. 0 or -1 with the reason in err.
+ */
+static int
+chain_verify(const X509 *leaf, STACK_OF(X509) *chain, struct gw_err *err)
+{
+	X509_STORE_CTX *sctx = NULL;
+	X509_STORE *store = NULL;
+	int rc = -1, n = sk_X509_num(chain);
+
+	if ((store = X509_STORE_new()) == NULL ||
+	    X509_STORE_add_cert(store, sk_X509_value(chain, n - 1)) != 1 ||
+	    (sctx = X509_STORE_CTX_new()) == NULL ||
+	    X509_STORE_CTX_init(sctx, store, (X509 *)(uintptr_t)leaf, chain) !=
+		1) {
+		gw_err_set_ossl(err, 0, "certificate store");
+		goto out;
+	}
+	X509_STORE_CTX_set_purpose(sctx, X509_PURPOSE_ANY);
+	if (X509_verify_cert(sctx) != 1) {
+		gw_err_set(err, 0, "%s",
+		    X509_verify_cert_error_string(
+			X509_STORE_CTX_get_error(sctx)));
+		goto out;
+	}
+	rc = 0;
+out:
+	ERR_clear_error();
+	X509_STORE_CTX_free(sctx);
+	X509_STORE_free(store);
+	return rc;
+}
+
+/* Writes one certificate as PEM to path (mode 0644). */
+static int
+pem_cert_write(const char *path, const X509 *x, struct gw_err *err)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p;
+	long n;
+	int rc = -1;
+
+	if (b == NULL || PEM_write_bio_X509(b, x) != 1) {
+		gw_err_set_ossl(err, 0, "PEM_write_bio_X509");
+		goto out;
+	}
+	n = BIO_get_mem_data(b, &p);
+	rc = gw_file_write(path, p, (size_t)n, 0644, err);
+out:
+	BIO_free(b);
+	return rc;
+}
+
+/* Orders the RA certificate from EPKI for the key in key_path. */
+static int
+init_order_ra(const struct init_opts *o, const char *password,
+    const char *key_path, const char *cert_path, STACK_OF(X509) *chain)
+{
+	struct epki_client_opts co;
+	struct epki_auth auth = { o->user, password };
+	struct epki_order ord;
+	struct epki_resp resp;
+	struct gw_err err;
+	X509_REQ *req = NULL;
+	char cn[128], host[64] = "localhost", *pem = NULL;
+	const X509 *leaf;
+	size_t i;
+	BIO *b = NULL;
+	int rc = 1;
+
+	epki_resp_init(&resp);
+	gethostname(host, sizeof(host) - 1);
+	snprintf(cn, sizeof(cn), "scepgw RA %s", host);
+	if (scep_ra_csr_new(key_path, cn, &pem, &err) == -1) {
+		fprintf(stderr, "scepgw init: RA request: %s\n", err.msg);
+		goto out;
+	}
+	memset(&co, 0, sizeof(co));
+	co.url = o->url;
+	co.timeout_s = 60;
+	co.connect_timeout_s = 15;
+	co.max_response = 1024 * 1024;
+	memset(&ord, 0, sizeof(ord));
+	ord.profile_id = o->profile_id;
+	ord.product_code = "EPKIPSPersonal";
+	ord.years = 1;
+	ord.csr_pem = pem;
+	ord.cn = cn;
+	if (epki_order_call(&co, &auth, &ord, &resp, &err) == -1 ||
+	    (resp.cls != EPKI_OK && resp.cls != EPKI_WARNING)) {
+		fprintf(stderr,
+		    "scepgw init: ordering the RA certificate "
+		    "from %s failed: %s\n",
+		    o->url, resp.fault[0] != '\0' ? resp.fault : err.msg);
+		for (i = 0; i < resp.nerrors; i++)
+			fprintf(stderr, "  GlobalSign ErrorCode %d %s: %s\n",
+			    resp.errors[i].code, resp.errors[i].field,
+			    resp.errors[i].message);
+		fprintf(stderr, "  (or use --self-signed-ra for a lab)\n");
+		goto out;
+	}
+	if ((b = BIO_new_mem_buf(pem, -1)) == NULL ||
+	    (req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL)) == NULL ||
+	    (leaf = epki_resp_get0_cert_for_key(&resp,
+		 X509_REQ_get0_pubkey(req))) == NULL) {
+		fprintf(stderr,
+		    "scepgw init: order %s returned no "
+		    "certificate for the RA key\n",
+		    resp.order_id);
+		goto out;
+	}
+	if (chain_verify(leaf, chain, &err) == -1) {
+		fprintf(stderr,
+		    "scepgw init: the RA certificate from order "
+		    "%s does not chain to --ca-chain: %s\n",
+		    resp.order_id, err.msg);
+		goto out;
+	}
+	if (pem_cert_write(cert_path, leaf, &err) == -1) {
+		fprintf(stderr, "scepgw init: %s\n", err.msg);
+		goto out;
+	}
+	printf("RA certificate ordered from EPKI: order %s, CN=%s\n",
+	    resp.order_id, cn);
+	rc = 0;
+out:
+	ERR_clear_error();
+	BIO_free(b);
+	X509_REQ_free(req);
+	free(pem);
+	epki_resp_cleanup(&resp);
+	return rc;
+}
+
+static int
+init_parse(int argc, char **argv, struct init_opts *o)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "epki-url", required_argument, NULL, 'u' },
+		{ "epki-user", required_argument, NULL, 'U' },
+		{ "epki-password-file", required_argument, NULL, 'p' },
+		{ "profile-id", required_argument, NULL, 'P' },
+		{ "ca-chain", required_argument, NULL, 'C' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "self-signed-ra", no_argument, NULL, 's' },
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->url = PROD_URL;
+	o->listen = "127.0.0.1:8080";
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			o->dir = optarg;
+			break;
+		case 'u':
+			o->url = optarg;
+			break;
+		case 'U':
+			o->user = optarg;
+			break;
+		case 'p':
+			o->password_file = optarg;
+			break;
+		case 'P':
+			o->profile_id = optarg;
+			break;
+		case 'C':
+			o->ca_chain = optarg;
+			break;
+		case 'l':
+			o->listen = optarg;
+			break;
+		case 's':
+			o->self_signed = true;
+			break;
+		case 'f':
+			o->force = true;
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (optind != argc || o->dir == NULL)
+		return -1;
+	return 0;
+}
+
+/* Refuses what init cannot do; prints the first problem. */
+static int
+init_check_opts(const struct init_opts *o)
+{
+	if (o->ca_chain == NULL) {
+		fprintf(stderr,
+		    "scepgw init: --ca-chain FILE is required: "
+		    "the GlobalSign issuing CA (then root) that "
+		    "devices will trust\n");
+		return -1;
+	}
+	if (o->user == NULL || o->password_file == NULL ||
+	    o->profile_id == NULL) {
+		fprintf(stderr,
+		    "scepgw init: --epki-user, "
+		    "--epki-password-file and --profile-id are "
+		    "required (GCC > Enterprise PKI > API user "
+		    "and profile)\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Writes a copy of a file unless it already is the destination. */
+static int
+copy_file(const char *from, const char *to, mode_t mode, struct gw_err *err)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	struct buf data;
+	int rc;
+
+	if (realpath(from, a) != NULL && realpath(to, b) != NULL &&
+	    strcmp(a, b) == 0)
+		return 0;
+	if (gw_file_read(from, 1024 * 1024, &data, err) == -1)
+		return -1;
+	rc = gw_file_write(to, data.data, data.len, mode, err);
+	gw_cleanse(data.data, data.len);
+	buf_cleanup(&data);
+	return rc;
+}
+
+/* The config init writes: DESIGN.md keys, relative file names. */
+static int
+init_write_config(const struct init_opts *o, const char *conf_path)
+{
+	struct gw_config c;
+	struct gw_err err;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.listen = (char *)(uintptr_t)o->listen;
+	c.max_request_bytes = 65536;
+	c.threads = 4;
+	c.admin_listen = NULL;
+	c.admin_token_file = (char *)(uintptr_t) "admin.token";
+	c.db_path = (char *)(uintptr_t) "scepgw.db";
+	c.ra_cert = (char *)(uintptr_t) "ra.pem";
+	c.ra_key = (char *)(uintptr_t) "ra.key";
+	c.ca_chain = (char *)(uintptr_t) "ca-chain.pem";
+	c.epki_url = (char *)(uintptr_t)o->url;
+	c.epki_username = (char *)(uintptr_t)o->user;
+	c.epki_password_file = (char *)(uintptr_t) "epki.password";
+	c.epki_profile_id = (char *)(uintptr_t)o->profile_id;
+	c.epki_product_code = (char *)(uintptr_t) "EPKIPSPersonal";
+	c.epki_years = 1;
+	c.epki_timeout_seconds = 30;
+	c.allow_des = false;
+	c.pending_after_seconds = 20;
+	c.challenge_ttl_seconds = 3600;
+	c.log_level = LOG_INFO;
+	if ((f = open_memstream(&text, &len)) == NULL)
+		return -1;
+	rc = config_write_default(f, &c);
+	if (fclose(f) != 0)
+		rc = -1;
+	if (rc == 0 && gw_file_write(conf_path, text, len, 0640, &err) == -1) {
+		fprintf(stderr, "scepgw init: %s\n", err.msg);
+		rc = -1;
+	}
+	free(text);
+	return rc;
+}
+
+/* The RA key and certificate: ordered from EPKI, or self-signed. */
+static int
+init_ra(const struct init_opts *o, const char *password, STACK_OF(X509) *chain)
+{
+	char key[PATH_MAX], cert[PATH_MAX];
+	struct gw_err err;
+
+	if (path_join(key, sizeof(key), o->dir, "ra.key") == -1 ||
+	    path_join(cert, sizeof(cert), o->dir, "ra.pem") == -1)
+		return 1;
+	if (scep_ra_key_new(key, 2048, &err) == -1) {
+		fprintf(stderr, "scepgw init: RA key: %s\n", err.msg);
+		return 1;
+	}
+	if (!o->self_signed)
+		return init_order_ra(o, password, key, cert, chain);
+	if (scep_ra_selfsigned_new(key, "scepgw RA (self-signed)", 3650, cert,
+		&err) == -1) {
+		fprintf(stderr, "scepgw init: RA certificate: %s\n", err.msg);
+		return 1;
+	}
+	fprintf(stderr,
+	    "scepgw init: warning: the RA certificate is "
+	    "self-signed; Apple devices refuse it (they need an "
+	    "RA that chains to the CA they pin). For labs only.\n");
+	return 0;
+}
+
+/* `scepgw init --dir DIR ...` */
+int
+cli_init(const char *conf, int argc, char **argv)
+{
+	char path[PATH_MAX], *password = NULL;
+	STACK_OF(X509) *chain = NULL;
+	struct init_opts o;
+	struct gw_err err;
+	struct db *db = NULL;
+	struct stat st;
+	int rc = 1;
+
+	(void)conf;
+	if (init_parse(argc, argv, &o) == -1) {
+		fprintf(stderr,
+		    "usage: scepgw init --dir DIR [--epki-url URL] "
+		    "[--epki-user U] [--epki-password-file F] "
+		    "[--profile-id ID] [--ca-chain FILE] "
+		    "[--self-signed-ra] [--listen ADDR] [--force]\n");
+		return EXIT_USAGE;
+	}
+	if (init_check_opts(&o) == -1)
+		return EXIT_USAGE;
+	if (mkdir(o.dir, 0700) == -1 && errno != EEXIST) {
+		fprintf(stderr, "scepgw init: %s: %s\n", o.dir,
+		    strerror(errno));
+		return 1;
+	}
+	if (path_join(path, sizeof(path), o.dir, "scepgw.conf") == -1)
+		return 1;
+	if (stat(path, &st) == 0 && !o.force) {
+		fprintf(stderr,
+		    "scepgw init: %s exists; this folder is "
+		    "already an instance (--force to redo it)\n",
+		    path);
+		return 1;
+	}
+	if (gw_secret_read(o.password_file, &password, &err) == -1 ||
+	    path_join(path, sizeof(path), o.dir, "epki.password") == -1 ||
+	    copy_file(o.password_file, path, 0600, &err) == -1) {
+		fprintf(stderr, "scepgw init: EPKI password: %s\n", err.msg);
+		goto out;
+	}
+	if ((chain = pem_certs_read(o.ca_chain, &err)) == NULL ||
+	    path_join(path, sizeof(path), o.dir, "ca-chain.pem") == -1 ||
+	    copy_file(o.ca_chain, path, 0644, &err) == -1) {
+		fprintf(stderr, "scepgw init: CA chain: %s\n", err.msg);
+		goto out;
+	}
+	if (scep_init(false, &err) == -1 || init_ra(&o, password, chain) != 0)
+		goto out;
+	if (path_join(path, sizeof(path), o.dir, "scepgw.db") == -1 ||
+	    db_open(&db, path, &err) == -1) {
+		fprintf(stderr, "scepgw init: database: %s\n", err.msg);
+		goto out;
+	}
+	if (path_join(path, sizeof(path), o.dir, "scepgw.conf") == -1 ||
+	    init_write_config(&o, path) == -1)
+		goto out;
+	printf("instance ready in %s\nstart it with: scepgw serve -c %s\n",
+	    o.dir, path);
+	rc = 0;
+out:
+	db_close(db);
+	sk_X509_pop_free(chain, X509_free);
+	gw_secret_free(password);
+	return rc;
+}
+
+/* Prints one check line; returns 0 for OK, 1 for a failure. */
+static int
+check_line(bool ok, const char *what, const char *detail)
+{
+	printf("%-8s %s%s%s\n", ok ? "OK" : "FAIL", what,
+	    detail[0] != '\0' ? ": " : "", detail);
+	return ok ? 0 : 1;
+}
+
+/* Checks the RA: loads, matches its key, and is not about to expire. */
+static int
+check_ra(const struct gw_config *cfg)
+{
+	struct scep_ra *ra = NULL;
+	struct gw_err err;
+	char detail[256];
+	int days = 0, secs = 0, bad;
+
+	gw_err_clear(&err);
+	bad = gw_file_check_private(cfg->ra_key, &err) == -1;
+	bad |= check_line(!bad, "RA key permissions", err.msg);
+	if (scep_init(cfg->allow_des, &err) == -1 ||
+	    scep_ra_load(&ra, cfg->ra_cert, cfg->ra_key, cfg->ca_chain, &err) ==
+		-1)
+		return bad |
+		    check_line(false, "RA certificate and CA chain", err.msg);
+	ASN1_TIME_diff(&days, &secs, NULL,
+	    X509_get0_notAfter(scep_ra_get0_cert(ra)));
+	snprintf(detail, sizeof(detail), "expires in %d days%s", days,
+	    days < 30 ? " (renew it soon: scepgw init --force)" : "");
+	bad |= check_line(days > 0, "RA certificate", detail);
+	scep_ra_free(ra);
+	return bad;
+}
+
+/* `scepgw check`: config, files and permissions, database, RA. */
+int
+cli_check(const char *conf, int nargs)
+{
+	struct gw_config *cfg = NULL;
+	struct db *db = NULL;
+	struct gw_err err;
+	char *pw = NULL, detail[64];
+	int bad = 0;
+
+	if (nargs != 0) {
+		fprintf(stderr, "usage: scepgw check [-c FILE]\n");
+		return EXIT_USAGE;
+	}
+	if (config_load(&cfg, conf, stderr) == -1) {
+		check_line(false, "config", conf);
+		return 1;
+	}
+	check_line(true, "config", conf);
+	gw_err_clear(&err);
+	bad |=
+	    check_line(gw_secret_read(cfg->epki_password_file, &pw, &err) == 0,
+		"EPKI password file", err.msg);
+	gw_secret_free(pw);
+	bad |= check_ra(cfg);
+	gw_err_clear(&err);
+	if (db_open(&db, cfg->db_path, &err) == 0)
+		snprintf(detail, sizeof(detail), "schema version %d",
+		    db_schema_version(db));
+	bad |=
+	    check_line(db != NULL, "database", db != NULL ? detail : err.msg);
+	db_close(db);
+	config_free(cfg);
+	return bad ? 1 : 0;
+}

@@ -1,0 +1,737 @@
+/*
+ * The enrollment state machine (DESIGN.md "Enrollment"): decode, verify
+ * and decrypt a pkiMessage; answer a known transactionID from the stored
+ * state; otherwise consume the challenge and record the transaction in
+ * one SQLite transaction, then order the certificate from GlobalSign.
+ * The order runs on the EPKI client's thread; a timer thread answers
+ * PENDING when GlobalSign takes longer than [scep] pending_after_seconds,
+ * and the order then finishes in the background for CertPoll to pick up.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+
+#include "buf.h"
+#include "config.h"
+#include "db.h"
+#include "gw.h"
+#include "gw_err.h"
+#include "log.h"
+#include "scep.h"
+#include "secure.h"
+
+#define CT_PKI "application/x-pki-message"
+
+/* One order in flight; owned by the EPKI callback, watched by the timer. */
+struct enroll_job {
+	struct enroll *e;
+	char *txid;
+	EVP_PKEY *pub;		  /* the CSR's key: picks the leaf */
+	struct enroll_op *op;	  /* the waiting request, or NULL */
+	struct timespec deadline; /* answer PENDING after this */
+	struct enroll_job *next;  /* timer queue, in deadline order */
+	struct enroll_job *prev;
+	bool queued;
+};
+
+struct enroll {
+	struct gw_ctx *ctx;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t timer;
+	bool timer_started;
+	bool stop;
+	struct enroll_job *head; /* earliest deadline first */
+	struct enroll_job *tail;
+	size_t inflight; /* orders sent, not yet answered */
+};
+
+/* What the device is told, and what the log says, per upstream class. */
+static const char *const class_text[EPKI_CLASS__MAX] = {
+	[EPKI_BAD_REQUEST] = "the CA refused the request",
+	[EPKI_BAD_CSR] = "the CA refused the certificate request",
+	[EPKI_AUTH] = "the CA is not reachable for this gateway",
+	[EPKI_QUOTA] = "the CA has no licence left for this request",
+	[EPKI_NOT_FOUND] = "the CA refused the request",
+	[EPKI_CONFLICT] = "the CA refused the request",
+	[EPKI_FAILURE] = "the CA refused the request",
+};
+
+static int64_t
+now_seconds(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* Marks op as a FAILURE with failInfo f and a short text. */
+static void
+op_set_fail(struct enroll_op *op, enum scep_fail f, const char *text)
+{
+	op->status = SCEP_STATUS_FAILURE;
+	op->fail = f;
+	snprintf(op->fail_text, sizeof(op->fail_text), "%s", text);
+}
+
+/* Answers with plain HTTP: for input that cannot carry a CertRep. */
+static void
+op_set_http(struct enroll_op *op, unsigned status, const char *text)
+{
+	op->reply.http_status = status;
+	op->reply.content_type = "text/plain";
+	op->reply.body = (uint8_t *)gw_strdup(text);
+	op->reply.len = op->reply.body != NULL ? strlen(text) : 0;
+	op->done = true;
+}
+
+/*
+ * Builds the CertRep for op's status into op->reply (on an HTTP thread:
+ * signing is CPU work). A failure to build is an internal error: 500.
+ */
+void
+enroll_finish(struct gw_ctx *ctx, struct enroll_op *op)
+{
+	struct scep_reply r;
+	struct gw_err err;
+	struct buf out;
+
+	ERR_clear_error();
+	scep_reply_init(&r, op->msg);
+	r.status = op->status;
+	r.fail = op->fail;
+	r.fail_text = op->status == SCEP_STATUS_FAILURE ? op->fail_text : NULL;
+	r.issued = op->cert;
+	buf_init(&out, 0);
+	if (scep_certrep_build(ctx->ra, &r, &out, &err) == -1) {
+		log_warnx("%s txid=%s: cannot build CertRep: %s", op->peer,
+		    scep_msg_txid(op->msg), err.msg);
+		buf_cleanup(&out);
+		op_set_http(op, 500, "internal error\n");
+		return;
+	}
+	op->reply.http_status = 200;
+	op->reply.content_type = CT_PKI;
+	op->reply.body = buf_steal(&out, &op->reply.len);
+	op->done = true;
+}
+
+/* Sets op from a stored transaction: the same answer a retry deserves. */
+static void
+op_from_txn(struct enroll_op *op, const struct db_txn *t)
+{
+	const unsigned char *p;
+
+	switch (t->state) {
+	case DB_TXN_ISSUED:
+		p = t->cert_der;
+		op->cert = d2i_X509(NULL, &p, (long)t->cert_len);
+		if (op->cert == NULL) {
+			op_set_fail(op, SCEP_FAIL_BADREQUEST,
+			    "stored certificate unreadable");
+			return;
+		}
+		op->status = SCEP_STATUS_SUCCESS;
+		return;
+	case DB_TXN_FAILED:
+		op_set_fail(op, (enum scep_fail)t->fail_info,
+		    t->fail_text != NULL ? t->fail_text : "request failed");
+		return;
+	case DB_TXN_ORDERING:
+	default:
+		op->status = SCEP_STATUS_PENDING;
+		return;
+	}
+}
+
+/* A retried PKCSReq: same transactionID; it must carry the same CSR. */
+static void
+answer_retry(struct enroll_op *op, const struct db_txn *t,
+    const uint8_t *csr_sha256)
+{
+	if (memcmp(t->csr_sha256, csr_sha256, 32) != 0) {
+		log_info("%s txid=%s: transactionID reused with another CSR",
+		    op->peer, t->txid);
+		op_set_fail(op, SCEP_FAIL_BADREQUEST,
+		    "transactionID already used for another request");
+		return;
+	}
+	log_info("%s txid=%s: retry answered from stored state", op->peer,
+	    t->txid);
+	op_from_txn(op, t);
+}
+
+/* The log words for a refused challenge; the device only hears "invalid". */
+static const char *
+start_reason(enum db_start res)
+{
+	switch (res) {
+	case DB_START_CHALLENGE_USED:
+		return "challenge already used";
+	case DB_START_CHALLENGE_EXPIRED:
+		return "challenge expired";
+	case DB_START_CHALLENGE_REVOKED:
+		return "challenge revoked";
+	case DB_START_CHALLENGE_BAD:
+	default:
+		return "unknown challenge";
+	}
+}
+
+/* Removes a job from the timer queue; caller holds e->mu. */
+static void
+job_unqueue(struct enroll *e, struct enroll_job *j)
+{
+	if (!j->queued)
+		return;
+	if (j->prev != NULL)
+		j->prev->next = j->next;
+	else
+		e->head = j->next;
+	if (j->next != NULL)
+		j->next->prev = j->prev;
+	else
+		e->tail = j->prev;
+	j->next = j->prev = NULL;
+	j->queued = false;
+}
+
+static void
+job_free(struct enroll_job *j)
+{
+	if (j == NULL)
+		return;
+	EVP_PKEY_free(j->pub);
+	free(j->txid);
+	free(j);
+}
+
+/*
+ * Hands the order's outcome to the waiting request, if one still waits.
+ * Takes cert (may be NULL). Frees the job: this is the order's end.
+ */
+static void
+job_deliver(struct enroll_job *j, enum scep_status st, enum scep_fail f,
+    const char *text, X509 *cert)
+{
+	struct enroll *e = j->e;
+	struct enroll_op *op;
+
+	pthread_mutex_lock(&e->mu);
+	job_unqueue(e, j);
+	op = j->op;
+	j->op = NULL;
+	e->inflight--;
+	pthread_cond_broadcast(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+	if (op != NULL) {
+		op->job = NULL;
+		op->status = st;
+		op->fail = f;
+		snprintf(op->fail_text, sizeof(op->fail_text), "%s",
+		    text != NULL ? text : "");
+		op->cert = cert;
+		cert = NULL;
+		op->resume(op->resume_arg);
+	}
+	X509_free(cert);
+	job_free(j);
+}
+
+/* Stores an issued certificate; returns a copy for the reply, or NULL. */
+static X509 *
+order_store_cert(struct enroll_job *j, const struct epki_resp *r,
+    const X509 *leaf)
+{
+	struct gw_ctx *ctx = j->e->ctx;
+	unsigned char *der = NULL;
+	char serial[80] = "", subject[256] = "";
+	const ASN1_INTEGER *sn;
+	BIGNUM *bn = NULL;
+	char *hex = NULL;
+	ASN1_TIME *epoch = NULL;
+	struct gw_err err;
+	X509 *copy = NULL;
+	int len, days = 0, secs = 0;
+
+	len = i2d_X509(leaf, &der);
+	sn = X509_get0_serialNumber(leaf);
+	if (len <= 0 || (bn = ASN1_INTEGER_to_BN(sn, NULL)) == NULL ||
+	    (hex = BN_bn2hex(bn)) == NULL)
+		goto out;
+	snprintf(serial, sizeof(serial), "%s", hex);
+	X509_NAME_oneline(X509_get_subject_name(leaf), subject,
+	    (int)sizeof(subject));
+	if ((epoch = ASN1_TIME_set(NULL, 0)) == NULL ||
+	    ASN1_TIME_diff(&days, &secs, epoch, X509_get0_notAfter(leaf)) != 1)
+		goto out;
+	if (db_txn_set_issued(ctx->db, j->txid, r->order_id, der, (size_t)len,
+		serial, (int64_t)days * 86400 + secs, subject, now_seconds(),
+		&err) == -1) {
+		log_warnx("txid=%s: order %s issued but not stored: %s",
+		    j->txid, r->order_id, err.msg);
+		goto out;
+	}
+	log_info("txid=%s: issued serial=%s order=%s subject=%s", j->txid,
+	    serial, r->order_id, subject);
+	copy = X509_dup(leaf);
+out:
+	ASN1_TIME_free(epoch);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	OPENSSL_free(der);
+	return copy;
+}
+
+/* Logs every error GlobalSign returned, with its code, field and text. */
+static void
+order_log_errors(const char *txid, const struct epki_resp *r)
+{
+	size_t i;
+
+	if (r->fault[0] != '\0')
+		log_warnx("txid=%s: GlobalSign: %s", txid, r->fault);
+	for (i = 0; i < r->nerrors; i++)
+		log_warnx("txid=%s: GlobalSign %s: ErrorCode %d%s%s: %s", txid,
+		    epki_class_name(r->cls), r->errors[i].code,
+		    r->errors[i].field[0] != '\0' ? " ErrorField " : "",
+		    r->errors[i].field, r->errors[i].message);
+}
+
+/* EPKI callback (EPKI client thread): record the outcome, then deliver. */
+static void
+order_done(void *arg, const struct epki_resp *r)
+{
+	struct enroll_job *j = arg;
+	struct gw_ctx *ctx = j->e->ctx;
+	const X509 *leaf;
+	struct gw_err err;
+	const char *text;
+	X509 *cert;
+
+	ERR_clear_error();
+	if (r->cls == EPKI_OK || r->cls == EPKI_WARNING) {
+		if (r->cls == EPKI_WARNING)
+			order_log_errors(j->txid, r);
+		leaf = epki_resp_get0_cert_for_key(r, j->pub);
+		if (leaf != NULL &&
+		    (cert = order_store_cert(j, r, leaf)) != NULL) {
+			job_deliver(j, SCEP_STATUS_SUCCESS, 0, NULL, cert);
+			return;
+		}
+		log_warnx("txid=%s: order %s: no usable certificate for the "
+			  "request's key; left for reconciliation",
+		    j->txid, r->order_id);
+	} else if (r->cls == EPKI_TRANSPORT || r->cls == EPKI_TRANSIENT) {
+		order_log_errors(j->txid, r);
+		log_warnx("txid=%s: GlobalSign did not complete the order; "
+			  "the device gets PENDING",
+		    j->txid);
+	} else {
+		order_log_errors(j->txid, r);
+		text = class_text[r->cls] != NULL ?
+		    class_text[r->cls] :
+		    "the CA refused the request";
+		if (db_txn_set_failed(ctx->db, j->txid, SCEP_FAIL_BADREQUEST,
+			text, now_seconds(), &err) == -1)
+			log_warnx("txid=%s: cannot store failure: %s", j->txid,
+			    err.msg);
+		job_deliver(j, SCEP_STATUS_FAILURE, SCEP_FAIL_BADREQUEST, text,
+		    NULL);
+		return;
+	}
+	if (r->order_id[0] != '\0' &&
+	    db_txn_set_order(ctx->db, j->txid, r->order_id, now_seconds(),
+		&err) == -1)
+		log_warnx("txid=%s: cannot store order id: %s", j->txid,
+		    err.msg);
+	job_deliver(j, SCEP_STATUS_PENDING, 0, NULL, NULL);
+}
+
+/* Queues a job on the timer; caller holds e->mu. */
+static void
+job_queue(struct enroll *e, struct enroll_job *j)
+{
+	clock_gettime(CLOCK_MONOTONIC, &j->deadline);
+	j->deadline.tv_sec += e->ctx->cfg->pending_after_seconds;
+	j->prev = e->tail;
+	j->next = NULL;
+	if (e->tail != NULL)
+		e->tail->next = j;
+	else
+		e->head = j;
+	e->tail = j;
+	j->queued = true;
+}
+
+/* Sends the order for a freshly started transaction; the op waits. */
+static int
+order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
+    const struct scep_csr_info *info)
+{
+	struct enroll *e = ctx->enroll;
+	struct enroll_job *j;
+	struct epki_order o;
+	struct gw_err err;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->txid = gw_strdup(t->txid)) == NULL ||
+	    (j->pub = X509_REQ_get_pubkey(
+		 (X509_REQ *)(uintptr_t)scep_msg_get0_csr(op->msg))) == NULL) {
+		job_free(j);
+		log_warnx("txid=%s: out of memory; left for reconciliation",
+		    t->txid);
+		op->status = SCEP_STATUS_PENDING;
+		return 0;
+	}
+	memset(&o, 0, sizeof(o));
+	o.profile_id = ctx->cfg->epki_profile_id;
+	o.product_code = ctx->cfg->epki_product_code;
+	o.years = ctx->cfg->epki_years;
+	o.csr_pem = info->pem;
+	o.cn = t->cn;
+	o.email = t->email;
+	if (t->ou != NULL)
+		o.ous[o.nous++] = t->ou;
+	j->e = e;
+	j->op = op;
+	op->job = j;
+	pthread_mutex_lock(&e->mu);
+	job_queue(e, j);
+	e->inflight++;
+	pthread_cond_broadcast(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+	log_info("%s txid=%s: ordering cn=\"%s\"%s%s", op->peer, t->txid, t->cn,
+	    t->email != NULL ? " email=" : "",
+	    t->email != NULL ? t->email : "");
+	if (epki_order_submit(&ctx->tr, &ctx->auth, &o, order_done, j, &err) ==
+	    -1) {
+		/* The order never left: the reconciler will place it. */
+		log_warnx("txid=%s: cannot send order: %s", t->txid, err.msg);
+		pthread_mutex_lock(&e->mu);
+		job_unqueue(e, j);
+		e->inflight--;
+		pthread_mutex_unlock(&e->mu);
+		op->job = NULL;
+		job_free(j);
+		op->status = SCEP_STATUS_PENDING;
+		return 0;
+	}
+	return 1;
+}
+
+/* PKCSReq (and, for now, RenewalReq): challenge, record, order. */
+static int
+enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
+{
+	const char *txid = scep_msg_txid(op->msg);
+	struct scep_csr_info info;
+	uint8_t chash[32];
+	struct db_txn_new n;
+	struct db_txn t;
+	enum db_start res;
+	struct gw_err err;
+	int rc = 0, found;
+
+	memset(&info, 0, sizeof(info));
+	memset(&t, 0, sizeof(t));
+	if (scep_csr_inspect(scep_msg_get0_csr(op->msg), &info, &err) == -1) {
+		log_info("%s txid=%s: CSR refused: %s", op->peer, txid,
+		    err.msg);
+		op_set_fail(op, SCEP_FAIL_BADREQUEST,
+		    "certificate request not acceptable");
+		goto out;
+	}
+	found = db_txn_get(ctx->db, txid, &t, &err);
+	if (found == -1) {
+		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
+		op_set_http(op, 503, "try again later\n");
+		goto out;
+	}
+	if (found == 0) {
+		answer_retry(op, &t, info.csr_sha256);
+		goto out;
+	}
+	if (info.challenge == NULL) {
+		log_info("%s txid=%s: no challenge password in the CSR",
+		    op->peer, txid);
+		op_set_fail(op, SCEP_FAIL_BADREQUEST,
+		    "challenge password missing");
+		goto out;
+	}
+	SHA256((const unsigned char *)info.challenge, strlen(info.challenge),
+	    chash);
+	memset(&n, 0, sizeof(n));
+	n.txid = txid;
+	n.csr_sha256 = info.csr_sha256;
+	n.challenge_sha256 = chash;
+	n.csr_cn = info.cn;
+	n.csr_email = info.email;
+	n.csr_pem = info.pem;
+	n.now = now_seconds();
+	if (db_txn_start(ctx->db, &n, &res, &t, &err) == -1) {
+		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
+		op_set_http(op, 503, "try again later\n");
+		goto out;
+	}
+	if (res == DB_START_EXISTS) {
+		answer_retry(op, &t, info.csr_sha256);
+		goto out;
+	}
+	if (res != DB_START_OK) {
+		log_info("%s txid=%s: challenge refused: %s", op->peer, txid,
+		    start_reason(res));
+		op_set_fail(op, SCEP_FAIL_BADREQUEST,
+		    "invalid challenge password");
+		goto out;
+	}
+	if (t.cn == NULL || *t.cn == '\0') {
+		log_info("%s txid=%s: no common name in the CSR or the "
+			 "challenge",
+		    op->peer, txid);
+		db_txn_set_failed(ctx->db, txid, SCEP_FAIL_BADREQUEST,
+		    "no common name", now_seconds(), &err);
+		op_set_fail(op, SCEP_FAIL_BADREQUEST, "no common name");
+		goto out;
+	}
+	rc = order_send(ctx, op, &t, &info);
+out:
+	gw_cleanse(chash, sizeof(chash));
+	db_txn_cleanup(&t);
+	scep_csr_info_cleanup(&info);
+	return rc;
+}
+
+/* CertPoll: answered from the database, keyed by transactionID. */
+static void
+enroll_certpoll(struct gw_ctx *ctx, struct enroll_op *op)
+{
+	const char *txid = scep_msg_txid(op->msg);
+	struct db_txn t;
+	struct gw_err err;
+	int found;
+
+	memset(&t, 0, sizeof(t));
+	found = db_txn_get(ctx->db, txid, &t, &err);
+	if (found == -1) {
+		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
+		op_set_http(op, 503, "try again later\n");
+	} else if (found == 1) {
+		/* RFC 8894 4.4: a poll must match an earlier request. */
+		log_info("%s txid=%s: CertPoll for an unknown transaction",
+		    op->peer, txid);
+		op_set_fail(op, SCEP_FAIL_BADCERTID, "unknown transaction");
+	} else {
+		op_from_txn(op, &t);
+	}
+	db_txn_cleanup(&t);
+}
+
+/* The short text sent for a failInfo found while decoding. */
+static const char *
+decode_fail_text(int code)
+{
+	switch (code) {
+	case SCEP_FAIL_BADALG:
+		return "algorithm not allowed";
+	case SCEP_FAIL_BADMESSAGECHECK:
+		return "message check failed";
+	case SCEP_FAIL_BADTIME:
+		return "bad time";
+	case SCEP_FAIL_BADCERTID:
+		return "unknown certificate";
+	default:
+		return "bad request";
+	}
+}
+
+/*
+ * Handles one PKIOperation. Returns 0 when op->reply is ready, or 1 when
+ * an order is in flight: op->resume will be called once, from another
+ * thread, and the caller then calls enroll_finish() to build the reply.
+ */
+int
+enroll_pkioperation(struct gw_ctx *ctx, struct enroll_op *op,
+    const uint8_t *der, size_t len)
+{
+	struct gw_err err;
+	const char *txid;
+	int type;
+
+	ERR_clear_error();
+	if (scep_msg_parse(&op->msg, der, len, &err) == -1) {
+		log_info("%s PKIOperation: not a SCEP message: %s", op->peer,
+		    err.msg);
+		op_set_http(op, 400, "not a SCEP pkiMessage\n");
+		return 0;
+	}
+	txid = scep_msg_txid(op->msg);
+	type = scep_msg_type(op->msg);
+	log_debug("%s txid=%s: %s", op->peer, txid, scep_msgtype_name(type));
+	if (scep_msg_verify(op->msg, &err) == -1 ||
+	    scep_msg_decrypt(op->msg, ctx->ra, &ctx->pol, &err) == -1) {
+		log_info("%s txid=%s: %s refused (%s): %s", op->peer, txid,
+		    scep_msgtype_name(type),
+		    scep_fail_name((enum scep_fail)err.code), err.msg);
+		op_set_fail(op, (enum scep_fail)err.code,
+		    decode_fail_text(err.code));
+		enroll_finish(ctx, op);
+		return 0;
+	}
+	switch (type) {
+	case SCEP_MT_PKCSREQ:
+	case SCEP_MT_RENEWALREQ:
+		if (enroll_pkcsreq(ctx, op) == 1)
+			return 1;
+		break;
+	case SCEP_MT_CERTPOLL:
+		enroll_certpoll(ctx, op);
+		break;
+	default:
+		log_info("%s txid=%s: %s is not supported", op->peer, txid,
+		    scep_msgtype_name(type));
+		op_set_fail(op, SCEP_FAIL_BADREQUEST,
+		    "operation not supported");
+		break;
+	}
+	if (!op->done)
+		enroll_finish(ctx, op);
+	return 0;
+}
+
+/* Frees what an op holds; an attached job is detached first. */
+void
+enroll_op_cleanup(struct enroll_op *op)
+{
+	scep_msg_free(op->msg);
+	op->msg = NULL;
+	X509_free(op->cert);
+	op->cert = NULL;
+	free(op->reply.body);
+	op->reply.body = NULL;
+}
+
+/* The timer thread: answers PENDING for jobs past their deadline. */
+static void *
+enroll_timer(void *arg)
+{
+	struct enroll *e = arg;
+	struct enroll_job *j;
+	struct enroll_op *op;
+	struct timespec now;
+
+	pthread_mutex_lock(&e->mu);
+	while (!e->stop) {
+		if (e->head == NULL) {
+			pthread_cond_wait(&e->cv, &e->mu);
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		j = e->head;
+		if (now.tv_sec < j->deadline.tv_sec ||
+		    (now.tv_sec == j->deadline.tv_sec &&
+			now.tv_nsec < j->deadline.tv_nsec)) {
+			pthread_cond_timedwait(&e->cv, &e->mu, &j->deadline);
+			continue;
+		}
+		job_unqueue(e, j);
+		pthread_cond_broadcast(&e->cv);
+		op = j->op;
+		j->op = NULL;
+		if (op == NULL)
+			continue;
+		op->job = NULL;
+		op->status = SCEP_STATUS_PENDING;
+		log_info("%s txid=%s: GlobalSign is slow; PENDING, the order "
+			 "continues in the background",
+		    op->peer, j->txid);
+		pthread_mutex_unlock(&e->mu);
+		op->resume(op->resume_arg);
+		pthread_mutex_lock(&e->mu);
+	}
+	pthread_mutex_unlock(&e->mu);
+	return NULL;
+}
+
+/* Creates the in-flight registry and starts its timer thread. */
+int
+enroll_new(struct enroll **out, struct gw_ctx *ctx, struct gw_err *err)
+{
+	pthread_condattr_t ca;
+	struct enroll *e;
+
+	*out = NULL;
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		gw_err_set(err, ENOMEM, "out of memory");
+		return -1;
+	}
+	e->ctx = ctx;
+	pthread_mutex_init(&e->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&e->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&e->timer, NULL, enroll_timer, e) != 0) {
+		gw_err_set(err, errno, "cannot start the PENDING timer");
+		enroll_free(e);
+		return -1;
+	}
+	e->timer_started = true;
+	*out = e;
+	return 0;
+}
+
+/* Orders sent upstream and not answered yet. */
+size_t
+enroll_inflight(struct enroll *e)
+{
+	size_t n;
+
+	pthread_mutex_lock(&e->mu);
+	n = e->inflight;
+	pthread_mutex_unlock(&e->mu);
+	return n;
+}
+
+/*
+ * Waits until no request is attached to an order (each is answered by its
+ * PENDING deadline at the latest), then up to max_wait_s for the orders
+ * themselves to end, so that few are left for reconciliation.
+ */
+void
+enroll_drain(struct enroll *e, long max_wait_s)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += max_wait_s;
+	pthread_mutex_lock(&e->mu);
+	while (e->head != NULL)
+		pthread_cond_wait(&e->cv, &e->mu);
+	while (e->inflight > 0 &&
+	    pthread_cond_timedwait(&e->cv, &e->mu, &until) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&e->mu);
+}
+
+/* Stops the timer; call after the EPKI client has ended every order. */
+void
+enroll_free(struct enroll *e)
+{
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&e->mu);
+	e->stop = true;
+	pthread_cond_broadcast(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+	if (e->timer_started)
+		pthread_join(e->timer, NULL);
+	pthread_cond_destroy(&e->cv);
+	pthread_mutex_destroy(&e->mu);
+	free(e);
+}

@@ -1,0 +1,87 @@
+/*
+ * The gateway's wiring (STYLE.md 12): one struct gw_ctx passed explicitly
+ * to every part of server/, holding the loaded config and the long-lived
+ * handles. Also the seam between the HTTP layer (http.c) and the
+ * enrollment state machine (enroll.c).
+ */
+#ifndef GW_GW_H
+#define GW_GW_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "epki.h"
+#include "scep.h"
+
+struct buf;
+struct db;
+struct enroll;
+struct gw_config;
+struct gw_err;
+struct srv_http;
+
+struct gw_ctx {
+	const struct gw_config *cfg;
+	struct db *db;
+	struct scep_ra *ra;
+	struct scep_policy pol;
+	struct epki_client *epki; /* owns the upstream thread */
+	struct epki_transport tr; /* how orders are sent (a seam for tests) */
+	struct epki_auth auth;	  /* password owned here, wiped on exit */
+	char *epki_password;
+	struct enroll *enroll; /* in-flight orders, PENDING timer */
+	struct srv_http *http;
+};
+
+/* A reply the HTTP layer sends: status, content type, bytes. */
+struct srv_reply {
+	unsigned http_status;
+	const char *content_type;
+	uint8_t *body; /* malloc'd, freed by the HTTP layer */
+	size_t len;
+};
+
+/*
+ * One PKIOperation in progress. The HTTP layer owns it (it lives in MHD's
+ * con_cls); enroll.c fills it, possibly later from another thread, and
+ * then calls the resume function the HTTP layer put in it.
+ */
+struct enroll_op {
+	struct scep_msg *msg; /* the decoded request */
+	char peer[64];	      /* client address, for logs */
+	bool done;	      /* reply is ready */
+	struct srv_reply reply;
+	void (*resume)(void *arg); /* called once when an async op ends */
+	void *resume_arg;
+	/* set by enroll.c while an order is in flight */
+	enum scep_status status;
+	enum scep_fail fail;
+	char fail_text[128]; /* short, non-revealing */
+	X509 *cert;	     /* SUCCESS */
+	void *job;	     /* enroll.c's handle while attached */
+};
+
+/* enroll.c */
+int enroll_new(struct enroll **out, struct gw_ctx *ctx, struct gw_err *err);
+void enroll_free(struct enroll *e);
+size_t enroll_inflight(struct enroll *e);
+void enroll_drain(struct enroll *e, long max_wait_s);
+void enroll_op_cleanup(struct enroll_op *op);
+int enroll_pkioperation(struct gw_ctx *ctx, struct enroll_op *op,
+    const uint8_t *der, size_t len);
+void enroll_finish(struct gw_ctx *ctx, struct enroll_op *op);
+
+/* http.c */
+int srv_http_start(struct srv_http **out, struct gw_ctx *ctx,
+    struct gw_err *err);
+unsigned srv_http_port(const struct srv_http *h);
+void srv_http_quiesce(struct srv_http *h);
+unsigned srv_http_connections(const struct srv_http *h);
+void srv_http_stop(struct srv_http *h);
+
+/* serve.c */
+int serve_run(const struct gw_config *cfg);
+
+#endif

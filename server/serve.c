@@ -1,0 +1,147 @@
+/*
+ * `scepgw serve`: load everything once, start the listener, wait for
+ * SIGTERM or SIGINT, then drain: stop accepting, let every waiting device
+ * get its answer, give in-flight orders time to finish, and exit 0.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "epki.h"
+#include "gw.h"
+#include "gw_err.h"
+#include "log.h"
+#include "scep.h"
+#include "secure.h"
+
+/* Loads the secrets, the RA and the database into ctx. */
+static int
+serve_open(struct gw_ctx *ctx, const struct gw_config *cfg)
+{
+	struct gw_err err;
+
+	if (gw_secret_read(cfg->epki_password_file, &ctx->epki_password,
+		&err) == -1) {
+		log_warnx("[epki] password_file: %s", err.msg);
+		return -1;
+	}
+	ctx->auth.user = cfg->epki_username;
+	ctx->auth.password = ctx->epki_password;
+	if (gw_file_check_private(cfg->ra_key, &err) == -1) {
+		log_warnx("[ra] key: %s", err.msg);
+		return -1;
+	}
+	if (scep_init(cfg->allow_des, &err) == -1) {
+		log_warnx("%s", err.msg);
+		return -1;
+	}
+	if (scep_ra_load(&ctx->ra, cfg->ra_cert, cfg->ra_key, cfg->ca_chain,
+		&err) == -1) {
+		log_warnx("RA: %s", err.msg);
+		return -1;
+	}
+	if (db_open(&ctx->db, cfg->db_path, &err) == -1) {
+		log_warnx("[db] path: %s", err.msg);
+		return -1;
+	}
+	ctx->pol.allow_des = cfg->allow_des;
+	ctx->pol.max_csr_bytes = cfg->max_request_bytes;
+	return 0;
+}
+
+/* Starts the upstream client, the enrollment timer and the listener. */
+static int
+serve_start(struct gw_ctx *ctx, const struct gw_config *cfg)
+{
+	struct epki_client_opts o;
+	struct gw_err err;
+
+	memset(&o, 0, sizeof(o));
+	o.url = cfg->epki_url;
+	o.timeout_s = cfg->epki_timeout_seconds;
+	o.connect_timeout_s =
+	    cfg->epki_timeout_seconds < 15 ? cfg->epki_timeout_seconds : 15;
+	o.ca_file = cfg->epki_ca_file;
+	o.max_response = 1024 * 1024;
+	if (epki_client_new(&ctx->epki, &o, &err) == -1) {
+		log_warnx("EPKI client: %s", err.msg);
+		return -1;
+	}
+	ctx->tr = epki_client_transport(ctx->epki);
+	if (enroll_new(&ctx->enroll, ctx, &err) == -1) {
+		log_warnx("%s", err.msg);
+		return -1;
+	}
+	if (srv_http_start(&ctx->http, ctx, &err) == -1) {
+		log_warnx("[server] listen: %s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Stops accepting, answers everyone waiting, then closes the listener. */
+static void
+serve_drain(struct gw_ctx *ctx)
+{
+	struct timespec tick = { 0, 50 * 1000 * 1000 };
+	int i;
+
+	srv_http_quiesce(ctx->http);
+	enroll_drain(ctx->enroll, ctx->cfg->epki_timeout_seconds);
+	/* Give resumed connections up to 5 s to send their replies. */
+	for (i = 0; i < 100 && srv_http_connections(ctx->http) > 0; i++)
+		nanosleep(&tick, NULL);
+}
+
+/* Frees everything serve_open() and serve_start() made, in reverse. */
+static void
+serve_close(struct gw_ctx *ctx)
+{
+	srv_http_stop(ctx->http);
+	epki_client_free(ctx->epki);
+	enroll_free(ctx->enroll);
+	db_close(ctx->db);
+	scep_ra_free(ctx->ra);
+	gw_secret_free(ctx->epki_password);
+}
+
+/*
+ * Runs the gateway until SIGTERM or SIGINT. The signals are blocked in
+ * every thread and taken with sigwait() here, so no handler runs at an
+ * awkward moment. Returns the process exit status.
+ */
+int
+serve_run(const struct gw_config *cfg)
+{
+	struct gw_ctx ctx;
+	sigset_t set;
+	int sig = 0, rc = 1;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.cfg = cfg;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (serve_open(&ctx, cfg) == -1 || serve_start(&ctx, cfg) == -1)
+		goto out;
+	log_info("scepgw listening on %s (port %u), ordering from %s as %s",
+	    cfg->listen, srv_http_port(ctx.http), cfg->epki_url,
+	    cfg->epki_username);
+	while (sigwait(&set, &sig) != 0)
+		;
+	log_info("signal %d: draining", sig);
+	serve_drain(&ctx);
+	log_info("stopped");
+	rc = 0;
+out:
+	serve_close(&ctx);
+	return rc;
+}
