@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Install what is missing, build, and run every test (unit, integration,
+# interop) twice: a release build with -Werror, then a Debug build under
+# ASan + UBSan. CI runs exactly this (.ci/run).
+#
+#   deploy/test.sh                 both passes
+#   deploy/test.sh --quick         the first pass only (for developers)
+#   deploy/test.sh --install-only  install deploy/packages.txt and stop
+#
+# Ends with one line "N passed, N failed, N skipped" over both passes and
+# exits non-zero when a build or a test failed.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+cd "$ROOT"
+
+usage() {
+	sed -n '2,11s/^# \{0,1\}//p' "$0"
+}
+
+# Install the packages of deploy/packages.txt that dpkg does not have.
+# As root it runs apt-get; otherwise it prints the command to run.
+install_packages() {
+	local list=$ROOT/deploy/packages.txt p missing=()
+	while read -r p; do
+		p=${p%%#*}
+		p=${p//[[:space:]]/}
+		[ -n "$p" ] || continue
+		dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null |
+		    grep -qx installed || missing+=("$p")
+	done <"$list"
+	if [ "${#missing[@]}" -eq 0 ]; then
+		echo "deploy: every package of deploy/packages.txt is installed"
+		return 0
+	fi
+	echo "deploy: missing packages: ${missing[*]}"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deploy: not root; run this, then start again:" >&2
+		echo "  sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive" \
+		    "apt-get install -y --no-install-recommends ${missing[*]}" >&2
+		return 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+quick=0
+install_only=0
+for arg in "$@"; do
+	case $arg in
+	--quick) quick=1 ;;
+	--install-only) install_only=1 ;;
+	-h | --help) usage; exit 0 ;;
+	*) echo "deploy/test.sh: unknown option $arg" >&2; usage >&2; exit 2 ;;
+	esac
+done
+
+install_packages
+[ "$install_only" -eq 0 ] || exit 0
+
+JOBS=$(nproc 2>/dev/null || echo 2)
+PASSED=0
+FAILED=0
+SKIPPED=0
+SKIPPED_NAMES=()
+FAILED_NAMES=()
+
+# Count the results of one ctest run from its JUnit file.
+count_junit() {
+	local pass=$1 junit=$2 line name status
+	[ -f "$junit" ] || return 0
+	while read -r line; do
+		name=$(sed -n 's/.* name="\([^"]*\)".*/\1/p' <<<"$line")
+		status=$(sed -n 's/.* status="\([^"]*\)".*/\1/p' <<<"$line")
+		case $status in
+		run) PASSED=$((PASSED + 1)) ;;
+		fail) FAILED=$((FAILED + 1)); FAILED_NAMES+=("$pass: $name") ;;
+		*) SKIPPED=$((SKIPPED + 1)); SKIPPED_NAMES+=("$pass: $name") ;;
+		esac
+	done < <(grep -o '<testcase [^>]*>' "$junit")
+}
+
+# run_pass NAME BUILD_DIR cmake-arguments...: configure, build and run the
+# whole ctest suite in BUILD_DIR. A failed configure or build counts as
+# one failure.
+run_pass() {
+	local pass=$1 dir=$2 t0=$SECONDS
+	shift 2
+	echo "=== $pass: configure $dir"
+	rm -f "$dir/junit.xml"
+	if ! cmake -S "$ROOT" -B "$dir" -DGW_WERROR=ON "$@" ||
+	    ! { echo "=== $pass: build (-j$JOBS)" &&
+		cmake --build "$dir" -j "$JOBS"; }; then
+		echo "=== $pass: BUILD FAILED"
+		FAILED=$((FAILED + 1))
+		FAILED_NAMES+=("$pass: build")
+		return 0
+	fi
+	echo "=== $pass: ctest"
+	ctest --test-dir "$dir" --output-on-failure --no-tests=error \
+	    -j "$JOBS" --output-junit junit.xml || true
+	count_junit "$pass" "$dir/junit.xml"
+	if [ ! -f "$dir/junit.xml" ]; then
+		FAILED=$((FAILED + 1))
+		FAILED_NAMES+=("$pass: ctest ran no test")
+	fi
+	echo "=== $pass: done in $((SECONDS - t0))s"
+}
+
+run_pass release "$ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+if [ "$quick" -eq 0 ]; then
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+	run_pass sanitize "$ROOT/build-asan" -DCMAKE_BUILD_TYPE=Debug \
+	    -DGW_SANITIZE='address;undefined'
+fi
+
+echo
+for n in "${SKIPPED_NAMES[@]}"; do echo "skipped: $n"; done
+for n in "${FAILED_NAMES[@]}"; do echo "failed: $n"; done
+echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+[ "$FAILED" -eq 0 ]

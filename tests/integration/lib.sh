@@ -1,0 +1,62 @@
+# shellcheck shell=bash
+# Helpers shared by the integration cases, on top of tests/lib/harness.sh:
+# a running epki-sim and gateway, and enrollment through our own test
+# client (build/scepreq), whose exit status is 0 SUCCESS, 2 FAILURE,
+# 3 PENDING, 1 transport or verification problem.
+
+. "$GW_SRC/tests/lib/harness.sh"
+
+# Start epki-sim (arguments pass through), init an instance, serve it.
+gw_up() {
+	gw_need openssl curl
+	gw_tmpdir
+	gw_start_sim "$@"
+	gw_init
+	SIM_ORDERS0=$(sim_orders)
+	gw_start
+}
+
+# enroll NAME [scepreq options...]: enroll with key $T/NAME.key, writing
+# $T/NAME.pem and the tool's output to $T/NAME.out; returns its status.
+enroll() {
+	local name=$1 rc=0
+	shift
+	"$GW_BUILD/scepreq" enroll --url "$GW_URL" --key "$T/$name.key" \
+	    --cert-out "$T/$name.pem" "$@" >"$T/$name.out" 2>&1 || rc=$?
+	return "$rc"
+}
+
+# enroll_expect NAME STATUS [scepreq options...]: enroll and check the
+# SCEP status (SUCCESS, FAILURE or PENDING).
+enroll_expect() {
+	local name=$1 want=$2 rc=0 code
+	shift 2
+	enroll "$name" "$@" || rc=$?
+	case $want in
+	SUCCESS) code=0 ;;
+	FAILURE) code=2 ;;
+	PENDING) code=3 ;;
+	*) gw_fail "enroll_expect: bad status $want" ;;
+	esac
+	if [ "$rc" -ne "$code" ]; then
+		cat "$T/$name.out" >&2
+		gw_fail "$name: expected $want (exit $code), scepreq exited $rc"
+	fi
+	gw_assert_contains "$T/$name.out" "status=$want" "$name output"
+}
+
+# The number of orders epki-sim has issued since gw_up (which leaves out
+# the RA certificate that `scepgw init` ordered).
+sim_orders() {
+	local n
+	n=$(find "$SIM_DIR/orders" -type f 2>/dev/null | wc -l)
+	echo $((n - ${SIM_ORDERS0:-0}))
+}
+
+# A certificate was issued for NAME: right key, chains to the sim's CA.
+assert_issued() {
+	local name=$1
+	gw_assert_file "$T/$name.pem"
+	gw_assert_cert_key "$T/$name.pem" "$T/$name.key"
+	gw_assert_cert_chains "$T/$name.pem" "$SIM_DIR/ca-chain.pem"
+}
