@@ -94,6 +94,7 @@ struct db_txn_new {
 	const uint8_t *challenge_sha256; /* 32 bytes, or NULL: no challenge */
 	const char *csr_cn;		 /* identity fallbacks from the CSR */
 	const char *csr_email;
+	const char *csr_ou; /* renewal: the old certificate's OU */
 	const char *csr_pem;
 	int64_t now;
 };
@@ -126,5 +127,7 @@ struct db_cert {
 void db_cert_cleanup(struct db_cert *c);
 typedef int db_cert_fn(void *arg, const struct db_cert *c);
 int db_cert_list(struct db *db, db_cert_fn *fn, void *arg, struct gw_err *err);
+int db_cert_get(struct db *db, const char *serial_hex, struct db_cert *c,
+    struct gw_err *err);
 
 #endif

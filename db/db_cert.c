@@ -110,3 +110,43 @@ db_cert_list(struct db *db, db_cert_fn *fn, void *arg, struct gw_err *err)
 	cert_array_free(v, n);
 	return rc;
 }
+
+/*
+ * Looks one certificate up by its serial (upper-case hex, as stored).
+ * Returns 0 found (*c holds copies; free with db_cert_cleanup()), 1 not
+ * found, -1 error.
+ */
+int
+db_cert_get(struct db *db, const char *serial_hex, struct db_cert *c,
+    struct gw_err *err)
+{
+	sqlite3_stmt *st;
+	int s, rc = -1;
+
+	memset(c, 0, sizeof(*c));
+	db_lock(db);
+	st = db_stmt(db, DB_ST_CERT_GET);
+	if (db_bind_text(st, 1, serial_hex) != SQLITE_OK) {
+		db_err_sql(db, err, "cert get");
+		goto out;
+	}
+	s = sqlite3_step(st);
+	if (s == SQLITE_DONE) {
+		rc = 1;
+		goto out;
+	}
+	if (s != SQLITE_ROW) {
+		db_err_sql(db, err, "cert get");
+		goto out;
+	}
+	if (cert_row_read(st, c) != 0) {
+		db_cert_cleanup(c);
+		gw_err_set(err, DB_ERR_SQL, "cert get: out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	db_unlock(db);
+	return rc;
+}

@@ -63,7 +63,10 @@ struct gw_err;
 	X(CERT_LIST,                                                          \
 	    "SELECT serial_hex, order_id, txid, subject, issued, "            \
 	    "not_after, revoked FROM certificates "                           \
-	    "ORDER BY issued, serial_hex")
+	    "ORDER BY issued, serial_hex")                                    \
+	X(CERT_GET,                                                           \
+	    "SELECT serial_hex, order_id, txid, subject, issued, "            \
+	    "not_after, revoked FROM certificates WHERE serial_hex = ?1")
 
 enum db_stmt {
 #define DB_STMT_ENUM(name, sql) DB_ST_##name,

@@ -213,14 +213,14 @@ txn_insert(struct db *db, const struct db_txn_new *n,
     const struct txn_challenge *c, struct gw_err *err)
 {
 	sqlite3_stmt *st = db_stmt(db, DB_ST_TX_PUT);
-	const char *cn = n->csr_cn, *email = n->csr_email, *ou = NULL;
+	const char *cn = n->csr_cn, *email = n->csr_email, *ou = n->csr_ou;
 	int b;
 
 	/* A challenge's binding wins over what the CSR asks for. */
 	if (c != NULL) {
 		cn = c->cn != NULL ? c->cn : cn;
 		email = c->email != NULL ? c->email : email;
-		ou = c->ou;
+		ou = c->ou != NULL ? c->ou : ou;
 	}
 	b = db_bind_text(st, 1, n->txid);
 	if (b == SQLITE_OK)

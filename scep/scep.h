@@ -71,6 +71,8 @@ void scep_ra_free(struct scep_ra *ra);
 const X509 *scep_ra_get0_cert(const struct scep_ra *ra);
 const STACK_OF(X509) *scep_ra_get0_chain(const struct scep_ra *ra);
 const uint8_t *scep_ra_cacert(const struct scep_ra *ra, size_t *len);
+int scep_ra_verify_issued(const struct scep_ra *ra, const X509 *cert,
+    struct gw_err *err);
 int scep_ra_key_new(const char *key_path, int bits, struct gw_err *err);
 int scep_ra_csr_new(const char *key_path, const char *cn, char **pem,
     struct gw_err *err);

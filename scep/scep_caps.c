@@ -1,7 +1,7 @@
 /*
  * GetCACaps body (RFC 8894 3.5.2, scep.md 0 item 7): each token on its own
- * CRLF line, exact case. Renewal is not advertised until RenewalReq is
- * authenticated by the old certificate.
+ * CRLF line, exact case. Renewal: a RenewalReq is authenticated by the
+ * certificate it is signed with, and needs no challenge.
  */
 #include "scep.h"
 
@@ -10,6 +10,7 @@ const char *
 scep_caps_text(void)
 {
 	return "POSTPKIOperation\r\n"
+	       "Renewal\r\n"
 	       "AES\r\n"
 	       "DES3\r\n"
 	       "SHA-1\r\n"

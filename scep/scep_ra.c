@@ -185,6 +185,48 @@ scep_ra_cacert(const struct scep_ra *ra, size_t *len)
 }
 
 /*
+ * Checks that cert was issued under the configured CA chain (it verifies
+ * up to the chain's last certificate, the root) and is valid now: what
+ * authenticates a RenewalReq (RFC 8894 2.4). Returns 0, or -1 with the
+ * verifier's reason in err (code SCEP_FAIL_BADMESSAGECHECK).
+ */
+int
+scep_ra_verify_issued(const struct scep_ra *ra, const X509 *cert,
+    struct gw_err *err)
+{
+	X509_STORE_CTX *ctx = NULL;
+	X509_STORE *store = NULL;
+	int n = sk_X509_num(ra->chain), rc = -1;
+
+	if (n <= 0) {
+		gw_err_set(err, SCEP_FAIL_BADMESSAGECHECK, "no CA chain");
+		return -1;
+	}
+	if ((store = X509_STORE_new()) == NULL ||
+	    X509_STORE_add_cert(store, sk_X509_value(ra->chain, n - 1)) != 1 ||
+	    (ctx = X509_STORE_CTX_new()) == NULL ||
+	    X509_STORE_CTX_init(ctx, store, (X509 *)(uintptr_t)cert,
+		ra->chain) != 1) {
+		gw_err_set_ossl(err, SCEP_FAIL_BADMESSAGECHECK, "X509_STORE");
+		goto out;
+	}
+	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_ANY);
+	if (X509_verify_cert(ctx) != 1) {
+		gw_err_set(err, SCEP_FAIL_BADMESSAGECHECK,
+		    "signer certificate: %s",
+		    X509_verify_cert_error_string(
+			X509_STORE_CTX_get_error(ctx)));
+		goto out;
+	}
+	rc = 0;
+out:
+	ERR_clear_error();
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	return rc;
+}
+
+/*
  * Decrypts a request's EnvelopedData with the RA key into out. The
  * recipient is matched against the RA certificate by issuerAndSerialNumber
  * or subjectKeyIdentifier. Returns 0, or -1 with err set.

@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "buf.h"
 #include "config.h"
@@ -243,6 +244,24 @@ job_deliver(struct enroll_job *j, enum scep_status st, enum scep_fail f,
 	job_free(j);
 }
 
+/* Upper-case hex of a certificate's serial, as db/ stores it. */
+static int
+cert_serial_hex(const X509 *x, char *out, size_t n)
+{
+	BIGNUM *bn;
+	char *hex = NULL;
+
+	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	if (bn == NULL || (hex = BN_bn2hex(bn)) == NULL) {
+		BN_free(bn);
+		return -1;
+	}
+	snprintf(out, n, "%s", hex);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return 0;
+}
+
 /* Stores an issued certificate; returns a copy for the reply, or NULL. */
 static X509 *
 order_store_cert(struct enroll_job *j, const struct epki_resp *r,
@@ -250,21 +269,15 @@ order_store_cert(struct enroll_job *j, const struct epki_resp *r,
 {
 	struct gw_ctx *ctx = j->e->ctx;
 	unsigned char *der = NULL;
-	char serial[80] = "", subject[256] = "";
-	const ASN1_INTEGER *sn;
-	BIGNUM *bn = NULL;
-	char *hex = NULL;
+	char serial[80], subject[256] = "";
 	ASN1_TIME *epoch = NULL;
 	struct gw_err err;
 	X509 *copy = NULL;
 	int len, days = 0, secs = 0;
 
 	len = i2d_X509(leaf, &der);
-	sn = X509_get0_serialNumber(leaf);
-	if (len <= 0 || (bn = ASN1_INTEGER_to_BN(sn, NULL)) == NULL ||
-	    (hex = BN_bn2hex(bn)) == NULL)
+	if (len <= 0 || cert_serial_hex(leaf, serial, sizeof(serial)) == -1)
 		goto out;
-	snprintf(serial, sizeof(serial), "%s", hex);
 	X509_NAME_oneline(X509_get_subject_name(leaf), subject,
 	    (int)sizeof(subject));
 	if ((epoch = ASN1_TIME_set(NULL, 0)) == NULL ||
@@ -282,8 +295,6 @@ order_store_cert(struct enroll_job *j, const struct epki_resp *r,
 	copy = X509_dup(leaf);
 out:
 	ASN1_TIME_free(epoch);
-	OPENSSL_free(hex);
-	BN_free(bn);
 	OPENSSL_free(der);
 	return copy;
 }
@@ -425,21 +436,132 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 	return 1;
 }
 
-/* PKCSReq (and, for now, RenewalReq): challenge, record, order. */
+/* The identity a renewal carries over from the certificate it renews. */
+struct renew_id {
+	char cn[256];
+	char email[256];
+	char ou[256];
+};
+
+/* The first rfc822Name SAN of x, else its emailAddress, into out. */
+static void
+cert_email(const X509 *x, char *out, size_t n)
+{
+	GENERAL_NAMES *gens;
+	const GENERAL_NAME *g;
+	int i;
+
+	out[0] = '\0';
+	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (i = 0; i < sk_GENERAL_NAME_num(gens) && out[0] == '\0'; i++) {
+		g = sk_GENERAL_NAME_value(gens, i);
+		if (g->type == GEN_EMAIL)
+			snprintf(out, n, "%.*s", g->d.rfc822Name->length,
+			    (const char *)g->d.rfc822Name->data);
+	}
+	GENERAL_NAMES_free(gens);
+	if (out[0] == '\0')
+		X509_NAME_get_text_by_NID(X509_get_subject_name(x),
+		    NID_pkcs9_emailAddress, out, (int)n);
+}
+
+/*
+ * Decides whether a request is a renewal (RFC 8894 2.4): it is signed by
+ * a certificate under our CA chain, valid now and not revoked. Returns 1
+ * for an authenticated renewal (id filled), 0 for a plain PKCSReq, -1
+ * when refused (op holds the FAILURE).
+ */
+static int
+renew_check(struct gw_ctx *ctx, struct enroll_op *op, struct renew_id *id)
+{
+	const X509 *signer = scep_msg_get0_signer(op->msg);
+	const char *txid = scep_msg_txid(op->msg);
+	const X509_NAME *subj;
+	struct db_cert c;
+	struct gw_err err;
+	char serial[80];
+	int found;
+
+	if (scep_ra_verify_issued(ctx->ra, signer, &err) == -1) {
+		if (scep_msg_type(op->msg) != SCEP_MT_RENEWALREQ)
+			return 0;
+		log_info("%s txid=%s: RenewalReq refused: %s", op->peer, txid,
+		    err.msg);
+		op_set_fail(op, SCEP_FAIL_BADMESSAGECHECK,
+		    "renewal must be signed by a valid certificate of this CA");
+		return -1;
+	}
+	if (cert_serial_hex(signer, serial, sizeof(serial)) == -1)
+		return 0;
+	found = db_cert_get(ctx->db, serial, &c, &err);
+	if (found == 0 && c.revoked != 0) {
+		log_info("%s txid=%s: renewal signed by revoked serial=%s",
+		    op->peer, txid, serial);
+		op_set_fail(op, SCEP_FAIL_BADMESSAGECHECK,
+		    "the certificate to renew is revoked");
+		db_cert_cleanup(&c);
+		return -1;
+	}
+	db_cert_cleanup(&c);
+	if (found != 0)
+		log_info("%s txid=%s: renewing serial=%s, issued by the CA "
+			 "but not through this gateway",
+		    op->peer, txid, serial);
+	subj = X509_get_subject_name(signer);
+	memset(id, 0, sizeof(*id));
+	X509_NAME_get_text_by_NID(subj, NID_commonName, id->cn,
+	    (int)sizeof(id->cn));
+	X509_NAME_get_text_by_NID(subj, NID_organizationalUnitName, id->ou,
+	    (int)sizeof(id->ou));
+	cert_email(signer, id->email, sizeof(id->email));
+	log_info("%s txid=%s: renewal of serial=%s authenticated", op->peer,
+	    txid, serial);
+	return 1;
+}
+
+/* Fills a new transaction from the CSR, or from the renewed identity. */
+static void
+txn_new_fill(struct db_txn_new *n, const char *txid,
+    const struct scep_csr_info *info, const struct renew_id *id,
+    const uint8_t *chash)
+{
+	memset(n, 0, sizeof(*n));
+	n->txid = txid;
+	n->csr_sha256 = info->csr_sha256;
+	n->csr_pem = info->pem;
+	n->now = now_seconds();
+	if (id != NULL) {
+		n->csr_cn = id->cn;
+		n->csr_email = id->email[0] != '\0' ? id->email : NULL;
+		n->csr_ou = id->ou[0] != '\0' ? id->ou : NULL;
+		return;
+	}
+	n->challenge_sha256 = chash;
+	n->csr_cn = info->cn;
+	n->csr_email = info->email;
+}
+
+/*
+ * PKCSReq and RenewalReq: a known transactionID is answered from the
+ * database; a renewal is authenticated by its signer certificate; any
+ * other request needs a one-time challenge. Then record, then order.
+ */
 static int
 enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 {
 	const char *txid = scep_msg_txid(op->msg);
 	struct scep_csr_info info;
+	struct renew_id id;
 	uint8_t chash[32];
 	struct db_txn_new n;
 	struct db_txn t;
 	enum db_start res;
 	struct gw_err err;
-	int rc = 0, found;
+	int rc = 0, found, renewal;
 
 	memset(&info, 0, sizeof(info));
 	memset(&t, 0, sizeof(t));
+	memset(chash, 0, sizeof(chash));
 	if (scep_csr_inspect(scep_msg_get0_csr(op->msg), &info, &err) == -1) {
 		log_info("%s txid=%s: CSR refused: %s", op->peer, txid,
 		    err.msg);
@@ -457,23 +579,19 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 		answer_retry(op, &t, info.csr_sha256);
 		goto out;
 	}
-	if (info.challenge == NULL) {
+	if ((renewal = renew_check(ctx, op, &id)) == -1)
+		goto out;
+	if (!renewal && info.challenge == NULL) {
 		log_info("%s txid=%s: no challenge password in the CSR",
 		    op->peer, txid);
 		op_set_fail(op, SCEP_FAIL_BADREQUEST,
 		    "challenge password missing");
 		goto out;
 	}
-	SHA256((const unsigned char *)info.challenge, strlen(info.challenge),
-	    chash);
-	memset(&n, 0, sizeof(n));
-	n.txid = txid;
-	n.csr_sha256 = info.csr_sha256;
-	n.challenge_sha256 = chash;
-	n.csr_cn = info.cn;
-	n.csr_email = info.email;
-	n.csr_pem = info.pem;
-	n.now = now_seconds();
+	if (!renewal)
+		SHA256((const unsigned char *)info.challenge,
+		    strlen(info.challenge), chash);
+	txn_new_fill(&n, txid, &info, renewal ? &id : NULL, chash);
 	if (db_txn_start(ctx->db, &n, &res, &t, &err) == -1) {
 		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
 		op_set_http(op, 503, "try again later\n");

@@ -45,6 +45,7 @@ struct opts {
 	const char *txid;	  /* transactionID, or NULL: from the key */
 	const char *renew_cert;	  /* RenewalReq signer */
 	const char *renew_key;	  /* its key */
+	bool renew_as_pkcsreq;	  /* Apple style: PKCSReq signed by it */
 	const char *content_type; /* POST Content-Type; "" for none */
 };
 
@@ -63,7 +64,8 @@ usage(void)
 	    "\t[--cipher aes128|aes192|aes256|des3|des]\n"
 	    "\t[--digest sha1|sha224|sha256|sha384|sha512] [--oaep]\n"
 	    "\t[--key FILE] [--cert-out FILE] [--txid T]\n"
-	    "\t[--renew-cert F --renew-key F] [--ec] [--content-type T]\n");
+	    "\t[--renew-cert F --renew-key F [--pkcsreq]] [--ec] "
+	    "[--content-type T]\n");
 }
 
 /* curl write callback: appends to a bounded buffer. */
@@ -589,6 +591,8 @@ opts_parse(struct opts *o, int argc, char **argv)
 			o->oaep = true;
 		else if (strcmp(argv[i], "--ec") == 0)
 			o->ec = true;
+		else if (strcmp(argv[i], "--pkcsreq") == 0)
+			o->renew_as_pkcsreq = true;
 		else if (i + 1 >= argc ||
 		    opt_value(o, argv[i], argv[i + 1]) == -1) {
 			fprintf(stderr, "scepreq: bad option %s\n", argv[i]);
@@ -623,8 +627,9 @@ main(int argc, char **argv)
 		ex = cmd_cacert(&o);
 	else if (strcmp(o.cmd, "enroll") == 0)
 		ex = cmd_pkioperation(&o,
-		    o.renew_cert != NULL ? SCEP_MT_RENEWALREQ :
-					   SCEP_MT_PKCSREQ);
+		    o.renew_cert != NULL && !o.renew_as_pkcsreq ?
+			SCEP_MT_RENEWALREQ :
+			SCEP_MT_PKCSREQ);
 	else if (strcmp(o.cmd, "poll") == 0)
 		ex = cmd_pkioperation(&o, SCEP_MT_CERTPOLL);
 	else
