@@ -123,6 +123,8 @@ struct db_cert {
 	int64_t issued;
 	int64_t not_after;
 	int64_t revoked; /* 0 when not revoked */
+	uint8_t *der;	 /* db_cert_get() only: the certificate */
+	size_t der_len;
 };
 void db_cert_cleanup(struct db_cert *c);
 typedef int db_cert_fn(void *arg, const struct db_cert *c);

@@ -21,6 +21,7 @@ db_cert_cleanup(struct db_cert *c)
 	free(c->order_id);
 	free(c->txid);
 	free(c->subject);
+	free(c->der);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -139,7 +140,8 @@ db_cert_get(struct db *db, const char *serial_hex, struct db_cert *c,
 		db_err_sql(db, err, "cert get");
 		goto out;
 	}
-	if (cert_row_read(st, c) != 0) {
+	if (cert_row_read(st, c) != 0 ||
+	    db_col_blobdup(st, 7, &c->der, &c->der_len) != 0) {
 		db_cert_cleanup(c);
 		gw_err_set(err, DB_ERR_SQL, "cert get: out of memory");
 		goto out;

@@ -66,7 +66,8 @@ struct gw_err;
 	    "ORDER BY issued, serial_hex")                                    \
 	X(CERT_GET,                                                           \
 	    "SELECT serial_hex, order_id, txid, subject, issued, "            \
-	    "not_after, revoked FROM certificates WHERE serial_hex = ?1")
+	    "not_after, revoked, cert_der FROM certificates "                 \
+	    "WHERE serial_hex = ?1")
 
 enum db_stmt {
 #define DB_STMT_ENUM(name, sql) DB_ST_##name,

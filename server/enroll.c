@@ -244,14 +244,16 @@ job_deliver(struct enroll_job *j, enum scep_status st, enum scep_fail f,
 	job_free(j);
 }
 
-/* Upper-case hex of a certificate's serial, as db/ stores it. */
+/* Upper-case hex of a serial number, as db/ stores it. */
 static int
-cert_serial_hex(const X509 *x, char *out, size_t n)
+serial_hex(const ASN1_INTEGER *sn, char *out, size_t n)
 {
 	BIGNUM *bn;
 	char *hex = NULL;
 
-	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	if (sn == NULL)
+		return -1;
+	bn = ASN1_INTEGER_to_BN(sn, NULL);
 	if (bn == NULL || (hex = BN_bn2hex(bn)) == NULL) {
 		BN_free(bn);
 		return -1;
@@ -276,7 +278,9 @@ order_store_cert(struct enroll_job *j, const struct epki_resp *r,
 	int len, days = 0, secs = 0;
 
 	len = i2d_X509(leaf, &der);
-	if (len <= 0 || cert_serial_hex(leaf, serial, sizeof(serial)) == -1)
+	if (len <= 0 ||
+	    serial_hex(X509_get0_serialNumber(leaf), serial, sizeof(serial)) ==
+		-1)
 		goto out;
 	X509_NAME_oneline(X509_get_subject_name(leaf), subject,
 	    (int)sizeof(subject));
@@ -491,7 +495,8 @@ renew_check(struct gw_ctx *ctx, struct enroll_op *op, struct renew_id *id)
 		    "renewal must be signed by a valid certificate of this CA");
 		return -1;
 	}
-	if (cert_serial_hex(signer, serial, sizeof(serial)) == -1)
+	if (serial_hex(X509_get0_serialNumber(signer), serial,
+		sizeof(serial)) == -1)
 		return 0;
 	found = db_cert_get(ctx->db, serial, &c, &err);
 	if (found == 0 && c.revoked != 0) {
@@ -650,6 +655,50 @@ enroll_certpoll(struct gw_ctx *ctx, struct enroll_op *op)
 	db_txn_cleanup(&t);
 }
 
+/*
+ * GetCert (RFC 8894 3.3.4): a certificate issued through this gateway,
+ * by issuer and serial number; anything else is badCertId.
+ */
+static void
+enroll_getcert(struct gw_ctx *ctx, struct enroll_op *op)
+{
+	const X509_NAME *issuer = scep_msg_get0_issuer(op->msg);
+	const unsigned char *p;
+	struct db_cert c;
+	struct gw_err err;
+	char serial[80];
+	X509 *x = NULL;
+	int found = 1;
+
+	memset(&c, 0, sizeof(c));
+	if (serial_hex(scep_msg_get0_serial(op->msg), serial, sizeof(serial)) ==
+	    0)
+		found = db_cert_get(ctx->db, serial, &c, &err);
+	if (found == -1) {
+		log_warnx("%s GetCert: database: %s", op->peer, err.msg);
+		op_set_http(op, 503, "try again later\n");
+		goto out;
+	}
+	p = c.der;
+	if (found == 0)
+		x = d2i_X509(NULL, &p, (long)c.der_len);
+	if (x == NULL || issuer == NULL ||
+	    X509_NAME_cmp(X509_get_issuer_name(x), issuer) != 0) {
+		log_info(
+		    "%s GetCert: no certificate serial=%s from that issuer",
+		    op->peer, found == 0 ? serial : "?");
+		op_set_fail(op, SCEP_FAIL_BADCERTID, "unknown certificate");
+		goto out;
+	}
+	log_info("%s GetCert: serial=%s", op->peer, serial);
+	op->cert = x;
+	x = NULL;
+	op->status = SCEP_STATUS_SUCCESS;
+out:
+	X509_free(x);
+	db_cert_cleanup(&c);
+}
+
 /* The short text sent for a failInfo found while decoding. */
 static const char *
 decode_fail_text(int code)
@@ -709,6 +758,9 @@ enroll_pkioperation(struct gw_ctx *ctx, struct enroll_op *op,
 		break;
 	case SCEP_MT_CERTPOLL:
 		enroll_certpoll(ctx, op);
+		break;
+	case SCEP_MT_GETCERT:
+		enroll_getcert(ctx, op);
 		break;
 	default:
 		log_info("%s txid=%s: %s is not supported", op->peer, txid,

@@ -46,6 +46,7 @@ struct opts {
 	const char *renew_cert;	  /* RenewalReq signer */
 	const char *renew_key;	  /* its key */
 	bool renew_as_pkcsreq;	  /* Apple style: PKCSReq signed by it */
+	const char *serial;	  /* getcert: serial number in hex */
 	const char *content_type; /* POST Content-Type; "" for none */
 };
 
@@ -59,13 +60,13 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: scepreq caps|cacert|enroll|poll --url URL [--get]\n"
+	    "usage: scepreq caps|cacert|enroll|poll|getcert --url URL [--get]\n"
 	    "\t[--challenge C | --challenge-file F] [--cn CN] [--email E]\n"
 	    "\t[--cipher aes128|aes192|aes256|des3|des]\n"
 	    "\t[--digest sha1|sha224|sha256|sha384|sha512] [--oaep]\n"
 	    "\t[--key FILE] [--cert-out FILE] [--txid T]\n"
 	    "\t[--renew-cert F --renew-key F [--pkcsreq]] [--ec] "
-	    "[--content-type T]\n");
+	    "[--content-type T] [--serial HEX]\n");
 }
 
 /* curl write callback: appends to a bounded buffer. */
@@ -345,6 +346,7 @@ struct job {
 	X509 *signer;	      /* signs the request */
 	EVP_PKEY *signer_key; /* its key */
 	char txid[33];	      /* derived transactionID */
+	ASN1_INTEGER *serial; /* GetCert */
 	struct scep_client_req req;
 };
 
@@ -357,6 +359,7 @@ job_cleanup(struct job *j)
 	EVP_PKEY_free(j->key);
 	X509_REQ_free(j->csr);
 	X509_free(j->signer);
+	ASN1_INTEGER_free(j->serial);
 }
 
 /* Loads the RenewalReq signer; 0 or -1. */
@@ -377,6 +380,21 @@ job_renewal_signer(const struct opts *o, struct job *j)
 		return -1;
 	}
 	return 0;
+}
+
+/* GetCert's serial number, from --serial HEX. */
+static int
+serial_parse(const char *hex, struct job *j)
+{
+	BIGNUM *bn = NULL;
+
+	if (hex == NULL || BN_hex2bn(&bn, hex) == 0) {
+		fprintf(stderr, "scepreq: getcert needs --serial HEX\n");
+		return -1;
+	}
+	j->serial = BN_to_ASN1_INTEGER(bn, NULL);
+	BN_free(bn);
+	return j->serial != NULL ? 0 : -1;
 }
 
 /* Gathers keys, CSR, signer and recipient for enroll or poll. */
@@ -415,6 +433,9 @@ job_prepare(const struct opts *o, struct job *j, int type)
 	r->issuer = sk_X509_num(j->bag) > 1 ? X509_get_subject_name(ra) :
 					      X509_get_issuer_name(ra);
 	r->subject = X509_REQ_get_subject_name(j->csr);
+	if (type == SCEP_MT_GETCERT && serial_parse(o->serial, j) == -1)
+		return -1;
+	r->serial = j->serial;
 	return 0;
 }
 
@@ -562,6 +583,8 @@ opt_value(struct opts *o, const char *name, const char *v)
 		o->renew_key = v;
 	else if (strcmp(name, "--content-type") == 0)
 		o->content_type = v;
+	else if (strcmp(name, "--serial") == 0)
+		o->serial = v;
 	else
 		return -1;
 	if (o->cipher == NID_undef || o->digest == NID_undef ||
@@ -632,6 +655,8 @@ main(int argc, char **argv)
 			SCEP_MT_PKCSREQ);
 	else if (strcmp(o.cmd, "poll") == 0)
 		ex = cmd_pkioperation(&o, SCEP_MT_CERTPOLL);
+	else if (strcmp(o.cmd, "getcert") == 0)
+		ex = cmd_pkioperation(&o, SCEP_MT_GETCERT);
 	else
 		usage();
 	curl_global_cleanup();
