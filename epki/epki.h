@@ -61,16 +61,82 @@ struct epki_error {
 	char message[256]; /* ErrorMessage, or "" */
 };
 
+/* GetOrders filters (spec 5.3); NULL members are left out of the request. */
+struct epki_order_query {
+	const char *product_code; /* ProductCode */
+	const char *profile_id;	  /* ProfileOrderNo */
+	const char *license_no;	  /* LicenseOrderNo */
+	const char *order_state;  /* OrderState, "4" */
+	const char *cert_state;	  /* CertState */
+	const char *request_from; /* RequestDateFrom, "2026-11-27" or ISO */
+	const char *request_to;	  /* RequestDateTo */
+	const char *issue_from;	  /* IssueDateFrom */
+	const char *issue_to;	  /* IssueDateTo */
+	const char *cn;		  /* CommonName */
+	bool want_cert_info;	  /* OrdersQueryOption/ReturnCertificateInfo */
+	bool want_fulfillment;	  /* OrdersQueryOption/ReturnFulfillment */
+};
+
+/* One OrderDetail of a GetOrders answer; "" for what was not sent. */
+struct epki_found {
+	char order_id[64];     /* OrderInfo/OrderNo */
+	char order_status[16]; /* OrderInfo/OrderStatus (spec 8) */
+	char product_code[64]; /* OrderInfo/ProductCode */
+	char profile_id[64];   /* OrderInfo/ProfileNo */
+	char request_date[48]; /* OrderInfo/RequestDate, as sent */
+	char issue_date[48];   /* OrderInfo/IssueDate, as sent */
+	char cert_status[16];  /* CrCertificateInfo/CertificateStatus */
+	char serial[80];       /* CrCertificateInfo/SerialNumber */
+	char cn[128];	       /* CrCertificateInfo/CommonName */
+	bool cert_unreadable;  /* a Fulfillment was sent but not decoded */
+	STACK_OF(X509) *certs; /* Fulfillment certificates, or NULL */
+};
+
+/* What GlobalSign's ProfileOrderState and dates say (a guess, spec 10.7). */
+enum epki_profile_state {
+	EPKI_PROFILE_UNKNOWN,	/* nothing we recognise */
+	EPKI_PROFILE_VALID,	/* vetted and issued: orders work */
+	EPKI_PROFILE_PENDING,	/* waiting for vetting or approval */
+	EPKI_PROFILE_SUSPENDED, /* SuspendDate set, or locked */
+	EPKI_PROFILE_CANCELLED, /* CancelDate set, or cancelled */
+	EPKI_PROFILE__MAX
+};
+
+/* One ProfileDetail of a GetProfiles answer (spec 5.7). */
+struct epki_profile {
+	char profile_id[64];	       /* ProfileInfo/ProfileOrderNo */
+	char state_code[16];	       /* ProfileInfo/ProfileOrderState */
+	enum epki_profile_state state; /* derived, see epki_profile_state() */
+	char issue_date[48];	       /* ProfileInfo/IssueDate */
+	char suspend_date[48];	       /* ProfileInfo/SuspendDate */
+	char cancel_date[48];	       /* ProfileInfo/CancelDate */
+	char not_before[48];	    /* ProfileInfo/ValidityPeriod/NotBefore */
+	char not_after[48];	    /* ProfileInfo/ValidityPeriod/NotAfter */
+	char cn[128];		    /* ProfileDnAttributes/CommonName */
+	char org[128];		    /* Organization */
+	char ous[EPKI_MAX_OUS][64]; /* OrganizationUnits/OrganizationUnit */
+	size_t nous;
+	char st[128];	    /* StateOrProvince */
+	char locality[128]; /* Locality */
+	char country[8];    /* Country */
+	char hash_type[32]; /* ProfileAttributes/HashType */
+};
+
 /* A parsed response of any operation. */
 struct epki_resp {
 	enum epki_class cls;
 	int success_code; /* 0, 1, -1; -2 when there was none */
 	size_t nerrors;
 	struct epki_error errors[EPKI_MAX_ERRORS];
-	char fault[256];       /* SOAP Fault or transport detail, or "" */
-	char order_id[64];     /* OrderID / OrderNo, or "" */
-	char order_status[16]; /* OrderStatus when present, or "" */
-	STACK_OF(X509) *certs; /* every certificate found in CERT, or NULL */
+	char fault[256];	  /* SOAP Fault or transport detail, or "" */
+	char order_id[64];	  /* OrderID / OrderNo, or "" */
+	char order_status[16];	  /* OrderStatus when present, or "" */
+	STACK_OF(X509) *certs;	  /* every certificate found in CERT, or NULL */
+	int total_count;	  /* TotalCount (GetOrders, GetProfiles); -1 */
+	size_t nfound;		  /* GetOrders: orders in found */
+	struct epki_found *found; /* GetOrders OrderDetails, or NULL */
+	size_t nprofiles;	  /* GetProfiles: entries in profiles */
+	struct epki_profile *profiles; /* GetProfiles ProfileDetails, or NULL */
 };
 
 /* Error codes (epki_soap.c). */
@@ -82,6 +148,14 @@ int epki_soap_order_build(const struct epki_auth *auth,
     const struct epki_order *o, struct buf *out, struct gw_err *err);
 int epki_soap_get_order_build(const struct epki_auth *auth,
     const char *order_id, struct buf *out, struct gw_err *err);
+int epki_soap_orders_build(const struct epki_auth *auth,
+    const struct epki_order_query *q, struct buf *out, struct gw_err *err);
+int epki_soap_revoke_build(const struct epki_auth *auth, const char *order_id,
+    struct buf *out, struct gw_err *err);
+int epki_soap_profiles_build(const struct epki_auth *auth,
+    const char *profile_id, struct buf *out, struct gw_err *err);
+enum epki_profile_state epki_profile_state(const struct epki_profile *p);
+const char *epki_profile_state_name(enum epki_profile_state s);
 int epki_soap_parse(const char *op, long http_status, const uint8_t *body,
     size_t len, struct epki_resp *out, struct gw_err *err);
 void epki_resp_init(struct epki_resp *r);
@@ -132,12 +206,38 @@ int epki_order_get_submit(const struct epki_transport *t,
 int epki_order_call(const struct epki_client_opts *o,
     const struct epki_auth *auth, const struct epki_order *ord,
     struct epki_resp *out, struct gw_err *err);
+int epki_order_get_call(const struct epki_client_opts *o,
+    const struct epki_auth *auth, const char *order_id, struct epki_resp *out,
+    struct gw_err *err);
+
+/* GetOrders, Revoke, GetProfiles (epki_order.c): same two contracts. */
+int epki_order_find_submit(const struct epki_transport *t,
+    const struct epki_auth *auth, const struct epki_order_query *q,
+    epki_resp_fn *done, void *arg, struct gw_err *err);
+int epki_order_find_call(const struct epki_client_opts *o,
+    const struct epki_auth *auth, const struct epki_order_query *q,
+    struct epki_resp *out, struct gw_err *err);
+int epki_order_revoke_submit(const struct epki_transport *t,
+    const struct epki_auth *auth, const char *order_id, epki_resp_fn *done,
+    void *arg, struct gw_err *err);
+int epki_order_revoke_call(const struct epki_client_opts *o,
+    const struct epki_auth *auth, const char *order_id, struct epki_resp *out,
+    struct gw_err *err);
+int epki_profile_list_submit(const struct epki_transport *t,
+    const struct epki_auth *auth, const char *profile_id, epki_resp_fn *done,
+    void *arg, struct gw_err *err);
+int epki_profile_list_call(const struct epki_client_opts *o,
+    const struct epki_auth *auth, const char *profile_id, struct epki_resp *out,
+    struct gw_err *err);
 
 /* Server side of the schema, for epki-sim (epki_soap_srv.c). */
 enum epki_op {
-	EPKI_OP_UNKNOWN,   /* a wrapper we do not serve */
-	EPKI_OP_ORDER,	   /* OrderAndIssueCertificate */
-	EPKI_OP_GET_ORDER, /* GetOrderByOrderId */
+	EPKI_OP_UNKNOWN,      /* a wrapper we do not serve */
+	EPKI_OP_ORDER,	      /* OrderAndIssueCertificate */
+	EPKI_OP_GET_ORDER,    /* GetOrderByOrderId */
+	EPKI_OP_GET_ORDERS,   /* GetOrders */
+	EPKI_OP_REVOKE,	      /* Revoke */
+	EPKI_OP_GET_PROFILES, /* GetProfiles */
 	EPKI_OP__MAX
 };
 
@@ -149,16 +249,19 @@ struct epki_req {
 	char *password;		 /* AuthToken/Password, or NULL; wiped */
 	struct epki_order order; /* OrderAndIssueCertificate; NULL = absent */
 	bool has_year;		 /* Year was present */
-	char *order_no;		 /* GetOrderByOrderId OrderNo, or NULL */
-	bool want_cert_info;	 /* OrderQueryOption/ReturnCertificateInfo */
-	bool want_fulfillment;	 /* OrderQueryOption/ReturnFulfillment */
-	bool want_p7;		 /* OrderQueryOption/ReturnP7 */
-	char *owned[8 + EPKI_MAX_OUS]; /* strings behind order */
+	char *order_no;		 /* OrderNo (GetOrderByOrderId), OrderID
+				    (Revoke), ProfileOrderNo (GetProfiles) */
+	struct epki_order_query query; /* GetOrders filters; NULL = absent */
+	bool want_cert_info;   /* OrderQueryOption/ReturnCertificateInfo */
+	bool want_fulfillment; /* OrderQueryOption/ReturnFulfillment */
+	bool want_p7;	       /* OrderQueryOption/ReturnP7 */
+	char *owned[16 + EPKI_MAX_OUS]; /* strings behind order, query */
 	size_t nowned;
 };
 
 /* GetOrderByOrderId detail; NULL members are sent as empty elements. */
 struct epki_order_info {
+	const char *order_id;	  /* OrderNo; NULL: the reply's order_id */
 	const char *order_status; /* "4" */
 	const char *product_code;
 	const char *profile_id;
@@ -172,6 +275,24 @@ struct epki_order_info {
 	const char *email;
 	const char *certificate; /* leaf PEM (Fulfillment), or NULL */
 	const char *pkcs7;	 /* PKCS#7 PEM (ReturnP7), or NULL */
+	const char *revoke_date; /* RevokeDate, or NULL */
+};
+
+/* One GetProfiles ProfileDetail to send; NULL members are empty. */
+struct epki_profile_rec {
+	const char *profile_id;
+	const char *state_code; /* ProfileOrderState */
+	const char *request_date;
+	const char *issue_date;	  /* NULL while not vetted */
+	const char *suspend_date; /* NULL unless suspended */
+	const char *not_before;
+	const char *not_after;
+	const char *cn;
+	const char *org;
+	const char *ou; /* one OrganizationUnit, or NULL */
+	const char *st;
+	const char *locality;
+	const char *country;
 };
 
 /* A response to build; errors empty on success. */
@@ -180,9 +301,13 @@ struct epki_reply {
 	int success_code;
 	const struct epki_error *errors;
 	size_t nerrors;
-	const char *order_id;		    /* OrderID / OrderNo, or NULL */
-	const char *cert;		    /* OrderAndIssueCertificate CERT */
-	const struct epki_order_info *info; /* GetOrderByOrderId, or NULL */
+	const char *order_id;		     /* OrderID / OrderNo, or NULL */
+	const char *cert;		     /* OrderAndIssueCertificate CERT */
+	const struct epki_order_info *info;  /* GetOrderByOrderId, or NULL */
+	const struct epki_order_info *infos; /* GetOrders: ninfos of them */
+	size_t ninfos;
+	const struct epki_profile_rec *profiles; /* GetProfiles */
+	size_t nprofiles;
 	bool want_cert_info;
 	bool want_fulfillment;
 	bool want_p7;

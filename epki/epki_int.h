@@ -28,4 +28,20 @@ xmlNodePtr epki_xml_child(xmlNodePtr parent, const char *name, bool strict);
 bool epki_xml_is(xmlNodePtr n, const char *ns, const char *name);
 char *epki_xml_text(xmlNodePtr n);
 
+/* Request building and response reading shared by the epki_*.c files. */
+struct buf;
+struct epki_auth;
+struct epki_resp;
+int epki_soap_elem(struct buf *out, const char *name, const char *value);
+int epki_soap_open(struct buf *out, const char *op);
+int epki_soap_close(struct buf *out, const char *op);
+int epki_soap_auth(struct buf *out, const char *header,
+    const struct epki_auth *a);
+void epki_xml_copy(xmlNodePtr node, char *dst, size_t n);
+int epki_parse_int(const char *s, int *out);
+
+/* GetOrders and GetProfiles payloads (epki_query.c). */
+int epki_query_payload(const char *op, xmlNodePtr resp, struct epki_resp *r);
+void epki_query_cleanup(struct epki_resp *r);
+
 #endif

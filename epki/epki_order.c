@@ -176,30 +176,25 @@ order_err(const char *op, const struct epki_resp *r, struct gw_err *err)
 }
 
 /*
- * Places an order and waits for the answer (for `scepgw init`). out is
- * initialised here; clean it up with epki_resp_cleanup() either way.
- * Returns 0 when GlobalSign answered with success (out->cls EPKI_OK or
- * EPKI_WARNING); -1 otherwise, with err set and out telling why.
+ * Posts a built body (wiped and released here) for op and waits for the
+ * answer. out is initialised here. 0 when GlobalSign answered with
+ * success or a warning; -1 with err set and out telling why otherwise.
  */
-int
-epki_order_call(const struct epki_client_opts *o, const struct epki_auth *auth,
-    const struct epki_order *ord, struct epki_resp *out, struct gw_err *err)
+static int
+call_sync(const struct epki_client_opts *o, const char *op,
+    const struct epki_auth *auth, struct buf *body, struct epki_resp *out,
+    struct gw_err *err)
 {
-	const char *op = "OrderAndIssueCertificate";
 	struct epki_http h;
-	struct buf body, resp;
+	struct buf resp;
 	struct gw_err terr;
 	long status = 0;
 	int rc = -1;
 
-	epki_resp_init(out);
-	buf_init(&body, ORDER_BODY_MAX);
 	buf_init(&resp, 0);
-	if (epki_soap_order_build(auth, ord, &body, err) == -1)
-		goto out;
 	memset(&h, 0, sizeof(h));
 	gw_err_clear(&terr);
-	if (epki_client_post_sync(o, op, &body, &resp, &status, &terr) == -1) {
+	if (epki_client_post_sync(o, op, body, &resp, &status, &terr) == -1) {
 		h.curl_code = terr.code != 0 ? terr.code : -1;
 		h.error = terr.msg;
 	}
@@ -213,8 +208,154 @@ epki_order_call(const struct epki_client_opts *o, const struct epki_auth *auth,
 	}
 	rc = 0;
 out:
-	gw_cleanse(body.data, body.len);
-	buf_cleanup(&body);
+	gw_cleanse(body->data, body->len);
+	buf_cleanup(body);
 	buf_cleanup(&resp);
 	return rc;
+}
+
+/* Wipes and releases a body that could not be built. */
+static int
+body_drop(struct buf *body)
+{
+	gw_cleanse(body->data, body->len);
+	buf_cleanup(body);
+	return -1;
+}
+
+/*
+ * Places an order and waits for the answer (for `scepgw init`). out is
+ * initialised here; clean it up with epki_resp_cleanup() either way.
+ * Returns 0 when GlobalSign answered with success (out->cls EPKI_OK or
+ * EPKI_WARNING); -1 otherwise, with err set and out telling why.
+ */
+int
+epki_order_call(const struct epki_client_opts *o, const struct epki_auth *auth,
+    const struct epki_order *ord, struct epki_resp *out, struct gw_err *err)
+{
+	struct buf body;
+
+	epki_resp_init(out);
+	buf_init(&body, ORDER_BODY_MAX);
+	if (epki_soap_order_build(auth, ord, &body, err) == -1)
+		return body_drop(&body);
+	return call_sync(o, "OrderAndIssueCertificate", auth, &body, out, err);
+}
+
+/* GetOrderByOrderId, waiting; the contract of epki_order_call(). */
+int
+epki_order_get_call(const struct epki_client_opts *o,
+    const struct epki_auth *auth, const char *order_id, struct epki_resp *out,
+    struct gw_err *err)
+{
+	struct buf body;
+
+	epki_resp_init(out);
+	buf_init(&body, ORDER_BODY_MAX);
+	if (epki_soap_get_order_build(auth, order_id, &body, err) == -1)
+		return body_drop(&body);
+	return call_sync(o, "GetOrderByOrderId", auth, &body, out, err);
+}
+
+/*
+ * Searches orders (GetOrders, spec 5.3) through t; every order found is
+ * in resp->found (resp->nfound of them), with its certificates when
+ * q->want_fulfillment asked for them. The contract of
+ * epki_order_submit().
+ */
+int
+epki_order_find_submit(const struct epki_transport *t,
+    const struct epki_auth *auth, const struct epki_order_query *q,
+    epki_resp_fn *done, void *arg, struct gw_err *err)
+{
+	struct buf body;
+
+	buf_init(&body, ORDER_BODY_MAX);
+	if (epki_soap_orders_build(auth, q, &body, err) == -1)
+		return body_drop(&body);
+	return order_send(t, "GetOrders", auth, &body, done, arg, err);
+}
+
+/* GetOrders, waiting; the contract of epki_order_call(). */
+int
+epki_order_find_call(const struct epki_client_opts *o,
+    const struct epki_auth *auth, const struct epki_order_query *q,
+    struct epki_resp *out, struct gw_err *err)
+{
+	struct buf body;
+
+	epki_resp_init(out);
+	buf_init(&body, ORDER_BODY_MAX);
+	if (epki_soap_orders_build(auth, q, &body, err) == -1)
+		return body_drop(&body);
+	return call_sync(o, "GetOrders", auth, &body, out, err);
+}
+
+/*
+ * Revokes the certificate of an order (Revoke, spec 5.4) through t;
+ * resp->order_id echoes the lower-case orderNo. The contract of
+ * epki_order_submit().
+ */
+int
+epki_order_revoke_submit(const struct epki_transport *t,
+    const struct epki_auth *auth, const char *order_id, epki_resp_fn *done,
+    void *arg, struct gw_err *err)
+{
+	struct buf body;
+
+	buf_init(&body, ORDER_BODY_MAX);
+	if (epki_soap_revoke_build(auth, order_id, &body, err) == -1)
+		return body_drop(&body);
+	return order_send(t, "Revoke", auth, &body, done, arg, err);
+}
+
+/* Revoke, waiting; the contract of epki_order_call(). */
+int
+epki_order_revoke_call(const struct epki_client_opts *o,
+    const struct epki_auth *auth, const char *order_id, struct epki_resp *out,
+    struct gw_err *err)
+{
+	struct buf body;
+
+	epki_resp_init(out);
+	buf_init(&body, ORDER_BODY_MAX);
+	if (epki_soap_revoke_build(auth, order_id, &body, err) == -1)
+		return body_drop(&body);
+	return call_sync(o, "Revoke", auth, &body, out, err);
+}
+
+/*
+ * Lists the account's profiles (GetProfiles, spec 5.7), only profile_id
+ * when it is not NULL, through t; they arrive in resp->profiles. The
+ * contract of epki_order_submit().
+ */
+int
+epki_profile_list_submit(const struct epki_transport *t,
+    const struct epki_auth *auth, const char *profile_id, epki_resp_fn *done,
+    void *arg, struct gw_err *err)
+{
+	struct buf body;
+
+	buf_init(&body, ORDER_BODY_MAX);
+	if (epki_soap_profiles_build(auth, profile_id, &body, err) == -1)
+		return body_drop(&body);
+	return order_send(t, "GetProfiles", auth, &body, done, arg, err);
+}
+
+/*
+ * GetProfiles, waiting (for `scepgw check`): proves the credentials, the
+ * IP allow-list and the profile. The contract of epki_order_call().
+ */
+int
+epki_profile_list_call(const struct epki_client_opts *o,
+    const struct epki_auth *auth, const char *profile_id, struct epki_resp *out,
+    struct gw_err *err)
+{
+	struct buf body;
+
+	epki_resp_init(out);
+	buf_init(&body, ORDER_BODY_MAX);
+	if (epki_soap_profiles_build(auth, profile_id, &body, err) == -1)
+		return body_drop(&body);
+	return call_sync(o, "GetProfiles", auth, &body, out, err);
 }

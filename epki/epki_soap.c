@@ -96,8 +96,8 @@ epki_timestamp(char *out, size_t n)
 }
 
 /* Appends <name>escaped value</name>. */
-static int
-soap_elem(struct buf *out, const char *name, const char *value)
+int
+epki_soap_elem(struct buf *out, const char *name, const char *value)
 {
 	if (buf_printf(out, "<%s>", name) == -1 ||
 	    epki_xml_escape(out, value) == -1 ||
@@ -107,8 +107,8 @@ soap_elem(struct buf *out, const char *name, const char *value)
 }
 
 /* Opens the envelope and the cr:<op> wrapper, then <Request>. */
-static int
-soap_open(struct buf *out, const char *op)
+int
+epki_soap_open(struct buf *out, const char *op)
 {
 	return buf_printf(out,
 	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
@@ -118,21 +118,21 @@ soap_open(struct buf *out, const char *op)
 	    op);
 }
 
-/* Closes what soap_open() opened. */
-static int
-soap_close(struct buf *out, const char *op)
+/* Closes what epki_soap_open() opened. */
+int
+epki_soap_close(struct buf *out, const char *op)
 {
 	return buf_printf(out,
 	    "</Request></cr:%s></soapenv:Body></soapenv:Envelope>", op);
 }
 
 /* Appends <header><AuthToken><UserName/><Password/></AuthToken>. */
-static int
-soap_auth(struct buf *out, const char *header, const struct epki_auth *a)
+int
+epki_soap_auth(struct buf *out, const char *header, const struct epki_auth *a)
 {
 	if (buf_printf(out, "<%s><AuthToken>", header) == -1 ||
-	    soap_elem(out, "UserName", a->user) == -1 ||
-	    soap_elem(out, "Password", a->password) == -1 ||
+	    epki_soap_elem(out, "UserName", a->user) == -1 ||
+	    epki_soap_elem(out, "Password", a->password) == -1 ||
 	    buf_printf(out, "</AuthToken></%s>", header) == -1)
 		return -1;
 	return 0;
@@ -145,13 +145,13 @@ soap_dn(struct buf *out, const struct epki_order *o)
 	size_t i;
 
 	if (buf_addstr(out, "<DnAttributes>") == -1 ||
-	    soap_elem(out, "CommonName", o->cn) == -1)
+	    epki_soap_elem(out, "CommonName", o->cn) == -1)
 		return -1;
 	for (i = 0; i < o->nous && i < EPKI_MAX_OUS; i++)
-		if (soap_elem(out, "OrganizationUnit", o->ous[i]) == -1)
+		if (epki_soap_elem(out, "OrganizationUnit", o->ous[i]) == -1)
 			return -1;
 	if (o->email != NULL && o->email[0] != '\0' &&
-	    soap_elem(out, "Email", o->email) == -1)
+	    epki_soap_elem(out, "Email", o->email) == -1)
 		return -1;
 	return buf_addstr(out, "</DnAttributes>");
 }
@@ -176,13 +176,13 @@ epki_soap_order_build(const struct epki_auth *auth, const struct epki_order *o,
 		return -1;
 	}
 	snprintf(year, sizeof(year), "%d", o->years);
-	if (soap_open(out, op) == -1 ||
-	    soap_auth(out, "OrderRequestHeader", auth) == -1 ||
-	    soap_elem(out, "ProfileID", o->profile_id) == -1 ||
-	    soap_elem(out, "ProductCode", o->product_code) == -1 ||
-	    soap_elem(out, "Year", year) == -1 ||
-	    soap_elem(out, "CSR", o->csr_pem) == -1 || soap_dn(out, o) == -1 ||
-	    soap_close(out, op) == -1) {
+	if (epki_soap_open(out, op) == -1 ||
+	    epki_soap_auth(out, "OrderRequestHeader", auth) == -1 ||
+	    epki_soap_elem(out, "ProfileID", o->profile_id) == -1 ||
+	    epki_soap_elem(out, "ProductCode", o->product_code) == -1 ||
+	    epki_soap_elem(out, "Year", year) == -1 ||
+	    epki_soap_elem(out, "CSR", o->csr_pem) == -1 ||
+	    soap_dn(out, o) == -1 || epki_soap_close(out, op) == -1) {
 		gw_err_set(err, EINVAL,
 		    "%s: a value has a control character or is too long", op);
 		return -1;
@@ -205,9 +205,9 @@ epki_soap_get_order_build(const struct epki_auth *auth, const char *order_id,
 		gw_err_set(err, EINVAL, "%s: a required field is missing", op);
 		return -1;
 	}
-	if (soap_open(out, op) == -1 ||
-	    soap_auth(out, "QueryRequestHeader", auth) == -1 ||
-	    soap_elem(out, "OrderNo", order_id) == -1 ||
+	if (epki_soap_open(out, op) == -1 ||
+	    epki_soap_auth(out, "QueryRequestHeader", auth) == -1 ||
+	    epki_soap_elem(out, "OrderNo", order_id) == -1 ||
 	    buf_addstr(out,
 		"<OrderQueryOption>"
 		"<ReturnCertificateInfo>true</ReturnCertificateInfo>"
@@ -215,7 +215,7 @@ epki_soap_get_order_build(const struct epki_auth *auth, const char *order_id,
 		"<ReturnP7>true</ReturnP7>"
 		"<ReturnModEvents>false</ReturnModEvents>"
 		"</OrderQueryOption>") == -1 ||
-	    soap_close(out, op) == -1) {
+	    epki_soap_close(out, op) == -1) {
 		gw_err_set(err, EINVAL,
 		    "%s: a value has a control character or is too long", op);
 		return -1;
@@ -329,8 +329,8 @@ epki_xml_text(xmlNodePtr n)
 }
 
 /* Copies the text of n (or "") into dst of size n bytes. */
-static void
-text_copy(xmlNodePtr node, char *dst, size_t n)
+void
+epki_xml_copy(xmlNodePtr node, char *dst, size_t n)
 {
 	char *s = epki_xml_text(node);
 
@@ -339,8 +339,8 @@ text_copy(xmlNodePtr node, char *dst, size_t n)
 }
 
 /* Parses a whole decimal integer, sign allowed, surrounding blanks too. */
-static int
-parse_int(const char *s, int *out)
+int
+epki_parse_int(const char *s, int *out)
 {
 	char *end;
 	long v;
@@ -384,7 +384,7 @@ resp_header(xmlNodePtr hdr, struct epki_resp *r)
 	int rc;
 
 	s = epki_xml_text(epki_xml_child(hdr, "SuccessCode", false));
-	rc = parse_int(s, &r->success_code);
+	rc = epki_parse_int(s, &r->success_code);
 	free(s);
 	if (rc == -1)
 		return -1;
@@ -396,13 +396,13 @@ resp_header(xmlNodePtr hdr, struct epki_resp *r)
 			continue;
 		e = &r->errors[r->nerrors++];
 		s = epki_xml_text(epki_xml_child(n, "ErrorCode", false));
-		if (parse_int(s, &e->code) == -1)
+		if (epki_parse_int(s, &e->code) == -1)
 			e->code = 0;
 		free(s);
-		text_copy(epki_xml_child(n, "ErrorField", false), e->field,
+		epki_xml_copy(epki_xml_child(n, "ErrorField", false), e->field,
 		    sizeof(e->field));
-		text_copy(epki_xml_child(n, "ErrorMessage", false), e->message,
-		    sizeof(e->message));
+		epki_xml_copy(epki_xml_child(n, "ErrorMessage", false),
+		    e->message, sizeof(e->message));
 	}
 	return 0;
 }
@@ -525,7 +525,8 @@ resp_wrapper(xmlNodePtr w, const char *op, struct epki_resp *r,
 		return -1;
 	}
 	r->cls = resp_classify(r);
-	if (resp_payload(resp, r, err) == -1) {
+	if (resp_payload(resp, r, err) == -1 ||
+	    epki_query_payload(op, resp, r) == -1) {
 		/* A certificate we cannot read is no usable answer. */
 		r->cls = EPKI_TRANSPORT;
 		snprintf(r->fault, sizeof(r->fault), "%s", err ? err->msg : "");
@@ -587,6 +588,9 @@ epki_resp_init(struct epki_resp *r)
 	r->cls = EPKI_TRANSPORT;
 	r->success_code = -2;
 	r->certs = NULL;
+	r->total_count = -1;
+	r->found = NULL;
+	r->profiles = NULL;
 }
 
 /* Frees what r holds and leaves it as epki_resp_init() does; NULL-safe. */
@@ -596,5 +600,6 @@ epki_resp_cleanup(struct epki_resp *r)
 	if (r == NULL)
 		return;
 	sk_X509_pop_free(r->certs, X509_free);
+	epki_query_cleanup(r);
 	epki_resp_init(r);
 }

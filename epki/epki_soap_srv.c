@@ -1,9 +1,10 @@
 /*
  * The server side of the EPKI schema, for epki-sim: parses incoming
- * OrderAndIssueCertificate and GetOrderByOrderId requests and builds
- * responses the way GlobalSign's Apache CXF stack writes them (spec 1,
- * 5.1, 5.2, 9.2): one line, soap:/ns2: prefixes, ns2 declared on the
- * wrapper, <Errors/> on success, xsi:nil placeholders on failure.
+ * OrderAndIssueCertificate, GetOrderByOrderId, GetOrders, Revoke and
+ * GetProfiles requests and builds responses the way GlobalSign's Apache
+ * CXF stack writes them (spec 1, 5.1-5.4, 5.7, 9.2): one line, soap:/ns2:
+ * prefixes, ns2 declared on the wrapper, <Errors/> on success, xsi:nil
+ * placeholders on failure.
  */
 #include <errno.h>
 #include <limits.h>
@@ -23,6 +24,9 @@ static const char *const op_names[EPKI_OP__MAX] = {
 	[EPKI_OP_UNKNOWN] = "",
 	[EPKI_OP_ORDER] = "OrderAndIssueCertificate",
 	[EPKI_OP_GET_ORDER] = "GetOrderByOrderId",
+	[EPKI_OP_GET_ORDERS] = "GetOrders",
+	[EPKI_OP_REVOKE] = "Revoke",
+	[EPKI_OP_GET_PROFILES] = "GetProfiles",
 };
 
 /* The wrapper element name of an operation, "" for EPKI_OP_UNKNOWN. */
@@ -139,6 +143,47 @@ req_get_order(struct epki_req *r, xmlNodePtr req)
 	r->want_p7 = req_flag(opt, "ReturnP7");
 }
 
+/* Reads a GetOrders Request (spec 5.3). */
+static void
+req_get_orders(struct epki_req *r, xmlNodePtr req)
+{
+	struct epki_order_query *q = &r->query;
+	xmlNodePtr p, opt;
+
+	req_auth(r, req, "QueryRequestHeader");
+	p = epki_xml_child(req, "OrderQueryParam", true);
+	q->product_code = req_text(r, p, "ProductCode");
+	q->profile_id = req_text(r, p, "ProfileOrderNo");
+	q->license_no = req_text(r, p, "LicenseOrderNo");
+	q->order_state = req_text(r, p, "OrderState");
+	q->cert_state = req_text(r, p, "CertState");
+	q->request_from = req_text(r, p, "RequestDateFrom");
+	q->request_to = req_text(r, p, "RequestDateTo");
+	q->issue_from = req_text(r, p, "IssueDateFrom");
+	q->issue_to = req_text(r, p, "IssueDateTo");
+	q->cn = req_text(r, p, "CommonName");
+	opt = epki_xml_child(req, "OrdersQueryOption", true);
+	q->want_cert_info = req_flag(opt, "ReturnCertificateInfo");
+	q->want_fulfillment = req_flag(opt, "ReturnFulfillment");
+}
+
+/* Reads a Revoke (spec 5.4) or GetProfiles (5.7) Request. */
+static void
+req_revoke_profiles(struct epki_req *r, xmlNodePtr req)
+{
+	xmlNodePtr p;
+
+	if (r->op == EPKI_OP_REVOKE) {
+		req_auth(r, req, "OrderRequestHeader");
+		r->order_no =
+		    epki_xml_text(epki_xml_child(req, "OrderID", true));
+		return;
+	}
+	req_auth(r, req, "QueryRequestHeader");
+	p = epki_xml_child(req, "ProfileQueryParam", true);
+	r->order_no = epki_xml_text(epki_xml_child(p, "ProfileOrderNo", true));
+}
+
 /* Picks the operation from the Body's first element. */
 static void
 req_dispatch(struct epki_req *r, xmlNodePtr w)
@@ -190,6 +235,10 @@ epki_soap_req_parse(const uint8_t *body, size_t len, struct epki_req *out,
 		rc = req_order(out, req, err);
 	else if (out->op == EPKI_OP_GET_ORDER)
 		req_get_order(out, req);
+	else if (out->op == EPKI_OP_GET_ORDERS)
+		req_get_orders(out, req);
+	else if (out->op != EPKI_OP_UNKNOWN)
+		req_revoke_profiles(out, req);
 out:
 	xmlFreeDoc(doc);
 	return rc;
@@ -266,18 +315,20 @@ rep_header(struct buf *out, const char *name, const struct epki_reply *r)
 
 /* Appends OrderDetail/OrderInfo (spec 5.2). */
 static int
-rep_order_info(struct buf *out, const struct epki_reply *r)
+rep_order_info(struct buf *out, const struct epki_reply *r,
+    const struct epki_order_info *i)
 {
-	const struct epki_order_info *i = r->info;
-
 	if (buf_addstr(out, "<OrderInfo>") == -1 ||
-	    rep_text(out, "OrderNo", r->order_id) == -1 ||
+	    rep_text(out, "OrderNo",
+		i->order_id != NULL ? i->order_id : r->order_id) == -1 ||
 	    rep_text(out, "OrderStatus", i->order_status) == -1 ||
 	    rep_text(out, "ProductCode", i->product_code) == -1 ||
 	    rep_text(out, "ProfileNo", i->profile_id) == -1 ||
 	    rep_text(out, "RequestDate", i->request_date) == -1 ||
 	    rep_text(out, "OrderDate", i->request_date) == -1 ||
 	    rep_text(out, "IssueDate", i->issue_date) == -1 ||
+	    (i->revoke_date != NULL &&
+		rep_text(out, "RevokeDate", i->revoke_date) == -1) ||
 	    buf_addstr(out, "<ValidityPeriod>") == -1 ||
 	    rep_text(out, "NotBefore", i->not_before) == -1 ||
 	    rep_text(out, "NotAfter", i->not_after) == -1)
@@ -287,10 +338,9 @@ rep_order_info(struct buf *out, const struct epki_reply *r)
 
 /* Appends CrCertificateInfo and Fulfillment as the options ask. */
 static int
-rep_cert_parts(struct buf *out, const struct epki_reply *r)
+rep_cert_parts(struct buf *out, const struct epki_reply *r,
+    const struct epki_order_info *i)
 {
-	const struct epki_order_info *i = r->info;
-
 	if (r->want_cert_info &&
 	    (buf_addstr(out, "<CrCertificateInfo>") == -1 ||
 		rep_text(out, "CertificateStatus", i->cert_status) == -1 ||
@@ -322,9 +372,129 @@ rep_get_order(struct buf *out, const struct epki_reply *r)
 		    0;
 	if (rep_text(out, "OrderNo", r->order_id) == -1 ||
 	    buf_addstr(out, "<OrderDetail>") == -1 ||
-	    rep_order_info(out, r) == -1 || rep_cert_parts(out, r) == -1)
+	    rep_order_info(out, r, r->info) == -1 ||
+	    rep_cert_parts(out, r, r->info) == -1)
 		return -1;
 	return buf_addstr(out, "</OrderDetail>");
+}
+
+/* Appends TotalCount and OrderDetails of a GetOrders response. */
+static int
+rep_get_orders(struct buf *out, const struct epki_reply *r)
+{
+	size_t i;
+
+	if (r->success_code < 0)
+		return rep_elem(out, "TotalCount", NULL) == -1 ||
+			rep_elem(out, "OrderDetails", NULL) == -1 ?
+		    -1 :
+		    0;
+	if (buf_printf(out, "<TotalCount>%zu</TotalCount>", r->ninfos) == -1)
+		return -1;
+	if (r->ninfos == 0)
+		return buf_addstr(out, "<OrderDetails/>");
+	if (buf_addstr(out, "<OrderDetails>") == -1)
+		return -1;
+	for (i = 0; i < r->ninfos; i++)
+		if (buf_addstr(out, "<OrderDetail>") == -1 ||
+		    rep_order_info(out, r, &r->infos[i]) == -1 ||
+		    rep_cert_parts(out, r, &r->infos[i]) == -1 ||
+		    buf_addstr(out, "</OrderDetail>") == -1)
+			return -1;
+	return buf_addstr(out, "</OrderDetails>");
+}
+
+/* Appends one ProfileDetail (spec 5.7). */
+static int
+rep_profile(struct buf *out, const struct epki_profile_rec *p)
+{
+	if (buf_addstr(out, "<ProfileDetail><ProfileInfo>") == -1 ||
+	    rep_text(out, "ProfileOrderNo", p->profile_id) == -1 ||
+	    rep_text(out, "ProfileOrderState", p->state_code) == -1 ||
+	    rep_text(out, "RequestDate", p->request_date) == -1 ||
+	    rep_text(out, "OrderDate", p->request_date) == -1 ||
+	    rep_elem(out, "IssueDate", p->issue_date) == -1 ||
+	    rep_elem(out, "SuspendDate", p->suspend_date) == -1 ||
+	    buf_addstr(out, "<ValidityPeriod>") == -1 ||
+	    rep_text(out, "NotBefore", p->not_before) == -1 ||
+	    rep_text(out, "NotAfter", p->not_after) == -1 ||
+	    buf_addstr(out,
+		"</ValidityPeriod></ProfileInfo><ProfileDnAttributes>") == -1 ||
+	    rep_text(out, "CommonName", p->cn) == -1 ||
+	    rep_text(out, "Organization", p->org) == -1 ||
+	    buf_addstr(out, "<OrganizationUnits>") == -1 ||
+	    (p->ou != NULL && rep_text(out, "OrganizationUnit", p->ou) == -1) ||
+	    buf_addstr(out, "</OrganizationUnits>") == -1 ||
+	    rep_text(out, "StateOrProvince", p->st) == -1 ||
+	    rep_text(out, "Locality", p->locality) == -1 ||
+	    rep_text(out, "Country", p->country) == -1)
+		return -1;
+	return buf_addstr(out,
+	    "</ProfileDnAttributes><ProfileAttributes>"
+	    "<HashType>SHA256</HashType><EFSOption>false</EFSOption>"
+	    "<UPN>false</UPN><RenewalType>0</RenewalType>"
+	    "<NonExportable>false</NonExportable>"
+	    "<NonRepudiation>false</NonRepudiation>"
+	    "<OCSPOption>false</OCSPOption>"
+	    "</ProfileAttributes></ProfileDetail>");
+}
+
+/* Appends TotalCount and ProfileDetails of a GetProfiles response. */
+static int
+rep_get_profiles(struct buf *out, const struct epki_reply *r)
+{
+	size_t i;
+
+	if (r->success_code < 0)
+		return rep_elem(out, "TotalCount", NULL) == -1 ||
+			rep_elem(out, "ProfileDetails", NULL) == -1 ?
+		    -1 :
+		    0;
+	if (buf_printf(out, "<TotalCount>%zu</TotalCount>", r->nprofiles) == -1)
+		return -1;
+	if (r->nprofiles == 0)
+		return buf_addstr(out, "<ProfileDetails/>");
+	if (buf_addstr(out, "<ProfileDetails>") == -1)
+		return -1;
+	for (i = 0; i < r->nprofiles; i++)
+		if (rep_profile(out, &r->profiles[i]) == -1)
+			return -1;
+	return buf_addstr(out, "</ProfileDetails>");
+}
+
+/* Appends the header and payload of r->op's Response. */
+static int
+rep_body(struct buf *out, const struct epki_reply *r)
+{
+	switch (r->op) {
+	case EPKI_OP_ORDER:
+		return rep_header(out, "OrderResponseHeader", r) == -1 ||
+			rep_elem(out, "OrderID", r->order_id) == -1 ||
+			rep_elem(out, "CERT", r->cert) == -1 ?
+		    -1 :
+		    0;
+	case EPKI_OP_REVOKE:
+		/* Spec 5.4: the lower-case quirk, reproduced on purpose. */
+		return rep_header(out, "orderResponseHeader", r) == -1 ||
+			rep_elem(out, "orderNo", r->order_id) == -1 ?
+		    -1 :
+		    0;
+	case EPKI_OP_GET_ORDERS:
+		return rep_header(out, "QueryResponseHeader", r) == -1 ||
+			rep_get_orders(out, r) == -1 ?
+		    -1 :
+		    0;
+	case EPKI_OP_GET_PROFILES:
+		return rep_header(out, "QueryResponseHeader", r) == -1 ||
+			rep_get_profiles(out, r) == -1 ?
+		    -1 :
+		    0;
+	default:
+		return rep_header(out, "QueryResponseHeader", r) == -1 ||
+			rep_get_order(out, r) == -1 ?
+		    -1 :
+		    0;
+	}
 }
 
 /*
@@ -347,17 +517,8 @@ epki_soap_reply_build(const struct epki_reply *r, struct buf *out,
 	    "<soap:Envelope xmlns:soap=\"" EPKI_SOAP_NS "\"><soap:Body>"
 	    "<ns2:%sResponse xmlns:ns2=\"" EPKI_NS "\"><Response>",
 	    op);
-	if (rc == 0 && r->op == EPKI_OP_ORDER)
-		rc = rep_header(out, "OrderResponseHeader", r) == -1 ||
-			rep_elem(out, "OrderID", r->order_id) == -1 ||
-			rep_elem(out, "CERT", r->cert) == -1 ?
-		    -1 :
-		    0;
-	else if (rc == 0)
-		rc = rep_header(out, "QueryResponseHeader", r) == -1 ||
-			rep_get_order(out, r) == -1 ?
-		    -1 :
-		    0;
+	if (rc == 0)
+		rc = rep_body(out, r);
 	if (rc == 0)
 		rc = buf_printf(out,
 		    "</Response></ns2:%sResponse></soap:Body></soap:Envelope>",

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -18,6 +19,47 @@
 
 struct buf;
 struct gw_err;
+
+#define SIM_MAX_PACKS 8
+#define SIM_MAX_FAULTS 16
+
+/* A licence pack of the profile (spec 2, 7.3). */
+struct sim_pack {
+	int years;	 /* certificate validity the pack sells */
+	char expiry[16]; /* last valid day, YYYY-MM-DD */
+	time_t expiry_t; /* the end of that day, UTC */
+	long initial;	 /* count on first start */
+	long left;	 /* remaining (struct sim copy only) */
+};
+
+/* The states an EPKI profile can be in (spec 2, 7.3). */
+enum sim_profile_state {
+	SIM_PROFILE_VALIDATED,
+	SIM_PROFILE_PENDING,   /* vetting not finished: orders get -105 */
+	SIM_PROFILE_SUSPENDED, /* orders get -105 */
+	SIM_PROFILE__MAX
+};
+
+/* What an injected fault does (README "Fault injection"). */
+enum sim_fault_kind {
+	SIM_F_LATENCY,	/* delay the answer by ms */
+	SIM_F_HTTP500,	/* HTTP 500 soap:Server Fault */
+	SIM_F_HTTP502,	/* HTTP 502 HTML page */
+	SIM_F_HTTP503,	/* HTTP 503 HTML page */
+	SIM_F_RESET,	/* close the connection without an answer */
+	SIM_F_INTERNAL, /* SuccessCode -1 with ErrorCode -1 */
+	SIM_F_WARNING,	/* do the work, answer SuccessCode 1 + -2001 */
+	SIM_F_DROP,	/* do the work, then close after ms, no answer */
+	SIM_F__MAX
+};
+
+struct sim_fault {
+	enum sim_fault_kind kind;
+	int op;	    /* enum epki_op, or -1 for every operation */
+	long count; /* calls left to hit; -1 unlimited */
+	int prob;   /* percent of matching calls hit, 1-100 */
+	long ms;    /* latency or drop delay */
+};
 
 struct sim_conf {
 	char user[128];	    /* AuthToken/UserName */
@@ -31,6 +73,14 @@ struct sim_conf {
 	char locality[128]; /* profile L */
 	char state[128];    /* profile ST */
 	char country[4];    /* profile C */
+	char expiry[16];    /* licence_expiry of the first pack */
+	struct sim_pack packs[SIM_MAX_PACKS]; /* [0] from years/licences */
+	size_t npacks;
+	enum sim_profile_state profile_state;
+	long expired_code; /* ErrorCode for an expired pack (7.3) */
+	long profile_code; /* ErrorCode for a profile not validated */
+	struct sim_fault faults[SIM_MAX_FAULTS]; /* fault = lines */
+	size_t nfaults;
 };
 
 struct sim {
@@ -40,11 +90,33 @@ struct sim {
 	unsigned port;		/* bound port, for URLs */
 	long latency_ms;	/* --latency-ms */
 	pthread_mutex_t mu;	/* guards everything below and the files */
-	long licences;		/* remaining */
-	unsigned long counter;	/* last order number */
+	unsigned long counter;	/* last order number = orders made */
+	unsigned long spent;	/* licences spent, persisted */
+	struct sim_pack packs[SIM_MAX_PACKS]; /* with left counts */
+	size_t npacks;
+	enum sim_profile_state profile_state;	 /* may change at run time */
+	struct sim_fault faults[SIM_MAX_FAULTS]; /* active faults */
+	size_t nfaults;
+	unsigned long calls[EPKI_OP__MAX]; /* SOAP calls per operation */
+	unsigned long fired[SIM_F__MAX];   /* faults applied, per kind */
+	uint64_t rng;			   /* xorshift state for prob */
 	X509 *root;
 	X509 *ca; /* issuing CA */
 	EVP_PKEY *ca_key;
+};
+
+/* What sim_handle() decided to do with one call. */
+enum sim_action {
+	SIM_ACT_REPLY, /* send out with status and ctype */
+	SIM_ACT_CLOSE, /* close the connection without a reply */
+};
+
+struct sim_result {
+	struct buf *out;   /* response body (initialised by the caller) */
+	unsigned status;   /* HTTP status */
+	const char *ctype; /* Content-Type */
+	enum sim_action action;
+	long delay_ms; /* wait this long before acting */
 };
 
 /* sim_conf.c */
@@ -63,8 +135,69 @@ int sim_pki_issue(struct sim *s, EVP_PKEY *pub, const struct epki_order *o,
 int sim_pki_p7_pem(const struct sim *s, X509 *leaf, struct buf *out);
 int sim_pem_crlf(const char *pem, struct buf *out);
 
+int sim_date_parse(const char *s, int end_of_day, time_t *out);
+const char *sim_profile_state_name(enum sim_profile_state st);
+int sim_profile_state_parse(const char *v, enum sim_profile_state *out);
+int sim_pack_parse(const char *v, struct sim_pack *p);
+
+/* sim_fault.c */
+int sim_fault_parse(const char *spec, struct sim_fault *f, int *clear);
+int sim_fault_admin(struct sim *s, const char *form, struct buf *msg);
+int sim_config_admin(struct sim *s, const char *form, struct buf *msg);
+void sim_fault_pick(struct sim *s, int op, long *latency_ms,
+    struct sim_fault *hit);
+int sim_state_text(struct sim *s, struct buf *out);
+
 /* sim_ops.c */
 int sim_handle(struct sim *s, const struct sockaddr *peer, const uint8_t *body,
-    size_t len, struct buf *out, unsigned *status);
+    size_t len, struct sim_result *res);
+
+int sim_fail(struct epki_error *e, int code, const char *field,
+    const char *msg);
+int sim_check_caller(const struct sim *s, const struct epki_req *rq,
+    const struct sockaddr *peer, struct epki_error *e);
+int sim_reply_send(struct epki_reply *rep, struct epki_error *e, int warn,
+    struct buf *out);
+
+/* sim_store.c: orders on disk and their certificate details. */
+struct sim_stored {
+	struct buf raw;
+	const char *status;
+	const char *request_date;
+	const char *profile;
+	const char *product;
+	const char *revoke_date; /* or NULL */
+	X509 *leaf;
+};
+
+struct sim_leaf_info {
+	char serial[80], nb[40], na[40], cn[256], email[256];
+	struct buf pem; /* leaf PEM, CRLF */
+	struct buf p7;	/* PKCS#7 PEM, CRLF */
+};
+
+int sim_order_id_ok(const char *id);
+int sim_order_save(struct sim *s, const char *id, const char *status,
+    const char *request_date, const char *profile, const char *product,
+    const char *revoke_date, X509 *leaf, struct gw_err *err);
+int sim_stored_load(struct sim *s, const char *id, struct sim_stored *st);
+int sim_stored_load_locked(struct sim *s, const char *id,
+    struct sim_stored *st);
+void sim_stored_cleanup(struct sim_stored *st);
+int sim_leaf_pem(X509 *x, struct buf *out);
+void sim_leaf_info_init(struct sim_leaf_info *li);
+int sim_leaf_info_fill(const struct sim *s, X509 *leaf,
+    struct sim_leaf_info *li);
+void sim_leaf_info_cleanup(struct sim_leaf_info *li);
+void sim_order_info_set(struct epki_order_info *info, const char *id,
+    const struct sim_stored *st, const struct sim_leaf_info *li);
+
+/* sim_query.c: GetOrders, Revoke, GetProfiles. */
+int sim_op_get_orders(struct sim *s, const struct sockaddr *peer,
+    struct epki_req *rq, int warn, struct buf *out);
+int sim_op_revoke(struct sim *s, const struct sockaddr *peer,
+    struct epki_req *rq, int warn, struct buf *out);
+int sim_op_get_profiles(struct sim *s, const struct sockaddr *peer,
+    struct epki_req *rq, int warn, struct buf *out);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * epki-sim's account settings (defaults, optionally overridden by
- * DIR/sim.conf, key = value lines), its persistent counters in DIR/state,
- * and the API IP allow-list check (spec 2).
+ * DIR/sim.conf, key = value lines): licence packs, profile state, faults
+ * to inject from the start; its persistent counters in DIR/state; lenient
+ * date parsing; and the API IP allow-list check (spec 2).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,24 +16,6 @@
 #include "gw_err.h"
 #include "secure.h"
 #include "sim.h"
-
-/* The documented default account (DESIGN.md, epki/sim/README.md). */
-void
-sim_conf_defaults(struct sim_conf *c)
-{
-	memset(c, 0, sizeof(*c));
-	snprintf(c->user, sizeof(c->user), "PAR00000_scepgw");
-	snprintf(c->password, sizeof(c->password), "epki-sim-password");
-	snprintf(c->profile, sizeof(c->profile), "MP000000000001");
-	snprintf(c->product, sizeof(c->product), "EPKIPSPersonal");
-	c->years = 1;
-	c->licences = 10000;
-	snprintf(c->allow, sizeof(c->allow), "127.0.0.0/8");
-	snprintf(c->org, sizeof(c->org), "scepgw Test Org");
-	snprintf(c->locality, sizeof(c->locality), "Portland");
-	snprintf(c->state, sizeof(c->state), "Oregon");
-	snprintf(c->country, sizeof(c->country), "US");
-}
 
 /* Trims blanks at both ends of s in place; returns s. */
 static char *
@@ -50,6 +33,178 @@ trim(char *s)
 	return s;
 }
 
+/* The documented default account (DESIGN.md, epki/sim/README.md). */
+void
+sim_conf_defaults(struct sim_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->user, sizeof(c->user), "PAR00000_scepgw");
+	snprintf(c->password, sizeof(c->password), "epki-sim-password");
+	snprintf(c->profile, sizeof(c->profile), "MP000000000001");
+	snprintf(c->product, sizeof(c->product), "EPKIPSPersonal");
+	c->years = 1;
+	c->licences = 10000;
+	snprintf(c->allow, sizeof(c->allow), "127.0.0.0/8");
+	snprintf(c->org, sizeof(c->org), "scepgw Test Org");
+	snprintf(c->locality, sizeof(c->locality), "Portland");
+	snprintf(c->state, sizeof(c->state), "Oregon");
+	snprintf(c->country, sizeof(c->country), "US");
+	snprintf(c->expiry, sizeof(c->expiry), "2099-12-31");
+	c->npacks = 1;
+	c->profile_state = SIM_PROFILE_VALIDATED;
+	c->expired_code = -6101;
+	c->profile_code = -105;
+}
+
+static const char *const profile_states[SIM_PROFILE__MAX] = {
+	[SIM_PROFILE_VALIDATED] = "validated",
+	[SIM_PROFILE_PENDING] = "pending",
+	[SIM_PROFILE_SUSPENDED] = "suspended",
+};
+
+/* The sim.conf word of a profile state. */
+const char *
+sim_profile_state_name(enum sim_profile_state st)
+{
+	if ((int)st < 0 || st >= SIM_PROFILE__MAX)
+		return "?";
+	return profile_states[st];
+}
+
+/* Parses validated, pending or suspended; 0 or -1. */
+int
+sim_profile_state_parse(const char *v, enum sim_profile_state *out)
+{
+	int i;
+
+	for (i = 0; i < SIM_PROFILE__MAX; i++)
+		if (strcmp(v, profile_states[i]) == 0) {
+			*out = (enum sim_profile_state)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static long
+days_from_civil(long y, long m, long d)
+{
+	long era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* Reads exactly n digits at *p into *v and advances; 0 or -1. */
+static int
+digits(const char **p, int n, long *v)
+{
+	*v = 0;
+	for (; n > 0; n--, (*p)++) {
+		if (**p < '0' || **p > '9')
+			return -1;
+		*v = *v * 10 + (**p - '0');
+	}
+	return 0;
+}
+
+/* Reads an optional zone (Z, +hh:mm, +hhmm) as seconds east; 0 or -1. */
+static int
+zone_parse(const char *p, long *off)
+{
+	long h, m;
+	int sign;
+
+	*off = 0;
+	if (*p == '\0' || ((*p == 'Z' || *p == 'z') && p[1] == '\0'))
+		return 0;
+	if (*p != '+' && *p != '-')
+		return -1;
+	sign = *p++ == '-' ? -1 : 1;
+	if (digits(&p, 2, &h) == -1)
+		return -1;
+	if (*p == ':')
+		p++;
+	if (digits(&p, 2, &m) == -1 || *p != '\0')
+		return -1;
+	*off = sign * (h * 3600 + m * 60);
+	return 0;
+}
+
+/*
+ * Parses a date leniently (spec 10.8): YYYY-MM-DD, optionally followed by
+ * T or a blank and HH:MM:SS, a fraction, and Z or an offset. A date
+ * alone means its first second, or its last when end_of_day is set.
+ * Writes seconds since the epoch (UTC); 0 or -1.
+ */
+int
+sim_date_parse(const char *s, int end_of_day, time_t *out)
+{
+	long y, mo, d, h = 0, mi = 0, sec = 0, off = 0;
+	const char *p = s;
+
+	if (digits(&p, 4, &y) == -1 || *p++ != '-' ||
+	    digits(&p, 2, &mo) == -1 || *p++ != '-' ||
+	    digits(&p, 2, &d) == -1 || mo < 1 || mo > 12 || d < 1 || d > 31)
+		return -1;
+	if (*p == '\0') {
+		if (end_of_day)
+			sec = 86399;
+	} else {
+		if (*p != 'T' && *p != ' ')
+			return -1;
+		p++;
+		if (digits(&p, 2, &h) == -1 || *p++ != ':' ||
+		    digits(&p, 2, &mi) == -1 || *p++ != ':' ||
+		    digits(&p, 2, &sec) == -1 || h > 23 || mi > 59 || sec > 60)
+			return -1;
+		if (*p == '.')
+			for (p++; *p >= '0' && *p <= '9'; p++)
+				;
+		if (zone_parse(p, &off) == -1)
+			return -1;
+	}
+	*out = (time_t)(days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
+	    sec - off);
+	return 0;
+}
+
+/* Parses "YEARS,COUNT,YYYY-MM-DD" into a pack; 0 or -1. */
+int
+sim_pack_parse(const char *v, struct sim_pack *p)
+{
+	char text[64], *count, *expiry, *end;
+	long years, n;
+
+	if (strlen(v) >= sizeof(text))
+		return -1;
+	memcpy(text, v, strlen(v) + 1);
+	if ((count = strchr(text, ',')) == NULL ||
+	    (expiry = strchr(count + 1, ',')) == NULL)
+		return -1;
+	*count++ = '\0';
+	*expiry++ = '\0';
+	errno = 0;
+	years = strtol(trim(text), &end, 10);
+	if (errno != 0 || *end != '\0' || years < 1 || years > 3)
+		return -1;
+	n = strtol(trim(count), &end, 10);
+	if (errno != 0 || *end != '\0' || n < 0 || n > 100000000L)
+		return -1;
+	expiry = trim(expiry);
+	if (strlen(expiry) != 10 ||
+	    sim_date_parse(expiry, 1, &p->expiry_t) == -1)
+		return -1;
+	p->years = (int)years;
+	p->initial = p->left = n;
+	memcpy(p->expiry, expiry, 11);
+	return 0;
+}
+
 /* Parses a long in [lo, hi]; 0 or -1. */
 static int
 parse_long(const char *s, long lo, long hi, long *out)
@@ -63,6 +218,41 @@ parse_long(const char *s, long lo, long hi, long *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+/* The keys added for licence packs, profile state and faults. */
+static int
+conf_set_more(struct sim_conf *c, const char *k, const char *v)
+{
+	time_t t;
+	int clear;
+	long n;
+
+	if (strcmp(k, "licence_expiry") == 0 && strlen(v) == 10 &&
+	    sim_date_parse(v, 1, &t) == 0) {
+		memcpy(c->expiry, v, 11);
+		return 0;
+	}
+	if (strcmp(k, "pack") == 0 && c->npacks < SIM_MAX_PACKS)
+		return sim_pack_parse(v, &c->packs[c->npacks++]);
+	if (strcmp(k, "profile_state") == 0)
+		return sim_profile_state_parse(v, &c->profile_state);
+	if (strcmp(k, "expired_code") == 0 &&
+	    parse_long(v, -99999, -1, &n) == 0) {
+		c->expired_code = n;
+		return 0;
+	}
+	if (strcmp(k, "profile_code") == 0 &&
+	    parse_long(v, -99999, -1, &n) == 0) {
+		c->profile_code = n;
+		return 0;
+	}
+	if (strcmp(k, "fault") == 0 && c->nfaults < SIM_MAX_FAULTS &&
+	    sim_fault_parse(v, &c->faults[c->nfaults], &clear) == 0 && !clear) {
+		c->nfaults++;
+		return 0;
+	}
+	return -1;
 }
 
 /* Applies one key = value; -1 for an unknown key or a bad value. */
@@ -107,7 +297,17 @@ conf_set(struct sim_conf *c, const char *k, const char *v)
 		c->licences = n;
 		return 0;
 	}
-	return -1;
+	return conf_set_more(c, k, v);
+}
+
+/* Pack 0 is the one years, licences and licence_expiry describe. */
+static int
+conf_pack0(struct sim_conf *c)
+{
+	c->packs[0].years = c->years;
+	c->packs[0].initial = c->packs[0].left = c->licences;
+	memcpy(c->packs[0].expiry, c->expiry, sizeof(c->expiry));
+	return sim_date_parse(c->expiry, 1, &c->packs[0].expiry_t);
 }
 
 /*
@@ -123,7 +323,7 @@ sim_conf_load(struct sim_conf *c, const char *path, struct gw_err *err)
 
 	if ((f = fopen(path, "r")) == NULL) {
 		if (errno == ENOENT)
-			return 0;
+			return conf_pack0(c);
 		gw_err_set(err, errno, "%s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -138,7 +338,7 @@ sim_conf_load(struct sim_conf *c, const char *path, struct gw_err *err)
 		if (conf_set(c, trim(k), trim(v)) == -1)
 			goto bad;
 	}
-	rc = 0;
+	rc = conf_pack0(c);
 	goto out;
 bad:
 	gw_err_set(err, EINVAL, "%s:%d: bad line", path, lineno);
@@ -156,9 +356,31 @@ sim_path(const struct sim *s, char *out, size_t n, const char *name)
 	return len < 0 || (size_t)len >= n ? -1 : 0;
 }
 
+/* Applies one DIR/state line (key and value split) to s. */
+static void
+state_set(struct sim *s, const char *k, long n)
+{
+	char *end;
+	long i;
+
+	if (strcmp(k, "licences") == 0)
+		s->packs[0].left = n;
+	else if (strcmp(k, "counter") == 0)
+		s->counter = (unsigned long)n;
+	else if (strcmp(k, "spent") == 0)
+		s->spent = (unsigned long)n;
+	else if (strncmp(k, "licences.", 9) == 0) {
+		i = strtol(k + 9, &end, 10);
+		if (*end == '\0' && i > 0 && (size_t)i < s->npacks)
+			s->packs[i].left = n;
+	}
+}
+
 /*
- * Reads DIR/state ("licences=N", "counter=N"); when it does not exist the
- * licence count starts from the configuration.
+ * Reads DIR/state ("licences=N" for the first pack, "licences.K=N" for
+ * the others, "counter=N", "spent=N"); the packs, profile state and
+ * faults start from the configuration, and so do the counts when there
+ * is no state yet.
  */
 int
 sim_state_load(struct sim *s, struct gw_err *err)
@@ -168,8 +390,12 @@ sim_state_load(struct sim *s, struct gw_err *err)
 	struct buf b;
 	long n;
 
-	s->licences = s->conf.licences;
-	s->counter = 0;
+	memcpy(s->packs, s->conf.packs, sizeof(s->packs));
+	s->npacks = s->conf.npacks;
+	s->profile_state = s->conf.profile_state;
+	memcpy(s->faults, s->conf.faults, sizeof(s->faults));
+	s->nfaults = s->conf.nfaults;
+	s->counter = s->spent = 0;
 	if (sim_path(s, path, sizeof(path), "state") == -1)
 		return -1;
 	if (gw_file_read(path, 4096, &b, &ferr) == -1) {
@@ -184,12 +410,8 @@ sim_state_load(struct sim *s, struct gw_err *err)
 		if ((v = strchr(line, '=')) == NULL)
 			continue;
 		*v++ = '\0';
-		if (parse_long(v, 0, 2000000000L, &n) == -1)
-			continue;
-		if (strcmp(line, "licences") == 0)
-			s->licences = n;
-		else if (strcmp(line, "counter") == 0)
-			s->counter = (unsigned long)n;
+		if (parse_long(v, 0, 2000000000L, &n) == 0)
+			state_set(s, line, n);
 	}
 	buf_cleanup(&b);
 	return 0;
@@ -199,14 +421,24 @@ sim_state_load(struct sim *s, struct gw_err *err)
 int
 sim_state_save(struct sim *s, struct gw_err *err)
 {
-	char path[PATH_MAX], text[128];
-	int n;
+	char path[PATH_MAX];
+	struct buf b;
+	size_t i;
+	int rc = -1;
 
-	if (sim_path(s, path, sizeof(path), "state") == -1)
-		return -1;
-	n = snprintf(text, sizeof(text), "licences=%ld\ncounter=%lu\n",
-	    s->licences, s->counter);
-	return gw_file_write(path, text, (size_t)n, 0644, err);
+	buf_init(&b, 4096);
+	if (sim_path(s, path, sizeof(path), "state") == -1 ||
+	    buf_printf(&b, "licences=%ld\ncounter=%lu\nspent=%lu\n",
+		s->packs[0].left, s->counter, s->spent) == -1)
+		goto out;
+	for (i = 1; i < s->npacks; i++)
+		if (buf_printf(&b, "licences.%zu=%ld\n", i, s->packs[i].left) ==
+		    -1)
+			goto out;
+	rc = gw_file_write(path, b.data, b.len, 0644, err);
+out:
+	buf_cleanup(&b);
+	return rc;
 }
 
 /* True (1) if the first bits of a and b agree. */

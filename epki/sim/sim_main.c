@@ -2,9 +2,11 @@
  * epki-sim: a local stand-in for GlobalSign's GasOrderService (SOAP 1.1
  * over HTTP) for tests and demos. Usage:
  *   epki-sim --listen 127.0.0.1:PORT --dir DIR [--latency-ms N]
- * Serves POST /cr/ws/GasOrderService with a thread per connection (so a
- * --latency-ms delay can simply sleep), prints one "listening" line once
- * ready and exits 0 on SIGTERM or SIGINT.
+ *            [--fault SPEC]...
+ * Serves POST /cr/ws/GasOrderService and the admin endpoints /sim/state,
+ * /sim/fault and /sim/config on a few epoll workers; a delayed answer
+ * suspends its connection and a timer thread resumes it. Prints one
+ * "listening" line once ready and exits 0 on SIGTERM or SIGINT.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -25,12 +28,133 @@
 
 #define SIM_PATH "/cr/ws/GasOrderService"
 #define SIM_BODY_MAX (1024 * 1024)
+#define SIM_WORKERS 4
+#define SIM_MAX_CONN 8000
+
+/* What a request is for. */
+enum route {
+	ROUTE_SOAP,   /* POST /cr/ws/GasOrderService */
+	ROUTE_FAULT,  /* POST /sim/fault */
+	ROUTE_CONFIG, /* POST /sim/config */
+	ROUTE_STATE,  /* GET /sim/state */
+	ROUTE_NONE,
+};
 
 /* Per-request state, owned through con_cls until request completion. */
 struct sim_req {
+	struct sim_req *next; /* timer queue, by deadline */
+	struct MHD_Connection *conn;
+	enum route route;
 	struct buf body;
 	int too_big;
+	int ready;	/* res decided; waiting or resumed */
+	struct buf out; /* response body */
+	struct sim_result res;
+	struct timespec deadline; /* CLOCK_MONOTONIC */
 };
+
+/*
+ * The timer thread resumes suspended connections when their delay is
+ * over, so a --latency-ms delay holds no thread (issue 5: 2,000 calls in
+ * flight).
+ */
+struct sim_timer {
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* CLOCK_MONOTONIC */
+	struct sim_req *head;
+	int stop;
+	pthread_t thread;
+};
+
+static struct sim_timer timer;
+
+/* a < b for CLOCK_MONOTONIC times. */
+static int
+ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/*
+ * Queues a suspended request by deadline (after equal ones, so answers
+ * keep their order). A linear walk: 2,000 entries cost microseconds.
+ */
+static void
+timer_add(struct sim_req *rq)
+{
+	struct sim_req **pp;
+
+	pthread_mutex_lock(&timer.mu);
+	for (pp = &timer.head;
+	     *pp != NULL && !ts_before(&rq->deadline, &(*pp)->deadline);
+	     pp = &(*pp)->next)
+		;
+	rq->next = *pp;
+	*pp = rq;
+	pthread_cond_signal(&timer.cv);
+	pthread_mutex_unlock(&timer.mu);
+}
+
+/* The timer thread: resume what is due; on stop, resume everything. */
+static void *
+timer_run(void *arg)
+{
+	struct timespec now;
+	struct sim_req *rq;
+
+	(void)arg;
+	pthread_mutex_lock(&timer.mu);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		rq = timer.head;
+		if (rq != NULL &&
+		    (timer.stop || !ts_before(&now, &rq->deadline))) {
+			timer.head = rq->next;
+			rq->next = NULL;
+			pthread_mutex_unlock(&timer.mu);
+			MHD_resume_connection(rq->conn);
+			pthread_mutex_lock(&timer.mu);
+			continue;
+		}
+		if (timer.stop)
+			break;
+		if (rq == NULL)
+			pthread_cond_wait(&timer.cv, &timer.mu);
+		else
+			pthread_cond_timedwait(&timer.cv, &timer.mu,
+			    &rq->deadline);
+	}
+	pthread_mutex_unlock(&timer.mu);
+	return NULL;
+}
+
+/* Starts the timer thread; 0 or -1. */
+static int
+timer_start(void)
+{
+	pthread_condattr_t ca;
+
+	if (pthread_mutex_init(&timer.mu, NULL) != 0 ||
+	    pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&timer.cv, &ca) != 0)
+		return -1;
+	pthread_condattr_destroy(&ca);
+	return pthread_create(&timer.thread, NULL, timer_run, NULL) == 0 ? 0 :
+									   -1;
+}
+
+/* Stops the timer thread after resuming every waiting connection. */
+static void
+timer_stop(void)
+{
+	pthread_mutex_lock(&timer.mu);
+	timer.stop = 1;
+	pthread_cond_signal(&timer.cv);
+	pthread_mutex_unlock(&timer.mu);
+	pthread_join(timer.thread, NULL);
+}
 
 /* Queues a response from bytes (copied). */
 static enum MHD_Result
@@ -51,39 +175,94 @@ reply_bytes(struct MHD_Connection *c, unsigned status, const char *ctype,
 	return ret;
 }
 
-/* Sleeps for the configured latency (this connection's own thread). */
-static void
-sim_delay(long ms)
+/* Acts on a decided result: reply, or close (MHD_NO) for reset/drop. */
+static enum MHD_Result
+sim_act(struct MHD_Connection *c, struct sim_req *rq)
 {
-	struct timespec ts = { .tv_sec = ms / 1000,
-		.tv_nsec = (ms % 1000) * 1000000L };
-
-	while (ms > 0 && nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+	if (rq->res.action == SIM_ACT_CLOSE)
+		return MHD_NO;
+	return reply_bytes(c, rq->res.status, rq->res.ctype, rq->out.data,
+	    rq->out.len);
 }
 
-/* Answers a complete POST body. */
+/* Answers a complete SOAP POST, now or after its delay. */
 static enum MHD_Result
 sim_answer(struct sim *s, struct MHD_Connection *c, struct sim_req *rq)
 {
 	const union MHD_ConnectionInfo *ci;
-	struct buf out;
-	unsigned status = 500;
-	enum MHD_Result ret;
+	long ms;
 
-	buf_init(&out, 0);
+	rq->res.out = &rq->out;
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (rq->too_big)
+	if (rq->too_big) {
 		epki_soap_fault_build("soap:Client",
-		    "Unmarshalling Error: request too large", &out);
+		    "Unmarshalling Error: request too large", &rq->out);
+		rq->res.status = 500;
+		rq->res.ctype = "text/xml;charset=UTF-8";
+		rq->res.action = SIM_ACT_REPLY;
+	} else if (sim_handle(s, ci ? ci->client_addr : NULL, rq->body.data,
+		       rq->body.len, &rq->res) == -1) {
+		return MHD_NO;
+	}
+	rq->ready = 1;
+	if ((ms = rq->res.delay_ms) <= 0)
+		return sim_act(c, rq);
+	clock_gettime(CLOCK_MONOTONIC, &rq->deadline);
+	rq->deadline.tv_sec += ms / 1000;
+	rq->deadline.tv_nsec += (ms % 1000) * 1000000L;
+	if (rq->deadline.tv_nsec >= 1000000000L) {
+		rq->deadline.tv_sec++;
+		rq->deadline.tv_nsec -= 1000000000L;
+	}
+	/* Suspend first, so the timer can never resume too early. */
+	rq->conn = c;
+	MHD_suspend_connection(c);
+	timer_add(rq);
+	return MHD_YES;
+}
+
+/* Answers an admin request (README "Admin endpoint"). */
+static enum MHD_Result
+sim_admin(struct sim *s, struct MHD_Connection *c, struct sim_req *rq)
+{
+	struct buf msg;
+	enum MHD_Result ret;
+	int rc;
+
+	buf_init(&msg, 0);
+	if (rq->route == ROUTE_STATE)
+		rc = sim_state_text(s, &msg);
+	else if (rq->too_big)
+		rc = -1;
+	else if (rq->route == ROUTE_FAULT)
+		rc = sim_fault_admin(s,
+		    rq->body.len ? (char *)rq->body.data : "", &msg);
 	else
-		sim_handle(s, ci ? ci->client_addr : NULL, rq->body.data,
-		    rq->body.len, &out, &status);
-	sim_delay(s->latency_ms);
-	ret =
-	    reply_bytes(c, status, "text/xml;charset=UTF-8", out.data, out.len);
-	buf_cleanup(&out);
+		rc = sim_config_admin(s,
+		    rq->body.len ? (char *)rq->body.data : "", &msg);
+	ret = reply_bytes(c, rc == 0 ? 200 : 400, "text/plain",
+	    msg.data != NULL ? (const char *)msg.data : "", msg.len);
+	buf_cleanup(&msg);
 	return ret;
+}
+
+/* Which handler a method and URL go to. */
+static enum route
+route_of(const char *url, const char *method)
+{
+	int post = strcmp(method, "POST") == 0;
+
+	if (post && strcmp(url, SIM_PATH) == 0)
+		return ROUTE_SOAP;
+	if (post && strcmp(url, "/sim/fault") == 0)
+		return ROUTE_FAULT;
+	if (post && strcmp(url, "/sim/config") == 0)
+		return ROUTE_CONFIG;
+	/* POST too, so a client that only posts can read it. */
+	if ((post || strcmp(method, "GET") == 0) &&
+	    strcmp(url, "/sim/state") == 0)
+		return ROUTE_STATE;
+	return ROUTE_NONE;
 }
 
 /* MHD access handler: collect the body, then answer. */
@@ -96,13 +275,15 @@ sim_access(void *cls, struct MHD_Connection *c, const char *url,
 	struct sim_req *rq = *con_cls;
 
 	(void)version;
-	if (strcmp(url, SIM_PATH) != 0 || strcmp(method, "POST") != 0)
-		return reply_bytes(c, MHD_HTTP_NOT_FOUND, "text/plain", nf,
-		    sizeof(nf) - 1);
 	if (rq == NULL) {
+		if (route_of(url, method) == ROUTE_NONE)
+			return reply_bytes(c, MHD_HTTP_NOT_FOUND, "text/plain",
+			    nf, sizeof(nf) - 1);
 		if ((rq = calloc(1, sizeof(*rq))) == NULL)
 			return MHD_NO;
+		rq->route = route_of(url, method);
 		buf_init(&rq->body, SIM_BODY_MAX);
+		buf_init(&rq->out, 0);
 		*con_cls = rq;
 		return MHD_YES;
 	}
@@ -112,6 +293,10 @@ sim_access(void *cls, struct MHD_Connection *c, const char *url,
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (rq->ready)
+		return sim_act(c, rq);
+	if (rq->route != ROUTE_SOAP)
+		return sim_admin(cls, c, rq);
 	return sim_answer(cls, c, rq);
 }
 
@@ -128,6 +313,7 @@ sim_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (rq == NULL)
 		return;
 	buf_cleanup(&rq->body);
+	buf_cleanup(&rq->out);
 	free(rq);
 	*con_cls = NULL;
 }
@@ -155,20 +341,31 @@ parse_listen(const char *arg, struct sim *s, struct sockaddr_in *sa)
 	return inet_pton(AF_INET, s->host, &sa->sin_addr) == 1 ? 0 : -1;
 }
 
+/* --fault specs, added to sim.conf's once the configuration is read. */
+static struct sim_fault faults[SIM_MAX_FAULTS];
+static size_t nfaults;
+
 /* Parses the command line; 0, or -1 after printing usage. */
 static int
 parse_args(int argc, char **argv, struct sim *s, struct sockaddr_in *sa)
 {
 	const char *listen = NULL, *dir = NULL;
 	char *end;
-	int i;
+	int i, clear;
 
 	for (i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--listen") == 0)
 			listen = argv[i + 1];
 		else if (strcmp(argv[i], "--dir") == 0)
 			dir = argv[i + 1];
-		else if (strcmp(argv[i], "--latency-ms") == 0) {
+		else if (strcmp(argv[i], "--fault") == 0) {
+			if (nfaults == SIM_MAX_FAULTS ||
+			    sim_fault_parse(argv[i + 1], &faults[nfaults],
+				&clear) == -1 ||
+			    clear)
+				break;
+			nfaults++;
+		} else if (strcmp(argv[i], "--latency-ms") == 0) {
 			errno = 0;
 			s->latency_ms = strtol(argv[i + 1], &end, 10);
 			if (errno != 0 || *end != '\0' || s->latency_ms < 0 ||
@@ -182,7 +379,7 @@ parse_args(int argc, char **argv, struct sim *s, struct sockaddr_in *sa)
 	    parse_listen(listen, s, sa) == -1) {
 		fprintf(stderr,
 		    "usage: epki-sim --listen 127.0.0.1:PORT "
-		    "--dir DIR [--latency-ms N]\n");
+		    "--dir DIR [--latency-ms N] [--fault SPEC]...\n");
 		return -1;
 	}
 	memcpy(s->dir, dir, strlen(dir) + 1);
@@ -194,6 +391,7 @@ static int
 sim_open(struct sim *s, struct gw_err *err)
 {
 	char path[PATH_MAX];
+	size_t i;
 
 	if ((mkdir(s->dir, 0700) == -1 && errno != EEXIST) ||
 	    sim_path(s, path, sizeof(path), "orders") == -1 ||
@@ -206,6 +404,10 @@ sim_open(struct sim *s, struct gw_err *err)
 	    sim_conf_load(&s->conf, path, err) == -1 ||
 	    sim_state_load(s, err) == -1 || sim_pki_load(s, err) == -1)
 		return -1;
+	for (i = 0; i < nfaults && s->nfaults < SIM_MAX_FAULTS; i++)
+		s->faults[s->nfaults++] = faults[i];
+	if (gw_random_bytes((uint8_t *)&s->rng, sizeof(s->rng)) == -1)
+		s->rng = (uint64_t)time(NULL);
 	return sim_state_save(s, err);
 }
 
@@ -216,19 +418,35 @@ sim_start(struct sim *s, struct sockaddr_in *sa)
 	const union MHD_DaemonInfo *di;
 	struct MHD_Daemon *d;
 
-	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION |
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-		MHD_USE_ERROR_LOG,
+	/*
+	 * A few epoll workers; delays suspend the connection instead of
+	 * sleeping in a thread (see the timer above).
+	 */
+	d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD |
+		MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, sim_access, s, MHD_OPTION_SOCK_ADDR, sa,
 	    MHD_OPTION_NOTIFY_COMPLETED, sim_completed, NULL,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)2000,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)SIM_WORKERS,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)SIM_MAX_CONN,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096, MHD_OPTION_END);
 	if (d == NULL)
 		return NULL;
 	di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = di != NULL ? di->port : ntohs(sa->sin_port);
 	return d;
+}
+
+/* Lifts the open-file limit to its hard maximum: one fd a connection. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 int
@@ -239,7 +457,7 @@ main(int argc, char **argv)
 	struct gw_err err;
 	struct sim s;
 	sigset_t set;
-	int sig, rc = 1;
+	int sig, rc = 1, timer_started = 0;
 
 	memset(&s, 0, sizeof(s));
 	gw_err_clear(&err);
@@ -257,6 +475,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "epki-sim: %s\n", err.msg);
 		goto out;
 	}
+	raise_nofile();
+	if (timer_start() == -1) {
+		fprintf(stderr, "epki-sim: cannot start the timer thread\n");
+		goto out;
+	}
+	timer_started = 1;
 	if ((d = sim_start(&s, &sa)) == NULL) {
 		fprintf(stderr, "epki-sim: cannot listen on %s:%u\n", s.host,
 		    (unsigned)ntohs(sa.sin_port));
@@ -268,6 +492,8 @@ main(int argc, char **argv)
 		;
 	rc = 0;
 out:
+	if (timer_started)
+		timer_stop();
 	if (d != NULL)
 		MHD_stop_daemon(d);
 	sim_pki_cleanup(&s);

@@ -6,9 +6,14 @@ if(TARGET gw_epki)
 		LIBS gw_epki gw_common)
 	gw_unit_test(test_epki_order SOURCES test_epki_order.c
 		LIBS gw_epki gw_common)
+	gw_unit_test(test_epki_query SOURCES test_epki_query.c
+		LIBS gw_epki gw_common)
 	if(TARGET epki-sim)
 		gw_unit_test(test_epki_client SOURCES test_epki_client.c
 			LIBS gw_epki gw_common)
 		add_dependencies(test_epki_client epki-sim)
+		gw_unit_test(test_epki_sim SOURCES test_epki_sim.c
+			LIBS gw_epki gw_common)
+		add_dependencies(test_epki_sim epki-sim)
 	endif()
 endif()

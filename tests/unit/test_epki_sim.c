@@ -1,0 +1,521 @@
+/*
+ * GetOrders, Revoke and GetProfiles end to end against a real epki-sim on
+ * loopback, and every injected fault (set at run time through POST
+ * /sim/fault, read back through /sim/state): HTTP 500 Fault, 502/503
+ * pages, connection reset, -1, SuccessCode 1 with -2001, per-operation
+ * latency, probability, and "issue but drop the reply" followed by the
+ * recovery the gateway relies on (GetOrders finds the paid order).
+ * A second simulator covers licence packs and profile states from
+ * sim.conf and /sim/config, a third the API IP allow-list.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "buf.h"
+#include "gw_err.h"
+#include "secure.h"
+#include "epki.h"
+
+#define PROFILE "MP000000000001"
+
+struct sim {
+	pid_t pid;
+	char dir[128];
+	char base[64]; /* http://127.0.0.1:PORT */
+	char url[128]; /* the GasOrderService endpoint */
+};
+
+struct env {
+	struct sim sim;
+	EVP_PKEY *key;
+	char *csr;
+	char today[16];
+};
+
+static const struct epki_auth auth = { "PAR00000_scepgw", "epki-sim-password" };
+
+/* Starts epki-sim in dir (created, with conf as sim.conf if not NULL). */
+static void
+sim_start(struct sim *s, const char *conf)
+{
+	char line[256], path[192], *port;
+	int fds[2];
+	FILE *f;
+
+	snprintf(s->dir, sizeof(s->dir), "/tmp/test_epki_sim.XXXXXX");
+	assert_non_null(mkdtemp(s->dir));
+	if (conf != NULL) {
+		snprintf(path, sizeof(path), "%s/sim.conf", s->dir);
+		assert_non_null(f = fopen(path, "w"));
+		fputs(conf, f);
+		fclose(f);
+	}
+	assert_int_equal(pipe(fds), 0);
+	s->pid = fork();
+	assert_true(s->pid >= 0);
+	if (s->pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		execl(GW_BUILD "/epki-sim", "epki-sim", "--listen",
+		    "127.0.0.1:0", "--dir", s->dir, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	f = fdopen(fds[0], "r");
+	assert_non_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	assert_non_null(strstr(line, "epki-sim listening on 127.0.0.1:"));
+	port = strrchr(line, ':') + 1;
+	port[strcspn(port, "\n")] = '\0';
+	snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%s", port);
+	snprintf(s->url, sizeof(s->url), "%s/cr/ws/GasOrderService", s->base);
+}
+
+/* Stops epki-sim (it must exit 0) and removes its folder. */
+static int
+sim_stop(struct sim *s)
+{
+	char cmd[192];
+	int st = -1;
+
+	kill(s->pid, SIGTERM);
+	waitpid(s->pid, &st, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
+	if (system(cmd) != 0)
+		return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* POSTs form to an admin path; returns the HTTP status, body in out. */
+static long
+admin(const struct sim *s, const char *path, const char *form, struct buf *out)
+{
+	char url[192];
+	struct epki_client_opts o = { .url = url, .timeout_s = 10 };
+	struct gw_err err;
+	struct buf body;
+	long status = 0;
+
+	snprintf(url, sizeof(url), "%s%s", s->base, path);
+	buf_init(&body, 0);
+	assert_int_equal(buf_addstr(&body, form), 0);
+	assert_int_equal(epki_client_post_sync(&o, "admin", &body, out, &status,
+			     &err),
+	    0);
+	buf_cleanup(&body);
+	return status;
+}
+
+/* Adds a fault through POST /sim/fault. */
+static void
+fault_set(const struct sim *s, const char *form)
+{
+	struct buf out;
+
+	assert_int_equal(admin(s, "/sim/fault", form, &out), 200);
+	buf_cleanup(&out);
+}
+
+/* The number after "key=" in /sim/state. */
+static long
+state_get(const struct sim *s, const char *key)
+{
+	char want[96], *p;
+	struct buf out;
+	long v;
+
+	assert_int_equal(admin(s, "/sim/state", "", &out), 200);
+	snprintf(want, sizeof(want), "\n%s=", key);
+	/* The first line has no newline before it. */
+	if (strncmp((char *)out.data, want + 1, strlen(want + 1)) == 0)
+		p = (char *)out.data + strlen(want + 1);
+	else if ((p = strstr((char *)out.data, want)) != NULL)
+		p += strlen(want);
+	assert_non_null(p);
+	v = strtol(p, NULL, 10);
+	buf_cleanup(&out);
+	return v;
+}
+
+/* A PEM CSR for key (malloc'd). */
+static char *
+csr_make(EVP_PKEY *key)
+{
+	X509_REQ *req = X509_REQ_new();
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p, *s;
+	long len;
+
+	assert_int_equal(X509_REQ_set_pubkey(req, key), 1);
+	assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
+	assert_int_equal(PEM_write_bio_X509_REQ(b, req), 1);
+	len = BIO_get_mem_data(b, &p);
+	s = gw_strndup(p, (size_t)len);
+	BIO_free(b);
+	X509_REQ_free(req);
+	return s;
+}
+
+static int
+setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	time_t now = time(NULL);
+	struct tm tm;
+
+	/* A date alone is a UTC day to the simulator. */
+	gmtime_r(&now, &tm);
+	strftime(e->today, sizeof(e->today), "%Y-%m-%d", &tm);
+	sim_start(&e->sim, "fault = latency op=GetOrderByOrderId ms=1\n");
+	e->key = EVP_EC_gen("P-256");
+	e->csr = csr_make(e->key);
+	*state = e;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct env *e = *state;
+	int rc = sim_stop(&e->sim);
+
+	EVP_PKEY_free(e->key);
+	free(e->csr);
+	free(e);
+	return rc;
+}
+
+/* Places one order for cn; returns its class, the id into id. */
+static enum epki_class
+order(const struct env *e, const char *url, long timeout, const char *cn,
+    int years, char *id, size_t idlen)
+{
+	struct epki_client_opts o = { .url = url, .timeout_s = timeout };
+	struct epki_order ord = { .profile_id = PROFILE,
+		.product_code = "EPKIPSPersonal",
+		.years = years,
+		.csr_pem = e->csr,
+		.cn = cn };
+	struct epki_resp r;
+	enum epki_class c;
+	struct gw_err err;
+
+	epki_order_call(&o, &auth, &ord, &r, &err);
+	c = r.cls;
+	if (id != NULL)
+		snprintf(id, idlen, "%s", r.order_id);
+	if (c == EPKI_OK)
+		assert_non_null(epki_resp_get0_cert_for_key(&r, e->key));
+	epki_resp_cleanup(&r);
+	return c;
+}
+
+/* GetOrders by CN (and from today) into r. */
+static void
+find(const struct env *e, const char *cn, const char *from, struct epki_resp *r)
+{
+	struct epki_client_opts o = { .url = e->sim.url, .timeout_s = 10 };
+	struct epki_order_query q = { .cn = cn,
+		.request_from = from,
+		.want_cert_info = true,
+		.want_fulfillment = true };
+	struct gw_err err;
+
+	assert_int_equal(epki_order_find_call(&o, &auth, &q, r, &err), 0);
+}
+
+static void
+test_orders_revoke_profiles(void **state)
+{
+	struct env *e = *state;
+	struct epki_client_opts o = { .url = e->sim.url, .timeout_s = 10 };
+	struct epki_order_query q = { .order_state = "7" };
+	char a[64], b[64];
+	struct epki_resp r;
+	struct gw_err err;
+
+	assert_int_equal(order(e, e->sim.url, 10, "dev-a", 1, a, sizeof(a)),
+	    EPKI_OK);
+	assert_int_equal(order(e, e->sim.url, 10, "dev-b", 1, b, sizeof(b)),
+	    EPKI_OK);
+	find(e, "dev-a", e->today, &r);
+	assert_int_equal(r.total_count, 1);
+	assert_int_equal(r.nfound, 1);
+	assert_string_equal(r.found[0].order_id, a);
+	assert_string_equal(r.found[0].order_status, "4");
+	assert_string_equal(r.found[0].cn, "dev-a");
+	assert_non_null(r.found[0].certs);
+	epki_resp_cleanup(&r);
+	find(e, "dev-a", "2999-01-01", &r);
+	assert_int_equal(r.nfound, 0);
+	epki_resp_cleanup(&r);
+	find(e, NULL, NULL, &r);
+	assert_true(r.nfound >= 2);
+	epki_resp_cleanup(&r);
+
+	/* Revoke, then again: -9938; the order now shows status 7. */
+	assert_int_equal(epki_order_revoke_call(&o, &auth, a, &r, &err), 0);
+	assert_string_equal(r.order_id, a);
+	epki_resp_cleanup(&r);
+	assert_int_equal(epki_order_revoke_call(&o, &auth, a, &r, &err), -1);
+	assert_int_equal(r.cls, EPKI_CONFLICT);
+	assert_int_equal(r.errors[0].code, -9938);
+	epki_resp_cleanup(&r);
+	assert_int_equal(epki_order_revoke_call(&o, &auth, "MPS0", &r, &err),
+	    -1);
+	assert_int_equal(r.cls, EPKI_NOT_FOUND);
+	epki_resp_cleanup(&r);
+	assert_int_equal(epki_order_find_call(&o, &auth, &q, &r, &err), 0);
+	assert_int_equal(r.nfound, 1);
+	assert_string_equal(r.found[0].order_id, a);
+	epki_resp_cleanup(&r);
+	q = (struct epki_order_query) { .request_from = "yesterday" };
+	assert_int_equal(epki_order_find_call(&o, &auth, &q, &r, &err), -1);
+	assert_int_equal(r.errors[0].code, -104);
+	epki_resp_cleanup(&r);
+
+	assert_int_equal(epki_profile_list_call(&o, &auth, PROFILE, &r, &err),
+	    0);
+	assert_int_equal(r.nprofiles, 1);
+	assert_int_equal(r.profiles[0].state, EPKI_PROFILE_VALID);
+	assert_string_equal(r.profiles[0].org, "scepgw Test Org");
+	assert_string_equal(r.profiles[0].country, "US");
+	epki_resp_cleanup(&r);
+	assert_int_equal(epki_profile_list_call(&o, &auth, "MP9", &r, &err), 0);
+	assert_int_equal(r.nprofiles, 0);
+	epki_resp_cleanup(&r);
+	assert_int_equal(state_get(&e->sim, "calls.Revoke"), 3);
+	assert_int_equal(state_get(&e->sim, "calls.GetOrderByOrderId"), 0);
+}
+
+/* Each fault hits exactly the next GetProfiles call, then is gone. */
+static void
+test_faults(void **state)
+{
+	static const struct {
+		const char *form;
+		enum epki_class cls;
+		const char *fault;
+		int code;
+	} t[] = {
+		{ "fault=http500", EPKI_TRANSPORT, "HTTP 500 SOAP Fault", 0 },
+		{ "fault=http502", EPKI_TRANSPORT, "HTTP 502, not a SOAP", 0 },
+		{ "fault=http503", EPKI_TRANSPORT, "HTTP 503, not a SOAP", 0 },
+		{ "fault=reset", EPKI_TRANSPORT, "HTTP transport", 0 },
+		{ "fault=internal", EPKI_TRANSIENT, "", -1 },
+		{ "fault=warning", EPKI_WARNING, "", -2001 },
+	};
+	struct env *e = *state;
+	struct epki_client_opts o = { .url = e->sim.url, .timeout_s = 10 };
+	char form[128];
+	struct epki_resp r;
+	struct gw_err err;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		print_message("%s\n", t[i].form);
+		snprintf(form, sizeof(form), "%s&op=GetProfiles&count=1",
+		    t[i].form);
+		fault_set(&e->sim, form);
+		/* Another operation is not affected. */
+		assert_int_equal(order(e, e->sim.url, 10, "other", 1, NULL, 0),
+		    EPKI_OK);
+		epki_profile_list_call(&o, &auth, PROFILE, &r, &err);
+		assert_int_equal(r.cls, t[i].cls);
+		assert_non_null(strstr(r.fault, t[i].fault));
+		if (t[i].code != 0)
+			assert_int_equal(r.errors[0].code, t[i].code);
+		/* A warning still carries the answer. */
+		if (t[i].cls == EPKI_WARNING)
+			assert_int_equal(r.nprofiles, 1);
+		epki_resp_cleanup(&r);
+		assert_int_equal(epki_profile_list_call(&o, &auth, PROFILE, &r,
+				     &err),
+		    0);
+		epki_resp_cleanup(&r);
+	}
+	/* Only sim.conf's unlimited latency fault is left. */
+	assert_int_equal(state_get(&e->sim, "faults"), 1);
+	assert_int_equal(state_get(&e->sim, "fired.reset"), 1);
+	/* A bad spec is refused. */
+	{
+		struct buf out;
+
+		assert_int_equal(admin(&e->sim, "/sim/fault", "fault=nope",
+				     &out),
+		    400);
+		buf_cleanup(&out);
+	}
+}
+
+/* Probability: about half of 40 calls fail, not none and not all. */
+static void
+test_fault_probability(void **state)
+{
+	struct env *e = *state;
+	struct epki_client_opts o = { .url = e->sim.url, .timeout_s = 10 };
+	struct epki_resp r;
+	struct gw_err err;
+	int i, failed = 0;
+	struct buf out;
+
+	assert_int_equal(admin(&e->sim, "/sim/config", "seed=42", &out), 200);
+	buf_cleanup(&out);
+	fault_set(&e->sim, "fault=internal&op=GetProfiles&prob=50");
+	for (i = 0; i < 40; i++) {
+		if (epki_profile_list_call(&o, &auth, NULL, &r, &err) == -1)
+			failed++;
+		epki_resp_cleanup(&r);
+	}
+	assert_true(failed > 5 && failed < 35);
+	assert_int_equal(state_get(&e->sim, "fired.internal"), 1 + failed);
+	fault_set(&e->sim, "fault=clear");
+	assert_int_equal(state_get(&e->sim, "faults"), 0);
+}
+
+/* Latency on one operation: that call times out, the others do not. */
+static void
+test_fault_latency(void **state)
+{
+	struct env *e = *state;
+	struct epki_client_opts o = { .url = e->sim.url, .timeout_s = 1 };
+	struct epki_order_query q = { .cn = "x" };
+	struct epki_resp r;
+	struct gw_err err;
+
+	fault_set(&e->sim, "latency,op=GetOrders,ms=1500,count=1");
+	assert_int_equal(epki_profile_list_call(&o, &auth, NULL, &r, &err), 0);
+	epki_resp_cleanup(&r);
+	assert_int_equal(epki_order_find_call(&o, &auth, &q, &r, &err), -1);
+	assert_int_equal(r.cls, EPKI_TRANSPORT);
+	assert_non_null(strstr(r.fault, "timed out"));
+	epki_resp_cleanup(&r);
+}
+
+/*
+ * Drop: the order is made and paid for, the client times out, and
+ * GetOrders by CN and date finds it with its certificate: the gateway's
+ * no-double-order recovery (issue 4).
+ */
+static void
+test_fault_drop_then_find(void **state)
+{
+	struct env *e = *state;
+	long orders = state_get(&e->sim, "orders");
+	long spent = state_get(&e->sim, "licences_spent");
+	long left = state_get(&e->sim, "licences_left");
+	struct epki_resp r;
+	const X509 *leaf = NULL;
+	int i;
+
+	fault_set(&e->sim,
+	    "fault=drop&op=OrderAndIssueCertificate&count=1&ms=2500");
+	assert_int_equal(order(e, e->sim.url, 1, "dropped", 1, NULL, 0),
+	    EPKI_TRANSPORT);
+	assert_int_equal(state_get(&e->sim, "orders"), orders + 1);
+	assert_int_equal(state_get(&e->sim, "licences_spent"), spent + 1);
+	assert_int_equal(state_get(&e->sim, "licences_left"), left - 1);
+	find(e, "dropped", e->today, &r);
+	assert_int_equal(r.nfound, 1);
+	for (i = 0; i < sk_X509_num(r.found[0].certs) && leaf == NULL; i++)
+		if (EVP_PKEY_eq(X509_get0_pubkey(
+				    sk_X509_value(r.found[0].certs, i)),
+			e->key) == 1)
+			leaf = sk_X509_value(r.found[0].certs, i);
+	assert_non_null(leaf);
+	epki_resp_cleanup(&r);
+	/* ms=0: the connection closes at once, still after the order. */
+	fault_set(&e->sim, "drop,op=OrderAndIssueCertificate,count=1");
+	assert_int_equal(order(e, e->sim.url, 10, "dropped2", 1, NULL, 0),
+	    EPKI_TRANSPORT);
+	assert_int_equal(state_get(&e->sim, "orders"), orders + 2);
+	assert_int_equal(state_get(&e->sim, "orders"),
+	    state_get(&e->sim, "licences_spent"));
+}
+
+/* Licence packs and profile states from sim.conf and /sim/config. */
+static void
+test_packs_and_profile(void **state)
+{
+	struct env *e = *state;
+	struct sim s2;
+	struct epki_client_opts o;
+	struct epki_resp r;
+	struct gw_err err;
+	struct buf out;
+
+	sim_start(&s2,
+	    "licences = 1\nlicence_expiry = 2999-12-31\n"
+	    "pack = 2, 5, 2001-01-01\nprofile_state = pending\n");
+	o = (struct epki_client_opts) { .url = s2.url, .timeout_s = 10 };
+	/* Pending vetting: -105 ProfileID. */
+	assert_int_equal(order(e, s2.url, 10, "p", 1, NULL, 0),
+	    EPKI_BAD_REQUEST);
+	assert_int_equal(epki_profile_list_call(&o, &auth, NULL, &r, &err), 0);
+	assert_int_equal(r.profiles[0].state, EPKI_PROFILE_PENDING);
+	epki_resp_cleanup(&r);
+	assert_int_equal(admin(&s2, "/sim/config", "profile_state=validated",
+			     &out),
+	    200);
+	buf_cleanup(&out);
+	assert_int_equal(order(e, s2.url, 10, "p", 1, NULL, 0), EPKI_OK);
+	/* The one 1-year licence is gone; the 2-year pack has expired. */
+	assert_int_equal(order(e, s2.url, 10, "p", 1, NULL, 0), EPKI_QUOTA);
+	assert_int_equal(order(e, s2.url, 10, "p", 2, NULL, 0), EPKI_QUOTA);
+	assert_int_equal(order(e, s2.url, 10, "p", 3, NULL, 0),
+	    EPKI_BAD_REQUEST);
+	assert_int_equal(state_get(&s2, "licences_spent"), 1);
+	assert_int_equal(state_get(&s2, "licences_left"), 5);
+	assert_int_equal(admin(&s2, "/sim/config",
+			     "profile_state=suspended&licences=3", &out),
+	    200);
+	buf_cleanup(&out);
+	assert_int_equal(order(e, s2.url, 10, "p", 1, NULL, 0),
+	    EPKI_BAD_REQUEST);
+	assert_int_equal(epki_profile_list_call(&o, &auth, NULL, &r, &err), 0);
+	assert_int_equal(r.profiles[0].state, EPKI_PROFILE_SUSPENDED);
+	epki_resp_cleanup(&r);
+	assert_int_equal(state_get(&s2, "licences_left"), 8);
+	assert_int_equal(admin(&s2, "/sim/config", "profile_state=gone", &out),
+	    400);
+	buf_cleanup(&out);
+	assert_int_equal(sim_stop(&s2), 0);
+
+	/* The API IP allow-list: loopback is not in it. */
+	sim_start(&s2, "allow = 10.0.0.0/8\n");
+	o.url = s2.url;
+	assert_int_equal(epki_profile_list_call(&o, &auth, NULL, &r, &err), -1);
+	assert_int_equal(r.cls, EPKI_AUTH);
+	assert_int_equal(r.errors[0].code, -4201);
+	epki_resp_cleanup(&r);
+	assert_int_equal(sim_stop(&s2), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_orders_revoke_profiles),
+		cmocka_unit_test(test_faults),
+		cmocka_unit_test(test_fault_probability),
+		cmocka_unit_test(test_fault_latency),
+		cmocka_unit_test(test_fault_drop_then_find),
+		cmocka_unit_test(test_packs_and_profile),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
