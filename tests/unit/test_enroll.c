@@ -1,0 +1,800 @@
+/*
+ * Unit tests of the enrollment state machine (server/enroll.c) through
+ * its seam, struct gw_ctx's EPKI transport. Everything else is real: the
+ * RA, the SQLite database, SCEP messages built and CertReps checked with
+ * the test client library, and SOAP answers built with epki/.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "buf.h"
+#include "db.h"
+#include "epki.h"
+#include "gw.h"
+#include "gw_err.h"
+#include "scep.h"
+#include "scep_client.h"
+#include "test_server_common.h"
+
+#define CT_PKI "application/x-pki-message"
+#define WAIT_S 20
+
+/* Counts op->resume calls. */
+struct waiter {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int calls;
+};
+
+static void
+on_resume(void *arg)
+{
+	struct waiter *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	w->calls++;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Resume calls so far. */
+static int
+waiter_calls(struct waiter *w)
+{
+	int n;
+
+	pthread_mutex_lock(&w->mu);
+	n = w->calls;
+	pthread_mutex_unlock(&w->mu);
+	return n;
+}
+
+/* Waits up to WAIT_S for the first resume; false on timeout. */
+static bool
+waiter_wait(struct waiter *w)
+{
+	struct timespec until;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += WAIT_S;
+	pthread_mutex_lock(&w->mu);
+	while (w->calls == 0 && rc == 0)
+		rc = pthread_cond_timedwait(&w->cv, &w->mu, &until);
+	rc = w->calls;
+	pthread_mutex_unlock(&w->mu);
+	return rc > 0;
+}
+
+/* One PKIOperation: the request, the op and the checked reply. */
+struct call {
+	struct scep_client_req req;
+	struct buf der;
+	struct enroll_op op;
+	struct waiter w;
+	int rc; /* enroll_pkioperation() */
+	struct scep_client_rep rep;
+};
+
+/* Builds a request of type for txid (csr for PKCSReq, else NULL). */
+static void
+call_init(struct srv_fx *fx, struct call *c, int type, const char *txid,
+    const X509_REQ *csr, int cipher_nid)
+{
+	struct gw_err err;
+
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->w.mu, NULL);
+	pthread_cond_init(&c->w.cv, NULL);
+	buf_init(&c->der, 0);
+	c->req.type = type;
+	c->req.txid = txid;
+	c->req.cipher_nid = cipher_nid;
+	c->req.signer = fx->pki->signer;
+	c->req.key = fx->pki->key;
+	c->req.recipient = fx->pki->ra_x509;
+	c->req.csr = csr;
+	c->req.issuer = X509_get_subject_name(fx->pki->ca);
+	c->req.subject = X509_get_subject_name(fx->pki->signer);
+	if (scep_client_msg_build(&c->req, &c->der, &err) != 0)
+		fail_msg("scep_client_msg_build: %s", err.msg);
+	c->op.resume = on_resume;
+	c->op.resume_arg = &c->w;
+	snprintf(c->op.peer, sizeof(c->op.peer), "192.0.2.1");
+}
+
+/* Starts the operation; returns enroll_pkioperation()'s result. */
+static int
+call_start(struct srv_fx *fx, struct call *c)
+{
+	c->rc = enroll_pkioperation(&fx->ctx, &c->op, c->der.data, c->der.len);
+	assert_in_range(c->rc, 0, 1);
+	if (c->rc == 0) {
+		assert_true(c->op.done);
+		assert_int_equal(waiter_calls(&c->w), 0);
+	}
+	return c->rc;
+}
+
+/* For an async op: waits for resume, then builds the reply. */
+static void
+call_wait(struct srv_fx *fx, struct call *c)
+{
+	assert_int_equal(c->rc, 1);
+	assert_true(waiter_wait(&c->w));
+	/* The HTTP layer frees the op after this: nothing may point to it. */
+	assert_null(c->op.job);
+	enroll_finish(&fx->ctx, &c->op);
+	assert_true(c->op.done);
+}
+
+/* Checks the reply is a CertRep for the request and parses it. */
+static void
+call_rep(struct srv_fx *fx, struct call *c)
+{
+	struct gw_err err;
+
+	assert_int_equal(c->op.reply.http_status, 200);
+	assert_string_equal(c->op.reply.content_type, CT_PKI);
+	if (scep_client_rep_parse(c->op.reply.body, c->op.reply.len,
+		fx->pki->ra_x509, &c->req, &c->rep, &err) != 0)
+		fail_msg("scep_client_rep_parse: %s", err.msg);
+}
+
+/* Runs the whole operation (synchronous or not) and parses the reply. */
+static void
+call_run(struct srv_fx *fx, struct call *c)
+{
+	if (call_start(fx, c) == 1)
+		call_wait(fx, c);
+	call_rep(fx, c);
+}
+
+static void
+call_cleanup(struct call *c)
+{
+	enroll_op_cleanup(&c->op);
+	scep_client_rep_cleanup(&c->rep);
+	buf_cleanup(&c->der);
+	pthread_cond_destroy(&c->w.cv);
+	pthread_mutex_destroy(&c->w.mu);
+}
+
+/* Asserts a FAILURE reply with failInfo f. */
+static void
+assert_failure(const struct call *c, enum scep_fail f)
+{
+	assert_int_equal(c->rep.status, SCEP_STATUS_FAILURE);
+	assert_int_equal(c->rep.fail, f);
+	assert_null(c->rep.issued);
+}
+
+/* Asserts a SUCCESS reply whose certificate carries the device's key. */
+static void
+assert_success(struct srv_fx *fx, const struct call *c)
+{
+	assert_int_equal(c->rep.status, SCEP_STATUS_SUCCESS);
+	assert_non_null(c->rep.issued);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(c->rep.issued),
+			     fx->pki->key),
+	    1);
+	assert_int_equal(X509_check_issued(fx->pki->ca, c->rep.issued),
+	    X509_V_OK);
+}
+
+/* A CSR from the device's key. Caller frees with X509_REQ_free(). */
+static X509_REQ *
+csr_new(struct srv_fx *fx, const char *cn, const char *challenge)
+{
+	X509_REQ *csr;
+
+	csr = scep_client_csr_new(fx->pki->key, cn, NULL, challenge);
+	assert_non_null(csr);
+	return csr;
+}
+
+/* The stored transaction; caller cleans it up. */
+static void
+txn_get(struct srv_fx *fx, const char *txid, struct db_txn *t)
+{
+	struct gw_err err;
+
+	if (db_txn_get(fx->ctx.db, txid, t, &err) != 0)
+		fail_msg("db_txn_get %s: %s", txid, err.msg);
+}
+
+/* PKCSReq, answered at once from the transport's thread: SUCCESS. */
+static void
+test_enroll_success(void **state)
+{
+	struct srv_fx *fx = *state;
+	struct epki_req req;
+	struct db_txn t;
+	struct gw_err err;
+	struct call c;
+	X509_REQ *csr;
+	char used_by[128];
+	int64_t id;
+
+	id = srv_challenge_put(fx, "s3cret", 3600);
+	csr = csr_new(fx, "device-1", "s3cret");
+	fx->fake.autoans = FAKE_ISSUE;
+	call_init(fx, &c, SCEP_MT_PKCSREQ, "TX-SUCCESS", csr, 0);
+	assert_int_equal(call_start(fx, &c), 1);
+	call_wait(fx, &c);
+	call_rep(fx, &c);
+	assert_success(fx, &c);
+	assert_int_equal(waiter_calls(&c.w), 1);
+	assert_int_equal(fake_posts(&fx->fake), 1);
+
+	/* What went upstream: the configured profile, the CSR's CN. */
+	assert_string_equal(fx->fake.last_op, "OrderAndIssueCertificate");
+	memset(&req, 0, sizeof(req));
+	assert_int_equal(epki_soap_req_parse(fx->fake.last.data,
+			     fx->fake.last.len, &req, &err),
+	    0);
+	assert_string_equal(req.user, "PAR12345_api");
+	assert_string_equal(req.password, "pw-s3cret");
+	assert_string_equal(req.order.profile_id, "MP0001");
+	assert_string_equal(req.order.product_code, "EPKIPSPersonal");
+	assert_string_equal(req.order.cn, "device-1");
+	assert_non_null(strstr(req.order.csr_pem, "CERTIFICATE REQUEST"));
+	epki_req_cleanup(&req);
+
+	/* The database: ISSUED with the certificate, challenge consumed. */
+	txn_get(fx, "TX-SUCCESS", &t);
+	assert_int_equal(t.state, DB_TXN_ISSUED);
+	assert_non_null(t.order_id);
+	assert_string_equal(t.order_id, "MPS2026000001");
+	assert_true(t.cert_len > 0);
+	db_txn_cleanup(&t);
+	assert_true(srv_challenge_used(fx, id, used_by, sizeof(used_by)) > 0);
+	assert_string_equal(used_by, "TX-SUCCESS");
+	call_cleanup(&c);
+	X509_REQ_free(csr);
+}
+
+/* The order is held, then answered from the test thread before PENDING. */
+static void
+test_enroll_success_answered_later(void **state)
+{
+	struct srv_fx *fx = *state;
+	struct call c;
+	X509_REQ *csr;
+
+	srv_challenge_put(fx, "s3cret", 3600);
+	csr = csr_new(fx, "device-1", "s3cret");
+	call_init(fx, &c, SCEP_MT_PKCSREQ, "TX-LATER", csr, 0);
+	assert_int_equal(call_start(fx, &c), 1);
+	assert_int_equal(enroll_inflight(fx->ctx.enroll), 1);
+	assert_int_equal(srv_txn_state(fx, "TX-LATER"), DB_TXN_ORDERING);
+	srv_sleep_ms(100);
+	assert_int_equal(waiter_calls(&c.w), 0);
+	fake_complete(&fx->fake, FAKE_ISSUE);
+	assert_int_equal(enroll_inflight(fx->ctx.enroll), 0);
+	call_wait(fx, &c);
+	call_rep(fx, &c);
+	assert_success(fx, &c);
+	assert_int_equal(srv_txn_state(fx, "TX-LATER"), DB_TXN_ISSUED);
+	call_cleanup(&c);
+	X509_REQ_free(csr);
+}
+
+/* Refused challenges: FAILURE badRequest, nothing recorded or ordered. */
+enum chal_case {
+	CHAL_WRONG,
+	CHAL_USED,
+	CHAL_EXPIRED,
+	CHAL_REVOKED,
+	CHAL_MISSING,
+};
+
+static const struct {
+	enum chal_case kind;
+	const char *name;
+	const char *text; /* failInfoText */
+} chal_cases[] = {
+	{ CHAL_WRONG, "wrong", "invalid challenge password" },
+	{ CHAL_USED, "used", "invalid challenge password" },
+	{ CHAL_EXPIRED, "expired", "invalid challenge password" },
+	{ CHAL_REVOKED, "revoked", "invalid challenge password" },
+	{ CHAL_MISSING, "missing", "challenge password missing" },
+};
+
+/* Prepares the database for one refused-challenge case. */
+static int64_t
+chal_prepare(struct srv_fx *fx, enum chal_case kind, const char *secret)
+{
+	struct db_txn_new n;
+	struct db_txn t;
+	enum db_start res;
+	struct gw_err err;
+	uint8_t zero[32] = { 0 }, hash[32];
+	int64_t id = 0;
+
+	switch (kind) {
+	case CHAL_WRONG:
+		id = srv_challenge_put(fx, "another-secret", 3600);
+		break;
+	case CHAL_USED:
+		/* Another transaction consumed it first. */
+		id = srv_challenge_put(fx, secret, 3600);
+		SHA256((const unsigned char *)secret, strlen(secret), hash);
+		memset(&n, 0, sizeof(n));
+		n.txid = "TX-OTHER";
+		n.csr_sha256 = zero;
+		n.challenge_sha256 = hash;
+		n.csr_cn = "other";
+		n.csr_pem = "x";
+		n.now = (int64_t)time(NULL);
+		assert_int_equal(db_txn_start(fx->ctx.db, &n, &res, &t, &err),
+		    0);
+		assert_int_equal(res, DB_START_OK);
+		db_txn_cleanup(&t);
+		break;
+	case CHAL_EXPIRED:
+		id = srv_challenge_put(fx, secret, -5);
+		break;
+	case CHAL_REVOKED:
+		id = srv_challenge_put(fx, secret, 3600);
+		assert_int_equal(db_challenge_revoke(fx->ctx.db, id, &err), 0);
+		break;
+	case CHAL_MISSING:
+		id = srv_challenge_put(fx, secret, 3600);
+		break;
+	}
+	return id;
+}
+
+static void
+test_enroll_challenge_refused(void **state)
+{
+	struct srv_fx *fx = *state;
+	struct call c;
+	X509_REQ *csr;
+	char txid[64], secret[64], used_by[128];
+	int64_t id, used;
+	size_t i;
+
+	for (i = 0; i < sizeof(chal_cases) / sizeof(chal_cases[0]); i++) {
+		print_message("challenge: %s\n", chal_cases[i].name);
+		snprintf(secret, sizeof(secret), "s3cret-%s",
+		    chal_cases[i].name);
+		id = chal_prepare(fx, chal_cases[i].kind, secret);
+		csr = csr_new(fx, "device-1",
+		    chal_cases[i].kind == CHAL_MISSING ? NULL : secret);
+		snprintf(txid, sizeof(txid), "TX-CHAL-%s", chal_cases[i].name);
+		call_init(fx, &c, SCEP_MT_PKCSREQ, txid, csr, 0);
+		assert_int_equal(call_start(fx, &c), 0);
+		call_rep(fx, &c);
+		assert_failure(&c, SCEP_FAIL_BADREQUEST);
+		assert_string_equal(c.rep.fail_text, chal_cases[i].text);
+		assert_int_equal(fake_posts(&fx->fake), 0);
+		assert_int_equal(srv_txn_state(fx, txid), 0);
+		/* The challenge is left as it was. */
+		used = srv_challenge_used(fx, id, used_by, sizeof(used_by));
+		if (chal_cases[i].kind == CHAL_USED) {
+			assert_true(used > 0);
+			assert_string_equal(used_by, "TX-OTHER");
+		} else {
+			assert_int_equal(used, 0);
+		}
+		call_cleanup(&c);
+		X509_REQ_free(csr);
+	}
+}
+
+/* -101 ProfileID: FAILURE badRequest, stored; a retry is not re-ordered. */
+static void
+test_enroll_business_error(void **state)
+{
+	struct srv_fx *fx = *state;
+	struct call c, r, p;
+	struct db_txn t;
+	X509_REQ *csr;
+
+	srv_challenge_put(fx, "s3cret", 3600);
+	csr = csr_new(fx, "device-1", "s3cret");
+	fx->fake.autoans = FAKE_BIZ_101;
+	call_init(fx, &c, SCEP_MT_PKCSREQ, "TX-BIZ", csr, 0);
+	call_run(fx, &c);
+	assert_failure(&c, SCEP_FAIL_BADREQUEST);
+	assert_string_equal(c.rep.fail_text, "the CA refused the request");
+	txn_get(fx, "TX-BIZ", &t);
+	assert_int_equal(t.state, DB_TXN_FAILED);
+	assert_int_equal(t.fail_info, SCEP_FAIL_BADREQUEST);
+	db_txn_cleanup(&t);
+	fake_join(&fx->fake);
+
+	/* The same request again: answered from the database. */
+	call_init(fx, &r, SCEP_MT_PKCSREQ, "TX-BIZ", csr, 0);
+	assert_int_equal(call_start(fx, &r), 0);
+	call_rep(fx, &r);
+	assert_failure(&r, SCEP_FAIL_BADREQUEST);
+	assert_string_equal(r.rep.fail_text, "the CA refused the request");
+	call_init(fx, &p, SCEP_MT_CERTPOLL, "TX-BIZ", NULL, 0);
+	assert_int_equal(call_start(fx, &p), 0);
+	call_rep(fx, &p);
+	assert_failure(&p, SCEP_FAIL_BADREQUEST);
+	assert_int_equal(fake_posts(&fx->fake), 1);
+	call_cleanup(&p);
+	call_cleanup(&r);
+	call_cleanup(&c);
+	X509_REQ_free(csr);
+}
+
+/* No usable answer from upstream: PENDING, the order stays ORDERING. */
+static const struct {
+	const char *name;
+	enum fake_answer a;
+	bool order_id; /* an OrderID was learnt */
+} pending_cases[] = {
+	{ "transport", FAKE_TRANSPORT, false },
+	{ "soap-fault", FAKE_FAULT, false },
+	{ "cert-for-other-key", FAKE_OTHER_KEY, true },
+};
+
+static void
+test_enroll_upstream_unusable(void **state)
+{
+	struct srv_fx *fx = *state;
+	struct call c, r, p;
+	struct db_txn t;
+	X509_REQ *csr;
+	char txid[64], secret[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(pending_cases) / sizeof(pending_cases[0]); i++) {
+		print_message("upstream: %s\n", pending_cases[i].name);
+		snprintf(secret, sizeof(secret), "s3cret-%zu", i);
+		snprintf(txid, sizeof(txid), "TX-UP-%s", pending_cases[i].name);
+		srv_challenge_put(fx, secret, 3600);
+		csr = csr_new(fx, "device-1", secret);
+		call_init(fx, &c, SCEP_MT_PKCSREQ, txid, csr, 0);
+		assert_int_equal(call_start(fx, &c), 1);
+		fake_complete(&fx->fake, pending_cases[i].a);
+		call_wait(fx, &c);
+		call_rep(fx, &c);
+		assert_int_equal(c.rep.status, SCEP_STATUS_PENDING);
+		txn_get(fx, txid, &t);
+		assert_int_equal(t.state, DB_TXN_ORDERING);
+		if (pending_cases[i].order_id)
+			assert_non_null(t.order_id);
+		else
+			assert_null(t.order_id);
+		db_txn_cleanup(&t);
+
+		/* A retry and a poll: PENDING, and no second order. */
+		call_init(fx, &r, SCEP_MT_PKCSREQ, txid, csr, 0);
+		assert_int_equal(call_start(fx, &r), 0);
+		call_rep(fx, &r);
+		assert_int_equal(r.rep.status, SCEP_STATUS_PENDING);
+		call_init(fx, &p, SCEP_MT_CERTPOLL, txid, NULL, 0);
+		assert_int_equal(call_start(fx, &p), 0);
+		call_rep(fx, &p);
+		assert_int_equal(p.rep.status, SCEP_STATUS_PENDING);
+		assert_int_equal(fake_posts(&fx->fake), (int)i + 1);
+		call_cleanup(&p);
+		call_cleanup(&r);
+		call_cleanup(&c);
+		X509_REQ_free(csr);
+	}
+}
+
+/* post() itself fails: PENDING at once, left for reconciliation. */
+static void
+test_enroll_post_fails(void **state)
+{
+	struct srv_fx *fx = *state;
+	struct call c;
+	X509_REQ *csr;
+
+	srv_challenge_put(fx, "s3cret", 3600);
+	csr = csr_new(fx, "device-1", "s3cret");
+	fx->fake.fail_post = true;
+	call_init(fx, &c, SCEP_MT_PKCSREQ, "TX-POSTFAIL", csr, 0);
+	assert_int_equal(call_start(fx, &c), 0);
+	call_rep(fx, &c);
+	assert_int_equal(c.rep.status, SCEP_STATUS_PENDING);
+	assert_int_equal(fake_posts(&fx->fake), 1);
+	assert_int_equal(enroll_inflight(fx->ctx.enroll), 0);
+	assert_int_equal(srv_txn_state(fx, "TX-POSTFAIL"), DB_TXN_ORDERING);
+	call_cleanup(&c);
+	X509_REQ_free(csr);
+}
+
+/*
+ * Slow upstream: the timer answers PENDING after pending_after_seconds,
+ * the late answer is stored, and a CertPoll then gets the certificate.
+ */
+static void
+test_enroll_slow_then_poll(void **state)
+{
+	struct srv_fx *fx = *state;
+	struct timespec t0, t1;
+	struct call c, p;
+	X509_REQ *csr;
+
+	fx->cfg.pending_after_seconds = 1;
+	srv_challenge_put(fx, "s3cret", 3600);
+	csr = csr_new(fx, "device-1", "s3cret");
+	call_init(fx, &c, SCEP_MT_PKCSREQ, "TX-SLOW", csr, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(call_start(fx, &c), 1);
+	call_wait(fx, &c);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec >= 0 && t1.tv_sec - t0.tv_sec < 10);
+	call_rep(fx, &c);
+	assert_int_equal(c.rep.status, SCEP_STATUS_PENDING);
+	assert_true(fake_pending(&fx->fake));
+	assert_int_equal(enroll_inflight(fx->ctx.enroll), 1);
+	assert_int_equal(srv_txn_state(fx, "TX-SLOW"), DB_TXN_ORDERING);
+
+	/* The late answer: stored, and the op is not resumed again. */
+	fake_complete(&fx->fake, FAKE_ISSUE);
+	assert_int_equal(enroll_inflight(fx->ctx.enroll), 0);
+	assert_int_equal(srv_txn_state(fx, "TX-SLOW"), DB_TXN_ISSUED);
+	assert_int_equal(waiter_calls(&c.w), 1);
+
+	call_init(fx, &p, SCEP_MT_CERTPOLL, "TX-SLOW", NULL, 0);
+	assert_int_equal(call_start(fx, &p), 0);
+	call_rep(fx, &p);
+	assert_success(fx, &p);
+	assert_int_equal(fake_posts(&fx->fake), 1);
+	call_cleanup(&p);
+	call_cleanup(&c);
+	X509_REQ_free(csr);
+}
+
+/* After SUCCESS: same txid + same CSR is SUCCESS again, same serial. */
+static void
+test_enroll_retry_after_success(void **state)
+{
+	struct srv_fx *fx = *state;
+	struct call c, r, d;
+	X509_REQ *csr, *csr2;
+
+	srv_challenge_put(fx, "s3cret", 3600);
+	csr = csr_new(fx, "device-1", "s3cret");
+	fx->fake.autoans = FAKE_ISSUE;
+	call_init(fx, &c, SCEP_MT_PKCSREQ, "TX-RETRY", csr, 0);
+	call_run(fx, &c);
+	assert_success(fx, &c);
+	fake_join(&fx->fake);
+
+	call_init(fx, &r, SCEP_MT_PKCSREQ, "TX-RETRY", csr, 0);
+	assert_int_equal(call_start(fx, &r), 0);
+	call_rep(fx, &r);
+	assert_success(fx, &r);
+	assert_int_equal(ASN1_INTEGER_cmp(X509_get0_serialNumber(c.rep.issued),
+			     X509_get0_serialNumber(r.rep.issued)),
+	    0);
+	assert_int_equal(fake_posts(&fx->fake), 1);
+
+	/* Same txid, another CSR: refused, still one order. */
+	csr2 = csr_new(fx, "device-2", "s3cret");
+	call_init(fx, &d, SCEP_MT_PKCSREQ, "TX-RETRY", csr2, 0);
+	assert_int_equal(call_start(fx, &d), 0);
+	call_rep(fx, &d);
+	assert_failure(&d, SCEP_FAIL_BADREQUEST);
+	assert_int_equal(fake_posts(&fx->fake), 1);
+	assert_int_equal(srv_txn_state(fx, "TX-RETRY"), DB_TXN_ISSUED);
+	call_cleanup(&d);
+	call_cleanup(&r);
+	call_cleanup(&c);
+	X509_REQ_free(csr2);
+	X509_REQ_free(csr);
+}
+
+/* A retry while the order is still in flight: PENDING, no second order. */
+static void
+test_enroll_retry_while_ordering(void **state)
+{
+	struct srv_fx *fx = *state;
+	struct call c, r;
+	X509_REQ *csr;
+
+	srv_challenge_put(fx, "s3cret", 3600);
+	csr = csr_new(fx, "device-1", "s3cret");
+	call_init(fx, &c, SCEP_MT_PKCSREQ, "TX-INFLIGHT", csr, 0);
+	assert_int_equal(call_start(fx, &c), 1);
+	call_init(fx, &r, SCEP_MT_PKCSREQ, "TX-INFLIGHT", csr, 0);
+	assert_int_equal(call_start(fx, &r), 0);
+	call_rep(fx, &r);
+	assert_int_equal(r.rep.status, SCEP_STATUS_PENDING);
+	assert_int_equal(fake_posts(&fx->fake), 1);
+	fake_complete(&fx->fake, FAKE_ISSUE);
+	call_wait(fx, &c);
+	call_rep(fx, &c);
+	assert_success(fx, &c);
+	call_cleanup(&r);
+	call_cleanup(&c);
+	X509_REQ_free(csr);
+}
+
+/* CertPoll for a transaction nobody started: badCertId. */
+static void
+test_enroll_poll_unknown(void **state)
+{
+	struct srv_fx *fx = *state;
+	struct call p;
+
+	call_init(fx, &p, SCEP_MT_CERTPOLL, "TX-NOBODY", NULL, 0);
+	assert_int_equal(call_start(fx, &p), 0);
+	call_rep(fx, &p);
+	assert_failure(&p, SCEP_FAIL_BADCERTID);
+	assert_int_equal(fake_posts(&fx->fake), 0);
+	call_cleanup(&p);
+}
+
+/* Bytes that are no pkiMessage: plain HTTP 400, not a CertRep. */
+static void
+test_enroll_garbage(void **state)
+{
+	static const uint8_t junk[][16] = {
+		{ 0 },
+		{ 0x30, 0x03, 0x02, 0x01, 0x01 },
+		{ 'h', 'e', 'l', 'l', 'o' },
+	};
+	struct srv_fx *fx = *state;
+	struct enroll_op op;
+	size_t i;
+
+	for (i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+		memset(&op, 0, sizeof(op));
+		op.resume = on_resume;
+		assert_int_equal(enroll_pkioperation(&fx->ctx, &op, junk[i],
+				     sizeof(junk[i])),
+		    0);
+		assert_true(op.done);
+		assert_int_equal(op.reply.http_status, 400);
+		assert_string_equal(op.reply.content_type, "text/plain");
+		assert_non_null(op.reply.body);
+		enroll_op_cleanup(&op);
+	}
+	assert_int_equal(fake_posts(&fx->fake), 0);
+}
+
+/* Single DES with allow_des off: FAILURE badAlg, nothing recorded. */
+static void
+test_enroll_des_refused(void **state)
+{
+	struct srv_fx *fx = *state;
+	struct call c;
+	X509_REQ *csr;
+
+	srv_challenge_put(fx, "s3cret", 3600);
+	csr = csr_new(fx, "device-1", "s3cret");
+	call_init(fx, &c, SCEP_MT_PKCSREQ, "TX-DES", csr, NID_des_cbc);
+	assert_int_equal(call_start(fx, &c), 0);
+	call_rep(fx, &c);
+	assert_failure(&c, SCEP_FAIL_BADALG);
+	assert_int_equal(fake_posts(&fx->fake), 0);
+	assert_int_equal(srv_txn_state(fx, "TX-DES"), 0);
+	call_cleanup(&c);
+	X509_REQ_free(csr);
+}
+
+/* enroll_drain() returns once the order in flight ends. */
+static void
+test_enroll_drain_waits(void **state)
+{
+	struct srv_fx *fx = *state;
+	struct timespec t0, t1;
+	struct call c;
+	X509_REQ *csr;
+
+	fx->cfg.pending_after_seconds = 1;
+	srv_challenge_put(fx, "s3cret", 3600);
+	csr = csr_new(fx, "device-1", "s3cret");
+	call_init(fx, &c, SCEP_MT_PKCSREQ, "TX-DRAIN", csr, 0);
+	assert_int_equal(call_start(fx, &c), 1);
+	fake_complete_later(&fx->fake, FAKE_ISSUE, 1500);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	enroll_drain(fx->ctx.enroll, 10);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec < 8);
+	assert_int_equal(enroll_inflight(fx->ctx.enroll), 0);
+	fake_join(&fx->fake);
+	assert_int_equal(srv_txn_state(fx, "TX-DRAIN"), DB_TXN_ISSUED);
+	/* The device got PENDING from the timer before the answer. */
+	call_wait(fx, &c);
+	call_rep(fx, &c);
+	assert_int_equal(c.rep.status, SCEP_STATUS_PENDING);
+	call_cleanup(&c);
+	X509_REQ_free(csr);
+}
+
+/*
+ * enroll_drain() gives up on an order that never ends; teardown then
+ * ends it as epki_client_free() would, before enroll_free().
+ */
+static void
+test_enroll_drain_gives_up(void **state)
+{
+	struct srv_fx *fx = *state;
+	struct timespec t0, t1;
+	struct call c;
+	X509_REQ *csr;
+
+	fx->cfg.pending_after_seconds = 1;
+	srv_challenge_put(fx, "s3cret", 3600);
+	csr = csr_new(fx, "device-1", "s3cret");
+	call_init(fx, &c, SCEP_MT_PKCSREQ, "TX-STUCK", csr, 0);
+	assert_int_equal(call_start(fx, &c), 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	enroll_drain(fx->ctx.enroll, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec < 8);
+	assert_int_equal(enroll_inflight(fx->ctx.enroll), 1);
+	assert_true(fake_pending(&fx->fake));
+	call_wait(fx, &c);
+	call_rep(fx, &c);
+	assert_int_equal(c.rep.status, SCEP_STATUS_PENDING);
+	call_cleanup(&c);
+	X509_REQ_free(csr);
+	/* srv_fx_teardown() completes the order with a transport error. */
+}
+
+/* A transport error from the transport's thread: PENDING, resumed once. */
+static void
+test_enroll_transport_error_from_thread(void **state)
+{
+	struct srv_fx *fx = *state;
+	struct call c;
+	X509_REQ *csr;
+
+	srv_challenge_put(fx, "s3cret", 3600);
+	csr = csr_new(fx, "device-1", "s3cret");
+	call_init(fx, &c, SCEP_MT_PKCSREQ, "TX-TERR", csr, 0);
+	assert_int_equal(call_start(fx, &c), 1);
+	fake_complete_later(&fx->fake, FAKE_TRANSPORT, 50);
+	call_wait(fx, &c);
+	fake_join(&fx->fake);
+	call_rep(fx, &c);
+	assert_int_equal(c.rep.status, SCEP_STATUS_PENDING);
+	assert_int_equal(waiter_calls(&c.w), 1);
+	assert_int_equal(enroll_inflight(fx->ctx.enroll), 0);
+	assert_int_equal(srv_txn_state(fx, "TX-TERR"), DB_TXN_ORDERING);
+	call_cleanup(&c);
+	X509_REQ_free(csr);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, srv_fx_setup, srv_fx_teardown)
+		T(test_enroll_success),
+		T(test_enroll_success_answered_later),
+		T(test_enroll_challenge_refused),
+		T(test_enroll_business_error),
+		T(test_enroll_upstream_unusable),
+		T(test_enroll_post_fails),
+		T(test_enroll_slow_then_poll),
+		T(test_enroll_retry_after_success),
+		T(test_enroll_retry_while_ordering),
+		T(test_enroll_poll_unknown),
+		T(test_enroll_garbage),
+		T(test_enroll_des_refused),
+		T(test_enroll_drain_waits),
+		T(test_enroll_drain_gives_up),
+		T(test_enroll_transport_error_from_thread),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, srv_pki_setup, srv_pki_teardown);
+}
