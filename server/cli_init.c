@@ -350,6 +350,7 @@ init_write_config(const struct init_opts *o, const char *conf_path)
 	c.epki_product_code = (char *)(uintptr_t) "EPKIPSPersonal";
 	c.epki_years = 1;
 	c.epki_timeout_seconds = 30;
+	c.epki_reconcile_seconds = 30;
 	c.allow_des = false;
 	c.pending_after_seconds = 20;
 	c.challenge_ttl_seconds = 3600;

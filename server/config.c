@@ -62,6 +62,8 @@ static const struct cfg_key keys[] = {
 	K("epki", "product_code", CFG_STRING, 0, 0, "EPKIPSPersonal", false,
 	    epki_product_code),
 	K("epki", "profile_id", CFG_STRING, 0, 0, NULL, true, epki_profile_id),
+	K("epki", "reconcile_seconds", CFG_LONG, 1, 3600, "30", false,
+	    epki_reconcile_seconds),
 	K("epki", "timeout_seconds", CFG_LONG, 1, 600, "30", false,
 	    epki_timeout_seconds),
 	K("epki", "url", CFG_STRING, 0, 0, NULL, true, epki_url),
@@ -107,6 +109,9 @@ static const struct cfg_doc {
 	{ "epki", "product_code", NULL },
 	{ "epki", "years", "must match the licence pack: 1, 2 or 3" },
 	{ "epki", "timeout_seconds", "upstream call timeout (1..600)" },
+	{ "epki", "reconcile_seconds",
+	    "how often unfinished orders are looked up at GlobalSign "
+	    "(1..3600)" },
 	{ "epki", "ca_file",
 	    "TLS trust for the EPKI URL; empty = system store" },
 	{ "scep", "allow_des",

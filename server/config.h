@@ -35,7 +35,8 @@ struct gw_config {
 	char *epki_product_code;
 	int epki_years;
 	long epki_timeout_seconds;
-	char *epki_ca_file; /* TLS trust for the EPKI URL, or NULL */
+	long epki_reconcile_seconds; /* period of the reconciler */
+	char *epki_ca_file;	     /* TLS trust for the EPKI URL, or NULL */
 	/* [scep] */
 	bool allow_des;
 	long pending_after_seconds;

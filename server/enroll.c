@@ -40,6 +40,8 @@ struct enroll_job {
 	struct enroll_job *next;  /* timer queue, in deadline order */
 	struct enroll_job *prev;
 	bool queued;
+	struct enroll_job *all_next; /* every order in flight */
+	struct enroll_job *all_prev;
 };
 
 struct enroll {
@@ -51,7 +53,8 @@ struct enroll {
 	bool stop;
 	struct enroll_job *head; /* earliest deadline first */
 	struct enroll_job *tail;
-	size_t inflight; /* orders sent, not yet answered */
+	size_t inflight;	/* orders sent, not yet answered */
+	struct enroll_job *all; /* those orders, for the reconciler */
 };
 
 /* What the device is told, and what the log says, per upstream class. */
@@ -202,6 +205,46 @@ job_unqueue(struct enroll *e, struct enroll_job *j)
 	j->queued = false;
 }
 
+/* Adds a job to the in-flight list; caller holds e->mu. */
+static void
+job_track(struct enroll *e, struct enroll_job *j)
+{
+	j->all_prev = NULL;
+	j->all_next = e->all;
+	if (e->all != NULL)
+		e->all->all_prev = j;
+	e->all = j;
+	e->inflight++;
+}
+
+/* Removes a job from the in-flight list; caller holds e->mu. */
+static void
+job_untrack(struct enroll *e, struct enroll_job *j)
+{
+	if (j->all_prev != NULL)
+		j->all_prev->all_next = j->all_next;
+	else
+		e->all = j->all_next;
+	if (j->all_next != NULL)
+		j->all_next->all_prev = j->all_prev;
+	j->all_next = j->all_prev = NULL;
+	e->inflight--;
+}
+
+/* True when an order for txid is in flight in this process. */
+bool
+enroll_is_inflight(struct enroll *e, const char *txid)
+{
+	const struct enroll_job *j;
+	bool found = false;
+
+	pthread_mutex_lock(&e->mu);
+	for (j = e->all; j != NULL && !found; j = j->all_next)
+		found = strcmp(j->txid, txid) == 0;
+	pthread_mutex_unlock(&e->mu);
+	return found;
+}
+
 static void
 job_free(struct enroll_job *j)
 {
@@ -227,7 +270,7 @@ job_deliver(struct enroll_job *j, enum scep_status st, enum scep_fail f,
 	job_unqueue(e, j);
 	op = j->op;
 	j->op = NULL;
-	e->inflight--;
+	job_untrack(e, j);
 	pthread_cond_broadcast(&e->cv);
 	pthread_mutex_unlock(&e->mu);
 	if (op != NULL) {
@@ -264,12 +307,15 @@ serial_hex(const ASN1_INTEGER *sn, char *out, size_t n)
 	return 0;
 }
 
-/* Stores an issued certificate; returns a copy for the reply, or NULL. */
-static X509 *
-order_store_cert(struct enroll_job *j, const struct epki_resp *r,
+/*
+ * Stores a certificate GlobalSign issued for txid under order_id (ISSUED,
+ * in one SQLite transaction with its certificate row). Returns a copy for
+ * the reply (caller frees), or NULL when it could not be stored.
+ */
+X509 *
+enroll_store_issued(struct gw_ctx *ctx, const char *txid, const char *order_id,
     const X509 *leaf)
 {
-	struct gw_ctx *ctx = j->e->ctx;
 	unsigned char *der = NULL;
 	char serial[80], subject[256] = "";
 	ASN1_TIME *epoch = NULL;
@@ -287,15 +333,16 @@ order_store_cert(struct enroll_job *j, const struct epki_resp *r,
 	if ((epoch = ASN1_TIME_set(NULL, 0)) == NULL ||
 	    ASN1_TIME_diff(&days, &secs, epoch, X509_get0_notAfter(leaf)) != 1)
 		goto out;
-	if (db_txn_set_issued(ctx->db, j->txid, r->order_id, der, (size_t)len,
-		serial, (int64_t)days * 86400 + secs, subject, now_seconds(),
+	if (db_txn_set_issued(ctx->db, txid,
+		order_id[0] != '\0' ? order_id : NULL, der, (size_t)len, serial,
+		(int64_t)days * 86400 + secs, subject, now_seconds(),
 		&err) == -1) {
-		log_warnx("txid=%s: order %s issued but not stored: %s",
-		    j->txid, r->order_id, err.msg);
+		log_warnx("txid=%s: order %s issued but not stored: %s", txid,
+		    order_id, err.msg);
 		goto out;
 	}
-	log_info("txid=%s: issued serial=%s order=%s subject=%s", j->txid,
-	    serial, r->order_id, subject);
+	log_info("txid=%s: issued serial=%s order=%s subject=%s", txid, serial,
+	    order_id, subject);
 	copy = X509_dup(leaf);
 out:
 	ASN1_TIME_free(epoch);
@@ -318,54 +365,70 @@ order_log_errors(const char *txid, const struct epki_resp *r)
 		    r->errors[i].field, r->errors[i].message);
 }
 
+/*
+ * Records GlobalSign's answer to an order for txid (whose CSR key is pub):
+ * ISSUED with the certificate, FAILED for a final refusal, or nothing final
+ * (transport trouble, a transient error, no certificate for the key): the
+ * order id, if any, is kept and the reconciler finishes the transaction.
+ * Returns the status for the device; on SUCCESS *cert is a copy (caller
+ * frees), on FAILURE *text the short reason.
+ */
+enum scep_status
+enroll_order_record(struct gw_ctx *ctx, const char *txid, const EVP_PKEY *pub,
+    const struct epki_resp *r, X509 **cert, const char **text)
+{
+	const X509 *leaf;
+	struct gw_err err;
+
+	*cert = NULL;
+	*text = NULL;
+	if (r->cls == EPKI_OK || r->cls == EPKI_WARNING) {
+		if (r->cls == EPKI_WARNING)
+			order_log_errors(txid, r);
+		leaf = epki_resp_get0_cert_for_key(r, pub);
+		if (leaf != NULL &&
+		    (*cert = enroll_store_issued(ctx, txid, r->order_id,
+			 leaf)) != NULL)
+			return SCEP_STATUS_SUCCESS;
+		log_warnx("txid=%s: order %s: no usable certificate for the "
+			  "request's key; left for reconciliation",
+		    txid, r->order_id);
+	} else if (r->cls == EPKI_TRANSPORT || r->cls == EPKI_TRANSIENT) {
+		order_log_errors(txid, r);
+		log_warnx("txid=%s: GlobalSign did not complete the order; it "
+			  "will be reconciled",
+		    txid);
+	} else {
+		order_log_errors(txid, r);
+		*text = class_text[r->cls] != NULL ?
+		    class_text[r->cls] :
+		    "the CA refused the request";
+		if (db_txn_set_failed(ctx->db, txid, SCEP_FAIL_BADREQUEST,
+			*text, now_seconds(), &err) == -1)
+			log_warnx("txid=%s: cannot store failure: %s", txid,
+			    err.msg);
+		return SCEP_STATUS_FAILURE;
+	}
+	if (r->order_id[0] != '\0' &&
+	    db_txn_set_order(ctx->db, txid, r->order_id, now_seconds(), &err) ==
+		-1)
+		log_warnx("txid=%s: cannot store order id: %s", txid, err.msg);
+	return SCEP_STATUS_PENDING;
+}
+
 /* EPKI callback (EPKI client thread): record the outcome, then deliver. */
 static void
 order_done(void *arg, const struct epki_resp *r)
 {
 	struct enroll_job *j = arg;
-	struct gw_ctx *ctx = j->e->ctx;
-	const X509 *leaf;
-	struct gw_err err;
+	enum scep_status st;
 	const char *text;
 	X509 *cert;
 
 	ERR_clear_error();
-	if (r->cls == EPKI_OK || r->cls == EPKI_WARNING) {
-		if (r->cls == EPKI_WARNING)
-			order_log_errors(j->txid, r);
-		leaf = epki_resp_get0_cert_for_key(r, j->pub);
-		if (leaf != NULL &&
-		    (cert = order_store_cert(j, r, leaf)) != NULL) {
-			job_deliver(j, SCEP_STATUS_SUCCESS, 0, NULL, cert);
-			return;
-		}
-		log_warnx("txid=%s: order %s: no usable certificate for the "
-			  "request's key; left for reconciliation",
-		    j->txid, r->order_id);
-	} else if (r->cls == EPKI_TRANSPORT || r->cls == EPKI_TRANSIENT) {
-		order_log_errors(j->txid, r);
-		log_warnx("txid=%s: GlobalSign did not complete the order; "
-			  "the device gets PENDING",
-		    j->txid);
-	} else {
-		order_log_errors(j->txid, r);
-		text = class_text[r->cls] != NULL ?
-		    class_text[r->cls] :
-		    "the CA refused the request";
-		if (db_txn_set_failed(ctx->db, j->txid, SCEP_FAIL_BADREQUEST,
-			text, now_seconds(), &err) == -1)
-			log_warnx("txid=%s: cannot store failure: %s", j->txid,
-			    err.msg);
-		job_deliver(j, SCEP_STATUS_FAILURE, SCEP_FAIL_BADREQUEST, text,
-		    NULL);
-		return;
-	}
-	if (r->order_id[0] != '\0' &&
-	    db_txn_set_order(ctx->db, j->txid, r->order_id, now_seconds(),
-		&err) == -1)
-		log_warnx("txid=%s: cannot store order id: %s", j->txid,
-		    err.msg);
-	job_deliver(j, SCEP_STATUS_PENDING, 0, NULL, NULL);
+	st = enroll_order_record(j->e->ctx, j->txid, j->pub, r, &cert, &text);
+	job_deliver(j, st, st == SCEP_STATUS_FAILURE ? SCEP_FAIL_BADREQUEST : 0,
+	    text, cert);
 }
 
 /* Queues a job on the timer; caller holds e->mu. */
@@ -418,7 +481,7 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 	op->job = j;
 	pthread_mutex_lock(&e->mu);
 	job_queue(e, j);
-	e->inflight++;
+	job_track(e, j);
 	pthread_cond_broadcast(&e->cv);
 	pthread_mutex_unlock(&e->mu);
 	log_info("%s txid=%s: ordering cn=\"%s\"%s%s", op->peer, t->txid, t->cn,
@@ -430,7 +493,7 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 		log_warnx("txid=%s: cannot send order: %s", t->txid, err.msg);
 		pthread_mutex_lock(&e->mu);
 		job_unqueue(e, j);
-		e->inflight--;
+		job_untrack(e, j);
 		pthread_mutex_unlock(&e->mu);
 		op->job = NULL;
 		job_free(j);
@@ -774,7 +837,10 @@ enroll_pkioperation(struct gw_ctx *ctx, struct enroll_op *op,
 	return 0;
 }
 
-/* Frees what an op holds; an attached job is detached first. */
+/*
+ * Frees what an op holds. Only for an op no order is attached to
+ * (op->job == NULL): the HTTP layer frees a request after it was resumed.
+ */
 void
 enroll_op_cleanup(struct enroll_op *op)
 {
@@ -793,7 +859,7 @@ enroll_timer(void *arg)
 	struct enroll *e = arg;
 	struct enroll_job *j;
 	struct enroll_op *op;
-	struct timespec now;
+	struct timespec now, dl;
 
 	pthread_mutex_lock(&e->mu);
 	while (!e->stop) {
@@ -806,7 +872,9 @@ enroll_timer(void *arg)
 		if (now.tv_sec < j->deadline.tv_sec ||
 		    (now.tv_sec == j->deadline.tv_sec &&
 			now.tv_nsec < j->deadline.tv_nsec)) {
-			pthread_cond_timedwait(&e->cv, &e->mu, &j->deadline);
+			/* A copy: the job may be freed while we wait. */
+			dl = j->deadline;
+			pthread_cond_timedwait(&e->cv, &e->mu, &dl);
 			continue;
 		}
 		job_unqueue(e, j);

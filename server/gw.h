@@ -18,6 +18,7 @@
 struct buf;
 struct db;
 struct enroll;
+struct reconcile;
 struct gw_config;
 struct gw_err;
 struct srv_http;
@@ -31,7 +32,8 @@ struct gw_ctx {
 	struct epki_transport tr; /* how orders are sent (a seam for tests) */
 	struct epki_auth auth;	  /* password owned here, wiped on exit */
 	char *epki_password;
-	struct enroll *enroll; /* in-flight orders, PENDING timer */
+	struct enroll *enroll;	     /* in-flight orders, PENDING timer */
+	struct reconcile *reconcile; /* finishes interrupted orders */
 	struct srv_http *http;
 };
 
@@ -68,6 +70,17 @@ int enroll_new(struct enroll **out, struct gw_ctx *ctx, struct gw_err *err);
 void enroll_free(struct enroll *e);
 size_t enroll_inflight(struct enroll *e);
 void enroll_drain(struct enroll *e, long max_wait_s);
+bool enroll_is_inflight(struct enroll *e, const char *txid);
+X509 *enroll_store_issued(struct gw_ctx *ctx, const char *txid,
+    const char *order_id, const X509 *leaf);
+enum scep_status enroll_order_record(struct gw_ctx *ctx, const char *txid,
+    const EVP_PKEY *pub, const struct epki_resp *r, X509 **cert,
+    const char **text);
+
+/* reconcile.c */
+int reconcile_new(struct reconcile **out, struct gw_ctx *ctx,
+    struct gw_err *err);
+void reconcile_free(struct reconcile *r);
 void enroll_op_cleanup(struct enroll_op *op);
 int enroll_pkioperation(struct gw_ctx *ctx, struct enroll_op *op,
     const uint8_t *der, size_t len);
@@ -83,5 +96,6 @@ void srv_http_stop(struct srv_http *h);
 
 /* serve.c */
 int serve_run(const struct gw_config *cfg);
+void serve_epki_opts(const struct gw_config *cfg, struct epki_client_opts *o);
 
 #endif

@@ -55,26 +55,40 @@ serve_open(struct gw_ctx *ctx, const struct gw_config *cfg)
 	return 0;
 }
 
-/* Starts the upstream client, the enrollment timer and the listener. */
+/* The upstream client settings of a config. */
+void
+serve_epki_opts(const struct gw_config *cfg, struct epki_client_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->url = cfg->epki_url;
+	o->timeout_s = cfg->epki_timeout_seconds;
+	o->connect_timeout_s =
+	    cfg->epki_timeout_seconds < 15 ? cfg->epki_timeout_seconds : 15;
+	o->ca_file = cfg->epki_ca_file;
+	o->max_response = 1024 * 1024;
+}
+
+/*
+ * Starts the upstream client, the enrollment timer, the reconciler and
+ * the listener.
+ */
 static int
 serve_start(struct gw_ctx *ctx, const struct gw_config *cfg)
 {
 	struct epki_client_opts o;
 	struct gw_err err;
 
-	memset(&o, 0, sizeof(o));
-	o.url = cfg->epki_url;
-	o.timeout_s = cfg->epki_timeout_seconds;
-	o.connect_timeout_s =
-	    cfg->epki_timeout_seconds < 15 ? cfg->epki_timeout_seconds : 15;
-	o.ca_file = cfg->epki_ca_file;
-	o.max_response = 1024 * 1024;
+	serve_epki_opts(cfg, &o);
 	if (epki_client_new(&ctx->epki, &o, &err) == -1) {
 		log_warnx("EPKI client: %s", err.msg);
 		return -1;
 	}
 	ctx->tr = epki_client_transport(ctx->epki);
 	if (enroll_new(&ctx->enroll, ctx, &err) == -1) {
+		log_warnx("%s", err.msg);
+		return -1;
+	}
+	if (reconcile_new(&ctx->reconcile, ctx, &err) == -1) {
 		log_warnx("%s", err.msg);
 		return -1;
 	}
@@ -104,6 +118,7 @@ static void
 serve_close(struct gw_ctx *ctx)
 {
 	srv_http_stop(ctx->http);
+	reconcile_free(ctx->reconcile);
 	epki_client_free(ctx->epki);
 	enroll_free(ctx->enroll);
 	db_close(ctx->db);

@@ -483,7 +483,7 @@ test_write_roundtrip(void **state)
 	for (s = text; (s = strchr(s, '\n')) != NULL; s++)
 		if (s[1] >= 'a' && s[1] <= 'z')
 			keys++;
-	assert_int_equal(keys, 21);
+	assert_int_equal(keys, 22);
 	assert_non_null(strstr(text, "\ncert = ra.pem\n"));
 	assert_non_null(strstr(text, "\npath = data/gw.db\n"));
 	assert_non_null(
@@ -547,6 +547,7 @@ test_write_from_struct(void **state)
 	c.epki_product_code = (char *)(uintptr_t) "EPKIPSPersonal";
 	c.epki_years = 2;
 	c.epki_timeout_seconds = 30;
+	c.epki_reconcile_seconds = 30;
 	c.pending_after_seconds = 20;
 	c.challenge_ttl_seconds = 3600;
 	c.log_level = LOG_WARNING;

@@ -91,7 +91,7 @@ test_caps(void **state)
 
 	(void)state;
 	assert_string_equal(t,
-	    "POSTPKIOperation\r\nAES\r\nDES3\r\nSHA-1\r\nSHA-256\r\n"
+	    "POSTPKIOperation\r\nRenewal\r\nAES\r\nDES3\r\nSHA-1\r\nSHA-256\r\n"
 	    "SHA-512\r\nSCEPStandard\r\n");
 	assert_non_null(strstr(t, "Renewal\r\n"));
 }

@@ -1,0 +1,439 @@
+/*
+ * The reconciler: finishes every transaction left `ordering` — by a
+ * timeout, a transport error, a transient GlobalSign error, or a crash —
+ * without ever paying for a certificate twice (DESIGN.md, step 5). For
+ * each such transaction not in flight in this process it looks the order
+ * up first (GetOrderByOrderId when the OrderID is known, then GetOrders by
+ * CommonName and request date, matching the certificate by the CSR's
+ * public key), and orders again only when GlobalSign has no such order
+ * and the original call can no longer be running. Transient trouble backs
+ * off exponentially per transaction. One thread, blocking calls: a few
+ * calls at a time is all GlobalSign should see from recovery.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "config.h"
+#include "db.h"
+#include "epki.h"
+#include "gw.h"
+#include "gw_err.h"
+#include "log.h"
+#include "secure.h"
+
+#define BACKOFF_MAX 300 /* seconds between tries of one transaction */
+
+/* Per-transaction retry state, private to the reconciler thread. */
+struct backoff {
+	char *txid;
+	int64_t next_try; /* unix seconds */
+	int64_t delay;	  /* seconds until the next try after this one */
+	unsigned round;	  /* last round that saw the transaction */
+	struct backoff *next;
+};
+
+struct reconcile {
+	struct gw_ctx *ctx;
+	struct epki_client_opts opts;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+	unsigned round;
+	struct backoff *backoffs;
+};
+
+/* What a lookup at GlobalSign found. */
+enum lookup {
+	LOOKUP_STORED, /* the certificate was found and stored */
+	LOOKUP_NONE,   /* GlobalSign has no order for this request */
+	LOOKUP_RETRY,  /* no answer we can rely on: try later */
+};
+
+static int64_t
+now_seconds(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static bool
+reconcile_stopping(struct reconcile *r)
+{
+	bool stop;
+
+	pthread_mutex_lock(&r->mu);
+	stop = r->stop;
+	pthread_mutex_unlock(&r->mu);
+	return stop;
+}
+
+/* The backoff entry of txid, made on first use; NULL without memory. */
+static struct backoff *
+backoff_get(struct reconcile *r, const char *txid)
+{
+	struct backoff *b;
+
+	for (b = r->backoffs; b != NULL; b = b->next)
+		if (strcmp(b->txid, txid) == 0)
+			return b;
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->txid = gw_strdup(txid)) == NULL) {
+		free(b);
+		return NULL;
+	}
+	b->delay = 5;
+	b->next = r->backoffs;
+	r->backoffs = b;
+	return b;
+}
+
+/* Schedules the next try of a transaction, doubling its delay. */
+static void
+backoff_later(struct backoff *b)
+{
+	b->next_try = now_seconds() + b->delay;
+	b->delay = b->delay * 2 > BACKOFF_MAX ? BACKOFF_MAX : b->delay * 2;
+}
+
+/* Forgets transactions the last round no longer saw (they are final). */
+static void
+backoff_prune(struct reconcile *r)
+{
+	struct backoff **pp = &r->backoffs, *b;
+
+	while ((b = *pp) != NULL) {
+		if (b->round == r->round) {
+			pp = &b->next;
+			continue;
+		}
+		*pp = b->next;
+		free(b->txid);
+		free(b);
+	}
+}
+
+/* The public key of a stored CSR; caller frees. NULL if unreadable. */
+static EVP_PKEY *
+csr_pubkey(const char *pem)
+{
+	X509_REQ *req = NULL;
+	EVP_PKEY *pub = NULL;
+	BIO *b;
+
+	if (pem == NULL || (b = BIO_new_mem_buf(pem, -1)) == NULL)
+		return NULL;
+	if ((req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL)) != NULL)
+		pub = X509_REQ_get_pubkey(req);
+	X509_REQ_free(req);
+	BIO_free(b);
+	ERR_clear_error();
+	return pub;
+}
+
+/* The certificate of certs whose key is pub, or NULL. */
+static const X509 *
+certs_find_key(const STACK_OF(X509) *certs, const EVP_PKEY *pub)
+{
+	const X509 *x;
+	int i;
+
+	for (i = 0; i < sk_X509_num(certs); i++) {
+		x = sk_X509_value(certs, i);
+		if (EVP_PKEY_eq(X509_get0_pubkey(x), pub) == 1)
+			return x;
+	}
+	return NULL;
+}
+
+/* Stores leaf for t; LOOKUP_STORED, or RETRY if the database refused. */
+static enum lookup
+lookup_store(struct reconcile *r, const struct db_txn *t, const char *order_id,
+    const X509 *leaf)
+{
+	X509 *copy;
+
+	copy = enroll_store_issued(r->ctx, t->txid, order_id, leaf);
+	if (copy == NULL)
+		return LOOKUP_RETRY;
+	X509_free(copy);
+	log_info("txid=%s: reconciled: order %s was issued at GlobalSign",
+	    t->txid, order_id);
+	return LOOKUP_STORED;
+}
+
+/* GetOrderByOrderId: is this order issued for the request's key? */
+static enum lookup
+lookup_order(struct reconcile *r, const struct db_txn *t, const char *order_id,
+    const EVP_PKEY *pub)
+{
+	struct epki_resp resp;
+	struct gw_err err;
+	enum lookup res = LOOKUP_RETRY;
+	const X509 *leaf;
+
+	/* Every answer is in resp.cls; the return value adds nothing. */
+	gw_err_clear(&err);
+	(void)epki_order_get_call(&r->opts, &r->ctx->auth, order_id, &resp,
+	    &err);
+	if (resp.cls == EPKI_NOT_FOUND) {
+		res = LOOKUP_NONE;
+		goto out;
+	}
+	if (resp.cls != EPKI_OK && resp.cls != EPKI_WARNING) {
+		log_warnx("txid=%s: GetOrderByOrderId %s: %s: %s", t->txid,
+		    order_id, epki_class_name(resp.cls),
+		    resp.fault[0] != '\0' ? resp.fault : err.msg);
+		goto out;
+	}
+	leaf = epki_resp_get0_cert_for_key(&resp, pub);
+	if (leaf != NULL)
+		res = lookup_store(r, t, order_id, leaf);
+	else
+		res = LOOKUP_NONE; /* an order, but not for this key */
+out:
+	epki_resp_cleanup(&resp);
+	return res;
+}
+
+/* Formats the day before t as YYYY-MM-DD (UTC), for RequestDateFrom. */
+static void
+date_before(int64_t t, char *out, size_t n)
+{
+	time_t tt = (time_t)(t - 86400);
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, n, "%Y-%m-%d", &tm);
+}
+
+/* Checks one GetOrders entry against the request's key. */
+static enum lookup
+lookup_found(struct reconcile *r, const struct db_txn *t,
+    const struct epki_found *f, const EVP_PKEY *pub)
+{
+	const X509 *leaf;
+
+	if (f->order_id[0] == '\0')
+		return LOOKUP_NONE;
+	leaf = certs_find_key(f->certs, pub);
+	if (leaf != NULL)
+		return lookup_store(r, t, f->order_id, leaf);
+	if (f->certs != NULL)
+		return LOOKUP_NONE; /* another request's certificate */
+	return lookup_order(r, t, f->order_id, pub);
+}
+
+/* GetOrders by CommonName since the day before the transaction began. */
+static enum lookup
+lookup_orders(struct reconcile *r, const struct db_txn *t, const EVP_PKEY *pub)
+{
+	const struct gw_config *cfg = r->ctx->cfg;
+	struct epki_order_query q;
+	struct epki_resp resp;
+	struct gw_err err;
+	enum lookup res = LOOKUP_RETRY, one;
+	char from[16];
+	size_t i;
+
+	memset(&q, 0, sizeof(q));
+	date_before(t->created, from, sizeof(from));
+	q.product_code = cfg->epki_product_code;
+	q.profile_id = cfg->epki_profile_id;
+	q.cn = t->cn;
+	q.request_from = from;
+	q.want_cert_info = true;
+	q.want_fulfillment = true;
+	gw_err_clear(&err);
+	(void)epki_order_find_call(&r->opts, &r->ctx->auth, &q, &resp, &err);
+	if (resp.cls != EPKI_OK && resp.cls != EPKI_WARNING &&
+	    resp.cls != EPKI_NOT_FOUND) {
+		log_warnx("txid=%s: GetOrders: %s: %s", t->txid,
+		    epki_class_name(resp.cls),
+		    resp.fault[0] != '\0' ? resp.fault : err.msg);
+		goto out;
+	}
+	res = LOOKUP_NONE;
+	for (i = 0; i < resp.nfound && res == LOOKUP_NONE; i++) {
+		one = lookup_found(r, t, &resp.found[i], pub);
+		if (one != LOOKUP_NONE)
+			res = one;
+	}
+out:
+	epki_resp_cleanup(&resp);
+	return res;
+}
+
+/* Places the order again: GlobalSign was shown to have none. */
+static bool
+reorder(struct reconcile *r, const struct db_txn *t, const EVP_PKEY *pub)
+{
+	const struct gw_config *cfg = r->ctx->cfg;
+	struct epki_order o;
+	struct epki_resp resp;
+	struct gw_err err;
+	enum scep_status st;
+	const char *text;
+	X509 *cert = NULL;
+
+	memset(&o, 0, sizeof(o));
+	o.profile_id = cfg->epki_profile_id;
+	o.product_code = cfg->epki_product_code;
+	o.years = cfg->epki_years;
+	o.csr_pem = t->csr_pem;
+	o.cn = t->cn;
+	o.email = t->email;
+	if (t->ou != NULL)
+		o.ous[o.nous++] = t->ou;
+	log_info("txid=%s: GlobalSign has no order for this request; "
+		 "ordering it now",
+	    t->txid);
+	(void)epki_order_call(&r->opts, &r->ctx->auth, &o, &resp, &err);
+	st = enroll_order_record(r->ctx, t->txid, pub, &resp, &cert, &text);
+	X509_free(cert);
+	epki_resp_cleanup(&resp);
+	return st != SCEP_STATUS_PENDING;
+}
+
+/*
+ * Works on one unfinished transaction. Returns true when it is final now
+ * (or not ours to touch), false to try again later.
+ */
+static bool
+reconcile_txn(struct reconcile *r, const struct db_txn *t)
+{
+	const struct gw_config *cfg = r->ctx->cfg;
+	enum lookup res = LOOKUP_NONE;
+	EVP_PKEY *pub;
+	bool done = false;
+
+	if ((pub = csr_pubkey(t->csr_pem)) == NULL || t->cn == NULL) {
+		log_warnx("txid=%s: unfinished transaction without a readable "
+			  "request; it needs an operator",
+		    t->txid);
+		return false;
+	}
+	if (t->order_id != NULL)
+		res = lookup_order(r, t, t->order_id, pub);
+	if (res == LOOKUP_NONE)
+		res = lookup_orders(r, t, pub);
+	if (res == LOOKUP_STORED)
+		done = true;
+	else if (res == LOOKUP_NONE) {
+		/*
+		 * GlobalSign may not list an order placed an instant ago:
+		 * re-order only once the original call must have ended.
+		 */
+		if (now_seconds() - t->updated > cfg->epki_timeout_seconds + 5)
+			done = reorder(r, t, pub);
+	}
+	EVP_PKEY_free(pub);
+	return done;
+}
+
+/* db_txn_list_unfinished() callback: one transaction of a round. */
+static int
+reconcile_one(void *arg, const struct db_txn *t)
+{
+	struct reconcile *r = arg;
+	struct backoff *b;
+
+	if (reconcile_stopping(r))
+		return 1;
+	if (enroll_is_inflight(r->ctx->enroll, t->txid))
+		return 0;
+	if ((b = backoff_get(r, t->txid)) == NULL)
+		return 0;
+	b->round = r->round;
+	if (b->next_try > now_seconds())
+		return 0;
+	ERR_clear_error();
+	if (!reconcile_txn(r, t))
+		backoff_later(b);
+	return 0;
+}
+
+static void *
+reconcile_run(void *arg)
+{
+	struct reconcile *r = arg;
+	struct timespec until;
+	struct gw_err err;
+
+	pthread_mutex_lock(&r->mu);
+	while (!r->stop) {
+		pthread_mutex_unlock(&r->mu);
+		r->round++;
+		if (db_txn_list_unfinished(r->ctx->db, reconcile_one, r,
+			&err) == -1)
+			log_warnx("reconciler: database: %s", err.msg);
+		else
+			backoff_prune(r);
+		pthread_mutex_lock(&r->mu);
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += r->ctx->cfg->epki_reconcile_seconds;
+		while (!r->stop &&
+		    pthread_cond_timedwait(&r->cv, &r->mu, &until) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/*
+ * Starts the reconciler thread; its first round runs at once, so a
+ * restart after a crash resumes every unfinished enrollment.
+ */
+int
+reconcile_new(struct reconcile **out, struct gw_ctx *ctx, struct gw_err *err)
+{
+	pthread_condattr_t ca;
+	struct reconcile *r;
+
+	*out = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		gw_err_set(err, ENOMEM, "out of memory");
+		return -1;
+	}
+	r->ctx = ctx;
+	serve_epki_opts(ctx->cfg, &r->opts);
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&r->thread, NULL, reconcile_run, r) != 0) {
+		gw_err_set(err, errno, "cannot start the reconciler");
+		reconcile_free(r);
+		return -1;
+	}
+	r->started = true;
+	*out = r;
+	return 0;
+}
+
+/* Stops the reconciler (after its current call) and frees it. */
+void
+reconcile_free(struct reconcile *r)
+{
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->stop = true;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	if (r->started)
+		pthread_join(r->thread, NULL);
+	r->round++;
+	backoff_prune(r);
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+}
