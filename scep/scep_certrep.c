@@ -79,6 +79,7 @@ certrep_envelope(const struct scep_reply *r, const uint8_t *in, size_t inlen,
 	EVP_PKEY_CTX *pctx;
 	X509 *rcpt = NULL;
 	BIO *bio = NULL;
+	bool oaep;
 	int rc = -1, nid;
 
 	nid = r->cipher_nid == 0 ? NID_aes_128_cbc : r->cipher_nid;
@@ -87,12 +88,18 @@ certrep_envelope(const struct scep_reply *r, const uint8_t *in, size_t inlen,
 		gw_err_set_ossl(err, SCEP_FAIL_BADALG, "CertRep cipher");
 		goto out;
 	}
+	/*
+	 * OAEP mirrors the request's key transport to our RSA key; an EC
+	 * requester gets ECDH key agreement, where padding has no meaning.
+	 */
+	oaep = r->oaep &&
+	    EVP_PKEY_is_a(X509_get0_pubkey(r->recipient), "RSA") == 1;
 	if ((rcpt = X509_dup(r->recipient)) == NULL ||
 	    (env = CMS_encrypt(NULL, NULL, cipher, flags)) == NULL ||
 	    (ri = CMS_add1_recipient_cert(env, rcpt,
-		 flags | (r->oaep ? CMS_KEY_PARAM : 0))) == NULL)
+		 flags | (oaep ? CMS_KEY_PARAM : 0))) == NULL)
 		goto ossl;
-	if (r->oaep &&
+	if (oaep &&
 	    ((pctx = CMS_RecipientInfo_get0_pkey_ctx(ri)) == NULL ||
 		EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_OAEP_PADDING) <=
 		    0))

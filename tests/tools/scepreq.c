@@ -47,6 +47,7 @@ struct opts {
 	const char *renew_key;	  /* its key */
 	bool renew_as_pkcsreq;	  /* Apple style: PKCSReq signed by it */
 	const char *serial;	  /* getcert: serial number in hex */
+	const char *get_encoding; /* --get: how message= is encoded */
 	const char *content_type; /* POST Content-Type; "" for none */
 };
 
@@ -66,7 +67,8 @@ usage(void)
 	    "\t[--digest sha1|sha224|sha256|sha384|sha512] [--oaep]\n"
 	    "\t[--key FILE] [--cert-out FILE] [--txid T]\n"
 	    "\t[--renew-cert F --renew-key F [--pkcsreq]] [--ec] "
-	    "[--content-type T] [--serial HEX]\n");
+	    "[--content-type T] [--serial HEX]\n"
+	    "\t[--get-encoding escaped|raw|half|urlsafe|space|wrapped]\n");
 }
 
 /* curl write callback: appends to a bounded buffer. */
@@ -165,7 +167,52 @@ http_get_op(const struct opts *o, const char *op, struct http_reply *r)
 	return rc;
 }
 
-/* Sends a pkiMessage by POST, or by GET (standard base64, escaped). */
+/*
+ * The message= value for a base64 text, encoded the way one family of
+ * real clients does it (scep.md 4.5): "escaped" (RFC 3986, the default),
+ * "raw" (nothing escaped: '+' arrives as a space), "half" (Apple: only
+ * '=' escaped), "urlsafe" (base64url without padding), "space" ('+' sent
+ * as %20) or "wrapped" (a %0A line break every 64 characters, sscep and
+ * Cisco). The caller frees the result with free().
+ */
+static char *
+get_value_make(CURL *c, const char *b64, const char *mode)
+{
+	struct buf b;
+	char *esc;
+	size_t i;
+
+	buf_init(&b, 0);
+	if (mode == NULL || strcmp(mode, "escaped") == 0) {
+		if ((esc = curl_easy_escape(c, b64, 0)) == NULL)
+			return NULL;
+		buf_addstr(&b, esc);
+		curl_free(esc);
+		return (char *)buf_steal(&b, NULL);
+	}
+	for (i = 0; b64[i] != '\0'; i++) {
+		if (strcmp(mode, "wrapped") == 0 && i > 0 && i % 64 == 0)
+			buf_addstr(&b, "%0A");
+		if (b64[i] == '=' && strcmp(mode, "urlsafe") == 0)
+			continue;
+		if (b64[i] == '=' && strcmp(mode, "raw") != 0)
+			buf_addstr(&b, "%3D");
+		else if (b64[i] == '+' && strcmp(mode, "urlsafe") == 0)
+			buf_addstr(&b, "-");
+		else if (b64[i] == '/' && strcmp(mode, "urlsafe") == 0)
+			buf_addstr(&b, "_");
+		else if (b64[i] == '+' && strcmp(mode, "space") == 0)
+			buf_addstr(&b, "%20");
+		else if ((b64[i] == '+' || b64[i] == '/') &&
+		    strcmp(mode, "wrapped") == 0)
+			buf_printf(&b, "%%%02X", (unsigned char)b64[i]);
+		else
+			buf_add(&b, &b64[i], 1);
+	}
+	return (char *)buf_steal(&b, NULL);
+}
+
+/* Sends a pkiMessage by POST, or by GET (base64, see get_value_make). */
 static int
 http_pkioperation(const struct opts *o, const struct buf *msg,
     struct http_reply *r)
@@ -187,14 +234,14 @@ http_pkioperation(const struct opts *o, const struct buf *msg,
 		goto out;
 	EVP_EncodeBlock(b64, msg->data, (int)msg->len);
 	if ((c = curl_easy_init()) == NULL ||
-	    (esc = curl_easy_escape(c, (char *)b64, 0)) == NULL ||
+	    (esc = get_value_make(c, (char *)b64, o->get_encoding)) == NULL ||
 	    (url = url_make(o->url, "PKIOperation", esc)) == NULL)
 		goto out;
 	rc = http_do(url, NULL, 0, NULL, r);
 out:
 	free(b64);
 	free(url);
-	curl_free(esc);
+	free(esc);
 	curl_easy_cleanup(c);
 	return rc;
 }
@@ -585,7 +632,10 @@ opt_value(struct opts *o, const char *name, const char *v)
 		o->content_type = v;
 	else if (strcmp(name, "--serial") == 0)
 		o->serial = v;
-	else
+	else if (strcmp(name, "--get-encoding") == 0) {
+		o->get_encoding = v;
+		o->get = true;
+	} else
 		return -1;
 	if (o->cipher == NID_undef || o->digest == NID_undef ||
 	    (strncmp(name, "--challenge", 11) == 0 && o->challenge == NULL))

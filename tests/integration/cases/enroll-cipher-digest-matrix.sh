@@ -30,6 +30,10 @@ aes128 sha256 --get
 aes256 sha1 --get
 des3 sha512 --oaep
 aes128 sha256 --content-type application/octet-stream
+aes128 sha224
+aes256 sha384
+aes128 sha256 --ec
+des3 sha256 --ec --oaep
 MATRIX
 gw_assert_eq "$i" "$(sim_orders)" "orders at epki-sim"
 gw_stop
