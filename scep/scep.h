@@ -46,6 +46,13 @@ enum scep_fail {
 	SCEP_FAIL__MAX
 };
 
+/* RA keys besides the current one, during a rollover (scep_ra.c). */
+enum scep_ra_slot {
+	SCEP_RA_NEXT,	  /* announced by GetNextCACert, decrypts too */
+	SCEP_RA_PREVIOUS, /* decrypts requests of clients not yet moved */
+	SCEP_RA_SLOT__MAX
+};
+
 /* What the operator allows, checked while decrypting and verifying. */
 struct scep_policy {
 	bool allow_des;	      /* single DES content encryption */
@@ -58,7 +65,7 @@ const char *scep_fail_name(enum scep_fail f);
 const char *scep_msgtype_name(int type);
 
 /* GetCACaps (scep_caps.c). */
-const char *scep_caps_text(void);
+const char *scep_caps_text(const struct scep_ra *ra);
 
 /* GET message= decoding (scep_query.c): tolerant base64, see scep.md 4.5. */
 int scep_query_decode(const char *value, size_t len, size_t max,
@@ -71,6 +78,9 @@ void scep_ra_free(struct scep_ra *ra);
 const X509 *scep_ra_get0_cert(const struct scep_ra *ra);
 const STACK_OF(X509) *scep_ra_get0_chain(const struct scep_ra *ra);
 const uint8_t *scep_ra_cacert(const struct scep_ra *ra, size_t *len);
+int scep_ra_add_key(struct scep_ra *ra, enum scep_ra_slot slot,
+    const char *cert_path, const char *key_path, struct gw_err *err);
+const uint8_t *scep_ra_nextcacert(const struct scep_ra *ra, size_t *len);
 int scep_ra_verify_issued(const struct scep_ra *ra, const X509 *cert,
     struct gw_err *err);
 int scep_ra_key_new(const char *key_path, int bits, struct gw_err *err);

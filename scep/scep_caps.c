@@ -5,16 +5,31 @@
  */
 #include "scep.h"
 
-/* The capabilities text, a static string. */
+/*
+ * The capabilities text, a static string. GetNextCACert is advertised
+ * only while a next RA certificate is configured (RFC 8894 3.5.2).
+ */
 const char *
-scep_caps_text(void)
+scep_caps_text(const struct scep_ra *ra)
 {
-	return "POSTPKIOperation\r\n"
-	       "Renewal\r\n"
-	       "AES\r\n"
-	       "DES3\r\n"
-	       "SHA-1\r\n"
-	       "SHA-256\r\n"
-	       "SHA-512\r\n"
-	       "SCEPStandard\r\n";
+	static const char base[] = "POSTPKIOperation\r\n"
+				   "Renewal\r\n"
+				   "AES\r\n"
+				   "DES3\r\n"
+				   "SHA-1\r\n"
+				   "SHA-256\r\n"
+				   "SHA-512\r\n"
+				   "SCEPStandard\r\n";
+	static const char next[] = "POSTPKIOperation\r\n"
+				   "Renewal\r\n"
+				   "GetNextCACert\r\n"
+				   "AES\r\n"
+				   "DES3\r\n"
+				   "SHA-1\r\n"
+				   "SHA-256\r\n"
+				   "SHA-512\r\n"
+				   "SCEPStandard\r\n";
+	size_t len;
+
+	return ra != NULL && scep_ra_nextcacert(ra, &len) != NULL ? next : base;
 }

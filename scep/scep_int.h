@@ -15,6 +15,8 @@
 #include <openssl/cms.h>
 #include <openssl/x509.h>
 
+#include "scep.h"
+
 struct gw_err;
 
 /* Ceiling on any pkiMessage or envelope we decode. */
@@ -46,6 +48,10 @@ struct scep_ra {
 	STACK_OF(X509) *chain; /* issuing CA first, then up to the root */
 	uint8_t *cacert;       /* DER certs-only SignedData for GetCACert */
 	size_t cacert_len;     /* its length */
+	X509 *alt_cert[SCEP_RA_SLOT__MAX]; /* rollover: next, previous */
+	EVP_PKEY *alt_key[SCEP_RA_SLOT__MAX];
+	uint8_t *nextcacert; /* GetNextCACert body, or NULL */
+	size_t nextcacert_len;
 };
 
 /* scep.c */

@@ -150,12 +150,19 @@ out:
 void
 scep_ra_free(struct scep_ra *ra)
 {
+	int i;
+
 	if (ra == NULL)
 		return;
 	X509_free(ra->cert);
 	EVP_PKEY_free(ra->key);
 	sk_X509_pop_free(ra->chain, X509_free);
 	free(ra->cacert);
+	for (i = 0; i < SCEP_RA_SLOT__MAX; i++) {
+		X509_free(ra->alt_cert[i]);
+		EVP_PKEY_free(ra->alt_key[i]);
+	}
+	free(ra->nextcacert);
 	free(ra);
 }
 
@@ -227,19 +234,115 @@ out:
 }
 
 /*
- * Decrypts a request's EnvelopedData with the RA key into out. The
- * recipient is matched against the RA certificate by issuerAndSerialNumber
- * or subjectKeyIdentifier. Returns 0, or -1 with err set.
+ * Builds the GetNextCACert body (RFC 8894 4.7): a SignedData signed by
+ * the current RA key whose content is a certs-only bag of the next RA
+ * certificate and the chain.
+ */
+static int
+ra_nextcacert_make(struct scep_ra *ra, struct gw_err *err)
+{
+	CMS_ContentInfo *cms = NULL;
+	uint8_t *bag = NULL;
+	size_t bag_len = 0;
+	BIO *bio = NULL;
+	int rc = -1;
+
+	if (scep_bag_der(ra->alt_cert[SCEP_RA_NEXT], ra->chain, &bag,
+		&bag_len) == -1 ||
+	    bag_len > INT32_MAX ||
+	    (bio = BIO_new_mem_buf(bag, (int)bag_len)) == NULL ||
+	    (cms = CMS_sign(ra->cert, ra->key, NULL, bio,
+		 CMS_BINARY | CMS_NOSMIMECAP)) == NULL ||
+	    scep_cms_der(cms, &ra->nextcacert, &ra->nextcacert_len) == -1) {
+		gw_err_set_ossl(err, 0, "building the GetNextCACert reply");
+		goto out;
+	}
+	rc = 0;
+out:
+	CMS_ContentInfo_free(cms);
+	BIO_free(bio);
+	free(bag);
+	return rc;
+}
+
+/*
+ * Adds the next or the previous RA certificate and key of a rollover.
+ * Both decrypt requests; the next one is also announced by GetNextCACert.
+ * Returns 0, or -1 with err set (the RA is unchanged).
+ */
+int
+scep_ra_add_key(struct scep_ra *ra, enum scep_ra_slot slot,
+    const char *cert_path, const char *key_path, struct gw_err *err)
+{
+	STACK_OF(X509) *certs = NULL;
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	int rc = -1;
+
+	if ((certs = ra_certs_read(cert_path, err)) == NULL)
+		goto out;
+	cert = sk_X509_shift(certs);
+	if (gw_file_check_private(key_path, err) == -1 ||
+	    (key = ra_key_read(key_path, err)) == NULL)
+		goto out;
+	if (!EVP_PKEY_is_a(key, "RSA") ||
+	    X509_check_private_key(cert, key) != 1) {
+		gw_err_set_ossl(err, EINVAL,
+		    "the key is not RSA or does not match the certificate");
+		goto out;
+	}
+	X509_free(ra->alt_cert[slot]);
+	EVP_PKEY_free(ra->alt_key[slot]);
+	ra->alt_cert[slot] = cert;
+	ra->alt_key[slot] = key;
+	cert = NULL;
+	key = NULL;
+	if (slot == SCEP_RA_NEXT) {
+		free(ra->nextcacert);
+		ra->nextcacert = NULL;
+		if (ra_nextcacert_make(ra, err) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	sk_X509_pop_free(certs, X509_free);
+	return rc;
+}
+
+/* The GetNextCACert body, borrowed; NULL when no next RA is configured. */
+const uint8_t *
+scep_ra_nextcacert(const struct scep_ra *ra, size_t *len)
+{
+	*len = ra->nextcacert_len;
+	return ra->nextcacert;
+}
+
+/*
+ * Decrypts a request's EnvelopedData with the RA key into out; during a
+ * rollover, with the next or the previous RA key when the current one is
+ * not the recipient. The recipient is matched by issuerAndSerialNumber or
+ * subjectKeyIdentifier. Returns 0, or -1 with err set.
  */
 int
 scep_ra_decrypt(const struct scep_ra *ra, CMS_ContentInfo *env, BIO *out,
     struct gw_err *err)
 {
-	if (CMS_decrypt(env, ra->key, ra->cert, NULL, out, CMS_BINARY) != 1) {
-		gw_err_set_ossl(err, SCEP_FAIL_BADMESSAGECHECK, "CMS_decrypt");
-		return -1;
+	int i;
+
+	if (CMS_decrypt(env, ra->key, ra->cert, NULL, out, CMS_BINARY) == 1)
+		return 0;
+	for (i = 0; i < SCEP_RA_SLOT__MAX; i++) {
+		if (ra->alt_key[i] == NULL)
+			continue;
+		ERR_clear_error();
+		if (CMS_decrypt(env, ra->alt_key[i], ra->alt_cert[i], NULL, out,
+			CMS_BINARY) == 1)
+			return 0;
 	}
-	return 0;
+	gw_err_set_ossl(err, SCEP_FAIL_BADMESSAGECHECK, "CMS_decrypt");
+	return -1;
 }
 
 /*

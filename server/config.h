@@ -27,6 +27,10 @@ struct gw_config {
 	char *ra_cert;
 	char *ra_key;
 	char *ca_chain;
+	char *ra_next_cert; /* rollover, or NULL */
+	char *ra_next_key;
+	char *ra_previous_cert; /* rollover, or NULL */
+	char *ra_previous_key;
 	/* [epki] */
 	char *epki_url;
 	char *epki_username;

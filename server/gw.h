@@ -96,6 +96,8 @@ void srv_http_stop(struct srv_http *h);
 
 /* serve.c */
 int serve_run(const struct gw_config *cfg);
+int serve_ra_load(const struct gw_config *cfg, struct scep_ra **out,
+    struct gw_err *err);
 void serve_epki_opts(const struct gw_config *cfg, struct epki_client_opts *o);
 
 #endif

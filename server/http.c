@@ -29,6 +29,7 @@
 #define CT_TEXT "text/plain"
 #define CT_PKI "application/x-pki-message"
 #define CT_CA_RA "application/x-x509-ca-ra-cert"
+#define CT_NEXT_CA "application/x-x509-next-ca-cert"
 
 struct srv_http {
 	struct MHD_Daemon *daemon;
@@ -200,6 +201,26 @@ srv_get_pkioperation(struct srv_req *rq)
 	return rc;
 }
 
+/*
+ * GET ?operation=GetNextCACert (RFC 8894 4.7): the next RA certificate,
+ * signed by the current RA key, while a rollover is configured.
+ */
+static enum MHD_Result
+srv_get_nextcacert(struct srv_req *rq)
+{
+	const uint8_t *der;
+	size_t len;
+
+	rq->opname = "GetNextCACert";
+	der = scep_ra_nextcacert(rq->ctx->ra, &len);
+	if (der == NULL)
+		return srv_reply_text(rq, MHD_HTTP_NOT_FOUND,
+		    "no next RA certificate is configured\n");
+	log_debug("%s GetNextCACert", rq->op.peer);
+	return srv_reply_bytes(rq->conn, MHD_HTTP_OK, CT_NEXT_CA, der, len,
+	    MHD_RESPMEM_PERSISTENT);
+}
+
 /* Routes a complete GET request by its operation parameter. */
 static enum MHD_Result
 srv_get(struct srv_req *rq)
@@ -216,7 +237,7 @@ srv_get(struct srv_req *rq)
 	if (strcasecmp(op, "GetCACaps") == 0) {
 		rq->opname = "GetCACaps";
 		log_debug("%s GetCACaps", rq->op.peer);
-		op = scep_caps_text();
+		op = scep_caps_text(rq->ctx->ra);
 		return srv_reply_bytes(rq->conn, MHD_HTTP_OK, CT_TEXT, op,
 		    strlen(op), MHD_RESPMEM_PERSISTENT);
 	}
@@ -227,6 +248,8 @@ srv_get(struct srv_req *rq)
 		return srv_reply_bytes(rq->conn, MHD_HTTP_OK, CT_CA_RA, der,
 		    len, MHD_RESPMEM_PERSISTENT);
 	}
+	if (strcasecmp(op, "GetNextCACert") == 0)
+		return srv_get_nextcacert(rq);
 	if (strcasecmp(op, "PKIOperation") == 0)
 		return srv_get_pkioperation(rq);
 	rq->opname = op;

@@ -20,6 +20,54 @@
 #include "scep.h"
 #include "secure.h"
 
+/* Adds one rollover key pair to the RA, if the config names it. */
+static int
+serve_ra_slot(struct scep_ra *ra, enum scep_ra_slot slot, const char *cert,
+    const char *key, struct gw_err *err)
+{
+	const char *what = slot == SCEP_RA_NEXT ? "next" : "previous";
+
+	if (cert == NULL && key == NULL)
+		return 0;
+	if (cert == NULL || key == NULL) {
+		gw_err_set(err, 0, "[ra] %s_cert and %s_key go together", what,
+		    what);
+		return -1;
+	}
+	if (scep_ra_add_key(ra, slot, cert, key, err) == -1) {
+		gw_err_set(err, err->code, "[ra] %s_cert: %.200s", what,
+		    err->msg);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Loads the RA of a config: the current certificate and key, the CA
+ * chain, and the next and previous key pairs of a rollover. Returns 0 or
+ * -1 with err set.
+ */
+int
+serve_ra_load(const struct gw_config *cfg, struct scep_ra **out,
+    struct gw_err *err)
+{
+	struct scep_ra *ra = NULL;
+
+	*out = NULL;
+	if (scep_ra_load(&ra, cfg->ra_cert, cfg->ra_key, cfg->ca_chain, err) ==
+	    -1)
+		return -1;
+	if (serve_ra_slot(ra, SCEP_RA_NEXT, cfg->ra_next_cert, cfg->ra_next_key,
+		err) == -1 ||
+	    serve_ra_slot(ra, SCEP_RA_PREVIOUS, cfg->ra_previous_cert,
+		cfg->ra_previous_key, err) == -1) {
+		scep_ra_free(ra);
+		return -1;
+	}
+	*out = ra;
+	return 0;
+}
+
 /* Loads the secrets, the RA and the database into ctx. */
 static int
 serve_open(struct gw_ctx *ctx, const struct gw_config *cfg)
@@ -41,8 +89,7 @@ serve_open(struct gw_ctx *ctx, const struct gw_config *cfg)
 		log_warnx("%s", err.msg);
 		return -1;
 	}
-	if (scep_ra_load(&ctx->ra, cfg->ra_cert, cfg->ra_key, cfg->ca_chain,
-		&err) == -1) {
+	if (serve_ra_load(cfg, &ctx->ra, &err) == -1) {
 		log_warnx("RA: %s", err.msg);
 		return -1;
 	}

@@ -48,6 +48,7 @@ struct opts {
 	bool renew_as_pkcsreq;	  /* Apple style: PKCSReq signed by it */
 	const char *serial;	  /* getcert: serial number in hex */
 	const char *get_encoding; /* --get: how message= is encoded */
+	const char *encrypt_to;	  /* recipient certificate file */
 	const char *content_type; /* POST Content-Type; "" for none */
 };
 
@@ -68,7 +69,8 @@ usage(void)
 	    "\t[--key FILE] [--cert-out FILE] [--txid T]\n"
 	    "\t[--renew-cert F --renew-key F [--pkcsreq]] [--ec] "
 	    "[--content-type T] [--serial HEX]\n"
-	    "\t[--get-encoding escaped|raw|half|urlsafe|space|wrapped]\n");
+	    "\t[--get-encoding escaped|raw|half|urlsafe|space|wrapped]\n"
+	    "\t[--encrypt-to RA-CERT.pem]\n");
 }
 
 /* curl write callback: appends to a bounded buffer. */
@@ -394,6 +396,7 @@ struct job {
 	EVP_PKEY *signer_key; /* its key */
 	char txid[33];	      /* derived transactionID */
 	ASN1_INTEGER *serial; /* GetCert */
+	X509 *encrypt_to;     /* --encrypt-to: a recipient not in the bag */
 	struct scep_client_req req;
 };
 
@@ -407,6 +410,7 @@ job_cleanup(struct job *j)
 	X509_REQ_free(j->csr);
 	X509_free(j->signer);
 	ASN1_INTEGER_free(j->serial);
+	X509_free(j->encrypt_to);
 }
 
 /* Loads the RenewalReq signer; 0 or -1. */
@@ -474,6 +478,11 @@ job_prepare(const struct opts *o, struct job *j, int type)
 	r->signer = j->signer;
 	r->key = j->signer_key;
 	r->recipient = scep_client_recipient_pick(j->bag);
+	if (o->encrypt_to != NULL) {
+		if ((j->encrypt_to = cert_read(o->encrypt_to)) == NULL)
+			return -1;
+		r->recipient = j->encrypt_to;
+	}
 	r->csr = j->csr;
 	/* IssuerAndSubject: the issuing CA (second in the bag) and us. */
 	ra = sk_X509_num(j->bag) > 1 ? sk_X509_value(j->bag, 1) : r->recipient;
@@ -538,8 +547,9 @@ cmd_pkioperation(const struct opts *o, int type)
 	}
 	if (http_pkioperation(o, &msg, &http) == -1)
 		goto out;
+	/* The reply is signed by the RA of the bag, whoever we encrypted to. */
 	if (scep_client_rep_parse(http.body.data, http.body.len,
-		j.req.recipient, &j.req, &rep, &err) == -1) {
+		scep_client_recipient_pick(j.bag), &j.req, &rep, &err) == -1) {
 		fprintf(stderr, "scepreq: bad CertRep: %s\n", err.msg);
 		goto out;
 	}
@@ -632,6 +642,8 @@ opt_value(struct opts *o, const char *name, const char *v)
 		o->content_type = v;
 	else if (strcmp(name, "--serial") == 0)
 		o->serial = v;
+	else if (strcmp(name, "--encrypt-to") == 0)
+		o->encrypt_to = v;
 	else if (strcmp(name, "--get-encoding") == 0) {
 		o->get_encoding = v;
 		o->get = true;

@@ -87,7 +87,7 @@ test_query_table(void **state)
 static void
 test_caps(void **state)
 {
-	const char *t = scep_caps_text();
+	const char *t = scep_caps_text(NULL);
 
 	(void)state;
 	assert_string_equal(t,
