@@ -1,0 +1,91 @@
+# shellcheck shell=bash
+# Helpers for the load scripts in tests/bench/ and the enroll-200-at-once
+# integration case, on top of tests/lib/harness.sh: issue challenges, run
+# scepgw-bench in the background and sample the gateway's threads and
+# memory from /proc while it runs.
+
+# bench_challenges FILE N: write N fresh one-time challenges to FILE.
+bench_challenges() {
+	local file=$1 n=$2 got
+	"$GW_BUILD/scepgw" challenge new -c "$GW_CONF" --count "$n" \
+	    >"$file" 2>>"$T/cli.log" ||
+	    gw_fail "scepgw challenge new --count $n failed (see cli.log)"
+	got=$(grep -c . "$file")
+	[ "$got" -eq "$n" ] || gw_fail "asked for $n challenges, got $got"
+}
+
+# True while PID exists and is not a zombie (a child we have not reaped
+# yet still answers kill -0).
+bench__alive() {
+	local st
+	st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+# Zero the peaks and counters that bench_run and bench_sample_status set.
+bench_peaks_reset() {
+	# shellcheck disable=SC2034 # read by the scripts that source this
+	BENCH_PEAK_THREADS=0 BENCH_PEAK_RSS_KB=0 BENCH_HWM_KB=0 \
+	    BENCH_SAMPLES=0 BENCH_GW_DIED=0 BENCH_RC=0
+}
+
+# bench_sample_status GW_PID: fold one /proc/GW_PID/status into the peaks
+# BENCH_PEAK_THREADS and BENCH_PEAK_RSS_KB (VmRSS) and set BENCH_HWM_KB
+# (VmHWM, the kernel's own peak). Returns 1 when the process is gone.
+bench_sample_status() {
+	local k v rest
+	[ -n "${BENCH_PEAK_THREADS:-}" ] || bench_peaks_reset
+	[ -r "/proc/$1/status" ] || return 1
+	while read -r k v rest; do
+		case $k in
+		Threads:)
+			[ "$v" -gt "$BENCH_PEAK_THREADS" ] &&
+			    BENCH_PEAK_THREADS=$v ;;
+		VmRSS:)
+			[ "$v" -gt "$BENCH_PEAK_RSS_KB" ] &&
+			    BENCH_PEAK_RSS_KB=$v ;;
+		VmHWM:)
+			# shellcheck disable=SC2034 # read by the callers
+			BENCH_HWM_KB=$v ;;
+		esac
+	done <"/proc/$1/status" || return 1
+	: "$rest"
+	return 0
+}
+
+# bench_run LOG GW_PID scepgw-bench-arguments...: run scepgw-bench in
+# the background (all its output in LOG) and sample GW_PID every 50 ms
+# until it ends. Sets BENCH_RC (its exit status), BENCH_SAMPLES,
+# BENCH_PEAK_THREADS, BENCH_PEAK_RSS_KB, BENCH_HWM_KB and BENCH_GW_DIED
+# (1 when the gateway vanished during the run).
+bench_run() {
+	local log=$1 gw=$2 pid
+	shift 2
+	[ -x "$GW_BUILD/scepgw-bench" ] ||
+	    gw_fail "no $GW_BUILD/scepgw-bench (build it)"
+	bench_peaks_reset
+	gw_spawn "$log" "$GW_BUILD/scepgw-bench" "$@"
+	pid=$GW_LAST_PID
+	while bench__alive "$pid"; do
+		if bench_sample_status "$gw"; then
+			BENCH_SAMPLES=$((BENCH_SAMPLES + 1))
+		else
+			BENCH_GW_DIED=1
+		fi
+		sleep 0.05
+	done
+	# shellcheck disable=SC2034 # read by the scripts that source this
+	wait "$pid" || BENCH_RC=$?
+	# shellcheck disable=SC2034
+	bench_sample_status "$gw" || BENCH_GW_DIED=1
+}
+
+# bench_field LOG KEY: the value of KEY=VALUE in scepgw-bench's report.
+bench_field() {
+	grep -o -E "(^| )$2=[^ ]*" "$1" | head -n1 | sed 's/^ *[^=]*=//'
+}
+
+# The number of orders epki-sim holds (every certificate it issued).
+bench_sim_orders() {
+	find "$SIM_DIR/orders" -type f 2>/dev/null | wc -l
+}

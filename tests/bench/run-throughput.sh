@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Enrollment throughput with an instant GlobalSign: starts epki-sim with no
+# latency and one scepgw, then for each concurrency in BENCH_CONCURRENCY
+# (1 4 16) issues N (2000) fresh challenges and runs scepgw-bench enroll,
+# and prints a table of enrollments/s and latency percentiles.
+#
+#   tests/bench/run-throughput.sh
+#   BENCH_N=2000 BENCH_CONCURRENCY="1 4 16" GW_BUILD=build-bench \
+#	tests/bench/run-throughput.sh
+#
+# Exits non-zero only when a reply is wrong or the gateway dies; timings
+# are only reported. Key generation (untimed) takes a while for N=2000.
+GW_SRC=${GW_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+GW_CASE=${GW_CASE:-bench-throughput}
+. "$GW_SRC/tests/lib/harness.sh"
+. "$GW_SRC/tests/bench/lib.sh"
+
+N=${BENCH_N:-2000}
+CONCURRENCY=${BENCH_CONCURRENCY:-1 4 16}
+
+gw_need curl
+gw_tmpdir
+gw_start_sim
+gw_init
+gw_start
+rows=()
+for c in $CONCURRENCY; do
+	log=$T/bench-c$c.log
+	bench_challenges "$T/challenges-c$c.txt" "$N"
+	bench_run "$log" "$GW_PID" enroll --url "$GW_URL" \
+	    --challenges "$T/challenges-c$c.txt" -n "$N" -c "$c"
+	printf '== c=%s ==\n' "$c"
+	grep -v '^scepgw-bench: ' "$log"
+	[ "$BENCH_GW_DIED" -eq 0 ] || gw_fail "scepgw died during c=$c"
+	[ "$BENCH_RC" -eq 0 ] ||
+	    gw_fail "c=$c: scepgw-bench exited $BENCH_RC: $(grep '^scepgw-bench: ' "$log" | head -n 5)"
+	rows+=("$(printf '%11s %6s %9s %8s %8s %8s %8s %8s %8s' "$c" "$N" \
+	    "$(bench_field "$log" successes)" \
+	    "$(bench_field "$log" wall_s)" \
+	    "$(bench_field "$log" rate_per_s)" \
+	    "$(bench_field "$log" p50)" "$(bench_field "$log" p99)" \
+	    "$BENCH_PEAK_THREADS" "$((BENCH_HWM_KB / 1024))")")
+done
+printf '\n%11s %6s %9s %8s %8s %8s %8s %8s %8s\n' concurrency n \
+    successes wall_s enroll/s p50_ms p99_ms threads hwm_MiB
+printf '%s\n' "${rows[@]}"
+gw_stop
