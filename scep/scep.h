@@ -135,6 +135,7 @@ struct scep_reply {
 	const X509 *recipient;	     /* the request's signer certificate */
 	const X509 *issued;	     /* SUCCESS: the certificate, first */
 	const STACK_OF(X509) *chain; /* SUCCESS: extra certs, or NULL */
+	const X509_CRL *crl;	     /* SUCCESS to GetCRL: the CRL, no certs */
 };
 void scep_reply_init(struct scep_reply *r, const struct scep_msg *m);
 int scep_certrep_build(const struct scep_ra *ra, const struct scep_reply *r,

@@ -1,7 +1,7 @@
 /*
  * CMS helpers shared by the request parser, the CertRep builder and the
  * test client: SCEP signed attributes in and out, the signer certificate,
- * degenerate certs-only bags, and what an EnvelopedData was encrypted
+ * degenerate certs-only and CRL bags, and what an EnvelopedData was encrypted
  * with. No I/O, no state.
  */
 #include <limits.h>
@@ -171,6 +171,42 @@ bag_push(PKCS7 *p7, const X509 *x)
 	return 0;
 }
 
+/* A new degenerate SignedData: no signers, id-data content absent. */
+static PKCS7 *
+bag_new(void)
+{
+	PKCS7 *p7;
+
+	if ((p7 = PKCS7_new()) == NULL)
+		return NULL;
+	if (PKCS7_set_type(p7, NID_pkcs7_signed) != 1) {
+		PKCS7_free(p7);
+		return NULL;
+	}
+	p7->d.sign->contents->type = OBJ_nid2obj(NID_pkcs7_data);
+	return p7;
+}
+
+/* Encodes p7 as DER into a malloc'd buffer; 0 or -1. */
+static int
+bag_encode(PKCS7 *p7, uint8_t **der, size_t *len)
+{
+	unsigned char *p;
+	int n;
+
+	if ((n = i2d_PKCS7(p7, NULL)) <= 0 ||
+	    (*der = malloc((size_t)n)) == NULL)
+		return -1;
+	p = *der;
+	if (i2d_PKCS7(p7, &p) != n) {
+		free(*der);
+		*der = NULL;
+		return -1;
+	}
+	*len = (size_t)n;
+	return 0;
+}
+
 /*
  * Encodes a degenerate certs-only SignedData (RFC 8894 3.4): no signers,
  * id-data content absent, first then the certificates of rest, in that
@@ -182,32 +218,44 @@ scep_bag_der(const X509 *first, const STACK_OF(X509) *rest, uint8_t **der,
     size_t *len)
 {
 	PKCS7 *p7 = NULL;
-	unsigned char *p;
-	int i, n, rc = -1;
+	int i, rc = -1;
 
 	*der = NULL;
 	*len = 0;
-	if ((p7 = PKCS7_new()) == NULL ||
-	    PKCS7_set_type(p7, NID_pkcs7_signed) != 1)
+	if ((p7 = bag_new()) == NULL)
 		goto out;
-	p7->d.sign->contents->type = OBJ_nid2obj(NID_pkcs7_data);
 	if (first != NULL && bag_push(p7, first) == -1)
 		goto out;
 	for (i = 0; rest != NULL && i < sk_X509_num(rest); i++)
 		if (bag_push(p7, sk_X509_value(rest, i)) == -1)
 			goto out;
-	if ((n = i2d_PKCS7(p7, NULL)) <= 0 ||
-	    (*der = malloc((size_t)n)) == NULL)
-		goto out;
-	p = *der;
-	if (i2d_PKCS7(p7, &p) != n) {
-		free(*der);
-		*der = NULL;
-		goto out;
-	}
-	*len = (size_t)n;
-	rc = 0;
+	rc = bag_encode(p7, der, len);
 out:
+	PKCS7_free(p7);
+	return rc;
+}
+
+/*
+ * Encodes the degenerate SignedData a GetCRL answer carries (RFC 8894
+ * 3.3.4): no signers, no certificates, the CRL in the crls field. On
+ * success *der is malloc'd (caller frees with free()).
+ */
+int
+scep_bag_crl_der(const X509_CRL *crl, uint8_t **der, size_t *len)
+{
+	X509_CRL *dup = NULL;
+	PKCS7 *p7 = NULL;
+	int rc = -1;
+
+	*der = NULL;
+	*len = 0;
+	/* PKCS7_add_crl() takes a reference: hand it a copy we own. */
+	if ((p7 = bag_new()) == NULL || (dup = X509_CRL_dup(crl)) == NULL ||
+	    PKCS7_add_crl(p7, dup) != 1)
+		goto out;
+	rc = bag_encode(p7, der, len);
+out:
+	X509_CRL_free(dup);
 	PKCS7_free(p7);
 	return rc;
 }

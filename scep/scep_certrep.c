@@ -1,7 +1,8 @@
 /*
  * Outgoing CertRep (RFC 8894 3.3.2): a SignedData signed by the RA key
  * whose signed attributes carry the SCEP transaction state. SUCCESS wraps
- * the issued certificate (first) and its chain in a certs-only bag,
+ * the issued certificate (first) and its chain in a certs-only bag, or
+ * for GetCRL the CRL alone in a degenerate SignedData's crls field,
  * encrypted to the requester with the request's own cipher and key
  * transport; FAILURE and PENDING carry no pkcsPKIEnvelope.
  */
@@ -48,7 +49,7 @@ certrep_cipher_ok(int nid)
  * SHA-256 and AES-128-CBC. Call it after scep_msg_decrypt() (whether or
  * not that succeeded): the cipher and key transport are only known once
  * the envelope has been opened. The caller sets status, fail, fail_text,
- * issued and chain as needed. r borrows from m: keep m alive.
+ * issued and chain (or crl) as needed. r borrows from m: keep m alive.
  */
 void
 scep_reply_init(struct scep_reply *r, const struct scep_msg *m)
@@ -120,26 +121,35 @@ out:
 	return rc;
 }
 
-/* Builds the SUCCESS messageData: the bag, encrypted; 0 or -1. */
+/*
+ * Builds the SUCCESS messageData: the bag, encrypted; 0 or -1. A reply
+ * with a CRL answers GetCRL and carries the CRL alone (RFC 8894 3.3.4);
+ * otherwise the issued certificate comes first, then the chain.
+ */
 static int
 certrep_content(const struct scep_reply *r, uint8_t **der, size_t *len,
     struct gw_err *err)
 {
 	uint8_t *bag = NULL;
 	size_t baglen;
-	int rc = -1;
+	int rc = -1, brc;
 
 	*der = NULL;
 	*len = 0;
-	if (r->issued == NULL || r->recipient == NULL) {
+	if ((r->issued == NULL && r->crl == NULL) || r->recipient == NULL) {
 		gw_err_set(err, EINVAL,
-		    "SUCCESS needs a certificate and a "
+		    "SUCCESS needs a certificate or a CRL, and a "
 		    "recipient");
 		goto out;
 	}
-	if (scep_bag_der(r->issued, r->chain, &bag, &baglen) == -1 ||
-	    baglen > INT_MAX) {
-		gw_err_set_ossl(err, 0, "encoding the certificate bag");
+	if (r->crl != NULL)
+		brc = scep_bag_crl_der(r->crl, &bag, &baglen);
+	else
+		brc = scep_bag_der(r->issued, r->chain, &bag, &baglen);
+	if (brc == -1 || baglen > INT_MAX) {
+		gw_err_set_ossl(err, 0,
+		    r->crl != NULL ? "encoding the CRL bag" :
+				     "encoding the certificate bag");
 		goto out;
 	}
 	rc = certrep_envelope(r, bag, baglen, der, len, err);

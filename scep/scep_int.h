@@ -1,8 +1,8 @@
 /*
  * Private declarations shared by the files of gw_scep: the RA structure,
  * the SCEP attribute OIDs registered by scep.c, signed-attribute helpers,
- * the certs-only bag builder, and the DER walk that names an envelope's
- * content cipher. Nothing here is part of the public interface; the
+ * the certs-only and CRL bag builders, and the DER walk that names an
+ * envelope's content cipher. Nothing here is part of the public interface; the
  * test-only SCEP client (tests/tools/scep_client.c) borrows the helpers.
  */
 #ifndef GW_SCEP_INT_H
@@ -69,6 +69,7 @@ int scep_attr_add_octets(CMS_SignerInfo *si, enum scep_attr a, const uint8_t *p,
 X509 *scep_signer_find(CMS_ContentInfo *cms, CMS_SignerInfo *si);
 int scep_bag_der(const X509 *first, const STACK_OF(X509) *rest, uint8_t **der,
     size_t *len);
+int scep_bag_crl_der(const X509_CRL *crl, uint8_t **der, size_t *len);
 int scep_env_cipher_nid(CMS_ContentInfo *env);
 bool scep_env_is_oaep(CMS_ContentInfo *env, X509 *recip);
 int scep_cms_der(CMS_ContentInfo *cms, uint8_t **der, size_t *len);

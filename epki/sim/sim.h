@@ -100,6 +100,8 @@ struct sim {
 	unsigned long calls[EPKI_OP__MAX]; /* SOAP calls per operation */
 	unsigned long fired[SIM_F__MAX];   /* faults applied, per kind */
 	uint64_t rng;			   /* xorshift state for prob */
+	unsigned long crl_calls;	   /* GET /crl/issuing.crl served */
+	unsigned long crl_number;	   /* last cRLNumber issued */
 	X509 *root;
 	X509 *ca; /* issuing CA */
 	EVP_PKEY *ca_key;
@@ -139,6 +141,9 @@ int sim_date_parse(const char *s, int end_of_day, time_t *out);
 const char *sim_profile_state_name(enum sim_profile_state st);
 int sim_profile_state_parse(const char *v, enum sim_profile_state *out);
 int sim_pack_parse(const char *v, struct sim_pack *p);
+
+/* sim_crl.c: the issuing CA's CRL, published at /crl/issuing.crl. */
+int sim_crl_der(struct sim *s, struct buf *out, struct gw_err *err);
 
 /* sim_fault.c */
 int sim_fault_parse(const char *spec, struct sim_fault *f, int *clear);
@@ -193,6 +198,8 @@ void sim_order_info_set(struct epki_order_info *info, const char *id,
     const struct sim_stored *st, const struct sim_leaf_info *li);
 
 /* sim_query.c: GetOrders, Revoke, GetProfiles. */
+int sim_order_names(struct sim *s, char ***out, size_t *n);
+void sim_order_names_free(char **names, size_t n);
 int sim_op_get_orders(struct sim *s, const struct sockaddr *peer,
     struct epki_req *rq, int warn, struct buf *out);
 int sim_op_revoke(struct sim *s, const struct sockaddr *peer,

@@ -388,6 +388,8 @@ sim_state_text(struct sim *s, struct buf *out)
 					       epki_op_name((enum epki_op)i),
 			s->calls[i]) == -1)
 			goto out;
+	if (buf_printf(out, "calls.crl=%lu\n", s->crl_calls) == -1)
+		goto out;
 	rc = state_faults(s, out);
 out:
 	pthread_mutex_unlock(&s->mu);

@@ -3,10 +3,11 @@
  * over HTTP) for tests and demos. Usage:
  *   epki-sim --listen 127.0.0.1:PORT --dir DIR [--latency-ms N]
  *            [--fault SPEC]...
- * Serves POST /cr/ws/GasOrderService and the admin endpoints /sim/state,
- * /sim/fault and /sim/config on a few epoll workers; a delayed answer
- * suspends its connection and a timer thread resumes it. Prints one
- * "listening" line once ready and exits 0 on SIGTERM or SIGINT.
+ * Serves POST /cr/ws/GasOrderService, GET /crl/issuing.crl (the issuing
+ * CA's CRL) and the admin endpoints /sim/state, /sim/fault and
+ * /sim/config on a few epoll workers; a delayed answer suspends its
+ * connection and a timer thread resumes it. Prints one "listening" line
+ * once ready and exits 0 on SIGTERM or SIGINT.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,6 +38,7 @@ enum route {
 	ROUTE_FAULT,  /* POST /sim/fault */
 	ROUTE_CONFIG, /* POST /sim/config */
 	ROUTE_STATE,  /* GET /sim/state */
+	ROUTE_CRL,    /* GET /crl/issuing.crl */
 	ROUTE_NONE,
 };
 
@@ -246,6 +248,28 @@ sim_admin(struct sim *s, struct MHD_Connection *c, struct sim_req *rq)
 	return ret;
 }
 
+/* Answers GET /crl/issuing.crl with a fresh DER CRL. */
+static enum MHD_Result
+sim_crl(struct sim *s, struct MHD_Connection *c)
+{
+	static const char fail[] = "cannot build the CRL\n";
+	struct gw_err err;
+	enum MHD_Result ret;
+	struct buf crl;
+
+	buf_init(&crl, 0);
+	if (sim_crl_der(s, &crl, &err) == -1) {
+		fprintf(stderr, "epki-sim: %s\n", err.msg);
+		ret = reply_bytes(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "text/plain", fail, sizeof(fail) - 1);
+	} else {
+		ret = reply_bytes(c, MHD_HTTP_OK, "application/pkix-crl",
+		    crl.data, crl.len);
+	}
+	buf_cleanup(&crl);
+	return ret;
+}
+
 /* Which handler a method and URL go to. */
 static enum route
 route_of(const char *url, const char *method)
@@ -262,6 +286,8 @@ route_of(const char *url, const char *method)
 	if ((post || strcmp(method, "GET") == 0) &&
 	    strcmp(url, "/sim/state") == 0)
 		return ROUTE_STATE;
+	if (strcmp(method, "GET") == 0 && strcmp(url, "/crl/issuing.crl") == 0)
+		return ROUTE_CRL;
 	return ROUTE_NONE;
 }
 
@@ -295,6 +321,8 @@ sim_access(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (rq->ready)
 		return sim_act(c, rq);
+	if (rq->route == ROUTE_CRL)
+		return sim_crl(cls, c);
 	if (rq->route != ROUTE_SOAP)
 		return sim_admin(cls, c, rq);
 	return sim_answer(cls, c, rq);

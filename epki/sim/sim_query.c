@@ -33,8 +33,8 @@ name_cmp(const void *a, const void *b)
 }
 
 /* Frees a list of names. */
-static void
-names_free(char **names, size_t n)
+void
+sim_order_names_free(char **names, size_t n)
 {
 	size_t i;
 
@@ -44,8 +44,8 @@ names_free(char **names, size_t n)
 }
 
 /* The sorted names of every stored order; -1 when out of memory. */
-static int
-names_list(struct sim *s, char ***out, size_t *n)
+int
+sim_order_names(struct sim *s, char ***out, size_t *n)
 {
 	char path[PATH_MAX], **v = NULL, **nv;
 	struct dirent *d;
@@ -215,7 +215,7 @@ sim_op_get_orders(struct sim *s, const struct sockaddr *peer,
 	    range_parse(q->issue_from, q->issue_to, "IssueDateFrom",
 		"IssueDateTo", &iss, &e) == -1)
 		goto reply;
-	if (names_list(s, &names, &nnames) == -1 ||
+	if (sim_order_names(s, &names, &nnames) == -1 ||
 	    found_alloc(&f, nnames < QUERY_MAX ? nnames + 1 : QUERY_MAX) ==
 		-1) {
 		sim_fail(&e, -300, NULL, "Database error.");
@@ -230,7 +230,7 @@ sim_op_get_orders(struct sim *s, const struct sockaddr *peer,
 reply:
 	rc = sim_reply_send(&rep, &e, warn, out);
 	found_free(&f);
-	names_free(names, nnames);
+	sim_order_names_free(names, nnames);
 	return rc;
 }
 

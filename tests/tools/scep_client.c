@@ -284,6 +284,49 @@ out:
 }
 
 /*
+ * Decodes the CRLs of a degenerate SignedData (a GetCRL reply's bag,
+ * RFC 8894 3.3.4). On success *crls holds them in order, possibly none
+ * (caller frees with sk_X509_CRL_pop_free(..., X509_CRL_free)); -1 with
+ * err set when der is not a SignedData.
+ */
+int
+scep_client_crl_bag_parse(const uint8_t *der, size_t len,
+    STACK_OF(X509_CRL) **crls, struct gw_err *err)
+{
+	const unsigned char *p = der;
+	STACK_OF(X509_CRL) *sk = NULL;
+	X509_CRL *crl;
+	PKCS7 *p7 = NULL;
+	int i, rc = -1;
+
+	*crls = NULL;
+	if (len > INT_MAX || (sk = sk_X509_CRL_new_null()) == NULL ||
+	    (p7 = d2i_PKCS7(NULL, &p, (long)len)) == NULL ||
+	    !PKCS7_type_is_signed(p7))
+		goto out;
+	for (i = 0;
+	     p7->d.sign->crl != NULL && i < sk_X509_CRL_num(p7->d.sign->crl);
+	     i++) {
+		crl = sk_X509_CRL_value(p7->d.sign->crl, i);
+		if (X509_CRL_up_ref(crl) != 1)
+			goto out;
+		if (sk_X509_CRL_push(sk, crl) == 0) {
+			X509_CRL_free(crl);
+			goto out;
+		}
+	}
+	*crls = sk;
+	sk = NULL;
+	rc = 0;
+out:
+	if (rc == -1)
+		gw_err_set_ossl(err, 0, "reply bag is not a SignedData");
+	PKCS7_free(p7);
+	sk_X509_CRL_pop_free(sk, X509_CRL_free);
+	return rc;
+}
+
+/*
  * The RA certificate to encrypt to: the first non-CA certificate with
  * keyEncipherment, else the first certificate. Borrowed from certs.
  */
@@ -554,6 +597,23 @@ rep_attrs_check(CMS_SignerInfo *si, const struct scep_client_req *req,
 	return 0;
 }
 
+/* The number of certificates in a PKCS#7 bag; -1 if not a bag. */
+static int
+bag_cert_count(const uint8_t *der, size_t len)
+{
+	const unsigned char *p = der;
+	PKCS7 *p7;
+	int n = -1;
+
+	if (len > INT_MAX || (p7 = d2i_PKCS7(NULL, &p, (long)len)) == NULL)
+		return -1;
+	if (PKCS7_type_is_signed(p7))
+		n = p7->d.sign->cert != NULL ? sk_X509_num(p7->d.sign->cert) :
+					       0;
+	PKCS7_free(p7);
+	return n;
+}
+
 /* Decrypts the SUCCESS envelope and reads the bag; 0 or -1 with err. */
 static int
 rep_envelope_open(const unsigned char *p, long len,
@@ -578,6 +638,15 @@ rep_envelope_open(const unsigned char *p, long len,
 		1 ||
 	    (n = BIO_get_mem_data(mem, &data)) <= 0) {
 		gw_err_set_ossl(err, 0, "decrypting the CertRep");
+		goto out;
+	}
+	if (scep_client_crl_bag_parse((const uint8_t *)data, (size_t)n,
+		&rep->crls, err) == -1)
+		ERR_clear_error();
+	/* A GetCRL reply holds CRLs and no certificates. */
+	if (sk_X509_CRL_num(rep->crls) > 0 &&
+	    bag_cert_count((const uint8_t *)data, (size_t)n) == 0) {
+		rc = 0;
 		goto out;
 	}
 	if (scep_client_bag_parse((const uint8_t *)data, (size_t)n, &rep->certs,
@@ -666,4 +735,6 @@ scep_client_rep_cleanup(struct scep_client_rep *rep)
 	sk_X509_pop_free(rep->certs, X509_free);
 	rep->certs = NULL;
 	rep->issued = NULL;
+	sk_X509_CRL_pop_free(rep->crls, X509_CRL_free);
+	rep->crls = NULL;
 }

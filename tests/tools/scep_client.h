@@ -33,6 +33,9 @@ const char *scep_client_digest_name(int nid);
 /* GetCACert reply: every certificate, and the RA picked by key usage. */
 int scep_client_bag_parse(const uint8_t *der, size_t len,
     STACK_OF(X509) **certs, struct gw_err *err);
+/* GetCRL reply bag: the CRLs of a degenerate SignedData. */
+int scep_client_crl_bag_parse(const uint8_t *der, size_t len,
+    STACK_OF(X509_CRL) **crls, struct gw_err *err);
 X509 *scep_client_recipient_pick(const STACK_OF(X509) *certs);
 
 /* An outgoing pkiMessage. */
@@ -57,14 +60,15 @@ int scep_client_msg_build(struct scep_client_req *req, struct buf *out,
 
 /* A checked CertRep. */
 struct scep_client_rep {
-	int status;	       /* pkiStatus */
-	int fail;	       /* failInfo, -1 if absent */
-	char fail_text[256];   /* failInfoText, or "" */
-	int digest_nid;	       /* the reply's digest */
-	int cipher_nid;	       /* SUCCESS: the envelope's cipher */
-	bool oaep;	       /* SUCCESS: OAEP key transport */
-	X509 *issued;	       /* SUCCESS: first cert of the bag */
-	STACK_OF(X509) *certs; /* SUCCESS: the whole bag */
+	int status;		  /* pkiStatus */
+	int fail;		  /* failInfo, -1 if absent */
+	char fail_text[256];	  /* failInfoText, or "" */
+	int digest_nid;		  /* the reply's digest */
+	int cipher_nid;		  /* SUCCESS: the envelope's cipher */
+	bool oaep;		  /* SUCCESS: OAEP key transport */
+	X509 *issued;		  /* SUCCESS: first cert of the bag */
+	STACK_OF(X509) *certs;	  /* SUCCESS: the whole bag */
+	STACK_OF(X509_CRL) *crls; /* SUCCESS to GetCRL: the bag's CRLs */
 };
 int scep_client_rep_parse(const uint8_t *der, size_t len, X509 *ra,
     const struct scep_client_req *req, struct scep_client_rep *rep,

@@ -3,11 +3,12 @@
  * the enrollment load test. It speaks to a SCEP server over HTTP with
  * libcurl and uses the test client library for the messages.
  *
- *   scepreq caps|cacert|enroll|poll --url URL [options]
+ *   scepreq caps|cacert|enroll|poll|getcert|getcrl --url URL [options]
  *
- * enroll and poll print one line, "status=... failinfo=... txid=...
- * cipher=... digest=...", and exit 0 (SUCCESS), 2 (FAILURE), 3 (PENDING)
- * or 1 (usage, transport or verification problem, explained on stderr).
+ * enroll, poll, getcert and getcrl print one line, "status=... failinfo=...
+ * txid=... cipher=... digest=...", and exit 0 (SUCCESS), 2 (FAILURE), 3
+ * (PENDING) or 1 (usage, transport or verification problem, explained on
+ * stderr).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -46,7 +47,8 @@ struct opts {
 	const char *renew_cert;	  /* RenewalReq signer */
 	const char *renew_key;	  /* its key */
 	bool renew_as_pkcsreq;	  /* Apple style: PKCSReq signed by it */
-	const char *serial;	  /* getcert: serial number in hex */
+	const char *serial;	  /* getcert, getcrl: serial number in hex */
+	const char *crl_out;	  /* getcrl: where the CRL goes (PEM) */
 	const char *get_encoding; /* --get: how message= is encoded */
 	const char *encrypt_to;	  /* recipient certificate file */
 	const char *content_type; /* POST Content-Type; "" for none */
@@ -62,7 +64,8 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: scepreq caps|cacert|enroll|poll|getcert --url URL [--get]\n"
+	    "usage: scepreq caps|cacert|enroll|poll|getcert|getcrl --url URL "
+	    "[--get]\n"
 	    "\t[--challenge C | --challenge-file F] [--cn CN] [--email E]\n"
 	    "\t[--cipher aes128|aes192|aes256|des3|des]\n"
 	    "\t[--digest sha1|sha224|sha256|sha384|sha512] [--oaep]\n"
@@ -70,7 +73,7 @@ usage(void)
 	    "\t[--renew-cert F --renew-key F [--pkcsreq]] [--ec] "
 	    "[--content-type T] [--serial HEX]\n"
 	    "\t[--get-encoding escaped|raw|half|urlsafe|space|wrapped]\n"
-	    "\t[--encrypt-to RA-CERT.pem]\n");
+	    "\t[--encrypt-to RA-CERT.pem] [--crl-out FILE]\n");
 }
 
 /* curl write callback: appends to a bounded buffer. */
@@ -287,6 +290,28 @@ certs_write(const char *path, STACK_OF(X509) *certs, int n)
 	return rc;
 }
 
+/* Writes CRLs as PEM to path ("-" or NULL: stdout); 0 or -1. */
+static int
+crls_write(const char *path, STACK_OF(X509_CRL) *crls)
+{
+	FILE *f = stdout;
+	int i, rc = 0;
+
+	if (path != NULL && strcmp(path, "-") != 0 &&
+	    (f = fopen(path, "w")) == NULL) {
+		fprintf(stderr, "scepreq: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < sk_X509_CRL_num(crls); i++)
+		if (PEM_write_X509_CRL(f, sk_X509_CRL_value(crls, i)) != 1)
+			rc = -1;
+	if (f != stdout && fclose(f) != 0)
+		rc = -1;
+	if (rc == -1)
+		fprintf(stderr, "scepreq: writing %s failed\n", path);
+	return rc;
+}
+
 /* Loads the key file, or creates it (mode 0600) if it does not exist. */
 static EVP_PKEY *
 key_get(const struct opts *o)
@@ -433,12 +458,20 @@ job_renewal_signer(const struct opts *o, struct job *j)
 	return 0;
 }
 
-/* GetCert's serial number, from --serial HEX. */
+/*
+ * GetCert's serial number, from --serial HEX. GetCRL's defaults to the
+ * RA certificate's: the issuing CA issued it too.
+ */
 static int
 serial_parse(const char *hex, struct job *j)
 {
 	BIGNUM *bn = NULL;
 
+	if (hex == NULL && j->req.type == SCEP_MT_GETCRL) {
+		j->serial =
+		    ASN1_INTEGER_dup(X509_get0_serialNumber(j->req.recipient));
+		return j->serial != NULL ? 0 : -1;
+	}
 	if (hex == NULL || BN_hex2bn(&bn, hex) == 0) {
 		fprintf(stderr, "scepreq: getcert needs --serial HEX\n");
 		return -1;
@@ -489,7 +522,8 @@ job_prepare(const struct opts *o, struct job *j, int type)
 	r->issuer = sk_X509_num(j->bag) > 1 ? X509_get_subject_name(ra) :
 					      X509_get_issuer_name(ra);
 	r->subject = X509_REQ_get_subject_name(j->csr);
-	if (type == SCEP_MT_GETCERT && serial_parse(o->serial, j) == -1)
+	if ((type == SCEP_MT_GETCERT || type == SCEP_MT_GETCRL) &&
+	    serial_parse(o->serial, j) == -1)
 		return -1;
 	r->serial = j->serial;
 	return 0;
@@ -519,6 +553,13 @@ result_print(const struct opts *o, const struct job *j,
 	    scep_client_digest_name(rep->digest_nid));
 	if (rep->fail_text[0] != '\0')
 		fprintf(stderr, "scepreq: failInfoText: %s\n", rep->fail_text);
+	if (ex == 0 && j->req.type == SCEP_MT_GETCRL) {
+		if (sk_X509_CRL_num(rep->crls) <= 0) {
+			fprintf(stderr, "scepreq: no CRL in the reply\n");
+			return 1;
+		}
+		return crls_write(o->crl_out, rep->crls) == 0 ? 0 : 1;
+	}
 	if (ex == 0 && o->cert_out != NULL &&
 	    certs_write(o->cert_out, rep->certs, 1) == -1)
 		return 1;
@@ -642,6 +683,8 @@ opt_value(struct opts *o, const char *name, const char *v)
 		o->content_type = v;
 	else if (strcmp(name, "--serial") == 0)
 		o->serial = v;
+	else if (strcmp(name, "--crl-out") == 0)
+		o->crl_out = v;
 	else if (strcmp(name, "--encrypt-to") == 0)
 		o->encrypt_to = v;
 	else if (strcmp(name, "--get-encoding") == 0) {
@@ -719,6 +762,8 @@ main(int argc, char **argv)
 		ex = cmd_pkioperation(&o, SCEP_MT_CERTPOLL);
 	else if (strcmp(o.cmd, "getcert") == 0)
 		ex = cmd_pkioperation(&o, SCEP_MT_GETCERT);
+	else if (strcmp(o.cmd, "getcrl") == 0)
+		ex = cmd_pkioperation(&o, SCEP_MT_GETCRL);
 	else
 		usage();
 	curl_global_cleanup();

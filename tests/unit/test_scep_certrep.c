@@ -1,8 +1,8 @@
 /*
  * Unit tests of the CertRep builder, checked by the independent client
  * code: SUCCESS over every cipher x digest x key transport (mirrored),
- * FAILURE with each failInfo, PENDING, the empty-content choice, the
- * GetCACert bag, and the RA loader's key check.
+ * the GetCRL bag, FAILURE with each failInfo, PENDING, the empty-content
+ * choice, the GetCACert bag, and the RA loader's key check.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,14 +11,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <openssl/cms.h>
+#include <openssl/pkcs7.h>
 
 #include "buf.h"
 #include "gw_err.h"
 #include "scep.h"
 #include "scep_client.h"
+#include "scep_int.h"
 #include "test_scep_common.h"
 
 static const struct scep_policy pol = { .allow_des = true,
@@ -157,6 +160,120 @@ test_success_matrix(void **state)
 				scep_client_rep_cleanup(&rep);
 				ctx_request_done(c);
 			}
+}
+
+/* A CRL issued by key for name, revoking serial 0x1234; thisUpdate now. */
+static X509_CRL *
+crl_make(EVP_PKEY *key, const X509_NAME *name)
+{
+	X509_REVOKED *rev;
+	ASN1_INTEGER *sn;
+	ASN1_TIME *t;
+	X509_CRL *crl;
+
+	crl = X509_CRL_new();
+	assert_non_null(crl);
+	t = ASN1_TIME_set(NULL, time(NULL));
+	assert_non_null(t);
+	rev = X509_REVOKED_new();
+	sn = ASN1_INTEGER_new();
+	assert_non_null(rev);
+	assert_non_null(sn);
+	assert_int_equal(ASN1_INTEGER_set(sn, 0x1234), 1);
+	assert_int_equal(X509_REVOKED_set_serialNumber(rev, sn), 1);
+	assert_int_equal(X509_REVOKED_set_revocationDate(rev, t), 1);
+	assert_int_equal(X509_CRL_set_version(crl, X509_CRL_VERSION_2), 1);
+	assert_int_equal(X509_CRL_set_issuer_name(crl, name), 1);
+	assert_int_equal(X509_CRL_set1_lastUpdate(crl, t), 1);
+	assert_int_equal(X509_CRL_add0_revoked(crl, rev), 1);
+	assert_true(X509_CRL_sign(crl, key, EVP_sha256()) > 0);
+	ASN1_INTEGER_free(sn);
+	ASN1_TIME_free(t);
+	return crl;
+}
+
+/*
+ * GetCRL: SUCCESS with a CRL carries it, and no certificate, in the
+ * decrypted bag (RFC 8894 3.3.4); it comes back byte for byte, still
+ * verifying and listing the revoked serial.
+ */
+static void
+test_crl_bag(void **state)
+{
+	struct rep_ctx *c = *state;
+	struct scep_client_rep rep;
+	X509_REVOKED *found = NULL;
+	ASN1_INTEGER *sn;
+	unsigned char *a = NULL, *b = NULL;
+	struct scep_reply r;
+	X509_CRL *crl, *got;
+	int alen, blen;
+
+	crl = crl_make(c->issued_key, X509_get_subject_name(c->issued));
+	ctx_request(c, scep_client_cipher_nid("aes256"),
+	    scep_client_digest_nid("sha384"), false);
+	scep_reply_init(&r, c->m);
+	r.crl = crl;
+	reply_roundtrip(c, &r, &rep);
+	assert_int_equal(rep.status, SCEP_STATUS_SUCCESS);
+	assert_int_equal(rep.cipher_nid, NID_aes_256_cbc);
+	assert_null(rep.issued);
+	assert_null(rep.certs);
+	assert_non_null(rep.crls);
+	assert_int_equal(sk_X509_CRL_num(rep.crls), 1);
+	got = sk_X509_CRL_value(rep.crls, 0);
+	alen = i2d_X509_CRL(crl, &a);
+	blen = i2d_X509_CRL(got, &b);
+	assert_true(alen > 0);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(a, b, (size_t)alen);
+	assert_int_equal(X509_CRL_verify(got, X509_get0_pubkey(c->issued)), 1);
+	sn = ASN1_INTEGER_new();
+	assert_non_null(sn);
+	assert_int_equal(ASN1_INTEGER_set(sn, 0x1234), 1);
+	assert_int_equal(X509_CRL_get0_by_serial(got, &found, sn), 1);
+	assert_non_null(found);
+	ASN1_INTEGER_free(sn);
+	OPENSSL_free(a);
+	OPENSSL_free(b);
+	scep_client_rep_cleanup(&rep);
+	ctx_request_done(c);
+	X509_CRL_free(crl);
+}
+
+/* The CRL bag itself: a degenerate SignedData with crls, no certs. */
+static void
+test_crl_bag_layout(void **state)
+{
+	struct rep_ctx *c = *state;
+	STACK_OF(X509_CRL) *crls = NULL;
+	STACK_OF(X509) *certs = NULL;
+	const unsigned char *p;
+	struct gw_err err;
+	X509_CRL *crl;
+	PKCS7 *p7;
+	uint8_t *der;
+	size_t len;
+
+	crl = crl_make(c->issued_key, X509_get_subject_name(c->issued));
+	assert_int_equal(scep_bag_crl_der(crl, &der, &len), 0);
+	p = der;
+	p7 = d2i_PKCS7(NULL, &p, (long)len);
+	assert_non_null(p7);
+	assert_true(PKCS7_type_is_signed(p7));
+	assert_int_equal(sk_PKCS7_SIGNER_INFO_num(p7->d.sign->signer_info), 0);
+	/* The optional certificates field is absent (sk_num of NULL: -1). */
+	assert_true(sk_X509_num(p7->d.sign->cert) <= 0);
+	assert_int_equal(sk_X509_CRL_num(p7->d.sign->crl), 1);
+	assert_int_equal(scep_client_crl_bag_parse(der, len, &crls, &err), 0);
+	assert_int_equal(sk_X509_CRL_num(crls), 1);
+	/* A certificate reader finds nothing to return in it. */
+	assert_int_equal(scep_client_bag_parse(der, len, &certs, &err), -1);
+	assert_null(certs);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	PKCS7_free(p7);
+	free(der);
+	X509_CRL_free(crl);
 }
 
 /* FAILURE carries each failInfo and the text; no envelope. */
@@ -329,6 +446,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_success_matrix),
+		cmocka_unit_test(test_crl_bag),
+		cmocka_unit_test(test_crl_bag_layout),
 		cmocka_unit_test(test_failure),
 		cmocka_unit_test(test_pending),
 		cmocka_unit_test(test_empty_content_layout),

@@ -1,0 +1,562 @@
+/*
+ * GetCRL (RFC 8894 3.3.4): answers with the issuing CA's CRL. The CRL is
+ * fetched with libcurl from the CRL distribution point written into the
+ * RA certificate (the issuing CA signed it, so its CDP names that CA's
+ * CRL), verified with the issuing CA's key, and cached until nextUpdate.
+ * One thread fetches at a time; while it does, others get the cached CRL.
+ * When a fetch fails the last good CRL is served; with none, FAILURE.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "buf.h"
+#include "crl.h"
+#include "gw.h"
+#include "gw_err.h"
+#include "log.h"
+#include "scep.h"
+#include "secure.h"
+
+#define CRL_DEF_TIMEOUT 10
+#define CRL_DEF_MAX (10 * 1024 * 1024)
+#define CRL_DEF_TTL 3600
+#define CRL_DEF_RETRY 30
+#define CRL_URL_MAX 2048
+
+struct crl_cache {
+	pthread_mutex_t mu;	  /* guards crl, refresh_at, retry_at */
+	pthread_mutex_t fetch_mu; /* held by the one thread fetching */
+	struct crl_opts o;	  /* limits, defaults filled in */
+	char *url;		  /* the CDP, http or https */
+	char *ca_file;		  /* copy of o.ca_file, or NULL */
+	X509 *ca;		  /* the issuing CA: verifies the CRL */
+	X509_CRL *crl;		  /* last good CRL, or NULL */
+	time_t refresh_at;	  /* fetch again from then on */
+	time_t retry_at;	  /* after a failure: not before then */
+};
+
+/* Whether a URI is one we fetch: http or https, no embedded NUL. */
+static bool
+url_ok(const ASN1_IA5STRING *uri)
+{
+	const char *s = (const char *)ASN1_STRING_get0_data(uri);
+	int n = ASN1_STRING_length(uri);
+
+	if (s == NULL || n <= 0 || n >= CRL_URL_MAX ||
+	    memchr(s, '\0', (size_t)n) != NULL)
+		return false;
+	return (n > 7 && strncasecmp(s, "http://", 7) == 0) ||
+	    (n > 8 && strncasecmp(s, "https://", 8) == 0);
+}
+
+/* The first http(s) URI among a distribution point's full names. */
+static const ASN1_IA5STRING *
+dp_uri(const DIST_POINT *dp)
+{
+	const GENERAL_NAME *gn;
+	int i;
+
+	if (dp->distpoint == NULL || dp->distpoint->type != 0)
+		return NULL;
+	for (i = 0; i < sk_GENERAL_NAME_num(dp->distpoint->name.fullname);
+	     i++) {
+		gn = sk_GENERAL_NAME_value(dp->distpoint->name.fullname, i);
+		if (gn->type == GEN_URI &&
+		    url_ok(gn->d.uniformResourceIdentifier))
+			return gn->d.uniformResourceIdentifier;
+	}
+	return NULL;
+}
+
+/*
+ * Finds the first http or https URL in cert's CRL distribution points.
+ * Returns 0 with *out malloc'd (caller frees with free()), or -1 when
+ * there is none (or no memory).
+ */
+int
+crl_url_of(const X509 *cert, char **out)
+{
+	STACK_OF(DIST_POINT) *dps;
+	const ASN1_IA5STRING *uri = NULL;
+	int i;
+
+	*out = NULL;
+	dps = X509_get_ext_d2i(cert, NID_crl_distribution_points, NULL, NULL);
+	for (i = 0; uri == NULL && i < sk_DIST_POINT_num(dps); i++)
+		uri = dp_uri(sk_DIST_POINT_value(dps, i));
+	if (uri != NULL)
+		*out = gw_strndup((const char *)ASN1_STRING_get0_data(uri),
+		    (size_t)ASN1_STRING_length(uri));
+	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+	ERR_clear_error();
+	return *out != NULL ? 0 : -1;
+}
+
+/* Decodes a CRL as DER, else as PEM; NULL if it is neither. */
+static X509_CRL *
+crl_decode(const unsigned char *data, size_t len)
+{
+	const unsigned char *p = data;
+	X509_CRL *crl;
+	BIO *bio;
+
+	if ((crl = d2i_X509_CRL(NULL, &p, (long)len)) != NULL)
+		return crl;
+	if ((bio = BIO_new_mem_buf(data, (int)len)) != NULL)
+		crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	return crl;
+}
+
+/*
+ * Decodes a CRL (DER or PEM) and checks that ca issued and signed it.
+ * Returns 0 with *out new (caller frees with X509_CRL_free()), or -1
+ * with err set.
+ */
+int
+crl_parse(const unsigned char *data, size_t len, const X509 *ca, X509_CRL **out,
+    struct gw_err *err)
+{
+	X509_CRL *crl = NULL;
+	EVP_PKEY *pub;
+	int rc = -1;
+
+	*out = NULL;
+	if (len == 0 || len > INT_MAX) {
+		gw_err_set(err, EINVAL, "CRL of %zu bytes", len);
+		goto out;
+	}
+	if ((crl = crl_decode(data, len)) == NULL) {
+		gw_err_set_ossl(err, EINVAL, "not a DER or PEM CRL");
+		goto out;
+	}
+	if (X509_NAME_cmp(X509_CRL_get_issuer(crl),
+		X509_get_subject_name(ca)) != 0) {
+		gw_err_set(err, EINVAL, "CRL issuer is not the issuing CA");
+		goto out;
+	}
+	if ((pub = X509_get0_pubkey(ca)) == NULL ||
+	    X509_CRL_verify(crl, pub) != 1) {
+		gw_err_set_ossl(err, EINVAL, "CRL signature does not verify");
+		goto out;
+	}
+	*out = crl;
+	crl = NULL;
+	rc = 0;
+out:
+	X509_CRL_free(crl);
+	ERR_clear_error();
+	return rc;
+}
+
+/* Collects the body up to its ceiling; 0 stops the transfer. */
+static size_t
+crl_write(char *p, size_t size, size_t n, void *arg)
+{
+	return buf_add(arg, p, size * n) == 0 ? size * n : 0;
+}
+
+/* Sets the options of one GET; CURLE_OK or the failure. */
+static CURLcode
+crl_easy_setup(CURL *e, const struct crl_cache *c, struct buf *body,
+    char *errbuf)
+{
+	CURLcode rc = CURLE_OK;
+	long t = c->o.timeout_s;
+
+#define SETOPT(opt, val)                                    \
+	do {                                                \
+		if (rc == CURLE_OK)                         \
+			rc = curl_easy_setopt(e, opt, val); \
+	} while (0)
+	SETOPT(CURLOPT_URL, c->url);
+	SETOPT(CURLOPT_NOSIGNAL, 1L);
+	SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+	SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	SETOPT(CURLOPT_FOLLOWLOCATION, 1L);
+	SETOPT(CURLOPT_MAXREDIRS, 3L);
+	SETOPT(CURLOPT_TIMEOUT, t);
+	SETOPT(CURLOPT_CONNECTTIMEOUT, t < 10 ? t : 10L);
+	SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->o.max_bytes);
+	if (c->ca_file != NULL)
+		SETOPT(CURLOPT_CAINFO, c->ca_file);
+	SETOPT(CURLOPT_USERAGENT, "scepgw-crl/1");
+	SETOPT(CURLOPT_WRITEFUNCTION, crl_write);
+	SETOPT(CURLOPT_WRITEDATA, body);
+	SETOPT(CURLOPT_ERRORBUFFER, errbuf);
+#undef SETOPT
+	return rc;
+}
+
+/* GETs the CDP into body (initialised by the caller); 0 or -1 with err. */
+static int
+crl_fetch(const struct crl_cache *c, struct buf *body, struct gw_err *err)
+{
+	char errbuf[CURL_ERROR_SIZE];
+	CURLcode rc;
+	long status = 0;
+	CURL *e;
+
+	errbuf[0] = '\0';
+	if ((e = curl_easy_init()) == NULL) {
+		gw_err_set(err, ENOMEM, "curl_easy_init failed");
+		return -1;
+	}
+	rc = crl_easy_setup(e, c, body, errbuf);
+	if (rc == CURLE_OK)
+		rc = curl_easy_perform(e);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(e);
+	if (rc == CURLE_WRITE_ERROR || rc == CURLE_FILESIZE_EXCEEDED) {
+		gw_err_set(err, EFBIG, "GET %s: CRL larger than %zu bytes",
+		    c->url, c->o.max_bytes);
+		return -1;
+	}
+	if (rc != CURLE_OK) {
+		gw_err_set(err, EIO, "GET %s: %s", c->url,
+		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+		return -1;
+	}
+	if (status != 200) {
+		gw_err_set(err, EIO, "GET %s: HTTP %ld", c->url, status);
+		return -1;
+	}
+	return 0;
+}
+
+/* How long to keep crl: until nextUpdate, or the default without one. */
+static long
+crl_ttl(const struct crl_cache *c, const X509_CRL *crl)
+{
+	const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
+	int days, secs;
+
+	if (next == NULL)
+		return c->o.default_ttl_s;
+	if (ASN1_TIME_diff(&days, &secs, NULL, next) != 1)
+		return c->o.retry_s;
+	/* Already past nextUpdate: still served, but fetched again soon. */
+	if (days < 0 || secs < 0 || (days == 0 && secs == 0))
+		return c->o.retry_s;
+	if (days > 3650)
+		days = 3650;
+	return (long)days * 86400 + secs;
+}
+
+/*
+ * Answers from the cache when the CRL is fresh, or when a fetch may not
+ * be tried yet; returns 1 then (with *out, or -1 in *rc and err set),
+ * and 0 when a fetch is due. Takes c->mu.
+ */
+static int
+cache_peek(struct crl_cache *c, X509_CRL **out, enum crl_source *src, int *rc,
+    struct gw_err *err)
+{
+	time_t now = time(NULL);
+	int answered = 1;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->crl != NULL && now < c->refresh_at) {
+		*src = CRL_SRC_CACHE;
+	} else if (now < c->retry_at) {
+		*src = CRL_SRC_STALE;
+		gw_err_set(err, EAGAIN,
+		    "last fetch of %s failed; next try in "
+		    "%lds",
+		    c->url, (long)(c->retry_at - now));
+	} else {
+		answered = 0;
+	}
+	if (answered && c->crl != NULL && X509_CRL_up_ref(c->crl) == 1)
+		*out = c->crl;
+	*rc = answered && *out == NULL ? -1 : 0;
+	pthread_mutex_unlock(&c->mu);
+	return answered;
+}
+
+/*
+ * Fetches, verifies and installs a new CRL; on failure keeps the old one
+ * and holds off the next try for retry_s. Call with c->fetch_mu held.
+ * Returns 0 or -1 with err set.
+ */
+static int
+cache_refresh(struct crl_cache *c, struct gw_err *err)
+{
+	X509_CRL *crl = NULL;
+	struct buf body;
+	long ttl;
+	int rc;
+
+	buf_init(&body, c->o.max_bytes);
+	rc = crl_fetch(c, &body, err);
+	if (rc == 0)
+		rc = crl_parse(body.data, body.len, c->ca, &crl, err);
+	buf_cleanup(&body);
+	pthread_mutex_lock(&c->mu);
+	if (rc == 0) {
+		ttl = crl_ttl(c, crl);
+		X509_CRL_free(c->crl);
+		c->crl = crl;
+		c->refresh_at = time(NULL) + ttl;
+		c->retry_at = 0;
+	} else {
+		c->retry_at = time(NULL) + c->o.retry_s;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+/*
+ * The issuing CA's CRL: the cached one while it is within nextUpdate,
+ * else a fresh fetch (one thread at a time; the others get the cached
+ * CRL meanwhile, or wait when there is none). *src says which; with
+ * CRL_SRC_STALE, err says why the cache was not refreshed. Returns 0
+ * with *out a new reference (caller frees with X509_CRL_free()), or -1
+ * with err set when there is no CRL at all.
+ */
+int
+crl_cache_get1(struct crl_cache *c, X509_CRL **out, enum crl_source *src,
+    struct gw_err *err)
+{
+	int rc = -1;
+
+	*out = NULL;
+	*src = CRL_SRC_STALE;
+	gw_err_clear(err);
+	if (cache_peek(c, out, src, &rc, err) == 1)
+		return rc;
+	if (pthread_mutex_trylock(&c->fetch_mu) != 0) {
+		/* Someone is fetching: serve what we have, or wait. */
+		pthread_mutex_lock(&c->mu);
+		if (c->crl != NULL && X509_CRL_up_ref(c->crl) == 1)
+			*out = c->crl;
+		pthread_mutex_unlock(&c->mu);
+		if (*out != NULL) {
+			gw_err_set(err, EAGAIN, "a fetch is in progress");
+			return 0;
+		}
+		pthread_mutex_lock(&c->fetch_mu);
+	}
+	/* Another thread may have refreshed the cache while we waited. */
+	if (cache_peek(c, out, src, &rc, err) == 0) {
+		if (cache_refresh(c, err) == 0)
+			*src = CRL_SRC_FETCHED;
+		pthread_mutex_lock(&c->mu);
+		if (c->crl != NULL && X509_CRL_up_ref(c->crl) == 1)
+			*out = c->crl;
+		pthread_mutex_unlock(&c->mu);
+		rc = *out != NULL ? 0 : -1;
+	}
+	pthread_mutex_unlock(&c->fetch_mu);
+	return rc;
+}
+
+/* The certificate of chain that issued cert, else the chain's first. */
+static const X509 *
+issuer_pick(const STACK_OF(X509) *chain, const X509 *cert)
+{
+	const X509 *x;
+	int i;
+
+	for (i = 0; i < sk_X509_num(chain); i++) {
+		x = sk_X509_value(chain, i);
+		if (X509_NAME_cmp(X509_get_subject_name(x),
+			X509_get_issuer_name(cert)) == 0)
+			return x;
+	}
+	return sk_X509_num(chain) > 0 ? sk_X509_value(chain, 0) : NULL;
+}
+
+/* Fills the defaults of unset options. */
+static void
+opts_fill(struct crl_opts *o)
+{
+	if (o->timeout_s <= 0)
+		o->timeout_s = CRL_DEF_TIMEOUT;
+	if (o->max_bytes == 0)
+		o->max_bytes = CRL_DEF_MAX;
+	if (o->default_ttl_s <= 0)
+		o->default_ttl_s = CRL_DEF_TTL;
+	if (o->retry_s <= 0)
+		o->retry_s = CRL_DEF_RETRY;
+}
+
+/*
+ * A cache for the CRL of the CA that issued the RA certificate, fetched
+ * from that certificate's CRL distribution point on first use. o may be
+ * NULL for the defaults. Returns 0 with *out new (free it with
+ * crl_cache_free()), or -1 with err set: no http(s) CDP in the RA
+ * certificate, or no issuing CA in the chain.
+ */
+int
+crl_cache_new(struct crl_cache **out, const struct scep_ra *ra,
+    const struct crl_opts *o, struct gw_err *err)
+{
+	const X509 *racert = scep_ra_get0_cert(ra), *ca;
+	struct crl_cache *c = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		gw_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	if (o != NULL)
+		c->o = *o;
+	opts_fill(&c->o);
+	if (pthread_mutex_init(&c->mu, NULL) != 0 ||
+	    pthread_mutex_init(&c->fetch_mu, NULL) != 0) {
+		gw_err_set(err, ENOMEM, "pthread_mutex_init failed");
+		free(c);
+		c = NULL;
+		goto out;
+	}
+	if (racert == NULL || crl_url_of(racert, &c->url) == -1) {
+		gw_err_set(err, ENOENT,
+		    "the RA certificate has no http CRL distribution point");
+		goto out;
+	}
+	ca = issuer_pick(scep_ra_get0_chain(ra), racert);
+	if (ca == NULL || (c->ca = X509_dup(ca)) == NULL) {
+		gw_err_set(err, ENOENT, "no issuing CA in [ra] ca_chain");
+		goto out;
+	}
+	if (c->o.ca_file != NULL &&
+	    (c->ca_file = gw_strdup(c->o.ca_file)) == NULL) {
+		gw_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	c->o.ca_file = c->ca_file;
+	*out = c;
+	c = NULL;
+	rc = 0;
+out:
+	crl_cache_free(c);
+	return rc;
+}
+
+/* Frees the cache; NULL-safe. No fetch may be running. */
+void
+crl_cache_free(struct crl_cache *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_destroy(&c->mu);
+	pthread_mutex_destroy(&c->fetch_mu);
+	X509_CRL_free(c->crl);
+	X509_free(c->ca);
+	free(c->url);
+	free(c->ca_file);
+	free(c);
+}
+
+/* The URL the cache fetches from (borrowed). */
+const char *
+crl_cache_url(const struct crl_cache *c)
+{
+	return c->url;
+}
+
+/* The CRL issuer's name: the issuing CA's subject (borrowed). */
+const X509_NAME *
+crl_cache_issuer(const struct crl_cache *c)
+{
+	return X509_get_subject_name(c->ca);
+}
+
+/* Marks op a FAILURE; enroll_pkioperation() then builds the CertRep. */
+static void
+getcrl_fail(struct enroll_op *op, enum scep_fail f, const char *text)
+{
+	op->status = SCEP_STATUS_FAILURE;
+	op->fail = f;
+	snprintf(op->fail_text, sizeof(op->fail_text), "%s", text);
+}
+
+/* Builds the SUCCESS CertRep carrying crl into op->reply. */
+static void
+getcrl_reply(struct gw_ctx *ctx, struct enroll_op *op, const X509_CRL *crl)
+{
+	struct scep_reply r;
+	struct gw_err err;
+	struct buf out;
+
+	scep_reply_init(&r, op->msg);
+	r.crl = crl;
+	if (scep_certrep_build(ctx->ra, &r, &out, &err) == -1) {
+		log_warnx("%s txid=%s: GetCRL: cannot build CertRep: %s",
+		    op->peer, scep_msg_txid(op->msg), err.msg);
+		getcrl_fail(op, SCEP_FAIL_BADREQUEST, "CRL not available");
+		return;
+	}
+	op->status = SCEP_STATUS_SUCCESS;
+	op->reply.http_status = 200;
+	op->reply.content_type = "application/x-pki-message";
+	op->reply.body = buf_steal(&out, &op->reply.len);
+	op->done = true;
+}
+
+/* How the log names a CRL's source. */
+static const char *const source_names[CRL_SRC__MAX] = {
+	[CRL_SRC_CACHE] = "cached",
+	[CRL_SRC_FETCHED] = "fetched",
+	[CRL_SRC_STALE] = "stale",
+};
+
+/*
+ * GetCRL (RFC 8894 3.3.4): the IssuerAndSerialNumber must name the
+ * issuing CA; the answer is its CRL whatever the serial. Fills op with
+ * the reply, or marks it FAILURE: badCertId for another issuer,
+ * badRequest when no CRL can be had.
+ */
+void
+enroll_getcrl(struct gw_ctx *ctx, struct enroll_op *op)
+{
+	const X509_NAME *issuer = scep_msg_get0_issuer(op->msg);
+	const char *txid = scep_msg_txid(op->msg);
+	X509_CRL *crl = NULL;
+	enum crl_source src;
+	struct gw_err err;
+
+	if (ctx->crl == NULL) {
+		log_info("%s txid=%s: GetCRL: no CRL distribution point known",
+		    op->peer, txid);
+		getcrl_fail(op, SCEP_FAIL_BADREQUEST, "CRL not available");
+		return;
+	}
+	if (issuer == NULL ||
+	    X509_NAME_cmp(issuer, crl_cache_issuer(ctx->crl)) != 0) {
+		log_info("%s txid=%s: GetCRL for another issuer", op->peer,
+		    txid);
+		getcrl_fail(op, SCEP_FAIL_BADCERTID, "unknown issuer");
+		return;
+	}
+	if (crl_cache_get1(ctx->crl, &crl, &src, &err) == -1) {
+		log_warnx("%s txid=%s: GetCRL: no CRL: %s", op->peer, txid,
+		    err.msg);
+		getcrl_fail(op, SCEP_FAIL_BADREQUEST, "CRL not available");
+		return;
+	}
+	if (src == CRL_SRC_STALE)
+		log_warnx("%s txid=%s: GetCRL: serving the cached CRL: %s",
+		    op->peer, txid, err.msg);
+	log_info("%s txid=%s: GetCRL: %s CRL from %s, %d revoked", op->peer,
+	    txid, source_names[src], crl_cache_url(ctx->crl),
+	    sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)));
+	getcrl_reply(ctx, op, crl);
+	X509_CRL_free(crl);
+}
