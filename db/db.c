@@ -71,6 +71,19 @@ static const char *const db_migrations[] = {
 	"CREATE INDEX certificates_txid ON certificates(txid);"
 	"CREATE INDEX certificates_order ON certificates(order_id);"
 	"CREATE INDEX certificates_not_after ON certificates(not_after);",
+	/* 2: why a certificate was revoked (`scepgw cert revoke --reason`). */
+	"ALTER TABLE certificates ADD COLUMN revoke_reason TEXT;",
+	/* 3: users of the NDES-compatible challenge page (db_user.c). */
+	"CREATE TABLE users ("
+	" name TEXT PRIMARY KEY,"
+	" kdf TEXT NOT NULL CHECK (kdf = 'scrypt'),"
+	" kdf_n INTEGER NOT NULL,"
+	" kdf_r INTEGER NOT NULL,"
+	" kdf_p INTEGER NOT NULL,"
+	" salt BLOB NOT NULL,"
+	" hash BLOB NOT NULL,"
+	" can_issue INTEGER NOT NULL DEFAULT 1,"
+	" created INTEGER NOT NULL);",
 };
 
 #define DB_SCHEMA_LATEST \

@@ -22,6 +22,7 @@ enum db_errc {
 	DB_ERR_STATE,	 /* the transaction is not ORDERING */
 	DB_ERR_SCHEMA,	 /* database newer than this program */
 	DB_ERR_ARG,	 /* bad argument */
+	DB_ERR_EXISTS,	 /* the row (e.g. a user name) exists already */
 	DB_ERR__MAX
 };
 
@@ -122,8 +123,9 @@ struct db_cert {
 	char *subject;
 	int64_t issued;
 	int64_t not_after;
-	int64_t revoked; /* 0 when not revoked */
-	uint8_t *der;	 /* db_cert_get() only: the certificate */
+	int64_t revoked;     /* 0 when not revoked, else when (unix seconds) */
+	char *revoke_reason; /* as given to db_cert_set_revoked(), or NULL */
+	uint8_t *der;	     /* db_cert_get() only: the certificate */
 	size_t der_len;
 };
 void db_cert_cleanup(struct db_cert *c);
@@ -131,5 +133,52 @@ typedef int db_cert_fn(void *arg, const struct db_cert *c);
 int db_cert_list(struct db *db, db_cert_fn *fn, void *arg, struct gw_err *err);
 int db_cert_get(struct db *db, const char *serial_hex, struct db_cert *c,
     struct gw_err *err);
+int db_cert_set_revoked(struct db *db, const char *serial_hex, int64_t when,
+    const char *reason, struct gw_err *err);
+
+/*
+ * Admin listings (db_list.c), newest first, at most limit rows (0: no
+ * limit). fn runs without the lock held. Each returns 0 or -1, err set.
+ */
+enum db_challenge_state {
+	DB_CH_ANY = 0,
+	DB_CH_UNUSED,  /* not used, not revoked, not expired */
+	DB_CH_USED,    /* consumed by a transaction (and not revoked) */
+	DB_CH_EXPIRED, /* unused and past its expiry (and not revoked) */
+	DB_CH_REVOKED,
+	DB_CH__MAX
+};
+int db_challenge_list_state(struct db *db, enum db_challenge_state state,
+    int64_t now, size_t limit, db_challenge_fn *fn, void *arg,
+    struct gw_err *err);
+int db_challenge_outstanding(struct db *db, int64_t now, int64_t *n,
+    struct gw_err *err);
+int db_challenge_put_capped(struct db *db, const uint8_t hash[32], int64_t now,
+    int64_t expires, int64_t max_outstanding, int64_t *id, struct gw_err *err);
+int db_txn_list(struct db *db, enum db_txn_state state, const char *cn,
+    size_t limit, db_txn_fn *fn, void *arg, struct gw_err *err);
+int db_txn_count(struct db *db, int64_t counts[4], struct gw_err *err);
+int db_cert_find(struct db *db, const char *serial_hex, const char *cn,
+    size_t limit, db_cert_fn *fn, void *arg, struct gw_err *err);
+
+/*
+ * Users of the NDES-compatible challenge page (db_user.c). Passwords are
+ * stored as scrypt hashes with a random 16-byte salt and their cost
+ * parameters; the slow hashing runs outside the connection's lock.
+ */
+struct db_user {
+	char *name;
+	bool can_issue; /* may fetch challenges from the NDES page */
+	int64_t created;
+	char *kdf; /* e.g. "scrypt N=32768 r=8 p=1" */
+};
+void db_user_cleanup(struct db_user *u);
+int db_user_add(struct db *db, const char *name, const char *password,
+    bool can_issue, int64_t now, struct gw_err *err);
+int db_user_check(struct db *db, const char *name, const char *password,
+    bool *can_issue, struct gw_err *err);
+int db_user_remove(struct db *db, const char *name, struct gw_err *err);
+typedef int db_user_fn(void *arg, const struct db_user *u);
+int db_user_list(struct db *db, db_user_fn *fn, void *arg, struct gw_err *err);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * Issued certificates. Rows are written by db_txn_set_issued() together
- * with the transaction's final state; this file reads them back.
+ * with the transaction's final state; this file reads them back and
+ * records revocations (`scepgw cert revoke`).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ db_cert_cleanup(struct db_cert *c)
 	free(c->order_id);
 	free(c->txid);
 	free(c->subject);
+	free(c->revoke_reason);
 	free(c->der);
 	memset(c, 0, sizeof(*c));
 }
@@ -36,7 +38,8 @@ cert_row_read(sqlite3_stmt *st, struct db_cert *c)
 	if (db_col_strdup(st, 0, &c->serial_hex) != 0 ||
 	    db_col_strdup(st, 1, &c->order_id) != 0 ||
 	    db_col_strdup(st, 2, &c->txid) != 0 ||
-	    db_col_strdup(st, 3, &c->subject) != 0)
+	    db_col_strdup(st, 3, &c->subject) != 0 ||
+	    db_col_strdup(st, 7, &c->revoke_reason) != 0)
 		return -1;
 	return 0;
 }
@@ -141,7 +144,7 @@ db_cert_get(struct db *db, const char *serial_hex, struct db_cert *c,
 		goto out;
 	}
 	if (cert_row_read(st, c) != 0 ||
-	    db_col_blobdup(st, 7, &c->der, &c->der_len) != 0) {
+	    db_col_blobdup(st, 8, &c->der, &c->der_len) != 0) {
 		db_cert_cleanup(c);
 		gw_err_set(err, DB_ERR_SQL, "cert get: out of memory");
 		goto out;
@@ -149,6 +152,81 @@ db_cert_get(struct db *db, const char *serial_hex, struct db_cert *c,
 	rc = 0;
 out:
 	db_stmt_done(st);
+	db_unlock(db);
+	return rc;
+}
+
+/* 1 when a row with this serial exists, 0 when not, -1 (err set). The
+ * caller holds the mutex. */
+static int
+cert_exists(struct db *db, const char *serial_hex, struct gw_err *err)
+{
+	sqlite3_stmt *st = db_stmt(db, DB_ST_CERT_GET);
+	int s, rc = -1;
+
+	if (db_bind_text(st, 1, serial_hex) != SQLITE_OK) {
+		db_err_sql(db, err, "cert get");
+		goto out;
+	}
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW)
+		rc = 1;
+	else if (s == SQLITE_DONE)
+		rc = 0;
+	else
+		db_err_sql(db, err, "cert get");
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+/*
+ * Records that the certificate with this serial was revoked at when
+ * (unix seconds, > 0) for reason (free text, or NULL). Only a certificate
+ * not yet revoked changes. Returns 0, or -1 with err->code DB_ERR_NOTFOUND
+ * (no such serial), DB_ERR_STATE (already revoked), DB_ERR_ARG or
+ * DB_ERR_SQL.
+ */
+int
+db_cert_set_revoked(struct db *db, const char *serial_hex, int64_t when,
+    const char *reason, struct gw_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, changed;
+
+	if (serial_hex == NULL || when <= 0) {
+		gw_err_set(err, DB_ERR_ARG, "cert revoke: bad argument");
+		return -1;
+	}
+	db_lock(db);
+	st = db_stmt(db, DB_ST_CERT_REVOKE);
+	if (sqlite3_bind_int64(st, 1, when) != SQLITE_OK ||
+	    db_bind_text(st, 2, reason) != SQLITE_OK ||
+	    db_bind_text(st, 3, serial_hex) != SQLITE_OK) {
+		db_err_sql(db, err, "cert revoke");
+		db_stmt_done(st);
+		goto out;
+	}
+	if (db_step_done(db, st, "cert revoke", err) == -1)
+		goto out;
+	changed = sqlite3_changes(db->h);
+	if (changed == 0) {
+		rc = cert_exists(db, serial_hex, err);
+		if (rc == 1)
+			gw_err_set(err, DB_ERR_STATE,
+			    "certificate %s is "
+			    "already revoked",
+			    serial_hex);
+		else if (rc == 0)
+			gw_err_set(err, DB_ERR_NOTFOUND,
+			    "no certificate with "
+			    "serial %s",
+			    serial_hex);
+		rc = -1;
+		goto out;
+	}
+	rc = 0;
+out:
 	db_unlock(db);
 	return rc;
 }

@@ -1,9 +1,9 @@
 /*
  * The scepgw command line (DESIGN.md "scepgw commands"): serve, init,
- * check, challenge new|list|revoke, cert list. Exit status 0 on success,
- * 1 on a failure the message explains, 2 on bad usage. Errors go to
- * stderr as one line; no secret is ever printed except a challenge that
- * was just made.
+ * check, challenge new|list|revoke, cert list|revoke. Exit status 0 on
+ * success, 1 on a failure the message explains, 2 on bad usage. Errors go
+ * to stderr as one line; no secret is ever printed except a challenge
+ * that was just made.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -58,6 +58,11 @@ usage(FILE *f)
 	    "  challenge list              list challenges (never secrets)\n"
 	    "  challenge revoke ID         withdraw a challenge\n"
 	    "  cert list                   list issued certificates\n"
+	    "  cert revoke SERIAL [--reason R]\n"
+	    "                              revoke at GlobalSign, record it\n"
+	    "  user add NAME [--no-issue]  add a user of the NDES challenge\n"
+	    "                              page (password on stdin)\n"
+	    "  user list | remove NAME     list / remove those users\n"
 	    "every command takes -c FILE (default " DEFAULT_CONF ")\n");
 }
 
@@ -306,29 +311,6 @@ out:
 	return rc;
 }
 
-static int
-cert_print(void *arg, const struct db_cert *ct)
-{
-	char issued[32], until[32];
-
-	(void)arg;
-	fmt_time(ct->issued, issued, sizeof(issued));
-	fmt_time(ct->not_after, until, sizeof(until));
-	printf("%s %s %s %s order=%s%s\n", ct->serial_hex, issued, until,
-	    ct->subject != NULL ? ct->subject : "-",
-	    ct->order_id != NULL ? ct->order_id : "-",
-	    ct->revoked != 0 ? " REVOKED" : "");
-	return 0;
-}
-
-/* Prints the certificate table. */
-int
-cli_cert_list(struct db *db, struct gw_err *err)
-{
-	printf("serial issued not_after subject order\n");
-	return db_cert_list(db, cert_print, NULL, err);
-}
-
 /* Pulls -c/--config out of argv wherever it stands before the command. */
 static int
 cli_split(int argc, char **argv, struct cli *c, char ***rest, int *nrest)
@@ -408,6 +390,15 @@ cli_main(int argc, char **argv)
 		if (strcmp(rest[1], "list") == 0 ||
 		    strcmp(rest[1], "revoke") == 0)
 			return cmd_db_simple(&c, rest[1]);
+	}
+	if (strcmp(rest[0], "user") == 0 && nrest >= 2) {
+		cli_take_conf(&c);
+		return cli_user(c.conf, c.argc, c.argv);
+	}
+	if (strcmp(rest[0], "cert") == 0 && nrest >= 2 &&
+	    strcmp(rest[1], "revoke") == 0) {
+		cli_take_conf(&c);
+		return cli_cert_revoke(c.conf, c.argc, c.argv);
 	}
 	if (strcmp(rest[0], "cert") == 0 && nrest >= 2 &&
 	    strcmp(rest[1], "list") == 0) {

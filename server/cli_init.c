@@ -5,7 +5,9 @@
  * certificate (digitalSignature + keyEncipherment) chains to the CA they
  * pin (spec/scep.md 1.3), so by default the RA certificate is ordered from
  * EPKI itself and checked against the CA chain. `scepgw check` verifies
- * an instance, one line per item.
+ * an instance, one line per item, ending with a live GetProfiles call
+ * (spec/epki-api.md 5.7) that proves the EPKI credentials, the API IP
+ * allow-list and the profile's state.
  */
 #define _XOPEN_SOURCE 700 /* realpath() */
 #include <errno.h>
@@ -30,6 +32,7 @@
 #include "config.h"
 #include "db.h"
 #include "epki.h"
+#include "gw.h"
 #include "gw_err.h"
 #include "scep.h"
 #include "secure.h"
@@ -354,6 +357,8 @@ init_write_config(const struct init_opts *o, const char *conf_path)
 	c.allow_des = false;
 	c.pending_after_seconds = 20;
 	c.challenge_ttl_seconds = 3600;
+	c.admin_max_outstanding = 1000;
+	c.enroll_max_failures = 5;
 	c.log_level = LOG_INFO;
 	if ((f = open_memstream(&text, &len)) == NULL)
 		return -1;
@@ -500,7 +505,239 @@ check_ra(const struct gw_config *cfg)
 	return bad;
 }
 
-/* `scepgw check`: config, files and permissions, database, RA. */
+/*
+ * What an admin should do about a GlobalSign error code that means the
+ * account or its settings are wrong (spec 2 and 7.2), or NULL when the
+ * code is not one of those.
+ */
+const char *
+cli_epki_advice(int code)
+{
+	switch (code) {
+	case -4001:
+		return "GlobalSign refused the login (ErrorCode -4001: wrong "
+		       "API user or password): fix [epki] username (the GCC "
+		       "API user, PAR12345_name) and the password in "
+		       "[epki] password_file";
+	case -4201:
+		return "this server's address is not in GCC's API IP Address "
+		       "Range (ErrorCode -4201): ask GlobalSign support to "
+		       "add this server's public IP address to the account's "
+		       "API allow-list";
+	case -9200:
+		return "this GCC user may not use the API (ErrorCode -9200): "
+		       "make it an API user with EPKI API access in GCC, or "
+		       "set [epki] username to one that is";
+	case -9939:
+		return "the GlobalSign account is invalid, stopped or locked "
+		       "(ErrorCode -9939): contact GlobalSign support or "
+		       "your account manager";
+	case -9901:
+		return "the account may not order this product (ErrorCode "
+		       "-9901): [epki] product_code must match your licence "
+		       "pack (EPKIPSPersonal)";
+	case -6101:
+		return "no licence left (ErrorCode -6101): the licence pack "
+		       "has expired or is used up; order more licence packs "
+		       "in GCC (Enterprise PKI)";
+	default:
+		return NULL;
+	}
+}
+
+/* The first error of r whose code is one of codes (0-terminated). */
+static const struct epki_error *
+resp_error_find(const struct epki_resp *r, const int *codes)
+{
+	size_t i, k;
+
+	for (i = 0; i < r->nerrors; i++)
+		for (k = 0; codes[k] != 0; k++)
+			if (r->errors[i].code == codes[k])
+				return &r->errors[i];
+	return NULL;
+}
+
+/* Prints a line that does not count as a failure. */
+static void
+check_note(const char *tag, const char *what, const char *detail)
+{
+	printf("%-8s %s: %s\n", tag, what, detail);
+}
+
+/* The connection line: did the URL give a SOAP answer at all? */
+static int
+check_epki_transport(const struct gw_config *cfg, const struct epki_resp *r,
+    const char *msg)
+{
+	char detail[640];
+
+	if (r->cls != EPKI_TRANSPORT) {
+		snprintf(detail, sizeof(detail), "%s answered GetProfiles",
+		    cfg->epki_url);
+		return check_line(true, "EPKI connection", detail);
+	}
+	snprintf(detail, sizeof(detail),
+	    "no usable answer from %s: %s (check [epki] url, DNS, firewall "
+	    "or proxy, and TLS: the server's certificate must verify%s)",
+	    cfg->epki_url, r->fault[0] != '\0' ? r->fault : msg,
+	    cfg->epki_ca_file != NULL ? " against [epki] ca_file" : "");
+	check_line(false, "EPKI connection", detail);
+	check_note("SKIP", "EPKI credentials, IP allow-list, profile",
+	    "not checked until the connection works");
+	return 1;
+}
+
+/* The credentials and IP allow-list lines; 1 when either failed. */
+static int
+check_epki_auth(const struct gw_config *cfg, const struct epki_resp *r)
+{
+	static const int login[] = { -4001, -9200, -9939, 0 };
+	static const int ip[] = { -4201, 0 };
+	const struct epki_error *e;
+	char detail[256];
+
+	if ((e = resp_error_find(r, login)) != NULL) {
+		check_line(false, "EPKI credentials", cli_epki_advice(e->code));
+		check_note("SKIP", "EPKI IP allow-list, profile",
+		    "not checked until the login works");
+		return 1;
+	}
+	snprintf(detail, sizeof(detail), "API user %s accepted",
+	    cfg->epki_username);
+	check_line(true, "EPKI credentials", detail);
+	if ((e = resp_error_find(r, ip)) != NULL) {
+		check_line(false, "EPKI API IP allow-list",
+		    cli_epki_advice(e->code));
+		check_note("SKIP", "EPKI profile",
+		    "not checked until the IP address is allowed");
+		return 1;
+	}
+	return check_line(true, "EPKI API IP allow-list",
+	    "this server's address may call the API");
+}
+
+/* What to do about a profile that exists but cannot be used. */
+static const char *
+profile_advice(enum epki_profile_state s)
+{
+	switch (s) {
+	case EPKI_PROFILE_VALID:
+		return "orders can use it";
+	case EPKI_PROFILE_PENDING:
+		return "GlobalSign has not finished vetting it; orders fail "
+		       "until GCC > Enterprise PKI > Search Profiles shows "
+		       "the Profile Order Status as Validated: complete the "
+		       "vetting with GlobalSign, or set [epki] profile_id to "
+		       "a validated profile";
+	case EPKI_PROFILE_SUSPENDED:
+		return "the profile is suspended, so orders are refused: ask "
+		       "GlobalSign support to reinstate it, or set [epki] "
+		       "profile_id to a validated profile";
+	case EPKI_PROFILE_CANCELLED:
+		return "the profile is cancelled: create and have GlobalSign "
+		       "vet a new profile in GCC, then set [epki] profile_id";
+	default:
+		return "GlobalSign sent a state this program does not know; "
+		       "check that GCC > Search Profiles shows it Validated";
+	}
+}
+
+/* The profile line: found, and in a state that lets orders through. */
+static int
+check_epki_profile(const struct gw_config *cfg, const struct epki_resp *r)
+{
+	const struct epki_profile *p = NULL;
+	enum epki_profile_state s;
+	char detail[768];
+	size_t i;
+
+	if (r->cls != EPKI_OK && r->cls != EPKI_WARNING) {
+		snprintf(detail, sizeof(detail),
+		    "GetProfiles failed: ErrorCode %d%s%s: %s",
+		    r->nerrors > 0 ? r->errors[0].code : 0,
+		    r->nerrors > 0 && r->errors[0].field[0] != '\0' ?
+			" ErrorField " :
+			"",
+		    r->nerrors > 0 ? r->errors[0].field : "",
+		    r->nerrors > 0 ? r->errors[0].message : r->fault);
+		return check_line(false, "EPKI profile", detail);
+	}
+	for (i = 0; i < r->nprofiles && p == NULL; i++)
+		if (strcmp(r->profiles[i].profile_id, cfg->epki_profile_id) ==
+		    0)
+			p = &r->profiles[i];
+	if (p == NULL) {
+		snprintf(detail, sizeof(detail),
+		    "%s is not a profile of this account: set [epki] "
+		    "profile_id to the Profile ID that GCC > Enterprise PKI "
+		    "> Search Profiles lists (MP and 12 digits)",
+		    cfg->epki_profile_id);
+		return check_line(false, "EPKI profile", detail);
+	}
+	s = epki_profile_state(p);
+	snprintf(detail, sizeof(detail),
+	    "%s is %s (state %s; O=%s, L=%s, "
+	    "ST=%s, C=%s): %s",
+	    p->profile_id, epki_profile_state_name(s),
+	    p->state_code[0] != '\0' ? p->state_code : "-", p->org, p->locality,
+	    p->st, p->country, profile_advice(s));
+	if (s == EPKI_PROFILE_UNKNOWN) {
+		check_note("WARN", "EPKI profile", detail);
+		return 0;
+	}
+	return check_line(s == EPKI_PROFILE_VALID, "EPKI profile", detail);
+}
+
+/* Licences: GetProfiles says nothing about them; say what an order will. */
+static void
+check_epki_licences(const struct gw_config *cfg)
+{
+	char detail[768];
+
+	snprintf(detail, sizeof(detail),
+	    "not reported by GetProfiles; only an order checks them. Orders "
+	    "need a licence pack for product %s, %d year%s: ErrorCode -6101 "
+	    "means the pack expired or is used up (order more licence packs "
+	    "in GCC); ErrorCode -101 ErrorField Year or -9901 means [epki] "
+	    "years or product_code do not match the pack",
+	    cfg->epki_product_code, cfg->epki_years,
+	    cfg->epki_years == 1 ? "" : "s");
+	check_note("INFO", "EPKI licences", detail);
+}
+
+/* The live GetProfiles call and its lines; returns 1 on any FAIL. */
+static int
+check_epki(const struct gw_config *cfg)
+{
+	struct epki_client_opts o;
+	struct epki_auth auth;
+	struct epki_resp resp;
+	struct gw_err err;
+	char *pw = NULL;
+	int bad;
+
+	gw_err_clear(&err);
+	if (gw_secret_read(cfg->epki_password_file, &pw, &err) == -1) {
+		check_note("SKIP", "EPKI GetProfiles",
+		    "not called without the password file");
+		return 1;
+	}
+	serve_epki_opts(cfg, &o);
+	auth.user = cfg->epki_username;
+	auth.password = pw;
+	(void)epki_profile_list_call(&o, &auth, cfg->epki_profile_id, &resp,
+	    &err);
+	gw_secret_free(pw);
+	if ((bad = check_epki_transport(cfg, &resp, err.msg)) == 0 &&
+	    (bad = check_epki_auth(cfg, &resp)) == 0)
+		bad = check_epki_profile(cfg, &resp);
+	check_epki_licences(cfg);
+	epki_resp_cleanup(&resp);
+	return bad;
+}
+
+/* `scepgw check`: config, files and permissions, database, RA, EPKI. */
 int
 cli_check(const char *conf, int nargs)
 {
@@ -532,6 +769,7 @@ cli_check(const char *conf, int nargs)
 	bad |=
 	    check_line(db != NULL, "database", db != NULL ? detail : err.msg);
 	db_close(db);
+	bad |= check_epki(cfg);
 	config_free(cfg);
 	return bad ? 1 : 0;
 }

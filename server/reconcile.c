@@ -89,7 +89,9 @@ backoff_get(struct reconcile *r, const char *txid)
 		free(b);
 		return NULL;
 	}
-	b->delay = 5;
+	b->delay = r->ctx->cfg->epki_reconcile_seconds < 5 ?
+	    r->ctx->cfg->epki_reconcile_seconds :
+	    5;
 	b->next = r->backoffs;
 	r->backoffs = b;
 	return b;
@@ -303,39 +305,42 @@ reorder(struct reconcile *r, const struct db_txn *t, const EVP_PKEY *pub)
 }
 
 /*
- * Works on one unfinished transaction. Returns true when it is final now
- * (or not ours to touch), false to try again later.
+ * Works on one unfinished transaction and schedules its next try: none
+ * when it is final now, the moment a re-order becomes safe when the
+ * lookups found nothing too early, or the next backoff step after
+ * trouble.
  */
-static bool
-reconcile_txn(struct reconcile *r, const struct db_txn *t)
+static void
+reconcile_txn(struct reconcile *r, const struct db_txn *t, struct backoff *b)
 {
 	const struct gw_config *cfg = r->ctx->cfg;
 	enum lookup res = LOOKUP_NONE;
+	int64_t safe_at = t->updated + cfg->epki_timeout_seconds + 6;
 	EVP_PKEY *pub;
-	bool done = false;
 
 	if ((pub = csr_pubkey(t->csr_pem)) == NULL || t->cn == NULL) {
 		log_warnx("txid=%s: unfinished transaction without a readable "
 			  "request; it needs an operator",
 		    t->txid);
-		return false;
+		backoff_later(b);
+		return;
 	}
 	if (t->order_id != NULL)
 		res = lookup_order(r, t, t->order_id, pub);
 	if (res == LOOKUP_NONE)
 		res = lookup_orders(r, t, pub);
-	if (res == LOOKUP_STORED)
-		done = true;
-	else if (res == LOOKUP_NONE) {
+	if (res == LOOKUP_RETRY)
+		backoff_later(b);
+	else if (res == LOOKUP_NONE && now_seconds() < safe_at)
 		/*
 		 * GlobalSign may not list an order placed an instant ago:
-		 * re-order only once the original call must have ended.
+		 * look again once the original call must have ended, and
+		 * only then order. Not a failure: no backoff step.
 		 */
-		if (now_seconds() - t->updated > cfg->epki_timeout_seconds + 5)
-			done = reorder(r, t, pub);
-	}
+		b->next_try = safe_at;
+	else if (res == LOOKUP_NONE && !reorder(r, t, pub))
+		backoff_later(b);
 	EVP_PKEY_free(pub);
-	return done;
 }
 
 /* db_txn_list_unfinished() callback: one transaction of a round. */
@@ -355,8 +360,7 @@ reconcile_one(void *arg, const struct db_txn *t)
 	if (b->next_try > now_seconds())
 		return 0;
 	ERR_clear_error();
-	if (!reconcile_txn(r, t))
-		backoff_later(b);
+	reconcile_txn(r, t, b);
 	return 0;
 }
 

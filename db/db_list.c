@@ -1,0 +1,365 @@
+/*
+ * The admin API's reads: challenges by state, the number of outstanding
+ * challenges (and a put that respects a cap on it, for the NDES page),
+ * transactions and certificates with filters, and transaction counts for
+ * /metrics. Rows are copied out under the lock; the callbacks run after
+ * it is released, so they may call other db functions.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "gw_err.h"
+#include "db.h"
+#include "db_int.h"
+
+/* Reads the current row into the element at p. Returns 0 or -1 (no
+ * memory); on failure the element may hold some copies to clean up. */
+typedef int row_read_fn(sqlite3_stmt *st, void *p);
+typedef void row_cleanup_fn(void *p);
+
+/* A growable array of rows of one type. */
+struct rows {
+	unsigned char *v;
+	size_t n;
+	size_t cap;
+	size_t size; /* bytes per element */
+	row_cleanup_fn *cleanup;
+};
+
+/* Frees every element and the array; accepts an empty set. */
+static void
+rows_cleanup(struct rows *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		r->cleanup(r->v + i * r->size);
+	free(r->v);
+	r->v = NULL;
+	r->n = r->cap = 0;
+}
+
+/* Makes room for one more element and returns it, zeroed; or NULL. */
+static void *
+rows_next(struct rows *r)
+{
+	unsigned char *nv;
+	size_t cap;
+
+	if (r->n == r->cap) {
+		cap = r->cap == 0 ? 16 : r->cap * 2;
+		if ((nv = realloc(r->v, cap * r->size)) == NULL)
+			return NULL;
+		r->v = nv;
+		r->cap = cap;
+	}
+	memset(r->v + r->n * r->size, 0, r->size);
+	return r->v + r->n++ * r->size;
+}
+
+/*
+ * Steps a bound statement to the end, copying each row into r with read.
+ * The caller holds the mutex; the statement is reset here. Returns 0 or
+ * -1 with err set.
+ */
+static int
+rows_load(struct db *db, sqlite3_stmt *st, struct rows *r, row_read_fn *read,
+    const char *what, struct gw_err *err)
+{
+	void *p;
+	int s, rc = -1;
+
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((p = rows_next(r)) == NULL || read(st, p) != 0) {
+			gw_err_set(err, DB_ERR_SQL, "%s: out of memory", what);
+			goto out;
+		}
+	}
+	if (s != SQLITE_DONE) {
+		db_err_sql(db, err, what);
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+/* The LIMIT value of a row limit: SQLite reads -1 as "no limit". */
+static sqlite3_int64
+limit_value(size_t limit)
+{
+	return limit == 0 || limit > INT64_MAX ? -1 : (sqlite3_int64)limit;
+}
+
+static void
+challenge_cleanup_fn(void *p)
+{
+	db_challenge_cleanup(p);
+}
+
+/* Reads a CH_LIST_STATE row. */
+static int
+challenge_read(sqlite3_stmt *st, void *p)
+{
+	struct db_challenge *c = p;
+
+	c->id = sqlite3_column_int64(st, 0);
+	c->created = sqlite3_column_int64(st, 1);
+	c->expires = sqlite3_column_int64(st, 2);
+	c->used = sqlite3_column_int64(st, 3);
+	c->revoked = sqlite3_column_int(st, 4) != 0;
+	if (db_col_strdup(st, 5, &c->cn) != 0 ||
+	    db_col_strdup(st, 6, &c->email) != 0 ||
+	    db_col_strdup(st, 7, &c->ou) != 0 ||
+	    db_col_strdup(st, 8, &c->txid) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Calls fn for the challenges in state (DB_CH_ANY: all) as of now, newest
+ * first, at most limit of them, until fn returns non-zero.
+ */
+int
+db_challenge_list_state(struct db *db, enum db_challenge_state state,
+    int64_t now, size_t limit, db_challenge_fn *fn, void *arg,
+    struct gw_err *err)
+{
+	struct rows r = { NULL, 0, 0, sizeof(struct db_challenge),
+		challenge_cleanup_fn };
+	sqlite3_stmt *st;
+	size_t i;
+	int rc = -1;
+
+	if ((int)state < 0 || state >= DB_CH__MAX) {
+		gw_err_set(err, DB_ERR_ARG, "challenge list: bad state");
+		return -1;
+	}
+	db_lock(db);
+	st = db_stmt(db, DB_ST_CH_LIST_STATE);
+	if (sqlite3_bind_int(st, 1, (int)state) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, now) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, limit_value(limit)) != SQLITE_OK) {
+		db_err_sql(db, err, "challenge list");
+		db_stmt_done(st);
+	} else
+		rc = rows_load(db, st, &r, challenge_read, "challenge list",
+		    err);
+	db_unlock(db);
+	for (i = 0; rc == 0 && i < r.n; i++)
+		if (fn(arg,
+			(struct db_challenge *)(void *)(r.v + i * r.size)) != 0)
+			break;
+	rows_cleanup(&r);
+	return rc;
+}
+
+/*
+ * Sets *n to the number of outstanding challenges at now: not used, not
+ * revoked, not expired.
+ */
+int
+db_challenge_outstanding(struct db *db, int64_t now, int64_t *n,
+    struct gw_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	*n = 0;
+	db_lock(db);
+	st = db_stmt(db, DB_ST_CH_OUTSTANDING);
+	if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		db_err_sql(db, err, "challenge count");
+		goto out;
+	}
+	*n = sqlite3_column_int64(st, 0);
+	rc = 0;
+out:
+	db_stmt_done(st);
+	db_unlock(db);
+	return rc;
+}
+
+/*
+ * Stores a new unbound challenge by the hash of its secret, unless
+ * max_outstanding challenges are outstanding already: the count and the
+ * insert are one statement, so concurrent callers cannot overshoot the
+ * cap. Returns 0 stored (*id set when not NULL), 1 cap reached, -1 error.
+ */
+int
+db_challenge_put_capped(struct db *db, const uint8_t hash[32], int64_t now,
+    int64_t expires, int64_t max_outstanding, int64_t *id, struct gw_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	db_lock(db);
+	st = db_stmt(db, DB_ST_CH_PUT_CAPPED);
+	if (sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, now) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, expires) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 4, max_outstanding) != SQLITE_OK) {
+		db_err_sql(db, err, "challenge put");
+		db_stmt_done(st);
+		goto out;
+	}
+	if (db_step_done(db, st, "challenge put", err) != 0)
+		goto out;
+	if (sqlite3_changes(db->h) == 0) {
+		rc = 1;
+		goto out;
+	}
+	if (id != NULL)
+		*id = sqlite3_last_insert_rowid(db->h);
+	rc = 0;
+out:
+	db_unlock(db);
+	return rc;
+}
+
+static void
+txn_cleanup_fn(void *p)
+{
+	db_txn_cleanup(p);
+}
+
+/* Reads a TX_LIST_FILTER row: no CSR, no certificate. */
+static int
+txn_read(sqlite3_stmt *st, void *p)
+{
+	struct db_txn *t = p;
+
+	t->id = sqlite3_column_int64(st, 0);
+	t->state = (enum db_txn_state)sqlite3_column_int(st, 2);
+	t->created = sqlite3_column_int64(st, 3);
+	t->updated = sqlite3_column_int64(st, 4);
+	t->fail_info = sqlite3_column_int(st, 9);
+	if (db_col_strdup(st, 1, &t->txid) != 0 ||
+	    db_col_strdup(st, 5, &t->cn) != 0 ||
+	    db_col_strdup(st, 6, &t->email) != 0 ||
+	    db_col_strdup(st, 7, &t->ou) != 0 ||
+	    db_col_strdup(st, 8, &t->order_id) != 0 ||
+	    db_col_strdup(st, 10, &t->fail_text) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Calls fn for the transactions in state (0: any) whose identity has
+ * common name cn (NULL: any), newest first, at most limit of them. The
+ * rows carry no CSR and no certificate.
+ */
+int
+db_txn_list(struct db *db, enum db_txn_state state, const char *cn,
+    size_t limit, db_txn_fn *fn, void *arg, struct gw_err *err)
+{
+	struct rows r = { NULL, 0, 0, sizeof(struct db_txn), txn_cleanup_fn };
+	sqlite3_stmt *st;
+	size_t i;
+	int rc = -1;
+
+	db_lock(db);
+	st = db_stmt(db, DB_ST_TX_LIST_FILTER);
+	if (sqlite3_bind_int(st, 1, (int)state) != SQLITE_OK ||
+	    db_bind_text(st, 2, cn) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, limit_value(limit)) != SQLITE_OK) {
+		db_err_sql(db, err, "txn list");
+		db_stmt_done(st);
+	} else
+		rc = rows_load(db, st, &r, txn_read, "txn list", err);
+	db_unlock(db);
+	for (i = 0; rc == 0 && i < r.n; i++)
+		if (fn(arg, (struct db_txn *)(void *)(r.v + i * r.size)) != 0)
+			break;
+	rows_cleanup(&r);
+	return rc;
+}
+
+/*
+ * Counts transactions by state: counts[DB_TXN_ORDERING], [DB_TXN_ISSUED]
+ * and [DB_TXN_FAILED]; counts[0] is the total.
+ */
+int
+db_txn_count(struct db *db, int64_t counts[4], struct gw_err *err)
+{
+	sqlite3_stmt *st;
+	int s, state, rc = -1;
+
+	memset(counts, 0, 4 * sizeof(counts[0]));
+	db_lock(db);
+	st = db_stmt(db, DB_ST_TX_COUNT);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		state = sqlite3_column_int(st, 0);
+		if (state >= DB_TXN_ORDERING && state <= DB_TXN_FAILED)
+			counts[state] = sqlite3_column_int64(st, 1);
+		counts[0] += sqlite3_column_int64(st, 1);
+	}
+	if (s != SQLITE_DONE) {
+		db_err_sql(db, err, "txn count");
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	db_unlock(db);
+	return rc;
+}
+
+static void
+cert_cleanup_fn(void *p)
+{
+	db_cert_cleanup(p);
+}
+
+/* Reads a CERT_FIND row (no DER). */
+static int
+cert_read(sqlite3_stmt *st, void *p)
+{
+	struct db_cert *c = p;
+
+	c->issued = sqlite3_column_int64(st, 4);
+	c->not_after = sqlite3_column_int64(st, 5);
+	c->revoked = sqlite3_column_int64(st, 6);
+	if (db_col_strdup(st, 0, &c->serial_hex) != 0 ||
+	    db_col_strdup(st, 1, &c->order_id) != 0 ||
+	    db_col_strdup(st, 2, &c->txid) != 0 ||
+	    db_col_strdup(st, 3, &c->subject) != 0 ||
+	    db_col_strdup(st, 7, &c->revoke_reason) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Calls fn for the issued certificates with serial serial_hex (NULL: any)
+ * whose transaction's common name is cn (NULL: any), newest first, at
+ * most limit of them. The rows carry no DER.
+ */
+int
+db_cert_find(struct db *db, const char *serial_hex, const char *cn,
+    size_t limit, db_cert_fn *fn, void *arg, struct gw_err *err)
+{
+	struct rows r = { NULL, 0, 0, sizeof(struct db_cert), cert_cleanup_fn };
+	sqlite3_stmt *st;
+	size_t i;
+	int rc = -1;
+
+	db_lock(db);
+	st = db_stmt(db, DB_ST_CERT_FIND);
+	if (db_bind_text(st, 1, serial_hex) != SQLITE_OK ||
+	    db_bind_text(st, 2, cn) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, limit_value(limit)) != SQLITE_OK) {
+		db_err_sql(db, err, "cert list");
+		db_stmt_done(st);
+	} else
+		rc = rows_load(db, st, &r, cert_read, "cert list", err);
+	db_unlock(db);
+	for (i = 0; rc == 0 && i < r.n; i++)
+		if (fn(arg, (struct db_cert *)(void *)(r.v + i * r.size)) != 0)
+			break;
+	rows_cleanup(&r);
+	return rc;
+}
