@@ -52,10 +52,14 @@ struct cfg_key {
 /* Sorted by section, then name: cfg_key_find() uses bsearch(). */
 static const struct cfg_key keys[] = {
 	K("admin", "listen", CFG_STRING, 0, 0, NULL, false, admin_listen),
+	K("admin", "max_outstanding_challenges", CFG_LONG, 0, 10000000, "1000",
+	    false, admin_max_outstanding),
 	K("admin", "token_file", CFG_PATH, 0, 0, NULL, false, admin_token_file),
 	K("db", "path", CFG_PATH, 0, 0, NULL, true, db_path),
 	K("enroll", "challenge_ttl_seconds", CFG_LONG, 60, 31536000, "3600",
 	    false, challenge_ttl_seconds),
+	K("enroll", "max_failures_per_minute", CFG_UINT, 0, 600, "5", false,
+	    enroll_max_failures),
 	K("epki", "ca_file", CFG_PATH, 0, 0, NULL, false, epki_ca_file),
 	K("epki", "password_file", CFG_PATH, 0, 0, NULL, true,
 	    epki_password_file),
@@ -101,6 +105,9 @@ static const struct cfg_doc {
 	{ "server", "threads", "HTTP worker threads (1..64)" },
 	{ "admin", "listen", "admin HTTP API, host:port; empty = off" },
 	{ "admin", "token_file", "bearer token for the admin API" },
+	{ "admin", "max_outstanding_challenges",
+	    "NDES page: \"password cache is full\" beyond this many unused "
+	    "challenges; 0 = no cap" },
 	{ "db", "path", "SQLite database" },
 	{ "ra", "cert", "RA certificate (signs CertReps, decrypts requests)" },
 	{ "ra", "key", "RA private key (mode 0600)" },
@@ -134,6 +141,9 @@ static const struct cfg_doc {
 	    "background" },
 	{ "enroll", "challenge_ttl_seconds",
 	    "lifetime of a new challenge (60..31536000)" },
+	{ "enroll", "max_failures_per_minute",
+	    "wrong challenges or NDES page logins allowed per client address "
+	    "(IPv6: per /64) per minute; 0 = no limit" },
 	{ "log", "level", "error, warning, info or debug" },
 };
 

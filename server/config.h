@@ -21,6 +21,7 @@ struct gw_config {
 	/* [admin] */
 	char *admin_listen; /* or NULL: off */
 	char *admin_token_file;
+	long admin_max_outstanding; /* NDES page cap; 0: none */
 	/* [db] */
 	char *db_path;
 	/* [ra] */
@@ -46,6 +47,7 @@ struct gw_config {
 	long pending_after_seconds;
 	/* [enroll] */
 	long challenge_ttl_seconds;
+	unsigned enroll_max_failures; /* per address per minute; 0: none */
 	/* [log] */
 	int log_level; /* LOG_ERR .. LOG_DEBUG */
 };

@@ -21,10 +21,12 @@
 
 #include "buf.h"
 #include "config.h"
+#include "crl.h"
 #include "db.h"
 #include "gw.h"
 #include "gw_err.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "scep.h"
 #include "secure.h"
 
@@ -625,7 +627,7 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 	struct db_txn t;
 	enum db_start res;
 	struct gw_err err;
-	int rc = 0, found, renewal;
+	int rc = 0, found, renewal, start_rc;
 
 	memset(&info, 0, sizeof(info));
 	memset(&t, 0, sizeof(t));
@@ -660,7 +662,20 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 		SHA256((const unsigned char *)info.challenge,
 		    strlen(info.challenge), chash);
 	txn_new_fill(&n, txid, &info, renewal ? &id : NULL, chash);
-	if (db_txn_start(ctx->db, &n, &res, &t, &err) == -1) {
+	if (!renewal && ctx->rl != NULL &&
+	    !ratelimit_take(ctx->rl, op->peer, now_seconds())) {
+		log_info("%s txid=%s: challenge refused: too many failed "
+			 "attempts from this address",
+		    op->peer, txid);
+		op_set_fail(op, SCEP_FAIL_BADREQUEST,
+		    "too many failed attempts; try again later");
+		goto out;
+	}
+	start_rc = db_txn_start(ctx->db, &n, &res, &t, &err);
+	if (!renewal && ctx->rl != NULL &&
+	    (start_rc == -1 || res == DB_START_OK || res == DB_START_EXISTS))
+		ratelimit_refund(ctx->rl, op->peer);
+	if (start_rc == -1) {
 		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
 		op_set_http(op, 503, "try again later\n");
 		goto out;
@@ -824,6 +839,9 @@ enroll_pkioperation(struct gw_ctx *ctx, struct enroll_op *op,
 		break;
 	case SCEP_MT_GETCERT:
 		enroll_getcert(ctx, op);
+		break;
+	case SCEP_MT_GETCRL:
+		enroll_getcrl(ctx, op);
 		break;
 	default:
 		log_info("%s txid=%s: %s is not supported", op->peer, txid,

@@ -16,12 +16,15 @@
 #include "scep.h"
 
 struct buf;
+struct crl_cache;
 struct db;
 struct enroll;
 struct reconcile;
 struct gw_config;
 struct gw_err;
 struct srv_http;
+struct admin;
+struct ratelimit;
 
 struct gw_ctx {
 	const struct gw_config *cfg;
@@ -34,7 +37,10 @@ struct gw_ctx {
 	char *epki_password;
 	struct enroll *enroll;	     /* in-flight orders, PENDING timer */
 	struct reconcile *reconcile; /* finishes interrupted orders */
+	struct crl_cache *crl;	     /* GetCRL: the issuing CA's CRL */
 	struct srv_http *http;
+	struct admin *admin;  /* admin listener (admin.c), or NULL */
+	struct ratelimit *rl; /* failure limit per address, or NULL */
 };
 
 /* A reply the HTTP layer sends: status, content type, bytes. */

@@ -24,6 +24,7 @@
 #include "gw.h"
 #include "gw_err.h"
 #include "log.h"
+#include "ndes.h"
 #include "scep.h"
 
 #define CT_TEXT "text/plain"
@@ -328,6 +329,8 @@ srv_access(void *cls, struct MHD_Connection *conn, const char *url,
 		enroll_finish(ctx, &rq->op);
 		return srv_reply_op(rq);
 	}
+	if (ndes_is_path(url))
+		return ndes_page(ctx, conn, method);
 	if (!route_is_scep(url))
 		return srv_reply_text(rq, MHD_HTTP_NOT_FOUND, "not found\n");
 	if (strcmp(method, MHD_HTTP_METHOD_POST) == 0) {

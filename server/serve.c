@@ -12,11 +12,14 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "crl.h"
 #include "db.h"
 #include "epki.h"
 #include "gw.h"
 #include "gw_err.h"
 #include "log.h"
+#include "admin.h"
+#include "ratelimit.h"
 #include "scep.h"
 #include "secure.h"
 
@@ -116,8 +119,8 @@ serve_epki_opts(const struct gw_config *cfg, struct epki_client_opts *o)
 }
 
 /*
- * Starts the upstream client, the enrollment timer, the reconciler and
- * the listener.
+ * Starts the upstream client, the enrollment timer, the reconciler, the
+ * CRL cache and the listener.
  */
 static int
 serve_start(struct gw_ctx *ctx, const struct gw_config *cfg)
@@ -139,8 +142,20 @@ serve_start(struct gw_ctx *ctx, const struct gw_config *cfg)
 		log_warnx("%s", err.msg);
 		return -1;
 	}
+	/* GetCRL works only when the RA certificate names a CDP. */
+	if (crl_cache_new(&ctx->crl, ctx->ra, NULL, &err) == -1)
+		log_info("GetCRL disabled: %s", err.msg);
+	if (cfg->enroll_max_failures > 0 &&
+	    ratelimit_new(&ctx->rl, 4096, cfg->enroll_max_failures, 60) == -1) {
+		log_warnx("out of memory");
+		return -1;
+	}
 	if (srv_http_start(&ctx->http, ctx, &err) == -1) {
 		log_warnx("[server] listen: %s", err.msg);
+		return -1;
+	}
+	if (admin_start(&ctx->admin, ctx, &err) == -1) {
+		log_warnx("[admin] listen: %s", err.msg);
 		return -1;
 	}
 	return 0;
@@ -164,8 +179,11 @@ serve_drain(struct gw_ctx *ctx)
 static void
 serve_close(struct gw_ctx *ctx)
 {
+	admin_stop(ctx->admin);
 	srv_http_stop(ctx->http);
+	ratelimit_free(ctx->rl);
 	reconcile_free(ctx->reconcile);
+	crl_cache_free(ctx->crl);
 	epki_client_free(ctx->epki);
 	enroll_free(ctx->enroll);
 	db_close(ctx->db);

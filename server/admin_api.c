@@ -1,0 +1,595 @@
+/*
+ * The admin API's handlers (README "Admin HTTP API"): challenges (create,
+ * list, revoke), enrollments and certificates with filters, and the
+ * Prometheus /metrics page. Requests arrive authenticated (admin.c).
+ * POST /api/v1/challenges is the only answer that carries a secret.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "admin.h"
+#include "admin_int.h"
+#include "buf.h"
+#include "config.h"
+#include "db.h"
+#include "gw.h"
+#include "gw_err.h"
+#include "log.h"
+#include "ratelimit.h"
+#include "secure.h"
+
+#define LIST_LIMIT_DEFAULT 1000
+#define LIST_LIMIT_MAX 10000
+#define POST_COUNT_MAX 1000
+
+static const char *const challenge_state_names[DB_CH__MAX] = {
+	[DB_CH_ANY] = "any",
+	[DB_CH_UNUSED] = "unused",
+	[DB_CH_USED] = "used",
+	[DB_CH_EXPIRED] = "expired",
+	[DB_CH_REVOKED] = "revoked",
+};
+
+static const char *const txn_state_names[] = {
+	[0] = "any",
+	[DB_TXN_ORDERING] = "ordering",
+	[DB_TXN_ISSUED] = "issued",
+	[DB_TXN_FAILED] = "failed",
+};
+
+#define TXN_STATES_N (sizeof(txn_state_names) / sizeof(txn_state_names[0]))
+
+/* A JSON string of s, or null when s is NULL or not UTF-8. */
+static json_t *
+jstr(const char *s)
+{
+	json_t *j = s != NULL ? json_string(s) : NULL;
+
+	return j != NULL ? j : json_null();
+}
+
+/* A JSON RFC 3339 UTC time of t, or null when t is 0. */
+static json_t *
+jtime(int64_t t)
+{
+	char out[32];
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t == 0 || gmtime_r(&tt, &tm) == NULL)
+		return json_null();
+	strftime(out, sizeof(out), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(out);
+}
+
+/* The value of query parameter name, or NULL. */
+static const char *
+query(struct admin_req *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND,
+	    name);
+}
+
+/* Reads ?limit= (default LIST_LIMIT_DEFAULT). Returns 0 or -1 (bad). */
+static int
+query_limit(struct admin_req *rq, size_t *limit)
+{
+	const char *s = query(rq, "limit");
+	char *end;
+	long v;
+
+	*limit = LIST_LIMIT_DEFAULT;
+	if (s == NULL)
+		return 0;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 1 ||
+	    v > LIST_LIMIT_MAX)
+		return -1;
+	*limit = (size_t)v;
+	return 0;
+}
+
+/* Looks s up in names[0..n); returns its index or -1. NULL is 0. */
+static int
+name_index(const char *const *names, size_t n, const char *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (names[i] != NULL && strcmp(names[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The state word of a challenge row as of now. */
+static const char *
+challenge_state_word(const struct db_challenge *c, int64_t now)
+{
+	if (c->revoked)
+		return "revoked";
+	if (c->used != 0)
+		return "used";
+	if (c->expires <= now)
+		return "expired";
+	return "unused";
+}
+
+/* Collects listed rows into a JSON array. */
+struct list_acc {
+	json_t *arr;
+	int64_t now;
+	bool nomem;
+};
+
+/* Appends item (taken) to the accumulator. */
+static int
+list_acc_add(struct list_acc *acc, json_t *item)
+{
+	if (item == NULL || json_array_append_new(acc->arr, item) != 0) {
+		acc->nomem = true;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+challenge_json(void *arg, const struct db_challenge *c)
+{
+	struct list_acc *acc = arg;
+
+	return list_acc_add(acc,
+	    json_pack("{s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id",
+		(json_int_t)c->id, "state", challenge_state_word(c, acc->now),
+		"created", jtime(c->created), "expires", jtime(c->expires),
+		"used", jtime(c->used), "cn", jstr(c->cn), "email",
+		jstr(c->email), "ou", jstr(c->ou), "txid", jstr(c->txid)));
+}
+
+static int
+txn_json(void *arg, const struct db_txn *t)
+{
+	struct list_acc *acc = arg;
+	const char *state = (size_t)t->state < TXN_STATES_N ?
+	    txn_state_names[t->state] :
+	    "unknown";
+
+	return list_acc_add(acc,
+	    json_pack("{s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "txid",
+		jstr(t->txid), "state", state, "cn", jstr(t->cn), "email",
+		jstr(t->email), "ou", jstr(t->ou), "order_id",
+		jstr(t->order_id), "created", jtime(t->created), "updated",
+		jtime(t->updated), "fail_text",
+		t->state == DB_TXN_FAILED ? jstr(t->fail_text) : json_null()));
+}
+
+static int
+cert_json(void *arg, const struct db_cert *c)
+{
+	struct list_acc *acc = arg;
+
+	return list_acc_add(acc,
+	    json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:o}", "serial",
+		jstr(c->serial_hex), "subject", jstr(c->subject), "issued",
+		jtime(c->issued), "not_after", jtime(c->not_after), "order_id",
+		jstr(c->order_id), "txid", jstr(c->txid), "revoked",
+		c->revoked != 0, "revoked_at", jtime(c->revoked),
+		"revoke_reason", jstr(c->revoke_reason)));
+}
+
+/* Sends {key: acc->arr} after a listing; rc is the listing's result. */
+static enum MHD_Result
+list_reply(struct admin_req *rq, const char *key, struct list_acc *acc, int rc,
+    const struct gw_err *err)
+{
+	if (rc != 0 || acc->nomem) {
+		log_warnx("admin %s: %s", rq->path,
+		    rc != 0 ? err->msg : "out of memory");
+		json_decref(acc->arr);
+		return admin_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "database unavailable", NULL);
+	}
+	return admin_reply_json(rq, MHD_HTTP_OK,
+	    json_pack("{s:o}", key, acc->arr));
+}
+
+/* GET /api/v1/challenges[?state=unused|used|expired|revoked][&limit=N] */
+enum MHD_Result
+admin_challenges_get(struct admin_req *rq)
+{
+	struct list_acc acc = { NULL, (int64_t)time(NULL), false };
+	struct gw_err err;
+	size_t limit;
+	int state, rc;
+
+	state =
+	    name_index(challenge_state_names, DB_CH__MAX, query(rq, "state"));
+	if (state < 0)
+		return admin_reply_error(rq, MHD_HTTP_BAD_REQUEST,
+		    "state: expected unused, used, expired or revoked",
+		    "state");
+	if (query_limit(rq, &limit) != 0)
+		return admin_reply_error(rq, MHD_HTTP_BAD_REQUEST,
+		    "limit: expected 1..10000", "limit");
+	if ((acc.arr = json_array()) == NULL)
+		return MHD_NO;
+	rc =
+	    db_challenge_list_state(rq->ctx->db, (enum db_challenge_state)state,
+		acc.now, limit, challenge_json, &acc, &err);
+	return list_reply(rq, "challenges", &acc, rc, &err);
+}
+
+/* DELETE /api/v1/challenges/ID: revoke. */
+enum MHD_Result
+admin_challenge_delete(struct admin_req *rq, const char *id)
+{
+	struct gw_err err;
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(id, &end, 10);
+	if (errno != 0 || end == id || *end != '\0' || v < 1)
+		return admin_reply_error(rq, MHD_HTTP_BAD_REQUEST,
+		    "id: expected a challenge id", "id");
+	gw_err_clear(&err);
+	if (db_challenge_revoke(rq->ctx->db, v, &err) != 0) {
+		if (err.code == DB_ERR_NOTFOUND)
+			return admin_reply_error(rq, MHD_HTTP_NOT_FOUND,
+			    "no such challenge", NULL);
+		log_warnx("admin revoke: %s", err.msg);
+		return admin_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "database unavailable", NULL);
+	}
+	log_info("%s admin: challenge %lld revoked", rq->peer, v);
+	return admin_reply_json(rq, MHD_HTTP_OK,
+	    json_pack("{s:I,s:s}", "id", (json_int_t)v, "state", "revoked"));
+}
+
+/* GET /api/v1/enrollments[?state=ordering|issued|failed][&cn=][&limit=] */
+enum MHD_Result
+admin_enrollments_get(struct admin_req *rq)
+{
+	struct list_acc acc = { NULL, 0, false };
+	struct gw_err err;
+	size_t limit;
+	int state, rc;
+
+	state = name_index(txn_state_names, TXN_STATES_N, query(rq, "state"));
+	if (state < 0)
+		return admin_reply_error(rq, MHD_HTTP_BAD_REQUEST,
+		    "state: expected ordering, issued or failed", "state");
+	if (query_limit(rq, &limit) != 0)
+		return admin_reply_error(rq, MHD_HTTP_BAD_REQUEST,
+		    "limit: expected 1..10000", "limit");
+	if ((acc.arr = json_array()) == NULL)
+		return MHD_NO;
+	rc = db_txn_list(rq->ctx->db, (enum db_txn_state)state, query(rq, "cn"),
+	    limit, txn_json, &acc, &err);
+	return list_reply(rq, "enrollments", &acc, rc, &err);
+}
+
+/* Upper-cases a hex serial into out. Returns 0, or -1 when not hex. */
+static int
+serial_normalize(const char *s, char *out, size_t n)
+{
+	size_t i, len = strlen(s);
+
+	if (len == 0 || len >= n)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] >= '0' && s[i] <= '9')
+			out[i] = s[i];
+		else if (s[i] >= 'a' && s[i] <= 'f')
+			out[i] = (char)(s[i] - 'a' + 'A');
+		else if (s[i] >= 'A' && s[i] <= 'F')
+			out[i] = s[i];
+		else
+			return -1;
+	}
+	out[len] = '\0';
+	return 0;
+}
+
+/* GET /api/v1/certificates[?serial=HEX][&cn=][&limit=] */
+enum MHD_Result
+admin_certificates_get(struct admin_req *rq)
+{
+	struct list_acc acc = { NULL, 0, false };
+	const char *serial = query(rq, "serial");
+	char norm[128];
+	struct gw_err err;
+	size_t limit;
+	int rc;
+
+	if (serial != NULL && serial_normalize(serial, norm, sizeof(norm)) != 0)
+		return admin_reply_error(rq, MHD_HTTP_BAD_REQUEST,
+		    "serial: expected hexadecimal digits", "serial");
+	if (query_limit(rq, &limit) != 0)
+		return admin_reply_error(rq, MHD_HTTP_BAD_REQUEST,
+		    "limit: expected 1..10000", "limit");
+	if ((acc.arr = json_array()) == NULL)
+		return MHD_NO;
+	rc = db_cert_find(rq->ctx->db, serial != NULL ? norm : NULL,
+	    query(rq, "cn"), limit, cert_json, &acc, &err);
+	return list_reply(rq, "certificates", &acc, rc, &err);
+}
+
+/* What a POST /api/v1/challenges asks for. */
+struct chal_req {
+	const char *cn;
+	const char *email;
+	const char *ou;
+	long ttl;
+	long count;
+};
+
+/* True when s has 1..max bytes and no control characters. */
+static bool
+text_is_ok(const char *s, size_t max)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > max)
+		return false;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+/* Checks one string field; sets *out. Returns NULL, or "bad". */
+static const char *
+field_text(json_t *v, size_t max, const char **out)
+{
+	if (!json_is_string(v) || !text_is_ok(json_string_value(v), max))
+		return "bad";
+	*out = json_string_value(v);
+	return NULL;
+}
+
+/* Checks one integer field within lo..hi; sets *out. NULL, or "bad". */
+static const char *
+field_long(json_t *v, long lo, long hi, long *out)
+{
+	json_int_t i;
+
+	if (!json_is_integer(v))
+		return "bad";
+	i = json_integer_value(v);
+	if (i < lo || i > hi)
+		return "bad";
+	*out = (long)i;
+	return NULL;
+}
+
+/*
+ * Reads the fields of a POST body into *r. Returns 0, or -1 with the
+ * message (naming the field) in msg and the field name in *field.
+ */
+static int
+chal_req_parse(json_t *o, const struct gw_config *cfg, struct chal_req *r,
+    char *msg, size_t n, const char **field)
+{
+	const char *key, *e = NULL;
+	json_t *v;
+
+	memset(r, 0, sizeof(*r));
+	r->ttl = cfg->challenge_ttl_seconds;
+	r->count = 1;
+	json_object_foreach(o, key, v)
+	{
+		*field = key;
+		if (strcmp(key, "cn") == 0 || strcmp(key, "ou") == 0) {
+			e = field_text(v, 64, key[0] == 'c' ? &r->cn : &r->ou);
+			if (e != NULL)
+				snprintf(msg, n,
+				    "%s: must be a string of "
+				    "1..64 characters",
+				    key);
+		} else if (strcmp(key, "email") == 0) {
+			e = field_text(v, 128, &r->email);
+			if (e == NULL &&
+			    (strchr(r->email, '@') == NULL ||
+				strchr(r->email, ' ') != NULL))
+				e = "bad";
+			if (e != NULL)
+				snprintf(msg, n,
+				    "email: must be an address "
+				    "of up to 128 characters");
+		} else if (strcmp(key, "ttl") == 0) {
+			if ((e = field_long(v, 60, 31536000, &r->ttl)) != NULL)
+				snprintf(msg, n,
+				    "ttl: must be an integer "
+				    "60..31536000 (seconds)");
+		} else if (strcmp(key, "count") == 0) {
+			if ((e = field_long(v, 1, POST_COUNT_MAX, &r->count)) !=
+			    NULL)
+				snprintf(msg, n,
+				    "count: must be an integer "
+				    "1..%d",
+				    POST_COUNT_MAX);
+		} else if (strcmp(key, "profile") == 0) {
+			e = "profile";
+			snprintf(msg, n,
+			    "profile: profiles are not "
+			    "supported yet");
+		} else {
+			e = "unknown";
+			snprintf(msg, n, "unknown field \"%.40s\"", key);
+		}
+		if (e != NULL)
+			return -1;
+	}
+	*field = NULL;
+	return 0;
+}
+
+/* Withdraws the challenges made so far when a batch fails halfway. */
+static void
+chal_batch_undo(struct db *db, const int64_t *ids, long n)
+{
+	struct gw_err err;
+	long i;
+
+	for (i = 0; i < n; i++)
+		db_challenge_revoke(db, ids[i], &err);
+}
+
+/* Builds the 201 answer; the caller wipes secrets. */
+static json_t *
+chal_batch_json(const int64_t *ids, char (*secrets)[ADMIN_SECRET_LEN], long n,
+    int64_t expires)
+{
+	json_t *arr, *item;
+	long i;
+
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		item = json_pack("{s:I,s:s,s:o}", "id", (json_int_t)ids[i],
+		    "challenge", secrets[i], "expires", jtime(expires));
+		if (item == NULL || json_array_append_new(arr, item) != 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return json_pack("{s:o}", "challenges", arr);
+}
+
+/* Makes r->count challenges; answers 201 with them, or an error. */
+static enum MHD_Result
+chal_batch_make(struct admin_req *rq, const struct chal_req *r)
+{
+	char(*secrets)[ADMIN_SECRET_LEN] = NULL;
+	int64_t *ids = NULL, now = (int64_t)time(NULL);
+	struct gw_err err;
+	uint8_t hash[32];
+	enum MHD_Result rc;
+	long i = 0;
+
+	secrets = calloc((size_t)r->count, sizeof(*secrets));
+	ids = calloc((size_t)r->count, sizeof(*ids));
+	if (secrets == NULL || ids == NULL)
+		goto fail;
+	for (i = 0; i < r->count; i++) {
+		if (admin_challenge_make(secrets[i], hash) != 0)
+			goto fail;
+		if (db_challenge_put(rq->ctx->db, hash, now, now + r->ttl,
+			r->cn, r->email, r->ou, &ids[i], &err) != 0) {
+			log_warnx("admin challenges: %s", err.msg);
+			goto fail;
+		}
+	}
+	log_info("%s admin: %ld challenge(s) created, ids %lld..%lld, "
+		 "cn=%s",
+	    rq->peer, r->count, (long long)ids[0], (long long)ids[r->count - 1],
+	    r->cn != NULL ? r->cn : "-");
+	rc = admin_reply_json(rq, MHD_HTTP_CREATED,
+	    chal_batch_json(ids, secrets, r->count, now + r->ttl));
+	goto out;
+fail:
+	chal_batch_undo(rq->ctx->db, ids, i);
+	rc = admin_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+	    "could not store challenges", NULL);
+out:
+	if (secrets != NULL)
+		gw_cleanse(secrets, (size_t)r->count * sizeof(*secrets));
+	gw_cleanse(hash, sizeof(hash));
+	free(secrets);
+	free(ids);
+	return rc;
+}
+
+/* POST /api/v1/challenges {cn, email, ou, ttl, count} */
+enum MHD_Result
+admin_challenges_post(struct admin_req *rq)
+{
+	const char *field = NULL;
+	struct chal_req r;
+	json_error_t jerr;
+	enum MHD_Result rc;
+	char msg[200];
+	json_t *o;
+
+	o = json_loadb(rq->body.data != NULL ? (const char *)rq->body.data : "",
+	    rq->body.len, JSON_REJECT_DUPLICATES, &jerr);
+	if (o == NULL) {
+		snprintf(msg, sizeof(msg),
+		    "malformed JSON at line %d, column %d: %s", jerr.line,
+		    jerr.column, jerr.text);
+		return admin_reply_error(rq, MHD_HTTP_BAD_REQUEST, msg, NULL);
+	}
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return admin_reply_error(rq, MHD_HTTP_BAD_REQUEST,
+		    "the body must be a JSON object", NULL);
+	}
+	if (chal_req_parse(o, rq->ctx->cfg, &r, msg, sizeof(msg), &field) != 0)
+		rc = admin_reply_error(rq, MHD_HTTP_BAD_REQUEST, msg, field);
+	else
+		rc = chal_batch_make(rq, &r);
+	json_decref(o);
+	return rc;
+}
+
+/* GET /metrics: Prometheus text exposition format 0.0.4. */
+enum MHD_Result
+admin_metrics(struct admin_req *rq)
+{
+	struct gw_ctx *ctx = rq->ctx;
+	int64_t counts[4], outstanding;
+	struct gw_err err;
+	enum MHD_Result rc;
+	struct buf b;
+
+	if (db_txn_count(ctx->db, counts, &err) != 0 ||
+	    db_challenge_outstanding(ctx->db, (int64_t)time(NULL), &outstanding,
+		&err) != 0) {
+		log_warnx("admin metrics: %s", err.msg);
+		return admin_reply_text(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "text/plain", "database unavailable\n");
+	}
+	buf_init(&b, 64 * 1024);
+	buf_printf(&b,
+	    "# HELP scepgw_enrollments Enrollment transactions by state.\n"
+	    "# TYPE scepgw_enrollments gauge\n"
+	    "scepgw_enrollments{state=\"ordering\"} %" PRId64 "\n"
+	    "scepgw_enrollments{state=\"issued\"} %" PRId64 "\n"
+	    "scepgw_enrollments{state=\"failed\"} %" PRId64 "\n"
+	    "# HELP scepgw_challenges_outstanding Challenges not used, "
+	    "not revoked and not expired.\n"
+	    "# TYPE scepgw_challenges_outstanding gauge\n"
+	    "scepgw_challenges_outstanding %" PRId64 "\n",
+	    counts[DB_TXN_ORDERING], counts[DB_TXN_ISSUED],
+	    counts[DB_TXN_FAILED], outstanding);
+	if (ctx->enroll != NULL)
+		buf_printf(&b,
+		    "# HELP scepgw_orders_in_flight Upstream orders being "
+		    "waited for now.\n"
+		    "# TYPE scepgw_orders_in_flight gauge\n"
+		    "scepgw_orders_in_flight %zu\n",
+		    enroll_inflight(ctx->enroll));
+	if (ctx->rl != NULL)
+		buf_printf(&b,
+		    "# HELP scepgw_ratelimit_refused_total Challenge checks "
+		    "and NDES logins refused by the per-address failure "
+		    "limit.\n"
+		    "# TYPE scepgw_ratelimit_refused_total counter\n"
+		    "scepgw_ratelimit_refused_total %" PRIu64 "\n",
+		    ratelimit_refused(ctx->rl));
+	rc = admin_reply_text(rq, MHD_HTTP_OK,
+	    "text/plain; version=0.0.4; charset=utf-8",
+	    b.data != NULL ? (const char *)b.data : "");
+	buf_cleanup(&b);
+	return rc;
+}

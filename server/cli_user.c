@@ -1,0 +1,167 @@
+/*
+ * `scepgw user add NAME [--no-issue]`, `user list`, `user remove NAME`:
+ * the accounts of the NDES-compatible challenge page. The password is one
+ * line on standard input (so scripts can pipe it in); it is hashed with
+ * scrypt by db_user_add() and never printed or logged.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "db.h"
+#include "gw_err.h"
+#include "log.h"
+#include "secure.h"
+
+#define EXIT_USAGE 2
+#define PASSWORD_MAX 1024
+
+static int
+user_usage(void)
+{
+	fprintf(stderr,
+	    "usage: scepgw user add NAME [--no-issue]  "
+	    "(password: one line on stdin)\n"
+	    "       scepgw user list\n"
+	    "       scepgw user remove NAME\n");
+	return EXIT_USAGE;
+}
+
+/* Loads the config and opens its database; prints what went wrong. */
+static int
+user_open(const char *conf, struct gw_config **cfg, struct db **db)
+{
+	struct gw_err err;
+
+	*cfg = NULL;
+	*db = NULL;
+	if (config_load(cfg, conf, stderr) == -1)
+		return -1;
+	log_init((*cfg)->log_level);
+	if (db_open(db, (*cfg)->db_path, &err) == -1) {
+		fprintf(stderr, "scepgw: %s: %s\n", (*cfg)->db_path, err.msg);
+		config_free(*cfg);
+		*cfg = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Reads one line from stdin into pw (at most PASSWORD_MAX bytes), without
+ * its line ending. Returns 0, or -1 with a message printed.
+ */
+static int
+user_password_read(char pw[PASSWORD_MAX + 2])
+{
+	size_t n;
+
+	if (isatty(STDIN_FILENO))
+		fprintf(stderr, "password (one line; it will be shown): ");
+	if (fgets(pw, PASSWORD_MAX + 2, stdin) == NULL) {
+		fprintf(stderr, "scepgw: no password on standard input\n");
+		return -1;
+	}
+	n = strlen(pw);
+	if (n > 0 && pw[n - 1] != '\n' && n > PASSWORD_MAX) {
+		fprintf(stderr, "scepgw: password longer than %d bytes\n",
+		    PASSWORD_MAX);
+		return -1;
+	}
+	while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
+		pw[--n] = '\0';
+	if (n == 0) {
+		fprintf(stderr, "scepgw: empty password\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* `user add NAME [--no-issue]` */
+static int
+user_add(struct db *db, int argc, char **argv)
+{
+	char pw[PASSWORD_MAX + 2];
+	bool can_issue = true;
+	struct gw_err err;
+	int rc = 1;
+
+	if (argc == 3 && strcmp(argv[2], "--no-issue") == 0)
+		can_issue = false;
+	else if (argc != 2)
+		return user_usage();
+	if (user_password_read(pw) == -1)
+		goto out;
+	if (db_user_add(db, argv[1], pw, can_issue, (int64_t)time(NULL),
+		&err) == -1) {
+		fprintf(stderr, "scepgw: %s\n", err.msg);
+		goto out;
+	}
+	printf("user %s added%s\n", argv[1],
+	    can_issue ? " (may fetch challenges)" : " (no right to issue)");
+	rc = 0;
+out:
+	gw_cleanse(pw, sizeof(pw));
+	return rc;
+}
+
+static int
+user_print(void *arg, const struct db_user *u)
+{
+	char created[32];
+	struct tm tm;
+	time_t t = (time_t)u->created;
+
+	(void)arg;
+	gmtime_r(&t, &tm);
+	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("%-24s %-9s %s %s\n", u->name, u->can_issue ? "can_issue" : "-",
+	    created, u->kdf);
+	return 0;
+}
+
+/*
+ * Runs `scepgw user ...` with the config conf; argv[0] is the
+ * subcommand. Returns the exit status.
+ */
+int
+cli_user(const char *conf, int argc, char **argv)
+{
+	struct gw_config *cfg = NULL;
+	struct db *db = NULL;
+	struct gw_err err;
+	int rc = 1;
+
+	if (argc < 1 || (strcmp(argv[0], "list") == 0 && argc != 1) ||
+	    (strcmp(argv[0], "remove") == 0 && argc != 2) ||
+	    (strcmp(argv[0], "add") != 0 && strcmp(argv[0], "list") != 0 &&
+		strcmp(argv[0], "remove") != 0))
+		return user_usage();
+	if (strcmp(argv[0], "add") == 0 && argc != 2 &&
+	    !(argc == 3 && strcmp(argv[2], "--no-issue") == 0))
+		return user_usage();
+	if (user_open(conf, &cfg, &db) == -1)
+		goto out;
+	if (strcmp(argv[0], "add") == 0)
+		rc = user_add(db, argc, argv);
+	else if (strcmp(argv[0], "list") == 0) {
+		printf("%-24s %-9s %-20s %s\n", "name", "rights", "created",
+		    "hash");
+		rc = db_user_list(db, user_print, NULL, &err) == 0 ? 0 : 1;
+		if (rc != 0)
+			fprintf(stderr, "scepgw: %s\n", err.msg);
+	} else if (db_user_remove(db, argv[1], &err) == 0) {
+		printf("user %s removed\n", argv[1]);
+		rc = 0;
+	} else
+		fprintf(stderr, "scepgw: %s\n", err.msg);
+out:
+	db_close(db);
+	config_free(cfg);
+	return rc;
+}

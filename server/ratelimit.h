@@ -1,0 +1,30 @@
+/*
+ * Per-client-address failure rate limiting for challenge checks
+ * (issue 6): at most max failures per window seconds from one address, in
+ * any window (a sliding log, not fixed buckets). IPv6 clients are counted
+ * per /64, since one host usually owns a whole /64. A fixed-size table
+ * keyed by address; when it is full the least recently active address is
+ * forgotten. Thread-safe.
+ *
+ * Use: ratelimit_take() before checking a secret reserves one failure (so
+ * that many concurrent attempts cannot all pass the check before any
+ * failure is recorded); ratelimit_refund() gives it back when the secret
+ * turned out right.
+ */
+#ifndef GW_RATELIMIT_H
+#define GW_RATELIMIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ratelimit;
+
+int ratelimit_new(struct ratelimit **out, size_t slots, unsigned max,
+    unsigned window);
+void ratelimit_free(struct ratelimit *rl);
+bool ratelimit_take(struct ratelimit *rl, const char *addr, int64_t now);
+void ratelimit_refund(struct ratelimit *rl, const char *addr);
+uint64_t ratelimit_refused(struct ratelimit *rl);
+
+#endif
