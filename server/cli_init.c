@@ -340,6 +340,8 @@ init_write_config(const struct init_opts *o, const char *conf_path)
 	c.listen = (char *)(uintptr_t)o->listen;
 	c.max_request_bytes = 65536;
 	c.threads = 4;
+	c.max_connections = 10000;
+	c.conn_timeout_seconds = 30;
 	c.admin_listen = NULL;
 	c.admin_token_file = (char *)(uintptr_t) "admin.token";
 	c.db_path = (char *)(uintptr_t) "scepgw.db";

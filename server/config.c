@@ -86,9 +86,15 @@ static const struct cfg_key keys[] = {
 	    pending_after_seconds),
 	K("server", "listen", CFG_STRING, 0, 0, "127.0.0.1:8080", false,
 	    listen),
+	K("server", "max_connections", CFG_UINT, 16, 1000000, "10000", false,
+	    max_connections),
+	K("server", "max_connections_per_ip", CFG_UINT, 0, 1000000, "0", false,
+	    max_connections_per_ip),
 	K("server", "max_request_bytes", CFG_SIZE, 1024, 1048576, "65536",
 	    false, max_request_bytes),
 	K("server", "threads", CFG_UINT, 1, 64, "4", false, threads),
+	K("server", "timeout_seconds", CFG_UINT, 1, 3600, "30", false,
+	    conn_timeout_seconds),
 };
 
 #define KEYS_N (sizeof(keys) / sizeof(keys[0]))
@@ -103,6 +109,13 @@ static const struct cfg_doc {
 	{ "server", "max_request_bytes",
 	    "largest SCEP request (1024..1048576)" },
 	{ "server", "threads", "HTTP worker threads (1..64)" },
+	{ "server", "max_connections",
+	    "open connections at most; more wait in the backlog" },
+	{ "server", "max_connections_per_ip",
+	    "open connections per client address; 0 = no limit (NAT, MDM "
+	    "proxies)" },
+	{ "server", "timeout_seconds",
+	    "an idle or trickling connection is closed after this" },
 	{ "admin", "listen", "admin HTTP API, host:port; empty = off" },
 	{ "admin", "token_file", "bearer token for the admin API" },
 	{ "admin", "max_outstanding_challenges",

@@ -17,7 +17,10 @@ struct gw_config {
 	/* [server] */
 	char *listen; /* host:port of the SCEP listener */
 	size_t max_request_bytes;
-	unsigned threads; /* HTTP worker threads */
+	unsigned threads;		 /* HTTP worker threads */
+	unsigned max_connections;	 /* open connections at most */
+	unsigned max_connections_per_ip; /* 0: no limit */
+	unsigned conn_timeout_seconds;	 /* idle connection timeout */
 	/* [admin] */
 	char *admin_listen; /* or NULL: off */
 	char *admin_token_file;

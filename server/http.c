@@ -425,6 +425,7 @@ srv_http_start(struct srv_http **out, struct gw_ctx *ctx, struct gw_err *err)
 	struct sockaddr_storage ss;
 	struct srv_http *h = NULL;
 	unsigned flags;
+	size_t mem;
 	int rc = -1;
 
 	*out = NULL;
@@ -437,13 +438,22 @@ srv_http_start(struct srv_http **out, struct gw_ctx *ctx, struct gw_err *err)
 	    MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/*
+	 * Per-connection memory holds the request line and headers: a GET
+	 * message= of max_request_bytes is 4/3 of it in base64, up to three
+	 * times that when percent-escaped.
+	 */
+	mem = 4 * ctx->cfg->max_request_bytes + 16 * 1024;
 	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, srv_access, ctx,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)ctx->cfg->threads,
 	    MHD_OPTION_NOTIFY_COMPLETED, srv_completed, NULL,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
+	    MHD_OPTION_CONNECTION_TIMEOUT, ctx->cfg->conn_timeout_seconds,
+	    MHD_OPTION_CONNECTION_LIMIT, ctx->cfg->max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    ctx->cfg->max_connections_per_ip,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)4096, MHD_OPTION_END);
 	if (h->daemon == NULL) {
 		gw_err_set(err, 0, "cannot listen on %s (address in use?)",
 		    ctx->cfg->listen);

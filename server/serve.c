@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -175,6 +176,27 @@ serve_drain(struct gw_ctx *ctx)
 		nanosleep(&tick, NULL);
 }
 
+/*
+ * Raises the open-file limit toward what [server] max_connections needs
+ * (each connection also holds an upstream socket while it waits).
+ */
+static void
+serve_nofile(const struct gw_config *cfg)
+{
+	rlim_t want = (rlim_t)cfg->max_connections * 2 + 256;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ?
+	    want :
+	    rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < want)
+		log_warnx("open-file limit %llu is below the %llu that "
+			  "[server] max_connections needs",
+		    (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+}
+
 /* Frees everything serve_open() and serve_start() made, in reverse. */
 static void
 serve_close(struct gw_ctx *ctx)
@@ -210,6 +232,7 @@ serve_run(const struct gw_config *cfg)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	serve_nofile(cfg);
 	if (serve_open(&ctx, cfg) == -1 || serve_start(&ctx, cfg) == -1)
 		goto out;
 	log_info("scepgw listening on %s (port %u), ordering from %s as %s",

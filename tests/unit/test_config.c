@@ -483,7 +483,7 @@ test_write_roundtrip(void **state)
 	for (s = text; (s = strchr(s, '\n')) != NULL; s++)
 		if (s[1] >= 'a' && s[1] <= 'z')
 			keys++;
-	assert_int_equal(keys, 28);
+	assert_int_equal(keys, 31);
 	assert_non_null(strstr(text, "\ncert = ra.pem\n"));
 	assert_non_null(strstr(text, "\npath = data/gw.db\n"));
 	assert_non_null(
@@ -535,6 +535,8 @@ test_write_from_struct(void **state)
 	c.listen = (char *)(uintptr_t) "127.0.0.1:8080";
 	c.max_request_bytes = 65536;
 	c.threads = 4;
+	c.max_connections = 10000;
+	c.conn_timeout_seconds = 30;
 	c.admin_token_file = (char *)(uintptr_t) "admin.token";
 	c.db_path = (char *)(uintptr_t) "scepgw.db";
 	c.ra_cert = (char *)(uintptr_t) "ra.pem";
