@@ -1,0 +1,260 @@
+/*
+ * Unit tests of common/: bounded buffers (the ceiling holds and a failed
+ * add leaves the buffer as it was), the error report (OpenSSL's queue is
+ * drained), and the secret and file helpers (private-file checks, atomic
+ * writes with their mode, one-line secrets, hex).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "buf.h"
+#include "gw_err.h"
+#include "secure.h"
+
+/* A fresh temporary folder per test, removed afterwards. */
+struct fx {
+	char dir[64];
+	char path[128];
+};
+
+static int
+setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+
+	if (fx == NULL)
+		return -1;
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/gw-common-XXXXXX");
+	if (mkdtemp(fx->dir) == NULL)
+		return -1;
+	snprintf(fx->path, sizeof(fx->path), "%s/f", fx->dir);
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	unlink(fx->path);
+	rmdir(fx->dir);
+	free(fx);
+	return 0;
+}
+
+/* Writes text to the fixture file with a mode, bypassing our helpers. */
+static void
+put(const struct fx *fx, const char *text, mode_t mode)
+{
+	FILE *f = fopen(fx->path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(fx->path, mode), 0);
+}
+
+static void
+test_buf_ceiling(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 8);
+	assert_int_equal(buf_addstr(&b, "abcd"), 0);
+	assert_int_equal(buf_add(&b, "efgh", 4), 0);
+	assert_int_equal(b.len, 8);
+	/* One past the ceiling fails and changes nothing. */
+	assert_int_equal(buf_add(&b, "i", 1), -1);
+	assert_int_equal(b.len, 8);
+	assert_string_equal((char *)b.data, "abcdefgh");
+	assert_int_equal(buf_printf(&b, "%d", 1), -1);
+	assert_int_equal(b.len, 8);
+	buf_reset(&b);
+	assert_int_equal(b.len, 0);
+	assert_string_equal((char *)b.data, "");
+	assert_int_equal(buf_printf(&b, "%s-%d", "x", 42), 0);
+	assert_string_equal((char *)b.data, "x-42");
+	buf_cleanup(&b);
+	assert_null(b.data);
+}
+
+static void
+test_buf_grow_steal(void **state)
+{
+	uint8_t chunk[1000], *p;
+	struct buf b;
+	size_t i, len;
+
+	(void)state;
+	memset(chunk, 'z', sizeof(chunk));
+	buf_init(&b, 0);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(buf_add(&b, chunk, sizeof(chunk)), 0);
+	assert_int_equal(b.len, 100000);
+	assert_int_equal(b.data[b.len], '\0');
+	p = buf_steal(&b, &len);
+	assert_int_equal(len, 100000);
+	assert_null(b.data);
+	assert_int_equal(b.len, 0);
+	free(p);
+	buf_init(&b, 0);
+	assert_null(buf_steal(&b, &len));
+	assert_int_equal(len, 0);
+}
+
+static void
+test_err(void **state)
+{
+	struct gw_err err;
+	BIO *bio;
+
+	(void)state;
+	gw_err_set(&err, 7, "n=%d %s", 3, "x");
+	assert_int_equal(err.code, 7);
+	assert_string_equal(err.msg, "n=3 x");
+	gw_err_clear(&err);
+	assert_int_equal(err.code, 0);
+	assert_string_equal(err.msg, "");
+	gw_err_set(NULL, 1, "ignored");
+	gw_err_clear(NULL);
+	/* A failing OpenSSL call leaves reasons; they are drained. */
+	assert_null(
+	    PEM_read_bio_X509(BIO_new_mem_buf("junk", 4), NULL, NULL, NULL));
+	gw_err_set_ossl(&err, 5, "PEM_read");
+	assert_int_equal(err.code, 5);
+	assert_non_null(strstr(err.msg, "PEM_read: "));
+	assert_int_equal(ERR_peek_error(), 0);
+	gw_err_set_ossl(NULL, 5, "nothing");
+}
+
+static void
+test_strings(void **state)
+{
+	char *s, hex[9];
+	const uint8_t raw[4] = { 0x00, 0x9f, 0xa0, 0xff };
+
+	(void)state;
+	assert_null(gw_strdup(NULL));
+	s = gw_strdup("secret");
+	assert_string_equal(s, "secret");
+	gw_secret_free(s);
+	gw_secret_free(NULL);
+	s = gw_strndup("abcdef", 3);
+	assert_string_equal(s, "abc");
+	free(s);
+	gw_hex(raw, sizeof(raw), hex);
+	assert_string_equal(hex, "009fa0ff");
+	assert_int_equal(gw_random_bytes((uint8_t *)hex, 8), 0);
+}
+
+/* Private-file checks, table-driven over modes. */
+static void
+test_private_modes(void **state)
+{
+	static const struct {
+		mode_t mode;
+		int rc;
+	} rows[] = {
+		{ 0600, 0 },
+		{ 0400, 0 },
+		{ 0640, -1 },
+		{ 0604, -1 },
+		{ 0644, -1 },
+		{ 0660, -1 },
+	};
+	struct fx *fx = *state;
+	struct gw_err err;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		put(fx, "x\n", rows[i].mode);
+		assert_int_equal(gw_file_check_private(fx->path, &err),
+		    rows[i].rc);
+		if (rows[i].rc == -1)
+			assert_non_null(strstr(err.msg, "chmod 600"));
+	}
+	assert_int_equal(gw_file_check_private(fx->dir, &err), -1);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	assert_int_equal(gw_file_check_private("/nonexistent/x", &err), -1);
+}
+
+static void
+test_secret_read(void **state)
+{
+	struct fx *fx = *state;
+	struct gw_err err;
+	char *s;
+
+	put(fx, "p4ss\r\n", 0600);
+	assert_int_equal(gw_secret_read(fx->path, &s, &err), 0);
+	assert_string_equal(s, "p4ss");
+	gw_secret_free(s);
+	put(fx, "\n", 0600);
+	assert_int_equal(gw_secret_read(fx->path, &s, &err), -1);
+	assert_null(s);
+	assert_non_null(strstr(err.msg, "empty"));
+	put(fx, "p4ss\n", 0644);
+	assert_int_equal(gw_secret_read(fx->path, &s, &err), -1);
+	assert_null(s);
+}
+
+static void
+test_file_write_read(void **state)
+{
+	struct fx *fx = *state;
+	struct gw_err err;
+	struct stat st;
+	struct buf b;
+
+	assert_int_equal(gw_file_write(fx->path, "hello", 5, 0600, &err), 0);
+	assert_int_equal(stat(fx->path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(gw_file_read(fx->path, 100, &b, &err), 0);
+	assert_int_equal(b.len, 5);
+	assert_memory_equal(b.data, "hello", 5);
+	buf_cleanup(&b);
+	/* Over the ceiling: refused, nothing left behind. */
+	assert_int_equal(gw_file_read(fx->path, 4, &b, &err), -1);
+	assert_null(b.data);
+	assert_int_equal(gw_file_write(fx->path, "", 0, 0644, &err), 0);
+	assert_int_equal(gw_file_read(fx->path, 100, &b, &err), 0);
+	assert_int_equal(b.len, 0);
+	assert_non_null(b.data);
+	buf_cleanup(&b);
+	assert_int_equal(gw_file_write("/nonexistent/x", "a", 1, 0600, &err),
+	    -1);
+	assert_int_equal(gw_file_read("/nonexistent/x", 10, &b, &err), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buf_ceiling),
+		cmocka_unit_test(test_buf_grow_steal),
+		cmocka_unit_test(test_err),
+		cmocka_unit_test(test_strings),
+		cmocka_unit_test_setup_teardown(test_private_modes, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_secret_read, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_file_write_read, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
