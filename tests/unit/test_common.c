@@ -132,8 +132,9 @@ test_err(void **state)
 	gw_err_set(NULL, 1, "ignored");
 	gw_err_clear(NULL);
 	/* A failing OpenSSL call leaves reasons; they are drained. */
-	assert_null(
-	    PEM_read_bio_X509(BIO_new_mem_buf("junk", 4), NULL, NULL, NULL));
+	bio = BIO_new_mem_buf("junk", 4);
+	assert_null(PEM_read_bio_X509(bio, NULL, NULL, NULL));
+	BIO_free(bio);
 	gw_err_set_ossl(&err, 5, "PEM_read");
 	assert_int_equal(err.code, 5);
 	assert_non_null(strstr(err.msg, "PEM_read: "));
