@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Install what is missing, build, and run every test (unit, integration,
-# interop) twice: a release build with -Werror, then a Debug build under
-# ASan + UBSan. CI runs exactly this (.ci/run).
+# interop, fuzz-corpus) twice: a release build with -Werror, then a Debug
+# build under ASan + UBSan. Between the two, the unit tests of the release
+# build run again under Valgrind memcheck (any leak or memory error fails).
+# CI runs exactly this (.ci/run).
 #
-#   deploy/test.sh                 both passes
-#   deploy/test.sh --quick         the first pass only (for developers)
+#   deploy/test.sh                 both passes and memcheck
+#   deploy/test.sh --quick         the release pass only (for developers)
 #   deploy/test.sh --install-only  install deploy/packages.txt and stop
 #
 # Ends with one line "N passed, N failed, N skipped" over both passes and
@@ -15,7 +17,7 @@ ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 cd "$ROOT"
 
 usage() {
-	sed -n '2,11s/^# \{0,1\}//p' "$0"
+	sed -n '2,13s/^# \{0,1\}//p' "$0"
 }
 
 # Install the packages of deploy/packages.txt that dpkg does not have.
@@ -108,9 +110,67 @@ run_pass() {
 	echo "=== $pass: done in $((SECONDS - t0))s"
 }
 
+# memcheck_pass BUILD_DIR: runs every unit test of BUILD_DIR under Valgrind
+# memcheck, JOBS at a time; a definite or indirect leak or any memory error
+# fails the test. Logs go to BUILD_DIR/memcheck/NAME.log.
+memcheck_pass() {
+	local dir=$1 t0=$SECONDS name rc
+	echo "=== memcheck: unit tests of $dir under valgrind"
+	if ! command -v valgrind >/dev/null; then
+		SKIPPED=$((SKIPPED + 1))
+		SKIPPED_NAMES+=("memcheck: valgrind is not installed")
+		return 0
+	fi
+	if [ ! -f "$dir/CTestTestfile.cmake" ]; then
+		return 0 # the build failed; already counted
+	fi
+	rm -rf "$dir/memcheck"
+	mkdir -p "$dir/memcheck"
+	# One line per test: name, working folder, command.
+	ctest --test-dir "$dir" -L '^unit$' --show-only=json-v1 |
+	    python3 -c '
+import json, shlex, sys
+for t in json.load(sys.stdin)["tests"]:
+    wd = [p["value"] for p in t.get("properties", [])
+          if p["name"] == "WORKING_DIRECTORY"]
+    print(t["name"].split("/")[-1], shlex.quote(wd[0] if wd else "."),
+          " ".join(shlex.quote(c) for c in t["command"]))
+' >"$dir/memcheck/tests.txt" || {
+		FAILED=$((FAILED + 1))
+		FAILED_NAMES+=("memcheck: cannot list the unit tests")
+		return 0
+	}
+	# shellcheck disable=SC2016
+	xargs -P "$JOBS" -L 1 bash -c '
+		log=$0/memcheck/$1.log
+		cd "$2" || exit 1
+		shift 2
+		if valgrind -q --leak-check=full \
+		    --show-leak-kinds=definite,indirect \
+		    --errors-for-leak-kinds=definite,indirect \
+		    --error-exitcode=99 "$@" >"$log" 2>&1; then
+			echo pass >"$log.rc"
+		else
+			echo fail >"$log.rc"
+		fi' "$dir" <"$dir/memcheck/tests.txt" || true
+	while read -r name _; do
+		rc=$(cat "$dir/memcheck/$name.log.rc" 2>/dev/null || echo fail)
+		if [ "$rc" = pass ]; then
+			PASSED=$((PASSED + 1))
+		else
+			echo "--- memcheck: $name failed:"
+			tail -n 40 "$dir/memcheck/$name.log"
+			FAILED=$((FAILED + 1))
+			FAILED_NAMES+=("memcheck: $name")
+		fi
+	done <"$dir/memcheck/tests.txt"
+	echo "=== memcheck: done in $((SECONDS - t0))s"
+}
+
 run_pass release "$ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 if [ "$quick" -eq 0 ]; then
+	memcheck_pass "$ROOT/build"
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	run_pass sanitize "$ROOT/build-asan" -DCMAKE_BUILD_TYPE=Debug \

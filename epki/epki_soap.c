@@ -227,12 +227,26 @@ epki_soap_get_order_build(const struct epki_auth *auth, const char *order_id,
  * Parses body as XML without network access or a DTD (spec 9.1); NULL
  * with err set when it is not well-formed. Free with xmlFreeDoc().
  */
+/* libxml2's error sink for our threads: say nothing, we report via err. */
+static void
+xml_silent(void *ctx, const char *fmt, ...)
+{
+	(void)ctx;
+	(void)fmt;
+}
+
 xmlDocPtr
 epki_xml_read(const uint8_t *body, size_t len, struct gw_err *err)
 {
 	xmlDocPtr doc;
 
 	pthread_once(&xml_once, xml_init);
+	/*
+	 * Some encoding errors reach libxml2's generic handler (stderr)
+	 * despite XML_PARSE_NOERROR; the handler is per thread, so set it
+	 * for whichever thread parses.
+	 */
+	xmlSetGenericErrorFunc(NULL, xml_silent);
 	if (body == NULL || len == 0 || len > INT_MAX) {
 		gw_err_set(err, EINVAL, "empty or oversized body");
 		return NULL;
