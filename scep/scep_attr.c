@@ -4,6 +4,7 @@
  * degenerate certs-only and CRL bags, and what an EnvelopedData was encrypted
  * with. No I/O, no state.
  */
+#include <stdint.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,16 +160,8 @@ scep_signer_find(CMS_ContentInfo *cms, CMS_SignerInfo *si)
 static int
 bag_push(PKCS7 *p7, const X509 *x)
 {
-	X509 *dup;
-
-	if ((dup = X509_dup(x)) == NULL)
-		return -1;
-	if (PKCS7_add_certificate(p7, dup) != 1) {
-		X509_free(dup);
-		return -1;
-	}
-	X509_free(dup);
-	return 0;
+	/* PKCS7_add_certificate() takes its own reference. */
+	return PKCS7_add_certificate(p7, (X509 *)(uintptr_t)x) == 1 ? 0 : -1;
 }
 
 /* A new degenerate SignedData: no signers, id-data content absent. */

@@ -6,6 +6,7 @@
  * encrypted to the requester with the request's own cipher and key
  * transport; FAILURE and PENDING carry no pkcsPKIEnvelope.
  */
+#include <stdint.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -95,7 +96,9 @@ certrep_envelope(const struct scep_reply *r, const uint8_t *in, size_t inlen,
 	 */
 	oaep = r->oaep &&
 	    EVP_PKEY_is_a(X509_get0_pubkey(r->recipient), "RSA") == 1;
-	if ((rcpt = X509_dup(r->recipient)) == NULL ||
+	/* A reference, not X509_dup(): a copy decodes the key again. */
+	if (X509_up_ref((X509 *)(uintptr_t)r->recipient) != 1 ||
+	    (rcpt = (X509 *)(uintptr_t)r->recipient) == NULL ||
 	    (env = CMS_encrypt(NULL, NULL, cipher, flags)) == NULL ||
 	    (ri = CMS_add1_recipient_cert(env, rcpt,
 		 flags | (oaep ? CMS_KEY_PARAM : 0))) == NULL)

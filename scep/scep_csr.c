@@ -4,6 +4,7 @@
  * into the upstream order, the key and request fingerprints that identify
  * a retried enrollment, the PEM text, and the key-strength policy.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,29 +130,82 @@ csr_name_get(const X509_NAME *name, int nid)
 	return csr_string_dup(X509_NAME_ENTRY_get_data(e));
 }
 
-/* The first rfc822Name of a requested subjectAltName, malloc'd, or NULL. */
+/* The names scep_san_name() gives, in enum scep_san order. */
+static const char *const san_names[SCEP_SAN__MAX] = {
+	[SCEP_SAN_EMAIL] = "rfc822Name",
+	[SCEP_SAN_UPN] = "otherName UPN",
+	[SCEP_SAN_DNS] = "dNSName",
+	[SCEP_SAN_IP] = "iPAddress",
+	[SCEP_SAN_URI] = "uniformResourceIdentifier",
+	[SCEP_SAN_OTHER] = "other GeneralName",
+};
+
+/* The ASN.1 name of a subjectAltName kind, for log lines. */
+const char *
+scep_san_name(enum scep_san s)
+{
+	return s < SCEP_SAN__MAX ? san_names[s] : "?";
+}
+
+/* The UPN of an otherName, malloc'd, or NULL when it is another kind. */
 static char *
-csr_san_email_get(X509_REQ *req)
+csr_san_upn(const OTHERNAME *on)
+{
+	if (OBJ_obj2nid(on->type_id) != NID_ms_upn || on->value == NULL ||
+	    on->value->type != V_ASN1_UTF8STRING)
+		return NULL;
+	return csr_string_dup(on->value->value.utf8string);
+}
+
+/* Which enum scep_san one GeneralName is. */
+static enum scep_san
+csr_san_kind(const GENERAL_NAME *g)
+{
+	switch (g->type) {
+	case GEN_EMAIL:
+		return SCEP_SAN_EMAIL;
+	case GEN_DNS:
+		return SCEP_SAN_DNS;
+	case GEN_IPADD:
+		return SCEP_SAN_IP;
+	case GEN_URI:
+		return SCEP_SAN_URI;
+	case GEN_OTHERNAME:
+		return OBJ_obj2nid(g->d.otherName->type_id) == NID_ms_upn ?
+		    SCEP_SAN_UPN :
+		    SCEP_SAN_OTHER;
+	default:
+		return SCEP_SAN_OTHER;
+	}
+}
+
+/*
+ * Walks a requested subjectAltName: the first rfc822Name and the first
+ * UPN into info, and a bit in info->sans for every kind present.
+ */
+static void
+csr_sans_get(X509_REQ *req, struct scep_csr_info *info)
 {
 	STACK_OF(X509_EXTENSION) *exts;
 	GENERAL_NAMES *gens = NULL;
 	const GENERAL_NAME *g;
-	char *ret = NULL;
+	enum scep_san k;
 	int i;
 
 	if ((exts = X509_REQ_get_extensions(req)) == NULL)
-		return NULL;
+		return;
 	gens = X509V3_get_d2i(exts, NID_subject_alt_name, NULL, NULL);
 	for (i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
 		g = sk_GENERAL_NAME_value(gens, i);
-		if (g->type == GEN_EMAIL) {
-			ret = csr_string_dup(g->d.rfc822Name);
-			break;
-		}
+		k = csr_san_kind(g);
+		info->sans |= 1u << k;
+		if (k == SCEP_SAN_EMAIL && info->email == NULL)
+			info->email = csr_string_dup(g->d.rfc822Name);
+		else if (k == SCEP_SAN_UPN && info->upn == NULL)
+			info->upn = csr_san_upn(g->d.otherName);
 	}
 	GENERAL_NAMES_free(gens);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	return ret;
 }
 
 /* SHA-256 of DER bytes produced by i2d; 0 or -1. */
@@ -208,8 +262,8 @@ csr_pem_get(X509_REQ *req)
 /*
  * Inspects a PKCS#10 request: checks its key (RSA 2048..8192 bits, EC
  * P-256 or P-384) and fills info (initialised here) with the challenge,
- * CN, e-mail, fingerprints and PEM. Returns 0, or -1 with err->code
- * badRequest and info empty. The caller releases info with
+ * CN, e-mail, UPN, SAN kinds, fingerprints and PEM. Returns 0, or -1 with
+ * err->code badRequest and info empty. The caller releases info with
  * scep_csr_info_cleanup() after success.
  */
 int
@@ -220,16 +274,17 @@ scep_csr_inspect(const X509_REQ *csr, struct scep_csr_info *info,
 	int rc = -1;
 
 	memset(info, 0, sizeof(*info));
-	/* Several OpenSSL 3.0 getters want a non-const request. */
-	if ((dup = X509_REQ_dup(csr)) == NULL) {
-		gw_err_set_ossl(err, SCEP_FAIL_BADREQUEST, "X509_REQ_dup");
-		goto out;
-	}
+	/*
+	 * Several OpenSSL 3.0 getters want a non-const request; none of
+	 * them changes it. Not X509_REQ_dup(): a copy decodes the key again.
+	 */
+	dup = (X509_REQ *)(uintptr_t)csr;
 	if (csr_key_check(X509_REQ_get0_pubkey(dup), err) == -1)
 		goto out;
 	info->challenge = csr_challenge_get(dup);
 	info->cn = csr_name_get(X509_REQ_get_subject_name(dup), NID_commonName);
-	if ((info->email = csr_san_email_get(dup)) == NULL)
+	csr_sans_get(dup, info);
+	if (info->email == NULL)
 		info->email = csr_name_get(X509_REQ_get_subject_name(dup),
 		    NID_pkcs9_emailAddress);
 	if (csr_fingerprints(csr, dup, info) == -1 ||
@@ -240,7 +295,6 @@ scep_csr_inspect(const X509_REQ *csr, struct scep_csr_info *info,
 	}
 	rc = 0;
 out:
-	X509_REQ_free(dup);
 	if (rc == -1)
 		scep_csr_info_cleanup(info);
 	ERR_clear_error();
@@ -254,6 +308,7 @@ scep_csr_info_cleanup(struct scep_csr_info *info)
 	gw_secret_free(info->challenge);
 	free(info->cn);
 	free(info->email);
+	free(info->upn);
 	free(info->pem);
 	memset(info, 0, sizeof(*info));
 }
