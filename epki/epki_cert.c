@@ -5,12 +5,15 @@
  * included) and surrounding whitespace. No I/O.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 
+#include <openssl/asn1.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "buf.h"
 #include "gw_err.h"
@@ -54,6 +57,158 @@ out:
 	return rc;
 }
 
+/*
+ * Issuing CA certificates seen in answers, kept decoded: every order's
+ * answer repeats the same chain, and with OpenSSL 3.0 decoding a
+ * certificate (its public key) costs more than the RSA signature of the
+ * CertRep. Only CA certificates are kept, at most CERT_CACHE_MAX, never
+ * evicted; the objects are shared read-only (up-referenced).
+ */
+#define CERT_CACHE_MAX 8
+static struct {
+	unsigned char *der;
+	size_t len;
+	X509 *x;
+} cert_cache[CERT_CACHE_MAX];
+static size_t cert_cache_n;
+static pthread_mutex_t cert_cache_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * Decodes the certificate p (n bytes, exactly), from the cache when it is
+ * a known CA certificate. A new reference, or NULL.
+ */
+static X509 *
+cert_decode_cached(const unsigned char *p, size_t n)
+{
+	const unsigned char *q = p;
+	unsigned char *copy;
+	X509 *x = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&cert_cache_mu);
+	for (i = 0; i < cert_cache_n; i++)
+		if (cert_cache[i].len == n &&
+		    memcmp(cert_cache[i].der, p, n) == 0) {
+			x = cert_cache[i].x;
+			X509_up_ref(x);
+			break;
+		}
+	pthread_mutex_unlock(&cert_cache_mu);
+	if (x != NULL)
+		return x;
+	if (n > LONG_MAX || (x = d2i_X509(NULL, &q, (long)n)) == NULL ||
+	    q != p + n) {
+		X509_free(x);
+		return NULL;
+	}
+	if (X509_check_ca(x) <= 0 || (copy = OPENSSL_memdup(p, n)) == NULL)
+		return x;
+	pthread_mutex_lock(&cert_cache_mu);
+	if (cert_cache_n < CERT_CACHE_MAX && X509_up_ref(x) == 1) {
+		cert_cache[cert_cache_n].der = copy;
+		cert_cache[cert_cache_n].len = n;
+		cert_cache[cert_cache_n].x = x;
+		cert_cache_n++;
+		copy = NULL;
+	}
+	pthread_mutex_unlock(&cert_cache_mu);
+	OPENSSL_free(copy);
+	return x;
+}
+
+/*
+ * Reads the DER header at *p (at most *left bytes): the element must have
+ * the given class and tag and a definite length within *left. Advances *p
+ * past the header, sets *len and takes header and content off *left.
+ * 0, or -1.
+ */
+static int
+cert_der_enter(const unsigned char **p, size_t *left, int cls, int tag,
+    long *len)
+{
+	const unsigned char *start = *p;
+	int t, c, r;
+
+	if (*left > LONG_MAX)
+		return -1;
+	r = ASN1_get_object(p, len, &t, &c, (long)*left);
+	if ((r & 0x80) != 0 || (r & 0x01) != 0 || t != tag || c != cls)
+		return -1;
+	*left -= (size_t)(*p - start) + (size_t)*len;
+	return 0;
+}
+
+/*
+ * The certificates of a DER PKCS#7 SignedData, found without decoding the
+ * rest of it: ContentInfo { signedData, [0] SignedData { version,
+ * digestAlgorithms, contentInfo, [0] IMPLICIT certificates ... } }.
+ * 0 (sk filled), 1 when the layout is not the plain one this walks
+ * (indefinite lengths, no certificates: the caller decodes it in full),
+ * -1 on a certificate that does not decode.
+ */
+static int
+cert_add_pkcs7_fast(const struct buf *der, STACK_OF(X509) *sk)
+{
+	static const unsigned char oid_signed[] = { 0x2a, 0x86, 0x48, 0x86,
+		0xf7, 0x0d, 0x01, 0x07, 0x02 };
+	const unsigned char *p = der->data, *end;
+	size_t left = der->len, inner;
+	long len;
+	X509 *x;
+	int i;
+
+	if (cert_der_enter(&p, &left, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE,
+		&len) == -1 ||
+	    left != 0)
+		return 1;
+	inner = (size_t)len;
+	if (cert_der_enter(&p, &inner, V_ASN1_UNIVERSAL, V_ASN1_OBJECT, &len) ==
+		-1 ||
+	    (size_t)len != sizeof(oid_signed) ||
+	    memcmp(p, oid_signed, sizeof(oid_signed)) != 0)
+		return 1;
+	p += len;
+	if (cert_der_enter(&p, &inner, V_ASN1_CONTEXT_SPECIFIC, 0, &len) ==
+		-1 ||
+	    inner != 0)
+		return 1;
+	inner = (size_t)len;
+	if (cert_der_enter(&p, &inner, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE,
+		&len) == -1 ||
+	    inner != 0)
+		return 1;
+	inner = (size_t)len;
+	/* version, digestAlgorithms, contentInfo: skipped. */
+	for (i = 0; i < 3; i++) {
+		if (cert_der_enter(&p, &inner, V_ASN1_UNIVERSAL,
+			i == 0	   ? V_ASN1_INTEGER :
+			    i == 1 ? V_ASN1_SET :
+				     V_ASN1_SEQUENCE,
+			&len) == -1)
+			return 1;
+		p += len;
+	}
+	if (cert_der_enter(&p, &inner, V_ASN1_CONTEXT_SPECIFIC, 0, &len) == -1)
+		return 1;
+	end = p + len;
+	while (p < end) {
+		const unsigned char *c = p;
+		size_t rest = (size_t)(end - p);
+
+		if (cert_der_enter(&p, &rest, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE,
+			&len) == -1)
+			return -1;
+		p += len;
+		if ((x = cert_decode_cached(c, (size_t)(p - c))) == NULL)
+			return -1;
+		if (sk_X509_push(sk, x) <= 0) {
+			X509_free(x);
+			return -1;
+		}
+	}
+	return sk_X509_num(sk) > 0 ? 0 : 1;
+}
+
 /* Appends the certificates of a PKCS#7 SignedData; -1 if it is not one. */
 static int
 cert_add_pkcs7(const struct buf *der, STACK_OF(X509) *sk)
@@ -63,6 +218,19 @@ cert_add_pkcs7(const struct buf *der, STACK_OF(X509) *sk)
 	PKCS7 *p7;
 	int i, rc = -1;
 
+	if ((in = sk_X509_new_null()) == NULL)
+		return -1;
+	rc = cert_add_pkcs7_fast(der, in);
+	for (i = 0; rc == 0 && i < sk_X509_num(in); i++) {
+		if (sk_X509_push(sk, sk_X509_value(in, i)) <= 0)
+			rc = -1;
+		else
+			X509_up_ref(sk_X509_value(in, i));
+	}
+	sk_X509_pop_free(in, X509_free);
+	if (rc != 1)
+		return rc;
+	rc = -1;
 	p7 = d2i_PKCS7(NULL, &p, (long)der->len);
 	if (p7 == NULL || p != der->data + der->len ||
 	    PKCS7_type_is_signed(p7) == 0 || p7->d.sign == NULL)

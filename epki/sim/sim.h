@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -89,6 +90,7 @@ struct sim {
 	char host[64];		/* --listen host, for URLs */
 	unsigned port;		/* bound port, for URLs */
 	long latency_ms;	/* --latency-ms */
+	bool no_fsync;		/* --no-fsync: files not synced (benchmarks) */
 	pthread_mutex_t mu;	/* guards everything below and the files */
 	unsigned long counter;	/* last order number = orders made */
 	unsigned long spent;	/* licences spent, persisted */
@@ -132,8 +134,8 @@ int sim_path(const struct sim *s, char *out, size_t n, const char *name);
 /* sim_pki.c */
 int sim_pki_load(struct sim *s, struct gw_err *err);
 void sim_pki_cleanup(struct sim *s);
-int sim_pki_issue(struct sim *s, EVP_PKEY *pub, const struct epki_order *o,
-    X509 **out, struct gw_err *err);
+int sim_pki_issue(struct sim *s, EVP_PKEY *pub, const X509_PUBKEY *spki,
+    const struct epki_order *o, X509 **out, struct gw_err *err);
 int sim_pki_p7_pem(const struct sim *s, X509 *leaf, struct buf *out);
 int sim_pem_crlf(const char *pem, struct buf *out);
 
@@ -182,6 +184,12 @@ struct sim_leaf_info {
 };
 
 int sim_order_id_ok(const char *id);
+/*
+ * Writes path: atomically and synced, or in place and unsynced with
+ * --no-fsync. 0, or -1 with err set.
+ */
+int sim_file_write(const struct sim *s, const char *path, const void *p,
+    size_t n, struct gw_err *err);
 int sim_order_save(struct sim *s, const char *id, const char *status,
     const char *request_date, const char *profile, const char *product,
     const char *revoke_date, X509 *leaf, struct gw_err *err);

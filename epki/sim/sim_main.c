@@ -381,7 +381,14 @@ parse_args(int argc, char **argv, struct sim *s, struct sockaddr_in *sa)
 	char *end;
 	int i, clear;
 
-	for (i = 1; i + 1 < argc; i += 2) {
+	for (i = 1; i < argc; i += 2) {
+		if (strcmp(argv[i], "--no-fsync") == 0) {
+			s->no_fsync = true;
+			i--;
+			continue;
+		}
+		if (i + 1 == argc)
+			break;
 		if (strcmp(argv[i], "--listen") == 0)
 			listen = argv[i + 1];
 		else if (strcmp(argv[i], "--dir") == 0)
@@ -407,7 +414,7 @@ parse_args(int argc, char **argv, struct sim *s, struct sockaddr_in *sa)
 	    parse_listen(listen, s, sa) == -1) {
 		fprintf(stderr,
 		    "usage: epki-sim --listen 127.0.0.1:PORT "
-		    "--dir DIR [--latency-ms N] [--fault SPEC]...\n");
+		    "--dir DIR [--latency-ms N] [--no-fsync] [--fault SPEC]...\n");
 		return -1;
 	}
 	memcpy(s->dir, dir, strlen(dir) + 1);

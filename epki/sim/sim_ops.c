@@ -171,15 +171,21 @@ check_key(EVP_PKEY *pub, struct epki_error *e)
 	return 0;
 }
 
-/* Spec 9.2: CSR parse and signature (-4007), then the key. */
+/*
+ * Spec 9.2: CSR parse and signature (-4007), then the key. On success
+ * *reqp is the parsed request (its SubjectPublicKeyInfo goes into the
+ * certificate as is) and *pub its key; the caller frees both.
+ */
 static int
-check_csr(const char *pem, EVP_PKEY **pub, struct epki_error *e)
+check_csr(const char *pem, X509_REQ **reqp, EVP_PKEY **pub,
+    struct epki_error *e)
 {
 	X509_REQ *req = NULL;
 	BIO *b;
 	int rc = -1;
 
 	*pub = NULL;
+	*reqp = NULL;
 	if ((b = BIO_new_mem_buf(pem, -1)) != NULL)
 		req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
 	BIO_free(b);
@@ -193,6 +199,9 @@ out:
 	if (rc == -1) {
 		EVP_PKEY_free(*pub);
 		*pub = NULL;
+	} else {
+		*reqp = req;
+		req = NULL;
 	}
 	ERR_clear_error();
 	X509_REQ_free(req);
@@ -201,8 +210,9 @@ out:
 
 /* Issues, numbers, stores and counts one order under the lock. */
 static int
-order_issue(struct sim *s, EVP_PKEY *pub, const struct epki_order *o, char *id,
-    size_t idlen, X509 **leaf, struct epki_error *e)
+order_issue(struct sim *s, EVP_PKEY *pub, const X509_PUBKEY *spki,
+    const struct epki_order *o, char *id, size_t idlen, X509 **leaf,
+    struct epki_error *e)
 {
 	struct gw_err err;
 	char day[16], ts[48];
@@ -211,6 +221,18 @@ order_issue(struct sim *s, EVP_PKEY *pub, const struct epki_order *o, char *id,
 	size_t pack;
 	int rc = -1;
 
+	/*
+	 * Signing reads only what is fixed at start (conf, CA, key) and
+	 * needs no order number (serials are random), so it runs before
+	 * the lock: calls sign in parallel and only numbering and storing
+	 * are serialised.
+	 */
+	if (sim_pki_issue(s, pub, spki, o, leaf, &err) == -1) {
+		fprintf(stderr, "epki-sim: issuing: %s\n", err.msg);
+		sim_fail(e, -9943, NULL,
+		    "Problem issuing the certificate in the RA system.");
+		return -1;
+	}
 	pthread_mutex_lock(&s->mu);
 	/* Checked again under the lock: the last licence may just have gone. */
 	if ((pack = pack_pick(s, o->years, now, e)) == PACK_NONE)
@@ -219,7 +241,6 @@ order_issue(struct sim *s, EVP_PKEY *pub, const struct epki_order *o, char *id,
 	strftime(day, sizeof(day), "%Y%m%d", &tm);
 	snprintf(id, idlen, "MPS%s%06lu", day, s->counter + 1);
 	if (epki_timestamp(ts, sizeof(ts)) == -1 ||
-	    sim_pki_issue(s, pub, o, leaf, &err) == -1 ||
 	    sim_order_save(s, id, "4", ts, o->profile_id, o->product_code, NULL,
 		*leaf, &err) == -1) {
 		fprintf(stderr, "epki-sim: order %s: %s\n", id, err.msg);
@@ -235,6 +256,10 @@ order_issue(struct sim *s, EVP_PKEY *pub, const struct epki_order *o, char *id,
 	rc = 0;
 out:
 	pthread_mutex_unlock(&s->mu);
+	if (rc == -1) {
+		X509_free(*leaf);
+		*leaf = NULL;
+	}
 	return rc;
 }
 
@@ -270,6 +295,7 @@ op_order(struct sim *s, const struct sockaddr *peer, struct epki_req *rq,
 	struct epki_error e;
 	struct buf cert;
 	EVP_PKEY *pub = NULL;
+	X509_REQ *req = NULL;
 	X509 *leaf = NULL;
 	char id[64];
 	int rc;
@@ -279,8 +305,9 @@ op_order(struct sim *s, const struct sockaddr *peer, struct epki_req *rq,
 	if (sim_check_caller(s, rq, peer, &e) == 0 &&
 	    check_fields(rq, &e) == 0 &&
 	    check_account(s, &rq->order, &e) == 0 &&
-	    check_csr(rq->order.csr_pem, &pub, &e) == 0 &&
-	    order_issue(s, pub, &rq->order, id, sizeof(id), &leaf, &e) == 0) {
+	    check_csr(rq->order.csr_pem, &req, &pub, &e) == 0 &&
+	    order_issue(s, pub, X509_REQ_get_X509_PUBKEY(req), &rq->order, id,
+		sizeof(id), &leaf, &e) == 0) {
 		if (sim_pki_p7_pem(s, leaf, &cert) == 0) {
 			rep.success_code = 0;
 			rep.order_id = id;
@@ -293,6 +320,7 @@ op_order(struct sim *s, const struct sockaddr *peer, struct epki_req *rq,
 	rc = sim_reply_send(&rep, &e, warn, out);
 	buf_cleanup(&cert);
 	EVP_PKEY_free(pub);
+	X509_REQ_free(req);
 	X509_free(leaf);
 	return rc;
 }

@@ -56,13 +56,16 @@ void bench_tally_add(struct bench_tally *t, enum bench_fail f, size_t i,
 /* Enrollment requests: built untimed, checked after the run. */
 struct bench_enroll;
 struct bench_enroll_opts {
-	const char *url;   /* SCEP URL */
-	char **challenges; /* n challenge passwords */
-	size_t n;	   /* requests */
-	int cipher_nid;	   /* content cipher */
-	int digest_nid;	   /* digest */
-	int key_bits;	   /* RSA key size */
-	unsigned threads;  /* preparation threads */
+	const char *url;     /* SCEP URL */
+	char **challenges;   /* n challenge passwords */
+	size_t n;	     /* requests */
+	int cipher_nid;	     /* content cipher */
+	int digest_nid;	     /* digest */
+	int key_bits;	     /* RSA key size */
+	unsigned threads;    /* preparation threads */
+	const char *key_dir; /* NULL, or where key i is kept as key-<i>.pem */
+	bool
+	    lax_sender_nonce; /* accept a CertRep without a fresh senderNonce */
 };
 int bench_enroll_new(struct bench_enroll **out,
     const struct bench_enroll_opts *o, struct gw_err *err);

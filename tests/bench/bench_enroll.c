@@ -14,6 +14,7 @@
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "buf.h"
@@ -104,6 +105,38 @@ job_txid_make(struct bench_job *j)
 	return rc;
 }
 
+/*
+ * The key of request i: read from DIR/key-<i>.pem when --key-dir names a
+ * folder that has it, else generated (and then saved there). Keeping keys
+ * between runs only saves the untimed preparation: each run talks to a
+ * fresh gateway, and every key of a run is still different. NULL on error.
+ */
+static EVP_PKEY *
+job_key(const struct bench_enroll_opts *o, size_t i)
+{
+	char path[4096];
+	EVP_PKEY *k = NULL;
+	FILE *f;
+
+	if (o->key_dir == NULL)
+		return scep_client_key_new(false, o->key_bits);
+	snprintf(path, sizeof(path), "%s/key-%d-%zu.pem", o->key_dir,
+	    o->key_bits, i);
+	if ((f = fopen(path, "r")) != NULL) {
+		k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+		fclose(f);
+		if (k != NULL)
+			return k;
+	}
+	if ((k = scep_client_key_new(false, o->key_bits)) == NULL)
+		return NULL;
+	if ((f = fopen(path, "w")) != NULL) {
+		PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+		fclose(f);
+	}
+	return k;
+}
+
 /* Builds request i: key, CSR, signer, pkiMessage. 0 or -1 with err. */
 static int
 job_build(struct bench_enroll *b, size_t i, struct gw_err *err)
@@ -114,7 +147,7 @@ job_build(struct bench_enroll *b, size_t i, struct gw_err *err)
 
 	ERR_clear_error();
 	snprintf(cn, sizeof(cn), "bench-%zu", i);
-	if ((j->key = scep_client_key_new(false, o->key_bits)) == NULL ||
+	if ((j->key = job_key(o, i)) == NULL ||
 	    (j->csr = scep_client_csr_new(j->key, cn, NULL,
 		 o->challenges[i])) == NULL ||
 	    (j->signer = scep_client_selfsigned_new(j->key, cn)) == NULL ||
@@ -130,6 +163,7 @@ job_build(struct bench_enroll *b, size_t i, struct gw_err *err)
 	j->req.key = j->key;
 	j->req.recipient = b->ra;
 	j->req.csr = j->csr;
+	j->req.lax_sender_nonce = o->lax_sender_nonce;
 	buf_init(&j->msg, 0);
 	return scep_client_msg_build(&j->req, &j->msg, err);
 }

@@ -2,7 +2,7 @@
  * scepgw-bench: load generator for the gateway.
  *
  *   scepgw-bench enroll --url URL --challenges FILE -n N -c CONC
- *	[--cipher aes128] [--digest sha256] [--key-bits 2048]
+ *	[--cipher aes128] [--digest sha256] [--key-bits 2048] [--key-dir DIR]
  *	[--timeout SECONDS] [--threads T]
  *   scepgw-bench get --url URL -n N -c CONC [--op GetCACaps|GetCACert]
  *
@@ -22,6 +22,7 @@
 
 #include <curl/curl.h>
 #include <openssl/objects.h>
+#include <openssl/provider.h>
 
 #include "buf.h"
 #include "gw_err.h"
@@ -40,6 +41,8 @@ struct opts {
 	long key_bits;		/* RSA key size */
 	long timeout;		/* per request, seconds */
 	long threads;		/* preparation threads */
+	const char *key_dir;	/* --key-dir: keys kept between runs */
+	bool lax_nonce;		/* --lax-sender-nonce */
 	int cipher;		/* content cipher NID */
 	int digest;		/* digest NID */
 };
@@ -51,7 +54,8 @@ usage(void)
 	    "usage: scepgw-bench enroll --url URL --challenges FILE -n N "
 	    "-c CONC\n"
 	    "\t[--cipher aes128] [--digest sha256] [--key-bits 2048]\n"
-	    "\t[--timeout SECONDS] [--threads T]\n"
+	    "\t[--timeout SECONDS] [--threads T] [--key-dir DIR]\n"
+	    "\t[--lax-sender-nonce]\n"
 	    "       scepgw-bench get --url URL -n N -c CONC "
 	    "[--op GetCACaps|GetCACert]\n");
 }
@@ -79,6 +83,8 @@ opt_value(struct opts *o, const char *name, const char *v)
 		o->url = v;
 	else if (strcmp(name, "--challenges") == 0)
 		o->challenges = v;
+	else if (strcmp(name, "--key-dir") == 0)
+		o->key_dir = v;
 	else if (strcmp(name, "--op") == 0)
 		o->op = v;
 	else if (strcmp(name, "-n") == 0)
@@ -119,12 +125,18 @@ opts_parse(struct opts *o, int argc, char **argv)
 	if (argc < 2)
 		return -1;
 	o->cmd = argv[1];
-	for (i = 2; i + 1 < argc; i += 2)
-		if (opt_value(o, argv[i], argv[i + 1]) == -1) {
+	for (i = 2; i < argc; i += 2) {
+		if (strcmp(argv[i], "--lax-sender-nonce") == 0) {
+			o->lax_nonce = true;
+			i--;
+			continue;
+		}
+		if (i + 1 == argc || opt_value(o, argv[i], argv[i + 1]) == -1) {
 			fprintf(stderr, "scepgw-bench: bad option %s\n",
 			    argv[i]);
 			return -1;
 		}
+	}
 	if (i != argc || o->url == NULL)
 		return -1;
 	if (strcmp(o->cmd, "enroll") == 0)
@@ -215,7 +227,9 @@ report_print(const struct opts *o, const struct bench_xfer *x,
 		printf(" cipher=%s digest=%s key_bits=%ld prepare_s=%.1f",
 		    scep_client_cipher_name(o->cipher),
 		    scep_client_digest_name(o->digest), o->key_bits, prep_s);
-	else
+	if (o->lax_nonce)
+		printf(" lax_sender_nonce=1");
+	if (strcmp(o->cmd, "enroll") != 0)
 		printf(" op=%s", o->op);
 	printf("\ntotal=%zu successes=%zu failures=%zu\nfailures_by_kind:", n,
 	    t->ok, bad);
@@ -268,6 +282,8 @@ cmd_enroll(const struct opts *o)
 	eo.digest_nid = o->digest;
 	eo.key_bits = (int)o->key_bits;
 	eo.threads = (unsigned)o->threads;
+	eo.key_dir = o->key_dir;
+	eo.lax_sender_nonce = o->lax_nonce;
 	if ((eo.challenges = challenges_read(o->challenges, n)) == NULL ||
 	    (x = calloc(n, sizeof(*x))) == NULL ||
 	    (url = url_make(o->url, "PKIOperation")) == NULL)
@@ -385,6 +401,18 @@ main(int argc, char **argv)
 
 	if (opts_parse(&o, argc, argv) == -1) {
 		usage();
+		return 2;
+	}
+	/*
+	 * micromdm's scepserver envelopes its CertRep with DES whatever the
+	 * request used: reading it needs OpenSSL's legacy provider.
+	 */
+	if (o.lax_nonce &&
+	    (OSSL_PROVIDER_load(NULL, "legacy") == NULL ||
+		OSSL_PROVIDER_load(NULL, "default") == NULL)) {
+		fprintf(stderr,
+		    "scepgw-bench: cannot load OpenSSL's legacy "
+		    "provider\n");
 		return 2;
 	}
 	memset(&sa, 0, sizeof(sa));

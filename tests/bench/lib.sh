@@ -89,3 +89,36 @@ bench_field() {
 bench_sim_orders() {
 	find "$SIM_DIR/orders" -type f 2>/dev/null | wc -l
 }
+
+# bench_start_sim [epki-sim options]: gw_start_sim, by default with
+# --no-fsync and its folder on /dev/shm (removed at exit): its files stand
+# in for GlobalSign's database, and creating and syncing one per order
+# would bill the gateway for the simulator's disk. BENCH_SIM_DURABLE=1
+# keeps epki-sim's defaults (synced files in $T). The gateway's own
+# database stays in $T either way. Sets BENCH_SIM_MODE (for reports).
+bench_start_sim() {
+	gw_tmpdir
+	if [ "${BENCH_SIM_DURABLE:-0}" = 1 ]; then
+		gw_start_sim "$@"
+		BENCH_SIM_MODE="epki-sim durable (fsync, on disk)"
+		return
+	fi
+	BENCH__SHM=$(mktemp -d /dev/shm/gw-bench-sim.XXXXXX)
+	# gw__cleanup reads the exit status from $?: keep it for it.
+	# shellcheck disable=SC2154 # rc is set inside the trap
+	trap 'rc=$?; set +e; [ "$BASHPID" = "$GW__MAIN_PID" ] &&
+	    rm -rf "$BENCH__SHM"; (exit $rc); gw__cleanup' EXIT
+	ln -s "$BENCH__SHM" "$T/epki-sim"
+	gw_start_sim --no-fsync "$@"
+	# shellcheck disable=SC2034 # read by the scripts that source this
+	BENCH_SIM_MODE="epki-sim --no-fsync, folder on /dev/shm"
+}
+
+# bench_key_args SUBDIR: the --key-dir option for scepgw-bench when
+# BENCH_KEY_DIR is set (keys kept in BENCH_KEY_DIR/SUBDIR between runs;
+# each SUBDIR must be used once per gateway), else nothing.
+bench_key_args() {
+	[ -n "${BENCH_KEY_DIR:-}" ] || return 0
+	mkdir -p "$BENCH_KEY_DIR/$1"
+	printf '%s\n' --key-dir "$BENCH_KEY_DIR/$1"
+}

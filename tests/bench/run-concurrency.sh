@@ -11,6 +11,7 @@
 # Prints the scepgw-bench report, the peak thread count and peak RSS. Exits
 # non-zero only when a reply is wrong, the gateway dies, or it ever has
 # more than BENCH_MAX_THREADS (32) threads; timings are only reported.
+# BENCH_KEY_DIR and BENCH_SIM_DURABLE: see lib.sh.
 GW_SRC=${GW_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 GW_CASE=${GW_CASE:-bench-concurrency}
 . "$GW_SRC/tests/lib/harness.sh"
@@ -23,7 +24,7 @@ MAX_THREADS=${BENCH_MAX_THREADS:-32}
 
 gw_need curl
 gw_tmpdir
-gw_start_sim --latency-ms "$LATENCY_MS"
+bench_start_sim --latency-ms "$LATENCY_MS"
 gw_init
 # The default (20 s) already exceeds the latency; set it to say so.
 gw_conf_set scep pending_after_seconds 20
@@ -33,12 +34,13 @@ bench_challenges "$T/challenges.txt" "$N"
 bench_sample_status "$GW_PID" || gw_fail "scepgw is not running"
 idle_threads=$BENCH_PEAK_THREADS idle_rss=$BENCH_PEAK_RSS_KB
 
+mapfile -t keyargs < <(bench_key_args "n$N")
 bench_run "$T/bench.log" "$GW_PID" enroll --url "$GW_URL" \
-    --challenges "$T/challenges.txt" -n "$N" -c "$C"
+    --challenges "$T/challenges.txt" -n "$N" -c "$C" "${keyargs[@]}"
 orders=$(($(bench_sim_orders) - orders0))
 
 cat <<EOF
-== scepgw-bench enroll, n=$N c=$C, epki-sim --latency-ms $LATENCY_MS ==
+== scepgw-bench enroll, n=$N c=$C, epki-sim --latency-ms $LATENCY_MS ($BENCH_SIM_MODE) ==
 $(grep -v '^scepgw-bench: ' "$T/bench.log")
 gateway: threads idle=$idle_threads peak=$BENCH_PEAK_THREADS (limit $MAX_THREADS)
 gateway: rss idle=$((idle_rss / 1024)) MiB peak_sampled=$((BENCH_PEAK_RSS_KB / 1024)) MiB VmHWM=$((BENCH_HWM_KB / 1024)) MiB

@@ -9,7 +9,9 @@
 #	tests/bench/run-throughput.sh
 #
 # Exits non-zero only when a reply is wrong or the gateway dies; timings
-# are only reported. Key generation (untimed) takes a while for N=2000.
+# are only reported. Key generation (untimed) takes a while for N=2000;
+# BENCH_KEY_DIR=DIR keeps the keys there for the next run. epki-sim runs
+# with --no-fsync on /dev/shm unless BENCH_SIM_DURABLE=1 (see lib.sh).
 GW_SRC=${GW_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 GW_CASE=${GW_CASE:-bench-throughput}
 . "$GW_SRC/tests/lib/harness.sh"
@@ -20,15 +22,17 @@ CONCURRENCY=${BENCH_CONCURRENCY:-1 4 16}
 
 gw_need curl
 gw_tmpdir
-gw_start_sim
+bench_start_sim
 gw_init
 gw_start
 rows=()
 for c in $CONCURRENCY; do
 	log=$T/bench-c$c.log
 	bench_challenges "$T/challenges-c$c.txt" "$N"
+	mapfile -t keyargs < <(bench_key_args "c$c")
 	bench_run "$log" "$GW_PID" enroll --url "$GW_URL" \
-	    --challenges "$T/challenges-c$c.txt" -n "$N" -c "$c"
+	    --challenges "$T/challenges-c$c.txt" -n "$N" -c "$c" \
+	    "${keyargs[@]}"
 	printf '== c=%s ==\n' "$c"
 	grep -v '^scepgw-bench: ' "$log"
 	[ "$BENCH_GW_DIED" -eq 0 ] || gw_fail "scepgw died during c=$c"
@@ -41,7 +45,8 @@ for c in $CONCURRENCY; do
 	    "$(bench_field "$log" p50)" "$(bench_field "$log" p99)" \
 	    "$BENCH_PEAK_THREADS" "$((BENCH_HWM_KB / 1024))")")
 done
-printf '\n%11s %6s %9s %8s %8s %8s %8s %8s %8s\n' concurrency n \
+printf '\n%s; scepgw database synchronous=FULL on disk\n' "$BENCH_SIM_MODE"
+printf '%11s %6s %9s %8s %8s %8s %8s %8s %8s\n' concurrency n \
     successes wall_s enroll/s p50_ms p99_ms threads hwm_MiB
 printf '%s\n' "${rows[@]}"
 gw_stop
