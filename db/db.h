@@ -40,12 +40,16 @@ struct db_challenge {
 	char *cn; /* binding, or NULL */
 	char *email;
 	char *ou;
-	char *txid; /* the transaction that consumed it, or NULL */
+	char *txid;    /* the transaction that consumed it, or NULL */
+	char *profile; /* db_challenge_peek(): the only profile it is for */
 };
 void db_challenge_cleanup(struct db_challenge *c);
 int db_challenge_put(struct db *db, const uint8_t hash[32], int64_t now,
     int64_t expires, const char *cn, const char *email, const char *ou,
     int64_t *id, struct gw_err *err);
+int db_challenge_put_profile(struct db *db, const uint8_t hash[32], int64_t now,
+    int64_t expires, const char *cn, const char *email, const char *ou,
+    const char *profile, int64_t *id, struct gw_err *err);
 int db_challenge_revoke(struct db *db, int64_t id, struct gw_err *err);
 typedef int db_challenge_fn(void *arg, const struct db_challenge *c);
 int db_challenge_list(struct db *db, db_challenge_fn *fn, void *arg,
@@ -75,6 +79,9 @@ struct db_txn {
 	size_t cert_len;
 	int fail_info;	 /* FAILED: enum scep_fail value */
 	char *fail_text; /* FAILED: the short reason sent to the device */
+	char *profile;	 /* [profile NAME] it was made for; NULL: default */
+	uint8_t key_sha256[32]; /* the CSR's public key (SPKI hash) */
+	bool has_key;		/* false for rows older than schema 5 */
 };
 void db_txn_cleanup(struct db_txn *t);
 
@@ -98,12 +105,19 @@ struct db_txn_new {
 	const char *csr_ou; /* renewal: the old certificate's OU */
 	const char *csr_pem;
 	int64_t now;
+	bool identity_final;	   /* csr_* are final: no challenge binding */
+	const char *profile;	   /* [profile NAME], or NULL: default */
+	const uint8_t *key_sha256; /* 32 bytes: the CSR's public key */
 };
 
 int db_txn_get(struct db *db, const char *txid, struct db_txn *t,
     struct gw_err *err);
+int db_challenge_peek(struct db *db, const uint8_t hash[32], int64_t now,
+    struct db_challenge *c, enum db_start *res, struct gw_err *err);
 int db_txn_start(struct db *db, const struct db_txn_new *n, enum db_start *res,
     struct db_txn *t, struct gw_err *err);
+int db_txn_archive(struct db *db, const char *txid, int64_t id,
+    struct gw_err *err);
 int db_txn_set_order(struct db *db, const char *txid, const char *order_id,
     int64_t now, struct gw_err *err);
 int db_txn_set_issued(struct db *db, const char *txid, const char *order_id,

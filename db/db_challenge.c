@@ -22,6 +22,7 @@ db_challenge_cleanup(struct db_challenge *c)
 	free(c->email);
 	free(c->ou);
 	free(c->txid);
+	free(c->profile);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -35,6 +36,19 @@ db_challenge_put(struct db *db, const uint8_t hash[32], int64_t now,
     int64_t expires, const char *cn, const char *email, const char *ou,
     int64_t *id, struct gw_err *err)
 {
+	return db_challenge_put_profile(db, hash, now, expires, cn, email, ou,
+	    NULL, id, err);
+}
+
+/*
+ * db_challenge_put() for one [profile NAME] only (profile NULL: any
+ * profile). Returns 0, or -1 with err set.
+ */
+int
+db_challenge_put_profile(struct db *db, const uint8_t hash[32], int64_t now,
+    int64_t expires, const char *cn, const char *email, const char *ou,
+    const char *profile, int64_t *id, struct gw_err *err)
+{
 	sqlite3_stmt *st;
 	int rc = -1;
 
@@ -45,7 +59,8 @@ db_challenge_put(struct db *db, const uint8_t hash[32], int64_t now,
 	    sqlite3_bind_int64(st, 3, expires) != SQLITE_OK ||
 	    db_bind_text(st, 4, cn) != SQLITE_OK ||
 	    db_bind_text(st, 5, email) != SQLITE_OK ||
-	    db_bind_text(st, 6, ou) != SQLITE_OK) {
+	    db_bind_text(st, 6, ou) != SQLITE_OK ||
+	    db_bind_text(st, 7, profile) != SQLITE_OK) {
 		db_err_sql(db, err, "challenge put");
 		db_stmt_done(st);
 		goto out;

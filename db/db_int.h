@@ -16,7 +16,8 @@ struct gw_err;
 
 #define DB_TXN_COLS                                                         \
 	"id, txid, csr_sha256, state, created, updated, challenge_id, cn, " \
-	"email, ou, csr_pem, order_id, cert_der, fail_info, fail_text"
+	"email, ou, csr_pem, order_id, cert_der, fail_info, fail_text, "    \
+	"profile, key_sha256"
 
 #define DB_STMTS(X)                                                            \
 	X(BEGIN, "BEGIN IMMEDIATE")                                            \
@@ -24,13 +25,13 @@ struct gw_err;
 	X(ROLLBACK, "ROLLBACK")                                                \
 	X(CH_PUT,                                                              \
 	    "INSERT INTO challenges(hash, created, expires, cn, "              \
-	    "email, ou) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                      \
+	    "email, ou, profile) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")         \
 	X(CH_REVOKE, "UPDATE challenges SET revoked = 1 WHERE id = ?1")        \
 	X(CH_LIST,                                                             \
 	    "SELECT id, created, expires, used, revoked, cn, email, "          \
 	    "ou, txid FROM challenges ORDER BY id")                            \
 	X(CH_FIND,                                                             \
-	    "SELECT id, expires, used, revoked, cn, email, ou "                \
+	    "SELECT id, expires, used, revoked, cn, email, ou, profile "       \
 	    "FROM challenges WHERE hash = ?1")                                 \
 	X(CH_TAKE,                                                             \
 	    "UPDATE challenges SET used = ?1, txid = ?2 "                      \
@@ -41,8 +42,14 @@ struct gw_err;
 	    "WHERE state = 1 ORDER BY id")                                     \
 	X(TX_PUT,                                                              \
 	    "INSERT INTO transactions(txid, csr_sha256, state, "               \
-	    "created, updated, challenge_id, cn, email, ou, csr_pem) "         \
-	    "VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5, ?6, ?7, ?8)")                  \
+	    "created, updated, challenge_id, cn, email, ou, csr_pem, "         \
+	    "profile, key_sha256) "                                            \
+	    "VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")         \
+	X(TX_RENAME,                                                           \
+	    "UPDATE transactions SET txid = ?2 "                               \
+	    "WHERE txid = ?1 AND state IN (2, 3)")                             \
+	X(CERT_RENAME, "UPDATE certificates SET txid = ?2 WHERE txid = ?1")    \
+	X(DEFER_FK, "PRAGMA defer_foreign_keys = ON")                          \
 	X(TX_ORDER,                                                            \
 	    "UPDATE transactions SET order_id = ?1, updated = ?2 "             \
 	    "WHERE txid = ?3 AND state = 1")                                   \

@@ -5,6 +5,7 @@
  * transaction in one SQLite transaction, so a challenge is used exactly
  * once and a retried request never orders twice.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@ db_txn_cleanup(struct db_txn *t)
 	free(t->order_id);
 	free(t->cert_der);
 	free(t->fail_text);
+	free(t->profile);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -47,6 +49,11 @@ txn_row_read(sqlite3_stmt *st, struct db_txn *t)
 	t->updated = sqlite3_column_int64(st, 5);
 	t->challenge_id = sqlite3_column_int64(st, 6);
 	t->fail_info = sqlite3_column_int(st, 13);
+	h = sqlite3_column_blob(st, 16);
+	if (h != NULL && sqlite3_column_bytes(st, 16) == 32) {
+		memcpy(t->key_sha256, h, 32);
+		t->has_key = true;
+	}
 	if (db_col_strdup(st, 1, &t->txid) != 0 ||
 	    db_col_strdup(st, 7, &t->cn) != 0 ||
 	    db_col_strdup(st, 8, &t->email) != 0 ||
@@ -54,7 +61,8 @@ txn_row_read(sqlite3_stmt *st, struct db_txn *t)
 	    db_col_strdup(st, 10, &t->csr_pem) != 0 ||
 	    db_col_strdup(st, 11, &t->order_id) != 0 ||
 	    db_col_blobdup(st, 12, &t->cert_der, &t->cert_len) != 0 ||
-	    db_col_strdup(st, 14, &t->fail_text) != 0)
+	    db_col_strdup(st, 14, &t->fail_text) != 0 ||
+	    db_col_strdup(st, 15, &t->profile) != 0)
 		return -1;
 	return 0;
 }
@@ -120,6 +128,7 @@ struct txn_challenge {
 	char *cn;
 	char *email;
 	char *ou;
+	char *profile;
 };
 
 /* Frees the strings of a challenge lookup. */
@@ -129,6 +138,7 @@ txn_challenge_cleanup(struct txn_challenge *c)
 	free(c->cn);
 	free(c->email);
 	free(c->ou);
+	free(c->profile);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -159,7 +169,8 @@ txn_challenge_find(struct db *db, const uint8_t *hash, struct txn_challenge *c,
 	c->revoked = sqlite3_column_int(st, 3) != 0;
 	if (db_col_strdup(st, 4, &c->cn) != 0 ||
 	    db_col_strdup(st, 5, &c->email) != 0 ||
-	    db_col_strdup(st, 6, &c->ou) != 0) {
+	    db_col_strdup(st, 6, &c->ou) != 0 ||
+	    db_col_strdup(st, 7, &c->profile) != 0) {
 		txn_challenge_cleanup(c);
 		gw_err_set(err, DB_ERR_SQL, "challenge find: out of memory");
 		goto out;
@@ -181,6 +192,39 @@ txn_challenge_check(const struct txn_challenge *c, int64_t now)
 	if (c->expires <= now)
 		return DB_START_CHALLENGE_EXPIRED;
 	return DB_START_OK;
+}
+
+/*
+ * Looks a challenge up by hash without consuming it, so the caller can
+ * decide the identity first (issue 6: a bad template must not burn a
+ * challenge). Returns 0 with *c filled (id, expiry, state, binding; the
+ * caller frees it with db_challenge_cleanup()) and *res telling whether
+ * it is usable at now, 1 when unknown, or -1 on error.
+ */
+int
+db_challenge_peek(struct db *db, const uint8_t hash[32], int64_t now,
+    struct db_challenge *c, enum db_start *res, struct gw_err *err)
+{
+	struct txn_challenge tc;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	*res = DB_START_CHALLENGE_BAD;
+	db_lock(db);
+	rc = txn_challenge_find(db, hash, &tc, err);
+	db_unlock(db);
+	if (rc != 0)
+		return rc;
+	*res = txn_challenge_check(&tc, now);
+	c->id = tc.id;
+	c->expires = tc.expires;
+	c->used = tc.used;
+	c->revoked = tc.revoked;
+	c->cn = tc.cn;
+	c->email = tc.email;
+	c->ou = tc.ou;
+	c->profile = tc.profile;
+	return 0;
 }
 
 /* Marks challenge id used by txid at now. */
@@ -217,7 +261,7 @@ txn_insert(struct db *db, const struct db_txn_new *n,
 	int b;
 
 	/* A challenge's binding wins over what the CSR asks for. */
-	if (c != NULL) {
+	if (c != NULL && !n->identity_final) {
 		cn = c->cn != NULL ? c->cn : cn;
 		email = c->email != NULL ? c->email : email;
 		ou = c->ou != NULL ? c->ou : ou;
@@ -239,6 +283,13 @@ txn_insert(struct db *db, const struct db_txn_new *n,
 		b = db_bind_text(st, 7, ou);
 	if (b == SQLITE_OK)
 		b = db_bind_text(st, 8, n->csr_pem);
+	if (b == SQLITE_OK)
+		b = db_bind_text(st, 9, n->profile);
+	if (b == SQLITE_OK)
+		b = n->key_sha256 != NULL ?
+		    sqlite3_bind_blob(st, 10, n->key_sha256, 32,
+			SQLITE_TRANSIENT) :
+		    sqlite3_bind_null(st, 10);
 	if (b != SQLITE_OK) {
 		db_err_sql(db, err, "txn insert");
 		db_stmt_done(st);
@@ -574,5 +625,69 @@ db_txn_list_unfinished(struct db *db, db_txn_fn *fn, void *arg,
 		if (fn(arg, &v[i]) != 0)
 			break;
 	txn_array_free(v, n);
+	return rc;
+}
+
+/* Binds (old, new) and runs one of the two renaming statements. */
+static int
+txn_rename_step(struct db *db, enum db_stmt which, const char *old,
+    const char *new, struct gw_err *err)
+{
+	sqlite3_stmt *st = db_stmt(db, which);
+
+	if (db_bind_text(st, 1, old) != SQLITE_OK ||
+	    db_bind_text(st, 2, new) != SQLITE_OK) {
+		db_err_sql(db, err, "txn archive");
+		db_stmt_done(st);
+		return -1;
+	}
+	return db_step_done(db, st, "txn archive", err);
+}
+
+/*
+ * Renames a finished transaction (ISSUED or FAILED) with the given row id
+ * to "txid@id", together with its certificate, so that a new request may
+ * use the transactionID without overwriting anything. Returns 0 when a
+ * row was renamed, 1 when there was none to rename, -1 on error.
+ */
+int
+db_txn_archive(struct db *db, const char *txid, int64_t id, struct gw_err *err)
+{
+	char *new = NULL;
+	size_t len;
+	int rc = -1, changed = 0;
+
+	len = strlen(txid) + 24;
+	if ((new = malloc(len)) == NULL) {
+		gw_err_set(err, DB_ERR_SQL, "txn archive: out of memory");
+		return -1;
+	}
+	snprintf(new, len, "%s@%lld", txid, (long long)id);
+	db_lock(db);
+	if (db_begin(db, err) == -1)
+		goto out;
+	/*
+	 * certificates.txid references transactions.txid: check at COMMIT.
+	 * A flag pragma acts when it is compiled, so it is not prepared once
+	 * like the other statements but run each time.
+	 */
+	if (sqlite3_exec(db->h, "PRAGMA defer_foreign_keys = ON", NULL, NULL,
+		NULL) != SQLITE_OK) {
+		db_err_sql(db, err, "defer FK");
+		goto err;
+	}
+	if (txn_rename_step(db, DB_ST_TX_RENAME, txid, new, err) == -1)
+		goto err;
+	changed = sqlite3_changes(db->h);
+	if (txn_rename_step(db, DB_ST_CERT_RENAME, txid, new, err) == -1 ||
+	    db_commit(db, err) == -1)
+		goto err;
+	rc = changed > 0 ? 0 : 1;
+	goto out;
+err:
+	db_rollback(db);
+out:
+	db_unlock(db);
+	free(new);
 	return rc;
 }

@@ -57,6 +57,8 @@ enum scep_ra_slot {
 struct scep_policy {
 	bool allow_des;	      /* single DES content encryption */
 	size_t max_csr_bytes; /* ceiling on the decrypted inner content */
+	unsigned max_recipients; /* RecipientInfos in the envelope; 0: any */
+	unsigned max_certs;	 /* certificates in the SignedData; 0: any */
 };
 
 /* Library set-up (scep.c). */
@@ -107,12 +109,27 @@ const ASN1_INTEGER *scep_msg_get0_serial(const struct scep_msg *m);
 int scep_msg_digest_nid(const struct scep_msg *m);
 int scep_msg_cipher_nid(const struct scep_msg *m);
 bool scep_msg_is_oaep(const struct scep_msg *m);
+bool scep_msg_signer_matches_csr(const struct scep_msg *m);
 
 /* The CSR inside a PKCSReq or RenewalReq (scep_csr.c). */
+
+/* Kinds of subjectAltName a CSR may ask for (scep.md 6). */
+enum scep_san {
+	SCEP_SAN_EMAIL, /* rfc822Name: EPKI carries it */
+	SCEP_SAN_UPN,	/* otherName 1.3.6.1.4.1.311.20.2.3: EPKI carries it */
+	SCEP_SAN_DNS,	/* dNSName */
+	SCEP_SAN_IP,	/* iPAddress */
+	SCEP_SAN_URI,	/* uniformResourceIdentifier */
+	SCEP_SAN_OTHER, /* any other GeneralName (or otherName) */
+	SCEP_SAN__MAX
+};
+const char *scep_san_name(enum scep_san s);
 struct scep_csr_info {
 	char *challenge;	/* challengePassword, or NULL; a secret */
 	char *cn;		/* subject CN, or NULL */
 	char *email;		/* rfc822Name SAN or emailAddress, or NULL */
+	char *upn;		/* Microsoft UPN otherName SAN, or NULL */
+	unsigned sans;		/* 1u << enum scep_san of each SAN type seen */
 	uint8_t key_sha256[32]; /* SHA-256 of the DER SubjectPublicKeyInfo */
 	uint8_t csr_sha256[32]; /* SHA-256 of the DER CSR */
 	char *pem;		/* the CSR as PEM, for the upstream order */

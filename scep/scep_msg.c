@@ -323,6 +323,42 @@ msg_content_read(struct scep_msg *m, const unsigned char *p, long len,
 	}
 }
 
+/*
+ * Checks the counts an attacker controls against the policy: the
+ * certificates of the outer SignedData and the RecipientInfos of the
+ * envelope. Returns 0, or -1 with err->code badRequest.
+ */
+static int
+msg_counts_check(struct scep_msg *m, CMS_ContentInfo *env,
+    const struct scep_policy *pol, struct gw_err *err)
+{
+	STACK_OF(CMS_RecipientInfo) *ris;
+	STACK_OF(X509) *certs;
+	int n;
+
+	certs = CMS_get1_certs(m->cms);
+	n = certs != NULL ? sk_X509_num(certs) : 0;
+	sk_X509_pop_free(certs, X509_free);
+	if (pol->max_certs > 0 && n > (int)pol->max_certs) {
+		gw_err_set(err, SCEP_FAIL_BADREQUEST,
+		    "pkiMessage carries %d certificates; [scep] "
+		    "max_certificates is %u",
+		    n, pol->max_certs);
+		return -1;
+	}
+	ris = CMS_get0_RecipientInfos(env);
+	n = ris != NULL ? sk_CMS_RecipientInfo_num(ris) : 0;
+	if (n < 1 ||
+	    (pol->max_recipients > 0 && n > (int)pol->max_recipients)) {
+		gw_err_set(err, SCEP_FAIL_BADREQUEST,
+		    "pkcsPKIEnvelope has %d RecipientInfos; 1 to %u accepted "
+		    "([scep] max_recipient_infos)",
+		    n, pol->max_recipients);
+		return -1;
+	}
+	return 0;
+}
+
 /* Decodes the pkcsPKIEnvelope ContentInfo; NULL with err set. */
 static CMS_ContentInfo *
 msg_env_read(struct scep_msg *m, struct gw_err *err)
@@ -378,6 +414,8 @@ scep_msg_decrypt(struct scep_msg *m, const struct scep_ra *ra,
 		goto out;
 	}
 	if ((env = msg_env_read(m, err)) == NULL)
+		goto out;
+	if (msg_counts_check(m, env, pol, err) == -1)
 		goto out;
 	m->cipher_nid = scep_env_cipher_nid(env);
 	m->oaep = scep_env_is_oaep(env, ra->cert);
@@ -491,6 +529,24 @@ int
 scep_msg_cipher_nid(const struct scep_msg *m)
 {
 	return m->cipher_nid;
+}
+
+/*
+ * Whether the signer certificate carries the public key of the PKCS#10
+ * request (after decrypt). RFC 8894 2.3: the self-signed signer of a
+ * PKCSReq holds the key being certified; only an authenticated renewal
+ * is signed by another key. False when there is no request.
+ */
+bool
+scep_msg_signer_matches_csr(const struct scep_msg *m)
+{
+	EVP_PKEY *a, *b;
+
+	if (m->csr == NULL || m->signer == NULL)
+		return false;
+	a = X509_get0_pubkey(m->signer);
+	b = X509_REQ_get0_pubkey(m->csr);
+	return a != NULL && b != NULL && EVP_PKEY_eq(a, b) == 1;
 }
 
 /* Whether the envelope used RSAES-OAEP key transport (after decrypt). */

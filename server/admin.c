@@ -279,6 +279,9 @@ admin_route(struct admin_req *rq)
 	} else if (strcmp(p, "/api/v1/certificates") == 0) {
 		if (strcmp(m, MHD_HTTP_METHOD_GET) == 0)
 			return admin_certificates_get(rq);
+	} else if (strncmp(p, "/api/v1/certificates/", 21) == 0) {
+		if (strcmp(m, MHD_HTTP_METHOD_POST) == 0)
+			return admin_certificate_revoke(rq, p + 21);
 	} else
 		return admin_reply_error(rq, MHD_HTTP_NOT_FOUND, "not found",
 		    NULL);

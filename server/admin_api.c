@@ -17,6 +17,7 @@
 #include "admin.h"
 #include "admin_int.h"
 #include "buf.h"
+#include "cli.h"
 #include "config.h"
 #include "db.h"
 #include "gw.h"
@@ -331,6 +332,7 @@ struct chal_req {
 	const char *ou;
 	long ttl;
 	long count;
+	const char *profile; /* [profile NAME], or NULL: any profile */
 };
 
 /* True when s has 1..max bytes and no control characters. */
@@ -419,10 +421,14 @@ chal_req_parse(json_t *o, const struct gw_config *cfg, struct chal_req *r,
 				    "1..%d",
 				    POST_COUNT_MAX);
 		} else if (strcmp(key, "profile") == 0) {
-			e = "profile";
-			snprintf(msg, n,
-			    "profile: profiles are not "
-			    "supported yet");
+			e = field_text(v, 64, &r->profile);
+			if (e == NULL &&
+			    config_profile_find(cfg, r->profile) == NULL)
+				e = "bad";
+			if (e != NULL)
+				snprintf(msg, n,
+				    "profile: must name a configured "
+				    "[profile NAME]");
 		} else {
 			e = "unknown";
 			snprintf(msg, n, "unknown field \"%.40s\"", key);
@@ -484,8 +490,9 @@ chal_batch_make(struct admin_req *rq, const struct chal_req *r)
 	for (i = 0; i < r->count; i++) {
 		if (admin_challenge_make(secrets[i], hash) != 0)
 			goto fail;
-		if (db_challenge_put(rq->ctx->db, hash, now, now + r->ttl,
-			r->cn, r->email, r->ou, &ids[i], &err) != 0) {
+		if (db_challenge_put_profile(rq->ctx->db, hash, now,
+			now + r->ttl, r->cn, r->email, r->ou, r->profile,
+			&ids[i], &err) != 0) {
 			log_warnx("admin challenges: %s", err.msg);
 			goto fail;
 		}
@@ -510,7 +517,7 @@ out:
 	return rc;
 }
 
-/* POST /api/v1/challenges {cn, email, ou, ttl, count} */
+/* POST /api/v1/challenges {cn, email, ou, ttl, count, profile} */
 enum MHD_Result
 admin_challenges_post(struct admin_req *rq)
 {
@@ -538,6 +545,104 @@ admin_challenges_post(struct admin_req *rq)
 		rc = admin_reply_error(rq, MHD_HTTP_BAD_REQUEST, msg, field);
 	else
 		rc = chal_batch_make(rq, &r);
+	json_decref(o);
+	return rc;
+}
+
+/* The HTTP status for each revocation outcome. */
+static const unsigned revoke_status[CERT_REVOKE__MAX] = {
+	[CERT_REVOKE_OK] = MHD_HTTP_OK,
+	[CERT_REVOKE_BAD_SERIAL] = MHD_HTTP_BAD_REQUEST,
+	[CERT_REVOKE_BAD_REASON] = MHD_HTTP_BAD_REQUEST,
+	[CERT_REVOKE_NOT_FOUND] = MHD_HTTP_NOT_FOUND,
+	[CERT_REVOKE_ALREADY] = MHD_HTTP_CONFLICT,
+	[CERT_REVOKE_NO_ORDER] = MHD_HTTP_CONFLICT,
+	[CERT_REVOKE_UPSTREAM] = MHD_HTTP_BAD_GATEWAY,
+	[CERT_REVOKE_DB] = MHD_HTTP_SERVICE_UNAVAILABLE,
+};
+
+/*
+ * The optional body of a revoke: {} or {"reason": NAME}. Returns 0, or -1
+ * with msg and *field set.
+ */
+static int
+revoke_body_parse(struct admin_req *rq, json_t **o, const char **reason,
+    char *msg, size_t n, const char **field)
+{
+	json_error_t jerr;
+	const char *key;
+	json_t *v;
+
+	*reason = NULL;
+	*o = NULL;
+	if (rq->body.len == 0)
+		return 0;
+	*o = json_loadb((const char *)rq->body.data, rq->body.len,
+	    JSON_REJECT_DUPLICATES, &jerr);
+	if (*o == NULL || !json_is_object(*o)) {
+		snprintf(msg, n, "the body must be a JSON object");
+		return -1;
+	}
+	json_object_foreach(*o, key, v)
+	{
+		if (strcmp(key, "reason") != 0) {
+			*field = "unknown";
+			snprintf(msg, n, "unknown field \"%.40s\"", key);
+			return -1;
+		}
+		if ((*reason = json_string_value(v)) == NULL) {
+			*field = "reason";
+			snprintf(msg, n, "reason: must be a string");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * POST /api/v1/certificates/SERIAL/revoke [{"reason": R}]: the same
+ * revocation as `scepgw cert revoke` (cert_revoke(): GlobalSign first,
+ * then the database).
+ */
+enum MHD_Result
+admin_certificate_revoke(struct admin_req *rq, const char *rest)
+{
+	const char *slash = strchr(rest, '/'), *reason, *field = NULL;
+	enum cert_revoke_res res;
+	struct cert_revoke cr;
+	enum MHD_Result rc;
+	char serial[80], msg[200];
+	json_t *o = NULL, *j;
+
+	if (slash == NULL || strcmp(slash, "/revoke") != 0 ||
+	    (size_t)(slash - rest) >= sizeof(serial))
+		return admin_reply_error(rq, MHD_HTTP_NOT_FOUND, "not found",
+		    NULL);
+	snprintf(serial, sizeof(serial), "%.*s", (int)(slash - rest), rest);
+	if (revoke_body_parse(rq, &o, &reason, msg, sizeof(msg), &field) != 0) {
+		rc = admin_reply_error(rq, MHD_HTTP_BAD_REQUEST, msg, field);
+		goto out;
+	}
+	res = cert_revoke(rq->ctx->cfg, rq->ctx->db, &rq->ctx->auth, serial,
+	    reason, &cr);
+	log_info("%s admin: revoke serial=%s order=%s reason=%s: %s", rq->peer,
+	    cr.serial[0] != '\0' ? cr.serial : "?",
+	    cr.order_id[0] != '\0' ? cr.order_id : "-", cr.reason,
+	    res == CERT_REVOKE_OK ? "revoked" : cr.detail);
+	if (res != CERT_REVOKE_OK) {
+		rc = admin_reply_error(rq, revoke_status[res], cr.detail,
+		    res == CERT_REVOKE_BAD_SERIAL     ? "serial" :
+			res == CERT_REVOKE_BAD_REASON ? "reason" :
+							NULL);
+		goto out;
+	}
+	j = json_pack("{s:s, s:s, s:s, s:b, s:s}", "serial", cr.serial,
+	    "order_id", cr.order_id, "reason", cr.reason, "revoked", 1,
+	    "detail", cr.detail);
+	rc = j != NULL ? admin_reply_json(rq, MHD_HTTP_OK, j) :
+			 admin_reply_error(rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+			     "out of memory", NULL);
+out:
 	json_decref(o);
 	return rc;
 }

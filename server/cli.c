@@ -54,7 +54,8 @@ usage(FILE *f)
 	    "                              create an instance in DIR\n"
 	    "  check                       validate config, files, RA, db\n"
 	    "  challenge new [--ttl S] [--cn NAME] [--email ADDR] [--ou OU]\n"
-	    "                [--count N]   print one-time challenges\n"
+	    "                [--count N] [--profile NAME]\n"
+	    "                              print one-time challenges\n"
 	    "  challenge list              list challenges (never secrets)\n"
 	    "  challenge revoke ID         withdraw a challenge\n"
 	    "  cert list                   list issued certificates\n"
@@ -63,6 +64,9 @@ usage(FILE *f)
 	    "  user add NAME [--no-issue]  add a user of the NDES challenge\n"
 	    "                              page (password on stdin)\n"
 	    "  user list | remove NAME     list / remove those users\n"
+	    "  mobileconfig [--profile NAME] (--challenge C | --dynamic)\n"
+	    "       [--name N] [--url URL] [--cn CN]\n"
+	    "                              print an Apple .mobileconfig\n"
 	    "every command takes -c FILE (default " DEFAULT_CONF ")\n");
 }
 
@@ -167,10 +171,12 @@ cmd_challenge_new(const struct cli *c)
 		{ "email", required_argument, NULL, 'e' },
 		{ "ou", required_argument, NULL, 'o' },
 		{ "count", required_argument, NULL, 'k' },
+		{ "profile", required_argument, NULL, 'p' },
 		{ "config", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cn = NULL, *email = NULL, *ou = NULL, *conf = c->conf;
+	const char *profile = NULL;
 	long ttl = -1, count = 1, i;
 	struct gw_config *cfg = NULL;
 	struct db *db = NULL;
@@ -197,6 +203,9 @@ cmd_challenge_new(const struct cli *c)
 		case 'o':
 			ou = optarg;
 			break;
+		case 'p':
+			profile = optarg;
+			break;
 		case 'k':
 			if (parse_long(optarg, 1, 10000, &count) == -1)
 				goto bad;
@@ -215,14 +224,19 @@ cmd_challenge_new(const struct cli *c)
 		goto out;
 	if (ttl == -1)
 		ttl = cfg->challenge_ttl_seconds;
+	if (profile != NULL && config_profile_find(cfg, profile) == NULL) {
+		fprintf(stderr, "scepgw: no [profile %s] in %s\n", profile,
+		    cc.conf);
+		goto out;
+	}
 	now = (int64_t)time(NULL);
 	for (i = 0; i < count; i++) {
 		if (challenge_make(secret, hash) == -1) {
 			fprintf(stderr, "scepgw: no randomness\n");
 			goto out;
 		}
-		if (db_challenge_put(db, hash, now, now + ttl, cn, email, ou,
-			&id, &err) == -1) {
+		if (db_challenge_put_profile(db, hash, now, now + ttl, cn,
+			email, ou, profile, &id, &err) == -1) {
 			fprintf(stderr, "scepgw: %s\n", err.msg);
 			goto out;
 		}
@@ -406,6 +420,12 @@ cli_main(int argc, char **argv)
 		c.argc = nrest - 2;
 		cli_take_conf(&c);
 		return cmd_db_simple(&c, "certs");
+	}
+	if (strcmp(rest[0], "mobileconfig") == 0) {
+		c.argv = rest;
+		c.argc = nrest;
+		cli_take_conf(&c);
+		return cli_mobileconfig(c.conf, c.argc, c.argv);
 	}
 	usage(stderr);
 	return EXIT_USAGE;

@@ -8,6 +8,7 @@
  */
 #include <ctype.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,27 +142,44 @@ revoke_parse(int argc, char **argv, const char **serial, const char **reason)
 	return reason_is_known(*reason) ? 0 : -1;
 }
 
-/* Prints every GlobalSign error of r to stderr, with advice if known. */
+/* Appends one formatted line to the outcome's detail. */
+static void __attribute__((format(printf, 2, 3)))
+detail_add(struct cert_revoke *cr, const char *fmt, ...)
+{
+	size_t n = strlen(cr->detail);
+	va_list ap;
+
+	if (n + 2 >= sizeof(cr->detail))
+		return;
+	if (n > 0)
+		cr->detail[n++] = '\n';
+	va_start(ap, fmt);
+	vsnprintf(cr->detail + n, sizeof(cr->detail) - n, fmt, ap);
+	va_end(ap);
+}
+
+/* Adds every GlobalSign error of r to the detail, with advice if known. */
 static void
-resp_print(const char *url, const struct epki_resp *r, const char *msg)
+resp_detail(struct cert_revoke *cr, const char *url, const struct epki_resp *r,
+    const char *msg)
 {
 	const char *advice;
 	size_t i;
 
 	if (r->cls == EPKI_TRANSPORT) {
-		fprintf(stderr,
-		    "scepgw: no usable answer from GlobalSign at %s: %s; "
-		    "nothing was recorded (run the command again)\n",
+		detail_add(cr,
+		    "no usable answer from GlobalSign at %s: %s; "
+		    "nothing was recorded (run the command again)",
 		    url, r->fault[0] != '\0' ? r->fault : msg);
 		return;
 	}
 	for (i = 0; i < r->nerrors; i++) {
-		fprintf(stderr, "scepgw: GlobalSign ErrorCode %d%s%s: %s\n",
+		detail_add(cr, "GlobalSign ErrorCode %d%s%s: %s",
 		    r->errors[i].code,
 		    r->errors[i].field[0] != '\0' ? " ErrorField " : "",
 		    r->errors[i].field, r->errors[i].message);
 		if ((advice = cli_epki_advice(r->errors[i].code)) != NULL)
-			fprintf(stderr, "scepgw: %s\n", advice);
+			detail_add(cr, "%s", advice);
 	}
 }
 
@@ -186,43 +204,47 @@ order_is_revoked(const struct epki_client_opts *o, const struct epki_auth *auth,
 }
 
 /*
- * Calls EPKI Revoke for the order. Returns 0 when GlobalSign confirmed
- * (or shows the order already revoked), 1 otherwise (message printed).
+ * Calls EPKI Revoke for the order with auth (or, when NULL, the password
+ * of [epki] password_file). Returns 0 when GlobalSign confirmed (or shows
+ * the order already revoked), -1 otherwise (cr->detail says why).
  */
 static int
-revoke_upstream(const struct gw_config *cfg, const char *order_id)
+revoke_upstream(const struct gw_config *cfg, const struct epki_auth *auth,
+    const char *order_id, struct cert_revoke *cr)
 {
 	struct epki_client_opts o;
-	struct epki_auth auth;
+	struct epki_auth a;
 	struct epki_resp r;
 	struct gw_err err;
 	char *pw = NULL;
-	int rc = 1;
+	int rc = -1;
 
 	epki_resp_init(&r);
 	gw_err_clear(&err);
-	if (gw_secret_read(cfg->epki_password_file, &pw, &err) == -1) {
-		fprintf(stderr, "scepgw: [epki] password_file: %s\n", err.msg);
-		goto out;
+	if (auth == NULL) {
+		if (gw_secret_read(cfg->epki_password_file, &pw, &err) == -1) {
+			detail_add(cr, "[epki] password_file: %s", err.msg);
+			goto out;
+		}
+		a.user = cfg->epki_username;
+		a.password = pw;
+		auth = &a;
 	}
 	serve_epki_opts(cfg, &o);
-	auth.user = cfg->epki_username;
-	auth.password = pw;
-	(void)epki_order_revoke_call(&o, &auth, order_id, &r, &err);
+	(void)epki_order_revoke_call(&o, auth, order_id, &r, &err);
 	if (r.cls == EPKI_OK || r.cls == EPKI_WARNING) {
 		if (r.cls == EPKI_WARNING)
-			resp_print(cfg->epki_url, &r, err.msg);
+			resp_detail(cr, cfg->epki_url, &r, err.msg);
 		rc = 0;
 	} else if (r.cls == EPKI_CONFLICT &&
-	    order_is_revoked(&o, &auth, order_id)) {
-		printf("order %s was already revoked at GlobalSign\n",
+	    order_is_revoked(&o, auth, order_id)) {
+		detail_add(cr, "order %s was already revoked at GlobalSign",
 		    order_id);
 		rc = 0;
 	} else {
-		fprintf(stderr,
-		    "scepgw: GlobalSign did not revoke order %s (%s)\n",
+		detail_add(cr, "GlobalSign did not revoke order %s (%s)",
 		    order_id, epki_class_name(r.cls));
-		resp_print(cfg->epki_url, &r, err.msg);
+		resp_detail(cr, cfg->epki_url, &r, err.msg);
 	}
 out:
 	epki_resp_cleanup(&r);
@@ -230,9 +252,10 @@ out:
 	return rc;
 }
 
-/* Looks serial up and refuses what cannot be revoked; 0 or 1. */
-static int
-revoke_find(struct db *db, const char *serial, struct db_cert *c)
+/* Looks serial up and refuses what cannot be revoked. */
+static enum cert_revoke_res
+revoke_find(struct db *db, const char *serial, struct db_cert *c,
+    struct cert_revoke *cr)
 {
 	struct gw_err err;
 	char when[32];
@@ -240,34 +263,99 @@ revoke_find(struct db *db, const char *serial, struct db_cert *c)
 
 	found = db_cert_get(db, serial, c, &err);
 	if (found == -1) {
-		fprintf(stderr, "scepgw: database: %s\n", err.msg);
-		return 1;
+		detail_add(cr, "database: %s", err.msg);
+		return CERT_REVOKE_DB;
 	}
 	if (found == 1) {
-		fprintf(stderr,
-		    "scepgw: no certificate with serial %s was issued "
-		    "through this gateway (see scepgw cert list)\n",
+		detail_add(cr,
+		    "no certificate with serial %s was issued through this "
+		    "gateway (see scepgw cert list)",
 		    serial);
-		return 1;
+		return CERT_REVOKE_NOT_FOUND;
 	}
 	if (c->revoked != 0) {
 		time_fmt(c->revoked, when, sizeof(when));
-		fprintf(stderr,
-		    "scepgw: certificate %s is already revoked (%s, "
-		    "reason %s); nothing to do\n",
+		detail_add(cr,
+		    "certificate %s is already revoked (%s, reason %s); "
+		    "nothing to do",
 		    serial, when,
 		    c->revoke_reason != NULL ? c->revoke_reason : "-");
-		return 1;
+		return CERT_REVOKE_ALREADY;
 	}
 	if (c->order_id == NULL || c->order_id[0] == '\0') {
-		fprintf(stderr,
-		    "scepgw: certificate %s has no GlobalSign OrderID "
-		    "recorded; revoke it in GCC (Enterprise PKI > Search "
-		    "Orders)\n",
+		detail_add(cr,
+		    "certificate %s has no GlobalSign OrderID recorded; "
+		    "revoke it in GCC (Enterprise PKI > Search Orders)",
 		    serial);
-		return 1;
+		return CERT_REVOKE_NO_ORDER;
 	}
-	return 0;
+	return CERT_REVOKE_OK;
+}
+
+/*
+ * Revokes the certificate with serial (hex as an admin types it) for
+ * reason (an RFC 5280 name; NULL: "unspecified"): at GlobalSign first,
+ * then in the database, so the record never claims a revocation that did
+ * not happen. auth is the EPKI login (NULL: read [epki] password_file).
+ * Used by `scepgw cert revoke` and the admin API. Fills *cr (the stored
+ * serial, the order, and one or more lines of detail, no secrets) and
+ * returns the outcome; CERT_REVOKE_OK means revoked and recorded.
+ */
+enum cert_revoke_res
+cert_revoke(const struct gw_config *cfg, struct db *db,
+    const struct epki_auth *auth, const char *serial, const char *reason,
+    struct cert_revoke *cr)
+{
+	enum cert_revoke_res res;
+	struct db_cert c;
+	struct gw_err err;
+
+	memset(cr, 0, sizeof(*cr));
+	memset(&c, 0, sizeof(c));
+	if (reason == NULL)
+		reason = "unspecified";
+	snprintf(cr->reason, sizeof(cr->reason), "%s", reason);
+	if (serial_normalize(serial, cr->serial, sizeof(cr->serial)) == -1) {
+		detail_add(cr, "serial must be a hexadecimal number");
+		return CERT_REVOKE_BAD_SERIAL;
+	}
+	if (!reason_is_known(reason)) {
+		detail_add(cr, "unknown reason \"%.40s\"", reason);
+		return CERT_REVOKE_BAD_REASON;
+	}
+	if ((res = revoke_find(db, cr->serial, &c, cr)) != CERT_REVOKE_OK)
+		goto out;
+	snprintf(cr->order_id, sizeof(cr->order_id), "%s", c.order_id);
+	res = CERT_REVOKE_UPSTREAM;
+	if (revoke_upstream(cfg, auth, c.order_id, cr) != 0)
+		goto out;
+	res = CERT_REVOKE_DB;
+	if (db_cert_set_revoked(db, cr->serial, (int64_t)time(NULL), reason,
+		&err) == -1) {
+		detail_add(cr,
+		    "GlobalSign revoked order %s, but recording it failed: %s",
+		    c.order_id, err.msg);
+		goto out;
+	}
+	res = CERT_REVOKE_OK;
+out:
+	db_cert_cleanup(&c);
+	return res;
+}
+
+/* Prints each line of the detail with the program's prefix. */
+static void
+detail_print(FILE *f, const char *detail)
+{
+	const char *nl;
+
+	while (*detail != '\0') {
+		nl = strchr(detail, '\n');
+		if (nl == NULL)
+			nl = detail + strlen(detail);
+		fprintf(f, "scepgw: %.*s\n", (int)(nl - detail), detail);
+		detail = *nl != '\0' ? nl + 1 : nl;
+	}
 }
 
 /* `scepgw cert revoke SERIAL [--reason R]`; argv[0] is "revoke". */
@@ -275,14 +363,13 @@ int
 cli_cert_revoke(const char *conf, int argc, char **argv)
 {
 	struct gw_config *cfg = NULL;
-	struct db_cert c;
+	struct cert_revoke cr;
 	struct db *db = NULL;
 	struct gw_err err;
 	const char *arg, *reason;
 	char serial[SERIAL_MAX];
 	int rc = 1;
 
-	memset(&c, 0, sizeof(c));
 	if (revoke_parse(argc, argv, &arg, &reason) == -1 ||
 	    serial_normalize(arg, serial, sizeof(serial)) == -1) {
 		fprintf(stderr,
@@ -298,23 +385,16 @@ cli_cert_revoke(const char *conf, int argc, char **argv)
 		fprintf(stderr, "scepgw: %s: %s\n", cfg->db_path, err.msg);
 		goto out;
 	}
-	if (revoke_find(db, serial, &c) != 0 ||
-	    revoke_upstream(cfg, c.order_id) != 0)
-		goto out;
-	if (db_cert_set_revoked(db, serial, (int64_t)time(NULL), reason,
-		&err) == -1) {
-		fprintf(stderr,
-		    "scepgw: GlobalSign revoked order %s, but recording it "
-		    "failed: %s\n",
-		    c.order_id, err.msg);
+	if (cert_revoke(cfg, db, NULL, arg, reason, &cr) != CERT_REVOKE_OK) {
+		detail_print(stderr, cr.detail);
 		goto out;
 	}
+	detail_print(stdout, cr.detail);
 	printf("certificate %s (order %s) revoked at GlobalSign; reason %s "
 	       "recorded\n",
-	    serial, c.order_id, reason);
+	    cr.serial, cr.order_id, reason);
 	rc = 0;
 out:
-	db_cert_cleanup(&c);
 	db_close(db);
 	config_free(cfg);
 	return rc;

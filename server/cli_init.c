@@ -342,6 +342,7 @@ init_write_config(const struct init_opts *o, const char *conf_path)
 	c.threads = 4;
 	c.max_connections = 10000;
 	c.conn_timeout_seconds = 30;
+	c.request_timeout_seconds = 60;
 	c.admin_listen = NULL;
 	c.admin_token_file = (char *)(uintptr_t) "admin.token";
 	c.db_path = (char *)(uintptr_t) "scepgw.db";
@@ -356,7 +357,10 @@ init_write_config(const struct init_opts *o, const char *conf_path)
 	c.epki_years = 1;
 	c.epki_timeout_seconds = 30;
 	c.epki_reconcile_seconds = 30;
+	c.epki_max_response = 1048576;
 	c.allow_des = false;
+	c.max_recipient_infos = 4;
+	c.max_certificates = 10;
 	c.pending_after_seconds = 20;
 	c.challenge_ttl_seconds = 3600;
 	c.admin_max_outstanding = 1000;

@@ -61,6 +61,8 @@ static const struct cfg_key keys[] = {
 	K("enroll", "max_failures_per_minute", CFG_UINT, 0, 600, "5", false,
 	    enroll_max_failures),
 	K("epki", "ca_file", CFG_PATH, 0, 0, NULL, false, epki_ca_file),
+	K("epki", "max_response_bytes", CFG_SIZE, 1024, 67108864, "1048576",
+	    false, epki_max_response),
 	K("epki", "password_file", CFG_PATH, 0, 0, NULL, true,
 	    epki_password_file),
 	K("epki", "product_code", CFG_STRING, 0, 0, "EPKIPSPersonal", false,
@@ -82,8 +84,13 @@ static const struct cfg_key keys[] = {
 	K("ra", "previous_cert", CFG_PATH, 0, 0, NULL, false, ra_previous_cert),
 	K("ra", "previous_key", CFG_PATH, 0, 0, NULL, false, ra_previous_key),
 	K("scep", "allow_des", CFG_BOOL, 0, 0, "no", false, allow_des),
+	K("scep", "max_certificates", CFG_UINT, 1, 1000, "10", false,
+	    max_certificates),
+	K("scep", "max_recipient_infos", CFG_UINT, 1, 100, "4", false,
+	    max_recipient_infos),
 	K("scep", "pending_after_seconds", CFG_LONG, 1, 3600, "20", false,
 	    pending_after_seconds),
+	K("server", "allow_root", CFG_BOOL, 0, 0, "no", false, allow_root),
 	K("server", "listen", CFG_STRING, 0, 0, "127.0.0.1:8080", false,
 	    listen),
 	K("server", "max_connections", CFG_UINT, 16, 1000000, "10000", false,
@@ -92,9 +99,12 @@ static const struct cfg_key keys[] = {
 	    max_connections_per_ip),
 	K("server", "max_request_bytes", CFG_SIZE, 1024, 1048576, "65536",
 	    false, max_request_bytes),
+	K("server", "request_timeout_seconds", CFG_UINT, 1, 3600, "60", false,
+	    request_timeout_seconds),
 	K("server", "threads", CFG_UINT, 1, 64, "4", false, threads),
 	K("server", "timeout_seconds", CFG_UINT, 1, 3600, "30", false,
 	    conn_timeout_seconds),
+	K("server", "user", CFG_STRING, 0, 0, NULL, false, user),
 };
 
 #define KEYS_N (sizeof(keys) / sizeof(keys[0]))
@@ -115,7 +125,14 @@ static const struct cfg_doc {
 	    "open connections per client address; 0 = no limit (NAT, MDM "
 	    "proxies)" },
 	{ "server", "timeout_seconds",
-	    "an idle or trickling connection is closed after this" },
+	    "an idle connection is closed after this many silent seconds" },
+	{ "server", "request_timeout_seconds",
+	    "a request (headers and body) must arrive within this; slow "
+	    "clients are cut off" },
+	{ "server", "user",
+	    "drop to this user after binding the listener; empty = stay" },
+	{ "server", "allow_root",
+	    "serve may keep running as root (no user set)" },
 	{ "admin", "listen", "admin HTTP API, host:port; empty = off" },
 	{ "admin", "token_file", "bearer token for the admin API" },
 	{ "admin", "max_outstanding_challenges",
@@ -146,9 +163,15 @@ static const struct cfg_doc {
 	    "(1..3600)" },
 	{ "epki", "ca_file",
 	    "TLS trust for the EPKI URL; empty = system store" },
+	{ "epki", "max_response_bytes",
+	    "largest GlobalSign reply read (1024..67108864)" },
 	{ "scep", "allow_des",
 	    "single-DES requests (legacy clients); needs OpenSSL's legacy "
 	    "provider" },
+	{ "scep", "max_recipient_infos",
+	    "RecipientInfos in a request's envelope at most (1..100)" },
+	{ "scep", "max_certificates",
+	    "certificates in a request's SignedData at most (1..1000)" },
 	{ "scep", "pending_after_seconds",
 	    "answer PENDING when GlobalSign takes longer; finish in the "
 	    "background" },
@@ -468,6 +491,12 @@ cfg_handler(void *user, const char *section, const char *name,
 	char reason[160];
 	size_t i;
 
+	if (strncmp(section, "profile ", 8) == 0) {
+		if (config_profile_key(p->c, section + 8, name, value,
+			p->lineno, reason, sizeof(reason)) != 0)
+			cfg_report(p, section, name, reason);
+		return 1;
+	}
 	k = cfg_key_find(section, name);
 	if (k == NULL) {
 		cfg_report(p, section, name,
@@ -609,6 +638,8 @@ config_load(struct gw_config **out, const char *path, FILE *errf)
 		goto out;
 	}
 	cfg_required_check(&p);
+	if (p.errors == 0)
+		p.errors += config_profiles_finish(p.c, errf);
 	if (p.errors != 0)
 		goto out;
 	*out = p.c;
@@ -630,6 +661,7 @@ config_free(struct gw_config *c)
 
 	if (c == NULL)
 		return;
+	config_profiles_free(c);
 	for (i = 0; i < KEYS_N; i++)
 		if (keys[i].type == CFG_STRING || keys[i].type == CFG_PATH)
 			free(*(char **)(void *)((char *)c + keys[i].off));

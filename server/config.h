@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct gw_config {
@@ -17,10 +18,13 @@ struct gw_config {
 	/* [server] */
 	char *listen; /* host:port of the SCEP listener */
 	size_t max_request_bytes;
-	unsigned threads;		 /* HTTP worker threads */
-	unsigned max_connections;	 /* open connections at most */
-	unsigned max_connections_per_ip; /* 0: no limit */
-	unsigned conn_timeout_seconds;	 /* idle connection timeout */
+	unsigned threads;		  /* HTTP worker threads */
+	unsigned max_connections;	  /* open connections at most */
+	unsigned max_connections_per_ip;  /* 0: no limit */
+	unsigned conn_timeout_seconds;	  /* idle connection timeout */
+	unsigned request_timeout_seconds; /* whole request must arrive */
+	char *user;			  /* drop to it after bind, or NULL */
+	bool allow_root;		  /* may serve as root */
 	/* [admin] */
 	char *admin_listen; /* or NULL: off */
 	char *admin_token_file;
@@ -45,18 +49,63 @@ struct gw_config {
 	long epki_timeout_seconds;
 	long epki_reconcile_seconds; /* period of the reconciler */
 	char *epki_ca_file;	     /* TLS trust for the EPKI URL, or NULL */
+	size_t epki_max_response;    /* largest SOAP reply read */
 	/* [scep] */
 	bool allow_des;
+	unsigned max_recipient_infos; /* RecipientInfos per request */
+	unsigned max_certificates;    /* certificates per request */
 	long pending_after_seconds;
 	/* [enroll] */
 	long challenge_ttl_seconds;
 	unsigned enroll_max_failures; /* per address per minute; 0: none */
 	/* [log] */
 	int log_level; /* LOG_ERR .. LOG_DEBUG */
+	/* [profile NAME] sections (config_profile.c); [0] is "default" */
+	struct gw_profile *profiles;
+	size_t nprofiles;
+};
+
+/* How a profile's devices prove they may enroll (issue 6 item 3). */
+enum gw_chal_mode {
+	GW_CHAL_ONETIME, /* one-time challenges from the database */
+	GW_CHAL_STATIC,	 /* one shared secret, usable many times */
+	GW_CHAL_BOTH,	 /* either */
+	GW_CHAL__MAX
+};
+
+/*
+ * One enrollment profile, served at /scep/NAME ("default": the plain
+ * paths). After config_load() every field is set: what a section left
+ * out comes from [epki] and the built-in templates.
+ */
+struct gw_profile {
+	char *name;
+	char *profile_id; /* EPKI profile (MP...) */
+	char *product_code;
+	int years;
+	char *subject_cn; /* identity templates (template.h) */
+	char *email;
+	char *ou;
+	enum gw_chal_mode challenge;
+	char *static_challenge_file; /* or NULL */
+	uint8_t static_sha256[32];   /* SHA-256 of the static secret */
+	bool has_static;
+	bool require_binding; /* refuse challenges issued without identity */
+	unsigned seen;	      /* keys set in the file (bit per key) */
+	int line;	      /* where the section first appeared */
 };
 
 int config_load(struct gw_config **out, const char *path, FILE *errf);
 void config_free(struct gw_config *c);
 int config_write_default(FILE *f, const struct gw_config *c);
+
+/* Profiles (config_profile.c). */
+const struct gw_profile *config_profile_find(const struct gw_config *c,
+    const char *name);
+const char *config_chal_mode_name(enum gw_chal_mode m);
+int config_profile_key(struct gw_config *c, const char *name, const char *key,
+    const char *value, int line, char *reason, size_t rlen);
+int config_profiles_finish(struct gw_config *c, FILE *errf);
+void config_profiles_free(struct gw_config *c);
 
 #endif

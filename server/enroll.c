@@ -7,12 +7,14 @@
  * PENDING when GlobalSign takes longer than [scep] pending_after_seconds,
  * and the order then finishes in the background for CertPoll to pick up.
  */
+#include <stdint.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -29,6 +31,7 @@
 #include "ratelimit.h"
 #include "scep.h"
 #include "secure.h"
+#include "template.h"
 
 #define CT_PKI "application/x-pki-message"
 
@@ -155,21 +158,52 @@ op_from_txn(struct enroll_op *op, const struct db_txn *t)
 	}
 }
 
-/* A retried PKCSReq: same transactionID; it must carry the same CSR. */
-static void
+/* What to do with a request whose transactionID is already known. */
+enum retry {
+	RETRY_ANSWERED, /* op holds the answer (stored state, or refusal) */
+	RETRY_NEW,	/* the old transaction has ended: start a new one */
+};
+
+/*
+ * A request with a known transactionID. The same CSR is a retry: the
+ * stored answer, no second order. Another key is refused, never an
+ * overwrite. The same key with a new CSR (certmonger keeps its key, so
+ * its transactionID, and builds a new CSR whenever it resubmits) gets
+ * the stored answer while the order is open or once it was issued — the
+ * certificate is that key's, and nothing is paid twice — unless it is an
+ * authenticated renewal; after a failure, or for a renewal, it becomes a
+ * new transaction (the caller archives the old row just before it starts
+ * the new one: renamed, never overwritten).
+ */
+static enum retry
 answer_retry(struct enroll_op *op, const struct db_txn *t,
-    const uint8_t *csr_sha256)
+    const struct scep_csr_info *info, bool renewal)
 {
-	if (memcmp(t->csr_sha256, csr_sha256, 32) != 0) {
-		log_info("%s txid=%s: transactionID reused with another CSR",
+	if (memcmp(t->csr_sha256, info->csr_sha256, 32) == 0) {
+		log_info("%s txid=%s: retry answered from stored state",
+		    op->peer, t->txid);
+		op_from_txn(op, t);
+		return RETRY_ANSWERED;
+	}
+	if (!t->has_key || memcmp(t->key_sha256, info->key_sha256, 32) != 0) {
+		log_info("%s txid=%s: transactionID reused with another key",
 		    op->peer, t->txid);
 		op_set_fail(op, SCEP_FAIL_BADREQUEST,
 		    "transactionID already used for another request");
-		return;
+		return RETRY_ANSWERED;
 	}
-	log_info("%s txid=%s: retry answered from stored state", op->peer,
-	    t->txid);
-	op_from_txn(op, t);
+	if (t->state == DB_TXN_ORDERING ||
+	    (t->state == DB_TXN_ISSUED && !renewal)) {
+		log_info("%s txid=%s: new CSR for the same key; answered from "
+			 "stored state",
+		    op->peer, t->txid);
+		op_from_txn(op, t);
+		return RETRY_ANSWERED;
+	}
+	log_info("%s txid=%s: same key, new CSR after the transaction ended: "
+		 "a new transaction (the old one will be kept as %s@%lld)",
+	    op->peer, t->txid, t->txid, (long long)t->id);
+	return RETRY_NEW;
 }
 
 /* The log words for a refused challenge; the device only hears "invalid". */
@@ -345,7 +379,9 @@ enroll_store_issued(struct gw_ctx *ctx, const char *txid, const char *order_id,
 	}
 	log_info("txid=%s: issued serial=%s order=%s subject=%s", txid, serial,
 	    order_id, subject);
-	copy = X509_dup(leaf);
+	/* A reference, not X509_dup(): a copy decodes the key again. */
+	if (X509_up_ref((X509 *)(uintptr_t)leaf) == 1)
+		copy = (X509 *)(uintptr_t)leaf;
 out:
 	ASN1_TIME_free(epoch);
 	OPENSSL_free(der);
@@ -449,6 +485,46 @@ job_queue(struct enroll *e, struct enroll_job *j)
 	j->queued = true;
 }
 
+/* The profile a request came in on: its own, else "default", or NULL. */
+static const struct gw_profile *
+op_profile(const struct gw_ctx *ctx, const struct enroll_op *op)
+{
+	return op->profile != NULL ? op->profile :
+				     config_profile_find(ctx->cfg, "default");
+}
+
+/* The EPKI profile, product and validity of an order placed for p. */
+static void
+order_profile_set(const struct gw_ctx *ctx, const struct gw_profile *p,
+    struct epki_order *o)
+{
+	const struct gw_config *c = ctx->cfg;
+
+	if (p == NULL)
+		p = config_profile_find(c, "default");
+	o->profile_id = p != NULL ? p->profile_id : c->epki_profile_id;
+	o->product_code = p != NULL ? p->product_code : c->epki_product_code;
+	o->years = p != NULL ? p->years : c->epki_years;
+}
+
+/*
+ * The EPKI profile, product and validity of the transaction made for
+ * [profile name] (NULL: default), for the reconciler. A profile no longer
+ * configured falls back to the default, with a warning.
+ */
+void
+enroll_profile_order(const struct gw_ctx *ctx, const char *name,
+    struct epki_order *o)
+{
+	const struct gw_profile *p = NULL;
+
+	if (name != NULL && (p = config_profile_find(ctx->cfg, name)) == NULL)
+		log_warnx("profile %s is no longer configured; using the "
+			  "default profile",
+		    name);
+	order_profile_set(ctx, p, o);
+}
+
 /* Sends the order for a freshly started transaction; the op waits. */
 static int
 order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
@@ -470,9 +546,7 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 		return 0;
 	}
 	memset(&o, 0, sizeof(o));
-	o.profile_id = ctx->cfg->epki_profile_id;
-	o.product_code = ctx->cfg->epki_product_code;
-	o.years = ctx->cfg->epki_years;
+	order_profile_set(ctx, op_profile(ctx, op), &o);
 	o.csr_pem = info->pem;
 	o.cn = t->cn;
 	o.email = t->email;
@@ -589,17 +663,27 @@ renew_check(struct gw_ctx *ctx, struct enroll_op *op, struct renew_id *id)
 	return 1;
 }
 
-/* Fills a new transaction from the CSR, or from the renewed identity. */
+/* The identity a profile's templates decide for a new enrollment. */
+struct enroll_ident {
+	char cn[TMPL_OUT_MAX];
+	char email[TMPL_OUT_MAX];
+	char ou[TMPL_OUT_MAX];
+};
+
+/* Fills a new transaction from the decided or the renewed identity. */
 static void
 txn_new_fill(struct db_txn_new *n, const char *txid,
     const struct scep_csr_info *info, const struct renew_id *id,
-    const uint8_t *chash)
+    const struct enroll_ident *ident, const uint8_t *chash, const char *profile)
 {
 	memset(n, 0, sizeof(*n));
 	n->txid = txid;
 	n->csr_sha256 = info->csr_sha256;
+	n->key_sha256 = info->key_sha256;
 	n->csr_pem = info->pem;
 	n->now = now_seconds();
+	n->identity_final = true;
+	n->profile = profile;
 	if (id != NULL) {
 		n->csr_cn = id->cn;
 		n->csr_email = id->email[0] != '\0' ? id->email : NULL;
@@ -607,30 +691,217 @@ txn_new_fill(struct db_txn_new *n, const char *txid,
 		return;
 	}
 	n->challenge_sha256 = chash;
-	n->csr_cn = info->cn;
-	n->csr_email = info->email;
+	n->csr_cn = ident->cn;
+	n->csr_email = ident->email[0] != '\0' ? ident->email : NULL;
+	n->csr_ou = ident->ou[0] != '\0' ? ident->ou : NULL;
+}
+
+/*
+ * Refuses a CSR asking for a subjectAltName GlobalSign EPKI cannot put
+ * in the certificate (scep.md 6: CN, OU, e-mail and UPN only), naming
+ * it in the log. Returns 0, or -1 with op holding the FAILURE.
+ */
+static int
+csr_sans_check(struct enroll_op *op, const char *txid,
+    const struct scep_csr_info *info)
+{
+	unsigned bad =
+	    info->sans & ~((1u << SCEP_SAN_EMAIL) | (1u << SCEP_SAN_UPN));
+	int k = 0;
+
+	if (bad == 0)
+		return 0;
+	while ((bad & (1u << k)) == 0)
+		k++;
+	log_info(
+	    "%s txid=%s: CSR refused: it asks for a %s subjectAltName, "
+	    "which GlobalSign EPKI cannot issue (CN, OU, e-mail, UPN only)",
+	    op->peer, txid, scep_san_name((enum scep_san)k));
+	op_set_fail(op, SCEP_FAIL_BADREQUEST,
+	    "subjectAltName type not supported");
+	return -1;
+}
+
+/*
+ * Runs the profile's templates over the challenge's binding (ch, or NULL
+ * for a static challenge) and the CSR. Returns 0, or -1 with op holding
+ * the FAILURE and a log line naming the missing variable.
+ */
+static int
+ident_decide(const struct gw_profile *p, const struct db_challenge *ch,
+    const struct scep_csr_info *info, struct enroll_op *op, const char *txid,
+    struct enroll_ident *id)
+{
+	const char *vals[TMPL_VAR__MAX] = {
+		[TMPL_CHALLENGE_CN] = ch != NULL ? ch->cn : NULL,
+		[TMPL_CHALLENGE_EMAIL] = ch != NULL ? ch->email : NULL,
+		[TMPL_CHALLENGE_OU] = ch != NULL ? ch->ou : NULL,
+		[TMPL_CSR_CN] = info->cn,
+		[TMPL_CSR_EMAIL] = info->email,
+		[TMPL_CSR_UPN] = info->upn,
+	};
+	const struct {
+		const char *key;
+		const char *tmpl;
+		char *out;
+	} f[] = {
+		{ "subject_cn", p != NULL ? p->subject_cn : TMPL_DEF_SUBJECT_CN,
+		    id->cn },
+		{ "email", p != NULL ? p->email : TMPL_DEF_EMAIL, id->email },
+		{ "ou", p != NULL ? p->ou : TMPL_DEF_OU, id->ou },
+	};
+	enum tmpl_res r;
+	char why[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		r = tmpl_expand(f[i].tmpl, vals, f[i].out, TMPL_OUT_MAX, why,
+		    sizeof(why));
+		if (r == TMPL_OK)
+			continue;
+		log_info("%s txid=%s: profile %s: %s: %s%s", op->peer, txid,
+		    p != NULL ? p->name : "default", f[i].key,
+		    r == TMPL_MISSING ? "no value for variable " : "", why);
+		op_set_fail(op, SCEP_FAIL_BADREQUEST,
+		    r == TMPL_MISSING ? "identity variable without value" :
+					"identity template failed");
+		return -1;
+	}
+	if (id->cn[0] != '\0')
+		return 0;
+	log_info("%s txid=%s: no common name in the CSR or the challenge",
+	    op->peer, txid);
+	op_set_fail(op, SCEP_FAIL_BADREQUEST, "no common name");
+	return -1;
+}
+
+/* True when the challenge is p's static secret (constant-time compare). */
+static bool
+chal_is_static(const struct gw_profile *p, const uint8_t chash[32])
+{
+	return p != NULL && p->challenge != GW_CHAL_ONETIME && p->has_static &&
+	    CRYPTO_memcmp(chash, p->static_sha256, 32) == 0;
+}
+
+/*
+ * Checks a one-time challenge without consuming it and fills *ch with its
+ * binding. A challenge issued for one profile is refused on the others.
+ * Returns 0, or -1 with op holding the FAILURE.
+ */
+static int
+chal_onetime_peek(struct gw_ctx *ctx, struct enroll_op *op, const char *txid,
+    const uint8_t chash[32], struct db_challenge *ch)
+{
+	const struct gw_profile *p = op_profile(ctx, op);
+	const char *pname = p != NULL ? p->name : "default";
+	enum db_start res;
+	struct gw_err err;
+	int found;
+
+	found =
+	    db_challenge_peek(ctx->db, chash, now_seconds(), ch, &res, &err);
+	if (found == -1) {
+		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
+		op_set_http(op, 503, "try again later\n");
+		return -1;
+	}
+	if (found == 1 || res != DB_START_OK) {
+		log_info("%s txid=%s: challenge refused: %s", op->peer, txid,
+		    start_reason(found == 1 ? DB_START_CHALLENGE_BAD : res));
+		op_set_fail(op, SCEP_FAIL_BADREQUEST,
+		    "invalid challenge password");
+		return -1;
+	}
+	if (ch->profile != NULL && strcmp(ch->profile, pname) != 0) {
+		log_info("%s txid=%s: challenge refused: issued for profile "
+			 "%s, used on profile %s",
+		    op->peer, txid, ch->profile, pname);
+		op_set_fail(op, SCEP_FAIL_BADREQUEST,
+		    "invalid challenge password");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A new (not renewal) request: the challenge must be the profile's static
+ * secret or a usable one-time challenge, both under the per-address
+ * failure limit; then the templates decide the identity, before anything
+ * is consumed. Sets *is_static. Returns 0, or -1 with op's answer set.
+ */
+static int
+enroll_admit(struct gw_ctx *ctx, struct enroll_op *op,
+    const struct scep_csr_info *info, const uint8_t chash[32], bool *is_static,
+    struct enroll_ident *id)
+{
+	const struct gw_profile *p = op_profile(ctx, op);
+	const char *txid = scep_msg_txid(op->msg);
+	struct db_challenge ch;
+	int rc = -1;
+
+	memset(&ch, 0, sizeof(ch));
+	if (ctx->rl != NULL &&
+	    !ratelimit_take(ctx->rl, op->peer, now_seconds())) {
+		log_info("%s txid=%s: challenge refused: too many failed "
+			 "attempts from this address",
+		    op->peer, txid);
+		op_set_fail(op, SCEP_FAIL_BADREQUEST,
+		    "too many failed attempts; try again later");
+		return -1;
+	}
+	*is_static = chal_is_static(p, chash);
+	if (!*is_static && p != NULL && p->challenge == GW_CHAL_STATIC) {
+		log_info("%s txid=%s: challenge refused: not the static "
+			 "challenge of profile %s",
+		    op->peer, txid, p->name);
+		op_set_fail(op, SCEP_FAIL_BADREQUEST,
+		    "invalid challenge password");
+		return -1;
+	}
+	if (!*is_static && chal_onetime_peek(ctx, op, txid, chash, &ch) == -1)
+		goto out;
+	/* A valid secret: what follows is not a guess. */
+	if (ctx->rl != NULL)
+		ratelimit_refund(ctx->rl, op->peer);
+	if (!*is_static && p != NULL && p->require_binding && ch.cn == NULL &&
+	    ch.email == NULL && ch.ou == NULL) {
+		log_info("%s txid=%s: challenge refused: profile %s requires "
+			 "a challenge issued with an identity",
+		    op->peer, txid, p->name);
+		op_set_fail(op, SCEP_FAIL_BADREQUEST,
+		    "challenge has no identity");
+		goto out;
+	}
+	rc = ident_decide(p, *is_static ? NULL : &ch, info, op, txid, id);
+out:
+	db_challenge_cleanup(&ch);
+	return rc;
 }
 
 /*
  * PKCSReq and RenewalReq: a known transactionID is answered from the
  * database; a renewal is authenticated by its signer certificate; any
- * other request needs a one-time challenge. Then record, then order.
+ * other request needs a challenge (enroll_admit). Then record, then order.
  */
 static int
 enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 {
 	const char *txid = scep_msg_txid(op->msg);
 	struct scep_csr_info info;
+	struct enroll_ident ident;
 	struct renew_id id;
 	uint8_t chash[32];
 	struct db_txn_new n;
 	struct db_txn t;
 	enum db_start res;
 	struct gw_err err;
-	int rc = 0, found, renewal, start_rc;
+	bool is_static = false, archive;
+	int64_t archive_id;
+	int rc = 0, found, renewal;
 
 	memset(&info, 0, sizeof(info));
 	memset(&t, 0, sizeof(t));
+	memset(&ident, 0, sizeof(ident));
 	memset(chash, 0, sizeof(chash));
 	if (scep_csr_inspect(scep_msg_get0_csr(op->msg), &info, &err) == -1) {
 		log_info("%s txid=%s: CSR refused: %s", op->peer, txid,
@@ -645,12 +916,28 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 		op_set_http(op, 503, "try again later\n");
 		goto out;
 	}
-	if (found == 0) {
-		answer_retry(op, &t, info.csr_sha256);
+	if (found == 0 && memcmp(t.csr_sha256, info.csr_sha256, 32) == 0) {
+		answer_retry(op, &t, &info, false);
 		goto out;
 	}
-	if ((renewal = renew_check(ctx, op, &id)) == -1)
+	if (csr_sans_check(op, txid, &info) == -1 ||
+	    (renewal = renew_check(ctx, op, &id)) == -1)
 		goto out;
+	/* RFC 8894 2.3: a PKCSReq is signed with the key it certifies. */
+	if (!renewal && !scep_msg_signer_matches_csr(op->msg)) {
+		log_info("%s txid=%s: PKCSReq signed by a key other than the "
+			 "request's",
+		    op->peer, txid);
+		op_set_fail(op, SCEP_FAIL_BADMESSAGECHECK,
+		    "the signer certificate must carry the request's key");
+		goto out;
+	}
+	if (found == 0 &&
+	    answer_retry(op, &t, &info, renewal == 1) == RETRY_ANSWERED)
+		goto out;
+	archive = found == 0;
+	archive_id = t.id;
+	db_txn_cleanup(&t);
 	if (!renewal && info.challenge == NULL) {
 		log_info("%s txid=%s: no challenge password in the CSR",
 		    op->peer, txid);
@@ -658,30 +945,30 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 		    "challenge password missing");
 		goto out;
 	}
-	if (!renewal)
+	if (!renewal) {
 		SHA256((const unsigned char *)info.challenge,
 		    strlen(info.challenge), chash);
-	txn_new_fill(&n, txid, &info, renewal ? &id : NULL, chash);
-	if (!renewal && ctx->rl != NULL &&
-	    !ratelimit_take(ctx->rl, op->peer, now_seconds())) {
-		log_info("%s txid=%s: challenge refused: too many failed "
-			 "attempts from this address",
-		    op->peer, txid);
-		op_set_fail(op, SCEP_FAIL_BADREQUEST,
-		    "too many failed attempts; try again later");
-		goto out;
+		if (enroll_admit(ctx, op, &info, chash, &is_static, &ident) ==
+		    -1)
+			goto out;
 	}
-	start_rc = db_txn_start(ctx->db, &n, &res, &t, &err);
-	if (!renewal && ctx->rl != NULL &&
-	    (start_rc == -1 || res == DB_START_OK || res == DB_START_EXISTS))
-		ratelimit_refund(ctx->rl, op->peer);
-	if (start_rc == -1) {
+	txn_new_fill(&n, txid, &info, renewal ? &id : NULL, &ident,
+	    is_static ? NULL : chash,
+	    op->profile != NULL && strcmp(op->profile->name, "default") != 0 ?
+		op->profile->name :
+		NULL);
+	if ((archive &&
+		db_txn_archive(ctx->db, txid, archive_id, &err) == -1) ||
+	    db_txn_start(ctx->db, &n, &res, &t, &err) == -1) {
 		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
 		op_set_http(op, 503, "try again later\n");
 		goto out;
 	}
 	if (res == DB_START_EXISTS) {
-		answer_retry(op, &t, info.csr_sha256);
+		/* A twin request won the race; answer as a retry of it. */
+		if (answer_retry(op, &t, &info, renewal == 1) == RETRY_NEW)
+			op_set_fail(op, SCEP_FAIL_BADREQUEST,
+			    "transactionID busy; try again");
 		goto out;
 	}
 	if (res != DB_START_OK) {
@@ -692,14 +979,17 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 		goto out;
 	}
 	if (t.cn == NULL || *t.cn == '\0') {
-		log_info("%s txid=%s: no common name in the CSR or the "
-			 "challenge",
+		log_info("%s txid=%s: no common name in the certificate to "
+			 "renew",
 		    op->peer, txid);
 		db_txn_set_failed(ctx->db, txid, SCEP_FAIL_BADREQUEST,
 		    "no common name", now_seconds(), &err);
 		op_set_fail(op, SCEP_FAIL_BADREQUEST, "no common name");
 		goto out;
 	}
+	if (is_static)
+		log_info("%s txid=%s: static challenge of profile %s accepted",
+		    op->peer, txid, op_profile(ctx, op)->name);
 	rc = order_send(ctx, op, &t, &info);
 out:
 	gw_cleanse(chash, sizeof(chash));

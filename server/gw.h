@@ -21,6 +21,7 @@ struct db;
 struct enroll;
 struct reconcile;
 struct gw_config;
+struct gw_profile;
 struct gw_err;
 struct srv_http;
 struct admin;
@@ -39,6 +40,7 @@ struct gw_ctx {
 	struct reconcile *reconcile; /* finishes interrupted orders */
 	struct crl_cache *crl;	     /* GetCRL: the issuing CA's CRL */
 	struct srv_http *http;
+	int http_fd; /* listener bound before the privilege drop, or -1 */
 	struct admin *admin;  /* admin listener (admin.c), or NULL */
 	struct ratelimit *rl; /* failure limit per address, or NULL */
 };
@@ -57,9 +59,10 @@ struct srv_reply {
  * then calls the resume function the HTTP layer put in it.
  */
 struct enroll_op {
-	struct scep_msg *msg; /* the decoded request */
-	char peer[64];	      /* client address, for logs */
-	bool done;	      /* reply is ready */
+	struct scep_msg *msg;		  /* the decoded request */
+	char peer[64];			  /* client address, for logs */
+	const struct gw_profile *profile; /* from the path; NULL: default */
+	bool done;			  /* reply is ready */
 	struct srv_reply reply;
 	void (*resume)(void *arg); /* called once when an async op ends */
 	void *resume_arg;
@@ -79,6 +82,8 @@ void enroll_drain(struct enroll *e, long max_wait_s);
 bool enroll_is_inflight(struct enroll *e, const char *txid);
 X509 *enroll_store_issued(struct gw_ctx *ctx, const char *txid,
     const char *order_id, const X509 *leaf);
+void enroll_profile_order(const struct gw_ctx *ctx, const char *name,
+    struct epki_order *o);
 enum scep_status enroll_order_record(struct gw_ctx *ctx, const char *txid,
     const EVP_PKEY *pub, const struct epki_resp *r, X509 **cert,
     const char **text);
@@ -98,6 +103,7 @@ int srv_http_start(struct srv_http **out, struct gw_ctx *ctx,
 unsigned srv_http_port(const struct srv_http *h);
 void srv_http_quiesce(struct srv_http *h);
 unsigned srv_http_connections(const struct srv_http *h);
+int srv_http_bind(const char *listen, int *fd, struct gw_err *err);
 void srv_http_stop(struct srv_http *h);
 
 /* serve.c */

@@ -5,9 +5,12 @@
  * of holding a thread; enroll.c resumes it when the answer (or the
  * PENDING deadline) arrives, and the CertRep is built back on an MHD
  * thread. Each request's memory lives in MHD's con_cls and is freed in the
- * completion callback, its one owner.
+ * completion callback, its one owner. A watchdog thread cuts connections
+ * whose request takes longer than [server] request_timeout_seconds to
+ * arrive (MHD's own timeout only sees idleness).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -15,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -32,11 +36,36 @@
 #define CT_CA_RA "application/x-x509-ca-ra-cert"
 #define CT_NEXT_CA "application/x-x509-next-ca-cert"
 
+/*
+ * One open connection, for the request deadline: from its start (or the
+ * end of its previous request) until its request has fully arrived, it
+ * is "receiving"; the watchdog shuts down the socket of one that
+ * receives for longer than [server] request_timeout_seconds. MHD's own
+ * timeout is an idle timeout, which a client trickling one byte at a
+ * time never trips (slowloris).
+ */
+struct srv_conn {
+	struct srv_conn *prev, *next;
+	MHD_socket fd;
+	time_t since; /* CLOCK_MONOTONIC seconds */
+	bool receiving;
+	bool cut;
+};
+
 struct srv_http {
 	struct MHD_Daemon *daemon;
 	struct gw_ctx *ctx;
 	unsigned port;
+	pthread_mutex_t mu; /* guards conns and stop */
+	pthread_cond_t cv;
+	struct srv_conn *conns;
+	bool stop;
+	bool watchdog; /* the thread runs */
+	pthread_t thread;
 };
+
+static void srv_conn_mark(struct srv_http *h, struct MHD_Connection *conn,
+    bool receiving);
 
 /* Per-request state, owned by MHD's con_cls. */
 struct srv_req {
@@ -72,6 +101,40 @@ route_is_scep(const char *url)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * Routes a SCEP URL to its profile (issue 6 item 5): /scep/NAME[/...]
+ * selects [profile NAME]; /scep, /scep/ and /scep/pkiclient.exe (an alias
+ * suffix, not a profile) and the other SCEP paths serve "default". Sets
+ * *p (NULL for the default) and returns true, or false for a path that is
+ * not SCEP or names no configured profile (404).
+ */
+static bool
+route_scep_profile(const struct gw_config *cfg, const char *url,
+    const struct gw_profile **p)
+{
+	char name[65];
+	size_t n;
+
+	*p = NULL;
+	if (!route_is_scep(url))
+		return false;
+	if (strncasecmp(url, "/scep/", 6) != 0)
+		return true;
+	url += 6;
+	n = strcspn(url, "/");
+	if (n == 0 || (n == 13 && strncasecmp(url, "pkiclient.exe", n) == 0))
+		return true;
+	if (n >= sizeof(name) ||
+	    strspn(url,
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"0123456789_-") < n)
+		return false;
+	memcpy(name, url, n);
+	name[n] = '\0';
+	*p = config_profile_find(cfg, name);
+	return *p != NULL;
 }
 
 /*
@@ -314,7 +377,8 @@ srv_access(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *data, size_t *size,
     void **con_cls)
 {
-	struct gw_ctx *ctx = cls;
+	struct srv_http *h = cls;
+	struct gw_ctx *ctx = h->ctx;
 	struct srv_req *rq = *con_cls;
 
 	(void)version;
@@ -324,6 +388,8 @@ srv_access(void *cls, struct MHD_Connection *conn, const char *url,
 		*con_cls = rq;
 		return MHD_YES;
 	}
+	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0 || *size == 0)
+		srv_conn_mark(h, conn, false);
 	if (rq->async) {
 		/* Resumed: the order ended or PENDING is due. */
 		enroll_finish(ctx, &rq->op);
@@ -331,7 +397,7 @@ srv_access(void *cls, struct MHD_Connection *conn, const char *url,
 	}
 	if (ndes_is_path(url))
 		return ndes_page(ctx, conn, method);
-	if (!route_is_scep(url))
+	if (!route_scep_profile(ctx->cfg, url, &rq->op.profile))
 		return srv_reply_text(rq, MHD_HTTP_NOT_FOUND, "not found\n");
 	if (strcmp(method, MHD_HTTP_METHOD_POST) == 0) {
 		if (*size > 0) {
@@ -352,6 +418,111 @@ srv_access(void *cls, struct MHD_Connection *conn, const char *url,
 	    "method not allowed\n");
 }
 
+/* Seconds on the monotonic clock. */
+static time_t
+srv_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/*
+ * Marks the connection's request as fully received (receiving false) or
+ * as a new request starting now (true).
+ */
+static void
+srv_conn_mark(struct srv_http *h, struct MHD_Connection *conn, bool receiving)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct srv_conn *c;
+
+	if (h == NULL)
+		return;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci == NULL || (c = ci->socket_context) == NULL)
+		return;
+	pthread_mutex_lock(&h->mu);
+	c->receiving = receiving;
+	c->since = srv_now();
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* MHD's connection callback: tracks open connections for the deadline. */
+static void
+srv_notify_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct srv_http *h = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct srv_conn *c = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci == NULL || (c = calloc(1, sizeof(*c))) == NULL)
+			return;
+		c->fd = ci->connect_fd;
+		c->since = srv_now();
+		c->receiving = true;
+		pthread_mutex_lock(&h->mu);
+		c->next = h->conns;
+		if (h->conns != NULL)
+			h->conns->prev = c;
+		h->conns = c;
+		pthread_mutex_unlock(&h->mu);
+		*socket_context = c;
+		return;
+	}
+	/* Closed: MHD closes the socket only after this returns. */
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&h->mu);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		h->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	pthread_mutex_unlock(&h->mu);
+	free(c);
+	*socket_context = NULL;
+}
+
+/*
+ * The watchdog thread: once a second, shuts down the socket of every
+ * connection whose request has taken longer than the deadline to
+ * arrive. MHD then sees the connection fail and closes it itself.
+ */
+static void *
+srv_watchdog(void *arg)
+{
+	struct srv_http *h = arg;
+	struct timespec until;
+	struct srv_conn *c;
+	time_t now, limit = (time_t)h->ctx->cfg->request_timeout_seconds;
+
+	pthread_mutex_lock(&h->mu);
+	while (!h->stop) {
+		now = srv_now();
+		for (c = h->conns; c != NULL; c = c->next) {
+			if (!c->receiving || c->cut || now - c->since < limit)
+				continue;
+			c->cut = true;
+			shutdown(c->fd, SHUT_RDWR);
+			log_info("connection cut: request not complete after "
+				 "[server] request_timeout_seconds = %lld",
+			    (long long)limit);
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&h->cv, &h->mu, &until);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
 /* MHD's completion callback: the one place request memory is freed. */
 static void
 srv_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -359,9 +530,8 @@ srv_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct srv_req *rq = *con_cls;
 
-	(void)cls;
-	(void)conn;
 	(void)toe;
+	srv_conn_mark(cls, conn, true);
 	if (rq == NULL)
 		return;
 	enroll_op_cleanup(&rq->op);
@@ -424,6 +594,7 @@ srv_http_start(struct srv_http **out, struct gw_ctx *ctx, struct gw_err *err)
 	const union MHD_DaemonInfo *di;
 	struct sockaddr_storage ss;
 	struct srv_http *h = NULL;
+	struct MHD_OptionItem addr_opt[2];
 	unsigned flags;
 	size_t mem;
 	int rc = -1;
@@ -434,6 +605,18 @@ srv_http_start(struct srv_http **out, struct gw_ctx *ctx, struct gw_err *err)
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		goto out;
 	h->ctx = ctx;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	/* A listener bound before the privilege drop, or our own bind. */
+	memset(addr_opt, 0, sizeof(addr_opt));
+	addr_opt[0].option = MHD_OPTION_SOCK_ADDR;
+	addr_opt[0].ptr_value = &ss;
+	if (ctx->http_fd > 0) {
+		addr_opt[0].option = MHD_OPTION_LISTEN_SOCKET;
+		addr_opt[0].value = ctx->http_fd;
+		addr_opt[0].ptr_value = NULL;
+	}
+	addr_opt[1].option = MHD_OPTION_END;
 	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
 	    MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
@@ -444,10 +627,10 @@ srv_http_start(struct srv_http **out, struct gw_ctx *ctx, struct gw_err *err)
 	 * times that when percent-escaped.
 	 */
 	mem = 4 * ctx->cfg->max_request_bytes + 16 * 1024;
-	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, srv_access, ctx,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)ctx->cfg->threads,
-	    MHD_OPTION_NOTIFY_COMPLETED, srv_completed, NULL,
+	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, srv_access, h,
+	    MHD_OPTION_ARRAY, addr_opt, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned int)ctx->cfg->threads, MHD_OPTION_NOTIFY_COMPLETED,
+	    srv_completed, h, MHD_OPTION_NOTIFY_CONNECTION, srv_notify_conn, h,
 	    MHD_OPTION_CONNECTION_TIMEOUT, ctx->cfg->conn_timeout_seconds,
 	    MHD_OPTION_CONNECTION_LIMIT, ctx->cfg->max_connections,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -461,12 +644,52 @@ srv_http_start(struct srv_http **out, struct gw_ctx *ctx, struct gw_err *err)
 	}
 	di = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = di != NULL ? di->port : 0;
+	if (pthread_create(&h->thread, NULL, srv_watchdog, h) != 0) {
+		gw_err_set(err, 0, "cannot start the request watchdog");
+		goto out;
+	}
+	h->watchdog = true;
 	*out = h;
 	h = NULL;
 	rc = 0;
 out:
-	free(h);
+	srv_http_stop(h);
 	return rc;
+}
+
+/*
+ * Binds and listens on "host:port" before the privilege drop (ports
+ * below 1024 need root); srv_http_start() then serves the socket.
+ * Returns 0 with *fd set, or -1 with err set.
+ */
+int
+srv_http_bind(const char *listen_at, int *fd, struct gw_err *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int s, on = 1;
+
+	*fd = -1;
+	if (srv_parse_listen(listen_at, &ss, err) == -1)
+		return -1;
+	len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+					 sizeof(struct sockaddr_in);
+	s = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s == -1 ||
+	    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    (ss.ss_family == AF_INET6 &&
+		setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) ==
+		    -1) ||
+	    bind(s, (struct sockaddr *)&ss, len) == -1 ||
+	    listen(s, 4096) == -1) {
+		gw_err_set(err, errno, "cannot listen on %s: %s", listen_at,
+		    strerror(errno));
+		if (s != -1)
+			close(s);
+		return -1;
+	}
+	*fd = s;
+	return 0;
 }
 
 /* The port the listener is bound to. */
@@ -506,6 +729,16 @@ srv_http_stop(struct srv_http *h)
 {
 	if (h == NULL)
 		return;
-	MHD_stop_daemon(h->daemon);
+	if (h->watchdog) {
+		pthread_mutex_lock(&h->mu);
+		h->stop = true;
+		pthread_cond_signal(&h->cv);
+		pthread_mutex_unlock(&h->mu);
+		pthread_join(h->thread, NULL);
+	}
+	if (h->daemon != NULL)
+		MHD_stop_daemon(h->daemon);
+	pthread_cond_destroy(&h->cv);
+	pthread_mutex_destroy(&h->mu);
 	free(h);
 }

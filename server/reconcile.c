@@ -237,8 +237,8 @@ lookup_found(struct reconcile *r, const struct db_txn *t,
 static enum lookup
 lookup_orders(struct reconcile *r, const struct db_txn *t, const EVP_PKEY *pub)
 {
-	const struct gw_config *cfg = r->ctx->cfg;
 	struct epki_order_query q;
+	struct epki_order o;
 	struct epki_resp resp;
 	struct gw_err err;
 	enum lookup res = LOOKUP_RETRY, one;
@@ -247,8 +247,10 @@ lookup_orders(struct reconcile *r, const struct db_txn *t, const EVP_PKEY *pub)
 
 	memset(&q, 0, sizeof(q));
 	date_before(t->created, from, sizeof(from));
-	q.product_code = cfg->epki_product_code;
-	q.profile_id = cfg->epki_profile_id;
+	memset(&o, 0, sizeof(o));
+	enroll_profile_order(r->ctx, t->profile, &o);
+	q.product_code = o.product_code;
+	q.profile_id = o.profile_id;
 	q.cn = t->cn;
 	q.request_from = from;
 	q.want_cert_info = true;
@@ -277,7 +279,6 @@ out:
 static bool
 reorder(struct reconcile *r, const struct db_txn *t, const EVP_PKEY *pub)
 {
-	const struct gw_config *cfg = r->ctx->cfg;
 	struct epki_order o;
 	struct epki_resp resp;
 	struct gw_err err;
@@ -286,9 +287,7 @@ reorder(struct reconcile *r, const struct db_txn *t, const EVP_PKEY *pub)
 	X509 *cert = NULL;
 
 	memset(&o, 0, sizeof(o));
-	o.profile_id = cfg->epki_profile_id;
-	o.product_code = cfg->epki_product_code;
-	o.years = cfg->epki_years;
+	enroll_profile_order(r->ctx, t->profile, &o);
 	o.csr_pem = t->csr_pem;
 	o.cn = t->cn;
 	o.email = t->email;

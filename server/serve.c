@@ -2,13 +2,20 @@
  * `scepgw serve`: load everything once, start the listener, wait for
  * SIGTERM or SIGINT, then drain: stop accepting, let every waiting device
  * get its answer, give in-flight orders time to finish, and exit 0.
+ * Started as root with [server] user, it binds the SCEP listener, drops to
+ * that user, and only then opens the secrets and the database.
  */
+#define _DEFAULT_SOURCE /* setgroups() */
+
 #include <errno.h>
+#include <grp.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,6 +79,110 @@ serve_ra_load(const struct gw_config *cfg, struct scep_ra **out,
 	return 0;
 }
 
+/*
+ * With [server] user set, the RA key must belong to that user (we run as
+ * it by now): readable by nobody else, not even by root-owned services.
+ */
+static int
+serve_owner_check(const struct gw_config *cfg, const char *path,
+    const char *what)
+{
+	struct stat st;
+
+	if (cfg->user == NULL)
+		return 0;
+	if (stat(path, &st) == -1) {
+		log_warnx("%s: %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		log_warnx("%s: %s is owned by uid %lu, not by [server] user "
+			  "%s (uid %lu)",
+		    what, path, (unsigned long)st.st_uid, cfg->user,
+		    (unsigned long)geteuid());
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Becomes [server] user: supplementary groups, group, then user, and
+ * checks that root cannot be regained. Returns 0 or -1 (logged).
+ */
+static int
+serve_setuser(const struct gw_config *cfg)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	gid_t gid;
+	uid_t uid;
+	int e;
+
+	e = getpwnam_r(cfg->user, &pw, buf, sizeof(buf), &res);
+	if (e != 0 || res == NULL) {
+		log_warnx("[server] user: no user \"%s\"", cfg->user);
+		return -1;
+	}
+	uid = pw.pw_uid;
+	gid = pw.pw_gid;
+	if (uid == 0) {
+		log_warnx("[server] user: \"%s\" is root", cfg->user);
+		return -1;
+	}
+	if (setgroups(1, &gid) == -1 || setgid(gid) == -1 ||
+	    setuid(uid) == -1) {
+		log_warnx("[server] user: cannot become %s: %s", cfg->user,
+		    strerror(errno));
+		return -1;
+	}
+	if (setuid(0) != -1 || seteuid(0) != -1 || getuid() != uid ||
+	    geteuid() != uid || getgid() != gid || getegid() != gid) {
+		log_warnx("[server] user: the drop to %s did not hold",
+		    cfg->user);
+		return -1;
+	}
+	log_info("running as %s (uid %lu, gid %lu)", cfg->user,
+	    (unsigned long)uid, (unsigned long)gid);
+	return 0;
+}
+
+/*
+ * Refuses root unless [server] allow_root = yes; with [server] user set,
+ * binds the SCEP listener first (low ports need root), then drops to the
+ * user, so the secrets and the database are opened as that user. The
+ * admin listener is bound later, as the user. Returns 0 or -1 (logged).
+ */
+static int
+serve_privs(struct gw_ctx *ctx, const struct gw_config *cfg)
+{
+	struct gw_err err;
+	struct passwd *pw;
+
+	if (cfg->user == NULL) {
+		if (geteuid() == 0 && !cfg->allow_root) {
+			log_warnx("refusing to serve as root: set [server] "
+				  "user = NAME to drop privileges after "
+				  "binding, or [server] allow_root = yes");
+			return -1;
+		}
+		return 0;
+	}
+	if (geteuid() != 0) {
+		/* Already that user (systemd's User=) is fine. */
+		pw = getpwnam(cfg->user);
+		if (pw != NULL && pw->pw_uid == geteuid())
+			return 0;
+		log_warnx("[server] user = %s needs serve to start as root",
+		    cfg->user);
+		return -1;
+	}
+	if (srv_http_bind(cfg->listen, &ctx->http_fd, &err) == -1) {
+		log_warnx("[server] listen: %s", err.msg);
+		return -1;
+	}
+	return serve_setuser(cfg);
+}
+
 /* Loads the secrets, the RA and the database into ctx. */
 static int
 serve_open(struct gw_ctx *ctx, const struct gw_config *cfg)
@@ -89,6 +200,8 @@ serve_open(struct gw_ctx *ctx, const struct gw_config *cfg)
 		log_warnx("[ra] key: %s", err.msg);
 		return -1;
 	}
+	if (serve_owner_check(cfg, cfg->ra_key, "[ra] key") == -1)
+		return -1;
 	if (scep_init(cfg->allow_des, &err) == -1) {
 		log_warnx("%s", err.msg);
 		return -1;
@@ -103,6 +216,8 @@ serve_open(struct gw_ctx *ctx, const struct gw_config *cfg)
 	}
 	ctx->pol.allow_des = cfg->allow_des;
 	ctx->pol.max_csr_bytes = cfg->max_request_bytes;
+	ctx->pol.max_recipients = cfg->max_recipient_infos;
+	ctx->pol.max_certs = cfg->max_certificates;
 	return 0;
 }
 
@@ -116,7 +231,7 @@ serve_epki_opts(const struct gw_config *cfg, struct epki_client_opts *o)
 	o->connect_timeout_s =
 	    cfg->epki_timeout_seconds < 15 ? cfg->epki_timeout_seconds : 15;
 	o->ca_file = cfg->epki_ca_file;
-	o->max_response = 1024 * 1024;
+	o->max_response = cfg->epki_max_response;
 }
 
 /*
@@ -183,7 +298,7 @@ serve_drain(struct gw_ctx *ctx)
 static void
 serve_nofile(const struct gw_config *cfg)
 {
-	rlim_t want = (rlim_t)cfg->max_connections * 2 + 256;
+	rlim_t want = (rlim_t)cfg->max_connections + 1024;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
@@ -202,6 +317,8 @@ static void
 serve_close(struct gw_ctx *ctx)
 {
 	admin_stop(ctx->admin);
+	if (ctx->http == NULL && ctx->http_fd > 0)
+		close(ctx->http_fd); /* bound, never served */
 	srv_http_stop(ctx->http);
 	ratelimit_free(ctx->rl);
 	reconcile_free(ctx->reconcile);
@@ -227,13 +344,15 @@ serve_run(const struct gw_config *cfg)
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.cfg = cfg;
+	ctx.http_fd = -1;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	serve_nofile(cfg);
-	if (serve_open(&ctx, cfg) == -1 || serve_start(&ctx, cfg) == -1)
+	if (serve_privs(&ctx, cfg) == -1 || serve_open(&ctx, cfg) == -1 ||
+	    serve_start(&ctx, cfg) == -1)
 		goto out;
 	log_info("scepgw listening on %s (port %u), ordering from %s as %s",
 	    cfg->listen, srv_http_port(ctx.http), cfg->epki_url,

@@ -407,7 +407,7 @@ req_envelope(const struct scep_client_req *req, const uint8_t *in, int inlen,
 	EVP_CIPHER *cipher = NULL;
 	EVP_PKEY_CTX *pctx;
 	BIO *bio = NULL;
-	int rc = -1, nid;
+	int rc = -1, nid, i;
 
 	nid = req->cipher_nid == 0 ? NID_aes_128_cbc : req->cipher_nid;
 	if ((cipher = EVP_CIPHER_fetch(NULL, OBJ_nid2sn(nid), NULL)) == NULL ||
@@ -420,6 +420,10 @@ req_envelope(const struct scep_client_req *req, const uint8_t *in, int inlen,
 		EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_OAEP_PADDING) <=
 		    0))
 		goto out;
+	for (i = 0; i < sk_X509_num(req->add_recipients); i++)
+		if (CMS_add1_recipient_cert(env,
+			sk_X509_value(req->add_recipients, i), flags) == NULL)
+			goto out;
 	if ((bio = BIO_new_mem_buf(in, inlen)) == NULL ||
 	    CMS_final(env, bio, NULL, CMS_BINARY) != 1 ||
 	    scep_cms_der(env, der, len) == -1)
@@ -445,7 +449,7 @@ req_sign(struct scep_client_req *req, const uint8_t *env, size_t envlen,
 	char type[8];
 	char *p;
 	long n;
-	int rc = -1;
+	int rc = -1, i;
 
 	if (req->ber)
 		flags |= CMS_STREAM;
@@ -462,6 +466,9 @@ req_sign(struct scep_client_req *req, const uint8_t *env, size_t envlen,
 	    scep_attr_add_octets(si, SCEP_ATTR_SENDERNONCE, req->nonce,
 		sizeof(req->nonce)) == -1)
 		goto out;
+	for (i = 0; i < sk_X509_num(req->add_certs); i++)
+		if (CMS_add1_cert(cms, sk_X509_value(req->add_certs, i)) != 1)
+			goto out;
 	if ((in = BIO_new_mem_buf(env, (int)envlen)) == NULL ||
 	    (mem = BIO_new(BIO_s_mem())) == NULL)
 		goto out;
@@ -572,9 +579,10 @@ rep_attrs_check(CMS_SignerInfo *si, const struct scep_client_req *req,
 		gw_err_set(err, 0, "CertRep recipientNonce missing or wrong");
 		return -1;
 	}
-	if (scep_attr_get_octets(si, SCEP_ATTR_SENDERNONCE, nonce,
-		sizeof(nonce), &len) == -1 ||
-	    len != SCEP_NONCE_LEN || memcmp(nonce, req->nonce, len) == 0) {
+	if (!req->lax_sender_nonce &&
+	    (scep_attr_get_octets(si, SCEP_ATTR_SENDERNONCE, nonce,
+		 sizeof(nonce), &len) == -1 ||
+		len != SCEP_NONCE_LEN || memcmp(nonce, req->nonce, len) == 0)) {
 		gw_err_set(err, 0, "CertRep senderNonce missing or not fresh");
 		return -1;
 	}

@@ -53,7 +53,11 @@ struct scep_client_req {
 	const X509_NAME *issuer;    /* CertPoll, GetCert */
 	const X509_NAME *subject;   /* CertPoll */
 	const ASN1_INTEGER *serial; /* GetCert */
-	uint8_t nonce[16];	    /* out: the senderNonce sent */
+	STACK_OF(X509) *add_certs;  /* more certificates, or NULL (tests) */
+	STACK_OF(X509) *add_recipients; /* more RecipientInfos, or NULL */
+	uint8_t nonce[16];		/* out: the senderNonce sent */
+	bool lax_sender_nonce;		/* CertRep may lack a fresh senderNonce
+					   (micromdm scepserver; benchmarks) */
 };
 int scep_client_msg_build(struct scep_client_req *req, struct buf *out,
     struct gw_err *err);

@@ -31,27 +31,29 @@
 #define HTTP_MAX (4 * 1024 * 1024)
 
 struct opts {
-	const char *cmd;	  /* caps, cacert, enroll, poll */
-	const char *url;	  /* SCEP URL without the query */
-	bool get;		  /* PKIOperation by GET */
-	bool oaep;		  /* RSAES-OAEP key transport */
-	bool ec;		  /* new keys on P-256 */
-	char *challenge;	  /* challengePassword, or NULL */
-	const char *cn;		  /* subject CN */
-	const char *email;	  /* e-mail SAN, or NULL */
-	int cipher;		  /* content cipher NID */
-	int digest;		  /* digest NID */
-	const char *key;	  /* key file (loaded or created) */
-	const char *cert_out;	  /* where the certificate goes */
-	const char *txid;	  /* transactionID, or NULL: from the key */
-	const char *renew_cert;	  /* RenewalReq signer */
-	const char *renew_key;	  /* its key */
-	bool renew_as_pkcsreq;	  /* Apple style: PKCSReq signed by it */
-	const char *serial;	  /* getcert, getcrl: serial number in hex */
-	const char *crl_out;	  /* getcrl: where the CRL goes (PEM) */
-	const char *get_encoding; /* --get: how message= is encoded */
-	const char *encrypt_to;	  /* recipient certificate file */
-	const char *content_type; /* POST Content-Type; "" for none */
+	const char *cmd;	    /* caps, cacert, enroll, poll */
+	const char *url;	    /* SCEP URL without the query */
+	bool get;		    /* PKIOperation by GET */
+	bool oaep;		    /* RSAES-OAEP key transport */
+	bool ec;		    /* new keys on P-256 */
+	char *challenge;	    /* challengePassword, or NULL */
+	const char *cn;		    /* subject CN */
+	const char *email;	    /* e-mail SAN, or NULL */
+	int cipher;		    /* content cipher NID */
+	int digest;		    /* digest NID */
+	const char *key;	    /* key file (loaded or created) */
+	const char *cert_out;	    /* where the certificate goes */
+	const char *txid;	    /* transactionID, or NULL: from the key */
+	const char *renew_cert;	    /* RenewalReq signer */
+	const char *renew_key;	    /* its key */
+	bool renew_as_pkcsreq;	    /* Apple style: PKCSReq signed by it */
+	const char *serial;	    /* getcert, getcrl: serial number in hex */
+	const char *crl_out;	    /* getcrl: where the CRL goes (PEM) */
+	const char *get_encoding;   /* --get: how message= is encoded */
+	const char *encrypt_to;	    /* recipient certificate file */
+	const char *content_type;   /* POST Content-Type; "" for none */
+	const char *add_certs;	    /* PEM bundle: more SignedData certs */
+	const char *add_recipients; /* PEM bundle: more RecipientInfos */
 };
 
 /* The HTTP side of one exchange. */
@@ -73,7 +75,8 @@ usage(void)
 	    "\t[--renew-cert F --renew-key F [--pkcsreq]] [--ec] "
 	    "[--content-type T] [--serial HEX]\n"
 	    "\t[--get-encoding escaped|raw|half|urlsafe|space|wrapped]\n"
-	    "\t[--encrypt-to RA-CERT.pem] [--crl-out FILE]\n");
+	    "\t[--encrypt-to RA-CERT.pem] [--crl-out FILE]\n"
+	    "\t[--add-certs PEM-BUNDLE] [--add-recipients PEM-BUNDLE]\n");
 }
 
 /* curl write callback: appends to a bounded buffer. */
@@ -422,6 +425,8 @@ struct job {
 	char txid[33];	      /* derived transactionID */
 	ASN1_INTEGER *serial; /* GetCert */
 	X509 *encrypt_to;     /* --encrypt-to: a recipient not in the bag */
+	STACK_OF(X509) *add_certs;
+	STACK_OF(X509) *add_recipients;
 	struct scep_client_req req;
 };
 
@@ -436,6 +441,31 @@ job_cleanup(struct job *j)
 	X509_free(j->signer);
 	ASN1_INTEGER_free(j->serial);
 	X509_free(j->encrypt_to);
+	sk_X509_pop_free(j->add_certs, X509_free);
+	sk_X509_pop_free(j->add_recipients, X509_free);
+}
+
+/* Reads every certificate of a PEM bundle; NULL (explained) on error. */
+static STACK_OF(X509) *
+bundle_read(const char *path)
+{
+	STACK_OF(X509) *sk;
+	X509 *x;
+	BIO *bio;
+
+	if ((bio = BIO_new_file(path, "r")) == NULL ||
+	    (sk = sk_X509_new_null()) == NULL) {
+		BIO_free(bio);
+		fprintf(stderr, "scepreq: %s: cannot read\n", path);
+		return NULL;
+	}
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
+		if (sk_X509_push(sk, x) == 0) {
+			X509_free(x);
+			break;
+		}
+	BIO_free(bio);
+	return sk;
 }
 
 /* Loads the RenewalReq signer; 0 or -1. */
@@ -516,6 +546,14 @@ job_prepare(const struct opts *o, struct job *j, int type)
 			return -1;
 		r->recipient = j->encrypt_to;
 	}
+	if (o->add_certs != NULL &&
+	    (j->add_certs = bundle_read(o->add_certs)) == NULL)
+		return -1;
+	if (o->add_recipients != NULL &&
+	    (j->add_recipients = bundle_read(o->add_recipients)) == NULL)
+		return -1;
+	r->add_certs = j->add_certs;
+	r->add_recipients = j->add_recipients;
 	r->csr = j->csr;
 	/* IssuerAndSubject: the issuing CA (second in the bag) and us. */
 	ra = sk_X509_num(j->bag) > 1 ? sk_X509_value(j->bag, 1) : r->recipient;
@@ -687,6 +725,10 @@ opt_value(struct opts *o, const char *name, const char *v)
 		o->crl_out = v;
 	else if (strcmp(name, "--encrypt-to") == 0)
 		o->encrypt_to = v;
+	else if (strcmp(name, "--add-certs") == 0)
+		o->add_certs = v;
+	else if (strcmp(name, "--add-recipients") == 0)
+		o->add_recipients = v;
 	else if (strcmp(name, "--get-encoding") == 0) {
 		o->get_encoding = v;
 		o->get = true;

@@ -483,7 +483,7 @@ test_write_roundtrip(void **state)
 	for (s = text; (s = strchr(s, '\n')) != NULL; s++)
 		if (s[1] >= 'a' && s[1] <= 'z')
 			keys++;
-	assert_int_equal(keys, 31);
+	assert_int_equal(keys, 37);
 	assert_non_null(strstr(text, "\ncert = ra.pem\n"));
 	assert_non_null(strstr(text, "\npath = data/gw.db\n"));
 	assert_non_null(
@@ -537,6 +537,9 @@ test_write_from_struct(void **state)
 	c.threads = 4;
 	c.max_connections = 10000;
 	c.conn_timeout_seconds = 30;
+	c.request_timeout_seconds = 60;
+	c.max_recipient_infos = 4;
+	c.max_certificates = 10;
 	c.admin_token_file = (char *)(uintptr_t) "admin.token";
 	c.db_path = (char *)(uintptr_t) "scepgw.db";
 	c.ra_cert = (char *)(uintptr_t) "ra.pem";
@@ -550,6 +553,7 @@ test_write_from_struct(void **state)
 	c.epki_years = 2;
 	c.epki_timeout_seconds = 30;
 	c.epki_reconcile_seconds = 30;
+	c.epki_max_response = 1048576;
 	c.pending_after_seconds = 20;
 	c.challenge_ttl_seconds = 3600;
 	c.log_level = LOG_WARNING;

@@ -21,10 +21,12 @@
 #include <openssl/x509v3.h>
 
 #include "buf.h"
+#include "config.h"
 #include "db.h"
 #include "epki.h"
 #include "gw.h"
 #include "gw_err.h"
+#include "ratelimit.h"
 #include "scep.h"
 #include "scep_client.h"
 #include "test_server_common.h"
@@ -584,12 +586,19 @@ test_enroll_retry_after_success(void **state)
 	    0);
 	assert_int_equal(fake_posts(&fx->fake), 1);
 
-	/* Same txid, another CSR: refused, still one order. */
+	/*
+	 * Same txid and key, another CSR (certmonger resubmits this way):
+	 * the stored certificate of that key, still one order. Another key
+	 * is refused: integration/enroll-retry-same-txid.
+	 */
 	csr2 = csr_new(fx, "device-2", "s3cret");
 	call_init(fx, &d, SCEP_MT_PKCSREQ, "TX-RETRY", csr2, 0);
 	assert_int_equal(call_start(fx, &d), 0);
 	call_rep(fx, &d);
-	assert_failure(&d, SCEP_FAIL_BADREQUEST);
+	assert_success(fx, &d);
+	assert_int_equal(ASN1_INTEGER_cmp(X509_get0_serialNumber(c.rep.issued),
+			     X509_get0_serialNumber(d.rep.issued)),
+	    0);
 	assert_int_equal(fake_posts(&fx->fake), 1);
 	assert_int_equal(srv_txn_state(fx, "TX-RETRY"), DB_TXN_ISSUED);
 	call_cleanup(&d);
@@ -773,6 +782,340 @@ test_enroll_transport_error_from_thread(void **state)
 	X509_REQ_free(csr);
 }
 
+/* A CSR with extra subjectAltNames (OpenSSL's "DNS:x,otherName:..."). */
+static X509_REQ *
+csr_san_new(struct srv_fx *fx, const char *cn, const char *challenge,
+    const char *san)
+{
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	X509_EXTENSION *ext;
+	X509_REQ *csr;
+
+	csr = scep_client_csr_new(fx->pki->key, cn, NULL, challenge);
+	assert_non_null(csr);
+	ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san);
+	assert_non_null(ext);
+	assert_true(sk_X509_EXTENSION_push(exts, ext) > 0);
+	assert_int_equal(X509_REQ_add_extensions(csr, exts), 1);
+	assert_true(X509_REQ_sign(csr, fx->pki->key, EVP_sha256()) > 0);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return csr;
+}
+
+/* A one-time challenge with a binding; returns its id. */
+static int64_t
+chal_bound_put(struct srv_fx *fx, const char *secret, const char *cn,
+    const char *email, const char *ou)
+{
+	uint8_t hash[32];
+	struct gw_err err;
+	int64_t id, now = (int64_t)time(NULL);
+
+	SHA256((const unsigned char *)secret, strlen(secret), hash);
+	if (db_challenge_put(fx->ctx.db, hash, now, now + 3600, cn, email, ou,
+		&id, &err) != 0)
+		fail_msg("db_challenge_put: %s", err.msg);
+	return id;
+}
+
+/* One identity rule: a profile, a challenge, a CSR; what must happen. */
+struct ident_case {
+	const char *name;
+	const char *subject_cn; /* templates; NULL: built-in */
+	const char *email;
+	const char *ou;
+	bool require_binding;
+	const char *bind_cn; /* the challenge's binding */
+	const char *bind_ou;
+	const char *csr_cn;
+	const char *san;     /* extra SANs in the CSR, or NULL */
+	const char *fail;    /* expected failInfoText, or NULL: issued */
+	const char *want_cn; /* issued: what went upstream */
+	const char *want_email;
+	const char *want_ou;
+};
+
+static const struct ident_case ident_cases[] = {
+	{ "built-in: binding wins", NULL, NULL, NULL, false, "bound", "Sales",
+	    "device-1", NULL, NULL, "bound", NULL, "Sales" },
+	{ "built-in: CSR fallback", NULL, NULL, NULL, false, NULL, NULL,
+	    "device-1", "email:dev@example.com", NULL, "device-1",
+	    "dev@example.com", NULL },
+	{ "upn and literal", "iPhone ${csr.upn}", "${csr.upn}",
+	    "${challenge.ou|\"Fleet\"}", false, NULL, NULL, "device-1",
+	    "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:ann@corp.example", NULL,
+	    "iPhone ann@corp.example", "ann@corp.example", "Fleet" },
+	{ "missing variable", "${challenge.cn}", NULL, NULL, false, NULL, NULL,
+	    "device-1", NULL, "identity variable without value", NULL, NULL,
+	    NULL },
+	{ "missing upn", NULL, "${csr.upn}", NULL, false, "bound", NULL,
+	    "device-1", NULL, "identity variable without value", NULL, NULL,
+	    NULL },
+	{ "require_binding refuses", NULL, NULL, NULL, true, NULL, NULL,
+	    "device-1", NULL, "challenge has no identity", NULL, NULL, NULL },
+	{ "require_binding passes", NULL, NULL, NULL, true, "bound", NULL,
+	    "device-1", NULL, NULL, "bound", NULL, NULL },
+	{ "dNSName refused", NULL, NULL, NULL, false, NULL, NULL, "device-1",
+	    "DNS:host.example.com", "subjectAltName type not supported", NULL,
+	    NULL, NULL },
+	{ "iPAddress refused", NULL, NULL, NULL, false, NULL, NULL, "device-1",
+	    "IP:192.0.2.7", "subjectAltName type not supported", NULL, NULL,
+	    NULL },
+	{ "URI refused", NULL, NULL, NULL, false, NULL, NULL, "device-1",
+	    "URI:tag:microsoft.com;sid:S-1-5-21",
+	    "subjectAltName type not supported", NULL, NULL, NULL },
+};
+
+/* A profile for one case; strings are borrowed (never freed). */
+static void
+ident_profile(struct gw_profile *p, const struct ident_case *c)
+{
+	memset(p, 0, sizeof(*p));
+	p->name = (char *)(uintptr_t) "test";
+	p->profile_id = (char *)(uintptr_t) "MP0002";
+	p->product_code = (char *)(uintptr_t) "EPKIPSPersonal";
+	p->years = 2;
+	p->subject_cn = (char *)(uintptr_t)(c->subject_cn != NULL ?
+		c->subject_cn :
+		"${challenge.cn|csr.cn}");
+	p->email = (char *)(uintptr_t)(c->email != NULL ?
+		c->email :
+		"${challenge.email|csr.email|\"\"}");
+	p->ou =
+	    (char *)(uintptr_t)(c->ou != NULL ? c->ou : "${challenge.ou|\"\"}");
+	p->require_binding = c->require_binding;
+}
+
+/* Checks what went upstream for an issued case. */
+static void
+ident_assert_order(struct srv_fx *fx, const struct ident_case *c)
+{
+	struct epki_req req;
+	struct gw_err err;
+
+	memset(&req, 0, sizeof(req));
+	assert_int_equal(epki_soap_req_parse(fx->fake.last.data,
+			     fx->fake.last.len, &req, &err),
+	    0);
+	assert_string_equal(req.order.profile_id, "MP0002");
+	assert_int_equal(req.order.years, 2);
+	assert_string_equal(req.order.cn, c->want_cn);
+	if (c->want_email != NULL)
+		assert_string_equal(req.order.email, c->want_email);
+	else
+		assert_true(
+		    req.order.email == NULL || req.order.email[0] == '\0');
+	assert_int_equal(req.order.nous, c->want_ou != NULL ? 1 : 0);
+	if (c->want_ou != NULL)
+		assert_string_equal(req.order.ous[0], c->want_ou);
+	epki_req_cleanup(&req);
+}
+
+/* Every identity rule (issue 6 item 4); a refusal never burns the challenge. */
+static void
+test_enroll_identity_templates(void **state)
+{
+	struct srv_fx *fx = *state;
+	struct gw_profile prof;
+	struct db_txn t;
+	struct call c;
+	X509_REQ *csr;
+	char txid[64], secret[64], used_by[128];
+	int64_t id, used;
+	size_t i;
+
+	fx->fake.autoans = FAKE_ISSUE;
+	for (i = 0; i < sizeof(ident_cases) / sizeof(ident_cases[0]); i++) {
+		const struct ident_case *ic = &ident_cases[i];
+
+		print_message("identity: %s\n", ic->name);
+		snprintf(secret, sizeof(secret), "ident-%zu", i);
+		snprintf(txid, sizeof(txid), "TX-IDENT-%zu", i);
+		id = chal_bound_put(fx, secret, ic->bind_cn, NULL, ic->bind_ou);
+		csr = ic->san != NULL ?
+		    csr_san_new(fx, ic->csr_cn, secret, ic->san) :
+		    csr_new(fx, ic->csr_cn, secret);
+		ident_profile(&prof, ic);
+		call_init(fx, &c, SCEP_MT_PKCSREQ, txid, csr, 0);
+		c.op.profile = &prof;
+		call_run(fx, &c);
+		used = srv_challenge_used(fx, id, used_by, sizeof(used_by));
+		if (ic->fail != NULL) {
+			assert_failure(&c, SCEP_FAIL_BADREQUEST);
+			assert_string_equal(c.rep.fail_text, ic->fail);
+			assert_int_equal(used, 0);
+			assert_int_equal(srv_txn_state(fx, txid), 0);
+		} else {
+			assert_success(fx, &c);
+			assert_true(used > 0);
+			ident_assert_order(fx, ic);
+			txn_get(fx, txid, &t);
+			assert_non_null(t.profile);
+			assert_string_equal(t.profile, "test");
+			db_txn_cleanup(&t);
+		}
+		call_cleanup(&c);
+		X509_REQ_free(csr);
+	}
+}
+
+/* Static challenges: many uses, constant secret, mode respected. */
+static void
+test_enroll_static_challenge(void **state)
+{
+	struct srv_fx *fx = *state;
+	static const struct {
+		enum gw_chal_mode mode;
+		const char *secret;
+		bool onetime; /* the secret is a one-time challenge */
+		const char *fail;
+	} steps[] = {
+		{ GW_CHAL_STATIC, "static-pw", false, NULL },
+		{ GW_CHAL_STATIC, "static-pw", false, NULL },
+		{ GW_CHAL_STATIC, "wrong-pw", false,
+		    "invalid challenge password" },
+		{ GW_CHAL_STATIC, "onetime-1", true,
+		    "invalid challenge password" },
+		{ GW_CHAL_BOTH, "onetime-2", true, NULL },
+		{ GW_CHAL_BOTH, "static-pw", false, NULL },
+		{ GW_CHAL_ONETIME, "static-pw", false,
+		    "invalid challenge password" },
+	};
+	struct ident_case ic;
+	struct gw_profile prof;
+	struct call c;
+	X509_REQ *csr;
+	char txid[64];
+	size_t i;
+
+	memset(&ic, 0, sizeof(ic));
+	fx->fake.autoans = FAKE_ISSUE;
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		print_message("static: step %zu\n", i);
+		if (steps[i].onetime)
+			srv_challenge_put(fx, steps[i].secret, 3600);
+		ident_profile(&prof, &ic);
+		prof.challenge = steps[i].mode;
+		prof.has_static = true;
+		SHA256((const unsigned char *)"static-pw", 9,
+		    prof.static_sha256);
+		snprintf(txid, sizeof(txid), "TX-STATIC-%zu", i);
+		csr = csr_new(fx, "kiosk-1", steps[i].secret);
+		call_init(fx, &c, SCEP_MT_PKCSREQ, txid, csr, 0);
+		c.op.profile = &prof;
+		call_run(fx, &c);
+		if (steps[i].fail != NULL) {
+			assert_failure(&c, SCEP_FAIL_BADREQUEST);
+			assert_string_equal(c.rep.fail_text, steps[i].fail);
+		} else {
+			assert_success(fx, &c);
+		}
+		call_cleanup(&c);
+		X509_REQ_free(csr);
+	}
+}
+
+/* Wrong static secrets count against the per-address failure limit. */
+static void
+test_enroll_static_ratelimit(void **state)
+{
+	struct srv_fx *fx = *state;
+	static const struct {
+		const char *secret;
+		const char *fail;
+	} steps[] = {
+		{ "static-pw", NULL }, /* a success costs nothing */
+		{ "guess-1", "invalid challenge password" },
+		{ "guess-2", "invalid challenge password" },
+		{ "static-pw", "too many failed attempts; try again later" },
+	};
+	struct ident_case ic;
+	struct gw_profile prof;
+	struct call c;
+	X509_REQ *csr;
+	char txid[64];
+	size_t i;
+
+	memset(&ic, 0, sizeof(ic));
+	assert_int_equal(ratelimit_new(&fx->ctx.rl, 64, 2, 60), 0);
+	fx->fake.autoans = FAKE_ISSUE;
+	ident_profile(&prof, &ic);
+	prof.challenge = GW_CHAL_STATIC;
+	prof.has_static = true;
+	SHA256((const unsigned char *)"static-pw", 9, prof.static_sha256);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		snprintf(txid, sizeof(txid), "TX-SRL-%zu", i);
+		csr = csr_new(fx, "kiosk-2", steps[i].secret);
+		call_init(fx, &c, SCEP_MT_PKCSREQ, txid, csr, 0);
+		c.op.profile = &prof;
+		call_run(fx, &c);
+		if (steps[i].fail != NULL) {
+			assert_failure(&c, SCEP_FAIL_BADREQUEST);
+			assert_string_equal(c.rep.fail_text, steps[i].fail);
+		} else {
+			assert_success(fx, &c);
+		}
+		call_cleanup(&c);
+		X509_REQ_free(csr);
+	}
+	ratelimit_free(fx->ctx.rl);
+	fx->ctx.rl = NULL;
+}
+
+/* A challenge issued for one profile is refused, unconsumed, on another. */
+static void
+test_enroll_challenge_profile(void **state)
+{
+	static const struct {
+		const char *chal_profile; /* NULL: any profile */
+		const char *prof;	  /* the request's profile */
+		bool ok;
+	} cases[] = {
+		{ "test", "test", true },
+		{ NULL, "test", true },
+		{ "other", "test", false },
+		{ "test", "default", false },
+	};
+	struct srv_fx *fx = *state;
+	struct ident_case ic;
+	struct gw_profile prof;
+	struct gw_err err;
+	struct call c;
+	X509_REQ *csr;
+	uint8_t hash[32];
+	char txid[64], secret[64], used_by[128];
+	int64_t id, now = (int64_t)time(NULL);
+	size_t i;
+
+	memset(&ic, 0, sizeof(ic));
+	fx->fake.autoans = FAKE_ISSUE;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(secret, sizeof(secret), "prof-%zu", i);
+		snprintf(txid, sizeof(txid), "TX-PROF-%zu", i);
+		SHA256((const unsigned char *)secret, strlen(secret), hash);
+		assert_int_equal(db_challenge_put_profile(fx->ctx.db, hash, now,
+				     now + 60, NULL, NULL, NULL,
+				     cases[i].chal_profile, &id, &err),
+		    0);
+		ident_profile(&prof, &ic);
+		prof.name = (char *)(uintptr_t)cases[i].prof;
+		csr = csr_new(fx, "device-p", secret);
+		call_init(fx, &c, SCEP_MT_PKCSREQ, txid, csr, 0);
+		c.op.profile = &prof;
+		call_run(fx, &c);
+		if (cases[i].ok) {
+			assert_success(fx, &c);
+		} else {
+			assert_failure(&c, SCEP_FAIL_BADREQUEST);
+			assert_int_equal(srv_challenge_used(fx, id, used_by,
+					     sizeof(used_by)),
+			    0);
+		}
+		call_cleanup(&c);
+		X509_REQ_free(csr);
+	}
+}
+
 int
 main(void)
 {
@@ -793,6 +1136,10 @@ main(void)
 		T(test_enroll_drain_waits),
 		T(test_enroll_drain_gives_up),
 		T(test_enroll_transport_error_from_thread),
+		T(test_enroll_identity_templates),
+		T(test_enroll_static_challenge),
+		T(test_enroll_static_ratelimit),
+		T(test_enroll_challenge_profile),
 #undef T
 	};
 

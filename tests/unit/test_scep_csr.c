@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "gw_err.h"
 #include "scep.h"
@@ -162,12 +163,75 @@ test_subject_email(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* Each SAN kind sets its bit; the first rfc822Name and UPN are kept. */
+static void
+test_san_kinds(void **state)
+{
+	static const struct {
+		const char *san; /* OpenSSL config syntax */
+		unsigned sans;
+		const char *email;
+		const char *upn;
+	} sancases[] = {
+		{ "email:a@example.com", 1u << SCEP_SAN_EMAIL, "a@example.com",
+		    NULL },
+		{ "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:u@corp.example",
+		    1u << SCEP_SAN_UPN, NULL, "u@corp.example" },
+		{ "DNS:h.example.com", 1u << SCEP_SAN_DNS, NULL, NULL },
+		{ "IP:192.0.2.1", 1u << SCEP_SAN_IP, NULL, NULL },
+		{ "URI:https://example.com/x", 1u << SCEP_SAN_URI, NULL, NULL },
+		{ "otherName:1.2.3.4;UTF8:x", 1u << SCEP_SAN_OTHER, NULL,
+		    NULL },
+		{ "RID:1.2.3.4", 1u << SCEP_SAN_OTHER, NULL, NULL },
+		{ "email:b@example.com,email:c@example.com,DNS:h",
+		    (1u << SCEP_SAN_EMAIL) | (1u << SCEP_SAN_DNS),
+		    "b@example.com", NULL },
+	};
+	STACK_OF(X509_EXTENSION) *exts;
+	struct scep_csr_info info;
+	X509_EXTENSION *ext;
+	struct gw_err err;
+	EVP_PKEY *key;
+	X509_REQ *req;
+	size_t i;
+
+	(void)state;
+	key = EVP_EC_gen("P-256");
+	for (i = 0; i < sizeof(sancases) / sizeof(sancases[0]); i++) {
+		req = scep_client_csr_new(key, "dev-san", NULL, NULL);
+		exts = sk_X509_EXTENSION_new_null();
+		ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name,
+		    sancases[i].san);
+		assert_non_null(ext);
+		assert_true(sk_X509_EXTENSION_push(exts, ext) > 0);
+		assert_int_equal(X509_REQ_add_extensions(req, exts), 1);
+		assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
+		assert_int_equal(scep_csr_inspect(req, &info, &err), 0);
+		assert_int_equal(info.sans, sancases[i].sans);
+		if (sancases[i].email != NULL)
+			assert_string_equal(info.email, sancases[i].email);
+		else
+			assert_null(info.email);
+		if (sancases[i].upn != NULL)
+			assert_string_equal(info.upn, sancases[i].upn);
+		else
+			assert_null(info.upn);
+		scep_csr_info_cleanup(&info);
+		sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+		X509_REQ_free(req);
+	}
+	assert_string_equal(scep_san_name(SCEP_SAN_DNS), "dNSName");
+	assert_string_equal(scep_san_name(SCEP_SAN__MAX), "?");
+	EVP_PKEY_free(key);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_csr_table),
 		cmocka_unit_test(test_subject_email),
+		cmocka_unit_test(test_san_kinds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

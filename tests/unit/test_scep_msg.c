@@ -378,6 +378,124 @@ test_critical_aki_signer(void **state)
 	X509_free(win);
 }
 
+/* n self-signed certificates of key, distinct by CN. */
+static STACK_OF(X509) *
+certs_new(EVP_PKEY *key, int n)
+{
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	char cn[32];
+	X509 *x;
+	int i;
+
+	assert_non_null(sk);
+	for (i = 0; i < n; i++) {
+		snprintf(cn, sizeof(cn), "extra-%d", i);
+		x = scep_client_selfsigned_new(key, cn);
+		assert_non_null(x);
+		assert_int_not_equal(sk_X509_push(sk, x), 0);
+	}
+	return sk;
+}
+
+/*
+ * The counts of certificates and RecipientInfos, table-driven: at the
+ * limit decrypts, one past is badRequest; 0 in the policy is no limit.
+ */
+static void
+test_count_limits(void **state)
+{
+	static const struct {
+		int add_certs, add_rcpts; /* beyond the signer and the RA */
+		unsigned max_certs, max_rcpts;
+		bool ok;
+	} cases[] = {
+		{ 0, 0, 1, 1, true },
+		{ 2, 0, 3, 1, true },
+		{ 3, 0, 3, 1, false },
+		{ 0, 2, 1, 3, true },
+		{ 0, 3, 1, 3, false },
+		{ 9, 9, 0, 0, true },
+	};
+	struct scep_fx *fx = *state;
+	struct scep_policy pol = pol_strict;
+	struct scep_client_req req;
+	struct scep_msg *m;
+	struct gw_err err;
+	EVP_PKEY *other;
+	struct buf b;
+	size_t i;
+
+	other = EVP_RSA_gen(2048);
+	assert_non_null(other);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		req_init(&req, fx);
+		req.add_certs = certs_new(fx->key, cases[i].add_certs);
+		req.add_recipients = certs_new(other, cases[i].add_rcpts);
+		req_build(&req, &b);
+		pol.max_certs = cases[i].max_certs;
+		pol.max_recipients = cases[i].max_rcpts;
+		assert_int_equal(scep_msg_parse(&m, b.data, b.len, &err), 0);
+		assert_int_equal(scep_msg_verify(m, &err), 0);
+		if (cases[i].ok) {
+			if (scep_msg_decrypt(m, fx->ra, &pol, &err) != 0)
+				fail_msg("case %zu: %s", i, err.msg);
+		} else {
+			assert_int_equal(scep_msg_decrypt(m, fx->ra, &pol,
+					     &err),
+			    -1);
+			assert_int_equal(err.code, SCEP_FAIL_BADREQUEST);
+		}
+		scep_msg_free(m);
+		buf_cleanup(&b);
+		sk_X509_pop_free(req.add_certs, X509_free);
+		sk_X509_pop_free(req.add_recipients, X509_free);
+	}
+	EVP_PKEY_free(other);
+}
+
+/* The signer carries the CSR's key, or it does not. */
+static void
+test_signer_matches_csr(void **state)
+{
+	struct scep_fx *fx = *state;
+	struct scep_client_req req;
+	struct scep_msg *m;
+	struct gw_err err;
+	EVP_PKEY *other;
+	X509 *foreign;
+	struct buf b;
+
+	req_init(&req, fx);
+	req_build(&req, &b);
+	m = msg_accept(fx, &b, &pol_strict);
+	assert_true(scep_msg_signer_matches_csr(m));
+	scep_msg_free(m);
+	buf_cleanup(&b);
+
+	other = EVP_RSA_gen(2048);
+	assert_non_null(other);
+	foreign = scep_client_selfsigned_new(other, "foreign");
+	assert_non_null(foreign);
+	req_init(&req, fx);
+	req.signer = foreign;
+	req.key = other;
+	req_build(&req, &b);
+	m = msg_accept(fx, &b, &pol_strict);
+	assert_false(scep_msg_signer_matches_csr(m));
+	scep_msg_free(m);
+	buf_cleanup(&b);
+
+	/* Before decrypt there is no request to match. */
+	req_init(&req, fx);
+	req_build(&req, &b);
+	assert_int_equal(scep_msg_parse(&m, b.data, b.len, &err), 0);
+	assert_false(scep_msg_signer_matches_csr(m));
+	scep_msg_free(m);
+	buf_cleanup(&b);
+	X509_free(foreign);
+	EVP_PKEY_free(other);
+}
+
 int
 main(void)
 {
@@ -391,6 +509,8 @@ main(void)
 		cmocka_unit_test(test_decrypt_failures),
 		cmocka_unit_test(test_no_scep_attributes),
 		cmocka_unit_test(test_critical_aki_signer),
+		cmocka_unit_test(test_count_limits),
+		cmocka_unit_test(test_signer_matches_csr),
 	};
 
 	return cmocka_run_group_tests(tests, scep_fx_setup, scep_fx_teardown);

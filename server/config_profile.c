@@ -1,0 +1,335 @@
+/*
+ * [profile NAME] sections (issue 6 item 5): each names its own EPKI
+ * profile, product code, validity, identity templates and challenge mode,
+ * and is served at /scep/NAME. What a section leaves out comes from
+ * [epki] and the built-in templates, which reproduce the gateway's
+ * original behaviour. The profile "default" always exists and serves the
+ * plain paths. config.c hands every key of a "profile " section here.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "config.h"
+#include "gw_err.h"
+#include "secure.h"
+#include "template.h"
+
+#define PROFILE_NAME_MAX 64
+
+enum prof_type {
+	PROF_STRING,
+	PROF_PATH,
+	PROF_TEMPLATE,
+	PROF_YEARS,
+	PROF_MODE,
+	PROF_BOOL
+};
+
+/* The keys of a [profile NAME] section, one bit each in gw_profile.seen. */
+static const struct prof_key {
+	const char *name;
+	enum prof_type type;
+	size_t off; /* offsetof(struct gw_profile, field) */
+} prof_keys[] = {
+	{ "challenge", PROF_MODE, offsetof(struct gw_profile, challenge) },
+	{ "email", PROF_TEMPLATE, offsetof(struct gw_profile, email) },
+	{ "ou", PROF_TEMPLATE, offsetof(struct gw_profile, ou) },
+	{ "product_code", PROF_STRING,
+	    offsetof(struct gw_profile, product_code) },
+	{ "profile_id", PROF_STRING, offsetof(struct gw_profile, profile_id) },
+	{ "require_binding", PROF_BOOL,
+	    offsetof(struct gw_profile, require_binding) },
+	{ "static_challenge_file", PROF_PATH,
+	    offsetof(struct gw_profile, static_challenge_file) },
+	{ "subject_cn", PROF_TEMPLATE,
+	    offsetof(struct gw_profile, subject_cn) },
+	{ "years", PROF_YEARS, offsetof(struct gw_profile, years) },
+};
+
+#define PROF_KEYS_N (sizeof(prof_keys) / sizeof(prof_keys[0]))
+
+static const char *const mode_names[GW_CHAL__MAX] = {
+	[GW_CHAL_ONETIME] = "one-time",
+	[GW_CHAL_STATIC] = "static",
+	[GW_CHAL_BOTH] = "both",
+};
+
+/* The config word of a challenge mode. */
+const char *
+config_chal_mode_name(enum gw_chal_mode m)
+{
+	return m < GW_CHAL__MAX ? mode_names[m] : "?";
+}
+
+/* True for a name of 1..64 characters from [A-Za-z0-9_-]. */
+static bool
+profile_name_ok(const char *s)
+{
+	size_t n = strspn(s,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+
+	return n > 0 && n <= PROFILE_NAME_MAX && s[n] == '\0';
+}
+
+/* The profile called name, or NULL. */
+const struct gw_profile *
+config_profile_find(const struct gw_config *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; c != NULL && i < c->nprofiles; i++)
+		if (strcmp(c->profiles[i].name, name) == 0)
+			return &c->profiles[i];
+	return NULL;
+}
+
+/* The profile called name, added (empty) when new; NULL when out of memory. */
+static struct gw_profile *
+profile_get(struct gw_config *c, const char *name, int line)
+{
+	struct gw_profile *p;
+	size_t i;
+
+	for (i = 0; i < c->nprofiles; i++)
+		if (strcmp(c->profiles[i].name, name) == 0)
+			return &c->profiles[i];
+	p = realloc(c->profiles, (c->nprofiles + 1) * sizeof(*p));
+	if (p == NULL)
+		return NULL;
+	c->profiles = p;
+	p = &c->profiles[c->nprofiles];
+	memset(p, 0, sizeof(*p));
+	if ((p->name = gw_strdup(name)) == NULL)
+		return NULL;
+	p->line = line;
+	c->nprofiles++;
+	return p;
+}
+
+/* A path value, relative to the config file's folder; malloc'd or NULL. */
+static char *
+profile_path(const struct gw_config *c, const char *v)
+{
+	size_t n;
+	char *s;
+
+	if (v[0] == '/' || c->dir == NULL)
+		return gw_strdup(v);
+	n = strlen(c->dir) + strlen(v) + 2;
+	if ((s = malloc(n)) != NULL)
+		snprintf(s, n, "%s/%s", c->dir, v);
+	return s;
+}
+
+/* Parses one value of key k into p. Returns 0, or -1 with reason set. */
+static int
+profile_value_set(const struct gw_config *c, struct gw_profile *p,
+    const struct prof_key *k, const char *v, char *reason, size_t rlen)
+{
+	char *field = (char *)p + k->off, *s;
+	size_t i;
+
+	switch (k->type) {
+	case PROF_TEMPLATE:
+		if (tmpl_check(v, reason, rlen) != 0)
+			return -1;
+		/* fall through */
+	case PROF_STRING:
+	case PROF_PATH:
+		if (*v == '\0' && k->type != PROF_TEMPLATE) {
+			snprintf(reason, rlen, "must not be empty");
+			return -1;
+		}
+		s = k->type == PROF_PATH ? profile_path(c, v) : gw_strdup(v);
+		if (s == NULL) {
+			snprintf(reason, rlen, "out of memory");
+			return -1;
+		}
+		*(char **)(void *)field = s;
+		return 0;
+	case PROF_YEARS:
+		if (strlen(v) != 1 || v[0] < '1' || v[0] > '3') {
+			snprintf(reason, rlen, "expected 1, 2 or 3");
+			return -1;
+		}
+		*(int *)(void *)field = v[0] - '0';
+		return 0;
+	case PROF_MODE:
+		for (i = 0; i < GW_CHAL__MAX; i++)
+			if (strcasecmp(v, mode_names[i]) == 0) {
+				*(enum gw_chal_mode *)(void *)field =
+				    (enum gw_chal_mode)i;
+				return 0;
+			}
+		snprintf(reason, rlen, "expected one-time, static or both");
+		return -1;
+	case PROF_BOOL:
+		if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0 ||
+		    strcasecmp(v, "on") == 0 || strcmp(v, "1") == 0)
+			*(bool *)(void *)field = true;
+		else if (strcasecmp(v, "no") == 0 ||
+		    strcasecmp(v, "false") == 0 || strcasecmp(v, "off") == 0 ||
+		    strcmp(v, "0") == 0)
+			*(bool *)(void *)field = false;
+		else {
+			snprintf(reason, rlen, "expected yes or no");
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * Sets key = value of [profile name], found on line. Returns 0, or -1
+ * with a one-line reason (bad name, unknown or duplicate key, bad value).
+ */
+int
+config_profile_key(struct gw_config *c, const char *name, const char *key,
+    const char *value, int line, char *reason, size_t rlen)
+{
+	struct gw_profile *p;
+	size_t i;
+
+	reason[0] = '\0';
+	if (!profile_name_ok(name)) {
+		snprintf(reason, rlen,
+		    "profile name must be 1..64 of A-Z a-z 0-9 _ -");
+		return -1;
+	}
+	for (i = 0; i < PROF_KEYS_N; i++)
+		if (strcmp(prof_keys[i].name, key) == 0)
+			break;
+	if (i == PROF_KEYS_N) {
+		snprintf(reason, rlen, "unknown key");
+		return -1;
+	}
+	if ((p = profile_get(c, name, line)) == NULL) {
+		snprintf(reason, rlen, "out of memory");
+		return -1;
+	}
+	if ((p->seen & (1u << i)) != 0) {
+		snprintf(reason, rlen, "duplicate key");
+		return -1;
+	}
+	p->seen |= 1u << i;
+	return profile_value_set(c, p, &prof_keys[i], value, reason, rlen);
+}
+
+/* *dst = copy of def when unset. Returns 0 or -1 (out of memory). */
+static int
+default_str(char **dst, const char *def)
+{
+	if (*dst != NULL || def == NULL)
+		return 0;
+	return (*dst = gw_strdup(def)) != NULL ? 0 : -1;
+}
+
+/* Reads the static secret and keeps only its SHA-256. */
+static int
+profile_static_load(struct gw_profile *p, struct gw_err *err)
+{
+	char *secret = NULL;
+
+	if (gw_secret_read(p->static_challenge_file, &secret, err) == -1)
+		return -1;
+	SHA256((const unsigned char *)secret, strlen(secret), p->static_sha256);
+	gw_secret_free(secret);
+	p->has_static = true;
+	return 0;
+}
+
+/* Fills one profile's defaults and checks it. Returns 0 or -1 (reported). */
+static int
+profile_finish(struct gw_config *c, struct gw_profile *p, FILE *errf)
+{
+	struct gw_err err;
+
+	if (default_str(&p->profile_id, c->epki_profile_id) != 0 ||
+	    default_str(&p->product_code, c->epki_product_code) != 0 ||
+	    default_str(&p->subject_cn, TMPL_DEF_SUBJECT_CN) != 0 ||
+	    default_str(&p->email, TMPL_DEF_EMAIL) != 0 ||
+	    default_str(&p->ou, TMPL_DEF_OU) != 0) {
+		fprintf(errf, "%s: out of memory\n", c->path);
+		return -1;
+	}
+	if (p->years == 0)
+		p->years = c->epki_years;
+	if (p->challenge != GW_CHAL_ONETIME &&
+	    p->static_challenge_file == NULL) {
+		fprintf(errf,
+		    "%s:%d: [profile %s] challenge = %s needs "
+		    "static_challenge_file\n",
+		    c->path, p->line, p->name, mode_names[p->challenge]);
+		return -1;
+	}
+	if (p->challenge != GW_CHAL_ONETIME && p->require_binding) {
+		fprintf(errf,
+		    "%s:%d: [profile %s] require_binding = yes cannot hold "
+		    "for a static challenge (it has no identity)\n",
+		    c->path, p->line, p->name);
+		return -1;
+	}
+	if (p->static_challenge_file != NULL &&
+	    profile_static_load(p, &err) == -1) {
+		fprintf(errf, "%s:%d: [profile %s] static_challenge_file: %s\n",
+		    c->path, p->line, p->name, err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * After parsing: makes sure "default" exists and comes first, fills every
+ * profile's unset keys and reads static secrets. Reports each problem to
+ * errf; returns the number of problems.
+ */
+int
+config_profiles_finish(struct gw_config *c, FILE *errf)
+{
+	struct gw_profile tmp;
+	size_t i;
+	int errors = 0;
+
+	if (profile_get(c, "default", 0) == NULL) {
+		fprintf(errf, "%s: out of memory\n", c->path);
+		return 1;
+	}
+	for (i = 1; i < c->nprofiles; i++)
+		if (strcmp(c->profiles[i].name, "default") == 0) {
+			tmp = c->profiles[0];
+			c->profiles[0] = c->profiles[i];
+			c->profiles[i] = tmp;
+		}
+	for (i = 0; i < c->nprofiles; i++)
+		if (profile_finish(c, &c->profiles[i], errf) != 0)
+			errors++;
+	return errors;
+}
+
+/* Frees every profile of c. */
+void
+config_profiles_free(struct gw_config *c)
+{
+	struct gw_profile *p;
+	size_t i;
+
+	for (i = 0; i < c->nprofiles; i++) {
+		p = &c->profiles[i];
+		free(p->name);
+		free(p->profile_id);
+		free(p->product_code);
+		free(p->subject_cn);
+		free(p->email);
+		free(p->ou);
+		free(p->static_challenge_file);
+		OPENSSL_cleanse(p->static_sha256, sizeof(p->static_sha256));
+	}
+	free(c->profiles);
+	c->profiles = NULL;
+	c->nprofiles = 0;
+}

@@ -1,0 +1,49 @@
+/*
+ * Identity templates (issue 6 item 4): the subject CN, e-mail and OU a
+ * profile sends to GlobalSign, built from text and ${...} expressions.
+ * An expression lists alternatives separated by '|', tried in order:
+ * variable names (challenge.cn, csr.email, ...) or "quoted literals".
+ * A pure module: no I/O, no allocation, no logging.
+ */
+#ifndef GW_TEMPLATE_H
+#define GW_TEMPLATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The variables a template may name. */
+enum tmpl_var {
+	TMPL_CHALLENGE_CN,    /* the challenge's bound CN */
+	TMPL_CHALLENGE_EMAIL, /* the challenge's bound e-mail */
+	TMPL_CHALLENGE_OU,    /* the challenge's bound OU */
+	TMPL_CSR_CN,	      /* the CSR's subject CN */
+	TMPL_CSR_EMAIL,	      /* rfc822Name SAN, else emailAddress */
+	TMPL_CSR_UPN,	      /* Microsoft UPN otherName SAN */
+	TMPL_VAR__MAX
+};
+
+/* Outcome of tmpl_expand(). */
+enum tmpl_res {
+	TMPL_OK,
+	TMPL_MISSING, /* no alternative of an expression has a value */
+	TMPL_SYNTAX,  /* malformed template or unknown variable */
+	TMPL_TOOLONG, /* the result does not fit */
+	TMPL__MAX
+};
+
+/* The built-in templates: a challenge's binding, else the CSR. */
+#define TMPL_DEF_SUBJECT_CN "${challenge.cn|csr.cn}"
+#define TMPL_DEF_EMAIL "${challenge.email|csr.email|\"\"}"
+#define TMPL_DEF_OU "${challenge.ou|\"\"}"
+
+/* Longest expanded value, NUL included. */
+#define TMPL_OUT_MAX 256
+
+const char *tmpl_var_name(enum tmpl_var v);
+int tmpl_check(const char *tmpl, char *why, size_t whylen);
+enum tmpl_res tmpl_expand(const char *tmpl,
+    const char *const vals[TMPL_VAR__MAX], char *out, size_t outlen, char *why,
+    size_t whylen);
+bool tmpl_is_literal(const char *tmpl);
+
+#endif

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Secret files with any group or other permission bit are refused at
+# start, each named in the message: the RA key, the EPKI password file and
+# the admin token (config-errors-named.sh covers ra.key 0644 only).
+. "$GW_SRC/tests/integration/lib.sh"
+gw_tmpdir
+gw_start_sim
+gw_init
+(umask 077 && openssl rand -hex 24 >"$GW_DIR/admin.token")
+gw_conf_set admin listen 127.0.0.1:0
+gw_conf_set admin token_file admin.token
+
+# refused FILE MODE REGEX: serve must exit non-zero naming the file.
+refused() {
+	local rc=0
+	chmod "$2" "$GW_DIR/$1"
+	gw_run "$T/perm.out" 30 "$GW_BUILD/scepgw" serve -c "$GW_CONF" || rc=$?
+	chmod 600 "$GW_DIR/$1"
+	[ "$rc" -ne 0 ] || gw_fail "serve started with $1 mode $2"
+	gw_assert_contains "$T/perm.out" "$3" "$1 mode $2"
+}
+for mode in 640 604 620 602 660; do
+	refused ra.key "$mode" 'ra\.key'
+	refused epki.password "$mode" 'epki\.password'
+	refused admin.token "$mode" 'admin\.token'
+done
+# All 0600: it starts.
+gw_start
+gw_stop

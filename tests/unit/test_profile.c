@@ -1,0 +1,207 @@
+/*
+ * Unit tests for server/config_profile.c: [profile NAME] sections loaded
+ * through config_load(), their defaults from [epki], the static secret
+ * kept only as a hash, and every refused section named with its line.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <openssl/sha.h>
+
+#include "config.h"
+
+static const char base[] = "[db]\npath = gw.db\n"
+			   "[ra]\ncert = ra.pem\nkey = ra.key\n"
+			   "ca_chain = ca.pem\n"
+			   "[epki]\nurl = https://x.example/s\n"
+			   "username = PAR1_u\npassword_file = pw\n"
+			   "profile_id = MP0001\nyears = 2\n";
+
+struct fx {
+	char dir[64];
+	char path[128];
+	char err[2048];
+};
+
+static void
+file_put(struct fx *fx, const char *name, const char *text, mode_t mode)
+{
+	char path[160];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", fx->dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+/* Loads base + extra; returns config_load()'s result, errors in fx->err. */
+static int
+load(struct fx *fx, const char *extra, struct gw_config **c)
+{
+	char text[4096];
+	FILE *ef;
+	int rc;
+
+	snprintf(text, sizeof(text), "%s%s", base, extra);
+	file_put(fx, "scepgw.conf", text, 0600);
+	ef = fmemopen(fx->err, sizeof(fx->err) - 1, "w");
+	assert_non_null(ef);
+	rc = config_load(c, fx->path, ef);
+	fclose(ef);
+	return rc;
+}
+
+static int
+setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+
+	assert_non_null(fx);
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/test_profile.XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	snprintf(fx->path, sizeof(fx->path), "%s/scepgw.conf", fx->dir);
+	file_put(fx, "static.txt", "kiosk-secret\n", 0600);
+	file_put(fx, "open.txt", "kiosk-secret\n", 0644);
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *fx = *state;
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
+	assert_int_equal(system(cmd), 0);
+	free(fx);
+	return 0;
+}
+
+/* No section: "default" from [epki] with the built-in templates. */
+static void
+test_default_only(void **state)
+{
+	struct fx *fx = *state;
+	const struct gw_profile *p;
+	struct gw_config *c = NULL;
+
+	assert_int_equal(load(fx, "", &c), 0);
+	assert_int_equal(c->nprofiles, 1);
+	p = config_profile_find(c, "default");
+	assert_ptr_equal(p, &c->profiles[0]);
+	assert_string_equal(p->profile_id, "MP0001");
+	assert_string_equal(p->product_code, "EPKIPSPersonal");
+	assert_int_equal(p->years, 2);
+	assert_string_equal(p->subject_cn, "${challenge.cn|csr.cn}");
+	assert_int_equal(p->challenge, GW_CHAL_ONETIME);
+	assert_false(p->has_static);
+	assert_null(config_profile_find(c, "kiosk"));
+	config_free(c);
+}
+
+/* Two profiles; "default" is moved first; the secret kept as a hash. */
+static void
+test_profiles(void **state)
+{
+	struct fx *fx = *state;
+	const struct gw_profile *p;
+	struct gw_config *c = NULL;
+	uint8_t h[32];
+
+	assert_int_equal(load(fx,
+			     "[profile kiosk]\nprofile_id = MP0009\n"
+			     "challenge = static\n"
+			     "static_challenge_file = static.txt\n"
+			     "subject_cn = kiosk-${csr.cn}\nou = Kiosks\n"
+			     "[profile default]\nrequire_binding = yes\n"
+			     "email = ${challenge.email}\nyears = 3\n",
+			     &c),
+	    0);
+	assert_int_equal(c->nprofiles, 2);
+	assert_string_equal(c->profiles[0].name, "default");
+	assert_true(c->profiles[0].require_binding);
+	assert_int_equal(c->profiles[0].years, 3);
+	assert_string_equal(c->profiles[0].email, "${challenge.email}");
+	p = config_profile_find(c, "kiosk");
+	assert_non_null(p);
+	assert_string_equal(p->profile_id, "MP0009");
+	assert_int_equal(p->years, 2);
+	assert_int_equal(p->challenge, GW_CHAL_STATIC);
+	assert_true(p->has_static);
+	SHA256((const unsigned char *)"kiosk-secret", 12, h);
+	assert_memory_equal(p->static_sha256, h, 32);
+	assert_string_equal(p->subject_cn, "kiosk-${csr.cn}");
+	assert_string_equal(p->ou, "Kiosks");
+	assert_string_equal(p->email, "${challenge.email|csr.email|\"\"}");
+	config_free(c);
+}
+
+/* Each refused section, with the words the operator sees. */
+static void
+test_refused(void **state)
+{
+	static const struct {
+		const char *extra;
+		const char *want;
+	} cases[] = {
+		{ "[profile a.b]\nyears = 1\n", "profile name must be" },
+		{ "[profile x]\ncolour = red\n", "unknown key" },
+		{ "[profile x]\nsubject_cn = ${csr.dns}\n",
+		    "unknown variable \"csr.dns\"" },
+		{ "[profile x]\nyears = 4\n", "expected 1, 2 or 3" },
+		{ "[profile x]\nchallenge = sometimes\n",
+		    "expected one-time, static or both" },
+		{ "[profile x]\nchallenge = both\n",
+		    "needs static_challenge_file" },
+		{ "[profile x]\nchallenge = static\n"
+		  "static_challenge_file = static.txt\nrequire_binding = yes\n",
+		    "require_binding = yes cannot hold" },
+		{ "[profile x]\nchallenge = static\n"
+		  "static_challenge_file = open.txt\n",
+		    "chmod 600" },
+		{ "[profile x]\nchallenge = static\n"
+		  "static_challenge_file = none.txt\n",
+		    "No such file" },
+		{ "[profile x]\nyears = 1\nyears = 2\n", "duplicate key" },
+		{ "[profile x]\nrequire_binding = maybe\n",
+		    "expected yes or no" },
+	};
+	struct fx *fx = *state;
+	struct gw_config *c = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(fx->err, 0, sizeof(fx->err));
+		assert_int_equal(load(fx, cases[i].extra, &c), -1);
+		assert_null(c);
+		if (strstr(fx->err, cases[i].want) == NULL)
+			fail_msg("case %zu: \"%s\" not in: %s", i,
+			    cases[i].want, fx->err);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_default_only, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_profiles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
