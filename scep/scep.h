@@ -55,8 +55,8 @@ enum scep_ra_slot {
 
 /* What the operator allows, checked while decrypting and verifying. */
 struct scep_policy {
-	bool allow_des;	      /* single DES content encryption */
-	size_t max_csr_bytes; /* ceiling on the decrypted inner content */
+	bool allow_des;		 /* single DES content encryption */
+	size_t max_csr_bytes;	 /* ceiling on the decrypted inner content */
 	unsigned max_recipients; /* RecipientInfos in the envelope; 0: any */
 	unsigned max_certs;	 /* certificates in the SignedData; 0: any */
 };
