@@ -53,6 +53,7 @@ struct epki_order {
 	const char *email; /* or NULL */
 	const char *ous[EPKI_MAX_OUS];
 	size_t nous;
+	const char *upn; /* Microsoft UPN otherName SAN, or NULL */
 };
 
 struct epki_error {

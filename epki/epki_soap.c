@@ -182,6 +182,7 @@ epki_soap_order_build(const struct epki_auth *auth, const struct epki_order *o,
 	    epki_soap_elem(out, "ProductCode", o->product_code) == -1 ||
 	    epki_soap_elem(out, "Year", year) == -1 ||
 	    epki_soap_elem(out, "CSR", o->csr_pem) == -1 ||
+	    (o->upn != NULL && epki_soap_elem(out, "UPN", o->upn) == -1) ||
 	    soap_dn(out, o) == -1 || epki_soap_close(out, op) == -1) {
 		gw_err_set(err, EINVAL,
 		    "%s: a value has a control character or is too long", op);

@@ -103,6 +103,7 @@ req_order(struct epki_req *r, xmlNodePtr req, struct gw_err *err)
 		}
 		r->has_year = true;
 	}
+	o->upn = req_text(r, req, "UPN");
 	dn = epki_xml_child(req, "DnAttributes", true);
 	o->cn = req_text(r, dn, "CommonName");
 	o->email = req_text(r, dn, "Email");

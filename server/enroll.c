@@ -548,6 +548,7 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 	memset(&o, 0, sizeof(o));
 	order_profile_set(ctx, op_profile(ctx, op), &o);
 	o.csr_pem = info->pem;
+	o.upn = info->upn; /* the CSR's UPN SAN: EPKI carries it */
 	o.cn = t->cn;
 	o.email = t->email;
 	if (t->ou != NULL)

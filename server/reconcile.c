@@ -122,21 +122,31 @@ backoff_prune(struct reconcile *r)
 	}
 }
 
-/* The public key of a stored CSR; caller frees. NULL if unreadable. */
-static EVP_PKEY *
-csr_pubkey(const char *pem)
+/* A stored CSR, parsed; caller frees. NULL if unreadable. */
+static X509_REQ *
+csr_read(const char *pem)
 {
 	X509_REQ *req = NULL;
-	EVP_PKEY *pub = NULL;
 	BIO *b;
 
 	if (pem == NULL || (b = BIO_new_mem_buf(pem, -1)) == NULL)
 		return NULL;
-	if ((req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL)) != NULL)
-		pub = X509_REQ_get_pubkey(req);
-	X509_REQ_free(req);
+	req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
 	BIO_free(b);
 	ERR_clear_error();
+	return req;
+}
+
+/* The public key of a stored CSR; caller frees. NULL if unreadable. */
+static EVP_PKEY *
+csr_pubkey(const char *pem)
+{
+	X509_REQ *req;
+	EVP_PKEY *pub = NULL;
+
+	if ((req = csr_read(pem)) != NULL)
+		pub = X509_REQ_get_pubkey(req);
+	X509_REQ_free(req);
 	return pub;
 }
 
@@ -279,6 +289,8 @@ out:
 static bool
 reorder(struct reconcile *r, const struct db_txn *t, const EVP_PKEY *pub)
 {
+	struct scep_csr_info info;
+	X509_REQ *req = NULL;
 	struct epki_order o;
 	struct epki_resp resp;
 	struct gw_err err;
@@ -287,8 +299,13 @@ reorder(struct reconcile *r, const struct db_txn *t, const EVP_PKEY *pub)
 	X509 *cert = NULL;
 
 	memset(&o, 0, sizeof(o));
+	memset(&info, 0, sizeof(info));
 	enroll_profile_order(r->ctx, t->profile, &o);
 	o.csr_pem = t->csr_pem;
+	/* The UPN SAN travels in the CSR, as when it was first ordered. */
+	if ((req = csr_read(t->csr_pem)) != NULL &&
+	    scep_csr_inspect(req, &info, &err) == 0)
+		o.upn = info.upn;
 	o.cn = t->cn;
 	o.email = t->email;
 	if (t->ou != NULL)
@@ -298,6 +315,8 @@ reorder(struct reconcile *r, const struct db_txn *t, const EVP_PKEY *pub)
 	    t->txid);
 	(void)epki_order_call(&r->opts, &r->ctx->auth, &o, &resp, &err);
 	st = enroll_order_record(r->ctx, t->txid, pub, &resp, &cert, &text);
+	scep_csr_info_cleanup(&info);
+	X509_REQ_free(req);
 	X509_free(cert);
 	epki_resp_cleanup(&resp);
 	return st != SCEP_STATUS_PENDING;

@@ -355,25 +355,67 @@ leaf_name(const struct sim *s, const struct epki_order *o)
 	return n;
 }
 
-/* Adds subjectAltName rfc822Name = email, built without config text. */
+/* Appends a UPN otherName (1.3.6.1.4.1.311.20.2.3, UTF8String). */
 static int
-leaf_add_san(X509 *x, const char *email)
+san_push_upn(GENERAL_NAMES *gens, const char *upn)
+{
+	ASN1_OBJECT *oid = NULL;
+	ASN1_TYPE *val = NULL;
+	ASN1_UTF8STRING *s = NULL;
+	GENERAL_NAME *g = NULL;
+	int rc = -1;
+
+	if ((oid = OBJ_txt2obj("1.3.6.1.4.1.311.20.2.3", 1)) == NULL ||
+	    (val = ASN1_TYPE_new()) == NULL ||
+	    (s = ASN1_UTF8STRING_new()) == NULL ||
+	    ASN1_STRING_set(s, upn, -1) != 1)
+		goto out;
+	ASN1_TYPE_set(val, V_ASN1_UTF8STRING, s);
+	s = NULL;
+	if ((g = GENERAL_NAME_new()) == NULL ||
+	    GENERAL_NAME_set0_othername(g, oid, val) != 1)
+		goto out;
+	oid = NULL;
+	val = NULL;
+	if (sk_GENERAL_NAME_push(gens, g) <= 0)
+		goto out;
+	g = NULL;
+	rc = 0;
+out:
+	ASN1_OBJECT_free(oid);
+	ASN1_TYPE_free(val);
+	ASN1_UTF8STRING_free(s);
+	GENERAL_NAME_free(g);
+	return rc;
+}
+
+/*
+ * Adds subjectAltName: rfc822Name = email and the UPN otherName, each
+ * when given; built without config text.
+ */
+static int
+leaf_add_san(X509 *x, const char *email, const char *upn)
 {
 	GENERAL_NAMES *gens = NULL;
 	GENERAL_NAME *g = NULL;
 	ASN1_IA5STRING *ia5 = NULL;
 	int rc = -1;
 
-	if ((gens = GENERAL_NAMES_new()) == NULL ||
-	    (g = GENERAL_NAME_new()) == NULL ||
-	    (ia5 = ASN1_IA5STRING_new()) == NULL ||
-	    ASN1_STRING_set(ia5, email, -1) != 1)
+	if ((gens = GENERAL_NAMES_new()) == NULL)
 		goto out;
-	GENERAL_NAME_set0_value(g, GEN_EMAIL, ia5);
-	ia5 = NULL;
-	if (sk_GENERAL_NAME_push(gens, g) <= 0)
+	if (email != NULL) {
+		if ((g = GENERAL_NAME_new()) == NULL ||
+		    (ia5 = ASN1_IA5STRING_new()) == NULL ||
+		    ASN1_STRING_set(ia5, email, -1) != 1)
+			goto out;
+		GENERAL_NAME_set0_value(g, GEN_EMAIL, ia5);
+		ia5 = NULL;
+		if (sk_GENERAL_NAME_push(gens, g) <= 0)
+			goto out;
+		g = NULL;
+	}
+	if (upn != NULL && san_push_upn(gens, upn) == -1)
 		goto out;
-	g = NULL;
 	rc = X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, 0) == 1 ? 0 :
 									   -1;
 out:
@@ -469,7 +511,8 @@ sim_pki_issue(struct sim *s, EVP_PKEY *pub, const X509_PUBKEY *spki,
 	if ((subj = leaf_name(s, o)) == NULL ||
 	    (x = cert_start(pub, spki, subj, s->ca)) == NULL ||
 	    cert_set_years(x, o->years) == -1 || leaf_add_exts(s, x) == -1 ||
-	    (o->email != NULL && leaf_add_san(x, o->email) == -1) ||
+	    ((o->email != NULL || o->upn != NULL) &&
+		leaf_add_san(x, o->email, o->upn) == -1) ||
 	    X509_sign(x, s->ca_key, EVP_sha256()) <= 0) {
 		gw_err_set_ossl(err, EIO, "issuing");
 		goto out;

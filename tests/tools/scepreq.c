@@ -51,6 +51,7 @@ struct opts {
 	const char *crl_out;	    /* getcrl: where the CRL goes (PEM) */
 	const char *get_encoding;   /* --get: how message= is encoded */
 	const char *encrypt_to;	    /* recipient certificate file */
+	const char *csr_file;	    /* --csr: send this CSR (key: --key) */
 	const char *content_type;   /* POST Content-Type; "" for none */
 	const char *add_certs;	    /* PEM bundle: more SignedData certs */
 	const char *add_recipients; /* PEM bundle: more RecipientInfos */
@@ -488,6 +489,21 @@ job_renewal_signer(const struct opts *o, struct job *j)
 	return 0;
 }
 
+/* A PEM CSR made elsewhere (--csr), e.g. with SANs our builder lacks. */
+static X509_REQ *
+csr_read_file(const char *path)
+{
+	X509_REQ *req = NULL;
+	BIO *b;
+
+	if ((b = BIO_new_file(path, "r")) != NULL)
+		req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (req == NULL)
+		fprintf(stderr, "scepreq: %s: not a PEM CSR\n", path);
+	return req;
+}
+
 /*
  * GetCert's serial number, from --serial HEX. GetCRL's defaults to the
  * RA certificate's: the issuing CA issued it too.
@@ -520,7 +536,11 @@ job_prepare(const struct opts *o, struct job *j, int type)
 
 	if (cacert_fetch(o, &j->bag) == -1 || (j->key = key_get(o)) == NULL)
 		return -1;
-	j->csr = scep_client_csr_new(j->key, o->cn, o->email, o->challenge);
+	if (o->csr_file != NULL)
+		j->csr = csr_read_file(o->csr_file);
+	else
+		j->csr =
+		    scep_client_csr_new(j->key, o->cn, o->email, o->challenge);
 	if (j->csr == NULL)
 		return -1;
 	if (o->renew_cert != NULL) {
@@ -725,6 +745,8 @@ opt_value(struct opts *o, const char *name, const char *v)
 		o->crl_out = v;
 	else if (strcmp(name, "--encrypt-to") == 0)
 		o->encrypt_to = v;
+	else if (strcmp(name, "--csr") == 0)
+		o->csr_file = v;
 	else if (strcmp(name, "--add-certs") == 0)
 		o->add_certs = v;
 	else if (strcmp(name, "--add-recipients") == 0)
