@@ -76,6 +76,8 @@ get_value() {
 }
 
 # send FILE TRANSPORT PATH OUT: one request exactly as the manifest says.
+# get-query sends the query string of a captured GET byte for byte, from
+# the side file NAME.query next to NAME.der.
 send() {
 	local file=$1 transport=$2 path=$3 out=$4 base
 	base=http://127.0.0.1:$GW_PORT$path
@@ -90,6 +92,8 @@ send() {
 	post-http1.0) "${c[@]}" --http1.0 \
 	    -H 'Content-Type: application/x-pki-message' \
 	    --data-binary @"$file" "$base?operation=PKIOperation" ;;
+	get-query) "${c[@]}" --globoff \
+	    "$base?$(cat "${file%.der}.query")" ;;
 	get-*) "${c[@]}" \
 	    "$base?operation=PKIOperation&message=$(get_value "${transport#get-}" "$file")" ;;
 	*) gw_fail "unknown transport $transport" ;;
