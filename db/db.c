@@ -85,8 +85,8 @@ static const char *const db_migrations[] = {
 	" can_issue INTEGER NOT NULL DEFAULT 1,"
 	" created INTEGER NOT NULL);",
 	/* 4: the [profile NAME] a transaction was made for (NULL: default). */
-	"ALTER TABLE transactions ADD COLUMN profile TEXT;"
-	"ALTER TABLE challenges ADD COLUMN profile TEXT;",
+	("ALTER TABLE transactions ADD COLUMN profile TEXT;"
+	 "ALTER TABLE challenges ADD COLUMN profile TEXT;"),
 	/* 5: the CSR key of a transaction, so that a transactionID reused
 	 * with a new CSR for the same key (certmonger) is recognised. */
 	"ALTER TABLE transactions ADD COLUMN key_sha256 BLOB;",

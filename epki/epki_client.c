@@ -255,7 +255,7 @@ static void *
 client_run(void *arg)
 {
 	struct epki_client *c = arg;
-	struct job *q;
+	struct job *q, *j;
 	int running;
 	bool stop;
 
@@ -272,11 +272,14 @@ client_run(void *arg)
 		client_reap(c);
 		curl_multi_poll(c->multi, NULL, 0, 1000, NULL);
 	}
-	/* Shutdown: every call still in flight completes with an error. */
-	while (c->active != NULL) {
-		q = c->active;
-		client_unlink(c, q);
-		job_finish(q, CURLE_ABORTED_BY_CALLBACK);
+	/* Shutdown: detach the list; every call in flight fails. */
+	q = c->active;
+	c->active = NULL;
+	while ((j = q) != NULL) {
+		q = j->next;
+		curl_multi_remove_handle(c->multi, j->easy);
+		j->prev = j->next = NULL;
+		job_finish(j, CURLE_ABORTED_BY_CALLBACK);
 	}
 	return NULL;
 }

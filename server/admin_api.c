@@ -325,16 +325,6 @@ admin_certificates_get(struct admin_req *rq)
 	return list_reply(rq, "certificates", &acc, rc, &err);
 }
 
-/* What a POST /api/v1/challenges asks for. */
-struct chal_req {
-	const char *cn;
-	const char *email;
-	const char *ou;
-	long ttl;
-	long count;
-	const char *profile; /* [profile NAME], or NULL: any profile */
-};
-
 /* True when s has 1..max bytes and no control characters. */
 static bool
 text_is_ok(const char *s, size_t max)
@@ -378,8 +368,8 @@ field_long(json_t *v, long lo, long hi, long *out)
  * Reads the fields of a POST body into *r. Returns 0, or -1 with the
  * message (naming the field) in msg and the field name in *field.
  */
-static int
-chal_req_parse(json_t *o, const struct gw_config *cfg, struct chal_req *r,
+int
+admin_chal_req_parse(json_t *o, const struct gw_config *cfg, struct chal_req *r,
     char *msg, size_t n, const char **field)
 {
 	const char *key, *e = NULL;
@@ -541,7 +531,8 @@ admin_challenges_post(struct admin_req *rq)
 		return admin_reply_error(rq, MHD_HTTP_BAD_REQUEST,
 		    "the body must be a JSON object", NULL);
 	}
-	if (chal_req_parse(o, rq->ctx->cfg, &r, msg, sizeof(msg), &field) != 0)
+	if (admin_chal_req_parse(o, rq->ctx->cfg, &r, msg, sizeof(msg),
+		&field) != 0)
 		rc = admin_reply_error(rq, MHD_HTTP_BAD_REQUEST, msg, field);
 	else
 		rc = chal_batch_make(rq, &r);
@@ -565,8 +556,8 @@ static const unsigned revoke_status[CERT_REVOKE__MAX] = {
  * The optional body of a revoke: {} or {"reason": NAME}. Returns 0, or -1
  * with msg and *field set.
  */
-static int
-revoke_body_parse(struct admin_req *rq, json_t **o, const char **reason,
+int
+admin_revoke_body_parse(struct admin_req *rq, json_t **o, const char **reason,
     char *msg, size_t n, const char **field)
 {
 	json_error_t jerr;
@@ -619,7 +610,8 @@ admin_certificate_revoke(struct admin_req *rq, const char *rest)
 		return admin_reply_error(rq, MHD_HTTP_NOT_FOUND, "not found",
 		    NULL);
 	snprintf(serial, sizeof(serial), "%.*s", (int)(slash - rest), rest);
-	if (revoke_body_parse(rq, &o, &reason, msg, sizeof(msg), &field) != 0) {
+	if (admin_revoke_body_parse(rq, &o, &reason, msg, sizeof(msg),
+		&field) != 0) {
 		rc = admin_reply_error(rq, MHD_HTTP_BAD_REQUEST, msg, field);
 		goto out;
 	}

@@ -7,6 +7,7 @@
 #define GW_ADMIN_INT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <jansson.h>
 #include <microhttpd.h>
@@ -14,6 +15,7 @@
 #include "buf.h"
 
 struct gw_ctx;
+struct gw_config;
 
 struct admin_req {
 	struct gw_ctx *ctx;
@@ -24,6 +26,16 @@ struct admin_req {
 	struct buf body; /* capped */
 	bool too_big;
 	bool authed; /* the bearer token was right */
+};
+
+/* What a POST /api/v1/challenges asks for. */
+struct chal_req {
+	const char *cn;
+	const char *email;
+	const char *ou;
+	long ttl;
+	long count;
+	const char *profile; /* [profile NAME], or NULL: any profile */
 };
 
 /* admin.c */
@@ -43,5 +55,11 @@ enum MHD_Result admin_enrollments_get(struct admin_req *rq);
 enum MHD_Result admin_certificates_get(struct admin_req *rq);
 enum MHD_Result admin_certificate_revoke(struct admin_req *rq,
     const char *rest);
+
+/* admin_api.c: the body parsers, also the fuzz_admin_json target's entry. */
+int admin_chal_req_parse(json_t *o, const struct gw_config *cfg,
+    struct chal_req *r, char *msg, size_t n, const char **field);
+int admin_revoke_body_parse(struct admin_req *rq, json_t **o,
+    const char **reason, char *msg, size_t n, const char **field);
 
 #endif

@@ -750,7 +750,7 @@ cli_check(const char *conf, int nargs)
 	struct gw_config *cfg = NULL;
 	struct db *db = NULL;
 	struct gw_err err;
-	char *pw = NULL, detail[64];
+	char *pw = NULL, detail[64] = "";
 	int bad = 0;
 
 	if (nargs != 0) {

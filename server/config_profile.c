@@ -137,7 +137,7 @@ profile_value_set(const struct gw_config *c, struct gw_profile *p,
 	case PROF_TEMPLATE:
 		if (tmpl_check(v, reason, rlen) != 0)
 			return -1;
-		/* fall through */
+		__attribute__((fallthrough));
 	case PROF_STRING:
 	case PROF_PATH:
 		if (*v == '\0' && k->type != PROF_TEMPLATE) {

@@ -29,6 +29,9 @@ log_level_enabled(int level)
 	return level <= log_max;
 }
 
+static void log_vwrite(int level, const char *errstr, const char *fmt,
+    va_list ap) __attribute__((format(printf, 3, 0)));
+
 static void
 log_vwrite(int level, const char *errstr, const char *fmt, va_list ap)
 {

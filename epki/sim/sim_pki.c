@@ -248,10 +248,10 @@ pem_load(const struct sim *s, const char *name, X509 **x, EVP_PKEY **k)
 		return -1;
 	if (x != NULL)
 		*x = PEM_read_X509(f, NULL, NULL, NULL);
-	else
+	else if (k != NULL)
 		*k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
-	return (x != NULL ? *x == NULL : *k == NULL) ? -1 : 0;
+	return (x != NULL ? *x == NULL : k == NULL || *k == NULL) ? -1 : 0;
 }
 
 /* Writes DIR/ca-chain.pem: the issuing CA, then the root. */
