@@ -107,6 +107,12 @@ else
 	# micromdm's scepclient only encrypts with single DES (see below).
 	gw_conf_set scep allow_des yes "$CONF"
 fi
+# scepgw refuses to run as root unless told to; a production instance
+# sets [server] user instead (README "Privileges"). The demo is a demo.
+if [ "$(id -u)" -eq 0 ] && [ "$(gw_conf_get server allow_root "$CONF")" != yes ]; then
+	echo "running as root: the demo sets [server] allow_root = yes"
+	gw_conf_set server allow_root yes "$CONF"
+fi
 echo "epki-sim is listening on 127.0.0.1:$SIM_PORT (log: $DEMO/epki-sim.log)"
 
 # The SCEP listener on 8080 or the next free port; the admin listener
