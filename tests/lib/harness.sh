@@ -212,6 +212,9 @@ gw_init() {
 	[ -f "$GW_CONF" ] || gw_fail "scepgw init wrote no $GW_CONF"
 	# CI runs the cases as root; serve refuses root unless told.
 	gw_conf_set server allow_root yes
+	# Never the default 127.0.0.1:8080: a case that runs serve by hand
+	# must not depend on that port being free (gw_start picks one).
+	gw_conf_set server listen 127.0.0.1:0
 }
 
 # Set KEY = VALUE in [SECTION] of an INI file (default $GW_CONF): the

@@ -12,7 +12,9 @@ printf '%s\n' "$TOKEN" >"$GW_DIR/admin.token"
 chmod 644 "$GW_DIR/admin.token"
 gw_conf_set admin listen 127.0.0.1:0
 gw_conf_set admin token_file admin.token
-# A world-readable token file: serve refuses to start.
+# A world-readable token file: serve refuses to start. (Port 0: the
+# refusal must not depend on 127.0.0.1:8080 being free.)
+gw_conf_set server listen 127.0.0.1:0
 gw_run "$T/refused.log" 30 "$GW_BUILD/scepgw" serve -c "$GW_CONF" &&
     gw_fail "serve started with a mode 0644 token file"
 gw_assert_contains "$T/refused.log" "admin"
