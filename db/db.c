@@ -460,3 +460,62 @@ db_schema_version(struct db *db)
 	db_unlock(db);
 	return v;
 }
+
+/* Frees every element and the array; accepts an empty set. */
+void
+db_rows_cleanup(struct db_rows *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		r->cleanup(r->v + i * r->size);
+	free(r->v);
+	r->v = NULL;
+	r->n = r->cap = 0;
+}
+
+/* Makes room for one more element and returns it, zeroed; or NULL. */
+static void *
+rows_next(struct db_rows *r)
+{
+	unsigned char *nv;
+	size_t cap;
+
+	if (r->n == r->cap) {
+		cap = r->cap == 0 ? 16 : r->cap * 2;
+		if ((nv = realloc(r->v, cap * r->size)) == NULL)
+			return NULL;
+		r->v = nv;
+		r->cap = cap;
+	}
+	memset(r->v + r->n * r->size, 0, r->size);
+	return r->v + r->n++ * r->size;
+}
+
+/*
+ * Steps a bound statement to the end, copying each row into r with read.
+ * The caller holds the mutex; the statement is reset here. Returns 0 or
+ * -1 with err set.
+ */
+int
+db_rows_load(struct db *db, sqlite3_stmt *st, struct db_rows *r,
+    db_row_read_fn *read, const char *what, struct gw_err *err)
+{
+	void *p;
+	int s, rc = -1;
+
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((p = rows_next(r)) == NULL || read(st, p) != 0) {
+			gw_err_set(err, DB_ERR_SQL, "%s: out of memory", what);
+			goto out;
+		}
+	}
+	if (s != SQLITE_DONE) {
+		db_err_sql(db, err, what);
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}

@@ -44,53 +44,16 @@ cert_row_read(sqlite3_stmt *st, struct db_cert *c)
 	return 0;
 }
 
-/* Frees an array of n certificate rows. */
 static void
-cert_array_free(struct db_cert *v, size_t n)
+cert_cleanup_fn(void *p)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		db_cert_cleanup(&v[i]);
-	free(v);
+	db_cert_cleanup(p);
 }
 
-/* Reads every certificate row into a new array (mutex held). */
 static int
-cert_array_load(struct db *db, struct db_cert **out, size_t *n,
-    struct gw_err *err)
+cert_read_fn(sqlite3_stmt *st, void *p)
 {
-	sqlite3_stmt *st = db_stmt(db, DB_ST_CERT_LIST);
-	struct db_cert *v = NULL, *nv;
-	size_t len = 0, cap = 0;
-	int s, rc = -1;
-
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		if (len == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
-				goto nomem;
-			v = nv;
-		}
-		if (cert_row_read(st, &v[len++]) != 0)
-			goto nomem;
-	}
-	if (s != SQLITE_DONE) {
-		db_err_sql(db, err, "cert list");
-		goto out;
-	}
-	*out = v;
-	*n = len;
-	v = NULL;
-	len = 0;
-	rc = 0;
-	goto out;
-nomem:
-	gw_err_set(err, DB_ERR_SQL, "cert list: out of memory");
-out:
-	cert_array_free(v, len);
-	db_stmt_done(st);
-	return rc;
+	return cert_row_read(st, p);
 }
 
 /*
@@ -101,17 +64,19 @@ out:
 int
 db_cert_list(struct db *db, db_cert_fn *fn, void *arg, struct gw_err *err)
 {
-	struct db_cert *v = NULL;
-	size_t i, n = 0;
+	struct db_rows r = { NULL, 0, 0, sizeof(struct db_cert),
+		cert_cleanup_fn };
+	size_t i;
 	int rc;
 
 	db_lock(db);
-	rc = cert_array_load(db, &v, &n, err);
+	rc = db_rows_load(db, db_stmt(db, DB_ST_CERT_LIST), &r, cert_read_fn,
+	    "cert list", err);
 	db_unlock(db);
-	for (i = 0; rc == 0 && i < n; i++)
-		if (fn(arg, &v[i]) != 0)
+	for (i = 0; rc == 0 && i < r.n; i++)
+		if (fn(arg, (struct db_cert *)(void *)(r.v + i * r.size)) != 0)
 			break;
-	cert_array_free(v, n);
+	db_rows_cleanup(&r);
 	return rc;
 }
 

@@ -124,53 +124,16 @@ challenge_row_read(sqlite3_stmt *st, struct db_challenge *c)
 	return 0;
 }
 
-/* Frees an array of n challenges. */
 static void
-challenge_array_free(struct db_challenge *v, size_t n)
+challenge_cleanup_fn(void *p)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		db_challenge_cleanup(&v[i]);
-	free(v);
+	db_challenge_cleanup(p);
 }
 
-/* Reads every challenge into a new array; the caller holds the mutex. */
 static int
-challenge_array_load(struct db *db, struct db_challenge **out, size_t *n,
-    struct gw_err *err)
+challenge_read_fn(sqlite3_stmt *st, void *p)
 {
-	sqlite3_stmt *st = db_stmt(db, DB_ST_CH_LIST);
-	struct db_challenge *v = NULL, *nv;
-	size_t len = 0, cap = 0;
-	int s, rc = -1;
-
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		if (len == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
-				goto nomem;
-			v = nv;
-		}
-		if (challenge_row_read(st, &v[len++]) != 0)
-			goto nomem;
-	}
-	if (s != SQLITE_DONE) {
-		db_err_sql(db, err, "challenge list");
-		goto out;
-	}
-	*out = v;
-	*n = len;
-	v = NULL;
-	len = 0;
-	rc = 0;
-	goto out;
-nomem:
-	gw_err_set(err, DB_ERR_SQL, "challenge list: out of memory");
-out:
-	challenge_array_free(v, len);
-	db_stmt_done(st);
-	return rc;
+	return challenge_row_read(st, p);
 }
 
 /*
@@ -183,16 +146,19 @@ int
 db_challenge_list(struct db *db, db_challenge_fn *fn, void *arg,
     struct gw_err *err)
 {
-	struct db_challenge *v = NULL;
-	size_t i, n = 0;
+	struct db_rows r = { NULL, 0, 0, sizeof(struct db_challenge),
+		challenge_cleanup_fn };
+	size_t i;
 	int rc;
 
 	db_lock(db);
-	rc = challenge_array_load(db, &v, &n, err);
+	rc = db_rows_load(db, db_stmt(db, DB_ST_CH_LIST), &r, challenge_read_fn,
+	    "challenge list", err);
 	db_unlock(db);
-	for (i = 0; rc == 0 && i < n; i++)
-		if (fn(arg, &v[i]) != 0)
+	for (i = 0; rc == 0 && i < r.n; i++)
+		if (fn(arg,
+			(struct db_challenge *)(void *)(r.v + i * r.size)) != 0)
 			break;
-	challenge_array_free(v, n);
+	db_rows_cleanup(&r);
 	return rc;
 }

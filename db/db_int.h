@@ -143,6 +143,25 @@ int db_col_strdup(sqlite3_stmt *st, int col, char **out);
 int db_col_blobdup(sqlite3_stmt *st, int col, uint8_t **out, size_t *len);
 int db_bind_text(sqlite3_stmt *st, int idx, const char *s);
 void db_lock(struct db *db);
+
+/*
+ * Lists: rows are copied out under the lock into a growable array, and
+ * the caller's callback runs after the lock is released, so it may call
+ * other db functions. read copies the current row into a zeroed element
+ * (0, or -1 without memory, leaving what cleanup frees).
+ */
+typedef int db_row_read_fn(sqlite3_stmt *st, void *p);
+typedef void db_row_cleanup_fn(void *p);
+struct db_rows {
+	unsigned char *v;
+	size_t n;
+	size_t cap;
+	size_t size; /* bytes per element */
+	db_row_cleanup_fn *cleanup;
+};
+int db_rows_load(struct db *db, sqlite3_stmt *st, struct db_rows *r,
+    db_row_read_fn *read, const char *what, struct gw_err *err);
+void db_rows_cleanup(struct db_rows *r);
 void db_unlock(struct db *db);
 
 #endif

@@ -14,79 +14,6 @@
 #include "db.h"
 #include "db_int.h"
 
-/* Reads the current row into the element at p. Returns 0 or -1 (no
- * memory); on failure the element may hold some copies to clean up. */
-typedef int row_read_fn(sqlite3_stmt *st, void *p);
-typedef void row_cleanup_fn(void *p);
-
-/* A growable array of rows of one type. */
-struct rows {
-	unsigned char *v;
-	size_t n;
-	size_t cap;
-	size_t size; /* bytes per element */
-	row_cleanup_fn *cleanup;
-};
-
-/* Frees every element and the array; accepts an empty set. */
-static void
-rows_cleanup(struct rows *r)
-{
-	size_t i;
-
-	for (i = 0; i < r->n; i++)
-		r->cleanup(r->v + i * r->size);
-	free(r->v);
-	r->v = NULL;
-	r->n = r->cap = 0;
-}
-
-/* Makes room for one more element and returns it, zeroed; or NULL. */
-static void *
-rows_next(struct rows *r)
-{
-	unsigned char *nv;
-	size_t cap;
-
-	if (r->n == r->cap) {
-		cap = r->cap == 0 ? 16 : r->cap * 2;
-		if ((nv = realloc(r->v, cap * r->size)) == NULL)
-			return NULL;
-		r->v = nv;
-		r->cap = cap;
-	}
-	memset(r->v + r->n * r->size, 0, r->size);
-	return r->v + r->n++ * r->size;
-}
-
-/*
- * Steps a bound statement to the end, copying each row into r with read.
- * The caller holds the mutex; the statement is reset here. Returns 0 or
- * -1 with err set.
- */
-static int
-rows_load(struct db *db, sqlite3_stmt *st, struct rows *r, row_read_fn *read,
-    const char *what, struct gw_err *err)
-{
-	void *p;
-	int s, rc = -1;
-
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((p = rows_next(r)) == NULL || read(st, p) != 0) {
-			gw_err_set(err, DB_ERR_SQL, "%s: out of memory", what);
-			goto out;
-		}
-	}
-	if (s != SQLITE_DONE) {
-		db_err_sql(db, err, what);
-		goto out;
-	}
-	rc = 0;
-out:
-	db_stmt_done(st);
-	return rc;
-}
-
 /* The LIMIT value of a row limit: SQLite reads -1 as "no limit". */
 static sqlite3_int64
 limit_value(size_t limit)
@@ -128,7 +55,7 @@ db_challenge_list_state(struct db *db, enum db_challenge_state state,
     int64_t now, size_t limit, db_challenge_fn *fn, void *arg,
     struct gw_err *err)
 {
-	struct rows r = { NULL, 0, 0, sizeof(struct db_challenge),
+	struct db_rows r = { NULL, 0, 0, sizeof(struct db_challenge),
 		challenge_cleanup_fn };
 	sqlite3_stmt *st;
 	size_t i;
@@ -146,14 +73,14 @@ db_challenge_list_state(struct db *db, enum db_challenge_state state,
 		db_err_sql(db, err, "challenge list");
 		db_stmt_done(st);
 	} else
-		rc = rows_load(db, st, &r, challenge_read, "challenge list",
+		rc = db_rows_load(db, st, &r, challenge_read, "challenge list",
 		    err);
 	db_unlock(db);
 	for (i = 0; rc == 0 && i < r.n; i++)
 		if (fn(arg,
 			(struct db_challenge *)(void *)(r.v + i * r.size)) != 0)
 			break;
-	rows_cleanup(&r);
+	db_rows_cleanup(&r);
 	return rc;
 }
 
@@ -257,7 +184,8 @@ int
 db_txn_list(struct db *db, enum db_txn_state state, const char *cn,
     size_t limit, db_txn_fn *fn, void *arg, struct gw_err *err)
 {
-	struct rows r = { NULL, 0, 0, sizeof(struct db_txn), txn_cleanup_fn };
+	struct db_rows r = { NULL, 0, 0, sizeof(struct db_txn),
+		txn_cleanup_fn };
 	sqlite3_stmt *st;
 	size_t i;
 	int rc = -1;
@@ -270,12 +198,12 @@ db_txn_list(struct db *db, enum db_txn_state state, const char *cn,
 		db_err_sql(db, err, "txn list");
 		db_stmt_done(st);
 	} else
-		rc = rows_load(db, st, &r, txn_read, "txn list", err);
+		rc = db_rows_load(db, st, &r, txn_read, "txn list", err);
 	db_unlock(db);
 	for (i = 0; rc == 0 && i < r.n; i++)
 		if (fn(arg, (struct db_txn *)(void *)(r.v + i * r.size)) != 0)
 			break;
-	rows_cleanup(&r);
+	db_rows_cleanup(&r);
 	return rc;
 }
 
@@ -342,7 +270,8 @@ int
 db_cert_find(struct db *db, const char *serial_hex, const char *cn,
     size_t limit, db_cert_fn *fn, void *arg, struct gw_err *err)
 {
-	struct rows r = { NULL, 0, 0, sizeof(struct db_cert), cert_cleanup_fn };
+	struct db_rows r = { NULL, 0, 0, sizeof(struct db_cert),
+		cert_cleanup_fn };
 	sqlite3_stmt *st;
 	size_t i;
 	int rc = -1;
@@ -355,11 +284,11 @@ db_cert_find(struct db *db, const char *serial_hex, const char *cn,
 		db_err_sql(db, err, "cert list");
 		db_stmt_done(st);
 	} else
-		rc = rows_load(db, st, &r, cert_read, "cert list", err);
+		rc = db_rows_load(db, st, &r, cert_read, "cert list", err);
 	db_unlock(db);
 	for (i = 0; rc == 0 && i < r.n; i++)
 		if (fn(arg, (struct db_cert *)(void *)(r.v + i * r.size)) != 0)
 			break;
-	rows_cleanup(&r);
+	db_rows_cleanup(&r);
 	return rc;
 }

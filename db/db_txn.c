@@ -555,53 +555,16 @@ out:
 	return rc;
 }
 
-/* Frees an array of n transactions. */
 static void
-txn_array_free(struct db_txn *v, size_t n)
+txn_cleanup_fn(void *p)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		db_txn_cleanup(&v[i]);
-	free(v);
+	db_txn_cleanup(p);
 }
 
-/* Reads every ORDERING transaction into a new array (mutex held). */
 static int
-txn_array_load(struct db *db, struct db_txn **out, size_t *n,
-    struct gw_err *err)
+txn_read_fn(sqlite3_stmt *st, void *p)
 {
-	sqlite3_stmt *st = db_stmt(db, DB_ST_TX_LIST);
-	struct db_txn *v = NULL, *nv;
-	size_t len = 0, cap = 0;
-	int s, rc = -1;
-
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		if (len == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
-				goto nomem;
-			v = nv;
-		}
-		if (txn_row_read(st, &v[len++]) != 0)
-			goto nomem;
-	}
-	if (s != SQLITE_DONE) {
-		db_err_sql(db, err, "txn list");
-		goto out;
-	}
-	*out = v;
-	*n = len;
-	v = NULL;
-	len = 0;
-	rc = 0;
-	goto out;
-nomem:
-	gw_err_set(err, DB_ERR_SQL, "txn list: out of memory");
-out:
-	txn_array_free(v, len);
-	db_stmt_done(st);
-	return rc;
+	return txn_row_read(st, p);
 }
 
 /*
@@ -614,17 +577,19 @@ int
 db_txn_list_unfinished(struct db *db, db_txn_fn *fn, void *arg,
     struct gw_err *err)
 {
-	struct db_txn *v = NULL;
-	size_t i, n = 0;
+	struct db_rows r = { NULL, 0, 0, sizeof(struct db_txn),
+		txn_cleanup_fn };
+	size_t i;
 	int rc;
 
 	db_lock(db);
-	rc = txn_array_load(db, &v, &n, err);
+	rc = db_rows_load(db, db_stmt(db, DB_ST_TX_LIST), &r, txn_read_fn,
+	    "txn list", err);
 	db_unlock(db);
-	for (i = 0; rc == 0 && i < n; i++)
-		if (fn(arg, &v[i]) != 0)
+	for (i = 0; rc == 0 && i < r.n; i++)
+		if (fn(arg, (struct db_txn *)(void *)(r.v + i * r.size)) != 0)
 			break;
-	txn_array_free(v, n);
+	db_rows_cleanup(&r);
 	return rc;
 }
 
