@@ -384,6 +384,26 @@ db_file_create(const char *path, struct gw_err *err)
 	return 0;
 }
 
+/* Initialises the connection mutex and the group-commit queue's
+ * synchronisation. Returns 0, or -1 with nothing left to destroy. */
+static int
+db_sync_init(struct db *db)
+{
+	if (pthread_mutex_init(&db->mu, NULL) != 0)
+		return -1;
+	if (pthread_mutex_init(&db->qmu, NULL) != 0)
+		goto err_mu;
+	if (pthread_cond_init(&db->qdone, NULL) != 0)
+		goto err_qmu;
+	db->qtail = &db->qhead;
+	return 0;
+err_qmu:
+	pthread_mutex_destroy(&db->qmu);
+err_mu:
+	pthread_mutex_destroy(&db->mu);
+	return -1;
+}
+
 /*
  * Opens (creating if needed) the database at path and migrates it to the
  * latest schema. On success *out is a new handle the caller closes with
@@ -402,7 +422,7 @@ db_open(struct db **out, const char *path, struct gw_err *err)
 		gw_err_set(err, DB_ERR_SQL, "out of memory");
 		goto out;
 	}
-	if (pthread_mutex_init(&db->mu, NULL) != 0) {
+	if (db_sync_init(db) != 0) {
 		gw_err_set(err, DB_ERR_SQL, "pthread_mutex_init failed");
 		free(db);
 		db = NULL;
@@ -444,6 +464,8 @@ db_close(struct db *db)
 	for (i = 0; i < DB_ST__MAX; i++)
 		sqlite3_finalize(db->st[i]);
 	sqlite3_close(db->h);
+	pthread_cond_destroy(&db->qdone);
+	pthread_mutex_destroy(&db->qmu);
 	pthread_mutex_destroy(&db->mu);
 	free(db);
 }

@@ -123,6 +123,14 @@ int db_txn_set_order(struct db *db, const char *txid, const char *order_id,
 int db_txn_set_issued(struct db *db, const char *txid, const char *order_id,
     const uint8_t *der, size_t len, const char *serial_hex, int64_t not_after,
     const char *subject, int64_t now, struct gw_err *err);
+/* Called (on the thread that ran the batch) once the write is committed (rc 0)
+ * or failed (rc -1, err says why; nothing was written). */
+void db_write_stats(struct db *db, uint64_t *batches, uint64_t *writes);
+typedef void db_done_fn(void *arg, int rc, const struct gw_err *err);
+int db_txn_set_issued_submit(struct db *db, const char *txid,
+    const char *order_id, const uint8_t *der, size_t len,
+    const char *serial_hex, int64_t not_after, const char *subject, int64_t now,
+    db_done_fn *done, void *arg, struct gw_err *err);
 int db_txn_set_failed(struct db *db, const char *txid, int fail_info,
     const char *fail_text, int64_t now, struct gw_err *err);
 typedef int db_txn_fn(void *arg, const struct db_txn *t);

@@ -7,12 +7,13 @@
 #define GW_DB_INT_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <sqlite3.h>
 
-struct gw_err;
+#include "gw_err.h"
 
 #define DB_TXN_COLS                                                         \
 	"id, txid, csr_sha256, state, created, updated, challenge_id, cn, " \
@@ -23,6 +24,9 @@ struct gw_err;
 	X(BEGIN, "BEGIN IMMEDIATE")                                            \
 	X(COMMIT, "COMMIT")                                                    \
 	X(ROLLBACK, "ROLLBACK")                                                \
+	X(SAVEPOINT, "SAVEPOINT w")                                            \
+	X(RELEASE, "RELEASE w")                                                \
+	X(ROLLBACK_TO, "ROLLBACK TO w")                                        \
 	X(CH_PUT,                                                              \
 	    "INSERT INTO challenges(hash, created, expires, cn, "              \
 	    "email, ou, profile) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")         \
@@ -124,11 +128,46 @@ enum db_stmt {
 	    DB_ST__MAX
 };
 
+/*
+ * One queued write of db_batch.c. fn runs on the leading thread with
+ * db->mu held, inside a savepoint, and returns DB_WRITE_KEEP,
+ * DB_WRITE_UNDO (roll my part back, not an error) or -1 (error in err,
+ * rolled back).
+ */
+#define DB_WRITE_KEEP 0
+#define DB_WRITE_UNDO 1
+struct db_write;
+typedef int db_write_fn(struct db *db, void *arg, struct gw_err *err);
+typedef void db_write_done_fn(struct db_write *j, int rc,
+    const struct gw_err *err);
+struct db_write {
+	db_write_fn *fn;
+	void *arg;
+	db_write_done_fn *done; /* NULL: a caller waits in db_write_run() */
+	struct gw_err err;
+	int rc;
+	bool finished; /* under qmu: the waiting caller may return */
+	bool lead;     /* under qmu: the waiting caller leads next */
+	struct db_write *next;
+};
+
 struct db {
 	sqlite3 *h;		      /* the one connection */
 	pthread_mutex_t mu;	      /* serialises every use of h */
 	sqlite3_stmt *st[DB_ST__MAX]; /* prepared once, reset after use */
+	/* Group commit (db_batch.c); all under qmu. */
+	pthread_mutex_t qmu;
+	pthread_cond_t qdone;	/* a batch was committed, or a lead passed */
+	struct db_write *qhead; /* waiting for the next batch */
+	struct db_write **qtail;
+	uint64_t qbatches; /* batches run (commits attempted) */
+	uint64_t qwrites;  /* writes they held */
+	bool qleader;	   /* a thread is running batches */
+	pthread_t qowner;  /* that thread */
 };
+
+int db_write_run(struct db *db, db_write_fn *fn, void *arg, struct gw_err *err);
+void db_write_submit(struct db *db, struct db_write *j);
 
 /* Helpers shared by the db_*.c files; the caller holds db->mu. */
 sqlite3_stmt *db_stmt(struct db *db, enum db_stmt which);

@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "gw_err.h"
+#include "secure.h"
 #include "db.h"
 #include "db_int.h"
 
@@ -345,6 +346,24 @@ out:
 	return rc;
 }
 
+struct txn_start_args {
+	const struct db_txn_new *n;
+	enum db_start *res;
+	struct db_txn *t;
+};
+
+/* db_txn_start() as a batched write: nothing is kept unless the challenge
+ * was consumed and the transaction recorded. */
+static int
+txn_start_write(struct db *db, void *arg, struct gw_err *err)
+{
+	struct txn_start_args *a = arg;
+
+	if (txn_start_locked(db, a->n, a->res, a->t, err) != 0)
+		return -1;
+	return *a->res == DB_START_OK ? DB_WRITE_KEEP : DB_WRITE_UNDO;
+}
+
 /*
  * DESIGN.md "Enrollment" steps 2-3, atomically: if n->txid is known,
  * *res = DB_START_EXISTS and *t holds it (the caller compares csr_sha256).
@@ -358,7 +377,7 @@ int
 db_txn_start(struct db *db, const struct db_txn_new *n, enum db_start *res,
     struct db_txn *t, struct gw_err *err)
 {
-	int rc = -1;
+	struct txn_start_args a = { n, res, t };
 
 	memset(t, 0, sizeof(*t));
 	*res = DB_START__MAX;
@@ -367,29 +386,12 @@ db_txn_start(struct db *db, const struct db_txn_new *n, enum db_start *res,
 		gw_err_set(err, DB_ERR_ARG, "txn start: bad arguments");
 		return -1;
 	}
-	db_lock(db);
-	if (db_begin(db, err) != 0)
-		goto out;
-	if (txn_start_locked(db, n, res, t, err) != 0) {
-		db_rollback(db);
-		goto out;
-	}
-	/* Nothing was written for any other outcome. */
-	if (*res != DB_START_OK) {
-		db_rollback(db);
-		rc = 0;
-		goto out;
-	}
-	if (db_commit(db, err) != 0)
-		goto out;
-	rc = 0;
-out:
-	if (rc != 0) {
+	if (db_write_run(db, txn_start_write, &a, err) == -1) {
 		db_txn_cleanup(t);
 		*res = DB_START__MAX;
+		return -1;
 	}
-	db_unlock(db);
-	return rc;
+	return 0;
 }
 
 /* Binds the common tail (now, txid) of the three state updates. */
@@ -420,6 +422,35 @@ txn_update_step(struct db *db, sqlite3_stmt *st, const char *txid,
 	return 0;
 }
 
+/* The arguments of the three state updates, as batched writes. */
+struct txn_update {
+	const char *txid;
+	const char *order_id; /* set order, set issued (may be NULL) */
+	const uint8_t *der;   /* set issued */
+	size_t len;
+	const char *serial_hex;
+	int64_t not_after;
+	const char *subject;
+	int fail_info; /* set failed */
+	const char *fail_text;
+	int64_t now;
+};
+
+static int
+txn_order_write(struct db *db, void *arg, struct gw_err *err)
+{
+	const struct txn_update *u = arg;
+	sqlite3_stmt *st = db_stmt(db, DB_ST_TX_ORDER);
+
+	if (db_bind_text(st, 1, u->order_id) != SQLITE_OK ||
+	    txn_bind_now_txid(st, 2, u->now, u->txid) != SQLITE_OK) {
+		db_err_sql(db, err, "txn set order");
+		db_stmt_done(st);
+		return -1;
+	}
+	return txn_update_step(db, st, u->txid, "txn set order", err);
+}
+
 /*
  * Records the upstream OrderID of an ORDERING transaction as soon as it is
  * known (DESIGN.md step 4), so the reconciler can query before it ever
@@ -430,45 +461,34 @@ int
 db_txn_set_order(struct db *db, const char *txid, const char *order_id,
     int64_t now, struct gw_err *err)
 {
-	sqlite3_stmt *st;
-	int rc = -1;
+	struct txn_update u = { .txid = txid,
+		.order_id = order_id,
+		.now = now };
 
-	db_lock(db);
-	st = db_stmt(db, DB_ST_TX_ORDER);
-	if (db_bind_text(st, 1, order_id) != SQLITE_OK ||
-	    txn_bind_now_txid(st, 2, now, txid) != SQLITE_OK) {
-		db_err_sql(db, err, "txn set order");
-		db_stmt_done(st);
-		goto out;
-	}
-	rc = txn_update_step(db, st, txid, "txn set order", err);
-out:
-	db_unlock(db);
-	return rc;
+	return db_write_run(db, txn_order_write, &u, err) == -1 ? -1 : 0;
 }
 
 /* Inserts the certificate row of db_txn_set_issued(). */
 static int
-txn_cert_insert(struct db *db, const char *txid, const char *order_id,
-    const uint8_t *der, size_t len, const char *serial_hex, int64_t not_after,
-    const char *subject, int64_t now, struct gw_err *err)
+txn_cert_insert(struct db *db, const struct txn_update *u, struct gw_err *err)
 {
 	sqlite3_stmt *st = db_stmt(db, DB_ST_CERT_PUT);
 	int b;
 
-	b = db_bind_text(st, 1, serial_hex);
+	b = db_bind_text(st, 1, u->serial_hex);
 	if (b == SQLITE_OK)
-		b = db_bind_text(st, 2, order_id);
+		b = db_bind_text(st, 2, u->order_id);
 	if (b == SQLITE_OK)
-		b = db_bind_text(st, 3, txid);
+		b = db_bind_text(st, 3, u->txid);
 	if (b == SQLITE_OK)
-		b = db_bind_text(st, 4, subject);
+		b = db_bind_text(st, 4, u->subject);
 	if (b == SQLITE_OK)
-		b = sqlite3_bind_blob64(st, 5, der, len, SQLITE_TRANSIENT);
+		b = sqlite3_bind_blob64(st, 5, u->der, u->len,
+		    SQLITE_TRANSIENT);
 	if (b == SQLITE_OK)
-		b = sqlite3_bind_int64(st, 6, now);
+		b = sqlite3_bind_int64(st, 6, u->now);
 	if (b == SQLITE_OK)
-		b = sqlite3_bind_int64(st, 7, not_after);
+		b = sqlite3_bind_int64(st, 7, u->not_after);
 	if (b != SQLITE_OK) {
 		db_err_sql(db, err, "cert insert");
 		db_stmt_done(st);
@@ -477,22 +497,36 @@ txn_cert_insert(struct db *db, const char *txid, const char *order_id,
 	return db_step_done(db, st, "cert insert", err);
 }
 
-/* Moves the transaction to ISSUED; the caller holds an open transaction. */
+/* Moves the transaction to ISSUED and inserts its certificate row. */
 static int
-txn_issued_update(struct db *db, const char *txid, const char *order_id,
-    const uint8_t *der, size_t len, int64_t now, struct gw_err *err)
+txn_issued_write(struct db *db, void *arg, struct gw_err *err)
 {
+	const struct txn_update *u = arg;
 	sqlite3_stmt *st = db_stmt(db, DB_ST_TX_ISSUED);
 
-	if (db_bind_text(st, 1, order_id) != SQLITE_OK ||
-	    sqlite3_bind_blob64(st, 2, der, len, SQLITE_TRANSIENT) !=
+	if (db_bind_text(st, 1, u->order_id) != SQLITE_OK ||
+	    sqlite3_bind_blob64(st, 2, u->der, u->len, SQLITE_TRANSIENT) !=
 		SQLITE_OK ||
-	    txn_bind_now_txid(st, 3, now, txid) != SQLITE_OK) {
+	    txn_bind_now_txid(st, 3, u->now, u->txid) != SQLITE_OK) {
 		db_err_sql(db, err, "txn set issued");
 		db_stmt_done(st);
 		return -1;
 	}
-	return txn_update_step(db, st, txid, "txn set issued", err);
+	if (txn_update_step(db, st, u->txid, "txn set issued", err) != 0)
+		return -1;
+	return txn_cert_insert(db, u, err);
+}
+
+/* Checks the arguments of db_txn_set_issued() and _submit(). */
+static int
+txn_issued_check(const struct txn_update *u, struct gw_err *err)
+{
+	if (u->txid == NULL || u->der == NULL || u->len == 0 ||
+	    u->serial_hex == NULL) {
+		gw_err_set(err, DB_ERR_ARG, "txn set issued: bad arguments");
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -507,25 +541,128 @@ db_txn_set_issued(struct db *db, const char *txid, const char *order_id,
     const uint8_t *der, size_t len, const char *serial_hex, int64_t not_after,
     const char *subject, int64_t now, struct gw_err *err)
 {
-	int rc = -1;
+	struct txn_update u = { .txid = txid,
+		.order_id = order_id,
+		.der = der,
+		.len = len,
+		.serial_hex = serial_hex,
+		.not_after = not_after,
+		.subject = subject,
+		.now = now };
 
-	if (der == NULL || len == 0 || serial_hex == NULL) {
-		gw_err_set(err, DB_ERR_ARG, "txn set issued: bad arguments");
+	if (txn_issued_check(&u, err) != 0)
+		return -1;
+	return db_write_run(db, txn_issued_write, &u, err) == -1 ? -1 : 0;
+}
+
+/* A queued db_txn_set_issued_submit(): owns copies of its arguments. */
+struct txn_issued_job {
+	struct db_write w; /* first: the completion gets &w */
+	struct txn_update u;
+	db_done_fn *done;
+	void *arg;
+	char *txid, *order_id, *serial_hex, *subject;
+	uint8_t *der;
+};
+
+static void
+txn_issued_job_free(struct txn_issued_job *q)
+{
+	if (q == NULL)
+		return;
+	free(q->txid);
+	free(q->order_id);
+	free(q->serial_hex);
+	free(q->subject);
+	free(q->der);
+	free(q);
+}
+
+static void
+txn_issued_job_done(struct db_write *w, int rc, const struct gw_err *err)
+{
+	struct txn_issued_job *q = (struct txn_issued_job *)(void *)w;
+
+	q->done(q->arg, rc == -1 ? -1 : 0, err);
+	txn_issued_job_free(q);
+}
+
+/* Copies s (NULL stays NULL) into *out. Returns 0, or -1 out of memory. */
+static int
+txn_strdup(const char *s, char **out)
+{
+	*out = NULL;
+	if (s == NULL)
+		return 0;
+	*out = gw_strdup(s);
+	return *out == NULL ? -1 : 0;
+}
+
+/*
+ * db_txn_set_issued() without waiting: the arguments are copied, the
+ * write joins the next group commit, and done(arg, rc, err) runs on the
+ * thread that commits it (this one when nobody else is writing), after it (rc
+ * 0: committed; -1: nothing written). Returns 0 when queued, or -1 with err set
+ * and done never called.
+ */
+int
+db_txn_set_issued_submit(struct db *db, const char *txid, const char *order_id,
+    const uint8_t *der, size_t len, const char *serial_hex, int64_t not_after,
+    const char *subject, int64_t now, db_done_fn *done, void *arg,
+    struct gw_err *err)
+{
+	struct txn_update u = { .txid = txid,
+		.order_id = order_id,
+		.der = der,
+		.len = len,
+		.serial_hex = serial_hex,
+		.not_after = not_after,
+		.subject = subject,
+		.now = now };
+	struct txn_issued_job *q;
+
+	if (txn_issued_check(&u, err) != 0)
+		return -1;
+	if ((q = calloc(1, sizeof(*q))) == NULL ||
+	    txn_strdup(txid, &q->txid) != 0 ||
+	    txn_strdup(order_id, &q->order_id) != 0 ||
+	    txn_strdup(serial_hex, &q->serial_hex) != 0 ||
+	    txn_strdup(subject, &q->subject) != 0 ||
+	    (q->der = malloc(len)) == NULL) {
+		txn_issued_job_free(q);
+		gw_err_set(err, DB_ERR_SQL, "txn set issued: out of memory");
 		return -1;
 	}
-	db_lock(db);
-	if (db_begin(db, err) != 0)
-		goto out;
-	if (txn_issued_update(db, txid, order_id, der, len, now, err) != 0 ||
-	    txn_cert_insert(db, txid, order_id, der, len, serial_hex, not_after,
-		subject, now, err) != 0) {
-		db_rollback(db);
-		goto out;
+	memcpy(q->der, der, len);
+	q->u = u;
+	q->u.txid = q->txid;
+	q->u.order_id = q->order_id;
+	q->u.serial_hex = q->serial_hex;
+	q->u.subject = q->subject;
+	q->u.der = q->der;
+	q->done = done;
+	q->arg = arg;
+	q->w.fn = txn_issued_write;
+	q->w.arg = &q->u;
+	q->w.done = txn_issued_job_done;
+	db_write_submit(db, &q->w);
+	return 0;
+}
+
+static int
+txn_failed_write(struct db *db, void *arg, struct gw_err *err)
+{
+	const struct txn_update *u = arg;
+	sqlite3_stmt *st = db_stmt(db, DB_ST_TX_FAILED);
+
+	if (sqlite3_bind_int(st, 1, u->fail_info) != SQLITE_OK ||
+	    db_bind_text(st, 2, u->fail_text) != SQLITE_OK ||
+	    txn_bind_now_txid(st, 3, u->now, u->txid) != SQLITE_OK) {
+		db_err_sql(db, err, "txn set failed");
+		db_stmt_done(st);
+		return -1;
 	}
-	rc = db_commit(db, err);
-out:
-	db_unlock(db);
-	return rc;
+	return txn_update_step(db, st, u->txid, "txn set failed", err);
 }
 
 /*
@@ -537,22 +674,12 @@ int
 db_txn_set_failed(struct db *db, const char *txid, int fail_info,
     const char *fail_text, int64_t now, struct gw_err *err)
 {
-	sqlite3_stmt *st;
-	int rc = -1;
+	struct txn_update u = { .txid = txid,
+		.fail_info = fail_info,
+		.fail_text = fail_text,
+		.now = now };
 
-	db_lock(db);
-	st = db_stmt(db, DB_ST_TX_FAILED);
-	if (sqlite3_bind_int(st, 1, fail_info) != SQLITE_OK ||
-	    db_bind_text(st, 2, fail_text) != SQLITE_OK ||
-	    txn_bind_now_txid(st, 3, now, txid) != SQLITE_OK) {
-		db_err_sql(db, err, "txn set failed");
-		db_stmt_done(st);
-		goto out;
-	}
-	rc = txn_update_step(db, st, txid, "txn set failed", err);
-out:
-	db_unlock(db);
-	return rc;
+	return db_write_run(db, txn_failed_write, &u, err) == -1 ? -1 : 0;
 }
 
 static void

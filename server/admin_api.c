@@ -645,6 +645,7 @@ admin_metrics(struct admin_req *rq)
 {
 	struct gw_ctx *ctx = rq->ctx;
 	int64_t counts[4], outstanding;
+	uint64_t batches, writes;
 	struct gw_err err;
 	enum MHD_Result rc;
 	struct buf b;
@@ -669,6 +670,17 @@ admin_metrics(struct admin_req *rq)
 	    "scepgw_challenges_outstanding %" PRId64 "\n",
 	    counts[DB_TXN_ORDERING], counts[DB_TXN_ISSUED],
 	    counts[DB_TXN_FAILED], outstanding);
+	db_write_stats(ctx->db, &batches, &writes);
+	buf_printf(&b,
+	    "# HELP scepgw_db_commits_total Group commits of enrollment "
+	    "writes (one fsync each).\n"
+	    "# TYPE scepgw_db_commits_total counter\n"
+	    "scepgw_db_commits_total %" PRIu64 "\n"
+	    "# HELP scepgw_db_writes_total Enrollment writes those commits "
+	    "held.\n"
+	    "# TYPE scepgw_db_writes_total counter\n"
+	    "scepgw_db_writes_total %" PRIu64 "\n",
+	    batches, writes);
 	if (ctx->enroll != NULL)
 		buf_printf(&b,
 		    "# HELP scepgw_orders_in_flight Upstream orders being "

@@ -343,48 +343,78 @@ serial_hex(const ASN1_INTEGER *sn, char *out, size_t n)
 	return 0;
 }
 
+/* What db/ stores of an issued certificate, read off the leaf. */
+struct issued_fields {
+	unsigned char *der; /* OPENSSL_free() */
+	int len;
+	char serial[80];
+	char subject[256];
+	int64_t not_after;
+};
+
+/* Fills f from leaf. Returns 0, or -1 (f->der freed by the caller). */
+static int
+issued_fields_get(const X509 *leaf, struct issued_fields *f)
+{
+	ASN1_TIME *epoch = NULL;
+	int days = 0, secs = 0, rc = -1;
+
+	memset(f, 0, sizeof(*f));
+	f->len = i2d_X509(leaf, &f->der);
+	if (f->len <= 0 ||
+	    serial_hex(X509_get0_serialNumber(leaf), f->serial,
+		sizeof(f->serial)) == -1)
+		goto out;
+	X509_NAME_oneline(X509_get_subject_name(leaf), f->subject,
+	    (int)sizeof(f->subject));
+	if ((epoch = ASN1_TIME_set(NULL, 0)) == NULL ||
+	    ASN1_TIME_diff(&days, &secs, epoch, X509_get0_notAfter(leaf)) != 1)
+		goto out;
+	f->not_after = (int64_t)days * 86400 + secs;
+	rc = 0;
+out:
+	ASN1_TIME_free(epoch);
+	return rc;
+}
+
+/* A reference to leaf for the reply, or NULL. Not X509_dup(): a copy
+ * decodes the key again. */
+static X509 *
+leaf_ref(const X509 *leaf)
+{
+	X509 *x = (X509 *)(uintptr_t)leaf;
+
+	return X509_up_ref(x) == 1 ? x : NULL;
+}
+
 /*
  * Stores a certificate GlobalSign issued for txid under order_id (ISSUED,
- * in one SQLite transaction with its certificate row). Returns a copy for
- * the reply (caller frees), or NULL when it could not be stored.
+ * in one SQLite transaction with its certificate row) and waits for the
+ * commit. Returns a reference for the reply (caller frees), or NULL when
+ * it could not be stored.
  */
 X509 *
 enroll_store_issued(struct gw_ctx *ctx, const char *txid, const char *order_id,
     const X509 *leaf)
 {
-	unsigned char *der = NULL;
-	char serial[80], subject[256] = "";
-	ASN1_TIME *epoch = NULL;
+	struct issued_fields f;
 	struct gw_err err;
 	X509 *copy = NULL;
-	int len, days = 0, secs = 0;
 
-	len = i2d_X509(leaf, &der);
-	if (len <= 0 ||
-	    serial_hex(X509_get0_serialNumber(leaf), serial, sizeof(serial)) ==
-		-1)
-		goto out;
-	X509_NAME_oneline(X509_get_subject_name(leaf), subject,
-	    (int)sizeof(subject));
-	if ((epoch = ASN1_TIME_set(NULL, 0)) == NULL ||
-	    ASN1_TIME_diff(&days, &secs, epoch, X509_get0_notAfter(leaf)) != 1)
+	if (issued_fields_get(leaf, &f) == -1)
 		goto out;
 	if (db_txn_set_issued(ctx->db, txid,
-		order_id[0] != '\0' ? order_id : NULL, der, (size_t)len, serial,
-		(int64_t)days * 86400 + secs, subject, now_seconds(),
-		&err) == -1) {
+		order_id[0] != '\0' ? order_id : NULL, f.der, (size_t)f.len,
+		f.serial, f.not_after, f.subject, now_seconds(), &err) == -1) {
 		log_warnx("txid=%s: order %s issued but not stored: %s", txid,
 		    order_id, err.msg);
 		goto out;
 	}
-	log_info("txid=%s: issued serial=%s order=%s subject=%s", txid, serial,
-	    order_id, subject);
-	/* A reference, not X509_dup(): a copy decodes the key again. */
-	if (X509_up_ref((X509 *)(uintptr_t)leaf) == 1)
-		copy = (X509 *)(uintptr_t)leaf;
+	log_info("txid=%s: issued serial=%s order=%s subject=%s", txid,
+	    f.serial, order_id, f.subject);
+	copy = leaf_ref(leaf);
 out:
-	ASN1_TIME_free(epoch);
-	OPENSSL_free(der);
+	OPENSSL_free(f.der);
 	return copy;
 }
 
@@ -454,6 +484,89 @@ enroll_order_record(struct gw_ctx *ctx, const char *txid, const EVP_PKEY *pub,
 	return SCEP_STATUS_PENDING;
 }
 
+/* An issued certificate on its way to the database (order_issued). */
+struct issued_rec {
+	struct enroll_job *j;
+	X509 *cert; /* the reply's reference */
+	char order_id[sizeof(((struct epki_resp *)0)->order_id)];
+	char serial[80];
+	char subject[256];
+};
+
+/* Group commit done (on the committing thread): deliver SUCCESS, or leave the
+ * order to the reconciler as enroll_order_record() does. */
+static void
+order_issued_done(void *arg, int rc, const struct gw_err *err)
+{
+	struct issued_rec *q = arg;
+	struct enroll_job *j = q->j;
+	struct gw_err e;
+
+	if (rc == 0) {
+		log_info("txid=%s: issued serial=%s order=%s subject=%s",
+		    j->txid, q->serial, q->order_id, q->subject);
+		job_deliver(j, SCEP_STATUS_SUCCESS, 0, NULL, q->cert);
+		free(q);
+		return;
+	}
+	log_warnx("txid=%s: order %s issued but not stored: %s; left for "
+		  "reconciliation",
+	    j->txid, q->order_id, err->msg);
+	if (q->order_id[0] != '\0' &&
+	    db_txn_set_order(j->e->ctx->db, j->txid, q->order_id, now_seconds(),
+		&e) == -1)
+		log_warnx("txid=%s: cannot store order id: %s", j->txid, e.msg);
+	X509_free(q->cert);
+	free(q);
+	job_deliver(j, SCEP_STATUS_PENDING, 0, NULL, NULL);
+}
+
+/*
+ * The common case of order_done(): GlobalSign issued a certificate for the
+ * key. Hands it to the database without waiting for another thread's
+ * commit (this thread serves every order); order_issued_done() delivers
+ * it after its own commit. Returns
+ * 0 when queued, -1 when the caller must record the answer itself.
+ */
+static int
+order_issued(struct enroll_job *j, const struct epki_resp *r)
+{
+	struct issued_fields f;
+	struct issued_rec *q = NULL;
+	const X509 *leaf;
+	struct gw_err err;
+	int rc = -1;
+
+	memset(&f, 0, sizeof(f));
+	if ((r->cls != EPKI_OK && r->cls != EPKI_WARNING) ||
+	    (leaf = epki_resp_get0_cert_for_key(r, j->pub)) == NULL ||
+	    issued_fields_get(leaf, &f) == -1 ||
+	    (q = calloc(1, sizeof(*q))) == NULL ||
+	    (q->cert = leaf_ref(leaf)) == NULL)
+		goto out;
+	if (r->cls == EPKI_WARNING)
+		order_log_errors(j->txid, r);
+	q->j = j;
+	snprintf(q->order_id, sizeof(q->order_id), "%s", r->order_id);
+	snprintf(q->serial, sizeof(q->serial), "%s", f.serial);
+	snprintf(q->subject, sizeof(q->subject), "%s", f.subject);
+	if (db_txn_set_issued_submit(j->e->ctx->db, j->txid,
+		r->order_id[0] != '\0' ? r->order_id : NULL, f.der,
+		(size_t)f.len, f.serial, f.not_after, f.subject, now_seconds(),
+		order_issued_done, q, &err) == -1) {
+		log_warnx("txid=%s: %s", j->txid, err.msg);
+		goto out;
+	}
+	q = NULL;
+	rc = 0;
+out:
+	if (q != NULL)
+		X509_free(q->cert);
+	free(q);
+	OPENSSL_free(f.der);
+	return rc;
+}
+
 /* EPKI callback (EPKI client thread): record the outcome, then deliver. */
 static void
 order_done(void *arg, const struct epki_resp *r)
@@ -464,6 +577,8 @@ order_done(void *arg, const struct epki_resp *r)
 	X509 *cert;
 
 	ERR_clear_error();
+	if (order_issued(j, r) == 0)
+		return;
 	st = enroll_order_record(j->e->ctx, j->txid, j->pub, r, &cert, &text);
 	job_deliver(j, st, st == SCEP_STATUS_FAILURE ? SCEP_FAIL_BADREQUEST : 0,
 	    text, cert);

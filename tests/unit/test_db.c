@@ -748,6 +748,147 @@ struct user_bad_case {
 	const char *password;
 };
 
+/*
+ * Group commit (db/db_batch.c): writers on one handle share commits, and
+ * a write that fails inside a batch takes nothing else with it. Each
+ * worker starts its transactions, then records them issued, half with
+ * db_txn_set_issued_submit(); every fourth transaction's certificate
+ * reuses the serial of the one before, which must fail alone.
+ */
+#define GC_WORKERS 6
+#define GC_EACH 40
+
+struct gc_worker {
+	struct db *db;
+	pthread_barrier_t *bar;
+	int w;
+	int failed_sync; /* sync writes that failed */
+	int bad;	 /* unexpected outcomes */
+	pthread_mutex_t *mu;
+	int *done_ok;	  /* under mu: submitted writes committed */
+	int *done_failed; /* under mu: submitted writes refused */
+};
+
+static void
+gc_done(void *arg, int rc, const struct gw_err *err)
+{
+	struct gc_worker *g = arg;
+
+	pthread_mutex_lock(g->mu);
+	if (rc == 0)
+		(*g->done_ok)++;
+	else if (err->code == DB_ERR_SQL)
+		(*g->done_failed)++;
+	else
+		g->bad++;
+	pthread_mutex_unlock(g->mu);
+}
+
+static void *
+gc_run(void *arg)
+{
+	static const uint8_t der[] = { 0x30, 0x03, 0x02, 0x01, 0x05 };
+	struct gc_worker *g = arg;
+	struct db_txn_new n;
+	struct db_txn t;
+	struct gw_err err;
+	enum db_start res;
+	uint8_t csr[32];
+	char txid[32], serial[32];
+	int i, rc;
+
+	hash_fill(csr, 0xc5);
+	pthread_barrier_wait(g->bar);
+	for (i = 0; i < GC_EACH; i++) {
+		snprintf(txid, sizeof(txid), "gc-%d-%d", g->w, i);
+		memset(&n, 0, sizeof(n));
+		n.txid = txid;
+		n.csr_sha256 = csr;
+		n.now = NOW;
+		if (db_txn_start(g->db, &n, &res, &t, &err) != 0 ||
+		    res != DB_START_OK)
+			g->bad++;
+		db_txn_cleanup(&t);
+	}
+	for (i = 0; i < GC_EACH; i++) {
+		snprintf(txid, sizeof(txid), "gc-%d-%d", g->w, i);
+		/* i % 4 == 3 reuses the serial of i - 1: refused. */
+		snprintf(serial, sizeof(serial), "%02X%04X", g->w,
+		    i % 4 == 3 ? i - 1 : i);
+		if (i % 2 == 0) {
+			rc = db_txn_set_issued(g->db, txid, "ORD", der,
+			    sizeof(der), serial, NOW + 1, "CN=gc", NOW, &err);
+			if (rc != 0 && err.code == DB_ERR_SQL)
+				g->failed_sync++;
+			else if (rc != 0)
+				g->bad++;
+		} else if (db_txn_set_issued_submit(g->db, txid, "ORD", der,
+			       sizeof(der), serial, NOW + 1, "CN=gc", NOW,
+			       gc_done, g, &err) != 0) {
+			g->bad++;
+		}
+	}
+	return NULL;
+}
+
+static void
+test_group_commit_mixed(void **state)
+{
+	struct fx *fx = *state;
+	struct gc_worker g[GC_WORKERS];
+	pthread_t th[GC_WORKERS];
+	pthread_barrier_t bar;
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	struct db_txn t;
+	struct gw_err err;
+	int i, k, done_ok = 0, done_failed = 0, failed_sync = 0, issued = 0;
+	uint64_t batches, writes;
+	char txid[32];
+
+	assert_int_equal(pthread_barrier_init(&bar, NULL, GC_WORKERS), 0);
+	for (i = 0; i < GC_WORKERS; i++) {
+		memset(&g[i], 0, sizeof(g[i]));
+		g[i].db = fx->db;
+		g[i].bar = &bar;
+		g[i].w = i;
+		g[i].mu = &mu;
+		g[i].done_ok = &done_ok;
+		g[i].done_failed = &done_failed;
+		assert_int_equal(pthread_create(&th[i], NULL, gc_run, &g[i]),
+		    0);
+	}
+	for (i = 0; i < GC_WORKERS; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&bar);
+	/* Every submitted write has been reported once the writers left. */
+	for (i = 0; i < GC_WORKERS; i++) {
+		assert_int_equal(g[i].bad, 0);
+		failed_sync += g[i].failed_sync;
+	}
+	/* i % 4 == 3 is odd: those are the submitted ones that fail. */
+	assert_int_equal(failed_sync, 0);
+	assert_int_equal(done_failed, GC_WORKERS * GC_EACH / 4);
+	assert_int_equal(done_ok, GC_WORKERS * GC_EACH / 4);
+	for (i = 0; i < GC_WORKERS; i++) {
+		for (k = 0; k < GC_EACH; k++) {
+			snprintf(txid, sizeof(txid), "gc-%d-%d", i, k);
+			assert_int_equal(db_txn_get(fx->db, txid, &t, &err), 0);
+			if (k % 4 == 3) {
+				assert_int_equal(t.state, DB_TXN_ORDERING);
+			} else {
+				assert_int_equal(t.state, DB_TXN_ISSUED);
+				issued++;
+			}
+			db_txn_cleanup(&t);
+		}
+	}
+	assert_int_equal(issued, GC_WORKERS * GC_EACH * 3 / 4);
+	/* Every write was counted, and some commits covered several. */
+	db_write_stats(fx->db, &batches, &writes);
+	assert_int_equal(writes, GC_WORKERS * GC_EACH * 2);
+	assert_true(batches < writes);
+}
+
 static void
 test_user_add_check_remove(void **state)
 {
@@ -1105,6 +1246,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_race_own_handles, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_race_same_txid, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit_mixed, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_user_add_check_remove,
 		    setup, teardown),

@@ -64,6 +64,12 @@ grep -qx 'scepgw_enrollments{state="issued"} 2' "$T/get.body" || gw_fail "metric
 grep -qx 'scepgw_enrollments{state="failed"} 0' "$T/get.body" || gw_fail "metrics failed"
 grep -qx 'scepgw_challenges_outstanding 1' "$T/get.body" || gw_fail "metrics outstanding"
 grep -q '^# TYPE scepgw_enrollments gauge$' "$T/get.body" || gw_fail "metrics TYPE"
+# Two enrollments: each starts and is recorded issued, so at least four
+# writes, in at most as many commits.
+w=$(sed -n 's/^scepgw_db_writes_total //p' "$T/get.body")
+b=$(sed -n 's/^scepgw_db_commits_total //p' "$T/get.body")
+[ -n "$w" ] && [ -n "$b" ] && [ "$w" -ge 4 ] && [ "$b" -ge 1 ] && [ "$b" -le "$w" ] ||
+    gw_fail "metrics db commits/writes: $(grep scepgw_db "$T/get.body")"
 gw_assert_eq 401 "$(curl -sS -o /dev/null -w '%{http_code}' "$A/metrics")" "metrics without token"
 gw_assert_not_contains "$T/scepgw.log" "$TOKEN"
 gw_stop

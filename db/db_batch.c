@@ -1,0 +1,309 @@
+/*
+ * Group commit. With synchronous=FULL every COMMIT waits for an fsync of
+ * the WAL, and one connection does one commit at a time: on a disk whose
+ * fsync takes milliseconds that alone caps enrollments at a few hundred
+ * per second, whatever the CPU. So the hot writes (db_txn_start and the
+ * db_txn_set_* family) go through a queue. A thread that writes while
+ * nobody else does becomes the leader and runs its write at once, as
+ * before. Writes that arrive while the leader is busy wait in the queue;
+ * when the leader is done it hands the lead to the first waiting caller,
+ * which runs everything queued as one batch: one SQLite transaction, each
+ * write in its own SAVEPOINT, one COMMIT (one fsync) for all. Nobody hears
+ * "done" before the fsync that covers its write, and a write that fails
+ * is rolled back to its savepoint without touching the others.
+ *
+ * db_write_run() waits for the commit; db_write_submit() (the EPKI thread,
+ * which serves every order and must not wait for a disk) returns at once
+ * when another thread leads, and its completion runs on that thread.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "gw_err.h"
+#include "db.h"
+#include "db_int.h"
+
+/* Copies a batch-wide error into every job of [from, to) that kept its
+ * write: the transaction holding them was lost. */
+static void
+batch_fail_kept(struct db_write *from, const struct db_write *to,
+    const struct gw_err *why)
+{
+	struct db_write *j;
+
+	for (j = from; j != to; j = j->next) {
+		if (j->rc != DB_WRITE_KEEP)
+			continue;
+		j->rc = -1;
+		j->err = *why;
+	}
+}
+
+/* Runs one statement of the cache that returns no rows; errors ignored
+ * beyond the return value. */
+static int
+batch_step(struct db *db, enum db_stmt which, const char *what,
+    struct gw_err *err)
+{
+	return db_step_done(db, db_stmt(db, which), what, err);
+}
+
+/* Runs one job inside the open transaction, in its own savepoint. Returns
+ * false when SQLite rolled the whole transaction back meanwhile. */
+static bool
+batch_job_run(struct db *db, struct db_write *j)
+{
+	struct gw_err e;
+
+	gw_err_clear(&j->err);
+	if (batch_step(db, DB_ST_SAVEPOINT, "savepoint", &j->err) != 0) {
+		j->rc = -1;
+		return sqlite3_get_autocommit(db->h) == 0;
+	}
+	j->rc = j->fn(db, j->arg, &j->err);
+	if (sqlite3_get_autocommit(db->h) != 0) {
+		/* An I/O, full-disk or out-of-memory error undid it all. */
+		if (j->rc != -1 || j->err.msg[0] == '\0')
+			gw_err_set(&j->err, DB_ERR_SQL,
+			    "write rolled back by SQLite");
+		j->rc = -1;
+		return false;
+	}
+	if (j->rc != DB_WRITE_KEEP &&
+	    batch_step(db, DB_ST_ROLLBACK_TO, "rollback to savepoint", &e) !=
+		0) {
+		/* Cannot undo this job's part: lose the transaction. */
+		db_rollback(db);
+		j->rc = -1;
+		j->err = e;
+		return false;
+	}
+	if (batch_step(db, DB_ST_RELEASE, "release savepoint", &e) != 0) {
+		db_rollback(db);
+		if (j->rc == DB_WRITE_KEEP) {
+			j->rc = -1;
+			j->err = e;
+		}
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Runs the jobs of a batch in as few transactions as possible (one unless
+ * SQLite rolls one back) and commits. The caller holds db->mu. Sets every
+ * job's rc and err; a job's DB_WRITE_KEEP survives only a good COMMIT.
+ */
+static void
+batch_exec(struct db *db, struct db_write *batch)
+{
+	struct db_write *first = batch, *j;
+	struct gw_err e;
+	bool open = false;
+
+	for (j = batch; j != NULL; j = j->next) {
+		if (!open) {
+			first = j;
+			if (db_begin(db, &e) != 0) {
+				j->rc = -1;
+				j->err = e;
+				continue;
+			}
+			open = true;
+		}
+		if (!batch_job_run(db, j)) {
+			gw_err_set(&e, DB_ERR_SQL,
+			    "batch rolled back by a later write: %s",
+			    j->err.msg);
+			batch_fail_kept(first, j, &e);
+			open = false;
+		}
+	}
+	if (open && db_commit(db, &e) != 0)
+		batch_fail_kept(first, NULL, &e);
+}
+
+/* Counts a batch for db_write_stats(). */
+static void
+batch_count(struct db *db, const struct db_write *batch)
+{
+	uint64_t n = 0;
+
+	for (; batch != NULL; batch = batch->next)
+		n++;
+	pthread_mutex_lock(&db->qmu);
+	db->qbatches++;
+	db->qwrites += n;
+	pthread_mutex_unlock(&db->qmu);
+}
+
+/* Runs a batch of one on the calling thread: the leader itself writing
+ * from a completion callback. */
+static int
+write_inline(struct db *db, struct db_write *j)
+{
+	j->next = NULL;
+	batch_count(db, j);
+	db_lock(db);
+	batch_exec(db, j);
+	db_unlock(db);
+	return j->rc;
+}
+
+/* Takes the whole queue; the caller holds qmu. */
+static struct db_write *
+queue_take(struct db *db)
+{
+	struct db_write *batch = db->qhead;
+
+	db->qhead = NULL;
+	db->qtail = &db->qhead;
+	return batch;
+}
+
+/*
+ * The leader's loop: runs batch, reports it, then either hands the lead
+ * to a caller waiting in the queue (it takes the queue as its batch),
+ * or, when only submitted jobs wait, runs them too, or steps down when
+ * nothing waits. Completions of submitted jobs run here, outside qmu.
+ */
+static void
+lead(struct db *db, struct db_write *batch)
+{
+	struct db_write *j, *next, *waiting;
+
+	for (;;) {
+		batch_count(db, batch);
+		db_lock(db);
+		batch_exec(db, batch);
+		db_unlock(db);
+		waiting = NULL;
+		for (j = batch; j != NULL; j = next) {
+			next = j->next;
+			if (j->done != NULL) {
+				j->done(j, j->rc, &j->err); /* may free j */
+			} else {
+				j->next = waiting;
+				waiting = j;
+			}
+		}
+		pthread_mutex_lock(&db->qmu);
+		for (j = waiting; j != NULL; j = j->next)
+			j->finished = true;
+		for (j = db->qhead; j != NULL && j->done != NULL; j = j->next)
+			;
+		batch = NULL;
+		if (j != NULL)
+			j->lead = true; /* it takes the queue */
+		else if (db->qhead != NULL)
+			batch = queue_take(db);
+		else
+			db->qleader = false;
+		pthread_cond_broadcast(&db->qdone);
+		pthread_mutex_unlock(&db->qmu);
+		if (batch == NULL)
+			return;
+	}
+}
+
+/*
+ * Queues j, or makes the calling thread the leader when nobody writes.
+ * Returns the batch to lead (j alone), NULL when j was queued, or sets
+ * *inline_ when the caller is the leader already (writing from a
+ * completion) and must run j at once.
+ */
+static struct db_write *
+queue_join(struct db *db, struct db_write *j, bool *inline_)
+{
+	struct db_write *batch = NULL;
+
+	*inline_ = false;
+	j->next = NULL;
+	j->finished = false;
+	j->lead = false;
+	pthread_mutex_lock(&db->qmu);
+	if (!db->qleader) {
+		db->qleader = true;
+		db->qowner = pthread_self();
+		batch = j;
+	} else if (pthread_equal(db->qowner, pthread_self())) {
+		*inline_ = true;
+	} else {
+		*db->qtail = j;
+		db->qtail = &j->next;
+	}
+	pthread_mutex_unlock(&db->qmu);
+	return batch;
+}
+
+/*
+ * Runs j->fn(db, j->arg, err) in a write transaction shared with whatever
+ * else is queued, and returns once it is committed: DB_WRITE_KEEP (0) or
+ * DB_WRITE_UNDO (1, nothing written, as fn asked) on success, -1 with err
+ * set when fn failed or the commit did (nothing of j's was kept).
+ */
+int
+db_write_run(struct db *db, db_write_fn *fn, void *arg, struct gw_err *err)
+{
+	struct db_write j, *batch;
+	bool now;
+
+	memset(&j, 0, sizeof(j));
+	j.fn = fn;
+	j.arg = arg;
+	if ((batch = queue_join(db, &j, &now)) != NULL) {
+		lead(db, batch);
+	} else if (now) {
+		write_inline(db, &j);
+	} else {
+		pthread_mutex_lock(&db->qmu);
+		while (!j.finished && !j.lead)
+			pthread_cond_wait(&db->qdone, &db->qmu);
+		batch = j.finished ? NULL : queue_take(db);
+		if (batch != NULL)
+			db->qowner = pthread_self();
+		pthread_mutex_unlock(&db->qmu);
+		if (batch != NULL)
+			lead(db, batch);
+	}
+	if (j.rc == -1 && err != NULL)
+		*err = j.err;
+	return j.rc;
+}
+
+/*
+ * Queues j (fn, arg and done set by the caller, which owns j) and returns
+ * without waiting for a disk when another thread is writing: that thread
+ * runs j with its next batch. Otherwise j runs now, on this thread. Either
+ * way j->done(j, rc, err) runs after the commit (rc as for db_write_run)
+ * and may free j.
+ */
+void
+db_write_submit(struct db *db, struct db_write *j)
+{
+	struct db_write *batch;
+	bool now;
+
+	if ((batch = queue_join(db, j, &now)) != NULL) {
+		lead(db, batch);
+	} else if (now) {
+		write_inline(db, j);
+		j->done(j, j->rc, &j->err);
+	}
+}
+
+/* How many batched commits ran and how many writes they held: their
+ * ratio is the writes one fsync covered, on average. */
+void
+db_write_stats(struct db *db, uint64_t *batches, uint64_t *writes)
+{
+	pthread_mutex_lock(&db->qmu);
+	*batches = db->qbatches;
+	*writes = db->qwrites;
+	pthread_mutex_unlock(&db->qmu);
+}
