@@ -175,6 +175,7 @@ static enum MHD_Result
 srv_reply_op(struct srv_req *rq)
 {
 	struct srv_reply *r = &rq->op.reply;
+	struct MHD_Response *resp;
 	enum MHD_Result rc;
 	const char *txid;
 
@@ -186,10 +187,27 @@ srv_reply_op(struct srv_req *rq)
 			rq->op.status == SCEP_STATUS_PENDING ? "PENDING" :
 							       "FAILURE") :
 		"-");
-	rc = srv_reply_bytes(rq->conn, r->http_status, r->content_type, r->body,
-	    r->len, MHD_RESPMEM_MUST_FREE);
-	if (rc == MHD_YES)
-		r->body = NULL; /* MHD frees it with the response */
+	resp = MHD_create_response_from_buffer(r->len, r->body,
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL)
+		return MHD_NO;
+	r->body = NULL; /* MHD frees it with the response */
+	if (r->content_type != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    r->content_type);
+	/*
+	 * A request that waited for GlobalSign ends its device's enrollment:
+	 * close the connection rather than keep it alive. On keep-alive MHD
+	 * 0.9.75 zeroes the connection's whole memory pool (4 *
+	 * max_request_bytes + 16 KiB, 272 KiB by default) for the next
+	 * request, making it resident: 2,000 devices that just enrolled
+	 * would hold over 500 MiB until their keep-alive timeout.
+	 */
+	if (rq->async)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+		    "close");
+	rc = MHD_queue_response(rq->conn, r->http_status, resp);
+	MHD_destroy_response(resp);
 	return rc;
 }
 

@@ -77,7 +77,20 @@ usage(void)
 	    "[--content-type T] [--serial HEX]\n"
 	    "\t[--get-encoding escaped|raw|half|urlsafe|space|wrapped]\n"
 	    "\t[--encrypt-to RA-CERT.pem] [--crl-out FILE]\n"
-	    "\t[--add-certs PEM-BUNDLE] [--add-recipients PEM-BUNDLE]\n");
+	    "\t[--add-certs PEM-BUNDLE] [--add-recipients PEM-BUNDLE]\n"
+	    "\t[--headers-out FILE]\n");
+}
+
+/* --headers-out: every HTTP reply's header lines are appended there. */
+static const char *headers_out;
+
+/* curl header callback: appends the line to the file of --headers-out. */
+static size_t
+http_header(char *p, size_t size, size_t n, void *arg)
+{
+	FILE *f = arg;
+
+	return fwrite(p, 1, size * n, f);
 }
 
 /* curl write callback: appends to a bounded buffer. */
@@ -100,6 +113,7 @@ http_do(const char *url, const uint8_t *data, size_t len, const char *ctype,
     struct http_reply *r)
 {
 	struct curl_slist *hdrs = NULL;
+	FILE *hf = NULL;
 	char hdr[256];
 	CURLcode cc;
 	CURL *c;
@@ -109,6 +123,15 @@ http_do(const char *url, const uint8_t *data, size_t len, const char *ctype,
 	r->status = 0;
 	if ((c = curl_easy_init()) == NULL)
 		return -1;
+	if (headers_out != NULL) {
+		if ((hf = fopen(headers_out, "a")) == NULL) {
+			fprintf(stderr, "scepreq: %s: cannot open\n",
+			    headers_out);
+			goto out;
+		}
+		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, http_header);
+		curl_easy_setopt(c, CURLOPT_HEADERDATA, hf);
+	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
@@ -139,6 +162,8 @@ http_do(const char *url, const uint8_t *data, size_t len, const char *ctype,
 	}
 	rc = 0;
 out:
+	if (hf != NULL)
+		fclose(hf);
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(c);
 	if (rc == -1)
@@ -751,6 +776,8 @@ opt_value(struct opts *o, const char *name, const char *v)
 		o->add_certs = v;
 	else if (strcmp(name, "--add-recipients") == 0)
 		o->add_recipients = v;
+	else if (strcmp(name, "--headers-out") == 0)
+		headers_out = v;
 	else if (strcmp(name, "--get-encoding") == 0) {
 		o->get_encoding = v;
 		o->get = true;
