@@ -358,6 +358,7 @@ init_write_config(const struct init_opts *o, const char *conf_path)
 	c.epki_timeout_seconds = 30;
 	c.epki_reconcile_seconds = 30;
 	c.epki_max_response = 1048576;
+	c.epki_max_connections = 1024;
 	c.allow_des = false;
 	c.max_recipient_infos = 4;
 	c.max_certificates = 10;

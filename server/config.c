@@ -61,6 +61,8 @@ static const struct cfg_key keys[] = {
 	K("enroll", "max_failures_per_minute", CFG_UINT, 0, 600, "5", false,
 	    enroll_max_failures),
 	K("epki", "ca_file", CFG_PATH, 0, 0, NULL, false, epki_ca_file),
+	K("epki", "max_connections", CFG_UINT, 1, 65536, "1024", false,
+	    epki_max_connections),
 	K("epki", "max_response_bytes", CFG_SIZE, 1024, 67108864, "1048576",
 	    false, epki_max_response),
 	K("epki", "password_file", CFG_PATH, 0, 0, NULL, true,
@@ -165,6 +167,9 @@ static const struct cfg_doc {
 	    "TLS trust for the EPKI URL; empty = system store" },
 	{ "epki", "max_response_bytes",
 	    "largest GlobalSign reply read (1024..67108864)" },
+	{ "epki", "max_connections",
+	    "parallel connections to GlobalSign at most; more orders wait "
+	    "their turn (1..65536)" },
 	{ "scep", "allow_des",
 	    "single-DES requests (legacy clients); needs OpenSSL's legacy "
 	    "provider" },

@@ -47,9 +47,10 @@ struct gw_config {
 	char *epki_product_code;
 	int epki_years;
 	long epki_timeout_seconds;
-	long epki_reconcile_seconds; /* period of the reconciler */
-	char *epki_ca_file;	     /* TLS trust for the EPKI URL, or NULL */
-	size_t epki_max_response;    /* largest SOAP reply read */
+	long epki_reconcile_seconds;   /* period of the reconciler */
+	char *epki_ca_file;	       /* TLS trust for the EPKI URL, or NULL */
+	size_t epki_max_response;      /* largest SOAP reply read */
+	unsigned epki_max_connections; /* parallel upstream connections */
 	/* [scep] */
 	bool allow_des;
 	unsigned max_recipient_infos; /* RecipientInfos per request */

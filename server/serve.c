@@ -232,6 +232,7 @@ serve_epki_opts(const struct gw_config *cfg, struct epki_client_opts *o)
 	    cfg->epki_timeout_seconds < 15 ? cfg->epki_timeout_seconds : 15;
 	o->ca_file = cfg->epki_ca_file;
 	o->max_response = cfg->epki_max_response;
+	o->max_connections = (long)cfg->epki_max_connections;
 }
 
 /*
@@ -292,13 +293,15 @@ serve_drain(struct gw_ctx *ctx)
 }
 
 /*
- * Raises the open-file limit toward what [server] max_connections needs
- * (each connection also holds an upstream socket while it waits).
+ * Raises the open-file limit toward what [server] max_connections and
+ * [epki] max_connections need together (waiting requests hold an upstream
+ * socket each, up to the latter), plus room for files and the database.
  */
 static void
 serve_nofile(const struct gw_config *cfg)
 {
-	rlim_t want = (rlim_t)cfg->max_connections + 1024;
+	rlim_t want = (rlim_t)cfg->max_connections +
+	    (rlim_t)cfg->epki_max_connections + 1024;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
@@ -308,7 +311,7 @@ serve_nofile(const struct gw_config *cfg)
 	    rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < want)
 		log_warnx("open-file limit %llu is below the %llu that "
-			  "[server] max_connections needs",
+			  "[server] and [epki] max_connections need",
 		    (unsigned long long)rl.rlim_cur, (unsigned long long)want);
 }
 

@@ -10,7 +10,8 @@
 #
 # Exits non-zero only when a reply is wrong or the gateway dies; timings
 # are only reported. Key generation (untimed) takes a while for N=2000;
-# BENCH_KEY_DIR=DIR keeps the keys there for the next run. epki-sim runs
+# BENCH_KEY_DIR=DIR keeps the keys there for the next run; BENCH_THREADS
+# sets [server] threads. epki-sim runs
 # with --no-fsync on /dev/shm unless BENCH_SIM_DURABLE=1 (see lib.sh).
 GW_SRC=${GW_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 GW_CASE=${GW_CASE:-bench-throughput}
@@ -24,6 +25,7 @@ gw_need curl
 gw_tmpdir
 bench_start_sim
 gw_init
+[ -z "${BENCH_THREADS:-}" ] || gw_conf_set server threads "$BENCH_THREADS"
 gw_start
 rows=()
 for c in $CONCURRENCY; do

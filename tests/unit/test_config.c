@@ -483,7 +483,7 @@ test_write_roundtrip(void **state)
 	for (s = text; (s = strchr(s, '\n')) != NULL; s++)
 		if (s[1] >= 'a' && s[1] <= 'z')
 			keys++;
-	assert_int_equal(keys, 37);
+	assert_int_equal(keys, 38);
 	assert_non_null(strstr(text, "\ncert = ra.pem\n"));
 	assert_non_null(strstr(text, "\npath = data/gw.db\n"));
 	assert_non_null(
@@ -554,6 +554,7 @@ test_write_from_struct(void **state)
 	c.epki_timeout_seconds = 30;
 	c.epki_reconcile_seconds = 30;
 	c.epki_max_response = 1048576;
+	c.epki_max_connections = 7;
 	c.pending_after_seconds = 20;
 	c.challenge_ttl_seconds = 3600;
 	c.log_level = LOG_WARNING;
@@ -563,6 +564,7 @@ test_write_from_struct(void **state)
 	assert_path(fx, fx->c->admin_token_file, "admin.token");
 	assert_path(fx, fx->c->ra_key, "ra.key");
 	assert_int_equal(fx->c->epki_years, 2);
+	assert_int_equal(fx->c->epki_max_connections, 7);
 	assert_int_equal(fx->c->log_level, LOG_WARNING);
 
 	/* A value inih would cut at " ;" is refused, not written wrongly. */
