@@ -22,6 +22,13 @@ set(CMAKE_POSITION_INDEPENDENT_CODE ON)
 add_link_options(-Wl,-z,relro,-z,now,-z,noexecstack)
 
 if(GW_SANITIZE)
+	# ThreadSanitizer has its own runtime: it cannot share a process
+	# with ASan or LSan (the compilers refuse the combination).
+	if("thread" IN_LIST GW_SANITIZE AND
+	    ("address" IN_LIST GW_SANITIZE OR "leak" IN_LIST GW_SANITIZE))
+		message(FATAL_ERROR "GW_SANITIZE: 'thread' does not combine "
+			"with 'address' or 'leak'; use a build folder for each")
+	endif()
 	string(REPLACE ";" "," _san "${GW_SANITIZE}")
 	add_compile_options(-fsanitize=${_san} -fno-omit-frame-pointer
 		-fno-sanitize-recover=all)

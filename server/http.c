@@ -62,6 +62,8 @@ struct srv_http {
 	bool stop;
 	bool watchdog; /* the thread runs */
 	pthread_t thread;
+	/* Quiesced listener: MHD's workers may use it until they are joined. */
+	MHD_socket quiesced_fd;
 };
 
 static void srv_conn_mark(struct srv_http *h, struct MHD_Connection *conn,
@@ -623,6 +625,7 @@ srv_http_start(struct srv_http **out, struct gw_ctx *ctx, struct gw_err *err)
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		goto out;
 	h->ctx = ctx;
+	h->quiesced_fd = MHD_INVALID_SOCKET;
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->cv, NULL);
 	/* A listener bound before the privilege drop, or our own bind. */
@@ -717,17 +720,21 @@ srv_http_port(const struct srv_http *h)
 	return h->port;
 }
 
-/* Stops accepting new connections; open ones are still served. */
+/*
+ * Stops accepting new connections; open ones are still served. New
+ * connections are refused at once (shutdown), but the socket is closed
+ * only by srv_http_stop(), after MHD_stop_daemon(): a worker thread may
+ * still use it until then (MHD's manual), and a closed number may be
+ * reused by a socket of ours.
+ */
 void
 srv_http_quiesce(struct srv_http *h)
 {
-	MHD_socket fd;
-
-	if (h == NULL)
+	if (h == NULL || h->quiesced_fd != MHD_INVALID_SOCKET)
 		return;
-	fd = MHD_quiesce_daemon(h->daemon);
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	h->quiesced_fd = MHD_quiesce_daemon(h->daemon);
+	if (h->quiesced_fd != MHD_INVALID_SOCKET)
+		(void)shutdown(h->quiesced_fd, SHUT_RDWR);
 }
 
 /* Connections currently open. */
@@ -756,6 +763,8 @@ srv_http_stop(struct srv_http *h)
 	}
 	if (h->daemon != NULL)
 		MHD_stop_daemon(h->daemon);
+	if (h->quiesced_fd != MHD_INVALID_SOCKET)
+		close(h->quiesced_fd);
 	pthread_cond_destroy(&h->cv);
 	pthread_mutex_destroy(&h->mu);
 	free(h);

@@ -17,8 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -446,29 +448,43 @@ sim_open(struct sim *s, struct gw_err *err)
 	return sim_state_save(s, err);
 }
 
-/* Starts the daemon on sa and learns the bound port. */
+/*
+ * Binds and listens on sa, learns the bound port, then starts the daemon
+ * on that socket. The port is known before MHD starts its workers, which
+ * read it (sim_pki_issue) without the lock: their creation orders that
+ * read after this write.
+ */
 static struct MHD_Daemon *
 sim_start(struct sim *s, struct sockaddr_in *sa)
 {
-	const union MHD_DaemonInfo *di;
-	struct MHD_Daemon *d;
+	struct MHD_Daemon *d = NULL;
+	struct sockaddr_in bound;
+	socklen_t len = sizeof(bound);
+	int fd, on = 1;
 
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) == -1 ||
+	    listen(fd, 4096) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&bound, &len) == -1)
+		goto out;
+	s->port = ntohs(bound.sin_port);
 	/*
 	 * A few epoll workers; delays suspend the connection instead of
 	 * sleeping in a thread (see the timer above).
 	 */
 	d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD |
 		MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
-	    0, NULL, NULL, sim_access, s, MHD_OPTION_SOCK_ADDR, sa,
+	    0, NULL, NULL, sim_access, s, MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_NOTIFY_COMPLETED, sim_completed, NULL,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)SIM_WORKERS,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)SIM_MAX_CONN,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096, MHD_OPTION_END);
-	if (d == NULL)
-		return NULL;
-	di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = di != NULL ? di->port : ntohs(sa->sin_port);
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
+out:
+	/* Once started, MHD_stop_daemon() closes the socket. */
+	if (d == NULL && fd != -1)
+		close(fd);
 	return d;
 }
 

@@ -74,9 +74,14 @@ gw__kill() {
 	wait "$pid" 2>/dev/null
 }
 
+# The first line of a sanitizer report: ASan, LSan, UBSan, TSan (a data
+# race, lock-order inversion, signal-unsafe call... or its own failure).
+GW__SANITIZER_RE='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:'
+GW__SANITIZER_RE+='|(WARNING|FATAL): ThreadSanitizer|ThreadSanitizer: CHECK failed'
+
 # True when a log holds a sanitizer report.
 gw__sanitizer_report() {
-	grep -q -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$1"
+	grep -q -E "$GW__SANITIZER_RE" "$1"
 }
 
 # The EXIT trap: stop what we started, judge the logs, clean up.
@@ -101,6 +106,14 @@ gw__cleanup() {
 		if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 			for f in "$T"/*.log; do
 				[ -s "$f" ] || continue
+				if gw__sanitizer_report "$f"; then
+					# The report, which the tail may cut.
+					printf -- '----- %s (first report) -----\n' \
+					    "${f##*/}" >&2
+					grep -m1 -E -A 60 "$GW__SANITIZER_RE" \
+					    "$f" >&2
+					continue
+				fi
 				printf -- '----- %s (last 40 lines) -----\n' \
 				    "${f##*/}" >&2
 				tail -n 40 "$f" >&2
