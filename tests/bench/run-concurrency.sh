@@ -11,7 +11,8 @@
 # Prints the scepgw-bench report, the peak thread count and peak RSS. Exits
 # non-zero only when a reply is wrong, the gateway dies, or it ever has
 # more than BENCH_MAX_THREADS (32) threads; timings are only reported.
-# BENCH_KEY_DIR and BENCH_SIM_DURABLE: see lib.sh.
+# BENCH_KEY_DIR and BENCH_SIM_DURABLE: see lib.sh. BENCH_PENDING_AFTER and
+# BENCH_EPKI_CONNECTIONS: see below.
 GW_SRC=${GW_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 GW_CASE=${GW_CASE:-bench-concurrency}
 . "$GW_SRC/tests/lib/harness.sh"
@@ -27,7 +28,11 @@ gw_tmpdir
 bench_start_sim --latency-ms "$LATENCY_MS"
 gw_init
 # The default (20 s) already exceeds the latency; set it to say so.
-gw_conf_set scep pending_after_seconds 20
+# BENCH_PENDING_AFTER raises it for runs whose orders queue behind
+# [epki] max_connections (BENCH_EPKI_CONNECTIONS, default 1024) longer.
+gw_conf_set scep pending_after_seconds "${BENCH_PENDING_AFTER:-20}"
+[ -z "${BENCH_EPKI_CONNECTIONS:-}" ] ||
+    gw_conf_set epki max_connections "$BENCH_EPKI_CONNECTIONS"
 gw_start
 orders0=$(bench_sim_orders)
 bench_challenges "$T/challenges.txt" "$N"
