@@ -1,11 +1,13 @@
 /*
  * The enrollment state machine (DESIGN.md "Enrollment"): decode, verify
  * and decrypt a pkiMessage; answer a known transactionID from the stored
- * state; otherwise consume the challenge and record the transaction in
- * one SQLite transaction, then order the certificate from GlobalSign.
+ * state; otherwise, once enroll_admit.c has admitted the request and
+ * decided its identity, consume the challenge and record the transaction
+ * in one SQLite transaction, then order the certificate from GlobalSign.
  * The order runs on the EPKI client's thread; a timer thread answers
  * PENDING when GlobalSign takes longer than [scep] pending_after_seconds,
  * and the order then finishes in the background for CertPoll to pick up.
+ * Also answers CertPoll and GetCert from the database.
  */
 #include <stdint.h>
 #include <errno.h>
@@ -19,19 +21,17 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include "buf.h"
 #include "config.h"
 #include "crl.h"
 #include "db.h"
+#include "enroll_int.h"
 #include "gw.h"
 #include "gw_err.h"
 #include "log.h"
-#include "ratelimit.h"
 #include "scep.h"
 #include "secure.h"
-#include "template.h"
 
 #define CT_PKI "application/x-pki-message"
 
@@ -73,24 +73,25 @@ static const char *const class_text[EPKI_CLASS__MAX] = {
 	[EPKI_FAILURE] = "the CA refused the request",
 };
 
-static int64_t
-now_seconds(void)
+/* The current time, in seconds since the epoch, as db/ stores it. */
+int64_t
+enroll_now(void)
 {
 	return (int64_t)time(NULL);
 }
 
 /* Marks op as a FAILURE with failInfo f and a short text. */
-static void
-op_set_fail(struct enroll_op *op, enum scep_fail f, const char *text)
+void
+enroll_op_fail(struct enroll_op *op, enum scep_fail f, const char *text)
 {
 	op->status = SCEP_STATUS_FAILURE;
 	op->fail = f;
 	snprintf(op->fail_text, sizeof(op->fail_text), "%s", text);
 }
 
-/* Answers with plain HTTP: for input that cannot carry a CertRep. */
-static void
-op_set_http(struct enroll_op *op, unsigned status, const char *text)
+/* Answers op with plain HTTP: for input that cannot carry a CertRep. */
+void
+enroll_op_http(struct enroll_op *op, unsigned status, const char *text)
 {
 	op->reply.http_status = status;
 	op->reply.content_type = "text/plain";
@@ -121,7 +122,7 @@ enroll_finish(struct gw_ctx *ctx, struct enroll_op *op)
 		log_warnx("%s txid=%s: cannot build CertRep: %s", op->peer,
 		    scep_msg_txid(op->msg), err.msg);
 		buf_cleanup(&out);
-		op_set_http(op, 500, "internal error\n");
+		enroll_op_http(op, 500, "internal error\n");
 		return;
 	}
 	op->reply.http_status = 200;
@@ -141,14 +142,14 @@ op_from_txn(struct enroll_op *op, const struct db_txn *t)
 		p = t->cert_der;
 		op->cert = d2i_X509(NULL, &p, (long)t->cert_len);
 		if (op->cert == NULL) {
-			op_set_fail(op, SCEP_FAIL_BADREQUEST,
+			enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 			    "stored certificate unreadable");
 			return;
 		}
 		op->status = SCEP_STATUS_SUCCESS;
 		return;
 	case DB_TXN_FAILED:
-		op_set_fail(op, (enum scep_fail)t->fail_info,
+		enroll_op_fail(op, (enum scep_fail)t->fail_info,
 		    t->fail_text != NULL ? t->fail_text : "request failed");
 		return;
 	case DB_TXN_ORDERING:
@@ -188,7 +189,7 @@ answer_retry(struct enroll_op *op, const struct db_txn *t,
 	if (!t->has_key || memcmp(t->key_sha256, info->key_sha256, 32) != 0) {
 		log_info("%s txid=%s: transactionID reused with another key",
 		    op->peer, t->txid);
-		op_set_fail(op, SCEP_FAIL_BADREQUEST,
+		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 		    "transactionID already used for another request");
 		return RETRY_ANSWERED;
 	}
@@ -207,8 +208,8 @@ answer_retry(struct enroll_op *op, const struct db_txn *t,
 }
 
 /* The log words for a refused challenge; the device only hears "invalid". */
-static const char *
-start_reason(enum db_start res)
+const char *
+enroll_start_reason(enum db_start res)
 {
 	switch (res) {
 	case DB_START_CHALLENGE_USED:
@@ -324,8 +325,8 @@ job_deliver(struct enroll_job *j, enum scep_status st, enum scep_fail f,
 }
 
 /* Upper-case hex of a serial number, as db/ stores it. */
-static int
-serial_hex(const ASN1_INTEGER *sn, char *out, size_t n)
+int
+enroll_serial_hex(const ASN1_INTEGER *sn, char *out, size_t n)
 {
 	BIGNUM *bn;
 	char *hex = NULL;
@@ -362,7 +363,7 @@ issued_fields_get(const X509 *leaf, struct issued_fields *f)
 	memset(f, 0, sizeof(*f));
 	f->len = i2d_X509(leaf, &f->der);
 	if (f->len <= 0 ||
-	    serial_hex(X509_get0_serialNumber(leaf), f->serial,
+	    enroll_serial_hex(X509_get0_serialNumber(leaf), f->serial,
 		sizeof(f->serial)) == -1)
 		goto out;
 	X509_NAME_oneline(X509_get_subject_name(leaf), f->subject,
@@ -405,7 +406,7 @@ enroll_store_issued(struct gw_ctx *ctx, const char *txid, const char *order_id,
 		goto out;
 	if (db_txn_set_issued(ctx->db, txid,
 		order_id[0] != '\0' ? order_id : NULL, f.der, (size_t)f.len,
-		f.serial, f.not_after, f.subject, now_seconds(), &err) == -1) {
+		f.serial, f.not_after, f.subject, enroll_now(), &err) == -1) {
 		log_warnx("txid=%s: order %s issued but not stored: %s", txid,
 		    order_id, err.msg);
 		goto out;
@@ -472,13 +473,13 @@ enroll_order_record(struct gw_ctx *ctx, const char *txid, const EVP_PKEY *pub,
 		    class_text[r->cls] :
 		    "the CA refused the request";
 		if (db_txn_set_failed(ctx->db, txid, SCEP_FAIL_BADREQUEST,
-			*text, now_seconds(), &err) == -1)
+			*text, enroll_now(), &err) == -1)
 			log_warnx("txid=%s: cannot store failure: %s", txid,
 			    err.msg);
 		return SCEP_STATUS_FAILURE;
 	}
 	if (r->order_id[0] != '\0' &&
-	    db_txn_set_order(ctx->db, txid, r->order_id, now_seconds(), &err) ==
+	    db_txn_set_order(ctx->db, txid, r->order_id, enroll_now(), &err) ==
 		-1)
 		log_warnx("txid=%s: cannot store order id: %s", txid, err.msg);
 	return SCEP_STATUS_PENDING;
@@ -513,7 +514,7 @@ order_issued_done(void *arg, int rc, const struct gw_err *err)
 		  "reconciliation",
 	    j->txid, q->order_id, err->msg);
 	if (q->order_id[0] != '\0' &&
-	    db_txn_set_order(j->e->ctx->db, j->txid, q->order_id, now_seconds(),
+	    db_txn_set_order(j->e->ctx->db, j->txid, q->order_id, enroll_now(),
 		&e) == -1)
 		log_warnx("txid=%s: cannot store order id: %s", j->txid, e.msg);
 	X509_free(q->cert);
@@ -552,7 +553,7 @@ order_issued(struct enroll_job *j, const struct epki_resp *r)
 	snprintf(q->subject, sizeof(q->subject), "%s", f.subject);
 	if (db_txn_set_issued_submit(j->e->ctx->db, j->txid,
 		r->order_id[0] != '\0' ? r->order_id : NULL, f.der,
-		(size_t)f.len, f.serial, f.not_after, f.subject, now_seconds(),
+		(size_t)f.len, f.serial, f.not_after, f.subject, enroll_now(),
 		order_issued_done, q, &err) == -1) {
 		log_warnx("txid=%s: %s", j->txid, err.msg);
 		goto out;
@@ -601,8 +602,8 @@ job_queue(struct enroll *e, struct enroll_job *j)
 }
 
 /* The profile a request came in on: its own, else "default", or NULL. */
-static const struct gw_profile *
-op_profile(const struct gw_ctx *ctx, const struct enroll_op *op)
+const struct gw_profile *
+enroll_op_profile(const struct gw_ctx *ctx, const struct enroll_op *op)
 {
 	return op->profile != NULL ? op->profile :
 				     config_profile_find(ctx->cfg, "default");
@@ -661,7 +662,7 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 		return 0;
 	}
 	memset(&o, 0, sizeof(o));
-	order_profile_set(ctx, op_profile(ctx, op), &o);
+	order_profile_set(ctx, enroll_op_profile(ctx, op), &o);
 	o.csr_pem = info->pem;
 	o.upn = info->upn; /* the CSR's UPN SAN: EPKI carries it */
 	o.cn = t->cn;
@@ -695,305 +696,6 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 	return 1;
 }
 
-/* The identity a renewal carries over from the certificate it renews. */
-struct renew_id {
-	char cn[256];
-	char email[256];
-	char ou[256];
-};
-
-/* The first rfc822Name SAN of x, else its emailAddress, into out. */
-static void
-cert_email(const X509 *x, char *out, size_t n)
-{
-	GENERAL_NAMES *gens;
-	const GENERAL_NAME *g;
-	int i;
-
-	out[0] = '\0';
-	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
-	for (i = 0; i < sk_GENERAL_NAME_num(gens) && out[0] == '\0'; i++) {
-		g = sk_GENERAL_NAME_value(gens, i);
-		if (g->type == GEN_EMAIL)
-			snprintf(out, n, "%.*s", g->d.rfc822Name->length,
-			    (const char *)g->d.rfc822Name->data);
-	}
-	GENERAL_NAMES_free(gens);
-	if (out[0] == '\0')
-		X509_NAME_get_text_by_NID(X509_get_subject_name(x),
-		    NID_pkcs9_emailAddress, out, (int)n);
-}
-
-/*
- * Decides whether a request is a renewal (RFC 8894 2.4): it is signed by
- * a certificate under our CA chain, valid now and not revoked. Returns 1
- * for an authenticated renewal (id filled), 0 for a plain PKCSReq, -1
- * when refused (op holds the FAILURE).
- */
-static int
-renew_check(struct gw_ctx *ctx, struct enroll_op *op, struct renew_id *id)
-{
-	const X509 *signer = scep_msg_get0_signer(op->msg);
-	const char *txid = scep_msg_txid(op->msg);
-	const X509_NAME *subj;
-	struct db_cert c;
-	struct gw_err err;
-	char serial[80];
-	int found;
-
-	if (scep_ra_verify_issued(ctx->ra, signer, &err) == -1) {
-		if (scep_msg_type(op->msg) != SCEP_MT_RENEWALREQ)
-			return 0;
-		log_info("%s txid=%s: RenewalReq refused: %s", op->peer, txid,
-		    err.msg);
-		op_set_fail(op, SCEP_FAIL_BADMESSAGECHECK,
-		    "renewal must be signed by a valid certificate of this CA");
-		return -1;
-	}
-	if (serial_hex(X509_get0_serialNumber(signer), serial,
-		sizeof(serial)) == -1)
-		return 0;
-	found = db_cert_get(ctx->db, serial, &c, &err);
-	if (found == 0 && c.revoked != 0) {
-		log_info("%s txid=%s: renewal signed by revoked serial=%s",
-		    op->peer, txid, serial);
-		op_set_fail(op, SCEP_FAIL_BADMESSAGECHECK,
-		    "the certificate to renew is revoked");
-		db_cert_cleanup(&c);
-		return -1;
-	}
-	db_cert_cleanup(&c);
-	if (found != 0)
-		log_info("%s txid=%s: renewing serial=%s, issued by the CA "
-			 "but not through this gateway",
-		    op->peer, txid, serial);
-	subj = X509_get_subject_name(signer);
-	memset(id, 0, sizeof(*id));
-	X509_NAME_get_text_by_NID(subj, NID_commonName, id->cn,
-	    (int)sizeof(id->cn));
-	X509_NAME_get_text_by_NID(subj, NID_organizationalUnitName, id->ou,
-	    (int)sizeof(id->ou));
-	cert_email(signer, id->email, sizeof(id->email));
-	log_info("%s txid=%s: renewal of serial=%s authenticated", op->peer,
-	    txid, serial);
-	return 1;
-}
-
-/* The identity a profile's templates decide for a new enrollment. */
-struct enroll_ident {
-	char cn[TMPL_OUT_MAX];
-	char email[TMPL_OUT_MAX];
-	char ou[TMPL_OUT_MAX];
-};
-
-/* Fills a new transaction from the decided or the renewed identity. */
-static void
-txn_new_fill(struct db_txn_new *n, const char *txid,
-    const struct scep_csr_info *info, const struct renew_id *id,
-    const struct enroll_ident *ident, const uint8_t *chash, const char *profile)
-{
-	memset(n, 0, sizeof(*n));
-	n->txid = txid;
-	n->csr_sha256 = info->csr_sha256;
-	n->key_sha256 = info->key_sha256;
-	n->csr_pem = info->pem;
-	n->now = now_seconds();
-	n->identity_final = true;
-	n->profile = profile;
-	if (id != NULL) {
-		n->csr_cn = id->cn;
-		n->csr_email = id->email[0] != '\0' ? id->email : NULL;
-		n->csr_ou = id->ou[0] != '\0' ? id->ou : NULL;
-		return;
-	}
-	n->challenge_sha256 = chash;
-	n->csr_cn = ident->cn;
-	n->csr_email = ident->email[0] != '\0' ? ident->email : NULL;
-	n->csr_ou = ident->ou[0] != '\0' ? ident->ou : NULL;
-}
-
-/*
- * Refuses a CSR asking for a subjectAltName GlobalSign EPKI cannot put
- * in the certificate (scep.md 6: CN, OU, e-mail and UPN only), naming
- * it in the log. Returns 0, or -1 with op holding the FAILURE.
- */
-static int
-csr_sans_check(struct enroll_op *op, const char *txid,
-    const struct scep_csr_info *info)
-{
-	unsigned bad =
-	    info->sans & ~((1u << SCEP_SAN_EMAIL) | (1u << SCEP_SAN_UPN));
-	int k = 0;
-
-	if (bad == 0)
-		return 0;
-	while ((bad & (1u << k)) == 0)
-		k++;
-	log_info(
-	    "%s txid=%s: CSR refused: it asks for a %s subjectAltName, "
-	    "which GlobalSign EPKI cannot issue (CN, OU, e-mail, UPN only)",
-	    op->peer, txid, scep_san_name((enum scep_san)k));
-	op_set_fail(op, SCEP_FAIL_BADREQUEST,
-	    "subjectAltName type not supported");
-	return -1;
-}
-
-/*
- * Runs the profile's templates over the challenge's binding (ch, or NULL
- * for a static challenge) and the CSR. Returns 0, or -1 with op holding
- * the FAILURE and a log line naming the missing variable.
- */
-static int
-ident_decide(const struct gw_profile *p, const struct db_challenge *ch,
-    const struct scep_csr_info *info, struct enroll_op *op, const char *txid,
-    struct enroll_ident *id)
-{
-	const char *vals[TMPL_VAR__MAX] = {
-		[TMPL_CHALLENGE_CN] = ch != NULL ? ch->cn : NULL,
-		[TMPL_CHALLENGE_EMAIL] = ch != NULL ? ch->email : NULL,
-		[TMPL_CHALLENGE_OU] = ch != NULL ? ch->ou : NULL,
-		[TMPL_CSR_CN] = info->cn,
-		[TMPL_CSR_EMAIL] = info->email,
-		[TMPL_CSR_UPN] = info->upn,
-	};
-	const struct {
-		const char *key;
-		const char *tmpl;
-		char *out;
-	} f[] = {
-		{ "subject_cn", p != NULL ? p->subject_cn : TMPL_DEF_SUBJECT_CN,
-		    id->cn },
-		{ "email", p != NULL ? p->email : TMPL_DEF_EMAIL, id->email },
-		{ "ou", p != NULL ? p->ou : TMPL_DEF_OU, id->ou },
-	};
-	enum tmpl_res r;
-	char why[128];
-	size_t i;
-
-	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		r = tmpl_expand(f[i].tmpl, vals, f[i].out, TMPL_OUT_MAX, why,
-		    sizeof(why));
-		if (r == TMPL_OK)
-			continue;
-		log_info("%s txid=%s: profile %s: %s: %s%s", op->peer, txid,
-		    p != NULL ? p->name : "default", f[i].key,
-		    r == TMPL_MISSING ? "no value for variable " : "", why);
-		op_set_fail(op, SCEP_FAIL_BADREQUEST,
-		    r == TMPL_MISSING ? "identity variable without value" :
-					"identity template failed");
-		return -1;
-	}
-	if (id->cn[0] != '\0')
-		return 0;
-	log_info("%s txid=%s: no common name in the CSR or the challenge",
-	    op->peer, txid);
-	op_set_fail(op, SCEP_FAIL_BADREQUEST, "no common name");
-	return -1;
-}
-
-/* True when the challenge is p's static secret (constant-time compare). */
-static bool
-chal_is_static(const struct gw_profile *p, const uint8_t chash[32])
-{
-	return p != NULL && p->challenge != GW_CHAL_ONETIME && p->has_static &&
-	    CRYPTO_memcmp(chash, p->static_sha256, 32) == 0;
-}
-
-/*
- * Checks a one-time challenge without consuming it and fills *ch with its
- * binding. A challenge issued for one profile is refused on the others.
- * Returns 0, or -1 with op holding the FAILURE.
- */
-static int
-chal_onetime_peek(struct gw_ctx *ctx, struct enroll_op *op, const char *txid,
-    const uint8_t chash[32], struct db_challenge *ch)
-{
-	const struct gw_profile *p = op_profile(ctx, op);
-	const char *pname = p != NULL ? p->name : "default";
-	enum db_start res;
-	struct gw_err err;
-	int found;
-
-	found =
-	    db_challenge_peek(ctx->db, chash, now_seconds(), ch, &res, &err);
-	if (found == -1) {
-		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
-		op_set_http(op, 503, "try again later\n");
-		return -1;
-	}
-	if (found == 1 || res != DB_START_OK) {
-		log_info("%s txid=%s: challenge refused: %s", op->peer, txid,
-		    start_reason(found == 1 ? DB_START_CHALLENGE_BAD : res));
-		op_set_fail(op, SCEP_FAIL_BADREQUEST,
-		    "invalid challenge password");
-		return -1;
-	}
-	if (ch->profile != NULL && strcmp(ch->profile, pname) != 0) {
-		log_info("%s txid=%s: challenge refused: issued for profile "
-			 "%s, used on profile %s",
-		    op->peer, txid, ch->profile, pname);
-		op_set_fail(op, SCEP_FAIL_BADREQUEST,
-		    "invalid challenge password");
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * A new (not renewal) request: the challenge must be the profile's static
- * secret or a usable one-time challenge, both under the per-address
- * failure limit; then the templates decide the identity, before anything
- * is consumed. Sets *is_static. Returns 0, or -1 with op's answer set.
- */
-static int
-enroll_admit(struct gw_ctx *ctx, struct enroll_op *op,
-    const struct scep_csr_info *info, const uint8_t chash[32], bool *is_static,
-    struct enroll_ident *id)
-{
-	const struct gw_profile *p = op_profile(ctx, op);
-	const char *txid = scep_msg_txid(op->msg);
-	struct db_challenge ch;
-	int rc = -1;
-
-	memset(&ch, 0, sizeof(ch));
-	if (ctx->rl != NULL &&
-	    !ratelimit_take(ctx->rl, op->peer, now_seconds())) {
-		log_info("%s txid=%s: challenge refused: too many failed "
-			 "attempts from this address",
-		    op->peer, txid);
-		op_set_fail(op, SCEP_FAIL_BADREQUEST,
-		    "too many failed attempts; try again later");
-		return -1;
-	}
-	*is_static = chal_is_static(p, chash);
-	if (!*is_static && p != NULL && p->challenge == GW_CHAL_STATIC) {
-		log_info("%s txid=%s: challenge refused: not the static "
-			 "challenge of profile %s",
-		    op->peer, txid, p->name);
-		op_set_fail(op, SCEP_FAIL_BADREQUEST,
-		    "invalid challenge password");
-		return -1;
-	}
-	if (!*is_static && chal_onetime_peek(ctx, op, txid, chash, &ch) == -1)
-		goto out;
-	/* A valid secret: what follows is not a guess. */
-	if (ctx->rl != NULL)
-		ratelimit_refund(ctx->rl, op->peer);
-	if (!*is_static && p != NULL && p->require_binding && ch.cn == NULL &&
-	    ch.email == NULL && ch.ou == NULL) {
-		log_info("%s txid=%s: challenge refused: profile %s requires "
-			 "a challenge issued with an identity",
-		    op->peer, txid, p->name);
-		op_set_fail(op, SCEP_FAIL_BADREQUEST,
-		    "challenge has no identity");
-		goto out;
-	}
-	rc = ident_decide(p, *is_static ? NULL : &ch, info, op, txid, id);
-out:
-	db_challenge_cleanup(&ch);
-	return rc;
-}
-
 /*
  * PKCSReq and RenewalReq: a known transactionID is answered from the
  * database; a renewal is authenticated by its signer certificate; any
@@ -1022,29 +724,29 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 	if (scep_csr_inspect(scep_msg_get0_csr(op->msg), &info, &err) == -1) {
 		log_info("%s txid=%s: CSR refused: %s", op->peer, txid,
 		    err.msg);
-		op_set_fail(op, SCEP_FAIL_BADREQUEST,
+		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 		    "certificate request not acceptable");
 		goto out;
 	}
 	found = db_txn_get(ctx->db, txid, &t, &err);
 	if (found == -1) {
 		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
-		op_set_http(op, 503, "try again later\n");
+		enroll_op_http(op, 503, "try again later\n");
 		goto out;
 	}
 	if (found == 0 && memcmp(t.csr_sha256, info.csr_sha256, 32) == 0) {
 		answer_retry(op, &t, &info, false);
 		goto out;
 	}
-	if (csr_sans_check(op, txid, &info) == -1 ||
-	    (renewal = renew_check(ctx, op, &id)) == -1)
+	if (enroll_csr_sans_check(op, txid, &info) == -1 ||
+	    (renewal = enroll_renew_check(ctx, op, &id)) == -1)
 		goto out;
 	/* RFC 8894 2.3: a PKCSReq is signed with the key it certifies. */
 	if (!renewal && !scep_msg_signer_matches_csr(op->msg)) {
 		log_info("%s txid=%s: PKCSReq signed by a key other than the "
 			 "request's",
 		    op->peer, txid);
-		op_set_fail(op, SCEP_FAIL_BADMESSAGECHECK,
+		enroll_op_fail(op, SCEP_FAIL_BADMESSAGECHECK,
 		    "the signer certificate must carry the request's key");
 		goto out;
 	}
@@ -1057,7 +759,7 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 	if (!renewal && info.challenge == NULL) {
 		log_info("%s txid=%s: no challenge password in the CSR",
 		    op->peer, txid);
-		op_set_fail(op, SCEP_FAIL_BADREQUEST,
+		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 		    "challenge password missing");
 		goto out;
 	}
@@ -1068,7 +770,7 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 		    -1)
 			goto out;
 	}
-	txn_new_fill(&n, txid, &info, renewal ? &id : NULL, &ident,
+	enroll_txn_new_fill(&n, txid, &info, renewal ? &id : NULL, &ident,
 	    is_static ? NULL : chash,
 	    op->profile != NULL && strcmp(op->profile->name, "default") != 0 ?
 		op->profile->name :
@@ -1077,20 +779,20 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 		db_txn_archive(ctx->db, txid, archive_id, &err) == -1) ||
 	    db_txn_start(ctx->db, &n, &res, &t, &err) == -1) {
 		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
-		op_set_http(op, 503, "try again later\n");
+		enroll_op_http(op, 503, "try again later\n");
 		goto out;
 	}
 	if (res == DB_START_EXISTS) {
 		/* A twin request won the race; answer as a retry of it. */
 		if (answer_retry(op, &t, &info, renewal == 1) == RETRY_NEW)
-			op_set_fail(op, SCEP_FAIL_BADREQUEST,
+			enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 			    "transactionID busy; try again");
 		goto out;
 	}
 	if (res != DB_START_OK) {
 		log_info("%s txid=%s: challenge refused: %s", op->peer, txid,
-		    start_reason(res));
-		op_set_fail(op, SCEP_FAIL_BADREQUEST,
+		    enroll_start_reason(res));
+		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 		    "invalid challenge password");
 		goto out;
 	}
@@ -1099,13 +801,13 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 			 "renew",
 		    op->peer, txid);
 		db_txn_set_failed(ctx->db, txid, SCEP_FAIL_BADREQUEST,
-		    "no common name", now_seconds(), &err);
-		op_set_fail(op, SCEP_FAIL_BADREQUEST, "no common name");
+		    "no common name", enroll_now(), &err);
+		enroll_op_fail(op, SCEP_FAIL_BADREQUEST, "no common name");
 		goto out;
 	}
 	if (is_static)
 		log_info("%s txid=%s: static challenge of profile %s accepted",
-		    op->peer, txid, op_profile(ctx, op)->name);
+		    op->peer, txid, enroll_op_profile(ctx, op)->name);
 	rc = order_send(ctx, op, &t, &info);
 out:
 	gw_cleanse(chash, sizeof(chash));
@@ -1127,12 +829,12 @@ enroll_certpoll(struct gw_ctx *ctx, struct enroll_op *op)
 	found = db_txn_get(ctx->db, txid, &t, &err);
 	if (found == -1) {
 		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
-		op_set_http(op, 503, "try again later\n");
+		enroll_op_http(op, 503, "try again later\n");
 	} else if (found == 1) {
 		/* RFC 8894 4.4: a poll must match an earlier request. */
 		log_info("%s txid=%s: CertPoll for an unknown transaction",
 		    op->peer, txid);
-		op_set_fail(op, SCEP_FAIL_BADCERTID, "unknown transaction");
+		enroll_op_fail(op, SCEP_FAIL_BADCERTID, "unknown transaction");
 	} else {
 		op_from_txn(op, &t);
 	}
@@ -1155,12 +857,12 @@ enroll_getcert(struct gw_ctx *ctx, struct enroll_op *op)
 	int found = 1;
 
 	memset(&c, 0, sizeof(c));
-	if (serial_hex(scep_msg_get0_serial(op->msg), serial, sizeof(serial)) ==
-	    0)
+	if (enroll_serial_hex(scep_msg_get0_serial(op->msg), serial,
+		sizeof(serial)) == 0)
 		found = db_cert_get(ctx->db, serial, &c, &err);
 	if (found == -1) {
 		log_warnx("%s GetCert: database: %s", op->peer, err.msg);
-		op_set_http(op, 503, "try again later\n");
+		enroll_op_http(op, 503, "try again later\n");
 		goto out;
 	}
 	p = c.der;
@@ -1171,7 +873,7 @@ enroll_getcert(struct gw_ctx *ctx, struct enroll_op *op)
 		log_info(
 		    "%s GetCert: no certificate serial=%s from that issuer",
 		    op->peer, found == 0 ? serial : "?");
-		op_set_fail(op, SCEP_FAIL_BADCERTID, "unknown certificate");
+		enroll_op_fail(op, SCEP_FAIL_BADCERTID, "unknown certificate");
 		goto out;
 	}
 	log_info("%s GetCert: serial=%s", op->peer, serial);
@@ -1218,7 +920,7 @@ enroll_pkioperation(struct gw_ctx *ctx, struct enroll_op *op,
 	if (scep_msg_parse(&op->msg, der, len, &err) == -1) {
 		log_info("%s PKIOperation: not a SCEP message: %s", op->peer,
 		    err.msg);
-		op_set_http(op, 400, "not a SCEP pkiMessage\n");
+		enroll_op_http(op, 400, "not a SCEP pkiMessage\n");
 		return 0;
 	}
 	txid = scep_msg_txid(op->msg);
@@ -1229,7 +931,7 @@ enroll_pkioperation(struct gw_ctx *ctx, struct enroll_op *op,
 		log_info("%s txid=%s: %s refused (%s): %s", op->peer, txid,
 		    scep_msgtype_name(type),
 		    scep_fail_name((enum scep_fail)err.code), err.msg);
-		op_set_fail(op, (enum scep_fail)err.code,
+		enroll_op_fail(op, (enum scep_fail)err.code,
 		    decode_fail_text(err.code));
 		enroll_finish(ctx, op);
 		return 0;
@@ -1252,7 +954,7 @@ enroll_pkioperation(struct gw_ctx *ctx, struct enroll_op *op,
 	default:
 		log_info("%s txid=%s: %s is not supported", op->peer, txid,
 		    scep_msgtype_name(type));
-		op_set_fail(op, SCEP_FAIL_BADREQUEST,
+		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 		    "operation not supported");
 		break;
 	}

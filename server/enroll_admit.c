@@ -1,0 +1,313 @@
+/*
+ * Admission of a new enrollment (DESIGN.md "Enrollment", before step 3):
+ * decides whether a PKCSReq or RenewalReq may start an order, and with
+ * which identity. A renewal is authenticated by its signer certificate and
+ * keeps that certificate's identity; any other request needs the profile's
+ * static challenge or a usable one-time challenge, which is checked here
+ * without being consumed, and the profile's templates decide its identity.
+ * Consuming the challenge and ordering stay in enroll.c.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "config.h"
+#include "db.h"
+#include "enroll_int.h"
+#include "gw.h"
+#include "gw_err.h"
+#include "log.h"
+#include "ratelimit.h"
+#include "scep.h"
+#include "template.h"
+
+/* The first rfc822Name SAN of x, else its emailAddress, into out. */
+static void
+cert_email(const X509 *x, char *out, size_t n)
+{
+	GENERAL_NAMES *gens;
+	const GENERAL_NAME *g;
+	int i;
+
+	out[0] = '\0';
+	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (i = 0; i < sk_GENERAL_NAME_num(gens) && out[0] == '\0'; i++) {
+		g = sk_GENERAL_NAME_value(gens, i);
+		if (g->type == GEN_EMAIL)
+			snprintf(out, n, "%.*s", g->d.rfc822Name->length,
+			    (const char *)g->d.rfc822Name->data);
+	}
+	GENERAL_NAMES_free(gens);
+	if (out[0] == '\0')
+		X509_NAME_get_text_by_NID(X509_get_subject_name(x),
+		    NID_pkcs9_emailAddress, out, (int)n);
+}
+
+/*
+ * Decides whether a request is a renewal (RFC 8894 2.4): it is signed by
+ * a certificate under our CA chain, valid now and not revoked. Returns 1
+ * for an authenticated renewal (id filled), 0 for a plain PKCSReq, -1
+ * when refused (op holds the FAILURE).
+ */
+int
+enroll_renew_check(struct gw_ctx *ctx, struct enroll_op *op,
+    struct renew_id *id)
+{
+	const X509 *signer = scep_msg_get0_signer(op->msg);
+	const char *txid = scep_msg_txid(op->msg);
+	const X509_NAME *subj;
+	struct db_cert c;
+	struct gw_err err;
+	char serial[80];
+	int found;
+
+	if (scep_ra_verify_issued(ctx->ra, signer, &err) == -1) {
+		if (scep_msg_type(op->msg) != SCEP_MT_RENEWALREQ)
+			return 0;
+		log_info("%s txid=%s: RenewalReq refused: %s", op->peer, txid,
+		    err.msg);
+		enroll_op_fail(op, SCEP_FAIL_BADMESSAGECHECK,
+		    "renewal must be signed by a valid certificate of this CA");
+		return -1;
+	}
+	if (enroll_serial_hex(X509_get0_serialNumber(signer), serial,
+		sizeof(serial)) == -1)
+		return 0;
+	found = db_cert_get(ctx->db, serial, &c, &err);
+	if (found == 0 && c.revoked != 0) {
+		log_info("%s txid=%s: renewal signed by revoked serial=%s",
+		    op->peer, txid, serial);
+		enroll_op_fail(op, SCEP_FAIL_BADMESSAGECHECK,
+		    "the certificate to renew is revoked");
+		db_cert_cleanup(&c);
+		return -1;
+	}
+	db_cert_cleanup(&c);
+	if (found != 0)
+		log_info("%s txid=%s: renewing serial=%s, issued by the CA "
+			 "but not through this gateway",
+		    op->peer, txid, serial);
+	subj = X509_get_subject_name(signer);
+	memset(id, 0, sizeof(*id));
+	X509_NAME_get_text_by_NID(subj, NID_commonName, id->cn,
+	    (int)sizeof(id->cn));
+	X509_NAME_get_text_by_NID(subj, NID_organizationalUnitName, id->ou,
+	    (int)sizeof(id->ou));
+	cert_email(signer, id->email, sizeof(id->email));
+	log_info("%s txid=%s: renewal of serial=%s authenticated", op->peer,
+	    txid, serial);
+	return 1;
+}
+
+/* Fills a new transaction from the decided or the renewed identity. */
+void
+enroll_txn_new_fill(struct db_txn_new *n, const char *txid,
+    const struct scep_csr_info *info, const struct renew_id *id,
+    const struct enroll_ident *ident, const uint8_t *chash, const char *profile)
+{
+	memset(n, 0, sizeof(*n));
+	n->txid = txid;
+	n->csr_sha256 = info->csr_sha256;
+	n->key_sha256 = info->key_sha256;
+	n->csr_pem = info->pem;
+	n->now = enroll_now();
+	n->identity_final = true;
+	n->profile = profile;
+	if (id != NULL) {
+		n->csr_cn = id->cn;
+		n->csr_email = id->email[0] != '\0' ? id->email : NULL;
+		n->csr_ou = id->ou[0] != '\0' ? id->ou : NULL;
+		return;
+	}
+	n->challenge_sha256 = chash;
+	n->csr_cn = ident->cn;
+	n->csr_email = ident->email[0] != '\0' ? ident->email : NULL;
+	n->csr_ou = ident->ou[0] != '\0' ? ident->ou : NULL;
+}
+
+/*
+ * Refuses a CSR asking for a subjectAltName GlobalSign EPKI cannot put
+ * in the certificate (scep.md 6: CN, OU, e-mail and UPN only), naming
+ * it in the log. Returns 0, or -1 with op holding the FAILURE.
+ */
+int
+enroll_csr_sans_check(struct enroll_op *op, const char *txid,
+    const struct scep_csr_info *info)
+{
+	unsigned bad =
+	    info->sans & ~((1u << SCEP_SAN_EMAIL) | (1u << SCEP_SAN_UPN));
+	int k = 0;
+
+	if (bad == 0)
+		return 0;
+	while ((bad & (1u << k)) == 0)
+		k++;
+	log_info(
+	    "%s txid=%s: CSR refused: it asks for a %s subjectAltName, "
+	    "which GlobalSign EPKI cannot issue (CN, OU, e-mail, UPN only)",
+	    op->peer, txid, scep_san_name((enum scep_san)k));
+	enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
+	    "subjectAltName type not supported");
+	return -1;
+}
+
+/*
+ * Runs the profile's templates over the challenge's binding (ch, or NULL
+ * for a static challenge) and the CSR. Returns 0, or -1 with op holding
+ * the FAILURE and a log line naming the missing variable.
+ */
+static int
+ident_decide(const struct gw_profile *p, const struct db_challenge *ch,
+    const struct scep_csr_info *info, struct enroll_op *op, const char *txid,
+    struct enroll_ident *id)
+{
+	const char *vals[TMPL_VAR__MAX] = {
+		[TMPL_CHALLENGE_CN] = ch != NULL ? ch->cn : NULL,
+		[TMPL_CHALLENGE_EMAIL] = ch != NULL ? ch->email : NULL,
+		[TMPL_CHALLENGE_OU] = ch != NULL ? ch->ou : NULL,
+		[TMPL_CSR_CN] = info->cn,
+		[TMPL_CSR_EMAIL] = info->email,
+		[TMPL_CSR_UPN] = info->upn,
+	};
+	const struct {
+		const char *key;
+		const char *tmpl;
+		char *out;
+	} f[] = {
+		{ "subject_cn", p != NULL ? p->subject_cn : TMPL_DEF_SUBJECT_CN,
+		    id->cn },
+		{ "email", p != NULL ? p->email : TMPL_DEF_EMAIL, id->email },
+		{ "ou", p != NULL ? p->ou : TMPL_DEF_OU, id->ou },
+	};
+	enum tmpl_res r;
+	char why[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		r = tmpl_expand(f[i].tmpl, vals, f[i].out, TMPL_OUT_MAX, why,
+		    sizeof(why));
+		if (r == TMPL_OK)
+			continue;
+		log_info("%s txid=%s: profile %s: %s: %s%s", op->peer, txid,
+		    p != NULL ? p->name : "default", f[i].key,
+		    r == TMPL_MISSING ? "no value for variable " : "", why);
+		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
+		    r == TMPL_MISSING ? "identity variable without value" :
+					"identity template failed");
+		return -1;
+	}
+	if (id->cn[0] != '\0')
+		return 0;
+	log_info("%s txid=%s: no common name in the CSR or the challenge",
+	    op->peer, txid);
+	enroll_op_fail(op, SCEP_FAIL_BADREQUEST, "no common name");
+	return -1;
+}
+
+/* True when the challenge is p's static secret (constant-time compare). */
+static bool
+chal_is_static(const struct gw_profile *p, const uint8_t chash[32])
+{
+	return p != NULL && p->challenge != GW_CHAL_ONETIME && p->has_static &&
+	    CRYPTO_memcmp(chash, p->static_sha256, 32) == 0;
+}
+
+/*
+ * Checks a one-time challenge without consuming it and fills *ch with its
+ * binding. A challenge issued for one profile is refused on the others.
+ * Returns 0, or -1 with op holding the FAILURE.
+ */
+static int
+chal_onetime_peek(struct gw_ctx *ctx, struct enroll_op *op, const char *txid,
+    const uint8_t chash[32], struct db_challenge *ch)
+{
+	const struct gw_profile *p = enroll_op_profile(ctx, op);
+	const char *pname = p != NULL ? p->name : "default";
+	enum db_start res;
+	struct gw_err err;
+	int found;
+
+	found = db_challenge_peek(ctx->db, chash, enroll_now(), ch, &res, &err);
+	if (found == -1) {
+		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
+		enroll_op_http(op, 503, "try again later\n");
+		return -1;
+	}
+	if (found == 1 || res != DB_START_OK) {
+		log_info("%s txid=%s: challenge refused: %s", op->peer, txid,
+		    enroll_start_reason(
+			found == 1 ? DB_START_CHALLENGE_BAD : res));
+		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
+		    "invalid challenge password");
+		return -1;
+	}
+	if (ch->profile != NULL && strcmp(ch->profile, pname) != 0) {
+		log_info("%s txid=%s: challenge refused: issued for profile "
+			 "%s, used on profile %s",
+		    op->peer, txid, ch->profile, pname);
+		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
+		    "invalid challenge password");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A new (not renewal) request: the challenge must be the profile's static
+ * secret or a usable one-time challenge, both under the per-address
+ * failure limit; then the templates decide the identity, before anything
+ * is consumed. Sets *is_static. Returns 0, or -1 with op's answer set.
+ */
+int
+enroll_admit(struct gw_ctx *ctx, struct enroll_op *op,
+    const struct scep_csr_info *info, const uint8_t chash[32], bool *is_static,
+    struct enroll_ident *id)
+{
+	const struct gw_profile *p = enroll_op_profile(ctx, op);
+	const char *txid = scep_msg_txid(op->msg);
+	struct db_challenge ch;
+	int rc = -1;
+
+	memset(&ch, 0, sizeof(ch));
+	if (ctx->rl != NULL &&
+	    !ratelimit_take(ctx->rl, op->peer, enroll_now())) {
+		log_info("%s txid=%s: challenge refused: too many failed "
+			 "attempts from this address",
+		    op->peer, txid);
+		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
+		    "too many failed attempts; try again later");
+		return -1;
+	}
+	*is_static = chal_is_static(p, chash);
+	if (!*is_static && p != NULL && p->challenge == GW_CHAL_STATIC) {
+		log_info("%s txid=%s: challenge refused: not the static "
+			 "challenge of profile %s",
+		    op->peer, txid, p->name);
+		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
+		    "invalid challenge password");
+		return -1;
+	}
+	if (!*is_static && chal_onetime_peek(ctx, op, txid, chash, &ch) == -1)
+		goto out;
+	/* A valid secret: what follows is not a guess. */
+	if (ctx->rl != NULL)
+		ratelimit_refund(ctx->rl, op->peer);
+	if (!*is_static && p != NULL && p->require_binding && ch.cn == NULL &&
+	    ch.email == NULL && ch.ou == NULL) {
+		log_info("%s txid=%s: challenge refused: profile %s requires "
+			 "a challenge issued with an identity",
+		    op->peer, txid, p->name);
+		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
+		    "challenge has no identity");
+		goto out;
+	}
+	rc = ident_decide(p, *is_static ? NULL : &ch, info, op, txid, id);
+out:
+	db_challenge_cleanup(&ch);
+	return rc;
+}
