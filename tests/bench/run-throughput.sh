@@ -11,7 +11,8 @@
 # Exits non-zero only when a reply is wrong or the gateway dies; timings
 # are only reported. Key generation (untimed) takes a while for N=2000;
 # BENCH_KEY_DIR=DIR keeps the keys there for the next run; BENCH_THREADS
-# sets [server] threads. epki-sim runs
+# sets [server] threads. The last column is the database writes per group
+# commit (fsync), from the gateway's /metrics. epki-sim runs
 # with --no-fsync on /dev/shm unless BENCH_SIM_DURABLE=1 (see lib.sh).
 GW_SRC=${GW_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 GW_CASE=${GW_CASE:-bench-throughput}
@@ -26,10 +27,23 @@ gw_tmpdir
 bench_start_sim
 gw_init
 [ -z "${BENCH_THREADS:-}" ] || gw_conf_set server threads "$BENCH_THREADS"
+# The admin API, for the group-commit counters of /metrics.
+(umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' \
+    >"$GW_DIR/admin.token")
+gw_conf_set admin listen 127.0.0.1:0
+gw_conf_set admin token_file admin.token
 gw_start
+
+# db_counter NAME: a counter of the gateway's /metrics.
+db_counter() {
+	curl -sS -H "Authorization: Bearer $(cat "$GW_DIR/admin.token")" \
+	    "$GW_ADMIN_URL/metrics" | sed -n "s/^$1 //p"
+}
 rows=()
 for c in $CONCURRENCY; do
 	log=$T/bench-c$c.log
+	commits0=$(db_counter scepgw_db_commits_total)
+	writes0=$(db_counter scepgw_db_writes_total)
 	bench_challenges "$T/challenges-c$c.txt" "$N"
 	mapfile -t keyargs < <(bench_key_args "c$c")
 	bench_run "$log" "$GW_PID" enroll --url "$GW_URL" \
@@ -40,15 +54,19 @@ for c in $CONCURRENCY; do
 	[ "$BENCH_GW_DIED" -eq 0 ] || gw_fail "scepgw died during c=$c"
 	[ "$BENCH_RC" -eq 0 ] ||
 	    gw_fail "c=$c: scepgw-bench exited $BENCH_RC: $(grep '^scepgw-bench: ' "$log" | head -n 5)"
-	rows+=("$(printf '%11s %6s %9s %8s %8s %8s %8s %8s %8s' "$c" "$N" \
+	commits=$(($(db_counter scepgw_db_commits_total) - commits0))
+	writes=$(($(db_counter scepgw_db_writes_total) - writes0))
+	rows+=("$(printf '%11s %6s %9s %8s %8s %8s %8s %8s %8s %8s' "$c" "$N" \
 	    "$(bench_field "$log" successes)" \
 	    "$(bench_field "$log" wall_s)" \
 	    "$(bench_field "$log" rate_per_s)" \
 	    "$(bench_field "$log" p50)" "$(bench_field "$log" p99)" \
-	    "$BENCH_PEAK_THREADS" "$((BENCH_HWM_KB / 1024))")")
+	    "$BENCH_PEAK_THREADS" "$((BENCH_HWM_KB / 1024))" \
+	    "$(awk -v w="$writes" -v c="$commits" \
+		'BEGIN { printf "%.2f", c ? w / c : 0 }')")")
 done
 printf '\n%s; scepgw database synchronous=FULL on disk\n' "$BENCH_SIM_MODE"
-printf '%11s %6s %9s %8s %8s %8s %8s %8s %8s\n' concurrency n \
-    successes wall_s enroll/s p50_ms p99_ms threads hwm_MiB
+printf '%11s %6s %9s %8s %8s %8s %8s %8s %8s %8s\n' concurrency n \
+    successes wall_s enroll/s p50_ms p99_ms threads hwm_MiB wr/commit
 printf '%s\n' "${rows[@]}"
 gw_stop
