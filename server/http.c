@@ -400,6 +400,7 @@ srv_access(void *cls, struct MHD_Connection *conn, const char *url,
 	struct srv_http *h = cls;
 	struct gw_ctx *ctx = h->ctx;
 	struct srv_req *rq = *con_cls;
+	enum MHD_Result rc;
 
 	(void)version;
 	if (rq == NULL) {
@@ -429,7 +430,10 @@ srv_access(void *cls, struct MHD_Connection *conn, const char *url,
 			return srv_reply_text(rq, MHD_HTTP_CONTENT_TOO_LARGE,
 			    "request body larger than [server] "
 			    "max_request_bytes\n");
-		return srv_pkioperation(rq, rq->body.data, rq->body.len);
+		rc = srv_pkioperation(rq, rq->body.data, rq->body.len);
+		/* Decoded now: no need to keep the bytes while it waits. */
+		buf_cleanup(&rq->body);
+		return rc;
 	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)

@@ -26,6 +26,10 @@ MAX_THREADS=${BENCH_MAX_THREADS:-32}
 gw_need curl
 gw_tmpdir
 bench_start_sim --latency-ms "$LATENCY_MS"
+# The simulated account starts with 10,000 licences; init spends one.
+[ "$(curl -fsS -m 10 -d "licences=$((N + 100))" \
+    "http://127.0.0.1:$SIM_PORT/sim/config")" = ok ] ||
+    gw_fail "cannot give epki-sim $((N + 100)) licences"
 gw_init
 # The default (20 s) already exceeds the latency; set it to say so.
 # BENCH_PENDING_AFTER raises it for runs whose orders queue behind
