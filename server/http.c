@@ -64,6 +64,10 @@ struct srv_http {
 	pthread_t thread;
 	/* Quiesced listener: MHD's workers may use it until they are joined. */
 	MHD_socket quiesced_fd;
+	/* GetCACaps and GetCACert never change while serving: one response
+	 * each, queued again for every request (no allocation per GET). */
+	struct MHD_Response *caps;
+	struct MHD_Response *cacert;
 };
 
 static void srv_conn_mark(struct srv_http *h, struct MHD_Connection *conn,
@@ -72,6 +76,7 @@ static void srv_conn_mark(struct srv_http *h, struct MHD_Connection *conn,
 /* Per-request state, owned by MHD's con_cls. */
 struct srv_req {
 	struct gw_ctx *ctx;
+	struct srv_http *h;
 	struct MHD_Connection *conn;
 	struct buf body; /* POST body, capped */
 	bool too_big;
@@ -310,8 +315,6 @@ static enum MHD_Result
 srv_get(struct srv_req *rq)
 {
 	const char *op;
-	const uint8_t *der;
-	size_t len;
 
 	op = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND,
 	    "operation");
@@ -321,16 +324,12 @@ srv_get(struct srv_req *rq)
 	if (strcasecmp(op, "GetCACaps") == 0) {
 		rq->opname = "GetCACaps";
 		log_debug("%s GetCACaps", rq->op.peer);
-		op = scep_caps_text(rq->ctx->ra);
-		return srv_reply_bytes(rq->conn, MHD_HTTP_OK, CT_TEXT, op,
-		    strlen(op), MHD_RESPMEM_PERSISTENT);
+		return MHD_queue_response(rq->conn, MHD_HTTP_OK, rq->h->caps);
 	}
 	if (strcasecmp(op, "GetCACert") == 0) {
 		rq->opname = "GetCACert";
 		log_debug("%s GetCACert", rq->op.peer);
-		der = scep_ra_cacert(rq->ctx->ra, &len);
-		return srv_reply_bytes(rq->conn, MHD_HTTP_OK, CT_CA_RA, der,
-		    len, MHD_RESPMEM_PERSISTENT);
+		return MHD_queue_response(rq->conn, MHD_HTTP_OK, rq->h->cacert);
 	}
 	if (strcasecmp(op, "GetNextCACert") == 0)
 		return srv_get_nextcacert(rq);
@@ -365,13 +364,15 @@ srv_req_peer(struct srv_req *rq)
 
 /* MHD's first callback for a request: allocates its state. */
 static struct srv_req *
-srv_req_new(struct gw_ctx *ctx, struct MHD_Connection *conn)
+srv_req_new(struct srv_http *h, struct MHD_Connection *conn)
 {
+	struct gw_ctx *ctx = h->ctx;
 	struct srv_req *rq;
 
 	if ((rq = calloc(1, sizeof(*rq))) == NULL)
 		return NULL;
 	rq->ctx = ctx;
+	rq->h = h;
 	rq->conn = conn;
 	buf_init(&rq->body, ctx->cfg->max_request_bytes);
 	pthread_mutex_init(&rq->mu, NULL);
@@ -404,7 +405,7 @@ srv_access(void *cls, struct MHD_Connection *conn, const char *url,
 
 	(void)version;
 	if (rq == NULL) {
-		if ((rq = srv_req_new(ctx, conn)) == NULL)
+		if ((rq = srv_req_new(h, conn)) == NULL)
 			return MHD_NO;
 		*con_cls = rq;
 		return MHD_YES;
@@ -608,6 +609,42 @@ srv_parse_listen(const char *listen, struct sockaddr_storage *ss,
 	return 0;
 }
 
+/* One reusable response with bytes that outlive the daemon. */
+static struct MHD_Response *
+srv_response_static(const void *p, size_t len, const char *ctype)
+{
+	struct MHD_Response *r;
+
+	r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)p,
+	    MHD_RESPMEM_PERSISTENT);
+	if (r != NULL &&
+	    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) !=
+		MHD_YES) {
+		MHD_destroy_response(r);
+		r = NULL;
+	}
+	return r;
+}
+
+/* Builds the GetCACaps and GetCACert answers once. Returns 0 or -1. */
+static int
+srv_static_responses(struct srv_http *h, struct gw_err *err)
+{
+	const uint8_t *der;
+	const char *caps;
+	size_t len;
+
+	caps = scep_caps_text(h->ctx->ra);
+	der = scep_ra_cacert(h->ctx->ra, &len);
+	h->caps = srv_response_static(caps, strlen(caps), CT_TEXT);
+	h->cacert = srv_response_static(der, len, CT_CA_RA);
+	if (h->caps == NULL || h->cacert == NULL) {
+		gw_err_set(err, 0, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Starts the SCEP listener on [server] listen (port 0: the kernel picks
  * one; srv_http_port() tells which). Returns 0, or -1 with err set.
@@ -642,6 +679,8 @@ srv_http_start(struct srv_http **out, struct gw_ctx *ctx, struct gw_err *err)
 		addr_opt[0].ptr_value = NULL;
 	}
 	addr_opt[1].option = MHD_OPTION_END;
+	if (srv_static_responses(h, err) == -1)
+		goto out;
 	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
 	    MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
@@ -769,6 +808,10 @@ srv_http_stop(struct srv_http *h)
 		MHD_stop_daemon(h->daemon);
 	if (h->quiesced_fd != MHD_INVALID_SOCKET)
 		close(h->quiesced_fd);
+	if (h->caps != NULL)
+		MHD_destroy_response(h->caps);
+	if (h->cacert != NULL)
+		MHD_destroy_response(h->cacert);
 	pthread_cond_destroy(&h->cv);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
