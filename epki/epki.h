@@ -197,7 +197,9 @@ int epki_client_post_sync(const struct epki_client_opts *o, const char *op,
     const struct buf *body, struct buf *resp, long *status, struct gw_err *err);
 
 /* Orders (epki_order.c): build, send, parse, call back. */
-typedef void epki_resp_fn(void *arg, const struct epki_resp *r);
+/* r is valid until the callback returns, which may take certificates
+ * out of r->certs (then they are its own to free). */
+typedef void epki_resp_fn(void *arg, struct epki_resp *r);
 int epki_order_submit(const struct epki_transport *t,
     const struct epki_auth *auth, const struct epki_order *o,
     epki_resp_fn *done, void *arg, struct gw_err *err);

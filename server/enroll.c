@@ -485,6 +485,21 @@ enroll_order_record(struct gw_ctx *ctx, const char *txid, const EVP_PKEY *pub,
 	return SCEP_STATUS_PENDING;
 }
 
+/*
+ * Takes x, a certificate of r for which the caller holds its own
+ * reference, out of r and drops r's reference. The request that gets x
+ * then holds the only one, and this thread, which frees r after the
+ * callback, never touches x again: OpenSSL's reference counts are atomics
+ * that ThreadSanitizer cannot see, and the waiting request's thread must
+ * not read a certificate that another thread may be freeing.
+ */
+static void
+resp_cert_release(struct epki_resp *r, X509 *x)
+{
+	if (r->certs != NULL && sk_X509_delete_ptr(r->certs, x) != NULL)
+		X509_free(x);
+}
+
 /* An issued certificate on its way to the database (order_issued). */
 struct issued_rec {
 	struct enroll_job *j;
@@ -530,7 +545,7 @@ order_issued_done(void *arg, int rc, const struct gw_err *err)
  * 0 when queued, -1 when the caller must record the answer itself.
  */
 static int
-order_issued(struct enroll_job *j, const struct epki_resp *r)
+order_issued(struct enroll_job *j, struct epki_resp *r)
 {
 	struct issued_fields f;
 	struct issued_rec *q = NULL;
@@ -545,6 +560,7 @@ order_issued(struct enroll_job *j, const struct epki_resp *r)
 	    (q = calloc(1, sizeof(*q))) == NULL ||
 	    (q->cert = leaf_ref(leaf)) == NULL)
 		goto out;
+	resp_cert_release(r, q->cert);
 	if (r->cls == EPKI_WARNING)
 		order_log_errors(j->txid, r);
 	q->j = j;
@@ -570,7 +586,7 @@ out:
 
 /* EPKI callback (EPKI client thread): record the outcome, then deliver. */
 static void
-order_done(void *arg, const struct epki_resp *r)
+order_done(void *arg, struct epki_resp *r)
 {
 	struct enroll_job *j = arg;
 	enum scep_status st;
@@ -581,6 +597,8 @@ order_done(void *arg, const struct epki_resp *r)
 	if (order_issued(j, r) == 0)
 		return;
 	st = enroll_order_record(j->e->ctx, j->txid, j->pub, r, &cert, &text);
+	if (cert != NULL)
+		resp_cert_release(r, cert);
 	job_deliver(j, st, st == SCEP_STATUS_FAILURE ? SCEP_FAIL_BADREQUEST : 0,
 	    text, cert);
 }

@@ -157,7 +157,7 @@ verify_leaf(X509_STORE *store, const X509 *leaf)
 }
 
 static void
-on_resp(void *arg, const struct epki_resp *r)
+on_resp(void *arg, struct epki_resp *r)
 {
 	struct waiter *w = arg;
 	const X509 *leaf;

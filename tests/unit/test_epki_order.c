@@ -86,7 +86,7 @@ struct seen {
 };
 
 static void
-on_resp(void *arg, const struct epki_resp *r)
+on_resp(void *arg, struct epki_resp *r)
 {
 	struct seen *s = arg;
 
