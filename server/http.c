@@ -145,26 +145,45 @@ route_scep_profile(const struct gw_config *cfg, const char *url,
 }
 
 /*
- * Queues a response. MHD 0.9.75 has no const-buffer constructor, so this
- * is the one place that drops const (STYLE.md 13): with
- * MHD_RESPMEM_PERSISTENT the bytes are never written to.
+ * A response of len bytes at p with Content-Type ctype (NULL: none), or
+ * NULL when out of memory (then p was not taken, whatever m says). MHD
+ * 0.9.75 has no const-buffer constructor, so this is the one place that
+ * drops const (STYLE.md 13): with MHD_RESPMEM_PERSISTENT the bytes are
+ * never written to.
  */
+static struct MHD_Response *
+srv_response_new(const void *p, size_t len, enum MHD_ResponseMemoryMode m,
+    const char *ctype)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)p, m);
+	if (resp != NULL && ctype != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    ctype);
+	return resp;
+}
+
+/* Queues resp (NULL: out of memory) and drops our reference to it. */
+static enum MHD_Result
+srv_reply_resp(struct MHD_Connection *conn, unsigned status,
+    struct MHD_Response *resp)
+{
+	enum MHD_Result rc;
+
+	if (resp == NULL)
+		return MHD_NO;
+	rc = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+/* Queues a response of len bytes at p (see srv_response_new). */
 static enum MHD_Result
 srv_reply_bytes(struct MHD_Connection *conn, unsigned status, const char *ctype,
     const void *p, size_t len, enum MHD_ResponseMemoryMode m)
 {
-	struct MHD_Response *resp;
-	enum MHD_Result rc;
-
-	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)p, m);
-	if (resp == NULL)
-		return MHD_NO;
-	if (ctype != NULL)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-		    ctype);
-	rc = MHD_queue_response(conn, status, resp);
-	MHD_destroy_response(resp);
-	return rc;
+	return srv_reply_resp(conn, status, srv_response_new(p, len, m, ctype));
 }
 
 /* Logs one line for the request and queues a short text answer. */
@@ -183,7 +202,6 @@ srv_reply_op(struct srv_req *rq)
 {
 	struct srv_reply *r = &rq->op.reply;
 	struct MHD_Response *resp;
-	enum MHD_Result rc;
 	const char *txid;
 
 	txid = rq->op.msg != NULL ? scep_msg_txid(rq->op.msg) : NULL;
@@ -194,14 +212,11 @@ srv_reply_op(struct srv_req *rq)
 			rq->op.status == SCEP_STATUS_PENDING ? "PENDING" :
 							       "FAILURE") :
 		"-");
-	resp = MHD_create_response_from_buffer(r->len, r->body,
-	    MHD_RESPMEM_MUST_FREE);
+	resp = srv_response_new(r->body, r->len, MHD_RESPMEM_MUST_FREE,
+	    r->content_type);
 	if (resp == NULL)
 		return MHD_NO;
 	r->body = NULL; /* MHD frees it with the response */
-	if (r->content_type != NULL)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-		    r->content_type);
 	/*
 	 * A request that waited for GlobalSign ends its device's enrollment:
 	 * close the connection rather than keep it alive. On keep-alive MHD
@@ -213,9 +228,7 @@ srv_reply_op(struct srv_req *rq)
 	if (rq->async)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
 		    "close");
-	rc = MHD_queue_response(rq->conn, r->http_status, resp);
-	MHD_destroy_response(resp);
-	return rc;
+	return srv_reply_resp(rq->conn, r->http_status, resp);
 }
 
 /*
@@ -609,23 +622,6 @@ srv_parse_listen(const char *listen, struct sockaddr_storage *ss,
 	return 0;
 }
 
-/* One reusable response with bytes that outlive the daemon. */
-static struct MHD_Response *
-srv_response_static(const void *p, size_t len, const char *ctype)
-{
-	struct MHD_Response *r;
-
-	r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)p,
-	    MHD_RESPMEM_PERSISTENT);
-	if (r != NULL &&
-	    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) !=
-		MHD_YES) {
-		MHD_destroy_response(r);
-		r = NULL;
-	}
-	return r;
-}
-
 /* Builds the GetCACaps and GetCACert answers once. Returns 0 or -1. */
 static int
 srv_static_responses(struct srv_http *h, struct gw_err *err)
@@ -636,8 +632,10 @@ srv_static_responses(struct srv_http *h, struct gw_err *err)
 
 	caps = scep_caps_text(h->ctx->ra);
 	der = scep_ra_cacert(h->ctx->ra, &len);
-	h->caps = srv_response_static(caps, strlen(caps), CT_TEXT);
-	h->cacert = srv_response_static(der, len, CT_CA_RA);
+	h->caps = srv_response_new(caps, strlen(caps), MHD_RESPMEM_PERSISTENT,
+	    CT_TEXT);
+	h->cacert =
+	    srv_response_new(der, len, MHD_RESPMEM_PERSISTENT, CT_CA_RA);
 	if (h->caps == NULL || h->cacert == NULL) {
 		gw_err_set(err, 0, "out of memory");
 		return -1;
