@@ -959,6 +959,31 @@ test_enroll_identity_templates(void **state)
 	}
 }
 
+/*
+ * One PKCSReq for cn with challenge secret under prof: SUCCESS when fail
+ * is NULL, else FAILURE badRequest with fail as its text.
+ */
+static void
+static_step(struct srv_fx *fx, struct gw_profile *prof, const char *txid,
+    const char *cn, const char *secret, const char *fail)
+{
+	struct call c;
+	X509_REQ *csr;
+
+	csr = csr_new(fx, cn, secret);
+	call_init(fx, &c, SCEP_MT_PKCSREQ, txid, csr, 0);
+	c.op.profile = prof;
+	call_run(fx, &c);
+	if (fail != NULL) {
+		assert_failure(&c, SCEP_FAIL_BADREQUEST);
+		assert_string_equal(c.rep.fail_text, fail);
+	} else {
+		assert_success(fx, &c);
+	}
+	call_cleanup(&c);
+	X509_REQ_free(csr);
+}
+
 /* Static challenges: many uses, constant secret, mode respected. */
 static void
 test_enroll_static_challenge(void **state)
@@ -983,8 +1008,6 @@ test_enroll_static_challenge(void **state)
 	};
 	struct ident_case ic;
 	struct gw_profile prof;
-	struct call c;
-	X509_REQ *csr;
 	char txid[64];
 	size_t i;
 
@@ -1000,18 +1023,8 @@ test_enroll_static_challenge(void **state)
 		SHA256((const unsigned char *)"static-pw", 9,
 		    prof.static_sha256);
 		snprintf(txid, sizeof(txid), "TX-STATIC-%zu", i);
-		csr = csr_new(fx, "kiosk-1", steps[i].secret);
-		call_init(fx, &c, SCEP_MT_PKCSREQ, txid, csr, 0);
-		c.op.profile = &prof;
-		call_run(fx, &c);
-		if (steps[i].fail != NULL) {
-			assert_failure(&c, SCEP_FAIL_BADREQUEST);
-			assert_string_equal(c.rep.fail_text, steps[i].fail);
-		} else {
-			assert_success(fx, &c);
-		}
-		call_cleanup(&c);
-		X509_REQ_free(csr);
+		static_step(fx, &prof, txid, "kiosk-1", steps[i].secret,
+		    steps[i].fail);
 	}
 }
 
@@ -1031,8 +1044,6 @@ test_enroll_static_ratelimit(void **state)
 	};
 	struct ident_case ic;
 	struct gw_profile prof;
-	struct call c;
-	X509_REQ *csr;
 	char txid[64];
 	size_t i;
 
@@ -1045,18 +1056,8 @@ test_enroll_static_ratelimit(void **state)
 	SHA256((const unsigned char *)"static-pw", 9, prof.static_sha256);
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		snprintf(txid, sizeof(txid), "TX-SRL-%zu", i);
-		csr = csr_new(fx, "kiosk-2", steps[i].secret);
-		call_init(fx, &c, SCEP_MT_PKCSREQ, txid, csr, 0);
-		c.op.profile = &prof;
-		call_run(fx, &c);
-		if (steps[i].fail != NULL) {
-			assert_failure(&c, SCEP_FAIL_BADREQUEST);
-			assert_string_equal(c.rep.fail_text, steps[i].fail);
-		} else {
-			assert_success(fx, &c);
-		}
-		call_cleanup(&c);
-		X509_REQ_free(csr);
+		static_step(fx, &prof, txid, "kiosk-2", steps[i].secret,
+		    steps[i].fail);
 	}
 	ratelimit_free(fx->ctx.rl);
 	fx->ctx.rl = NULL;
