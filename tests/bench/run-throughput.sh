@@ -28,15 +28,12 @@ bench_start_sim
 gw_init
 [ -z "${BENCH_THREADS:-}" ] || gw_conf_set server threads "$BENCH_THREADS"
 # The admin API, for the group-commit counters of /metrics.
-(umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' \
-    >"$GW_DIR/admin.token")
-gw_conf_set admin listen 127.0.0.1:0
-gw_conf_set admin token_file admin.token
+gw_admin_enable
 gw_start
 
 # db_counter NAME: a counter of the gateway's /metrics.
 db_counter() {
-	curl -sS -H "Authorization: Bearer $(cat "$GW_DIR/admin.token")" \
+	curl -sS -H "Authorization: Bearer $TOKEN" \
 	    "$GW_ADMIN_URL/metrics" | sed -n "s/^$1 //p"
 }
 rows=()

@@ -230,6 +230,16 @@ gw_init() {
 	gw_conf_set server listen 127.0.0.1:0
 }
 
+# Turn the admin API on (after gw_init, before gw_start): a fresh bearer
+# token in TOKEN, written to $GW_DIR/admin.token with mode 0600; gw_start
+# then sets GW_ADMIN_URL.
+gw_admin_enable() {
+	TOKEN=$(openssl rand -hex 24) || gw_fail "openssl rand failed"
+	(umask 077 && printf '%s\n' "$TOKEN" >"$GW_DIR/admin.token")
+	gw_conf_set admin listen 127.0.0.1:0
+	gw_conf_set admin token_file admin.token
+}
+
 # Set KEY = VALUE in [SECTION] of an INI file (default $GW_CONF): the
 # key's line is replaced, or added at the end of the section, which is
 # created when missing.

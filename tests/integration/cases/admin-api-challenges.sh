@@ -8,10 +8,7 @@ gw_need jq sqlite3
 gw_tmpdir
 gw_start_sim
 gw_init
-TOKEN=$(openssl rand -hex 24)
-(umask 077 && printf '%s\n' "$TOKEN" >"$GW_DIR/admin.token")
-gw_conf_set admin listen 127.0.0.1:0
-gw_conf_set admin token_file admin.token
+gw_admin_enable
 SIM_ORDERS0=$(sim_orders)
 gw_start
 A=$GW_ADMIN_URL
