@@ -90,7 +90,8 @@ struct epki_found {
 	char serial[80];       /* CrCertificateInfo/SerialNumber */
 	char cn[128];	       /* CrCertificateInfo/CommonName */
 	bool cert_unreadable;  /* a Fulfillment was sent but not decoded */
-	STACK_OF(X509) *certs; /* Fulfillment certificates, or NULL */
+	STACK_OF(X509) *certs; /* Fulfillment certificates, or NULL; the
+				  leaf bare, as in epki_resp */
 };
 
 /* What GlobalSign's ProfileOrderState and dates say (a guess, spec 10.7). */
@@ -129,10 +130,14 @@ struct epki_resp {
 	int success_code; /* 0, 1, -1; -2 when there was none */
 	size_t nerrors;
 	struct epki_error errors[EPKI_MAX_ERRORS];
-	char fault[256];	  /* SOAP Fault or transport detail, or "" */
-	char order_id[64];	  /* OrderID / OrderNo, or "" */
-	char order_status[16];	  /* OrderStatus when present, or "" */
-	STACK_OF(X509) *certs;	  /* every certificate found in CERT, or NULL */
+	char fault[256];       /* SOAP Fault or transport detail, or "" */
+	char order_id[64];     /* OrderID / OrderNo, or "" */
+	char order_status[16]; /* OrderStatus when present, or "" */
+	/* Every certificate found in CERT, or NULL. CA certificates are
+	 * decoded in full; the others (the issued leaf) bare, their key
+	 * undecoded (pubkey.h): stored, matched with gw_x509_has_key() and
+	 * passed on; gw_x509_full() for anything that verifies them. */
+	STACK_OF(X509) *certs;
 	int total_count;	  /* TotalCount (GetOrders, GetProfiles); -1 */
 	size_t nfound;		  /* GetOrders: orders in found */
 	struct epki_found *found; /* GetOrders OrderDetails, or NULL */

@@ -6,6 +6,7 @@
  */
 #include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include <openssl/asn1.h>
@@ -19,6 +20,7 @@
 #include "gw_err.h"
 #include "epki.h"
 #include "epki_int.h"
+#include "pubkey.h"
 
 /* Decodes n characters of base64 (whitespace skipped) into der. */
 static int
@@ -73,9 +75,24 @@ static struct {
 static size_t cert_cache_n;
 static pthread_mutex_t cert_cache_mu = PTHREAD_MUTEX_INITIALIZER;
 
+/* Whether bare certificate x says it is a CA (basicConstraints cA). */
+static bool
+cert_is_ca(const X509 *x)
+{
+	BASIC_CONSTRAINTS *bc;
+	bool ca;
+
+	bc = X509_get_ext_d2i(x, NID_basic_constraints, NULL, NULL);
+	ca = bc != NULL && bc->ca != 0;
+	BASIC_CONSTRAINTS_free(bc);
+	return ca;
+}
+
 /*
- * Decodes the certificate p (n bytes, exactly), from the cache when it is
- * a known CA certificate. A new reference, or NULL.
+ * Decodes the certificate p (n bytes, exactly): a CA certificate in full,
+ * from the cache when it is known; any other (the issued leaf, which is
+ * only stored, matched by key and passed on) bare, its key undecoded
+ * (pubkey.h). A new reference, or NULL.
  */
 static X509 *
 cert_decode_cached(const unsigned char *p, size_t n)
@@ -96,8 +113,10 @@ cert_decode_cached(const unsigned char *p, size_t n)
 	pthread_mutex_unlock(&cert_cache_mu);
 	if (x != NULL)
 		return x;
-	if (n > LONG_MAX || (x = d2i_X509(NULL, &q, (long)n)) == NULL ||
-	    q != p + n) {
+	if ((x = gw_x509_d2i_bare(p, n)) == NULL || !cert_is_ca(x))
+		return x;
+	X509_free(x);
+	if ((x = d2i_X509(NULL, &q, (long)n)) == NULL || q != p + n) {
 		X509_free(x);
 		return NULL;
 	}
@@ -251,12 +270,10 @@ out:
 static int
 cert_add_x509(const struct buf *der, STACK_OF(X509) *sk)
 {
-	const unsigned char *p = der->data;
 	X509 *x;
 
-	x = d2i_X509(NULL, &p, (long)der->len);
-	if (x == NULL || p != der->data + der->len ||
-	    sk_X509_push(sk, x) <= 0) {
+	x = cert_decode_cached(der->data, der->len);
+	if (x == NULL || sk_X509_push(sk, x) <= 0) {
 		X509_free(x);
 		return -1;
 	}
@@ -353,13 +370,10 @@ epki_resp_get0_cert_for_key(const struct epki_resp *r, const EVP_PKEY *pub)
 
 	if (r == NULL || r->certs == NULL || pub == NULL)
 		return NULL;
-	/* Comparing keys of different types queues errors; drop them. */
-	ERR_set_mark();
 	for (i = 0; i < sk_X509_num(r->certs); i++) {
 		x = sk_X509_value(r->certs, i);
-		if (EVP_PKEY_eq(X509_get0_pubkey(x), pub) == 1)
+		if (gw_x509_has_key(x, pub))
 			break;
 	}
-	ERR_pop_to_mark();
 	return i < sk_X509_num(r->certs) ? sk_X509_value(r->certs, i) : NULL;
 }

@@ -103,6 +103,7 @@ const char *scep_msg_txid(const struct scep_msg *m);
 const uint8_t *scep_msg_sender_nonce(const struct scep_msg *m, size_t *len);
 const X509 *scep_msg_get0_signer(const struct scep_msg *m);
 const X509_REQ *scep_msg_get0_csr(const struct scep_msg *m);
+const EVP_PKEY *scep_msg_get0_csr_key(const struct scep_msg *m);
 const X509_NAME *scep_msg_get0_issuer(const struct scep_msg *m);
 const X509_NAME *scep_msg_get0_subject(const struct scep_msg *m);
 const ASN1_INTEGER *scep_msg_get0_serial(const struct scep_msg *m);
@@ -134,8 +135,8 @@ struct scep_csr_info {
 	uint8_t csr_sha256[32]; /* SHA-256 of the DER CSR */
 	char *pem;		/* the CSR as PEM, for the upstream order */
 };
-int scep_csr_inspect(const X509_REQ *csr, struct scep_csr_info *info,
-    struct gw_err *err);
+int scep_csr_inspect(const X509_REQ *csr, const EVP_PKEY *pub,
+    struct scep_csr_info *info, struct gw_err *err);
 void scep_csr_info_cleanup(struct scep_csr_info *info);
 
 /* Outgoing CertRep (scep_certrep.c). */

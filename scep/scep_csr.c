@@ -54,7 +54,7 @@ csr_string_dup(const ASN1_STRING *s)
 
 /* Checks the key: RSA 2048..8192 bits or EC P-256/P-384; 0 or -1. */
 static int
-csr_key_check(EVP_PKEY *pub, struct gw_err *err)
+csr_key_check(const EVP_PKEY *pub, struct gw_err *err)
 {
 	char group[64];
 	int bits;
@@ -260,15 +260,16 @@ csr_pem_get(X509_REQ *req)
 }
 
 /*
- * Inspects a PKCS#10 request: checks its key (RSA 2048..8192 bits, EC
+ * Inspects a PKCS#10 request whose public key is pub (decoded by the
+ * caller, see pubkey.h): checks the key (RSA 2048..8192 bits, EC
  * P-256 or P-384) and fills info (initialised here) with the challenge,
  * CN, e-mail, UPN, SAN kinds, fingerprints and PEM. Returns 0, or -1 with
  * err->code badRequest and info empty. The caller releases info with
  * scep_csr_info_cleanup() after success.
  */
 int
-scep_csr_inspect(const X509_REQ *csr, struct scep_csr_info *info,
-    struct gw_err *err)
+scep_csr_inspect(const X509_REQ *csr, const EVP_PKEY *pub,
+    struct scep_csr_info *info, struct gw_err *err)
 {
 	X509_REQ *dup;
 	int rc = -1;
@@ -279,7 +280,7 @@ scep_csr_inspect(const X509_REQ *csr, struct scep_csr_info *info,
 	 * them changes it. Not X509_REQ_dup(): a copy decodes the key again.
 	 */
 	dup = (X509_REQ *)(uintptr_t)csr;
-	if (csr_key_check(X509_REQ_get0_pubkey(dup), err) == -1)
+	if (csr_key_check(pub, err) == -1)
 		goto out;
 	info->challenge = csr_challenge_get(dup);
 	info->cn = csr_name_get(X509_REQ_get_subject_name(dup), NID_commonName);

@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 
 #include "gw_err.h"
+#include "pubkey.h"
 #include "scep.h"
 #include "scep_int.h"
 
@@ -32,7 +33,8 @@ struct scep_msg {
 	int digest_nid;		       /* signerInfo digestAlgorithm */
 	int cipher_nid;		       /* envelope cipher, after decrypt */
 	bool oaep;		       /* RSAES-OAEP key transport */
-	X509_REQ *csr;		       /* PKCSReq, RenewalReq */
+	X509_REQ *csr;		       /* PKCSReq, RenewalReq; key bare */
+	EVP_PKEY *csr_key;	       /* the CSR's public key */
 	X509_NAME *issuer;	       /* CertPoll, GetCert, GetCRL */
 	X509_NAME *subject;	       /* CertPoll */
 	ASN1_INTEGER *serial;	       /* GetCert, GetCRL */
@@ -244,20 +246,30 @@ msg_seq_enter(const unsigned char **p, long len)
 	return n;
 }
 
-/* Decodes the inner content of a PKCSReq or RenewalReq; 0 or -1. */
+/*
+ * Decodes the inner content of a PKCSReq or RenewalReq; 0 or -1. The
+ * request's key is not decoded with it (pubkey.h): when it is the signer
+ * certificate's key, as in every PKCSReq, that decoded key is shared.
+ */
 static int
 msg_csr_read(struct scep_msg *m, const unsigned char *p, long len,
     struct gw_err *err)
 {
-	EVP_PKEY *pub;
+	const X509_PUBKEY *spki;
 
-	if ((m->csr = d2i_X509_REQ(NULL, &p, len)) == NULL) {
+	if ((m->csr = gw_req_d2i_bare(&p, len)) == NULL) {
 		gw_err_set_ossl(err, SCEP_FAIL_BADREQUEST,
 		    "the envelope does not hold a PKCS#10 request");
 		return -1;
 	}
-	pub = X509_REQ_get0_pubkey(m->csr);
-	if (pub == NULL || X509_REQ_verify(m->csr, pub) != 1) {
+	spki = X509_REQ_get_X509_PUBKEY(m->csr);
+	if (m->signer != NULL && X509_get0_pubkey(m->signer) != NULL &&
+	    gw_spki_eq(spki, X509_get_X509_PUBKEY(m->signer))) {
+		m->csr_key = X509_get_pubkey(m->signer);
+	} else {
+		m->csr_key = gw_spki_pkey(spki);
+	}
+	if (m->csr_key == NULL || X509_REQ_verify(m->csr, m->csr_key) != 1) {
 		gw_err_set_ossl(err, SCEP_FAIL_BADMESSAGECHECK,
 		    "the PKCS#10 self-signature does not verify");
 		return -1;
@@ -454,6 +466,7 @@ scep_msg_free(struct scep_msg *m)
 	CMS_ContentInfo_free(m->cms);
 	X509_free(m->signer);
 	X509_REQ_free(m->csr);
+	EVP_PKEY_free(m->csr_key);
 	X509_NAME_free(m->issuer);
 	X509_NAME_free(m->subject);
 	ASN1_INTEGER_free(m->serial);
@@ -494,6 +507,15 @@ const X509_REQ *
 scep_msg_get0_csr(const struct scep_msg *m)
 {
 	return m->csr;
+}
+
+/* The PKCS#10 request's public key after decrypt, or NULL. The request
+ * itself is decoded without it (pubkey.h): use this, not
+ * X509_REQ_get0_pubkey(). */
+const EVP_PKEY *
+scep_msg_get0_csr_key(const struct scep_msg *m)
+{
+	return m->csr_key;
 }
 
 /* The issuer name after decrypt (CertPoll, GetCert, GetCRL), or NULL. */
@@ -545,7 +567,7 @@ scep_msg_signer_matches_csr(const struct scep_msg *m)
 	if (m->csr == NULL || m->signer == NULL)
 		return false;
 	a = X509_get0_pubkey(m->signer);
-	b = X509_REQ_get0_pubkey(m->csr);
+	b = m->csr_key;
 	return a != NULL && b != NULL && EVP_PKEY_eq(a, b) == 1;
 }
 

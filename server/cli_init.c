@@ -34,6 +34,7 @@
 #include "epki.h"
 #include "gw.h"
 #include "gw_err.h"
+#include "pubkey.h"
 #include "scep.h"
 #include "secure.h"
 
@@ -156,6 +157,7 @@ init_order_ra(const struct init_opts *o, const char *password,
 	X509_REQ *req = NULL;
 	char cn[128], host[64] = "localhost", *pem = NULL;
 	const X509 *leaf;
+	X509 *full = NULL;
 	size_t i;
 	BIO *b = NULL;
 	int rc = 1;
@@ -201,7 +203,9 @@ init_order_ra(const struct init_opts *o, const char *password,
 		    resp.order_id);
 		goto out;
 	}
-	if (chain_verify(leaf, chain, &err) == -1) {
+	/* The leaf came bare (epki.h); verifying needs its key. */
+	if ((full = gw_x509_full(leaf)) == NULL ||
+	    chain_verify(full, chain, &err) == -1) {
 		fprintf(stderr,
 		    "scepgw init: the RA certificate from order "
 		    "%s does not chain to --ca-chain: %s\n",
@@ -219,6 +223,7 @@ out:
 	ERR_clear_error();
 	BIO_free(b);
 	X509_REQ_free(req);
+	X509_free(full);
 	free(pem);
 	epki_resp_cleanup(&resp);
 	return rc;

@@ -668,17 +668,20 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 	struct enroll_job *j;
 	struct epki_order o;
 	struct gw_err err;
+	EVP_PKEY *pub = NULL;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
 	    (j->txid = gw_strdup(t->txid)) == NULL ||
-	    (j->pub = X509_REQ_get_pubkey(
-		 (X509_REQ *)(uintptr_t)scep_msg_get0_csr(op->msg))) == NULL) {
+	    (pub = (EVP_PKEY *)(uintptr_t)scep_msg_get0_csr_key(op->msg)) ==
+		NULL ||
+	    EVP_PKEY_up_ref(pub) != 1) {
 		job_free(j);
 		log_warnx("txid=%s: out of memory; left for reconciliation",
 		    t->txid);
 		op->status = SCEP_STATUS_PENDING;
 		return 0;
 	}
+	j->pub = pub;
 	memset(&o, 0, sizeof(o));
 	order_profile_set(ctx, enroll_op_profile(ctx, op), &o);
 	o.csr_pem = info->pem;
@@ -739,7 +742,8 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 	memset(&t, 0, sizeof(t));
 	memset(&ident, 0, sizeof(ident));
 	memset(chash, 0, sizeof(chash));
-	if (scep_csr_inspect(scep_msg_get0_csr(op->msg), &info, &err) == -1) {
+	if (scep_csr_inspect(scep_msg_get0_csr(op->msg),
+		scep_msg_get0_csr_key(op->msg), &info, &err) == -1) {
 		log_info("%s txid=%s: CSR refused: %s", op->peer, txid,
 		    err.msg);
 		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,

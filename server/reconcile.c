@@ -26,6 +26,7 @@
 #include "gw.h"
 #include "gw_err.h"
 #include "log.h"
+#include "pubkey.h"
 #include "secure.h"
 
 #define BACKOFF_MAX 300 /* seconds between tries of one transaction */
@@ -159,7 +160,7 @@ certs_find_key(const STACK_OF(X509) *certs, const EVP_PKEY *pub)
 
 	for (i = 0; i < sk_X509_num(certs); i++) {
 		x = sk_X509_value(certs, i);
-		if (EVP_PKEY_eq(X509_get0_pubkey(x), pub) == 1)
+		if (gw_x509_has_key(x, pub))
 			return x;
 	}
 	return NULL;
@@ -304,7 +305,7 @@ reorder(struct reconcile *r, const struct db_txn *t, const EVP_PKEY *pub)
 	o.csr_pem = t->csr_pem;
 	/* The UPN SAN travels in the CSR, as when it was first ordered. */
 	if ((req = csr_read(t->csr_pem)) != NULL &&
-	    scep_csr_inspect(req, &info, &err) == 0)
+	    scep_csr_inspect(req, X509_REQ_get0_pubkey(req), &info, &err) == 0)
 		o.upn = info.upn;
 	o.cn = t->cn;
 	o.email = t->email;

@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "gw_err.h"
+#include "pubkey.h"
 #include "secure.h"
 #include "sim.h"
 
@@ -181,15 +182,25 @@ check_csr(const char *pem, X509_REQ **reqp, EVP_PKEY **pub,
     struct epki_error *e)
 {
 	X509_REQ *req = NULL;
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	long len = 0;
 	BIO *b;
 	int rc = -1;
 
 	*pub = NULL;
 	*reqp = NULL;
-	if ((b = BIO_new_mem_buf(pem, -1)) != NULL)
-		req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
+	/* Decoded bare, the key built once from its parameters (pubkey.h). */
+	if ((b = BIO_new_mem_buf(pem, -1)) != NULL &&
+	    PEM_bytes_read_bio(&der, &len, NULL, PEM_STRING_X509_REQ, b, NULL,
+		NULL) == 1) {
+		p = der;
+		req = gw_req_d2i_bare(&p, len);
+	}
 	BIO_free(b);
-	if (req == NULL || (*pub = X509_REQ_get_pubkey(req)) == NULL ||
+	OPENSSL_free(der);
+	if (req == NULL ||
+	    (*pub = gw_spki_pkey(X509_REQ_get_X509_PUBKEY(req))) == NULL ||
 	    X509_REQ_verify(req, *pub) != 1) {
 		sim_fail(e, -4007, "CSR", "The CSR is invalid.");
 		goto out;

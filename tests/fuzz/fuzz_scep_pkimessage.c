@@ -97,7 +97,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (scep_msg_decrypt(m, fuzz_ra, &pol, &err) == -1)
 		goto out;
 	if ((csr = scep_msg_get0_csr(m)) != NULL &&
-	    scep_csr_inspect(csr, &info, &err) == 0)
+	    scep_csr_inspect(csr, scep_msg_get0_csr_key(m), &info, &err) == 0)
 		scep_csr_info_cleanup(&info);
 out:
 	scep_msg_free(m);

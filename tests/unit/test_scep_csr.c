@@ -104,7 +104,8 @@ test_csr_table(void **state)
 		assert_non_null(key);
 		req = scep_client_csr_new(key, c->cn, c->email, c->challenge);
 		assert_non_null(req);
-		rc = scep_csr_inspect(req, &info, &err);
+		rc = scep_csr_inspect(req, X509_REQ_get0_pubkey(req), &info,
+		    &err);
 		if (rc != c->rc)
 			fail_msg("%s: rc %d want %d (%s)", c->name, rc, c->rc,
 			    rc == -1 ? err.msg : "");
@@ -154,7 +155,9 @@ test_subject_email(void **state)
 	    1);
 	assert_int_equal(X509_REQ_set_subject_name(req, name), 1);
 	assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
-	assert_int_equal(scep_csr_inspect(req, &info, &err), 0);
+	assert_int_equal(scep_csr_inspect(req, X509_REQ_get0_pubkey(req), &info,
+			     &err),
+	    0);
 	assert_string_equal(info.email, "c@example.com");
 	assert_string_equal(info.cn, "dev-9");
 	scep_csr_info_cleanup(&info);
@@ -206,7 +209,9 @@ test_san_kinds(void **state)
 		assert_true(sk_X509_EXTENSION_push(exts, ext) > 0);
 		assert_int_equal(X509_REQ_add_extensions(req, exts), 1);
 		assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
-		assert_int_equal(scep_csr_inspect(req, &info, &err), 0);
+		assert_int_equal(scep_csr_inspect(req,
+				     X509_REQ_get0_pubkey(req), &info, &err),
+		    0);
 		assert_int_equal(info.sans, sancases[i].sans);
 		if (sancases[i].email != NULL)
 			assert_string_equal(info.email, sancases[i].email);
