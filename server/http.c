@@ -14,6 +14,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -35,6 +36,16 @@
 #define CT_PKI "application/x-pki-message"
 #define CT_CA_RA "application/x-x509-ca-ra-cert"
 #define CT_NEXT_CA "application/x-x509-next-ca-cert"
+
+/*
+ * Ceiling of MHD's per-connection memory (request line and headers).
+ * libmicrohttpd 0.9.75 zeroes all of it before every request on a
+ * keep-alive connection: at 272 KiB (64 KiB messages) that memset was
+ * 28% of the CPU of serving GetCACaps. 32 KiB, MHD's own default, holds
+ * a GET message= of about 20 KiB (base64, percent-escaped; past it 414);
+ * bigger messages come by POST, which GetCACaps advertises.
+ */
+#define CONN_MEMORY_MAX (32 * 1024)
 
 /*
  * One open connection, for the request deadline: from its start (or the
@@ -220,15 +231,34 @@ srv_reply_op(struct srv_req *rq)
 	/*
 	 * A request that waited for GlobalSign ends its device's enrollment:
 	 * close the connection rather than keep it alive. On keep-alive MHD
-	 * 0.9.75 zeroes the connection's whole memory pool (4 *
-	 * max_request_bytes + 16 KiB, 272 KiB by default) for the next
-	 * request, making it resident: 2,000 devices that just enrolled
-	 * would hold over 500 MiB until their keep-alive timeout.
+	 * 0.9.75 zeroes the connection's whole memory pool (up to
+	 * CONN_MEMORY_MAX) for the next request, making it resident, for
+	 * devices that will not send another: 2,000 that just enrolled
+	 * would hold 64 MiB until their keep-alive timeout.
 	 */
 	if (rq->async)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
 		    "close");
 	return srv_reply_resp(rq->conn, r->http_status, resp);
+}
+
+/*
+ * libmicrohttpd's own messages (a request line too long for the
+ * connection memory: 414, headers too big: 431, ...) as warnings in our
+ * log format instead of bare lines on stderr.
+ */
+static void
+srv_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	log_warnx("http: %s", line);
 }
 
 /*
@@ -686,11 +716,14 @@ srv_http_start(struct srv_http **out, struct gw_ctx *ctx, struct gw_err *err)
 	/*
 	 * Per-connection memory holds the request line and headers: a GET
 	 * message= of max_request_bytes is 4/3 of it in base64, up to three
-	 * times that when percent-escaped.
+	 * times that when percent-escaped; at most CONN_MEMORY_MAX.
 	 */
 	mem = 4 * ctx->cfg->max_request_bytes + 16 * 1024;
+	if (mem > CONN_MEMORY_MAX)
+		mem = CONN_MEMORY_MAX;
 	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, srv_access, h,
-	    MHD_OPTION_ARRAY, addr_opt, MHD_OPTION_THREAD_POOL_SIZE,
+	    MHD_OPTION_EXTERNAL_LOGGER, srv_mhd_log, NULL, MHD_OPTION_ARRAY,
+	    addr_opt, MHD_OPTION_THREAD_POOL_SIZE,
 	    (unsigned int)ctx->cfg->threads, MHD_OPTION_NOTIFY_COMPLETED,
 	    srv_completed, h, MHD_OPTION_NOTIFY_CONNECTION, srv_notify_conn, h,
 	    MHD_OPTION_CONNECTION_TIMEOUT, ctx->cfg->conn_timeout_seconds,

@@ -1,19 +1,37 @@
 #!/usr/bin/env bash
 # [server] max_request_bytes bounds the POST body, the decoded GET
 # message= and (through MHD's per-connection memory, 4 x the limit +
-# 16 KiB) the request line and headers: one past each gets a clean 4xx,
-# at the limit the request is read and judged on its content.
+# 16 KiB, at most 32 KiB) the request line and headers: one past each
+# gets a clean 4xx, at the limit the request is read and judged on its
+# content.
 . "$GW_SRC/tests/integration/lib.sh"
 gw_need python3
 gw_up
-gw_conf_set server max_request_bytes 4096
-gw_stop
-gw_start
 
 # code FILE-OR-EMPTY [curl args]: print the HTTP status.
 code() {
 	curl -s -o "$T/body" -w '%{http_code}' -m 20 "$@" || true
 }
+b64() { base64 -w0 "$1" | sed 's/+/%2B/g; s,/,%2F,g; s/=/%3D/g'; }
+
+# Defaults (64 KiB messages, 32 KiB of connection memory): a GET
+# message= of 20 KiB, percent-escaped, is read and judged (400: not
+# CMS); one of 28 KiB does not fit the request line (414) and must come
+# by POST, which takes it.
+head -c 20480 /dev/urandom >"$T/get20k.bin"
+head -c 28672 /dev/urandom >"$T/get28k.bin"
+gw_assert_eq 400 "$(code "$GW_URL?operation=PKIOperation&message=$(b64 "$T/get20k.bin")")" \
+    "GET of a 20 KiB message"
+gw_assert_eq 414 "$(code "$GW_URL?operation=PKIOperation&message=$(b64 "$T/get28k.bin")")" \
+    "GET of a 28 KiB message"
+gw_assert_contains "$T/scepgw.log" "warning: http: .*response code is 414"
+gw_assert_eq 400 "$(code --data-binary @"$T/get28k.bin" \
+    -H 'Content-Type: application/x-pki-message' \
+    "$GW_URL?operation=PKIOperation")" "POST of the 28 KiB message"
+
+gw_conf_set server max_request_bytes 4096
+gw_stop
+gw_start
 head -c 4096 /dev/urandom >"$T/at.bin"
 head -c 4097 /dev/urandom >"$T/past.bin"
 
@@ -27,7 +45,6 @@ gw_assert_eq 413 "$(code --data-binary @"$T/past.bin" \
 
 # GET message=: base64 of 4096 bytes is parsed (and refused as not CMS),
 # of 4097 bytes refused for its length.
-b64() { base64 -w0 "$1" | sed 's/+/%2B/g; s,/,%2F,g; s/=/%3D/g'; }
 gw_assert_eq 400 "$(code "$GW_URL?operation=PKIOperation&message=$(b64 "$T/at.bin")")" \
     "GET of 4096 bytes"
 gw_assert_not_contains "$T/scepgw.log" "message longer than 4096 bytes"
