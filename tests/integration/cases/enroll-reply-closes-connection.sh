@@ -2,8 +2,9 @@
 # A PKIOperation that waited for GlobalSign ends its device's enrollment,
 # so its reply carries "Connection: close": on keep-alive, libmicrohttpd
 # 0.9.75 zeroes the connection's whole memory pool for the next request
-# and so keeps it resident (2,000 devices that just enrolled held 616 MiB,
-# 109 MiB with this; tests/bench/README.md). Replies that did not wait
+# and so keeps it resident (with the 272 KiB pools of the time, 2,000
+# devices that just enrolled held 616 MiB, 109 MiB with this; pools are
+# at most 32 KiB now; tests/bench/README.md). Replies that did not wait
 # (GET operations, a retry answered from the database) keep the
 # connection alive.
 . "$GW_SRC/tests/integration/lib.sh"
