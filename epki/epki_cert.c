@@ -22,6 +22,13 @@
 #include "epki_int.h"
 #include "pubkey.h"
 
+/* Whitespace that may break base64 lines. */
+static bool
+cert_b64_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 /* Decodes n characters of base64 (whitespace skipped) into der. */
 static int
 cert_b64_decode(const char *s, size_t n, struct buf *der)
@@ -29,14 +36,15 @@ cert_b64_decode(const char *s, size_t n, struct buf *der)
 	EVP_ENCODE_CTX *ctx = NULL;
 	struct buf clean;
 	int outl = 0, fin = 0, rc = -1;
-	size_t i;
+	size_t i, run;
 
 	buf_init(&clean, EPKI_CERT_MAX);
 	buf_reset(der);
-	for (i = 0; i < n; i++) {
-		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')
-			continue;
-		if (buf_add(&clean, &s[i], 1) == -1)
+	/* Copied a line at a time, not a byte at a time. */
+	for (i = 0; i < n; i += run + 1) {
+		for (run = 0; i + run < n && !cert_b64_space(s[i + run]); run++)
+			;
+		if (run > 0 && buf_add(&clean, &s[i], run) == -1)
 			goto out;
 	}
 	if (clean.len == 0 || clean.len > INT_MAX ||
