@@ -104,6 +104,7 @@ const uint8_t *scep_msg_sender_nonce(const struct scep_msg *m, size_t *len);
 const X509 *scep_msg_get0_signer(const struct scep_msg *m);
 const X509_REQ *scep_msg_get0_csr(const struct scep_msg *m);
 const EVP_PKEY *scep_msg_get0_csr_key(const struct scep_msg *m);
+EVP_PKEY *scep_msg_get1_csr_key(const struct scep_msg *m);
 const X509_NAME *scep_msg_get0_issuer(const struct scep_msg *m);
 const X509_NAME *scep_msg_get0_subject(const struct scep_msg *m);
 const ASN1_INTEGER *scep_msg_get0_serial(const struct scep_msg *m);

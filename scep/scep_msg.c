@@ -263,12 +263,11 @@ msg_csr_read(struct scep_msg *m, const unsigned char *p, long len,
 		return -1;
 	}
 	spki = X509_REQ_get_X509_PUBKEY(m->csr);
-	if (m->signer != NULL && X509_get0_pubkey(m->signer) != NULL &&
-	    gw_spki_eq(spki, X509_get_X509_PUBKEY(m->signer))) {
+	if (m->signer != NULL &&
+	    gw_spki_eq(spki, X509_get_X509_PUBKEY(m->signer)))
 		m->csr_key = X509_get_pubkey(m->signer);
-	} else {
+	if (m->csr_key == NULL)
 		m->csr_key = gw_spki_pkey(spki);
-	}
 	if (m->csr_key == NULL || X509_REQ_verify(m->csr, m->csr_key) != 1) {
 		gw_err_set_ossl(err, SCEP_FAIL_BADMESSAGECHECK,
 		    "the PKCS#10 self-signature does not verify");
@@ -515,6 +514,15 @@ scep_msg_get0_csr(const struct scep_msg *m)
 const EVP_PKEY *
 scep_msg_get0_csr_key(const struct scep_msg *m)
 {
+	return m->csr_key;
+}
+
+/* A new reference to the CSR's public key (caller frees), or NULL. */
+EVP_PKEY *
+scep_msg_get1_csr_key(const struct scep_msg *m)
+{
+	if (m->csr_key == NULL || EVP_PKEY_up_ref(m->csr_key) != 1)
+		return NULL;
 	return m->csr_key;
 }
 

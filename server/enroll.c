@@ -668,20 +668,16 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 	struct enroll_job *j;
 	struct epki_order o;
 	struct gw_err err;
-	EVP_PKEY *pub = NULL;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
 	    (j->txid = gw_strdup(t->txid)) == NULL ||
-	    (pub = (EVP_PKEY *)(uintptr_t)scep_msg_get0_csr_key(op->msg)) ==
-		NULL ||
-	    EVP_PKEY_up_ref(pub) != 1) {
+	    (j->pub = scep_msg_get1_csr_key(op->msg)) == NULL) {
 		job_free(j);
 		log_warnx("txid=%s: out of memory; left for reconciliation",
 		    t->txid);
 		op->status = SCEP_STATUS_PENDING;
 		return 0;
 	}
-	j->pub = pub;
 	memset(&o, 0, sizeof(o));
 	order_profile_set(ctx, enroll_op_profile(ctx, op), &o);
 	o.csr_pem = info->pem;
