@@ -25,9 +25,17 @@ struct bench_xfer {
 	double ms;	     /* latency: added to the multi handle -> done */
 };
 
+/* What a timed run cost. */
+struct bench_cost {
+	double wall_s;	       /* first request sent -> last reply in */
+	double self_cpu_ms;    /* CPU of the load tool itself */
+	double machine_cpu_ms; /* CPU of the whole machine (all processes) */
+	double machine_busy;   /* 0..1: share of all cores busy */
+};
+
 /* Runs every transfer against url with conc of them in flight. */
 int bench_http_run(const char *url, struct bench_xfer *x, size_t n, size_t conc,
-    long timeout_s, double *wall_s, struct gw_err *err);
+    long timeout_s, struct bench_cost *cost, struct gw_err *err);
 /* A single blocking GET; 0 with the body in out, or -1 with err. */
 int bench_http_get(const char *url, struct buf *out, struct gw_err *err);
 double bench_now(void);

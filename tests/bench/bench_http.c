@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/resource.h>
 
 #include <curl/curl.h>
 
@@ -24,6 +26,41 @@ bench_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Milliseconds of CPU this process has used (user + system). */
+static double
+self_cpu_ms(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) == -1)
+		return 0;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
+/*
+ * The machine's CPU time so far from /proc/stat, in clock ticks: busy
+ * (everything but idle and iowait) and all. 0 for both when unreadable.
+ */
+static void
+machine_ticks(unsigned long long *busy, unsigned long long *all)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f;
+	int i;
+
+	*busy = *all = 0;
+	if ((f = fopen("/proc/stat", "r")) == NULL)
+		return;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+		&v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+		for (i = 0; i < 8; i++)
+			*all += v[i];
+		*busy = *all - v[3] - v[4];
+	}
+	fclose(f);
 }
 
 /* curl write callback: appends to the transfer's bounded buffer. */
@@ -94,16 +131,18 @@ multi_reap(CURLM *m, const double *start, const struct bench_xfer *base)
 /*
  * Performs the n transfers x against url, conc at a time, on a single
  * multi handle. Each transfer's latency runs from the moment it joins
- * the multi handle to its completion; wall_s is the whole run. Returns
+ * the multi handle to its completion; cost gets the whole run's wall
+ * time and the CPU it took, this process's and the machine's. Returns
  * 0 (however many transfers failed), or -1 with err when curl itself
  * fails. Reply buffers belong to x; free them with buf_cleanup().
  */
 int
 bench_http_run(const char *url, struct bench_xfer *x, size_t n, size_t conc,
-    long timeout_s, double *wall_s, struct gw_err *err)
+    long timeout_s, struct bench_cost *cost, struct gw_err *err)
 {
 	struct curl_slist *hdrs = NULL, *h;
-	double *start = NULL, t0;
+	unsigned long long busy0, all0, busy1, all1;
+	double *start = NULL, t0, cpu0;
 	size_t next = 0, active = 0, done = 0;
 	CURLM *m = NULL;
 	CURL *c;
@@ -119,6 +158,8 @@ bench_http_run(const char *url, struct bench_xfer *x, size_t n, size_t conc,
 		goto out;
 	}
 	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)conc);
+	machine_ticks(&busy0, &all0);
+	cpu0 = self_cpu_ms();
 	t0 = bench_now();
 	while (done < n) {
 		while (active < conc && next < n) {
@@ -145,7 +186,13 @@ bench_http_run(const char *url, struct bench_xfer *x, size_t n, size_t conc,
 			goto out;
 		}
 	}
-	*wall_s = bench_now() - t0;
+	cost->wall_s = bench_now() - t0;
+	cost->self_cpu_ms = self_cpu_ms() - cpu0;
+	machine_ticks(&busy1, &all1);
+	cost->machine_busy =
+	    all1 > all0 ? (double)(busy1 - busy0) / (double)(all1 - all0) : 0;
+	cost->machine_cpu_ms =
+	    (double)(busy1 - busy0) * 1e3 / (double)sysconf(_SC_CLK_TCK);
 	rc = 0;
 out:
 	curl_multi_cleanup(m);

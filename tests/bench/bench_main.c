@@ -209,7 +209,7 @@ percentile(const double *v, size_t n, double p)
 /* Prints the key=value report; returns the exit status (0 or 1). */
 static int
 report_print(const struct opts *o, const struct bench_xfer *x,
-    const struct bench_tally *t, double prep_s, double wall_s)
+    const struct bench_tally *t, double prep_s, const struct bench_cost *c)
 {
 	double *lat;
 	size_t i, n = (size_t)o->n, bad = 0;
@@ -236,8 +236,13 @@ report_print(const struct opts *o, const struct bench_xfer *x,
 	for (f = 0; f < BENCH_FAIL__MAX; f++)
 		printf(" %s=%zu", bench_fail_name((enum bench_fail)f),
 		    t->fail[f]);
-	printf("\nwall_s=%.3f rate_per_s=%.1f\n", wall_s,
-	    wall_s > 0 ? (double)t->ok / wall_s : 0.0);
+	printf("\nwall_s=%.3f rate_per_s=%.1f\n", c->wall_s,
+	    c->wall_s > 0 ? (double)t->ok / c->wall_s : 0.0);
+	/* Where the machine's CPU went while timed, per request sent. */
+	printf(
+	    "cpu_ms_per_req machine=%.3f load_tool=%.3f machine_busy=%.0f%%\n",
+	    c->machine_cpu_ms / (double)n, c->self_cpu_ms / (double)n,
+	    c->machine_busy * 100.0);
 	printf("latency_ms p50=%.1f p90=%.1f p99=%.1f max=%.1f\n",
 	    percentile(lat, n, 50), percentile(lat, n, 90),
 	    percentile(lat, n, 99), lat[n - 1]);
@@ -270,7 +275,8 @@ cmd_enroll(const struct opts *o)
 	struct bench_tally t;
 	struct gw_err err;
 	char *url = NULL;
-	double t0, prep_s, wall_s;
+	struct bench_cost cost;
+	double t0, prep_s;
 	size_t i, n = (size_t)o->n;
 	int ex = 2;
 
@@ -295,13 +301,13 @@ cmd_enroll(const struct opts *o)
 	}
 	prep_s = bench_now() - t0;
 	bench_enroll_xfers(b, x);
-	if (bench_http_run(url, x, n, (size_t)o->conc, o->timeout, &wall_s,
+	if (bench_http_run(url, x, n, (size_t)o->conc, o->timeout, &cost,
 		&err) == -1) {
 		fprintf(stderr, "scepgw-bench: %s\n", err.msg);
 		goto out;
 	}
 	bench_enroll_check(b, x, &t);
-	ex = report_print(o, x, &t, prep_s, wall_s);
+	ex = report_print(o, x, &t, prep_s, &cost);
 out:
 	for (i = 0; x != NULL && i < n; i++)
 		buf_cleanup(&x[i].reply);
@@ -347,7 +353,7 @@ cmd_get(const struct opts *o)
 	struct buf ref;
 	STACK_OF(X509) *bag = NULL;
 	char *url;
-	double wall_s;
+	struct bench_cost cost;
 	size_t i, n = (size_t)o->n;
 	int ex = 2;
 
@@ -362,13 +368,13 @@ cmd_get(const struct opts *o)
 		fprintf(stderr, "scepgw-bench: %s\n", err.msg);
 		goto out;
 	}
-	if (bench_http_run(url, x, n, (size_t)o->conc, o->timeout, &wall_s,
+	if (bench_http_run(url, x, n, (size_t)o->conc, o->timeout, &cost,
 		&err) == -1) {
 		fprintf(stderr, "scepgw-bench: %s\n", err.msg);
 		goto out;
 	}
 	get_check(x, n, &ref, &t);
-	ex = report_print(o, x, &t, 0, wall_s);
+	ex = report_print(o, x, &t, 0, &cost);
 out:
 	for (i = 0; x != NULL && i < n; i++)
 		buf_cleanup(&x[i].reply);

@@ -53,17 +53,20 @@ for c in $CONCURRENCY; do
 	    gw_fail "c=$c: scepgw-bench exited $BENCH_RC: $(grep '^scepgw-bench: ' "$log" | head -n 5)"
 	commits=$(($(db_counter scepgw_db_commits_total) - commits0))
 	writes=$(($(db_counter scepgw_db_writes_total) - writes0))
-	rows+=("$(printf '%11s %6s %9s %8s %8s %8s %8s %8s %8s %8s' "$c" "$N" \
+	rows+=("$(printf '%11s %6s %9s %8s %8s %8s %8s %8s %8s %8s %8s %5s' "$c" "$N" \
 	    "$(bench_field "$log" successes)" \
 	    "$(bench_field "$log" wall_s)" \
 	    "$(bench_field "$log" rate_per_s)" \
 	    "$(bench_field "$log" p50)" "$(bench_field "$log" p99)" \
 	    "$BENCH_PEAK_THREADS" "$((BENCH_HWM_KB / 1024))" \
 	    "$(awk -v w="$writes" -v c="$commits" \
-		'BEGIN { printf "%.2f", c ? w / c : 0 }')")")
+		'BEGIN { printf "%.2f", c ? w / c : 0 }')" \
+	    "$(bench_field "$log" machine)" \
+	    "$(bench_field "$log" machine_busy)")")
 done
 printf '\n%s; scepgw database synchronous=FULL on disk\n' "$BENCH_SIM_MODE"
-printf '%11s %6s %9s %8s %8s %8s %8s %8s %8s %8s\n' concurrency n \
-    successes wall_s enroll/s p50_ms p99_ms threads hwm_MiB wr/commit
+printf '%11s %6s %9s %8s %8s %8s %8s %8s %8s %8s %8s %5s\n' concurrency n \
+    successes wall_s enroll/s p50_ms p99_ms threads hwm_MiB wr/commit \
+    cpu_ms busy
 printf '%s\n' "${rows[@]}"
 gw_stop
