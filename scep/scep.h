@@ -102,6 +102,7 @@ int scep_msg_type(const struct scep_msg *m);
 const char *scep_msg_txid(const struct scep_msg *m);
 const uint8_t *scep_msg_sender_nonce(const struct scep_msg *m, size_t *len);
 const X509 *scep_msg_get0_signer(const struct scep_msg *m);
+const X509 *scep_msg_get0_signer_keyed(const struct scep_msg *m);
 const X509_REQ *scep_msg_get0_csr(const struct scep_msg *m);
 const EVP_PKEY *scep_msg_get0_csr_key(const struct scep_msg *m);
 EVP_PKEY *scep_msg_get1_csr_key(const struct scep_msg *m);

@@ -66,7 +66,7 @@ scep_reply_init(struct scep_reply *r, const struct scep_msg *m)
 	nid = scep_msg_cipher_nid(m);
 	r->cipher_nid = certrep_cipher_ok(nid) ? nid : 0;
 	r->oaep = scep_msg_is_oaep(m);
-	r->recipient = scep_msg_get0_signer(m);
+	r->recipient = scep_msg_get0_signer_keyed(m);
 }
 
 /* Encrypts DER bytes to the requester; returns the EnvelopedData DER. */

@@ -24,7 +24,8 @@
 struct scep_msg {
 	CMS_ContentInfo *cms;	       /* the outer SignedData */
 	CMS_SignerInfo *si;	       /* its one signerInfo, borrowed */
-	X509 *signer;		       /* the certificate si names */
+	X509 *signer;		       /* the certificate si names, bare */
+	X509 *keyed;		       /* its key holder (gw_x509_keyed) */
 	int type;		       /* messageType, 0 if unreadable */
 	bool is_data;		       /* eContentType is id-data */
 	char txid[SCEP_TXID_MAX];      /* transactionID */
@@ -96,6 +97,17 @@ msg_signer_read(struct scep_msg *m, struct gw_err *err)
 		    "the signer certificate is not in the message");
 		return -1;
 	}
+	/* The stand-in must still be the certificate si names. */
+	if ((m->keyed = gw_x509_keyed(m->signer)) != NULL &&
+	    CMS_SignerInfo_cert_cmp(m->si, m->keyed) != 0) {
+		X509_free(m->keyed);
+		m->keyed = gw_x509_full(m->signer);
+	}
+	if (m->keyed == NULL) {
+		gw_err_set_ossl(err, SCEP_FAIL_BADREQUEST,
+		    "the signer certificate's public key is unusable");
+		return -1;
+	}
 	return 0;
 }
 
@@ -131,7 +143,7 @@ scep_msg_parse(struct scep_msg **out, const uint8_t *der, size_t len,
 		gw_err_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((m->cms = d2i_CMS_ContentInfo(NULL, &p, (long)len)) == NULL) {
+	if ((m->cms = gw_cms_d2i_bare(&p, (long)len)) == NULL) {
 		gw_err_set_ossl(err, SCEP_FAIL_BADREQUEST,
 		    "pkiMessage is not CMS");
 		goto out;
@@ -180,7 +192,7 @@ scep_msg_verify(struct scep_msg *m, struct gw_err *err)
 		goto out;
 	}
 	if ((certs = sk_X509_new_null()) == NULL ||
-	    sk_X509_push(certs, m->signer) == 0) {
+	    sk_X509_push(certs, m->keyed) == 0) {
 		gw_err_set(err, SCEP_FAIL_BADMESSAGECHECK, "out of memory");
 		goto out;
 	}
@@ -192,7 +204,7 @@ scep_msg_verify(struct scep_msg *m, struct gw_err *err)
 	}
 	rc = 0;
 out:
-	/* The stack only borrowed m->signer. */
+	/* The stack only borrowed m->keyed. */
 	sk_X509_free(certs);
 	ERR_clear_error();
 	return rc;
@@ -263,9 +275,9 @@ msg_csr_read(struct scep_msg *m, const unsigned char *p, long len,
 		return -1;
 	}
 	spki = X509_REQ_get_X509_PUBKEY(m->csr);
-	if (m->signer != NULL &&
+	if (m->keyed != NULL &&
 	    gw_spki_eq(spki, X509_get_X509_PUBKEY(m->signer)))
-		m->csr_key = X509_get_pubkey(m->signer);
+		m->csr_key = X509_get_pubkey(m->keyed);
 	if (m->csr_key == NULL)
 		m->csr_key = gw_spki_pkey(spki);
 	if (m->csr_key == NULL || X509_REQ_verify(m->csr, m->csr_key) != 1) {
@@ -464,6 +476,7 @@ scep_msg_free(struct scep_msg *m)
 		return;
 	CMS_ContentInfo_free(m->cms);
 	X509_free(m->signer);
+	X509_free(m->keyed);
 	X509_REQ_free(m->csr);
 	EVP_PKEY_free(m->csr_key);
 	X509_NAME_free(m->issuer);
@@ -494,11 +507,27 @@ scep_msg_sender_nonce(const struct scep_msg *m, size_t *len)
 	return m->nonce;
 }
 
-/* The signer certificate, borrowed. */
+/*
+ * The signer certificate as the message carries it, borrowed. Its key is
+ * not decoded (pubkey.h): X509_get0_pubkey() on it is NULL; verifying it
+ * as a chain's leaf needs gw_x509_full(). For its key, see
+ * scep_msg_get0_signer_keyed().
+ */
 const X509 *
 scep_msg_get0_signer(const struct scep_msg *m)
 {
 	return m->signer;
+}
+
+/*
+ * A certificate with the signer's issuer, serial number, subject and
+ * public key, borrowed: where a CertRep is encrypted to. Possibly a
+ * stand-in without extensions or signature (gw_x509_keyed()).
+ */
+const X509 *
+scep_msg_get0_signer_keyed(const struct scep_msg *m)
+{
+	return m->keyed;
 }
 
 /* The PKCS#10 request after decrypt (PKCSReq, RenewalReq), or NULL. */
@@ -572,9 +601,9 @@ scep_msg_signer_matches_csr(const struct scep_msg *m)
 {
 	EVP_PKEY *a, *b;
 
-	if (m->csr == NULL || m->signer == NULL)
+	if (m->csr == NULL || m->keyed == NULL)
 		return false;
-	a = X509_get0_pubkey(m->signer);
+	a = X509_get0_pubkey(m->keyed);
 	b = m->csr_key;
 	return a != NULL && b != NULL && EVP_PKEY_eq(a, b) == 1;
 }

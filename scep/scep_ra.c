@@ -6,6 +6,7 @@
  * A loaded struct scep_ra is read-only and may be shared by threads.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@
 
 #include "buf.h"
 #include "gw_err.h"
+#include "pubkey.h"
 #include "secure.h"
 #include "scep.h"
 #include "scep_int.h"
@@ -191,10 +193,28 @@ scep_ra_cacert(const struct scep_ra *ra, size_t *len)
 	return ra->cacert;
 }
 
+/* Whether some certificate of the chain is named as cert's issuer. */
+static bool
+ra_chain_names_issuer(const struct scep_ra *ra, const X509 *cert)
+{
+	const X509_NAME *issuer = X509_get_issuer_name(cert);
+	int i;
+
+	for (i = 0; i < sk_X509_num(ra->chain); i++)
+		if (X509_NAME_cmp(X509_get_subject_name(
+				      sk_X509_value(ra->chain, i)),
+			issuer) == 0)
+			return true;
+	return false;
+}
+
 /*
- * Checks that cert was issued under the configured CA chain (it verifies
- * up to the chain's last certificate, the root) and is valid now: what
- * authenticates a RenewalReq (RFC 8894 2.4). Returns 0, or -1 with the
+ * Checks that cert (bare or not, pubkey.h) was issued under the
+ * configured CA chain (it verifies up to the chain's last certificate,
+ * the root) and is valid now: what authenticates a RenewalReq (RFC 8894
+ * 2.4). Every PKCSReq asks too, signed by a self-signed certificate: one
+ * whose issuer no chain certificate is named for fails before the
+ * verifier runs and the key is decoded. Returns 0, or -1 with the
  * verifier's reason in err (code SCEP_FAIL_BADMESSAGECHECK).
  */
 int
@@ -203,17 +223,23 @@ scep_ra_verify_issued(const struct scep_ra *ra, const X509 *cert,
 {
 	X509_STORE_CTX *ctx = NULL;
 	X509_STORE *store = NULL;
+	X509 *full = NULL;
 	int n = sk_X509_num(ra->chain), rc = -1;
 
 	if (n <= 0) {
 		gw_err_set(err, SCEP_FAIL_BADMESSAGECHECK, "no CA chain");
 		return -1;
 	}
-	if ((store = X509_STORE_new()) == NULL ||
+	if (!ra_chain_names_issuer(ra, cert)) {
+		gw_err_set(err, SCEP_FAIL_BADMESSAGECHECK,
+		    "signer certificate: its issuer is not in the CA chain");
+		return -1;
+	}
+	if ((full = gw_x509_full(cert)) == NULL ||
+	    (store = X509_STORE_new()) == NULL ||
 	    X509_STORE_add_cert(store, sk_X509_value(ra->chain, n - 1)) != 1 ||
 	    (ctx = X509_STORE_CTX_new()) == NULL ||
-	    X509_STORE_CTX_init(ctx, store, (X509 *)(uintptr_t)cert,
-		ra->chain) != 1) {
+	    X509_STORE_CTX_init(ctx, store, full, ra->chain) != 1) {
 		gw_err_set_ossl(err, SCEP_FAIL_BADMESSAGECHECK, "X509_STORE");
 		goto out;
 	}
@@ -230,6 +256,7 @@ out:
 	ERR_clear_error();
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(store);
+	X509_free(full);
 	return rc;
 }
 

@@ -3,7 +3,9 @@
  * what OpenSSL's decoders make (RSA, EC P-256/P-384, and Ed25519 through
  * the fallback), malformed RSA keys are refused as the decoders refuse
  * them, bare certificates and requests keep their bytes and verify, and
- * key comparison works on bare certificates without queuing errors.
+ * key comparison works on bare certificates without queuing errors, and
+ * a CMS message read bare is verified and answered through the keyed
+ * stand-in of its signer.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/cms.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -272,6 +275,136 @@ test_spki_eq(void **state)
 	EVP_PKEY_free(b);
 }
 
+/* Signs "hello" with key into DER CMS SignedData carrying its certificate
+ * (caller frees); *cert gets that certificate. */
+static int
+cms_der(EVP_PKEY *key, X509 **cert, unsigned char **der)
+{
+	const unsigned char *p;
+	unsigned char *cd;
+	CMS_ContentInfo *cms;
+	BIO *in;
+	int len;
+
+	len = cert_der(key, &cd);
+	p = cd;
+	*cert = d2i_X509(NULL, &p, len);
+	OPENSSL_free(cd);
+	assert_non_null(*cert);
+	in = BIO_new_mem_buf("hello", 5);
+	cms = CMS_sign(*cert, key, NULL, in, CMS_BINARY);
+	assert_non_null(cms);
+	*der = NULL;
+	len = i2d_CMS_ContentInfo(cms, der);
+	assert_true(len > 0);
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+	return len;
+}
+
+/* CMS_verify of cms with exactly signer; 1 when the signature holds. */
+static int
+cms_verify_with(CMS_ContentInfo *cms, X509 *signer)
+{
+	STACK_OF(X509) *certs = sk_X509_new_null();
+	int ok;
+
+	assert_non_null(certs);
+	assert_true(sk_X509_push(certs, signer) > 0);
+	ok = CMS_verify(cms, certs, NULL, NULL, NULL,
+	    CMS_NO_SIGNER_CERT_VERIFY | CMS_NOINTERN | CMS_BINARY);
+	sk_X509_free(certs);
+	ERR_clear_error();
+	return ok;
+}
+
+/*
+ * A CMS message read bare carries certificates without keys; the keyed
+ * stand-in of its signer verifies it (and not a tampered copy) and
+ * encrypts to the signer's key: what scep_msg and the CertRep do.
+ */
+static void
+test_cms_bare_keyed(void **state)
+{
+	static const char *kinds[] = { "RSA", "P-256" };
+	unsigned char *der, *out = NULL;
+	const unsigned char *p;
+	CMS_ContentInfo *cms, *env;
+	STACK_OF(X509) *certs, *rcpt;
+	EVP_PKEY *key;
+	BIO *in, *plain;
+	X509 *cert, *bare, *keyed;
+	const ASN1_BIT_STRING *sig;
+	char buf[8];
+	size_t i;
+	int len;
+
+	(void)state;
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		key = key_new(kinds[i]);
+		assert_non_null(key);
+		len = cms_der(key, &cert, &der);
+		p = der;
+		cms = gw_cms_d2i_bare(&p, len);
+		assert_non_null(cms);
+		assert_ptr_equal(p, der + len);
+		assert_int_equal(ERR_peek_error(), 0);
+		certs = CMS_get1_certs(cms);
+		assert_int_equal(sk_X509_num(certs), 1);
+		bare = sk_X509_value(certs, 0);
+		assert_null(X509_get0_pubkey(bare));
+		ERR_clear_error();
+		keyed = gw_x509_keyed(bare);
+		assert_non_null(keyed);
+		assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(keyed), key), 1);
+		assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(keyed),
+				     X509_get_issuer_name(cert)),
+		    0);
+		assert_int_equal(ASN1_INTEGER_cmp(X509_get0_serialNumber(keyed),
+				     X509_get0_serialNumber(cert)),
+		    0);
+		/* RSA gets an unsigned stand-in, anything else the
+		 * certificate itself. */
+		X509_get0_signature(&sig, NULL, keyed);
+		assert_int_equal(sig != NULL && ASN1_STRING_length(sig) > 0,
+		    strcmp(kinds[i], "RSA") != 0);
+		assert_int_equal(cms_verify_with(cms, keyed), 1);
+		CMS_ContentInfo_free(cms);
+		/* The same signature over other content must not verify. */
+		der[len - 20] ^= 0x01;
+		p = der;
+		cms = gw_cms_d2i_bare(&p, len);
+		assert_non_null(cms);
+		assert_int_not_equal(cms_verify_with(cms, keyed), 1);
+		CMS_ContentInfo_free(cms);
+		if (strcmp(kinds[i], "RSA") == 0) {
+			/* Encrypted to the stand-in, read with the key. */
+			rcpt = sk_X509_new_null();
+			assert_true(sk_X509_push(rcpt, keyed) > 0);
+			in = BIO_new_mem_buf("secret", 6);
+			env = CMS_encrypt(rcpt, in, EVP_aes_128_cbc(),
+			    CMS_BINARY);
+			assert_non_null(env);
+			plain = BIO_new(BIO_s_mem());
+			assert_int_equal(CMS_decrypt(env, key, cert, NULL,
+					     plain, CMS_BINARY),
+			    1);
+			assert_int_equal(BIO_read(plain, buf, sizeof(buf)), 6);
+			assert_memory_equal(buf, "secret", 6);
+			BIO_free(plain);
+			BIO_free(in);
+			CMS_ContentInfo_free(env);
+			sk_X509_free(rcpt);
+		}
+		X509_free(keyed);
+		sk_X509_pop_free(certs, X509_free);
+		X509_free(cert);
+		OPENSSL_free(der);
+		OPENSSL_free(out);
+		EVP_PKEY_free(key);
+	}
+}
+
 int
 main(void)
 {
@@ -281,6 +414,7 @@ main(void)
 		cmocka_unit_test(test_bare_cert),
 		cmocka_unit_test(test_bare_req),
 		cmocka_unit_test(test_spki_eq),
+		cmocka_unit_test(test_cms_bare_keyed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,8 @@
 # Renewal (RFC 8894 2.4): a RenewalReq signed by a certificate this CA
 # issued needs no challenge and carries the old certificate's identity; so
 # does an Apple-style PKCSReq signed by it. A renewal signed by a foreign
-# (self-signed) certificate gets FAILURE badMessageCheck, and GetCACaps
+# (self-signed) certificate, or by a forgery in the name of our CA, gets
+# FAILURE badMessageCheck, and GetCACaps
 # advertises Renewal.
 . "$GW_SRC/tests/integration/lib.sh"
 gw_up
@@ -33,5 +34,23 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/self.key" \
 enroll_expect foreign FAILURE --renew-cert "$T/self.pem" \
     --renew-key "$T/self.key"
 gw_assert_contains "$T/foreign.out" "failinfo=badMessageCheck"
+
+# A forgery: issued in the name of the CA that issued old.pem, by another
+# key. Its issuer name passes the gateway's first check; the signature
+# check of the chain must still refuse it.
+issuer=$(openssl x509 -in "$T/old.pem" -noout -issuer -nameopt compat)
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/fake-ca.key" \
+    -out "$T/fake-ca.pem" -subj "${issuer#issuer=}" -days 30 2>/dev/null
+openssl req -new -newkey rsa:2048 -nodes -keyout "$T/forged.key" \
+    -out "$T/forged.csr" -subj /CN=alice 2>/dev/null
+openssl x509 -req -in "$T/forged.csr" -CA "$T/fake-ca.pem" \
+    -CAkey "$T/fake-ca.key" -set_serial 4242 -days 30 \
+    -out "$T/forged.pem" 2>/dev/null
+gw_assert_eq "$(openssl x509 -in "$T/old.pem" -noout -issuer)" \
+    "$(openssl x509 -in "$T/forged.pem" -noout -issuer)" "forged issuer"
+enroll_expect forged FAILURE --renew-cert "$T/forged.pem" \
+    --renew-key "$T/forged.key"
+gw_assert_contains "$T/forged.out" "failinfo=badMessageCheck"
+gw_assert_contains "$T/scepgw.log" "RenewalReq refused: signer certificate: certificate signature failure"
 gw_assert_eq 3 "$(sim_orders)" "orders at epki-sim"
 gw_stop
