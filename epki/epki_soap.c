@@ -42,9 +42,20 @@ int
 epki_xml_escape(struct buf *out, const char *s)
 {
 	const char *rep;
+	size_t run;
 	int rc = 0;
 
-	for (; *s != '\0' && rc == 0; s++) {
+	while (*s != '\0' && rc == 0) {
+		/* Bytes that need no escaping go in one piece (PEM, base64). */
+		run = strcspn(s,
+		    "&<>\r\x01\x02\x03\x04\x05\x06\x07\x08\x0b"
+		    "\x0c\x0e\x0f\x10\x11\x12\x13\x14\x15\x16"
+		    "\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f");
+		if (run > 0) {
+			rc = buf_add(out, s, run);
+			s += run;
+			continue;
+		}
 		switch (*s) {
 		case '&':
 			rep = "&amp;";
@@ -62,12 +73,11 @@ epki_xml_escape(struct buf *out, const char *s)
 			rep = NULL;
 			break;
 		}
-		if (rep != NULL)
-			rc = buf_addstr(out, rep);
-		else if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n')
-			rc = -1;
-		else
-			rc = buf_add(out, s, 1);
+		if (rep == NULL)
+			return -1; /* a control character XML 1.0 cannot carry
+				    */
+		rc = buf_addstr(out, rep);
+		s++;
 	}
 	return rc;
 }

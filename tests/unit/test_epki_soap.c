@@ -607,6 +607,43 @@ test_timestamp(void **state)
 	assert_int_equal(epki_timestamp(small, sizeof(small)), -1);
 }
 
+/* epki_xml_escape: runs copied whole, the four escapes, controls refused. */
+static void
+test_xml_escape(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} ok[] = {
+		{ "", "" },
+		{ "MIIB+/=\nAA\tz", "MIIB+/=\nAA\tz" },
+		{ "a&b<c>d\r\n", "a&amp;b&lt;c&gt;d&#xD;\n" },
+		{ "&&<<", "&amp;&amp;&lt;&lt;" },
+		{ "caf\xc3\xa9 \"q\" 'a'", "caf\xc3\xa9 \"q\" 'a'" },
+	};
+	static const char *bad[] = { "a\x01b", "\x1f", "x\x0by", "ok\x7f\x08" };
+	struct buf b;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		buf_init(&b, 0);
+		assert_int_equal(epki_xml_escape(&b, ok[i].in), 0);
+		assert_int_equal(b.len, strlen(ok[i].out));
+		assert_memory_equal(b.data, ok[i].out, b.len);
+		buf_cleanup(&b);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		buf_init(&b, 0);
+		if (epki_xml_escape(&b, bad[i]) != -1)
+			fail_msg("control character accepted in case %zu", i);
+		buf_cleanup(&b);
+	}
+	/* A full buffer is an error, not a truncated value. */
+	buf_init(&b, 4);
+	assert_int_equal(epki_xml_escape(&b, "abcdefgh"), -1);
+	buf_cleanup(&b);
+}
+
 int
 main(void)
 {
@@ -622,6 +659,7 @@ main(void)
 		cmocka_unit_test(test_reply_roundtrip),
 		cmocka_unit_test(test_req_parse_edges),
 		cmocka_unit_test(test_timestamp),
+		cmocka_unit_test(test_xml_escape),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
