@@ -344,7 +344,7 @@ init_write_config(const struct init_opts *o, const char *conf_path)
 	memset(&c, 0, sizeof(c));
 	c.listen = (char *)(uintptr_t)o->listen;
 	c.max_request_bytes = 65536;
-	c.threads = 16;
+	c.threads = 4;
 	c.max_connections = 10000;
 	c.conn_timeout_seconds = 30;
 	c.request_timeout_seconds = 60;

@@ -154,7 +154,7 @@ test_defaults(void **state)
 	assert_string_equal(c->dir, fx->dir);
 	assert_string_equal(c->listen, "127.0.0.1:8080");
 	assert_int_equal(c->max_request_bytes, 65536);
-	assert_int_equal(c->threads, 16);
+	assert_int_equal(c->threads, 4);
 	assert_null(c->admin_listen);
 	assert_null(c->admin_token_file);
 	assert_path(fx, c->db_path, "scepgw.db");
@@ -534,7 +534,7 @@ test_write_from_struct(void **state)
 	memset(&c, 0, sizeof(c));
 	c.listen = (char *)(uintptr_t) "127.0.0.1:8080";
 	c.max_request_bytes = 65536;
-	c.threads = 16;
+	c.threads = 4;
 	c.max_connections = 10000;
 	c.conn_timeout_seconds = 30;
 	c.request_timeout_seconds = 60;
