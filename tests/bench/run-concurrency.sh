@@ -37,6 +37,8 @@ gw_init
 gw_conf_set scep pending_after_seconds "${BENCH_PENDING_AFTER:-20}"
 [ -z "${BENCH_EPKI_CONNECTIONS:-}" ] ||
     gw_conf_set epki max_connections "$BENCH_EPKI_CONNECTIONS"
+# BENCH_THREADS sets [server] threads, as in run-throughput.sh.
+[ -z "${BENCH_THREADS:-}" ] || gw_conf_set server threads "$BENCH_THREADS"
 gw_start
 orders0=$(bench_sim_orders)
 bench_challenges "$T/challenges.txt" "$N"
