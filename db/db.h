@@ -116,6 +116,10 @@ int db_challenge_peek(struct db *db, const uint8_t hash[32], int64_t now,
     struct db_challenge *c, enum db_start *res, struct gw_err *err);
 int db_txn_start(struct db *db, const struct db_txn_new *n, enum db_start *res,
     struct db_txn *t, struct gw_err *err);
+typedef void db_start_fn(void *arg, int rc, enum db_start res,
+    const struct db_txn *t, const struct gw_err *err);
+int db_txn_start_submit(struct db *db, const struct db_txn_new *n,
+    db_start_fn *done, void *arg, struct gw_err *err);
 int db_txn_archive(struct db *db, const char *txid, int64_t id,
     struct gw_err *err);
 int db_txn_set_order(struct db *db, const char *txid, const char *order_id,

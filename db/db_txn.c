@@ -394,6 +394,69 @@ db_txn_start(struct db *db, const struct db_txn_new *n, enum db_start *res,
 	return 0;
 }
 
+/* A db_txn_start_submit() in flight. */
+struct txn_start_job {
+	struct db_write w; /* first: the completion gets &w */
+	struct txn_start_args a;
+	enum db_start res;
+	struct db_txn t;
+	db_start_fn *done;
+	void *arg;
+};
+
+static void
+txn_start_job_done(struct db_write *w, int rc, const struct gw_err *err)
+{
+	struct txn_start_job *q = (struct txn_start_job *)(void *)w;
+
+	if (rc == -1) {
+		/* Whatever the write read was rolled back with the batch. */
+		db_txn_cleanup(&q->t);
+		memset(&q->t, 0, sizeof(q->t));
+		q->res = DB_START__MAX;
+	}
+	q->done(q->arg, rc == -1 ? -1 : 0, q->res, &q->t, err);
+	db_txn_cleanup(&q->t);
+	free(q);
+}
+
+/*
+ * db_txn_start() without waiting for another thread's commit: the write
+ * joins the next group commit, and done(arg, rc, res, t, err) runs on the
+ * thread that commits it (this one, before returning, when nobody else is
+ * writing), after the commit: rc 0 with res and t as db_txn_start() sets
+ * them (t is borrowed for the call), or -1 with err. n and everything it
+ * points to must stay valid until done runs. Returns 0, or -1 with err
+ * (bad arguments, out of memory) when done will never run.
+ */
+int
+db_txn_start_submit(struct db *db, const struct db_txn_new *n,
+    db_start_fn *done, void *arg, struct gw_err *err)
+{
+	struct txn_start_job *q;
+
+	if (n->txid == NULL || n->txid[0] == '\0' || n->csr_sha256 == NULL ||
+	    n->now <= 0 || done == NULL) {
+		gw_err_set(err, DB_ERR_ARG, "txn start: bad arguments");
+		return -1;
+	}
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
+		gw_err_set(err, DB_ERR_SQL, "txn start: out of memory");
+		return -1;
+	}
+	q->res = DB_START__MAX;
+	q->a.n = n;
+	q->a.res = &q->res;
+	q->a.t = &q->t;
+	q->done = done;
+	q->arg = arg;
+	q->w.fn = txn_start_write;
+	q->w.arg = &q->a;
+	q->w.done = txn_start_job_done;
+	db_write_submit(db, &q->w);
+	return 0;
+}
+
 /* Binds the common tail (now, txid) of the three state updates. */
 static int
 txn_bind_now_txid(sqlite3_stmt *st, int idx, int64_t now, const char *txid)

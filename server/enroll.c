@@ -59,6 +59,7 @@ struct enroll {
 	struct enroll_job *head; /* earliest deadline first */
 	struct enroll_job *tail;
 	size_t inflight;	/* orders sent, not yet answered */
+	size_t starting;	/* requests whose start_job is in flight */
 	struct enroll_job *all; /* those orders, for the reconciler */
 };
 
@@ -102,7 +103,8 @@ enroll_op_http(struct enroll_op *op, unsigned status, const char *text)
 
 /*
  * Builds the CertRep for op's status into op->reply (on an HTTP thread:
- * signing is CPU work). A failure to build is an internal error: 500.
+ * signing is CPU work). A failure to build is an internal error: 500. An
+ * op answered in plain HTTP already (op->done) is left as it is.
  */
 void
 enroll_finish(struct gw_ctx *ctx, struct enroll_op *op)
@@ -111,6 +113,8 @@ enroll_finish(struct gw_ctx *ctx, struct enroll_op *op)
 	struct gw_err err;
 	struct buf out;
 
+	if (op->done)
+		return; /* answered already, in plain HTTP */
 	ERR_clear_error();
 	scep_reply_init(&r, op->msg);
 	r.status = op->status;
@@ -714,32 +718,191 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 }
 
 /*
- * PKCSReq and RenewalReq: a known transactionID is answered from the
- * database; a renewal is authenticated by its signer certificate; any
- * other request needs a challenge (enroll_admit). Then record, then order.
+ * A PKCSReq or RenewalReq admitted and on its way into the database
+ * (db_txn_start_submit). Holds everything the new transaction points to.
+ * The flags, under e->mu, tell start_done() whether it runs inside the
+ * submit on the submitting thread (nobody else was writing: the request
+ * is answered as if nothing was asynchronous) or on another thread (it
+ * resumes the request itself), and who frees the job.
  */
-static int
-enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
-{
-	const char *txid = scep_msg_txid(op->msg);
+struct start_job {
+	struct gw_ctx *ctx;
+	struct enroll_op *op;
 	struct scep_csr_info info;
 	struct enroll_ident ident;
 	struct renew_id id;
 	uint8_t chash[32];
 	struct db_txn_new n;
-	struct db_txn t;
-	enum db_start res;
-	struct gw_err err;
-	bool is_static = false, archive;
-	int64_t archive_id;
-	int rc = 0, found, renewal;
+	bool renewal;
+	bool is_static;
+	pthread_t submitter;
+	bool submitting; /* the submitter has not returned from the submit */
+	bool ran_inline; /* start_done() ran inside it; rc is its result */
+	bool finished;	 /* start_done() ran on another thread meanwhile */
+	int rc;
+};
 
-	memset(&info, 0, sizeof(info));
+static void
+start_job_free(struct start_job *s)
+{
+	if (s == NULL)
+		return;
+	gw_cleanse(s->chash, sizeof(s->chash));
+	scep_csr_info_cleanup(&s->info);
+	free(s);
+}
+
+/*
+ * What follows the recording of a transaction (rc, res and t as
+ * db_txn_start() gives them): refusals and retries are answered, else the
+ * order goes out. Returns 0 when op holds its answer, 1 when an order is
+ * in flight for it.
+ */
+static int
+start_next(struct start_job *s, int rc, enum db_start res,
+    const struct db_txn *t, const struct gw_err *dberr)
+{
+	struct gw_ctx *ctx = s->ctx;
+	struct enroll_op *op = s->op;
+	const char *txid = s->n.txid;
+	struct gw_err err;
+
+	if (rc == -1) {
+		log_warnx("%s txid=%s: database: %s", op->peer, txid,
+		    dberr->msg);
+		enroll_op_http(op, 503, "try again later\n");
+		return 0;
+	}
+	if (res == DB_START_EXISTS) {
+		/* A twin request won the race; answer as a retry of it. */
+		if (answer_retry(op, t, &s->info, s->renewal) == RETRY_NEW)
+			enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
+			    "transactionID busy; try again");
+		return 0;
+	}
+	if (res != DB_START_OK) {
+		log_info("%s txid=%s: challenge refused: %s", op->peer, txid,
+		    enroll_start_reason(res));
+		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
+		    "invalid challenge password");
+		return 0;
+	}
+	if (t->cn == NULL || *t->cn == '\0') {
+		log_info("%s txid=%s: no common name in the certificate to "
+			 "renew",
+		    op->peer, txid);
+		db_txn_set_failed(ctx->db, txid, SCEP_FAIL_BADREQUEST,
+		    "no common name", enroll_now(), &err);
+		enroll_op_fail(op, SCEP_FAIL_BADREQUEST, "no common name");
+		return 0;
+	}
+	if (s->is_static)
+		log_info("%s txid=%s: static challenge of profile %s accepted",
+		    op->peer, txid, enroll_op_profile(ctx, op)->name);
+	return order_send(ctx, op, t, &s->info);
+}
+
+/* db_txn_start_submit() completion, on the thread that committed. */
+static void
+start_done(void *arg, int rc, enum db_start res, const struct db_txn *t,
+    const struct gw_err *err)
+{
+	struct start_job *s = arg;
+	struct enroll *e = s->ctx->enroll;
+	struct enroll_op *op = s->op;
+	bool in_submit, free_it;
+	int r;
+
+	pthread_mutex_lock(&e->mu);
+	in_submit =
+	    s->submitting && pthread_equal(s->submitter, pthread_self());
+	pthread_mutex_unlock(&e->mu);
+	r = start_next(s, rc, res, t, err);
+	if (!in_submit && r == 0)
+		op->resume(op->resume_arg);
+	pthread_mutex_lock(&e->mu);
+	free_it = false;
+	if (in_submit) {
+		s->ran_inline = true;
+		s->rc = r;
+	} else if (s->submitting) {
+		s->finished = true;
+	} else {
+		free_it = true;
+	}
+	e->starting--;
+	pthread_cond_broadcast(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+	if (free_it)
+		start_job_free(s);
+}
+
+/*
+ * Records the transaction, consuming the challenge, without waiting for
+ * another thread's group commit: the HTTP thread goes back to other
+ * requests, and start_done() carries on once the write is durable.
+ * Returns as enroll_pkcsreq() does; s is consumed.
+ */
+static int
+start_submit(struct start_job *s)
+{
+	struct enroll *e = s->ctx->enroll;
+	struct gw_err err;
+	bool free_it;
+	int rc;
+
+	pthread_mutex_lock(&e->mu);
+	s->submitting = true;
+	s->submitter = pthread_self();
+	e->starting++;
+	pthread_mutex_unlock(&e->mu);
+	if (db_txn_start_submit(s->ctx->db, &s->n, start_done, s, &err) == -1) {
+		pthread_mutex_lock(&e->mu);
+		e->starting--;
+		pthread_cond_broadcast(&e->cv);
+		pthread_mutex_unlock(&e->mu);
+		log_warnx("%s txid=%s: database: %s", s->op->peer, s->n.txid,
+		    err.msg);
+		enroll_op_http(s->op, 503, "try again later\n");
+		start_job_free(s);
+		return 0;
+	}
+	pthread_mutex_lock(&e->mu);
+	s->submitting = false;
+	rc = s->ran_inline ? s->rc : 1;
+	free_it = s->ran_inline || s->finished;
+	pthread_mutex_unlock(&e->mu);
+	if (free_it)
+		start_job_free(s);
+	return rc;
+}
+
+/*
+ * PKCSReq and RenewalReq: a known transactionID is answered from the
+ * database; a renewal is authenticated by its signer certificate; any
+ * other request needs a challenge (enroll_admit). Then record, then order.
+ * Returns 0 when op holds its answer, 1 when op->resume will be called.
+ */
+static int
+enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
+{
+	const char *txid = scep_msg_txid(op->msg);
+	struct start_job *s;
+	struct db_txn t;
+	struct gw_err err;
+	bool archive;
+	int64_t archive_id;
+	int found, renewal;
+
 	memset(&t, 0, sizeof(t));
-	memset(&ident, 0, sizeof(ident));
-	memset(chash, 0, sizeof(chash));
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		enroll_op_http(op, 503, "try again later\n");
+		return 0;
+	}
+	s->ctx = ctx;
+	s->op = op;
 	if (scep_csr_inspect(scep_msg_get0_csr(op->msg),
-		scep_msg_get0_csr_key(op->msg), &info, &err) == -1) {
+		scep_msg_get0_csr_key(op->msg), &s->info, &err) == -1) {
 		log_info("%s txid=%s: CSR refused: %s", op->peer, txid,
 		    err.msg);
 		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
@@ -752,12 +915,12 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 		enroll_op_http(op, 503, "try again later\n");
 		goto out;
 	}
-	if (found == 0 && memcmp(t.csr_sha256, info.csr_sha256, 32) == 0) {
-		answer_retry(op, &t, &info, false);
+	if (found == 0 && memcmp(t.csr_sha256, s->info.csr_sha256, 32) == 0) {
+		answer_retry(op, &t, &s->info, false);
 		goto out;
 	}
-	if (enroll_csr_sans_check(op, txid, &info) == -1 ||
-	    (renewal = enroll_renew_check(ctx, op, &id)) == -1)
+	if (enroll_csr_sans_check(op, txid, &s->info) == -1 ||
+	    (renewal = enroll_renew_check(ctx, op, &s->id)) == -1)
 		goto out;
 	/* RFC 8894 2.3: a PKCSReq is signed with the key it certifies. */
 	if (!renewal && !scep_msg_signer_matches_csr(op->msg)) {
@@ -769,12 +932,12 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 		goto out;
 	}
 	if (found == 0 &&
-	    answer_retry(op, &t, &info, renewal == 1) == RETRY_ANSWERED)
+	    answer_retry(op, &t, &s->info, renewal == 1) == RETRY_ANSWERED)
 		goto out;
 	archive = found == 0;
 	archive_id = t.id;
 	db_txn_cleanup(&t);
-	if (!renewal && info.challenge == NULL) {
+	if (!renewal && s->info.challenge == NULL) {
 		log_info("%s txid=%s: no challenge password in the CSR",
 		    op->peer, txid);
 		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
@@ -782,56 +945,28 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 		goto out;
 	}
 	if (!renewal) {
-		SHA256((const unsigned char *)info.challenge,
-		    strlen(info.challenge), chash);
-		if (enroll_admit(ctx, op, &info, chash, &is_static, &ident) ==
-		    -1)
+		SHA256((const unsigned char *)s->info.challenge,
+		    strlen(s->info.challenge), s->chash);
+		if (enroll_admit(ctx, op, &s->info, s->chash, &s->is_static,
+			&s->ident) == -1)
 			goto out;
 	}
-	enroll_txn_new_fill(&n, txid, &info, renewal ? &id : NULL, &ident,
-	    is_static ? NULL : chash,
+	s->renewal = renewal == 1;
+	enroll_txn_new_fill(&s->n, txid, &s->info, renewal ? &s->id : NULL,
+	    &s->ident, s->is_static ? NULL : s->chash,
 	    op->profile != NULL && strcmp(op->profile->name, "default") != 0 ?
 		op->profile->name :
 		NULL);
-	if ((archive &&
-		db_txn_archive(ctx->db, txid, archive_id, &err) == -1) ||
-	    db_txn_start(ctx->db, &n, &res, &t, &err) == -1) {
+	if (archive && db_txn_archive(ctx->db, txid, archive_id, &err) == -1) {
 		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
 		enroll_op_http(op, 503, "try again later\n");
 		goto out;
 	}
-	if (res == DB_START_EXISTS) {
-		/* A twin request won the race; answer as a retry of it. */
-		if (answer_retry(op, &t, &info, renewal == 1) == RETRY_NEW)
-			enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
-			    "transactionID busy; try again");
-		goto out;
-	}
-	if (res != DB_START_OK) {
-		log_info("%s txid=%s: challenge refused: %s", op->peer, txid,
-		    enroll_start_reason(res));
-		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
-		    "invalid challenge password");
-		goto out;
-	}
-	if (t.cn == NULL || *t.cn == '\0') {
-		log_info("%s txid=%s: no common name in the certificate to "
-			 "renew",
-		    op->peer, txid);
-		db_txn_set_failed(ctx->db, txid, SCEP_FAIL_BADREQUEST,
-		    "no common name", enroll_now(), &err);
-		enroll_op_fail(op, SCEP_FAIL_BADREQUEST, "no common name");
-		goto out;
-	}
-	if (is_static)
-		log_info("%s txid=%s: static challenge of profile %s accepted",
-		    op->peer, txid, enroll_op_profile(ctx, op)->name);
-	rc = order_send(ctx, op, &t, &info);
+	return start_submit(s);
 out:
-	gw_cleanse(chash, sizeof(chash));
 	db_txn_cleanup(&t);
-	scep_csr_info_cleanup(&info);
-	return rc;
+	start_job_free(s);
+	return 0;
 }
 
 /* CertPoll: answered from the database, keyed by transactionID. */
@@ -1081,8 +1216,9 @@ enroll_inflight(struct enroll *e)
 }
 
 /*
- * Waits until no request is attached to an order (each is answered by its
- * PENDING deadline at the latest), then up to max_wait_s for the orders
+ * Waits until no request waits for its transaction to be recorded or is
+ * attached to an order (each is answered by its PENDING deadline at the
+ * latest), then up to max_wait_s for the orders
  * themselves to end, so that few are left for reconciliation.
  */
 void
@@ -1093,7 +1229,7 @@ enroll_drain(struct enroll *e, long max_wait_s)
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += max_wait_s;
 	pthread_mutex_lock(&e->mu);
-	while (e->head != NULL)
+	while (e->head != NULL || e->starting > 0)
 		pthread_cond_wait(&e->cv, &e->mu);
 	while (e->inflight > 0 &&
 	    pthread_cond_timedwait(&e->cv, &e->mu, &until) != ETIMEDOUT)

@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "config.h"
 #include "db.h"
+#include "db_int.h"
 #include "epki.h"
 #include "gw.h"
 #include "gw_err.h"
@@ -1117,6 +1118,138 @@ test_enroll_challenge_profile(void **state)
 	}
 }
 
+/*
+ * A write whose completion keeps the group-commit lead (db_batch.c) until
+ * released: whatever is written meanwhile waits in the queue.
+ */
+struct lead_hold {
+	struct db_write w; /* first */
+	struct db *db;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool leading;
+	bool release;
+	pthread_t thread;
+};
+
+static int
+hold_write(struct db *db, void *arg, struct gw_err *err)
+{
+	(void)db;
+	(void)arg;
+	(void)err;
+	return DB_WRITE_UNDO;
+}
+
+static void
+hold_done(struct db_write *w, int rc, const struct gw_err *err)
+{
+	struct lead_hold *h = (struct lead_hold *)(void *)w;
+
+	(void)rc;
+	(void)err;
+	pthread_mutex_lock(&h->mu);
+	h->leading = true;
+	pthread_cond_broadcast(&h->cv);
+	while (!h->release)
+		pthread_cond_wait(&h->cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+}
+
+static void *
+hold_run(void *arg)
+{
+	struct lead_hold *h = arg;
+
+	db_write_submit(h->db, &h->w);
+	return NULL;
+}
+
+/* Starts a thread that takes the lead and keeps it. */
+static void
+hold_start(struct lead_hold *h, struct db *db)
+{
+	memset(h, 0, sizeof(*h));
+	h->db = db;
+	h->w.fn = hold_write;
+	h->w.done = hold_done;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	assert_int_equal(pthread_create(&h->thread, NULL, hold_run, h), 0);
+	pthread_mutex_lock(&h->mu);
+	while (!h->leading)
+		pthread_cond_wait(&h->cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* Lets the holder run the queue (on its thread) and waits for it. */
+static void
+hold_release(struct lead_hold *h)
+{
+	pthread_mutex_lock(&h->mu);
+	h->release = true;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	assert_int_equal(pthread_join(h->thread, NULL), 0);
+	pthread_cond_destroy(&h->cv);
+	pthread_mutex_destroy(&h->mu);
+}
+
+/*
+ * While another thread commits, a PKCSReq does not wait for it: the HTTP
+ * thread gets 1 at once, nothing is answered or ordered before the
+ * transaction is durable, and the committing thread carries the request
+ * on: the order (SUCCESS), or the answer to a challenge that turned out
+ * used meanwhile (FAILURE, resumed from that thread). Shutdown's drain
+ * waits for such requests.
+ */
+static void
+test_enroll_start_behind_commit(void **state)
+{
+	struct srv_fx *fx = *state;
+	struct lead_hold h;
+	struct call c, d;
+	X509_REQ *csr;
+	char used_by[128];
+	int64_t id;
+
+	id = srv_challenge_put(fx, "s3cret", 3600);
+	csr = csr_new(fx, "device-1", "s3cret");
+	fx->fake.autoans = FAKE_ISSUE;
+	call_init(fx, &c, SCEP_MT_PKCSREQ, "TX-BEHIND", csr, 0);
+	/* The same challenge again, admitted before either is recorded. */
+	call_init(fx, &d, SCEP_MT_PKCSREQ, "TX-BEHIND-2", csr, 0);
+	hold_start(&h, fx->ctx.db);
+	assert_int_equal(call_start(fx, &c), 1);
+	assert_int_equal(call_start(fx, &d), 1);
+	srv_sleep_ms(50);
+	assert_int_equal(waiter_calls(&c.w), 0);
+	assert_int_equal(waiter_calls(&d.w), 0);
+	assert_int_equal(fake_posts(&fx->fake), 0);
+	assert_int_equal(srv_txn_state(fx, "TX-BEHIND"), 0);
+	assert_int_equal(srv_challenge_used(fx, id, used_by, sizeof(used_by)),
+	    0);
+	hold_release(&h);
+	call_wait(fx, &c);
+	call_rep(fx, &c);
+	assert_success(fx, &c);
+	assert_int_equal(waiter_calls(&c.w), 1);
+	call_wait(fx, &d);
+	call_rep(fx, &d);
+	assert_failure(&d, SCEP_FAIL_BADREQUEST);
+	assert_string_equal(d.rep.fail_text, "invalid challenge password");
+	assert_int_equal(waiter_calls(&d.w), 1);
+	assert_int_equal(fake_posts(&fx->fake), 1);
+	assert_int_equal(srv_txn_state(fx, "TX-BEHIND"), DB_TXN_ISSUED);
+	assert_int_equal(srv_txn_state(fx, "TX-BEHIND-2"), 0);
+	assert_true(srv_challenge_used(fx, id, used_by, sizeof(used_by)) > 0);
+	assert_string_equal(used_by, "TX-BEHIND");
+	enroll_drain(fx->ctx.enroll, 1);
+	call_cleanup(&c);
+	call_cleanup(&d);
+	X509_REQ_free(csr);
+}
+
 int
 main(void)
 {
@@ -1141,6 +1274,7 @@ main(void)
 		T(test_enroll_static_challenge),
 		T(test_enroll_static_ratelimit),
 		T(test_enroll_challenge_profile),
+		T(test_enroll_start_behind_commit),
 #undef T
 	};
 
