@@ -60,6 +60,10 @@ struct fake {
 	void *arg;
 	pthread_t th; /* the answering thread, if any */
 	bool th_live;
+	/* answering threads that posted again: joined at teardown */
+#define FAKE_REAP_MAX 64
+	pthread_t reap[FAKE_REAP_MAX];
+	int nreap;
 	int serial; /* next certificate serial and order number */
 };
 
