@@ -107,6 +107,8 @@ struct sim {
 	X509 *root;
 	X509 *ca; /* issuing CA */
 	EVP_PKEY *ca_key;
+	/* every leaf's fixed extensions (sim_pki_leaf_exts) */
+	STACK_OF(X509_EXTENSION) *leaf_exts;
 };
 
 /* What sim_handle() decided to do with one call. */
@@ -133,6 +135,7 @@ int sim_path(const struct sim *s, char *out, size_t n, const char *name);
 
 /* sim_pki.c */
 int sim_pki_load(struct sim *s, struct gw_err *err);
+int sim_pki_leaf_exts(struct sim *s, struct gw_err *err);
 void sim_pki_cleanup(struct sim *s);
 int sim_pki_issue(struct sim *s, EVP_PKEY *pub, const X509_PUBKEY *spki,
     const struct epki_order *o, X509 **out, struct gw_err *err);

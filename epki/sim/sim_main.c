@@ -451,8 +451,8 @@ sim_open(struct sim *s, struct gw_err *err)
 /*
  * Binds and listens on sa, learns the bound port, then starts the daemon
  * on that socket. The port is known before MHD starts its workers, which
- * read it (sim_pki_issue) without the lock: their creation orders that
- * read after this write.
+ * read it and the leaf extensions made with it (sim_pki_issue) without
+ * the lock: their creation orders those reads after these writes.
  */
 static struct MHD_Daemon *
 sim_start(struct sim *s, struct sockaddr_in *sa)
@@ -460,6 +460,7 @@ sim_start(struct sim *s, struct sockaddr_in *sa)
 	struct MHD_Daemon *d = NULL;
 	struct sockaddr_in bound;
 	socklen_t len = sizeof(bound);
+	struct gw_err err;
 	int fd, on = 1;
 
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -470,6 +471,10 @@ sim_start(struct sim *s, struct sockaddr_in *sa)
 	    getsockname(fd, (struct sockaddr *)&bound, &len) == -1)
 		goto out;
 	s->port = ntohs(bound.sin_port);
+	if (sim_pki_leaf_exts(s, &err) == -1) {
+		fprintf(stderr, "epki-sim: %s\n", err.msg);
+		goto out;
+	}
 	/*
 	 * A few epoll workers; delays suspend the connection instead of
 	 * sleeping in a thread (see the timer above).

@@ -24,6 +24,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "buf.h"
 #include "gw_err.h"
@@ -504,6 +505,100 @@ test_packs_and_profile(void **state)
 	assert_int_equal(sim_stop(&s2), 0);
 }
 
+/* The NIDs of x's extensions, in order, into nids (at most max). */
+static int
+ext_nids(const X509 *x, int *nids, int max)
+{
+	int i, n = X509_get_ext_count(x);
+
+	assert_true(n <= max);
+	for (i = 0; i < n; i++)
+		nids[i] =
+		    OBJ_obj2nid(X509_EXTENSION_get_object(X509_get_ext(x, i)));
+	return n;
+}
+
+/*
+ * The leaf's extensions (spec 5.1), in their order: the fixed ones are
+ * built once at start, the subjectKeyIdentifier per leaf (SHA-1 of its
+ * key), the authorityKeyIdentifier is the issuing CA's key identifier,
+ * and the URLs carry the bound port.
+ */
+static void
+test_leaf_extensions(void **state)
+{
+	static const int want[] = { NID_basic_constraints, NID_key_usage,
+		NID_ext_key_usage, NID_certificate_policies,
+		NID_subject_key_identifier, NID_authority_key_identifier,
+		NID_crl_distribution_points, NID_info_access };
+	struct env *e = *state;
+	struct epki_client_opts o = { .url = e->sim.url, .timeout_s = 10 };
+	struct epki_order ord = { .profile_id = PROFILE,
+		.product_code = "EPKIPSPersonal",
+		.years = 1,
+		.csr_pem = e->csr,
+		.cn = "ext-check" };
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen;
+	const ASN1_OCTET_STRING *ski, *aki;
+	const X509 *leaf, *ca = NULL;
+	struct epki_resp r;
+	struct gw_err err;
+	X509 *full;
+	char port[16], text[256];
+	int nids[16], n, i, crit;
+	BIO *b;
+
+	assert_int_equal(epki_order_call(&o, &auth, &ord, &r, &err), 0);
+	leaf = epki_resp_get0_cert_for_key(&r, e->key);
+	assert_non_null(leaf);
+	for (i = 0; i < sk_X509_num(r.certs); i++)
+		if (X509_check_issued(sk_X509_value(r.certs, i),
+			(X509 *)(uintptr_t)leaf) == X509_V_OK)
+			ca = sk_X509_value(r.certs, i);
+	assert_non_null(ca);
+	full = gw_x509_full(leaf);
+	assert_non_null(full);
+	n = ext_nids(full, nids, 16);
+	assert_int_equal(n, (int)(sizeof(want) / sizeof(want[0])));
+	for (i = 0; i < n; i++)
+		assert_int_equal(nids[i], want[i]);
+	assert_int_equal(X509_get_extension_flags(full) & EXFLAG_CA, 0);
+	assert_int_equal(X509_get_key_usage(full),
+	    KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT);
+	assert_int_equal(X509_get_extended_key_usage(full),
+	    XKU_SSL_CLIENT | XKU_SMIME);
+	X509_get_ext_d2i(full, NID_key_usage, &crit, NULL);
+	assert_int_equal(crit, 1);
+	ski = X509_get0_subject_key_id(full);
+	assert_non_null(ski);
+	assert_int_equal(X509_pubkey_digest(full, EVP_sha1(), md, &mdlen), 1);
+	assert_int_equal(ASN1_STRING_length(ski), (int)mdlen);
+	assert_memory_equal(ASN1_STRING_get0_data(ski), md, mdlen);
+	aki = X509_get0_authority_key_id(full);
+	assert_non_null(aki);
+	assert_int_equal(ASN1_OCTET_STRING_cmp(aki,
+			     X509_get0_subject_key_id((X509 *)(uintptr_t)ca)),
+	    0);
+	snprintf(port, sizeof(port), ":%s/", strrchr(e->sim.base, ':') + 1);
+	b = BIO_new(BIO_s_mem());
+	for (i = 3; i < n; i++) {
+		if (i == 4 || i == 5)
+			continue;
+		assert_int_equal(X509V3_EXT_print(b, X509_get_ext(full, i), 0,
+				     0),
+		    1);
+		memset(text, 0, sizeof(text));
+		BIO_read(b, text, sizeof(text) - 1);
+		if (strstr(text, port) == NULL)
+			fail_msg("extension %d lacks port %s: %s", i, port,
+			    text);
+	}
+	BIO_free(b);
+	X509_free(full);
+	epki_resp_cleanup(&r);
+}
+
 int
 main(void)
 {
@@ -514,6 +609,7 @@ main(void)
 		cmocka_unit_test(test_fault_latency),
 		cmocka_unit_test(test_fault_drop_then_find),
 		cmocka_unit_test(test_packs_and_profile),
+		cmocka_unit_test(test_leaf_extensions),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
