@@ -568,7 +568,8 @@ test_leaf_extensions(void **state)
 	    KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT);
 	assert_int_equal(X509_get_extended_key_usage(full),
 	    XKU_SSL_CLIENT | XKU_SMIME);
-	X509_get_ext_d2i(full, NID_key_usage, &crit, NULL);
+	ASN1_BIT_STRING_free(
+	    X509_get_ext_d2i(full, NID_key_usage, &crit, NULL));
 	assert_int_equal(crit, 1);
 	ski = X509_get0_subject_key_id(full);
 	assert_non_null(ski);
