@@ -334,47 +334,35 @@ copy_file(const char *from, const char *to, mode_t mode, struct gw_err *err)
 static int
 init_write_config(const struct init_opts *o, const char *conf_path)
 {
-	struct gw_config c;
+	struct gw_config *c;
 	struct gw_err err;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
 	int rc;
 
-	memset(&c, 0, sizeof(c));
-	c.listen = (char *)(uintptr_t)o->listen;
-	c.max_request_bytes = 65536;
-	c.threads = 4;
-	c.max_connections = 10000;
-	c.conn_timeout_seconds = 30;
-	c.request_timeout_seconds = 60;
-	c.admin_listen = NULL;
-	c.admin_token_file = (char *)(uintptr_t) "admin.token";
-	c.db_path = (char *)(uintptr_t) "scepgw.db";
-	c.ra_cert = (char *)(uintptr_t) "ra.pem";
-	c.ra_key = (char *)(uintptr_t) "ra.key";
-	c.ca_chain = (char *)(uintptr_t) "ca-chain.pem";
-	c.epki_url = (char *)(uintptr_t)o->url;
-	c.epki_username = (char *)(uintptr_t)o->user;
-	c.epki_password_file = (char *)(uintptr_t) "epki.password";
-	c.epki_profile_id = (char *)(uintptr_t)o->profile_id;
-	c.epki_product_code = (char *)(uintptr_t) "EPKIPSPersonal";
-	c.epki_years = 1;
-	c.epki_timeout_seconds = 30;
-	c.epki_reconcile_seconds = 30;
-	c.epki_max_response = 1048576;
-	c.epki_max_connections = 1024;
-	c.allow_des = false;
-	c.max_recipient_infos = 4;
-	c.max_certificates = 10;
-	c.pending_after_seconds = 20;
-	c.challenge_ttl_seconds = 3600;
-	c.admin_max_outstanding = 1000;
-	c.enroll_max_failures = 5;
-	c.log_level = LOG_INFO;
-	if ((f = open_memstream(&text, &len)) == NULL)
+	/* Every default, then what init knows; file names stay relative. */
+	if ((c = config_new_defaults(conf_path)) == NULL)
 		return -1;
-	rc = config_write_default(f, &c);
+	if (config_str_set(&c->listen, o->listen) == -1 ||
+	    config_str_set(&c->admin_token_file, "admin.token") == -1 ||
+	    config_str_set(&c->db_path, "scepgw.db") == -1 ||
+	    config_str_set(&c->ra_cert, "ra.pem") == -1 ||
+	    config_str_set(&c->ra_key, "ra.key") == -1 ||
+	    config_str_set(&c->ca_chain, "ca-chain.pem") == -1 ||
+	    config_str_set(&c->epki_url, o->url) == -1 ||
+	    config_str_set(&c->epki_username, o->user) == -1 ||
+	    config_str_set(&c->epki_password_file, "epki.password") == -1 ||
+	    config_str_set(&c->epki_profile_id, o->profile_id) == -1) {
+		config_free(c);
+		return -1;
+	}
+	if ((f = open_memstream(&text, &len)) == NULL) {
+		config_free(c);
+		return -1;
+	}
+	rc = config_write_default(f, c);
+	config_free(c);
 	if (fclose(f) != 0)
 		rc = -1;
 	if (rc == 0 && gw_file_write(conf_path, text, len, 0640, &err) == -1) {

@@ -328,9 +328,10 @@ cfg_reader(char *str, int num, void *stream)
 	return str;
 }
 
-/* Replaces the string at *dst with a copy of s (NULL allowed). */
-static int
-cfg_str_set(char **dst, const char *s)
+/* Replaces the string at *dst with a copy of s (NULL allowed); 0, or -1
+ * out of memory (*dst unchanged). */
+int
+config_str_set(char **dst, const char *s)
 {
 	char *v = NULL;
 
@@ -357,11 +358,11 @@ cfg_set_string(const struct cfg_key *k, const struct gw_config *c, char **dst,
 			snprintf(reason, rlen, "must not be empty");
 			goto out;
 		}
-		rc = cfg_str_set(dst, NULL);
+		rc = config_str_set(dst, NULL);
 		goto out;
 	}
 	if (k->type != CFG_PATH || v[0] == '/' || c->dir == NULL) {
-		rc = cfg_str_set(dst, v);
+		rc = config_str_set(dst, v);
 		goto out;
 	}
 	n = strlen(c->dir) + 1 + strlen(v) + 1;
@@ -590,9 +591,13 @@ cfg_dir_of(const char *path)
 	return res;
 }
 
-/* Creates the config with its defaults, path and folder. */
-static struct gw_config *
-cfg_new(const char *path)
+/*
+ * A config for the file at path holding every default, as config_load()
+ * starts from: what `scepgw init` fills in and writes. Required keys are
+ * unset. Free with config_free(); NULL when out of memory.
+ */
+struct gw_config *
+config_new_defaults(const char *path)
 {
 	struct gw_config *c;
 
@@ -628,7 +633,7 @@ config_load(struct gw_config **out, const char *path, FILE *errf)
 		fprintf(errf, "%s: %s\n", path, strerror(errno));
 		goto out;
 	}
-	if ((p.c = cfg_new(path)) == NULL) {
+	if ((p.c = config_new_defaults(path)) == NULL) {
 		fprintf(errf, "%s: %s\n", path, strerror(errno));
 		goto out;
 	}

@@ -97,6 +97,8 @@ struct gw_profile {
 };
 
 int config_load(struct gw_config **out, const char *path, FILE *errf);
+struct gw_config *config_new_defaults(const char *path);
+int config_str_set(char **dst, const char *s);
 void config_free(struct gw_config *c);
 int config_write_default(FILE *f, const struct gw_config *c);
 

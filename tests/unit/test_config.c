@@ -525,40 +525,31 @@ static void
 test_write_from_struct(void **state)
 {
 	struct fx *fx = *state;
-	struct gw_config c;
+	struct gw_config *c;
 	char *text, *bad = NULL;
 	size_t len = 0;
 	FILE *f;
 
-	/* As `scepgw init` does: no dir, relative names. */
-	memset(&c, 0, sizeof(c));
-	c.listen = (char *)(uintptr_t) "127.0.0.1:8080";
-	c.max_request_bytes = 65536;
-	c.threads = 4;
-	c.max_connections = 10000;
-	c.conn_timeout_seconds = 30;
-	c.request_timeout_seconds = 60;
-	c.max_recipient_infos = 4;
-	c.max_certificates = 10;
-	c.admin_token_file = (char *)(uintptr_t) "admin.token";
-	c.db_path = (char *)(uintptr_t) "scepgw.db";
-	c.ra_cert = (char *)(uintptr_t) "ra.pem";
-	c.ra_key = (char *)(uintptr_t) "ra.key";
-	c.ca_chain = (char *)(uintptr_t) "ca-chain.pem";
-	c.epki_url = (char *)(uintptr_t) "https://x.example/s";
-	c.epki_username = (char *)(uintptr_t) "PAR1_u";
-	c.epki_password_file = (char *)(uintptr_t) "epki.password";
-	c.epki_profile_id = (char *)(uintptr_t) "MP1";
-	c.epki_product_code = (char *)(uintptr_t) "EPKIPSPersonal";
-	c.epki_years = 2;
-	c.epki_timeout_seconds = 30;
-	c.epki_reconcile_seconds = 30;
-	c.epki_max_response = 1048576;
-	c.epki_max_connections = 7;
-	c.pending_after_seconds = 20;
-	c.challenge_ttl_seconds = 3600;
-	c.log_level = LOG_WARNING;
-	text = write_conf(fx, &c);
+	/* As `scepgw init` does: every default, relative names. */
+	c = config_new_defaults(fx->path);
+	assert_non_null(c);
+	assert_int_equal(config_str_set(&c->admin_token_file, "admin.token"),
+	    0);
+	assert_int_equal(config_str_set(&c->db_path, "scepgw.db"), 0);
+	assert_int_equal(config_str_set(&c->ra_cert, "ra.pem"), 0);
+	assert_int_equal(config_str_set(&c->ra_key, "ra.key"), 0);
+	assert_int_equal(config_str_set(&c->ca_chain, "ca-chain.pem"), 0);
+	assert_int_equal(config_str_set(&c->epki_url, "https://x.example/s"),
+	    0);
+	assert_int_equal(config_str_set(&c->epki_username, "PAR1_u"), 0);
+	assert_int_equal(config_str_set(&c->epki_password_file,
+			     "epki.password"),
+	    0);
+	assert_int_equal(config_str_set(&c->epki_profile_id, "MP1"), 0);
+	c->epki_years = 2;
+	c->epki_max_connections = 7;
+	c->log_level = LOG_WARNING;
+	text = write_conf(fx, c);
 	free(text);
 	assert_int_equal(load(fx, fx->path), 0);
 	assert_path(fx, fx->c->admin_token_file, "admin.token");
@@ -566,14 +557,20 @@ test_write_from_struct(void **state)
 	assert_int_equal(fx->c->epki_years, 2);
 	assert_int_equal(fx->c->epki_max_connections, 7);
 	assert_int_equal(fx->c->log_level, LOG_WARNING);
+	/* The defaults went through as written. */
+	assert_string_equal(fx->c->listen, "127.0.0.1:8080");
+	assert_int_equal(fx->c->threads, 4);
+	assert_int_equal(fx->c->max_request_bytes, 65536);
+	assert_int_equal(fx->c->pending_after_seconds, 20);
 
 	/* A value inih would cut at " ;" is refused, not written wrongly. */
-	c.epki_username = (char *)(uintptr_t) "a ;b";
+	assert_int_equal(config_str_set(&c->epki_username, "a ;b"), 0);
 	f = open_memstream(&bad, &len);
 	assert_non_null(f);
-	assert_int_equal(config_write_default(f, &c), -1);
+	assert_int_equal(config_write_default(f, c), -1);
 	fclose(f);
 	free(bad);
+	config_free(c);
 }
 
 int
