@@ -720,10 +720,11 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 /*
  * A PKCSReq or RenewalReq admitted and on its way into the database
  * (db_txn_start_submit). Holds everything the new transaction points to.
- * The flags, under e->mu, tell start_done() whether it runs inside the
+ * The fields under e->mu tell start_done() whether it runs inside the
  * submit on the submitting thread (nobody else was writing: the request
  * is answered as if nothing was asynchronous) or on another thread (it
- * resumes the request itself), and who frees the job.
+ * resumes the request itself); of the submitter and start_done(), the
+ * one that finishes last frees the job.
  */
 struct start_job {
 	struct gw_ctx *ctx;
@@ -738,8 +739,8 @@ struct start_job {
 	pthread_t submitter;
 	bool submitting; /* the submitter has not returned from the submit */
 	bool ran_inline; /* start_done() ran inside it; rc is its result */
-	bool finished;	 /* start_done() ran on another thread meanwhile */
 	int rc;
+	int refs; /* the submitter's and start_done()'s: the last frees */
 };
 
 static void
@@ -821,15 +822,11 @@ start_done(void *arg, int rc, enum db_start res, const struct db_txn *t,
 	if (!in_submit && r == 0)
 		op->resume(op->resume_arg);
 	pthread_mutex_lock(&e->mu);
-	free_it = false;
 	if (in_submit) {
 		s->ran_inline = true;
 		s->rc = r;
-	} else if (s->submitting) {
-		s->finished = true;
-	} else {
-		free_it = true;
 	}
+	free_it = --s->refs == 0;
 	e->starting--;
 	pthread_cond_broadcast(&e->cv);
 	pthread_mutex_unlock(&e->mu);
@@ -854,6 +851,7 @@ start_submit(struct start_job *s)
 	pthread_mutex_lock(&e->mu);
 	s->submitting = true;
 	s->submitter = pthread_self();
+	s->refs = 2;
 	e->starting++;
 	pthread_mutex_unlock(&e->mu);
 	if (db_txn_start_submit(s->ctx->db, &s->n, start_done, s, &err) == -1) {
@@ -870,7 +868,7 @@ start_submit(struct start_job *s)
 	pthread_mutex_lock(&e->mu);
 	s->submitting = false;
 	rc = s->ran_inline ? s->rc : 1;
-	free_it = s->ran_inline || s->finished;
+	free_it = --s->refs == 0;
 	pthread_mutex_unlock(&e->mu);
 	if (free_it)
 		start_job_free(s);
@@ -1218,8 +1216,8 @@ enroll_inflight(struct enroll *e)
 /*
  * Waits until no request waits for its transaction to be recorded or is
  * attached to an order (each is answered by its PENDING deadline at the
- * latest), then up to max_wait_s for the orders
- * themselves to end, so that few are left for reconciliation.
+ * latest), then up to max_wait_s for the orders themselves to end, so
+ * that few are left for reconciliation.
  */
 void
 enroll_drain(struct enroll *e, long max_wait_s)
