@@ -100,21 +100,29 @@ gw_x509_d2i_bare(const unsigned char *der, size_t len)
 	return x;
 }
 
+/* v (of item it) encoded and read back with OpenSSL's decoders in the
+ * default context, its key decoded: a new object, or NULL. */
+static void *
+d2i_full(const ASN1_ITEM *it, const void *v)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	void *full = NULL;
+	int len;
+
+	if ((len = ASN1_item_i2d((const ASN1_VALUE *)v, &der, it)) > 0) {
+		p = der;
+		full = ASN1_item_d2i(NULL, &p, len, it);
+	}
+	OPENSSL_free(der);
+	return full;
+}
+
 /* A fully decoded copy of certificate x (bare or not), or NULL. */
 X509 *
 gw_x509_full(const X509 *x)
 {
-	unsigned char *der = NULL;
-	const unsigned char *p;
-	X509 *full = NULL;
-	int len;
-
-	if ((len = i2d_X509(x, &der)) > 0) {
-		p = der;
-		full = d2i_X509(NULL, &p, len);
-	}
-	OPENSSL_free(der);
-	return full;
+	return d2i_full(ASN1_ITEM_rptr(X509), x);
 }
 
 /*
@@ -272,16 +280,10 @@ ec_key(const X509_ALGOR *alg, const unsigned char *pk, int pklen)
 static EVP_PKEY *
 spki_decode(const X509_PUBKEY *spki)
 {
-	unsigned char *der = NULL;
-	const unsigned char *p;
-	EVP_PKEY *k = NULL;
-	int len;
+	X509_PUBKEY *full = d2i_full(ASN1_ITEM_rptr(X509_PUBKEY), spki);
+	EVP_PKEY *k = X509_PUBKEY_get(full);
 
-	if ((len = i2d_X509_PUBKEY(spki, &der)) > 0) {
-		p = der;
-		k = d2i_PUBKEY(NULL, &p, len);
-	}
-	OPENSSL_free(der);
+	X509_PUBKEY_free(full);
 	return k;
 }
 

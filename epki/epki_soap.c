@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,17 @@ xml_init(void)
 	xmlInitParser();
 }
 
+/* Whether c goes into XML text as it is. */
+static bool
+xml_plain(char c)
+{
+	unsigned char u = (unsigned char)c;
+
+	if (u < 0x20)
+		return c == '\t' || c == '\n';
+	return c != '&' && c != '<' && c != '>';
+}
+
 /*
  * Appends s with &, <, > escaped and CR written as &#xD; so it survives
  * the trip. Returns -1 (buffer may hold a partial value) when s has a
@@ -47,10 +59,8 @@ epki_xml_escape(struct buf *out, const char *s)
 
 	while (*s != '\0' && rc == 0) {
 		/* Bytes that need no escaping go in one piece (PEM, base64). */
-		run = strcspn(s,
-		    "&<>\r\x01\x02\x03\x04\x05\x06\x07\x08\x0b"
-		    "\x0c\x0e\x0f\x10\x11\x12\x13\x14\x15\x16"
-		    "\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f");
+		for (run = 0; s[run] != '\0' && xml_plain(s[run]); run++)
+			;
 		if (run > 0) {
 			rc = buf_add(out, s, run);
 			s += run;
@@ -70,12 +80,9 @@ epki_xml_escape(struct buf *out, const char *s)
 			rep = "&#xD;";
 			break;
 		default:
-			rep = NULL;
-			break;
+			/* A control character XML 1.0 cannot carry. */
+			return -1;
 		}
-		if (rep == NULL)
-			return -1; /* a control character XML 1.0 cannot carry
-				    */
 		rc = buf_addstr(out, rep);
 		s++;
 	}
