@@ -52,7 +52,9 @@ struct enroll_job {
 struct enroll {
 	struct gw_ctx *ctx;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t timer_cv; /* the timer: a new head, or stop */
+	pthread_cond_t drain_cv; /* enroll_drain(): fewer requests left */
+	unsigned draining;	 /* threads waiting in enroll_drain() */
 	pthread_t timer;
 	bool timer_started;
 	bool stop;
@@ -246,6 +248,18 @@ job_unqueue(struct enroll *e, struct enroll_job *j)
 	j->queued = false;
 }
 
+/*
+ * Wakes enroll_drain() after a request left the queue, the in-flight list
+ * or the starting count; caller holds e->mu. Nobody else waits for these,
+ * so a busy gateway does not pay a wake-up per change.
+ */
+static void
+enroll_changed(struct enroll *e)
+{
+	if (e->draining > 0)
+		pthread_cond_broadcast(&e->drain_cv);
+}
+
 /* Adds a job to the in-flight list; caller holds e->mu. */
 static void
 job_track(struct enroll *e, struct enroll_job *j)
@@ -312,7 +326,7 @@ job_deliver(struct enroll_job *j, enum scep_status st, enum scep_fail f,
 	op = j->op;
 	j->op = NULL;
 	job_untrack(e, j);
-	pthread_cond_broadcast(&e->cv);
+	enroll_changed(e);
 	pthread_mutex_unlock(&e->mu);
 	if (op != NULL) {
 		op->job = NULL;
@@ -621,6 +635,13 @@ job_queue(struct enroll *e, struct enroll_job *j)
 		e->head = j;
 	e->tail = j;
 	j->queued = true;
+	/*
+	 * Deadlines grow along the queue, so the timer, asleep until the
+	 * head's, needs waking only for a new head. A head that leaves early
+	 * costs it one wake-up at the old deadline.
+	 */
+	if (e->head == j)
+		pthread_cond_signal(&e->timer_cv);
 }
 
 /* The profile a request came in on: its own, else "default", or NULL. */
@@ -696,7 +717,6 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 	pthread_mutex_lock(&e->mu);
 	job_queue(e, j);
 	job_track(e, j);
-	pthread_cond_broadcast(&e->cv);
 	pthread_mutex_unlock(&e->mu);
 	log_info("%s txid=%s: ordering cn=\"%s\"%s%s", op->peer, t->txid, t->cn,
 	    t->email != NULL ? " email=" : "",
@@ -708,6 +728,7 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 		pthread_mutex_lock(&e->mu);
 		job_unqueue(e, j);
 		job_untrack(e, j);
+		enroll_changed(e);
 		pthread_mutex_unlock(&e->mu);
 		op->job = NULL;
 		job_free(j);
@@ -828,7 +849,7 @@ start_done(void *arg, int rc, enum db_start res, const struct db_txn *t,
 	}
 	free_it = --s->refs == 0;
 	e->starting--;
-	pthread_cond_broadcast(&e->cv);
+	enroll_changed(e);
 	pthread_mutex_unlock(&e->mu);
 	if (free_it)
 		start_job_free(s);
@@ -857,7 +878,7 @@ start_submit(struct start_job *s)
 	if (db_txn_start_submit(s->ctx->db, &s->n, start_done, s, &err) == -1) {
 		pthread_mutex_lock(&e->mu);
 		e->starting--;
-		pthread_cond_broadcast(&e->cv);
+		enroll_changed(e);
 		pthread_mutex_unlock(&e->mu);
 		log_warnx("%s txid=%s: database: %s", s->op->peer, s->n.txid,
 		    err.msg);
@@ -1141,7 +1162,7 @@ enroll_timer(void *arg)
 	pthread_mutex_lock(&e->mu);
 	while (!e->stop) {
 		if (e->head == NULL) {
-			pthread_cond_wait(&e->cv, &e->mu);
+			pthread_cond_wait(&e->timer_cv, &e->mu);
 			continue;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -1151,11 +1172,11 @@ enroll_timer(void *arg)
 			now.tv_nsec < j->deadline.tv_nsec)) {
 			/* A copy: the job may be freed while we wait. */
 			dl = j->deadline;
-			pthread_cond_timedwait(&e->cv, &e->mu, &dl);
+			pthread_cond_timedwait(&e->timer_cv, &e->mu, &dl);
 			continue;
 		}
 		job_unqueue(e, j);
-		pthread_cond_broadcast(&e->cv);
+		enroll_changed(e);
 		op = j->op;
 		j->op = NULL;
 		if (op == NULL)
@@ -1189,7 +1210,8 @@ enroll_new(struct enroll **out, struct gw_ctx *ctx, struct gw_err *err)
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&e->cv, &ca);
+	pthread_cond_init(&e->timer_cv, &ca);
+	pthread_cond_init(&e->drain_cv, &ca);
 	pthread_condattr_destroy(&ca);
 	if (pthread_create(&e->timer, NULL, enroll_timer, e) != 0) {
 		gw_err_set(err, errno, "cannot start the PENDING timer");
@@ -1227,11 +1249,13 @@ enroll_drain(struct enroll *e, long max_wait_s)
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += max_wait_s;
 	pthread_mutex_lock(&e->mu);
+	e->draining++;
 	while (e->head != NULL || e->starting > 0)
-		pthread_cond_wait(&e->cv, &e->mu);
+		pthread_cond_wait(&e->drain_cv, &e->mu);
 	while (e->inflight > 0 &&
-	    pthread_cond_timedwait(&e->cv, &e->mu, &until) != ETIMEDOUT)
+	    pthread_cond_timedwait(&e->drain_cv, &e->mu, &until) != ETIMEDOUT)
 		;
+	e->draining--;
 	pthread_mutex_unlock(&e->mu);
 }
 
@@ -1243,11 +1267,12 @@ enroll_free(struct enroll *e)
 		return;
 	pthread_mutex_lock(&e->mu);
 	e->stop = true;
-	pthread_cond_broadcast(&e->cv);
+	pthread_cond_signal(&e->timer_cv);
 	pthread_mutex_unlock(&e->mu);
 	if (e->timer_started)
 		pthread_join(e->timer, NULL);
-	pthread_cond_destroy(&e->cv);
+	pthread_cond_destroy(&e->timer_cv);
+	pthread_cond_destroy(&e->drain_cv);
 	pthread_mutex_destroy(&e->mu);
 	free(e);
 }
