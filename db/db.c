@@ -395,8 +395,12 @@ db_sync_init(struct db *db)
 		goto err_mu;
 	if (pthread_cond_init(&db->qdone, NULL) != 0)
 		goto err_qmu;
+	if (pthread_cond_init(&db->qwork, NULL) != 0)
+		goto err_qdone;
 	db->qtail = &db->qhead;
 	return 0;
+err_qdone:
+	pthread_cond_destroy(&db->qdone);
 err_qmu:
 	pthread_mutex_destroy(&db->qmu);
 err_mu:
@@ -461,9 +465,11 @@ db_close(struct db *db)
 
 	if (db == NULL)
 		return;
+	db_writer_stop(db);
 	for (i = 0; i < DB_ST__MAX; i++)
 		sqlite3_finalize(db->st[i]);
 	sqlite3_close(db->h);
+	pthread_cond_destroy(&db->qwork);
 	pthread_cond_destroy(&db->qdone);
 	pthread_mutex_destroy(&db->qmu);
 	pthread_mutex_destroy(&db->mu);

@@ -130,6 +130,7 @@ int db_txn_set_issued(struct db *db, const char *txid, const char *order_id,
 /* Called (on the thread that ran the batch) once the write is committed (rc 0)
  * or failed (rc -1, err says why; nothing was written). */
 void db_write_stats(struct db *db, uint64_t *batches, uint64_t *writes);
+void db_write_flush(struct db *db);
 typedef void db_done_fn(void *arg, int rc, const struct gw_err *err);
 int db_txn_set_issued_submit(struct db *db, const char *txid,
     const char *order_id, const uint8_t *der, size_t len,

@@ -160,14 +160,19 @@ struct db {
 	pthread_cond_t qdone;	/* a batch was committed, or a lead passed */
 	struct db_write *qhead; /* waiting for the next batch */
 	struct db_write **qtail;
-	uint64_t qbatches; /* batches run (commits attempted) */
-	uint64_t qwrites;  /* writes they held */
-	bool qleader;	   /* a thread is running batches */
-	pthread_t qowner;  /* that thread */
+	uint64_t qbatches;    /* batches run (commits attempted) */
+	uint64_t qwrites;     /* writes they held */
+	bool qleader;	      /* a thread is running batches */
+	pthread_t qowner;     /* that thread */
+	pthread_cond_t qwork; /* the writer: submitted jobs wait, no leader */
+	pthread_t writer;     /* leads for db_write_submit() callers */
+	bool writer_started;
+	bool writer_stop;
 };
 
 int db_write_run(struct db *db, db_write_fn *fn, void *arg, struct gw_err *err);
-void db_write_submit(struct db *db, struct db_write *j);
+int db_write_submit(struct db *db, struct db_write *j, struct gw_err *err);
+void db_writer_stop(struct db *db);
 
 /* Helpers shared by the db_*.c files; the caller holds db->mu. */
 sqlite3_stmt *db_stmt(struct db *db, enum db_stmt which);

@@ -423,8 +423,9 @@ txn_start_job_done(struct db_write *w, int rc, const struct gw_err *err)
 /*
  * db_txn_start() without waiting for another thread's commit: the write
  * joins the next group commit, and done(arg, rc, res, t, err) runs on the
- * thread that commits it (this one, before returning, when nobody else is
- * writing), after the commit: rc 0 with res and t as db_txn_start() sets
+ * thread that commits it (the database's writer thread; this one, before
+ * returning, only when it leads a commit already: from a completion),
+ * after the commit: rc 0 with res and t as db_txn_start() sets
  * them (t is borrowed for the call), or -1 with err. n and everything it
  * points to must stay valid until done runs. Returns 0, or -1 with err
  * (bad arguments, out of memory) when done will never run.
@@ -453,7 +454,10 @@ db_txn_start_submit(struct db *db, const struct db_txn_new *n,
 	q->w.fn = txn_start_write;
 	q->w.arg = &q->a;
 	q->w.done = txn_start_job_done;
-	db_write_submit(db, &q->w);
+	if (db_write_submit(db, &q->w, err) != 0) {
+		free(q);
+		return -1;
+	}
 	return 0;
 }
 
@@ -664,8 +668,8 @@ txn_strdup(const char *s, char **out)
 /*
  * db_txn_set_issued() without waiting: the arguments are copied, the
  * write joins the next group commit, and done(arg, rc, err) runs on the
- * thread that commits it (this one when nobody else is writing), after it (rc
- * 0: committed; -1: nothing written). Returns 0 when queued, or -1 with err set
+ * thread that commits it (as for db_txn_start_submit()), after it (rc 0:
+ * committed; -1: nothing written). Returns 0 when queued, or -1 with err set
  * and done never called.
  */
 int
@@ -708,7 +712,10 @@ db_txn_set_issued_submit(struct db *db, const char *txid, const char *order_id,
 	q->w.fn = txn_issued_write;
 	q->w.arg = &q->u;
 	q->w.done = txn_issued_job_done;
-	db_write_submit(db, &q->w);
+	if (db_write_submit(db, &q->w, err) != 0) {
+		txn_issued_job_free(q);
+		return -1;
+	}
 	return 0;
 }
 

@@ -742,10 +742,11 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
  * A PKCSReq or RenewalReq admitted and on its way into the database
  * (db_txn_start_submit). Holds everything the new transaction points to.
  * The fields under e->mu tell start_done() whether it runs inside the
- * submit on the submitting thread (nobody else was writing: the request
- * is answered as if nothing was asynchronous) or on another thread (it
- * resumes the request itself); of the submitter and start_done(), the
- * one that finishes last frees the job.
+ * submit on the submitting thread (which leads a commit already: the
+ * request is answered as if nothing was asynchronous) or on another
+ * thread, the database's writer as a rule (it resumes the request
+ * itself); of the submitter and start_done(), the one that finishes last
+ * frees the job.
  */
 struct start_job {
 	struct gw_ctx *ctx;
@@ -857,8 +858,8 @@ start_done(void *arg, int rc, enum db_start res, const struct db_txn *t,
 
 /*
  * Records the transaction, consuming the challenge, without waiting for
- * another thread's group commit: the HTTP thread goes back to other
- * requests, and start_done() carries on once the write is durable.
+ * the group commit: the HTTP thread goes back to other requests, and
+ * start_done() carries on once the write is durable.
  * Returns as enroll_pkcsreq() does; s is consumed.
  */
 static int

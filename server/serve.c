@@ -327,6 +327,10 @@ serve_close(struct gw_ctx *ctx)
 	reconcile_free(ctx->reconcile);
 	crl_cache_free(ctx->crl);
 	epki_client_free(ctx->epki);
+	/* The orders it ended are recorded by the database's writer thread,
+	 * whose completions use the registry. */
+	if (ctx->db != NULL)
+		db_write_flush(ctx->db);
 	enroll_free(ctx->enroll);
 	db_close(ctx->db);
 	scep_ra_free(ctx->ra);

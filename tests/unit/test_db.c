@@ -765,8 +765,9 @@ struct gc_worker {
 	int failed_sync; /* sync writes that failed */
 	int bad;	 /* unexpected outcomes */
 	pthread_mutex_t *mu;
-	int *done_ok;	  /* under mu: submitted writes committed */
-	int *done_failed; /* under mu: submitted writes refused */
+	pthread_cond_t *cv; /* broadcast at each submitted write's end */
+	int *done_ok;	    /* under mu: submitted writes committed */
+	int *done_failed;   /* under mu: submitted writes refused */
 };
 
 static void
@@ -781,6 +782,7 @@ gc_done(void *arg, int rc, const struct gw_err *err)
 		(*g->done_failed)++;
 	else
 		g->bad++;
+	pthread_cond_broadcast(g->cv);
 	pthread_mutex_unlock(g->mu);
 }
 
@@ -839,6 +841,8 @@ test_group_commit_mixed(void **state)
 	pthread_t th[GC_WORKERS];
 	pthread_barrier_t bar;
 	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+	struct timespec until;
 	struct db_txn t;
 	struct gw_err err;
 	int i, k, done_ok = 0, done_failed = 0, failed_sync = 0, issued = 0;
@@ -852,6 +856,7 @@ test_group_commit_mixed(void **state)
 		g[i].bar = &bar;
 		g[i].w = i;
 		g[i].mu = &mu;
+		g[i].cv = &cv;
 		g[i].done_ok = &done_ok;
 		g[i].done_failed = &done_failed;
 		assert_int_equal(pthread_create(&th[i], NULL, gc_run, &g[i]),
@@ -860,7 +865,15 @@ test_group_commit_mixed(void **state)
 	for (i = 0; i < GC_WORKERS; i++)
 		pthread_join(th[i], NULL);
 	pthread_barrier_destroy(&bar);
-	/* Every submitted write has been reported once the writers left. */
+	/* Every submitted write is reported, by the thread that led its
+	 * commit (the writer thread, or a worker in a synchronous write). */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 30;
+	pthread_mutex_lock(&mu);
+	while (done_ok + done_failed < GC_WORKERS * GC_EACH / 2 &&
+	    pthread_cond_timedwait(&cv, &mu, &until) == 0)
+		;
+	pthread_mutex_unlock(&mu);
 	for (i = 0; i < GC_WORKERS; i++) {
 		assert_int_equal(g[i].bad, 0);
 		failed_sync += g[i].failed_sync;
@@ -887,6 +900,87 @@ test_group_commit_mixed(void **state)
 	db_write_stats(fx->db, &batches, &writes);
 	assert_int_equal(writes, GC_WORKERS * GC_EACH * 2);
 	assert_true(batches < writes);
+}
+
+/* Where and when a submitted start's completion ran. */
+struct submit_seen {
+	pthread_t caller;
+	int calls;
+	bool other_thread; /* not the submitting thread */
+	int rc;
+	enum db_start res;
+};
+
+static void
+submit_done(void *arg, int rc, enum db_start res, const struct db_txn *t,
+    const struct gw_err *err)
+{
+	struct submit_seen *s = arg;
+
+	(void)t;
+	(void)err;
+	s->calls++;
+	s->other_thread = !pthread_equal(s->caller, pthread_self());
+	s->rc = rc;
+	s->res = res;
+}
+
+/*
+ * db_txn_start_submit() never commits on the caller's thread: the
+ * database's writer thread does, runs the completion, and
+ * db_write_flush() returns only after it. db_close() runs what is still
+ * queued before it returns.
+ */
+static void
+test_submit_on_writer_thread(void **state)
+{
+	struct fx *fx = *state;
+	struct submit_seen s[3];
+	struct db_txn_new n[3];
+	struct db_txn t;
+	struct gw_err err;
+	uint8_t csr[32];
+	char txid[3][16];
+	int i;
+
+	hash_fill(csr, 0xc5);
+	memset(s, 0, sizeof(s));
+	for (i = 0; i < 3; i++) {
+		snprintf(txid[i], sizeof(txid[i]), "sub-%d", i);
+		memset(&n[i], 0, sizeof(n[i]));
+		n[i].txid = txid[i];
+		n[i].csr_sha256 = csr;
+		n[i].now = NOW;
+		s[i].caller = pthread_self();
+		assert_int_equal(db_txn_start_submit(fx->db, &n[i], submit_done,
+				     &s[i], &err),
+		    0);
+	}
+	db_write_flush(fx->db);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(s[i].calls, 1);
+		assert_true(s[i].other_thread);
+		assert_int_equal(s[i].rc, 0);
+		assert_int_equal(s[i].res, DB_START_OK);
+		assert_int_equal(db_txn_get(fx->db, txid[i], &t, &err), 0);
+		assert_int_equal(t.state, DB_TXN_ORDERING);
+		db_txn_cleanup(&t);
+	}
+
+	/* Submitted right before closing: committed and reported. */
+	memset(&s[0], 0, sizeof(s[0]));
+	s[0].caller = pthread_self();
+	n[0].txid = "sub-last";
+	assert_int_equal(db_txn_start_submit(fx->db, &n[0], submit_done, &s[0],
+			     &err),
+	    0);
+	db_close(fx->db);
+	fx->db = NULL;
+	assert_int_equal(s[0].calls, 1);
+	assert_int_equal(s[0].rc, 0);
+	assert_int_equal(db_open(&fx->db, fx->path, &err), 0);
+	assert_int_equal(db_txn_get(fx->db, "sub-last", &t, &err), 0);
+	db_txn_cleanup(&t);
 }
 
 static void
@@ -1249,6 +1343,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_mixed, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_submit_on_writer_thread,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_add_check_remove,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_challenge_states_and_cap,

@@ -227,8 +227,8 @@ fake_reply_build(struct fake *f, enum fake_answer a, const struct buf *body,
  * Answers the pending call with a (from the calling thread), as the
  * transport thread would. The call's done() runs without the fake's lock.
  */
-void
-fake_complete(struct fake *f, enum fake_answer a)
+static void
+fake_answer(struct fake *f, enum fake_answer a)
 {
 	struct epki_http h = { .curl_code = 0 };
 	struct buf body, out;
@@ -257,6 +257,17 @@ fake_complete(struct fake *f, enum fake_answer a)
 	buf_cleanup(&body);
 }
 
+/*
+ * fake_answer() from the test's thread, then waits for the database's
+ * writer thread to record the outcome and hand it to the request.
+ */
+void
+fake_complete(struct fake *f, enum fake_answer a)
+{
+	fake_answer(f, a);
+	db_write_flush(f->db);
+}
+
 /* What an answering thread does. */
 struct fake_job {
 	struct fake *f;
@@ -270,7 +281,7 @@ fake_thread(void *arg)
 	struct fake_job *j = arg;
 
 	srv_sleep_ms(j->ms);
-	fake_complete(j->f, j->a);
+	fake_answer(j->f, j->a);
 	free(j);
 	return NULL;
 }
@@ -364,6 +375,7 @@ fake_post(void *ctx, const char *op, struct buf *body, epki_http_fn *done,
 		buf_init(body, 0);
 		f->done = done;
 		f->arg = arg;
+		f->accepted++;
 		rc = 0;
 	}
 	pthread_mutex_unlock(&f->mu);
@@ -380,6 +392,18 @@ fake_posts(struct fake *f)
 
 	pthread_mutex_lock(&f->mu);
 	n = f->posts;
+	pthread_mutex_unlock(&f->mu);
+	return n;
+}
+
+/* post() calls that took their body (an order in flight). */
+int
+fake_accepted(struct fake *f)
+{
+	int n;
+
+	pthread_mutex_lock(&f->mu);
+	n = f->accepted;
 	pthread_mutex_unlock(&f->mu);
 	return n;
 }
@@ -421,6 +445,7 @@ srv_fx_setup(void **state)
 	fx->ctx.cfg = &fx->cfg;
 	if (db_open(&fx->ctx.db, fx->db_path, &err) != 0)
 		fail_msg("db_open: %s", err.msg);
+	fx->fake.db = fx->ctx.db;
 	fx->ctx.ra = fx->pki->ra;
 	fx->ctx.pol.allow_des = false;
 	fx->ctx.pol.max_csr_bytes = 64 * 1024;
@@ -445,9 +470,11 @@ srv_fx_teardown(void **state)
 	char path[192];
 
 	fake_join_all(&fx->fake);
+	db_write_flush(fx->ctx.db);
 	if (fake_pending(&fx->fake)) {
 		fake_complete_later(&fx->fake, FAKE_TRANSPORT, 0);
 		fake_join_all(&fx->fake);
+		db_write_flush(fx->ctx.db);
 	}
 	assert_int_equal(enroll_inflight(fx->ctx.enroll), 0);
 	enroll_free(fx->ctx.enroll);

@@ -49,7 +49,9 @@ struct srv_pki {
 struct fake {
 	pthread_mutex_t mu;
 	struct srv_pki *pki;
+	struct db *db;		  /* fake_complete() waits for its writes */
 	int posts;		  /* post() calls */
+	int accepted;		  /* post() calls that returned 0 */
 	bool fail_post;		  /* post() returns -1 */
 	enum fake_answer autoans; /* answered at once from a new thread */
 	struct buf last;	  /* the last posted body, kept */
@@ -87,6 +89,7 @@ void fake_complete(struct fake *f, enum fake_answer a);
 void fake_complete_later(struct fake *f, enum fake_answer a, long ms);
 void fake_join(struct fake *f);
 int fake_posts(struct fake *f);
+int fake_accepted(struct fake *f);
 bool fake_pending(struct fake *f);
 
 /* Challenges and transactions in the database. */
