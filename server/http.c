@@ -67,9 +67,10 @@ struct srv_http {
 	struct MHD_Daemon *daemon;
 	struct gw_ctx *ctx;
 	unsigned port;
-	pthread_mutex_t mu; /* guards conns and stop */
+	pthread_mutex_t mu; /* guards conns, nconns and stop */
 	pthread_cond_t cv;
 	struct srv_conn *conns;
+	size_t nconns; /* on the list */
 	bool stop;
 	bool watchdog; /* the thread runs */
 	pthread_t thread;
@@ -83,6 +84,22 @@ struct srv_http {
 
 static void srv_conn_mark(struct srv_http *h, struct MHD_Connection *conn,
     bool receiving);
+
+/* Above this many open connections, a reply that waited for an order
+ * closes its connection (srv_reply_op()): at most 8 MiB kept for reuse. */
+#define SRV_KEEPALIVE_CONNS 256
+
+/* Connections open now, as srv_notify_conn() counts them. */
+static size_t
+srv_conns_open(struct srv_http *h)
+{
+	size_t n;
+
+	pthread_mutex_lock(&h->mu);
+	n = h->nconns;
+	pthread_mutex_unlock(&h->mu);
+	return n;
+}
 
 /* Per-request state, owned by MHD's con_cls. */
 struct srv_req {
@@ -230,13 +247,15 @@ srv_reply_op(struct srv_req *rq)
 	r->body = NULL; /* MHD frees it with the response */
 	/*
 	 * A request that waited for GlobalSign ends its device's enrollment:
-	 * close the connection rather than keep it alive. On keep-alive MHD
-	 * 0.9.75 zeroes the connection's whole memory pool (up to
-	 * CONN_MEMORY_MAX) for the next request, making it resident, for
-	 * devices that will not send another: 2,000 that just enrolled
-	 * would hold 64 MiB until their keep-alive timeout.
+	 * when many connections are open, close it rather than keep it
+	 * alive. On keep-alive MHD 0.9.75 zeroes the connection's whole
+	 * memory pool (up to CONN_MEMORY_MAX) for the next request, making it
+	 * resident, for devices that will not send another: 2,000 that just
+	 * enrolled would hold 64 MiB until their keep-alive timeout. A few
+	 * connections (an MDM or a proxy sending enrollment after
+	 * enrollment) stay open: reconnecting costs both sides CPU.
 	 */
-	if (rq->async)
+	if (rq->async && srv_conns_open(rq->h) > SRV_KEEPALIVE_CONNS)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
 		    "close");
 	return srv_reply_resp(rq->conn, r->http_status, resp);
@@ -539,6 +558,7 @@ srv_notify_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
 		if (h->conns != NULL)
 			h->conns->prev = c;
 		h->conns = c;
+		h->nconns++;
 		pthread_mutex_unlock(&h->mu);
 		*socket_context = c;
 		return;
@@ -553,6 +573,7 @@ srv_notify_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
 		h->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	h->nconns--;
 	pthread_mutex_unlock(&h->mu);
 	free(c);
 	*socket_context = NULL;

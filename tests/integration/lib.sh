@@ -60,3 +60,27 @@ assert_issued() {
 	gw_assert_cert_key "$T/$name.pem" "$T/$name.key"
 	gw_assert_cert_chains "$T/$name.pem" "$SIM_DIR/ca-chain.pem"
 }
+
+# gw_hold_connections N: opens N idle connections to the gateway (each
+# sends half a request and keeps adding header lines, so none goes idle)
+# and keeps them for up to 60 s, until HOLD_PID is killed. Needs python3.
+gw_hold_connections() {
+	gw_spawn "$T/hold-$1.log" python3 -u -c '
+import socket, sys, time
+socks = []
+for i in range(int(sys.argv[2])):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"GET /scep?operation=GetCACaps HTTP/1.1\r\n")
+    socks.append(s)
+print("holding", len(socks))
+end = time.time() + 60
+while time.time() < end:
+    for s in socks:  # keep them from going idle
+        s.sendall(b"X-A: b\r\n")
+    time.sleep(0.5)
+' "$GW_PORT" "$1"
+	HOLD_PID=$GW_LAST_PID
+	gw_wait_log "$T/hold-$1.log" '^holding' "$HOLD_PID" 10 >/dev/null ||
+	    gw_fail "could not open $1 connections"
+	sleep 0.5
+}

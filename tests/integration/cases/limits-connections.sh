@@ -13,37 +13,15 @@ gw_conf_set server timeout_seconds 2
 gw_stop
 gw_start
 
-# hold N: open N idle connections (each sends half a request line) and
-# keep them until the holder is killed. Sets HOLD_PID.
-hold() {
-	gw_spawn "$T/hold-$1.log" python3 -u -c '
-import socket, sys, time
-socks = []
-for i in range(int(sys.argv[2])):
-    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-    s.sendall(b"GET /scep?operation=GetCACaps HTTP/1.1\r\n")
-    socks.append(s)
-print("holding", len(socks))
-end = time.time() + 60
-while time.time() < end:
-    for s in socks:  # keep them from going idle
-        s.sendall(b"X-A: b\r\n")
-    time.sleep(0.5)
-' "$GW_PORT" "$1"
-	HOLD_PID=$GW_LAST_PID
-	gw_wait_log "$T/hold-$1.log" '^holding' "$HOLD_PID" 10 >/dev/null ||
-	    gw_fail "could not open $1 connections"
-	sleep 0.5
-}
 caps() { curl -s -o /dev/null -w '%{http_code}' -m "$1" \
     "$GW_URL?operation=GetCACaps" || true; }
 
 # Per address: 1 held + this one = 2, at the limit.
-hold 1
+gw_hold_connections 1
 gw_assert_eq 200 "$(caps 5)" "the 2nd connection from one address"
 kill "$HOLD_PID"; wait "$HOLD_PID" 2>/dev/null || true
 # 2 held: the 3rd is closed without an answer.
-hold 2
+gw_hold_connections 2
 gw_assert_eq 000 "$(caps 5)" "the 3rd connection from one address"
 kill "$HOLD_PID"; wait "$HOLD_PID" 2>/dev/null || true
 sleep 0.5
@@ -54,11 +32,11 @@ gw_assert_eq 200 "$(caps 5)" "after the holders left"
 gw_conf_set server max_connections_per_ip 0
 gw_stop
 gw_start
-hold 15
+gw_hold_connections 15
 gw_assert_eq 200 "$(caps 5)" "connection 16 of 16"
 kill "$HOLD_PID"; wait "$HOLD_PID" 2>/dev/null || true
 sleep 0.5
-hold 16
+gw_hold_connections 16
 gw_assert_eq 000 "$(caps 2)" "connection 17 of 16 within 2 s"
 ( sleep 1; kill "$HOLD_PID" ) &
 rel=$!
