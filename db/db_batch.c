@@ -30,6 +30,7 @@
 #include <sqlite3.h>
 
 #include "gw_err.h"
+#include "gw_thread.h"
 #include "db.h"
 #include "db_int.h"
 
@@ -293,6 +294,7 @@ writer_main(void *arg)
 	struct db *db = arg;
 	struct db_write *batch;
 
+	gw_thread_name("scepgw-db");
 	pthread_mutex_lock(&db->qmu);
 	for (;;) {
 		while (db->qleader || db->qhead == NULL) {

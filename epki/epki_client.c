@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "gw_err.h"
+#include "gw_thread.h"
 #include "secure.h"
 #include "epki.h"
 
@@ -259,6 +260,7 @@ client_run(void *arg)
 	int running;
 	bool stop;
 
+	gw_thread_name("scepgw-epki");
 	for (;;) {
 		pthread_mutex_lock(&c->mu);
 		q = c->queue;

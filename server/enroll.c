@@ -29,6 +29,7 @@
 #include "enroll_int.h"
 #include "gw.h"
 #include "gw_err.h"
+#include "gw_thread.h"
 #include "log.h"
 #include "scep.h"
 #include "secure.h"
@@ -1160,6 +1161,7 @@ enroll_timer(void *arg)
 	struct enroll_op *op;
 	struct timespec now, dl;
 
+	gw_thread_name("scepgw-pending");
 	pthread_mutex_lock(&e->mu);
 	while (!e->stop) {
 		if (e->head == NULL) {

@@ -28,6 +28,7 @@
 #include "config.h"
 #include "gw.h"
 #include "gw_err.h"
+#include "gw_thread.h"
 #include "log.h"
 #include "ndes.h"
 #include "scep.h"
@@ -592,6 +593,7 @@ srv_watchdog(void *arg)
 	struct srv_conn *c;
 	time_t now, limit = (time_t)h->ctx->cfg->request_timeout_seconds;
 
+	gw_thread_name("scepgw-watchdog");
 	pthread_mutex_lock(&h->mu);
 	while (!h->stop) {
 		now = srv_now();

@@ -25,6 +25,7 @@
 #include "epki.h"
 #include "gw.h"
 #include "gw_err.h"
+#include "gw_thread.h"
 #include "log.h"
 #include "pubkey.h"
 #include "secure.h"
@@ -390,6 +391,7 @@ reconcile_run(void *arg)
 	struct timespec until;
 	struct gw_err err;
 
+	gw_thread_name("scepgw-reconcile");
 	pthread_mutex_lock(&r->mu);
 	while (!r->stop) {
 		pthread_mutex_unlock(&r->mu);
