@@ -105,9 +105,10 @@ enroll_op_http(struct enroll_op *op, unsigned status, const char *text)
 }
 
 /*
- * Builds the CertRep for op's status into op->reply (on an HTTP thread:
- * signing is CPU work). A failure to build is an internal error: 500. An
- * op answered in plain HTTP already (op->done) is left as it is.
+ * Builds the CertRep for op's status into op->reply: on an HTTP thread,
+ * or, for an order's outcome, on the thread that delivers it, before the
+ * request is resumed (job_deliver()). A failure to build is an internal
+ * error: 500. An op answered already (op->done) is left as it is.
  */
 void
 enroll_finish(struct gw_ctx *ctx, struct enroll_op *op)
@@ -337,6 +338,18 @@ job_deliver(struct enroll_job *j, enum scep_status st, enum scep_fail f,
 		    text != NULL ? text : "");
 		op->cert = cert;
 		cert = NULL;
+		/*
+		 * The CertRep is built here, before the resume: the HTTP
+		 * thread then only sends it. For an issued certificate this
+		 * is the database's writer thread, and signing there keeps
+		 * the RSA work off the HTTP threads, where it held up the
+		 * other connections of the same thread while a core idled,
+		 * and lets the writes of the next commit gather meanwhile
+		 * (at c=16: 977 -> 1,117 enroll/s, writes per commit 2.3 ->
+		 * 4.7; a separate signing thread: 1,094). It caps a gateway
+		 * at what one core can sign: about 3,000 CertReps a second.
+		 */
+		enroll_finish(e->ctx, op);
 		op->resume(op->resume_arg);
 	}
 	X509_free(cert);
