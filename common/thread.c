@@ -1,6 +1,7 @@
 /* pthread_setname_np() is a GNU extension. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdio.h>
 
 #include "gw_thread.h"
 
@@ -10,10 +11,7 @@ void
 gw_thread_name(const char *name)
 {
 	char buf[16];
-	int i;
 
-	for (i = 0; i < 15 && name[i] != '\0'; i++)
-		buf[i] = name[i];
-	buf[i] = '\0';
+	snprintf(buf, sizeof(buf), "%s", name);
 	(void)pthread_setname_np(pthread_self(), buf);
 }

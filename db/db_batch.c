@@ -317,16 +317,16 @@ out:
 /*
  * Queues j (fn, arg and done set by the caller, which owns j) and returns
  * without waiting for a disk: the thread leading the next batch runs it
- * (the writer thread when nobody else writes), and j->done(j, rc, err)
- * runs there after the commit (rc as for db_write_run) and may free j.
- * From a completion (the caller leads already) j runs at once.
- * Returns 0, or -1 with err set when the writer thread cannot start
- * (j was not queued and done will not run).
+ * (the writer thread when nobody else writes; the leader itself, after
+ * its current batch, when j comes from one of its completions), and
+ * j->done(j, rc, err) runs there after the commit (rc as for
+ * db_write_run) and may free j. Never on the calling thread before this
+ * returns. Returns 0, or -1 with err set when the writer thread cannot
+ * start (j was not queued and done will not run).
  */
 int
 db_write_submit(struct db *db, struct db_write *j, struct gw_err *err)
 {
-	bool now = false;
 	int rc = 0;
 
 	j->next = NULL;
@@ -342,20 +342,12 @@ db_write_submit(struct db *db, struct db_write *j, struct gw_err *err)
 		}
 		db->writer_started = true;
 	}
-	if (db->qleader && pthread_equal(db->qowner, pthread_self())) {
-		now = true;
-	} else {
-		*db->qtail = j;
-		db->qtail = &j->next;
-		if (!db->qleader)
-			pthread_cond_signal(&db->qwork);
-	}
+	*db->qtail = j;
+	db->qtail = &j->next;
+	if (!db->qleader)
+		pthread_cond_signal(&db->qwork);
 out:
 	pthread_mutex_unlock(&db->qmu);
-	if (now) {
-		write_inline(db, j);
-		j->done(j, j->rc, &j->err);
-	}
 	return rc;
 }
 

@@ -423,12 +423,11 @@ txn_start_job_done(struct db_write *w, int rc, const struct gw_err *err)
 /*
  * db_txn_start() without waiting for another thread's commit: the write
  * joins the next group commit, and done(arg, rc, res, t, err) runs on the
- * thread that commits it (the database's writer thread; this one, before
- * returning, only when it leads a commit already: from a completion),
- * after the commit: rc 0 with res and t as db_txn_start() sets
- * them (t is borrowed for the call), or -1 with err. n and everything it
- * points to must stay valid until done runs. Returns 0, or -1 with err
- * (bad arguments, out of memory) when done will never run.
+ * thread that commits it (the database's writer thread as a rule; never
+ * this one before returning), after the commit: rc 0 with res and t as
+ * db_txn_start() sets them (t is borrowed for the call), or -1 with err. n and
+ * everything it points to must stay valid until done runs. Returns 0, or -1
+ * with err (bad arguments, out of memory) when done will never run.
  */
 int
 db_txn_start_submit(struct db *db, const struct db_txn_new *n,

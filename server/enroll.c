@@ -756,13 +756,8 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 
 /*
  * A PKCSReq or RenewalReq admitted and on its way into the database
- * (db_txn_start_submit). Holds everything the new transaction points to.
- * The fields under e->mu tell start_done() whether it runs inside the
- * submit on the submitting thread (which leads a commit already: the
- * request is answered as if nothing was asynchronous) or on another
- * thread, the database's writer as a rule (it resumes the request
- * itself); of the submitter and start_done(), the one that finishes last
- * frees the job.
+ * (db_txn_start_submit). Holds everything the new transaction points to;
+ * start_done() frees it.
  */
 struct start_job {
 	struct gw_ctx *ctx;
@@ -774,11 +769,6 @@ struct start_job {
 	struct db_txn_new n;
 	bool renewal;
 	bool is_static;
-	pthread_t submitter;
-	bool submitting; /* the submitter has not returned from the submit */
-	bool ran_inline; /* start_done() ran inside it; rc is its result */
-	int rc;
-	int refs; /* the submitter's and start_done()'s: the last frees */
 };
 
 static void
@@ -841,7 +831,11 @@ start_next(struct start_job *s, int rc, enum db_start res,
 	return order_send(ctx, op, t, &s->info);
 }
 
-/* db_txn_start_submit() completion, on the thread that committed. */
+/*
+ * db_txn_start_submit() completion, on the thread that committed (never
+ * the submitting one): answers and resumes the request, or sends its
+ * order. Frees s.
+ */
 static void
 start_done(void *arg, int rc, enum db_start res, const struct db_txn *t,
     const struct gw_err *err)
@@ -849,27 +843,14 @@ start_done(void *arg, int rc, enum db_start res, const struct db_txn *t,
 	struct start_job *s = arg;
 	struct enroll *e = s->ctx->enroll;
 	struct enroll_op *op = s->op;
-	bool in_submit, free_it;
-	int r;
 
-	pthread_mutex_lock(&e->mu);
-	in_submit =
-	    s->submitting && pthread_equal(s->submitter, pthread_self());
-	pthread_mutex_unlock(&e->mu);
-	r = start_next(s, rc, res, t, err);
-	if (!in_submit && r == 0)
+	if (start_next(s, rc, res, t, err) == 0)
 		op->resume(op->resume_arg);
 	pthread_mutex_lock(&e->mu);
-	if (in_submit) {
-		s->ran_inline = true;
-		s->rc = r;
-	}
-	free_it = --s->refs == 0;
 	e->starting--;
 	enroll_changed(e);
 	pthread_mutex_unlock(&e->mu);
-	if (free_it)
-		start_job_free(s);
+	start_job_free(s);
 }
 
 /*
@@ -883,34 +864,20 @@ start_submit(struct start_job *s)
 {
 	struct enroll *e = s->ctx->enroll;
 	struct gw_err err;
-	bool free_it;
-	int rc;
 
 	pthread_mutex_lock(&e->mu);
-	s->submitting = true;
-	s->submitter = pthread_self();
-	s->refs = 2;
 	e->starting++;
 	pthread_mutex_unlock(&e->mu);
-	if (db_txn_start_submit(s->ctx->db, &s->n, start_done, s, &err) == -1) {
-		pthread_mutex_lock(&e->mu);
-		e->starting--;
-		enroll_changed(e);
-		pthread_mutex_unlock(&e->mu);
-		log_warnx("%s txid=%s: database: %s", s->op->peer, s->n.txid,
-		    err.msg);
-		enroll_op_http(s->op, 503, "try again later\n");
-		start_job_free(s);
-		return 0;
-	}
+	if (db_txn_start_submit(s->ctx->db, &s->n, start_done, s, &err) == 0)
+		return 1; /* s belongs to start_done() now */
 	pthread_mutex_lock(&e->mu);
-	s->submitting = false;
-	rc = s->ran_inline ? s->rc : 1;
-	free_it = --s->refs == 0;
+	e->starting--;
+	enroll_changed(e);
 	pthread_mutex_unlock(&e->mu);
-	if (free_it)
-		start_job_free(s);
-	return rc;
+	log_warnx("%s txid=%s: database: %s", s->op->peer, s->n.txid, err.msg);
+	enroll_op_http(s->op, 503, "try again later\n");
+	start_job_free(s);
+	return 0;
 }
 
 /*
