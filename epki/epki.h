@@ -198,6 +198,8 @@ int epki_client_new(struct epki_client **out, const struct epki_client_opts *o,
     struct gw_err *err);
 void epki_client_free(struct epki_client *c);
 struct epki_transport epki_client_transport(struct epki_client *c);
+void epki_client_stats(struct epki_client *c, uint64_t *calls,
+    uint64_t *connects);
 int epki_client_post_sync(const struct epki_client_opts *o, const char *op,
     const struct buf *body, struct buf *resp, long *status, struct gw_err *err);
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,16 @@
 #define CLIENT_DEF_CONNECT 15L
 #define CLIENT_DEF_MAX (1024 * 1024)
 #define CLIENT_RECV_BUFFER 4096L
+/*
+ * Idle connections kept for reuse. Left to itself libcurl keeps four per
+ * call in flight at that moment, so whenever fewer calls are in flight
+ * it closes some, and the next burst opens them again: at 16 enrollments
+ * in flight against epki-sim, 8% of orders paid a new connection (against
+ * GlobalSign, a TLS handshake over the internet). 64 covers any steady
+ * load this side of a burst; a burst beyond it opens more, up to
+ * [epki] max_connections, and closes them afterwards.
+ */
+#define CLIENT_IDLE_CONNECTIONS 64L
 
 /* One queued or running call. */
 struct job {
@@ -49,6 +60,8 @@ struct epki_client {
 	struct job *queue;  /* submitted, not yet handed to curl */
 	bool stop;
 	struct job *active; /* added to the multi handle; thread only */
+	uint64_t calls;	    /* finished calls; under mu */
+	uint64_t connects;  /* connections those calls opened; under mu */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -231,6 +244,20 @@ client_admit(struct epki_client *c, struct job *q, bool stop)
 	}
 }
 
+/* Counts a finished call and the connections it had to open. */
+static void
+client_count(struct epki_client *c, CURL *easy)
+{
+	long opened = 0;
+
+	if (curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &opened) != CURLE_OK)
+		opened = 0;
+	pthread_mutex_lock(&c->mu);
+	c->calls++;
+	c->connects += (uint64_t)(opened > 0 ? opened : 0);
+	pthread_mutex_unlock(&c->mu);
+}
+
 /* Completes every transfer curl reports done. */
 static void
 client_reap(struct epki_client *c)
@@ -246,6 +273,7 @@ client_reap(struct epki_client *c)
 		priv = NULL;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
 		j = (struct job *)(void *)priv;
+		client_count(c, m->easy_handle);
 		client_unlink(c, j);
 		job_finish(j, m->data.result);
 	}
@@ -316,6 +344,11 @@ epki_client_new(struct epki_client **out, const struct epki_client_opts *o,
 	if (o->max_connections > 0)
 		curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
 		    o->max_connections);
+	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS,
+	    o->max_connections > 0 &&
+		    o->max_connections < CLIENT_IDLE_CONNECTIONS ?
+		o->max_connections :
+		CLIENT_IDLE_CONNECTIONS);
 	if (pthread_create(&c->thread, NULL, client_run, c) != 0)
 		goto err;
 	c->started = true;
@@ -383,6 +416,17 @@ client_post(void *ctx, const char *op, struct buf *body, epki_http_fn *done,
 	}
 	curl_multi_wakeup(c->multi);
 	return 0;
+}
+
+/* Calls finished so far and the connections they opened (a call that
+ * reused one opened none). */
+void
+epki_client_stats(struct epki_client *c, uint64_t *calls, uint64_t *connects)
+{
+	pthread_mutex_lock(&c->mu);
+	*calls = c->calls;
+	*connects = c->connects;
+	pthread_mutex_unlock(&c->mu);
 }
 
 /* The transport interface of a client, for epki_order_submit(). */

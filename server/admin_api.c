@@ -645,7 +645,7 @@ admin_metrics(struct admin_req *rq)
 {
 	struct gw_ctx *ctx = rq->ctx;
 	int64_t counts[4], outstanding;
-	uint64_t batches, writes;
+	uint64_t batches, writes, calls, connects;
 	struct gw_err err;
 	enum MHD_Result rc;
 	struct buf b;
@@ -681,6 +681,19 @@ admin_metrics(struct admin_req *rq)
 	    "# TYPE scepgw_db_writes_total counter\n"
 	    "scepgw_db_writes_total %" PRIu64 "\n",
 	    batches, writes);
+	if (ctx->epki != NULL) {
+		epki_client_stats(ctx->epki, &calls, &connects);
+		buf_printf(&b,
+		    "# HELP scepgw_epki_calls_total Calls to GlobalSign "
+		    "finished (answered or failed).\n"
+		    "# TYPE scepgw_epki_calls_total counter\n"
+		    "scepgw_epki_calls_total %" PRIu64 "\n"
+		    "# HELP scepgw_epki_connections_total Connections to "
+		    "GlobalSign those calls opened (the rest reused one).\n"
+		    "# TYPE scepgw_epki_connections_total counter\n"
+		    "scepgw_epki_connections_total %" PRIu64 "\n",
+		    calls, connects);
+	}
 	if (ctx->enroll != NULL)
 		buf_printf(&b,
 		    "# HELP scepgw_orders_in_flight Upstream orders being "

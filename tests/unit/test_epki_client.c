@@ -33,6 +33,7 @@
 
 struct env {
 	pid_t sim;
+	pid_t slow; /* a second simulator a test started, or 0 */
 	char dir[128];
 	char url[128];
 	EVP_PKEY *key;
@@ -131,6 +132,11 @@ teardown(void **state)
 	char cmd[128];
 	int st = -1;
 
+	if (e->slow > 0) {
+		/* A test failed before stopping its own simulator. */
+		kill(e->slow, SIGKILL);
+		waitpid(e->slow, NULL, 0);
+	}
 	kill(e->sim, SIGTERM);
 	waitpid(e->sim, &st, 0);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%.100s'", e->dir);
@@ -310,6 +316,7 @@ test_latency_concurrency(void **state)
 	memset(&slow, 0, sizeof(slow));
 	snprintf(slow.dir, sizeof(slow.dir), "%.100s/slow", e->dir);
 	sim_start(&slow, "1000");
+	e->slow = slow.sim;
 	o.url = slow.url;
 	pthread_mutex_init(&w.mu, NULL);
 	pthread_cond_init(&w.cv, NULL);
@@ -328,6 +335,71 @@ test_latency_concurrency(void **state)
 	assert_true(t1.tv_sec - t0.tv_sec < 15);
 	kill(slow.sim, SIGTERM);
 	assert_int_equal(waitpid(slow.sim, &st, 0), slow.sim);
+	e->slow = 0;
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mu);
+}
+
+/* Sends n GetOrderByOrderID calls at once and waits for them all. */
+static void
+burst(const struct epki_transport *t, const struct epki_auth *a,
+    struct waiter *w, int n)
+{
+	struct gw_err err;
+	int i;
+
+	w->calls = 0;
+	for (i = 0; i < n; i++)
+		assert_int_equal(epki_order_get_submit(t, a, "MPS0", on_resp, w,
+				     &err),
+		    0);
+	wait_for(w, n);
+}
+
+/*
+ * Connections outlive the burst that opened them: with 300 ms of latency
+ * every call of a burst holds its own connection, and the next burst
+ * reuses them all instead of opening (against GlobalSign: a TLS
+ * handshake each). libcurl's default cache shrinks as a burst drains.
+ */
+static void
+test_connections_reused(void **state)
+{
+	struct env *e = *state, slow;
+	struct epki_client_opts o = { .timeout_s = 60 };
+	struct epki_auth a = { "PAR00000_scepgw", "epki-sim-password" };
+	struct waiter w = { .key = NULL };
+	struct epki_client *c;
+	struct epki_transport t;
+	struct gw_err err;
+	uint64_t calls, opened, again;
+	int st;
+
+	memset(&slow, 0, sizeof(slow));
+	snprintf(slow.dir, sizeof(slow.dir), "%.100s/reuse", e->dir);
+	sim_start(&slow, "300");
+	e->slow = slow.sim;
+	o.url = slow.url;
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	assert_int_equal(epki_client_new(&c, &o, &err), 0);
+	t = epki_client_transport(c);
+	burst(&t, &a, &w, 24);
+	epki_client_stats(c, &calls, &opened);
+	assert_int_equal(calls, 24);
+	assert_true(opened >= 2 && opened <= 24);
+	burst(&t, &a, &w, 24);
+	burst(&t, &a, &w, 1);
+	burst(&t, &a, &w, 24);
+	epki_client_stats(c, &calls, &again);
+	assert_int_equal(calls, 73);
+	assert_int_equal(again, opened);
+	assert_int_equal(w.notfound, 24 + 24 + 1 + 24);
+	epki_client_free(c);
+	kill(slow.sim, SIGTERM);
+	assert_int_equal(waitpid(slow.sim, &st, 0), slow.sim);
+	e->slow = 0;
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	pthread_cond_destroy(&w.cv);
 	pthread_mutex_destroy(&w.mu);
@@ -340,6 +412,7 @@ main(void)
 		cmocka_unit_test(test_many_in_flight),
 		cmocka_unit_test(test_sync_errors),
 		cmocka_unit_test(test_latency_concurrency),
+		cmocka_unit_test(test_connections_reused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

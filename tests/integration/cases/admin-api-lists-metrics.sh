@@ -70,6 +70,12 @@ w=$(sed -n 's/^scepgw_db_writes_total //p' "$T/get.body")
 b=$(sed -n 's/^scepgw_db_commits_total //p' "$T/get.body")
 [ -n "$w" ] && [ -n "$b" ] && [ "$w" -ge 4 ] && [ "$b" -ge 1 ] && [ "$b" -le "$w" ] ||
     gw_fail "metrics db commits/writes: $(grep scepgw_db "$T/get.body")"
+# Two orders, one after the other: the second reused the first's
+# connection to epki-sim.
+c=$(sed -n 's/^scepgw_epki_calls_total //p' "$T/get.body")
+n=$(sed -n 's/^scepgw_epki_connections_total //p' "$T/get.body")
+[ -n "$c" ] && [ -n "$n" ] && [ "$c" -ge 2 ] && [ "$n" -ge 1 ] && [ "$n" -lt "$c" ] ||
+    gw_fail "metrics epki calls/connections: $(grep scepgw_epki "$T/get.body")"
 gw_assert_eq 401 "$(curl -sS -o /dev/null -w '%{http_code}' "$A/metrics")" "metrics without token"
 gw_assert_not_contains "$T/scepgw.log" "$TOKEN"
 gw_stop
