@@ -42,6 +42,8 @@ struct job {
 	CURL *easy;
 	struct curl_slist *hdrs;
 	struct buf body; /* request; wiped when done */
+	size_t sent;	 /* body bytes handed to libcurl so far */
+	unsigned tries;	 /* times libcurl was about to send the request */
 	struct buf resp; /* response, capped */
 	bool too_big;	 /* the response passed its ceiling */
 	epki_http_fn *done;
@@ -87,6 +89,48 @@ client_write(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* Hands libcurl the next part of the request body. */
+static size_t
+client_read(char *p, size_t size, size_t n, void *arg)
+{
+	struct job *j = arg;
+	size_t left = j->body.len - j->sent, want = size * n;
+
+	if (want > left)
+		want = left;
+	memcpy(p, j->body.data + j->sent, want);
+	j->sent += want;
+	return want;
+}
+
+/*
+ * Called by libcurl right before it sends the request, on a new or a
+ * reused connection. libcurl resends a request by itself when a reused
+ * connection dies before the first byte of the answer, as if the server
+ * had closed it while idle. For OrderAndIssueCertificate that may be a
+ * second order: GlobalSign may have read the first, issued and charged
+ * a licence, and only the answer been lost (spec 2: there is no
+ * idempotency key; look the order up before ordering again). So once
+ * libcurl has taken any of the body, a second attempt is aborted: the
+ * call fails as a transport error and the caller looks the order up
+ * (enroll answers PENDING, the reconciler queries GetOrders before it
+ * orders again). The body is fed by client_read() for this: with
+ * CURLOPT_POSTFIELDS libcurl resends it without asking.
+ */
+static int
+client_prereq(void *arg, char *ip, char *local_ip, int port, int local_port)
+{
+	struct job *j = arg;
+
+	(void)ip;
+	(void)local_ip;
+	(void)port;
+	(void)local_port;
+	if (j->tries++ > 0 && j->sent > 0)
+		return CURL_PREREQFUNC_ABORT;
+	return CURL_PREREQFUNC_OK;
+}
+
 /* Sets the options every EPKI POST shares; CURLE_OK or the failure. */
 static CURLcode
 client_easy_setup(CURL *e, const struct epki_client_opts *o, struct job *j)
@@ -114,8 +158,12 @@ client_easy_setup(CURL *e, const struct epki_client_opts *o, struct job *j)
 				       CLIENT_DEF_CONNECT);
 	SETOPT(CURLOPT_USERAGENT, "scepgw-epki/1");
 	SETOPT(CURLOPT_HTTPHEADER, j->hdrs);
-	SETOPT(CURLOPT_POSTFIELDS, (const char *)j->body.data);
+	SETOPT(CURLOPT_POST, 1L);
 	SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->body.len);
+	SETOPT(CURLOPT_READFUNCTION, client_read);
+	SETOPT(CURLOPT_READDATA, j);
+	SETOPT(CURLOPT_PREREQFUNCTION, client_prereq);
+	SETOPT(CURLOPT_PREREQDATA, j);
 	/*
 	 * Each easy handle allocates its receive buffer (16 KiB by default)
 	 * for as long as its call is in flight; with thousands of orders
@@ -186,6 +234,19 @@ err:
 	return NULL;
 }
 
+/* Why a finished job failed, for a log line. */
+static const char *
+job_error(const struct job *j, CURLcode code)
+{
+	if (j->too_big)
+		return "response body too large";
+	if (code == CURLE_SEND_FAIL_REWIND ||
+	    (code == CURLE_ABORTED_BY_CALLBACK && j->tries > 1))
+		return "connection lost after the request was sent; not sent "
+		       "again, it may have been carried out";
+	return j->errbuf[0] != '\0' ? j->errbuf : curl_easy_strerror(code);
+}
+
 /* Reports a finished (or abandoned) job to its owner, then frees it. */
 static void
 job_finish(struct job *j, CURLcode code)
@@ -200,11 +261,8 @@ job_finish(struct job *j, CURLcode code)
 	h.status = status;
 	h.body = j->resp.data;
 	h.len = j->resp.len;
-	if (j->too_big)
-		h.error = "response body too large";
-	else if (code != CURLE_OK)
-		h.error =
-		    j->errbuf[0] != '\0' ? j->errbuf : curl_easy_strerror(code);
+	if (j->too_big || code != CURLE_OK)
+		h.error = job_error(j, code);
 	j->done(j->arg, &h);
 	job_free(j);
 }
@@ -467,9 +525,7 @@ epki_client_post_sync(const struct epki_client_opts *o, const char *op,
 	code = curl_easy_perform(j->easy);
 	if (code != CURLE_OK) {
 		gw_err_set(err, (int)code, "epki %s: %s", op,
-		    j->too_big	     ? "response body too large" :
-			j->errbuf[0] ? j->errbuf :
-				       curl_easy_strerror(code));
+		    job_error(j, code));
 		goto out;
 	}
 	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, status);

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The reply to an order is lost on a connection that an earlier order
+# left open (keep-alive): GlobalSign made the order and spent the
+# licence, then the connection died before a byte of the answer came
+# back. libcurl 7.88 would resend such a POST on a fresh connection by
+# itself (a reused connection that "died" is retried) and pay for a second
+# certificate; the gateway must instead see a transport error, answer
+# PENDING and let the reconciler find the first order: orders ==
+# enrollments, and the connection count shows the order went out on a
+# reused connection.
+. "$GW_SRC/tests/integration/cases/faults.bash"
+fault_up
+calls0=$(sim_state calls.OrderAndIssueCertificate) # init's RA order
+
+device warm SUCCESS # leaves its connection to epki-sim open
+sim_fault 'drop op=OrderAndIssueCertificate count=1 ms=0'
+device dropped PENDING
+gw_assert_eq 1 "$(sim_state fired.drop)" "drop faults fired"
+device clean SUCCESS
+sleep 2 # let any wrong re-order show up in the count
+assert_ledger
+gw_assert_eq 3 "$(($(sim_state calls.OrderAndIssueCertificate) - calls0))" \
+    "OrderAndIssueCertificate calls (one per device)"
+gw_assert_contains "$T/scepgw.log" "reconciled: order .* was issued"
+gw_assert_not_contains "$T/scepgw.log" "ordering it now"
+gw_stop
