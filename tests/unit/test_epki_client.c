@@ -299,6 +299,29 @@ test_sync_errors(void **state)
 	epki_resp_cleanup(&r);
 }
 
+/* Starts a second simulator, with latency, in e's folder/name. */
+static void
+slow_start(struct env *e, struct env *slow, const char *name,
+    const char *latency)
+{
+	memset(slow, 0, sizeof(*slow));
+	snprintf(slow->dir, sizeof(slow->dir), "%.100s/%s", e->dir, name);
+	sim_start(slow, latency);
+	e->slow = slow->sim;
+}
+
+/* Stops it; SIGTERM must end it with status 0. */
+static void
+slow_stop(struct env *e, struct env *slow)
+{
+	int st;
+
+	kill(slow->sim, SIGTERM);
+	assert_int_equal(waitpid(slow->sim, &st, 0), slow->sim);
+	e->slow = 0;
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 /* 200 calls against a 1000 ms latency finish together, not in turn. */
 static void
 test_latency_concurrency(void **state)
@@ -311,12 +334,9 @@ test_latency_concurrency(void **state)
 	struct epki_client *c;
 	struct epki_transport t;
 	struct gw_err err;
-	int i, st;
+	int i;
 
-	memset(&slow, 0, sizeof(slow));
-	snprintf(slow.dir, sizeof(slow.dir), "%.100s/slow", e->dir);
-	sim_start(&slow, "1000");
-	e->slow = slow.sim;
+	slow_start(e, &slow, "slow", "1000");
 	o.url = slow.url;
 	pthread_mutex_init(&w.mu, NULL);
 	pthread_cond_init(&w.cv, NULL);
@@ -333,10 +353,7 @@ test_latency_concurrency(void **state)
 	assert_int_equal(w.notfound, 200);
 	/* Serially this would take 200 s. */
 	assert_true(t1.tv_sec - t0.tv_sec < 15);
-	kill(slow.sim, SIGTERM);
-	assert_int_equal(waitpid(slow.sim, &st, 0), slow.sim);
-	e->slow = 0;
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	slow_stop(e, &slow);
 	pthread_cond_destroy(&w.cv);
 	pthread_mutex_destroy(&w.mu);
 }
@@ -374,12 +391,8 @@ test_connections_reused(void **state)
 	struct epki_transport t;
 	struct gw_err err;
 	uint64_t calls, opened, again;
-	int st;
 
-	memset(&slow, 0, sizeof(slow));
-	snprintf(slow.dir, sizeof(slow.dir), "%.100s/reuse", e->dir);
-	sim_start(&slow, "300");
-	e->slow = slow.sim;
+	slow_start(e, &slow, "reuse", "300");
 	o.url = slow.url;
 	pthread_mutex_init(&w.mu, NULL);
 	pthread_cond_init(&w.cv, NULL);
@@ -397,10 +410,7 @@ test_connections_reused(void **state)
 	assert_int_equal(again, opened);
 	assert_int_equal(w.notfound, 24 + 24 + 1 + 24);
 	epki_client_free(c);
-	kill(slow.sim, SIGTERM);
-	assert_int_equal(waitpid(slow.sim, &st, 0), slow.sim);
-	e->slow = 0;
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	slow_stop(e, &slow);
 	pthread_cond_destroy(&w.cv);
 	pthread_mutex_destroy(&w.mu);
 }
