@@ -26,11 +26,22 @@ struct bench_xfer {
 };
 
 /* What a timed run cost. */
+#define BENCH_WATCH_MAX 4
+
+/* A process whose CPU time is measured over the timed run (--watch). */
+struct bench_watch {
+	char name[32];
+	long pid;
+	double cpu_ms; /* user + system while timed; -1 if unreadable */
+};
+
 struct bench_cost {
 	double wall_s;	       /* first request sent -> last reply in */
 	double self_cpu_ms;    /* CPU of the load tool itself */
 	double machine_cpu_ms; /* CPU of the whole machine (all processes) */
 	double machine_busy;   /* 0..1: share of all cores busy */
+	struct bench_watch watch[BENCH_WATCH_MAX]; /* set by the caller */
+	size_t nwatch;
 };
 
 /* Runs every transfer against url with conc of them in flight. */

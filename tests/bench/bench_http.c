@@ -63,6 +63,36 @@ machine_ticks(unsigned long long *busy, unsigned long long *all)
 	fclose(f);
 }
 
+/*
+ * CPU time of process pid so far (user + system, all its threads) from
+ * /proc/PID/stat, in clock ticks; -1 when unreadable.
+ */
+static long long
+pid_ticks(long pid)
+{
+	unsigned long long ut, st;
+	char path[64], line[1024], *p;
+	FILE *f;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	p = fgets(line, sizeof(line), f);
+	fclose(f);
+	/*
+	 * The command name (field 2) may hold spaces: count from its ')'
+	 * to the space before field 14, utime; field 15 is stime.
+	 */
+	if (p == NULL || (p = strrchr(line, ')')) == NULL)
+		return -1;
+	for (field = 3; field <= 14 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL || sscanf(p, " %llu %llu", &ut, &st) != 2)
+		return -1;
+	return (long long)(ut + st);
+}
+
 /* curl write callback: appends to the transfer's bounded buffer. */
 static size_t
 reply_write(char *p, size_t size, size_t n, void *arg)
@@ -142,8 +172,9 @@ bench_http_run(const char *url, struct bench_xfer *x, size_t n, size_t conc,
 {
 	struct curl_slist *hdrs = NULL, *h;
 	unsigned long long busy0, all0, busy1, all1;
+	long long watch0[BENCH_WATCH_MAX], t;
 	double *start = NULL, t0, cpu0;
-	size_t next = 0, active = 0, done = 0;
+	size_t next = 0, active = 0, done = 0, i;
 	CURLM *m = NULL;
 	CURL *c;
 	int running, rc = -1;
@@ -158,6 +189,8 @@ bench_http_run(const char *url, struct bench_xfer *x, size_t n, size_t conc,
 		goto out;
 	}
 	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)conc);
+	for (i = 0; i < cost->nwatch; i++)
+		watch0[i] = pid_ticks(cost->watch[i].pid);
 	machine_ticks(&busy0, &all0);
 	cpu0 = self_cpu_ms();
 	t0 = bench_now();
@@ -193,6 +226,13 @@ bench_http_run(const char *url, struct bench_xfer *x, size_t n, size_t conc,
 	    all1 > all0 ? (double)(busy1 - busy0) / (double)(all1 - all0) : 0;
 	cost->machine_cpu_ms =
 	    (double)(busy1 - busy0) * 1e3 / (double)sysconf(_SC_CLK_TCK);
+	for (i = 0; i < cost->nwatch; i++) {
+		t = pid_ticks(cost->watch[i].pid);
+		cost->watch[i].cpu_ms = watch0[i] < 0 || t < watch0[i] ?
+		    -1 :
+		    (double)(t - watch0[i]) * 1e3 /
+			(double)sysconf(_SC_CLK_TCK);
+	}
 	rc = 0;
 out:
 	curl_multi_cleanup(m);

@@ -3,13 +3,16 @@
  *
  *   scepgw-bench enroll --url URL --challenges FILE -n N -c CONC
  *	[--cipher aes128] [--digest sha256] [--key-bits 2048] [--key-dir DIR]
- *	[--timeout SECONDS] [--threads T]
+ *	[--timeout SECONDS] [--threads T] [--watch NAME=PID]...
  *   scepgw-bench get --url URL -n N -c CONC [--op GetCACaps|GetCACert]
+ *	[--watch NAME=PID]...
  *
  * enroll builds N PKCSReq messages first (untimed), POSTs them with CONC
  * in flight on one libcurl multi handle (timed), then checks every reply.
  * get times N GET requests. Both print key=value lines and exit 1 if any
- * reply was wrong, 2 on usage or setup errors.
+ * reply was wrong, 2 on usage or setup errors. --watch (up to four) adds
+ * the CPU that process PID used while timed, per request, to the
+ * cpu_ms_per_req line as NAME=.
  */
 #include <errno.h>
 #include <math.h>
@@ -43,8 +46,10 @@ struct opts {
 	long threads;		/* preparation threads */
 	const char *key_dir;	/* --key-dir: keys kept between runs */
 	bool lax_nonce;		/* --lax-sender-nonce */
-	int cipher;		/* content cipher NID */
-	int digest;		/* digest NID */
+	struct bench_watch watch[BENCH_WATCH_MAX]; /* --watch NAME=PID */
+	size_t nwatch;
+	int cipher; /* content cipher NID */
+	int digest; /* digest NID */
 };
 
 static void
@@ -55,9 +60,10 @@ usage(void)
 	    "-c CONC\n"
 	    "\t[--cipher aes128] [--digest sha256] [--key-bits 2048]\n"
 	    "\t[--timeout SECONDS] [--threads T] [--key-dir DIR]\n"
-	    "\t[--lax-sender-nonce]\n"
+	    "\t[--lax-sender-nonce] [--watch NAME=PID]...\n"
 	    "       scepgw-bench get --url URL -n N -c CONC "
-	    "[--op GetCACaps|GetCACert]\n");
+	    "[--op GetCACaps|GetCACert]\n"
+	    "\t[--watch NAME=PID]...\n");
 }
 
 /* Parses a decimal in [lo, hi]; 0 or -1. */
@@ -75,6 +81,33 @@ long_parse(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
+/* Parses --watch NAME=PID (a process whose CPU the report shows). */
+static int
+watch_parse(struct opts *o, const char *v)
+{
+	struct bench_watch *w;
+	const char *eq = strchr(v, '=');
+	long pid;
+
+	if (o->nwatch == BENCH_WATCH_MAX || eq == NULL || eq == v ||
+	    eq - v >= (long)sizeof(w->name) ||
+	    long_parse(eq + 1, 1, 1L << 30, &pid) == -1)
+		return -1;
+	w = &o->watch[o->nwatch++];
+	snprintf(w->name, sizeof(w->name), "%.*s", (int)(eq - v), v);
+	w->pid = pid;
+	return 0;
+}
+
+/* Empties cost and names the processes to measure (--watch). */
+static void
+cost_watch_init(struct bench_cost *cost, const struct opts *o)
+{
+	memset(cost, 0, sizeof(*cost));
+	memcpy(cost->watch, o->watch, sizeof(cost->watch));
+	cost->nwatch = o->nwatch;
+}
+
 /* Parses one value-taking option; 0, or -1 on a bad name or value. */
 static int
 opt_value(struct opts *o, const char *name, const char *v)
@@ -87,6 +120,8 @@ opt_value(struct opts *o, const char *name, const char *v)
 		o->key_dir = v;
 	else if (strcmp(name, "--op") == 0)
 		o->op = v;
+	else if (strcmp(name, "--watch") == 0)
+		return watch_parse(o, v);
 	else if (strcmp(name, "-n") == 0)
 		return long_parse(v, 1, 1000000, &o->n);
 	else if (strcmp(name, "-c") == 0)
@@ -239,10 +274,17 @@ report_print(const struct opts *o, const struct bench_xfer *x,
 	printf("\nwall_s=%.3f rate_per_s=%.1f\n", c->wall_s,
 	    c->wall_s > 0 ? (double)t->ok / c->wall_s : 0.0);
 	/* Where the machine's CPU went while timed, per request sent. */
-	printf(
-	    "cpu_ms_per_req machine=%.3f load_tool=%.3f machine_busy=%.0f%%\n",
+	printf("cpu_ms_per_req machine=%.3f load_tool=%.3f machine_busy=%.0f%%",
 	    c->machine_cpu_ms / (double)n, c->self_cpu_ms / (double)n,
 	    c->machine_busy * 100.0);
+	for (i = 0; i < c->nwatch; i++) {
+		if (c->watch[i].cpu_ms < 0)
+			printf(" %s=-", c->watch[i].name);
+		else
+			printf(" %s=%.3f", c->watch[i].name,
+			    c->watch[i].cpu_ms / (double)n);
+	}
+	printf("\n");
 	printf("latency_ms p50=%.1f p90=%.1f p99=%.1f max=%.1f\n",
 	    percentile(lat, n, 50), percentile(lat, n, 90),
 	    percentile(lat, n, 99), lat[n - 1]);
@@ -301,6 +343,7 @@ cmd_enroll(const struct opts *o)
 	}
 	prep_s = bench_now() - t0;
 	bench_enroll_xfers(b, x);
+	cost_watch_init(&cost, o);
 	if (bench_http_run(url, x, n, (size_t)o->conc, o->timeout, &cost,
 		&err) == -1) {
 		fprintf(stderr, "scepgw-bench: %s\n", err.msg);
@@ -368,6 +411,7 @@ cmd_get(const struct opts *o)
 		fprintf(stderr, "scepgw-bench: %s\n", err.msg);
 		goto out;
 	}
+	cost_watch_init(&cost, o);
 	if (bench_http_run(url, x, n, (size_t)o->conc, o->timeout, &cost,
 		&err) == -1) {
 		fprintf(stderr, "scepgw-bench: %s\n", err.msg);

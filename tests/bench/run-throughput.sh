@@ -12,7 +12,9 @@
 # are only reported. Key generation (untimed) takes a while for N=2000;
 # BENCH_KEY_DIR=DIR keeps the keys there for the next run; BENCH_THREADS
 # sets [server] threads. The last column is the database writes per group
-# commit (fsync), from the gateway's /metrics. epki-sim runs
+# commit (fsync), from the gateway's /metrics; cpu_ms is the machine's CPU
+# per enrollment while timed (busy: the share of all cores), gw_ms and
+# sim_ms the gateway's and epki-sim's part of it. epki-sim runs
 # with --no-fsync on /dev/shm unless BENCH_SIM_DURABLE=1 (see lib.sh).
 GW_SRC=${GW_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 GW_CASE=${GW_CASE:-bench-throughput}
@@ -45,6 +47,7 @@ for c in $CONCURRENCY; do
 	mapfile -t keyargs < <(bench_key_args "c$c")
 	bench_run "$log" "$GW_PID" enroll --url "$GW_URL" \
 	    --challenges "$T/challenges-c$c.txt" -n "$N" -c "$c" \
+	    --watch "gateway=$GW_PID" --watch "epki-sim=$SIM_PID" \
 	    "${keyargs[@]}"
 	printf '== c=%s ==\n' "$c"
 	grep -v '^scepgw-bench: ' "$log"
@@ -53,7 +56,7 @@ for c in $CONCURRENCY; do
 	    gw_fail "c=$c: scepgw-bench exited $BENCH_RC: $(grep '^scepgw-bench: ' "$log" | head -n 5)"
 	commits=$(($(db_counter scepgw_db_commits_total) - commits0))
 	writes=$(($(db_counter scepgw_db_writes_total) - writes0))
-	rows+=("$(printf '%11s %6s %9s %8s %8s %8s %8s %8s %8s %8s %8s %5s' "$c" "$N" \
+	rows+=("$(printf '%11s %6s %9s %8s %8s %8s %8s %8s %8s %8s %8s %5s %6s %6s' "$c" "$N" \
 	    "$(bench_field "$log" successes)" \
 	    "$(bench_field "$log" wall_s)" \
 	    "$(bench_field "$log" rate_per_s)" \
@@ -62,11 +65,13 @@ for c in $CONCURRENCY; do
 	    "$(awk -v w="$writes" -v c="$commits" \
 		'BEGIN { printf "%.2f", c ? w / c : 0 }')" \
 	    "$(bench_field "$log" machine)" \
-	    "$(bench_field "$log" machine_busy)")")
+	    "$(bench_field "$log" machine_busy)" \
+	    "$(bench_field "$log" gateway)" \
+	    "$(bench_field "$log" epki-sim)")")
 done
 printf '\n%s; scepgw database synchronous=FULL on disk\n' "$BENCH_SIM_MODE"
-printf '%11s %6s %9s %8s %8s %8s %8s %8s %8s %8s %8s %5s\n' concurrency n \
+printf '%11s %6s %9s %8s %8s %8s %8s %8s %8s %8s %8s %5s %6s %6s\n' concurrency n \
     successes wall_s enroll/s p50_ms p99_ms threads hwm_MiB wr/commit \
-    cpu_ms busy
+    cpu_ms busy gw_ms sim_ms
 printf '%s\n' "${rows[@]}"
 gw_stop
