@@ -35,6 +35,16 @@
  * [epki] max_connections, and closes them afterwards.
  */
 #define CLIENT_IDLE_CONNECTIONS 64L
+/*
+ * Seconds a connection may sit idle and still be reused (libcurl: 118).
+ * A server or middlebox that closes an idle connection with a FIN or RST
+ * is noticed before reuse; one that drops it silently is found out only
+ * when the next order is sent on it, and that order then fails as
+ * "connection lost after the request was sent" (client_prereq()): PENDING
+ * and a lookup instead of SUCCESS. Load balancers and NAT rarely forget a
+ * connection in under a minute; a busy gateway reuses well within 30 s.
+ */
+#define CLIENT_MAX_IDLE_S 30L
 
 /* One queued or running call. */
 struct job {
@@ -156,6 +166,7 @@ client_easy_setup(CURL *e, const struct epki_client_opts *o, struct job *j)
 	SETOPT(CURLOPT_CONNECTTIMEOUT,
 	    o->connect_timeout_s > 0 ? o->connect_timeout_s :
 				       CLIENT_DEF_CONNECT);
+	SETOPT(CURLOPT_MAXAGE_CONN, CLIENT_MAX_IDLE_S);
 	SETOPT(CURLOPT_USERAGENT, "scepgw-epki/1");
 	SETOPT(CURLOPT_HTTPHEADER, j->hdrs);
 	SETOPT(CURLOPT_POST, 1L);
