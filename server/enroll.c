@@ -550,6 +550,7 @@ order_issued_done(void *arg, int rc, const struct gw_err *err)
 {
 	struct issued_rec *q = arg;
 	struct enroll_job *j = q->j;
+	struct gw_ctx *ctx;
 	struct gw_err e;
 
 	if (rc == 0) {
@@ -568,7 +569,9 @@ order_issued_done(void *arg, int rc, const struct gw_err *err)
 		log_warnx("txid=%s: cannot store order id: %s", j->txid, e.msg);
 	X509_free(q->cert);
 	free(q);
+	ctx = j->e->ctx;
 	job_deliver(j, SCEP_STATUS_PENDING, 0, NULL, NULL);
+	reconcile_kick(ctx->reconcile);
 }
 
 /*
@@ -623,6 +626,7 @@ static void
 order_done(void *arg, struct epki_resp *r)
 {
 	struct enroll_job *j = arg;
+	struct gw_ctx *ctx;
 	enum scep_status st;
 	const char *text;
 	X509 *cert;
@@ -630,11 +634,14 @@ order_done(void *arg, struct epki_resp *r)
 	ERR_clear_error();
 	if (order_issued(j, r) == 0)
 		return;
-	st = enroll_order_record(j->e->ctx, j->txid, j->pub, r, &cert, &text);
+	ctx = j->e->ctx;
+	st = enroll_order_record(ctx, j->txid, j->pub, r, &cert, &text);
 	if (cert != NULL)
 		resp_cert_release(r, cert);
 	job_deliver(j, st, st == SCEP_STATUS_FAILURE ? SCEP_FAIL_BADREQUEST : 0,
 	    text, cert);
+	if (st == SCEP_STATUS_PENDING)
+		reconcile_kick(ctx->reconcile); /* j is no longer in flight */
 }
 
 /* Queues a job on the timer; caller holds e->mu. */
@@ -749,6 +756,7 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 		op->job = NULL;
 		job_free(j);
 		op->status = SCEP_STATUS_PENDING;
+		reconcile_kick(ctx->reconcile);
 		return 0;
 	}
 	return 1;

@@ -91,7 +91,9 @@ enum scep_status enroll_order_record(struct gw_ctx *ctx, const char *txid,
 /* reconcile.c */
 int reconcile_new(struct reconcile **out, struct gw_ctx *ctx,
     struct gw_err *err);
+void reconcile_stop(struct reconcile *r);
 void reconcile_free(struct reconcile *r);
+void reconcile_kick(struct reconcile *r);
 void enroll_op_cleanup(struct enroll_op *op);
 int enroll_pkioperation(struct gw_ctx *ctx, struct enroll_op *op,
     const uint8_t *der, size_t len);

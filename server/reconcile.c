@@ -30,7 +30,8 @@
 #include "pubkey.h"
 #include "secure.h"
 
-#define BACKOFF_MAX 300 /* seconds between tries of one transaction */
+#define BACKOFF_MAX 300	 /* seconds between tries of one transaction */
+#define KICK_GAP_MS 1000 /* at least this between rounds a kick starts */
 
 /* Per-transaction retry state, private to the reconciler thread. */
 struct backoff {
@@ -49,6 +50,7 @@ struct reconcile {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool stop;
+	bool kicked; /* reconcile_kick() since the last round began */
 	unsigned round;
 	struct backoff *backoffs;
 };
@@ -384,16 +386,59 @@ reconcile_one(void *arg, const struct db_txn *t)
 	return 0;
 }
 
+/* t plus ms milliseconds. */
+static struct timespec
+ts_add_ms(struct timespec t, long ms)
+{
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
+/*
+ * Waits, holding r->mu, for the next round: reconcile_seconds after the
+ * start of the last one, or sooner when kicked, but never sooner than
+ * KICK_GAP_MS after it (a GlobalSign outage fails every order, and each
+ * failure kicks). Returns false when stopping.
+ */
+static bool
+round_wait(struct reconcile *r, const struct timespec *last)
+{
+	struct timespec until = *last, now;
+	int rc = 0;
+
+	until.tv_sec += r->ctx->cfg->epki_reconcile_seconds;
+	while (!r->stop && !r->kicked && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&r->cv, &r->mu, &until);
+	if (r->stop || rc == ETIMEDOUT)
+		return !r->stop;
+	until = ts_add_ms(*last, KICK_GAP_MS);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	while (!r->stop &&
+	    (now.tv_sec < until.tv_sec ||
+		(now.tv_sec == until.tv_sec && now.tv_nsec < until.tv_nsec))) {
+		pthread_cond_timedwait(&r->cv, &r->mu, &until);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	}
+	return !r->stop;
+}
+
 static void *
 reconcile_run(void *arg)
 {
 	struct reconcile *r = arg;
-	struct timespec until;
+	struct timespec last;
 	struct gw_err err;
 
 	gw_thread_name("scepgw-reconcile");
 	pthread_mutex_lock(&r->mu);
-	while (!r->stop) {
+	do {
+		r->kicked = false;
+		clock_gettime(CLOCK_MONOTONIC, &last);
 		pthread_mutex_unlock(&r->mu);
 		r->round++;
 		if (db_txn_list_unfinished(r->ctx->db, reconcile_one, r,
@@ -402,14 +447,28 @@ reconcile_run(void *arg)
 		else
 			backoff_prune(r);
 		pthread_mutex_lock(&r->mu);
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += r->ctx->cfg->epki_reconcile_seconds;
-		while (!r->stop &&
-		    pthread_cond_timedwait(&r->cv, &r->mu, &until) != ETIMEDOUT)
-			;
-	}
+	} while (round_wait(r, &last));
 	pthread_mutex_unlock(&r->mu);
 	return NULL;
+}
+
+/*
+ * Asks for a round soon (within a second), for an order whose outcome
+ * was just lost: a device that polls a few times and gives up (Apple's
+ * default: 3 tries, 10 s apart) should not wait out reconcile_seconds.
+ * Call once the transaction is no longer in flight. NULL-safe.
+ */
+void
+reconcile_kick(struct reconcile *r)
+{
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->mu);
+	if (!r->stop) {
+		r->kicked = true;
+		pthread_cond_signal(&r->cv);
+	}
+	pthread_mutex_unlock(&r->mu);
 }
 
 /*
@@ -444,9 +503,13 @@ reconcile_new(struct reconcile **out, struct gw_ctx *ctx, struct gw_err *err)
 	return 0;
 }
 
-/* Stops the reconciler (after its current call) and frees it. */
+/*
+ * Stops the reconciler thread (after its current call); later kicks do
+ * nothing. The reconciler stays valid for reconcile_kick() until
+ * reconcile_free(). NULL-safe; a second call does nothing.
+ */
 void
-reconcile_free(struct reconcile *r)
+reconcile_stop(struct reconcile *r)
 {
 	if (r == NULL)
 		return;
@@ -456,6 +519,16 @@ reconcile_free(struct reconcile *r)
 	pthread_mutex_unlock(&r->mu);
 	if (r->started)
 		pthread_join(r->thread, NULL);
+	r->started = false;
+}
+
+/* Stops the reconciler (after its current call) and frees it. */
+void
+reconcile_free(struct reconcile *r)
+{
+	if (r == NULL)
+		return;
+	reconcile_stop(r);
 	r->round++;
 	backoff_prune(r);
 	pthread_cond_destroy(&r->cv);

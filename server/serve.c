@@ -324,13 +324,16 @@ serve_close(struct gw_ctx *ctx)
 		close(ctx->http_fd); /* bound, never served */
 	srv_http_stop(ctx->http);
 	ratelimit_free(ctx->rl);
-	reconcile_free(ctx->reconcile);
+	/* Stopped first, freed last: the orders epki_client_free() ends,
+	 * and their completions on the writer thread, may still kick it. */
+	reconcile_stop(ctx->reconcile);
 	crl_cache_free(ctx->crl);
 	epki_client_free(ctx->epki);
 	/* The orders it ended are recorded by the database's writer thread,
 	 * whose completions use the registry. */
 	if (ctx->db != NULL)
 		db_write_flush(ctx->db);
+	reconcile_free(ctx->reconcile);
 	enroll_free(ctx->enroll);
 	db_close(ctx->db);
 	scep_ra_free(ctx->ra);

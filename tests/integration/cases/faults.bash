@@ -5,7 +5,8 @@
 # Every fault case ends with the ledger check of issue 4: the licences
 # epki-sim spent equal the certificates devices received, and every device
 # that kept polling holds its certificate. The instance is tuned to
-# recover fast: reconcile_seconds 1, timeout_seconds 2 (the reconciler
+# recover fast: reconcile_seconds 1 (FAULT_RECONCILE_SECONDS overrides),
+# timeout_seconds 2 (the reconciler
 # re-orders only timeout_seconds + 5 after the original call), and
 # pending_after_seconds 1.
 . "$GW_SRC/tests/integration/lib.sh"
@@ -20,7 +21,7 @@ fault_up() {
 	gw_init
 	SIM_ORDERS0=$(sim_orders)
 	SPENT0=$(sim_state licences_spent)
-	gw_conf_set epki reconcile_seconds 1
+	gw_conf_set epki reconcile_seconds "${FAULT_RECONCILE_SECONDS:-1}"
 	gw_conf_set epki timeout_seconds 2
 	gw_conf_set scep pending_after_seconds 1
 	gw_start

@@ -6,10 +6,11 @@
 # itself (a reused connection that "died" is retried) and pay for a second
 # certificate; the gateway must instead see a transport error, answer
 # PENDING and let the reconciler find the first order: orders ==
-# enrollments, and the connection count shows the order went out on a
-# reused connection.
+# enrollments. The reconciler runs at start-up and then only every hour
+# here: the lost answer must be looked up at once (reconcile_kick), or
+# the device's polling (40 s) gives up.
 . "$GW_SRC/tests/integration/cases/faults.bash"
-fault_up
+FAULT_RECONCILE_SECONDS=3600 fault_up
 calls0=$(sim_state calls.OrderAndIssueCertificate) # init's RA order
 
 device warm SUCCESS # leaves its connection to epki-sim open
