@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -400,18 +401,43 @@ ts_add_ms(struct timespec t, long ms)
 }
 
 /*
- * Waits, holding r->mu, for the next round: reconcile_seconds after the
- * start of the last one, or sooner when kicked, but never sooner than
- * KICK_GAP_MS after it (a GlobalSign outage fails every order, and each
- * failure kicks). Returns false when stopping.
+ * When the next round is due on the monotonic clock: reconcile_seconds
+ * after the start of the last one (last), or sooner when a transaction's
+ * next try (a backoff step, or the moment a lost order may be placed
+ * again) comes first, so that it is not left waiting a whole period.
+ */
+static struct timespec
+round_due(struct reconcile *r, const struct timespec *last)
+{
+	struct timespec due = *last, now;
+	const struct backoff *b;
+	int64_t wall = now_seconds(), soon = INT64_MAX;
+
+	due.tv_sec += r->ctx->cfg->epki_reconcile_seconds;
+	for (b = r->backoffs; b != NULL; b = b->next)
+		if (b->next_try > wall && b->next_try < soon)
+			soon = b->next_try;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	/* Whole seconds from now's second: never before next_try. */
+	if (soon != INT64_MAX && now.tv_sec + (soon - wall) < due.tv_sec) {
+		due = now;
+		due.tv_sec += (time_t)(soon - wall);
+	}
+	return due;
+}
+
+/*
+ * Waits, holding r->mu, for the next round (round_due()), or less when
+ * kicked, but never less than KICK_GAP_MS after the last one began (a
+ * GlobalSign outage fails every order, and each failure kicks). Returns
+ * false when stopping.
  */
 static bool
 round_wait(struct reconcile *r, const struct timespec *last)
 {
-	struct timespec until = *last, now;
+	struct timespec until = round_due(r, last), now;
 	int rc = 0;
 
-	until.tv_sec += r->ctx->cfg->epki_reconcile_seconds;
 	while (!r->stop && !r->kicked && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&r->cv, &r->mu, &until);
 	if (r->stop || rc == ETIMEDOUT)

@@ -17,11 +17,18 @@ device warm SUCCESS # leaves its connection to epki-sim open
 sim_fault 'drop op=OrderAndIssueCertificate count=1 ms=0'
 device dropped PENDING
 gw_assert_eq 1 "$(sim_state fired.drop)" "drop faults fired"
-device clean SUCCESS
+device clean SUCCESS # leaves its connection open too
+# Reset before the order is made, on that kept connection (a server that
+# closed it as the request came): not resent either; the lookup finds
+# nothing, and the reconciler orders once the first call cannot still be
+# running (timeout_seconds + 6), waking for that moment, not the hour.
+sim_fault 'reset op=OrderAndIssueCertificate count=1'
+device reset PENDING
+gw_assert_eq 1 "$(sim_state fired.reset)" "reset faults fired"
 sleep 2 # let any wrong re-order show up in the count
 assert_ledger
-gw_assert_eq 3 "$(($(sim_state calls.OrderAndIssueCertificate) - calls0))" \
-    "OrderAndIssueCertificate calls (one per device)"
+gw_assert_eq 5 "$(($(sim_state calls.OrderAndIssueCertificate) - calls0))" \
+    "OrderAndIssueCertificate calls (one per device, and the reset one)"
+gw_assert_contains "$T/scepgw.log" "txid=reset-txid: .*ordering it now"
 gw_assert_contains "$T/scepgw.log" "reconciled: order .* was issued"
-gw_assert_not_contains "$T/scepgw.log" "ordering it now"
 gw_stop
