@@ -314,7 +314,9 @@ job_free(struct enroll_job *j)
 
 /*
  * Hands the order's outcome to the waiting request, if one still waits.
- * Takes cert (may be NULL). Frees the job: this is the order's end.
+ * Takes cert (may be NULL). Frees the job: this is the order's end. A
+ * PENDING outcome is a lost one: the reconciler is asked to look it up
+ * now that the transaction is no longer in flight.
  */
 static void
 job_deliver(struct enroll_job *j, enum scep_status st, enum scep_fail f,
@@ -356,6 +358,8 @@ job_deliver(struct enroll_job *j, enum scep_status st, enum scep_fail f,
 	}
 	X509_free(cert);
 	job_free(j);
+	if (st == SCEP_STATUS_PENDING)
+		reconcile_kick(e->ctx->reconcile);
 }
 
 /* Upper-case hex of a serial number, as db/ stores it. */
@@ -550,7 +554,6 @@ order_issued_done(void *arg, int rc, const struct gw_err *err)
 {
 	struct issued_rec *q = arg;
 	struct enroll_job *j = q->j;
-	struct gw_ctx *ctx;
 	struct gw_err e;
 
 	if (rc == 0) {
@@ -569,9 +572,7 @@ order_issued_done(void *arg, int rc, const struct gw_err *err)
 		log_warnx("txid=%s: cannot store order id: %s", j->txid, e.msg);
 	X509_free(q->cert);
 	free(q);
-	ctx = j->e->ctx;
 	job_deliver(j, SCEP_STATUS_PENDING, 0, NULL, NULL);
-	reconcile_kick(ctx->reconcile);
 }
 
 /*
@@ -626,7 +627,6 @@ static void
 order_done(void *arg, struct epki_resp *r)
 {
 	struct enroll_job *j = arg;
-	struct gw_ctx *ctx;
 	enum scep_status st;
 	const char *text;
 	X509 *cert;
@@ -634,14 +634,11 @@ order_done(void *arg, struct epki_resp *r)
 	ERR_clear_error();
 	if (order_issued(j, r) == 0)
 		return;
-	ctx = j->e->ctx;
-	st = enroll_order_record(ctx, j->txid, j->pub, r, &cert, &text);
+	st = enroll_order_record(j->e->ctx, j->txid, j->pub, r, &cert, &text);
 	if (cert != NULL)
 		resp_cert_release(r, cert);
 	job_deliver(j, st, st == SCEP_STATUS_FAILURE ? SCEP_FAIL_BADREQUEST : 0,
 	    text, cert);
-	if (st == SCEP_STATUS_PENDING)
-		reconcile_kick(ctx->reconcile); /* j is no longer in flight */
 }
 
 /* Queues a job on the timer; caller holds e->mu. */

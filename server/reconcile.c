@@ -31,8 +31,8 @@
 #include "pubkey.h"
 #include "secure.h"
 
-#define BACKOFF_MAX 300	 /* seconds between tries of one transaction */
-#define KICK_GAP_MS 1000 /* at least this between rounds a kick starts */
+#define BACKOFF_MAX 300 /* seconds between tries of one transaction */
+#define KICK_GAP_S 1	/* at least this between rounds a kick starts */
 
 /* Per-transaction retry state, private to the reconciler thread. */
 struct backoff {
@@ -387,19 +387,6 @@ reconcile_one(void *arg, const struct db_txn *t)
 	return 0;
 }
 
-/* t plus ms milliseconds. */
-static struct timespec
-ts_add_ms(struct timespec t, long ms)
-{
-	t.tv_sec += ms / 1000;
-	t.tv_nsec += (ms % 1000) * 1000000L;
-	if (t.tv_nsec >= 1000000000L) {
-		t.tv_sec++;
-		t.tv_nsec -= 1000000000L;
-	}
-	return t;
-}
-
 /*
  * When the next round is due on the monotonic clock: reconcile_seconds
  * after the start of the last one (last), or sooner when a transaction's
@@ -428,27 +415,24 @@ round_due(struct reconcile *r, const struct timespec *last)
 
 /*
  * Waits, holding r->mu, for the next round (round_due()), or less when
- * kicked, but never less than KICK_GAP_MS after the last one began (a
+ * kicked, but never less than KICK_GAP_S after the last one began (a
  * GlobalSign outage fails every order, and each failure kicks). Returns
  * false when stopping.
  */
 static bool
 round_wait(struct reconcile *r, const struct timespec *last)
 {
-	struct timespec until = round_due(r, last), now;
-	int rc = 0;
+	struct timespec until = round_due(r, last);
 
-	while (!r->stop && !r->kicked && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&r->cv, &r->mu, &until);
-	if (r->stop || rc == ETIMEDOUT)
-		return !r->stop;
-	until = ts_add_ms(*last, KICK_GAP_MS);
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	while (!r->stop &&
-	    (now.tv_sec < until.tv_sec ||
-		(now.tv_sec == until.tv_sec && now.tv_nsec < until.tv_nsec))) {
-		pthread_cond_timedwait(&r->cv, &r->mu, &until);
-		clock_gettime(CLOCK_MONOTONIC, &now);
+	while (!r->stop && !r->kicked &&
+	    pthread_cond_timedwait(&r->cv, &r->mu, &until) != ETIMEDOUT)
+		;
+	if (!r->stop && r->kicked) {
+		until = *last;
+		until.tv_sec += KICK_GAP_S;
+		while (!r->stop &&
+		    pthread_cond_timedwait(&r->cv, &r->mu, &until) != ETIMEDOUT)
+			;
 	}
 	return !r->stop;
 }
