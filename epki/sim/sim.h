@@ -93,7 +93,12 @@ struct sim {
 	bool no_fsync;		/* --no-fsync: files not synced (benchmarks) */
 	pthread_mutex_t mu;	/* guards everything below and the files */
 	unsigned long counter;	/* last order number = orders made */
-	unsigned long spent;	/* licences spent, persisted */
+	int journal_fd;		/* DIR/orders.log, appended (sim_store.c) */
+	int state_fd;		/* DIR/state, kept open with --no-fsync */
+	size_t state_len;	/* its longest content so far */
+	struct sim_order_ref *orders; /* its index: last record per order */
+	size_t norders, orders_cap;
+	unsigned long spent;		      /* licences spent, persisted */
 	struct sim_pack packs[SIM_MAX_PACKS]; /* with left counts */
 	size_t npacks;
 	enum sim_profile_state profile_state;	 /* may change at run time */
@@ -169,7 +174,7 @@ int sim_check_caller(const struct sim *s, const struct epki_req *rq,
 int sim_reply_send(struct epki_reply *rep, struct epki_error *e, int warn,
     struct buf *out);
 
-/* sim_store.c: orders on disk and their certificate details. */
+/* sim_store.c: the order journal and its certificate details. */
 struct sim_stored {
 	struct buf raw;
 	const char *status;
@@ -186,13 +191,13 @@ struct sim_leaf_info {
 	struct buf p7;	/* PKCS#7 PEM, CRLF */
 };
 
+struct sim_order_ref;
+
+int sim_orders_open(struct sim *s, struct gw_err *err);
+void sim_orders_close(struct sim *s);
 int sim_order_id_ok(const char *id);
-/*
- * Writes path: atomically and synced, or in place and unsynced with
- * --no-fsync. 0, or -1 with err set.
- */
-int sim_file_write(const struct sim *s, const char *path, const void *p,
-    size_t n, struct gw_err *err);
+int sim_state_write(struct sim *s, const char *path, const void *p, size_t n,
+    struct gw_err *err);
 int sim_order_save(struct sim *s, const char *id, const char *status,
     const char *request_date, const char *profile, const char *product,
     const char *revoke_date, X509 *leaf, struct gw_err *err);
@@ -208,9 +213,10 @@ void sim_leaf_info_cleanup(struct sim_leaf_info *li);
 void sim_order_info_set(struct epki_order_info *info, const char *id,
     const struct sim_stored *st, const struct sim_leaf_info *li);
 
-/* sim_query.c: GetOrders, Revoke, GetProfiles. */
 int sim_order_names(struct sim *s, char ***out, size_t *n);
 void sim_order_names_free(char **names, size_t n);
+
+/* sim_query.c: GetOrders, Revoke, GetProfiles. */
 int sim_op_get_orders(struct sim *s, const struct sockaddr *peer,
     struct epki_req *rq, int warn, struct buf *out);
 int sim_op_revoke(struct sim *s, const struct sockaddr *peer,

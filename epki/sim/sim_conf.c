@@ -435,7 +435,7 @@ sim_state_save(struct sim *s, struct gw_err *err)
 		if (buf_printf(&b, "licences.%zu=%ld\n", i, s->packs[i].left) ==
 		    -1)
 			goto out;
-	rc = sim_file_write(s, path, b.data, b.len, err);
+	rc = sim_state_write(s, path, b.data, b.len, err);
 out:
 	buf_cleanup(&b);
 	return rc;

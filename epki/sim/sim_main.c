@@ -423,23 +423,22 @@ parse_args(int argc, char **argv, struct sim *s, struct sockaddr_in *sa)
 	return 0;
 }
 
-/* Creates DIR and DIR/orders, loads the config, state and PKI. */
+/* Creates DIR, loads the config, state, orders and PKI. */
 static int
 sim_open(struct sim *s, struct gw_err *err)
 {
 	char path[PATH_MAX];
 	size_t i;
 
-	if ((mkdir(s->dir, 0700) == -1 && errno != EEXIST) ||
-	    sim_path(s, path, sizeof(path), "orders") == -1 ||
-	    (mkdir(path, 0700) == -1 && errno != EEXIST)) {
+	if (mkdir(s->dir, 0700) == -1 && errno != EEXIST) {
 		gw_err_set(err, errno, "%s: %s", s->dir, strerror(errno));
 		return -1;
 	}
 	sim_conf_defaults(&s->conf);
 	if (sim_path(s, path, sizeof(path), "sim.conf") == -1 ||
 	    sim_conf_load(&s->conf, path, err) == -1 ||
-	    sim_state_load(s, err) == -1 || sim_pki_load(s, err) == -1)
+	    sim_state_load(s, err) == -1 || sim_orders_open(s, err) == -1 ||
+	    sim_pki_load(s, err) == -1)
 		return -1;
 	for (i = 0; i < nfaults && s->nfaults < SIM_MAX_FAULTS; i++)
 		s->faults[s->nfaults++] = faults[i];
@@ -516,6 +515,7 @@ main(int argc, char **argv)
 	int sig, rc = 1, timer_started = 0;
 
 	memset(&s, 0, sizeof(s));
+	s.journal_fd = s.state_fd = -1;
 	gw_err_clear(&err);
 	if (parse_args(argc, argv, &s, &sa) == -1)
 		return 2;
@@ -553,6 +553,7 @@ out:
 	if (d != NULL)
 		MHD_stop_daemon(d);
 	sim_pki_cleanup(&s);
+	sim_orders_close(&s);
 	pthread_mutex_destroy(&s.mu);
 	return rc;
 }

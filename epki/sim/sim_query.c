@@ -1,9 +1,8 @@
 /*
  * epki-sim's query and modify operations: GetOrders (spec 5.3) over the
- * order files in DIR/orders, Revoke (5.4, with the lower-case response
+ * order journal, Revoke (5.4, with the lower-case response
  * header) and GetProfiles (5.7) for the one configured profile.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,61 +23,6 @@
 #define PROFILE_ISSUED "2020-01-08T09:00:00.000Z"
 #define PROFILE_NOT_AFTER "2099-12-31T23:59:59.000Z"
 #define PROFILE_SUSPENDED "2026-01-01T00:00:00.000Z"
-
-/* Sorts order names (qsort). */
-static int
-name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Frees a list of names. */
-void
-sim_order_names_free(char **names, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
-/* The sorted names of every stored order; -1 when out of memory. */
-int
-sim_order_names(struct sim *s, char ***out, size_t *n)
-{
-	char path[PATH_MAX], **v = NULL, **nv;
-	struct dirent *d;
-	size_t cap = 0;
-	DIR *dir;
-	int rc = 0;
-
-	*n = 0;
-	if (sim_path(s, path, sizeof(path), "orders") == -1 ||
-	    (dir = opendir(path)) == NULL)
-		return -1;
-	while (rc == 0 && (d = readdir(dir)) != NULL) {
-		if (!sim_order_id_ok(d->d_name))
-			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
-				rc = -1;
-				break;
-			}
-			v = nv;
-		}
-		if ((v[*n] = gw_strdup(d->d_name)) == NULL)
-			rc = -1;
-		else
-			(*n)++;
-	}
-	closedir(dir);
-	if (*n > 0)
-		qsort(v, *n, sizeof(*v), name_cmp);
-	*out = v;
-	return rc;
-}
 
 /* A parsed date range; from/to 0 when open. */
 struct range {

@@ -49,8 +49,22 @@ enroll_expect() {
 # the RA certificate that `scepgw init` ordered).
 sim_orders() {
 	local n
-	n=$(find "$SIM_DIR/orders" -type f 2>/dev/null | wc -l)
+	n=$(sim_order_ids | wc -l)
 	echo $((n - ${SIM_ORDERS0:-0}))
+}
+
+# Every order number in epki-sim's journal (DIR/orders.log), once each.
+sim_order_ids() {
+	sed -n 's/^order=//p' "$SIM_DIR/orders.log" 2>/dev/null | sort -u
+}
+
+# sim_order ID: the last journal record of order ID, its current state
+# (key=value lines; cert= is the leaf's DER in base64).
+sim_order() {
+	awk -v want="order=$1" '
+		/^order=/ { cur = ($0 == want); if (cur) rec = "" }
+		cur { rec = rec $0 "\n" }
+		END { printf "%s", rec }' "$SIM_DIR/orders.log"
 }
 
 # A certificate was issued for NAME: right key, chains to the sim's CA.

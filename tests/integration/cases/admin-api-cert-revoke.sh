@@ -36,7 +36,8 @@ gw_assert_eq 200 "$(post "/api/v1/certificates/$typed/revoke" '{"reason":"keyCom
 gw_assert_eq "$serial" "$(jq -r .serial "$T/post.body")" "serial in reply"
 gw_assert_eq keyCompromise "$(jq -r .reason "$T/post.body")" "reason in reply"
 order=$(jq -r .order_id "$T/post.body")
-gw_assert_contains "$SIM_DIR/orders/$order" "^status=7"
+sim_order "$order" >"$T/order.rec"
+gw_assert_contains "$T/order.rec" "^status=7"
 curl -sS -H "Authorization: Bearer $TOKEN" "$A/api/v1/certificates?serial=$serial" >"$T/list.json"
 gw_assert_eq keyCompromise "$(jq -r '.certificates[0].revoke_reason' "$T/list.json")" "recorded reason"
 

@@ -20,7 +20,8 @@ gw_assert_ok "cert revoke" "$GW_BUILD/scepgw" cert revoke -c "$GW_CONF" \
 gw_assert_contains "$T/list.out" "^$serial .* REVOKED .*reason=keyCompromise"
 order=$(sed -n "s/^$serial .*order=\([^ ]*\).*/\1/p" "$T/list.out")
 [ -n "$order" ] || gw_fail "no order id for $serial in cert list"
-gw_assert_contains "$SIM_DIR/orders/$order" "^status=7"
+sim_order "$order" >"$T/order.rec"
+gw_assert_contains "$T/order.rec" "^status=7"
 
 rc=0
 "$GW_BUILD/scepgw" cert revoke -c "$GW_CONF" "$serial" >"$T/again.out" 2>&1 || rc=$?

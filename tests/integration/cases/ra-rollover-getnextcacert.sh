@@ -16,7 +16,7 @@ gw_up
 install -m 600 "$T/next/ra.key" "$GW_DIR/ra-next.key"
 cp "$T/next/ra.pem" "$GW_DIR/ra-next.pem"
 cp "$GW_DIR/ra.pem" "$T/old-ra.pem"
-SIM_ORDERS0=$(find "$SIM_DIR/orders" -type f | wc -l)
+SIM_ORDERS0=$(sim_order_ids | wc -l)
 
 gw_stop
 gw_conf_set ra next_cert ra-next.pem

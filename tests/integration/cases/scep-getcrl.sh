@@ -15,14 +15,15 @@ sim_state() {
 	curl -fsS -m 10 "$SIM_BASE/sim/state" | sed -n "s/^$1=//p"
 }
 
-# order_of PEM: the epki-sim order file whose certificate is PEM's.
+# order_of PEM: the epki-sim order whose certificate is PEM's.
 order_of() {
-	local want f
+	local want id
 	want=$(openssl x509 -in "$1" -noout -serial)
-	for f in "$SIM_DIR"/orders/*; do
-		if [ "$(sed '1,/^$/d' "$f" | openssl x509 -noout -serial \
-		    2>/dev/null)" = "$want" ]; then
-			basename "$f"
+	for id in $(sim_order_ids); do
+		if [ "$(sim_order "$id" | sed -n 's/^cert=//p' | base64 -d |
+		    openssl x509 -inform DER -noout -serial 2>/dev/null)" = \
+		    "$want" ]; then
+			echo "$id"
 			return 0
 		fi
 	done

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# epki-sim keeps its orders in one journal, DIR/orders.log: an order
+# survives a restart and is found by GetOrderByOrderId; a record torn by a
+# crash mid-append is cut off at the next start (and the next order's
+# record is whole); and a directory from before the journal (one file per
+# order under DIR/orders/) is imported on first start, revocation and all;
+# with --no-fsync the counts still survive a restart.
+. "$GW_SRC/tests/integration/lib.sh"
+gw_up
+
+# get_order ORDER-ID: GetOrderByOrderId (spec 5.2) straight to $SIM_URL,
+# the response in $T/get.xml.
+get_order() {
+	local body
+	body='<?xml version="1.0" encoding="UTF-8"?>'
+	body+='<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"'
+	body+=' xmlns:cr="https://system.globalsign.com/cr/ws/"><soapenv:Header/>'
+	body+='<soapenv:Body><cr:GetOrderByOrderId><Request><QueryRequestHeader><AuthToken>'
+	body+="<UserName>$GW_SIM_USER</UserName><Password>$GW_SIM_PASSWORD</Password>"
+	body+="</AuthToken></QueryRequestHeader><OrderNo>$1</OrderNo>"
+	body+='<OrderQueryOption><ReturnCertificateInfo>true</ReturnCertificateInfo>'
+	body+='</OrderQueryOption></Request></cr:GetOrderByOrderId></soapenv:Body>'
+	body+='</soapenv:Envelope>'
+	curl -fsS -m 10 -H 'Content-Type: text/xml; charset=utf-8' \
+	    -H 'SOAPAction: ""' --data-binary "$body" "$SIM_URL" >"$T/get.xml"
+}
+
+# sim_restart [epki-sim options]: stop epki-sim and start it again on the
+# same port with --dir $SIM_DIR; its log in $T/epki-sim-N.log, N counting
+# up.
+SIM_STARTS=1
+sim_restart() {
+	kill -TERM "$SIM_PID"
+	wait "$SIM_PID" 2>/dev/null || true
+	SIM_STARTS=$((SIM_STARTS + 1))
+	gw_spawn "$T/epki-sim-$SIM_STARTS.log" "$GW_BUILD/epki-sim" \
+	    --listen "127.0.0.1:$SIM_PORT" --dir "$SIM_DIR" "$@"
+	SIM_PID=$GW_LAST_PID
+	gw_wait_log "$T/epki-sim-$SIM_STARTS.log" 'listening on' "$SIM_PID" \
+	    >/dev/null || gw_fail "epki-sim did not restart"
+}
+
+# sim_state KEY: one value of epki-sim's /sim/state.
+sim_state() {
+	curl -fsS -m 10 "http://127.0.0.1:$SIM_PORT/sim/state" |
+	    sed -n "s/^$1=//p"
+}
+
+# serial_of ORDER-ID: the serial of the certificate in the order's record.
+serial_of() {
+	sim_order "$1" | sed -n 's/^cert=//p' | base64 -d |
+	    openssl x509 -inform DER -noout -serial
+}
+
+[ ! -e "$SIM_DIR/orders" ] || gw_fail "a new epki-sim made DIR/orders/"
+c=$(gw_challenge --cn journal-one)
+enroll_expect one SUCCESS --challenge "$c"
+gw_assert_eq 1 "$(sim_orders)" "orders after the first enrollment"
+one=$(sim_order_ids | tail -1)
+gw_assert_eq "$(openssl x509 -in "$T/one.pem" -noout -serial)" \
+    "$(serial_of "$one")" "the journal holds the issued certificate"
+
+# A crash mid-append left half a record.
+printf 'order=MPS29991231999999\nstatus=4\nrequest_da' >>"$SIM_DIR/orders.log"
+sim_restart
+gw_assert_contains "$T/epki-sim-$SIM_STARTS.log" "cut off a torn last record"
+gw_assert_not_contains "$SIM_DIR/orders.log" "MPS29991231999999"
+get_order "$one"
+gw_assert_contains "$T/get.xml" "<OrderNo>$one</OrderNo>"
+gw_assert_contains "$T/get.xml" "<SuccessCode>0</SuccessCode>"
+
+c=$(gw_challenge --cn journal-two)
+enroll_expect two SUCCESS --challenge "$c"
+gw_assert_eq 2 "$(sim_orders)" "orders after the restart"
+two=$(sim_order_ids | tail -1)
+gw_assert_eq "$(openssl x509 -in "$T/two.pem" -noout -serial)" \
+    "$(serial_of "$two")" "the record after the cut is whole"
+
+# A directory of the old layout: the orders/ files are imported once.
+SIM_DIR=$T/epki-sim-old
+mkdir -p "$SIM_DIR/orders"
+cp "$T/epki-sim/"*.pem "$T/epki-sim/"*.key "$SIM_DIR/"
+{
+	printf '# epki-sim order\nstatus=7\nrequest_date=2026-01-05T10:00:00.000Z\n'
+	printf 'profile=%s\nproduct=EPKIPSPersonal\n' "$GW_SIM_PROFILE"
+	printf 'revoke_date=2026-02-01T10:00:00.000Z\n\n'
+	cat "$T/one.pem"
+} >"$SIM_DIR/orders/MPS20260105000001"
+printf 'not an order\n' >"$SIM_DIR/orders/MPS20260105000002"
+sim_restart
+gw_assert_contains "$T/epki-sim-$SIM_STARTS.log" "imported 1 orders"
+gw_assert_contains "$T/epki-sim-$SIM_STARTS.log" "MPS20260105000002: not an order"
+sim_order MPS20260105000001 >"$T/old.rec"
+gw_assert_contains "$T/old.rec" "^status=7"
+gw_assert_contains "$T/old.rec" "^revoke_date=2026-02-01T10:00:00.000Z"
+gw_assert_eq "$(openssl x509 -in "$T/one.pem" -noout -serial)" \
+    "$(serial_of MPS20260105000001)" "imported certificate"
+get_order MPS20260105000001
+gw_assert_contains "$T/get.xml" "<OrderNo>MPS20260105000001</OrderNo>"
+gw_assert_contains "$T/get.xml" "<OrderStatus>7</OrderStatus>"
+# Imported once: a second start adds nothing.
+lines=$(wc -l <"$SIM_DIR/orders.log")
+sim_restart
+gw_assert_not_contains "$T/epki-sim-$SIM_STARTS.log" "imported"
+gw_assert_eq "$lines" "$(wc -l <"$SIM_DIR/orders.log")" "journal lines"
+
+# --no-fsync (benchmarks): the state file is overwritten in place through
+# a descriptor kept open; its counts still survive a restart.
+sim_restart --no-fsync
+before=$(sim_state orders)
+c=$(gw_challenge --cn journal-three)
+enroll_expect three SUCCESS --challenge "$c"
+gw_assert_eq $((before + 1)) "$(sim_state orders)" "orders counted"
+spent=$(sim_state licences_spent)
+sim_restart
+gw_assert_eq $((before + 1)) "$(sim_state orders)" "orders after a restart"
+gw_assert_eq "$spent" "$(sim_state licences_spent)" "spent after a restart"
+gw_assert_eq "$(openssl x509 -in "$T/three.pem" -noout -serial)" \
+    "$(serial_of "$(sim_order_ids | tail -1)")" "the --no-fsync record"
+gw_stop
