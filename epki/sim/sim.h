@@ -98,6 +98,8 @@ struct sim {
 	size_t state_len;	/* its longest content so far */
 	struct sim_order_ref *orders; /* its index: last record per order */
 	size_t norders, orders_cap;
+	size_t *slots; /* hash table over orders: index + 1, 0 empty */
+	size_t slots_cap;
 	unsigned long spent;		      /* licences spent, persisted */
 	struct sim_pack packs[SIM_MAX_PACKS]; /* with left counts */
 	size_t npacks;

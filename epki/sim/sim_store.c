@@ -7,11 +7,12 @@
  * round 8). Also the certificate details that GetOrderByOrderId and
  * GetOrders report.
  */
-/* memmem() is a GNU extension. */
+/* getline() is POSIX 2008, which -std=c11 hides without this. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +33,6 @@
 
 #define ORDER_FILE_MAX (64 * 1024)
 #define JOURNAL "orders.log"
-/* Ceiling on the journal read at start: about 200,000 orders. */
-#define JOURNAL_MAX ((size_t)512 * 1024 * 1024)
 
 /* Where the last record of one order lies in the journal. */
 struct sim_order_ref {
@@ -107,17 +106,59 @@ sim_state_write(struct sim *s, const char *path, const void *p, size_t n,
 	return 0;
 }
 
-/* The index entry of order id, or NULL; call with s->mu held. Recent
- * orders are the ones looked up, so the search runs from the end. */
+/* FNV-1a of an order number, for the index's hash table. */
+static size_t
+id_hash(const char *id)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *id != '\0'; id++)
+		h = (h ^ (unsigned char)*id) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+/* The slot of the hash table that holds order id, or the empty slot
+ * where it would go; needs a table (s->slots_cap > 0). */
+static size_t
+index_slot(const struct sim *s, const char *id)
+{
+	size_t mask = s->slots_cap - 1, i = id_hash(id) & mask;
+
+	while (
+	    s->slots[i] != 0 && strcmp(s->orders[s->slots[i] - 1].id, id) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* The index entry of order id, or NULL; call with s->mu held. */
 static struct sim_order_ref *
 index_find(struct sim *s, const char *id)
 {
 	size_t i;
 
-	for (i = s->norders; i-- > 0;)
-		if (strcmp(s->orders[i].id, id) == 0)
-			return &s->orders[i];
-	return NULL;
+	if (s->slots_cap == 0)
+		return NULL;
+	i = index_slot(s, id);
+	return s->slots[i] != 0 ? &s->orders[s->slots[i] - 1] : NULL;
+}
+
+/* Doubles the hash table (kept at most half full) and refills it; 0 or
+ * -1 (memory). */
+static int
+index_grow(struct sim *s)
+{
+	size_t cap = s->slots_cap ? s->slots_cap * 2 : 2048, i;
+	size_t *old = s->slots;
+
+	if ((s->slots = calloc(cap, sizeof(*s->slots))) == NULL) {
+		s->slots = old;
+		return -1;
+	}
+	free(old);
+	s->slots_cap = cap;
+	for (i = 0; i < s->norders; i++)
+		s->slots[index_slot(s, s->orders[i].id)] = i + 1;
+	return 0;
 }
 
 /* Points order id at the record [off, off + len); 0 or -1 (memory). */
@@ -136,8 +177,11 @@ index_set(struct sim *s, const char *id, off_t off, size_t len)
 			s->orders = nv;
 			s->orders_cap = cap;
 		}
-		r = &s->orders[s->norders++];
+		if ((s->norders + 1) * 2 > s->slots_cap && index_grow(s) == -1)
+			return -1;
+		r = &s->orders[s->norders];
 		snprintf(r->id, sizeof(r->id), "%s", id);
+		s->slots[index_slot(s, id)] = ++s->norders;
 	}
 	r->off = off;
 	r->len = len;
@@ -399,35 +443,43 @@ sim_order_names(struct sim *s, char ***out, size_t *n)
 }
 
 /*
- * Indexes the complete records of the journal in b (its whole content);
- * returns the length of the part they fill, so that a torn last record
- * (a crash mid-append) can be cut off. -1 when out of memory.
+ * Indexes the complete records of the journal, read line by line from f;
+ * sets *good to the length of the part they fill, so that a torn last
+ * record (a crash mid-append: no blank line yet) can be cut off. 0, or
+ * -1 with err set.
  */
-static long long
-journal_index(struct sim *s, const struct buf *b)
+static int
+journal_index(struct sim *s, FILE *f, off_t *good, struct gw_err *err)
 {
-	const char *p = (const char *)b->data, *end = p + b->len, *e, *nl;
-	char id[48];
-	size_t n;
+	char *line = NULL, id[48] = "";
+	size_t cap = 0;
+	off_t at = 0, start = 0;
+	ssize_t n;
+	int rc = 0;
 
-	while (p < end) {
-		if ((e = memmem(p, (size_t)(end - p), "\n\n", 2)) == NULL)
-			break; /* torn: no blank line yet */
-		e += 2;
-		nl = memchr(p, '\n', (size_t)(e - p));
-		n = (size_t)(nl - p);
-		if (n > 6 && n - 6 < sizeof(id) &&
-		    memcmp(p, "order=", 6) == 0) {
-			memcpy(id, p + 6, n - 6);
-			id[n - 6] = '\0';
-			if (sim_order_id_ok(id) &&
-			    index_set(s, id, (off_t)(p - (const char *)b->data),
-				(size_t)(e - p)) == -1)
-				return -1;
+	*good = 0;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (at == start) /* the first line of a record */
+			snprintf(id, sizeof(id), "%s",
+			    strncmp(line, "order=", 6) == 0 ? line + 6 : "");
+		at += n;
+		if (n != 1 || line[0] != '\n')
+			continue;
+		id[strcspn(id, "\n")] = '\0';
+		if (sim_order_id_ok(id) &&
+		    index_set(s, id, start, (size_t)(at - start)) == -1) {
+			gw_err_set(err, ENOMEM, JOURNAL ": out of memory");
+			rc = -1;
+			break;
 		}
-		p = e;
+		start = *good = at;
 	}
-	return (long long)(p - (const char *)b->data);
+	if (rc == 0 && ferror(f)) {
+		gw_err_set(err, EIO, JOURNAL ": read error");
+		rc = -1;
+	}
+	free(line);
+	return rc;
 }
 
 /*
@@ -515,10 +567,9 @@ int
 sim_orders_open(struct sim *s, struct gw_err *err)
 {
 	char path[PATH_MAX];
-	struct gw_err ferr;
-	struct buf b;
-	long long good;
-	int dfd;
+	off_t good, size;
+	FILE *f;
+	int dfd, rc;
 
 	s->journal_fd = -1;
 	if (sim_path(s, path, sizeof(path), JOURNAL) == -1) {
@@ -535,27 +586,23 @@ sim_orders_open(struct sim *s, struct gw_err *err)
 		(void)fsync(dfd);
 		close(dfd);
 	}
-	if (gw_file_read(path, JOURNAL_MAX, &b, &ferr) == -1) {
-		gw_err_set(err, ferr.code, "%s", ferr.msg);
-		buf_cleanup(&b);
+	if ((f = fopen(path, "r")) == NULL) {
+		gw_err_set(err, errno, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if ((good = journal_index(s, &b)) == -1) {
-		gw_err_set(err, ENOMEM, "%s: out of memory", path);
-		buf_cleanup(&b);
+	rc = journal_index(s, f, &good, err);
+	fclose(f);
+	if (rc == -1 || (size = lseek(s->journal_fd, 0, SEEK_END)) == -1)
 		return -1;
-	}
-	if ((size_t)good < b.len) {
+	if (good < size) {
 		fprintf(stderr,
-		    "epki-sim: %s: cut off a torn last record (%zu bytes)\n",
-		    path, b.len - (size_t)good);
-		if (ftruncate(s->journal_fd, (off_t)good) == -1) {
+		    "epki-sim: %s: cut off a torn last record (%lld bytes)\n",
+		    path, (long long)(size - good));
+		if (ftruncate(s->journal_fd, good) == -1) {
 			gw_err_set(err, errno, "%s: %s", path, strerror(errno));
-			buf_cleanup(&b);
 			return -1;
 		}
 	}
-	buf_cleanup(&b);
 	return s->norders == 0 ? journal_import(s, err) : 0;
 }
 
@@ -569,8 +616,10 @@ sim_orders_close(struct sim *s)
 		close(s->state_fd);
 	s->journal_fd = s->state_fd = -1;
 	free(s->orders);
+	free(s->slots);
 	s->orders = NULL;
-	s->norders = s->orders_cap = 0;
+	s->slots = NULL;
+	s->norders = s->orders_cap = s->slots_cap = 0;
 }
 
 /* Formats an ASN1_TIME as 2026-11-27T06:12:13.000Z. */
