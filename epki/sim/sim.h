@@ -94,8 +94,6 @@ struct sim {
 	pthread_mutex_t mu;	/* guards everything below and the files */
 	unsigned long counter;	/* last order number = orders made */
 	int journal_fd;		/* DIR/orders.log, appended (sim_store.c) */
-	int state_fd;		/* DIR/state, kept open with --no-fsync */
-	size_t state_len;	/* its longest content so far */
 	struct sim_order_ref *orders; /* its index: last record per order */
 	size_t norders, orders_cap;
 	size_t *slots; /* hash table over orders: index + 1, 0 empty */
@@ -137,6 +135,9 @@ void sim_conf_defaults(struct sim_conf *c);
 int sim_conf_load(struct sim_conf *c, const char *path, struct gw_err *err);
 int sim_state_load(struct sim *s, struct gw_err *err);
 int sim_state_save(struct sim *s, struct gw_err *err);
+int sim_state_snapshot(struct sim *s, struct gw_err *err);
+void sim_state_apply(struct sim *s, const char *k, const char *v);
+int sim_state_lines(const struct sim *s, struct buf *out);
 int sim_addr_allowed(const char *allow, const struct sockaddr *sa);
 int sim_path(const struct sim *s, char *out, size_t n, const char *name);
 
@@ -198,11 +199,9 @@ struct sim_order_ref;
 int sim_orders_open(struct sim *s, struct gw_err *err);
 void sim_orders_close(struct sim *s);
 int sim_order_id_ok(const char *id);
-int sim_state_write(struct sim *s, const char *path, const void *p, size_t n,
-    struct gw_err *err);
 int sim_order_save(struct sim *s, const char *id, const char *status,
     const char *request_date, const char *profile, const char *product,
-    const char *revoke_date, X509 *leaf, struct gw_err *err);
+    const char *revoke_date, X509 *leaf, int with_state, struct gw_err *err);
 int sim_stored_load(struct sim *s, const char *id, struct sim_stored *st);
 int sim_stored_load_locked(struct sim *s, const char *id,
     struct sim_stored *st);

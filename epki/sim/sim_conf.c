@@ -380,7 +380,7 @@ state_set(struct sim *s, const char *k, long n)
  * Reads DIR/state ("licences=N" for the first pack, "licences.K=N" for
  * the others, "counter=N", "spent=N"); the packs, profile state and
  * faults start from the configuration, and so do the counts when there
- * is no state yet.
+ * is no state yet. The journal's state records, read next, override it.
  */
 int
 sim_state_load(struct sim *s, struct gw_err *err)
@@ -388,7 +388,6 @@ sim_state_load(struct sim *s, struct gw_err *err)
 	char path[PATH_MAX], *line, *next, *v;
 	struct gw_err ferr;
 	struct buf b;
-	long n;
 
 	memcpy(s->packs, s->conf.packs, sizeof(s->packs));
 	s->npacks = s->conf.npacks;
@@ -410,32 +409,60 @@ sim_state_load(struct sim *s, struct gw_err *err)
 		if ((v = strchr(line, '=')) == NULL)
 			continue;
 		*v++ = '\0';
-		if (parse_long(v, 0, 2000000000L, &n) == 0)
-			state_set(s, line, n);
+		sim_state_apply(s, line, v);
 	}
 	buf_cleanup(&b);
 	return 0;
 }
 
-/* Writes DIR/state atomically; call with s->mu held. */
+/* Applies one "key=value" line of a state record (the journal's or
+ * DIR/state's, split at '=') to s; unknown keys and bad numbers are
+ * ignored. */
+void
+sim_state_apply(struct sim *s, const char *k, const char *v)
+{
+	long n;
+
+	if (parse_long(v, 0, 2000000000L, &n) == 0)
+		state_set(s, k, n);
+}
+
+/* Appends the counts' key=value lines to out; 0 or -1. */
 int
-sim_state_save(struct sim *s, struct gw_err *err)
+sim_state_lines(const struct sim *s, struct buf *out)
+{
+	size_t i;
+
+	if (buf_printf(out, "licences=%ld\ncounter=%lu\nspent=%lu\n",
+		s->packs[0].left, s->counter, s->spent) == -1)
+		return -1;
+	for (i = 1; i < s->npacks; i++)
+		if (buf_printf(out, "licences.%zu=%ld\n", i,
+			s->packs[i].left) == -1)
+			return -1;
+	return 0;
+}
+
+/*
+ * Writes DIR/state, a snapshot of the counts, atomically and synced
+ * (temporary file, fsync, rename): at start, once the journal is read.
+ * Each change after that is a state record in the journal
+ * (sim_state_save()), which overrides the file at the next start.
+ */
+int
+sim_state_snapshot(struct sim *s, struct gw_err *err)
 {
 	char path[PATH_MAX];
 	struct buf b;
-	size_t i;
 	int rc = -1;
 
 	buf_init(&b, 4096);
 	if (sim_path(s, path, sizeof(path), "state") == -1 ||
-	    buf_printf(&b, "licences=%ld\ncounter=%lu\nspent=%lu\n",
-		s->packs[0].left, s->counter, s->spent) == -1)
+	    sim_state_lines(s, &b) == -1) {
+		gw_err_set(err, ENAMETOOLONG, "%s: cannot write state", s->dir);
 		goto out;
-	for (i = 1; i < s->npacks; i++)
-		if (buf_printf(&b, "licences.%zu=%ld\n", i, s->packs[i].left) ==
-		    -1)
-			goto out;
-	rc = sim_state_write(s, path, b.data, b.len, err);
+	}
+	rc = gw_file_write(path, b.data, b.len, 0644, err);
 out:
 	buf_cleanup(&b);
 	return rc;

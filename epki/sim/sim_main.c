@@ -444,7 +444,7 @@ sim_open(struct sim *s, struct gw_err *err)
 		s->faults[s->nfaults++] = faults[i];
 	if (gw_random_bytes((uint8_t *)&s->rng, sizeof(s->rng)) == -1)
 		s->rng = (uint64_t)time(NULL);
-	return sim_state_save(s, err);
+	return sim_state_snapshot(s, err);
 }
 
 /*
@@ -515,7 +515,7 @@ main(int argc, char **argv)
 	int sig, rc = 1, timer_started = 0;
 
 	memset(&s, 0, sizeof(s));
-	s.journal_fd = s.state_fd = -1;
+	s.journal_fd = -1;
 	gw_err_clear(&err);
 	if (parse_args(argc, argv, &s, &sa) == -1)
 		return 2;

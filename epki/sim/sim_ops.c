@@ -251,19 +251,21 @@ order_issue(struct sim *s, EVP_PKEY *pub, const X509_PUBKEY *spki,
 	gmtime_r(&now, &tm);
 	strftime(day, sizeof(day), "%Y%m%d", &tm);
 	snprintf(id, idlen, "MPS%s%06lu", day, s->counter + 1);
+	/* Counted first: the order's record carries the new counts. */
+	s->counter++;
+	s->spent++;
+	s->packs[pack].left--;
 	if (epki_timestamp(ts, sizeof(ts)) == -1 ||
 	    sim_order_save(s, id, "4", ts, o->profile_id, o->product_code, NULL,
-		*leaf, &err) == -1) {
+		*leaf, 1, &err) == -1) {
 		fprintf(stderr, "epki-sim: order %s: %s\n", id, err.msg);
+		s->counter--;
+		s->spent--;
+		s->packs[pack].left++;
 		sim_fail(e, -9943, NULL,
 		    "Problem issuing the certificate in the RA system.");
 		goto out;
 	}
-	s->counter++;
-	s->spent++;
-	s->packs[pack].left--;
-	if (sim_state_save(s, &err) == -1)
-		fprintf(stderr, "epki-sim: %s\n", err.msg);
 	rc = 0;
 out:
 	pthread_mutex_unlock(&s->mu);

@@ -200,7 +200,7 @@ revoke_store(struct sim *s, const char *id, struct epki_error *e)
 	if (epki_timestamp(ts, sizeof(ts)) == -1 ||
 	    sim_order_save(s, id, "7", st.request_date,
 		st.profile ? st.profile : "", st.product ? st.product : "", ts,
-		st.leaf, &err) == -1) {
+		st.leaf, 0, &err) == -1) {
 		sim_fail(e, -300, NULL, "Database error.");
 		goto out;
 	}

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,44 +67,6 @@ sim_leaf_pem(X509 *x, struct buf *out)
 		rc = buf_add(out, p, (size_t)n);
 	BIO_free(b);
 	return rc;
-}
-
-/*
- * Writes DIR/state (path) with mode 0644; call with s->mu held. By
- * default atomically and durably (gw_file_write(): temporary file, fsync,
- * rename). With --no-fsync, which benchmarks use, it is overwritten in
- * place through a descriptor kept open, padded with blank lines (which
- * the parser skips) to the longest it has been: one pwrite() per order
- * and no sync, so a crash of the machine may lose the last counts.
- */
-int
-sim_state_write(struct sim *s, const char *path, const void *p, size_t n,
-    struct gw_err *err)
-{
-	char pad[256];
-	size_t extra;
-
-	if (!s->no_fsync)
-		return gw_file_write(path, p, n, 0644, err);
-	if (s->state_fd < 0 &&
-	    (s->state_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		 0644)) == -1) {
-		gw_err_set(err, errno, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	extra = s->state_len > n ? s->state_len - n : 0;
-	if (extra > sizeof(pad))
-		extra = sizeof(pad);
-	memset(pad, '\n', extra);
-	if (pwrite(s->state_fd, p, n, 0) != (ssize_t)n ||
-	    (extra > 0 &&
-		pwrite(s->state_fd, pad, extra, (off_t)n) != (ssize_t)extra)) {
-		gw_err_set(err, errno, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (n + extra > s->state_len)
-		s->state_len = n + extra;
-	return 0;
 }
 
 /* FNV-1a of an order number, for the index's hash table. */
@@ -222,18 +185,16 @@ out:
 	return rc;
 }
 
-/* Appends the record in b to the journal (synced unless --no-fsync) and
- * points id at it; call with s->mu held. 0, or -1 with err set and the
- * journal as it was. */
+/* Appends b (whole records) to the journal, synced unless --no-fsync;
+ * call with s->mu held. 0 with *at set to where b begins, or -1 with err
+ * set and the journal as it was. */
 static int
-journal_append(struct sim *s, const char *id, const struct buf *b,
-    struct gw_err *err)
+journal_write(struct sim *s, const struct buf *b, off_t *at, struct gw_err *err)
 {
-	off_t off;
 	ssize_t w;
 	int e = 0;
 
-	if ((off = lseek(s->journal_fd, 0, SEEK_END)) == -1) {
+	if ((*at = lseek(s->journal_fd, 0, SEEK_END)) == -1) {
 		gw_err_set(err, errno, JOURNAL ": %s", strerror(errno));
 		return -1;
 	}
@@ -244,28 +205,56 @@ journal_append(struct sim *s, const char *id, const struct buf *b,
 	if (e != 0) {
 		gw_err_set(err, e, JOURNAL ": %s", strerror(e));
 		/* A torn record must not glue itself to the next one. */
-		if (ftruncate(s->journal_fd, off) == -1)
+		if (ftruncate(s->journal_fd, *at) == -1)
 			fprintf(stderr, "epki-sim: " JOURNAL ": %s\n",
 			    strerror(errno));
-		return -1;
-	}
-	if (index_set(s, id, off, b->len) == -1) {
-		gw_err_set(err, ENOMEM, "order %s: out of memory", id);
 		return -1;
 	}
 	return 0;
 }
 
+/* Adds a state record (the counts of sim_state_lines()) to b; 0 or -1. */
+static int
+rec_state(const struct sim *s, struct buf *b)
+{
+	return buf_addstr(b, "state\n") == -1 || sim_state_lines(s, b) == -1 ||
+		buf_addstr(b, "\n") == -1 ?
+	    -1 :
+	    0;
+}
+
+/* Records the counts as a state record in the journal; call with s->mu
+ * held. 0, or -1 with err set. */
+int
+sim_state_save(struct sim *s, struct gw_err *err)
+{
+	struct buf b;
+	off_t at;
+	int rc = -1;
+
+	buf_init(&b, ORDER_FILE_MAX);
+	if (rec_state(s, &b) == -1)
+		gw_err_set(err, ENOMEM, "state: out of memory");
+	else
+		rc = journal_write(s, &b, &at, err);
+	buf_cleanup(&b);
+	return rc;
+}
+
 /*
  * Records order id's state (revoke_date may be NULL) as a new journal
- * record; call with s->mu held. 0, or -1 with err set.
+ * record, followed in the same write by a state record with the counts
+ * when with_state is set (a new order: one write, one sync); call with
+ * s->mu held. 0, or -1 with err set.
  */
 int
 sim_order_save(struct sim *s, const char *id, const char *status,
     const char *request_date, const char *profile, const char *product,
-    const char *revoke_date, X509 *leaf, struct gw_err *err)
+    const char *revoke_date, X509 *leaf, int with_state, struct gw_err *err)
 {
 	struct buf b;
+	size_t len;
+	off_t at;
 	int rc = -1;
 
 	buf_init(&b, ORDER_FILE_MAX);
@@ -276,11 +265,21 @@ sim_order_save(struct sim *s, const char *id, const char *status,
 	    rec_field(&b, "product", product) == -1 ||
 	    (revoke_date != NULL &&
 		rec_field(&b, "revoke_date", revoke_date) == -1) ||
-	    rec_cert(&b, leaf) == -1 || buf_addstr(&b, "\n") == -1) {
-		gw_err_set(err, ENOMEM, "order %s: cannot store", id);
+	    rec_cert(&b, leaf) == -1 || buf_addstr(&b, "\n") == -1)
+		goto nomem;
+	len = b.len; /* the order's record; a state record may follow */
+	if (with_state && rec_state(s, &b) == -1)
+		goto nomem;
+	if (journal_write(s, &b, &at, err) == -1)
+		goto out;
+	if (index_set(s, id, at, len) == -1) {
+		gw_err_set(err, ENOMEM, "order %s: out of memory", id);
 		goto out;
 	}
-	rc = journal_append(s, id, &b, err);
+	rc = 0;
+	goto out;
+nomem:
+	gw_err_set(err, ENOMEM, "order %s: cannot store", id);
 out:
 	buf_cleanup(&b);
 	return rc;
@@ -442,31 +441,61 @@ sim_order_names(struct sim *s, char ***out, size_t *n)
 	return 0;
 }
 
+/* Applies the key=value lines of a complete state record (in b, its
+ * first line dropped) to s. */
+static void
+state_record_apply(struct sim *s, struct buf *b)
+{
+	char *line, *next, *v;
+
+	if (b->data == NULL)
+		return;
+	for (line = (char *)b->data; line != NULL; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if ((v = strchr(line, '=')) == NULL)
+			continue;
+		*v++ = '\0';
+		sim_state_apply(s, line, v);
+	}
+}
+
 /*
- * Indexes the complete records of the journal, read line by line from f;
- * sets *good to the length of the part they fill, so that a torn last
- * record (a crash mid-append: no blank line yet) can be cut off. 0, or
- * -1 with err set.
+ * Reads the journal line by line from f: indexes its order records and
+ * applies its state records (the counts) in order, so the last one wins;
+ * sets *good to the length of the part whole records fill, so that a
+ * torn last record (a crash mid-append: no blank line yet) can be cut
+ * off. 0, or -1 with err set.
  */
 static int
 journal_index(struct sim *s, FILE *f, off_t *good, struct gw_err *err)
 {
 	char *line = NULL, id[48] = "";
+	struct buf st;
+	bool is_state = false;
 	size_t cap = 0;
 	off_t at = 0, start = 0;
 	ssize_t n;
 	int rc = 0;
 
 	*good = 0;
+	buf_init(&st, ORDER_FILE_MAX);
 	while ((n = getline(&line, &cap, f)) > 0) {
-		if (at == start) /* the first line of a record */
+		if (at == start) { /* the first line of a record */
+			is_state = strcmp(line, "state\n") == 0;
+			buf_reset(&st);
 			snprintf(id, sizeof(id), "%s",
 			    strncmp(line, "order=", 6) == 0 ? line + 6 : "");
+		} else if (is_state && n > 1 &&
+		    buf_add(&st, line, (size_t)n) == -1)
+			is_state = false; /* not a state record we know */
 		at += n;
 		if (n != 1 || line[0] != '\n')
 			continue;
 		id[strcspn(id, "\n")] = '\0';
-		if (sim_order_id_ok(id) &&
+		if (is_state)
+			state_record_apply(s, &st);
+		else if (sim_order_id_ok(id) &&
 		    index_set(s, id, start, (size_t)(at - start)) == -1) {
 			gw_err_set(err, ENOMEM, JOURNAL ": out of memory");
 			rc = -1;
@@ -478,6 +507,7 @@ journal_index(struct sim *s, FILE *f, off_t *good, struct gw_err *err)
 		gw_err_set(err, EIO, JOURNAL ": read error");
 		rc = -1;
 	}
+	buf_cleanup(&st);
 	free(line);
 	return rc;
 }
@@ -546,7 +576,7 @@ journal_import(struct sim *s, struct gw_err *err)
 			    st.request_date != NULL ? st.request_date : "",
 			    st.profile != NULL ? st.profile : "",
 			    st.product != NULL ? st.product : "",
-			    st.revoke_date, st.leaf, err);
+			    st.revoke_date, st.leaf, 0, err);
 		sim_stored_cleanup(&st);
 	}
 	if (rc == 0 && n > 0)
@@ -606,15 +636,13 @@ sim_orders_open(struct sim *s, struct gw_err *err)
 	return s->norders == 0 ? journal_import(s, err) : 0;
 }
 
-/* Closes the journal and the state file and frees the index. */
+/* Closes the journal and frees the index. */
 void
 sim_orders_close(struct sim *s)
 {
 	if (s->journal_fd >= 0)
 		close(s->journal_fd);
-	if (s->state_fd >= 0)
-		close(s->state_fd);
-	s->journal_fd = s->state_fd = -1;
+	s->journal_fd = -1;
 	free(s->orders);
 	free(s->slots);
 	s->orders = NULL;

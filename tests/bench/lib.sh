@@ -95,9 +95,11 @@ bench_field() {
 	grep -o -E "(^| )$2=[^ ]*" "$1" | head -n1 | sed 's/^ *[^=]*=//'
 }
 
-# The number of orders epki-sim holds (every certificate it issued).
+# The number of orders epki-sim holds (every certificate it issued): the
+# distinct order numbers of its journal.
 bench_sim_orders() {
-	find "$SIM_DIR/orders" -type f 2>/dev/null | wc -l
+	sed -n 's/^order=//p' "$SIM_DIR/orders.log" 2>/dev/null | sort -u |
+	    wc -l
 }
 
 # bench_start_sim [epki-sim options]: gw_start_sim, by default with

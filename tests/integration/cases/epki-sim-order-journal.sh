@@ -4,7 +4,7 @@
 # crash mid-append is cut off at the next start (and the next order's
 # record is whole); and a directory from before the journal (one file per
 # order under DIR/orders/) is imported on first start, revocation and all;
-# with --no-fsync the counts still survive a restart.
+# the counts (orders, licences) survive restarts, with --no-fsync too.
 . "$GW_SRC/tests/integration/lib.sh"
 gw_up
 
@@ -117,4 +117,17 @@ gw_assert_eq $((before + 1)) "$(sim_state orders)" "orders after a restart"
 gw_assert_eq "$spent" "$(sim_state licences_spent)" "spent after a restart"
 gw_assert_eq "$(openssl x509 -in "$T/three.pem" -noout -serial)" \
     "$(serial_of "$(sim_order_ids | tail -1)")" "the --no-fsync record"
+
+# The counts are state records in the journal (an order's record carries
+# them): a licence count set at run time survives a restart, and so does
+# the count after the next order spends one.
+[ "$(curl -fsS -m 10 -d licences=7 "http://127.0.0.1:$SIM_PORT/sim/config")" = ok ] ||
+    gw_fail "POST /sim/config licences=7"
+sim_restart
+gw_assert_eq 7 "$(sim_state licences_left)" "licences set at run time"
+c=$(gw_challenge --cn journal-four)
+enroll_expect four SUCCESS --challenge "$c"
+sim_restart
+gw_assert_eq 6 "$(sim_state licences_left)" "licences after an order"
+gw_assert_eq $((before + 2)) "$(sim_state orders)" "orders after the last restart"
 gw_stop
