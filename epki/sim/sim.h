@@ -135,6 +135,7 @@ void sim_conf_defaults(struct sim_conf *c);
 int sim_conf_load(struct sim_conf *c, const char *path, struct gw_err *err);
 int sim_state_load(struct sim *s, struct gw_err *err);
 int sim_state_save(struct sim *s, struct gw_err *err);
+int sim_journal_sync(struct sim *s, struct gw_err *err);
 int sim_state_snapshot(struct sim *s, struct gw_err *err);
 void sim_state_apply(struct sim *s, const char *k, const char *v);
 int sim_state_lines(const struct sim *s, struct buf *out);

@@ -269,6 +269,17 @@ order_issue(struct sim *s, EVP_PKEY *pub, const X509_PUBKEY *spki,
 	rc = 0;
 out:
 	pthread_mutex_unlock(&s->mu);
+	/*
+	 * Synced outside the lock. Should the sync fail, the order stays
+	 * made and counted while the caller hears an error: what a lost
+	 * answer from GlobalSign looks like, which a lookup resolves.
+	 */
+	if (rc == 0 && sim_journal_sync(s, &err) == -1) {
+		fprintf(stderr, "epki-sim: order %s: %s\n", id, err.msg);
+		sim_fail(e, -9943, NULL,
+		    "Problem issuing the certificate in the RA system.");
+		rc = -1;
+	}
 	if (rc == -1) {
 		X509_free(*leaf);
 		*leaf = NULL;

@@ -207,6 +207,10 @@ revoke_store(struct sim *s, const char *id, struct epki_error *e)
 	rc = 0;
 out:
 	pthread_mutex_unlock(&s->mu);
+	if (rc == 0 && sim_journal_sync(s, &err) == -1) {
+		sim_fail(e, -300, NULL, "Database error.");
+		rc = -1;
+	}
 	sim_stored_cleanup(&st);
 	return rc;
 }

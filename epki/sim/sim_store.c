@@ -185,9 +185,9 @@ out:
 	return rc;
 }
 
-/* Appends b (whole records) to the journal, synced unless --no-fsync;
- * call with s->mu held. 0 with *at set to where b begins, or -1 with err
- * set and the journal as it was. */
+/* Appends b (whole records) to the journal with one write(), not synced
+ * (sim_journal_sync()); call with s->mu held. 0 with *at set to where b
+ * begins, or -1 with err set and the journal as it was. */
 static int
 journal_write(struct sim *s, const struct buf *b, off_t *at, struct gw_err *err)
 {
@@ -200,8 +200,6 @@ journal_write(struct sim *s, const struct buf *b, off_t *at, struct gw_err *err)
 	}
 	if ((w = write(s->journal_fd, b->data, b->len)) != (ssize_t)b->len)
 		e = w == -1 ? errno : ENOSPC;
-	else if (!s->no_fsync && fdatasync(s->journal_fd) == -1)
-		e = errno;
 	if (e != 0) {
 		gw_err_set(err, e, JOURNAL ": %s", strerror(e));
 		/* A torn record must not glue itself to the next one. */
@@ -211,6 +209,22 @@ journal_write(struct sim *s, const struct buf *b, off_t *at, struct gw_err *err)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Makes what was appended so far durable (fdatasync; nothing with
+ * --no-fsync). Called after the lock is released, so that orders append
+ * while another's sync is under way and one sync may cover several:
+ * under the lock the disk serialised every order. 0, or -1 with err set
+ * (the records stay; whether they reached the disk is unknown).
+ */
+int
+sim_journal_sync(struct sim *s, struct gw_err *err)
+{
+	if (s->no_fsync || fdatasync(s->journal_fd) == 0)
+		return 0;
+	gw_err_set(err, errno, JOURNAL ": %s", strerror(errno));
+	return -1;
 }
 
 /* Adds a state record (the counts of sim_state_lines()) to b; 0 or -1. */
@@ -223,8 +237,8 @@ rec_state(const struct sim *s, struct buf *b)
 	    0;
 }
 
-/* Records the counts as a state record in the journal; call with s->mu
- * held. 0, or -1 with err set. */
+/* Records the counts as a state record in the journal, not synced;
+ * call with s->mu held. 0, or -1 with err set. */
 int
 sim_state_save(struct sim *s, struct gw_err *err)
 {
@@ -244,8 +258,8 @@ sim_state_save(struct sim *s, struct gw_err *err)
 /*
  * Records order id's state (revoke_date may be NULL) as a new journal
  * record, followed in the same write by a state record with the counts
- * when with_state is set (a new order: one write, one sync); call with
- * s->mu held. 0, or -1 with err set.
+ * when with_state is set (a new order: one write); call with s->mu held,
+ * then sim_journal_sync() without it. 0, or -1 with err set.
  */
 int
 sim_order_save(struct sim *s, const char *id, const char *status,
@@ -579,6 +593,8 @@ journal_import(struct sim *s, struct gw_err *err)
 			    st.revoke_date, st.leaf, 0, err);
 		sim_stored_cleanup(&st);
 	}
+	if (rc == 0 && n > 0)
+		rc = sim_journal_sync(s, err);
 	if (rc == 0 && n > 0)
 		fprintf(stderr,
 		    "epki-sim: imported %zu orders from orders/ "
