@@ -53,6 +53,27 @@ sim_orders() {
 	echo $((n - ${SIM_ORDERS0:-0}))
 }
 
+# sim_state KEY: one value of epki-sim's /sim/state.
+sim_state() {
+	curl -fsS -m 10 "http://127.0.0.1:$SIM_PORT/sim/state" |
+	    sed -n "s/^$1=//p"
+}
+
+# sim_call OP HEADER XML OUT: EPKI operation OP straight to epki-sim
+# ($SIM_URL), the test account in a HEADER element (OrderRequestHeader,
+# QueryRequestHeader) followed by XML; the response into OUT.
+sim_call() {
+	local body
+	body='<?xml version="1.0" encoding="UTF-8"?>'
+	body+='<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"'
+	body+=' xmlns:cr="https://system.globalsign.com/cr/ws/"><soapenv:Header/>'
+	body+="<soapenv:Body><cr:$1><Request><$2><AuthToken>"
+	body+="<UserName>$GW_SIM_USER</UserName><Password>$GW_SIM_PASSWORD</Password>"
+	body+="</AuthToken></$2>$3</Request></cr:$1></soapenv:Body></soapenv:Envelope>"
+	curl -fsS -m 10 -H 'Content-Type: text/xml; charset=utf-8' \
+	    -H 'SOAPAction: ""' --data-binary "$body" "$SIM_URL" >"$4"
+}
+
 # Every order number in epki-sim's journal (DIR/orders.log), once each.
 sim_order_ids() {
 	sed -n 's/^order=//p' "$SIM_DIR/orders.log" 2>/dev/null | sort -u

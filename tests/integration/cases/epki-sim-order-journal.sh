@@ -8,21 +8,12 @@
 . "$GW_SRC/tests/integration/lib.sh"
 gw_up
 
-# get_order ORDER-ID: GetOrderByOrderId (spec 5.2) straight to $SIM_URL,
+# get_order ORDER-ID: GetOrderByOrderId (spec 5.2) straight to epki-sim,
 # the response in $T/get.xml.
 get_order() {
-	local body
-	body='<?xml version="1.0" encoding="UTF-8"?>'
-	body+='<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"'
-	body+=' xmlns:cr="https://system.globalsign.com/cr/ws/"><soapenv:Header/>'
-	body+='<soapenv:Body><cr:GetOrderByOrderId><Request><QueryRequestHeader><AuthToken>'
-	body+="<UserName>$GW_SIM_USER</UserName><Password>$GW_SIM_PASSWORD</Password>"
-	body+="</AuthToken></QueryRequestHeader><OrderNo>$1</OrderNo>"
-	body+='<OrderQueryOption><ReturnCertificateInfo>true</ReturnCertificateInfo>'
-	body+='</OrderQueryOption></Request></cr:GetOrderByOrderId></soapenv:Body>'
-	body+='</soapenv:Envelope>'
-	curl -fsS -m 10 -H 'Content-Type: text/xml; charset=utf-8' \
-	    -H 'SOAPAction: ""' --data-binary "$body" "$SIM_URL" >"$T/get.xml"
+	sim_call GetOrderByOrderId QueryRequestHeader "<OrderNo>$1</OrderNo>\
+<OrderQueryOption><ReturnCertificateInfo>true</ReturnCertificateInfo>\
+</OrderQueryOption>" "$T/get.xml"
 }
 
 # sim_restart [epki-sim options]: stop epki-sim and start it again on the
@@ -40,10 +31,17 @@ sim_restart() {
 	    >/dev/null || gw_fail "epki-sim did not restart"
 }
 
-# sim_state KEY: one value of epki-sim's /sim/state.
-sim_state() {
-	curl -fsS -m 10 "http://127.0.0.1:$SIM_PORT/sim/state" |
-	    sed -n "s/^$1=//p"
+# enroll_journaled NAME N: enroll NAME (SUCCESS), which must make the
+# Nth order since gw_up, its certificate in the journal's last order.
+enroll_journaled() {
+	local c id
+	c=$(gw_challenge --cn "journal-$1")
+	enroll_expect "$1" SUCCESS --challenge "$c"
+	gw_assert_eq "$2" "$(sim_orders)" "orders after enrolling $1"
+	id=$(sim_order_ids | tail -1)
+	gw_assert_eq "$(openssl x509 -in "$T/$1.pem" -noout -serial)" \
+	    "$(serial_of "$id")" "$1's certificate in the journal"
+	LAST_ORDER=$id
 }
 
 # serial_of ORDER-ID: the serial of the certificate in the order's record.
@@ -53,12 +51,8 @@ serial_of() {
 }
 
 [ ! -e "$SIM_DIR/orders" ] || gw_fail "a new epki-sim made DIR/orders/"
-c=$(gw_challenge --cn journal-one)
-enroll_expect one SUCCESS --challenge "$c"
-gw_assert_eq 1 "$(sim_orders)" "orders after the first enrollment"
-one=$(sim_order_ids | tail -1)
-gw_assert_eq "$(openssl x509 -in "$T/one.pem" -noout -serial)" \
-    "$(serial_of "$one")" "the journal holds the issued certificate"
+enroll_journaled one 1
+one=$LAST_ORDER
 
 # A crash mid-append left half a record.
 printf 'order=MPS29991231999999\nstatus=4\nrequest_da' >>"$SIM_DIR/orders.log"
@@ -69,12 +63,8 @@ get_order "$one"
 gw_assert_contains "$T/get.xml" "<OrderNo>$one</OrderNo>"
 gw_assert_contains "$T/get.xml" "<SuccessCode>0</SuccessCode>"
 
-c=$(gw_challenge --cn journal-two)
-enroll_expect two SUCCESS --challenge "$c"
-gw_assert_eq 2 "$(sim_orders)" "orders after the restart"
-two=$(sim_order_ids | tail -1)
-gw_assert_eq "$(openssl x509 -in "$T/two.pem" -noout -serial)" \
-    "$(serial_of "$two")" "the record after the cut is whole"
+# The record after the cut is whole.
+enroll_journaled two 2
 
 # A directory of the old layout: the orders/ files are imported once.
 SIM_DIR=$T/epki-sim-old

@@ -10,11 +10,6 @@ gw_up
 
 SIM_BASE=http://127.0.0.1:$SIM_PORT
 
-# sim_state KEY: one value of epki-sim's /sim/state.
-sim_state() {
-	curl -fsS -m 10 "$SIM_BASE/sim/state" | sed -n "s/^$1=//p"
-}
-
 # order_of PEM: the epki-sim order whose certificate is PEM's.
 order_of() {
 	local want id
@@ -32,16 +27,8 @@ order_of() {
 
 # revoke ORDER-ID: EPKI Revoke (spec 5.4) straight to epki-sim.
 revoke() {
-	local body
-	body='<?xml version="1.0" encoding="UTF-8"?>'
-	body+='<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"'
-	body+=' xmlns:cr="https://system.globalsign.com/cr/ws/"><soapenv:Header/>'
-	body+='<soapenv:Body><cr:Revoke><Request><OrderRequestHeader><AuthToken>'
-	body+="<UserName>$GW_SIM_USER</UserName><Password>$GW_SIM_PASSWORD</Password>"
-	body+="</AuthToken></OrderRequestHeader><OrderID>$1</OrderID>"
-	body+='</Request></cr:Revoke></soapenv:Body></soapenv:Envelope>'
-	curl -fsS -m 10 -H 'Content-Type: text/xml; charset=utf-8' \
-	    -H 'SOAPAction: ""' --data-binary "$body" "$SIM_URL" >"$T/revoke.xml"
+	sim_call Revoke OrderRequestHeader "<OrderID>$1</OrderID>" \
+	    "$T/revoke.xml"
 }
 
 # getcrl NAME [scepreq options]: GetCRL into $T/NAME.crl; returns status.
