@@ -1,8 +1,9 @@
 /*
  * epki-sim's account settings (defaults, optionally overridden by
  * DIR/sim.conf, key = value lines): licence packs, profile state, faults
- * to inject from the start; its persistent counters in DIR/state; lenient
- * date parsing; and the API IP allow-list check (spec 2).
+ * to inject from the start; its persistent counters (DIR/state at start,
+ * then state records in the journal, sim_store.c); lenient date parsing; and
+ * the API IP allow-list check (spec 2).
  */
 #include <arpa/inet.h>
 #include <errno.h>

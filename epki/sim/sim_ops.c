@@ -2,8 +2,8 @@
  * epki-sim's dispatcher and its order operations: OrderAndIssueCertificate
  * and GetOrderByOrderId, with the validation order of spec 9.2, the
  * placeholder codes of 7.3 (licence packs, profile states), and the
- * injected faults applied around them. Orders persist through
- * sim_store.c; licence counts in DIR/state.
+ * injected faults applied around them. Orders and licence counts
+ * persist in the journal (sim_store.c).
  */
 #include <errno.h>
 #include <stdio.h>
