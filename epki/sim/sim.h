@@ -137,7 +137,7 @@ int sim_state_load(struct sim *s, struct gw_err *err);
 int sim_state_save(struct sim *s, struct gw_err *err);
 int sim_journal_sync(struct sim *s, struct gw_err *err);
 int sim_state_snapshot(struct sim *s, struct gw_err *err);
-void sim_state_apply(struct sim *s, const char *k, const char *v);
+void sim_state_parse(struct sim *s, char *text);
 int sim_state_lines(const struct sim *s, struct buf *out);
 int sim_addr_allowed(const char *allow, const struct sockaddr *sa);
 int sim_path(const struct sim *s, char *out, size_t n, const char *name);

@@ -386,7 +386,7 @@ state_set(struct sim *s, const char *k, long n)
 int
 sim_state_load(struct sim *s, struct gw_err *err)
 {
-	char path[PATH_MAX], *line, *next, *v;
+	char path[PATH_MAX];
 	struct gw_err ferr;
 	struct buf b;
 
@@ -404,28 +404,29 @@ sim_state_load(struct sim *s, struct gw_err *err)
 		gw_err_set(err, ferr.code, "%s", ferr.msg);
 		return -1;
 	}
-	for (line = (char *)b.data; line != NULL; line = next) {
+	sim_state_parse(s, (char *)b.data);
+	buf_cleanup(&b);
+	return 0;
+}
+
+/* Applies the "key=value" lines of text (DIR/state's, or a journal state
+ * record's after its first line), split in place, to s; unknown keys and
+ * bad numbers are ignored. */
+void
+sim_state_parse(struct sim *s, char *text)
+{
+	char *line, *next, *v;
+	long n;
+
+	for (line = text; line != NULL; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
 		if ((v = strchr(line, '=')) == NULL)
 			continue;
 		*v++ = '\0';
-		sim_state_apply(s, line, v);
+		if (parse_long(v, 0, 2000000000L, &n) == 0)
+			state_set(s, line, n);
 	}
-	buf_cleanup(&b);
-	return 0;
-}
-
-/* Applies one "key=value" line of a state record (the journal's or
- * DIR/state's, split at '=') to s; unknown keys and bad numbers are
- * ignored. */
-void
-sim_state_apply(struct sim *s, const char *k, const char *v)
-{
-	long n;
-
-	if (parse_long(v, 0, 2000000000L, &n) == 0)
-		state_set(s, k, n);
 }
 
 /* Appends the counts' key=value lines to out; 0 or -1. */

@@ -192,23 +192,20 @@ static int
 journal_write(struct sim *s, const struct buf *b, off_t *at, struct gw_err *err)
 {
 	ssize_t w;
-	int e = 0;
+	int e;
 
 	if ((*at = lseek(s->journal_fd, 0, SEEK_END)) == -1) {
 		gw_err_set(err, errno, JOURNAL ": %s", strerror(errno));
 		return -1;
 	}
-	if ((w = write(s->journal_fd, b->data, b->len)) != (ssize_t)b->len)
-		e = w == -1 ? errno : ENOSPC;
-	if (e != 0) {
-		gw_err_set(err, e, JOURNAL ": %s", strerror(e));
-		/* A torn record must not glue itself to the next one. */
-		if (ftruncate(s->journal_fd, *at) == -1)
-			fprintf(stderr, "epki-sim: " JOURNAL ": %s\n",
-			    strerror(errno));
-		return -1;
-	}
-	return 0;
+	if ((w = write(s->journal_fd, b->data, b->len)) == (ssize_t)b->len)
+		return 0;
+	e = w == -1 ? errno : ENOSPC;
+	gw_err_set(err, e, JOURNAL ": %s", strerror(e));
+	/* A torn record must not glue itself to the next one. */
+	if (ftruncate(s->journal_fd, *at) == -1)
+		fprintf(stderr, "epki-sim: " JOURNAL ": %s\n", strerror(errno));
+	return -1;
 }
 
 /*
@@ -455,25 +452,6 @@ sim_order_names(struct sim *s, char ***out, size_t *n)
 	return 0;
 }
 
-/* Applies the key=value lines of a complete state record (in b, its
- * first line dropped) to s. */
-static void
-state_record_apply(struct sim *s, struct buf *b)
-{
-	char *line, *next, *v;
-
-	if (b->data == NULL)
-		return;
-	for (line = (char *)b->data; line != NULL; line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		if ((v = strchr(line, '=')) == NULL)
-			continue;
-		*v++ = '\0';
-		sim_state_apply(s, line, v);
-	}
-}
-
 /*
  * Reads the journal line by line from f: indexes its order records and
  * applies its state records (the counts) in order, so the last one wins;
@@ -507,8 +485,8 @@ journal_index(struct sim *s, FILE *f, off_t *good, struct gw_err *err)
 		if (n != 1 || line[0] != '\n')
 			continue;
 		id[strcspn(id, "\n")] = '\0';
-		if (is_state)
-			state_record_apply(s, &st);
+		if (is_state && st.data != NULL)
+			sim_state_parse(s, (char *)st.data);
 		else if (sim_order_id_ok(id) &&
 		    index_set(s, id, start, (size_t)(at - start)) == -1) {
 			gw_err_set(err, ENOMEM, JOURNAL ": out of memory");

@@ -56,7 +56,7 @@ sim_orders() {
 # sim_state KEY: one value of epki-sim's /sim/state.
 sim_state() {
 	curl -fsS -m 10 "http://127.0.0.1:$SIM_PORT/sim/state" |
-	    sed -n "s/^$1=//p"
+	    awk -F= -v k="$1" '$1 == k { sub(/[ \t].*$/, "", $2); print $2; exit }'
 }
 
 # sim_call OP HEADER XML OUT: EPKI operation OP straight to epki-sim

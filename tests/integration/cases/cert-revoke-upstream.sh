@@ -10,7 +10,7 @@ c=$(gw_challenge --cn revokee)
 enroll_expect old SUCCESS --challenge "$c"
 assert_issued old
 serial=$(openssl x509 -in "$T/old.pem" -noout -serial | cut -d= -f2)
-calls0=$(curl -fsS "http://127.0.0.1:$SIM_PORT/sim/state" | sed -n 's/^calls.Revoke=//p')
+calls0=$(sim_state calls.Revoke)
 
 # Typed the way `openssl x509 -serial` prints it, in lower case, with colons.
 typed=$(echo "$serial" | tr 'A-F' 'a-f' | sed 's/../&:/g; s/:$//')
@@ -35,7 +35,7 @@ rc=0
 "$GW_BUILD/scepgw" cert revoke -c "$GW_CONF" "$serial" --reason because >/dev/null 2>&1 || rc=$?
 gw_assert_eq 2 "$rc" "unknown reason exit status"
 gw_assert_eq $((calls0 + 1)) \
-    "$(curl -fsS "http://127.0.0.1:$SIM_PORT/sim/state" | sed -n 's/^calls.Revoke=//p')" \
+    "$(sim_state calls.Revoke)" \
     "Revoke calls at epki-sim"
 
 enroll_expect renewed FAILURE --renew-cert "$T/old.pem" --renew-key "$T/old.key"

@@ -39,12 +39,6 @@ sim_fault() {
 	[ "$out" = ok ] || gw_fail "sim_fault '$1': $out"
 }
 
-# sim_state KEY: one value of GET /sim/state.
-sim_state() {
-	curl -fsS -m 10 "http://127.0.0.1:$SIM_PORT/sim/state" |
-	    awk -F= -v k="$1" '$1 == k { sub(/[ \t].*$/, "", $2); print $2; exit }'
-}
-
 # poll_until NAME TXID [SECONDS]: CertPoll as NAME until SUCCESS (the
 # device keeps polling while it gets PENDING); fails on FAILURE or timeout.
 poll_until() {
