@@ -188,6 +188,21 @@ on_resp(void *arg, struct epki_resp *r)
 	pthread_mutex_unlock(&w->mu);
 }
 
+/* Readies w's lock and condition; waiter_destroy() undoes it. */
+static void
+waiter_init(struct waiter *w)
+{
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+}
+
+static void
+waiter_destroy(struct waiter *w)
+{
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+}
+
 /* Waits until n callbacks have arrived. */
 static void
 wait_for(struct waiter *w, int n)
@@ -218,8 +233,7 @@ test_many_in_flight(void **state)
 	struct gw_err err;
 	int i;
 
-	pthread_mutex_init(&w.mu, NULL);
-	pthread_cond_init(&w.cv, NULL);
+	waiter_init(&w);
 	assert_int_equal(epki_client_new(&c, &o, &err), 0);
 	t = epki_client_transport(c);
 	for (i = 0; i < NORDERS; i++)
@@ -247,8 +261,7 @@ test_many_in_flight(void **state)
 		    0);
 	epki_client_free(c);
 	assert_int_equal(w.calls, 5);
-	pthread_cond_destroy(&w.cv);
-	pthread_mutex_destroy(&w.mu);
+	waiter_destroy(&w);
 }
 
 static void
@@ -353,8 +366,7 @@ test_latency_concurrency(void **state)
 
 	slow_start(e, &slow, "slow", "1000");
 	o.url = slow.url;
-	pthread_mutex_init(&w.mu, NULL);
-	pthread_cond_init(&w.cv, NULL);
+	waiter_init(&w);
 	assert_int_equal(epki_client_new(&c, &o, &err), 0);
 	t = epki_client_transport(c);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -365,8 +377,7 @@ test_latency_concurrency(void **state)
 	/* Serially this would take 200 s. */
 	assert_true(t1.tv_sec - t0.tv_sec < 15);
 	slow_stop(e, &slow);
-	pthread_cond_destroy(&w.cv);
-	pthread_mutex_destroy(&w.mu);
+	waiter_destroy(&w);
 }
 
 /*
@@ -389,8 +400,7 @@ test_connections_reused(void **state)
 
 	slow_start(e, &slow, "reuse", "300");
 	o.url = slow.url;
-	pthread_mutex_init(&w.mu, NULL);
-	pthread_cond_init(&w.cv, NULL);
+	waiter_init(&w);
 	assert_int_equal(epki_client_new(&c, &o, &err), 0);
 	t = epki_client_transport(c);
 	burst(&t, &a, &w, 24);
@@ -406,8 +416,7 @@ test_connections_reused(void **state)
 	assert_int_equal(w.notfound, 24 + 24 + 1 + 24);
 	epki_client_free(c);
 	slow_stop(e, &slow);
-	pthread_cond_destroy(&w.cv);
-	pthread_mutex_destroy(&w.mu);
+	waiter_destroy(&w);
 }
 
 int
