@@ -272,10 +272,10 @@ config_item(struct sim *s, const char *k, const char *v)
 	}
 	if (strcmp(k, "licences") == 0 && num(v, 0, 100000000L, &n) == 0) {
 		s->packs[0].left = n;
-		return sim_state_save(s, &err) == -1 ||
-			sim_journal_sync(s, &err) == -1 ?
-		    -1 :
-		    0;
+		if (sim_state_save(s, &err) == -1 ||
+		    sim_journal_sync(s, &err) == -1)
+			return -1;
+		return 0;
 	}
 	if (strcmp(k, "latency_ms") == 0 && num(v, 0, 600000, &n) == 0) {
 		s->latency_ms = n;

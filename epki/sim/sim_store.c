@@ -228,10 +228,9 @@ sim_journal_sync(struct sim *s, struct gw_err *err)
 static int
 rec_state(const struct sim *s, struct buf *b)
 {
-	return buf_addstr(b, "state\n") == -1 || sim_state_lines(s, b) == -1 ||
-		buf_addstr(b, "\n") == -1 ?
-	    -1 :
-	    0;
+	if (buf_addstr(b, "state\n") == -1 || sim_state_lines(s, b) == -1)
+		return -1;
+	return buf_addstr(b, "\n");
 }
 
 /* Records the counts as a state record in the journal, not synced;
@@ -268,8 +267,12 @@ sim_order_save(struct sim *s, const char *id, const char *status,
 	off_t at;
 	int rc = -1;
 
+	if (!sim_order_id_ok(id)) {
+		gw_err_set(err, EINVAL, "%s: not an order number", id);
+		return -1;
+	}
 	buf_init(&b, ORDER_FILE_MAX);
-	if (!sim_order_id_ok(id) || rec_field(&b, "order", id) == -1 ||
+	if (rec_field(&b, "order", id) == -1 ||
 	    rec_field(&b, "status", status) == -1 ||
 	    rec_field(&b, "request_date", request_date) == -1 ||
 	    rec_field(&b, "profile", profile) == -1 ||
