@@ -12,16 +12,17 @@
 # servers taking turns; the medians make the ratios (single runs swing
 # with the VM: scepgw's GetCACaps went from 88k to 157k/s in six runs in a
 # row on 2026-11-27, tests/bench/README.md round 10). scepserver answers
-# without a fresh
-# senderNonce, so its replies are checked with --lax-sender-nonce (every
-# other check, duplicate serials included, still applies); its rate counts
-# good replies only. Knobs: BENCH_N (1000), BENCH_C (16), BENCH_PASSES (2),
-# BENCH_WRK_S (10), BENCH_WRK_ROUNDS (3), BENCH_MICROMDM_PORT (a free
-# port), BENCH_KEY_DIR (keys are kept there per pass, so a second run skips key generation; default a
-# scratch folder), BENCH_SIM_DURABLE=1 (epki-sim syncs its files, in $T;
-# by default it runs with --no-fsync and its folder on /dev/shm: its files
-# stand in for GlobalSign's database, not ours; scepgw's database is on
-# disk with synchronous=FULL either way).
+# without a fresh senderNonce, so its replies are checked with
+# --lax-sender-nonce (every other check, duplicate serials included, still
+# applies); its rate counts good replies only.
+#
+# Knobs: BENCH_N (1000), BENCH_C (16), BENCH_PASSES (2), BENCH_WRK_S (10),
+# BENCH_WRK_ROUNDS (3), BENCH_MICROMDM_PORT (a free port), BENCH_KEY_DIR
+# (keys are kept there per pass, so a second run skips key generation;
+# default a scratch folder), BENCH_SIM_DURABLE=1 (epki-sim syncs its
+# files, in $T; by default it runs with --no-fsync and its folder on
+# /dev/shm: its files stand in for GlobalSign's database, not ours;
+# scepgw's database is on disk with synchronous=FULL either way).
 #
 # Exits non-zero when a scepgw reply is wrong or a server does not start;
 # timings and micromdm's wrong replies are only reported.
