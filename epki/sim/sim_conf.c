@@ -410,8 +410,8 @@ sim_state_load(struct sim *s, struct gw_err *err)
 }
 
 /* Applies the "key=value" lines of text (DIR/state's, or a journal state
- * record's after its first line), split in place, to s; unknown keys and
- * bad numbers are ignored. */
+ * record's after its first line; NULL for none), split in place, to s;
+ * unknown keys and bad numbers are ignored. */
 void
 sim_state_parse(struct sim *s, char *text)
 {

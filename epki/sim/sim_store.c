@@ -488,7 +488,7 @@ journal_index(struct sim *s, FILE *f, off_t *good, struct gw_err *err)
 		if (n != 1 || line[0] != '\n')
 			continue;
 		id[strcspn(id, "\n")] = '\0';
-		if (is_state && st.data != NULL)
+		if (is_state)
 			sim_state_parse(s, (char *)st.data);
 		else if (sim_order_id_ok(id) &&
 		    index_set(s, id, start, (size_t)(at - start)) == -1) {
