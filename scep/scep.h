@@ -113,6 +113,9 @@ int scep_msg_digest_nid(const struct scep_msg *m);
 int scep_msg_cipher_nid(const struct scep_msg *m);
 bool scep_msg_is_oaep(const struct scep_msg *m);
 bool scep_msg_signer_matches_csr(const struct scep_msg *m);
+/* SHA-256 of the signer's DER SubjectPublicKeyInfo (as scep_csr_info's
+ * key_sha256 for a CSR). Returns 0, or -1 when there is no signer. */
+int scep_msg_signer_key_sha256(const struct scep_msg *m, uint8_t out[32]);
 
 /* The CSR inside a PKCSReq or RenewalReq (scep_csr.c). */
 

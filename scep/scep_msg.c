@@ -13,6 +13,7 @@
 #include <openssl/bio.h>
 #include <openssl/cms.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 
@@ -606,6 +607,29 @@ scep_msg_signer_matches_csr(const struct scep_msg *m)
 	a = X509_get0_pubkey(m->keyed);
 	b = m->csr_key;
 	return a != NULL && b != NULL && EVP_PKEY_eq(a, b) == 1;
+}
+
+/*
+ * SHA-256 of the signer's DER SubjectPublicKeyInfo: the same fingerprint
+ * scep_csr_inspect() gives a CSR's key, so that a later request can be
+ * matched to the key of an earlier one. Returns 0 or -1.
+ */
+int
+scep_msg_signer_key_sha256(const struct scep_msg *m, uint8_t out[32])
+{
+	unsigned char *der = NULL;
+	unsigned int len = 0;
+	int n, rc = -1;
+
+	if (m->signer == NULL)
+		return -1;
+	n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(m->signer), &der);
+	if (n > 0 &&
+	    EVP_Digest(der, (size_t)n, out, &len, EVP_sha256(), NULL) == 1 &&
+	    len == 32)
+		rc = 0;
+	OPENSSL_free(der);
+	return rc;
 }
 
 /* Whether the envelope used RSAES-OAEP key transport (after decrypt). */

@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
@@ -31,6 +32,7 @@
 #include "gw_err.h"
 #include "gw_thread.h"
 #include "log.h"
+#include "pubkey.h"
 #include "scep.h"
 #include "secure.h"
 
@@ -165,6 +167,54 @@ op_from_txn(struct enroll_op *op, const struct db_txn *t)
 		op->status = SCEP_STATUS_PENDING;
 		return;
 	}
+}
+
+/*
+ * The key a transaction was requested for: its stored fingerprint, else
+ * (rows older than schema 5) the one of its stored CSR. Returns 0 or -1.
+ */
+static int
+txn_key_sha256(const struct db_txn *t, uint8_t out[32])
+{
+	unsigned char *der = NULL;
+	unsigned int len = 0;
+	X509_REQ *req = NULL;
+	BIO *bio;
+	int n, rc = -1;
+
+	if (t->has_key) {
+		memcpy(out, t->key_sha256, 32);
+		return 0;
+	}
+	if (t->csr_pem == NULL ||
+	    (bio = BIO_new_mem_buf(t->csr_pem, -1)) == NULL)
+		return -1;
+	req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (req != NULL &&
+	    (n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &der)) > 0 &&
+	    EVP_Digest(der, (size_t)n, out, &len, EVP_sha256(), NULL) == 1 &&
+	    len == 32)
+		rc = 0;
+	OPENSSL_free(der);
+	X509_REQ_free(req);
+	ERR_clear_error();
+	return rc;
+}
+
+/*
+ * Whether op may read transaction t (README "Security model"): only a
+ * request signed with the key of the request that made it. Anyone else
+ * learns nothing, not even that the transactionID exists.
+ */
+static bool
+txn_reader_ok(const struct enroll_op *op, const struct db_txn *t)
+{
+	uint8_t mine[32], theirs[32];
+
+	return scep_msg_signer_key_sha256(op->msg, mine) == 0 &&
+	    txn_key_sha256(t, theirs) == 0 &&
+	    CRYPTO_memcmp(mine, theirs, sizeof(mine)) == 0;
 }
 
 /* What to do with a request whose transactionID is already known. */
@@ -924,7 +974,14 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 		goto out;
 	}
 	if (found == 0 && memcmp(t.csr_sha256, s->info.csr_sha256, 32) == 0) {
-		answer_retry(op, &t, &s->info, false);
+		if (txn_reader_ok(op, &t)) {
+			answer_retry(op, &t, &s->info, false);
+			goto out;
+		}
+		log_info("%s txid=%s: resent request signed by a key other "
+			 "than the original request's; refused",
+		    op->peer, txid);
+		enroll_op_fail(op, SCEP_FAIL_BADCERTID, "unknown transaction");
 		goto out;
 	}
 	if (enroll_csr_sans_check(op, txid, &s->info) == -1 ||
@@ -996,6 +1053,11 @@ enroll_certpoll(struct gw_ctx *ctx, struct enroll_op *op)
 		log_info("%s txid=%s: CertPoll for an unknown transaction",
 		    op->peer, txid);
 		enroll_op_fail(op, SCEP_FAIL_BADCERTID, "unknown transaction");
+	} else if (!txn_reader_ok(op, &t)) {
+		log_info("%s txid=%s: CertPoll signed by a key other than the "
+			 "request's; refused",
+		    op->peer, txid);
+		enroll_op_fail(op, SCEP_FAIL_BADCERTID, "unknown transaction");
 	} else {
 		op_from_txn(op, &t);
 	}
@@ -1034,6 +1096,15 @@ enroll_getcert(struct gw_ctx *ctx, struct enroll_op *op)
 		log_info(
 		    "%s GetCert: no certificate serial=%s from that issuer",
 		    op->peer, found == 0 ? serial : "?");
+		enroll_op_fail(op, SCEP_FAIL_BADCERTID, "unknown certificate");
+		goto out;
+	}
+	/* Only the holder of the certificate's key may fetch it. */
+	if (!gw_x509_has_key(x,
+		X509_get0_pubkey(scep_msg_get0_signer_keyed(op->msg)))) {
+		log_info("%s GetCert: serial=%s asked for by a signer without "
+			 "its key; refused",
+		    op->peer, serial);
 		enroll_op_fail(op, SCEP_FAIL_BADCERTID, "unknown certificate");
 		goto out;
 	}
