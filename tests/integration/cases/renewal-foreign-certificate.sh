@@ -6,7 +6,8 @@
 # renews nothing: a RenewalReq gets FAILURE badMessageCheck, a PKCSReq
 # signed by it goes down the challenge path. So do certificates the
 # database knows but that cannot renew: no clientAuth/emailProtection
-# extended key usage, or expired there. Nothing is ordered for them.
+# extended key usage, or expired there. Nothing is ordered for them, nor
+# when the database cannot answer (HTTP 503).
 . "$GW_SRC/tests/integration/lib.sh"
 gw_up
 
@@ -85,5 +86,20 @@ sqlite3 -cmd '.timeout 10000' "$GW_DIR/scepgw.db" \
 enroll_expect old-r FAILURE --renew-cert "$T/old.pem" --renew-key "$T/old.key"
 gw_assert_contains "$T/old-r.out" "failinfo=badMessageCheck"
 gw_assert_contains "$T/scepgw.log" "signer serial=$serial: it has expired"
-gw_assert_eq 3 "$(sim_orders)" "orders at epki-sim"
+gw_assert_eq 3 "$(sim_orders)" "orders after the expired certificate"
+
+# A database error refuses the renewal (HTTP 503), never lets it pass;
+# once the database answers again, the same certificate renews.
+sqlite3 -cmd '.timeout 10000' "$GW_DIR/scepgw.db" \
+    "ALTER TABLE certificates RENAME TO certificates_away;"
+rc=0
+enroll dberr --renew-cert "$T/real.pem" --renew-key "$T/real.key" || rc=$?
+gw_assert_eq 1 "$rc" "scepreq exit status on a database error"
+gw_assert_contains "$T/dberr.out" "503"
+gw_assert_contains "$T/scepgw.log" "database: cert renewal: no such table"
+gw_assert_eq 3 "$(sim_orders)" "orders after the database error"
+sqlite3 -cmd '.timeout 10000' "$GW_DIR/scepgw.db" \
+    "ALTER TABLE certificates_away RENAME TO certificates;"
+enroll_expect real2 SUCCESS --renew-cert "$T/real.pem" --renew-key "$T/real.key"
+gw_assert_eq 4 "$(sim_orders)" "orders at epki-sim"
 gw_stop

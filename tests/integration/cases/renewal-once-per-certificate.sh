@@ -5,7 +5,8 @@
 # same request resent gets the stored answer and the successor renews in
 # its turn. A renewal under the transactionID of the certificate it renews
 # (certmonger keeps its key, so its transactionID) is a new transaction;
-# replayed, it orders nothing either. A revoked certificate renews nothing.
+# replayed, it orders nothing either. A revoked certificate renews nothing,
+# and of renewals of one certificate racing each other, one is ordered.
 . "$GW_SRC/tests/integration/lib.sh"
 gw_up
 
@@ -73,5 +74,24 @@ gw_assert_ok "cert revoke" "$GW_BUILD/scepgw" cert revoke -c "$GW_CONF" \
 enroll_expect r5 FAILURE --renew-cert "$T/r3.pem" --renew-key "$T/r3.key"
 gw_assert_contains "$T/r5.out" "failinfo=badMessageCheck"
 gw_assert_contains "$T/scepgw.log" "signer serial=$(serial_of r3): it is revoked"
-gw_assert_eq 5 "$(sim_orders)" "orders at epki-sim"
+gw_assert_eq 5 "$(sim_orders)" "orders after the revoked certificate"
+
+# Six renewals of one certificate at once, each with its own key and
+# transactionID: one is ordered.
+c=$(gw_challenge --cn racer)
+enroll_expect racer SUCCESS --challenge "$c"
+for i in 1 2 3 4 5 6; do
+	openssl genrsa -out "$T/race$i.key" 2048 2>/dev/null
+done
+pids=()
+for i in 1 2 3 4 5 6; do
+	enroll "race$i" --renew-cert "$T/racer.pem" --renew-key "$T/racer.key" &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || true; done
+won=$(cat "$T"/race[1-6].out | grep -c 'status=SUCCESS' || true)
+lost=$(cat "$T"/race[1-6].out | grep -c 'failinfo=badMessageCheck' || true)
+gw_assert_eq 1 "$won" "racing renewals issued"
+gw_assert_eq 5 "$lost" "racing renewals refused"
+gw_assert_eq 7 "$(sim_orders)" "orders at epki-sim"
 gw_stop
