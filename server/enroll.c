@@ -825,10 +825,9 @@ start_next(struct start_job *s, int rc, enum db_start res,
 		return 0;
 	}
 	if (res == DB_START_RENEWED) {
-		/* Another renewal of the same certificate was recorded first.
-		 */
-		log_info("%s txid=%s: RenewalReq refused: signer serial=%s: it "
-			 "was renewed already",
+		/* Another renewal of that certificate was recorded first. */
+		log_info("%s txid=%s: renewal refused: signer serial=%s: it "
+			 "was renewed already, by a renewal recorded first",
 		    op->peer, txid, s->id.serial);
 		enroll_op_fail(op, SCEP_FAIL_BADMESSAGECHECK,
 		    "renewal must be signed by a valid certificate issued "

@@ -198,8 +198,8 @@ enroll_renew_check(struct gw_ctx *ctx, struct enroll_op *op,
 	    (int)sizeof(id->ou));
 	cert_email(signer, id->email, sizeof(id->email));
 	snprintf(id->serial, sizeof(id->serial), "%s", serial);
-	snprintf(id->profile, sizeof(id->profile), "%s",
-	    r.profile != NULL ? r.profile : "");
+	if (r.profile != NULL && strcmp(r.profile, "default") != 0)
+		snprintf(id->profile, sizeof(id->profile), "%s", r.profile);
 	log_info("%s txid=%s: renewal of serial=%s authenticated", op->peer,
 	    txid, serial);
 	rc = 1;
