@@ -90,6 +90,10 @@ static const char *const db_migrations[] = {
 	/* 5: the CSR key of a transaction, so that a transactionID reused
 	 * with a new CSR for the same key (certmonger) is recognised. */
 	"ALTER TABLE transactions ADD COLUMN key_sha256 BLOB;",
+	/* 6: the serial of the certificate a renewal renews, so that a
+	 * certificate has at most one live successor (db_txn_start()). */
+	("ALTER TABLE transactions ADD COLUMN renews TEXT;"
+	 "CREATE INDEX transactions_renews ON transactions(renews);"),
 };
 
 #define DB_SCHEMA_LATEST \

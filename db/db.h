@@ -82,6 +82,7 @@ struct db_txn {
 	char *profile;	 /* [profile NAME] it was made for; NULL: default */
 	uint8_t key_sha256[32]; /* the CSR's public key (SPKI hash) */
 	bool has_key;		/* false for rows older than schema 5 */
+	char *renews; /* a renewal: the serial (hex) it renews, else NULL */
 };
 void db_txn_cleanup(struct db_txn *t);
 
@@ -93,6 +94,7 @@ enum db_start {
 	DB_START_CHALLENGE_USED, /* consumed by another transaction */
 	DB_START_CHALLENGE_EXPIRED,
 	DB_START_CHALLENGE_REVOKED,
+	DB_START_RENEWED, /* n->renews has a live successor already */
 	DB_START__MAX
 };
 
@@ -108,6 +110,7 @@ struct db_txn_new {
 	bool identity_final;	   /* csr_* are final: no challenge binding */
 	const char *profile;	   /* [profile NAME], or NULL: default */
 	const uint8_t *key_sha256; /* 32 bytes: the CSR's public key */
+	const char *renews; /* a renewal: the renewed serial (hex), or NULL */
 };
 
 int db_txn_get(struct db *db, const char *txid, struct db_txn *t,
@@ -162,6 +165,20 @@ int db_cert_get(struct db *db, const char *serial_hex, struct db_cert *c,
     struct gw_err *err);
 int db_cert_set_revoked(struct db *db, const char *serial_hex, int64_t when,
     const char *reason, struct gw_err *err);
+
+/* A certificate and what a renewal of it depends on (db_cert_renewal()). */
+struct db_cert_renewal {
+	struct db_cert cert; /* the row, with its DER */
+	int txn_state;	     /* enum db_txn_state of the transaction that
+				issued it (archived or not); 0: none */
+	char *profile;	     /* that transaction's [profile NAME]; NULL:
+				default */
+	char *successor;     /* txid of a transaction renewing it that is
+				ORDERING or ISSUED, or NULL */
+};
+void db_cert_renewal_cleanup(struct db_cert_renewal *r);
+int db_cert_renewal(struct db *db, const char *serial_hex,
+    struct db_cert_renewal *r, struct gw_err *err);
 
 /*
  * Admin listings (db_list.c), newest first, at most limit rows (0: no

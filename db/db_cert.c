@@ -121,6 +121,67 @@ out:
 	return rc;
 }
 
+/* Frees what db_cert_renewal() filled and zeroes it; accepts NULL. */
+void
+db_cert_renewal_cleanup(struct db_cert_renewal *r)
+{
+	if (r == NULL)
+		return;
+	db_cert_cleanup(&r->cert);
+	free(r->profile);
+	free(r->successor);
+	memset(r, 0, sizeof(*r));
+}
+
+/*
+ * Looks up the certificate with this serial (upper-case hex) for a
+ * renewal: the row with its DER, the state and [profile NAME] of the
+ * transaction that issued it (found under its archived name too, as
+ * db_txn_archive() renames both), and a successor that makes a second
+ * renewal refused. Returns 0 found (*r holds copies; free with
+ * db_cert_renewal_cleanup()), 1 not found, -1 error (err set).
+ */
+int
+db_cert_renewal(struct db *db, const char *serial_hex,
+    struct db_cert_renewal *r, struct gw_err *err)
+{
+	sqlite3_stmt *st;
+	int s, rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	db_lock(db);
+	st = db_stmt(db, DB_ST_CERT_RENEWAL);
+	if (db_bind_text(st, 1, serial_hex) != SQLITE_OK) {
+		db_err_sql(db, err, "cert renewal");
+		goto out;
+	}
+	s = sqlite3_step(st);
+	if (s == SQLITE_DONE) {
+		rc = 1;
+		goto out;
+	}
+	if (s != SQLITE_ROW) {
+		db_err_sql(db, err, "cert renewal");
+		goto out;
+	}
+	r->txn_state = sqlite3_column_type(st, 9) == SQLITE_NULL ?
+	    0 :
+	    sqlite3_column_int(st, 9);
+	if (cert_row_read(st, &r->cert) != 0 ||
+	    db_col_blobdup(st, 8, &r->cert.der, &r->cert.der_len) != 0 ||
+	    db_col_strdup(st, 10, &r->profile) != 0 ||
+	    db_col_strdup(st, 11, &r->successor) != 0) {
+		db_cert_renewal_cleanup(r);
+		gw_err_set(err, DB_ERR_SQL, "cert renewal: out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	db_unlock(db);
+	return rc;
+}
+
 /* 1 when a row with this serial exists, 0 when not, -1 (err set). The
  * caller holds the mutex. */
 static int

@@ -18,7 +18,7 @@
 #define DB_TXN_COLS                                                         \
 	"id, txid, csr_sha256, state, created, updated, challenge_id, cn, " \
 	"email, ou, csr_pem, order_id, cert_der, fail_info, fail_text, "    \
-	"profile, key_sha256"
+	"profile, key_sha256, renews"
 
 #define DB_STMTS(X)                                                            \
 	X(BEGIN, "BEGIN IMMEDIATE")                                            \
@@ -47,8 +47,11 @@
 	X(TX_PUT,                                                              \
 	    "INSERT INTO transactions(txid, csr_sha256, state, "               \
 	    "created, updated, challenge_id, cn, email, ou, csr_pem, "         \
-	    "profile, key_sha256) "                                            \
-	    "VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")         \
+	    "profile, key_sha256, renews) "                                    \
+	    "VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")    \
+	X(TX_SUCCESSOR,                                                        \
+	    "SELECT txid FROM transactions "                                   \
+	    "WHERE renews = ?1 AND state IN (1, 2) ORDER BY id LIMIT 1")       \
 	X(TX_RENAME,                                                           \
 	    "UPDATE transactions SET txid = ?2 "                               \
 	    "WHERE txid = ?1 AND state IN (2, 3)")                             \
@@ -79,6 +82,14 @@
 	    "SELECT serial_hex, order_id, txid, subject, issued, "             \
 	    "not_after, revoked, revoke_reason, cert_der FROM certificates "   \
 	    "WHERE serial_hex = ?1")                                           \
+	X(CERT_RENEWAL,                                                        \
+	    "SELECT c.serial_hex, c.order_id, c.txid, c.subject, c.issued, "   \
+	    "c.not_after, c.revoked, c.revoke_reason, c.cert_der, t.state, "   \
+	    "t.profile, (SELECT s.txid FROM transactions s "                   \
+	    "WHERE s.renews = c.serial_hex AND s.state IN (1, 2) "             \
+	    "ORDER BY s.id LIMIT 1) FROM certificates c "                      \
+	    "LEFT JOIN transactions t ON t.txid = c.txid "                     \
+	    "WHERE c.serial_hex = ?1")                                         \
 	X(CERT_REVOKE,                                                         \
 	    "UPDATE certificates SET revoked = ?1, revoke_reason = ?2 "        \
 	    "WHERE serial_hex = ?3 AND revoked = 0")                           \

@@ -31,6 +31,7 @@ db_txn_cleanup(struct db_txn *t)
 	free(t->cert_der);
 	free(t->fail_text);
 	free(t->profile);
+	free(t->renews);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -63,7 +64,8 @@ txn_row_read(sqlite3_stmt *st, struct db_txn *t)
 	    db_col_strdup(st, 11, &t->order_id) != 0 ||
 	    db_col_blobdup(st, 12, &t->cert_der, &t->cert_len) != 0 ||
 	    db_col_strdup(st, 14, &t->fail_text) != 0 ||
-	    db_col_strdup(st, 15, &t->profile) != 0)
+	    db_col_strdup(st, 15, &t->profile) != 0 ||
+	    db_col_strdup(st, 17, &t->renews) != 0)
 		return -1;
 	return 0;
 }
@@ -291,12 +293,41 @@ txn_insert(struct db *db, const struct db_txn_new *n,
 		    sqlite3_bind_blob(st, 10, n->key_sha256, 32,
 			SQLITE_TRANSIENT) :
 		    sqlite3_bind_null(st, 10);
+	if (b == SQLITE_OK)
+		b = db_bind_text(st, 11, n->renews);
 	if (b != SQLITE_OK) {
 		db_err_sql(db, err, "txn insert");
 		db_stmt_done(st);
 		return -1;
 	}
 	return db_step_done(db, st, "txn insert", err);
+}
+
+/*
+ * Whether the certificate serial_hex has a live successor: a transaction
+ * renewing it that is ORDERING or ISSUED (a FAILED one does not count).
+ * The caller holds the mutex. Returns 0 yes, 1 no, -1 error.
+ */
+static int
+txn_successor(struct db *db, const char *serial_hex, struct gw_err *err)
+{
+	sqlite3_stmt *st = db_stmt(db, DB_ST_TX_SUCCESSOR);
+	int s, rc = -1;
+
+	if (db_bind_text(st, 1, serial_hex) != SQLITE_OK) {
+		db_err_sql(db, err, "txn successor");
+		goto out;
+	}
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW)
+		rc = 0;
+	else if (s == SQLITE_DONE)
+		rc = 1;
+	else
+		db_err_sql(db, err, "txn successor");
+out:
+	db_stmt_done(st);
+	return rc;
 }
 
 /*
@@ -319,6 +350,21 @@ txn_start_locked(struct db *db, const struct db_txn_new *n, enum db_start *res,
 		*res = DB_START_EXISTS;
 		rc = 0;
 		goto out;
+	}
+	/*
+	 * A certificate is renewed once: checked here, in the write that
+	 * records the renewal, so two renewals signed by the same
+	 * certificate cannot both start an order.
+	 */
+	if (n->renews != NULL) {
+		found = txn_successor(db, n->renews, err);
+		if (found < 0)
+			goto out;
+		if (found == 0) {
+			*res = DB_START_RENEWED;
+			rc = 0;
+			goto out;
+		}
 	}
 	/* Step 3: consume the challenge and record the order, atomically. */
 	if (n->challenge_sha256 != NULL) {
@@ -367,11 +413,13 @@ txn_start_write(struct db *db, void *arg, struct gw_err *err)
 /*
  * DESIGN.md "Enrollment" steps 2-3, atomically: if n->txid is known,
  * *res = DB_START_EXISTS and *t holds it (the caller compares csr_sha256).
- * Otherwise the challenge (if n->challenge_sha256 is set) must be known,
- * unrevoked, unused and unexpired, else *res names why and nothing is
- * written. Then the challenge is marked used and the transaction recorded
- * as ORDERING (*res = DB_START_OK, *t filled). *t is zeroed first; the
- * caller frees it with db_txn_cleanup(). Returns 0 (see *res) or -1.
+ * Otherwise a renewal (n->renews set) must renew a certificate that has
+ * no ORDERING or ISSUED successor yet (else DB_START_RENEWED), and the
+ * challenge (if n->challenge_sha256 is set) must be known, unrevoked,
+ * unused and unexpired, else *res names why; nothing is written then. Then the
+ * challenge is marked used and the transaction recorded as ORDERING (*res =
+ * DB_START_OK, *t filled). *t is zeroed first; the caller frees it with
+ * db_txn_cleanup(). Returns 0 (see *res) or -1.
  */
 int
 db_txn_start(struct db *db, const struct db_txn_new *n, enum db_start *res,

@@ -230,13 +230,15 @@ enum retry {
  * its transactionID, and builds a new CSR whenever it resubmits) gets
  * the stored answer while the order is open or once it was issued — the
  * certificate is that key's, and nothing is paid twice — unless it is an
- * authenticated renewal; after a failure, or for a renewal, it becomes a
- * new transaction (the caller archives the old row just before it starts
- * the new one: renamed, never overwritten).
+ * authenticated renewal of the very certificate that transaction issued
+ * (renews_it: certmonger renewing); after a failure, or for such a
+ * renewal, it becomes a new transaction (the caller archives the old row
+ * just before it starts the new one: renamed, never overwritten). A
+ * replayed renewal signed by an older certificate gets the stored answer.
  */
 static enum retry
 answer_retry(struct enroll_op *op, const struct db_txn *t,
-    const struct scep_csr_info *info, bool renewal)
+    const struct scep_csr_info *info, bool renews_it)
 {
 	if (memcmp(t->csr_sha256, info->csr_sha256, 32) == 0) {
 		log_info("%s txid=%s: retry answered from stored state",
@@ -252,16 +254,18 @@ answer_retry(struct enroll_op *op, const struct db_txn *t,
 		return RETRY_ANSWERED;
 	}
 	if (t->state == DB_TXN_ORDERING ||
-	    (t->state == DB_TXN_ISSUED && !renewal)) {
+	    (t->state == DB_TXN_ISSUED && !renews_it)) {
 		log_info("%s txid=%s: new CSR for the same key; answered from "
 			 "stored state",
 		    op->peer, t->txid);
 		op_from_txn(op, t);
 		return RETRY_ANSWERED;
 	}
-	log_info("%s txid=%s: same key, new CSR after the transaction ended: "
+	log_info("%s txid=%s: same key, new CSR after the transaction %s: "
 		 "a new transaction (the old one will be kept as %s@%lld)",
-	    op->peer, t->txid, t->txid, (long long)t->id);
+	    op->peer, t->txid,
+	    renews_it ? "issued the certificate it renews" : "failed", t->txid,
+	    (long long)t->id);
 	return RETRY_NEW;
 }
 
@@ -774,7 +778,13 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 		return 0;
 	}
 	memset(&o, 0, sizeof(o));
-	order_profile_set(ctx, enroll_op_profile(ctx, op), &o);
+	/* A renewal is ordered on its transaction's profile, the renewed
+	 * certificate's (README "Renewal"); enroll_renew_check() made sure
+	 * that is the profile it came in on. */
+	if (t->renews != NULL)
+		enroll_profile_order(ctx, t->profile, &o);
+	else
+		order_profile_set(ctx, enroll_op_profile(ctx, op), &o);
 	o.csr_pem = info->pem;
 	o.upn = info->upn; /* the CSR's UPN SAN: EPKI carries it */
 	o.cn = t->cn;
@@ -859,9 +869,19 @@ start_next(struct start_job *s, int rc, enum db_start res,
 	}
 	if (res == DB_START_EXISTS) {
 		/* A twin request won the race; answer as a retry of it. */
-		if (answer_retry(op, t, &s->info, s->renewal) == RETRY_NEW)
+		if (answer_retry(op, t, &s->info, false) == RETRY_NEW)
 			enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 			    "transactionID busy; try again");
+		return 0;
+	}
+	if (res == DB_START_RENEWED) {
+		/* Another renewal of that certificate was recorded first. */
+		log_info("%s txid=%s: renewal refused: signer serial=%s: it "
+			 "was renewed already, by a renewal recorded first",
+		    op->peer, txid, s->id.serial);
+		enroll_op_fail(op, SCEP_FAIL_BADMESSAGECHECK,
+		    "renewal must be signed by a valid certificate issued "
+		    "through this gateway");
 		return 0;
 	}
 	if (res != DB_START_OK) {
@@ -997,7 +1017,10 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 		goto out;
 	}
 	if (found == 0 &&
-	    answer_retry(op, &t, &s->info, renewal == 1) == RETRY_ANSWERED)
+	    answer_retry(op, &t, &s->info,
+		renewal == 1 && t.state == DB_TXN_ISSUED &&
+		    enroll_signer_is(op, t.cert_der, t.cert_len)) ==
+		RETRY_ANSWERED)
 		goto out;
 	archive = found == 0;
 	archive_id = t.id;

@@ -1,10 +1,11 @@
 /*
  * Admission of a new enrollment (DESIGN.md "Enrollment", before step 3):
  * decides whether a PKCSReq or RenewalReq may start an order, and with
- * which identity. A renewal is authenticated by its signer certificate and
- * keeps that certificate's identity; any other request needs the profile's
- * static challenge or a usable one-time challenge, which is checked here
- * without being consumed, and the profile's templates decide its identity.
+ * which identity. A renewal is authenticated by its signer certificate,
+ * one this gateway issued, and keeps that certificate's identity and
+ * profile; any other request needs the profile's static challenge or a
+ * usable one-time challenge, which is checked here without being
+ * consumed, and the profile's templates decide its identity.
  * Consuming the challenge and ordering stay in enroll.c.
  */
 #include <stdbool.h>
@@ -48,11 +49,93 @@ cert_email(const X509 *x, char *out, size_t n)
 		    NID_pkcs9_emailAddress, out, (int)n);
 }
 
+/* True when x carries clientAuth or emailProtection in its extended key
+ * usage: what the profiles issue (PersonalSign), so what may renew. */
+static bool
+cert_eku_ok(const X509 *x)
+{
+	EXTENDED_KEY_USAGE *eku;
+	bool ok = false;
+	int i, nid;
+
+	eku = X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);
+	for (i = 0; i < sk_ASN1_OBJECT_num(eku) && !ok; i++) {
+		nid = OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i));
+		ok = nid == NID_client_auth || nid == NID_email_protect;
+	}
+	EXTENDED_KEY_USAGE_free(eku);
+	return ok;
+}
+
+/* True when op's signer certificate is the certificate der (DER). */
+bool
+enroll_signer_is(const struct enroll_op *op, const uint8_t *der, size_t len)
+{
+	const X509 *signer = scep_msg_get0_signer(op->msg);
+	unsigned char *mine = NULL;
+	bool eq;
+	int n;
+
+	if (signer == NULL || der == NULL || (n = i2d_X509(signer, &mine)) <= 0)
+		return false;
+	eq = (size_t)n == len && memcmp(mine, der, len) == 0;
+	OPENSSL_free(mine);
+	return eq;
+}
+
 /*
- * Decides whether a request is a renewal (RFC 8894 2.4): it is signed by
- * a certificate under our CA chain, valid now and not revoked. Returns 1
- * for an authenticated renewal (id filled), 0 for a plain PKCSReq, -1
- * when refused (op holds the FAILURE).
+ * Why the signer (serial, found as db_cert_renewal() says) cannot renew
+ * on profile pname, into why; *fail is the failInfo a RenewalReq gets.
+ * Returns false when it can.
+ */
+static bool
+renew_why_not(const struct enroll_op *op, const X509 *signer, int found,
+    const struct db_cert_renewal *r, const char *pname, char *why, size_t n,
+    enum scep_fail *fail)
+{
+	const char *issued_on;
+
+	*fail = SCEP_FAIL_BADMESSAGECHECK;
+	if (found == 1)
+		snprintf(why, n, "it was not issued through this gateway");
+	else if (!enroll_signer_is(op, r->cert.der, r->cert.der_len))
+		snprintf(why, n,
+		    "it is not the certificate this gateway issued with that "
+		    "serial");
+	else if (r->txn_state != DB_TXN_ISSUED)
+		snprintf(why, n, "its transaction is not ISSUED");
+	else if (r->cert.revoked != 0)
+		snprintf(why, n, "it is revoked");
+	else if (r->cert.not_after <= enroll_now())
+		snprintf(why, n, "it has expired");
+	else if (r->successor != NULL)
+		snprintf(why, n, "it was renewed already, by txid=%s",
+		    r->successor);
+	else if (!cert_eku_ok(signer))
+		snprintf(why, n,
+		    "it carries neither clientAuth nor emailProtection");
+	else {
+		issued_on = r->profile != NULL ? r->profile : "default";
+		if (strcmp(issued_on, pname) == 0)
+			return false;
+		snprintf(why, n,
+		    "it was issued on profile %s, the request came on "
+		    "profile %s",
+		    issued_on, pname);
+		*fail = SCEP_FAIL_BADREQUEST;
+	}
+	return true;
+}
+
+/*
+ * Decides whether a request is a renewal (RFC 8894 2.4, README
+ * "Renewal"): its signer certificate verifies up to [ra] ca_chain, and is
+ * one this gateway issued (the whole DER is in the database, its
+ * transaction ISSUED), not revoked, not expired, not renewed already,
+ * with clientAuth or emailProtection, issued on the profile the request
+ * came in on. Returns 1 for an authenticated renewal (id filled), 0 for a
+ * plain PKCSReq (a challenge is needed), -1 when refused (op holds the
+ * answer: a RenewalReq's FAILURE, or 503 when the database failed).
  */
 int
 enroll_renew_check(struct gw_ctx *ctx, struct enroll_op *op,
@@ -60,14 +143,19 @@ enroll_renew_check(struct gw_ctx *ctx, struct enroll_op *op,
 {
 	const X509 *signer = scep_msg_get0_signer(op->msg);
 	const char *txid = scep_msg_txid(op->msg);
+	const struct gw_profile *p = enroll_op_profile(ctx, op);
+	const char *pname = p != NULL ? p->name : "default";
+	bool rr = scep_msg_type(op->msg) == SCEP_MT_RENEWALREQ;
 	const X509_NAME *subj;
-	struct db_cert c;
+	struct db_cert_renewal r;
+	enum scep_fail fail;
 	struct gw_err err;
-	char serial[80];
-	int found;
+	char serial[80], why[160];
+	int found, rc = -1;
 
+	memset(&r, 0, sizeof(r));
 	if (scep_ra_verify_issued(ctx->ra, signer, &err) == -1) {
-		if (scep_msg_type(op->msg) != SCEP_MT_RENEWALREQ)
+		if (!rr)
 			return 0;
 		log_info("%s txid=%s: RenewalReq refused: %s", op->peer, txid,
 		    err.msg);
@@ -76,22 +164,32 @@ enroll_renew_check(struct gw_ctx *ctx, struct enroll_op *op,
 		return -1;
 	}
 	if (enroll_serial_hex(X509_get0_serialNumber(signer), serial,
-		sizeof(serial)) == -1)
-		return 0;
-	found = db_cert_get(ctx->db, serial, &c, &err);
-	if (found == 0 && c.revoked != 0) {
-		log_info("%s txid=%s: renewal signed by revoked serial=%s",
-		    op->peer, txid, serial);
-		enroll_op_fail(op, SCEP_FAIL_BADMESSAGECHECK,
-		    "the certificate to renew is revoked");
-		db_cert_cleanup(&c);
-		return -1;
+		sizeof(serial)) == -1) {
+		snprintf(serial, sizeof(serial), "?");
+		found = 1;
+	} else if ((found = db_cert_renewal(ctx->db, serial, &r, &err)) == -1) {
+		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
+		enroll_op_http(op, 503, "try again later\n");
+		goto out;
 	}
-	db_cert_cleanup(&c);
-	if (found != 0)
-		log_info("%s txid=%s: renewing serial=%s, issued by the CA "
-			 "but not through this gateway",
-		    op->peer, txid, serial);
+	if (renew_why_not(op, signer, found, &r, pname, why, sizeof(why),
+		&fail)) {
+		if (!rr) {
+			log_info("%s txid=%s: PKCSReq signed by serial=%s is "
+				 "not a renewal (%s): it needs a challenge",
+			    op->peer, txid, serial, why);
+			rc = 0;
+			goto out;
+		}
+		log_info("%s txid=%s: RenewalReq refused: signer serial=%s: %s",
+		    op->peer, txid, serial, why);
+		enroll_op_fail(op, fail,
+		    fail == SCEP_FAIL_BADREQUEST ?
+			"renewal must be sent to the certificate's profile" :
+			"renewal must be signed by a valid certificate "
+			"issued through this gateway");
+		goto out;
+	}
 	subj = X509_get_subject_name(signer);
 	memset(id, 0, sizeof(*id));
 	X509_NAME_get_text_by_NID(subj, NID_commonName, id->cn,
@@ -99,9 +197,15 @@ enroll_renew_check(struct gw_ctx *ctx, struct enroll_op *op,
 	X509_NAME_get_text_by_NID(subj, NID_organizationalUnitName, id->ou,
 	    (int)sizeof(id->ou));
 	cert_email(signer, id->email, sizeof(id->email));
+	snprintf(id->serial, sizeof(id->serial), "%s", serial);
+	if (r.profile != NULL && strcmp(r.profile, "default") != 0)
+		snprintf(id->profile, sizeof(id->profile), "%s", r.profile);
 	log_info("%s txid=%s: renewal of serial=%s authenticated", op->peer,
 	    txid, serial);
-	return 1;
+	rc = 1;
+out:
+	db_cert_renewal_cleanup(&r);
+	return rc;
 }
 
 /* Fills a new transaction from the decided or the renewed identity. */
@@ -119,6 +223,9 @@ enroll_txn_new_fill(struct db_txn_new *n, const char *txid,
 	n->identity_final = true;
 	n->profile = profile;
 	if (id != NULL) {
+		/* The renewed certificate's profile (README "Renewal"). */
+		n->profile = id->profile[0] != '\0' ? id->profile : NULL;
+		n->renews = id->serial;
 		n->csr_cn = id->cn;
 		n->csr_email = id->email[0] != '\0' ? id->email : NULL;
 		n->csr_ou = id->ou[0] != '\0' ? id->ou : NULL;

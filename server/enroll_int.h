@@ -25,6 +25,8 @@ struct renew_id {
 	char cn[256];
 	char email[256];
 	char ou[256];
+	char serial[80];  /* the renewed certificate's serial (hex) */
+	char profile[65]; /* its transaction's [profile NAME]; "": default */
 };
 
 /* The identity a profile's templates decide for a new enrollment. */
@@ -52,6 +54,9 @@ int enroll_serial_hex(const ASN1_INTEGER *sn, char *out, size_t n);
 
 /* enroll_admit.c */
 
+/* True when op's signer certificate is the certificate der (DER). */
+bool enroll_signer_is(const struct enroll_op *op, const uint8_t *der,
+    size_t len);
 /* Renewal check: 1 authenticated (id filled), 0 plain, -1 refused. */
 int enroll_renew_check(struct gw_ctx *ctx, struct enroll_op *op,
     struct renew_id *id);

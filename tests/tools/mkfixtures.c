@@ -305,6 +305,7 @@ struct cert_spec {
 	long from, to;	   /* validity, seconds from now */
 	bool ca;	   /* a CA certificate */
 	const char *ku;	   /* keyUsage, or NULL */
+	const char *eku;   /* extendedKeyUsage, or NULL */
 };
 
 /*
@@ -344,7 +345,9 @@ cert_new(EVP_PKEY *key, const struct cert_spec *s, X509 *issuer, EVP_PKEY *ikey)
 	    (issuer != NULL &&
 		ext_add(x, issuer, NID_authority_key_identifier, "keyid") ==
 		    -1) ||
-	    (s->ku != NULL && ext_add(x, issuer, NID_key_usage, s->ku) == -1))
+	    (s->ku != NULL && ext_add(x, issuer, NID_key_usage, s->ku) == -1) ||
+	    (s->eku != NULL &&
+		ext_add(x, issuer, NID_ext_key_usage, s->eku) == -1))
 		goto err;
 	if (s->email != NULL &&
 	    ((size_t)snprintf(san, sizeof(san), "email:%s", s->email) >=
@@ -372,12 +375,14 @@ static int
 pki_get(struct gen *g)
 {
 	const struct cert_spec root_spec = { "scepgw fixtures Root CA", NULL,
-		-DAY, LONG_DAYS * DAY, true, "critical,keyCertSign,cRLSign" };
+		-DAY, LONG_DAYS * DAY, true, "critical,keyCertSign,cRLSign",
+		NULL };
 	const struct cert_spec ca_spec = { "scepgw fixtures Issuing CA", NULL,
-		-DAY, LONG_DAYS * DAY, true, "critical,keyCertSign,cRLSign" };
+		-DAY, LONG_DAYS * DAY, true, "critical,keyCertSign,cRLSign",
+		NULL };
 	const struct cert_spec ra_spec = { "scepgw fixtures RA", NULL, -DAY,
 		LONG_DAYS * DAY, false,
-		"critical,digitalSignature,keyEncipherment" };
+		"critical,digitalSignature,keyEncipherment", NULL };
 	EVP_PKEY *root_key = NULL, *ra_key = NULL;
 	X509 *root = NULL;
 	char path[4096];
@@ -424,7 +429,7 @@ static X509 *
 signer_get(struct gen *g, const struct fixture *f, EVP_PKEY *key)
 {
 	struct cert_spec s = { NULL, NULL, -DAY, LONG_DAYS * DAY, false,
-		"critical,digitalSignature,keyEncipherment" };
+		"critical,digitalSignature,keyEncipherment", NULL };
 	char file[300], cn[200];
 	X509 *x;
 
@@ -434,7 +439,9 @@ signer_get(struct gen *g, const struct fixture *f, EVP_PKEY *key)
 	snprintf(cn, sizeof(cn), "fixture-%s", f->name);
 	s.cn = cn;
 	if (f->signer == SIGNER_ISSUED || f->signer == SIGNER_EXPIRED) {
+		/* As PersonalSign issues: what a renewal signer must carry. */
 		s.email = "renewal@example.com";
+		s.eku = "clientAuth,emailProtection";
 		if (f->signer == SIGNER_EXPIRED) {
 			s.from = -60 * DAY;
 			s.to = -30 * DAY;

@@ -120,12 +120,12 @@ test_open_schema(void **state)
 	sqlite3 *h = NULL;
 	sqlite3_stmt *st = NULL;
 
-	assert_int_equal(db_schema_version(fx->db), 5);
+	assert_int_equal(db_schema_version(fx->db), 6);
 	assert_int_equal(stat(fx->path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	/* A second open of a migrated file keeps its version. */
 	assert_int_equal(db_open(&db2, fx->path, &err), 0);
-	assert_int_equal(db_schema_version(db2), 5);
+	assert_int_equal(db_schema_version(db2), 6);
 	db_close(db2);
 	/* The file is in WAL mode. */
 	assert_int_equal(sqlite3_open(fx->path, &h), SQLITE_OK);
@@ -532,6 +532,125 @@ issue_cert(struct db *db, const char *txid, const char *serial)
 	    0);
 }
 
+/* Starts a renewal txid of serial renews on profile (no challenge). */
+static enum db_start
+start_renewal(struct db *db, const char *txid, const char *renews,
+    const char *profile)
+{
+	struct db_txn_new n;
+	struct db_txn t;
+	struct gw_err err;
+	uint8_t csr[32];
+	enum db_start res;
+
+	hash_fill(csr, 0xc6);
+	memset(&n, 0, sizeof(n));
+	n.txid = txid;
+	n.csr_sha256 = csr;
+	n.csr_cn = "renewed-cn";
+	n.now = NOW;
+	n.profile = profile;
+	n.renews = renews;
+	gw_err_clear(&err);
+	assert_int_equal(db_txn_start(db, &n, &res, &t, &err), 0);
+	if (res == DB_START_OK && renews != NULL) {
+		assert_non_null(t.renews);
+		assert_string_equal(t.renews, renews);
+	} else if (res == DB_START_OK) {
+		assert_null(t.renews);
+	} else {
+		assert_null(t.txid);
+	}
+	db_txn_cleanup(&t);
+	return res;
+}
+
+/* Looks serial up for a renewal; returns what db_cert_renewal() does. */
+static int
+renewal_get(struct db *db, const char *serial, struct db_cert_renewal *r)
+{
+	struct gw_err err;
+
+	gw_err_clear(&err);
+	return db_cert_renewal(db, serial, r, &err);
+}
+
+/*
+ * db_cert_renewal() and the one-live-successor rule of db_txn_start():
+ * the issuing transaction's state and profile (also once archived), the
+ * successor while it is ORDERING or ISSUED, a FAILED renewal freeing the
+ * slot, the successor renewing in its turn, and a revoked successor still
+ * counting.
+ */
+static void
+test_cert_renewal_successor(void **state)
+{
+	static const uint8_t der[] = { 0x30, 0x03, 0x02, 0x01, 0x0b };
+	struct fx *fx = *state;
+	struct db_cert_renewal r;
+	struct db_txn t;
+	struct gw_err err;
+
+	assert_int_equal(renewal_get(fx->db, "0A", &r), 1);
+	assert_null(r.cert.der);
+	assert_int_equal(start_renewal(fx->db, "first", NULL, "kiosk"),
+	    DB_START_OK);
+	assert_int_equal(db_txn_set_issued(fx->db, "first", "ORD-1", der,
+			     sizeof(der), "0A", NOW + 86400, "CN=a", NOW, &err),
+	    0);
+	assert_int_equal(renewal_get(fx->db, "0A", &r), 0);
+	assert_int_equal(r.txn_state, DB_TXN_ISSUED);
+	assert_string_equal(r.profile, "kiosk");
+	assert_null(r.successor);
+	assert_int_equal(r.cert.der_len, sizeof(der));
+	assert_memory_equal(r.cert.der, der, sizeof(der));
+	assert_int_equal(r.cert.not_after, NOW + 86400);
+	db_cert_renewal_cleanup(&r);
+
+	/* One live successor: a second renewal is refused, nothing kept. */
+	assert_int_equal(start_renewal(fx->db, "r1", "0A", "kiosk"),
+	    DB_START_OK);
+	assert_int_equal(renewal_get(fx->db, "0A", &r), 0);
+	assert_string_equal(r.successor, "r1");
+	db_cert_renewal_cleanup(&r);
+	assert_int_equal(start_renewal(fx->db, "r2", "0A", "kiosk"),
+	    DB_START_RENEWED);
+	assert_int_equal(db_txn_get(fx->db, "r2", &t, &err), 1);
+
+	/* A failed renewal frees the slot. */
+	assert_int_equal(db_txn_set_failed(fx->db, "r1", 2, "refused", NOW,
+			     &err),
+	    0);
+	assert_int_equal(renewal_get(fx->db, "0A", &r), 0);
+	assert_null(r.successor);
+	db_cert_renewal_cleanup(&r);
+	assert_int_equal(start_renewal(fx->db, "r3", "0A", "kiosk"),
+	    DB_START_OK);
+	assert_int_equal(db_txn_set_issued(fx->db, "r3", "ORD-3", der,
+			     sizeof(der), "0B", NOW + 86400, "CN=a", NOW, &err),
+	    0);
+	assert_int_equal(start_renewal(fx->db, "r4", "0A", "kiosk"),
+	    DB_START_RENEWED);
+	/* The successor renews in its turn. */
+	assert_int_equal(start_renewal(fx->db, "r5", "0B", "kiosk"),
+	    DB_START_OK);
+
+	/* Archived under txid@N, the issuing transaction is still found. */
+	assert_int_equal(db_txn_get(fx->db, "first", &t, &err), 0);
+	assert_int_equal(db_txn_archive(fx->db, "first", t.id, &err), 0);
+	db_txn_cleanup(&t);
+	assert_int_equal(renewal_get(fx->db, "0A", &r), 0);
+	assert_int_equal(r.txn_state, DB_TXN_ISSUED);
+	assert_string_equal(r.profile, "kiosk");
+	assert_string_equal(r.successor, "r3");
+	db_cert_renewal_cleanup(&r);
+
+	/* A revoked successor still counts: no second renewal. */
+	assert_int_equal(db_cert_set_revoked(fx->db, "0B", NOW, NULL, &err), 0);
+	assert_int_equal(start_renewal(fx->db, "r6", "0A", "kiosk"),
+	    DB_START_RENEWED);
+}
+
 struct revoke_case {
 	const char *serial;
 	int64_t when;
@@ -632,6 +751,7 @@ struct racer {
 	struct db *db; /* shared, or NULL: open one */
 	const char *path;
 	char txid[16];
+	const char *renews; /* a renewal of this serial, no challenge */
 	enum db_start res;
 	int rc;
 };
@@ -657,7 +777,8 @@ racer_run(void *arg)
 	memset(&n, 0, sizeof(n));
 	n.txid = r->txid;
 	n.csr_sha256 = csr;
-	n.challenge_sha256 = ch;
+	n.challenge_sha256 = r->renews == NULL ? ch : NULL;
+	n.renews = r->renews;
 	n.now = NOW;
 	pthread_barrier_wait(r->bar);
 	r->rc = db_txn_start(db, &n, &r->res, &t, &err);
@@ -696,6 +817,43 @@ race(struct fx *fx, bool shared, bool same_txid)
 			ok++;
 		else if (r[i].res ==
 		    (same_txid ? DB_START_EXISTS : DB_START_CHALLENGE_USED))
+			lost++;
+	}
+	assert_int_equal(ok, 1);
+	assert_int_equal(lost, RACERS - 1);
+}
+
+/* Races RACERS renewals of one certificate, each with its own txid and
+ * database handle: exactly one is recorded, the others are refused. */
+static void
+test_race_renewals(void **state)
+{
+	struct fx *fx = *state;
+	struct racer r[RACERS];
+	pthread_t th[RACERS];
+	pthread_barrier_t bar;
+	int i, ok = 0, lost = 0;
+
+	issue_cert(fx->db, "orig", "0A0A");
+	assert_int_equal(pthread_barrier_init(&bar, NULL, RACERS), 0);
+	for (i = 0; i < RACERS; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].bar = &bar;
+		r[i].db = i % 2 == 0 ? fx->db : NULL;
+		r[i].path = fx->path;
+		r[i].renews = "0A0A";
+		snprintf(r[i].txid, sizeof(r[i].txid), "renew%d", i);
+		assert_int_equal(pthread_create(&th[i], NULL, racer_run, &r[i]),
+		    0);
+	}
+	for (i = 0; i < RACERS; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&bar);
+	for (i = 0; i < RACERS; i++) {
+		assert_int_equal(r[i].rc, 0);
+		if (r[i].res == DB_START_OK)
+			ok++;
+		else if (r[i].res == DB_START_RENEWED)
 			lost++;
 	}
 	assert_int_equal(ok, 1);
@@ -1341,6 +1499,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_race_same_txid, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_race_renewals, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_cert_renewal_successor,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_mixed, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_submit_on_writer_thread,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Renewal (RFC 8894 2.4): a RenewalReq signed by a certificate this CA
+# Renewal (RFC 8894 2.4): a RenewalReq signed by a certificate this gateway
 # issued needs no challenge and carries the old certificate's identity; so
 # does an Apple-style PKCSReq signed by it. A renewal signed by a foreign
 # (self-signed) certificate, or by a forgery in the name of our CA, gets

@@ -7,7 +7,8 @@
 # transport and digest. epki-sim runs on the corpus's fixed PKI (so
 # renewal fixtures chain to the configured CA); the gateway's [ra] is the
 # fixed RA the messages are encrypted to; each challenge's SHA-256 goes
-# straight into the challenges table. Phase 1 runs with allow_des = no,
+# straight into the challenges table, and the renewal signers into the
+# certificates table. Phase 1 runs with allow_des = no,
 # phase 2 with allow_des = yes.
 . "$GW_SRC/tests/integration/lib.sh"
 
@@ -56,6 +57,21 @@ while read -r file key type transport path status fail cipher digest kt \
 	    VALUES (X'$h', $now, $((now + 3600)));" ||
 	    gw_fail "cannot register the challenge of $file"
 done <"$FX/MANIFEST"
+
+# Only a certificate this gateway issued renews (README "Renewal"): the
+# renewal fixtures' signers go into the database as if it had.
+for f in renewalreq-issued pkcsreq-signed-by-issued; do
+	serial=$(openssl x509 -in "$FX/$f.signer.pem" -noout -serial | cut -d= -f2)
+	der=$(openssl x509 -in "$FX/$f.signer.pem" -outform DER |
+	    od -An -v -tx1 | tr -d ' \n')
+	sqlite3 "$db" "INSERT INTO transactions (txid, csr_sha256, state,
+	    created, updated, cn) VALUES ('fixture-$f', X'00', 2, $now, $now,
+	    'fixture-$f');
+	    INSERT INTO certificates (serial_hex, txid, cert_der, issued,
+	    not_after) VALUES ('$serial', 'fixture-$f', X'$der', $now,
+	    $((now + 365 * 86400)));" ||
+	    gw_fail "cannot record the signer of $f as issued"
+done
 
 # get_value MODE FILE: the message= value for FILE, encoded as MODE.
 get_value() {
