@@ -204,17 +204,31 @@ txn_key_sha256(const struct db_txn *t, uint8_t out[32])
 
 /*
  * Whether op may read transaction t (README "Security model"): only a
- * request signed with the key of the request that made it. Anyone else
- * learns nothing, not even that the transactionID exists.
+ * request signed with the key of the request that made it, or for a
+ * renewal with the certificate it renews. Anyone else learns nothing, not
+ * even that the transactionID exists. Returns 1 or 0, -1 on a database
+ * error (err set).
  */
-static bool
-txn_reader_ok(const struct enroll_op *op, const struct db_txn *t)
+static int
+txn_reader_ok(struct gw_ctx *ctx, const struct enroll_op *op,
+    const struct db_txn *t, struct gw_err *err)
 {
 	uint8_t mine[32], theirs[32];
+	struct db_cert c;
+	int found, ok;
 
-	return scep_msg_signer_key_sha256(op->msg, mine) == 0 &&
+	if (scep_msg_signer_key_sha256(op->msg, mine) == 0 &&
 	    txn_key_sha256(t, theirs) == 0 &&
-	    CRYPTO_memcmp(mine, theirs, sizeof(mine)) == 0;
+	    CRYPTO_memcmp(mine, theirs, sizeof(mine)) == 0)
+		return 1;
+	if (t->renews == NULL)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	if ((found = db_cert_get(ctx->db, t->renews, &c, err)) == -1)
+		return -1;
+	ok = found == 0 && enroll_signer_is(op, c.der, c.der_len);
+	db_cert_cleanup(&c);
+	return ok;
 }
 
 /* What to do with a request whose transactionID is already known. */
@@ -970,7 +984,7 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 	struct gw_err err;
 	bool archive;
 	int64_t archive_id;
-	int found, renewal;
+	int found, reader, renewal;
 
 	memset(&t, 0, sizeof(t));
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
@@ -994,7 +1008,13 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 		goto out;
 	}
 	if (found == 0 && memcmp(t.csr_sha256, s->info.csr_sha256, 32) == 0) {
-		if (txn_reader_ok(op, &t)) {
+		if ((reader = txn_reader_ok(ctx, op, &t, &err)) == -1) {
+			log_warnx("%s txid=%s: database: %s", op->peer, txid,
+			    err.msg);
+			enroll_op_http(op, 503, "try again later\n");
+			goto out;
+		}
+		if (reader == 1) {
 			answer_retry(op, &t, &s->info, false);
 			goto out;
 		}
@@ -1064,10 +1084,12 @@ enroll_certpoll(struct gw_ctx *ctx, struct enroll_op *op)
 	const char *txid = scep_msg_txid(op->msg);
 	struct db_txn t;
 	struct gw_err err;
-	int found;
+	int found, reader = 0;
 
 	memset(&t, 0, sizeof(t));
 	found = db_txn_get(ctx->db, txid, &t, &err);
+	if (found == 0 && (reader = txn_reader_ok(ctx, op, &t, &err)) == -1)
+		found = -1;
 	if (found == -1) {
 		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
 		enroll_op_http(op, 503, "try again later\n");
@@ -1076,7 +1098,7 @@ enroll_certpoll(struct gw_ctx *ctx, struct enroll_op *op)
 		log_info("%s txid=%s: CertPoll for an unknown transaction",
 		    op->peer, txid);
 		enroll_op_fail(op, SCEP_FAIL_BADCERTID, "unknown transaction");
-	} else if (!txn_reader_ok(op, &t)) {
+	} else if (reader == 0) {
 		log_info("%s txid=%s: CertPoll signed by a key other than the "
 			 "request's; refused",
 		    op->peer, txid);
