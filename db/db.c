@@ -90,6 +90,10 @@ static const char *const db_migrations[] = {
 	/* 5: the CSR key of a transaction, so that a transactionID reused
 	 * with a new CSR for the same key (certmonger) is recognised. */
 	"ALTER TABLE transactions ADD COLUMN key_sha256 BLOB;",
+	/* 6: the UPN a challenge binds, and the UPN decided for a
+	 * transaction, which its order (and a re-order) carries. */
+	("ALTER TABLE challenges ADD COLUMN upn TEXT;"
+	 "ALTER TABLE transactions ADD COLUMN upn TEXT;"),
 };
 
 #define DB_SCHEMA_LATEST \

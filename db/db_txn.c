@@ -31,6 +31,7 @@ db_txn_cleanup(struct db_txn *t)
 	free(t->cert_der);
 	free(t->fail_text);
 	free(t->profile);
+	free(t->upn);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -63,7 +64,8 @@ txn_row_read(sqlite3_stmt *st, struct db_txn *t)
 	    db_col_strdup(st, 11, &t->order_id) != 0 ||
 	    db_col_blobdup(st, 12, &t->cert_der, &t->cert_len) != 0 ||
 	    db_col_strdup(st, 14, &t->fail_text) != 0 ||
-	    db_col_strdup(st, 15, &t->profile) != 0)
+	    db_col_strdup(st, 15, &t->profile) != 0 ||
+	    db_col_strdup(st, 17, &t->upn) != 0)
 		return -1;
 	return 0;
 }
@@ -130,6 +132,7 @@ struct txn_challenge {
 	char *email;
 	char *ou;
 	char *profile;
+	char *upn;
 };
 
 /* Frees the strings of a challenge lookup. */
@@ -140,6 +143,7 @@ txn_challenge_cleanup(struct txn_challenge *c)
 	free(c->email);
 	free(c->ou);
 	free(c->profile);
+	free(c->upn);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -171,7 +175,8 @@ txn_challenge_find(struct db *db, const uint8_t *hash, struct txn_challenge *c,
 	if (db_col_strdup(st, 4, &c->cn) != 0 ||
 	    db_col_strdup(st, 5, &c->email) != 0 ||
 	    db_col_strdup(st, 6, &c->ou) != 0 ||
-	    db_col_strdup(st, 7, &c->profile) != 0) {
+	    db_col_strdup(st, 7, &c->profile) != 0 ||
+	    db_col_strdup(st, 8, &c->upn) != 0) {
 		txn_challenge_cleanup(c);
 		gw_err_set(err, DB_ERR_SQL, "challenge find: out of memory");
 		goto out;
@@ -225,6 +230,7 @@ db_challenge_peek(struct db *db, const uint8_t hash[32], int64_t now,
 	c->email = tc.email;
 	c->ou = tc.ou;
 	c->profile = tc.profile;
+	c->upn = tc.upn;
 	return 0;
 }
 
@@ -259,6 +265,7 @@ txn_insert(struct db *db, const struct db_txn_new *n,
 {
 	sqlite3_stmt *st = db_stmt(db, DB_ST_TX_PUT);
 	const char *cn = n->csr_cn, *email = n->csr_email, *ou = n->csr_ou;
+	const char *upn = n->upn;
 	int b;
 
 	/* A challenge's binding wins over what the CSR asks for. */
@@ -266,6 +273,7 @@ txn_insert(struct db *db, const struct db_txn_new *n,
 		cn = c->cn != NULL ? c->cn : cn;
 		email = c->email != NULL ? c->email : email;
 		ou = c->ou != NULL ? c->ou : ou;
+		upn = c->upn != NULL ? c->upn : upn;
 	}
 	b = db_bind_text(st, 1, n->txid);
 	if (b == SQLITE_OK)
@@ -291,6 +299,8 @@ txn_insert(struct db *db, const struct db_txn_new *n,
 		    sqlite3_bind_blob(st, 10, n->key_sha256, 32,
 			SQLITE_TRANSIENT) :
 		    sqlite3_bind_null(st, 10);
+	if (b == SQLITE_OK)
+		b = db_bind_text(st, 11, upn);
 	if (b != SQLITE_OK) {
 		db_err_sql(db, err, "txn insert");
 		db_stmt_done(st);

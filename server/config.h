@@ -87,6 +87,9 @@ struct gw_profile {
 	char *subject_cn; /* identity templates (template.h) */
 	char *email;
 	char *ou;
+	char *upn;
+	char **email_domains; /* a decided e-mail must be in one; NULL: any */
+	size_t nemail_domains;
 	enum gw_chal_mode challenge;
 	char *static_challenge_file; /* or NULL */
 	uint8_t static_sha256[32];   /* SHA-256 of the static secret */

@@ -726,7 +726,7 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 	memset(&o, 0, sizeof(o));
 	order_profile_set(ctx, enroll_op_profile(ctx, op), &o);
 	o.csr_pem = info->pem;
-	o.upn = info->upn; /* the CSR's UPN SAN: EPKI carries it */
+	o.upn = t->upn; /* the decided UPN, never the CSR's */
 	o.cn = t->cn;
 	o.email = t->email;
 	if (t->ou != NULL)
@@ -959,6 +959,8 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 			&s->ident) == -1)
 			goto out;
 	}
+	if (renewal && enroll_renew_admit(ctx, op, &s->info, &s->id) == -1)
+		goto out;
 	s->renewal = renewal == 1;
 	enroll_txn_new_fill(&s->n, txid, &s->info, renewal ? &s->id : NULL,
 	    &s->ident, s->is_static ? NULL : s->chash,
