@@ -738,9 +738,10 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 	job_queue(e, j);
 	job_track(e, j);
 	pthread_mutex_unlock(&e->mu);
-	log_info("%s txid=%s: ordering cn=\"%s\"%s%s", op->peer, t->txid, t->cn,
-	    t->email != NULL ? " email=" : "",
-	    t->email != NULL ? t->email : "");
+	log_info("%s txid=%s: ordering cn=\"%s\"%s%s%s%s", op->peer, t->txid,
+	    t->cn, t->email != NULL ? " email=" : "",
+	    t->email != NULL ? t->email : "", t->upn != NULL ? " upn=" : "",
+	    t->upn != NULL ? t->upn : "");
 	if (epki_order_submit(&ctx->tr, &ctx->auth, &o, order_done, j, &err) ==
 	    -1) {
 		/* The order never left: the reconciler will place it. */
