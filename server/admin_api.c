@@ -449,6 +449,14 @@ admin_chal_req_parse(json_t *o, const struct gw_config *cfg, struct chal_req *r,
 		if (e != NULL)
 			return -1;
 	}
+	if (r->profile != NULL && r->email != NULL &&
+	    !config_profile_email_ok(config_profile_find(cfg, r->profile),
+		r->email)) {
+		*field = "email";
+		snprintf(msg, n, "email: not in [profile %s] email_domains",
+		    r->profile);
+		return -1;
+	}
 	*field = NULL;
 	return 0;
 }

@@ -272,6 +272,14 @@ cmd_challenge_new(const struct cli *c)
 		    cc.conf);
 		goto out;
 	}
+	if (profile != NULL && email != NULL &&
+	    !config_profile_email_ok(config_profile_find(cfg, profile),
+		email)) {
+		fprintf(stderr,
+		    "scepgw: --email: not in [profile %s] email_domains\n",
+		    profile);
+		goto out;
+	}
 	now = (int64_t)time(NULL);
 	for (i = 0; i < count; i++) {
 		if (challenge_make(secret, hash) == -1) {

@@ -91,6 +91,24 @@ config_profile_find(const struct gw_config *c, const char *name)
 	return NULL;
 }
 
+/*
+ * True when email's domain is one of p's email_domains, compared without
+ * case (or p is NULL or lists none: any domain).
+ */
+bool
+config_profile_email_ok(const struct gw_profile *p, const char *email)
+{
+	const char *at = strrchr(email, '@');
+	size_t i;
+
+	if (p == NULL || p->nemail_domains == 0)
+		return true;
+	for (i = 0; at != NULL && i < p->nemail_domains; i++)
+		if (strcasecmp(at + 1, p->email_domains[i]) == 0)
+			return true;
+	return false;
+}
+
 /* The profile called name, added (empty) when new; NULL when out of memory. */
 static struct gw_profile *
 profile_get(struct gw_config *c, const char *name, int line)

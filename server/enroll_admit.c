@@ -241,21 +241,6 @@ ident_decide(const struct gw_profile *p, const struct db_challenge *ch,
 	return -1;
 }
 
-/* True when email's domain is one of p's email_domains (or p has none). */
-static bool
-email_domain_allowed(const struct gw_profile *p, const char *email)
-{
-	const char *at = strrchr(email, '@');
-	size_t i;
-
-	if (p == NULL || p->nemail_domains == 0)
-		return true;
-	for (i = 0; at != NULL && i < p->nemail_domains; i++)
-		if (strcasecmp(at + 1, p->email_domains[i]) == 0)
-			return true;
-	return false;
-}
-
 /*
  * Checks a decided (or, for a renewal, carried-over) identity before
  * anything is consumed or ordered (README "Identity templates"): each
@@ -293,7 +278,7 @@ ident_check(const struct gw_profile *p, const char *cn, const char *email,
 		return -1;
 	}
 	if (email != NULL && email[0] != '\0' &&
-	    !email_domain_allowed(p, email)) {
+	    !config_profile_email_ok(p, email)) {
 		log_info("%s txid=%s: profile %s: email refused: %s is not in "
 			 "email_domains",
 		    op->peer, txid, pname, email);

@@ -88,6 +88,12 @@ for bad in "--cn $(printf 'y%.0s' {1..65})" "--ou $(printf 'y%.0s' {1..65})" \
 	gw_assert_eq 2 "$rc" "challenge new $bad"
 done
 
+rc=0
+"$GW_BUILD/scepgw" challenge new -c "$GW_CONF" --profile smime \
+    --email ceo@other.example >/dev/null 2>"$T/dom.err" || rc=$?
+gw_assert_eq 1 "$rc" "challenge new --email outside the profile's email_domains"
+gw_assert_contains "$T/dom.err" "not in \[profile smime\] email_domains"
+
 # The same challenges, asked properly, enroll.
 csr good "$bound" 'CN=whatever'
 GW_URL=$GW_URL enroll_expect good SUCCESS --csr "$T/good.csr"
