@@ -49,7 +49,11 @@ cert_email(const X509 *x, char *out, size_t n)
 		    NID_pkcs9_emailAddress, out, (int)n);
 }
 
-/* The first Microsoft UPN otherName SAN of x, into out ("" if none). */
+/*
+ * The first Microsoft UPN otherName SAN of x, into out ("" if none). One
+ * that does not fit is cut, and so fails tmpl_value_check(): out holds
+ * any UPN of TMPL_UPN_MAX characters.
+ */
 static void
 cert_upn(const X509 *x, char *out, size_t n)
 {

@@ -25,7 +25,7 @@ struct renew_id {
 	char cn[256];
 	char email[256];
 	char ou[256];
-	char upn[256];
+	char upn[1024]; /* any UPN of TMPL_UPN_MAX characters fits */
 };
 
 /* The identity a profile's templates decide for a new enrollment. */
