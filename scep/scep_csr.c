@@ -181,7 +181,8 @@ csr_san_kind(const GENERAL_NAME *g)
 
 /*
  * Walks a requested subjectAltName: the first rfc822Name and the first
- * UPN into info, and a bit in info->sans for every kind present. Two
+ * UPN into info (upn_many if there are more), and a bit in info->sans for
+ * every kind present. Two
  * subjectAltName extensions (RFC 5280 4.2: an extension appears at most
  * once) are refused: X509V3_get_d2i() would hide both. Returns 0, or -1.
  */
@@ -211,6 +212,8 @@ csr_sans_get(X509_REQ *req, struct scep_csr_info *info)
 			info->email = csr_string_dup(g->d.rfc822Name);
 		else if (k == SCEP_SAN_UPN && info->upn == NULL)
 			info->upn = csr_san_upn(g->d.otherName);
+		else if (k == SCEP_SAN_UPN)
+			info->upn_many = true;
 	}
 	GENERAL_NAMES_free(gens);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);

@@ -290,6 +290,13 @@ ident_check(const struct gw_profile *p, const char *cn, const char *email,
 		    "e-mail domain not allowed");
 		return -1;
 	}
+	if (info->upn_many) {
+		log_info("%s txid=%s: profile %s: CSR refused: it asks for "
+			 "more than one UPN",
+		    op->peer, txid, pname);
+		enroll_op_fail(op, SCEP_FAIL_BADREQUEST, "UPN not allowed");
+		return -1;
+	}
 	if (info->upn != NULL &&
 	    (upn == NULL || strcasecmp(info->upn, upn) != 0)) {
 		/* The CSR's UPN is logged only when it is plain text. */
