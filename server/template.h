@@ -1,6 +1,7 @@
 /*
- * Identity templates (issue 6 item 4): the subject CN, e-mail, OU and UPN
- * a profile sends to GlobalSign, built from text and ${...} expressions.
+ * Identity templates (README "Identity templates"): the subject CN,
+ * e-mail, OU and UPN a profile sends to GlobalSign, built from text and
+ * ${...} expressions.
  * An expression lists alternatives separated by '|', tried in order:
  * variable names (challenge.cn, csr.email, ...) or "quoted literals".
  * A pure module: no I/O, no allocation, no logging.
