@@ -94,6 +94,10 @@ static const char *const db_migrations[] = {
 	 * certificate has at most one live successor (db_txn_start()). */
 	("ALTER TABLE transactions ADD COLUMN renews TEXT;"
 	 "CREATE INDEX transactions_renews ON transactions(renews);"),
+	/* 7: the UPN a challenge binds, and the UPN decided for a
+	 * transaction, which its order (and a re-order) carries. */
+	("ALTER TABLE challenges ADD COLUMN upn TEXT;"
+	 "ALTER TABLE transactions ADD COLUMN upn TEXT;"),
 };
 
 #define DB_SCHEMA_LATEST \

@@ -42,6 +42,7 @@ struct db_challenge {
 	char *ou;
 	char *txid;    /* the transaction that consumed it, or NULL */
 	char *profile; /* db_challenge_peek(): the only profile it is for */
+	char *upn;     /* bound UPN, or NULL */
 };
 void db_challenge_cleanup(struct db_challenge *c);
 int db_challenge_put(struct db *db, const uint8_t hash[32], int64_t now,
@@ -50,6 +51,17 @@ int db_challenge_put(struct db *db, const uint8_t hash[32], int64_t now,
 int db_challenge_put_profile(struct db *db, const uint8_t hash[32], int64_t now,
     int64_t expires, const char *cn, const char *email, const char *ou,
     const char *profile, int64_t *id, struct gw_err *err);
+/* What a challenge binds; every member may be NULL. */
+struct db_challenge_bind {
+	const char *cn;
+	const char *email;
+	const char *ou;
+	const char *upn;
+	const char *profile; /* valid on this [profile NAME] only */
+};
+int db_challenge_put_bound(struct db *db, const uint8_t hash[32], int64_t now,
+    int64_t expires, const struct db_challenge_bind *b, int64_t *id,
+    struct gw_err *err);
 int db_challenge_revoke(struct db *db, int64_t id, struct gw_err *err);
 typedef int db_challenge_fn(void *arg, const struct db_challenge *c);
 int db_challenge_list(struct db *db, db_challenge_fn *fn, void *arg,
@@ -83,6 +95,7 @@ struct db_txn {
 	uint8_t key_sha256[32]; /* the CSR's public key (SPKI hash) */
 	bool has_key;		/* false for rows older than schema 5 */
 	char *renews; /* a renewal: the serial (hex) it renews, else NULL */
+	char *upn;		/* decided UPN sent upstream, or NULL */
 };
 void db_txn_cleanup(struct db_txn *t);
 
@@ -111,6 +124,7 @@ struct db_txn_new {
 	const char *profile;	   /* [profile NAME], or NULL: default */
 	const uint8_t *key_sha256; /* 32 bytes: the CSR's public key */
 	const char *renews; /* a renewal: the renewed serial (hex), or NULL */
+	const char *upn;	   /* decided UPN, or NULL: none */
 };
 
 int db_txn_get(struct db *db, const char *txid, struct db_txn *t,

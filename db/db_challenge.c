@@ -23,6 +23,7 @@ db_challenge_cleanup(struct db_challenge *c)
 	free(c->ou);
 	free(c->txid);
 	free(c->profile);
+	free(c->upn);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -49,6 +50,21 @@ db_challenge_put_profile(struct db *db, const uint8_t hash[32], int64_t now,
     int64_t expires, const char *cn, const char *email, const char *ou,
     const char *profile, int64_t *id, struct gw_err *err)
 {
+	const struct db_challenge_bind b = { cn, email, ou, NULL, profile };
+
+	return db_challenge_put_bound(db, hash, now, expires, &b, id, err);
+}
+
+/*
+ * Stores a new challenge bound to b's identity (each member may be NULL;
+ * b->profile NULL: valid on any profile). On success *id (if not NULL) is
+ * its row id. Returns 0, or -1 with err set.
+ */
+int
+db_challenge_put_bound(struct db *db, const uint8_t hash[32], int64_t now,
+    int64_t expires, const struct db_challenge_bind *b, int64_t *id,
+    struct gw_err *err)
+{
 	sqlite3_stmt *st;
 	int rc = -1;
 
@@ -57,10 +73,11 @@ db_challenge_put_profile(struct db *db, const uint8_t hash[32], int64_t now,
 	if (sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 2, now) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 3, expires) != SQLITE_OK ||
-	    db_bind_text(st, 4, cn) != SQLITE_OK ||
-	    db_bind_text(st, 5, email) != SQLITE_OK ||
-	    db_bind_text(st, 6, ou) != SQLITE_OK ||
-	    db_bind_text(st, 7, profile) != SQLITE_OK) {
+	    db_bind_text(st, 4, b->cn) != SQLITE_OK ||
+	    db_bind_text(st, 5, b->email) != SQLITE_OK ||
+	    db_bind_text(st, 6, b->ou) != SQLITE_OK ||
+	    db_bind_text(st, 7, b->profile) != SQLITE_OK ||
+	    db_bind_text(st, 8, b->upn) != SQLITE_OK) {
 		db_err_sql(db, err, "challenge put");
 		db_stmt_done(st);
 		goto out;
@@ -119,7 +136,8 @@ challenge_row_read(sqlite3_stmt *st, struct db_challenge *c)
 	if (db_col_strdup(st, 5, &c->cn) != 0 ||
 	    db_col_strdup(st, 6, &c->email) != 0 ||
 	    db_col_strdup(st, 7, &c->ou) != 0 ||
-	    db_col_strdup(st, 8, &c->txid) != 0)
+	    db_col_strdup(st, 8, &c->txid) != 0 ||
+	    db_col_strdup(st, 9, &c->upn) != 0)
 		return -1;
 	return 0;
 }

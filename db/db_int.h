@@ -18,7 +18,7 @@
 #define DB_TXN_COLS                                                         \
 	"id, txid, csr_sha256, state, created, updated, challenge_id, cn, " \
 	"email, ou, csr_pem, order_id, cert_der, fail_info, fail_text, "    \
-	"profile, key_sha256, renews"
+	"profile, key_sha256, renews, upn"
 
 #define DB_STMTS(X)                                                            \
 	X(BEGIN, "BEGIN IMMEDIATE")                                            \
@@ -29,13 +29,14 @@
 	X(ROLLBACK_TO, "ROLLBACK TO w")                                        \
 	X(CH_PUT,                                                              \
 	    "INSERT INTO challenges(hash, created, expires, cn, "              \
-	    "email, ou, profile) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")         \
+	    "email, ou, profile, upn) "                                        \
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                         \
 	X(CH_REVOKE, "UPDATE challenges SET revoked = 1 WHERE id = ?1")        \
 	X(CH_LIST,                                                             \
 	    "SELECT id, created, expires, used, revoked, cn, email, "          \
-	    "ou, txid FROM challenges ORDER BY id")                            \
+	    "ou, txid, upn FROM challenges ORDER BY id")                       \
 	X(CH_FIND,                                                             \
-	    "SELECT id, expires, used, revoked, cn, email, ou, profile "       \
+	    "SELECT id, expires, used, revoked, cn, email, ou, profile, upn "  \
 	    "FROM challenges WHERE hash = ?1")                                 \
 	X(CH_TAKE,                                                             \
 	    "UPDATE challenges SET used = ?1, txid = ?2 "                      \
@@ -47,8 +48,8 @@
 	X(TX_PUT,                                                              \
 	    "INSERT INTO transactions(txid, csr_sha256, state, "               \
 	    "created, updated, challenge_id, cn, email, ou, csr_pem, "         \
-	    "profile, key_sha256, renews) "                                    \
-	    "VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")    \
+	    "profile, key_sha256, renews, upn) "                               \
+	    "VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)") \
 	X(TX_SUCCESSOR,                                                        \
 	    "SELECT txid FROM transactions "                                   \
 	    "WHERE renews = ?1 AND state IN (1, 2) ORDER BY id LIMIT 1")       \
@@ -95,7 +96,7 @@
 	    "WHERE serial_hex = ?3 AND revoked = 0")                           \
 	X(CH_LIST_STATE,                                                       \
 	    "SELECT id, created, expires, used, revoked, cn, email, "          \
-	    "ou, txid FROM challenges WHERE ?1 = 0 "                           \
+	    "ou, txid, upn FROM challenges WHERE ?1 = 0 "                      \
 	    "OR (?1 = 1 AND revoked = 0 AND used = 0 AND expires > ?2) "       \
 	    "OR (?1 = 2 AND revoked = 0 AND used != 0) "                       \
 	    "OR (?1 = 3 AND revoked = 0 AND used = 0 AND expires <= ?2) "      \
@@ -109,7 +110,7 @@
 	    "WHERE expires > ?2 AND used = 0 AND revoked = 0) < ?4")           \
 	X(TX_LIST_FILTER,                                                      \
 	    "SELECT id, txid, state, created, updated, cn, email, ou, "        \
-	    "order_id, fail_info, fail_text FROM transactions "                \
+	    "order_id, fail_info, fail_text, upn FROM transactions "           \
 	    "WHERE (?1 = 0 OR state = ?1) AND (?2 IS NULL OR cn = ?2) "        \
 	    "ORDER BY id DESC LIMIT ?3")                                       \
 	X(TX_COUNT, "SELECT state, count(*) FROM transactions GROUP BY state") \

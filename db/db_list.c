@@ -41,7 +41,8 @@ challenge_read(sqlite3_stmt *st, void *p)
 	if (db_col_strdup(st, 5, &c->cn) != 0 ||
 	    db_col_strdup(st, 6, &c->email) != 0 ||
 	    db_col_strdup(st, 7, &c->ou) != 0 ||
-	    db_col_strdup(st, 8, &c->txid) != 0)
+	    db_col_strdup(st, 8, &c->txid) != 0 ||
+	    db_col_strdup(st, 9, &c->upn) != 0)
 		return -1;
 	return 0;
 }
@@ -170,7 +171,8 @@ txn_read(sqlite3_stmt *st, void *p)
 	    db_col_strdup(st, 6, &t->email) != 0 ||
 	    db_col_strdup(st, 7, &t->ou) != 0 ||
 	    db_col_strdup(st, 8, &t->order_id) != 0 ||
-	    db_col_strdup(st, 10, &t->fail_text) != 0)
+	    db_col_strdup(st, 10, &t->fail_text) != 0 ||
+	    db_col_strdup(st, 11, &t->upn) != 0)
 		return -1;
 	return 0;
 }

@@ -32,6 +32,7 @@ db_txn_cleanup(struct db_txn *t)
 	free(t->fail_text);
 	free(t->profile);
 	free(t->renews);
+	free(t->upn);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -65,7 +66,8 @@ txn_row_read(sqlite3_stmt *st, struct db_txn *t)
 	    db_col_blobdup(st, 12, &t->cert_der, &t->cert_len) != 0 ||
 	    db_col_strdup(st, 14, &t->fail_text) != 0 ||
 	    db_col_strdup(st, 15, &t->profile) != 0 ||
-	    db_col_strdup(st, 17, &t->renews) != 0)
+	    db_col_strdup(st, 17, &t->renews) != 0 ||
+	    db_col_strdup(st, 18, &t->upn) != 0)
 		return -1;
 	return 0;
 }
@@ -132,6 +134,7 @@ struct txn_challenge {
 	char *email;
 	char *ou;
 	char *profile;
+	char *upn;
 };
 
 /* Frees the strings of a challenge lookup. */
@@ -142,6 +145,7 @@ txn_challenge_cleanup(struct txn_challenge *c)
 	free(c->email);
 	free(c->ou);
 	free(c->profile);
+	free(c->upn);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -173,7 +177,8 @@ txn_challenge_find(struct db *db, const uint8_t *hash, struct txn_challenge *c,
 	if (db_col_strdup(st, 4, &c->cn) != 0 ||
 	    db_col_strdup(st, 5, &c->email) != 0 ||
 	    db_col_strdup(st, 6, &c->ou) != 0 ||
-	    db_col_strdup(st, 7, &c->profile) != 0) {
+	    db_col_strdup(st, 7, &c->profile) != 0 ||
+	    db_col_strdup(st, 8, &c->upn) != 0) {
 		txn_challenge_cleanup(c);
 		gw_err_set(err, DB_ERR_SQL, "challenge find: out of memory");
 		goto out;
@@ -227,6 +232,7 @@ db_challenge_peek(struct db *db, const uint8_t hash[32], int64_t now,
 	c->email = tc.email;
 	c->ou = tc.ou;
 	c->profile = tc.profile;
+	c->upn = tc.upn;
 	return 0;
 }
 
@@ -261,6 +267,7 @@ txn_insert(struct db *db, const struct db_txn_new *n,
 {
 	sqlite3_stmt *st = db_stmt(db, DB_ST_TX_PUT);
 	const char *cn = n->csr_cn, *email = n->csr_email, *ou = n->csr_ou;
+	const char *upn = n->upn;
 	int b;
 
 	/* A challenge's binding wins over what the CSR asks for. */
@@ -268,6 +275,7 @@ txn_insert(struct db *db, const struct db_txn_new *n,
 		cn = c->cn != NULL ? c->cn : cn;
 		email = c->email != NULL ? c->email : email;
 		ou = c->ou != NULL ? c->ou : ou;
+		upn = c->upn != NULL ? c->upn : upn;
 	}
 	b = db_bind_text(st, 1, n->txid);
 	if (b == SQLITE_OK)
@@ -295,6 +303,8 @@ txn_insert(struct db *db, const struct db_txn_new *n,
 		    sqlite3_bind_null(st, 10);
 	if (b == SQLITE_OK)
 		b = db_bind_text(st, 11, n->renews);
+	if (b == SQLITE_OK)
+		b = db_bind_text(st, 12, upn);
 	if (b != SQLITE_OK) {
 		db_err_sql(db, err, "txn insert");
 		db_stmt_done(st);

@@ -135,6 +135,7 @@ struct scep_csr_info {
 	char *cn;		/* subject CN, or NULL */
 	char *email;		/* rfc822Name SAN or emailAddress, or NULL */
 	char *upn;		/* Microsoft UPN otherName SAN, or NULL */
+	bool upn_many;		/* more than one UPN otherName SAN */
 	unsigned sans;		/* 1u << enum scep_san of each SAN type seen */
 	uint8_t key_sha256[32]; /* SHA-256 of the DER SubjectPublicKeyInfo */
 	uint8_t csr_sha256[32]; /* SHA-256 of the DER CSR */

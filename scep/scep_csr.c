@@ -181,9 +181,12 @@ csr_san_kind(const GENERAL_NAME *g)
 
 /*
  * Walks a requested subjectAltName: the first rfc822Name and the first
- * UPN into info, and a bit in info->sans for every kind present.
+ * UPN into info (upn_many if there are more), and a bit in info->sans for
+ * every kind present. Two
+ * subjectAltName extensions (RFC 5280 4.2: an extension appears at most
+ * once) are refused: X509V3_get_d2i() would hide both. Returns 0, or -1.
  */
-static void
+static int
 csr_sans_get(X509_REQ *req, struct scep_csr_info *info)
 {
 	STACK_OF(X509_EXTENSION) *exts;
@@ -193,7 +196,13 @@ csr_sans_get(X509_REQ *req, struct scep_csr_info *info)
 	int i;
 
 	if ((exts = X509_REQ_get_extensions(req)) == NULL)
-		return;
+		return 0;
+	i = X509v3_get_ext_by_NID(exts, NID_subject_alt_name, -1);
+	if (i >= 0 &&
+	    X509v3_get_ext_by_NID(exts, NID_subject_alt_name, i) >= 0) {
+		sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+		return -1;
+	}
 	gens = X509V3_get_d2i(exts, NID_subject_alt_name, NULL, NULL);
 	for (i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
 		g = sk_GENERAL_NAME_value(gens, i);
@@ -203,9 +212,12 @@ csr_sans_get(X509_REQ *req, struct scep_csr_info *info)
 			info->email = csr_string_dup(g->d.rfc822Name);
 		else if (k == SCEP_SAN_UPN && info->upn == NULL)
 			info->upn = csr_san_upn(g->d.otherName);
+		else if (k == SCEP_SAN_UPN)
+			info->upn_many = true;
 	}
 	GENERAL_NAMES_free(gens);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return 0;
 }
 
 /* SHA-256 of DER bytes produced by i2d; 0 or -1. */
@@ -284,7 +296,11 @@ scep_csr_inspect(const X509_REQ *csr, const EVP_PKEY *pub,
 		goto out;
 	info->challenge = csr_challenge_get(dup);
 	info->cn = csr_name_get(X509_REQ_get_subject_name(dup), NID_commonName);
-	csr_sans_get(dup, info);
+	if (csr_sans_get(dup, info) == -1) {
+		gw_err_set(err, SCEP_FAIL_BADREQUEST,
+		    "two subjectAltName extensions");
+		goto out;
+	}
 	if (info->email == NULL)
 		info->email = csr_name_get(X509_REQ_get_subject_name(dup),
 		    NID_pkcs9_emailAddress);

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "secure.h"
+#include "template.h"
 
 #define LIST_LIMIT_DEFAULT 1000
 #define LIST_LIMIT_MAX 10000
@@ -149,11 +150,12 @@ challenge_json(void *arg, const struct db_challenge *c)
 	struct list_acc *acc = arg;
 
 	return list_acc_add(acc,
-	    json_pack("{s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id",
+	    json_pack("{s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id",
 		(json_int_t)c->id, "state", challenge_state_word(c, acc->now),
 		"created", jtime(c->created), "expires", jtime(c->expires),
 		"used", jtime(c->used), "cn", jstr(c->cn), "email",
-		jstr(c->email), "ou", jstr(c->ou), "txid", jstr(c->txid)));
+		jstr(c->email), "ou", jstr(c->ou), "upn", jstr(c->upn), "txid",
+		jstr(c->txid)));
 }
 
 static int
@@ -165,11 +167,11 @@ txn_json(void *arg, const struct db_txn *t)
 	    "unknown";
 
 	return list_acc_add(acc,
-	    json_pack("{s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "txid",
+	    json_pack("{s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "txid",
 		jstr(t->txid), "state", state, "cn", jstr(t->cn), "email",
-		jstr(t->email), "ou", jstr(t->ou), "order_id",
-		jstr(t->order_id), "created", jtime(t->created), "updated",
-		jtime(t->updated), "fail_text",
+		jstr(t->email), "ou", jstr(t->ou), "upn", jstr(t->upn),
+		"order_id", jstr(t->order_id), "created", jtime(t->created),
+		"updated", jtime(t->updated), "fail_text",
 		t->state == DB_TXN_FAILED ? jstr(t->fail_text) : json_null()));
 }
 
@@ -349,6 +351,23 @@ field_text(json_t *v, size_t max, const char **out)
 	return NULL;
 }
 
+/*
+ * Checks one identity field: a value GlobalSign can take (README
+ * "Identity templates"); sets *out. Returns NULL, or "bad".
+ */
+static const char *
+field_ident(json_t *v, enum tmpl_field f, const char **out)
+{
+	char why[128];
+
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    strlen(json_string_value(v)) != json_string_length(v) ||
+	    tmpl_value_check(f, json_string_value(v), why, sizeof(why)) != 0)
+		return "bad";
+	*out = json_string_value(v);
+	return NULL;
+}
+
 /* Checks one integer field within lo..hi; sets *out. NULL, or "bad". */
 static const char *
 field_long(json_t *v, long lo, long hi, long *out)
@@ -382,22 +401,26 @@ admin_chal_req_parse(json_t *o, const struct gw_config *cfg, struct chal_req *r,
 	{
 		*field = key;
 		if (strcmp(key, "cn") == 0 || strcmp(key, "ou") == 0) {
-			e = field_text(v, 64, key[0] == 'c' ? &r->cn : &r->ou);
+			e = field_ident(v,
+			    key[0] == 'c' ? TMPL_F_CN : TMPL_F_OU,
+			    key[0] == 'c' ? &r->cn : &r->ou);
 			if (e != NULL)
 				snprintf(msg, n,
 				    "%s: must be a string of "
 				    "1..64 characters",
 				    key);
 		} else if (strcmp(key, "email") == 0) {
-			e = field_text(v, 128, &r->email);
-			if (e == NULL &&
-			    (strchr(r->email, '@') == NULL ||
-				strchr(r->email, ' ') != NULL))
-				e = "bad";
+			e = field_ident(v, TMPL_F_EMAIL, &r->email);
 			if (e != NULL)
 				snprintf(msg, n,
 				    "email: must be an address "
 				    "of up to 128 characters");
+		} else if (strcmp(key, "upn") == 0) {
+			e = field_ident(v, TMPL_F_UPN, &r->upn);
+			if (e != NULL)
+				snprintf(msg, n,
+				    "upn: must be a UPN (name@suffix) "
+				    "of up to 255 characters");
 		} else if (strcmp(key, "ttl") == 0) {
 			if ((e = field_long(v, 60, 31536000, &r->ttl)) != NULL)
 				snprintf(msg, n,
@@ -425,6 +448,14 @@ admin_chal_req_parse(json_t *o, const struct gw_config *cfg, struct chal_req *r,
 		}
 		if (e != NULL)
 			return -1;
+	}
+	if (r->profile != NULL && r->email != NULL &&
+	    !config_profile_email_ok(config_profile_find(cfg, r->profile),
+		r->email)) {
+		*field = "email";
+		snprintf(msg, n, "email: not in [profile %s] email_domains",
+		    r->profile);
+		return -1;
 	}
 	*field = NULL;
 	return 0;
@@ -466,6 +497,8 @@ chal_batch_json(const int64_t *ids, char (*secrets)[ADMIN_SECRET_LEN], long n,
 static enum MHD_Result
 chal_batch_make(struct admin_req *rq, const struct chal_req *r)
 {
+	const struct db_challenge_bind b = { r->cn, r->email, r->ou, r->upn,
+		r->profile };
 	char(*secrets)[ADMIN_SECRET_LEN] = NULL;
 	int64_t *ids = NULL, now = (int64_t)time(NULL);
 	struct gw_err err;
@@ -480,9 +513,8 @@ chal_batch_make(struct admin_req *rq, const struct chal_req *r)
 	for (i = 0; i < r->count; i++) {
 		if (admin_challenge_make(secrets[i], hash) != 0)
 			goto fail;
-		if (db_challenge_put_profile(rq->ctx->db, hash, now,
-			now + r->ttl, r->cn, r->email, r->ou, r->profile,
-			&ids[i], &err) != 0) {
+		if (db_challenge_put_bound(rq->ctx->db, hash, now, now + r->ttl,
+			&b, &ids[i], &err) != 0) {
 			log_warnx("admin challenges: %s", err.msg);
 			goto fail;
 		}
@@ -507,7 +539,7 @@ out:
 	return rc;
 }
 
-/* POST /api/v1/challenges {cn, email, ou, ttl, count, profile} */
+/* POST /api/v1/challenges {cn, email, ou, upn, ttl, count, profile} */
 enum MHD_Result
 admin_challenges_post(struct admin_req *rq)
 {

@@ -33,6 +33,7 @@ struct chal_req {
 	const char *cn;
 	const char *email;
 	const char *ou;
+	const char *upn;
 	long ttl;
 	long count;
 	const char *profile; /* [profile NAME], or NULL: any profile */

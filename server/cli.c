@@ -30,6 +30,7 @@
 #include "log.h"
 #include "scep.h"
 #include "secure.h"
+#include "template.h"
 
 #define DEFAULT_CONF "/etc/scepgw/scepgw.conf"
 #define EXIT_USAGE 2
@@ -54,7 +55,7 @@ usage(FILE *f)
 	    "                              create an instance in DIR\n"
 	    "  check                       validate config, files, RA, db\n"
 	    "  challenge new [--ttl S] [--cn NAME] [--email ADDR] [--ou OU]\n"
-	    "                [--count N] [--profile NAME]\n"
+	    "                [--upn UPN] [--count N] [--profile NAME]\n"
 	    "                              print one-time challenges\n"
 	    "  challenge list              list challenges (never secrets)\n"
 	    "  challenge revoke ID         withdraw a challenge\n"
@@ -161,6 +162,41 @@ challenge_make(char out[33], uint8_t hash[32])
 	return 0;
 }
 
+/*
+ * Refuses a binding GlobalSign could not put in a certificate (README
+ * "Identity templates"), naming the option. Returns 0, or -1 (reported).
+ */
+static int
+binding_check(const char *cn, const char *email, const char *ou,
+    const char *upn)
+{
+	const struct {
+		const char *opt;
+		enum tmpl_field f;
+		const char *v;
+	} f[] = {
+		{ "--cn", TMPL_F_CN, cn },
+		{ "--email", TMPL_F_EMAIL, email },
+		{ "--ou", TMPL_F_OU, ou },
+		{ "--upn", TMPL_F_UPN, upn },
+	};
+	char why[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (f[i].v != NULL && f[i].v[0] == '\0') {
+			fprintf(stderr, "scepgw: %s: must not be empty\n",
+			    f[i].opt);
+			return -1;
+		}
+		if (tmpl_value_check(f[i].f, f[i].v, why, sizeof(why)) == -1) {
+			fprintf(stderr, "scepgw: %s: %s\n", f[i].opt, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* `scepgw challenge new` */
 static int
 cmd_challenge_new(const struct cli *c)
@@ -170,13 +206,15 @@ cmd_challenge_new(const struct cli *c)
 		{ "cn", required_argument, NULL, 'n' },
 		{ "email", required_argument, NULL, 'e' },
 		{ "ou", required_argument, NULL, 'o' },
+		{ "upn", required_argument, NULL, 'u' },
 		{ "count", required_argument, NULL, 'k' },
 		{ "profile", required_argument, NULL, 'p' },
 		{ "config", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cn = NULL, *email = NULL, *ou = NULL, *conf = c->conf;
-	const char *profile = NULL;
+	const char *profile = NULL, *upn = NULL;
+	struct db_challenge_bind b;
 	long ttl = -1, count = 1, i;
 	struct gw_config *cfg = NULL;
 	struct db *db = NULL;
@@ -203,6 +241,9 @@ cmd_challenge_new(const struct cli *c)
 		case 'o':
 			ou = optarg;
 			break;
+		case 'u':
+			upn = optarg;
+			break;
 		case 'p':
 			profile = optarg;
 			break;
@@ -219,6 +260,8 @@ cmd_challenge_new(const struct cli *c)
 	}
 	if (optind != c->argc)
 		goto bad;
+	if (binding_check(cn, email, ou, upn) == -1)
+		return EXIT_USAGE;
 	cc.conf = conf;
 	if ((cfg = cli_config(&cc)) == NULL || (db = cli_db(cfg)) == NULL)
 		goto out;
@@ -229,14 +272,23 @@ cmd_challenge_new(const struct cli *c)
 		    cc.conf);
 		goto out;
 	}
+	if (profile != NULL && email != NULL &&
+	    !config_profile_email_ok(config_profile_find(cfg, profile),
+		email)) {
+		fprintf(stderr,
+		    "scepgw: --email: not in [profile %s] email_domains\n",
+		    profile);
+		goto out;
+	}
 	now = (int64_t)time(NULL);
 	for (i = 0; i < count; i++) {
 		if (challenge_make(secret, hash) == -1) {
 			fprintf(stderr, "scepgw: no randomness\n");
 			goto out;
 		}
-		if (db_challenge_put_profile(db, hash, now, now + ttl, cn,
-			email, ou, profile, &id, &err) == -1) {
+		b = (struct db_challenge_bind) { cn, email, ou, upn, profile };
+		if (db_challenge_put_bound(db, hash, now, now + ttl, &b, &id,
+			&err) == -1) {
 			fprintf(stderr, "scepgw: %s\n", err.msg);
 			goto out;
 		}
@@ -252,7 +304,8 @@ out:
 bad:
 	fprintf(stderr,
 	    "usage: scepgw challenge new [--ttl SECONDS] [--cn "
-	    "NAME] [--email ADDR] [--ou OU] [--count N]\n");
+	    "NAME] [--email ADDR] [--ou OU] [--upn UPN] [--count N] "
+	    "[--profile NAME]\n");
 	return EXIT_USAGE;
 }
 
@@ -276,11 +329,11 @@ challenge_print(void *arg, const struct db_challenge *ch)
 	(void)arg;
 	fmt_time(ch->created, created, sizeof(created));
 	fmt_time(ch->expires, expires, sizeof(expires));
-	printf("%-6lld %-8s %s %s cn=%s email=%s ou=%s txid=%s\n",
+	printf("%-6lld %-8s %s %s cn=%s email=%s ou=%s upn=%s txid=%s\n",
 	    (long long)ch->id, challenge_state(ch, (int64_t)time(NULL)),
 	    created, expires, ch->cn != NULL ? ch->cn : "-",
 	    ch->email != NULL ? ch->email : "-", ch->ou != NULL ? ch->ou : "-",
-	    ch->txid != NULL ? ch->txid : "-");
+	    ch->upn != NULL ? ch->upn : "-", ch->txid != NULL ? ch->txid : "-");
 	return 0;
 }
 

@@ -87,6 +87,9 @@ struct gw_profile {
 	char *subject_cn; /* identity templates (template.h) */
 	char *email;
 	char *ou;
+	char *upn;
+	char **email_domains; /* a decided e-mail must be in one; NULL: any */
+	size_t nemail_domains;
 	enum gw_chal_mode challenge;
 	char *static_challenge_file; /* or NULL */
 	uint8_t static_sha256[32];   /* SHA-256 of the static secret */
@@ -106,6 +109,7 @@ int config_write_default(FILE *f, const struct gw_config *c);
 const struct gw_profile *config_profile_find(const struct gw_config *c,
     const char *name);
 const char *config_chal_mode_name(enum gw_chal_mode m);
+bool config_profile_email_ok(const struct gw_profile *p, const char *email);
 int config_profile_key(struct gw_config *c, const char *name, const char *key,
     const char *value, int line, char *reason, size_t rlen);
 int config_profiles_finish(struct gw_config *c, FILE *errf);

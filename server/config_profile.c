@@ -26,7 +26,8 @@ enum prof_type {
 	PROF_TEMPLATE,
 	PROF_YEARS,
 	PROF_MODE,
-	PROF_BOOL
+	PROF_BOOL,
+	PROF_DOMAINS
 };
 
 /* The keys of a [profile NAME] section, one bit each in gw_profile.seen. */
@@ -37,6 +38,8 @@ static const struct prof_key {
 } prof_keys[] = {
 	{ "challenge", PROF_MODE, offsetof(struct gw_profile, challenge) },
 	{ "email", PROF_TEMPLATE, offsetof(struct gw_profile, email) },
+	{ "email_domains", PROF_DOMAINS,
+	    offsetof(struct gw_profile, email_domains) },
 	{ "ou", PROF_TEMPLATE, offsetof(struct gw_profile, ou) },
 	{ "product_code", PROF_STRING,
 	    offsetof(struct gw_profile, product_code) },
@@ -47,6 +50,7 @@ static const struct prof_key {
 	    offsetof(struct gw_profile, static_challenge_file) },
 	{ "subject_cn", PROF_TEMPLATE,
 	    offsetof(struct gw_profile, subject_cn) },
+	{ "upn", PROF_TEMPLATE, offsetof(struct gw_profile, upn) },
 	{ "years", PROF_YEARS, offsetof(struct gw_profile, years) },
 };
 
@@ -87,6 +91,24 @@ config_profile_find(const struct gw_config *c, const char *name)
 	return NULL;
 }
 
+/*
+ * True when email's domain is one of p's email_domains, compared without
+ * case (or p is NULL or lists none: any domain).
+ */
+bool
+config_profile_email_ok(const struct gw_profile *p, const char *email)
+{
+	const char *at = strrchr(email, '@');
+	size_t i;
+
+	if (p == NULL || p->nemail_domains == 0)
+		return true;
+	for (i = 0; at != NULL && i < p->nemail_domains; i++)
+		if (strcasecmp(at + 1, p->email_domains[i]) == 0)
+			return true;
+	return false;
+}
+
 /* The profile called name, added (empty) when new; NULL when out of memory. */
 static struct gw_profile *
 profile_get(struct gw_config *c, const char *name, int line)
@@ -125,6 +147,50 @@ profile_path(const struct gw_config *c, const char *v)
 	return s;
 }
 
+/*
+ * Parses "example.com, corp.example" into p->email_domains: domain names
+ * (tmpl_domain_ok()), compared without case. An empty value leaves the
+ * list empty: any domain. Returns 0, or -1 with reason set.
+ */
+static int
+profile_domains_set(struct gw_profile *p, const char *v, char *reason,
+    size_t rlen)
+{
+	char *copy, *tok, *save = NULL, **d;
+	size_t n;
+	int rc = -1;
+
+	if ((copy = gw_strdup(v)) == NULL) {
+		snprintf(reason, rlen, "out of memory");
+		return -1;
+	}
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		if (!tmpl_domain_ok(tok)) {
+			snprintf(reason, rlen,
+			    "\"%.64s\" is not a domain name (example.com)",
+			    tok);
+			goto out;
+		}
+		n = p->nemail_domains;
+		if ((d = realloc(p->email_domains, (n + 1) * sizeof(*d))) ==
+		    NULL) {
+			snprintf(reason, rlen, "out of memory");
+			goto out;
+		}
+		p->email_domains = d;
+		if ((d[n] = gw_strdup(tok)) == NULL) {
+			snprintf(reason, rlen, "out of memory");
+			goto out;
+		}
+		p->nemail_domains++;
+	}
+	rc = 0;
+out:
+	free(copy);
+	return rc;
+}
+
 /* Parses one value of key k into p. Returns 0, or -1 with reason set. */
 static int
 profile_value_set(const struct gw_config *c, struct gw_profile *p,
@@ -134,6 +200,8 @@ profile_value_set(const struct gw_config *c, struct gw_profile *p,
 	size_t i;
 
 	switch (k->type) {
+	case PROF_DOMAINS:
+		return profile_domains_set(p, v, reason, rlen);
 	case PROF_TEMPLATE:
 		if (tmpl_check(v, reason, rlen) != 0)
 			return -1;
@@ -253,7 +321,8 @@ profile_finish(struct gw_config *c, struct gw_profile *p, FILE *errf)
 	    default_str(&p->product_code, c->epki_product_code) != 0 ||
 	    default_str(&p->subject_cn, TMPL_DEF_SUBJECT_CN) != 0 ||
 	    default_str(&p->email, TMPL_DEF_EMAIL) != 0 ||
-	    default_str(&p->ou, TMPL_DEF_OU) != 0) {
+	    default_str(&p->ou, TMPL_DEF_OU) != 0 ||
+	    default_str(&p->upn, TMPL_DEF_UPN) != 0) {
 		fprintf(errf, "%s: out of memory\n", c->path);
 		return -1;
 	}
@@ -316,7 +385,7 @@ void
 config_profiles_free(struct gw_config *c)
 {
 	struct gw_profile *p;
-	size_t i;
+	size_t i, j;
 
 	for (i = 0; i < c->nprofiles; i++) {
 		p = &c->profiles[i];
@@ -326,6 +395,10 @@ config_profiles_free(struct gw_config *c)
 		free(p->subject_cn);
 		free(p->email);
 		free(p->ou);
+		free(p->upn);
+		for (j = 0; j < p->nemail_domains; j++)
+			free(p->email_domains[j]);
+		free(p->email_domains);
 		free(p->static_challenge_file);
 		OPENSSL_cleanse(p->static_sha256, sizeof(p->static_sha256));
 	}

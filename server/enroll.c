@@ -800,7 +800,7 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 	else
 		order_profile_set(ctx, enroll_op_profile(ctx, op), &o);
 	o.csr_pem = info->pem;
-	o.upn = info->upn; /* the CSR's UPN SAN: EPKI carries it */
+	o.upn = t->upn; /* the decided UPN, never the CSR's */
 	o.cn = t->cn;
 	o.email = t->email;
 	if (t->ou != NULL)
@@ -812,9 +812,10 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 	job_queue(e, j);
 	job_track(e, j);
 	pthread_mutex_unlock(&e->mu);
-	log_info("%s txid=%s: ordering cn=\"%s\"%s%s", op->peer, t->txid, t->cn,
-	    t->email != NULL ? " email=" : "",
-	    t->email != NULL ? t->email : "");
+	log_info("%s txid=%s: ordering cn=\"%s\"%s%s%s%s", op->peer, t->txid,
+	    t->cn, t->email != NULL ? " email=" : "",
+	    t->email != NULL ? t->email : "", t->upn != NULL ? " upn=" : "",
+	    t->upn != NULL ? t->upn : "");
 	if (epki_order_submit(&ctx->tr, &ctx->auth, &o, order_done, j, &err) ==
 	    -1) {
 		/* The order never left: the reconciler will place it. */
@@ -1059,6 +1060,8 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 			&s->ident) == -1)
 			goto out;
 	}
+	if (renewal && enroll_renew_admit(ctx, op, &s->info, &s->id) == -1)
+		goto out;
 	s->renewal = renewal == 1;
 	enroll_txn_new_fill(&s->n, txid, &s->info, renewal ? &s->id : NULL,
 	    &s->ident, s->is_static ? NULL : s->chash,

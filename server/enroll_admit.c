@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
@@ -81,6 +82,35 @@ enroll_signer_is(const struct enroll_op *op, const uint8_t *der, size_t len)
 	eq = (size_t)n == len && memcmp(mine, der, len) == 0;
 	OPENSSL_free(mine);
 	return eq;
+}
+
+/*
+ * The first Microsoft UPN otherName SAN of x, into out ("" if none). One
+ * that does not fit is cut, and so fails tmpl_value_check(): out holds
+ * any UPN of TMPL_UPN_MAX characters.
+ */
+static void
+cert_upn(const X509 *x, char *out, size_t n)
+{
+	GENERAL_NAMES *gens;
+	const GENERAL_NAME *g;
+	const OTHERNAME *on;
+	int i;
+
+	out[0] = '\0';
+	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (i = 0; i < sk_GENERAL_NAME_num(gens) && out[0] == '\0'; i++) {
+		g = sk_GENERAL_NAME_value(gens, i);
+		if (g->type != GEN_OTHERNAME)
+			continue;
+		on = g->d.otherName;
+		if (OBJ_obj2nid(on->type_id) == NID_ms_upn &&
+		    on->value != NULL && on->value->type == V_ASN1_UTF8STRING)
+			snprintf(out, n, "%.*s",
+			    on->value->value.utf8string->length,
+			    (const char *)on->value->value.utf8string->data);
+	}
+	GENERAL_NAMES_free(gens);
 }
 
 /*
@@ -200,6 +230,7 @@ enroll_renew_check(struct gw_ctx *ctx, struct enroll_op *op,
 	snprintf(id->serial, sizeof(id->serial), "%s", serial);
 	if (r.profile != NULL && strcmp(r.profile, "default") != 0)
 		snprintf(id->profile, sizeof(id->profile), "%s", r.profile);
+	cert_upn(signer, id->upn, sizeof(id->upn));
 	log_info("%s txid=%s: renewal of serial=%s authenticated", op->peer,
 	    txid, serial);
 	rc = 1;
@@ -229,12 +260,14 @@ enroll_txn_new_fill(struct db_txn_new *n, const char *txid,
 		n->csr_cn = id->cn;
 		n->csr_email = id->email[0] != '\0' ? id->email : NULL;
 		n->csr_ou = id->ou[0] != '\0' ? id->ou : NULL;
+		n->upn = id->upn[0] != '\0' ? id->upn : NULL;
 		return;
 	}
 	n->challenge_sha256 = chash;
 	n->csr_cn = ident->cn;
 	n->csr_email = ident->email[0] != '\0' ? ident->email : NULL;
 	n->csr_ou = ident->ou[0] != '\0' ? ident->ou : NULL;
+	n->upn = ident->upn[0] != '\0' ? ident->upn : NULL;
 }
 
 /*
@@ -277,6 +310,7 @@ ident_decide(const struct gw_profile *p, const struct db_challenge *ch,
 		[TMPL_CHALLENGE_CN] = ch != NULL ? ch->cn : NULL,
 		[TMPL_CHALLENGE_EMAIL] = ch != NULL ? ch->email : NULL,
 		[TMPL_CHALLENGE_OU] = ch != NULL ? ch->ou : NULL,
+		[TMPL_CHALLENGE_UPN] = ch != NULL ? ch->upn : NULL,
 		[TMPL_CSR_CN] = info->cn,
 		[TMPL_CSR_EMAIL] = info->email,
 		[TMPL_CSR_UPN] = info->upn,
@@ -290,6 +324,8 @@ ident_decide(const struct gw_profile *p, const struct db_challenge *ch,
 		    id->cn },
 		{ "email", p != NULL ? p->email : TMPL_DEF_EMAIL, id->email },
 		{ "ou", p != NULL ? p->ou : TMPL_DEF_OU, id->ou },
+		{ "upn", p != NULL && p->upn != NULL ? p->upn : TMPL_DEF_UPN,
+		    id->upn },
 	};
 	enum tmpl_res r;
 	char why[128];
@@ -314,6 +350,89 @@ ident_decide(const struct gw_profile *p, const struct db_challenge *ch,
 	    op->peer, txid);
 	enroll_op_fail(op, SCEP_FAIL_BADREQUEST, "no common name");
 	return -1;
+}
+
+/*
+ * Checks a decided (or, for a renewal, carried-over) identity before
+ * anything is consumed or ordered (README "Identity templates"): each
+ * value within what GlobalSign takes (tmpl_value_check()), the e-mail in
+ * the profile's email_domains, and no UPN in the CSR but the decided one
+ * (ASCII case aside, as Windows compares UPNs). Returns 0, or -1 with op
+ * holding FAILURE badRequest and a log line naming the field.
+ */
+static int
+ident_check(const struct gw_profile *p, const char *cn, const char *email,
+    const char *ou, const char *upn, const struct scep_csr_info *info,
+    struct enroll_op *op, const char *txid)
+{
+	const struct {
+		const char *key;
+		enum tmpl_field f;
+		const char *v;
+	} f[] = {
+		{ "subject_cn", TMPL_F_CN, cn },
+		{ "email", TMPL_F_EMAIL, email },
+		{ "ou", TMPL_F_OU, ou },
+		{ "upn", TMPL_F_UPN, upn },
+	};
+	const char *pname = p != NULL ? p->name : "default";
+	char why[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (tmpl_value_check(f[i].f, f[i].v, why, sizeof(why)) == 0)
+			continue;
+		log_info("%s txid=%s: profile %s: %s refused: %s", op->peer,
+		    txid, pname, f[i].key, why);
+		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
+		    "identity value not acceptable");
+		return -1;
+	}
+	if (email != NULL && email[0] != '\0' &&
+	    !config_profile_email_ok(p, email)) {
+		log_info("%s txid=%s: profile %s: email refused: %s is not in "
+			 "email_domains",
+		    op->peer, txid, pname, email);
+		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
+		    "e-mail domain not allowed");
+		return -1;
+	}
+	if (info->upn_many) {
+		log_info("%s txid=%s: profile %s: CSR refused: it asks for "
+			 "more than one UPN",
+		    op->peer, txid, pname);
+		enroll_op_fail(op, SCEP_FAIL_BADREQUEST, "UPN not allowed");
+		return -1;
+	}
+	if (info->upn != NULL &&
+	    (upn == NULL || strcasecmp(info->upn, upn) != 0)) {
+		/* The CSR's UPN is logged only when it is plain text. */
+		log_info("%s txid=%s: profile %s: CSR refused: it asks for "
+			 "UPN %s, the UPN decided is %s",
+		    op->peer, txid, pname,
+		    tmpl_value_check(TMPL_F_UPN, info->upn, why, sizeof(why)) ==
+			    0 ?
+			info->upn :
+			"(not a UPN)",
+		    upn != NULL && upn[0] != '\0' ? upn : "none");
+		enroll_op_fail(op, SCEP_FAIL_BADREQUEST, "UPN not allowed");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A renewal keeps the identity of the certificate it renews (id), never
+ * the new CSR's: that identity must still be one GlobalSign can take and
+ * the profile allows, and the CSR may ask for no other UPN. Returns 0, or
+ * -1 with op holding the FAILURE.
+ */
+int
+enroll_renew_admit(struct gw_ctx *ctx, struct enroll_op *op,
+    const struct scep_csr_info *info, const struct renew_id *id)
+{
+	return ident_check(enroll_op_profile(ctx, op), id->cn, id->email,
+	    id->ou, id->upn, info, op, scep_msg_txid(op->msg));
 }
 
 /* True when the challenge is p's static secret (constant-time compare). */
@@ -405,7 +524,7 @@ enroll_admit(struct gw_ctx *ctx, struct enroll_op *op,
 	if (ctx->rl != NULL)
 		ratelimit_refund(ctx->rl, op->peer);
 	if (!*is_static && p != NULL && p->require_binding && ch.cn == NULL &&
-	    ch.email == NULL && ch.ou == NULL) {
+	    ch.email == NULL && ch.ou == NULL && ch.upn == NULL) {
 		log_info("%s txid=%s: challenge refused: profile %s requires "
 			 "a challenge issued with an identity",
 		    op->peer, txid, p->name);
@@ -413,7 +532,12 @@ enroll_admit(struct gw_ctx *ctx, struct enroll_op *op,
 		    "challenge has no identity");
 		goto out;
 	}
-	rc = ident_decide(p, *is_static ? NULL : &ch, info, op, txid, id);
+	if (ident_decide(p, *is_static ? NULL : &ch, info, op, txid, id) ==
+		-1 ||
+	    ident_check(p, id->cn, id->email, id->ou, id->upn, info, op,
+		txid) == -1)
+		goto out;
+	rc = 0;
 out:
 	db_challenge_cleanup(&ch);
 	return rc;

@@ -27,6 +27,7 @@ struct renew_id {
 	char ou[256];
 	char serial[80];  /* the renewed certificate's serial (hex) */
 	char profile[65]; /* its transaction's [profile NAME]; "": default */
+	char upn[1024]; /* any UPN of TMPL_UPN_MAX characters fits */
 };
 
 /* The identity a profile's templates decide for a new enrollment. */
@@ -34,6 +35,7 @@ struct enroll_ident {
 	char cn[TMPL_OUT_MAX];
 	char email[TMPL_OUT_MAX];
 	char ou[TMPL_OUT_MAX];
+	char upn[TMPL_OUT_MAX];
 };
 
 /* enroll.c */
@@ -68,6 +70,9 @@ void enroll_txn_new_fill(struct db_txn_new *n, const char *txid,
 /* Refuses a SAN type EPKI cannot issue. Returns 0, or -1 (op failed). */
 int enroll_csr_sans_check(struct enroll_op *op, const char *txid,
     const struct scep_csr_info *info);
+/* Checks a renewal's carried-over identity as enroll_admit() does. 0/-1. */
+int enroll_renew_admit(struct gw_ctx *ctx, struct enroll_op *op,
+    const struct scep_csr_info *info, const struct renew_id *id);
 /* Admits a new (not renewal) request: challenge, then identity. 0 or -1. */
 int enroll_admit(struct gw_ctx *ctx, struct enroll_op *op,
     const struct scep_csr_info *info, const uint8_t chash[32], bool *is_static,

@@ -21,6 +21,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "buf.h"
 #include "config.h"
 #include "db.h"
 #include "epki.h"
@@ -290,12 +291,64 @@ out:
 	return res;
 }
 
+/*
+ * The order of t, as it was first placed: its profile, its CSR, and the
+ * identity decided when it began (the UPN too, never the CSR's).
+ */
+static void
+order_fill(struct reconcile *r, const struct db_txn *t, struct epki_order *o)
+{
+	memset(o, 0, sizeof(*o));
+	enroll_profile_order(r->ctx, t->profile, o);
+	o->csr_pem = t->csr_pem;
+	o->upn = t->upn;
+	o->cn = t->cn;
+	o->email = t->email;
+	if (t->ou != NULL)
+		o->ous[o->nous++] = t->ou;
+}
+
+/* True when epki_soap_order_build() takes o (credentials left out). */
+static bool
+order_builds(const struct epki_order *o, struct gw_err *err)
+{
+	const struct epki_auth probe = { "probe", "probe" };
+	struct buf b;
+	int rc;
+
+	buf_init(&b, 0);
+	rc = epki_soap_order_build(&probe, o, &b, err);
+	buf_cleanup(&b);
+	return rc == 0;
+}
+
+/*
+ * True when t's order can never be built: its stored values (a control
+ * character in the CN, say, from before admission checked them), not the
+ * moment, make the request fail, while the same order with a plain
+ * identity builds. Such a transaction would be retried for ever.
+ */
+static bool
+order_unbuildable(struct reconcile *r, const struct db_txn *t,
+    struct gw_err *err)
+{
+	struct epki_order o;
+	struct gw_err e2;
+
+	order_fill(r, t, &o);
+	if (order_builds(&o, err))
+		return false;
+	o.cn = "x";
+	o.email = NULL;
+	o.upn = NULL;
+	o.nous = 0;
+	return order_builds(&o, &e2);
+}
+
 /* Places the order again: GlobalSign was shown to have none. */
 static bool
 reorder(struct reconcile *r, const struct db_txn *t, const EVP_PKEY *pub)
 {
-	struct scep_csr_info info;
-	X509_REQ *req = NULL;
 	struct epki_order o;
 	struct epki_resp resp;
 	struct gw_err err;
@@ -303,25 +356,12 @@ reorder(struct reconcile *r, const struct db_txn *t, const EVP_PKEY *pub)
 	const char *text;
 	X509 *cert = NULL;
 
-	memset(&o, 0, sizeof(o));
-	memset(&info, 0, sizeof(info));
-	enroll_profile_order(r->ctx, t->profile, &o);
-	o.csr_pem = t->csr_pem;
-	/* The UPN SAN travels in the CSR, as when it was first ordered. */
-	if ((req = csr_read(t->csr_pem)) != NULL &&
-	    scep_csr_inspect(req, X509_REQ_get0_pubkey(req), &info, &err) == 0)
-		o.upn = info.upn;
-	o.cn = t->cn;
-	o.email = t->email;
-	if (t->ou != NULL)
-		o.ous[o.nous++] = t->ou;
+	order_fill(r, t, &o);
 	log_info("txid=%s: GlobalSign has no order for this request; "
 		 "ordering it now",
 	    t->txid);
 	(void)epki_order_call(&r->opts, &r->ctx->auth, &o, &resp, &err);
 	st = enroll_order_record(r->ctx, t->txid, pub, &resp, &cert, &text);
-	scep_csr_info_cleanup(&info);
-	X509_REQ_free(req);
 	X509_free(cert);
 	epki_resp_cleanup(&resp);
 	return st != SCEP_STATUS_PENDING;
@@ -339,6 +379,7 @@ reconcile_txn(struct reconcile *r, const struct db_txn *t, struct backoff *b)
 	const struct gw_config *cfg = r->ctx->cfg;
 	enum lookup res = LOOKUP_NONE;
 	int64_t safe_at = t->updated + cfg->epki_timeout_seconds + 6;
+	struct gw_err err;
 	EVP_PKEY *pub;
 
 	if ((pub = csr_pubkey(t->csr_pem)) == NULL || t->cn == NULL) {
@@ -346,6 +387,21 @@ reconcile_txn(struct reconcile *r, const struct db_txn *t, struct backoff *b)
 			  "request; it needs an operator",
 		    t->txid);
 		backoff_later(b);
+		return;
+	}
+	if (order_unbuildable(r, t, &err)) {
+		/* Nothing was ever sent for it: no order to look up. */
+		log_warnx("txid=%s: its order can never be built (%s); the "
+			  "transaction ends as failed",
+		    t->txid, err.msg);
+		if (db_txn_set_failed(r->ctx->db, t->txid, SCEP_FAIL_BADREQUEST,
+			"the CA cannot take this identity", now_seconds(),
+			&err) == -1) {
+			log_warnx("txid=%s: cannot store failure: %s", t->txid,
+			    err.msg);
+			backoff_later(b);
+		}
+		EVP_PKEY_free(pub);
 		return;
 	}
 	if (t->order_id != NULL)

@@ -6,6 +6,7 @@
  * expansion fails and names the expression, so the log can say which
  * variable was missing (issue 6 item 4).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@ static const char *const var_names[TMPL_VAR__MAX] = {
 	[TMPL_CHALLENGE_CN] = "challenge.cn",
 	[TMPL_CHALLENGE_EMAIL] = "challenge.email",
 	[TMPL_CHALLENGE_OU] = "challenge.ou",
+	[TMPL_CHALLENGE_UPN] = "challenge.upn",
 	[TMPL_CSR_CN] = "csr.cn",
 	[TMPL_CSR_EMAIL] = "csr.email",
 	[TMPL_CSR_UPN] = "csr.upn",
@@ -212,4 +214,153 @@ bool
 tmpl_is_literal(const char *tmpl)
 {
 	return strstr(tmpl, "${") == NULL;
+}
+
+/*
+ * The number of characters of s when it is valid UTF-8 (shortest forms,
+ * no surrogates, at most U+10FFFF) without a control character (C0, DEL,
+ * C1), else -1.
+ */
+static long
+utf8_text_len(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned long cp;
+	long n = 0;
+	int more, i;
+
+	while (*p != '\0') {
+		if (*p < 0x80) {
+			cp = *p;
+			more = 0;
+		} else if (*p >= 0xc2 && *p <= 0xdf) {
+			cp = *p & 0x1fu;
+			more = 1;
+		} else if (*p >= 0xe0 && *p <= 0xef) {
+			cp = *p & 0x0fu;
+			more = 2;
+		} else if (*p >= 0xf0 && *p <= 0xf4) {
+			cp = *p & 0x07u;
+			more = 3;
+		} else {
+			return -1;
+		}
+		for (i = 1; i <= more; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return -1;
+			cp = cp << 6 | (p[i] & 0x3fu);
+		}
+		if ((more == 2 && cp < 0x800) || (more == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return -1;
+		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+			return -1;
+		p += more + 1;
+		n++;
+	}
+	return n;
+}
+
+/* True for a letter, digit or hyphen. */
+static bool
+ldh(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-';
+}
+
+/*
+ * True when d is a DNS domain name of two labels or more (RFC 1035 2.3.1:
+ * letters, digits and inner hyphens, 1..63 a label, 253 in all), as an
+ * e-mail domain and an email_domains entry must be.
+ */
+bool
+tmpl_domain_ok(const char *d)
+{
+	size_t len = strlen(d), lab = 0, labels = 0, i;
+
+	if (len == 0 || len > 253)
+		return false;
+	for (i = 0; i <= len; i++) {
+		if (d[i] == '.' || d[i] == '\0') {
+			if (lab == 0 || lab > 63 || d[i - 1] == '-' ||
+			    d[i - lab] == '-')
+				return false;
+			labels++;
+			lab = 0;
+		} else if (ldh(d[i])) {
+			lab++;
+		} else {
+			return false;
+		}
+	}
+	return labels >= 2;
+}
+
+/*
+ * True when s is an addr-spec GlobalSign can put in an rfc822Name
+ * (RFC 5322 3.4.1 dot-atom local part of 1..64 ASCII characters, '@', a
+ * domain name).
+ */
+static bool
+email_ok(const char *s)
+{
+	static const char atext[] = "abcdefghijklmnopqrstuvwxyz"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+				    "!#$%&'*+/=?^_`{|}~-";
+	const char *at = strchr(s, '@'), *p;
+
+	if (at == NULL || at == s || at - s > 64 || s[0] == '.' ||
+	    at[-1] == '.')
+		return false;
+	for (p = s; p < at; p++)
+		if (!(*p == '.' ? p[1] != '.' : strchr(atext, *p) != NULL))
+			return false;
+	return tmpl_domain_ok(at + 1);
+}
+
+/*
+ * Checks one decided identity value v of field f against what GlobalSign
+ * EPKI can take (template.h). An empty value passes (no such value; the
+ * CN's presence is checked elsewhere). Returns 0, or -1 with a one-line
+ * reason in why.
+ */
+int
+tmpl_value_check(enum tmpl_field f, const char *v, char *why, size_t whylen)
+{
+	static const long max[TMPL_F__MAX] = {
+		[TMPL_F_CN] = TMPL_CN_MAX,
+		[TMPL_F_EMAIL] = TMPL_EMAIL_MAX,
+		[TMPL_F_OU] = TMPL_OU_MAX,
+		[TMPL_F_UPN] = TMPL_UPN_MAX,
+	};
+	const char *at;
+	long n;
+
+	if (f >= TMPL_F__MAX) {
+		snprintf(why, whylen, "unknown field");
+		return -1;
+	}
+	if (v == NULL || *v == '\0')
+		return 0;
+	if ((n = utf8_text_len(v)) < 0) {
+		snprintf(why, whylen,
+		    "not valid UTF-8, or has a control character");
+		return -1;
+	}
+	if (n > max[f]) {
+		snprintf(why, whylen, "%ld characters; at most %ld", n, max[f]);
+		return -1;
+	}
+	if (f == TMPL_F_EMAIL && !email_ok(v)) {
+		snprintf(why, whylen, "not an e-mail address (name@domain)");
+		return -1;
+	}
+	if (f == TMPL_F_UPN &&
+	    ((at = strrchr(v, '@')) == NULL || at == v || at[1] == '\0' ||
+		strchr(v, ' ') != NULL)) {
+		snprintf(why, whylen, "not a UPN (name@suffix)");
+		return -1;
+	}
+	return 0;
 }

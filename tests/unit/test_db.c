@@ -120,12 +120,12 @@ test_open_schema(void **state)
 	sqlite3 *h = NULL;
 	sqlite3_stmt *st = NULL;
 
-	assert_int_equal(db_schema_version(fx->db), 6);
+	assert_int_equal(db_schema_version(fx->db), 7);
 	assert_int_equal(stat(fx->path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	/* A second open of a migrated file keeps its version. */
 	assert_int_equal(db_open(&db2, fx->path, &err), 0);
-	assert_int_equal(db_schema_version(db2), 6);
+	assert_int_equal(db_schema_version(db2), 7);
 	db_close(db2);
 	/* The file is in WAL mode. */
 	assert_int_equal(sqlite3_open(fx->path, &h), SQLITE_OK);
@@ -178,6 +178,7 @@ ch_cb(void *arg, const struct db_challenge *c)
 	s->last.expires = c->expires;
 	s->last.cn = c->cn != NULL ? strdup(c->cn) : NULL;
 	s->last.txid = c->txid != NULL ? strdup(c->txid) : NULL;
+	s->last.upn = c->upn != NULL ? strdup(c->upn) : NULL;
 	return s->stop_after != 0 && s->n >= s->stop_after;
 }
 
@@ -347,6 +348,65 @@ test_txn_start_retry_and_identity(void **state)
 	assert_int_equal(t2.id, t.id);
 	db_txn_cleanup(&t2);
 	assert_int_equal(db_txn_get(fx->db, "nope", &t2, &err), 1);
+	db_txn_cleanup(&t);
+}
+
+/*
+ * A challenge's UPN binding is stored, listed and peeked; a transaction
+ * keeps the UPN decided for it, which the reconciler re-orders with.
+ */
+static void
+test_upn_binding_and_txn(void **state)
+{
+	struct fx *fx = *state;
+	const struct db_challenge_bind b = { "alice", NULL, NULL,
+		"alice@corp.example", NULL };
+	struct db_challenge c;
+	struct db_txn_new n;
+	struct db_txn t;
+	struct gw_err err;
+	struct ch_seen s;
+	enum db_start res;
+	uint8_t h[32], csr[32];
+	int64_t id;
+
+	hash_fill(h, 0x71);
+	assert_int_equal(db_challenge_put_bound(fx->db, h, NOW, NOW + 60, &b,
+			     &id, &err),
+	    0);
+	assert_int_equal(db_challenge_peek(fx->db, h, NOW, &c, &res, &err), 0);
+	assert_int_equal(res, DB_START_OK);
+	assert_string_equal(c.upn, "alice@corp.example");
+	db_challenge_cleanup(&c);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(db_challenge_list(fx->db, ch_cb, &s, &err), 0);
+	assert_string_equal(s.last.upn, "alice@corp.example");
+	db_challenge_cleanup(&s.last);
+
+	hash_fill(csr, 0xc7);
+	memset(&n, 0, sizeof(n));
+	n.txid = "tx-upn";
+	n.csr_sha256 = csr;
+	n.challenge_sha256 = h;
+	n.csr_cn = "alice";
+	n.csr_pem = "-----BEGIN CERTIFICATE REQUEST-----\n";
+	n.now = NOW;
+	n.identity_final = true;
+	n.upn = "alice@corp.example";
+	assert_int_equal(db_txn_start(fx->db, &n, &res, &t, &err), 0);
+	assert_int_equal(res, DB_START_OK);
+	assert_string_equal(t.upn, "alice@corp.example");
+	db_txn_cleanup(&t);
+	assert_int_equal(db_txn_get(fx->db, "tx-upn", &t, &err), 0);
+	assert_string_equal(t.upn, "alice@corp.example");
+	db_txn_cleanup(&t);
+
+	/* No UPN decided: none stored. */
+	n.txid = "tx-no-upn";
+	n.challenge_sha256 = NULL;
+	n.upn = NULL;
+	assert_int_equal(db_txn_start(fx->db, &n, &res, &t, &err), 0);
+	assert_null(t.upn);
 	db_txn_cleanup(&t);
 }
 
@@ -1483,6 +1543,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_txn_start_retry_and_identity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upn_binding_and_txn, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_txn_start_bad_args, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_txn_state_updates, setup,

@@ -799,10 +799,13 @@ test_enroll_transport_error_from_thread(void **state)
 	X509_REQ_free(csr);
 }
 
-/* A CSR with extra subjectAltNames (OpenSSL's "DNS:x,otherName:..."). */
+/*
+ * A CSR with extra subjectAltNames (OpenSSL's "DNS:x,otherName:..."), in
+ * a second subjectAltName extension too when san2 is not NULL.
+ */
 static X509_REQ *
-csr_san_new(struct srv_fx *fx, const char *cn, const char *challenge,
-    const char *san)
+csr_san2_new(struct srv_fx *fx, const char *cn, const char *challenge,
+    const char *san, const char *san2)
 {
 	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
 	X509_EXTENSION *ext;
@@ -813,6 +816,12 @@ csr_san_new(struct srv_fx *fx, const char *cn, const char *challenge,
 	ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san);
 	assert_non_null(ext);
 	assert_true(sk_X509_EXTENSION_push(exts, ext) > 0);
+	if (san2 != NULL) {
+		ext =
+		    X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san2);
+		assert_non_null(ext);
+		assert_true(sk_X509_EXTENSION_push(exts, ext) > 0);
+	}
 	assert_int_equal(X509_REQ_add_extensions(csr, exts), 1);
 	assert_true(X509_REQ_sign(csr, fx->pki->key, EVP_sha256()) > 0);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
@@ -822,16 +831,17 @@ csr_san_new(struct srv_fx *fx, const char *cn, const char *challenge,
 /* A one-time challenge with a binding; returns its id. */
 static int64_t
 chal_bound_put(struct srv_fx *fx, const char *secret, const char *cn,
-    const char *email, const char *ou)
+    const char *email, const char *ou, const char *upn)
 {
+	const struct db_challenge_bind b = { cn, email, ou, upn, NULL };
 	uint8_t hash[32];
 	struct gw_err err;
 	int64_t id, now = (int64_t)time(NULL);
 
 	SHA256((const unsigned char *)secret, strlen(secret), hash);
-	if (db_challenge_put(fx->ctx.db, hash, now, now + 3600, cn, email, ou,
-		&id, &err) != 0)
-		fail_msg("db_challenge_put: %s", err.msg);
+	if (db_challenge_put_bound(fx->ctx.db, hash, now, now + 3600, &b, &id,
+		&err) != 0)
+		fail_msg("db_challenge_put_bound: %s", err.msg);
 	return id;
 }
 
@@ -850,37 +860,116 @@ struct ident_case {
 	const char *want_cn; /* issued: what went upstream */
 	const char *want_email;
 	const char *want_ou;
+	const char *upn; /* template; NULL: built-in */
+	const char *bind_upn;
+	const char *bind_email;
+	const char *domain; /* the profile's one email_domains, or NULL */
+	const char *san2;   /* a second subjectAltName extension, or NULL */
+	const char *want_upn;
 };
+
+#define UPN_SAN(u) "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:" u
+#define S10 "0123456789"
+#define S64 S10 S10 S10 S10 S10 S10 "abcd"
+#define E8 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+#define E64 E8 E8 E8 E8 E8 E8 E8 E8
 
 static const struct ident_case ident_cases[] = {
 	{ "built-in: binding wins", NULL, NULL, NULL, false, "bound", "Sales",
-	    "device-1", NULL, NULL, "bound", NULL, "Sales" },
+	    "device-1", NULL, NULL, "bound", NULL, "Sales", NULL, NULL, NULL,
+	    NULL, NULL, NULL },
 	{ "built-in: CSR fallback", NULL, NULL, NULL, false, NULL, NULL,
 	    "device-1", "email:dev@example.com", NULL, "device-1",
-	    "dev@example.com", NULL },
+	    "dev@example.com", NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 	{ "upn and literal", "iPhone ${csr.upn}", "${csr.upn}",
 	    "${challenge.ou|\"Fleet\"}", false, NULL, NULL, "device-1",
-	    "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:ann@corp.example", NULL,
-	    "iPhone ann@corp.example", "ann@corp.example", "Fleet" },
+	    UPN_SAN("ann@corp.example"), NULL, "iPhone ann@corp.example",
+	    "ann@corp.example", "Fleet", "${csr.upn}", NULL, NULL, NULL, NULL,
+	    "ann@corp.example" },
+	/* The UPN is decided, never taken from the CSR. */
+	{ "CSR UPN, none decided", NULL, NULL, NULL, false, "alice", NULL,
+	    "whatever", UPN_SAN("administrator@corp.example"),
+	    "UPN not allowed", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	    NULL },
+	{ "CSR UPN, another bound", NULL, NULL, NULL, false, "alice", NULL,
+	    "whatever", UPN_SAN("administrator@corp.example"),
+	    "UPN not allowed", NULL, NULL, NULL, NULL, "alice@corp.example",
+	    NULL, NULL, NULL, NULL },
+	{ "bound UPN issued", NULL, NULL, NULL, false, "alice", NULL,
+	    "whatever", NULL, NULL, "alice", NULL, NULL, NULL,
+	    "alice@corp.example", NULL, NULL, NULL, "alice@corp.example" },
+	{ "bound UPN asked for", NULL, NULL, NULL, false, NULL, NULL, "alice",
+	    UPN_SAN("Alice@corp.example"), NULL, "alice", NULL, NULL, NULL,
+	    "alice@corp.example", NULL, NULL, NULL, "alice@corp.example" },
+	{ "CSR asks for the bound UPN and another", NULL, NULL, NULL, false,
+	    NULL, NULL, "alice",
+	    UPN_SAN("alice@corp.example") "," UPN_SAN("admin@corp.example"),
+	    "UPN not allowed", NULL, NULL, NULL, NULL, "alice@corp.example",
+	    NULL, NULL, NULL, NULL },
+	{ "UPN binding passes require_binding", NULL, NULL, NULL, true, NULL,
+	    NULL, "device-1", NULL, NULL, "device-1", NULL, NULL, NULL,
+	    "bob@corp.example", NULL, NULL, NULL, "bob@corp.example" },
+	/* Values GlobalSign can take, checked before the challenge is spent. */
+	{ "CN with a control character", NULL, NULL, NULL, false, NULL, NULL,
+	    "evil\001name", NULL, "identity value not acceptable", NULL, NULL,
+	    NULL, NULL, NULL, NULL, NULL, NULL, NULL },
+	/* OpenSSL will not make a CSR with a longer CN: bind or template it. */
+	{ "bound CN of 65 characters", NULL, NULL, NULL, false, S64 "e", NULL,
+	    "device-1", NULL, "identity value not acceptable", NULL, NULL, NULL,
+	    NULL, NULL, NULL, NULL, NULL, NULL },
+	{ "templated CN of 65 characters", "x${csr.cn}", NULL, NULL, false,
+	    NULL, NULL, S64, NULL, "identity value not acceptable", NULL, NULL,
+	    NULL, NULL, NULL, NULL, NULL, NULL, NULL },
+	{ "CN of 64 characters", NULL, NULL, NULL, false, NULL, NULL, S64, NULL,
+	    NULL, S64, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL },
+	{ "CN of 64 two-byte characters", NULL, NULL, NULL, false, NULL, NULL,
+	    E64, NULL, NULL, E64, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	    NULL },
+	{ "OU of 65 characters", NULL, NULL, NULL, false, "bound", S64 "e",
+	    "device-1", NULL, "identity value not acceptable", NULL, NULL, NULL,
+	    NULL, NULL, NULL, NULL, NULL, NULL },
+	{ "bound e-mail not an address", NULL, NULL, NULL, false, "bound", NULL,
+	    "device-1", NULL, "identity value not acceptable", NULL, NULL, NULL,
+	    NULL, NULL, "not an address", NULL, NULL, NULL },
+	{ "CSR e-mail not an address", NULL, NULL, NULL, false, NULL, NULL,
+	    "device-1", "email:a@@example.com", "identity value not acceptable",
+	    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL },
+	{ "e-mail outside email_domains", NULL, NULL, NULL, false, "bound",
+	    NULL, "device-1", NULL, "e-mail domain not allowed", NULL, NULL,
+	    NULL, NULL, NULL, "ceo@other.example", "example.com", NULL, NULL },
+	{ "e-mail inside email_domains", NULL, NULL, NULL, false, "bound", NULL,
+	    "device-1", NULL, NULL, "bound", "ceo@Example.COM", NULL, NULL,
+	    NULL, "ceo@Example.COM", "example.com", NULL, NULL },
+	{ "CSR e-mail outside email_domains", NULL, NULL, NULL, false, NULL,
+	    NULL, "device-1", "email:ceo@other.example",
+	    "e-mail domain not allowed", NULL, NULL, NULL, NULL, NULL, NULL,
+	    "example.com", NULL, NULL },
+	{ "two subjectAltName extensions", NULL, NULL, NULL, false, "bound",
+	    NULL, "device-1", "email:a@example.com",
+	    "certificate request not acceptable", NULL, NULL, NULL, NULL, NULL,
+	    NULL, NULL, "DNS:host.example.com", NULL },
 	{ "missing variable", "${challenge.cn}", NULL, NULL, false, NULL, NULL,
 	    "device-1", NULL, "identity variable without value", NULL, NULL,
-	    NULL },
+	    NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 	{ "missing upn", NULL, "${csr.upn}", NULL, false, "bound", NULL,
 	    "device-1", NULL, "identity variable without value", NULL, NULL,
-	    NULL },
+	    NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 	{ "require_binding refuses", NULL, NULL, NULL, true, NULL, NULL,
-	    "device-1", NULL, "challenge has no identity", NULL, NULL, NULL },
+	    "device-1", NULL, "challenge has no identity", NULL, NULL, NULL,
+	    NULL, NULL, NULL, NULL, NULL, NULL },
 	{ "require_binding passes", NULL, NULL, NULL, true, "bound", NULL,
-	    "device-1", NULL, NULL, "bound", NULL, NULL },
+	    "device-1", NULL, NULL, "bound", NULL, NULL, NULL, NULL, NULL, NULL,
+	    NULL, NULL },
 	{ "dNSName refused", NULL, NULL, NULL, false, NULL, NULL, "device-1",
 	    "DNS:host.example.com", "subjectAltName type not supported", NULL,
-	    NULL, NULL },
+	    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 	{ "iPAddress refused", NULL, NULL, NULL, false, NULL, NULL, "device-1",
 	    "IP:192.0.2.7", "subjectAltName type not supported", NULL, NULL,
-	    NULL },
+	    NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 	{ "URI refused", NULL, NULL, NULL, false, NULL, NULL, "device-1",
 	    "URI:tag:microsoft.com;sid:S-1-5-21",
-	    "subjectAltName type not supported", NULL, NULL, NULL },
+	    "subjectAltName type not supported", NULL, NULL, NULL, NULL, NULL,
+	    NULL, NULL, NULL, NULL },
 };
 
 /* A profile for one case; strings are borrowed (never freed). */
@@ -900,7 +989,16 @@ ident_profile(struct gw_profile *p, const struct ident_case *c)
 		"${challenge.email|csr.email|\"\"}");
 	p->ou =
 	    (char *)(uintptr_t)(c->ou != NULL ? c->ou : "${challenge.ou|\"\"}");
+	p->upn = (char *)(uintptr_t)(c->upn != NULL ? c->upn :
+						      "${challenge.upn|\"\"}");
 	p->require_binding = c->require_binding;
+	if (c->domain != NULL) {
+		static char *dom[1];
+
+		dom[0] = (char *)(uintptr_t)c->domain;
+		p->email_domains = dom;
+		p->nemail_domains = 1;
+	}
 }
 
 /* Checks what went upstream for an issued case. */
@@ -925,6 +1023,10 @@ ident_assert_order(struct srv_fx *fx, const struct ident_case *c)
 	assert_int_equal(req.order.nous, c->want_ou != NULL ? 1 : 0);
 	if (c->want_ou != NULL)
 		assert_string_equal(req.order.ous[0], c->want_ou);
+	if (c->want_upn != NULL)
+		assert_string_equal(req.order.upn, c->want_upn);
+	else
+		assert_true(req.order.upn == NULL || req.order.upn[0] == '\0');
 	epki_req_cleanup(&req);
 }
 
@@ -948,9 +1050,10 @@ test_enroll_identity_templates(void **state)
 		print_message("identity: %s\n", ic->name);
 		snprintf(secret, sizeof(secret), "ident-%zu", i);
 		snprintf(txid, sizeof(txid), "TX-IDENT-%zu", i);
-		id = chal_bound_put(fx, secret, ic->bind_cn, NULL, ic->bind_ou);
+		id = chal_bound_put(fx, secret, ic->bind_cn, ic->bind_email,
+		    ic->bind_ou, ic->bind_upn);
 		csr = ic->san != NULL ?
-		    csr_san_new(fx, ic->csr_cn, secret, ic->san) :
+		    csr_san2_new(fx, ic->csr_cn, secret, ic->san, ic->san2) :
 		    csr_new(fx, ic->csr_cn, secret);
 		ident_profile(&prof, ic);
 		call_init(fx, &c, SCEP_MT_PKCSREQ, txid, csr, 0);
@@ -969,6 +1072,10 @@ test_enroll_identity_templates(void **state)
 			txn_get(fx, txid, &t);
 			assert_non_null(t.profile);
 			assert_string_equal(t.profile, "test");
+			if (ic->want_upn != NULL)
+				assert_string_equal(t.upn, ic->want_upn);
+			else
+				assert_null(t.upn);
 			db_txn_cleanup(&t);
 		}
 		call_cleanup(&c);

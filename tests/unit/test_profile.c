@@ -106,6 +106,8 @@ test_default_only(void **state)
 	assert_string_equal(p->product_code, "EPKIPSPersonal");
 	assert_int_equal(p->years, 2);
 	assert_string_equal(p->subject_cn, "${challenge.cn|csr.cn}");
+	assert_string_equal(p->upn, "${challenge.upn|\"\"}");
+	assert_int_equal(p->nemail_domains, 0);
 	assert_int_equal(p->challenge, GW_CHAL_ONETIME);
 	assert_false(p->has_static);
 	assert_null(config_profile_find(c, "kiosk"));
@@ -126,6 +128,8 @@ test_profiles(void **state)
 			     "challenge = static\n"
 			     "static_challenge_file = static.txt\n"
 			     "subject_cn = kiosk-${csr.cn}\nou = Kiosks\n"
+			     "upn = ${csr.upn|\"\"}\n"
+			     "email_domains = example.com, Corp.Example\n"
 			     "[profile default]\nrequire_binding = yes\n"
 			     "email = ${challenge.email}\nyears = 3\n",
 			     &c),
@@ -146,6 +150,11 @@ test_profiles(void **state)
 	assert_string_equal(p->subject_cn, "kiosk-${csr.cn}");
 	assert_string_equal(p->ou, "Kiosks");
 	assert_string_equal(p->email, "${challenge.email|csr.email|\"\"}");
+	assert_string_equal(p->upn, "${csr.upn|\"\"}");
+	assert_int_equal(p->nemail_domains, 2);
+	assert_string_equal(p->email_domains[0], "example.com");
+	assert_string_equal(p->email_domains[1], "Corp.Example");
+	assert_int_equal(c->profiles[0].nemail_domains, 0);
 	config_free(c);
 }
 
@@ -178,6 +187,12 @@ test_refused(void **state)
 		{ "[profile x]\nyears = 1\nyears = 2\n", "duplicate key" },
 		{ "[profile x]\nrequire_binding = maybe\n",
 		    "expected yes or no" },
+		{ "[profile x]\nupn = ${csr.dns}\n",
+		    "unknown variable \"csr.dns\"" },
+		{ "[profile x]\nemail_domains = example.com, @evil\n",
+		    "\"@evil\" is not a domain name" },
+		{ "[profile x]\nemail_domains = localhost\n",
+		    "is not a domain name" },
 	};
 	struct fx *fx = *state;
 	struct gw_config *c = NULL;

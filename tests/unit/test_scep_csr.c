@@ -230,6 +230,44 @@ test_san_kinds(void **state)
 	EVP_PKEY_free(key);
 }
 
+/*
+ * Two subjectAltName extensions (RFC 5280 4.2 allows one): refused, not
+ * read as none (X509V3_get_d2i() returns NULL for a duplicate).
+ */
+static void
+test_san_twice(void **state)
+{
+	STACK_OF(X509_EXTENSION) *exts;
+	struct scep_csr_info info;
+	X509_EXTENSION *ext;
+	struct gw_err err;
+	EVP_PKEY *key;
+	X509_REQ *req;
+
+	(void)state;
+	key = EVP_EC_gen("P-256");
+	req = scep_client_csr_new(key, "dev-san", NULL, "secret");
+	exts = sk_X509_EXTENSION_new_null();
+	ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name,
+	    "email:a@example.com");
+	assert_true(sk_X509_EXTENSION_push(exts, ext) > 0);
+	ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name,
+	    "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:administrator@corp.example");
+	assert_true(sk_X509_EXTENSION_push(exts, ext) > 0);
+	assert_int_equal(X509_REQ_add_extensions(req, exts), 1);
+	assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
+	assert_int_equal(scep_csr_inspect(req, X509_REQ_get0_pubkey(req), &info,
+			     &err),
+	    -1);
+	assert_int_equal(err.code, SCEP_FAIL_BADREQUEST);
+	assert_non_null(strstr(err.msg, "two subjectAltName extensions"));
+	assert_null(info.challenge);
+	assert_null(info.upn);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_REQ_free(req);
+	EVP_PKEY_free(key);
+}
+
 int
 main(void)
 {
@@ -237,6 +275,7 @@ main(void)
 		cmocka_unit_test(test_csr_table),
 		cmocka_unit_test(test_subject_email),
 		cmocka_unit_test(test_san_kinds),
+		cmocka_unit_test(test_san_twice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

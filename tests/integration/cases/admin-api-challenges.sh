@@ -48,12 +48,15 @@ check_field '{"count": 100000}' count
 check_field '{"cn": 7}' cn
 check_field '{"cn": ""}' cn
 check_field '{"email": "no-at-sign"}' email
+check_field '{"upn": "no-at-sign"}' upn
+check_field '{"cn": "a\u0001b"}' cn
+check_field "{\"cn\": \"$(printf 'x%.0s' {1..65})\"}" cn
 check_field '{"colour": "blue"}' colour
 gw_assert_eq 400 "$(api POST /api/v1/challenges '[1,2]')" "array body"
 gw_assert_eq 0 "$(sqlite3 "$GW_DIR/scepgw.db" 'SELECT count(*) FROM challenges' 2>/dev/null || echo 0)" "nothing stored by refused requests"
 
 # Create: 201 with the secrets, the only place they appear.
-gw_assert_eq 201 "$(api POST /api/v1/challenges '{"cn":"api-device","email":"dev@example.org","ou":"Fleet","ttl":600,"count":3}')" "POST challenges"
+gw_assert_eq 201 "$(api POST /api/v1/challenges '{"cn":"api-device","email":"dev@example.org","ou":"Fleet","upn":"api@corp.example","ttl":600,"count":3}')" "POST challenges"
 jq -e '.challenges | length == 3' "$T/api.body" >/dev/null || gw_fail "3 challenges: $(cat "$T/api.body")"
 jq -e '.challenges[] | select((.challenge | test("^[0-9A-F]{32}$")) and (.id > 0) and (.expires | test("Z$"))) ' "$T/api.body" >/dev/null ||
     gw_fail "challenge items: $(cat "$T/api.body")"
@@ -67,7 +70,7 @@ jq -e '.challenges | length == 1' "$T/api.body" >/dev/null || gw_fail "default c
 gw_assert_eq 200 "$(api GET '/api/v1/challenges?state=unused')" "list unused"
 gw_assert_eq 4 "$(jq '.challenges | length' "$T/api.body")" "unused challenges"
 grep -q -E '[0-9A-F]{32}' "$T/api.body" && gw_fail "a listing shows a secret"
-jq -e '.challenges[] | select(.cn == "api-device" and .email == "dev@example.org" and .ou == "Fleet")' "$T/api.body" >/dev/null ||
+jq -e '.challenges[] | select(.cn == "api-device" and .email == "dev@example.org" and .ou == "Fleet" and .upn == "api@corp.example")' "$T/api.body" >/dev/null ||
     gw_fail "binding not listed: $(cat "$T/api.body")"
 gw_assert_eq 400 "$(api GET '/api/v1/challenges?state=bogus')" "bad state"
 gw_assert_eq state "$(jq -r .field "$T/api.body")" "state field"
@@ -76,6 +79,11 @@ gw_assert_eq state "$(jq -r .field "$T/api.body")" "state field"
 enroll_expect dev SUCCESS --challenge "$c1" --cn whatever
 assert_issued dev
 openssl x509 -in "$T/dev.pem" -noout -subject | grep -q 'api-device' || gw_fail "certificate not bound to cn api-device"
+openssl x509 -in "$T/dev.pem" -noout -ext subjectAltName | grep -q 'UPN:*api@corp.example' ||
+    gw_fail "certificate not bound to upn api@corp.example"
+gw_assert_eq 200 "$(api GET '/api/v1/enrollments?state=issued')" "list enrollments"
+jq -e '.enrollments[] | select(.cn == "api-device" and .upn == "api@corp.example")' "$T/api.body" >/dev/null ||
+    gw_fail "UPN not in the enrollment listing: $(cat "$T/api.body")"
 
 # Revoke one, and it no longer enrolls.
 gw_assert_eq 200 "$(api DELETE "/api/v1/challenges/$id2")" "DELETE challenge"

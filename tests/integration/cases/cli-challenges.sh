@@ -23,3 +23,16 @@ done <"$T/ch"
 rc=0
 "$GW_BUILD/scepgw" challenge new -c "$GW_CONF" --count 0 2>/dev/null || rc=$?
 gw_assert_eq 2 "$rc" "exit status for --count 0"
+
+# A UPN binding is listed; a binding GlobalSign could not take is refused.
+"$GW_BUILD/scepgw" challenge new -c "$GW_CONF" --cn bob --upn bob@corp.example \
+    >/dev/null || gw_fail "challenge new --upn"
+"$GW_BUILD/scepgw" challenge list -c "$GW_CONF" >"$T/list"
+gw_assert_contains "$T/list" "unused .*cn=bob email=- ou=- upn=bob@corp.example txid=-"
+for bad in "--upn bob" "--email bob@" "--cn $(printf 'x%.0s' {1..65})"; do
+	rc=0
+	# shellcheck disable=SC2086
+	"$GW_BUILD/scepgw" challenge new -c "$GW_CONF" $bad 2>"$T/bad.err" >/dev/null || rc=$?
+	gw_assert_eq 2 "$rc" "exit status for $bad"
+	gw_assert_contains "$T/bad.err" "${bad%% *}: "
+done
