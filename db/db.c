@@ -90,6 +90,11 @@ static const char *const db_migrations[] = {
 	/* 5: the CSR key of a transaction, so that a transactionID reused
 	 * with a new CSR for the same key (certmonger) is recognised. */
 	"ALTER TABLE transactions ADD COLUMN key_sha256 BLOB;",
+	/* 6: the profiles an NDES page user may fetch challenges for, comma
+	 * separated, the first one the page's default (README "Security
+	 * model"); users from before are limited to "default". */
+	"ALTER TABLE users ADD COLUMN profiles TEXT NOT NULL "
+	"DEFAULT 'default';",
 };
 
 #define DB_SCHEMA_LATEST \
