@@ -207,6 +207,8 @@ int db_user_add(struct db *db, const char *name, const char *password,
     bool can_issue, const char *profiles, int64_t now, struct gw_err *err);
 int db_user_profiles(struct db *db, const char *name, char **profiles,
     struct gw_err *err);
+int db_user_set_profiles(struct db *db, const char *name, const char *profiles,
+    struct gw_err *err);
 int db_user_check(struct db *db, const char *name, const char *password,
     bool *can_issue, struct gw_err *err);
 int db_user_remove(struct db *db, const char *name, struct gw_err *err);

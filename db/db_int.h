@@ -114,6 +114,7 @@
 	    "can_issue, created, profiles) VALUES (?1, 'scrypt', ?2, ?3, ?4, " \
 	    "?5, ?6, ?7, ?8, ?9)")                                             \
 	X(USER_PROFILES, "SELECT profiles FROM users WHERE name = ?1")         \
+	X(USER_SET_PROFILES, "UPDATE users SET profiles = ?1 WHERE name = ?2") \
 	X(USER_GET,                                                            \
 	    "SELECT kdf_n, kdf_r, kdf_p, salt, hash, can_issue FROM users "    \
 	    "WHERE name = ?1")                                                 \

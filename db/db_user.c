@@ -331,6 +331,45 @@ out:
 	return rc;
 }
 
+/*
+ * Replaces the profiles of user name (comma-separated, as for
+ * db_user_add()). Returns 0, or -1 with err set: DB_ERR_ARG for a bad
+ * list, DB_ERR_NOTFOUND for an unknown user.
+ */
+int
+db_user_set_profiles(struct db *db, const char *name, const char *profiles,
+    struct gw_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	if (!db_user_profiles_valid(profiles)) {
+		gw_err_set(err, DB_ERR_ARG,
+		    "profiles: names of A-Z a-z 0-9 _ - separated by commas, "
+		    "each once");
+		return -1;
+	}
+	db_lock(db);
+	st = db_stmt(db, DB_ST_USER_SET_PROFILES);
+	if (db_bind_text(st, 1, profiles) != SQLITE_OK ||
+	    db_bind_text(st, 2, name) != SQLITE_OK) {
+		db_err_sql(db, err, "user set");
+		db_stmt_done(st);
+		goto out;
+	}
+	if (db_step_done(db, st, "user set", err) != 0)
+		goto out;
+	if (sqlite3_changes(db->h) == 0) {
+		gw_err_set(err, DB_ERR_NOTFOUND, "no user %s",
+		    name != NULL ? name : "(null)");
+		goto out;
+	}
+	rc = 0;
+out:
+	db_unlock(db);
+	return rc;
+}
+
 /* Removes user name. Returns 0, or -1 with err set (DB_ERR_NOTFOUND). */
 int
 db_user_remove(struct db *db, const char *name, struct gw_err *err)

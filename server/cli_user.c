@@ -1,6 +1,7 @@
 /*
- * `scepgw user add NAME [--no-issue] [--profile P[,P...]]...`, `user
- * list`, `user remove NAME`: the accounts of the NDES-compatible
+ * `scepgw user add NAME [--no-issue] [--profile P[,P...]]...`, `user set
+ * NAME --profile P[,P...]...`, `user list`, `user remove NAME`: the
+ * accounts of the NDES-compatible
  * challenge page. The password is one line on standard input (so scripts
  * can pipe it in); it is hashed with scrypt by db_user_add() and never
  * printed or logged. A user fetches challenges bound to one of its
@@ -31,6 +32,7 @@ user_usage(void)
 	fprintf(stderr,
 	    "usage: scepgw user add NAME [--no-issue] [--profile P[,P...]]... "
 	    " (password: one line on stdin)\n"
+	    "       scepgw user set NAME --profile P[,P...]...\n"
 	    "       scepgw user list\n"
 	    "       scepgw user remove NAME\n");
 	return EXIT_USAGE;
@@ -87,12 +89,13 @@ user_password_read(char pw[PASSWORD_MAX + 2])
 }
 
 /*
- * Parses the options of `user add NAME ...` into *can_issue and profiles
- * (the --profile values joined by commas; "default" when none). Returns
- * 0, or -1 after a message (usage or a bad profile list).
+ * Parses the options of `user add NAME ...` (or, with set, of `user set
+ * NAME ...`: no --no-issue, at least one --profile) into *can_issue and
+ * profiles (the --profile values joined by commas; "default" when none).
+ * Returns 0, or -1 after a message (usage or a bad profile list).
  */
 static int
-user_add_args(int argc, char **argv, bool *can_issue,
+user_add_args(int argc, char **argv, bool set, bool *can_issue,
     char profiles[PROFILES_MAX + 1])
 {
 	size_t n = 0, len;
@@ -105,7 +108,7 @@ user_add_args(int argc, char **argv, bool *can_issue,
 		return -1;
 	}
 	for (i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--no-issue") == 0) {
+		if (!set && strcmp(argv[i], "--no-issue") == 0) {
 			*can_issue = false;
 			continue;
 		}
@@ -122,6 +125,10 @@ user_add_args(int argc, char **argv, bool *can_issue,
 			profiles[n++] = ',';
 		memcpy(profiles + n, argv[i], len + 1);
 		n += len;
+	}
+	if (n == 0 && set) {
+		user_usage();
+		return -1;
 	}
 	if (n == 0)
 		snprintf(profiles, PROFILES_MAX + 1, "default");
@@ -176,7 +183,7 @@ user_add(const struct gw_config *cfg, struct db *db, int argc, char **argv)
 	struct gw_err err;
 	int rc = 1;
 
-	if (user_add_args(argc, argv, &can_issue, profiles) == -1)
+	if (user_add_args(argc, argv, false, &can_issue, profiles) == -1)
 		return EXIT_USAGE;
 	if (!user_profiles_usable(cfg, profiles))
 		return 1;
@@ -194,6 +201,26 @@ user_add(const struct gw_config *cfg, struct db *db, int argc, char **argv)
 out:
 	gw_cleanse(pw, sizeof(pw));
 	return rc;
+}
+
+/* `user set NAME --profile P[,P...]...` */
+static int
+user_set(const struct gw_config *cfg, struct db *db, int argc, char **argv)
+{
+	char profiles[PROFILES_MAX + 1];
+	struct gw_err err;
+	bool can_issue;
+
+	if (user_add_args(argc, argv, true, &can_issue, profiles) == -1)
+		return EXIT_USAGE;
+	if (!user_profiles_usable(cfg, profiles))
+		return 1;
+	if (db_user_set_profiles(db, argv[1], profiles, &err) == -1) {
+		fprintf(stderr, "scepgw: %s\n", err.msg);
+		return 1;
+	}
+	printf("user %s: profiles %s\n", argv[1], profiles);
+	return 0;
 }
 
 static int
@@ -226,15 +253,18 @@ cli_user(const char *conf, int argc, char **argv)
 
 	if (argc < 1 || (strcmp(argv[0], "list") == 0 && argc != 1) ||
 	    (strcmp(argv[0], "remove") == 0 && argc != 2) ||
-	    (strcmp(argv[0], "add") != 0 && strcmp(argv[0], "list") != 0 &&
-		strcmp(argv[0], "remove") != 0))
+	    (strcmp(argv[0], "add") != 0 && strcmp(argv[0], "set") != 0 &&
+		strcmp(argv[0], "list") != 0 && strcmp(argv[0], "remove") != 0))
 		return user_usage();
-	if (strcmp(argv[0], "add") == 0 && argc < 2)
+	if ((strcmp(argv[0], "add") == 0 || strcmp(argv[0], "set") == 0) &&
+	    argc < 2)
 		return user_usage();
 	if (user_open(conf, &cfg, &db) == -1)
 		goto out;
 	if (strcmp(argv[0], "add") == 0)
 		rc = user_add(cfg, db, argc, argv);
+	else if (strcmp(argv[0], "set") == 0)
+		rc = user_set(cfg, db, argc, argv);
 	else if (strcmp(argv[0], "list") == 0) {
 		printf("%-24s %-9s %-20s %-24s %s\n", "name", "rights",
 		    "created", "profiles", "hash");

@@ -1050,6 +1050,21 @@ test_user_add_check_remove(void **state)
 	assert_int_equal(db_user_profiles(fx->db, "mallory", &profiles, &err),
 	    1);
 	assert_null(profiles);
+	assert_int_equal(db_user_set_profiles(fx->db, "alice", "vpn", &err), 0);
+	assert_int_equal(db_user_profiles(fx->db, "alice", &profiles, &err), 0);
+	assert_string_equal(profiles, "vpn");
+	free(profiles);
+	gw_err_clear(&err);
+	assert_int_equal(db_user_set_profiles(fx->db, "alice", "a,a", &err),
+	    -1);
+	assert_int_equal(err.code, DB_ERR_ARG);
+	gw_err_clear(&err);
+	assert_int_equal(db_user_set_profiles(fx->db, "mallory", "vpn", &err),
+	    -1);
+	assert_int_equal(err.code, DB_ERR_NOTFOUND);
+	assert_int_equal(db_user_set_profiles(fx->db, "alice", "kiosk,default",
+			     &err),
+	    0);
 
 	assert_int_equal(db_user_check(fx->db, "alice", "s3cret pw", &can,
 			     &err),

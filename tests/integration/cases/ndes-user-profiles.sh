@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # NDES page users are limited to profiles (README "Security model"):
 # `scepgw user add NAME --profile P[,P]` (repeatable), "default" when none
-# is given; `user list` shows them. A challenge fetched from the page is
+# is given; `user set NAME --profile ...` changes them; `user list` shows
+# them. A challenge fetched from the page is
 # bound to one of the user's profiles (`?profile=NAME`, else the first),
 # refused unconsumed on every other profile, and a profile the user does
 # not have gets NDES's "sufficient permission" page and no challenge.
@@ -104,4 +105,21 @@ GW_URL=$BASE/scep/default enroll_expect u5 SUCCESS --challenge "$c" --cn u5
 c=$(fetch multi profile=shared)
 [ -z "$c" ] || gw_fail "multi got a challenge for a profile it does not have"
 gw_assert_eq 5 "$(sim_orders)" "orders at epki-sim"
+
+# `user set` changes a user's profiles, and the page follows at once.
+"$GW_BUILD/scepgw" user set kio --profile vpn -c "$GW_CONF" >"$T/set.out" 2>&1 ||
+    gw_fail "user set: $(cat "$T/set.out")"
+c=$(fetch kio)
+GW_URL=$BASE/scep/kiosk enroll_expect s1 FAILURE --challenge "$c" --cn s1
+GW_URL=$BASE/scep/vpn enroll_expect s2 SUCCESS --challenge "$c" --cn s2
+for args in "nobody --profile vpn:1" "kio:2" "kio --no-issue --profile vpn:2" \
+    "kio --profile nosuch:1" "kio --profile shared:1"; do
+	rc=0
+	# shellcheck disable=SC2086 # word splitting wanted
+	"$GW_BUILD/scepgw" user set ${args%:*} -c "$GW_CONF" >/dev/null 2>&1 || rc=$?
+	gw_assert_eq "${args##*:}" "$rc" "user set ${args%:*}"
+done
+"$GW_BUILD/scepgw" user list -c "$GW_CONF" >"$T/users.txt"
+gw_assert_contains "$T/users.txt" '^kio +can_issue .* vpn +scrypt'
+gw_assert_eq 6 "$(sim_orders)" "orders at epki-sim"
 gw_stop
