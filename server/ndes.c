@@ -189,7 +189,9 @@ ndes_log_name(const char *name, char *out, size_t n)
 }
 
 /*
- * Picks the profile a challenge for user is bound to: the request's
+ * Picks the profile a challenge for user (the logged-in name: ndes_page()
+ * passes its log copy, which equals every valid user name) is bound to: the
+ * request's
  * `?profile=NAME` when the user has it, else the user's first profile; it
  * must be configured and take one-time challenges. Copies its name into
  * out. Returns 0, 1 when the user may not have it (logged), -1 on a
