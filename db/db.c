@@ -98,6 +98,11 @@ static const char *const db_migrations[] = {
 	 * transaction, which its order (and a re-order) carries. */
 	("ALTER TABLE challenges ADD COLUMN upn TEXT;"
 	 "ALTER TABLE transactions ADD COLUMN upn TEXT;"),
+	/* 8: the profiles an NDES page user may fetch challenges for, comma
+	 * separated, the first one the page's default (README "Security
+	 * model"); users from before are limited to "default". */
+	"ALTER TABLE users ADD COLUMN profiles TEXT NOT NULL "
+	"DEFAULT 'default';",
 };
 
 #define DB_SCHEMA_LATEST \

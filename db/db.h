@@ -212,7 +212,8 @@ int db_challenge_list_state(struct db *db, enum db_challenge_state state,
 int db_challenge_outstanding(struct db *db, int64_t now, int64_t *n,
     struct gw_err *err);
 int db_challenge_put_capped(struct db *db, const uint8_t hash[32], int64_t now,
-    int64_t expires, int64_t max_outstanding, int64_t *id, struct gw_err *err);
+    int64_t expires, int64_t max_outstanding, const char *profile, int64_t *id,
+    struct gw_err *err);
 int db_txn_list(struct db *db, enum db_txn_state state, const char *cn,
     size_t limit, db_txn_fn *fn, void *arg, struct gw_err *err);
 int db_txn_count(struct db *db, int64_t counts[4], struct gw_err *err);
@@ -228,11 +229,17 @@ struct db_user {
 	char *name;
 	bool can_issue; /* may fetch challenges from the NDES page */
 	int64_t created;
-	char *kdf; /* e.g. "scrypt N=32768 r=8 p=1" */
+	char *kdf;	/* e.g. "scrypt N=32768 r=8 p=1" */
+	char *profiles; /* "default,kiosk": the first is the page's default */
 };
 void db_user_cleanup(struct db_user *u);
+bool db_user_profiles_valid(const char *profiles);
 int db_user_add(struct db *db, const char *name, const char *password,
-    bool can_issue, int64_t now, struct gw_err *err);
+    bool can_issue, const char *profiles, int64_t now, struct gw_err *err);
+int db_user_profiles(struct db *db, const char *name, char **profiles,
+    struct gw_err *err);
+int db_user_set_profiles(struct db *db, const char *name, const char *profiles,
+    struct gw_err *err);
 int db_user_check(struct db *db, const char *name, const char *password,
     bool *can_issue, struct gw_err *err);
 int db_user_remove(struct db *db, const char *name, struct gw_err *err);

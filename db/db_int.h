@@ -105,8 +105,8 @@
 	    "SELECT count(*) FROM challenges "                                 \
 	    "WHERE expires > ?1 AND used = 0 AND revoked = 0")                 \
 	X(CH_PUT_CAPPED,                                                       \
-	    "INSERT INTO challenges(hash, created, expires) "                  \
-	    "SELECT ?1, ?2, ?3 WHERE (SELECT count(*) FROM challenges "        \
+	    "INSERT INTO challenges(hash, created, expires, profile) "         \
+	    "SELECT ?1, ?2, ?3, ?5 WHERE (SELECT count(*) FROM challenges "    \
 	    "WHERE expires > ?2 AND used = 0 AND revoked = 0) < ?4")           \
 	X(TX_LIST_FILTER,                                                      \
 	    "SELECT id, txid, state, created, updated, cn, email, ou, "        \
@@ -123,15 +123,17 @@
 	    "ORDER BY c.issued DESC, c.serial_hex LIMIT ?3")                   \
 	X(USER_PUT,                                                            \
 	    "INSERT INTO users(name, kdf, kdf_n, kdf_r, kdf_p, salt, hash, "   \
-	    "can_issue, created) VALUES (?1, 'scrypt', ?2, ?3, ?4, ?5, ?6, "   \
-	    "?7, ?8)")                                                         \
+	    "can_issue, created, profiles) VALUES (?1, 'scrypt', ?2, ?3, ?4, " \
+	    "?5, ?6, ?7, ?8, ?9)")                                             \
+	X(USER_PROFILES, "SELECT profiles FROM users WHERE name = ?1")         \
+	X(USER_SET_PROFILES, "UPDATE users SET profiles = ?1 WHERE name = ?2") \
 	X(USER_GET,                                                            \
 	    "SELECT kdf_n, kdf_r, kdf_p, salt, hash, can_issue FROM users "    \
 	    "WHERE name = ?1")                                                 \
 	X(USER_DEL, "DELETE FROM users WHERE name = ?1")                       \
 	X(USER_LIST,                                                           \
-	    "SELECT name, can_issue, created, kdf, kdf_n, kdf_r, kdf_p "       \
-	    "FROM users ORDER BY name")
+	    "SELECT name, can_issue, created, kdf, kdf_n, kdf_r, kdf_p, "      \
+	    "profiles FROM users ORDER BY name")
 
 enum db_stmt {
 #define DB_STMT_ENUM(name, sql) DB_ST_##name,

@@ -113,14 +113,16 @@ out:
 }
 
 /*
- * Stores a new unbound challenge by the hash of its secret, unless
- * max_outstanding challenges are outstanding already: the count and the
- * insert are one statement, so concurrent callers cannot overshoot the
- * cap. Returns 0 stored (*id set when not NULL), 1 cap reached, -1 error.
+ * Stores a new challenge without identity by the hash of its secret, for
+ * one [profile NAME] (profile NULL: any profile), unless max_outstanding
+ * challenges are outstanding already: the count and the insert are one
+ * statement, so concurrent callers cannot overshoot the cap. Returns 0
+ * stored (*id set when not NULL), 1 cap reached, -1 error.
  */
 int
 db_challenge_put_capped(struct db *db, const uint8_t hash[32], int64_t now,
-    int64_t expires, int64_t max_outstanding, int64_t *id, struct gw_err *err)
+    int64_t expires, int64_t max_outstanding, const char *profile, int64_t *id,
+    struct gw_err *err)
 {
 	sqlite3_stmt *st;
 	int rc = -1;
@@ -130,7 +132,8 @@ db_challenge_put_capped(struct db *db, const uint8_t hash[32], int64_t now,
 	if (sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 2, now) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 3, expires) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 4, max_outstanding) != SQLITE_OK) {
+	    sqlite3_bind_int64(st, 4, max_outstanding) != SQLITE_OK ||
+	    db_bind_text(st, 5, profile) != SQLITE_OK) {
 		db_err_sql(db, err, "challenge put");
 		db_stmt_done(st);
 		goto out;

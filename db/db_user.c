@@ -4,7 +4,8 @@
  * parameters it was made with, so the cost can be raised later without
  * invalidating older rows. Checking an unknown name costs one scrypt too,
  * so response times do not tell which names exist. The slow hashing runs
- * outside the connection's mutex.
+ * outside the connection's mutex. Each user holds the list of profiles
+ * whose challenges the page may hand out (README "Security model").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,8 @@
 #define USER_HASH_LEN 32
 #define USER_NAME_MAX 64
 #define USER_PASSWORD_MAX 1024
+#define USER_PROFILES_MAX 1024
+#define USER_PROFILE_NAME_MAX 64
 /* Refuse stored parameters that would need more memory than this. */
 #define USER_KDF_MAXMEM (256UL * 1024 * 1024)
 
@@ -47,6 +50,7 @@ db_user_cleanup(struct db_user *u)
 		return;
 	free(u->name);
 	free(u->kdf);
+	free(u->profiles);
 	memset(u, 0, sizeof(*u));
 }
 
@@ -68,6 +72,38 @@ user_name_is_valid(const char *name)
 	return true;
 }
 
+/*
+ * True when profiles is a comma-separated list of 1..64-character names
+ * of A-Z a-z 0-9 _ - (the [profile NAME] rule), without empty items or
+ * repeats, at most 1024 characters in all.
+ */
+bool
+db_user_profiles_valid(const char *profiles)
+{
+	const char *p, *q, *r;
+	size_t n, m;
+
+	if (profiles == NULL || *profiles == '\0' ||
+	    strlen(profiles) > USER_PROFILES_MAX)
+		return false;
+	for (p = profiles;; p = q + 1) {
+		n = strcspn(p, ",");
+		if (n == 0 || n > USER_PROFILE_NAME_MAX ||
+		    strspn(p,
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
+			"wxyz0123456789_-") != n)
+			return false;
+		for (r = profiles; r < p; r += m + 1) {
+			m = strcspn(r, ",");
+			if (m == n && memcmp(r, p, n) == 0)
+				return false;
+		}
+		q = p + n;
+		if (*q == '\0')
+			return true;
+	}
+}
+
 /* Computes k->hash from password, k->salt and the cost in k. */
 static int
 user_kdf_run(struct user_kdf *k, const char *password, struct gw_err *err)
@@ -82,13 +118,14 @@ user_kdf_run(struct user_kdf *k, const char *password, struct gw_err *err)
 }
 
 /*
- * Adds user name with password (hashed here) and the can_issue right.
- * Returns 0, or -1 with err set: DB_ERR_ARG for a bad name or password,
- * DB_ERR_EXISTS when the name is taken.
+ * Adds user name with password (hashed here), the can_issue right and the
+ * profiles (comma-separated; NULL: "default") the page may issue
+ * challenges for. Returns 0, or -1 with err set: DB_ERR_ARG for a bad
+ * name, password or profile list, DB_ERR_EXISTS when the name is taken.
  */
 int
 db_user_add(struct db *db, const char *name, const char *password,
-    bool can_issue, int64_t now, struct gw_err *err)
+    bool can_issue, const char *profiles, int64_t now, struct gw_err *err)
 {
 	struct user_kdf k;
 	sqlite3_stmt *st;
@@ -103,6 +140,14 @@ db_user_add(struct db *db, const char *name, const char *password,
 	if (password == NULL || *password == '\0' ||
 	    strlen(password) > USER_PASSWORD_MAX) {
 		gw_err_set(err, DB_ERR_ARG, "password: 1..1024 bytes");
+		return -1;
+	}
+	if (profiles == NULL)
+		profiles = "default";
+	if (!db_user_profiles_valid(profiles)) {
+		gw_err_set(err, DB_ERR_ARG,
+		    "profiles: names of A-Z a-z 0-9 _ - separated by commas, "
+		    "each once");
 		return -1;
 	}
 	k.n = USER_KDF_N;
@@ -125,7 +170,8 @@ db_user_add(struct db *db, const char *name, const char *password,
 	    sqlite3_bind_blob(st, 6, k.hash, sizeof(k.hash),
 		SQLITE_TRANSIENT) != SQLITE_OK ||
 	    sqlite3_bind_int(st, 7, can_issue ? 1 : 0) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 8, now) != SQLITE_OK) {
+	    sqlite3_bind_int64(st, 8, now) != SQLITE_OK ||
+	    db_bind_text(st, 9, profiles) != SQLITE_OK) {
 		db_err_sql(db, err, "user add");
 		db_stmt_done(st);
 		goto out;
@@ -247,6 +293,83 @@ out:
 	return rc;
 }
 
+/*
+ * The profiles of user name, comma-separated, in *profiles (malloc'd).
+ * Returns 0 found, 1 no such user, -1 error with err set.
+ */
+int
+db_user_profiles(struct db *db, const char *name, char **profiles,
+    struct gw_err *err)
+{
+	sqlite3_stmt *st;
+	int s, rc = -1;
+
+	*profiles = NULL;
+	db_lock(db);
+	st = db_stmt(db, DB_ST_USER_PROFILES);
+	if (db_bind_text(st, 1, name) != SQLITE_OK) {
+		db_err_sql(db, err, "user profiles");
+		goto out;
+	}
+	s = sqlite3_step(st);
+	if (s == SQLITE_DONE) {
+		rc = 1;
+		goto out;
+	}
+	if (s != SQLITE_ROW) {
+		db_err_sql(db, err, "user profiles");
+		goto out;
+	}
+	if (db_col_strdup(st, 0, profiles) != 0 || *profiles == NULL) {
+		gw_err_set(err, DB_ERR_SQL, "user profiles: out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	db_unlock(db);
+	return rc;
+}
+
+/*
+ * Replaces the profiles of user name (comma-separated, as for
+ * db_user_add()). Returns 0, or -1 with err set: DB_ERR_ARG for a bad
+ * list, DB_ERR_NOTFOUND for an unknown user.
+ */
+int
+db_user_set_profiles(struct db *db, const char *name, const char *profiles,
+    struct gw_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	if (!db_user_profiles_valid(profiles)) {
+		gw_err_set(err, DB_ERR_ARG,
+		    "profiles: names of A-Z a-z 0-9 _ - separated by commas, "
+		    "each once");
+		return -1;
+	}
+	db_lock(db);
+	st = db_stmt(db, DB_ST_USER_SET_PROFILES);
+	if (db_bind_text(st, 1, profiles) != SQLITE_OK ||
+	    db_bind_text(st, 2, name) != SQLITE_OK) {
+		db_err_sql(db, err, "user set");
+		db_stmt_done(st);
+		goto out;
+	}
+	if (db_step_done(db, st, "user set", err) != 0)
+		goto out;
+	if (sqlite3_changes(db->h) == 0) {
+		gw_err_set(err, DB_ERR_NOTFOUND, "no user %s",
+		    name != NULL ? name : "(null)");
+		goto out;
+	}
+	rc = 0;
+out:
+	db_unlock(db);
+	return rc;
+}
+
 /* Removes user name. Returns 0, or -1 with err set (DB_ERR_NOTFOUND). */
 int
 db_user_remove(struct db *db, const char *name, struct gw_err *err)
@@ -291,6 +414,7 @@ user_list_read(sqlite3_stmt *st, struct db_user *u)
 	    (long long)sqlite3_column_int64(st, 5),
 	    (long long)sqlite3_column_int64(st, 6));
 	if (db_col_strdup(st, 0, &u->name) != 0 ||
+	    db_col_strdup(st, 7, &u->profiles) != 0 ||
 	    (u->kdf = gw_strdup(kdf)) == NULL)
 		return -1;
 	return 0;

@@ -1,7 +1,10 @@
 /*
  * GetCACaps body (RFC 8894 3.5.2, scep.md 0 item 7): each token on its own
  * CRLF line, exact case. Renewal: a RenewalReq is authenticated by the
- * certificate it is signed with, and needs no challenge.
+ * certificate it is signed with, and needs no challenge. Every digest
+ * scep_msg.c accepts is listed, SHA-224 and SHA-384 included: strongSwan's
+ * `pki --scep` 5.9 reads the capability tokens one bit off and refuses AES
+ * unless SHA-384 is listed (README "Pointing devices and MDMs at it").
  */
 #include "scep.h"
 
@@ -17,7 +20,9 @@ scep_caps_text(const struct scep_ra *ra)
 				   "AES\r\n"
 				   "DES3\r\n"
 				   "SHA-1\r\n"
+				   "SHA-224\r\n"
 				   "SHA-256\r\n"
+				   "SHA-384\r\n"
 				   "SHA-512\r\n"
 				   "SCEPStandard\r\n";
 	static const char next[] = "POSTPKIOperation\r\n"
@@ -26,7 +31,9 @@ scep_caps_text(const struct scep_ra *ra)
 				   "AES\r\n"
 				   "DES3\r\n"
 				   "SHA-1\r\n"
+				   "SHA-224\r\n"
 				   "SHA-256\r\n"
+				   "SHA-384\r\n"
 				   "SHA-512\r\n"
 				   "SCEPStandard\r\n";
 	size_t len;

@@ -1,8 +1,12 @@
 /*
- * `scepgw user add NAME [--no-issue]`, `user list`, `user remove NAME`:
- * the accounts of the NDES-compatible challenge page. The password is one
- * line on standard input (so scripts can pipe it in); it is hashed with
- * scrypt by db_user_add() and never printed or logged.
+ * `scepgw user add NAME [--no-issue] [--profile P[,P...]]...`, `user set
+ * NAME --profile P[,P...]...`, `user list`, `user remove NAME`: the
+ * accounts of the NDES-compatible
+ * challenge page. The password is one line on standard input (so scripts
+ * can pipe it in); it is hashed with scrypt by db_user_add() and never
+ * printed or logged. A user fetches challenges bound to one of its
+ * profiles only, "default" unless --profile says otherwise (README
+ * "Security model").
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,13 +24,15 @@
 
 #define EXIT_USAGE 2
 #define PASSWORD_MAX 1024
+#define PROFILES_MAX 1024
 
 static int
 user_usage(void)
 {
 	fprintf(stderr,
-	    "usage: scepgw user add NAME [--no-issue]  "
-	    "(password: one line on stdin)\n"
+	    "usage: scepgw user add NAME [--no-issue] [--profile P[,P...]]... "
+	    " (password: one line on stdin)\n"
+	    "       scepgw user set NAME --profile P[,P...]...\n"
 	    "       scepgw user list\n"
 	    "       scepgw user remove NAME\n");
 	return EXIT_USAGE;
@@ -82,32 +88,139 @@ user_password_read(char pw[PASSWORD_MAX + 2])
 	return 0;
 }
 
-/* `user add NAME [--no-issue]` */
+/*
+ * Parses the options of `user add NAME ...` (or, with set, of `user set
+ * NAME ...`: no --no-issue, at least one --profile) into *can_issue and
+ * profiles (the --profile values joined by commas; "default" when none).
+ * Returns 0, or -1 after a message (usage or a bad profile list).
+ */
 static int
-user_add(struct db *db, int argc, char **argv)
+user_add_args(int argc, char **argv, bool set, bool *can_issue,
+    char profiles[PROFILES_MAX + 1])
 {
-	char pw[PASSWORD_MAX + 2];
+	size_t n = 0, len;
+	int i;
+
+	*can_issue = true;
+	profiles[0] = '\0';
+	if (argc < 2 || argv[1][0] == '-') {
+		user_usage();
+		return -1;
+	}
+	for (i = 2; i < argc; i++) {
+		if (!set && strcmp(argv[i], "--no-issue") == 0) {
+			*can_issue = false;
+			continue;
+		}
+		if (strcmp(argv[i], "--profile") != 0 || i + 1 == argc) {
+			user_usage();
+			return -1;
+		}
+		len = strlen(argv[++i]);
+		if (n + (n > 0) + len > PROFILES_MAX) {
+			fprintf(stderr, "scepgw: --profile: too long\n");
+			return -1;
+		}
+		if (n > 0)
+			profiles[n++] = ',';
+		memcpy(profiles + n, argv[i], len + 1);
+		n += len;
+	}
+	if (n == 0 && set) {
+		user_usage();
+		return -1;
+	}
+	if (n == 0)
+		snprintf(profiles, PROFILES_MAX + 1, "default");
+	if (!db_user_profiles_valid(profiles)) {
+		fprintf(stderr,
+		    "scepgw: --profile: names of A-Z a-z 0-9 _ - separated by "
+		    "commas, each once\n");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * True when every profile in the comma-separated list is configured and
+ * takes one-time challenges; otherwise prints which one is not.
+ */
+static bool
+user_profiles_usable(const struct gw_config *cfg, const char *profiles)
+{
+	const struct gw_profile *p;
+	char name[PROFILES_MAX + 1];
+	size_t n;
+
+	for (;;) {
+		n = strcspn(profiles, ",");
+		memcpy(name, profiles, n);
+		name[n] = '\0';
+		if ((p = config_profile_find(cfg, name)) == NULL) {
+			fprintf(stderr, "scepgw: no [profile %s] in %s\n", name,
+			    cfg->path);
+			return false;
+		}
+		if (p->challenge == GW_CHAL_STATIC) {
+			fprintf(stderr,
+			    "scepgw: [profile %s] takes only its static "
+			    "challenge (challenge = static)\n",
+			    name);
+			return false;
+		}
+		if (profiles[n] == '\0')
+			return true;
+		profiles += n + 1;
+	}
+}
+
+/* `user add NAME [--no-issue] [--profile P[,P...]]...` */
+static int
+user_add(const struct gw_config *cfg, struct db *db, int argc, char **argv)
+{
+	char pw[PASSWORD_MAX + 2], profiles[PROFILES_MAX + 1];
 	bool can_issue = true;
 	struct gw_err err;
 	int rc = 1;
 
-	if (argc == 3 && strcmp(argv[2], "--no-issue") == 0)
-		can_issue = false;
-	else if (argc != 2)
-		return user_usage();
+	if (user_add_args(argc, argv, false, &can_issue, profiles) == -1)
+		return EXIT_USAGE;
+	if (!user_profiles_usable(cfg, profiles))
+		return 1;
 	if (user_password_read(pw) == -1)
 		goto out;
-	if (db_user_add(db, argv[1], pw, can_issue, (int64_t)time(NULL),
-		&err) == -1) {
+	if (db_user_add(db, argv[1], pw, can_issue, profiles,
+		(int64_t)time(NULL), &err) == -1) {
 		fprintf(stderr, "scepgw: %s\n", err.msg);
 		goto out;
 	}
-	printf("user %s added%s\n", argv[1],
-	    can_issue ? " (may fetch challenges)" : " (no right to issue)");
+	printf("user %s added%s, profiles %s\n", argv[1],
+	    can_issue ? " (may fetch challenges)" : " (no right to issue)",
+	    profiles);
 	rc = 0;
 out:
 	gw_cleanse(pw, sizeof(pw));
 	return rc;
+}
+
+/* `user set NAME --profile P[,P...]...` */
+static int
+user_set(const struct gw_config *cfg, struct db *db, int argc, char **argv)
+{
+	char profiles[PROFILES_MAX + 1];
+	struct gw_err err;
+	bool can_issue;
+
+	if (user_add_args(argc, argv, true, &can_issue, profiles) == -1)
+		return EXIT_USAGE;
+	if (!user_profiles_usable(cfg, profiles))
+		return 1;
+	if (db_user_set_profiles(db, argv[1], profiles, &err) == -1) {
+		fprintf(stderr, "scepgw: %s\n", err.msg);
+		return 1;
+	}
+	printf("user %s: profiles %s\n", argv[1], profiles);
+	return 0;
 }
 
 static int
@@ -120,8 +233,9 @@ user_print(void *arg, const struct db_user *u)
 	(void)arg;
 	gmtime_r(&t, &tm);
 	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	printf("%-24s %-9s %s %s\n", u->name, u->can_issue ? "can_issue" : "-",
-	    created, u->kdf);
+	printf("%-24s %-9s %s %-24s %s\n", u->name,
+	    u->can_issue ? "can_issue" : "-", created,
+	    u->profiles != NULL ? u->profiles : "default", u->kdf);
 	return 0;
 }
 
@@ -139,19 +253,21 @@ cli_user(const char *conf, int argc, char **argv)
 
 	if (argc < 1 || (strcmp(argv[0], "list") == 0 && argc != 1) ||
 	    (strcmp(argv[0], "remove") == 0 && argc != 2) ||
-	    (strcmp(argv[0], "add") != 0 && strcmp(argv[0], "list") != 0 &&
-		strcmp(argv[0], "remove") != 0))
+	    (strcmp(argv[0], "add") != 0 && strcmp(argv[0], "set") != 0 &&
+		strcmp(argv[0], "list") != 0 && strcmp(argv[0], "remove") != 0))
 		return user_usage();
-	if (strcmp(argv[0], "add") == 0 && argc != 2 &&
-	    !(argc == 3 && strcmp(argv[2], "--no-issue") == 0))
+	if ((strcmp(argv[0], "add") == 0 || strcmp(argv[0], "set") == 0) &&
+	    argc < 2)
 		return user_usage();
 	if (user_open(conf, &cfg, &db) == -1)
 		goto out;
 	if (strcmp(argv[0], "add") == 0)
-		rc = user_add(db, argc, argv);
+		rc = user_add(cfg, db, argc, argv);
+	else if (strcmp(argv[0], "set") == 0)
+		rc = user_set(cfg, db, argc, argv);
 	else if (strcmp(argv[0], "list") == 0) {
-		printf("%-24s %-9s %-20s %s\n", "name", "rights", "created",
-		    "hash");
+		printf("%-24s %-9s %-20s %-24s %s\n", "name", "rights",
+		    "created", "profiles", "hash");
 		rc = db_user_list(db, user_print, NULL, &err) == 0 ? 0 : 1;
 		if (rc != 0)
 			fprintf(stderr, "scepgw: %s\n", err.msg);

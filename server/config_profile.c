@@ -6,6 +6,8 @@
  * original behaviour. The profile "default" always exists and serves the
  * plain paths. config.c hands every key of a "profile " section here.
  */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -297,14 +299,76 @@ default_str(char **dst, const char *def)
 	return (*dst = gw_strdup(def)) != NULL ? 0 : -1;
 }
 
-/* Reads the static secret and keeps only its SHA-256. */
+/*
+ * How many characters a static secret needs to hold 128 bits, judged by
+ * its alphabet alone (README "Profiles, identity templates, static
+ * challenges"): decimal digits 39, hex digits 32, base64 or base64url 22
+ * ('=' padding at the end not counted), anything else 20 (95 printable
+ * characters, 6.57 bits each). Sets *len to the counted characters and
+ * *alpha to the alphabet's name.
+ */
+#define HEX_DIGITS "0123456789abcdefABCDEF"
+#define B64_CHARS \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_"
+
+static size_t
+static_secret_min(const char *s, size_t *len, const char **alpha)
+{
+	bool digits = true, hex = true, b64 = true;
+	size_t n = strlen(s), pad = 0, i;
+
+	while (pad < 2 && pad < n && s[n - 1 - pad] == '=')
+		pad++;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch < '0' || ch > '9')
+			digits = false;
+		if (strchr(HEX_DIGITS, ch) == NULL)
+			hex = false;
+		if (i < n - pad && strchr(B64_CHARS, ch) == NULL)
+			b64 = false;
+	}
+	*len = n;
+	if (digits) {
+		*alpha = "decimal digits";
+		return 39;
+	}
+	if (hex) {
+		*alpha = "hex digits";
+		return 32;
+	}
+	if (b64) {
+		*len = n - pad;
+		*alpha = "base64 characters";
+		return 22;
+	}
+	*alpha = "characters";
+	return 20;
+}
+
+/*
+ * Reads the static secret and keeps only its SHA-256. A secret too short
+ * for 128 bits is refused (README "Security model").
+ */
 static int
 profile_static_load(struct gw_profile *p, struct gw_err *err)
 {
 	char *secret = NULL;
+	const char *alpha;
+	size_t len, min;
 
 	if (gw_secret_read(p->static_challenge_file, &secret, err) == -1)
 		return -1;
+	min = static_secret_min(secret, &len, &alpha);
+	if (len < min) {
+		gw_secret_free(secret);
+		gw_err_set(err, EINVAL,
+		    "%s: the secret is %zu %s, under 128 bits; use at least "
+		    "%zu %s (e.g. the output of openssl rand -base64 24)",
+		    p->static_challenge_file, len, alpha, min, alpha);
+		return -1;
+	}
 	SHA256((const unsigned char *)secret, strlen(secret), p->static_sha256);
 	gw_secret_free(secret);
 	p->has_static = true;

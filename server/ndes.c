@@ -10,6 +10,8 @@
  * Logins are HTTP Basic against `scepgw user` accounts (scrypt hashes);
  * a wrong login counts against the client address's failure limit, like
  * a wrong challenge. Neither a password nor a challenge is ever logged.
+ * A challenge is issued bound to one of the user's profiles (README
+ * "Security model"): `?profile=NAME`, else the first one the user has.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,14 +189,78 @@ ndes_log_name(const char *name, char *out, size_t n)
 }
 
 /*
- * A challenge for an authenticated user with the right to issue: stored
- * unless the cap of outstanding challenges is reached.
+ * Picks the profile a challenge for user (the logged-in name: ndes_page()
+ * passes its log copy, which equals every valid user name) is bound to: the
+ * request's
+ * `?profile=NAME` when the user has it, else the user's first profile; it
+ * must be configured and take one-time challenges. Copies its name into
+ * out. Returns 0, 1 when the user may not have it (logged), -1 on a
+ * database error (logged).
+ */
+static int
+ndes_profile(struct gw_ctx *ctx, struct MHD_Connection *conn, const char *peer,
+    const char *user, char *out, size_t n)
+{
+	const char *want, *p;
+	const struct gw_profile *prof;
+	char *profiles = NULL;
+	struct gw_err err;
+	size_t len;
+	int r;
+
+	r = db_user_profiles(ctx->db, user, &profiles, &err);
+	if (r != 0) {
+		if (r == 1)
+			log_info("%s ndes: user=%s: removed meanwhile", peer,
+			    user);
+		else
+			log_warnx("%s ndes: user=%s: database: %s", peer, user,
+			    err.msg);
+		return r;
+	}
+	want =
+	    MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "profile");
+	for (p = profiles;; p += len + 1) {
+		len = strcspn(p, ",");
+		if (want == NULL ||
+		    (strlen(want) == len && strncmp(p, want, len) == 0))
+			break;
+		if (p[len] == '\0') {
+			p = NULL;
+			break;
+		}
+	}
+	r = 1;
+	if (p == NULL || len == 0 || len >= n)
+		log_info("%s ndes: user=%s: refused: profile not among the "
+			 "user's (%s)",
+		    peer, user, profiles);
+	else {
+		memcpy(out, p, len);
+		out[len] = '\0';
+		prof = config_profile_find(ctx->cfg, out);
+		if (prof == NULL || prof->challenge == GW_CHAL_STATIC)
+			log_info("%s ndes: user=%s: refused: profile %s %s",
+			    peer, user, out,
+			    prof == NULL ? "is not configured" :
+					   "takes only its static challenge");
+		else
+			r = 0;
+	}
+	free(profiles);
+	return r;
+}
+
+/*
+ * A challenge for an authenticated user with the right to issue, bound to
+ * one of the user's profiles: stored unless the cap of outstanding
+ * challenges is reached.
  */
 static enum MHD_Result
 ndes_issue(struct gw_ctx *ctx, struct MHD_Connection *conn, const char *peer,
     const char *user)
 {
-	char secret[ADMIN_SECRET_LEN];
+	char secret[ADMIN_SECRET_LEN], profile[72];
 	int64_t now = (int64_t)time(NULL), id = 0, cap;
 	struct gw_err err;
 	uint8_t hash[32];
@@ -204,10 +270,18 @@ ndes_issue(struct gw_ctx *ctx, struct MHD_Connection *conn, const char *peer,
 	cap = ctx->cfg->admin_max_outstanding > 0 ?
 	    ctx->cfg->admin_max_outstanding :
 	    INT64_MAX;
+	r = ndes_profile(ctx, conn, peer, user, profile, sizeof(profile));
+	if (r == -1)
+		return admin_respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "text/plain", "try again later\n", 16, NULL);
+	if (r == 1)
+		return ndes_send(conn,
+		    "<P> You do not have sufficient permission to enroll with "
+		    "SCEP. Please contact your system administrator. </P>\r\n");
 	if (admin_challenge_make(secret, hash) != 0)
 		return MHD_NO;
 	r = db_challenge_put_capped(ctx->db, hash, now,
-	    now + ctx->cfg->challenge_ttl_seconds, cap, &id, &err);
+	    now + ctx->cfg->challenge_ttl_seconds, cap, profile, &id, &err);
 	gw_cleanse(hash, sizeof(hash));
 	if (r == -1) {
 		log_warnx("%s ndes: user=%s: database: %s", peer, user,
@@ -223,8 +297,9 @@ ndes_issue(struct gw_ctx *ctx, struct MHD_Connection *conn, const char *peer,
 		    "after their lifetime; try again later, or ask the "
 		    "administrator to raise the limit. </P>\r\n");
 	} else {
-		log_info("%s ndes: user=%s: challenge id=%lld issued", peer,
-		    user, (long long)id);
+		log_info("%s ndes: user=%s: challenge id=%lld issued for "
+			 "profile %s",
+		    peer, user, (long long)id, profile);
 		rc = ndes_send_challenge(ctx, conn, secret);
 	}
 	gw_cleanse(secret, sizeof(secret));

@@ -120,12 +120,12 @@ test_open_schema(void **state)
 	sqlite3 *h = NULL;
 	sqlite3_stmt *st = NULL;
 
-	assert_int_equal(db_schema_version(fx->db), 7);
+	assert_int_equal(db_schema_version(fx->db), 8);
 	assert_int_equal(stat(fx->path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	/* A second open of a migrated file keeps its version. */
 	assert_int_equal(db_open(&db2, fx->path, &err), 0);
-	assert_int_equal(db_schema_version(db2), 7);
+	assert_int_equal(db_schema_version(db2), 8);
 	db_close(db2);
 	/* The file is in WAL mode. */
 	assert_int_equal(sqlite3_open(fx->path, &h), SQLITE_OK);
@@ -944,6 +944,7 @@ struct user_seen {
 	int n;
 	char names[4][16];
 	bool can_issue[4];
+	char profiles[4][32];
 	char kdf[64];
 };
 
@@ -955,6 +956,8 @@ user_seen_fn(void *arg, const struct db_user *u)
 	if (s->n < 4) {
 		snprintf(s->names[s->n], sizeof(s->names[0]), "%s", u->name);
 		s->can_issue[s->n] = u->can_issue;
+		snprintf(s->profiles[s->n], sizeof(s->profiles[0]), "%s",
+		    u->profiles);
 		snprintf(s->kdf, sizeof(s->kdf), "%s", u->kdf);
 	}
 	s->n++;
@@ -1222,23 +1225,64 @@ test_user_add_check_remove(void **state)
 	sqlite3_stmt *st = NULL;
 	size_t i;
 
-	assert_int_equal(db_user_add(fx->db, "alice", "s3cret pw", true, NOW,
-			     &err),
+	static const char *const bad_profiles[] = { "", ",", "a,", ",a", "a,,b",
+		"a,a", "kiosk,default,kiosk", "a b", "a.b", "a;b" };
+	char *profiles = NULL;
+
+	assert_int_equal(db_user_add(fx->db, "alice", "s3cret pw", true,
+			     "kiosk,default", NOW, &err),
 	    0);
-	assert_int_equal(db_user_add(fx->db, "bob", "s3cret pw", false, NOW,
-			     &err),
+	assert_int_equal(db_user_add(fx->db, "bob", "s3cret pw", false, NULL,
+			     NOW, &err),
 	    0);
 	gw_err_clear(&err);
-	assert_int_equal(db_user_add(fx->db, "alice", "other", true, NOW, &err),
+	assert_int_equal(db_user_add(fx->db, "alice", "other", true, NULL, NOW,
+			     &err),
 	    -1);
 	assert_int_equal(err.code, DB_ERR_EXISTS);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		gw_err_clear(&err);
 		assert_int_equal(db_user_add(fx->db, bad[i].name,
-				     bad[i].password, true, NOW, &err),
+				     bad[i].password, true, NULL, NOW, &err),
 		    -1);
 		assert_int_equal(err.code, DB_ERR_ARG);
 	}
+	/* Profile lists: names of the [profile NAME] rule, each once. */
+	for (i = 0; i < sizeof(bad_profiles) / sizeof(bad_profiles[0]); i++) {
+		print_message("profiles \"%s\"\n", bad_profiles[i]);
+		assert_false(db_user_profiles_valid(bad_profiles[i]));
+		gw_err_clear(&err);
+		assert_int_equal(db_user_add(fx->db, "carol", "s3cret pw", true,
+				     bad_profiles[i], NOW, &err),
+		    -1);
+		assert_int_equal(err.code, DB_ERR_ARG);
+	}
+	assert_true(db_user_profiles_valid("default"));
+	assert_true(db_user_profiles_valid("a-1,B_2,default"));
+	assert_int_equal(db_user_profiles(fx->db, "alice", &profiles, &err), 0);
+	assert_string_equal(profiles, "kiosk,default");
+	free(profiles);
+	assert_int_equal(db_user_profiles(fx->db, "bob", &profiles, &err), 0);
+	assert_string_equal(profiles, "default");
+	free(profiles);
+	assert_int_equal(db_user_profiles(fx->db, "mallory", &profiles, &err),
+	    1);
+	assert_null(profiles);
+	assert_int_equal(db_user_set_profiles(fx->db, "alice", "vpn", &err), 0);
+	assert_int_equal(db_user_profiles(fx->db, "alice", &profiles, &err), 0);
+	assert_string_equal(profiles, "vpn");
+	free(profiles);
+	gw_err_clear(&err);
+	assert_int_equal(db_user_set_profiles(fx->db, "alice", "a,a", &err),
+	    -1);
+	assert_int_equal(err.code, DB_ERR_ARG);
+	gw_err_clear(&err);
+	assert_int_equal(db_user_set_profiles(fx->db, "mallory", "vpn", &err),
+	    -1);
+	assert_int_equal(err.code, DB_ERR_NOTFOUND);
+	assert_int_equal(db_user_set_profiles(fx->db, "alice", "kiosk,default",
+			     &err),
+	    0);
 
 	assert_int_equal(db_user_check(fx->db, "alice", "s3cret pw", &can,
 			     &err),
@@ -1266,6 +1310,8 @@ test_user_add_check_remove(void **state)
 	assert_true(us.can_issue[0]);
 	assert_string_equal(us.names[1], "bob");
 	assert_false(us.can_issue[1]);
+	assert_string_equal(us.profiles[0], "kiosk,default");
+	assert_string_equal(us.profiles[1], "default");
 	assert_string_equal(us.kdf, "scrypt N=32768 r=8 p=1");
 
 	/* Stored: a 16-byte salt and a 32-byte hash, different per user
@@ -1328,6 +1374,8 @@ test_challenge_states_and_cap(void **state)
 	struct id_seen s;
 	struct gw_err err;
 	struct db_txn t;
+	struct db_challenge ch;
+	enum db_start res;
 	int64_t ids[4], n = -1, id = 0;
 	uint8_t h[32];
 	size_t i;
@@ -1373,17 +1421,25 @@ test_challenge_states_and_cap(void **state)
 	/* The cap counts outstanding challenges only. */
 	hash_fill(h, 0x61);
 	assert_int_equal(db_challenge_put_capped(fx->db, h, NOW + 10, NOW + 600,
-			     2, &id, &err),
+			     2, NULL, &id, &err),
 	    0);
 	assert_true(id > ids[3]);
 	hash_fill(h, 0x62);
 	assert_int_equal(db_challenge_put_capped(fx->db, h, NOW + 10, NOW + 600,
-			     2, &id, &err),
+			     2, NULL, &id, &err),
 	    1);
 	assert_int_equal(db_challenge_revoke(fx->db, ids[0], &err), 0);
 	assert_int_equal(db_challenge_put_capped(fx->db, h, NOW + 10, NOW + 600,
-			     2, &id, &err),
+			     2, "kiosk", &id, &err),
 	    0);
+	/* An NDES page challenge is bound to the profile it was issued for. */
+	memset(&ch, 0, sizeof(ch));
+	assert_int_equal(db_challenge_peek(fx->db, h, NOW + 10, &ch, &res,
+			     &err),
+	    0);
+	assert_int_equal(res, DB_START_OK);
+	assert_string_equal(ch.profile, "kiosk");
+	db_challenge_cleanup(&ch);
 	assert_int_equal(db_challenge_outstanding(fx->db, NOW + 10, &n, &err),
 	    0);
 	assert_int_equal(n, 2);

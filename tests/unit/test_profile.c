@@ -26,6 +26,9 @@ static const char base[] = "[db]\npath = gw.db\n"
 			   "username = PAR1_u\npassword_file = pw\n"
 			   "profile_id = MP0001\nyears = 2\n";
 
+/* 26 base64url characters: over 128 bits by the length rule. */
+#define KIOSK_SECRET "kiosk-secret-Zm9vYmFyYmF6"
+
 struct fx {
 	char dir[64];
 	char path[128];
@@ -72,8 +75,8 @@ setup(void **state)
 	snprintf(fx->dir, sizeof(fx->dir), "/tmp/test_profile.XXXXXX");
 	assert_non_null(mkdtemp(fx->dir));
 	snprintf(fx->path, sizeof(fx->path), "%s/scepgw.conf", fx->dir);
-	file_put(fx, "static.txt", "kiosk-secret\n", 0600);
-	file_put(fx, "open.txt", "kiosk-secret\n", 0644);
+	file_put(fx, "static.txt", KIOSK_SECRET "\n", 0600);
+	file_put(fx, "open.txt", KIOSK_SECRET "\n", 0644);
 	*state = fx;
 	return 0;
 }
@@ -145,7 +148,7 @@ test_profiles(void **state)
 	assert_int_equal(p->years, 2);
 	assert_int_equal(p->challenge, GW_CHAL_STATIC);
 	assert_true(p->has_static);
-	SHA256((const unsigned char *)"kiosk-secret", 12, h);
+	SHA256((const unsigned char *)KIOSK_SECRET, strlen(KIOSK_SECRET), h);
 	assert_memory_equal(p->static_sha256, h, 32);
 	assert_string_equal(p->subject_cn, "kiosk-${csr.cn}");
 	assert_string_equal(p->ou, "Kiosks");
@@ -208,6 +211,71 @@ test_refused(void **state)
 	}
 }
 
+/*
+ * A static secret must hold 128 bits by its length and alphabet (README
+ * "Profiles, identity templates, static challenges"): shorter ones are
+ * refused at start, naming the file but never the secret.
+ */
+static void
+test_static_strength(void **state)
+{
+	static const struct {
+		const char *secret;
+		const char *want; /* NULL: accepted */
+	} cases[] = {
+		/* decimal digits: 39 */
+		{ "12345678901234567890123456789012345678",
+		    "38 decimal digits, under 128 bits; use at least 39" },
+		{ "123456789012345678901234567890123456789", NULL },
+		/* hex digits: 32 (openssl rand -hex 16) */
+		{ "0123456789abcdef0123456789ABCDE",
+		    "31 hex digits, under 128 bits; use at least 32" },
+		{ "0123456789abcdef0123456789ABCDEF", NULL },
+		/* base64 / base64url: 22, padding not counted */
+		{ "kiosk-secret-AAAAAAAA", "21 base64 characters" },
+		{ "kiosk_secret+AAAAAAA/==", "21 base64 characters" },
+		{ "kiosk-secret-AAAAAAAAA", NULL },
+		{ "q83vEjRWeJCrze8SNFZ4kA==", NULL },
+		/* anything else: 20 */
+		{ "correct horse batt!", "19 characters, under 128 bits" },
+		{ "correct horse batt!!", NULL },
+		{ "kiosk-secret", "12 base64 characters" },
+	};
+	struct fx *fx = *state;
+	struct gw_config *c = NULL;
+	char text[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("static secret %zu\n", i);
+		snprintf(text, sizeof(text), "%s\n", cases[i].secret);
+		file_put(fx, "s.txt", text, 0600);
+		memset(fx->err, 0, sizeof(fx->err));
+		if (cases[i].want == NULL) {
+			assert_int_equal(load(fx,
+					     "[profile x]\nchallenge = static\n"
+					     "static_challenge_file = s.txt\n",
+					     &c),
+			    0);
+			config_free(c);
+			c = NULL;
+			continue;
+		}
+		assert_int_equal(load(fx,
+				     "[profile x]\nchallenge = both\n"
+				     "static_challenge_file = s.txt\n",
+				     &c),
+		    -1);
+		assert_null(c);
+		if (strstr(fx->err, cases[i].want) == NULL ||
+		    strstr(fx->err, "s.txt") == NULL)
+			fail_msg("case %zu: \"%s\" not in: %s", i,
+			    cases[i].want, fx->err);
+		if (strstr(fx->err, cases[i].secret) != NULL)
+			fail_msg("case %zu: the secret is in: %s", i, fx->err);
+	}
+}
+
 int
 main(void)
 {
@@ -216,6 +284,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_profiles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_static_strength, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

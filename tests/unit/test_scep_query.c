@@ -91,8 +91,8 @@ test_caps(void **state)
 
 	(void)state;
 	assert_string_equal(t,
-	    "POSTPKIOperation\r\nRenewal\r\nAES\r\nDES3\r\nSHA-1\r\nSHA-256\r\n"
-	    "SHA-512\r\nSCEPStandard\r\n");
+	    "POSTPKIOperation\r\nRenewal\r\nAES\r\nDES3\r\nSHA-1\r\nSHA-224\r\n"
+	    "SHA-256\r\nSHA-384\r\nSHA-512\r\nSCEPStandard\r\n");
 	assert_non_null(strstr(t, "Renewal\r\n"));
 }
 

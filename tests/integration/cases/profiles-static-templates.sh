@@ -1,19 +1,32 @@
 #!/usr/bin/env bash
 # [profile NAME] sections (issue 6 items 3-5): /scep/kiosk enrolls with
 # its static challenge, many times, under its own EPKI profile and
-# identity templates; the static secret is never logged and is refused on
-# the default path; an unknown profile is 404; a template variable with
-# no value and require_binding both refuse without consuming the challenge;
-# a challenge issued for one profile is refused on the others.
+# identity templates; a static secret under 128 bits stops the start; the
+# static secret is never logged and is refused on the default path; an
+# unknown profile is 404; a template variable with no value and
+# require_binding both refuse without consuming the challenge; a challenge
+# issued for one profile is refused on the others.
 . "$GW_SRC/tests/integration/lib.sh"
 gw_need openssl curl python3
 gw_tmpdir
 gw_start_sim
 gw_init
-secret=kiosk-$(openssl rand -hex 12)
-(umask 077 && printf '%s\n' "$secret" >"$T/static.txt")
+# A static secret under 128 bits (README "Security model") stops the start,
+# naming the file but not the secret: 31 hex digits, one short of 32.
+short=$(openssl rand -hex 16)
+short=${short:1}
+(umask 077 && printf '%s\n' "$short" >"$T/static.txt")
 gw_conf_set "profile kiosk" challenge static
 gw_conf_set "profile kiosk" static_challenge_file "$T/static.txt"
+rc=0
+gw_run "$T/serve-short.log" 10 "$GW_BUILD/scepgw" serve -c "$GW_CONF" || rc=$?
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] ||
+    gw_fail "serve started with a 124-bit static secret"
+gw_assert_contains "$T/serve-short.log" \
+    'static.txt: the secret is 31 hex digits, under 128 bits'
+gw_assert_not_contains "$T/serve-short.log" "$short"
+secret=kiosk-$(openssl rand -hex 16)
+(umask 077 && printf '%s\n' "$secret" >"$T/static.txt")
 gw_conf_set "profile kiosk" subject_cn 'kiosk-${csr.cn}'
 gw_conf_set "profile kiosk" ou Kiosks
 gw_conf_set "profile bound" require_binding yes

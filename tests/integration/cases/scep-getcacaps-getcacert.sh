@@ -6,8 +6,8 @@
 . "$GW_SRC/tests/integration/lib.sh"
 gw_up
 
-gw_assert_caps "$GW_URL" POSTPKIOperation AES DES3 SHA-1 SHA-256 SHA-512 \
-    SCEPStandard
+gw_assert_caps "$GW_URL" POSTPKIOperation AES DES3 SHA-1 SHA-224 SHA-256 \
+    SHA-384 SHA-512 SCEPStandard
 curl -fsS -D "$T/caps.h" -o "$T/caps" "$GW_URL?operation=GetCACaps"
 gw_assert_contains "$T/caps.h" $'^[Cc]ontent-[Tt]ype: text/plain\r$'
 [ "$(grep -c $'\r$' "$T/caps")" -eq "$(wc -l <"$T/caps")" ] ||
