@@ -175,17 +175,6 @@ ndes_send_challenge(struct gw_ctx *ctx, struct MHD_Connection *conn,
 	return rc;
 }
 
-/* Copies a user name for a log line: printable ASCII, at most 64. */
-static void
-ndes_log_name(const char *name, char *out, size_t n)
-{
-	size_t i;
-
-	for (i = 0; name != NULL && name[i] != '\0' && i + 1 < n && i < 64; i++)
-		out[i] = name[i] > ' ' && name[i] <= '~' ? name[i] : '?';
-	out[i] = '\0';
-}
-
 /*
  * A challenge for an authenticated user with the right to issue: stored
  * unless the cap of outstanding challenges is reached.
@@ -266,7 +255,7 @@ enum MHD_Result
 ndes_page(struct gw_ctx *ctx, struct MHD_Connection *conn, const char *method)
 {
 	static const char *const allow[] = { "Allow", "GET, HEAD", NULL };
-	char peer[64], name[72];
+	char peer[64];
 	char *user = NULL, *pass = NULL;
 	bool can_issue = false;
 	enum MHD_Result rc;
@@ -283,11 +272,10 @@ ndes_page(struct gw_ctx *ctx, struct MHD_Connection *conn, const char *method)
 		rc = ndes_unauthorized(conn);
 		goto out;
 	}
-	ndes_log_name(user, name, sizeof(name));
 	if (ctx->rl != NULL &&
 	    !ratelimit_take(ctx->rl, peer, (int64_t)time(NULL))) {
 		log_info("%s ndes: user=%s: too many failed logins", peer,
-		    name);
+		    user);
 		rc = admin_respond(conn, MHD_HTTP_TOO_MANY_REQUESTS,
 		    "text/plain", "too many failed attempts; try later\n", 36,
 		    (const char *const[]) { "Retry-After", "60", NULL });
@@ -300,15 +288,15 @@ ndes_page(struct gw_ctx *ctx, struct MHD_Connection *conn, const char *method)
 		rc = admin_respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "text/plain", "try again later\n", 16, NULL);
 	else if (r == 1) {
-		log_info("%s ndes: user=%s: login failed", peer, name);
+		log_info("%s ndes: user=%s: login failed", peer, user);
 		rc = ndes_unauthorized(conn);
 	} else if (!can_issue) {
-		log_info("%s ndes: user=%s: no right to issue", peer, name);
+		log_info("%s ndes: user=%s: no right to issue", peer, user);
 		rc = ndes_send(conn,
 		    "<P> You do not have sufficient permission to enroll with "
 		    "SCEP. Please contact your system administrator. </P>\r\n");
 	} else
-		rc = ndes_issue(ctx, conn, peer, name);
+		rc = ndes_issue(ctx, conn, peer, user);
 out:
 	if (pass != NULL)
 		gw_cleanse(pass, strlen(pass));
