@@ -263,6 +263,10 @@ serve_start(struct gw_ctx *ctx, const struct gw_config *cfg)
 	/* GetCRL works only when the RA certificate names a CDP. */
 	if (crl_cache_new(&ctx->crl, ctx->ra, NULL, &err) == -1)
 		log_info("GetCRL disabled: %s", err.msg);
+	else if (crl_cache_start(ctx->crl, &err) == -1) {
+		log_warnx("%s", err.msg);
+		return -1;
+	}
 	if (cfg->enroll_max_failures > 0 &&
 	    ratelimit_new(&ctx->rl, 4096, cfg->enroll_max_failures, 60) == -1) {
 		log_warnx("out of memory");
