@@ -118,6 +118,7 @@ struct srv_req {
 	bool resume_pending;
 	const char *opname; /* for the log line */
 	struct enroll_op op;
+	struct ndes_job *ndes; /* an NDES login being checked, or NULL */
 };
 
 /* The paths RFC 8894 4.1 and real clients use; anything may follow. */
@@ -305,15 +306,16 @@ srv_req_resume(void *arg)
 		MHD_resume_connection(rq->conn);
 }
 
-/* Runs one PKIOperation; answers now or suspends until enroll.c resumes. */
-static enum MHD_Result
-srv_pkioperation(struct srv_req *rq, const uint8_t *der, size_t len)
+/*
+ * Suspends the connection until srv_req_resume() runs, for work another
+ * thread does (an order, an NDES login). Returns false when that work
+ * has ended already: the caller answers at once.
+ */
+static bool
+srv_req_suspend(struct srv_req *rq)
 {
 	bool pending;
 
-	rq->opname = "PKIOperation";
-	if (enroll_pkioperation(rq->ctx, &rq->op, der, len) == 0)
-		return srv_reply_op(rq);
 	rq->async = true;
 	pthread_mutex_lock(&rq->mu);
 	pending = rq->resume_pending;
@@ -322,10 +324,37 @@ srv_pkioperation(struct srv_req *rq, const uint8_t *der, size_t len)
 		MHD_suspend_connection(rq->conn);
 	}
 	pthread_mutex_unlock(&rq->mu);
-	if (!pending)
+	return !pending;
+}
+
+/* Runs one PKIOperation; answers now or suspends until enroll.c resumes. */
+static enum MHD_Result
+srv_pkioperation(struct srv_req *rq, const uint8_t *der, size_t len)
+{
+	rq->opname = "PKIOperation";
+	if (enroll_pkioperation(rq->ctx, &rq->op, der, len) == 0)
+		return srv_reply_op(rq);
+	if (srv_req_suspend(rq))
 		return MHD_YES;
 	enroll_finish(rq->ctx, &rq->op);
 	return srv_reply_op(rq);
+}
+
+/*
+ * The NDES page: answered now, or suspended while a login thread checks
+ * the password (scrypt stays off the HTTP workers) and answered on resume.
+ */
+static enum MHD_Result
+srv_ndes(struct srv_req *rq, const char *method)
+{
+	enum MHD_Result rc;
+
+	rq->opname = "ndes";
+	rc =
+	    ndes_page(rq->ctx, rq->conn, method, &rq->ndes, srv_req_resume, rq);
+	if (rq->ndes == NULL || srv_req_suspend(rq))
+		return rc;
+	return ndes_page_finish(rq->ctx, rq->conn, rq->ndes);
 }
 
 /* GET ?operation=PKIOperation&message=<base64>. */
@@ -516,8 +545,9 @@ srv_route(struct srv_req *rq, const char *url, const char *method)
 	struct gw_ctx *ctx = rq->ctx;
 	enum MHD_Result rc;
 
-	if (ndes_is_path(url))
-		return ndes_page(ctx, rq->conn, method);
+	/* [ndes] enabled = no: no login threads, and the page is 404. */
+	if (ctx->ndes != NULL && ndes_is_path(url))
+		return srv_ndes(rq, method);
 	if (!route_scep_profile(ctx->cfg, url, &rq->op.profile))
 		return srv_reply_text(rq, MHD_HTTP_NOT_FOUND, "not found\n");
 	if (strcmp(method, MHD_HTTP_METHOD_POST) == 0) {
@@ -558,7 +588,10 @@ srv_access(void *cls, struct MHD_Connection *conn, const char *url,
 	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0 || *size == 0)
 		srv_conn_mark(h, conn, false);
 	if (rq->async) {
-		/* Resumed: the order ended or PENDING is due. */
+		/* Resumed: the login was checked, the order ended or PENDING
+		 * is due. */
+		if (rq->ndes != NULL)
+			return ndes_page_finish(ctx, conn, rq->ndes);
 		enroll_finish(ctx, &rq->op);
 		return srv_reply_op(rq);
 	}
@@ -694,6 +727,7 @@ srv_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (rq == NULL)
 		return;
 	enroll_op_cleanup(&rq->op);
+	ndes_job_free(rq->ndes);
 	buf_cleanup(&rq->body);
 	pthread_mutex_destroy(&rq->mu);
 	free(rq);

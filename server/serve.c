@@ -28,6 +28,7 @@
 #include "gw_err.h"
 #include "log.h"
 #include "admin.h"
+#include "ndes.h"
 #include "ratelimit.h"
 #include "scep.h"
 #include "secure.h"
@@ -272,6 +273,10 @@ serve_start(struct gw_ctx *ctx, const struct gw_config *cfg)
 		log_warnx("out of memory");
 		return -1;
 	}
+	if (cfg->ndes_enabled && ndes_new(&ctx->ndes, cfg, &err) == -1) {
+		log_warnx("[ndes]: %s", err.msg);
+		return -1;
+	}
 	if (srv_http_start(&ctx->http, ctx, &err) == -1) {
 		log_warnx("[server] listen: %s", err.msg);
 		return -1;
@@ -292,6 +297,7 @@ serve_drain(struct gw_ctx *ctx)
 
 	srv_http_quiesce(ctx->http);
 	enroll_drain(ctx->enroll, ctx->cfg->epki_timeout_seconds);
+	ndes_drain(ctx->ndes);
 	/* Give resumed connections up to 5 s to send their replies. */
 	for (i = 0; i < 100 && srv_http_connections(ctx->http) > 0; i++)
 		nanosleep(&tick, NULL);
@@ -346,6 +352,7 @@ serve_close(struct gw_ctx *ctx)
 	if (ctx->http == NULL && ctx->http_fd > 0)
 		close(ctx->http_fd); /* bound, never served */
 	srv_http_stop(ctx->http);
+	ndes_free(ctx->ndes);
 	ratelimit_free(ctx->rl);
 	/* Stopped first, freed last: the orders epki_client_free() ends,
 	 * and their completions on the writer thread, may still kick it. */
