@@ -1,7 +1,8 @@
 /*
  * `scepgw serve`: load everything once, start the listener, wait for
- * SIGTERM or SIGINT, then drain: stop accepting, let every waiting device
- * get its answer, give in-flight orders time to finish, and exit 0.
+ * SIGTERM or SIGINT, then drain: stop accepting (new requests get 503),
+ * let every waiting device get its answer, give in-flight orders time to
+ * finish, and exit 0.
  * Started as root with [server] user, it binds the SCEP listener, drops to
  * that user, and only then opens the secrets and the database.
  */
@@ -239,7 +240,7 @@ serve_epki_opts(const struct gw_config *cfg, struct epki_client_opts *o)
 
 /*
  * Starts the upstream client, the enrollment timer, the reconciler, the
- * CRL cache and the listener.
+ * CRL cache (its refresh thread), the NDES login threads and the listener.
  */
 static int
 serve_start(struct gw_ctx *ctx, const struct gw_config *cfg)
@@ -288,7 +289,12 @@ serve_start(struct gw_ctx *ctx, const struct gw_config *cfg)
 	return 0;
 }
 
-/* Stops accepting, answers everyone waiting, then closes the listener. */
+/*
+ * Stops accepting (a request that arrives now, on a kept-alive connection
+ * too, gets 503), answers everyone waiting for an order or an NDES login,
+ * then gives the connections a moment before the listener is closed: no
+ * connection is left suspended for MHD_stop_daemon().
+ */
 static void
 serve_drain(struct gw_ctx *ctx)
 {
