@@ -7,9 +7,12 @@
  * NDES's "password cache is full" and "do not have sufficient permission"
  * pages, which scrapers also recognise (spec/scep.md 4.4).
  *
- * Logins are HTTP Basic against `scepgw user` accounts (scrypt hashes);
- * a wrong login counts against the client address's failure limit, like
- * a wrong challenge. Neither a password nor a challenge is ever logged.
+ * Logins are HTTP Basic against `scepgw user` accounts (scrypt hashes),
+ * checked on [ndes] login_threads threads of their own while the
+ * connection is suspended, so that scrypt's 32 MiB and 0.1 s never hold
+ * an HTTP worker; a wrong login counts against the client address's
+ * failure limit, like a wrong challenge. Neither a password nor a
+ * challenge is ever logged.
  */
 #include <errno.h>
 #include <pthread.h>
