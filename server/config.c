@@ -78,6 +78,11 @@ static const struct cfg_key keys[] = {
 	K("epki", "username", CFG_STRING, 0, 0, NULL, true, epki_username),
 	K("epki", "years", CFG_INT, 1, 3, "1", false, epki_years),
 	K("log", "level", CFG_LOGLEVEL, 0, 0, "info", false, log_level),
+	K("ndes", "enabled", CFG_BOOL, 0, 0, "yes", false, ndes_enabled),
+	K("ndes", "login_threads", CFG_UINT, 1, 16, "2", false,
+	    ndes_login_threads),
+	K("ndes", "max_waiting_logins", CFG_UINT, 1, 100000, "64", false,
+	    ndes_max_waiting),
 	K("ra", "ca_chain", CFG_PATH, 0, 0, NULL, true, ca_chain),
 	K("ra", "cert", CFG_PATH, 0, 0, NULL, true, ra_cert),
 	K("ra", "key", CFG_PATH, 0, 0, NULL, true, ra_key),
@@ -185,6 +190,14 @@ static const struct cfg_doc {
 	{ "enroll", "max_failures_per_minute",
 	    "wrong challenges or NDES page logins allowed per client address "
 	    "(IPv6: per /64) per minute; 0 = no limit" },
+	{ "ndes", "enabled",
+	    "the NDES-compatible challenge page /certsrv/mscep_admin/; no = "
+	    "404" },
+	{ "ndes", "login_threads",
+	    "NDES logins checked at once (scrypt, 32 MiB each) (1..16)" },
+	{ "ndes", "max_waiting_logins",
+	    "NDES logins waiting for a thread at most; more get 503 "
+	    "(1..100000)" },
 	{ "log", "level", "error, warning, info or debug" },
 };
 

@@ -59,6 +59,10 @@ struct gw_config {
 	/* [enroll] */
 	long challenge_ttl_seconds;
 	unsigned enroll_max_failures; /* per address per minute; 0: none */
+	/* [ndes] */
+	bool ndes_enabled;	     /* the challenge page is served */
+	unsigned ndes_login_threads; /* scrypt checks at once */
+	unsigned ndes_max_waiting;   /* logins queued for them at most */
 	/* [log] */
 	int log_level; /* LOG_ERR .. LOG_DEBUG */
 	/* [profile NAME] sections (config_profile.c); [0] is "default" */

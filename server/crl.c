@@ -2,9 +2,11 @@
  * GetCRL (RFC 8894 3.3.4): answers with the issuing CA's CRL. The CRL is
  * fetched with libcurl from the CRL distribution point written into the
  * RA certificate (the issuing CA signed it, so its CDP names that CA's
- * CRL), verified with the issuing CA's key, and cached until nextUpdate.
- * One thread fetches at a time; while it does, others get the cached CRL.
- * When a fetch fails the last good CRL is served; with none, FAILURE.
+ * CRL) and verified with the issuing CA's key, by a thread of its own: at
+ * start-up, then again before each nextUpdate, and after a failed fetch
+ * with a back-off (30 s, doubling up to 15 min). A GetCRL only reads the
+ * cache, on the HTTP worker, and never waits for the network: when a
+ * fetch fails the last good CRL is served; with none, FAILURE.
  */
 #include <errno.h>
 #include <limits.h>
@@ -26,6 +28,7 @@
 #include "crl.h"
 #include "gw.h"
 #include "gw_err.h"
+#include "gw_thread.h"
 #include "log.h"
 #include "scep.h"
 #include "secure.h"
@@ -34,18 +37,24 @@
 #define CRL_DEF_MAX (10 * 1024 * 1024)
 #define CRL_DEF_TTL 3600
 #define CRL_DEF_RETRY 30
+#define CRL_DEF_RETRY_MAX 900
+#define CRL_REFRESH_AHEAD_MAX 3600
 #define CRL_URL_MAX 2048
 
 struct crl_cache {
-	pthread_mutex_t mu;	  /* guards crl, refresh_at, retry_at */
-	pthread_mutex_t fetch_mu; /* held by the one thread fetching */
-	struct crl_opts o;	  /* limits, defaults filled in */
-	char *url;		  /* the CDP, http or https */
-	char *ca_file;		  /* copy of o.ca_file, or NULL */
-	X509 *ca;		  /* the issuing CA: verifies the CRL */
-	X509_CRL *crl;		  /* last good CRL, or NULL */
-	time_t refresh_at;	  /* fetch again from then on */
-	time_t retry_at;	  /* after a failure: not before then */
+	pthread_mutex_t mu; /* guards crl, next_update, failed, stop */
+	pthread_cond_t cv;  /* crl_cache_free(): stop */
+	struct crl_opts o;  /* limits, defaults filled in */
+	char *url;	    /* the CDP, http or https */
+	char *ca_file;	    /* copy of o.ca_file, or NULL */
+	X509 *ca;	    /* the issuing CA: verifies the CRL */
+	X509_CRL *crl;	    /* last good CRL, or NULL */
+	time_t next_update; /* crl's nextUpdate; 0: none */
+	bool failed;	    /* the last fetch failed: why is in why */
+	char why[sizeof(((struct gw_err *)0)->msg)]; /* last failure */
+	bool stop;    /* the refresh thread must end */
+	bool started; /* the refresh thread runs */
+	pthread_t thread;
 };
 
 /* Whether a URI is one we fetch: http or https, no embedded NUL. */
@@ -169,10 +178,27 @@ crl_write(char *p, size_t size, size_t n, void *arg)
 	return buf_add(arg, p, size * n) == 0 ? size * n : 0;
 }
 
+/* libcurl's progress callback: non-zero aborts the transfer at shutdown. */
+static int
+crl_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct crl_cache *c = arg;
+	bool stop;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	pthread_mutex_lock(&c->mu);
+	stop = c->stop;
+	pthread_mutex_unlock(&c->mu);
+	return stop ? 1 : 0;
+}
+
 /* Sets the options of one GET; CURLE_OK or the failure. */
 static CURLcode
-crl_easy_setup(CURL *e, const struct crl_cache *c, struct buf *body,
-    char *errbuf)
+crl_easy_setup(CURL *e, struct crl_cache *c, struct buf *body, char *errbuf)
 {
 	CURLcode rc = CURLE_OK;
 	long t = c->o.timeout_s;
@@ -197,13 +223,16 @@ crl_easy_setup(CURL *e, const struct crl_cache *c, struct buf *body,
 	SETOPT(CURLOPT_WRITEFUNCTION, crl_write);
 	SETOPT(CURLOPT_WRITEDATA, body);
 	SETOPT(CURLOPT_ERRORBUFFER, errbuf);
+	SETOPT(CURLOPT_NOPROGRESS, 0L);
+	SETOPT(CURLOPT_XFERINFOFUNCTION, crl_progress);
+	SETOPT(CURLOPT_XFERINFODATA, c);
 #undef SETOPT
 	return rc;
 }
 
 /* GETs the CDP into body (initialised by the caller); 0 or -1 with err. */
 static int
-crl_fetch(const struct crl_cache *c, struct buf *body, struct gw_err *err)
+crl_fetch(struct crl_cache *c, struct buf *body, struct gw_err *err)
 {
 	char errbuf[CURL_ERROR_SIZE];
 	CURLcode rc;
@@ -238,67 +267,49 @@ crl_fetch(const struct crl_cache *c, struct buf *body, struct gw_err *err)
 	return 0;
 }
 
-/* How long to keep crl: until nextUpdate, or the default without one. */
-static long
-crl_ttl(const struct crl_cache *c, const X509_CRL *crl)
+/* crl's nextUpdate in seconds since the epoch; 0 when it has none. */
+static time_t
+crl_next_update(const X509_CRL *crl, time_t now)
 {
 	const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
 	int days, secs;
 
-	if (next == NULL)
-		return c->o.default_ttl_s;
-	if (ASN1_TIME_diff(&days, &secs, NULL, next) != 1)
-		return c->o.retry_s;
-	/* Already past nextUpdate: still served, but fetched again soon. */
-	if (days < 0 || secs < 0 || (days == 0 && secs == 0))
-		return c->o.retry_s;
+	if (next == NULL || ASN1_TIME_diff(&days, &secs, NULL, next) != 1)
+		return 0;
 	if (days > 3650)
 		days = 3650;
-	return (long)days * 86400 + secs;
+	return now + (time_t)days * 86400 + secs;
 }
 
 /*
- * Answers from the cache when the CRL is fresh, or when a fetch may not
- * be tried yet; returns 1 then (with *out, or -1 in *rc and err set),
- * and 0 when a fetch is due. Takes c->mu.
+ * Seconds from now until the CRL should be fetched again: before its
+ * nextUpdate, by a quarter of the time left but at most an hour, so that
+ * a CDP that is down for a while does not leave us without a current
+ * CRL; the default TTL without a nextUpdate; never sooner than retry_s.
  */
-static int
-cache_peek(struct crl_cache *c, X509_CRL **out, enum crl_source *src, int *rc,
-    struct gw_err *err)
+static long
+crl_refresh_in(const struct crl_cache *c, time_t next_update, time_t now)
 {
-	time_t now = time(NULL);
-	int answered = 1;
+	long left, ahead;
 
-	pthread_mutex_lock(&c->mu);
-	if (c->crl != NULL && now < c->refresh_at) {
-		*src = CRL_SRC_CACHE;
-	} else if (now < c->retry_at) {
-		*src = CRL_SRC_STALE;
-		gw_err_set(err, EAGAIN,
-		    "last fetch of %s failed; next try in "
-		    "%lds",
-		    c->url, (long)(c->retry_at - now));
-	} else {
-		answered = 0;
-	}
-	if (answered && c->crl != NULL && X509_CRL_up_ref(c->crl) == 1)
-		*out = c->crl;
-	*rc = answered && *out == NULL ? -1 : 0;
-	pthread_mutex_unlock(&c->mu);
-	return answered;
+	if (next_update == 0)
+		return c->o.default_ttl_s;
+	left = (long)(next_update - now);
+	ahead =
+	    left / 4 < CRL_REFRESH_AHEAD_MAX ? left / 4 : CRL_REFRESH_AHEAD_MAX;
+	return left - ahead > c->o.retry_s ? left - ahead : c->o.retry_s;
 }
 
 /*
  * Fetches, verifies and installs a new CRL; on failure keeps the old one
- * and holds off the next try for retry_s. Call with c->fetch_mu held.
- * Returns 0 or -1 with err set.
+ * and records why. Called by the refresh thread only. Returns 0 or -1
+ * with err set.
  */
 static int
 cache_refresh(struct crl_cache *c, struct gw_err *err)
 {
 	X509_CRL *crl = NULL;
 	struct buf body;
-	long ttl;
 	int rc;
 
 	buf_init(&body, c->o.max_bytes);
@@ -308,60 +319,125 @@ cache_refresh(struct crl_cache *c, struct gw_err *err)
 	buf_cleanup(&body);
 	pthread_mutex_lock(&c->mu);
 	if (rc == 0) {
-		ttl = crl_ttl(c, crl);
 		X509_CRL_free(c->crl);
 		c->crl = crl;
-		c->refresh_at = time(NULL) + ttl;
-		c->retry_at = 0;
+		c->next_update = crl_next_update(crl, time(NULL));
+		c->failed = false;
 	} else {
-		c->retry_at = time(NULL) + c->o.retry_s;
+		c->failed = true;
+		snprintf(c->why, sizeof(c->why), "%s", err->msg);
 	}
 	pthread_mutex_unlock(&c->mu);
 	return rc;
 }
 
 /*
- * The issuing CA's CRL: the cached one while it is within nextUpdate,
- * else a fresh fetch (one thread at a time; the others get the cached
- * CRL meanwhile, or wait when there is none). *src says which; with
- * CRL_SRC_STALE, err says why the cache was not refreshed. Returns 0
- * with *out a new reference (caller frees with X509_CRL_free()), or -1
- * with err set when there is no CRL at all.
+ * One fetch and what follows from it: the log line, and the seconds to
+ * wait before the next one (*backoff doubles after each failure).
+ */
+static long
+cache_cycle(struct crl_cache *c, long *backoff)
+{
+	struct gw_err err;
+	time_t now;
+	long wait;
+
+	gw_err_clear(&err);
+	if (cache_refresh(c, &err) == -1) {
+		pthread_mutex_lock(&c->mu);
+		wait = c->stop ? 0 : *backoff;
+		pthread_mutex_unlock(&c->mu);
+		if (wait == 0)
+			return 0; /* aborted by crl_cache_free() */
+		*backoff = *backoff * 2 < CRL_DEF_RETRY_MAX ? *backoff * 2 :
+							      CRL_DEF_RETRY_MAX;
+		log_warnx("CRL: %s; next try in %lds", err.msg, wait);
+		return wait;
+	}
+	*backoff = c->o.retry_s;
+	now = time(NULL);
+	pthread_mutex_lock(&c->mu);
+	wait = crl_refresh_in(c, c->next_update, now);
+	log_info("CRL: fetched from %s, %d revoked; next fetch in %lds", c->url,
+	    sk_X509_REVOKED_num(X509_CRL_get_REVOKED(c->crl)), wait);
+	pthread_mutex_unlock(&c->mu);
+	return wait;
+}
+
+/* The refresh thread: fetches at once, then as cache_cycle() says. */
+static void *
+cache_thread(void *arg)
+{
+	struct crl_cache *c = arg;
+	long backoff = c->o.retry_s, wait;
+	struct timespec until;
+
+	gw_thread_name("scepgw-crl");
+	for (;;) {
+		wait = cache_cycle(c, &backoff);
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += wait;
+		pthread_mutex_lock(&c->mu);
+		while (!c->stop &&
+		    pthread_cond_timedwait(&c->cv, &c->mu, &until) != ETIMEDOUT)
+			;
+		if (c->stop) {
+			pthread_mutex_unlock(&c->mu);
+			break;
+		}
+		pthread_mutex_unlock(&c->mu);
+	}
+	return NULL;
+}
+
+/*
+ * Starts the refresh thread, which fetches the CRL at once and keeps it
+ * current until crl_cache_free(). Returns 0, or -1 with err set.
+ */
+int
+crl_cache_start(struct crl_cache *c, struct gw_err *err)
+{
+	if (pthread_create(&c->thread, NULL, cache_thread, c) != 0) {
+		gw_err_set(err, EAGAIN, "cannot start the CRL refresh thread");
+		return -1;
+	}
+	c->started = true;
+	return 0;
+}
+
+/*
+ * The issuing CA's CRL as the refresh thread last fetched it; never
+ * waits for the network. *src is CRL_SRC_STALE, with err saying why,
+ * when the last fetch failed or the CRL is past its nextUpdate. Returns
+ * 0 with *out a new reference (caller frees with X509_CRL_free()), or -1
+ * with err set when there is no CRL (yet).
  */
 int
 crl_cache_get1(struct crl_cache *c, X509_CRL **out, enum crl_source *src,
     struct gw_err *err)
 {
+	time_t now = time(NULL);
 	int rc = -1;
 
 	*out = NULL;
 	*src = CRL_SRC_STALE;
 	gw_err_clear(err);
-	if (cache_peek(c, out, src, &rc, err) == 1)
-		return rc;
-	if (pthread_mutex_trylock(&c->fetch_mu) != 0) {
-		/* Someone is fetching: serve what we have, or wait. */
-		pthread_mutex_lock(&c->mu);
-		if (c->crl != NULL && X509_CRL_up_ref(c->crl) == 1)
-			*out = c->crl;
-		pthread_mutex_unlock(&c->mu);
-		if (*out != NULL) {
-			gw_err_set(err, EAGAIN, "a fetch is in progress");
-			return 0;
-		}
-		pthread_mutex_lock(&c->fetch_mu);
+	pthread_mutex_lock(&c->mu);
+	if (c->crl == NULL) {
+		gw_err_set(err, EAGAIN, "no CRL from %s yet: %s", c->url,
+		    c->why);
+	} else if (X509_CRL_up_ref(c->crl) == 1) {
+		*out = c->crl;
+		rc = 0;
+		if (c->failed)
+			gw_err_set(err, EAGAIN, "last fetch of %s failed: %s",
+			    c->url, c->why);
+		else if (c->next_update != 0 && now >= c->next_update)
+			gw_err_set(err, EAGAIN, "past its nextUpdate");
+		else
+			*src = CRL_SRC_CACHE;
 	}
-	/* Another thread may have refreshed the cache while we waited. */
-	if (cache_peek(c, out, src, &rc, err) == 0) {
-		if (cache_refresh(c, err) == 0)
-			*src = CRL_SRC_FETCHED;
-		pthread_mutex_lock(&c->mu);
-		if (c->crl != NULL && X509_CRL_up_ref(c->crl) == 1)
-			*out = c->crl;
-		pthread_mutex_unlock(&c->mu);
-		rc = *out != NULL ? 0 : -1;
-	}
-	pthread_mutex_unlock(&c->fetch_mu);
+	pthread_mutex_unlock(&c->mu);
 	return rc;
 }
 
@@ -393,11 +469,34 @@ opts_fill(struct crl_opts *o)
 		o->default_ttl_s = CRL_DEF_TTL;
 	if (o->retry_s <= 0)
 		o->retry_s = CRL_DEF_RETRY;
+	if (o->retry_s > CRL_DEF_RETRY_MAX)
+		o->retry_s = CRL_DEF_RETRY_MAX;
+}
+
+/* The lock and the condition (on the monotonic clock); 0 or -1. */
+static int
+crl_locks_init(struct crl_cache *c)
+{
+	pthread_condattr_t ca;
+	int rc = -1;
+
+	if (pthread_condattr_init(&ca) != 0)
+		return -1;
+	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
+	    pthread_cond_init(&c->cv, &ca) == 0) {
+		if (pthread_mutex_init(&c->mu, NULL) == 0)
+			rc = 0;
+		else
+			pthread_cond_destroy(&c->cv);
+	}
+	pthread_condattr_destroy(&ca);
+	return rc;
 }
 
 /*
  * A cache for the CRL of the CA that issued the RA certificate, fetched
- * from that certificate's CRL distribution point on first use. o may be
+ * from that certificate's CRL distribution point once crl_cache_start()
+ * runs its refresh thread. o may be
  * NULL for the defaults. Returns 0 with *out new (free it with
  * crl_cache_free()), or -1 with err set: no http(s) CDP in the RA
  * certificate, or no issuing CA in the chain.
@@ -418,13 +517,13 @@ crl_cache_new(struct crl_cache **out, const struct scep_ra *ra,
 	if (o != NULL)
 		c->o = *o;
 	opts_fill(&c->o);
-	if (pthread_mutex_init(&c->mu, NULL) != 0 ||
-	    pthread_mutex_init(&c->fetch_mu, NULL) != 0) {
+	if (crl_locks_init(c) == -1) {
 		gw_err_set(err, ENOMEM, "pthread_mutex_init failed");
 		free(c);
 		c = NULL;
 		goto out;
 	}
+	snprintf(c->why, sizeof(c->why), "the first fetch has not ended");
 	if (racert == NULL || crl_url_of(racert, &c->url) == -1) {
 		gw_err_set(err, ENOENT,
 		    "the RA certificate has no http CRL distribution point");
@@ -449,14 +548,24 @@ out:
 	return rc;
 }
 
-/* Frees the cache; NULL-safe. No fetch may be running. */
+/*
+ * Stops the refresh thread (a fetch under way is aborted) and frees the
+ * cache; NULL-safe.
+ */
 void
 crl_cache_free(struct crl_cache *c)
 {
 	if (c == NULL)
 		return;
+	if (c->started) {
+		pthread_mutex_lock(&c->mu);
+		c->stop = true;
+		pthread_cond_signal(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+		pthread_join(c->thread, NULL);
+	}
+	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
-	pthread_mutex_destroy(&c->fetch_mu);
 	X509_CRL_free(c->crl);
 	X509_free(c->ca);
 	free(c->url);
@@ -513,7 +622,6 @@ getcrl_reply(struct gw_ctx *ctx, struct enroll_op *op, const X509_CRL *crl)
 /* How the log names a CRL's source. */
 static const char *const source_names[CRL_SRC__MAX] = {
 	[CRL_SRC_CACHE] = "cached",
-	[CRL_SRC_FETCHED] = "fetched",
 	[CRL_SRC_STALE] = "stale",
 };
 
@@ -545,9 +653,10 @@ enroll_getcrl(struct gw_ctx *ctx, struct enroll_op *op)
 		getcrl_fail(op, SCEP_FAIL_BADCERTID, "unknown issuer");
 		return;
 	}
+	/* Only the cache: a GetCRL never waits for the CDP (it would hold
+	 * this HTTP worker, and the others, for as long as it is slow). */
 	if (crl_cache_get1(ctx->crl, &crl, &src, &err) == -1) {
-		log_warnx("%s txid=%s: GetCRL: no CRL: %s", op->peer, txid,
-		    err.msg);
+		log_warnx("%s txid=%s: GetCRL: %s", op->peer, txid, err.msg);
 		getcrl_fail(op, SCEP_FAIL_BADREQUEST, "CRL not available");
 		return;
 	}

@@ -23,6 +23,7 @@ struct reconcile;
 struct gw_config;
 struct gw_profile;
 struct gw_err;
+struct ndes;
 struct srv_http;
 struct admin;
 struct ratelimit;
@@ -43,6 +44,7 @@ struct gw_ctx {
 	int http_fd; /* listener bound before the privilege drop, or -1 */
 	struct admin *admin;  /* admin listener (admin.c), or NULL */
 	struct ratelimit *rl; /* failure limit per address, or NULL */
+	struct ndes *ndes;    /* NDES login threads, or NULL: page off */
 };
 
 /* A reply the HTTP layer sends: status, content type, bytes. */

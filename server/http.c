@@ -68,12 +68,15 @@ struct srv_http {
 	struct MHD_Daemon *daemon;
 	struct gw_ctx *ctx;
 	unsigned port;
-	pthread_mutex_t mu; /* guards conns, nconns and stop */
+	pthread_mutex_t mu; /* guards conns, nconns, stop, draining, busy */
 	pthread_cond_t cv;
 	struct srv_conn *conns;
 	size_t nconns; /* on the list */
 	bool stop;
-	bool watchdog; /* the thread runs */
+	bool draining;		/* srv_http_quiesce(): new requests get 503 */
+	unsigned busy;		/* requests being dispatched (srv_enter()) */
+	pthread_cond_t busy_cv; /* busy fell to 0 */
+	bool watchdog;		/* the thread runs */
 	pthread_t thread;
 	/* Quiesced listener: MHD's workers may use it until they are joined. */
 	MHD_socket quiesced_fd;
@@ -115,6 +118,7 @@ struct srv_req {
 	bool resume_pending;
 	const char *opname; /* for the log line */
 	struct enroll_op op;
+	struct ndes_job *ndes; /* an NDES login being checked, or NULL */
 };
 
 /* The paths RFC 8894 4.1 and real clients use; anything may follow. */
@@ -302,15 +306,16 @@ srv_req_resume(void *arg)
 		MHD_resume_connection(rq->conn);
 }
 
-/* Runs one PKIOperation; answers now or suspends until enroll.c resumes. */
-static enum MHD_Result
-srv_pkioperation(struct srv_req *rq, const uint8_t *der, size_t len)
+/*
+ * Suspends the connection until srv_req_resume() runs, for work another
+ * thread does (an order, an NDES login). Returns false when that work
+ * has ended already: the caller answers at once.
+ */
+static bool
+srv_req_suspend(struct srv_req *rq)
 {
 	bool pending;
 
-	rq->opname = "PKIOperation";
-	if (enroll_pkioperation(rq->ctx, &rq->op, der, len) == 0)
-		return srv_reply_op(rq);
 	rq->async = true;
 	pthread_mutex_lock(&rq->mu);
 	pending = rq->resume_pending;
@@ -319,10 +324,37 @@ srv_pkioperation(struct srv_req *rq, const uint8_t *der, size_t len)
 		MHD_suspend_connection(rq->conn);
 	}
 	pthread_mutex_unlock(&rq->mu);
-	if (!pending)
+	return !pending;
+}
+
+/* Runs one PKIOperation; answers now or suspends until enroll.c resumes. */
+static enum MHD_Result
+srv_pkioperation(struct srv_req *rq, const uint8_t *der, size_t len)
+{
+	rq->opname = "PKIOperation";
+	if (enroll_pkioperation(rq->ctx, &rq->op, der, len) == 0)
+		return srv_reply_op(rq);
+	if (srv_req_suspend(rq))
 		return MHD_YES;
 	enroll_finish(rq->ctx, &rq->op);
 	return srv_reply_op(rq);
+}
+
+/*
+ * The NDES page: answered now, or suspended while a login thread checks
+ * the password (scrypt stays off the HTTP workers) and answered on resume.
+ */
+static enum MHD_Result
+srv_ndes(struct srv_req *rq, const char *method)
+{
+	enum MHD_Result rc;
+
+	rq->opname = "ndes";
+	rc =
+	    ndes_page(rq->ctx, rq->conn, method, &rq->ndes, srv_req_resume, rq);
+	if (rq->ndes == NULL || srv_req_suspend(rq))
+		return rc;
+	return ndes_page_finish(rq->ctx, rq->conn, rq->ndes);
 }
 
 /* GET ?operation=PKIOperation&message=<base64>. */
@@ -456,6 +488,86 @@ srv_req_add_body(struct srv_req *rq, const char *data, size_t *size)
 	*size = 0;
 }
 
+/*
+ * Starts dispatching a complete request, unless the listener is draining:
+ * true then, and srv_leave() must follow. srv_http_quiesce() waits until
+ * every request that got in has started its work, so enroll_drain() sees
+ * all of them.
+ */
+static bool
+srv_enter(struct srv_http *h)
+{
+	bool in;
+
+	pthread_mutex_lock(&h->mu);
+	in = !h->draining;
+	if (in)
+		h->busy++;
+	pthread_mutex_unlock(&h->mu);
+	return in;
+}
+
+/* Ends what srv_enter() started. */
+static void
+srv_leave(struct srv_http *h)
+{
+	pthread_mutex_lock(&h->mu);
+	if (--h->busy == 0 && h->draining)
+		pthread_cond_broadcast(&h->busy_cv);
+	pthread_mutex_unlock(&h->mu);
+}
+
+/*
+ * A request that arrives while serve drains (README "Commands": serve):
+ * 503 and the connection closed, nothing started, so that no connection
+ * is suspended when the listener stops.
+ */
+static enum MHD_Result
+srv_reply_draining(struct srv_req *rq, const char *method, const char *url)
+{
+	static const char text[] = "shutting down; try again later\n";
+	struct MHD_Response *resp;
+
+	log_info("%s %s %s status=503: shutting down", rq->op.peer, method,
+	    url);
+	resp = srv_response_new(text, sizeof(text) - 1, MHD_RESPMEM_PERSISTENT,
+	    CT_TEXT);
+	if (resp != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+		    "close");
+	return srv_reply_resp(rq->conn, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
+}
+
+/* Routes a complete request by its path and method. */
+static enum MHD_Result
+srv_route(struct srv_req *rq, const char *url, const char *method)
+{
+	struct gw_ctx *ctx = rq->ctx;
+	enum MHD_Result rc;
+
+	/* [ndes] enabled = no: no login threads, and the page is 404. */
+	if (ctx->ndes != NULL && ndes_is_path(url))
+		return srv_ndes(rq, method);
+	if (!route_scep_profile(ctx->cfg, url, &rq->op.profile))
+		return srv_reply_text(rq, MHD_HTTP_NOT_FOUND, "not found\n");
+	if (strcmp(method, MHD_HTTP_METHOD_POST) == 0) {
+		/* RFC 8894 4.3: any POST carries a PKIOperation. */
+		if (rq->too_big)
+			return srv_reply_text(rq, MHD_HTTP_CONTENT_TOO_LARGE,
+			    "request body larger than [server] "
+			    "max_request_bytes\n");
+		rc = srv_pkioperation(rq, rq->body.data, rq->body.len);
+		/* Decoded now: no need to keep the bytes while it waits. */
+		buf_cleanup(&rq->body);
+		return rc;
+	}
+	if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+	    strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
+		return srv_get(rq);
+	return srv_reply_text(rq, MHD_HTTP_METHOD_NOT_ALLOWED,
+	    "method not allowed\n");
+}
+
 static enum MHD_Result
 srv_access(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *data, size_t *size,
@@ -476,34 +588,23 @@ srv_access(void *cls, struct MHD_Connection *conn, const char *url,
 	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0 || *size == 0)
 		srv_conn_mark(h, conn, false);
 	if (rq->async) {
-		/* Resumed: the order ended or PENDING is due. */
+		/* Resumed: the login was checked, the order ended or PENDING
+		 * is due. */
+		if (rq->ndes != NULL)
+			return ndes_page_finish(ctx, conn, rq->ndes);
 		enroll_finish(ctx, &rq->op);
 		return srv_reply_op(rq);
 	}
-	if (ndes_is_path(url))
-		return ndes_page(ctx, conn, method);
-	if (!route_scep_profile(ctx->cfg, url, &rq->op.profile))
-		return srv_reply_text(rq, MHD_HTTP_NOT_FOUND, "not found\n");
-	if (strcmp(method, MHD_HTTP_METHOD_POST) == 0) {
-		if (*size > 0) {
-			srv_req_add_body(rq, data, size);
-			return MHD_YES;
-		}
-		/* RFC 8894 4.3: any POST carries a PKIOperation. */
-		if (rq->too_big)
-			return srv_reply_text(rq, MHD_HTTP_CONTENT_TOO_LARGE,
-			    "request body larger than [server] "
-			    "max_request_bytes\n");
-		rc = srv_pkioperation(rq, rq->body.data, rq->body.len);
-		/* Decoded now: no need to keep the bytes while it waits. */
-		buf_cleanup(&rq->body);
-		return rc;
+	if (strcmp(method, MHD_HTTP_METHOD_POST) == 0 && *size > 0) {
+		srv_req_add_body(rq, data, size);
+		return MHD_YES;
 	}
-	if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
-	    strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
-		return srv_get(rq);
-	return srv_reply_text(rq, MHD_HTTP_METHOD_NOT_ALLOWED,
-	    "method not allowed\n");
+	/* Complete: served, unless serve is draining. */
+	if (!srv_enter(h))
+		return srv_reply_draining(rq, method, url);
+	rc = srv_route(rq, url, method);
+	srv_leave(h);
+	return rc;
 }
 
 /* Seconds on the monotonic clock. */
@@ -626,6 +727,7 @@ srv_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (rq == NULL)
 		return;
 	enroll_op_cleanup(&rq->op);
+	ndes_job_free(rq->ndes);
 	buf_cleanup(&rq->body);
 	pthread_mutex_destroy(&rq->mu);
 	free(rq);
@@ -720,6 +822,7 @@ srv_http_start(struct srv_http **out, struct gw_ctx *ctx, struct gw_err *err)
 	h->quiesced_fd = MHD_INVALID_SOCKET;
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->cv, NULL);
+	pthread_cond_init(&h->busy_cv, NULL);
 	/* A listener bound before the privilege drop, or our own bind. */
 	memset(addr_opt, 0, sizeof(addr_opt));
 	addr_opt[0].option = MHD_OPTION_SOCK_ADDR;
@@ -818,17 +921,26 @@ srv_http_port(const struct srv_http *h)
 }
 
 /*
- * Stops accepting new connections; open ones are still served. New
- * connections are refused at once (shutdown), but the socket is closed
- * only by srv_http_stop(), after MHD_stop_daemon(): a worker thread may
- * still use it until then (MHD's manual), and a closed number may be
- * reused by a socket of ours.
+ * Starts the drain: from now on every request that completes, on a new or
+ * a kept-alive connection, gets 503 with "Connection: close"
+ * (srv_reply_draining()), and this returns once the requests already
+ * being dispatched have started their work (an order attached to its
+ * connection is then known to enroll_drain()). Stops accepting new
+ * connections: they are refused at once (shutdown), but the socket is
+ * closed only by srv_http_stop(), after MHD_stop_daemon(): a worker
+ * thread may still use it until then (MHD's manual), and a closed number
+ * may be reused by a socket of ours.
  */
 void
 srv_http_quiesce(struct srv_http *h)
 {
 	if (h == NULL || h->quiesced_fd != MHD_INVALID_SOCKET)
 		return;
+	pthread_mutex_lock(&h->mu);
+	h->draining = true;
+	while (h->busy > 0)
+		pthread_cond_wait(&h->busy_cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
 	h->quiesced_fd = MHD_quiesce_daemon(h->daemon);
 	if (h->quiesced_fd != MHD_INVALID_SOCKET)
 		(void)shutdown(h->quiesced_fd, SHUT_RDWR);
@@ -867,6 +979,7 @@ srv_http_stop(struct srv_http *h)
 	if (h->cacert != NULL)
 		MHD_destroy_response(h->cacert);
 	pthread_cond_destroy(&h->cv);
+	pthread_cond_destroy(&h->busy_cv);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
 }

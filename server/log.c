@@ -1,7 +1,10 @@
 /*
  * Logging to stderr (journald picks it up under systemd): an ISO-8601 UTC
  * timestamp, the level and the message, written with one write(2) so lines
- * from concurrent threads never interleave.
+ * from concurrent threads never interleave. Every message is escaped here,
+ * once (log_escape()): values from the network (an operation name, a
+ * transactionID, a CN, a URL path) can neither start a line of their own
+ * nor hide bytes from the reader, and callers pass them as they are.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -29,6 +32,98 @@ log_level_enabled(int level)
 	return level <= log_max;
 }
 
+/*
+ * The length of the valid UTF-8 sequence at p (at most n bytes): 2 to 4
+ * for a code point from U+00A0 up, without overlong forms, surrogates or
+ * values past U+10FFFF; 0 for anything else, C1 controls included.
+ */
+static size_t
+utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len, i;
+	unsigned cp;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+		cp = p[0] & 0x1fu;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		cp = p[0] & 0x0fu;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		cp = p[0] & 0x07u;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3fu);
+	}
+	if (cp < 0xa0 || (len == 3 && cp < 0x800) ||
+	    (len == 4 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) ||
+	    cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/* How many bytes at p (n of them) are kept as they are; 0: escape p[0]. */
+static size_t
+esc_keep(const unsigned char *p, size_t n)
+{
+	if (p[0] >= 0x80)
+		return utf8_len(p, n);
+	return p[0] >= 0x20 && p[0] != 0x7f && p[0] != '\\' ? 1 : 0;
+}
+
+/* The length snprintf() wrote at at (result k) into a buffer of size. */
+static size_t
+fmt_end(int k, size_t at, size_t size)
+{
+	if (k < 0)
+		return at;
+	return at + (size_t)k < size ? at + (size_t)k : size - 1;
+}
+
+/*
+ * Copies the n bytes at in to out (room for size bytes, size > 0) with
+ * every byte below 0x20, 0x7f, the backslash, and every byte that is not
+ * part of valid UTF-8 (C1 controls included) written as \xNN, so that a
+ * line holds exactly what was logged and nothing else. Valid UTF-8 is
+ * kept. Stops before an escape or character that would not fit whole.
+ * NUL-terminates out and returns its length.
+ */
+size_t
+log_escape(char *out, size_t size, const char *in, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)in;
+	size_t i = 0, o = 0, k;
+
+	while (i < n) {
+		k = esc_keep(p + i, n - i);
+		if (k > 0) {
+			if (o + k >= size)
+				break;
+			memcpy(out + o, p + i, k);
+			o += k;
+			i += k;
+			continue;
+		}
+		if (o + 4 >= size)
+			break;
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[p[i] >> 4];
+		out[o++] = hex[p[i] & 0x0f];
+		i++;
+	}
+	out[o] = '\0';
+	return o;
+}
+
 static void log_vwrite(int level, const char *errstr, const char *fmt,
     va_list ap) __attribute__((format(printf, 3, 0)));
 
@@ -45,30 +140,27 @@ log_vwrite(int level, const char *errstr, const char *fmt, va_list ap)
 		[LOG_INFO] = "info",
 		[LOG_DEBUG] = "debug",
 	};
-	char line[2048];
+	char msg[2048], line[4 * sizeof(msg) + 64];
 	struct timespec ts;
 	struct tm tm;
-	size_t n;
+	size_t n, m;
 	int k;
 
 	if (level > log_max)
 		return;
+	k = vsnprintf(msg, sizeof(msg), fmt, ap);
+	m = fmt_end(k, 0, sizeof(msg));
+	if (errstr != NULL) {
+		k = snprintf(msg + m, sizeof(msg) - m, ": %s", errstr);
+		m = fmt_end(k, m, sizeof(msg));
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
 	k = snprintf(line + n, sizeof(line) - n,
 	    ".%03ldZ %s: ", ts.tv_nsec / 1000000, names[level]);
 	n += (size_t)k;
-	k = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
-	n = k < 0 ? n : n + (size_t)k;
-	if (n > sizeof(line) - 2)
-		n = sizeof(line) - 2;
-	if (errstr != NULL) {
-		k = snprintf(line + n, sizeof(line) - n, ": %s", errstr);
-		n = k < 0 ? n : n + (size_t)k;
-		if (n > sizeof(line) - 2)
-			n = sizeof(line) - 2;
-	}
+	n += log_escape(line + n, sizeof(line) - n - 1, msg, m);
 	line[n++] = '\n';
 	(void)!write(STDERR_FILENO, line, n);
 }

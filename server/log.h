@@ -6,6 +6,7 @@
 #ifndef GW_LOG_H
 #define GW_LOG_H
 
+#include <stddef.h>
 #include <syslog.h>
 
 void log_init(int level);
@@ -14,5 +15,6 @@ void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int log_level_enabled(int level);
+size_t log_escape(char *out, size_t size, const char *in, size_t n);
 
 #endif

@@ -7,12 +7,17 @@
  * NDES's "password cache is full" and "do not have sufficient permission"
  * pages, which scrapers also recognise (spec/scep.md 4.4).
  *
- * Logins are HTTP Basic against `scepgw user` accounts (scrypt hashes);
- * a wrong login counts against the client address's failure limit, like
- * a wrong challenge. Neither a password nor a challenge is ever logged.
- * A challenge is issued bound to one of the user's profiles (README
- * "Security model"): `?profile=NAME`, else the first one the user has.
+ * Logins are HTTP Basic against `scepgw user` accounts (scrypt hashes),
+ * checked on [ndes] login_threads threads of their own while the
+ * connection is suspended, so that scrypt's 32 MiB and 0.1 s never hold
+ * an HTTP worker; a wrong login counts against the client address's
+ * failure limit, like a wrong challenge. Neither a password nor a
+ * challenge is ever logged. A challenge is issued bound to one of the
+ * user's profiles (README "Security model"): `?profile=NAME`, else the
+ * first one the user has.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +25,7 @@
 #include <time.h>
 
 #include <microhttpd.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -29,6 +35,7 @@
 #include "db.h"
 #include "gw.h"
 #include "gw_err.h"
+#include "gw_thread.h"
 #include "log.h"
 #include "ndes.h"
 #include "ratelimit.h"
@@ -177,22 +184,10 @@ ndes_send_challenge(struct gw_ctx *ctx, struct MHD_Connection *conn,
 	return rc;
 }
 
-/* Copies a user name for a log line: printable ASCII, at most 64. */
-static void
-ndes_log_name(const char *name, char *out, size_t n)
-{
-	size_t i;
-
-	for (i = 0; name != NULL && name[i] != '\0' && i + 1 < n && i < 64; i++)
-		out[i] = name[i] > ' ' && name[i] <= '~' ? name[i] : '?';
-	out[i] = '\0';
-}
-
 /*
- * Picks the profile a challenge for user (the logged-in name: ndes_page()
- * passes its log copy, which equals every valid user name) is bound to: the
- * request's
- * `?profile=NAME` when the user has it, else the user's first profile; it
+ * Picks the profile a challenge for user (the logged-in name) is bound
+ * to: the request's `?profile=NAME` when the user has it, else the user's
+ * first profile; it
  * must be configured and take one-time challenges. Copies its name into
  * out. Returns 0, 1 when the user may not have it (logged), -1 on a
  * database error (logged).
@@ -334,19 +329,228 @@ ndes_login(struct gw_ctx *ctx, const char *user, char *pass, bool *can_issue)
 }
 
 /*
- * Serves GET /certsrv/mscep_admin/ for the SCEP listener (http.c). Other
- * methods get 405. Returns what MHD_queue_response() returned.
+ * One login: made on the HTTP thread, checked (scrypt) on a login thread,
+ * answered back on the HTTP thread once resume() has run. The HTTP layer
+ * owns it (ndes_job_free()) while it is not on the queue.
+ */
+struct ndes_job {
+	struct ndes_job *next; /* on the queue */
+	struct gw_ctx *ctx;
+	char *user;		   /* MHD's, freed with MHD_free() */
+	char *pass;		   /* MHD's; wiped once checked */
+	char peer[64];		   /* client address, for the limit and logs */
+	bool head;		   /* HEAD: no challenge is issued */
+	int result;		   /* ndes_login(): 0, 1 or -1 */
+	bool can_issue;		   /* result 0: may fetch challenges */
+	void (*resume)(void *arg); /* called once, after the check */
+	void *resume_arg;
+};
+
+/* The login threads: scrypt (32 MiB, ~0.1 s) off the HTTP workers. */
+struct ndes {
+	pthread_mutex_t mu;	/* guards all below */
+	pthread_cond_t work_cv; /* a job was queued, or stop */
+	pthread_cond_t idle_cv; /* queue empty, nothing running */
+	struct ndes_job *head;	/* oldest first */
+	struct ndes_job *tail;
+	unsigned waiting;     /* on the queue */
+	unsigned running;     /* being checked, or resuming */
+	unsigned max_waiting; /* [ndes] max_waiting_logins */
+	bool stop;
+	pthread_t *threads;
+	unsigned nthreads; /* started */
+};
+
+/* Frees a job; NULL-safe. The password is wiped first. */
+void
+ndes_job_free(struct ndes_job *j)
+{
+	if (j == NULL)
+		return;
+	if (j->pass != NULL)
+		gw_cleanse(j->pass, strlen(j->pass));
+	MHD_free(j->pass);
+	MHD_free(j->user);
+	free(j);
+}
+
+/* Checks one job's login, then hands it back to its HTTP request. */
+static void
+ndes_job_run(struct ndes_job *j)
+{
+	void (*resume)(void *arg) = j->resume;
+	void *arg = j->resume_arg;
+
+	ERR_clear_error();
+	j->result = ndes_login(j->ctx, j->user, j->pass, &j->can_issue);
+	if (j->pass != NULL)
+		gw_cleanse(j->pass, strlen(j->pass));
+	/* The job may be freed from here on. */
+	resume(arg);
+}
+
+/* A login thread: takes jobs oldest first until stopped. */
+static void *
+ndes_thread(void *arg)
+{
+	struct ndes *n = arg;
+	struct ndes_job *j;
+
+	gw_thread_name("scepgw-ndes");
+	pthread_mutex_lock(&n->mu);
+	for (;;) {
+		while (!n->stop && n->head == NULL)
+			pthread_cond_wait(&n->work_cv, &n->mu);
+		if (n->stop)
+			break;
+		j = n->head;
+		n->head = j->next;
+		if (n->head == NULL)
+			n->tail = NULL;
+		n->waiting--;
+		n->running++;
+		pthread_mutex_unlock(&n->mu);
+		ndes_job_run(j);
+		pthread_mutex_lock(&n->mu);
+		n->running--;
+		if (n->head == NULL && n->running == 0)
+			pthread_cond_broadcast(&n->idle_cv);
+	}
+	pthread_mutex_unlock(&n->mu);
+	return NULL;
+}
+
+/* Queues j for a login thread; -1 when [ndes] max_waiting_logins wait. */
+static int
+ndes_queue(struct ndes *n, struct ndes_job *j)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&n->mu);
+	if (!n->stop && n->waiting < n->max_waiting) {
+		j->next = NULL;
+		if (n->tail != NULL)
+			n->tail->next = j;
+		else
+			n->head = j;
+		n->tail = j;
+		n->waiting++;
+		pthread_cond_signal(&n->work_cv);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&n->mu);
+	return rc;
+}
+
+/*
+ * Starts [ndes] login_threads threads that check NDES logins, at most
+ * that many scrypt computations at once, with up to [ndes]
+ * max_waiting_logins more waiting. Returns 0 with *out set (free it with
+ * ndes_free()), or -1 with err set.
+ */
+int
+ndes_new(struct ndes **out, const struct gw_config *cfg, struct gw_err *err)
+{
+	unsigned want =
+	    cfg->ndes_login_threads > 0 ? cfg->ndes_login_threads : 1;
+	struct ndes *n;
+
+	*out = NULL;
+	if ((n = calloc(1, sizeof(*n))) == NULL ||
+	    (n->threads = calloc(want, sizeof(*n->threads))) == NULL) {
+		free(n);
+		gw_err_set(err, ENOMEM, "out of memory");
+		return -1;
+	}
+	n->max_waiting = cfg->ndes_max_waiting;
+	pthread_mutex_init(&n->mu, NULL);
+	pthread_cond_init(&n->work_cv, NULL);
+	pthread_cond_init(&n->idle_cv, NULL);
+	while (n->nthreads < want &&
+	    pthread_create(&n->threads[n->nthreads], NULL, ndes_thread, n) == 0)
+		n->nthreads++;
+	if (n->nthreads < want) {
+		ndes_free(n);
+		gw_err_set(err, EAGAIN, "cannot start the NDES login threads");
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+/*
+ * Waits until no login is queued or being checked, so that no connection
+ * stays suspended for one (serve's drain); new logins are refused by the
+ * HTTP layer by then. NULL-safe.
+ */
+void
+ndes_drain(struct ndes *n)
+{
+	if (n == NULL)
+		return;
+	pthread_mutex_lock(&n->mu);
+	while (n->head != NULL || n->running > 0)
+		pthread_cond_wait(&n->idle_cv, &n->mu);
+	pthread_mutex_unlock(&n->mu);
+}
+
+/* Stops the login threads and frees what is left; NULL-safe. */
+void
+ndes_free(struct ndes *n)
+{
+	struct ndes_job *j;
+	unsigned i;
+
+	if (n == NULL)
+		return;
+	pthread_mutex_lock(&n->mu);
+	n->stop = true;
+	pthread_cond_broadcast(&n->work_cv);
+	pthread_mutex_unlock(&n->mu);
+	for (i = 0; i < n->nthreads; i++)
+		pthread_join(n->threads[i], NULL);
+	while ((j = n->head) != NULL) {
+		n->head = j->next;
+		ndes_job_free(j);
+	}
+	pthread_cond_destroy(&n->idle_cv);
+	pthread_cond_destroy(&n->work_cv);
+	pthread_mutex_destroy(&n->mu);
+	free(n->threads);
+	free(n);
+}
+
+/* 503 while every login thread is busy and the queue is full. */
+static enum MHD_Result
+ndes_busy(struct MHD_Connection *conn, const char *peer, const char *user)
+{
+	log_warnx("%s ndes: user=%s: too many logins waiting ([ndes] "
+		  "max_waiting_logins)",
+	    peer, user);
+	return admin_respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
+	    "try again later\n", 16,
+	    (const char *const[]) { "Retry-After", "1", NULL });
+}
+
+/*
+ * Serves GET and HEAD /certsrv/mscep_admin/ for the SCEP listener
+ * (http.c); other methods get 405. Answers at once (a missing login, the
+ * failure limit, a full queue), or queues the login check for a login
+ * thread and sets *job: the caller then suspends the connection until
+ * resume(arg) runs, and answers with ndes_page_finish(). Returns what
+ * MHD_queue_response() returned, or MHD_YES with *job set.
  */
 enum MHD_Result
-ndes_page(struct gw_ctx *ctx, struct MHD_Connection *conn, const char *method)
+ndes_page(struct gw_ctx *ctx, struct MHD_Connection *conn, const char *method,
+    struct ndes_job **job, void (*resume)(void *arg), void *arg)
 {
 	static const char *const allow[] = { "Allow", "GET, HEAD", NULL };
-	char peer[64], name[72];
+	struct ndes_job *j = NULL;
 	char *user = NULL, *pass = NULL;
-	bool can_issue = false;
+	char peer[64];
 	enum MHD_Result rc;
-	int r;
 
+	*job = NULL;
 	admin_peer(conn, peer, sizeof(peer));
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
@@ -358,36 +562,78 @@ ndes_page(struct gw_ctx *ctx, struct MHD_Connection *conn, const char *method)
 		rc = ndes_unauthorized(conn);
 		goto out;
 	}
-	ndes_log_name(user, name, sizeof(name));
 	if (ctx->rl != NULL &&
 	    !ratelimit_take(ctx->rl, peer, (int64_t)time(NULL))) {
 		log_info("%s ndes: user=%s: too many failed logins", peer,
-		    name);
+		    user);
 		rc = admin_respond(conn, MHD_HTTP_TOO_MANY_REQUESTS,
 		    "text/plain", "too many failed attempts; try later\n", 36,
 		    (const char *const[]) { "Retry-After", "60", NULL });
 		goto out;
 	}
-	r = ndes_login(ctx, user, pass, &can_issue);
-	if (r != 1 && ctx->rl != NULL)
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		rc = MHD_NO;
+		goto refund;
+	}
+	j->ctx = ctx;
+	j->user = user;
+	j->pass = pass;
+	user = pass = NULL;
+	snprintf(j->peer, sizeof(j->peer), "%s", peer);
+	j->head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+	j->resume = resume;
+	j->resume_arg = arg;
+	if (ndes_queue(ctx->ndes, j) == -1) {
+		rc = ndes_busy(conn, peer, j->user);
+		goto refund;
+	}
+	*job = j;
+	j = NULL;
+	rc = MHD_YES;
+	goto out;
+refund:
+	/* Not a failed login: the reserved failure goes back. */
+	if (ctx->rl != NULL)
 		ratelimit_refund(ctx->rl, peer);
-	if (r == -1)
-		rc = admin_respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-		    "text/plain", "try again later\n", 16, NULL);
-	else if (r == 1) {
-		log_info("%s ndes: user=%s: login failed", peer, name);
-		rc = ndes_unauthorized(conn);
-	} else if (!can_issue) {
-		log_info("%s ndes: user=%s: no right to issue", peer, name);
-		rc = ndes_send(conn,
-		    "<P> You do not have sufficient permission to enroll with "
-		    "SCEP. Please contact your system administrator. </P>\r\n");
-	} else
-		rc = ndes_issue(ctx, conn, peer, name);
 out:
+	ndes_job_free(j);
 	if (pass != NULL)
 		gw_cleanse(pass, strlen(pass));
 	MHD_free(pass);
 	MHD_free(user);
 	return rc;
+}
+
+/*
+ * Answers a login that a login thread has checked (ndes_page() queued it):
+ * 401, the "sufficient permission" page, or a fresh challenge. HEAD gets
+ * the page without a challenge: none is made for an answer whose body is
+ * never sent. Returns what MHD_queue_response() returned.
+ */
+enum MHD_Result
+ndes_page_finish(struct gw_ctx *ctx, struct MHD_Connection *conn,
+    const struct ndes_job *j)
+{
+	if (j->result != 1 && ctx->rl != NULL)
+		ratelimit_refund(ctx->rl, j->peer);
+	if (j->result == -1)
+		return admin_respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "text/plain", "try again later\n", 16, NULL);
+	if (j->result == 1) {
+		log_info("%s ndes: user=%s: login failed", j->peer, j->user);
+		return ndes_unauthorized(conn);
+	}
+	if (!j->can_issue) {
+		log_info("%s ndes: user=%s: no right to issue", j->peer,
+		    j->user);
+		return ndes_send(conn,
+		    "<P> You do not have sufficient permission to enroll with "
+		    "SCEP. Please contact your system administrator. </P>\r\n");
+	}
+	if (j->head) {
+		log_info("%s ndes: user=%s: HEAD, no challenge issued", j->peer,
+		    j->user);
+		return ndes_send(conn, "");
+	}
+	return ndes_issue(ctx, conn, j->peer, j->user);
 }

@@ -1,7 +1,8 @@
 /*
  * `scepgw serve`: load everything once, start the listener, wait for
- * SIGTERM or SIGINT, then drain: stop accepting, let every waiting device
- * get its answer, give in-flight orders time to finish, and exit 0.
+ * SIGTERM or SIGINT, then drain: stop accepting (new requests get 503),
+ * let every waiting device get its answer, give in-flight orders time to
+ * finish, and exit 0.
  * Started as root with [server] user, it binds the SCEP listener, drops to
  * that user, and only then opens the secrets and the database.
  */
@@ -28,6 +29,7 @@
 #include "gw_err.h"
 #include "log.h"
 #include "admin.h"
+#include "ndes.h"
 #include "ratelimit.h"
 #include "scep.h"
 #include "secure.h"
@@ -238,7 +240,7 @@ serve_epki_opts(const struct gw_config *cfg, struct epki_client_opts *o)
 
 /*
  * Starts the upstream client, the enrollment timer, the reconciler, the
- * CRL cache and the listener.
+ * CRL cache (its refresh thread), the NDES login threads and the listener.
  */
 static int
 serve_start(struct gw_ctx *ctx, const struct gw_config *cfg)
@@ -263,9 +265,17 @@ serve_start(struct gw_ctx *ctx, const struct gw_config *cfg)
 	/* GetCRL works only when the RA certificate names a CDP. */
 	if (crl_cache_new(&ctx->crl, ctx->ra, NULL, &err) == -1)
 		log_info("GetCRL disabled: %s", err.msg);
+	else if (crl_cache_start(ctx->crl, &err) == -1) {
+		log_warnx("%s", err.msg);
+		return -1;
+	}
 	if (cfg->enroll_max_failures > 0 &&
 	    ratelimit_new(&ctx->rl, 4096, cfg->enroll_max_failures, 60) == -1) {
 		log_warnx("out of memory");
+		return -1;
+	}
+	if (cfg->ndes_enabled && ndes_new(&ctx->ndes, cfg, &err) == -1) {
+		log_warnx("[ndes]: %s", err.msg);
 		return -1;
 	}
 	if (srv_http_start(&ctx->http, ctx, &err) == -1) {
@@ -279,7 +289,12 @@ serve_start(struct gw_ctx *ctx, const struct gw_config *cfg)
 	return 0;
 }
 
-/* Stops accepting, answers everyone waiting, then closes the listener. */
+/*
+ * Stops accepting (a request that arrives now, on a kept-alive connection
+ * too, gets 503), answers everyone waiting for an order or an NDES login,
+ * then gives the connections a moment before the listener is closed: no
+ * connection is left suspended for MHD_stop_daemon().
+ */
 static void
 serve_drain(struct gw_ctx *ctx)
 {
@@ -288,6 +303,7 @@ serve_drain(struct gw_ctx *ctx)
 
 	srv_http_quiesce(ctx->http);
 	enroll_drain(ctx->enroll, ctx->cfg->epki_timeout_seconds);
+	ndes_drain(ctx->ndes);
 	/* Give resumed connections up to 5 s to send their replies. */
 	for (i = 0; i < 100 && srv_http_connections(ctx->http) > 0; i++)
 		nanosleep(&tick, NULL);
@@ -342,6 +358,7 @@ serve_close(struct gw_ctx *ctx)
 	if (ctx->http == NULL && ctx->http_fd > 0)
 		close(ctx->http_fd); /* bound, never served */
 	srv_http_stop(ctx->http);
+	ndes_free(ctx->ndes);
 	ratelimit_free(ctx->rl);
 	/* Stopped first, freed last: the orders epki_client_free() ends,
 	 * and their completions on the writer thread, may still kick it. */

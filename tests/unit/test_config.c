@@ -173,6 +173,9 @@ test_defaults(void **state)
 	assert_false(c->allow_des);
 	assert_int_equal(c->pending_after_seconds, 20);
 	assert_int_equal(c->challenge_ttl_seconds, 3600);
+	assert_true(c->ndes_enabled);
+	assert_int_equal(c->ndes_login_threads, 2);
+	assert_int_equal(c->ndes_max_waiting, 64);
 	assert_int_equal(c->log_level, LOG_INFO);
 }
 
@@ -208,6 +211,10 @@ static const char full[] =
     "pending_after_seconds = 1\n"
     "[enroll]\n"
     "challenge_ttl_seconds = 31536000\n"
+    "[ndes]\n"
+    "enabled = no\n"
+    "login_threads = 16\n"
+    "max_waiting_logins = 100000\n"
     "[log]\n"
     "level = DEBUG\n";
 
@@ -235,6 +242,9 @@ check_full(const struct fx *fx, const struct gw_config *c)
 	assert_true(c->allow_des);
 	assert_int_equal(c->pending_after_seconds, 1);
 	assert_int_equal(c->challenge_ttl_seconds, 31536000);
+	assert_false(c->ndes_enabled);
+	assert_int_equal(c->ndes_login_threads, 16);
+	assert_int_equal(c->ndes_max_waiting, 100000);
 	assert_int_equal(c->log_level, LOG_DEBUG);
 }
 
@@ -332,6 +342,14 @@ static const struct bad_case bad_cases[] = {
 	{ "bool", "[scep]\nallow_des = maybe\n", true,
 	    "@:2: [scep] key \"allow_des\": bad value \"maybe\": expected yes "
 	    "or no\n" },
+	{ "ndes enabled", "[ndes]\nenabled = sometimes\n", true,
+	    "@:2: [ndes] key \"enabled\": bad value \"sometimes\": expected "
+	    "yes or no\n" },
+	{ "ndes threads", "[ndes]\nlogin_threads = 17\n", true,
+	    "@:2: [ndes] key \"login_threads\": 17 is out of range 1..16\n" },
+	{ "ndes waiting", "[ndes]\nmax_waiting_logins = 0\n", true,
+	    "@:2: [ndes] key \"max_waiting_logins\": 0 is out of range "
+	    "1..100000\n" },
 	{ "loglevel", "[log]\nlevel = verbose\n", true,
 	    "@:2: [log] key \"level\": bad value \"verbose\": expected error, "
 	    "warning, info or debug\n" },
@@ -483,7 +501,7 @@ test_write_roundtrip(void **state)
 	for (s = text; (s = strchr(s, '\n')) != NULL; s++)
 		if (s[1] >= 'a' && s[1] <= 'z')
 			keys++;
-	assert_int_equal(keys, 38);
+	assert_int_equal(keys, 41);
 	assert_non_null(strstr(text, "\ncert = ra.pem\n"));
 	assert_non_null(strstr(text, "\npath = data/gw.db\n"));
 	assert_non_null(

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # GetCRL (RFC 8894 3.3.4) returns the issuing CA's CRL, which the gateway
 # fetches from the CRL distribution point of its RA certificate (epki-sim
-# publishes it at /crl/issuing.crl) and caches until nextUpdate: after a
-# certificate is revoked at epki-sim, GetCRL returns a CRL that verifies
-# against the issuing CA and lists its serial, and a second GetCRL within
-# nextUpdate is answered without fetching again.
+# publishes it at /crl/issuing.crl) at start-up and again before its
+# nextUpdate: after a certificate is revoked at epki-sim (and the gateway
+# restarted), GetCRL returns a CRL that verifies against the issuing CA and
+# lists its serial, and GetCRLs, four at once or one later, are answered
+# from the cache without fetching again.
 . "$GW_SRC/tests/integration/lib.sh"
 gw_up
 
@@ -55,8 +56,16 @@ revoke "$order" || gw_fail "Revoke of order $order failed"
 gw_assert_contains "$T/revoke.xml" "<SuccessCode>0</SuccessCode>" "Revoke"
 serial=$(openssl x509 -in "$T/dev.pem" -noout -serial | cut -d= -f2)
 
-# Four GetCRLs at once with nothing cached: one fetch, four answers.
+# The gateway fetches the CRL at start-up (and before its nextUpdate), not
+# when a GetCRL comes: restarted now, it fetches one listing the serial.
+gw_stop
 fetches0=$(sim_state calls.crl)
+gw_start
+gw_wait_log "$T/scepgw.log" 'CRL: fetched from .*, 1 revoked' "$GW_PID" 10 \
+    >/dev/null || gw_fail "no CRL fetched at start-up"
+gw_assert_eq $((fetches0 + 1)) "$(sim_state calls.crl)" "CRL fetches"
+
+# Four GetCRLs at once: four answers from the cache, no fetch.
 pids=()
 for n in first p2 p3 p4; do
 	getcrl "$n" &
