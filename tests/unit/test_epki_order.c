@@ -189,6 +189,8 @@ test_password_not_echoed(void **state)
 	    0);
 	assert_non_null(strstr((char *)f->sent.data,
 	    "<Password>example-password</Password>"));
+	/* ...in a buffer that is wiped whenever its memory is let go. */
+	assert_true(f->sent.secret);
 	fake_complete(f, "fault-echo-password.xml", 500, 0);
 	assert_int_equal(s.cls, EPKI_TRANSPORT);
 	assert_null(strstr(s.fault, "example-password"));
