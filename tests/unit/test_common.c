@@ -289,6 +289,26 @@ test_secret_read(void **state)
 	assert_null(s);
 }
 
+/* A symbolic link to a private file is refused, not followed. */
+static void
+test_secret_symlink(void **state)
+{
+	struct fx *fx = *state;
+	struct gw_err err;
+	char link[160];
+	char *s = NULL;
+
+	put(fx, "p4ss\n", 0600);
+	snprintf(link, sizeof(link), "%s/link", fx->dir);
+	assert_int_equal(symlink(fx->path, link), 0);
+	assert_int_equal(gw_file_check_private(link, &err), -1);
+	assert_non_null(strstr(err.msg, "symbolic link"));
+	assert_int_equal(gw_secret_read(link, &s, &err), -1);
+	assert_null(s);
+	assert_non_null(strstr(err.msg, "symbolic link"));
+	unlink(link);
+}
+
 static void
 test_file_write_read(void **state)
 {
@@ -329,6 +349,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_private_modes, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_secret_read, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_secret_symlink, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_file_write_read, setup,
 		    teardown),
