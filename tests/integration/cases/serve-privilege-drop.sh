@@ -13,6 +13,8 @@ id -u "$U" >/dev/null 2>&1 || useradd -r -M -d /nonexistent -s /usr/sbin/nologin
     gw_fail "cannot create user $U"
 gw_up
 gw_stop
+# `scepgw init` made the database private.
+gw_assert_eq 600 "$(stat -c %a "$GW_DIR/scepgw.db")" "mode of the database init made"
 
 # As root without allow_root: refused, with a message naming both keys.
 gw_conf_set server allow_root no
