@@ -87,19 +87,37 @@ conf_chain_check(char *path)
 	return path[0] == '/' && path[1] != '\0' ? conf_node_check("/") : 0;
 }
 
+/* The folder conf is named in, resolved; malloc'd, or NULL. */
+static char *
+conf_dir_of(const char *conf)
+{
+	char *copy, *slash, *dir;
+
+	if ((slash = strrchr(conf, '/')) == NULL)
+		return realpath(".", NULL);
+	if (slash == conf)
+		return gw_strdup("/");
+	if ((copy = gw_strndup(conf, (size_t)(slash - conf))) == NULL)
+		return NULL;
+	dir = realpath(copy, NULL);
+	free(copy);
+	return dir;
+}
+
 /*
  * Started as root, serve reads a config that says which user to become
  * and which files to trust; a config that user (or anyone but root) could
  * rewrite would let it regain root at the next start. So, when euid is 0,
  * the config file, the folder holding it and every folder above must be
- * root's and writable by root only (README "Privileges"). Both the path
- * as named and the file a symbolic link leads to are checked. Returns 0,
- * or -1 with the reason on stderr.
+ * root's and writable by root only (README "Privileges"). Both the folder
+ * the config is named in (a link there could be swapped) and the file a
+ * symbolic link leads to are checked. Returns 0, or -1 with the reason on
+ * stderr.
  */
 int
 serve_conf_check(const char *conf)
 {
-	char *real = NULL, *dir = NULL, *slash;
+	char *real = NULL, *dir = NULL;
 	int rc = -1;
 
 	if (geteuid() != 0)
@@ -108,26 +126,11 @@ serve_conf_check(const char *conf)
 		fprintf(stderr, "scepgw: %s: %s\n", conf, strerror(errno));
 		return -1;
 	}
-	if ((dir = gw_strdup(conf)) == NULL)
-		goto out;
-	/* The folder the name is in: a link there could be swapped. */
-	if ((slash = strrchr(dir, '/')) == NULL) {
-		free(dir);
-		dir = realpath(".", NULL);
-	} else {
-		*slash = '\0';
-		slash = dir[0] == '\0' ? gw_strdup("/") : realpath(dir, NULL);
-		free(dir);
-		dir = slash;
-	}
-	if (dir == NULL) {
+	if ((dir = conf_dir_of(conf)) == NULL)
 		fprintf(stderr, "scepgw: %s: cannot resolve its folder\n",
 		    conf);
-		goto out;
-	}
-	if (conf_chain_check(real) == 0 && conf_chain_check(dir) == 0)
+	else if (conf_chain_check(real) == 0 && conf_chain_check(dir) == 0)
 		rc = 0;
-out:
 	free(real);
 	free(dir);
 	return rc;
