@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "secure.h"
 
 /* Prepares an empty buffer that will never hold more than max bytes. */
 void
@@ -17,6 +18,36 @@ buf_init(struct buf *b, size_t max)
 	b->len = 0;
 	b->cap = 0;
 	b->max = max == 0 ? SIZE_MAX / 2 : max;
+	b->secret = false;
+}
+
+/*
+ * Flags b as holding a secret (a password, a challenge) from now on:
+ * what it held before was not secret, or was added before any growth.
+ */
+void
+buf_set_secret(struct buf *b)
+{
+	b->secret = true;
+}
+
+/*
+ * realloc() for a secret buffer: a new block, the old one wiped and freed,
+ * so no copy of the secret is left behind in the allocator's free lists.
+ */
+static uint8_t *
+buf_move(struct buf *b, size_t ncap)
+{
+	uint8_t *p;
+
+	if ((p = malloc(ncap)) == NULL)
+		return NULL;
+	if (b->data != NULL) {
+		memcpy(p, b->data, b->len + 1);
+		gw_cleanse(b->data, b->cap);
+		free(b->data);
+	}
+	return p;
 }
 
 /* Makes room for n more bytes plus the terminator; 0 or -1. */
@@ -34,7 +65,8 @@ buf_grow(struct buf *b, size_t n)
 	ncap = b->cap == 0 ? 256 : b->cap;
 	while (ncap < need)
 		ncap *= 2;
-	if ((p = realloc(b->data, ncap)) == NULL)
+	p = b->secret ? buf_move(b, ncap) : realloc(b->data, ncap);
+	if (p == NULL)
 		return -1;
 	b->data = p;
 	b->cap = ncap;
@@ -84,6 +116,8 @@ buf_printf(struct buf *b, const char *fmt, ...)
 void
 buf_reset(struct buf *b)
 {
+	if (b->secret && b->data != NULL)
+		gw_cleanse(b->data, b->cap);
 	b->len = 0;
 	if (b->data != NULL)
 		b->data[0] = '\0';
@@ -93,6 +127,8 @@ buf_reset(struct buf *b)
 void
 buf_cleanup(struct buf *b)
 {
+	if (b->secret && b->data != NULL)
+		gw_cleanse(b->data, b->cap);
 	free(b->data);
 	b->data = NULL;
 	b->len = 0;

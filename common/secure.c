@@ -145,16 +145,13 @@ out:
 	return rc;
 }
 
-/*
- * Checks that a file holding a secret is a regular file owned by us (or
- * root) and not readable or writable by group or others.
- */
-int
-gw_file_check_private(const char *path, struct gw_err *err)
+/* Checks an open secret file: regular, ours (or root's), mode 0?00. */
+static int
+private_fstat(int fd, const char *path, struct gw_err *err)
 {
 	struct stat st;
 
-	if (stat(path, &st) == -1) {
+	if (fstat(fd, &st) == -1) {
 		gw_err_set(err, errno, "%s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -178,6 +175,93 @@ gw_file_check_private(const char *path, struct gw_err *err)
 }
 
 /*
+ * Opens a file holding a secret for reading and checks that same
+ * descriptor (no window between check and use): a regular file owned by
+ * us (or root), not readable or writable by group or others. A symbolic
+ * link is refused, not followed. Returns the descriptor, or -1 with err.
+ */
+int
+gw_file_open_private(const char *path, struct gw_err *err)
+{
+	int fd;
+
+	/* O_NONBLOCK: a FIFO put in its place must not hang us. */
+	fd = open(path,
+	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1 && errno == ELOOP) {
+		gw_err_set(err, ELOOP,
+		    "%s: a symbolic link; secret files are not followed "
+		    "through links, name the file itself",
+		    path);
+		return -1;
+	}
+	if (fd == -1) {
+		gw_err_set(err, errno, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (private_fstat(fd, path, err) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Checks a secret file as gw_file_open_private() does; 0 or -1. */
+int
+gw_file_check_private(const char *path, struct gw_err *err)
+{
+	int fd;
+
+	if ((fd = gw_file_open_private(path, err)) == -1)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/*
+ * Reads a whole secret file (checked as by gw_file_open_private()) into
+ * out, initialised here as a secret buffer with ceiling max. On failure
+ * out is empty and err says why. The caller wipes and cleans up out.
+ */
+int
+gw_private_read(const char *path, size_t max, struct buf *out,
+    struct gw_err *err)
+{
+	uint8_t chunk[4096];
+	ssize_t n;
+	int fd, rc = -1;
+
+	buf_init(out, max);
+	buf_set_secret(out);
+	if ((fd = gw_file_open_private(path, err)) == -1)
+		return -1;
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			gw_err_set(err, errno, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (buf_add(out, chunk, (size_t)n) == -1) {
+			gw_err_set(err, EFBIG, "%s: larger than %zu bytes",
+			    path, max);
+			goto out;
+		}
+	}
+	if (out->data == NULL && buf_add(out, "", 0) == -1) {
+		gw_err_set(err, ENOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	gw_cleanse(chunk, sizeof(chunk));
+	close(fd);
+	if (rc == -1)
+		buf_cleanup(out);
+	return rc;
+}
+
+/*
  * Reads a one-line secret (password, token) from a private file, without
  * the trailing newline. The caller frees *out with gw_secret_free().
  */
@@ -188,9 +272,7 @@ gw_secret_read(const char *path, char **out, struct gw_err *err)
 	size_t len;
 
 	*out = NULL;
-	if (gw_file_check_private(path, err) == -1)
-		return -1;
-	if (gw_file_read(path, 4096, &b, err) == -1)
+	if (gw_private_read(path, 4096, &b, err) == -1)
 		return -1;
 	len = strnlen((char *)b.data, b.len);
 	while (len > 0 && (b.data[len - 1] == '\n' || b.data[len - 1] == '\r'))
@@ -198,7 +280,6 @@ gw_secret_read(const char *path, char **out, struct gw_err *err)
 	b.data[len] = '\0';
 	if (len == 0) {
 		gw_err_set(err, EINVAL, "%s: empty", path);
-		gw_cleanse(b.data, b.len);
 		buf_cleanup(&b);
 		return -1;
 	}

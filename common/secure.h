@@ -24,7 +24,10 @@ int gw_file_read(const char *path, size_t max, struct buf *out,
     struct gw_err *err);
 int gw_file_write(const char *path, const void *p, size_t n, mode_t mode,
     struct gw_err *err);
+int gw_file_open_private(const char *path, struct gw_err *err);
 int gw_file_check_private(const char *path, struct gw_err *err);
+int gw_private_read(const char *path, size_t max, struct buf *out,
+    struct gw_err *err);
 int gw_secret_read(const char *path, char **out, struct gw_err *err);
 
 void gw_hex(const uint8_t *p, size_t n, char *out);

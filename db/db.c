@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -394,6 +395,54 @@ db_file_create(const char *path, struct gw_err *err)
 		return -1;
 	}
 	close(fd);
+	return 0;
+}
+
+/*
+ * Checks the database file before `serve` opens it (README "Privileges"):
+ * a regular file, not a symbolic link, owned by the user serve runs as
+ * and readable by nobody else (it holds the NDES users' scrypt hashes and
+ * every CSR). A file that does not exist yet is fine: db_open() creates it
+ * with mode 0600. Returns 0, or -1 with err saying what to run.
+ */
+int
+db_file_check(const char *path, struct gw_err *err)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT)
+		return 0;
+	if (fd == -1) {
+		gw_err_set(err, DB_ERR_SQL, "%s: %s", path,
+		    errno == ELOOP ? "a symbolic link; name the file itself" :
+				     strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		gw_err_set(err, DB_ERR_SQL, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (!S_ISREG(st.st_mode)) {
+		gw_err_set(err, DB_ERR_SQL, "%s: not a regular file", path);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		gw_err_set(err, DB_ERR_SQL,
+		    "%s: owned by uid %lu, not by uid %lu that serve runs as; "
+		    "run chown to that user",
+		    path, (unsigned long)st.st_uid, (unsigned long)geteuid());
+		return -1;
+	}
+	if ((st.st_mode & 077) != 0) {
+		gw_err_set(err, DB_ERR_SQL,
+		    "%s: mode %03o lets group or others at it; run chmod 600 %s",
+		    path, (unsigned)(st.st_mode & 0777), path);
+		return -1;
+	}
 	return 0;
 }
 

@@ -27,6 +27,7 @@ enum db_errc {
 };
 
 int db_open(struct db **out, const char *path, struct gw_err *err);
+int db_file_check(const char *path, struct gw_err *err);
 void db_close(struct db *db);
 int db_schema_version(struct db *db);
 

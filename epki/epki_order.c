@@ -25,7 +25,11 @@ struct order_call {
 	void *arg;
 };
 
-/* Overwrites every occurrence of secret in s with asterisks. */
+/*
+ * Overwrites every occurrence of secret in s with asterisks. The search
+ * goes on after each replacement: a secret made of asterisks would
+ * otherwise match its own mask for ever.
+ */
 static void
 mask_secret(char *s, const char *secret)
 {
@@ -34,7 +38,7 @@ mask_secret(char *s, const char *secret)
 
 	if (secret == NULL || (n = strlen(secret)) == 0)
 		return;
-	while ((p = strstr(s, secret)) != NULL)
+	for (p = s; (p = strstr(p, secret)) != NULL; p += n)
 		memset(p, '*', n);
 }
 

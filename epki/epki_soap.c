@@ -143,10 +143,14 @@ epki_soap_close(struct buf *out, const char *op)
 	    "</Request></cr:%s></soapenv:Body></soapenv:Envelope>", op);
 }
 
-/* Appends <header><AuthToken><UserName/><Password/></AuthToken>. */
+/*
+ * Appends <header><AuthToken><UserName/><Password/></AuthToken>; out holds
+ * the password from here on, so it is flagged secret.
+ */
 int
 epki_soap_auth(struct buf *out, const char *header, const struct epki_auth *a)
 {
+	buf_set_secret(out);
 	if (buf_printf(out, "<%s><AuthToken>", header) == -1 ||
 	    epki_soap_elem(out, "UserName", a->user) == -1 ||
 	    epki_soap_elem(out, "Password", a->password) == -1 ||

@@ -29,6 +29,8 @@
 /* RSA key sizes we make for the RA. */
 #define RA_BITS_MIN 2048
 #define RA_BITS_MAX 8192
+/* A PEM RSA key of RA_BITS_MAX bits is under 7 KiB. */
+#define RA_KEY_MAX (64 * 1024)
 
 /* Refuses to prompt for a passphrase: the RA key must be unencrypted. */
 static int
@@ -41,20 +43,30 @@ pass_none(char *buf, int size, int rwflag, void *u)
 	return 0;
 }
 
-/* Reads a PEM private key; returns it (caller frees) or NULL with err. */
+/*
+ * Reads a PEM private key from a private file (gw_private_read(): no
+ * symbolic link, owner and mode checked); returns it (caller frees) or
+ * NULL with err.
+ */
 static EVP_PKEY *
 ra_key_read(const char *path, struct gw_err *err)
 {
 	EVP_PKEY *key = NULL;
+	struct buf pem;
 	BIO *bio;
 
-	if ((bio = BIO_new_file(path, "r")) == NULL) {
-		gw_err_set_ossl(err, 0, path);
+	/* Read through the descriptor whose owner and mode were checked. */
+	if (gw_private_read(path, RA_KEY_MAX, &pem, err) == -1)
+		return NULL;
+	if ((bio = BIO_new_mem_buf(pem.data, (int)pem.len)) == NULL) {
+		gw_err_set_ossl(err, ENOMEM, path);
+		buf_cleanup(&pem);
 		return NULL;
 	}
 	if ((key = PEM_read_bio_PrivateKey(bio, NULL, pass_none, NULL)) == NULL)
 		gw_err_set_ossl(err, 0, "reading the RA key");
 	BIO_free(bio);
+	buf_cleanup(&pem);
 	return key;
 }
 
@@ -116,8 +128,7 @@ scep_ra_load(struct scep_ra **out, const char *cert_path, const char *key_path,
 	if ((certs = ra_certs_read(cert_path, err)) == NULL)
 		goto out;
 	ra->cert = sk_X509_shift(certs);
-	if (gw_file_check_private(key_path, err) == -1 ||
-	    (ra->key = ra_key_read(key_path, err)) == NULL)
+	if ((ra->key = ra_key_read(key_path, err)) == NULL)
 		goto out;
 	if (!EVP_PKEY_is_a(ra->key, "RSA")) {
 		gw_err_set(err, EINVAL, "%s: the RA key must be RSA", key_path);
@@ -309,8 +320,7 @@ scep_ra_add_key(struct scep_ra *ra, enum scep_ra_slot slot,
 	if ((certs = ra_certs_read(cert_path, err)) == NULL)
 		goto out;
 	cert = sk_X509_shift(certs);
-	if (gw_file_check_private(key_path, err) == -1 ||
-	    (key = ra_key_read(key_path, err)) == NULL)
+	if ((key = ra_key_read(key_path, err)) == NULL)
 		goto out;
 	if (!EVP_PKEY_is_a(key, "RSA") ||
 	    X509_check_private_key(cert, key) != 1) {

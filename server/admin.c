@@ -30,6 +30,9 @@
 #include "log.h"
 #include "secure.h"
 
+/* The shortest admin token accepted: 32 bytes (openssl rand -hex 16). */
+#define ADMIN_TOKEN_MIN 32
+
 /* Largest admin request body (a POST /api/v1/challenges). */
 #define ADMIN_BODY_MAX (64 * 1024)
 
@@ -381,11 +384,16 @@ admin_parse_listen(const char *listen, struct sockaddr_storage *ss,
 	return 0;
 }
 
-/* Reads [admin] token_file (mode 0600 enforced) and keeps its hash. */
+/*
+ * Reads [admin] token_file (mode 0600 enforced) and keeps its hash. The
+ * token must be at least ADMIN_TOKEN_MIN bytes (README "Admin HTTP API"):
+ * it is the only thing between the network and new challenges.
+ */
 static int
 admin_token_load(struct admin *a, const char *path, struct gw_err *err)
 {
 	char *tok = NULL;
+	size_t n;
 
 	if (path == NULL) {
 		gw_err_set(err, 0, "[admin] token_file is not set");
@@ -393,9 +401,34 @@ admin_token_load(struct admin *a, const char *path, struct gw_err *err)
 	}
 	if (gw_secret_read(path, &tok, err) == -1)
 		return -1;
+	if ((n = strlen(tok)) < ADMIN_TOKEN_MIN) {
+		gw_err_set(err, 0,
+		    "[admin] token_file %s: the token is %zu bytes, it must "
+		    "be at least %d; make one with: openssl rand -hex 32 > %s",
+		    path, n, ADMIN_TOKEN_MIN, path);
+		gw_secret_free(tok);
+		return -1;
+	}
 	SHA256((const unsigned char *)tok, strlen(tok), a->token_hash);
 	gw_secret_free(tok);
 	return 0;
+}
+
+/* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
+static bool
+admin_is_loopback(const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+
+	if (ss->ss_family == AF_INET)
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	if (ss->ss_family != AF_INET6)
+		return false;
+	if (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
+		return true;
+	return IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) &&
+	    sin6->sin6_addr.s6_addr[12] == 127;
 }
 
 /*
@@ -418,6 +451,12 @@ admin_start(struct admin **out, struct gw_ctx *ctx, struct gw_err *err)
 		return 0;
 	if (admin_parse_listen(ctx->cfg->admin_listen, &ss, err) == -1)
 		goto out;
+	if (!admin_is_loopback(&ss))
+		log_warnx("[admin] listen %s is not a loopback address: the "
+			  "admin API has no TLS, so its token and the "
+			  "challenges it hands out cross the network in clear "
+			  "(README \"Admin HTTP API\")",
+		    ctx->cfg->admin_listen);
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
 		gw_err_set(err, 0, "out of memory");
 		goto out;

@@ -141,7 +141,7 @@ cmd_serve(const struct cli *c)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if ((cfg = cli_config(c)) == NULL)
+	if (serve_conf_check(c->conf) == -1 || (cfg = cli_config(c)) == NULL)
 		return 1;
 	rc = serve_run(cfg);
 	config_free(cfg);

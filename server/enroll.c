@@ -781,6 +781,7 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 	struct enroll_job *j;
 	struct epki_order o;
 	struct gw_err err;
+	bool taken;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
 	    (j->txid = gw_strdup(t->txid)) == NULL ||
@@ -821,14 +822,20 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 		/* The order never left: the reconciler will place it. */
 		log_warnx("txid=%s: cannot send order: %s", t->txid, err.msg);
 		pthread_mutex_lock(&e->mu);
+		/* A slow submit: enroll_timer() may have answered PENDING
+		 * and resumed op already, which may then be gone. */
+		taken = j->op != op;
+		j->op = NULL;
 		job_unqueue(e, j);
 		job_untrack(e, j);
 		enroll_changed(e);
 		pthread_mutex_unlock(&e->mu);
-		op->job = NULL;
 		job_free(j);
-		op->status = SCEP_STATUS_PENDING;
 		reconcile_kick(ctx->reconcile);
+		if (taken)
+			return 1;
+		op->job = NULL;
+		op->status = SCEP_STATUS_PENDING;
 		return 0;
 	}
 	return 1;

@@ -111,6 +111,7 @@ int srv_http_bind(const char *listen, int *fd, struct gw_err *err);
 void srv_http_stop(struct srv_http *h);
 
 /* serve.c */
+int serve_conf_check(const char *conf);
 int serve_run(const struct gw_config *cfg);
 int serve_ra_load(const struct gw_config *cfg, struct scep_ra **out,
     struct gw_err *err);

@@ -92,6 +92,7 @@ ndes_utf16le(const char *ascii, struct buf *out)
 	size_t i;
 
 	buf_init(out, 0);
+	buf_set_secret(out); /* the page may carry a challenge */
 	if (buf_add(out, bom, sizeof(bom)) == -1)
 		goto err;
 	for (i = 0; ascii[i] != '\0'; i++) {
@@ -116,6 +117,7 @@ ndes_send(struct MHD_Connection *conn, const char *body)
 	enum MHD_Result rc = MHD_NO;
 
 	buf_init(&html, NDES_PAGE_MAX);
+	buf_set_secret(&html); /* the page may carry a challenge */
 	if (buf_addstr(&html, ndes_head) == -1 ||
 	    buf_addstr(&html, body) == -1 ||
 	    buf_addstr(&html, ndes_tail) == -1 ||

@@ -14,8 +14,11 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -33,6 +36,107 @@
 #include "ratelimit.h"
 #include "scep.h"
 #include "secure.h"
+
+/*
+ * One step of serve_conf_check(): path (a file, or a folder on the way to
+ * it) must be root's and writable by root only. A sticky folder such as
+ * /tmp may be world-writable: others cannot rename or remove what root
+ * owns in it. Returns 0 or -1 (printed).
+ */
+static int
+conf_node_check(const char *path)
+{
+	struct stat st;
+	bool dir;
+
+	if (stat(path, &st) == -1) {
+		fprintf(stderr, "scepgw: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	dir = S_ISDIR(st.st_mode);
+	if (st.st_uid != 0)
+		fprintf(stderr,
+		    "scepgw: refusing to start as root: %s %s is owned by "
+		    "uid %lu, who could rewrite the config root reads "
+		    "(README \"Privileges\"); run: chown root %s\n",
+		    dir ? "the folder" : "the config", path,
+		    (unsigned long)st.st_uid, path);
+	else if ((st.st_mode & 022) != 0 && !(dir && (st.st_mode & S_ISVTX)))
+		fprintf(stderr,
+		    "scepgw: refusing to start as root: %s %s is mode %03o, "
+		    "writable by others than root (README \"Privileges\"); "
+		    "run: chmod go-w %s\n",
+		    dir ? "the folder" : "the config", path,
+		    (unsigned)(st.st_mode & 0777), path);
+	else
+		return 0;
+	return -1;
+}
+
+/* Checks path and every folder above it, up to /; 0 or -1 (printed). */
+static int
+conf_chain_check(char *path)
+{
+	char *slash;
+
+	for (;;) {
+		if (conf_node_check(path) == -1)
+			return -1;
+		if ((slash = strrchr(path, '/')) == NULL || slash == path)
+			break;
+		*slash = '\0';
+	}
+	return path[0] == '/' && path[1] != '\0' ? conf_node_check("/") : 0;
+}
+
+/* The folder conf is named in, resolved; malloc'd, or NULL. */
+static char *
+conf_dir_of(const char *conf)
+{
+	char *copy, *slash, *dir;
+
+	if ((slash = strrchr(conf, '/')) == NULL)
+		return realpath(".", NULL);
+	if (slash == conf)
+		return gw_strdup("/");
+	if ((copy = gw_strndup(conf, (size_t)(slash - conf))) == NULL)
+		return NULL;
+	dir = realpath(copy, NULL);
+	free(copy);
+	return dir;
+}
+
+/*
+ * Started as root, serve reads a config that says which user to become
+ * and which files to trust; a config that user (or anyone but root) could
+ * rewrite would let it regain root at the next start. So, when euid is 0,
+ * the config file, the folder holding it and every folder above must be
+ * root's and writable by root only (README "Privileges"). Both the folder
+ * the config is named in (a link there could be swapped) and the file a
+ * symbolic link leads to are checked. Returns 0, or -1 with the reason on
+ * stderr.
+ */
+int
+serve_conf_check(const char *conf)
+{
+	char *real = NULL, *dir = NULL;
+	int rc = -1;
+
+	if (geteuid() != 0)
+		return 0;
+	if ((real = realpath(conf, NULL)) == NULL) {
+		fprintf(stderr, "scepgw: %s: %s\n", conf, strerror(errno));
+		return -1;
+	}
+	if ((dir = conf_dir_of(conf)) == NULL)
+		fprintf(stderr, "scepgw: %s: cannot resolve its folder\n",
+		    conf);
+	else if (conf_chain_check(real) == 0 && conf_chain_check(dir) == 0)
+		rc = 0;
+	free(real);
+	free(dir);
+	return rc;
+}
 
 /* Adds one rollover key pair to the RA, if the config names it. */
 static int
@@ -186,6 +290,33 @@ serve_privs(struct gw_ctx *ctx, const struct gw_config *cfg)
 	return serve_setuser(cfg);
 }
 
+/*
+ * No core dumps (README "Privileges"): a core would hold the RA key, the
+ * EPKI password and challenges in flight, readable by whoever collects
+ * cores. Non-dumpable also keeps other processes of the same user from
+ * attaching with ptrace or reading /proc/PID/mem. Called after the drop
+ * to [server] user, since setuid() resets the flag, and before any secret
+ * is read. Returns 0 or -1 (logged).
+ */
+static int
+serve_nodump(void)
+{
+	struct rlimit rl;
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
+		log_warnx("prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+		return -1;
+	}
+	/* Belt and braces; the unit's LimitCORE=0 has done it already (and
+	 * its system call filter would refuse setrlimit()). */
+	if (getrlimit(RLIMIT_CORE, &rl) == 0 && rl.rlim_max == 0)
+		return 0;
+	rl.rlim_cur = rl.rlim_max = 0;
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		log_warnx("setrlimit(RLIMIT_CORE): %s", strerror(errno));
+	return 0;
+}
+
 /* Loads the secrets, the RA and the database into ctx. */
 static int
 serve_open(struct gw_ctx *ctx, const struct gw_config *cfg)
@@ -199,12 +330,13 @@ serve_open(struct gw_ctx *ctx, const struct gw_config *cfg)
 	}
 	ctx->auth.user = cfg->epki_username;
 	ctx->auth.password = ctx->epki_password;
+	/* The owner first: a key still root's cannot even be opened. */
+	if (serve_owner_check(cfg, cfg->ra_key, "[ra] key") == -1)
+		return -1;
 	if (gw_file_check_private(cfg->ra_key, &err) == -1) {
 		log_warnx("[ra] key: %s", err.msg);
 		return -1;
 	}
-	if (serve_owner_check(cfg, cfg->ra_key, "[ra] key") == -1)
-		return -1;
 	if (scep_init(cfg->allow_des, &err) == -1) {
 		log_warnx("%s", err.msg);
 		return -1;
@@ -213,7 +345,8 @@ serve_open(struct gw_ctx *ctx, const struct gw_config *cfg)
 		log_warnx("RA: %s", err.msg);
 		return -1;
 	}
-	if (db_open(&ctx->db, cfg->db_path, &err) == -1) {
+	if (db_file_check(cfg->db_path, &err) == -1 ||
+	    db_open(&ctx->db, cfg->db_path, &err) == -1) {
 		log_warnx("[db] path: %s", err.msg);
 		return -1;
 	}
@@ -398,8 +531,8 @@ serve_run(const struct gw_config *cfg)
 	signal(SIGPIPE, SIG_IGN);
 	serve_malloc();
 	serve_nofile(cfg);
-	if (serve_privs(&ctx, cfg) == -1 || serve_open(&ctx, cfg) == -1 ||
-	    serve_start(&ctx, cfg) == -1)
+	if (serve_privs(&ctx, cfg) == -1 || serve_nodump() == -1 ||
+	    serve_open(&ctx, cfg) == -1 || serve_start(&ctx, cfg) == -1)
 		goto out;
 	log_info("scepgw listening on %s (port %u), ordering from %s as %s",
 	    cfg->listen, srv_http_port(ctx.http), cfg->epki_url,

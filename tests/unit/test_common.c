@@ -4,9 +4,12 @@
  * drained), and the secret and file helpers (private-file checks, atomic
  * writes with their mode, one-line secrets, hex).
  */
+#define _GNU_SOURCE /* memmem() */
 #include <errno.h>
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -116,6 +119,79 @@ test_buf_grow_steal(void **state)
 	assert_int_equal(len, 0);
 }
 
+/*
+ * The allocator seam: this program is linked with --wrap=realloc and
+ * --wrap=free (common.cmake), so every block common/ hands back to the
+ * allocator passes here. While a mark is watched, blocks handed back with
+ * it still inside are counted.
+ */
+void *__real_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+void __wrap_free(void *p);
+void __real_free(void *p);
+static const char *watch_mark;
+static int watch_unwiped;
+
+static void
+watch_block(void *p)
+{
+	if (watch_mark != NULL && p != NULL &&
+	    memmem(p, malloc_usable_size(p), watch_mark, strlen(watch_mark)) !=
+		NULL)
+		watch_unwiped++;
+}
+
+void *
+__wrap_realloc(void *p, size_t n)
+{
+	watch_block(p); /* realloc() may move and free the block as it is */
+	return __real_realloc(p, n);
+}
+
+void
+__wrap_free(void *p)
+{
+	watch_block(p);
+	__real_free(p);
+}
+
+/* Fills b past several growths after a secret; counts unwiped blocks. */
+static int
+buf_unwiped_after_growth(bool secret)
+{
+	static const char mark[] = "<Password>s3cret-Passw0rd</Password>";
+	char filler[300];
+	struct buf b;
+	int i;
+
+	memset(filler, 'x', sizeof(filler));
+	buf_init(&b, 0);
+	if (secret)
+		buf_set_secret(&b);
+	assert_int_equal(buf_addstr(&b, mark), 0);
+	watch_mark = mark;
+	watch_unwiped = 0;
+	for (i = 0; i < 40; i++)
+		assert_int_equal(buf_add(&b, filler, sizeof(filler)), 0);
+	assert_non_null(memmem(b.data, b.len, mark, strlen(mark)));
+	buf_reset(&b);
+	assert_int_equal(buf_addstr(&b, mark), 0);
+	buf_cleanup(&b);
+	watch_mark = NULL;
+	return watch_unwiped;
+}
+
+/* A secret buffer leaves no copy behind when it grows or is freed. */
+static void
+test_buf_secret_grow(void **state)
+{
+	(void)state;
+	/* The seam sees an ordinary buffer's copies... */
+	assert_true(buf_unwiped_after_growth(false) > 0);
+	/* ...and none of a secret one's. */
+	assert_int_equal(buf_unwiped_after_growth(true), 0);
+}
+
 static void
 test_err(void **state)
 {
@@ -213,6 +289,26 @@ test_secret_read(void **state)
 	assert_null(s);
 }
 
+/* A symbolic link to a private file is refused, not followed. */
+static void
+test_secret_symlink(void **state)
+{
+	struct fx *fx = *state;
+	struct gw_err err;
+	char link[160];
+	char *s = NULL;
+
+	put(fx, "p4ss\n", 0600);
+	snprintf(link, sizeof(link), "%s/link", fx->dir);
+	assert_int_equal(symlink(fx->path, link), 0);
+	assert_int_equal(gw_file_check_private(link, &err), -1);
+	assert_non_null(strstr(err.msg, "symbolic link"));
+	assert_int_equal(gw_secret_read(link, &s, &err), -1);
+	assert_null(s);
+	assert_non_null(strstr(err.msg, "symbolic link"));
+	unlink(link);
+}
+
 static void
 test_file_write_read(void **state)
 {
@@ -247,11 +343,14 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_ceiling),
 		cmocka_unit_test(test_buf_grow_steal),
+		cmocka_unit_test(test_buf_secret_grow),
 		cmocka_unit_test(test_err),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test_setup_teardown(test_private_modes, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_secret_read, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_secret_symlink, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_file_write_read, setup,
 		    teardown),

@@ -536,6 +536,34 @@ test_enroll_post_fails(void **state)
 }
 
 /*
+ * post() fails after the PENDING timer has answered: the request was
+ * resumed once, by the timer, and the failure path leaves it alone.
+ */
+static void
+test_enroll_post_fails_after_timer(void **state)
+{
+	struct srv_fx *fx = *state;
+	struct call c;
+	X509_REQ *csr;
+
+	fx->cfg.pending_after_seconds = 1;
+	srv_challenge_put(fx, "s3cret", 3600);
+	csr = csr_new(fx, "device-1", "s3cret");
+	fx->fake.fail_post = true;
+	fx->fake.fail_post_ms = 2500;
+	call_init(fx, &c, SCEP_MT_PKCSREQ, "TX-POSTLATE", csr, 0);
+	assert_int_equal(call_start(fx, &c), 0);
+	call_rep(fx, &c);
+	assert_int_equal(c.rep.status, SCEP_STATUS_PENDING);
+	assert_int_equal(waiter_calls(&c.w), 1);
+	assert_int_equal(fake_posts(&fx->fake), 1);
+	assert_int_equal(enroll_inflight(fx->ctx.enroll), 0);
+	assert_int_equal(srv_txn_state(fx, "TX-POSTLATE"), DB_TXN_ORDERING);
+	call_cleanup(&c);
+	X509_REQ_free(csr);
+}
+
+/*
  * Slow upstream: the timer answers PENDING after pending_after_seconds,
  * the late answer is stored, and a CertPoll then gets the certificate.
  */
@@ -1380,6 +1408,7 @@ main(void)
 		T(test_enroll_business_error),
 		T(test_enroll_upstream_unusable),
 		T(test_enroll_post_fails),
+		T(test_enroll_post_fails_after_timer),
 		T(test_enroll_slow_then_poll),
 		T(test_enroll_retry_after_success),
 		T(test_enroll_retry_while_ordering),

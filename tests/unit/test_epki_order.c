@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -188,10 +189,44 @@ test_password_not_echoed(void **state)
 	    0);
 	assert_non_null(strstr((char *)f->sent.data,
 	    "<Password>example-password</Password>"));
+	/* ...in a buffer that is wiped whenever its memory is let go. */
+	assert_true(f->sent.secret);
 	fake_complete(f, "fault-echo-password.xml", 500, 0);
 	assert_int_equal(s.cls, EPKI_TRANSPORT);
 	assert_null(strstr(s.fault, "example-password"));
 	assert_non_null(strstr(s.fault, "Password=****************"));
+}
+
+/*
+ * A password made only of asterisks matches its own mask: the masking
+ * must still end (an alarm fails the test instead of hanging it).
+ */
+static void
+test_password_of_asterisks(void **state)
+{
+	static const char body[] =
+	    "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/"
+	    "envelope/\"><soap:Body><soap:Fault><faultcode>soap:Server"
+	    "</faultcode><faultstring>Password=** rejected</faultstring>"
+	    "</soap:Fault></soap:Body></soap:Envelope>";
+	static const struct epki_auth stars = { "PAR12345_api", "**" };
+	struct fake *f = *state;
+	struct epki_transport tr = { .post = fake_post, .ctx = f };
+	struct epki_http h = { .status = 500 };
+	struct seen s;
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(epki_order_submit(&tr, &stars, &order, on_resp, &s,
+			     NULL),
+	    0);
+	h.body = (const uint8_t *)body;
+	h.len = sizeof(body) - 1;
+	f->pending = 0;
+	alarm(10);
+	f->done(f->arg, &h);
+	alarm(0);
+	assert_int_equal(s.calls, 1);
+	assert_non_null(strstr(s.fault, "Password=** rejected"));
 }
 
 static void
@@ -279,6 +314,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_password_not_echoed, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_password_of_asterisks,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_order, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_submit_failures, setup,

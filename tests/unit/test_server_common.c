@@ -357,8 +357,14 @@ fake_post(void *ctx, const char *op, struct buf *body, epki_http_fn *done,
 {
 	struct fake *f = ctx;
 	enum fake_answer a;
+	long delay;
 	int rc = -1;
 
+	pthread_mutex_lock(&f->mu);
+	delay = f->fail_post ? f->fail_post_ms : 0;
+	pthread_mutex_unlock(&f->mu);
+	if (delay > 0)
+		srv_sleep_ms(delay);
 	pthread_mutex_lock(&f->mu);
 	f->posts++;
 	snprintf(f->last_op, sizeof(f->last_op), "%s", op);

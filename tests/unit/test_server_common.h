@@ -53,6 +53,7 @@ struct fake {
 	int posts;		  /* post() calls */
 	int accepted;		  /* post() calls that returned 0 */
 	bool fail_post;		  /* post() returns -1 */
+	long fail_post_ms;	  /* ... after this long (a slow submit) */
 	enum fake_answer autoans; /* answered at once from a new thread */
 	struct buf last;	  /* the last posted body, kept */
 	char last_op[64];

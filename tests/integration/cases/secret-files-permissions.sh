@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Secret files with any group or other permission bit are refused at
 # start, each named in the message: the RA key, the EPKI password file and
-# the admin token (config-errors-named.sh covers ra.key 0644 only).
+# the admin token (config-errors-named.sh covers ra.key 0644 only); and
+# each of them given as a symbolic link.
 . "$GW_SRC/tests/integration/lib.sh"
 gw_tmpdir
 gw_start_sim
@@ -25,5 +26,23 @@ for mode in 640 604 620 602 660; do
 	refused admin.token "$mode" 'admin\.token'
 done
 # All 0600: it starts.
+gw_start
+gw_stop
+
+# A secret file given as a symbolic link (even to a 0600 file of ours) is
+# refused, not followed, and named.
+symlinked() {
+	local rc=0
+	mv "$GW_DIR/$1" "$GW_DIR/$1.real"
+	ln -s "$1.real" "$GW_DIR/$1"
+	gw_run "$T/link.out" 30 "$GW_BUILD/scepgw" serve -c "$GW_CONF" || rc=$?
+	rm "$GW_DIR/$1"
+	mv "$GW_DIR/$1.real" "$GW_DIR/$1"
+	[ "$rc" -ne 0 ] || gw_fail "serve started with $1 a symbolic link"
+	gw_assert_contains "$T/link.out" "$2.*symbolic link" "$1 symlink"
+}
+symlinked ra.key 'ra\.key'
+symlinked epki.password 'epki\.password'
+symlinked admin.token 'admin\.token'
 gw_start
 gw_stop
