@@ -168,6 +168,7 @@ void epki_resp_init(struct epki_resp *r);
 void epki_resp_cleanup(struct epki_resp *r);
 const X509 *epki_resp_get0_cert_for_key(const struct epki_resp *r,
     const EVP_PKEY *pub);
+bool epki_resp_has_leaf(const struct epki_resp *r);
 
 /* Transport: a seam so unit tests can hand in canned replies. */
 struct epki_http {

@@ -84,6 +84,8 @@ X509 *enroll_store_issued(struct gw_ctx *ctx, const char *txid,
     const char *order_id, const X509 *leaf);
 void enroll_profile_order(const struct gw_ctx *ctx, const char *name,
     struct epki_order *o);
+int enroll_issued_check(struct gw_ctx *ctx, const char *txid,
+    const char *order_id, const X509 *leaf, const char **text);
 enum scep_status enroll_order_record(struct gw_ctx *ctx, const char *txid,
     const EVP_PKEY *pub, const struct epki_resp *r, X509 **cert,
     const char **text);
