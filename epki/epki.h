@@ -194,6 +194,7 @@ struct epki_client_opts {
 	const char *ca_file;  /* or NULL: system store */
 	size_t max_response;  /* ceiling on a response body */
 	long max_connections; /* cap on parallel connections; 0: none */
+	bool https_only;      /* refuse http:// (README "Configuration") */
 };
 int epki_client_new(struct epki_client **out, const struct epki_client_opts *o,
     struct gw_err *err);

@@ -5,6 +5,7 @@
  * reader feeds inih one line at a time and counts; it also checks each
  * line's syntax, so every bad line is reported, not just the first.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -60,6 +61,7 @@ static const struct cfg_key keys[] = {
 	    false, challenge_ttl_seconds),
 	K("enroll", "max_failures_per_minute", CFG_UINT, 0, 600, "5", false,
 	    enroll_max_failures),
+	K("epki", "allow_http", CFG_BOOL, 0, 0, "no", false, epki_allow_http),
 	K("epki", "ca_file", CFG_PATH, 0, 0, NULL, false, epki_ca_file),
 	K("epki", "max_connections", CFG_UINT, 1, 65536, "1024", false,
 	    epki_max_connections),
@@ -153,7 +155,12 @@ static const struct cfg_doc {
 	    "RA rollover: the replaced certificate, still decrypts; "
 	    "empty = none" },
 	{ "ra", "previous_key", "its key (mode 0600)" },
-	{ "epki", "url", "GlobalSign GasOrderService endpoint" },
+	{ "epki", "url",
+	    "GlobalSign GasOrderService endpoint; https (http only to a "
+	    "loopback address)" },
+	{ "epki", "allow_http",
+	    "allow an http:// url to a host that is not loopback (the API "
+	    "password then travels in clear)" },
 	{ "epki", "username", "EPKI API user" },
 	{ "epki", "password_file", "file holding the EPKI API password" },
 	{ "epki", "profile_id", "EPKI profile (MP...)" },
@@ -538,6 +545,95 @@ cfg_defaults_set(struct gw_config *c)
 	return 0;
 }
 
+/* Whether host (a URL's, IPv6 without brackets) is a loopback address. */
+static bool
+cfg_host_is_loopback(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (strcasecmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/*
+ * The host of an http:// or https:// url (rest points past the scheme),
+ * into out: no user info, no port, IPv6 without its brackets. Returns 0,
+ * or -1 when there is none.
+ */
+static int
+cfg_url_host(const char *rest, char *out, size_t n)
+{
+	size_t len = strcspn(rest, "/?#");
+	const char *at, *end;
+
+	/* User info ends at the authority's last '@'. */
+	for (at = rest + len; at > rest && at[-1] != '@'; at--)
+		;
+	len -= (size_t)(at - rest);
+	rest = at;
+	if (rest[0] == '[') {
+		if ((end = memchr(rest, ']', len)) == NULL)
+			return -1;
+		rest++;
+		len = (size_t)(end - rest);
+	} else if ((end = memchr(rest, ':', len)) != NULL)
+		len = (size_t)(end - rest);
+	if (len == 0 || len >= n)
+		return -1;
+	memcpy(out, rest, len);
+	out[len] = '\0';
+	return 0;
+}
+
+/*
+ * The [epki] url rule (README "Configuration"): https; http only to a
+ * loopback address (epki-sim) or with allow_http, since plain HTTP sends
+ * the API password and every order in clear. Returns 0, or -1 with the
+ * reason.
+ */
+int
+config_epki_url_check(const char *url, bool allow_http, char *reason,
+    size_t rlen)
+{
+	char host[256];
+
+	if (strncasecmp(url, "https://", 8) == 0 &&
+	    cfg_url_host(url + 8, host, sizeof(host)) == 0)
+		return 0;
+	if (strncasecmp(url, "http://", 7) != 0 ||
+	    cfg_url_host(url + 7, host, sizeof(host)) == -1) {
+		snprintf(reason, rlen,
+		    "bad value \"%.60s\": expected https://HOST/...", url);
+		return -1;
+	}
+	if (allow_http || cfg_host_is_loopback(host))
+		return 0;
+	snprintf(reason, rlen,
+	    "http:// sends the API password and every order in clear: use "
+	    "https://, or set [epki] allow_http = yes");
+	return -1;
+}
+
+/* Reports an [epki] url the rule refuses, on the line that set it. */
+static void
+cfg_epki_url_check(struct cfg_parse *p)
+{
+	const struct cfg_key *k = cfg_key_find("epki", "url");
+	char reason[160];
+
+	if (p->c->epki_url == NULL ||
+	    config_epki_url_check(p->c->epki_url, p->c->epki_allow_http, reason,
+		sizeof(reason)) == 0)
+		return;
+	fprintf(p->errf, "%s:%d: [epki] key \"url\": %s\n", p->path,
+	    p->seen[k - keys], reason);
+	p->errors++;
+}
+
 /* Reports required keys never set, in DESIGN.md order; and cross-checks. */
 static void
 cfg_required_check(struct cfg_parse *p)
@@ -560,6 +656,7 @@ cfg_required_check(struct cfg_parse *p)
 		    p->path);
 		p->errors++;
 	}
+	cfg_epki_url_check(p);
 }
 
 /*

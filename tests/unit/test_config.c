@@ -390,7 +390,17 @@ static const struct bad_case bad_cases[] = {
 	    "url = u\nusername =\npassword_file = p\nprofile_id = x\n",
 	    false,
 	    "@:2: [db] key \"path\": must not be empty\n"
-	    "@:9: [epki] key \"username\": must not be empty\n" },
+	    "@:9: [epki] key \"username\": must not be empty\n"
+	    "@:8: [epki] key \"url\": bad value \"u\": expected "
+	    "https://HOST/...\n" },
+	{ "epki url http",
+	    "[db]\npath = d\n[ra]\ncert = a\nkey = b\nca_chain = c\n"
+	    "[epki]\nusername = u\npassword_file = p\nprofile_id = x\n"
+	    "url = http://epki.example/Gas\n",
+	    false,
+	    "@:11: [epki] key \"url\": http:// sends the API password and "
+	    "every order in clear: use https://, or set [epki] allow_http = "
+	    "yes\n" },
 };
 
 static void
@@ -409,6 +419,60 @@ test_bad(void **state)
 		assert_string_equal(fx->errs, want);
 		free(want);
 	}
+}
+
+/* The [epki] url rule: https; http only to loopback or with allow_http. */
+static const struct url_case {
+	const char *url;
+	bool allow_http;
+	bool ok;
+} url_cases[] = {
+	{ "https://system.globalsign.com/cr/ws/GasOrderService", false, true },
+	{ "HTTPS://epki.example:8443/x", false, true },
+	{ "https://[2001:db8::1]/x", false, true },
+	{ "http://127.0.0.1:8080/cr/ws/GasOrderService", false, true },
+	{ "http://127.9.9.9/x", false, true },
+	{ "http://localhost:1/x", false, true },
+	{ "http://[::1]:8080/x", false, true },
+	{ "http://user:pw@127.0.0.1/x", false, true },
+	{ "http://epki.example/x", true, true },
+	{ "http://epki.example/x", false, false },
+	{ "http://epki.example:80", false, false },
+	{ "http://10.0.0.1/x", false, false },
+	{ "http://[2001:db8::1]/x", false, false },
+	{ "http://[::ffff:10.0.0.1]/x", false, false },
+	{ "http://128.0.0.1/x", false, false },
+	{ "http://localhost.evil.example/x", false, false },
+	{ "http://127.0.0.1@evil.example/x", false, false },
+	{ "http://evil.example/?127.0.0.1", false, false },
+	{ "ftp://epki.example/x", true, false },
+	{ "epki.example", false, false },
+	{ "https://", false, false },
+	{ "http://[::1/x", false, false },
+};
+
+static void
+test_epki_url(void **state)
+{
+	struct fx *fx = *state;
+	char reason[160], text[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(url_cases) / sizeof(url_cases[0]); i++) {
+		reason[0] = '\0';
+		if ((config_epki_url_check(url_cases[i].url,
+			 url_cases[i].allow_http, reason,
+			 sizeof(reason)) == 0) != url_cases[i].ok)
+			fail_msg("%s (allow_http %d): %s", url_cases[i].url,
+			    url_cases[i].allow_http, reason);
+	}
+	/* allow_http = yes in the file lets any http:// host in. */
+	snprintf(text, sizeof(text), "%s",
+	    "[db]\npath = d\n[ra]\ncert = a\nkey = b\nca_chain = c\n"
+	    "[epki]\nurl = http://epki.example/x\nallow_http = yes\n"
+	    "username = u\npassword_file = p\nprofile_id = MP1\n");
+	assert_int_equal(load_text(fx, text, false), 0);
+	assert_true(fx->c->epki_allow_http);
 }
 
 static void
@@ -483,7 +547,7 @@ test_write_roundtrip(void **state)
 	for (s = text; (s = strchr(s, '\n')) != NULL; s++)
 		if (s[1] >= 'a' && s[1] <= 'z')
 			keys++;
-	assert_int_equal(keys, 38);
+	assert_int_equal(keys, 39);
 	assert_non_null(strstr(text, "\ncert = ra.pem\n"));
 	assert_non_null(strstr(text, "\npath = data/gw.db\n"));
 	assert_non_null(
@@ -581,6 +645,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_words, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_epki_url, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_relative_config_path,
