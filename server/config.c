@@ -21,6 +21,7 @@
 
 #include "secure.h"
 #include "config.h"
+#include "proxy.h"
 
 enum cfg_type {
 	CFG_STRING,
@@ -31,6 +32,7 @@ enum cfg_type {
 	CFG_UINT, /* unsigned */
 	CFG_BOOL,
 	CFG_LOGLEVEL, /* int, LOG_ERR .. LOG_DEBUG */
+	CFG_NETS,     /* a string: addresses and CIDRs (proxy.h) */
 	CFG__MAX
 };
 
@@ -108,6 +110,8 @@ static const struct cfg_key keys[] = {
 	K("server", "threads", CFG_UINT, 1, 64, "4", false, threads),
 	K("server", "timeout_seconds", CFG_UINT, 1, 3600, "30", false,
 	    conn_timeout_seconds),
+	K("server", "trusted_proxies", CFG_NETS, 0, 0, NULL, false,
+	    trusted_proxies),
 	K("server", "user", CFG_STRING, 0, 0, NULL, false, user),
 };
 
@@ -137,6 +141,9 @@ static const struct cfg_doc {
 	    "drop to this user after binding the listener; empty = stay" },
 	{ "server", "allow_root",
 	    "serve may keep running as root (no user set)" },
+	{ "server", "trusted_proxies",
+	    "reverse proxies whose X-Forwarded-For names the client "
+	    "(addresses, CIDRs); empty = none" },
 	{ "admin", "listen", "admin HTTP API, host:port; empty = off" },
 	{ "admin", "token_file", "bearer token for the admin API" },
 	{ "admin", "max_outstanding_challenges",
@@ -441,11 +448,18 @@ cfg_value_set(const struct cfg_key *k, struct gw_config *c, const char *v,
     char *reason, size_t rlen)
 {
 	char *field = (char *)c + k->off;
+	struct proxy_list *l;
 	long long n = 0;
 	int w = 0;
 
 	reason[0] = '\0';
 	switch (k->type) {
+	case CFG_NETS:
+		if (proxy_list_parse(v, &l, reason, rlen) == -1)
+			return -1;
+		proxy_list_free(l);
+		return cfg_set_string(k, c, (char **)(void *)field, v, reason,
+		    rlen);
 	case CFG_STRING:
 	case CFG_PATH:
 		return cfg_set_string(k, c, (char **)(void *)field, v, reason,
@@ -720,6 +734,7 @@ int
 config_load(struct gw_config **out, const char *path, FILE *errf)
 {
 	struct cfg_parse p;
+	char reason[160];
 	int r, rc = -1;
 
 	*out = NULL;
@@ -747,6 +762,14 @@ config_load(struct gw_config **out, const char *path, FILE *errf)
 	cfg_required_check(&p);
 	if (p.errors == 0)
 		p.errors += config_profiles_finish(p.c, errf);
+	/* Checked as it was read: only memory can fail here. */
+	if (p.errors == 0 &&
+	    proxy_list_parse(p.c->trusted_proxies, &p.c->proxies, reason,
+		sizeof(reason)) == -1) {
+		fprintf(errf, "%s: [server] trusted_proxies: %s\n", path,
+		    reason);
+		p.errors++;
+	}
 	if (p.errors != 0)
 		goto out;
 	*out = p.c;
@@ -770,8 +793,10 @@ config_free(struct gw_config *c)
 		return;
 	config_profiles_free(c);
 	for (i = 0; i < KEYS_N; i++)
-		if (keys[i].type == CFG_STRING || keys[i].type == CFG_PATH)
+		if (keys[i].type == CFG_STRING || keys[i].type == CFG_PATH ||
+		    keys[i].type == CFG_NETS)
 			free(*(char **)(void *)((char *)c + keys[i].off));
+	proxy_list_free(c->proxies);
 	free(c->path);
 	free(c->dir);
 	free(c);
@@ -819,6 +844,7 @@ cfg_value_format(const struct cfg_key *k, const struct gw_config *c, char *buf,
 	switch (k->type) {
 	case CFG_STRING:
 	case CFG_PATH:
+	case CFG_NETS:
 		s = cfg_value_str(k, c);
 		break;
 	case CFG_SIZE:

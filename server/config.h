@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct proxy_list;
+
 struct gw_config {
 	char *path; /* the file this came from */
 	char *dir;  /* its folder */
@@ -25,6 +27,8 @@ struct gw_config {
 	unsigned request_timeout_seconds; /* whole request must arrive */
 	char *user;			  /* drop to it after bind, or NULL */
 	bool allow_root;		  /* may serve as root */
+	char *trusted_proxies;		  /* as written, or NULL */
+	struct proxy_list *proxies;	  /* parsed; NULL or empty: none */
 	/* [admin] */
 	char *admin_listen; /* or NULL: off */
 	char *admin_token_file;

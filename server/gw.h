@@ -102,6 +102,9 @@ int enroll_pkioperation(struct gw_ctx *ctx, struct enroll_op *op,
 void enroll_finish(struct gw_ctx *ctx, struct enroll_op *op);
 
 /* http.c */
+struct MHD_Connection;
+void srv_client_addr(const struct gw_ctx *ctx, struct MHD_Connection *conn,
+    char *out, size_t n);
 int srv_http_start(struct srv_http **out, struct gw_ctx *ctx,
     struct gw_err *err);
 unsigned srv_http_port(const struct srv_http *h);

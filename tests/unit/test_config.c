@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "proxy.h"
 
 /* The required keys; appended to most test files. */
 static const char base[] = "[db]\n"
@@ -393,6 +394,16 @@ static const struct bad_case bad_cases[] = {
 	    "@:9: [epki] key \"username\": must not be empty\n"
 	    "@:8: [epki] key \"url\": bad value \"u\": expected "
 	    "https://HOST/...\n" },
+	{ "trusted_proxies",
+	    "[server]\ntrusted_proxies = 127.0.0.1, 10.0.0.0/33\n", true,
+	    "@:2: [server] key \"trusted_proxies\": bad value \"10.0.0.0/33\": "
+	    "expected IPv4 or IPv6 addresses or CIDRs (10.0.0.0/8, ::1), "
+	    "separated by commas\n" },
+	{ "trusted_proxies name", "[server]\ntrusted_proxies = proxy.lan\n",
+	    true,
+	    "@:2: [server] key \"trusted_proxies\": bad value \"proxy.lan\": "
+	    "expected IPv4 or IPv6 addresses or CIDRs (10.0.0.0/8, ::1), "
+	    "separated by commas\n" },
 	{ "epki url http",
 	    "[db]\npath = d\n[ra]\ncert = a\nkey = b\nca_chain = c\n"
 	    "[epki]\nusername = u\npassword_file = p\nprofile_id = x\n"
@@ -475,6 +486,76 @@ test_epki_url(void **state)
 	assert_true(fx->c->epki_allow_http);
 }
 
+/* X-Forwarded-For behind [server] trusted_proxies (proxy.c). */
+static const struct xff_case {
+	const char *peer;
+	const char *xff;
+	const char *want;
+	int rc;
+} xff_cases[] = {
+	{ "192.0.2.9", "203.0.113.5", "192.0.2.9", 0 }, /* untrusted peer */
+	{ "127.0.0.1", NULL, "127.0.0.1", 0 },
+	{ "127.0.0.1", "203.0.113.5", "203.0.113.5", 0 },
+	{ "127.0.0.1", "198.51.100.1, 203.0.113.5", "203.0.113.5", 0 },
+	{ "127.0.0.1", "203.0.113.5, 10.1.2.3", "203.0.113.5", 0 },
+	{ "127.0.0.1", " 203.0.113.5 ,\t10.0.0.1 ", "203.0.113.5", 0 },
+	{ "127.0.0.1", "10.9.9.9, 10.1.2.3", "10.9.9.9", 0 }, /* all trusted */
+	{ "127.0.0.1", "forged junk, 203.0.113.5", "203.0.113.5", 0 },
+	{ "127.0.0.1", ",203.0.113.5", "203.0.113.5", 0 },
+	{ "127.0.0.1", "203.0.113.5:1234", "203.0.113.5", 0 },
+	{ "127.0.0.1", "[2001:db8::1]:443", "2001:db8::1", 0 },
+	{ "127.0.0.1", "[2001:db8::1]", "2001:db8::1", 0 },
+	{ "127.0.0.1", "2001:DB8:0:0::1", "2001:db8::1", 0 },
+	{ "127.0.0.1", "::ffff:203.0.113.5", "203.0.113.5", 0 },
+	{ "::1", "203.0.113.7", "203.0.113.7", 0 },
+	{ "::ffff:127.0.0.1", "203.0.113.7", "203.0.113.7", 0 },
+	{ "fd00::5", "2001:db8::7", "2001:db8::7", 0 },
+	{ "127.0.0.2", "203.0.113.5", "127.0.0.2", 0 }, /* not in the list */
+	{ "127.0.0.1", "203.0.113.5, junk", "127.0.0.1", -1 },
+	{ "127.0.0.1", "", "127.0.0.1", -1 },
+	{ "127.0.0.1", "10.0.0.1,,", "127.0.0.1", -1 },
+	{ "127.0.0.1", "unknown", "127.0.0.1", -1 },
+	{ "127.0.0.1", "203.0.113.5:99999999", "127.0.0.1", -1 },
+	{ "127.0.0.1", "[2001:db8::1", "127.0.0.1", -1 },
+	{ "127.0.0.1", "2001:db8::1:443x", "127.0.0.1", -1 },
+};
+
+static void
+test_trusted_proxies(void **state)
+{
+	struct fx *fx = *state;
+	char out[64];
+	size_t i;
+
+	assert_int_equal(
+	    load_text(fx,
+		"[server]\ntrusted_proxies = 127.0.0.1, 10.0.0.0/8 "
+		"::1,fd00::/8\n",
+		true),
+	    0);
+	assert_string_equal(fx->c->trusted_proxies,
+	    "127.0.0.1, 10.0.0.0/8 ::1,fd00::/8");
+	for (i = 0; i < sizeof(xff_cases) / sizeof(xff_cases[0]); i++) {
+		if (proxy_client_addr(fx->c->proxies, xff_cases[i].peer,
+			xff_cases[i].xff, out,
+			sizeof(out)) != xff_cases[i].rc ||
+		    strcmp(out, xff_cases[i].want) != 0)
+			fail_msg("peer %s xff \"%s\": got %s, want %s (rc %d)",
+			    xff_cases[i].peer,
+			    xff_cases[i].xff != NULL ? xff_cases[i].xff :
+						       "(none)",
+			    out, xff_cases[i].want, xff_cases[i].rc);
+	}
+	/* Unset (the default): the peer, whatever the header says. */
+	assert_int_equal(load_text(fx, "", true), 0);
+	assert_null(fx->c->trusted_proxies);
+	assert_true(proxy_list_is_empty(fx->c->proxies));
+	assert_int_equal(proxy_client_addr(fx->c->proxies, "127.0.0.1",
+			     "203.0.113.5", out, sizeof(out)),
+	    0);
+	assert_string_equal(out, "127.0.0.1");
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -547,7 +628,7 @@ test_write_roundtrip(void **state)
 	for (s = text; (s = strchr(s, '\n')) != NULL; s++)
 		if (s[1] >= 'a' && s[1] <= 'z')
 			keys++;
-	assert_int_equal(keys, 39);
+	assert_int_equal(keys, 40);
 	assert_non_null(strstr(text, "\ncert = ra.pem\n"));
 	assert_non_null(strstr(text, "\npath = data/gw.db\n"));
 	assert_non_null(
@@ -646,6 +727,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_words, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_epki_url, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trusted_proxies, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_relative_config_path,
