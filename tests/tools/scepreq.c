@@ -78,7 +78,8 @@ usage(void)
 	    "\t[--get-encoding escaped|raw|half|urlsafe|space|wrapped]\n"
 	    "\t[--encrypt-to RA-CERT.pem] [--crl-out FILE]\n"
 	    "\t[--add-certs PEM-BUNDLE] [--add-recipients PEM-BUNDLE]\n"
-	    "\t[--headers-out FILE] [--header 'Name: value']...\n");
+	    "\t[--headers-out FILE] [--header 'Name: value']...\n"
+	    "\t[--interface LOCAL-ADDR] [--cacert PEM]\n");
 }
 
 /* --headers-out: every HTTP reply's header lines are appended there. */
@@ -88,6 +89,9 @@ static const char *headers_out;
 #define EXTRA_HEADERS_MAX 8
 static const char *extra_headers[EXTRA_HEADERS_MAX];
 static size_t nextra_headers;
+
+/* --interface: the local address to connect from; --cacert: TLS trust. */
+static const char *local_addr, *cacert;
 
 /* curl header callback: appends the line to the file of --headers-out. */
 static size_t
@@ -144,6 +148,10 @@ http_do(const char *url, const uint8_t *data, size_t len, const char *ctype,
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (local_addr != NULL)
+		curl_easy_setopt(c, CURLOPT_INTERFACE, local_addr);
+	if (cacert != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, cacert);
 	for (i = 0; i < nextra_headers; i++)
 		hdrs = curl_slist_append(hdrs, extra_headers[i]);
 	if (data != NULL) {
@@ -787,6 +795,10 @@ opt_value(struct opts *o, const char *name, const char *v)
 		o->add_recipients = v;
 	else if (strcmp(name, "--headers-out") == 0)
 		headers_out = v;
+	else if (strcmp(name, "--interface") == 0)
+		local_addr = v;
+	else if (strcmp(name, "--cacert") == 0)
+		cacert = v;
 	else if (strcmp(name, "--header") == 0) {
 		if (nextra_headers == EXTRA_HEADERS_MAX)
 			return -1;
