@@ -168,6 +168,7 @@ void epki_resp_init(struct epki_resp *r);
 void epki_resp_cleanup(struct epki_resp *r);
 const X509 *epki_resp_get0_cert_for_key(const struct epki_resp *r,
     const EVP_PKEY *pub);
+bool epki_resp_has_leaf(const struct epki_resp *r);
 
 /* Transport: a seam so unit tests can hand in canned replies. */
 struct epki_http {
@@ -193,6 +194,7 @@ struct epki_client_opts {
 	const char *ca_file;  /* or NULL: system store */
 	size_t max_response;  /* ceiling on a response body */
 	long max_connections; /* cap on parallel connections; 0: none */
+	bool https_only;      /* refuse http:// (README "Configuration") */
 };
 int epki_client_new(struct epki_client **out, const struct epki_client_opts *o,
     struct gw_err *err);

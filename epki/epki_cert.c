@@ -385,3 +385,20 @@ epki_resp_get0_cert_for_key(const struct epki_resp *r, const EVP_PKEY *pub)
 	}
 	return i < sk_X509_num(r->certs) ? sk_X509_value(r->certs, i) : NULL;
 }
+
+/*
+ * Whether r holds an end-entity certificate (one that does not say it is
+ * a CA): an issued certificate, whatever its key.
+ */
+bool
+epki_resp_has_leaf(const struct epki_resp *r)
+{
+	int i;
+
+	if (r == NULL || r->certs == NULL)
+		return false;
+	for (i = 0; i < sk_X509_num(r->certs); i++)
+		if (!cert_is_ca(sk_X509_value(r->certs, i)))
+			return true;
+	return false;
+}

@@ -154,7 +154,7 @@ client_easy_setup(CURL *e, const struct epki_client_opts *o, struct job *j)
 	} while (0)
 	SETOPT(CURLOPT_URL, o->url);
 	SETOPT(CURLOPT_NOSIGNAL, 1L);
-	SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+	SETOPT(CURLOPT_PROTOCOLS_STR, o->https_only ? "https" : "http,https");
 	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
 	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
 	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);

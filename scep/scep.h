@@ -91,6 +91,10 @@ int scep_ra_csr_new(const char *key_path, const char *cn, char **pem,
 int scep_ra_selfsigned_new(const char *key_path, const char *cn, int days,
     const char *cert_path, struct gw_err *err);
 
+/* A certificate the CA returned for an order (scep_leaf.c). */
+int scep_leaf_verify(const struct scep_ra *ra, const X509 *leaf, int64_t now,
+    struct gw_err *err);
+
 /* Incoming pkiMessage (scep_msg.c). */
 int scep_msg_parse(struct scep_msg **out, const uint8_t *der, size_t len,
     struct gw_err *err);

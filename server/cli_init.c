@@ -292,6 +292,8 @@ init_parse(int argc, char **argv, struct init_opts *o)
 static int
 init_check_opts(const struct init_opts *o)
 {
+	char reason[160];
+
 	if (o->ca_chain == NULL) {
 		fprintf(stderr,
 		    "scepgw init: --ca-chain FILE is required: "
@@ -306,6 +308,11 @@ init_check_opts(const struct init_opts *o)
 		    "--epki-password-file and --profile-id are "
 		    "required (GCC > Enterprise PKI > API user "
 		    "and profile)\n");
+		return -1;
+	}
+	if (config_epki_url_check(o->url, false, reason, sizeof(reason)) ==
+	    -1) {
+		fprintf(stderr, "scepgw init: --epki-url: %s\n", reason);
 		return -1;
 	}
 	return 0;

@@ -5,6 +5,7 @@
  * reader feeds inih one line at a time and counts; it also checks each
  * line's syntax, so every bad line is reported, not just the first.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -20,6 +21,7 @@
 
 #include "secure.h"
 #include "config.h"
+#include "proxy.h"
 
 enum cfg_type {
 	CFG_STRING,
@@ -30,6 +32,7 @@ enum cfg_type {
 	CFG_UINT, /* unsigned */
 	CFG_BOOL,
 	CFG_LOGLEVEL, /* int, LOG_ERR .. LOG_DEBUG */
+	CFG_NETS,     /* a string: addresses and CIDRs (proxy.h) */
 	CFG__MAX
 };
 
@@ -60,6 +63,7 @@ static const struct cfg_key keys[] = {
 	    false, challenge_ttl_seconds),
 	K("enroll", "max_failures_per_minute", CFG_UINT, 0, 600, "5", false,
 	    enroll_max_failures),
+	K("epki", "allow_http", CFG_BOOL, 0, 0, "no", false, epki_allow_http),
 	K("epki", "ca_file", CFG_PATH, 0, 0, NULL, false, epki_ca_file),
 	K("epki", "max_connections", CFG_UINT, 1, 65536, "1024", false,
 	    epki_max_connections),
@@ -111,6 +115,8 @@ static const struct cfg_key keys[] = {
 	K("server", "threads", CFG_UINT, 1, 64, "4", false, threads),
 	K("server", "timeout_seconds", CFG_UINT, 1, 3600, "30", false,
 	    conn_timeout_seconds),
+	K("server", "trusted_proxies", CFG_NETS, 0, 0, NULL, false,
+	    trusted_proxies),
 	K("server", "user", CFG_STRING, 0, 0, NULL, false, user),
 };
 
@@ -140,6 +146,9 @@ static const struct cfg_doc {
 	    "drop to this user after binding the listener; empty = stay" },
 	{ "server", "allow_root",
 	    "serve may keep running as root (no user set)" },
+	{ "server", "trusted_proxies",
+	    "reverse proxies whose X-Forwarded-For names the client "
+	    "(addresses, CIDRs); empty = none" },
 	{ "admin", "listen", "admin HTTP API, host:port; empty = off" },
 	{ "admin", "token_file", "bearer token for the admin API" },
 	{ "admin", "max_outstanding_challenges",
@@ -158,7 +167,12 @@ static const struct cfg_doc {
 	    "RA rollover: the replaced certificate, still decrypts; "
 	    "empty = none" },
 	{ "ra", "previous_key", "its key (mode 0600)" },
-	{ "epki", "url", "GlobalSign GasOrderService endpoint" },
+	{ "epki", "url",
+	    "GlobalSign GasOrderService endpoint; https (http only to a "
+	    "loopback address)" },
+	{ "epki", "allow_http",
+	    "allow an http:// url to a host that is not loopback (the API "
+	    "password then travels in clear)" },
 	{ "epki", "username", "EPKI API user" },
 	{ "epki", "password_file", "file holding the EPKI API password" },
 	{ "epki", "profile_id", "EPKI profile (MP...)" },
@@ -447,11 +461,18 @@ cfg_value_set(const struct cfg_key *k, struct gw_config *c, const char *v,
     char *reason, size_t rlen)
 {
 	char *field = (char *)c + k->off;
+	struct proxy_list *l;
 	long long n = 0;
 	int w = 0;
 
 	reason[0] = '\0';
 	switch (k->type) {
+	case CFG_NETS:
+		if (proxy_list_parse(v, &l, reason, rlen) == -1)
+			return -1;
+		proxy_list_free(l);
+		return cfg_set_string(k, c, (char **)(void *)field, v, reason,
+		    rlen);
 	case CFG_STRING:
 	case CFG_PATH:
 		return cfg_set_string(k, c, (char **)(void *)field, v, reason,
@@ -551,6 +572,95 @@ cfg_defaults_set(struct gw_config *c)
 	return 0;
 }
 
+/* Whether host (a URL's, IPv6 without brackets) is a loopback address. */
+static bool
+cfg_host_is_loopback(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (strcasecmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/*
+ * The host of an http:// or https:// url (rest points past the scheme),
+ * into out: no user info, no port, IPv6 without its brackets. Returns 0,
+ * or -1 when there is none.
+ */
+static int
+cfg_url_host(const char *rest, char *out, size_t n)
+{
+	size_t len = strcspn(rest, "/?#");
+	const char *at, *end;
+
+	/* User info ends at the authority's last '@'. */
+	for (at = rest + len; at > rest && at[-1] != '@'; at--)
+		;
+	len -= (size_t)(at - rest);
+	rest = at;
+	if (rest[0] == '[') {
+		if ((end = memchr(rest, ']', len)) == NULL)
+			return -1;
+		rest++;
+		len = (size_t)(end - rest);
+	} else if ((end = memchr(rest, ':', len)) != NULL)
+		len = (size_t)(end - rest);
+	if (len == 0 || len >= n)
+		return -1;
+	memcpy(out, rest, len);
+	out[len] = '\0';
+	return 0;
+}
+
+/*
+ * The [epki] url rule (README "Configuration"): https; http only to a
+ * loopback address (epki-sim) or with allow_http, since plain HTTP sends
+ * the API password and every order in clear. Returns 0, or -1 with the
+ * reason.
+ */
+int
+config_epki_url_check(const char *url, bool allow_http, char *reason,
+    size_t rlen)
+{
+	char host[256];
+
+	if (strncasecmp(url, "https://", 8) == 0 &&
+	    cfg_url_host(url + 8, host, sizeof(host)) == 0)
+		return 0;
+	if (strncasecmp(url, "http://", 7) != 0 ||
+	    cfg_url_host(url + 7, host, sizeof(host)) == -1) {
+		snprintf(reason, rlen,
+		    "bad value \"%.60s\": expected https://HOST/...", url);
+		return -1;
+	}
+	if (allow_http || cfg_host_is_loopback(host))
+		return 0;
+	snprintf(reason, rlen,
+	    "http:// sends the API password and every order in clear: use "
+	    "https://, or set [epki] allow_http = yes");
+	return -1;
+}
+
+/* Reports an [epki] url the rule refuses, on the line that set it. */
+static void
+cfg_epki_url_check(struct cfg_parse *p)
+{
+	const struct cfg_key *k = cfg_key_find("epki", "url");
+	char reason[160];
+
+	if (p->c->epki_url == NULL ||
+	    config_epki_url_check(p->c->epki_url, p->c->epki_allow_http, reason,
+		sizeof(reason)) == 0)
+		return;
+	fprintf(p->errf, "%s:%d: [epki] key \"url\": %s\n", p->path,
+	    p->seen[k - keys], reason);
+	p->errors++;
+}
+
 /* Reports required keys never set, in DESIGN.md order; and cross-checks. */
 static void
 cfg_required_check(struct cfg_parse *p)
@@ -573,6 +683,7 @@ cfg_required_check(struct cfg_parse *p)
 		    p->path);
 		p->errors++;
 	}
+	cfg_epki_url_check(p);
 }
 
 /*
@@ -636,6 +747,7 @@ int
 config_load(struct gw_config **out, const char *path, FILE *errf)
 {
 	struct cfg_parse p;
+	char reason[160];
 	int r, rc = -1;
 
 	*out = NULL;
@@ -663,6 +775,14 @@ config_load(struct gw_config **out, const char *path, FILE *errf)
 	cfg_required_check(&p);
 	if (p.errors == 0)
 		p.errors += config_profiles_finish(p.c, errf);
+	/* Checked as it was read: only memory can fail here. */
+	if (p.errors == 0 &&
+	    proxy_list_parse(p.c->trusted_proxies, &p.c->proxies, reason,
+		sizeof(reason)) == -1) {
+		fprintf(errf, "%s: [server] trusted_proxies: %s\n", path,
+		    reason);
+		p.errors++;
+	}
 	if (p.errors != 0)
 		goto out;
 	*out = p.c;
@@ -686,8 +806,10 @@ config_free(struct gw_config *c)
 		return;
 	config_profiles_free(c);
 	for (i = 0; i < KEYS_N; i++)
-		if (keys[i].type == CFG_STRING || keys[i].type == CFG_PATH)
+		if (keys[i].type == CFG_STRING || keys[i].type == CFG_PATH ||
+		    keys[i].type == CFG_NETS)
 			free(*(char **)(void *)((char *)c + keys[i].off));
+	proxy_list_free(c->proxies);
 	free(c->path);
 	free(c->dir);
 	free(c);
@@ -735,6 +857,7 @@ cfg_value_format(const struct cfg_key *k, const struct gw_config *c, char *buf,
 	switch (k->type) {
 	case CFG_STRING:
 	case CFG_PATH:
+	case CFG_NETS:
 		s = cfg_value_str(k, c);
 		break;
 	case CFG_SIZE:

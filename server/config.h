@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct proxy_list;
+
 struct gw_config {
 	char *path; /* the file this came from */
 	char *dir;  /* its folder */
@@ -25,6 +27,8 @@ struct gw_config {
 	unsigned request_timeout_seconds; /* whole request must arrive */
 	char *user;			  /* drop to it after bind, or NULL */
 	bool allow_root;		  /* may serve as root */
+	char *trusted_proxies;		  /* as written, or NULL */
+	struct proxy_list *proxies;	  /* parsed; NULL or empty: none */
 	/* [admin] */
 	char *admin_listen; /* or NULL: off */
 	char *admin_token_file;
@@ -40,7 +44,8 @@ struct gw_config {
 	char *ra_previous_cert; /* rollover, or NULL */
 	char *ra_previous_key;
 	/* [epki] */
-	char *epki_url;
+	char *epki_url;	      /* https; http only to loopback or allowed */
+	bool epki_allow_http; /* http:// to any host */
 	char *epki_username;
 	char *epki_password_file;
 	char *epki_profile_id;
@@ -108,6 +113,8 @@ struct gw_config *config_new_defaults(const char *path);
 int config_str_set(char **dst, const char *s);
 void config_free(struct gw_config *c);
 int config_write_default(FILE *f, const struct gw_config *c);
+int config_epki_url_check(const char *url, bool allow_http, char *reason,
+    size_t rlen);
 
 /* Profiles (config_profile.c). */
 const struct gw_profile *config_profile_find(const struct gw_config *c,

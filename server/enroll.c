@@ -540,6 +540,43 @@ order_log_errors(const char *txid, const struct epki_resp *r)
 		    r->errors[i].field, r->errors[i].message);
 }
 
+/* What a device hears when GlobalSign's certificate is refused. */
+#define UNTRUSTED_TEXT "the CA returned an unusable certificate"
+
+/*
+ * Checks the certificate GlobalSign returned for txid before it is
+ * stored or delivered (README "How an enrollment works", step 6): leaf,
+ * the one holding the request's key (NULL: the answer held a certificate,
+ * but none for that key), must chain to [ra] ca_chain. When it does not,
+ * logs why and records the transaction failed, keeping its order id for
+ * the operator; it is never ordered again. Returns 0 when leaf may be
+ * stored, or -1 with *text the device's failInfoText.
+ */
+int
+enroll_issued_check(struct gw_ctx *ctx, const char *txid, const char *order_id,
+    const X509 *leaf, const char **text)
+{
+	struct gw_err err;
+
+	gw_err_clear(&err);
+	if (leaf == NULL)
+		gw_err_set(&err, SCEP_FAIL_BADCERTID,
+		    "it does not hold the request's key");
+	else if (scep_leaf_verify(ctx->ra, leaf, enroll_now(), &err) == 0)
+		return 0;
+	log_warnx("txid=%s: order %s: GlobalSign's certificate refused: %s; "
+		  "the transaction fails and is not ordered again",
+	    txid, order_id, err.msg);
+	*text = UNTRUSTED_TEXT;
+	if ((order_id[0] != '\0' &&
+		db_txn_set_order(ctx->db, txid, order_id, enroll_now(), &err) ==
+		    -1) ||
+	    db_txn_set_failed(ctx->db, txid, SCEP_FAIL_BADREQUEST,
+		UNTRUSTED_TEXT, enroll_now(), &err) == -1)
+		log_warnx("txid=%s: cannot store failure: %s", txid, err.msg);
+	return -1;
+}
+
 /*
  * Records GlobalSign's answer to an order for txid (whose CSR key is pub):
  * ISSUED with the certificate, FAILED for a final refusal, or nothing final
@@ -561,6 +598,10 @@ enroll_order_record(struct gw_ctx *ctx, const char *txid, const EVP_PKEY *pub,
 		if (r->cls == EPKI_WARNING)
 			order_log_errors(txid, r);
 		leaf = epki_resp_get0_cert_for_key(r, pub);
+		if ((leaf != NULL || epki_resp_has_leaf(r)) &&
+		    enroll_issued_check(ctx, txid, r->order_id, leaf, text) ==
+			-1)
+			return SCEP_STATUS_FAILURE;
 		if (leaf != NULL &&
 		    (*cert = enroll_store_issued(ctx, txid, r->order_id,
 			 leaf)) != NULL)
@@ -645,10 +686,11 @@ order_issued_done(void *arg, int rc, const struct gw_err *err)
 
 /*
  * The common case of order_done(): GlobalSign issued a certificate for the
- * key. Hands it to the database without waiting for another thread's
- * commit (this thread serves every order); order_issued_done() delivers
- * it after its own commit. Returns
- * 0 when queued, -1 when the caller must record the answer itself.
+ * key, and it chains to [ra] ca_chain (else enroll_order_record() refuses
+ * it and fails the transaction). Hands it to the database without waiting for
+ * another thread's commit (this thread serves every order); order_issued_done()
+ * delivers it after its own commit. Returns 0 when queued, -1 when the caller
+ * must record the answer itself.
  */
 static int
 order_issued(struct enroll_job *j, struct epki_resp *r)
@@ -662,6 +704,7 @@ order_issued(struct enroll_job *j, struct epki_resp *r)
 	memset(&f, 0, sizeof(f));
 	if ((r->cls != EPKI_OK && r->cls != EPKI_WARNING) ||
 	    (leaf = epki_resp_get0_cert_for_key(r, j->pub)) == NULL ||
+	    scep_leaf_verify(j->e->ctx->ra, leaf, enroll_now(), &err) == -1 ||
 	    issued_fields_get(leaf, &f) == -1 ||
 	    (q = calloc(1, sizeof(*q))) == NULL ||
 	    (q->cert = leaf_ref(leaf)) == NULL)

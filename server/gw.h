@@ -86,6 +86,8 @@ X509 *enroll_store_issued(struct gw_ctx *ctx, const char *txid,
     const char *order_id, const X509 *leaf);
 void enroll_profile_order(const struct gw_ctx *ctx, const char *name,
     struct epki_order *o);
+int enroll_issued_check(struct gw_ctx *ctx, const char *txid,
+    const char *order_id, const X509 *leaf, const char **text);
 enum scep_status enroll_order_record(struct gw_ctx *ctx, const char *txid,
     const EVP_PKEY *pub, const struct epki_resp *r, X509 **cert,
     const char **text);
@@ -102,6 +104,9 @@ int enroll_pkioperation(struct gw_ctx *ctx, struct enroll_op *op,
 void enroll_finish(struct gw_ctx *ctx, struct enroll_op *op);
 
 /* http.c */
+struct MHD_Connection;
+void srv_client_addr(const struct gw_ctx *ctx, struct MHD_Connection *conn,
+    char *out, size_t n);
 int srv_http_start(struct srv_http **out, struct gw_ctx *ctx,
     struct gw_err *err);
 unsigned srv_http_port(const struct srv_http *h);

@@ -24,6 +24,7 @@
 
 #include <microhttpd.h>
 
+#include "admin.h"
 #include "buf.h"
 #include "config.h"
 #include "gw.h"
@@ -31,6 +32,7 @@
 #include "gw_thread.h"
 #include "log.h"
 #include "ndes.h"
+#include "proxy.h"
 #include "scep.h"
 
 #define CT_TEXT "text/plain"
@@ -435,26 +437,64 @@ srv_get(struct srv_req *rq)
 	    "unsupported operation\n");
 }
 
-/* Fills the peer address of a new request, for log lines. */
-static void
-srv_req_peer(struct srv_req *rq)
-{
-	const union MHD_ConnectionInfo *ci;
-	const struct sockaddr *sa;
+/* The X-Forwarded-For header lines of a request, joined by commas. */
+struct srv_xff {
+	struct buf b; /* capped: a longer header is unreadable */
+	bool bad;
+};
 
-	snprintf(rq->op.peer, sizeof(rq->op.peer), "?");
-	ci = MHD_get_connection_info(rq->conn,
-	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci == NULL || (sa = ci->client_addr) == NULL)
+/* MHD_get_connection_values() callback: adds one X-Forwarded-For line. */
+static enum MHD_Result
+srv_xff_add(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct srv_xff *x = cls;
+
+	(void)kind;
+	if (strcasecmp(key, "X-Forwarded-For") != 0 || value == NULL)
+		return MHD_YES;
+	if ((x->b.len > 0 && buf_add(&x->b, ",", 1) == -1) ||
+	    buf_addstr(&x->b, value) == -1) {
+		x->bad = true;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/*
+ * The client address of a request on the SCEP listener, for the failure
+ * limit, the log lines and the NDES page (README "Behind a reverse
+ * proxy"): the TCP peer, or, when the peer is one of [server]
+ * trusted_proxies, the client its X-Forwarded-For names (proxy.c). A
+ * trusted proxy's header that cannot be read is logged, and the proxy's
+ * own address used. out is "?" when MHD knows no peer.
+ */
+void
+srv_client_addr(const struct gw_ctx *ctx, struct MHD_Connection *conn,
+    char *out, size_t n)
+{
+	char peer[PROXY_ADDR_MAX];
+	struct srv_xff xff;
+
+	admin_peer(conn, peer, sizeof(peer));
+	snprintf(out, n, "%s", peer);
+	if (proxy_list_is_empty(ctx->cfg->proxies) ||
+	    !proxy_list_has(ctx->cfg->proxies, peer))
 		return;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET,
-		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-		    rq->op.peer, sizeof(rq->op.peer));
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6,
-		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-		    rq->op.peer, sizeof(rq->op.peer));
+	memset(&xff, 0, sizeof(xff));
+	buf_init(&xff.b, 4096);
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, srv_xff_add, &xff);
+	/* No header: the proxy's own request (a health check). */
+	if (xff.bad ||
+	    (xff.b.len > 0 &&
+		proxy_client_addr(ctx->cfg->proxies, peer,
+		    (const char *)xff.b.data, out, n) == -1)) {
+		snprintf(out, n, "%s", peer);
+		log_warnx("%s: trusted proxy sent an X-Forwarded-For that "
+			  "cannot be read; using the proxy's address",
+		    peer);
+	}
+	buf_cleanup(&xff.b);
 }
 
 /* MHD's first callback for a request: allocates its state. */
@@ -473,7 +513,7 @@ srv_req_new(struct srv_http *h, struct MHD_Connection *conn)
 	pthread_mutex_init(&rq->mu, NULL);
 	rq->op.resume = srv_req_resume;
 	rq->op.resume_arg = rq;
-	srv_req_peer(rq);
+	srv_client_addr(ctx, conn, rq->op.peer, sizeof(rq->op.peer));
 	return rq;
 }
 

@@ -553,7 +553,7 @@ ndes_page(struct gw_ctx *ctx, struct MHD_Connection *conn, const char *method,
 	enum MHD_Result rc;
 
 	*job = NULL;
-	admin_peer(conn, peer, sizeof(peer));
+	srv_client_addr(ctx, conn, peer, sizeof(peer));
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return admin_respond(conn, MHD_HTTP_METHOD_NOT_ALLOWED,

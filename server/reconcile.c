@@ -59,9 +59,10 @@ struct reconcile {
 
 /* What a lookup at GlobalSign found. */
 enum lookup {
-	LOOKUP_STORED, /* the certificate was found and stored */
-	LOOKUP_NONE,   /* GlobalSign has no order for this request */
-	LOOKUP_RETRY,  /* no answer we can rely on: try later */
+	LOOKUP_STORED,	/* the certificate was found and stored */
+	LOOKUP_REFUSED, /* it was found, untrusted: the transaction failed */
+	LOOKUP_NONE,	/* GlobalSign has no order for this request */
+	LOOKUP_RETRY,	/* no answer we can rely on: try later */
 };
 
 static int64_t
@@ -171,13 +172,20 @@ certs_find_key(const STACK_OF(X509) *certs, const EVP_PKEY *pub)
 	return NULL;
 }
 
-/* Stores leaf for t; LOOKUP_STORED, or RETRY if the database refused. */
+/*
+ * Stores leaf for t once it chains to [ra] ca_chain; LOOKUP_STORED,
+ * LOOKUP_REFUSED when it does not (or is NULL: the order holds another
+ * key), or RETRY if the database refused.
+ */
 static enum lookup
 lookup_store(struct reconcile *r, const struct db_txn *t, const char *order_id,
     const X509 *leaf)
 {
+	const char *text;
 	X509 *copy;
 
+	if (enroll_issued_check(r->ctx, t->txid, order_id, leaf, &text) == -1)
+		return LOOKUP_REFUSED;
 	copy = enroll_store_issued(r->ctx, t->txid, order_id, leaf);
 	if (copy == NULL)
 		return LOOKUP_RETRY;
@@ -187,10 +195,14 @@ lookup_store(struct reconcile *r, const struct db_txn *t, const char *order_id,
 	return LOOKUP_STORED;
 }
 
-/* GetOrderByOrderId: is this order issued for the request's key? */
+/*
+ * GetOrderByOrderId: is this order issued for the request's key? ours: the
+ * order is the one recorded for t, so a certificate for another key in it
+ * is GlobalSign's error, not another request's order.
+ */
 static enum lookup
 lookup_order(struct reconcile *r, const struct db_txn *t, const char *order_id,
-    const EVP_PKEY *pub)
+    const EVP_PKEY *pub, bool ours)
 {
 	struct epki_resp resp;
 	struct gw_err err;
@@ -212,7 +224,7 @@ lookup_order(struct reconcile *r, const struct db_txn *t, const char *order_id,
 		goto out;
 	}
 	leaf = epki_resp_get0_cert_for_key(&resp, pub);
-	if (leaf != NULL)
+	if (leaf != NULL || (ours && epki_resp_has_leaf(&resp)))
 		res = lookup_store(r, t, order_id, leaf);
 	else
 		res = LOOKUP_NONE; /* an order, but not for this key */
@@ -246,7 +258,7 @@ lookup_found(struct reconcile *r, const struct db_txn *t,
 		return lookup_store(r, t, f->order_id, leaf);
 	if (f->certs != NULL)
 		return LOOKUP_NONE; /* another request's certificate */
-	return lookup_order(r, t, f->order_id, pub);
+	return lookup_order(r, t, f->order_id, pub, false);
 }
 
 /* GetOrders by CommonName since the day before the transaction began. */
@@ -405,7 +417,7 @@ reconcile_txn(struct reconcile *r, const struct db_txn *t, struct backoff *b)
 		return;
 	}
 	if (t->order_id != NULL)
-		res = lookup_order(r, t, t->order_id, pub);
+		res = lookup_order(r, t, t->order_id, pub, true);
 	if (res == LOOKUP_NONE)
 		res = lookup_orders(r, t, pub);
 	if (res == LOOKUP_RETRY)

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -369,6 +370,9 @@ serve_epki_opts(const struct gw_config *cfg, struct epki_client_opts *o)
 	o->ca_file = cfg->epki_ca_file;
 	o->max_response = cfg->epki_max_response;
 	o->max_connections = (long)cfg->epki_max_connections;
+	/* http only where config_epki_url_check() let an http:// URL in. */
+	o->https_only = strncasecmp(cfg->epki_url, "https://", 8) == 0 &&
+	    !cfg->epki_allow_http;
 }
 
 /*

@@ -51,8 +51,13 @@ enum sim_fault_kind {
 	SIM_F_INTERNAL, /* SuccessCode -1 with ErrorCode -1 */
 	SIM_F_WARNING,	/* do the work, answer SuccessCode 1 + -2001 */
 	SIM_F_DROP,	/* do the work, then close after ms, no answer */
+	SIM_F_FOREIGN,	/* do the work; the certificate sent is not the CA's */
 	SIM_F__MAX
 };
+
+/* The warn flags of an operation: the -2001 warning; fault "foreign". */
+#define SIM_OP_WARN 1
+#define SIM_OP_FOREIGN 2
 
 struct sim_fault {
 	enum sim_fault_kind kind;
@@ -149,6 +154,7 @@ void sim_pki_cleanup(struct sim *s);
 int sim_pki_issue(struct sim *s, EVP_PKEY *pub, const X509_PUBKEY *spki,
     const struct epki_order *o, X509 **out, struct gw_err *err);
 int sim_pki_p7_pem(const struct sim *s, X509 *leaf, struct buf *out);
+int sim_pki_forge(X509 *leaf, struct gw_err *err);
 int sim_pem_crlf(const char *pem, struct buf *out);
 
 int sim_date_parse(const char *s, int end_of_day, time_t *out);

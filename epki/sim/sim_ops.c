@@ -317,6 +317,7 @@ op_order(struct sim *s, const struct sockaddr *peer, struct epki_req *rq,
 {
 	struct epki_reply rep = { .op = EPKI_OP_ORDER, .success_code = -1 };
 	struct epki_error e;
+	struct gw_err err;
 	struct buf cert;
 	EVP_PKEY *pub = NULL;
 	X509_REQ *req = NULL;
@@ -332,6 +333,11 @@ op_order(struct sim *s, const struct sockaddr *peer, struct epki_req *rq,
 	    check_csr(rq->order.csr_pem, &req, &pub, &e) == 0 &&
 	    order_issue(s, pub, X509_REQ_get_X509_PUBKEY(req), &rq->order, id,
 		sizeof(id), &leaf, &e) == 0) {
+		/* Fault "foreign": the order is made and paid for, but the
+		 * answer carries a certificate the CA did not sign. */
+		if ((warn & SIM_OP_FOREIGN) != 0 &&
+		    sim_pki_forge(leaf, &err) == -1)
+			fprintf(stderr, "epki-sim: %s\n", err.msg);
 		if (sim_pki_p7_pem(s, leaf, &cert) == 0) {
 			rep.success_code = 0;
 			rep.order_id = id;
@@ -341,7 +347,7 @@ op_order(struct sim *s, const struct sockaddr *peer, struct epki_req *rq,
 			    "Problem returning the certificate.");
 		}
 	}
-	rc = sim_reply_send(&rep, &e, warn, out);
+	rc = sim_reply_send(&rep, &e, warn & SIM_OP_WARN, out);
 	buf_cleanup(&cert);
 	EVP_PKEY_free(pub);
 	X509_REQ_free(req);
@@ -359,6 +365,7 @@ op_get_order(struct sim *s, const struct sockaddr *peer, struct epki_req *rq,
 	struct sim_leaf_info li;
 	struct sim_stored st;
 	struct epki_error e;
+	struct gw_err err;
 	int rc;
 
 	memset(&e, 0, sizeof(e));
@@ -372,6 +379,8 @@ op_get_order(struct sim *s, const struct sockaddr *peer, struct epki_req *rq,
 		goto reply;
 	}
 	if (sim_stored_load(s, rq->order_no, &st) == -1 ||
+	    ((warn & SIM_OP_FOREIGN) != 0 &&
+		sim_pki_forge(st.leaf, &err) == -1) ||
 	    sim_leaf_info_fill(s, st.leaf, &li) == -1) {
 		sim_fail(&e, -9916, "OrderNo", "OrderID not found.");
 		goto reply;
@@ -384,7 +393,7 @@ op_get_order(struct sim *s, const struct sockaddr *peer, struct epki_req *rq,
 	rep.want_fulfillment = rq->want_fulfillment;
 	rep.want_p7 = rq->want_p7;
 reply:
-	rc = sim_reply_send(&rep, &e, warn, out);
+	rc = sim_reply_send(&rep, &e, warn & SIM_OP_WARN, out);
 	sim_stored_cleanup(&st);
 	sim_leaf_info_cleanup(&li);
 	return rc;
@@ -440,9 +449,10 @@ op_run(struct sim *s, const struct sockaddr *peer, struct epki_req *rq,
 	case EPKI_OP_GET_ORDERS:
 		return sim_op_get_orders(s, peer, rq, warn, out);
 	case EPKI_OP_REVOKE:
-		return sim_op_revoke(s, peer, rq, warn, out);
+		return sim_op_revoke(s, peer, rq, warn & SIM_OP_WARN, out);
 	default:
-		return sim_op_get_profiles(s, peer, rq, warn, out);
+		return sim_op_get_profiles(s, peer, rq, warn & SIM_OP_WARN,
+		    out);
 	}
 }
 
@@ -470,8 +480,11 @@ call_apply(struct sim *s, const struct sockaddr *peer, struct epki_req *rq,
 		res->action = SIM_ACT_CLOSE;
 		res->delay_ms += f->ms;
 		return op_run(s, peer, rq, 0, res->out);
+	case SIM_F_FOREIGN:
+		return op_run(s, peer, rq, SIM_OP_FOREIGN, res->out);
 	default:
-		return op_run(s, peer, rq, f->kind == SIM_F_WARNING, res->out);
+		return op_run(s, peer, rq,
+		    f->kind == SIM_F_WARNING ? SIM_OP_WARN : 0, res->out);
 	}
 }
 

@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509v3.h>
@@ -600,6 +602,26 @@ sim_pki_issue(struct sim *s, EVP_PKEY *pub, const X509_PUBKEY *spki,
 out:
 	X509_NAME_free(subj);
 	X509_free(x);
+	return rc;
+}
+
+/*
+ * Signs leaf again with a new throwaway key (fault "foreign"): it keeps
+ * the issuing CA's name as issuer but no longer verifies with its key,
+ * as a certificate from someone else would. 0 or -1.
+ */
+int
+sim_pki_forge(X509 *leaf, struct gw_err *err)
+{
+	EVP_PKEY *key;
+	int rc = -1;
+
+	if ((key = EVP_EC_gen("P-256")) == NULL ||
+	    X509_sign(leaf, key, EVP_sha256()) <= 0)
+		gw_err_set_ossl(err, EIO, "forging");
+	else
+		rc = 0;
+	EVP_PKEY_free(key);
 	return rc;
 }
 

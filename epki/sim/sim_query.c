@@ -85,12 +85,14 @@ order_matches(const struct epki_order_query *q, const struct range *req,
 	    range_has(req, st->request_date) && range_has(iss, li->nb);
 }
 
-/* Loads each stored order and keeps those matching q. */
+/* Loads each stored order and keeps those matching q; forge: fault
+ * "foreign" (sim_pki_forge()). */
 static void
 orders_collect(struct sim *s, const struct epki_order_query *q,
     const struct range *req, const struct range *iss, char **names,
-    size_t nnames, struct found *f)
+    size_t nnames, bool forge, struct found *f)
 {
+	struct gw_err err;
 	struct sim_stored *st;
 	struct sim_leaf_info *li;
 	size_t i;
@@ -100,6 +102,7 @@ orders_collect(struct sim *s, const struct epki_order_query *q,
 		li = &f->li[f->n];
 		sim_leaf_info_init(li);
 		if (sim_stored_load(s, names[i], st) == 0 &&
+		    (!forge || sim_pki_forge(st->leaf, &err) == 0) &&
 		    sim_leaf_info_fill(s, st->leaf, li) == 0 &&
 		    order_matches(q, req, iss, st, li)) {
 			sim_order_info_set(&f->info[f->n], names[i], st, li);
@@ -165,14 +168,15 @@ sim_op_get_orders(struct sim *s, const struct sockaddr *peer,
 		sim_fail(&e, -300, NULL, "Database error.");
 		goto reply;
 	}
-	orders_collect(s, q, &req, &iss, names, nnames, &f);
+	orders_collect(s, q, &req, &iss, names, nnames,
+	    (warn & SIM_OP_FOREIGN) != 0, &f);
 	rep.success_code = 0;
 	rep.infos = f.info;
 	rep.ninfos = f.n;
 	rep.want_cert_info = q->want_cert_info;
 	rep.want_fulfillment = q->want_fulfillment;
 reply:
-	rc = sim_reply_send(&rep, &e, warn, out);
+	rc = sim_reply_send(&rep, &e, warn & SIM_OP_WARN, out);
 	found_free(&f);
 	sim_order_names_free(names, nnames);
 	return rc;

@@ -78,11 +78,20 @@ usage(void)
 	    "\t[--get-encoding escaped|raw|half|urlsafe|space|wrapped]\n"
 	    "\t[--encrypt-to RA-CERT.pem] [--crl-out FILE]\n"
 	    "\t[--add-certs PEM-BUNDLE] [--add-recipients PEM-BUNDLE]\n"
-	    "\t[--headers-out FILE]\n");
+	    "\t[--headers-out FILE] [--header 'Name: value']...\n"
+	    "\t[--interface LOCAL-ADDR] [--cacert PEM]\n");
 }
 
 /* --headers-out: every HTTP reply's header lines are appended there. */
 static const char *headers_out;
+
+/* --header: request header lines sent with every request. */
+#define EXTRA_HEADERS_MAX 8
+static const char *extra_headers[EXTRA_HEADERS_MAX];
+static size_t nextra_headers;
+
+/* --interface: the local address to connect from; --cacert: TLS trust. */
+static const char *local_addr, *cacert;
 
 /* curl header callback: appends the line to the file of --headers-out. */
 static size_t
@@ -115,6 +124,7 @@ http_do(const char *url, const uint8_t *data, size_t len, const char *ctype,
 	struct curl_slist *hdrs = NULL;
 	FILE *hf = NULL;
 	char hdr[256];
+	size_t i;
 	CURLcode cc;
 	CURL *c;
 	int rc = -1;
@@ -138,16 +148,23 @@ http_do(const char *url, const uint8_t *data, size_t len, const char *ctype,
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (local_addr != NULL)
+		curl_easy_setopt(c, CURLOPT_INTERFACE, local_addr);
+	if (cacert != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, cacert);
+	for (i = 0; i < nextra_headers; i++)
+		hdrs = curl_slist_append(hdrs, extra_headers[i]);
 	if (data != NULL) {
 		snprintf(hdr, sizeof(hdr), "Content-Type:%s%s",
 		    ctype[0] != '\0' ? " " : "", ctype);
-		hdrs = curl_slist_append(NULL, hdr);
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+		hdrs = curl_slist_append(hdrs, hdr);
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t)len);
 	}
+	if (hdrs != NULL)
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	if ((cc = curl_easy_perform(c)) != CURLE_OK) {
 		fprintf(stderr, "scepreq: %s: %s\n", url,
 		    curl_easy_strerror(cc));
@@ -778,7 +795,15 @@ opt_value(struct opts *o, const char *name, const char *v)
 		o->add_recipients = v;
 	else if (strcmp(name, "--headers-out") == 0)
 		headers_out = v;
-	else if (strcmp(name, "--get-encoding") == 0) {
+	else if (strcmp(name, "--interface") == 0)
+		local_addr = v;
+	else if (strcmp(name, "--cacert") == 0)
+		cacert = v;
+	else if (strcmp(name, "--header") == 0) {
+		if (nextra_headers == EXTRA_HEADERS_MAX)
+			return -1;
+		extra_headers[nextra_headers++] = v;
+	} else if (strcmp(name, "--get-encoding") == 0) {
 		o->get_encoding = v;
 		o->get = true;
 	} else

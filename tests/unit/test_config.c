@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "proxy.h"
 
 /* The required keys; appended to most test files. */
 static const char base[] = "[db]\n"
@@ -408,7 +409,27 @@ static const struct bad_case bad_cases[] = {
 	    "url = u\nusername =\npassword_file = p\nprofile_id = x\n",
 	    false,
 	    "@:2: [db] key \"path\": must not be empty\n"
-	    "@:9: [epki] key \"username\": must not be empty\n" },
+	    "@:9: [epki] key \"username\": must not be empty\n"
+	    "@:8: [epki] key \"url\": bad value \"u\": expected "
+	    "https://HOST/...\n" },
+	{ "trusted_proxies",
+	    "[server]\ntrusted_proxies = 127.0.0.1, 10.0.0.0/33\n", true,
+	    "@:2: [server] key \"trusted_proxies\": bad value \"10.0.0.0/33\": "
+	    "expected IPv4 or IPv6 addresses or CIDRs (10.0.0.0/8, ::1), "
+	    "separated by commas\n" },
+	{ "trusted_proxies name", "[server]\ntrusted_proxies = proxy.lan\n",
+	    true,
+	    "@:2: [server] key \"trusted_proxies\": bad value \"proxy.lan\": "
+	    "expected IPv4 or IPv6 addresses or CIDRs (10.0.0.0/8, ::1), "
+	    "separated by commas\n" },
+	{ "epki url http",
+	    "[db]\npath = d\n[ra]\ncert = a\nkey = b\nca_chain = c\n"
+	    "[epki]\nusername = u\npassword_file = p\nprofile_id = x\n"
+	    "url = http://epki.example/Gas\n",
+	    false,
+	    "@:11: [epki] key \"url\": http:// sends the API password and "
+	    "every order in clear: use https://, or set [epki] allow_http = "
+	    "yes\n" },
 };
 
 static void
@@ -427,6 +448,130 @@ test_bad(void **state)
 		assert_string_equal(fx->errs, want);
 		free(want);
 	}
+}
+
+/* The [epki] url rule: https; http only to loopback or with allow_http. */
+static const struct url_case {
+	const char *url;
+	bool allow_http;
+	bool ok;
+} url_cases[] = {
+	{ "https://system.globalsign.com/cr/ws/GasOrderService", false, true },
+	{ "HTTPS://epki.example:8443/x", false, true },
+	{ "https://[2001:db8::1]/x", false, true },
+	{ "http://127.0.0.1:8080/cr/ws/GasOrderService", false, true },
+	{ "http://127.9.9.9/x", false, true },
+	{ "http://localhost:1/x", false, true },
+	{ "http://[::1]:8080/x", false, true },
+	{ "http://user:pw@127.0.0.1/x", false, true },
+	{ "http://epki.example/x", true, true },
+	{ "http://epki.example/x", false, false },
+	{ "http://epki.example:80", false, false },
+	{ "http://10.0.0.1/x", false, false },
+	{ "http://[2001:db8::1]/x", false, false },
+	{ "http://[::ffff:10.0.0.1]/x", false, false },
+	{ "http://128.0.0.1/x", false, false },
+	{ "http://localhost.evil.example/x", false, false },
+	{ "http://127.0.0.1@evil.example/x", false, false },
+	{ "http://evil.example/?127.0.0.1", false, false },
+	{ "ftp://epki.example/x", true, false },
+	{ "epki.example", false, false },
+	{ "https://", false, false },
+	{ "http://[::1/x", false, false },
+};
+
+static void
+test_epki_url(void **state)
+{
+	struct fx *fx = *state;
+	char reason[160], text[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(url_cases) / sizeof(url_cases[0]); i++) {
+		reason[0] = '\0';
+		if ((config_epki_url_check(url_cases[i].url,
+			 url_cases[i].allow_http, reason,
+			 sizeof(reason)) == 0) != url_cases[i].ok)
+			fail_msg("%s (allow_http %d): %s", url_cases[i].url,
+			    url_cases[i].allow_http, reason);
+	}
+	/* allow_http = yes in the file lets any http:// host in. */
+	snprintf(text, sizeof(text), "%s",
+	    "[db]\npath = d\n[ra]\ncert = a\nkey = b\nca_chain = c\n"
+	    "[epki]\nurl = http://epki.example/x\nallow_http = yes\n"
+	    "username = u\npassword_file = p\nprofile_id = MP1\n");
+	assert_int_equal(load_text(fx, text, false), 0);
+	assert_true(fx->c->epki_allow_http);
+}
+
+/* X-Forwarded-For behind [server] trusted_proxies (proxy.c). */
+static const struct xff_case {
+	const char *peer;
+	const char *xff;
+	const char *want;
+	int rc;
+} xff_cases[] = {
+	{ "192.0.2.9", "203.0.113.5", "192.0.2.9", 0 }, /* untrusted peer */
+	{ "127.0.0.1", NULL, "127.0.0.1", 0 },
+	{ "127.0.0.1", "203.0.113.5", "203.0.113.5", 0 },
+	{ "127.0.0.1", "198.51.100.1, 203.0.113.5", "203.0.113.5", 0 },
+	{ "127.0.0.1", "203.0.113.5, 10.1.2.3", "203.0.113.5", 0 },
+	{ "127.0.0.1", " 203.0.113.5 ,\t10.0.0.1 ", "203.0.113.5", 0 },
+	{ "127.0.0.1", "10.9.9.9, 10.1.2.3", "10.9.9.9", 0 }, /* all trusted */
+	{ "127.0.0.1", "forged junk, 203.0.113.5", "203.0.113.5", 0 },
+	{ "127.0.0.1", ",203.0.113.5", "203.0.113.5", 0 },
+	{ "127.0.0.1", "203.0.113.5:1234", "203.0.113.5", 0 },
+	{ "127.0.0.1", "[2001:db8::1]:443", "2001:db8::1", 0 },
+	{ "127.0.0.1", "[2001:db8::1]", "2001:db8::1", 0 },
+	{ "127.0.0.1", "2001:DB8:0:0::1", "2001:db8::1", 0 },
+	{ "127.0.0.1", "::ffff:203.0.113.5", "203.0.113.5", 0 },
+	{ "::1", "203.0.113.7", "203.0.113.7", 0 },
+	{ "::ffff:127.0.0.1", "203.0.113.7", "203.0.113.7", 0 },
+	{ "fd00::5", "2001:db8::7", "2001:db8::7", 0 },
+	{ "127.0.0.2", "203.0.113.5", "127.0.0.2", 0 }, /* not in the list */
+	{ "127.0.0.1", "203.0.113.5, junk", "127.0.0.1", -1 },
+	{ "127.0.0.1", "", "127.0.0.1", -1 },
+	{ "127.0.0.1", "10.0.0.1,,", "127.0.0.1", -1 },
+	{ "127.0.0.1", "unknown", "127.0.0.1", -1 },
+	{ "127.0.0.1", "203.0.113.5:99999999", "127.0.0.1", -1 },
+	{ "127.0.0.1", "[2001:db8::1", "127.0.0.1", -1 },
+	{ "127.0.0.1", "2001:db8::1:443x", "127.0.0.1", -1 },
+};
+
+static void
+test_trusted_proxies(void **state)
+{
+	struct fx *fx = *state;
+	char out[64];
+	size_t i;
+
+	assert_int_equal(
+	    load_text(fx,
+		"[server]\ntrusted_proxies = 127.0.0.1, 10.0.0.0/8 "
+		"::1,fd00::/8\n",
+		true),
+	    0);
+	assert_string_equal(fx->c->trusted_proxies,
+	    "127.0.0.1, 10.0.0.0/8 ::1,fd00::/8");
+	for (i = 0; i < sizeof(xff_cases) / sizeof(xff_cases[0]); i++) {
+		if (proxy_client_addr(fx->c->proxies, xff_cases[i].peer,
+			xff_cases[i].xff, out,
+			sizeof(out)) != xff_cases[i].rc ||
+		    strcmp(out, xff_cases[i].want) != 0)
+			fail_msg("peer %s xff \"%s\": got %s, want %s (rc %d)",
+			    xff_cases[i].peer,
+			    xff_cases[i].xff != NULL ? xff_cases[i].xff :
+						       "(none)",
+			    out, xff_cases[i].want, xff_cases[i].rc);
+	}
+	/* Unset (the default): the peer, whatever the header says. */
+	assert_int_equal(load_text(fx, "", true), 0);
+	assert_null(fx->c->trusted_proxies);
+	assert_true(proxy_list_is_empty(fx->c->proxies));
+	assert_int_equal(proxy_client_addr(fx->c->proxies, "127.0.0.1",
+			     "203.0.113.5", out, sizeof(out)),
+	    0);
+	assert_string_equal(out, "127.0.0.1");
 }
 
 static void
@@ -501,7 +646,7 @@ test_write_roundtrip(void **state)
 	for (s = text; (s = strchr(s, '\n')) != NULL; s++)
 		if (s[1] >= 'a' && s[1] <= 'z')
 			keys++;
-	assert_int_equal(keys, 41);
+	assert_int_equal(keys, 43);
 	assert_non_null(strstr(text, "\ncert = ra.pem\n"));
 	assert_non_null(strstr(text, "\npath = data/gw.db\n"));
 	assert_non_null(
@@ -599,6 +744,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_words, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_epki_url, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trusted_proxies, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_relative_config_path,

@@ -463,7 +463,6 @@ static const struct {
 } pending_cases[] = {
 	{ "transport", FAKE_TRANSPORT, false },
 	{ "soap-fault", FAKE_FAULT, false },
-	{ "cert-for-other-key", FAKE_OTHER_KEY, true },
 };
 
 static void
@@ -505,6 +504,56 @@ test_enroll_upstream_unusable(void **state)
 		assert_int_equal(call_start(fx, &p), 0);
 		call_rep(fx, &p);
 		assert_int_equal(p.rep.status, SCEP_STATUS_PENDING);
+		assert_int_equal(fake_posts(&fx->fake), (int)i + 1);
+		call_cleanup(&p);
+		call_cleanup(&r);
+		call_cleanup(&c);
+		X509_REQ_free(csr);
+	}
+}
+
+/*
+ * A certificate that does not hold the request's key, or does not chain
+ * to [ra] ca_chain: FAILURE, the transaction failed with its OrderID, and
+ * nothing ordered again for a retry or a poll.
+ */
+static void
+test_enroll_untrusted_certificate(void **state)
+{
+	static const enum fake_answer answers[] = { FAKE_OTHER_KEY,
+		FAKE_FOREIGN };
+	struct srv_fx *fx = *state;
+	struct call c, r, p;
+	struct db_txn t;
+	X509_REQ *csr;
+	char txid[64], secret[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+		snprintf(secret, sizeof(secret), "s3cret-%zu", i);
+		snprintf(txid, sizeof(txid), "TX-UNTRUSTED-%zu", i);
+		srv_challenge_put(fx, secret, 3600);
+		csr = csr_new(fx, "device-1", secret);
+		fx->fake.autoans = answers[i];
+		call_init(fx, &c, SCEP_MT_PKCSREQ, txid, csr, 0);
+		call_run(fx, &c);
+		assert_failure(&c, SCEP_FAIL_BADREQUEST);
+		assert_string_equal(c.rep.fail_text,
+		    "the CA returned an unusable certificate");
+		txn_get(fx, txid, &t);
+		assert_int_equal(t.state, DB_TXN_FAILED);
+		assert_non_null(t.order_id);
+		db_txn_cleanup(&t);
+		fake_join(&fx->fake);
+
+		call_init(fx, &r, SCEP_MT_PKCSREQ, txid, csr, 0);
+		assert_int_equal(call_start(fx, &r), 0);
+		call_rep(fx, &r);
+		assert_failure(&r, SCEP_FAIL_BADREQUEST);
+		call_init(fx, &p, SCEP_MT_CERTPOLL, txid, NULL, 0);
+		assert_int_equal(call_start(fx, &p), 0);
+		call_rep(fx, &p);
+		assert_failure(&p, SCEP_FAIL_BADREQUEST);
 		assert_int_equal(fake_posts(&fx->fake), (int)i + 1);
 		call_cleanup(&p);
 		call_cleanup(&r);
@@ -1407,6 +1456,7 @@ main(void)
 		T(test_enroll_challenge_refused),
 		T(test_enroll_business_error),
 		T(test_enroll_upstream_unusable),
+		T(test_enroll_untrusted_certificate),
 		T(test_enroll_post_fails),
 		T(test_enroll_post_fails_after_timer),
 		T(test_enroll_slow_then_poll),

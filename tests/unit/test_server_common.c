@@ -205,6 +205,8 @@ fake_reply_build(struct fake *f, enum fake_answer a, const struct buf *body,
 	pthread_mutex_unlock(&f->mu);
 	leaf = pki_issue(f->pki, a == FAKE_OTHER_KEY ? f->pki->other : pub,
 	    req.order.cn, 0x5000 + n);
+	if (a == FAKE_FOREIGN)
+		assert_true(X509_sign(leaf, f->pki->other, EVP_sha256()) > 0);
 	pem = BIO_new(BIO_s_mem());
 	assert_non_null(pem);
 	assert_int_equal(PEM_write_bio_X509(pem, leaf), 1);

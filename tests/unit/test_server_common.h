@@ -27,6 +27,7 @@ enum fake_answer {
 	FAKE_TRANSPORT, /* curl failed: no HTTP answer */
 	FAKE_FAULT,	/* HTTP 500 with a SOAP Fault */
 	FAKE_OTHER_KEY, /* SuccessCode 0, a certificate for another key */
+	FAKE_FOREIGN,	/* SuccessCode 0, the CSR's key, not signed by the CA */
 	FAKE__MAX
 };
 
