@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "config.h"
+#include "crl.h"
 #include "db.h"
 #include "enroll_int.h"
 #include "gw.h"
@@ -114,14 +115,35 @@ cert_upn(const X509 *x, char *out, size_t n)
 }
 
 /*
+ * True when the issuing CA's CRL, as last fetched (README "Renewal"),
+ * lists x: a revocation made outside this gateway. Without a CRL yet,
+ * false: only the database's record counts then.
+ */
+static bool
+cert_crl_listed(struct crl_cache *crl, const X509 *x)
+{
+	X509_REVOKED *rev = NULL;
+	enum crl_source src;
+	X509_CRL *c = NULL;
+	struct gw_err err;
+	bool listed;
+
+	if (crl == NULL || crl_cache_get1(crl, &c, &src, &err) == -1)
+		return false;
+	listed = X509_CRL_get0_by_cert(c, &rev, (X509 *)(uintptr_t)x) == 1;
+	X509_CRL_free(c);
+	return listed;
+}
+
+/*
  * Why the signer (serial, found as db_cert_renewal() says) cannot renew
  * on profile pname, into why; *fail is the failInfo a RenewalReq gets.
  * Returns false when it can.
  */
 static bool
-renew_why_not(const struct enroll_op *op, const X509 *signer, int found,
-    const struct db_cert_renewal *r, const char *pname, char *why, size_t n,
-    enum scep_fail *fail)
+renew_why_not(struct gw_ctx *ctx, const struct enroll_op *op,
+    const X509 *signer, int found, const struct db_cert_renewal *r,
+    const char *pname, char *why, size_t n, enum scep_fail *fail)
 {
 	const char *issued_on;
 
@@ -136,6 +158,8 @@ renew_why_not(const struct enroll_op *op, const X509 *signer, int found,
 		snprintf(why, n, "its transaction is not ISSUED");
 	else if (r->cert.revoked != 0)
 		snprintf(why, n, "it is revoked");
+	else if (cert_crl_listed(ctx->crl, signer))
+		snprintf(why, n, "the issuing CA's CRL lists it as revoked");
 	else if (r->cert.not_after <= enroll_now())
 		snprintf(why, n, "it has expired");
 	else if (r->successor != NULL)
@@ -202,7 +226,7 @@ enroll_renew_check(struct gw_ctx *ctx, struct enroll_op *op,
 		enroll_op_http(op, 503, "try again later\n");
 		goto out;
 	}
-	if (renew_why_not(op, signer, found, &r, pname, why, sizeof(why),
+	if (renew_why_not(ctx, op, signer, found, &r, pname, why, sizeof(why),
 		&fail)) {
 		if (!rr) {
 			log_info("%s txid=%s: PKCSReq signed by serial=%s is "

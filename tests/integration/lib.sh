@@ -88,6 +88,27 @@ sim_order() {
 		END { printf "%s", rec }' "$SIM_DIR/orders.log"
 }
 
+# sim_order_of PEM: the epki-sim order whose certificate is PEM's.
+sim_order_of() {
+	local want id
+	want=$(openssl x509 -in "$1" -noout -serial)
+	for id in $(sim_order_ids); do
+		if [ "$(sim_order "$id" | sed -n 's/^cert=//p' | base64 -d |
+		    openssl x509 -inform DER -noout -serial 2>/dev/null)" = \
+		    "$want" ]; then
+			echo "$id"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# sim_revoke ORDER-ID OUT: EPKI Revoke straight to epki-sim, behind the
+# gateway's back (as in GlobalSign's portal); the response into OUT.
+sim_revoke() {
+	sim_call Revoke OrderRequestHeader "<OrderID>$1</OrderID>" "$2"
+}
+
 # A certificate was issued for NAME: right key, chains to the sim's CA.
 assert_issued() {
 	local name=$1

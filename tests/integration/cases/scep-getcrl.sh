@@ -11,27 +11,6 @@ gw_up
 
 SIM_BASE=http://127.0.0.1:$SIM_PORT
 
-# order_of PEM: the epki-sim order whose certificate is PEM's.
-order_of() {
-	local want id
-	want=$(openssl x509 -in "$1" -noout -serial)
-	for id in $(sim_order_ids); do
-		if [ "$(sim_order "$id" | sed -n 's/^cert=//p' | base64 -d |
-		    openssl x509 -inform DER -noout -serial 2>/dev/null)" = \
-		    "$want" ]; then
-			echo "$id"
-			return 0
-		fi
-	done
-	return 1
-}
-
-# revoke ORDER-ID: EPKI Revoke (spec 5.4) straight to epki-sim.
-revoke() {
-	sim_call Revoke OrderRequestHeader "<OrderID>$1</OrderID>" \
-	    "$T/revoke.xml"
-}
-
 # getcrl NAME [scepreq options]: GetCRL into $T/NAME.crl; returns status.
 getcrl() {
 	local name=$1 rc=0
@@ -51,8 +30,8 @@ gw_assert_contains "$T/cdp.txt" "URI:$SIM_BASE/crl/issuing.crl" "RA CDP"
 c=$(gw_challenge)
 enroll_expect dev SUCCESS --challenge "$c" --cn getcrl-device
 assert_issued dev
-order=$(order_of "$T/dev.pem") || gw_fail "no epki-sim order holds dev.pem"
-revoke "$order" || gw_fail "Revoke of order $order failed"
+order=$(sim_order_of "$T/dev.pem") || gw_fail "no epki-sim order holds dev.pem"
+sim_revoke "$order" "$T/revoke.xml" || gw_fail "Revoke of order $order failed"
 gw_assert_contains "$T/revoke.xml" "<SuccessCode>0</SuccessCode>" "Revoke"
 serial=$(openssl x509 -in "$T/dev.pem" -noout -serial | cut -d= -f2)
 
