@@ -197,6 +197,8 @@ int db_commit(struct db *db, struct gw_err *err);
 void db_rollback(struct db *db);
 int db_step_done(struct db *db, sqlite3_stmt *st, const char *what,
     struct gw_err *err);
+int db_stmt_find(struct db *db, enum db_stmt which, const char *key,
+    const char *what, sqlite3_stmt **st, struct gw_err *err);
 int db_col_strdup(sqlite3_stmt *st, int col, char **out);
 int db_col_blobdup(sqlite3_stmt *st, int col, uint8_t **out, size_t *len);
 int db_bind_text(sqlite3_stmt *st, int idx, const char *s);
