@@ -164,6 +164,34 @@ out:
 	return rc;
 }
 
+/*
+ * db_stmt(db, which) with key bound as ?1 and stepped once, for the
+ * lookups by a text key. *st is always set; the caller reads the row and
+ * ends the statement with db_stmt_done(*st) whatever this returns.
+ * Returns 0 with the row ready, 1 when there is none, -1 with err set to
+ * "what: <SQLite's message>".
+ */
+int
+db_stmt_find(struct db *db, enum db_stmt which, const char *key,
+    const char *what, sqlite3_stmt **st, struct gw_err *err)
+{
+	int s;
+
+	*st = db_stmt(db, which);
+	if (db_bind_text(*st, 1, key) != SQLITE_OK) {
+		db_err_sql(db, err, what);
+		return -1;
+	}
+	s = sqlite3_step(*st);
+	if (s == SQLITE_DONE)
+		return 1;
+	if (s != SQLITE_ROW) {
+		db_err_sql(db, err, what);
+		return -1;
+	}
+	return 0;
+}
+
 /* BEGIN IMMEDIATE: takes the write lock now, so the checks that follow
  * cannot be overtaken by another connection. Returns 0 or -1. */
 int

@@ -90,31 +90,19 @@ db_cert_get(struct db *db, const char *serial_hex, struct db_cert *c,
     struct gw_err *err)
 {
 	sqlite3_stmt *st;
-	int s, rc = -1;
+	int rc;
 
 	memset(c, 0, sizeof(*c));
 	db_lock(db);
-	st = db_stmt(db, DB_ST_CERT_GET);
-	if (db_bind_text(st, 1, serial_hex) != SQLITE_OK) {
-		db_err_sql(db, err, "cert get");
+	rc = db_stmt_find(db, DB_ST_CERT_GET, serial_hex, "cert get", &st, err);
+	if (rc != 0)
 		goto out;
-	}
-	s = sqlite3_step(st);
-	if (s == SQLITE_DONE) {
-		rc = 1;
-		goto out;
-	}
-	if (s != SQLITE_ROW) {
-		db_err_sql(db, err, "cert get");
-		goto out;
-	}
 	if (cert_row_read(st, c) != 0 ||
 	    db_col_blobdup(st, 8, &c->der, &c->der_len) != 0) {
 		db_cert_cleanup(c);
 		gw_err_set(err, DB_ERR_SQL, "cert get: out of memory");
-		goto out;
+		rc = -1;
 	}
-	rc = 0;
 out:
 	db_stmt_done(st);
 	db_unlock(db);
@@ -146,24 +134,14 @@ db_cert_renewal(struct db *db, const char *serial_hex,
     struct db_cert_renewal *r, struct gw_err *err)
 {
 	sqlite3_stmt *st;
-	int s, rc = -1;
+	int rc;
 
 	memset(r, 0, sizeof(*r));
 	db_lock(db);
-	st = db_stmt(db, DB_ST_CERT_RENEWAL);
-	if (db_bind_text(st, 1, serial_hex) != SQLITE_OK) {
-		db_err_sql(db, err, "cert renewal");
+	rc = db_stmt_find(db, DB_ST_CERT_RENEWAL, serial_hex, "cert renewal",
+	    &st, err);
+	if (rc != 0)
 		goto out;
-	}
-	s = sqlite3_step(st);
-	if (s == SQLITE_DONE) {
-		rc = 1;
-		goto out;
-	}
-	if (s != SQLITE_ROW) {
-		db_err_sql(db, err, "cert renewal");
-		goto out;
-	}
 	r->txn_state = sqlite3_column_type(st, 9) == SQLITE_NULL ?
 	    0 :
 	    sqlite3_column_int(st, 9);
@@ -173,9 +151,8 @@ db_cert_renewal(struct db *db, const char *serial_hex,
 	    db_col_strdup(st, 11, &r->successor) != 0) {
 		db_cert_renewal_cleanup(r);
 		gw_err_set(err, DB_ERR_SQL, "cert renewal: out of memory");
-		goto out;
+		rc = -1;
 	}
-	rc = 0;
 out:
 	db_stmt_done(st);
 	db_unlock(db);
@@ -187,23 +164,14 @@ out:
 static int
 cert_exists(struct db *db, const char *serial_hex, struct gw_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, DB_ST_CERT_GET);
-	int s, rc = -1;
+	sqlite3_stmt *st;
+	int rc;
 
-	if (db_bind_text(st, 1, serial_hex) != SQLITE_OK) {
-		db_err_sql(db, err, "cert get");
-		goto out;
-	}
-	s = sqlite3_step(st);
-	if (s == SQLITE_ROW)
-		rc = 1;
-	else if (s == SQLITE_DONE)
-		rc = 0;
-	else
-		db_err_sql(db, err, "cert get");
-out:
+	rc = db_stmt_find(db, DB_ST_CERT_GET, serial_hex, "cert get", &st, err);
 	db_stmt_done(st);
-	return rc;
+	if (rc == -1)
+		return -1;
+	return rc == 0 ? 1 : 0;
 }
 
 /*

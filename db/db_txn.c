@@ -79,29 +79,15 @@ txn_row_read(sqlite3_stmt *st, struct db_txn *t)
 static int
 txn_load(struct db *db, const char *txid, struct db_txn *t, struct gw_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, DB_ST_TX_GET);
-	int s, rc = -1;
+	sqlite3_stmt *st;
+	int rc;
 
-	if (db_bind_text(st, 1, txid) != SQLITE_OK) {
-		db_err_sql(db, err, "txn get");
-		goto out;
-	}
-	s = sqlite3_step(st);
-	if (s == SQLITE_DONE) {
-		rc = 1;
-		goto out;
-	}
-	if (s != SQLITE_ROW) {
-		db_err_sql(db, err, "txn get");
-		goto out;
-	}
-	if (txn_row_read(st, t) != 0) {
+	rc = db_stmt_find(db, DB_ST_TX_GET, txid, "txn get", &st, err);
+	if (rc == 0 && txn_row_read(st, t) != 0) {
 		db_txn_cleanup(t);
 		gw_err_set(err, DB_ERR_SQL, "txn get: out of memory");
-		goto out;
+		rc = -1;
 	}
-	rc = 0;
-out:
 	db_stmt_done(st);
 	return rc;
 }
@@ -321,21 +307,11 @@ txn_insert(struct db *db, const struct db_txn_new *n,
 static int
 txn_successor(struct db *db, const char *serial_hex, struct gw_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, DB_ST_TX_SUCCESSOR);
-	int s, rc = -1;
+	sqlite3_stmt *st;
+	int rc;
 
-	if (db_bind_text(st, 1, serial_hex) != SQLITE_OK) {
-		db_err_sql(db, err, "txn successor");
-		goto out;
-	}
-	s = sqlite3_step(st);
-	if (s == SQLITE_ROW)
-		rc = 0;
-	else if (s == SQLITE_DONE)
-		rc = 1;
-	else
-		db_err_sql(db, err, "txn successor");
-out:
+	rc = db_stmt_find(db, DB_ST_TX_SUCCESSOR, serial_hex, "txn successor",
+	    &st, err);
 	db_stmt_done(st);
 	return rc;
 }

@@ -223,29 +223,14 @@ user_load(struct db *db, const char *name, struct user_kdf *k, bool *can_issue,
     struct gw_err *err)
 {
 	sqlite3_stmt *st;
-	int s, rc = -1;
+	int rc;
 
 	db_lock(db);
-	st = db_stmt(db, DB_ST_USER_GET);
-	if (db_bind_text(st, 1, name) != SQLITE_OK) {
-		db_err_sql(db, err, "user get");
-		goto out;
-	}
-	s = sqlite3_step(st);
-	if (s == SQLITE_DONE) {
-		rc = 1;
-		goto out;
-	}
-	if (s != SQLITE_ROW) {
-		db_err_sql(db, err, "user get");
-		goto out;
-	}
-	if (user_row_read(st, k, can_issue) != 0) {
+	rc = db_stmt_find(db, DB_ST_USER_GET, name, "user get", &st, err);
+	if (rc == 0 && user_row_read(st, k, can_issue) != 0) {
 		gw_err_set(err, DB_ERR_SQL, "user %s: malformed row", name);
-		goto out;
+		rc = -1;
 	}
-	rc = 0;
-out:
 	db_stmt_done(st);
 	db_unlock(db);
 	return rc;
@@ -302,30 +287,17 @@ db_user_profiles(struct db *db, const char *name, char **profiles,
     struct gw_err *err)
 {
 	sqlite3_stmt *st;
-	int s, rc = -1;
+	int rc;
 
 	*profiles = NULL;
 	db_lock(db);
-	st = db_stmt(db, DB_ST_USER_PROFILES);
-	if (db_bind_text(st, 1, name) != SQLITE_OK) {
-		db_err_sql(db, err, "user profiles");
-		goto out;
-	}
-	s = sqlite3_step(st);
-	if (s == SQLITE_DONE) {
-		rc = 1;
-		goto out;
-	}
-	if (s != SQLITE_ROW) {
-		db_err_sql(db, err, "user profiles");
-		goto out;
-	}
-	if (db_col_strdup(st, 0, profiles) != 0 || *profiles == NULL) {
+	rc = db_stmt_find(db, DB_ST_USER_PROFILES, name, "user profiles", &st,
+	    err);
+	if (rc == 0 &&
+	    (db_col_strdup(st, 0, profiles) != 0 || *profiles == NULL)) {
 		gw_err_set(err, DB_ERR_SQL, "user profiles: out of memory");
-		goto out;
+		rc = -1;
 	}
-	rc = 0;
-out:
 	db_stmt_done(st);
 	db_unlock(db);
 	return rc;
