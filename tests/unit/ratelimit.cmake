@@ -1,5 +1,5 @@
-# server/ratelimit.c, compiled on its own: the per-address failure limiter.
+# server/enroll/ratelimit.c, compiled on its own: the per-address failure limiter.
 gw_unit_test(test_ratelimit
-	SOURCES ${CMAKE_SOURCE_DIR}/server/ratelimit.c test_ratelimit.c
+	SOURCES ${CMAKE_SOURCE_DIR}/server/enroll/ratelimit.c test_ratelimit.c
 	LIBS gw_common Threads::Threads)
-target_include_directories(test_ratelimit PRIVATE ${CMAKE_SOURCE_DIR}/server)
+target_include_directories(test_ratelimit PRIVATE ${CMAKE_SOURCE_DIR}/server/enroll)

@@ -25,6 +25,7 @@
 #include "db.h"
 #include "db_int.h"
 #include "epki.h"
+#include "enroll.h"
 #include "gw.h"
 #include "gw_err.h"
 #include "ratelimit.h"

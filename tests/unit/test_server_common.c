@@ -24,6 +24,7 @@
 #include "config.h"
 #include "db.h"
 #include "epki.h"
+#include "enroll.h"
 #include "gw.h"
 #include "gw_err.h"
 #include "log.h"

@@ -1,22 +1,15 @@
 /*
- * The scepgw command line: cli.c dispatches; cli_init.c holds `init` and
- * `check`, which set up and verify an instance; cli_cert.c holds `cert
- * list` and `cert revoke`.
+ * Revoking a certificate (revoke.c): `scepgw cert revoke` and the admin
+ * API's POST /api/v1/certificates/{serial}/revoke.
  */
-#ifndef GW_CLI_H
-#define GW_CLI_H
+#ifndef GW_REVOKE_H
+#define GW_REVOKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct db;
-struct gw_err;
-
-int cli_main(int argc, char **argv);
-int cli_init(const char *conf, int argc, char **argv);
-int cli_check(const char *conf, int nargs);
-int cli_cert_list(struct db *db, struct gw_err *err);
-int cli_user(const char *conf, int argc, char **argv);
-int cli_cert_revoke(const char *conf, int argc, char **argv);
-
-/* Revoking a certificate (cli_cert.c): the CLI and the admin API. */
 enum cert_revoke_res {
 	CERT_REVOKE_OK,		/* revoked at GlobalSign and recorded */
 	CERT_REVOKE_BAD_SERIAL, /* not a hex number */
@@ -39,7 +32,8 @@ struct epki_auth;
 enum cert_revoke_res cert_revoke(const struct gw_config *cfg, struct db *db,
     const struct epki_auth *auth, const char *serial, const char *reason,
     struct cert_revoke *cr);
-int cli_mobileconfig(const char *conf, int argc, char **argv);
-const char *cli_epki_advice(int code);
+int cert_serial_normalize(const char *in, char *out, size_t n);
+bool cert_revoke_reason_known(const char *r);
+void cert_time_fmt(int64_t t, char *out, size_t n);
 
 #endif

@@ -27,7 +27,7 @@ struct renew_id {
 	char ou[256];
 	char serial[80];  /* the renewed certificate's serial (hex) */
 	char profile[65]; /* its transaction's [profile NAME]; "": default */
-	char upn[1024]; /* any UPN of TMPL_UPN_MAX characters fits */
+	char upn[1024];	  /* any UPN of TMPL_UPN_MAX characters fits */
 };
 
 /* The identity a profile's templates decide for a new enrollment. */

@@ -29,11 +29,14 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "admin.h"
 #include "buf.h"
+#include "challenge.h"
 #include "config.h"
 #include "db.h"
+#include "enroll.h"
 #include "gw.h"
+#include "reply.h"
+#include "http.h"
 #include "gw_err.h"
 #include "gw_thread.h"
 #include "log.h"
@@ -123,8 +126,7 @@ ndes_send(struct MHD_Connection *conn, const char *body)
 	    buf_addstr(&html, ndes_tail) == -1 ||
 	    ndes_utf16le((const char *)html.data, &u16) == -1)
 		goto out;
-	rc = admin_respond(conn, MHD_HTTP_OK, NDES_CTYPE, u16.data, u16.len,
-	    hdr);
+	rc = gw_respond(conn, MHD_HTTP_OK, NDES_CTYPE, u16.data, u16.len, hdr);
 	gw_cleanse(u16.data, u16.len);
 	buf_cleanup(&u16);
 out:
@@ -257,7 +259,7 @@ static enum MHD_Result
 ndes_issue(struct gw_ctx *ctx, struct MHD_Connection *conn, const char *peer,
     const char *user)
 {
-	char secret[ADMIN_SECRET_LEN], profile[72];
+	char secret[ENROLL_SECRET_LEN], profile[72];
 	int64_t now = (int64_t)time(NULL), id = 0, cap;
 	struct gw_err err;
 	uint8_t hash[32];
@@ -269,13 +271,13 @@ ndes_issue(struct gw_ctx *ctx, struct MHD_Connection *conn, const char *peer,
 	    INT64_MAX;
 	r = ndes_profile(ctx, conn, peer, user, profile, sizeof(profile));
 	if (r == -1)
-		return admin_respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+		return gw_respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "text/plain", "try again later\n", 16, NULL);
 	if (r == 1)
 		return ndes_send(conn,
 		    "<P> You do not have sufficient permission to enroll with "
 		    "SCEP. Please contact your system administrator. </P>\r\n");
-	if (admin_challenge_make(secret, hash) != 0)
+	if (enroll_challenge_make(secret, hash) != 0)
 		return MHD_NO;
 	r = db_challenge_put_capped(ctx->db, hash, now,
 	    now + ctx->cfg->challenge_ttl_seconds, cap, profile, &id, &err);
@@ -283,7 +285,7 @@ ndes_issue(struct gw_ctx *ctx, struct MHD_Connection *conn, const char *peer,
 	if (r == -1) {
 		log_warnx("%s ndes: user=%s: database: %s", peer, user,
 		    err.msg);
-		rc = admin_respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+		rc = gw_respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "text/plain", "try again later\n", 16, NULL);
 	} else if (r == 1) {
 		log_warnx("%s ndes: user=%s: password cache is full ([admin] "
@@ -312,7 +314,7 @@ ndes_unauthorized(struct MHD_Connection *conn)
 	static const char text[] = "401 - Unauthorized: Access is denied "
 				   "due to invalid credentials.\n";
 
-	return admin_respond(conn, MHD_HTTP_UNAUTHORIZED, "text/plain", text,
+	return gw_respond(conn, MHD_HTTP_UNAUTHORIZED, "text/plain", text,
 	    sizeof(text) - 1, hdr);
 }
 
@@ -529,7 +531,7 @@ ndes_busy(struct MHD_Connection *conn, const char *peer, const char *user)
 	log_warnx("%s ndes: user=%s: too many logins waiting ([ndes] "
 		  "max_waiting_logins)",
 	    peer, user);
-	return admin_respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
+	return gw_respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
 	    "try again later\n", 16,
 	    (const char *const[]) { "Retry-After", "1", NULL });
 }
@@ -556,7 +558,7 @@ ndes_page(struct gw_ctx *ctx, struct MHD_Connection *conn, const char *method,
 	srv_client_addr(ctx, conn, peer, sizeof(peer));
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-		return admin_respond(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+		return gw_respond(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 		    "text/plain", "method not allowed\n", 19, allow);
 	user = MHD_basic_auth_get_username_password(conn, &pass);
 	if (user == NULL) {
@@ -568,8 +570,8 @@ ndes_page(struct gw_ctx *ctx, struct MHD_Connection *conn, const char *method,
 	    !ratelimit_take(ctx->rl, peer, (int64_t)time(NULL))) {
 		log_info("%s ndes: user=%s: too many failed logins", peer,
 		    user);
-		rc = admin_respond(conn, MHD_HTTP_TOO_MANY_REQUESTS,
-		    "text/plain", "too many failed attempts; try later\n", 36,
+		rc = gw_respond(conn, MHD_HTTP_TOO_MANY_REQUESTS, "text/plain",
+		    "too many failed attempts; try later\n", 36,
 		    (const char *const[]) { "Retry-After", "60", NULL });
 		goto out;
 	}
@@ -619,7 +621,7 @@ ndes_page_finish(struct gw_ctx *ctx, struct MHD_Connection *conn,
 	if (j->result != 1 && ctx->rl != NULL)
 		ratelimit_refund(ctx->rl, j->peer);
 	if (j->result == -1)
-		return admin_respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+		return gw_respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "text/plain", "try again later\n", 16, NULL);
 	if (j->result == 1) {
 		log_info("%s ndes: user=%s: login failed", j->peer, j->user);

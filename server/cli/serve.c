@@ -25,11 +25,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "config.h"
 #include "crl.h"
 #include "db.h"
 #include "epki.h"
+#include "enroll.h"
 #include "gw.h"
+#include "http.h"
 #include "gw_err.h"
 #include "log.h"
 #include "admin.h"
@@ -358,23 +361,6 @@ serve_open(struct gw_ctx *ctx, const struct gw_config *cfg)
 	return 0;
 }
 
-/* The upstream client settings of a config. */
-void
-serve_epki_opts(const struct gw_config *cfg, struct epki_client_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->url = cfg->epki_url;
-	o->timeout_s = cfg->epki_timeout_seconds;
-	o->connect_timeout_s =
-	    cfg->epki_timeout_seconds < 15 ? cfg->epki_timeout_seconds : 15;
-	o->ca_file = cfg->epki_ca_file;
-	o->max_response = cfg->epki_max_response;
-	o->max_connections = (long)cfg->epki_max_connections;
-	/* http only where config_epki_url_check() let an http:// URL in. */
-	o->https_only = strncasecmp(cfg->epki_url, "https://", 8) == 0 &&
-	    !cfg->epki_allow_http;
-}
-
 /*
  * Starts the upstream client, the enrollment timer, the reconciler, the
  * CRL cache (its refresh thread), the NDES login threads and the listener.
@@ -385,7 +371,7 @@ serve_start(struct gw_ctx *ctx, const struct gw_config *cfg)
 	struct epki_client_opts o;
 	struct gw_err err;
 
-	serve_epki_opts(cfg, &o);
+	config_epki_opts(cfg, &o);
 	if (epki_client_new(&ctx->epki, &o, &err) == -1) {
 		log_warnx("EPKI client: %s", err.msg);
 		return -1;

@@ -1,28 +1,26 @@
 /*
- * `scepgw cert list` and `scepgw cert revoke SERIAL [--reason R]`. A
- * revocation goes upstream first (EPKI Revoke with the certificate's
- * OrderID, spec/epki-api.md 5.4) and is recorded in the database only
- * once GlobalSign has confirmed it, so the local record never claims a
+ * Revoking a certificate, for `scepgw cert revoke` and the admin API
+ * alike. A revocation goes upstream first (EPKI Revoke with the
+ * certificate's OrderID) and is recorded in the database only once
+ * GlobalSign has confirmed it, so the local record never claims a
  * revocation that did not happen. EPKI's Revoke has no reason field: the
  * reason is kept locally, for the operator.
  */
 #include <ctype.h>
-#include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
 #include "config.h"
 #include "db.h"
 #include "epki.h"
-#include "gw.h"
 #include "gw_err.h"
+#include "revoke.h"
 #include "secure.h"
 
-#define EXIT_USAGE 2
 #define SERIAL_MAX 80
 
 /* The reasons of RFC 5280 5.3.1 that make sense for an end entity. */
@@ -37,54 +35,13 @@ static const char *const reasons[] = {
 	NULL,
 };
 
-/* Formats unix seconds as UTC ISO 8601, or "-" for 0. */
-static void
-time_fmt(int64_t t, char *out, size_t n)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t == 0 || gmtime_r(&tt, &tm) == NULL) {
-		snprintf(out, n, "-");
-		return;
-	}
-	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static int
-cert_print(void *arg, const struct db_cert *ct)
-{
-	char issued[32], until[32], revoked[32];
-
-	(void)arg;
-	time_fmt(ct->issued, issued, sizeof(issued));
-	time_fmt(ct->not_after, until, sizeof(until));
-	time_fmt(ct->revoked, revoked, sizeof(revoked));
-	printf("%s %s %s %s order=%s", ct->serial_hex, issued, until,
-	    ct->subject != NULL ? ct->subject : "-",
-	    ct->order_id != NULL ? ct->order_id : "-");
-	if (ct->revoked != 0)
-		printf(" REVOKED %s reason=%s", revoked,
-		    ct->revoke_reason != NULL ? ct->revoke_reason : "-");
-	printf("\n");
-	return 0;
-}
-
-/* Prints the certificate table. */
-int
-cli_cert_list(struct db *db, struct gw_err *err)
-{
-	printf("serial issued not_after subject order\n");
-	return db_cert_list(db, cert_print, NULL, err);
-}
-
 /*
  * Brings a serial as an admin may type it ("0a:1b", "0x0A1B", "00A1B")
  * to the stored form: upper-case hex, no separators, no leading zero
  * bytes (BN_bn2hex). Returns 0, or -1 when it is not a hex number.
  */
-static int
-serial_normalize(const char *in, char *out, size_t n)
+int
+cert_serial_normalize(const char *in, char *out, size_t n)
 {
 	char digits[SERIAL_MAX];
 	size_t k = 0, i = 0, len;
@@ -108,8 +65,8 @@ serial_normalize(const char *in, char *out, size_t n)
 	return 0;
 }
 
-static bool
-reason_is_known(const char *r)
+bool
+cert_revoke_reason_known(const char *r)
 {
 	size_t i;
 
@@ -117,29 +74,6 @@ reason_is_known(const char *r)
 		if (strcmp(reasons[i], r) == 0)
 			return true;
 	return false;
-}
-
-/* Parses SERIAL [--reason R]; argv[0] is the word "revoke". */
-static int
-revoke_parse(int argc, char **argv, const char **serial, const char **reason)
-{
-	static const struct option opts[] = {
-		{ "reason", required_argument, NULL, 'r' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
-
-	*reason = "unspecified";
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (ch != 'r')
-			return -1;
-		*reason = optarg;
-	}
-	if (optind + 1 != argc)
-		return -1;
-	*serial = argv[optind];
-	return reason_is_known(*reason) ? 0 : -1;
 }
 
 /* Appends one formatted line to the outcome's detail. */
@@ -178,7 +112,7 @@ resp_detail(struct cert_revoke *cr, const char *url, const struct epki_resp *r,
 		    r->errors[i].code,
 		    r->errors[i].field[0] != '\0' ? " ErrorField " : "",
 		    r->errors[i].field, r->errors[i].message);
-		if ((advice = cli_epki_advice(r->errors[i].code)) != NULL)
+		if ((advice = config_epki_advice(r->errors[i].code)) != NULL)
 			detail_add(cr, "%s", advice);
 	}
 }
@@ -230,7 +164,7 @@ revoke_upstream(const struct gw_config *cfg, const struct epki_auth *auth,
 		a.password = pw;
 		auth = &a;
 	}
-	serve_epki_opts(cfg, &o);
+	config_epki_opts(cfg, &o);
 	(void)epki_order_revoke_call(&o, auth, order_id, &r, &err);
 	if (r.cls == EPKI_OK || r.cls == EPKI_WARNING) {
 		if (r.cls == EPKI_WARNING)
@@ -274,7 +208,7 @@ revoke_find(struct db *db, const char *serial, struct db_cert *c,
 		return CERT_REVOKE_NOT_FOUND;
 	}
 	if (c->revoked != 0) {
-		time_fmt(c->revoked, when, sizeof(when));
+		cert_time_fmt(c->revoked, when, sizeof(when));
 		detail_add(cr,
 		    "certificate %s is already revoked (%s, reason %s); "
 		    "nothing to do",
@@ -315,11 +249,12 @@ cert_revoke(const struct gw_config *cfg, struct db *db,
 	if (reason == NULL)
 		reason = "unspecified";
 	snprintf(cr->reason, sizeof(cr->reason), "%s", reason);
-	if (serial_normalize(serial, cr->serial, sizeof(cr->serial)) == -1) {
+	if (cert_serial_normalize(serial, cr->serial, sizeof(cr->serial)) ==
+	    -1) {
 		detail_add(cr, "serial must be a hexadecimal number");
 		return CERT_REVOKE_BAD_SERIAL;
 	}
-	if (!reason_is_known(reason)) {
+	if (!cert_revoke_reason_known(reason)) {
 		detail_add(cr, "unknown reason \"%.40s\"", reason);
 		return CERT_REVOKE_BAD_REASON;
 	}
@@ -343,59 +278,16 @@ out:
 	return res;
 }
 
-/* Prints each line of the detail with the program's prefix. */
-static void
-detail_print(FILE *f, const char *detail)
+/* Formats unix seconds as UTC ISO 8601, or "-" for 0. */
+void
+cert_time_fmt(int64_t t, char *out, size_t n)
 {
-	const char *nl;
+	time_t tt = (time_t)t;
+	struct tm tm;
 
-	while (*detail != '\0') {
-		nl = strchr(detail, '\n');
-		if (nl == NULL)
-			nl = detail + strlen(detail);
-		fprintf(f, "scepgw: %.*s\n", (int)(nl - detail), detail);
-		detail = *nl != '\0' ? nl + 1 : nl;
+	if (t == 0 || gmtime_r(&tt, &tm) == NULL) {
+		snprintf(out, n, "-");
+		return;
 	}
-}
-
-/* `scepgw cert revoke SERIAL [--reason R]`; argv[0] is "revoke". */
-int
-cli_cert_revoke(const char *conf, int argc, char **argv)
-{
-	struct gw_config *cfg = NULL;
-	struct cert_revoke cr;
-	struct db *db = NULL;
-	struct gw_err err;
-	const char *arg, *reason;
-	char serial[SERIAL_MAX];
-	int rc = 1;
-
-	if (revoke_parse(argc, argv, &arg, &reason) == -1 ||
-	    serial_normalize(arg, serial, sizeof(serial)) == -1) {
-		fprintf(stderr,
-		    "usage: scepgw cert revoke SERIAL (hex) [--reason "
-		    "unspecified|keyCompromise|affiliationChanged|superseded|"
-		    "cessationOfOperation|certificateHold|"
-		    "privilegeWithdrawn]\n");
-		return EXIT_USAGE;
-	}
-	if (config_load(&cfg, conf, stderr) == -1)
-		goto out;
-	if (db_open(&db, cfg->db_path, &err) == -1) {
-		fprintf(stderr, "scepgw: %s: %s\n", cfg->db_path, err.msg);
-		goto out;
-	}
-	if (cert_revoke(cfg, db, NULL, arg, reason, &cr) != CERT_REVOKE_OK) {
-		detail_print(stderr, cr.detail);
-		goto out;
-	}
-	detail_print(stdout, cr.detail);
-	printf("certificate %s (order %s) revoked at GlobalSign; reason %s "
-	       "recorded\n",
-	    cr.serial, cr.order_id, reason);
-	rc = 0;
-out:
-	db_close(db);
-	config_free(cfg);
-	return rc;
+	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }

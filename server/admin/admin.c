@@ -28,6 +28,7 @@
 #include "gw.h"
 #include "gw_err.h"
 #include "log.h"
+#include "reply.h"
 #include "secure.h"
 
 /* The shortest admin token accepted: 32 bytes (openssl rand -hex 16). */
@@ -42,105 +43,6 @@ struct admin {
 	uint8_t token_hash[32]; /* SHA-256 of the bearer token */
 	unsigned port;
 };
-
-/* Response bytes that are wiped before they are freed. */
-struct admin_body {
-	size_t len;
-	uint8_t data[];
-};
-
-/* libmicrohttpd's free callback for an admin_body. */
-static void
-admin_body_free(void *cls)
-{
-	struct admin_body *b = cls;
-
-	gw_cleanse(b->data, b->len);
-	free(b);
-}
-
-/*
- * Queues a response: status, content type, a copy of len bytes of body
- * (wiped when libmicrohttpd frees it), and extra headers given as a
- * NULL-terminated list of name, value pairs (or NULL). Returns MHD's
- * answer.
- */
-enum MHD_Result
-admin_respond(struct MHD_Connection *conn, unsigned status, const char *ctype,
-    const void *body, size_t len, const char *const *headers)
-{
-	struct MHD_Response *resp = NULL;
-	struct admin_body *b;
-	enum MHD_Result rc = MHD_NO;
-	size_t i;
-
-	if ((b = malloc(sizeof(*b) + len + 1)) == NULL)
-		return MHD_NO;
-	b->len = len;
-	if (len > 0)
-		memcpy(b->data, body, len);
-	resp = MHD_create_response_from_buffer_with_free_callback_cls(len,
-	    b->data, admin_body_free, b);
-	if (resp == NULL) {
-		admin_body_free(b);
-		return MHD_NO;
-	}
-	if (ctype != NULL &&
-	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-		ctype) == MHD_NO)
-		goto out;
-	for (i = 0; headers != NULL && headers[i] != NULL; i += 2)
-		if (MHD_add_response_header(resp, headers[i], headers[i + 1]) ==
-		    MHD_NO)
-			goto out;
-	rc = MHD_queue_response(conn, status, resp);
-out:
-	MHD_destroy_response(resp);
-	return rc;
-}
-
-/* Writes the client's address (or "?") into out, for logs and limits. */
-void
-admin_peer(struct MHD_Connection *conn, char *out, size_t n)
-{
-	const union MHD_ConnectionInfo *ci;
-	const struct sockaddr *sa;
-
-	snprintf(out, n, "?");
-	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci == NULL || (sa = ci->client_addr) == NULL)
-		return;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET,
-		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-		    out, (socklen_t)n);
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6,
-		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-		    out, (socklen_t)n);
-}
-
-/*
- * Makes one challenge: 128 random bits as 32 upper-case hex digits, and
- * the SHA-256 of that text, which is what the database keeps. Returns 0
- * or -1 (no randomness).
- */
-int
-admin_challenge_make(char secret[ADMIN_SECRET_LEN], uint8_t hash[32])
-{
-	uint8_t raw[16];
-	size_t i;
-
-	if (gw_random_bytes(raw, sizeof(raw)) == -1)
-		return -1;
-	gw_hex(raw, sizeof(raw), secret);
-	for (i = 0; secret[i] != '\0'; i++)
-		if (secret[i] >= 'a' && secret[i] <= 'f')
-			secret[i] = (char)(secret[i] - 'a' + 'A');
-	SHA256((const unsigned char *)secret, strlen(secret), hash);
-	gw_cleanse(raw, sizeof(raw));
-	return 0;
-}
 
 /*
  * True when the request carries "Authorization: Bearer <token>" with our
@@ -196,7 +98,7 @@ admin_req_new(struct gw_ctx *ctx, struct MHD_Connection *conn,
 	rq->conn = conn;
 	rq->method = method;
 	buf_init(&rq->body, ADMIN_BODY_MAX);
-	admin_peer(conn, rq->peer, sizeof(rq->peer));
+	gw_peer(conn, rq->peer, sizeof(rq->peer));
 	return rq;
 }
 
@@ -217,7 +119,7 @@ admin_reply_json(struct admin_req *rq, unsigned status, json_t *j)
 	json_decref(j);
 	if (text == NULL)
 		return MHD_NO;
-	rc = admin_respond(rq->conn, status, "application/json", text,
+	rc = gw_respond(rq->conn, status, "application/json", text,
 	    strlen(text), status == MHD_HTTP_UNAUTHORIZED ? hdr401 : hdr);
 	gw_cleanse(text, strlen(text));
 	free(text); /* jansson's default allocator is malloc() */
@@ -244,7 +146,7 @@ admin_reply_text(struct admin_req *rq, unsigned status, const char *ctype,
 {
 	log_info("%s admin %s %s status=%u", rq->peer, rq->method,
 	    rq->path != NULL ? rq->path : "-", status);
-	return admin_respond(rq->conn, status, ctype, text, strlen(text), NULL);
+	return gw_respond(rq->conn, status, ctype, text, strlen(text), NULL);
 }
 
 /* GET /healthz: 200 when the database answers. No token needed. */

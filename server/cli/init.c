@@ -512,46 +512,6 @@ check_ra(const struct gw_config *cfg)
 	return bad;
 }
 
-/*
- * What an admin should do about a GlobalSign error code that means the
- * account or its settings are wrong (spec 2 and 7.2), or NULL when the
- * code is not one of those.
- */
-const char *
-cli_epki_advice(int code)
-{
-	switch (code) {
-	case -4001:
-		return "GlobalSign refused the login (ErrorCode -4001: wrong "
-		       "API user or password): fix [epki] username (the GCC "
-		       "API user, PAR12345_name) and the password in "
-		       "[epki] password_file";
-	case -4201:
-		return "this server's address is not in GCC's API IP Address "
-		       "Range (ErrorCode -4201): ask GlobalSign support to "
-		       "add this server's public IP address to the account's "
-		       "API allow-list";
-	case -9200:
-		return "this GCC user may not use the API (ErrorCode -9200): "
-		       "make it an API user with EPKI API access in GCC, or "
-		       "set [epki] username to one that is";
-	case -9939:
-		return "the GlobalSign account is invalid, stopped or locked "
-		       "(ErrorCode -9939): contact GlobalSign support or "
-		       "your account manager";
-	case -9901:
-		return "the account may not order this product (ErrorCode "
-		       "-9901): [epki] product_code must match your licence "
-		       "pack (EPKIPSPersonal)";
-	case -6101:
-		return "no licence left (ErrorCode -6101): the licence pack "
-		       "has expired or is used up; order more licence packs "
-		       "in GCC (Enterprise PKI)";
-	default:
-		return NULL;
-	}
-}
-
 /* The first error of r whose code is one of codes (0-terminated). */
 static const struct epki_error *
 resp_error_find(const struct epki_resp *r, const int *codes)
@@ -605,7 +565,8 @@ check_epki_auth(const struct gw_config *cfg, const struct epki_resp *r)
 	char detail[256];
 
 	if ((e = resp_error_find(r, login)) != NULL) {
-		check_line(false, "EPKI credentials", cli_epki_advice(e->code));
+		check_line(false, "EPKI credentials",
+		    config_epki_advice(e->code));
 		check_note("SKIP", "EPKI IP allow-list, profile",
 		    "not checked until the login works");
 		return 1;
@@ -615,7 +576,7 @@ check_epki_auth(const struct gw_config *cfg, const struct epki_resp *r)
 	check_line(true, "EPKI credentials", detail);
 	if ((e = resp_error_find(r, ip)) != NULL) {
 		check_line(false, "EPKI API IP allow-list",
-		    cli_epki_advice(e->code));
+		    config_epki_advice(e->code));
 		check_note("SKIP", "EPKI profile",
 		    "not checked until the IP address is allowed");
 		return 1;
@@ -730,7 +691,7 @@ check_epki(const struct gw_config *cfg)
 		    "not called without the password file");
 		return 1;
 	}
-	serve_epki_opts(cfg, &o);
+	config_epki_opts(cfg, &o);
 	auth.user = cfg->epki_username;
 	auth.password = pw;
 	(void)epki_profile_list_call(&o, &auth, cfg->epki_profile_id, &resp,

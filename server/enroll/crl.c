@@ -26,6 +26,7 @@
 
 #include "buf.h"
 #include "crl.h"
+#include "enroll.h"
 #include "gw.h"
 #include "gw_err.h"
 #include "gw_thread.h"

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "db.h"
 #include "epki.h"
+#include "enroll.h"
 #include "gw.h"
 #include "gw_err.h"
 #include "gw_thread.h"
@@ -565,7 +566,7 @@ reconcile_new(struct reconcile **out, struct gw_ctx *ctx, struct gw_err *err)
 		return -1;
 	}
 	r->ctx = ctx;
-	serve_epki_opts(ctx->cfg, &r->opts);
+	config_epki_opts(ctx->cfg, &r->opts);
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -116,6 +116,11 @@ int config_write_default(FILE *f, const struct gw_config *c);
 int config_epki_url_check(const char *url, bool allow_http, char *reason,
     size_t rlen);
 
+/* The upstream client's view of [epki] (epki.c). */
+struct epki_client_opts;
+void config_epki_opts(const struct gw_config *cfg, struct epki_client_opts *o);
+const char *config_epki_advice(int code);
+
 /* Profiles (config_profile.c). */
 const struct gw_profile *config_profile_find(const struct gw_config *c,
     const char *name);

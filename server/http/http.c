@@ -24,10 +24,12 @@
 
 #include <microhttpd.h>
 
-#include "admin.h"
 #include "buf.h"
 #include "config.h"
+#include "enroll.h"
 #include "gw.h"
+#include "reply.h"
+#include "http.h"
 #include "gw_err.h"
 #include "gw_thread.h"
 #include "log.h"
@@ -476,7 +478,7 @@ srv_client_addr(const struct gw_ctx *ctx, struct MHD_Connection *conn,
 	char peer[PROXY_ADDR_MAX];
 	struct srv_xff xff;
 
-	admin_peer(conn, peer, sizeof(peer));
+	gw_peer(conn, peer, sizeof(peer));
 	snprintf(out, n, "%s", peer);
 	if (proxy_list_is_empty(ctx->cfg->proxies) ||
 	    !proxy_list_has(ctx->cfg->proxies, peer))

@@ -22,6 +22,7 @@
 #include "crl.h"
 #include "db.h"
 #include "enroll_int.h"
+#include "enroll.h"
 #include "gw.h"
 #include "gw_err.h"
 #include "log.h"

@@ -17,13 +17,15 @@
 #include "admin.h"
 #include "admin_int.h"
 #include "buf.h"
-#include "cli.h"
+#include "challenge.h"
 #include "config.h"
 #include "db.h"
+#include "enroll.h"
 #include "gw.h"
 #include "gw_err.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "revoke.h"
 #include "secure.h"
 #include "template.h"
 
@@ -474,7 +476,7 @@ chal_batch_undo(struct db *db, const int64_t *ids, long n)
 
 /* Builds the 201 answer; the caller wipes secrets. */
 static json_t *
-chal_batch_json(const int64_t *ids, char (*secrets)[ADMIN_SECRET_LEN], long n,
+chal_batch_json(const int64_t *ids, char (*secrets)[ENROLL_SECRET_LEN], long n,
     int64_t expires)
 {
 	json_t *arr, *item;
@@ -499,7 +501,7 @@ chal_batch_make(struct admin_req *rq, const struct chal_req *r)
 {
 	const struct db_challenge_bind b = { r->cn, r->email, r->ou, r->upn,
 		r->profile };
-	char(*secrets)[ADMIN_SECRET_LEN] = NULL;
+	char(*secrets)[ENROLL_SECRET_LEN] = NULL;
 	int64_t *ids = NULL, now = (int64_t)time(NULL);
 	struct gw_err err;
 	uint8_t hash[32];
@@ -511,7 +513,7 @@ chal_batch_make(struct admin_req *rq, const struct chal_req *r)
 	if (secrets == NULL || ids == NULL)
 		goto fail;
 	for (i = 0; i < r->count; i++) {
-		if (admin_challenge_make(secrets[i], hash) != 0)
+		if (enroll_challenge_make(secrets[i], hash) != 0)
 			goto fail;
 		if (db_challenge_put_bound(rq->ctx->db, hash, now, now + r->ttl,
 			&b, &ids[i], &err) != 0) {

@@ -1,51 +1,18 @@
 /*
- * The gateway's wiring (STYLE.md 12): one struct gw_ctx passed explicitly
- * to every part of server/, holding the loaded config and the long-lived
- * handles. Also the seam between the HTTP layer (http.c) and the
- * enrollment state machine (enroll.c).
+ * The enrollment room's entry points: the seam between the HTTP layer
+ * (http/) and the enrollment state machine, the reconciler, and what the
+ * admin API and the daemon's start and stop use.
  */
-#ifndef GW_GW_H
-#define GW_GW_H
+#ifndef GW_ENROLL_H
+#define GW_ENROLL_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "epki.h"
+#include "gw.h"
 #include "scep.h"
-
-struct buf;
-struct crl_cache;
-struct db;
-struct enroll;
-struct reconcile;
-struct gw_config;
-struct gw_profile;
-struct gw_err;
-struct ndes;
-struct srv_http;
-struct admin;
-struct ratelimit;
-
-struct gw_ctx {
-	const struct gw_config *cfg;
-	struct db *db;
-	struct scep_ra *ra;
-	struct scep_policy pol;
-	struct epki_client *epki; /* owns the upstream thread */
-	struct epki_transport tr; /* how orders are sent (a seam for tests) */
-	struct epki_auth auth;	  /* password owned here, wiped on exit */
-	char *epki_password;
-	struct enroll *enroll;	     /* in-flight orders, PENDING timer */
-	struct reconcile *reconcile; /* finishes interrupted orders */
-	struct crl_cache *crl;	     /* GetCRL: the issuing CA's CRL */
-	struct srv_http *http;
-	int http_fd; /* listener bound before the privilege drop, or -1 */
-	struct admin *admin;  /* admin listener (admin.c), or NULL */
-	struct ratelimit *rl; /* failure limit per address, or NULL */
-	struct ndes *ndes;    /* NDES login threads, or NULL: page off */
-};
 
 /* A reply the HTTP layer sends: status, content type, bytes. */
 struct srv_reply {
@@ -102,24 +69,5 @@ void enroll_op_cleanup(struct enroll_op *op);
 int enroll_pkioperation(struct gw_ctx *ctx, struct enroll_op *op,
     const uint8_t *der, size_t len);
 void enroll_finish(struct gw_ctx *ctx, struct enroll_op *op);
-
-/* http.c */
-struct MHD_Connection;
-void srv_client_addr(const struct gw_ctx *ctx, struct MHD_Connection *conn,
-    char *out, size_t n);
-int srv_http_start(struct srv_http **out, struct gw_ctx *ctx,
-    struct gw_err *err);
-unsigned srv_http_port(const struct srv_http *h);
-void srv_http_quiesce(struct srv_http *h);
-unsigned srv_http_connections(const struct srv_http *h);
-int srv_http_bind(const char *listen, int *fd, struct gw_err *err);
-void srv_http_stop(struct srv_http *h);
-
-/* serve.c */
-int serve_conf_check(const char *conf);
-int serve_run(const struct gw_config *cfg);
-int serve_ra_load(const struct gw_config *cfg, struct scep_ra **out,
-    struct gw_err *err);
-void serve_epki_opts(const struct gw_config *cfg, struct epki_client_opts *o);
 
 #endif

@@ -1,0 +1,30 @@
+/*
+ * The scepgw command line: cli.c dispatches; one file per command: init.c
+ * holds `init` and `check`, which set up and verify an instance; cert.c
+ * holds `cert list` and `cert revoke`; user.c `user`; mobileconfig.c
+ * `mobileconfig`; serve.c `serve`, the daemon's start and stop.
+ */
+#ifndef GW_CLI_H
+#define GW_CLI_H
+
+struct db;
+struct gw_err;
+
+int cli_main(int argc, char **argv);
+int cli_init(const char *conf, int argc, char **argv);
+int cli_check(const char *conf, int nargs);
+int cli_cert_list(struct db *db, struct gw_err *err);
+int cli_user(const char *conf, int argc, char **argv);
+int cli_cert_revoke(const char *conf, int argc, char **argv);
+
+int cli_mobileconfig(const char *conf, int argc, char **argv);
+
+/* The daemon (serve.c). */
+struct gw_config;
+struct scep_ra;
+int serve_conf_check(const char *conf);
+int serve_run(const struct gw_config *cfg);
+int serve_ra_load(const struct gw_config *cfg, struct scep_ra **out,
+    struct gw_err *err);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * What both listeners (the SCEP listener of http/ and the admin listener
+ * of admin/) send with: a response whose bytes are wiped when
+ * libmicrohttpd is done with them, and the client's address.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "reply.h"
+#include "secure.h"
+
+/* Response bytes that are wiped before they are freed. */
+struct reply_body {
+	size_t len;
+	uint8_t data[];
+};
+
+/* libmicrohttpd's free callback for an reply_body. */
+static void
+reply_body_free(void *cls)
+{
+	struct reply_body *b = cls;
+
+	gw_cleanse(b->data, b->len);
+	free(b);
+}
+
+/*
+ * Queues a response: status, content type, a copy of len bytes of body
+ * (wiped when libmicrohttpd frees it), and extra headers given as a
+ * NULL-terminated list of name, value pairs (or NULL). Returns MHD's
+ * answer.
+ */
+enum MHD_Result
+gw_respond(struct MHD_Connection *conn, unsigned status, const char *ctype,
+    const void *body, size_t len, const char *const *headers)
+{
+	struct MHD_Response *resp = NULL;
+	struct reply_body *b;
+	enum MHD_Result rc = MHD_NO;
+	size_t i;
+
+	if ((b = malloc(sizeof(*b) + len + 1)) == NULL)
+		return MHD_NO;
+	b->len = len;
+	if (len > 0)
+		memcpy(b->data, body, len);
+	resp = MHD_create_response_from_buffer_with_free_callback_cls(len,
+	    b->data, reply_body_free, b);
+	if (resp == NULL) {
+		reply_body_free(b);
+		return MHD_NO;
+	}
+	if (ctype != NULL &&
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+		ctype) == MHD_NO)
+		goto out;
+	for (i = 0; headers != NULL && headers[i] != NULL; i += 2)
+		if (MHD_add_response_header(resp, headers[i], headers[i + 1]) ==
+		    MHD_NO)
+			goto out;
+	rc = MHD_queue_response(conn, status, resp);
+out:
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+/* Writes the client's address (or "?") into out, for logs and limits. */
+void
+gw_peer(struct MHD_Connection *conn, char *out, size_t n)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+
+	snprintf(out, n, "?");
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || (sa = ci->client_addr) == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET,
+		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    out, (socklen_t)n);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		    out, (socklen_t)n);
+}

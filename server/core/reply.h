@@ -1,0 +1,17 @@
+/*
+ * Responses and client addresses shared by the SCEP listener (http/),
+ * the NDES page (http/ndes.c) and the admin listener (admin/).
+ */
+#ifndef GW_REPLY_H
+#define GW_REPLY_H
+
+#include <stddef.h>
+
+#include <microhttpd.h>
+
+enum MHD_Result gw_respond(struct MHD_Connection *conn, unsigned status,
+    const char *ctype, const void *body, size_t len,
+    const char *const *headers);
+void gw_peer(struct MHD_Connection *conn, char *out, size_t n);
+
+#endif
