@@ -1,7 +1,8 @@
 /*
- * Private to enrollment: what the state machine and the order (enroll.c)
- * and the admission of a new request (enroll_admit.c: whether a PKCSReq or
- * RenewalReq may start an order, and with which identity) share.
+ * Private to enrollment: what the stages of the state machine (receive.c,
+ * answer.c, order.c, deliver.c) and the admission of a new request
+ * (admit.c: whether a PKCSReq or RenewalReq may start an order, and with
+ * which identity) share.
  */
 #ifndef GW_ENROLL_INT_H
 #define GW_ENROLL_INT_H
@@ -10,7 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <pthread.h>
+#include <time.h>
+
 #include <openssl/asn1.h>
+#include <openssl/evp.h>
 
 #include "db.h"
 #include "scep.h"
@@ -19,6 +24,38 @@
 struct gw_ctx;
 struct gw_profile;
 struct enroll_op;
+struct epki_resp;
+struct gw_err;
+
+/* One order in flight; owned by the EPKI callback, watched by the timer. */
+struct enroll_job {
+	struct enroll *e;
+	char *txid;
+	EVP_PKEY *pub;		  /* the CSR's key: picks the leaf */
+	struct enroll_op *op;	  /* the waiting request, or NULL */
+	struct timespec deadline; /* answer PENDING after this */
+	struct enroll_job *next;  /* timer queue, in deadline order */
+	struct enroll_job *prev;
+	bool queued;
+	struct enroll_job *all_next; /* every order in flight */
+	struct enroll_job *all_prev;
+};
+
+struct enroll {
+	struct gw_ctx *ctx;
+	pthread_mutex_t mu;
+	pthread_cond_t timer_cv; /* the timer: a new head, or stop */
+	pthread_cond_t drain_cv; /* enroll_drain(): fewer requests left */
+	unsigned draining;	 /* threads waiting in enroll_drain() */
+	pthread_t timer;
+	bool timer_started;
+	bool stop;
+	struct enroll_job *head; /* earliest deadline first */
+	struct enroll_job *tail;
+	size_t inflight;	/* orders sent, not yet answered */
+	size_t starting;	/* requests whose start_job is in flight */
+	struct enroll_job *all; /* those orders, for the reconciler */
+};
 
 /* The identity a renewal carries over from the certificate it renews. */
 struct renew_id {
@@ -38,7 +75,7 @@ struct enroll_ident {
 	char upn[TMPL_OUT_MAX];
 };
 
-/* enroll.c */
+/* receive.c, answer.c, order.c, deliver.c */
 
 /* The current time, in seconds since the epoch, as db/ stores it. */
 int64_t enroll_now(void);
@@ -54,7 +91,38 @@ const char *enroll_start_reason(enum db_start res);
 /* Upper-case hex of a serial number into out. Returns 0 or -1. */
 int enroll_serial_hex(const ASN1_INTEGER *sn, char *out, size_t n);
 
-/* enroll_admit.c */
+/* What to do with a request whose transactionID is already known. */
+enum retry {
+	RETRY_ANSWERED, /* op holds the answer (stored state, or refusal) */
+	RETRY_NEW,	/* the old transaction has ended: start a new one */
+};
+
+/* answer.c */
+/* Whether op may read transaction t: 1 or 0, -1 on a database error. */
+int enroll_txn_reader_ok(struct gw_ctx *ctx, const struct enroll_op *op,
+    const struct db_txn *t, struct gw_err *err);
+/* A request with a known transactionID: answered, or a new one. */
+enum retry enroll_answer_retry(struct enroll_op *op, const struct db_txn *t,
+    const struct scep_csr_info *info, bool renews_it);
+/* CertPoll (GetCertInitial) and GetCert, answered from the database. */
+void enroll_certpoll(struct gw_ctx *ctx, struct enroll_op *op);
+void enroll_getcert(struct gw_ctx *ctx, struct enroll_op *op);
+
+/* order.c */
+/* The orders in flight, under e->mu: the timer queue, the list. */
+void enroll_job_unqueue(struct enroll *e, struct enroll_job *j);
+void enroll_changed(struct enroll *e);
+void enroll_job_untrack(struct enroll *e, struct enroll_job *j);
+/* Frees a job once its order has ended. */
+void enroll_job_free(struct enroll_job *j);
+/* A new PKCSReq or RenewalReq: admit, record, order. */
+int enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op);
+
+/* deliver.c */
+/* The EPKI client's callback with an order's outcome. */
+void enroll_order_done(void *arg, struct epki_resp *r);
+
+/* admit.c */
 
 /* True when op's signer certificate is the certificate der (DER). */
 bool enroll_signer_is(const struct enroll_op *op, const uint8_t *der,
