@@ -109,6 +109,7 @@ struct gw_profile {
 };
 
 int config_load(struct gw_config **out, const char *path, FILE *errf);
+const char *config_default(const char *section, const char *name);
 struct gw_config *config_new_defaults(const char *path);
 int config_str_set(char **dst, const char *s);
 void config_free(struct gw_config *c);

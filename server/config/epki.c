@@ -1,7 +1,11 @@
 /*
- * The [epki] section as the upstream client sees it: the client's options
- * from a config, and what an admin should do about an account error.
+ * The [epki] section as the upstream client sees it: whether its URL may
+ * be used, the client's options from a config, and what an admin should
+ * do about an account error.
  */
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -63,4 +67,77 @@ config_epki_advice(int code)
 	default:
 		return NULL;
 	}
+}
+
+/* Whether host (a URL's, IPv6 without brackets) is a loopback address. */
+static bool
+cfg_host_is_loopback(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (strcasecmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/*
+ * The host of an http:// or https:// url (rest points past the scheme),
+ * into out: no user info, no port, IPv6 without its brackets. Returns 0,
+ * or -1 when there is none.
+ */
+static int
+cfg_url_host(const char *rest, char *out, size_t n)
+{
+	size_t len = strcspn(rest, "/?#");
+	const char *at, *end;
+
+	/* User info ends at the authority's last '@'. */
+	for (at = rest + len; at > rest && at[-1] != '@'; at--)
+		;
+	len -= (size_t)(at - rest);
+	rest = at;
+	if (rest[0] == '[') {
+		if ((end = memchr(rest, ']', len)) == NULL)
+			return -1;
+		rest++;
+		len = (size_t)(end - rest);
+	} else if ((end = memchr(rest, ':', len)) != NULL)
+		len = (size_t)(end - rest);
+	if (len == 0 || len >= n)
+		return -1;
+	memcpy(out, rest, len);
+	out[len] = '\0';
+	return 0;
+}
+
+/*
+ * The [epki] url rule (README "Configuration"): https; http only to a
+ * loopback address (epki-sim) or with allow_http, since plain HTTP sends
+ * the API password and every order in clear. Returns 0, or -1 with the
+ * reason.
+ */
+int
+config_epki_url_check(const char *url, bool allow_http, char *reason,
+    size_t rlen)
+{
+	char host[256];
+
+	if (strncasecmp(url, "https://", 8) == 0 &&
+	    cfg_url_host(url + 8, host, sizeof(host)) == 0)
+		return 0;
+	if (strncasecmp(url, "http://", 7) != 0 ||
+	    cfg_url_host(url + 7, host, sizeof(host)) == -1) {
+		snprintf(reason, rlen,
+		    "bad value \"%.60s\": expected https://HOST/...", url);
+		return -1;
+	}
+	if (allow_http || cfg_host_is_loopback(host))
+		return 0;
+	snprintf(reason, rlen,
+	    "http:// sends the API password and every order in clear: use "
+	    "https://, or set [epki] allow_http = yes");
+	return -1;
 }
