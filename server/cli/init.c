@@ -173,10 +173,12 @@ init_order_ra(const struct init_opts *o, const char *password,
 	co.url = o->url;
 	co.timeout_s = 60;
 	co.connect_timeout_s = 15;
-	co.max_response = 1024 * 1024;
+	co.max_response =
+	    (size_t)strtoull(config_default("epki", "max_response_bytes"), NULL,
+		10);
 	memset(&ord, 0, sizeof(ord));
 	ord.profile_id = o->profile_id;
-	ord.product_code = "EPKIPSPersonal";
+	ord.product_code = config_default("epki", "product_code");
 	ord.years = 1;
 	ord.csr_pem = pem;
 	ord.cn = cn;
@@ -248,7 +250,7 @@ init_parse(int argc, char **argv, struct init_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->url = PROD_URL;
-	o->listen = "127.0.0.1:8080";
+	o->listen = config_default("server", "listen");
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {

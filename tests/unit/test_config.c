@@ -1,8 +1,8 @@
 /*
- * Unit tests for server/config.c: every key type, defaults, relative path
- * resolution, each kind of error with its exact "file:line:" text, several
- * errors in one run, and a written default config that loads back to the
- * same values.
+ * Unit tests for server/config/ (config.c, keys.c, write.c): every key type,
+ * defaults, relative path resolution, each kind of error with its exact
+ * "file:line:" text, several errors in one run, and a written default config
+ * that loads back to the same values.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -142,6 +142,26 @@ assert_path(const struct fx *fx, const char *got, const char *rel)
 	assert_string_equal(got, want);
 }
 
+/* A key's default from the table (keys.c), as a number. */
+static long long
+def_num(const char *section, const char *name)
+{
+	const char *d = config_default(section, name);
+
+	assert_non_null(d);
+	return strtoll(d, NULL, 10);
+}
+
+/* A key's default from the table, as a yes/no. */
+static bool
+def_bool(const char *section, const char *name)
+{
+	const char *d = config_default(section, name);
+
+	assert_non_null(d);
+	return strcmp(d, "yes") == 0;
+}
+
 static void
 test_defaults(void **state)
 {
@@ -153,9 +173,10 @@ test_defaults(void **state)
 	c = fx->c;
 	assert_string_equal(c->path, fx->path);
 	assert_string_equal(c->dir, fx->dir);
-	assert_string_equal(c->listen, "127.0.0.1:8080");
-	assert_int_equal(c->max_request_bytes, 65536);
-	assert_int_equal(c->threads, 4);
+	assert_string_equal(c->listen, config_default("server", "listen"));
+	assert_int_equal(c->max_request_bytes,
+	    def_num("server", "max_request_bytes"));
+	assert_int_equal(c->threads, def_num("server", "threads"));
 	assert_null(c->admin_listen);
 	assert_null(c->admin_token_file);
 	assert_path(fx, c->db_path, "scepgw.db");
@@ -167,16 +188,22 @@ test_defaults(void **state)
 	assert_string_equal(c->epki_username, "PAR12345_UserID");
 	assert_path(fx, c->epki_password_file, "epki.password");
 	assert_string_equal(c->epki_profile_id, "MP201604143456");
-	assert_string_equal(c->epki_product_code, "EPKIPSPersonal");
-	assert_int_equal(c->epki_years, 1);
-	assert_int_equal(c->epki_timeout_seconds, 30);
+	assert_string_equal(c->epki_product_code,
+	    config_default("epki", "product_code"));
+	assert_int_equal(c->epki_years, def_num("epki", "years"));
+	assert_int_equal(c->epki_timeout_seconds,
+	    def_num("epki", "timeout_seconds"));
 	assert_null(c->epki_ca_file);
-	assert_false(c->allow_des);
-	assert_int_equal(c->pending_after_seconds, 20);
-	assert_int_equal(c->challenge_ttl_seconds, 3600);
-	assert_true(c->ndes_enabled);
-	assert_int_equal(c->ndes_login_threads, 2);
-	assert_int_equal(c->ndes_max_waiting, 64);
+	assert_int_equal(c->allow_des, def_bool("scep", "allow_des"));
+	assert_int_equal(c->pending_after_seconds,
+	    def_num("scep", "pending_after_seconds"));
+	assert_int_equal(c->challenge_ttl_seconds,
+	    def_num("enroll", "challenge_ttl_seconds"));
+	assert_int_equal(c->ndes_enabled, def_bool("ndes", "enabled"));
+	assert_int_equal(c->ndes_login_threads,
+	    def_num("ndes", "login_threads"));
+	assert_int_equal(c->ndes_max_waiting,
+	    def_num("ndes", "max_waiting_logins"));
 	assert_int_equal(c->log_level, LOG_INFO);
 }
 
@@ -721,10 +748,12 @@ test_write_from_struct(void **state)
 	assert_int_equal(fx->c->epki_max_connections, 7);
 	assert_int_equal(fx->c->log_level, LOG_WARNING);
 	/* The defaults went through as written. */
-	assert_string_equal(fx->c->listen, "127.0.0.1:8080");
-	assert_int_equal(fx->c->threads, 4);
-	assert_int_equal(fx->c->max_request_bytes, 65536);
-	assert_int_equal(fx->c->pending_after_seconds, 20);
+	assert_string_equal(fx->c->listen, config_default("server", "listen"));
+	assert_int_equal(fx->c->threads, def_num("server", "threads"));
+	assert_int_equal(fx->c->max_request_bytes,
+	    def_num("server", "max_request_bytes"));
+	assert_int_equal(fx->c->pending_after_seconds,
+	    def_num("scep", "pending_after_seconds"));
 
 	/* A value inih would cut at " ;" is refused, not written wrongly. */
 	assert_int_equal(config_str_set(&c->epki_username, "a ;b"), 0);

@@ -106,7 +106,8 @@ test_default_only(void **state)
 	p = config_profile_find(c, "default");
 	assert_ptr_equal(p, &c->profiles[0]);
 	assert_string_equal(p->profile_id, "MP0001");
-	assert_string_equal(p->product_code, "EPKIPSPersonal");
+	assert_string_equal(p->product_code,
+	    config_default("epki", "product_code"));
 	assert_int_equal(p->years, 2);
 	assert_string_equal(p->subject_cn, "${challenge.cn|csr.cn}");
 	assert_string_equal(p->upn, "${challenge.upn|\"\"}");
