@@ -224,4 +224,8 @@ int db_rows_load(struct db *db, sqlite3_stmt *st, struct db_rows *r,
 void db_rows_cleanup(struct db_rows *r);
 void db_unlock(struct db *db);
 
+/* Reads a row of DB_TXN_COLS into *t (db_txn.c). Returns 0 or -1. */
+struct db_txn;
+int db_txn_row_read(sqlite3_stmt *st, struct db_txn *t);
+
 #endif
