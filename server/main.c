@@ -1,6 +1,6 @@
 /*
  * scepgw: a SCEP (RFC 8894) gateway that orders certificates from
- * GlobalSign's Enterprise PKI. See cli.c for the commands.
+ * GlobalSign's Enterprise PKI. See cli/cli.c for the commands.
  */
 #include "cli.h"
 

@@ -5,7 +5,7 @@
  * of equal length with CRYPTO_memcmp, so its time does not depend on how
  * much of the token a guess got right. A missing or wrong token gets 401
  * and {"error":"unauthorized"} whatever the path, so routes are not
- * revealed either. The JSON handlers live in admin_api.c.
+ * revealed either. The JSON handlers live in api.c.
  */
 #include <arpa/inet.h>
 #include <netdb.h>

@@ -1,7 +1,7 @@
 /*
  * Private to the admin listener: the per-request state admin.c keeps in
  * libmicrohttpd's con_cls, the reply helpers, and the JSON handlers of
- * admin_api.c.
+ * api.c.
  */
 #ifndef GW_ADMIN_INT_H
 #define GW_ADMIN_INT_H
@@ -47,7 +47,7 @@ enum MHD_Result admin_reply_error(struct admin_req *rq, unsigned status,
 enum MHD_Result admin_reply_text(struct admin_req *rq, unsigned status,
     const char *ctype, const char *text);
 
-/* admin_api.c */
+/* api.c */
 enum MHD_Result admin_metrics(struct admin_req *rq);
 enum MHD_Result admin_challenges_post(struct admin_req *rq);
 enum MHD_Result admin_challenges_get(struct admin_req *rq);
@@ -57,7 +57,7 @@ enum MHD_Result admin_certificates_get(struct admin_req *rq);
 enum MHD_Result admin_certificate_revoke(struct admin_req *rq,
     const char *rest);
 
-/* admin_api.c: the body parsers, also the fuzz_admin_json target's entry. */
+/* api.c: the body parsers, also the fuzz_admin_json target's entry. */
 int admin_chal_req_parse(json_t *o, const struct gw_config *cfg,
     struct chal_req *r, char *msg, size_t n, const char **field);
 int admin_revoke_body_parse(struct admin_req *rq, json_t **o,

@@ -70,7 +70,7 @@ struct gw_config {
 	unsigned ndes_max_waiting;   /* logins queued for them at most */
 	/* [log] */
 	int log_level; /* LOG_ERR .. LOG_DEBUG */
-	/* [profile NAME] sections (config_profile.c); [0] is "default" */
+	/* [profile NAME] sections (profile.c); [0] is "default" */
 	struct gw_profile *profiles;
 	size_t nprofiles;
 };
@@ -122,7 +122,7 @@ struct epki_client_opts;
 void config_epki_opts(const struct gw_config *cfg, struct epki_client_opts *o);
 const char *config_epki_advice(int code);
 
-/* Profiles (config_profile.c). */
+/* Profiles (profile.c). */
 const struct gw_profile *config_profile_find(const struct gw_config *c,
     const char *name);
 const char *config_chal_mode_name(enum gw_chal_mode m);

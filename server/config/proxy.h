@@ -2,7 +2,7 @@
  * Trusted reverse proxies ([server] trusted_proxies, README "Behind a
  * reverse proxy"): a list of IPv4 and IPv6 networks, and the client
  * address of a request that came through them, read from
- * X-Forwarded-For. No I/O, no libmicrohttpd: http.c feeds it the peer
+ * X-Forwarded-For. No I/O, no libmicrohttpd: http/request.c feeds it the peer
  * and the header.
  */
 #ifndef GW_PROXY_H

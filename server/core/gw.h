@@ -42,7 +42,7 @@ struct gw_ctx {
 	struct crl_cache *crl;	     /* GetCRL: the issuing CA's CRL */
 	struct srv_http *http;
 	int http_fd; /* listener bound before the privilege drop, or -1 */
-	struct admin *admin;  /* admin listener (admin.c), or NULL */
+	struct admin *admin;  /* admin listener (admin/), or NULL */
 	struct ratelimit *rl; /* failure limit per address, or NULL */
 	struct ndes *ndes;    /* NDES login threads, or NULL: page off */
 };

@@ -6,7 +6,7 @@
  * profile; any other request needs the profile's static challenge or a
  * usable one-time challenge, which is checked here without being
  * consumed, and the profile's templates decide its identity.
- * Consuming the challenge and ordering stay in enroll.c.
+ * Consuming the challenge and ordering stay in order.c.
  */
 #include <stdbool.h>
 #include <stdint.h>

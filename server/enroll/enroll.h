@@ -24,7 +24,7 @@ struct srv_reply {
 
 /*
  * One PKIOperation in progress. The HTTP layer owns it (it lives in MHD's
- * con_cls); enroll.c fills it, possibly later from another thread, and
+ * con_cls); enroll/ fills it, possibly later from another thread, and
  * then calls the resume function the HTTP layer put in it.
  */
 struct enroll_op {
@@ -35,15 +35,15 @@ struct enroll_op {
 	struct srv_reply reply;
 	void (*resume)(void *arg); /* called once when an async op ends */
 	void *resume_arg;
-	/* set by enroll.c while an order is in flight */
+	/* set by enroll/ while an order is in flight */
 	enum scep_status status;
 	enum scep_fail fail;
 	char fail_text[128]; /* short, non-revealing */
 	X509 *cert;	     /* SUCCESS */
-	void *job;	     /* enroll.c's handle while attached */
+	void *job;	     /* order.c's job while attached */
 };
 
-/* enroll.c */
+/* The state machine: receive.c, answer.c, order.c, deliver.c. */
 int enroll_new(struct enroll **out, struct gw_ctx *ctx, struct gw_err *err);
 void enroll_free(struct enroll *e);
 size_t enroll_inflight(struct enroll *e);

@@ -1,4 +1,5 @@
-/* The SCEP listener (http.c): started and stopped by `scepgw serve`. */
+/* The SCEP listener (listener.c, request.c): started and stopped by `scepgw
+ * serve`. */
 #ifndef GW_HTTP_H
 #define GW_HTTP_H
 

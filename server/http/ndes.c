@@ -538,8 +538,8 @@ ndes_busy(struct MHD_Connection *conn, const char *peer, const char *user)
 
 /*
  * Serves GET and HEAD /certsrv/mscep_admin/ for the SCEP listener
- * (http.c); other methods get 405. Answers at once (a missing login, the
- * failure limit, a full queue), or queues the login check for a login
+ * (http/request.c); other methods get 405. Answers at once (a missing login,
+ * the failure limit, a full queue), or queues the login check for a login
  * thread and sets *job: the caller then suspends the connection until
  * resume(arg) runs, and answers with ndes_page_finish(). Returns what
  * MHD_queue_response() returned, or MHD_YES with *job set.

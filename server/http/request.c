@@ -139,7 +139,7 @@ srv_reply_text(struct srv_req *rq, unsigned status, const char *text)
 	    MHD_RESPMEM_PERSISTENT);
 }
 
-/* Sends what enroll.c left in rq->op.reply; the body is handed to MHD. */
+/* Sends what enroll/ left in rq->op.reply; the body is handed to MHD. */
 static enum MHD_Result
 srv_reply_op(struct srv_req *rq)
 {
@@ -177,7 +177,7 @@ srv_reply_op(struct srv_req *rq)
 }
 
 /*
- * Called by enroll.c, from another thread, when an async operation ends.
+ * Called by enroll/, from another thread, when an async operation ends.
  * If the handler has not suspended the connection yet, it finds the flag
  * and answers at once; otherwise the connection is resumed. The resume
  * happens outside the lock: once resumed, the request may be freed.
@@ -218,7 +218,7 @@ srv_req_suspend(struct srv_req *rq)
 	return !pending;
 }
 
-/* Runs one PKIOperation; answers now or suspends until enroll.c resumes. */
+/* Runs one PKIOperation; answers now or suspends until enroll/ resumes. */
 static enum MHD_Result
 srv_pkioperation(struct srv_req *rq, const uint8_t *der, size_t len)
 {

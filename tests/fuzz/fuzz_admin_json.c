@@ -1,5 +1,5 @@
 /*
- * Fuzz target: the admin API's JSON request bodies (server/admin_api.c).
+ * Fuzz target: the admin API's JSON request bodies (server/admin/api.c).
  * Every input is parsed twice over: as a POST /api/v1/challenges body
  * (json_loadb as admin_challenges_post() calls it, then
  * admin_chal_req_parse() against a config with one extra [profile iot]),

@@ -1,5 +1,5 @@
 /*
- * Fuzz target: the configuration file parser (server/config.c). The
+ * Fuzz target: the configuration file parser (server/config/). The
  * input is written to a file in a private temporary folder made once,
  * loaded, and, when it loads, written back out with
  * config_write_default(). Errors go to /dev/null. The folder is removed

@@ -531,7 +531,7 @@ test_epki_url(void **state)
 	assert_true(fx->c->epki_allow_http);
 }
 
-/* X-Forwarded-For behind [server] trusted_proxies (proxy.c). */
+/* X-Forwarded-For behind [server] trusted_proxies (config/proxy.c). */
 static const struct xff_case {
 	const char *peer;
 	const char *xff;

@@ -1,5 +1,5 @@
 /*
- * Unit tests of server/crl.c without a network: a CRL is accepted as DER
+ * Unit tests of server/enroll/crl.c without a network: a CRL is accepted as DER
  * or PEM only when the issuing CA issued and signed it; the CDP lookup
  * takes the first http(s) URI; a cache for an RA without a CDP is
  * refused; and a failed fetch with nothing cached is an error that is

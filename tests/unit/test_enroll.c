@@ -1,5 +1,5 @@
 /*
- * Unit tests of the enrollment state machine (server/enroll.c) through
+ * Unit tests of the enrollment state machine (server/enroll/) through
  * its seam, struct gw_ctx's EPKI transport. Everything else is real: the
  * RA, the SQLite database, SCEP messages built and CertReps checked with
  * the test client library, and SOAP answers built with epki/.

@@ -1,5 +1,5 @@
 /*
- * Unit tests of server/log.c's escaping: what reaches a log line from the
+ * Unit tests of server/core/log.c's escaping: what reaches a log line from the
  * network can neither end the line nor hide bytes. Control bytes, DEL, the
  * backslash and bytes that are not valid UTF-8 come out as \xNN; valid
  * UTF-8 and printable ASCII come out as they went in; an escape is never

@@ -1,5 +1,5 @@
 /*
- * Unit tests for server/config_profile.c: [profile NAME] sections loaded
+ * Unit tests for server/config/profile.c: [profile NAME] sections loaded
  * through config_load(), their defaults from [epki], the static secret
  * kept only as a hash, and every refused section named with its line.
  */

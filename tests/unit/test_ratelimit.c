@@ -1,5 +1,5 @@
 /*
- * Unit tests for server/ratelimit.c: the sliding window per address,
+ * Unit tests for server/enroll/ratelimit.c: the sliding window per address,
  * refunds, IPv6 /64 grouping, eviction when the table is full, and
  * concurrent takers that must never get more than max through.
  */

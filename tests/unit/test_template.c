@@ -1,5 +1,5 @@
 /*
- * Unit tests for server/template.c: every rule of the identity templates
+ * Unit tests for server/config/template.c: every rule of the identity templates
  * (issue 6 item 4) as one table: literals, variables, fallbacks, quoted
  * literal fallbacks, missing variables named, syntax errors, overflow.
  */
