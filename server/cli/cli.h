@@ -1,11 +1,14 @@
 /*
  * The scepgw command line: cli.c dispatches; one file per command: init.c
  * holds `init` and `check`, which set up and verify an instance; cert.c
- * holds `cert list` and `cert revoke`; user.c `user`; mobileconfig.c
+ * holds `cert list` and `cert revoke`; challenge.c `challenge`; user.c
+ * `user`; mobileconfig.c
  * `mobileconfig`; serve.c `serve`, the daemon's start and stop.
  */
 #ifndef GW_CLI_H
 #define GW_CLI_H
+
+#include <stdio.h>
 
 struct db;
 struct gw_err;
@@ -18,6 +21,22 @@ int cli_user(const char *conf, int argc, char **argv);
 int cli_cert_revoke(const char *conf, int argc, char **argv);
 
 int cli_mobileconfig(const char *conf, int argc, char **argv);
+
+/* Options every command shares. */
+struct cli {
+	const char *conf;
+	int argc;
+	char **argv;
+};
+
+/* Shared by the commands of cli.c and challenge.c. */
+struct gw_config;
+void cli_usage(FILE *f);
+int cli_parse_long(const char *s, long lo, long hi, long *out);
+struct gw_config *cli_config(const struct cli *c);
+struct db *cli_db(const struct gw_config *cfg);
+int cli_challenge_new(const struct cli *c);
+int cli_db_simple(const struct cli *c, const char *what);
 
 /* The daemon (serve.c). */
 struct gw_config;
