@@ -2,8 +2,8 @@
  * The scepgw command line: cli.c dispatches; one file per command: init.c
  * holds `init` and `check`, which set up and verify an instance; cert.c
  * holds `cert list` and `cert revoke`; challenge.c `challenge`; user.c
- * `user`; mobileconfig.c
- * `mobileconfig`; serve.c `serve`, the daemon's start and stop.
+ * `user`; mobileconfig.c `mobileconfig`; serve.c `serve`, the daemon's
+ * start and stop.
  */
 #ifndef GW_CLI_H
 #define GW_CLI_H
