@@ -1,10 +1,10 @@
 /*
  * `scepgw cert list` and `scepgw cert revoke SERIAL [--reason R]`. A
  * revocation goes upstream first (EPKI Revoke with the certificate's
- * OrderID, spec/epki-api.md 5.4) and is recorded in the database only
- * once GlobalSign has confirmed it, so the local record never claims a
- * revocation that did not happen. EPKI's Revoke has no reason field: the
- * reason is kept locally, for the operator.
+ * OrderID) and is recorded in the database only once GlobalSign has
+ * confirmed it, so the local record never claims a revocation that did not
+ * happen. EPKI's Revoke has no reason field: the reason is kept locally,
+ * for the operator.
  */
 #include <ctype.h>
 #include <getopt.h>
@@ -185,7 +185,8 @@ resp_detail(struct cert_revoke *cr, const char *url, const struct epki_resp *r,
 
 /*
  * After a "status already changed" answer: is the order revoked at
- * GlobalSign (order status 6 or 7, spec 8), e.g. from the GCC portal?
+ * GlobalSign (order status 6 revoking or 7 revoked), e.g. from the GCC
+ * portal?
  */
 static bool
 order_is_revoked(const struct epki_client_opts *o, const struct epki_auth *auth,

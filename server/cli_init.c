@@ -3,10 +3,10 @@
  * (0600), RA certificate, CA chain, EPKI password file and an empty
  * database. Apple devices accept the GetCACert bag only when the RA
  * certificate (digitalSignature + keyEncipherment) chains to the CA they
- * pin (spec/scep.md 1.3), so by default the RA certificate is ordered from
- * EPKI itself and checked against the CA chain. `scepgw check` verifies
- * an instance, one line per item, ending with a live GetProfiles call
- * (spec/epki-api.md 5.7) that proves the EPKI credentials, the API IP
+ * pin (README "How an enrollment works" 1), so by default the RA
+ * certificate is ordered from EPKI itself and checked against the CA chain.
+ * `scepgw check` verifies an instance, one line per item, ending with a
+ * live GetProfiles call that proves the EPKI credentials, the API IP
  * allow-list and the profile's state.
  */
 #define _XOPEN_SOURCE 700 /* realpath() */
@@ -337,7 +337,7 @@ copy_file(const char *from, const char *to, mode_t mode, struct gw_err *err)
 	return rc;
 }
 
-/* The config init writes: DESIGN.md keys, relative file names. */
+/* The config init writes: README "Configuration" keys, relative names. */
 static int
 init_write_config(const struct init_opts *o, const char *conf_path)
 {
@@ -514,8 +514,8 @@ check_ra(const struct gw_config *cfg)
 
 /*
  * What an admin should do about a GlobalSign error code that means the
- * account or its settings are wrong (spec 2 and 7.2), or NULL when the
- * code is not one of those.
+ * account or its settings are wrong, or NULL when the code is not one of
+ * those.
  */
 const char *
 cli_epki_advice(int code)

@@ -1,9 +1,9 @@
 /*
- * Loads the INI configuration (DESIGN.md "Config") through one table of
- * keys (STYLE.md 17) and writes the commented default file `scepgw init`
- * installs. Debian's inih 55 gives the handler no line number, so our own
- * reader feeds inih one line at a time and counts; it also checks each
- * line's syntax, so every bad line is reported, not just the first.
+ * Loads the INI configuration (README "Configuration") through one table of
+ * keys and writes the commented default file `scepgw init` installs.
+ * Debian's inih 55 gives the handler no line number, so our own reader
+ * feeds inih one line at a time and counts; it also checks each line's
+ * syntax, so every bad line is reported, not just the first.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -122,7 +122,7 @@ static const struct cfg_key keys[] = {
 
 #define KEYS_N (sizeof(keys) / sizeof(keys[0]))
 
-/* The order and comments of the written file: DESIGN.md "Config". */
+/* The order and comments of the written file: README "Configuration". */
 static const struct cfg_doc {
 	const char *section;
 	const char *name;
@@ -661,7 +661,7 @@ cfg_epki_url_check(struct cfg_parse *p)
 	p->errors++;
 }
 
-/* Reports required keys never set, in DESIGN.md order; and cross-checks. */
+/* Reports required keys never set, in docs[] order; and cross-checks. */
 static void
 cfg_required_check(struct cfg_parse *p)
 {
@@ -895,7 +895,7 @@ cfg_value_format(const struct cfg_key *k, const struct gw_config *c, char *buf,
 
 /*
  * Writes c as a complete, commented config file to f: every key, in
- * DESIGN.md order; paths inside c->dir (when set) are written relative to
+ * docs[] order; paths inside c->dir (when set) are written relative to
  * it. Returns 0, or -1 when a value cannot be written back faithfully or
  * f reports an error.
  */

@@ -1,13 +1,13 @@
 /*
- * The enrollment state machine (DESIGN.md "Enrollment"): decode, verify
- * and decrypt a pkiMessage; answer a known transactionID from the stored
- * state; otherwise, once enroll_admit.c has admitted the request and
- * decided its identity, consume the challenge and record the transaction
- * in one SQLite transaction, then order the certificate from GlobalSign.
- * The order runs on the EPKI client's thread; a timer thread answers
- * PENDING when GlobalSign takes longer than [scep] pending_after_seconds,
- * and the order then finishes in the background for CertPoll to pick up.
- * Also answers CertPoll and GetCert from the database.
+ * The enrollment state machine (README "How an enrollment works"): decode,
+ * verify and decrypt a pkiMessage; answer a known transactionID from the
+ * stored state; otherwise, once enroll_admit.c has admitted the request and
+ * decided its identity, consume the challenge and record the transaction in
+ * one SQLite transaction, then order the certificate from GlobalSign. The
+ * order runs on the EPKI client's thread; a timer thread answers PENDING
+ * when GlobalSign takes longer than [scep] pending_after_seconds, and the
+ * order then finishes in the background for CertPoll to pick up. Also
+ * answers CertPoll and GetCert from the database.
  */
 #include <stdint.h>
 #include <errno.h>

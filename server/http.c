@@ -146,7 +146,7 @@ route_is_scep(const char *url)
 }
 
 /*
- * Routes a SCEP URL to its profile (issue 6 item 5): /scep/NAME[/...]
+ * Routes a SCEP URL to its profile (README "Profiles"): /scep/NAME[/...]
  * selects [profile NAME]; /scep, /scep/ and /scep/pkiclient.exe (an alias
  * suffix, not a profile) and the other SCEP paths serve "default". Sets
  * *p (NULL for the default) and returns true, or false for a path that is
@@ -183,8 +183,7 @@ route_scep_profile(const struct gw_config *cfg, const char *url,
  * A response of len bytes at p with Content-Type ctype (NULL: none), or
  * NULL when out of memory (then p was not taken, whatever m says). MHD
  * 0.9.75 has no const-buffer constructor, so this is the one place that
- * drops const (STYLE.md 13): with MHD_RESPMEM_PERSISTENT the bytes are
- * never written to.
+ * drops const: with MHD_RESPMEM_PERSISTENT the bytes are never written to.
  */
 static struct MHD_Response *
 srv_response_new(const void *p, size_t len, enum MHD_ResponseMemoryMode m,
