@@ -908,7 +908,7 @@ config_write_default(FILE *f, const struct gw_config *c)
 	size_t i;
 
 	fprintf(f,
-	    "; scepgw configuration (DESIGN.md \"Config\").\n"
+	    "; scepgw configuration (README \"Configuration\").\n"
 	    "; Relative paths are relative to this file's folder.\n");
 	for (i = 0; i < KEYS_N; i++) {
 		k = cfg_key_find(docs[i].section, docs[i].name);
