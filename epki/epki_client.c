@@ -1,9 +1,9 @@
 /*
- * HTTP(S) transport for EPKI SOAP calls. One thread of its
- * own drives a libcurl multi handle, so thousands of calls can be in
- * flight without a thread each; callers queue jobs under a mutex and wake
- * the thread. A blocking variant serves the CLI. Nothing here logs, and
- * request bodies (they carry the password) are wiped when done.
+ * HTTP(S) transport for EPKI SOAP calls. One thread of its own drives a
+ * libcurl multi handle, so thousands of calls can be in flight without a
+ * thread each; callers queue jobs under a mutex and wake the thread. A
+ * blocking variant serves the CLI. Nothing here logs, and request bodies
+ * (they carry the password) are wiped when done.
  */
 #include <errno.h>
 #include <pthread.h>
