@@ -35,7 +35,7 @@ name_add(X509_NAME *name, const char *attr, const char *value)
 	    -1;
 }
 
-/* Sets a random positive 16-byte serial, as GlobalSign's. */
+/* Sets a random positive 16-byte serial. */
 static int
 cert_set_serial(X509 *x)
 {
