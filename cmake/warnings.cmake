@@ -1,4 +1,4 @@
-# The strict warning set of STYLE.md (Appendix A), applied to every target
+# The strict warning set, applied to every target
 # of ours through gw_target_flags().
 set(GW_WARNINGS
 	-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion

@@ -1,10 +1,10 @@
 /*
- * A growable byte buffer with a ceiling (STYLE.md 10): every buffer that
- * network input fills is bounded. The data is always NUL-terminated (the
- * terminator is not counted in len), so text can be used as a C string.
- * A buffer flagged secret (buf_set_secret()) never leaves a copy of its
- * bytes in freed memory: growing moves it and wipes the old block, and
- * buf_cleanup() and buf_reset() wipe it too.
+ * A growable byte buffer with a ceiling: every buffer that network input
+ * fills is bounded. The data is always NUL-terminated (the terminator is
+ * not counted in len), so text can be used as a C string. A buffer flagged
+ * secret (buf_set_secret()) never leaves a copy of its bytes in freed
+ * memory: growing moves it and wipes the old block, and buf_cleanup() and
+ * buf_reset() wipe it too.
  */
 #ifndef GW_BUF_H
 #define GW_BUF_H

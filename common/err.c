@@ -1,7 +1,7 @@
 /*
  * struct gw_err helpers. gw_err_set_ossl() drains the whole OpenSSL error
- * queue of the calling thread into the message (STYLE.md 14), so no stale
- * error survives into the next request served by this thread.
+ * queue of the calling thread into the message, so no stale error survives
+ * into the next request served by this thread.
  */
 #include <stdarg.h>
 #include <stdio.h>

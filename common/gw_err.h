@@ -1,7 +1,7 @@
 /*
- * The error report every library module fills in instead of logging
- * (STYLE.md 16): a code the caller may branch on, and one line of text
- * that carries the detail of OpenSSL, curl, SQLite or libxml2.
+ * The error report every library module fills in instead of logging (only
+ * server/ logs): a code the caller may branch on, and one line of text that
+ * carries the detail of OpenSSL, curl, SQLite or libxml2.
  */
 #ifndef GW_ERR_H
 #define GW_ERR_H

@@ -1,8 +1,8 @@
 /*
  * Small stand-alone helpers: strings allocated with malloc (so cmocka's
  * allocator wrapping sees them), secrets wiped before they are freed,
- * bounded file reads, files written with a given mode, permission checks
- * on key and credential files (STYLE.md 11), and hex encoding.
+ * bounded file reads, files written with a given mode, permission checks on
+ * key and credential files, and hex encoding.
  */
 #ifndef GW_SECURE_H
 #define GW_SECURE_H

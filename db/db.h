@@ -68,7 +68,7 @@ typedef int db_challenge_fn(void *arg, const struct db_challenge *c);
 int db_challenge_list(struct db *db, db_challenge_fn *fn, void *arg,
     struct gw_err *err);
 
-/* Enrollment transactions: the state machine of DESIGN.md. */
+/* Enrollment transactions: README "How an enrollment works". */
 enum db_txn_state {
 	DB_TXN_ORDERING = 1, /* challenge consumed, order may be in flight */
 	DB_TXN_ISSUED = 2,   /* certificate stored */

@@ -1,7 +1,7 @@
 /*
- * Enrollment transactions, the state machine of DESIGN.md "Enrollment":
- * ORDERING (challenge consumed, order may be in flight), then ISSUED or
- * FAILED. db_txn_start() consumes the challenge and records the
+ * Enrollment transactions, the state machine of README "How an enrollment
+ * works": ORDERING (challenge consumed, order may be in flight), then
+ * ISSUED or FAILED. db_txn_start() consumes the challenge and records the
  * transaction in one SQLite transaction, so a challenge is used exactly
  * once and a retried request never orders twice.
  */
@@ -190,10 +190,10 @@ txn_challenge_check(const struct txn_challenge *c, int64_t now)
 
 /*
  * Looks a challenge up by hash without consuming it, so the caller can
- * decide the identity first (issue 6: a bad template must not burn a
- * challenge). Returns 0 with *c filled (id, expiry, state, binding; the
- * caller frees it with db_challenge_cleanup()) and *res telling whether
- * it is usable at now, 1 when unknown, or -1 on error.
+ * decide the identity first (README "Identity templates": a bad template
+ * must not burn a challenge). Returns 0 with *c filled (id, expiry, state,
+ * binding; the caller frees it with db_challenge_cleanup()) and *res
+ * telling whether it is usable at now, 1 when unknown, or -1 on error.
  */
 int
 db_challenge_peek(struct db *db, const uint8_t hash[32], int64_t now,
@@ -328,7 +328,7 @@ txn_start_locked(struct db *db, const struct db_txn_new *n, enum db_start *res,
 	int found, rc = -1;
 
 	memset(&c, 0, sizeof(c));
-	/* DESIGN.md step 2: a known transactionID is a retry. */
+	/* README "How an enrollment works" 3: a known txid is a retry. */
 	found = txn_load(db, n->txid, t, err);
 	if (found < 0)
 		goto out;
@@ -397,8 +397,9 @@ txn_start_write(struct db *db, void *arg, struct gw_err *err)
 }
 
 /*
- * DESIGN.md "Enrollment" steps 2-3, atomically: if n->txid is known,
- * *res = DB_START_EXISTS and *t holds it (the caller compares csr_sha256).
+ * README "How an enrollment works" steps 3-4, atomically: if n->txid is
+ * known, *res = DB_START_EXISTS and *t holds it (the caller compares
+ * csr_sha256).
  * Otherwise a renewal (n->renews set) must renew a certificate that has
  * no ORDERING or ISSUED successor yet (else DB_START_RENEWED), and the
  * challenge (if n->challenge_sha256 is set) must be known, unrevoked,

@@ -74,9 +74,9 @@ txn_order_write(struct db *db, void *arg, struct gw_err *err)
 
 /*
  * Records the upstream OrderID of an ORDERING transaction as soon as it is
- * known (DESIGN.md step 4), so the reconciler can query before it ever
- * re-orders. Returns 0, or -1 with err set (DB_ERR_STATE when the
- * transaction is unknown or no longer ORDERING).
+ * known (README "How an enrollment works" 5), so the reconciler can query
+ * before it ever re-orders. Returns 0, or -1 with err set (DB_ERR_STATE
+ * when the transaction is unknown or no longer ORDERING).
  */
 int
 db_txn_set_order(struct db *db, const char *txid, const char *order_id,

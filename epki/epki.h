@@ -22,7 +22,7 @@ struct epki_client;
 #define EPKI_MAX_ERRORS 8
 #define EPKI_MAX_OUS 8
 
-/* What a result means to the caller (spec/epki-api.md 7.2). */
+/* What a result means to the caller (epki_code.c maps the ErrorCodes). */
 enum epki_class {
 	EPKI_OK,	  /* SuccessCode 0 */
 	EPKI_WARNING,	  /* SuccessCode 1: use the result, log errors */
@@ -43,7 +43,7 @@ struct epki_auth {
 	const char *password; /* never logged */
 };
 
-/* An OrderAndIssueCertificate request (spec 5.1), client or simulator. */
+/* An OrderAndIssueCertificate request, client or simulator. */
 struct epki_order {
 	const char *profile_id;
 	const char *product_code;
@@ -62,7 +62,7 @@ struct epki_error {
 	char message[256]; /* ErrorMessage, or "" */
 };
 
-/* GetOrders filters (spec 5.3); NULL members are left out of the request. */
+/* GetOrders filters; NULL members are left out of the request. */
 struct epki_order_query {
 	const char *product_code; /* ProductCode */
 	const char *profile_id;	  /* ProfileOrderNo */
@@ -81,7 +81,7 @@ struct epki_order_query {
 /* One OrderDetail of a GetOrders answer; "" for what was not sent. */
 struct epki_found {
 	char order_id[64];     /* OrderInfo/OrderNo */
-	char order_status[16]; /* OrderInfo/OrderStatus (spec 8) */
+	char order_status[16]; /* OrderInfo/OrderStatus: 4 issued, 7 revoked */
 	char product_code[64]; /* OrderInfo/ProductCode */
 	char profile_id[64];   /* OrderInfo/ProfileNo */
 	char request_date[48]; /* OrderInfo/RequestDate, as sent */
@@ -94,7 +94,7 @@ struct epki_found {
 				  leaf bare, as in epki_resp */
 };
 
-/* What GlobalSign's ProfileOrderState and dates say (a guess, spec 10.7). */
+/* What GlobalSign's ProfileOrderState and dates say (a guess: undocumented). */
 enum epki_profile_state {
 	EPKI_PROFILE_UNKNOWN,	/* nothing we recognise */
 	EPKI_PROFILE_VALID,	/* vetted and issued: orders work */
@@ -104,7 +104,7 @@ enum epki_profile_state {
 	EPKI_PROFILE__MAX
 };
 
-/* One ProfileDetail of a GetProfiles answer (spec 5.7). */
+/* One ProfileDetail of a GetProfiles answer. */
 struct epki_profile {
 	char profile_id[64];	       /* ProfileInfo/ProfileOrderNo */
 	char state_code[16];	       /* ProfileInfo/ProfileOrderState */

@@ -1,8 +1,9 @@
 /*
- * Decodes the CERT text of an EPKI response into certificates (spec 5.1,
- * 9.1): PEM with PKCS7 or CERTIFICATE armour, or bare base64 of a PKCS#7
- * SignedData or of one X.509 certificate, with any line breaks (CR
- * included) and surrounding whitespace. No I/O.
+ * Decodes the CERT text of an EPKI response into certificates (its format
+ * is undocumented, so every likely one is read): PEM with PKCS7 or
+ * CERTIFICATE armour, or bare base64 of a PKCS#7 SignedData or of one X.509
+ * certificate, with any line breaks (CR included) and surrounding
+ * whitespace. No I/O.
  */
 #include <limits.h>
 #include <pthread.h>
@@ -295,7 +296,7 @@ cert_add_block(const char *s, size_t n, STACK_OF(X509) *sk, struct buf *der)
 	if (cert_b64_decode(s, n, der) == -1)
 		return -1;
 	/*
-	 * Spec 5.1: an outer ContentInfo (signedData) means PKCS#7; a failed
+	 * An outer ContentInfo (signedData) means PKCS#7; a failed
 	 * first guess is expected, so its errors leave the queue.
 	 */
 	ERR_set_mark();
@@ -367,8 +368,8 @@ out:
 }
 
 /*
- * The certificate in r whose public key equals pub (spec 5.1: pick the
- * leaf by the CSR's key, not by position); borrowed, or NULL.
+ * The certificate in r whose public key equals pub (pick the leaf by the
+ * CSR's key, not by position); borrowed, or NULL.
  */
 const X509 *
 epki_resp_get0_cert_for_key(const struct epki_resp *r, const EVP_PKEY *pub)

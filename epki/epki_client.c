@@ -1,9 +1,9 @@
 /*
- * HTTP(S) transport for EPKI SOAP calls (spec 1, 9.1). One thread of its
- * own drives a libcurl multi handle, so thousands of calls can be in
- * flight without a thread each; callers queue jobs under a mutex and wake
- * the thread. A blocking variant serves the CLI. Nothing here logs, and
- * request bodies (they carry the password) are wiped when done.
+ * HTTP(S) transport for EPKI SOAP calls. One thread of its own drives a
+ * libcurl multi handle, so thousands of calls can be in flight without a
+ * thread each; callers queue jobs under a mutex and wake the thread. A
+ * blocking variant serves the CLI. Nothing here logs, and request bodies
+ * (they carry the password) are wiped when done.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -119,7 +119,7 @@ client_read(char *p, size_t size, size_t n, void *arg)
  * connection dies before the first byte of the answer, as if the server
  * had closed it while idle. For OrderAndIssueCertificate that may be a
  * second order: GlobalSign may have read the first, issued and charged
- * a licence, and only the answer been lost (spec 2: there is no
+ * a licence, and only the answer been lost (GlobalSign has no
  * idempotency key; look the order up before ordering again). So once
  * libcurl has taken any of the body, a second attempt is aborted: the
  * call fails as a transport error and the caller looks the order up

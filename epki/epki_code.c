@@ -1,7 +1,9 @@
 /*
- * GlobalSign GAS error codes and the class each one means to the caller
- * (spec/epki-api.md 7.2). The EPKI-specific codes of 7.3 are guesses and
- * deliberately get no entry of their own: they fall to EPKI_FAILURE.
+ * GlobalSign GAS error codes (those its APIs share, EPKI's included) and
+ * the class each one means to the caller. GlobalSign does not publish the
+ * codes of EPKI's own conditions (licence pack expired, profile not
+ * approved, Year not matching the pack); they deliberately get no entry of
+ * their own: they fall to EPKI_FAILURE.
  */
 #include <stddef.h>
 
@@ -12,7 +14,7 @@ struct code_class {
 	enum epki_class cls;
 };
 
-/* Spec 7.2, every row. */
+/* Every code the GAS APIs document. */
 static const struct code_class code_classes[] = {
 	{ -1, EPKI_TRANSIENT },
 	{ -101, EPKI_BAD_REQUEST },

@@ -121,7 +121,7 @@ order_send(const struct epki_transport *t, const char *op,
 }
 
 /*
- * Places an OrderAndIssueCertificate (spec 5.1) through t. Returns 0 and
+ * Places an OrderAndIssueCertificate through t. Returns 0 and
  * later calls done(arg, resp) exactly once, from the transport's thread;
  * resp is valid only during the call, and a transport failure arrives as
  * class EPKI_TRANSPORT. Returns -1 with err set (done never called) when
@@ -145,7 +145,7 @@ epki_order_submit(const struct epki_transport *t, const struct epki_auth *auth,
 }
 
 /*
- * Asks for one order with its certificate (GetOrderByOrderId, spec 5.2),
+ * Asks for one order with its certificate (GetOrderByOrderId),
  * with the same contract as epki_order_submit().
  */
 int
@@ -262,7 +262,7 @@ epki_order_get_call(const struct epki_client_opts *o,
 }
 
 /*
- * Searches orders (GetOrders, spec 5.3) through t; every order found is
+ * Searches orders (GetOrders) through t; every order found is
  * in resp->found (resp->nfound of them), with its certificates when
  * q->want_fulfillment asked for them. The contract of
  * epki_order_submit().
@@ -296,7 +296,7 @@ epki_order_find_call(const struct epki_client_opts *o,
 }
 
 /*
- * Revokes the certificate of an order (Revoke, spec 5.4) through t;
+ * Revokes the certificate of an order (Revoke) through t;
  * resp->order_id echoes the lower-case orderNo. The contract of
  * epki_order_submit().
  */
@@ -329,7 +329,7 @@ epki_order_revoke_call(const struct epki_client_opts *o,
 }
 
 /*
- * Lists the account's profiles (GetProfiles, spec 5.7), only profile_id
+ * Lists the account's profiles (GetProfiles), only profile_id
  * when it is not NULL, through t; they arrive in resp->profiles. The
  * contract of epki_order_submit().
  */

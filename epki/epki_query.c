@@ -1,8 +1,8 @@
 /*
- * The query and modify operations of the EPKI client (spec 5.3, 5.4,
- * 5.7): GetOrders, Revoke and GetProfiles requests in schema element
- * order, and the list payloads of their answers (OrderDetails,
- * ProfileDetails), read leniently: absent, empty and xsi:nil alike. No I/O.
+ * The query and modify operations of the EPKI client: GetOrders, Revoke and
+ * GetProfiles requests in schema element order, and the list payloads of
+ * their answers (OrderDetails, ProfileDetails), read leniently: absent,
+ * empty and xsi:nil alike. No I/O.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -58,7 +58,7 @@ build_fail(const char *op, struct gw_err *err)
 }
 
 /*
- * Builds a GetOrders request (spec 5.3) into out, which the caller
+ * Builds a GetOrders request into out, which the caller
  * initialised: QueryRequestHeader, OrderQueryParam (only the filters
  * that are set), OrdersQueryOption. The body holds the password: wipe it
  * when done. -1 with err set on missing credentials, a value XML cannot
@@ -90,7 +90,7 @@ epki_soap_orders_build(const struct epki_auth *auth,
 }
 
 /*
- * Builds a Revoke request (spec 5.4): OrderRequestHeader, OrderID. Same
+ * Builds a Revoke request: OrderRequestHeader, OrderID. Same
  * contract as epki_soap_orders_build().
  */
 int
@@ -112,7 +112,7 @@ epki_soap_revoke_build(const struct epki_auth *auth, const char *order_id,
 }
 
 /*
- * Builds a GetProfiles request (spec 5.7): QueryRequestHeader, then
+ * Builds a GetProfiles request: QueryRequestHeader, then
  * ProfileQueryParam/ProfileOrderNo when profile_id is not NULL. Same
  * contract as epki_soap_orders_build().
  */
@@ -322,7 +322,7 @@ code_in(const char *code, const char *const *list)
 /*
  * What a profile's state means, from its dates first (they are named in
  * the schema) and then its ProfileOrderState, read with the GAS status
- * codes of spec 8 (a guess: 10.7): CancelDate or 3/5 cancelled;
+ * codes (a guess: EPKI documents none): CancelDate or 3/5 cancelled;
  * SuspendDate or 9 (locked) suspended; 4 valid; 1, 2, 8 pending.
  */
 enum epki_profile_state

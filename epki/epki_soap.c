@@ -1,9 +1,9 @@
 /*
- * Builds and parses GlobalSign EPKI SOAP messages on the client side
- * (spec/epki-api.md 1, 4, 5.1, 5.2, 7, 9.1); no network I/O. Requests are
- * text templates with a fixed cr: prefix and unqualified children;
- * responses are read with libxml2, namespace-aware, with no network and
- * no DTD, and matched leniently by local name.
+ * Builds and parses GlobalSign EPKI SOAP 1.1 messages (GasOrderService)
+ * on the client side; no network I/O. Requests are text templates with a
+ * fixed cr: prefix and unqualified children; responses are read with
+ * libxml2, namespace-aware, with no network and no DTD, and matched
+ * leniently by local name.
  */
 #include <errno.h>
 #include <limits.h>
@@ -91,7 +91,7 @@ epki_xml_escape(struct buf *out, const char *s)
 
 /*
  * Writes the current local time as an xs:dateTime with milliseconds and
- * the UTC offset, "2016-04-14T10:21:33.512+09:00" (spec 4). 0 or -1.
+ * the UTC offset, "2016-04-14T10:21:33.512+09:00". 0 or -1.
  */
 int
 epki_timestamp(char *out, size_t n)
@@ -178,7 +178,7 @@ soap_dn(struct buf *out, const struct epki_order *o)
 }
 
 /*
- * Builds an OrderAndIssueCertificate request (spec 5.1) into out, which
+ * Builds an OrderAndIssueCertificate request into out, which
  * the caller initialised; children in schema order. The body holds the
  * password: wipe it when done. -1 with err set on a missing field, a
  * value XML cannot carry, or a full buffer.
@@ -213,7 +213,7 @@ epki_soap_order_build(const struct epki_auth *auth, const struct epki_order *o,
 }
 
 /*
- * Builds a GetOrderByOrderId request (spec 5.2) asking for the
+ * Builds a GetOrderByOrderId request asking for the
  * certificate info, the fulfillment and the PKCS#7 form. Same contract
  * as epki_soap_order_build().
  */
@@ -246,7 +246,7 @@ epki_soap_get_order_build(const struct epki_auth *auth, const char *order_id,
 }
 
 /*
- * Parses body as XML without network access or a DTD (spec 9.1); NULL
+ * Parses body as XML without network access or a DTD; NULL
  * with err set when it is not well-formed. Free with xmlFreeDoc().
  */
 /* libxml2's error sink for our threads: say nothing, we report via err. */
@@ -337,7 +337,7 @@ epki_xml_child(xmlNodePtr parent, const char *name, bool strict)
 
 /*
  * The text of n as a malloc'd string (free()), or NULL when n is absent,
- * empty or xsi:nil (spec 9.1 treats the three alike).
+ * empty or xsi:nil (the three mean the same).
  */
 char *
 epki_xml_text(xmlNodePtr n)
@@ -488,7 +488,7 @@ resp_payload(xmlNodePtr resp, struct epki_resp *r, struct gw_err *err)
 	return rc;
 }
 
-/* The class of a parsed result (spec 7.1): the first classed error. */
+/* The class of a parsed result: the first classed error. */
 static enum epki_class
 resp_classify(const struct epki_resp *r)
 {
@@ -552,7 +552,7 @@ resp_wrapper(xmlNodePtr w, const char *op, struct epki_resp *r,
 		return -1;
 	}
 	resp = epki_xml_child(w, "Response", false);
-	/* Spec 5.4: Revoke says orderResponseHeader; match any case. */
+	/* Revoke says orderResponseHeader (GlobalSign's WSDL); any case. */
 	if ((hdr = epki_xml_child(resp, "OrderResponseHeader", false)) == NULL)
 		hdr = epki_xml_child(resp, "QueryResponseHeader", false);
 	if (hdr == NULL || resp_header(hdr, r) == -1) {

@@ -2,7 +2,7 @@
  * The server side of the EPKI schema, for epki-sim: parses incoming
  * OrderAndIssueCertificate, GetOrderByOrderId, GetOrders, Revoke and
  * GetProfiles requests and builds responses the way GlobalSign's Apache
- * CXF stack writes them (spec 1, 5.1-5.4, 5.7, 9.2): one line, soap:/ns2:
+ * CXF stack writes them: one line, soap:/ns2:
  * prefixes, ns2 declared on the wrapper, <Errors/> on success, xsi:nil
  * placeholders on failure.
  */
@@ -83,7 +83,7 @@ req_int(const char *s, int *out)
 	return 0;
 }
 
-/* Reads an OrderAndIssueCertificate Request (spec 5.1). */
+/* Reads an OrderAndIssueCertificate Request. */
 static int
 req_order(struct epki_req *r, xmlNodePtr req, struct gw_err *err)
 {
@@ -130,7 +130,7 @@ req_flag(xmlNodePtr opt, const char *name)
 	return on;
 }
 
-/* Reads a GetOrderByOrderId Request (spec 5.2). */
+/* Reads a GetOrderByOrderId Request. */
 static void
 req_get_order(struct epki_req *r, xmlNodePtr req)
 {
@@ -144,7 +144,7 @@ req_get_order(struct epki_req *r, xmlNodePtr req)
 	r->want_p7 = req_flag(opt, "ReturnP7");
 }
 
-/* Reads a GetOrders Request (spec 5.3). */
+/* Reads a GetOrders Request. */
 static void
 req_get_orders(struct epki_req *r, xmlNodePtr req)
 {
@@ -168,7 +168,7 @@ req_get_orders(struct epki_req *r, xmlNodePtr req)
 	q->want_fulfillment = req_flag(opt, "ReturnFulfillment");
 }
 
-/* Reads a Revoke (spec 5.4) or GetProfiles (5.7) Request. */
+/* Reads a Revoke or GetProfiles Request. */
 static void
 req_revoke_profiles(struct epki_req *r, xmlNodePtr req)
 {
@@ -314,7 +314,7 @@ rep_header(struct buf *out, const char *name, const struct epki_reply *r)
 	return buf_printf(out, "<Timestamp>%s</Timestamp></%s>", ts, name);
 }
 
-/* Appends OrderDetail/OrderInfo (spec 5.2). */
+/* Appends OrderDetail/OrderInfo. */
 static int
 rep_order_info(struct buf *out, const struct epki_reply *r,
     const struct epki_order_info *i)
@@ -405,7 +405,7 @@ rep_get_orders(struct buf *out, const struct epki_reply *r)
 	return buf_addstr(out, "</OrderDetails>");
 }
 
-/* Appends one ProfileDetail (spec 5.7). */
+/* Appends one ProfileDetail. */
 static int
 rep_profile(struct buf *out, const struct epki_profile_rec *p)
 {
@@ -475,7 +475,7 @@ rep_body(struct buf *out, const struct epki_reply *r)
 		    -1 :
 		    0;
 	case EPKI_OP_REVOKE:
-		/* Spec 5.4: the lower-case quirk, reproduced on purpose. */
+		/* GlobalSign's lower-case quirk, reproduced on purpose. */
 		return rep_header(out, "orderResponseHeader", r) == -1 ||
 			rep_elem(out, "orderNo", r->order_id) == -1 ?
 		    -1 :

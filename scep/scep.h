@@ -69,7 +69,7 @@ const char *scep_msgtype_name(int type);
 /* GetCACaps (scep_caps.c). */
 const char *scep_caps_text(const struct scep_ra *ra);
 
-/* GET message= decoding (scep_query.c): tolerant base64, see scep.md 4.5. */
+/* GET message= decoding (scep_query.c): tolerant base64 (RFC 8894 4.1). */
 int scep_query_decode(const char *value, size_t len, size_t max,
     struct buf *out, struct gw_err *err);
 
@@ -123,7 +123,7 @@ int scep_msg_signer_key_sha256(const struct scep_msg *m, uint8_t out[32]);
 
 /* The CSR inside a PKCSReq or RenewalReq (scep_csr.c). */
 
-/* Kinds of subjectAltName a CSR may ask for (scep.md 6). */
+/* Kinds of subjectAltName a CSR may ask for; EPKI issues email and UPN only. */
 enum scep_san {
 	SCEP_SAN_EMAIL, /* rfc822Name: EPKI carries it */
 	SCEP_SAN_UPN,	/* otherName 1.3.6.1.4.1.311.20.2.3: EPKI carries it */

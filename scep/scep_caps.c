@@ -1,10 +1,11 @@
 /*
- * GetCACaps body (RFC 8894 3.5.2, scep.md 0 item 7): each token on its own
- * CRLF line, exact case. Renewal: a RenewalReq is authenticated by the
- * certificate it is signed with, and needs no challenge. Every digest
- * scep_msg.c accepts is listed, SHA-224 and SHA-384 included: strongSwan's
- * `pki --scep` 5.9 reads the capability tokens one bit off and refuses AES
- * unless SHA-384 is listed (README "Pointing devices and MDMs at it").
+ * GetCACaps body (RFC 8894 3.5.2): each token on its own CRLF line, exact
+ * case, the one form every client family parses. Renewal: a RenewalReq is
+ * authenticated by the certificate it is signed with, and needs no
+ * challenge. Every digest scep_msg.c accepts is listed, SHA-224 and
+ * SHA-384 included: strongSwan's `pki --scep` 5.9 reads the capability
+ * tokens one bit off and refuses AES unless SHA-384 is listed (README
+ * "Pointing devices and MDMs at it").
  */
 #include "scep.h"
 

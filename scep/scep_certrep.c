@@ -44,13 +44,13 @@ certrep_cipher_ok(int nid)
 }
 
 /*
- * Fills r to answer m with SUCCESS: echoes the transactionID, returns
- * the senderNonce as recipientNonce, and mirrors the digest, cipher and
- * key transport (scep.md 1.6) where they are ones we may use; otherwise
- * SHA-256 and AES-128-CBC. Call it after scep_msg_decrypt() (whether or
- * not that succeeded): the cipher and key transport are only known once
- * the envelope has been opened. The caller sets status, fail, fail_text,
- * issued and chain (or crl) as needed. r borrows from m: keep m alive.
+ * Fills r to answer m with SUCCESS: echoes the transactionID, returns the
+ * senderNonce as recipientNonce, and mirrors the digest, cipher and key
+ * transport (PKCS#1 v1.5 or OAEP) where they are ones we may use; otherwise
+ * SHA-256 and AES-128-CBC. Call it after scep_msg_decrypt() (whether or not
+ * that succeeded): the cipher and key transport are only known once the
+ * envelope has been opened. The caller sets status, fail, fail_text, issued
+ * and chain (or crl) as needed. r borrows from m: keep m alive.
  */
 void
 scep_reply_init(struct scep_reply *r, const struct scep_msg *m)

@@ -21,7 +21,7 @@ struct gw_err;
 
 /* Ceiling on any pkiMessage or envelope we decode. */
 #define SCEP_MSG_MAX (4 * 1024 * 1024)
-/* Nonce lengths we accept (scep.md 1.4: 8 to 32 bytes, echoed exactly). */
+/* Nonce lengths we accept (8 to 32 bytes: old iOS sends 8; echoed exactly). */
 #define SCEP_NONCE_MIN 8
 #define SCEP_NONCE_MAX 32
 /* The senderNonce we generate. */
@@ -74,7 +74,7 @@ int scep_env_cipher_nid(CMS_ContentInfo *env);
 bool scep_env_is_oaep(CMS_ContentInfo *env, X509 *recip);
 int scep_cms_der(CMS_ContentInfo *cms, uint8_t **der, size_t *len);
 
-/* scep_ra.c: the two private-key operations (STYLE.md 11). */
+/* scep_ra.c: the two private-key operations, the only users of the RA key. */
 int scep_ra_decrypt(const struct scep_ra *ra, CMS_ContentInfo *env, BIO *out,
     struct gw_err *err);
 CMS_SignerInfo *scep_ra_add_signer(const struct scep_ra *ra,

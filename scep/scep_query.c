@@ -1,5 +1,5 @@
 /*
- * Tolerant decoding of the GET message= parameter (scep.md 4.5). The HTTP
+ * Tolerant decoding of the GET message= parameter (RFC 8894 4.1). The HTTP
  * layer has already percent-decoded the value once; what reaches us may
  * still hold %XX escapes (double-encoded clients), line breaks (sscep,
  * Cisco), spaces that were '+' before form decoding, base64url letters

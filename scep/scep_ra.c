@@ -1,9 +1,9 @@
 /*
- * The RA: its certificate, private key and CA chain. This file is the
- * only holder of the RA key; the two operations that use it (decrypting a
- * request envelope, signing a CertRep) live here (STYLE.md 11). It also
- * makes RA keys, CSRs and self-signed RA certificates for `scepgw init`.
- * A loaded struct scep_ra is read-only and may be shared by threads.
+ * The RA: its certificate, private key and CA chain. This file is the only
+ * holder of the RA key; the two operations that use it (decrypting a
+ * request envelope, signing a CertRep) live here. It also makes RA keys,
+ * CSRs and self-signed RA certificates for `scepgw init`. A loaded struct
+ * scep_ra is read-only and may be shared by threads.
  */
 #include <errno.h>
 #include <stdbool.h>

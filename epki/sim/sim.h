@@ -24,7 +24,7 @@ struct gw_err;
 #define SIM_MAX_PACKS 8
 #define SIM_MAX_FAULTS 16
 
-/* A licence pack of the profile (spec 2, 7.3). */
+/* A licence pack of the profile. */
 struct sim_pack {
 	int years;	 /* certificate validity the pack sells */
 	char expiry[16]; /* last valid day, YYYY-MM-DD */
@@ -33,7 +33,7 @@ struct sim_pack {
 	long left;	 /* remaining (struct sim copy only) */
 };
 
-/* The states an EPKI profile can be in (spec 2, 7.3). */
+/* The states an EPKI profile can be in. */
 enum sim_profile_state {
 	SIM_PROFILE_VALIDATED,
 	SIM_PROFILE_PENDING,   /* vetting not finished: orders get -105 */
@@ -83,7 +83,7 @@ struct sim_conf {
 	struct sim_pack packs[SIM_MAX_PACKS]; /* [0] from years/licences */
 	size_t npacks;
 	enum sim_profile_state profile_state;
-	long expired_code; /* ErrorCode for an expired pack (7.3) */
+	long expired_code; /* ErrorCode for an expired pack */
 	long profile_code; /* ErrorCode for a profile not validated */
 	struct sim_fault faults[SIM_MAX_FAULTS]; /* fault = lines */
 	size_t nfaults;

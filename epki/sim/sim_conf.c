@@ -3,7 +3,7 @@
  * DIR/sim.conf, key = value lines): licence packs, profile state, faults
  * to inject from the start; its persistent counters (DIR/state at start,
  * then state records in the journal, sim_store.c); lenient date parsing; and
- * the API IP allow-list check (spec 2).
+ * the API IP allow-list check (GlobalSign's "API IP Address Range").
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,7 +34,7 @@ trim(char *s)
 	return s;
 }
 
-/* The documented default account (DESIGN.md, epki/sim/README.md). */
+/* The documented default account (README "epki-sim", epki/sim/README.md). */
 void
 sim_conf_defaults(struct sim_conf *c)
 {
@@ -137,10 +137,10 @@ zone_parse(const char *p, long *off)
 }
 
 /*
- * Parses a date leniently (spec 10.8): YYYY-MM-DD, optionally followed by
- * T or a blank and HH:MM:SS, a fraction, and Z or an offset. A date
- * alone means its first second, or its last when end_of_day is set.
- * Writes seconds since the epoch (UTC); 0 or -1.
+ * Parses a date leniently (GlobalSign documents no format): YYYY-MM-DD,
+ * optionally followed by T or a blank and HH:MM:SS, a fraction, and Z or an
+ * offset. A date alone means its first second, or its last when end_of_day
+ * is set. Writes seconds since the epoch (UTC); 0 or -1.
  */
 int
 sim_date_parse(const char *s, int end_of_day, time_t *out)

@@ -59,8 +59,8 @@ struct sim_req {
 
 /*
  * The timer thread resumes suspended connections when their delay is
- * over, so a --latency-ms delay holds no thread (issue 5: 2,000 calls in
- * flight).
+ * over, so a --latency-ms delay holds no thread (epki/sim/README.md:
+ * 2,000 calls in flight).
  */
 struct sim_timer {
 	pthread_mutex_t mu;

@@ -1,7 +1,7 @@
 /*
  * epki-sim's dispatcher and its order operations: OrderAndIssueCertificate
- * and GetOrderByOrderId, with the validation order of spec 9.2, the
- * placeholder codes of 7.3 (licence packs, profile states), and the
+ * and GetOrderByOrderId, with the validation order and the placeholder
+ * codes (licence packs, profile states) of epki/sim/README.md, and the
  * injected faults applied around them. Orders and licence counts
  * persist in the journal (sim_store.c).
  */
@@ -50,7 +50,7 @@ secret_eq(const char *a, const char *b)
 	return CRYPTO_memcmp(a, b, n) == 0;
 }
 
-/* Spec 9.2 steps 1-2: credentials (-4001), then the IP (-4201). */
+/* Validation steps 1-2: credentials (-4001), then the IP (-4201). */
 int
 sim_check_caller(const struct sim *s, const struct epki_req *rq,
     const struct sockaddr *peer, struct epki_error *e)
@@ -65,7 +65,7 @@ sim_check_caller(const struct sim *s, const struct epki_req *rq,
 	return 0;
 }
 
-/* Spec 9.2: required fields (-102 with ErrorField). */
+/* Validation step 3: required fields (-102 with ErrorField). */
 static int
 check_fields(const struct epki_req *rq, struct epki_error *e)
 {
@@ -91,7 +91,7 @@ check_fields(const struct epki_req *rq, struct epki_error *e)
 /*
  * Picks the pack that sells years-year certificates, is not expired at
  * now and has licences left; call with s->mu held. PACK_NONE with e set
- * otherwise (spec 7.3 placeholders: no such pack -101 Year, all expired
+ * otherwise (placeholder codes: no such pack -101 Year, all expired
  * the expired code, all used up -6101).
  */
 static size_t
@@ -122,7 +122,7 @@ pack_pick(struct sim *s, int years, time_t now, struct epki_error *e)
 	return PACK_NONE;
 }
 
-/* Spec 7.3 placeholders: product, profile and its state, licence pack. */
+/* Step 4, placeholder codes: product, profile and its state, licence pack. */
 static int
 check_account(struct sim *s, const struct epki_order *o, struct epki_error *e)
 {
@@ -173,7 +173,7 @@ check_key(EVP_PKEY *pub, struct epki_error *e)
 }
 
 /*
- * Spec 9.2: CSR parse and signature (-4007), then the key. On success
+ * Steps 5-6: CSR parse and signature (-4007), then the key. On success
  * *reqp is the parsed request (its SubjectPublicKeyInfo goes into the
  * certificate as is) and *pub its key; the caller frees both.
  */
@@ -310,7 +310,7 @@ sim_reply_send(struct epki_reply *rep, struct epki_error *e, int warn,
 	return epki_soap_reply_build(rep, out, NULL);
 }
 
-/* OrderAndIssueCertificate (spec 5.1, 9.2). */
+/* OrderAndIssueCertificate. */
 static int
 op_order(struct sim *s, const struct sockaddr *peer, struct epki_req *rq,
     int warn, struct buf *out)
@@ -355,7 +355,7 @@ op_order(struct sim *s, const struct sockaddr *peer, struct epki_req *rq,
 	return rc;
 }
 
-/* GetOrderByOrderId (spec 5.2): the order with its certificate. */
+/* GetOrderByOrderId: the order with its certificate. */
 static int
 op_get_order(struct sim *s, const struct sockaddr *peer, struct epki_req *rq,
     int warn, struct buf *out)
@@ -408,7 +408,7 @@ reply_fault(struct sim_result *res, const char *code, const char *msg)
 	res->status = 500;
 }
 
-/* A -1 "internal system error" answer for op (spec 7.2). */
+/* A -1 "internal system error" answer for op. */
 static int
 reply_internal(int op, struct buf *out)
 {
@@ -421,7 +421,7 @@ reply_internal(int op, struct buf *out)
 	return sim_reply_send(&rep, &e, 0, out);
 }
 
-/* A proxy's HTML error page (spec 1: not every answer is SOAP). */
+/* A proxy's HTML error page: not every answer is SOAP. */
 static void
 reply_html(struct sim_result *res, unsigned status)
 {

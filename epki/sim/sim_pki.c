@@ -1,7 +1,7 @@
 /*
  * epki-sim's test PKI, shaped like GlobalSign's: a root and an issuing
  * CA (RSA-2048, SHA-256) created in DIR on first start and reused later,
- * and leaf issuance the way the EPKI test system did it (spec 5.1):
+ * and leaf issuance the way the EPKI test system did it:
  * subject from the profile and DnAttributes, only the CSR's key used.
  */
 #include <errno.h>
@@ -35,7 +35,7 @@ name_add(X509_NAME *name, const char *attr, const char *value)
 	    -1;
 }
 
-/* Sets a random positive 16-byte serial (spec 5.1). */
+/* Sets a random positive 16-byte serial. */
 static int
 cert_set_serial(X509 *x)
 {
@@ -315,7 +315,7 @@ sim_pki_cleanup(struct sim *s)
 	s->leaf_exts = NULL;
 }
 
-/* Sets notAfter to notBefore plus whole years (spec 5.1: Year). */
+/* Sets notAfter to notBefore plus whole years (the order's Year). */
 static int
 cert_set_years(X509 *x, int years)
 {
@@ -484,7 +484,7 @@ ext_push(STACK_OF(X509_EXTENSION) *sk, X509_EXTENSION *ext)
 #define LEAF_SKI_AT 4
 
 /*
- * Builds the extensions of spec 5.1 that are the same in every leaf:
+ * Builds the PersonalSign extensions that are the same in every leaf:
  * basicConstraints, keyUsage, extKeyUsage, certificatePolicies, then
  * (after the leaf's own subjectKeyIdentifier) authorityKeyIdentifier,
  * cRLDistributionPoints and authorityInfoAccess. Their URLs hold the
@@ -554,7 +554,7 @@ leaf_add_ski(X509 *x)
 	return rc;
 }
 
-/* Adds the PersonalSign extensions of spec 5.1 (sim_pki_leaf_exts()). */
+/* Adds the PersonalSign extensions (sim_pki_leaf_exts()). */
 static int
 leaf_add_exts(const struct sim *s, X509 *x)
 {
@@ -648,7 +648,7 @@ sim_pem_crlf(const char *pem, struct buf *out)
 
 /*
  * Appends a certs-only PKCS#7 PEM holding leaf and the issuing CA, with
- * CRLF line ends (spec 5.1 CERT). 0 or -1.
+ * CRLF line ends, as GlobalSign's CERT. 0 or -1.
  */
 int
 sim_pki_p7_pem(const struct sim *s, X509 *leaf, struct buf *out)

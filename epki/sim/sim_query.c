@@ -1,7 +1,7 @@
 /*
- * epki-sim's query and modify operations: GetOrders (spec 5.3) over the
- * order journal, Revoke (5.4, with the lower-case response
- * header) and GetProfiles (5.7) for the one configured profile.
+ * epki-sim's query and modify operations: GetOrders over the order
+ * journal, Revoke (with the lower-case response header) and GetProfiles
+ * for the one configured profile.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,7 +140,7 @@ found_free(struct found *f)
 	free(f->info);
 }
 
-/* GetOrders (spec 5.3): every stored order matching the filters. */
+/* GetOrders: every stored order matching the filters. */
 int
 sim_op_get_orders(struct sim *s, const struct sockaddr *peer,
     struct epki_req *rq, int warn, struct buf *out)
@@ -219,7 +219,7 @@ out:
 	return rc;
 }
 
-/* Revoke (spec 5.4): status 7 at once; the reply uses orderNo. */
+/* Revoke: status 7 at once; the reply uses orderNo. */
 int
 sim_op_revoke(struct sim *s, const struct sockaddr *peer, struct epki_req *rq,
     int warn, struct buf *out)
@@ -243,7 +243,7 @@ reply:
 	return sim_reply_send(&rep, &e, warn, out);
 }
 
-/* GetProfiles (spec 5.7): the configured profile, in its state. */
+/* GetProfiles: the configured profile, in its state. */
 int
 sim_op_get_profiles(struct sim *s, const struct sockaddr *peer,
     struct epki_req *rq, int warn, struct buf *out)

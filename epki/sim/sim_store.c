@@ -716,7 +716,7 @@ out:
 	return rc;
 }
 
-/* Points info at what st and li hold for order id (spec 5.2). */
+/* Points info at what st and li hold for order id (GetOrderByOrderId). */
 void
 sim_order_info_set(struct epki_order_info *info, const char *id,
     const struct sim_stored *st, const struct sim_leaf_info *li)

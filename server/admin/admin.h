@@ -1,5 +1,5 @@
 /*
- * The admin listener (DESIGN.md "HTTP", issue 6): its own libmicrohttpd
+ * The admin listener (README "Admin HTTP API"): its own libmicrohttpd
  * daemon on [admin] listen serving the JSON API under /api/v1/, /healthz
  * and /metrics, with the bearer token of [admin] token_file.
  */

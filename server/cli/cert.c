@@ -1,10 +1,10 @@
 /*
  * `scepgw cert list` and `scepgw cert revoke SERIAL [--reason R]`. A
  * revocation goes upstream first (EPKI Revoke with the certificate's
- * OrderID, spec/epki-api.md 5.4) and is recorded in the database only
- * once GlobalSign has confirmed it, so the local record never claims a
- * revocation that did not happen. EPKI's Revoke has no reason field: the
- * reason is kept locally, for the operator.
+ * OrderID) and is recorded in the database only once GlobalSign has
+ * confirmed it, so the local record never claims a revocation that did not
+ * happen. EPKI's Revoke has no reason field: the reason is kept locally,
+ * for the operator.
  */
 #include <ctype.h>
 #include <getopt.h>

@@ -1,5 +1,5 @@
 /*
- * The scepgw command line (DESIGN.md "scepgw commands"): serve, init,
+ * The scepgw command line (README "Commands"): serve, init,
  * check, challenge new|list|revoke, cert list|revoke. Exit status 0 on
  * success, 1 on a failure the message explains, 2 on bad usage. Errors go
  * to stderr as one line; no secret is ever printed except a challenge

@@ -3,10 +3,10 @@
  * (0600), RA certificate, CA chain, EPKI password file and an empty
  * database. Apple devices accept the GetCACert bag only when the RA
  * certificate (digitalSignature + keyEncipherment) chains to the CA they
- * pin (spec/scep.md 1.3), so by default the RA certificate is ordered from
- * EPKI itself and checked against the CA chain. `scepgw check` verifies
- * an instance, one line per item, ending with a live GetProfiles call
- * (spec/epki-api.md 5.7) that proves the EPKI credentials, the API IP
+ * pin (README "How an enrollment works" 1), so by default the RA
+ * certificate is ordered from EPKI itself and checked against the CA chain.
+ * `scepgw check` verifies an instance, one line per item, ending with a
+ * live GetProfiles call that proves the EPKI credentials, the API IP
  * allow-list and the profile's state.
  */
 #define _XOPEN_SOURCE 700 /* realpath() */
@@ -339,7 +339,7 @@ copy_file(const char *from, const char *to, mode_t mode, struct gw_err *err)
 	return rc;
 }
 
-/* The config init writes: DESIGN.md keys, relative file names. */
+/* The config init writes: README "Configuration" keys, relative names. */
 static int
 init_write_config(const struct init_opts *o, const char *conf_path)
 {

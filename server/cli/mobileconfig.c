@@ -1,11 +1,11 @@
 /*
- * `scepgw mobileconfig` (issue 6 item 6): prints an Apple configuration
- * profile (plist XML) that enrolls a device through a profile of this
- * gateway: a com.apple.security.scep payload (URL, Name, Challenge, RSA
- * 2048, Key Usage 5 = signing and encryption, the Subject where the
- * profile's templates are literal, CAFingerprint = SHA-1 of the issuing
- * CA certificate) and one certificate payload per CA of [ra] ca_chain
- * (com.apple.security.root for a self-signed one, else
+ * `scepgw mobileconfig` (README "Apple configuration profiles"): prints an
+ * Apple configuration profile (plist XML) that enrolls a device through a
+ * profile of this gateway: a com.apple.security.scep payload (URL, Name,
+ * Challenge, RSA 2048, Key Usage 5 = signing and encryption, the Subject
+ * where the profile's templates are literal, CAFingerprint = SHA-1 of the
+ * issuing CA certificate) and one certificate payload per CA of [ra]
+ * ca_chain (com.apple.security.root for a self-signed one, else
  * com.apple.security.pkcs1). PayloadUUIDs are random; PayloadIdentifiers
  * are stable, so a new profile replaces the old one on the device.
  */

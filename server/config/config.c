@@ -1,10 +1,9 @@
 /*
- * Loads the INI configuration (DESIGN.md "Config") through one table of
- * keys (STYLE.md 17, keys.c); write.c writes the commented default file
- * `scepgw init` installs. Debian's inih 55 gives the handler no line
- * number, so our own reader feeds inih one line at a time and counts; it
- * also checks each line's syntax, so every bad line is reported, not just
- * the first.
+ * Loads the INI configuration (README "Configuration") through one table of
+ * keys (keys.c); write.c writes the commented default file `scepgw init`
+ * installs. Debian's inih 55 gives the handler no line number, so our own
+ * reader feeds inih one line at a time and counts; it also checks each
+ * line's syntax, so every bad line is reported, not just the first.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -349,7 +348,7 @@ cfg_epki_url_check(struct cfg_parse *p)
 	p->errors++;
 }
 
-/* Reports required keys never set, in DESIGN.md order; and cross-checks. */
+/* Reports required keys never set, in docs[] order; and cross-checks. */
 static void
 cfg_required_check(struct cfg_parse *p)
 {

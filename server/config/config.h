@@ -1,8 +1,8 @@
 /*
- * The configuration: one INI file (DESIGN.md "Config"), parsed with inih
- * into struct gw_config through one table of keys (STYLE.md 17). Never
- * modified after load. Relative paths are resolved against the config
- * file's folder. Every bad key is reported as "file:line: reason".
+ * The configuration: one INI file (README "Configuration"), parsed with
+ * inih into struct gw_config through one table of keys. Never modified
+ * after load. Relative paths are resolved against the config file's folder.
+ * Every bad key is reported as "file:line: reason".
  */
 #ifndef GW_CONFIG_H
 #define GW_CONFIG_H
@@ -75,7 +75,7 @@ struct gw_config {
 	size_t nprofiles;
 };
 
-/* How a profile's devices prove they may enroll (issue 6 item 3). */
+/* How a profile's devices prove they may enroll (README "Profiles"). */
 enum gw_chal_mode {
 	GW_CHAL_ONETIME, /* one-time challenges from the database */
 	GW_CHAL_STATIC,	 /* one shared secret, usable many times */

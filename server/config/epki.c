@@ -31,8 +31,8 @@ config_epki_opts(const struct gw_config *cfg, struct epki_client_opts *o)
 
 /*
  * What an admin should do about a GlobalSign error code that means the
- * account or its settings are wrong (spec 2 and 7.2), or NULL when the
- * code is not one of those.
+ * account or its settings are wrong, or NULL when the code is not one of
+ * those.
  */
 const char *
 config_epki_advice(int code)

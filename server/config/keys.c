@@ -90,7 +90,7 @@ const struct cfg_key cfg_keys[] = {
 _Static_assert(sizeof(cfg_keys) / sizeof(cfg_keys[0]) == CFG_KEYS_N,
     "CFG_KEYS_N counts the keys");
 
-/* The order and comments of the written file: DESIGN.md "Config". */
+/* The order and comments of the written file: README "Configuration". */
 const struct cfg_doc cfg_docs[] = {
 	{ "server", "listen", "SCEP listener, host:port" },
 	{ "server", "max_request_bytes",

@@ -1,5 +1,5 @@
 /*
- * [profile NAME] sections (issue 6 item 5): each names its own EPKI
+ * [profile NAME] sections (README "Profiles"): each names its own EPKI
  * profile, product code, validity, identity templates and challenge mode,
  * and is served at /scep/NAME. What a section leaves out comes from
  * [epki] and the built-in templates, which reproduce the gateway's

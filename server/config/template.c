@@ -4,7 +4,7 @@
  * "quoted literal" (which may be empty: "" makes a value optional). The
  * first alternative with a non-empty value wins; when none has one the
  * expansion fails and names the expression, so the log can say which
- * variable was missing (issue 6 item 4).
+ * variable was missing (README "Identity templates").
  */
 #include <stdbool.h>
 #include <stdio.h>

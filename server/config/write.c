@@ -90,7 +90,7 @@ cfg_value_format(const struct cfg_key *k, const struct gw_config *c, char *buf,
 
 /*
  * Writes c as a complete, commented config file to f: every key, in
- * DESIGN.md order; paths inside c->dir (when set) are written relative to
+ * docs[] order; paths inside c->dir (when set) are written relative to
  * it. Returns 0, or -1 when a value cannot be written back faithfully or
  * f reports an error.
  */
@@ -103,7 +103,7 @@ config_write_default(FILE *f, const struct gw_config *c)
 	size_t i;
 
 	fprintf(f,
-	    "; scepgw configuration (DESIGN.md \"Config\").\n"
+	    "; scepgw configuration (README \"Configuration\").\n"
 	    "; Relative paths are relative to this file's folder.\n");
 	for (i = 0; i < CFG_KEYS_N; i++) {
 		k = cfg_key_find(cfg_docs[i].section, cfg_docs[i].name);

@@ -1,5 +1,5 @@
 /*
- * The gateway's wiring (STYLE.md 12): one struct gw_ctx passed explicitly
+ * The gateway's wiring: one struct gw_ctx passed explicitly
  * to every part of server/, holding the loaded config and the long-lived
  * handles. The seam between the HTTP layer and the enrollment state
  * machine is enroll/enroll.h.

@@ -1,5 +1,5 @@
 /*
- * The log sink (STYLE.md 16): one line per event on stderr, with a level
+ * The log sink: one line per event on stderr, with a level
  * gate. Only server/ logs; library modules report through struct gw_err.
  * Never pass a challenge, a password or key material to these functions.
  */

@@ -1,11 +1,11 @@
 /*
- * Admission of a new enrollment (DESIGN.md "Enrollment", before step 3):
- * decides whether a PKCSReq or RenewalReq may start an order, and with
- * which identity. A renewal is authenticated by its signer certificate,
- * one this gateway issued, and keeps that certificate's identity and
- * profile; any other request needs the profile's static challenge or a
- * usable one-time challenge, which is checked here without being
- * consumed, and the profile's templates decide its identity.
+ * Admission of a new enrollment (README "How an enrollment works", before
+ * step 4): decides whether a PKCSReq or RenewalReq may start an order, and
+ * with which identity. A renewal is authenticated by its signer
+ * certificate, one this gateway issued, and keeps that certificate's
+ * identity and profile; any other request needs the profile's static
+ * challenge or a usable one-time challenge, which is checked here without
+ * being consumed, and the profile's templates decide its identity.
  * Consuming the challenge and ordering stay in order.c.
  */
 #include <stdbool.h>
@@ -297,7 +297,7 @@ enroll_txn_new_fill(struct db_txn_new *n, const char *txid,
 
 /*
  * Refuses a CSR asking for a subjectAltName GlobalSign EPKI cannot put
- * in the certificate (scep.md 6: CN, OU, e-mail and UPN only), naming
+ * in the certificate (EPKI issues CN, OU, e-mail and UPN only), naming
  * it in the log. Returns 0, or -1 with op holding the FAILURE.
  */
 int

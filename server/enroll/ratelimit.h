@@ -1,10 +1,10 @@
 /*
  * Per-client-address failure rate limiting for challenge checks
- * (issue 6): at most max failures per window seconds from one address, in
- * any window (a sliding log, not fixed buckets). IPv6 clients are counted
- * per /64, since one host usually owns a whole /64. A fixed-size table
- * keyed by address; when it is full the least recently active address is
- * forgotten. Thread-safe.
+ * ([enroll] max_failures_per_minute): at most max failures per window
+ * seconds from one address, in any window (a sliding log, not fixed
+ * buckets). IPv6 clients are counted per /64, since one host usually owns
+ * a whole /64. A fixed-size table keyed by address; when it is full the
+ * least recently active address is forgotten. Thread-safe.
  *
  * Use: ratelimit_take() before checking a secret reserves one failure (so
  * that many concurrent attempts cannot all pass the check before any

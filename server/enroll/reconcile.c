@@ -1,14 +1,14 @@
 /*
  * The reconciler: finishes every transaction left `ordering` — by a
  * timeout, a transport error, a transient GlobalSign error, or a crash —
- * without ever paying for a certificate twice (DESIGN.md, step 5). For
- * each such transaction not in flight in this process it looks the order
- * up first (GetOrderByOrderId when the OrderID is known, then GetOrders by
- * CommonName and request date, matching the certificate by the CSR's
- * public key), and orders again only when GlobalSign has no such order
- * and the original call can no longer be running. Transient trouble backs
- * off exponentially per transaction. One thread, blocking calls: a few
- * calls at a time is all GlobalSign should see from recovery.
+ * without ever paying for a certificate twice (README "How an enrollment
+ * works" 7). For each such transaction not in flight in this process it
+ * looks the order up first (GetOrderByOrderId when the OrderID is known,
+ * then GetOrders by CommonName and request date, matching the certificate
+ * by the CSR's public key), and orders again only when GlobalSign has no
+ * such order and the original call can no longer be running. Transient
+ * trouble backs off exponentially per transaction. One thread, blocking
+ * calls: a few calls at a time is all GlobalSign should see from recovery.
  */
 #include <errno.h>
 #include <pthread.h>

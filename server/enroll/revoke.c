@@ -119,7 +119,8 @@ resp_detail(struct cert_revoke *cr, const char *url, const struct epki_resp *r,
 
 /*
  * After a "status already changed" answer: is the order revoked at
- * GlobalSign (order status 6 or 7, spec 8), e.g. from the GCC portal?
+ * GlobalSign (order status 6 revoking or 7 revoked), e.g. from the GCC
+ * portal?
  */
 static bool
 order_is_revoked(const struct epki_client_opts *o, const struct epki_auth *auth,

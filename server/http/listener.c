@@ -64,8 +64,7 @@ srv_conns_open(struct srv_http *h)
  * A response of len bytes at p with Content-Type ctype (NULL: none), or
  * NULL when out of memory (then p was not taken, whatever m says). MHD
  * 0.9.75 has no const-buffer constructor, so this is the one place that
- * drops const (STYLE.md 13): with MHD_RESPMEM_PERSISTENT the bytes are
- * never written to.
+ * drops const: with MHD_RESPMEM_PERSISTENT the bytes are never written to.
  */
 struct MHD_Response *
 srv_response_new(const void *p, size_t len, enum MHD_ResponseMemoryMode m,

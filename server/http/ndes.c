@@ -5,7 +5,7 @@
  * this page answers the same way: UTF-16LE with a BOM, the CA thumbprint
  * line and "The enrollment challenge password is: <B> XXXX </B>", or
  * NDES's "password cache is full" and "do not have sufficient permission"
- * pages, which scrapers also recognise (spec/scep.md 4.4).
+ * pages, which scrapers (Fleet's among them) also recognise.
  *
  * Logins are HTTP Basic against `scepgw user` accounts (scrypt hashes),
  * checked on [ndes] login_threads threads of their own while the

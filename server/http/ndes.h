@@ -1,9 +1,9 @@
 /*
- * The NDES-compatible dynamic challenge page (issue 6, spec/scep.md 4.4):
- * GET /certsrv/mscep_admin/ on the SCEP listener ([ndes] enabled), with
- * HTTP Basic auth against `scepgw user` accounts checked on login threads
- * of their own, answering the UTF-16 HTML that MDM scrapers parse for
- * "The enrollment challenge password is: <B> (\S+)".
+ * The NDES-compatible dynamic challenge page (README "NDES-compatible
+ * challenge page"): GET /certsrv/mscep_admin/ on the SCEP listener ([ndes]
+ * enabled), with HTTP Basic auth against `scepgw user` accounts checked on
+ * login threads of their own, answering the UTF-16 HTML that MDM scrapers
+ * parse for "The enrollment challenge password is: <B> (\S+)".
  */
 #ifndef GW_NDES_H
 #define GW_NDES_H

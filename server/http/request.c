@@ -74,7 +74,7 @@ route_is_scep(const char *url)
 }
 
 /*
- * Routes a SCEP URL to its profile (issue 6 item 5): /scep/NAME[/...]
+ * Routes a SCEP URL to its profile (README "Profiles"): /scep/NAME[/...]
  * selects [profile NAME]; /scep, /scep/ and /scep/pkiclient.exe (an alias
  * suffix, not a profile) and the other SCEP paths serve "default". Sets
  * *p (NULL for the default) and returns true, or false for a path that is

@@ -28,7 +28,7 @@ GW_START_TIMEOUT=${GW_START_TIMEOUT:-60}	# seconds; sanitizer builds start slowl
 T=${T:-}
 GW__PIDS=()
 
-# The EPKI account that epki-sim accepts by default (DESIGN.md).
+# The EPKI account that epki-sim accepts by default (epki/sim/README.md).
 GW_SIM_USER=PAR00000_scepgw
 GW_SIM_PASSWORD=epki-sim-password
 GW_SIM_PROFILE=MP000000000001
@@ -322,7 +322,7 @@ gw_start() {
 	gw_fail "scepgw serve did not answer GetCACaps at $GW_URL"
 }
 
-# Stop the gateway with SIGTERM; it must drain and exit 0 (DESIGN.md).
+# Stop the gateway with SIGTERM; it must drain and exit 0 (README "Commands").
 gw_stop() {
 	local rc=0
 	[ -n "${GW_PID:-}" ] || return 0

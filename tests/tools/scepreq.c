@@ -219,12 +219,12 @@ http_get_op(const struct opts *o, const char *op, struct http_reply *r)
 }
 
 /*
- * The message= value for a base64 text, encoded the way one family of
- * real clients does it (scep.md 4.5): "escaped" (RFC 3986, the default),
- * "raw" (nothing escaped: '+' arrives as a space), "half" (Apple: only
- * '=' escaped), "urlsafe" (base64url without padding), "space" ('+' sent
- * as %20) or "wrapped" (a %0A line break every 64 characters, sscep and
- * Cisco). The caller frees the result with free().
+ * The message= value for a base64 text, encoded the way one family of real
+ * clients does it: "escaped" (RFC 3986, the default), "raw" (nothing
+ * escaped: '+' arrives as a space), "half" (Apple: only '=' escaped),
+ * "urlsafe" (base64url without padding), "space" ('+' sent as %20) or
+ * "wrapped" (a %0A line break every 64 characters, sscep and Cisco). The
+ * caller frees the result with free().
  */
 static char *
 get_value_make(CURL *c, const char *b64, const char *mode)

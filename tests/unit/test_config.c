@@ -669,7 +669,7 @@ test_write_roundtrip(void **state)
 	c = fx->c;
 	fx->c = NULL;
 	text = write_conf(fx, c);
-	/* Every key once, paths relative again, DESIGN.md order. */
+	/* Every key once, paths relative again, in the written file's order. */
 	for (s = text; (s = strchr(s, '\n')) != NULL; s++)
 		if (s[1] >= 'a' && s[1] <= 'z')
 			keys++;

@@ -1108,7 +1108,8 @@ ident_assert_order(struct srv_fx *fx, const struct ident_case *c)
 	epki_req_cleanup(&req);
 }
 
-/* Every identity rule (issue 6 item 4); a refusal never burns the challenge. */
+/* Every identity rule (README "Identity templates"); a refusal never burns
+ * the challenge. */
 static void
 test_enroll_identity_templates(void **state)
 {

@@ -1,7 +1,8 @@
 /*
  * Unit tests for epki_order.c through a fake struct epki_transport that
  * captures the posted body and later completes the call with a canned
- * fixture body or a transport failure (STYLE.md 22: mock at our seams).
+ * fixture body or a transport failure (we mock at our seams, not in
+ * libcurl).
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -411,7 +411,7 @@ test_fault_latency(void **state)
 /*
  * Drop: the order is made and paid for, the client times out, and
  * GetOrders by CN and date finds it with its certificate: the gateway's
- * no-double-order recovery (issue 4).
+ * no-double-order recovery (README "How an enrollment works" 7).
  */
 static void
 test_fault_drop_then_find(void **state)
@@ -519,7 +519,7 @@ ext_nids(const X509 *x, int *nids, int max)
 }
 
 /*
- * The leaf's extensions (spec 5.1), in their order: the fixed ones are
+ * The leaf's extensions, in their order: the fixed ones are
  * built once at start, the subjectKeyIdentifier per leaf (SHA-1 of its
  * key), the authorityKeyIdentifier is the issuing CA's key identifier,
  * and the URLs carry the bound port.

@@ -2,7 +2,7 @@
  * Unit tests for epki_soap.c, epki_soap_srv.c, epki_cert.c and
  * epki_code.c: response parsing over the fixtures in tests/fixtures/epki,
  * request building (schema order, escaping), the error-code classes of
- * spec 7.2, and the simulator's replies read back by the client parser.
+ * epki_code.c, and the simulator's replies read back by the client parser.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -116,7 +116,7 @@ test_parse_fixtures(void **state)
 				     b.len, &r, &err),
 		    c->rc);
 		assert_int_equal(r.cls, c->cls);
-		/* STYLE.md 14: no stale OpenSSL errors survive a parse. */
+		/* No stale OpenSSL errors survive a parse. */
 		assert_int_equal(ERR_peek_error(), 0);
 		assert_int_equal(r.success_code, c->success_code);
 		assert_int_equal(r.nerrors, c->nerrors);
@@ -198,7 +198,7 @@ test_leaf_by_key(void **state)
 	check_leaf_selection("get-order-success.xml", GET);
 }
 
-/* Every row of spec 7.2, and a code it does not list. */
+/* Every code of the GAS table, and a code it does not list. */
 static void
 test_code_classes(void **state)
 {
@@ -273,7 +273,7 @@ child_names(xmlNodePtr n, char *out, size_t len)
 	for (n = n->children; n != NULL; n = n->next) {
 		if (n->type != XML_ELEMENT_NODE)
 			continue;
-		/* Children of the wrapper are unqualified (spec 1). */
+		/* Children of the wrapper are unqualified (as the schema). */
 		assert_null(n->ns);
 		used += (size_t)snprintf(out + used, len - used, "%s%s",
 		    used ? "," : "", (const char *)n->name);

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the tolerant GET message= decoder (scep.md 4.5), as a
+ * Unit tests of the tolerant GET message= decoder (scep_query.c), as a
  * table of the encodings clients produce.
  */
 #include <stdarg.h>

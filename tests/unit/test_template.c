@@ -1,7 +1,8 @@
 /*
  * Unit tests for server/config/template.c: every rule of the identity templates
- * (issue 6 item 4) as one table: literals, variables, fallbacks, quoted
- * literal fallbacks, missing variables named, syntax errors, overflow.
+ * (README "Identity templates") as one table: literals, variables,
+ * fallbacks, quoted literal fallbacks, missing variables named, syntax
+ * errors, overflow.
  */
 #include <setjmp.h>
 #include <stdarg.h>

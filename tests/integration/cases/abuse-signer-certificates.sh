@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Signer certificates of a PKCSReq (RFC 8894 2.3, 2.4; scep.md 1.7).
+# Signer certificates of a PKCSReq (RFC 8894 2.3, 2.4).
 #
 # Decision: the signer of a PKCSReq is an ephemeral self-signed
 # certificate that authenticates nothing (the challenge does), so its

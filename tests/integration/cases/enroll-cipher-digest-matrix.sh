@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# A device enrolls with each cipher and digest of issue 2, over POST and
-# GET, PKCS#1 v1.5 and OAEP key transport: each gets SUCCESS with a
-# certificate for its own key that chains to the CA, the CertRep mirrors
-# the request's cipher and digest, and epki-sim counts one order each.
+# A device enrolls with each cipher (AES-128/192/256, 3DES) and digest
+# (SHA-1 to SHA-512) the gateway accepts, over POST and GET, PKCS#1 v1.5 and
+# OAEP key transport: each gets SUCCESS with a certificate for its own key
+# that chains to the CA, the CertRep mirrors the request's cipher and
+# digest, and epki-sim counts one order each.
 . "$GW_SRC/tests/integration/lib.sh"
 gw_up
 

@@ -8,7 +8,7 @@
 . "$GW_SRC/tests/integration/lib.sh"
 gw_up
 
-# get_order ORDER-ID: GetOrderByOrderId (spec 5.2) straight to epki-sim,
+# get_order ORDER-ID: GetOrderByOrderId straight to epki-sim,
 # the response in $T/get.xml.
 get_order() {
 	sim_call GetOrderByOrderId QueryRequestHeader "<OrderNo>$1</OrderNo>\

@@ -2,13 +2,13 @@
 # Helpers for the fault-injection cases (upstream-fault-*.sh), sourced
 # instead of lib.sh; not a case itself (ctest runs cases/*.sh only).
 #
-# Every fault case ends with the ledger check of issue 4: the licences
-# epki-sim spent equal the certificates devices received, and every device
-# that kept polling holds its certificate. The instance is tuned to
-# recover fast: reconcile_seconds 1 (FAULT_RECONCILE_SECONDS overrides),
-# timeout_seconds 2 (the reconciler
-# re-orders only timeout_seconds + 5 after the original call), and
-# pending_after_seconds 1.
+# Every fault case ends with the ledger check (README "How an enrollment
+# works" 7: nothing lost, nothing paid twice): the licences epki-sim spent
+# equal the certificates devices received, and every device that kept
+# polling holds its certificate. The instance is tuned to recover fast:
+# reconcile_seconds 1 (FAULT_RECONCILE_SECONDS overrides), timeout_seconds 2
+# (the reconciler re-orders only timeout_seconds + 5 after the original
+# call), and pending_after_seconds 1.
 . "$GW_SRC/tests/integration/lib.sh"
 
 DELIVERED=0

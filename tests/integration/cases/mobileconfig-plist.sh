@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# `scepgw mobileconfig` (issue 6 item 6): the .mobileconfig parses with
-# Python's plistlib and holds, key by key, the SCEP payload (URL, Name,
-# Challenge or the --dynamic placeholder, RSA 2048, Key Usage 5, the
-# literal Subject, CAFingerprint = SHA-1 of the issuing CA) and one
-# certificate payload per CA of the chain; UUIDs are fresh each time.
+# `scepgw mobileconfig` (README "Apple configuration profiles"): the
+# .mobileconfig parses with Python's plistlib and holds, key by key, the
+# SCEP payload (URL, Name, Challenge or the --dynamic placeholder, RSA 2048,
+# Key Usage 5, the literal Subject, CAFingerprint = SHA-1 of the issuing CA)
+# and one certificate payload per CA of the chain; UUIDs are fresh each
+# time.
 . "$GW_SRC/tests/integration/lib.sh"
 gw_need openssl python3
 gw_tmpdir

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# [profile NAME] sections (issue 6 items 3-5): /scep/kiosk enrolls with
+# [profile NAME] sections (README "Profiles"): /scep/kiosk enrolls with
 # its static challenge, many times, under its own EPKI profile and
 # identity templates; a static secret under 128 bits stops the start; the
 # static secret is never logged and is refused on the default path; an

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Every request encoding seen in the wild (scep.md 4.5) reaches the same
-# result: GET message= percent-escaped, raw ('+' arrives as a space),
-# half-escaped (Apple), base64url, '+' as %20, line-wrapped (sscep,
-# Cisco); POST with no Content-Type or an odd one; every SCEP path with a
-# suffix; HTTP/1.0 without Host. Replies carry RFC 8894's content types.
+# Every request encoding seen in the wild reaches the same result: GET
+# message= percent-escaped, raw ('+' arrives as a space), half-escaped
+# (Apple), base64url, '+' as %20, line-wrapped (sscep, Cisco); POST with no
+# Content-Type or an odd one; every SCEP path with a suffix; HTTP/1.0
+# without Host. Replies carry RFC 8894's content types.
 . "$GW_SRC/tests/integration/lib.sh"
 gw_up
 
