@@ -10,7 +10,8 @@ if(TARGET gw_scep)
 	gw_target_flags(gw_scepclient)
 
 	if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/scepreq.c)
-		add_executable(scepreq ${CMAKE_CURRENT_LIST_DIR}/scepreq.c)
+		add_executable(scepreq ${CMAKE_CURRENT_LIST_DIR}/scepreq.c
+			${CMAKE_CURRENT_LIST_DIR}/scepreq_http.c)
 		target_link_libraries(scepreq PRIVATE gw_scepclient)
 		set_target_properties(scepreq PROPERTIES
 			RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})

@@ -1,0 +1,113 @@
+/*
+ * The db/ unit-test fixture and helpers (test_db_common.h).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "gw_err.h"
+#include "db.h"
+#include "test_db_common.h"
+
+int
+setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+	struct gw_err err;
+
+	assert_non_null(fx);
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/test_db.XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	snprintf(fx->path, sizeof(fx->path), "%s/gw.db", fx->dir);
+	gw_err_clear(&err);
+	assert_int_equal(db_open(&fx->db, fx->path, &err), 0);
+	*state = fx;
+	return 0;
+}
+
+int
+teardown(void **state)
+{
+	struct fx *fx = *state;
+	const char *sfx[] = { "", "-wal", "-shm", "-journal" };
+	char p[128];
+	size_t i;
+
+	db_close(fx->db);
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", fx->path, sfx[i]);
+		unlink(p);
+	}
+	rmdir(fx->dir);
+	free(fx);
+	return 0;
+}
+
+/* A 32-byte hash whose bytes are all b. */
+void
+hash_fill(uint8_t h[32], uint8_t b)
+{
+	memset(h, b, 32);
+}
+
+int64_t
+put_challenge(struct db *db, uint8_t b, int64_t expires, const char *cn,
+    const char *email, const char *ou)
+{
+	struct gw_err err;
+	uint8_t h[32];
+	int64_t id = 0;
+
+	hash_fill(h, b);
+	assert_int_equal(db_challenge_put(db, h, NOW, expires, cn, email, ou,
+			     &id, &err),
+	    0);
+	assert_true(id > 0);
+	return id;
+}
+
+/* Runs db_txn_start() for txid with challenge byte b (0: no challenge). */
+enum db_start
+start(struct db *db, const char *txid, uint8_t b, int64_t now, struct db_txn *t)
+{
+	struct db_txn_new n;
+	struct gw_err err;
+	uint8_t ch[32], csr[32];
+	enum db_start res;
+
+	hash_fill(ch, b);
+	hash_fill(csr, 0xc5);
+	memset(&n, 0, sizeof(n));
+	n.txid = txid;
+	n.csr_sha256 = csr;
+	n.challenge_sha256 = b != 0 ? ch : NULL;
+	n.csr_cn = "csr-cn";
+	n.csr_email = "csr@example.org";
+	n.csr_pem = "-----BEGIN CERTIFICATE REQUEST-----\n";
+	n.now = now;
+	gw_err_clear(&err);
+	assert_int_equal(db_txn_start(db, &n, &res, t, &err), 0);
+	return res;
+}
+
+/* Issues a certificate row with serial for a new transaction txid. */
+void
+issue_cert(struct db *db, const char *txid, const char *serial)
+{
+	static const uint8_t der[] = { 0x30, 0x03, 0x02, 0x01, 0x07 };
+	struct db_txn t;
+	struct gw_err err;
+
+	assert_int_equal(start(db, txid, 0, NOW, &t), DB_START_OK);
+	db_txn_cleanup(&t);
+	assert_int_equal(db_txn_set_issued(db, txid, "ORD-R", der, sizeof(der),
+			     serial, NOW + 86400, "CN=r", NOW, &err),
+	    0);
+}
