@@ -8,7 +8,6 @@
  * revealed either. The JSON handlers live in api.c.
  */
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -245,47 +244,6 @@ admin_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
-/* Parses "host:port" or "[v6]:port" into a socket address. */
-static int
-admin_parse_listen(const char *listen, struct sockaddr_storage *ss,
-    struct gw_err *err)
-{
-	struct addrinfo hints, *res = NULL;
-	const char *colon, *h = listen;
-	char host[256];
-	size_t hl;
-	int rc;
-
-	colon = strrchr(listen, ':');
-	if (colon == NULL || colon == listen) {
-		gw_err_set(err, 0, "\"%s\": expected host:port", listen);
-		return -1;
-	}
-	hl = (size_t)(colon - listen);
-	if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
-		h++;
-		hl -= 2;
-	}
-	if (hl >= sizeof(host)) {
-		gw_err_set(err, 0, "\"%s\": host too long", listen);
-		return -1;
-	}
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(host, colon + 1, &hints, &res)) != 0) {
-		gw_err_set(err, 0, "\"%s\": %s", listen, gai_strerror(rc));
-		return -1;
-	}
-	memset(ss, 0, sizeof(*ss));
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
-	return 0;
-}
-
 /*
  * Reads [admin] token_file (mode 0600 enforced) and keeps its hash. The
  * token must be at least ADMIN_TOKEN_MIN bytes (README "Admin HTTP API"):
@@ -351,7 +309,7 @@ admin_start(struct admin **out, struct gw_ctx *ctx, struct gw_err *err)
 	*out = NULL;
 	if (ctx->cfg->admin_listen == NULL)
 		return 0;
-	if (admin_parse_listen(ctx->cfg->admin_listen, &ss, err) == -1)
+	if (gw_listen_parse(ctx->cfg->admin_listen, &ss, err) == -1)
 		goto out;
 	if (!admin_is_loopback(&ss))
 		log_warnx("[admin] listen %s is not a loopback address: the "

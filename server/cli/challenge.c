@@ -16,11 +16,11 @@
 #include <unistd.h>
 
 #include <openssl/pem.h>
-#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
 #include "buf.h"
+#include "challenge.h"
 #include "cli.h"
 #include "config.h"
 #include "db.h"
@@ -46,24 +46,6 @@ fmt_time(int64_t t, char *out, size_t n)
 	}
 	gmtime_r(&tt, &tm);
 	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* Makes one challenge: 128 random bits as 32 hex digits. */
-static int
-challenge_make(char out[33], uint8_t hash[32])
-{
-	uint8_t raw[16];
-	size_t i;
-
-	if (gw_random_bytes(raw, sizeof(raw)) == -1)
-		return -1;
-	gw_hex(raw, sizeof(raw), out);
-	for (i = 0; out[i] != '\0'; i++)
-		if (out[i] >= 'a' && out[i] <= 'f')
-			out[i] = (char)(out[i] - 'a' + 'A');
-	SHA256((const unsigned char *)out, strlen(out), hash);
-	gw_cleanse(raw, sizeof(raw));
-	return 0;
 }
 
 /*
@@ -124,7 +106,7 @@ cli_challenge_new(const struct cli *c)
 	struct db *db = NULL;
 	struct gw_err err;
 	struct cli cc = *c;
-	char secret[33];
+	char secret[ENROLL_SECRET_LEN];
 	uint8_t hash[32];
 	int64_t now, id;
 	int ch, rc = 1;
@@ -186,7 +168,7 @@ cli_challenge_new(const struct cli *c)
 	}
 	now = (int64_t)time(NULL);
 	for (i = 0; i < count; i++) {
-		if (challenge_make(secret, hash) == -1) {
+		if (enroll_challenge_make(secret, hash) == -1) {
 			fprintf(stderr, "scepgw: no randomness\n");
 			goto out;
 		}

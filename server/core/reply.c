@@ -1,9 +1,11 @@
 /*
  * What both listeners (the SCEP listener of http/ and the admin listener
  * of admin/) send with: a response whose bytes are wiped when
- * libmicrohttpd is done with them, and the client's address.
+ * libmicrohttpd is done with them, the client's address, and the parsing
+ * of the address each listens on.
  */
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 
 #include <microhttpd.h>
 
+#include "gw_err.h"
 #include "reply.h"
 #include "secure.h"
 
@@ -90,4 +93,48 @@ gw_peer(struct MHD_Connection *conn, char *out, size_t n)
 		inet_ntop(AF_INET6,
 		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
 		    out, (socklen_t)n);
+}
+
+/*
+ * Parses a listener's "host:port" or "[v6]:port" ([server] listen,
+ * [admin] listen) into a socket address. Returns 0, or -1 with err set.
+ */
+int
+gw_listen_parse(const char *listen, struct sockaddr_storage *ss,
+    struct gw_err *err)
+{
+	struct addrinfo hints, *res = NULL;
+	const char *colon, *h = listen;
+	char host[256];
+	size_t hl;
+	int rc;
+
+	colon = strrchr(listen, ':');
+	if (colon == NULL || colon == listen) {
+		gw_err_set(err, 0, "\"%s\": expected host:port", listen);
+		return -1;
+	}
+	hl = (size_t)(colon - listen);
+	if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host)) {
+		gw_err_set(err, 0, "\"%s\": host too long", listen);
+		return -1;
+	}
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host, colon + 1, &hints, &res)) != 0) {
+		gw_err_set(err, 0, "\"%s\": %s", listen, gai_strerror(rc));
+		return -1;
+	}
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return 0;
 }

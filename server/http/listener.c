@@ -11,7 +11,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -235,49 +234,6 @@ srv_watchdog(void *arg)
 	return NULL;
 }
 
-/* Parses "host:port" or "[v6]:port" into a socket address. */
-static int
-srv_parse_listen(const char *listen, struct sockaddr_storage *ss,
-    struct gw_err *err)
-{
-	struct addrinfo hints, *res = NULL;
-	char host[256];
-	const char *colon, *h = listen;
-	size_t hl;
-	int rc;
-
-	colon = strrchr(listen, ':');
-	if (colon == NULL || colon == listen) {
-		gw_err_set(err, 0, "listen \"%s\": expected host:port", listen);
-		return -1;
-	}
-	hl = (size_t)(colon - listen);
-	if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
-		h++;
-		hl -= 2;
-	}
-	if (hl >= sizeof(host)) {
-		gw_err_set(err, 0, "listen \"%s\": host too long", listen);
-		return -1;
-	}
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	rc = getaddrinfo(host, colon + 1, &hints, &res);
-	if (rc != 0) {
-		gw_err_set(err, 0, "listen \"%s\": %s", listen,
-		    gai_strerror(rc));
-		return -1;
-	}
-	memset(ss, 0, sizeof(*ss));
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
-	return 0;
-}
-
 /* Builds the GetCACaps and GetCACert answers once. Returns 0 or -1. */
 static int
 srv_static_responses(struct srv_http *h, struct gw_err *err)
@@ -315,7 +271,7 @@ srv_http_start(struct srv_http **out, struct gw_ctx *ctx, struct gw_err *err)
 	int rc = -1;
 
 	*out = NULL;
-	if (srv_parse_listen(ctx->cfg->listen, &ss, err) == -1)
+	if (gw_listen_parse(ctx->cfg->listen, &ss, err) == -1)
 		goto out;
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		goto out;
@@ -392,7 +348,7 @@ srv_http_bind(const char *listen_at, int *fd, struct gw_err *err)
 	int s, on = 1;
 
 	*fd = -1;
-	if (srv_parse_listen(listen_at, &ss, err) == -1)
+	if (gw_listen_parse(listen_at, &ss, err) == -1)
 		return -1;
 	len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 					 sizeof(struct sockaddr_in);
