@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # GlobalSign's service is documented under two paths (README, "Set up an
 # instance"): epki-sim serves both, so `scepgw check` passes with either.
-# A URL whose
-# path answers HTTP 404 is a FAIL (exit 1) whose hint names the other path
-# (or both, when the URL ends in neither), not the generic "no usable
-# answer" advice (server/cli/init.c check_epki_transport).
+# A URL whose path answers HTTP 404 is a FAIL (exit 1) whose hint names
+# the other path (or both, when the URL ends in neither), not the generic
+# "no usable answer" advice (server/cli/init.c check_epki_transport).
 . "$GW_SRC/tests/integration/lib.sh"
 gw_need openssl curl
 gw_tmpdir
