@@ -131,6 +131,7 @@ struct epki_resp {
 	size_t nerrors;
 	struct epki_error errors[EPKI_MAX_ERRORS];
 	char fault[256];       /* SOAP Fault or transport detail, or "" */
+	long http_status;      /* the HTTP status it came with; 0 if none */
 	char order_id[64];     /* OrderID / OrderNo, or "" */
 	char order_status[16]; /* OrderStatus when present, or "" */
 	/* Every certificate found in CERT, or NULL. CA certificates are

@@ -589,6 +589,7 @@ epki_soap_parse(const char *op, long http_status, const uint8_t *body,
 	int rc = -1;
 
 	epki_resp_init(out);
+	out->http_status = http_status;
 	snprintf(http, sizeof(http), "HTTP %ld", http_status);
 	if ((doc = epki_xml_read(body, len, NULL)) == NULL) {
 		body_snippet(body, body == NULL ? 0 : len, snip, sizeof(snip));

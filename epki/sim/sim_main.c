@@ -3,7 +3,9 @@
  * over HTTP) for tests and demos. Usage:
  *   epki-sim --listen 127.0.0.1:PORT --dir DIR [--latency-ms N]
  *            [--fault SPEC]...
- * Serves POST /cr/ws/GasOrderService, GET /crl/issuing.crl (the issuing
+ * Serves POST /cr/ws/GasOrderService and the same service under
+ * /services/cr/ws/GasOrderService (README "Set up an instance": GlobalSign's
+ * endpoint is documented with both paths), GET /crl/issuing.crl (the issuing
  * CA's CRL) and the admin endpoints /sim/state, /sim/fault and
  * /sim/config on a few epoll workers; a delayed answer suspends its
  * connection and a timer thread resumes it. Prints one "listening" line
@@ -30,13 +32,14 @@
 #include "sim.h"
 
 #define SIM_PATH "/cr/ws/GasOrderService"
+#define SIM_PATH_ALT "/services" SIM_PATH
 #define SIM_BODY_MAX (1024 * 1024)
 #define SIM_WORKERS 4
 #define SIM_MAX_CONN 8000
 
 /* What a request is for. */
 enum route {
-	ROUTE_SOAP,   /* POST /cr/ws/GasOrderService */
+	ROUTE_SOAP,   /* POST [/services]/cr/ws/GasOrderService */
 	ROUTE_FAULT,  /* POST /sim/fault */
 	ROUTE_CONFIG, /* POST /sim/config */
 	ROUTE_STATE,  /* GET /sim/state */
@@ -278,7 +281,8 @@ route_of(const char *url, const char *method)
 {
 	int post = strcmp(method, "POST") == 0;
 
-	if (post && strcmp(url, SIM_PATH) == 0)
+	if (post &&
+	    (strcmp(url, SIM_PATH) == 0 || strcmp(url, SIM_PATH_ALT) == 0))
 		return ROUTE_SOAP;
 	if (post && strcmp(url, "/sim/fault") == 0)
 		return ROUTE_FAULT;

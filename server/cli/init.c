@@ -534,23 +534,51 @@ check_note(const char *tag, const char *what, const char *detail)
 	printf("%-8s %s: %s\n", tag, what, detail);
 }
 
+/*
+ * The hint for an HTTP 404: GlobalSign's service is documented under two
+ * paths (README, "Set up an instance"), so name the one url does not use.
+ */
+static void
+epki_path_hint(const char *url, char *out, size_t n)
+{
+	static const char alt[] = "/services/cr/ws/GasOrderService";
+	const char *path = alt + strlen("/services");
+	size_t ul = strlen(url), al = strlen(alt), pl = strlen(path);
+
+	if (ul >= al && strcmp(url + ul - al, alt) == 0)
+		snprintf(out, n, "try %.*s%s", (int)(ul - al), url, path);
+	else if (ul >= pl && strcmp(url + ul - pl, path) == 0)
+		snprintf(out, n, "try %.*s%s", (int)(ul - pl), url, alt);
+	else
+		snprintf(out, n, "the service's path is %s or %s", path, alt);
+}
+
 /* The connection line: did the URL give a SOAP answer at all? */
 static int
 check_epki_transport(const struct gw_config *cfg, const struct epki_resp *r,
     const char *msg)
 {
-	char detail[640];
+	char detail[640], hint[320];
 
 	if (r->cls != EPKI_TRANSPORT) {
 		snprintf(detail, sizeof(detail), "%s answered GetProfiles",
 		    cfg->epki_url);
 		return check_line(true, "EPKI connection", detail);
 	}
-	snprintf(detail, sizeof(detail),
-	    "no usable answer from %s: %s (check [epki] url, DNS, firewall "
-	    "or proxy, and TLS: the server's certificate must verify%s)",
-	    cfg->epki_url, r->fault[0] != '\0' ? r->fault : msg,
-	    cfg->epki_ca_file != NULL ? " against [epki] ca_file" : "");
+	if (r->http_status == 404) {
+		epki_path_hint(cfg->epki_url, hint, sizeof(hint));
+		snprintf(detail, sizeof(detail),
+		    "%s answered HTTP 404 (no such path): fix the path of "
+		    "[epki] url: %s",
+		    cfg->epki_url, hint);
+	} else {
+		snprintf(detail, sizeof(detail),
+		    "no usable answer from %s: %s (check [epki] url, DNS, "
+		    "firewall or proxy, and TLS: the server's certificate "
+		    "must verify%s)",
+		    cfg->epki_url, r->fault[0] != '\0' ? r->fault : msg,
+		    cfg->epki_ca_file != NULL ? " against [epki] ca_file" : "");
+	}
 	check_line(false, "EPKI connection", detail);
 	check_note("SKIP", "EPKI credentials, IP allow-list, profile",
 	    "not checked until the connection works");

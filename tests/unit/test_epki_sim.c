@@ -304,6 +304,35 @@ test_orders_revoke_profiles(void **state)
 	assert_int_equal(state_get(&e->sim, "calls.GetOrderByOrderId"), 0);
 }
 
+/*
+ * The service answers on /cr/ws/GasOrderService and on
+ * /services/cr/ws/GasOrderService alike; another path is an HTTP 404,
+ * which the response reports in http_status (epki/sim/README.md).
+ */
+static void
+test_both_paths(void **state)
+{
+	struct env *e = *state;
+	char url[192];
+	struct epki_client_opts o = { .url = url, .timeout_s = 10 };
+	struct epki_resp r;
+	struct gw_err err;
+
+	snprintf(url, sizeof(url), "%s/services/cr/ws/GasOrderService",
+	    e->sim.base);
+	assert_int_equal(epki_profile_list_call(&o, &auth, PROFILE, &r, &err),
+	    0);
+	assert_int_equal(r.http_status, 200);
+	assert_int_equal(r.nprofiles, 1);
+	epki_resp_cleanup(&r);
+	snprintf(url, sizeof(url), "%s/cr/ws/Nope", e->sim.base);
+	assert_int_equal(epki_profile_list_call(&o, &auth, PROFILE, &r, &err),
+	    -1);
+	assert_int_equal(r.cls, EPKI_TRANSPORT);
+	assert_int_equal(r.http_status, 404);
+	epki_resp_cleanup(&r);
+}
+
 /* Each fault hits exactly the next GetProfiles call, then is gone. */
 static void
 test_faults(void **state)
@@ -605,6 +634,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_orders_revoke_profiles),
+		cmocka_unit_test(test_both_paths),
 		cmocka_unit_test(test_faults),
 		cmocka_unit_test(test_fault_probability),
 		cmocka_unit_test(test_fault_latency),
