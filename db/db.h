@@ -96,7 +96,7 @@ struct db_txn {
 	uint8_t key_sha256[32]; /* the CSR's public key (SPKI hash) */
 	bool has_key;		/* false for rows older than schema 5 */
 	char *renews; /* a renewal: the serial (hex) it renews, else NULL */
-	char *upn;		/* decided UPN sent upstream, or NULL */
+	char *upn;    /* decided UPN sent upstream, or NULL */
 };
 void db_txn_cleanup(struct db_txn *t);
 
@@ -125,7 +125,7 @@ struct db_txn_new {
 	const char *profile;	   /* [profile NAME], or NULL: default */
 	const uint8_t *key_sha256; /* 32 bytes: the CSR's public key */
 	const char *renews; /* a renewal: the renewed serial (hex), or NULL */
-	const char *upn;	   /* decided UPN, or NULL: none */
+	const char *upn;    /* decided UPN, or NULL: none */
 };
 
 int db_txn_get(struct db *db, const char *txid, struct db_txn *t,

@@ -304,6 +304,24 @@ db_user_profiles(struct db *db, const char *name, char **profiles,
 }
 
 /*
+ * Runs a write to user name's row (lock held, statement bound): 0 when it
+ * changed that row, else -1 with err set (DB_ERR_NOTFOUND: no such user).
+ */
+static int
+user_step_one(struct db *db, sqlite3_stmt *st, const char *what,
+    const char *name, struct gw_err *err)
+{
+	if (db_step_done(db, st, what, err) != 0)
+		return -1;
+	if (sqlite3_changes(db->h) == 0) {
+		gw_err_set(err, DB_ERR_NOTFOUND, "no user %s",
+		    name != NULL ? name : "(null)");
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Replaces the profiles of user name (comma-separated, as for
  * db_user_add()). Returns 0, or -1 with err set: DB_ERR_ARG for a bad
  * list, DB_ERR_NOTFOUND for an unknown user.
@@ -329,14 +347,7 @@ db_user_set_profiles(struct db *db, const char *name, const char *profiles,
 		db_stmt_done(st);
 		goto out;
 	}
-	if (db_step_done(db, st, "user set", err) != 0)
-		goto out;
-	if (sqlite3_changes(db->h) == 0) {
-		gw_err_set(err, DB_ERR_NOTFOUND, "no user %s",
-		    name != NULL ? name : "(null)");
-		goto out;
-	}
-	rc = 0;
+	rc = user_step_one(db, st, "user set", name, err);
 out:
 	db_unlock(db);
 	return rc;
@@ -356,14 +367,7 @@ db_user_remove(struct db *db, const char *name, struct gw_err *err)
 		db_stmt_done(st);
 		goto out;
 	}
-	if (db_step_done(db, st, "user remove", err) != 0)
-		goto out;
-	if (sqlite3_changes(db->h) == 0) {
-		gw_err_set(err, DB_ERR_NOTFOUND, "no user %s",
-		    name != NULL ? name : "(null)");
-		goto out;
-	}
-	rc = 0;
+	rc = user_step_one(db, st, "user remove", name, err);
 out:
 	db_unlock(db);
 	return rc;
