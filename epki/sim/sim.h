@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -39,6 +40,17 @@ enum sim_profile_state {
 	SIM_PROFILE_PENDING,   /* vetting not finished: orders get -105 */
 	SIM_PROFILE_SUSPENDED, /* orders get -105 */
 	SIM_PROFILE__MAX
+};
+
+/* How the leaf is written into CERT and Certificate (sim_cert.c). */
+enum sim_cert_format {
+	SIM_CERT_PEM_X509,	  /* PEM CERTIFICATE, LF, final newline */
+	SIM_CERT_PEM_X509_NONL,	  /* the same without the final newline */
+	SIM_CERT_PEM_X509_CRLF,	  /* PEM CERTIFICATE, CRLF */
+	SIM_CERT_BASE64_DER,	  /* base64 of the DER, one line, no armour */
+	SIM_CERT_PEM_PKCS7,	  /* PEM PKCS#7 certs-only, the leaf, LF */
+	SIM_CERT_PEM_PKCS7_CHAIN, /* PEM PKCS#7, leaf + issuing CA, CRLF */
+	SIM_CERT__MAX
 };
 
 /* What an injected fault does (README "Fault injection"). */
@@ -85,6 +97,7 @@ struct sim_conf {
 	enum sim_profile_state profile_state;
 	long expired_code; /* ErrorCode for an expired pack */
 	long profile_code; /* ErrorCode for a profile not validated */
+	enum sim_cert_format cert_format;	 /* cert_format = */
 	struct sim_fault faults[SIM_MAX_FAULTS]; /* fault = lines */
 	size_t nfaults;
 };
@@ -96,6 +109,7 @@ struct sim {
 	unsigned port;		/* bound port, for URLs */
 	long latency_ms;	/* --latency-ms */
 	bool no_fsync;		/* --no-fsync: files not synced (benchmarks) */
+	atomic_int cert_format; /* enum sim_cert_format, set at run time */
 	pthread_mutex_t mu;	/* guards everything below and the files */
 	unsigned long counter;	/* last order number = orders made */
 	int journal_fd;		/* DIR/orders.log, appended (sim_store.c) */
@@ -157,6 +171,14 @@ int sim_pki_p7_pem(const struct sim *s, X509 *leaf, struct buf *out);
 int sim_pki_forge(X509 *leaf, struct gw_err *err);
 int sim_pem_crlf(const char *pem, struct buf *out);
 
+/* sim_cert.c */
+const char *sim_cert_format_name(enum sim_cert_format f);
+int sim_cert_format_parse(const char *v, enum sim_cert_format *out);
+enum sim_cert_format sim_cert_format_get(const struct sim *s);
+void sim_cert_format_set(struct sim *s, enum sim_cert_format f);
+int sim_cert_text(const struct sim *s, X509 *leaf, enum sim_cert_format f,
+    struct buf *out);
+
 int sim_date_parse(const char *s, int end_of_day, time_t *out);
 const char *sim_profile_state_name(enum sim_profile_state st);
 int sim_profile_state_parse(const char *v, enum sim_profile_state *out);
@@ -197,7 +219,7 @@ struct sim_stored {
 
 struct sim_leaf_info {
 	char serial[80], nb[40], na[40], cn[256], email[256];
-	struct buf pem; /* leaf PEM, CRLF */
+	struct buf pem; /* the leaf as cert_format writes it */
 	struct buf p7;	/* PKCS#7 PEM, CRLF */
 };
 

@@ -55,6 +55,7 @@ sim_conf_defaults(struct sim_conf *c)
 	c->profile_state = SIM_PROFILE_VALIDATED;
 	c->expired_code = -6101;
 	c->profile_code = -105;
+	c->cert_format = SIM_CERT_PEM_X509;
 }
 
 static const char *const profile_states[SIM_PROFILE__MAX] = {
@@ -248,6 +249,8 @@ conf_set_more(struct sim_conf *c, const char *k, const char *v)
 		c->profile_code = n;
 		return 0;
 	}
+	if (strcmp(k, "cert_format") == 0)
+		return sim_cert_format_parse(v, &c->cert_format);
 	if (strcmp(k, "fault") == 0 && c->nfaults < SIM_MAX_FAULTS &&
 	    sim_fault_parse(v, &c->faults[c->nfaults], &clear) == 0 && !clear) {
 		c->nfaults++;

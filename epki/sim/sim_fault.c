@@ -258,11 +258,15 @@ sim_fault_admin(struct sim *s, const char *form, struct buf *msg)
 	return rc;
 }
 
-/* Applies one run-time setting; call with s->mu held. 0 or -1. */
+/*
+ * Applies one run-time setting; call with s->mu held. A cert_format is
+ * only noted in *cert_format, set once the whole form is good. 0 or -1.
+ */
 static int
-config_item(struct sim *s, const char *k, const char *v)
+config_item(struct sim *s, const char *k, const char *v, int *cert_format)
 {
 	enum sim_profile_state st;
+	enum sim_cert_format cf;
 	struct gw_err err;
 	long n;
 
@@ -282,6 +286,11 @@ config_item(struct sim *s, const char *k, const char *v)
 		s->latency_ms = n;
 		return 0;
 	}
+	if (strcmp(k, "cert_format") == 0 &&
+	    sim_cert_format_parse(v, &cf) == 0) {
+		*cert_format = (int)cf;
+		return 0;
+	}
 	if (strcmp(k, "seed") == 0 && num(v, 1, 2000000000L, &n) == 0) {
 		s->rng = (uint64_t)n;
 		return 0;
@@ -291,8 +300,8 @@ config_item(struct sim *s, const char *k, const char *v)
 
 /*
  * Handles a POST /sim/config form (profile_state=, licences= for the
- * first pack, latency_ms=, seed=); every item or none is applied. 0, or
- * -1 with a message in msg.
+ * first pack, latency_ms=, cert_format=, seed=); every item or none is applied.
+ * 0, or -1 with a message in msg.
  */
 int
 sim_config_admin(struct sim *s, const char *form, struct buf *msg)
@@ -300,7 +309,7 @@ sim_config_admin(struct sim *s, const char *form, struct buf *msg)
 	char text[SPEC_MAX], *item, *p, *v;
 	enum sim_profile_state saved_state;
 	long saved_latency;
-	int rc = 0;
+	int rc = 0, cert_format = -1;
 
 	if (strlen(form) >= sizeof(text)) {
 		buf_addstr(msg, "form too long\n");
@@ -322,12 +331,13 @@ sim_config_admin(struct sim *s, const char *form, struct buf *msg)
 		}
 		*v++ = '\0';
 		form_decode(v);
-		rc = config_item(s, item, v);
+		rc = config_item(s, item, v, &cert_format);
 	}
 	if (rc == -1) {
 		s->profile_state = saved_state;
 		s->latency_ms = saved_latency;
-	}
+	} else if (cert_format >= 0)
+		sim_cert_format_set(s, (enum sim_cert_format)cert_format);
 	pthread_mutex_unlock(&s->mu);
 	buf_addstr(msg, rc == 0 ? "ok\n" : "bad setting\n");
 	return rc;
@@ -386,6 +396,9 @@ sim_state_text(struct sim *s, struct buf *out)
 			p->years, p->expiry, p->left) == -1)
 			goto out;
 	}
+	if (buf_printf(out, "cert_format=%s\n",
+		sim_cert_format_name(sim_cert_format_get(s))) == -1)
+		goto out;
 	for (i = 0; i < EPKI_OP__MAX; i++)
 		if (buf_printf(out, "calls.%s=%lu\n",
 			i == EPKI_OP_UNKNOWN ? "other" :

@@ -377,6 +377,7 @@ parse_listen(const char *arg, struct sim *s, struct sockaddr_in *sa)
 
 /* --fault specs, added to sim.conf's once the configuration is read. */
 static struct sim_fault faults[SIM_MAX_FAULTS];
+static int cli_cert_format = -1; /* --cert-format, over sim.conf's */
 static size_t nfaults;
 
 /* Parses the command line; 0, or -1 after printing usage. */
@@ -406,6 +407,12 @@ parse_args(int argc, char **argv, struct sim *s, struct sockaddr_in *sa)
 			    clear)
 				break;
 			nfaults++;
+		} else if (strcmp(argv[i], "--cert-format") == 0) {
+			enum sim_cert_format f;
+
+			if (sim_cert_format_parse(argv[i + 1], &f) == -1)
+				break;
+			cli_cert_format = (int)f;
 		} else if (strcmp(argv[i], "--latency-ms") == 0) {
 			errno = 0;
 			s->latency_ms = strtol(argv[i + 1], &end, 10);
@@ -420,7 +427,9 @@ parse_args(int argc, char **argv, struct sim *s, struct sockaddr_in *sa)
 	    parse_listen(listen, s, sa) == -1) {
 		fprintf(stderr,
 		    "usage: epki-sim --listen 127.0.0.1:PORT "
-		    "--dir DIR [--latency-ms N] [--no-fsync] [--fault SPEC]...\n");
+		    "--dir DIR [--latency-ms N] [--no-fsync] [--fault SPEC]...\n"
+		    "\t[--cert-format pem-x509|pem-x509-nonl|pem-x509-crlf|"
+		    "base64-der|pem-pkcs7|pem-pkcs7-chain]\n");
 		return -1;
 	}
 	memcpy(s->dir, dir, strlen(dir) + 1);
@@ -446,6 +455,9 @@ sim_open(struct sim *s, struct gw_err *err)
 		return -1;
 	for (i = 0; i < nfaults && s->nfaults < SIM_MAX_FAULTS; i++)
 		s->faults[s->nfaults++] = faults[i];
+	sim_cert_format_set(s,
+	    cli_cert_format >= 0 ? (enum sim_cert_format)cli_cert_format :
+				   s->conf.cert_format);
 	if (gw_random_bytes((uint8_t *)&s->rng, sizeof(s->rng)) == -1)
 		s->rng = (uint64_t)time(NULL);
 	return sim_state_snapshot(s, err);

@@ -338,7 +338,8 @@ op_order(struct sim *s, const struct sockaddr *peer, struct epki_req *rq,
 		if ((warn & SIM_OP_FOREIGN) != 0 &&
 		    sim_pki_forge(leaf, &err) == -1)
 			fprintf(stderr, "epki-sim: %s\n", err.msg);
-		if (sim_pki_p7_pem(s, leaf, &cert) == 0) {
+		if (sim_cert_text(s, leaf, sim_cert_format_get(s), &cert) ==
+		    0) {
 			rep.success_code = 0;
 			rep.order_id = id;
 			rep.cert = (const char *)cert.data;

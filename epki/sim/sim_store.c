@@ -688,12 +688,10 @@ int
 sim_leaf_info_fill(const struct sim *s, X509 *leaf, struct sim_leaf_info *li)
 {
 	const ASN1_INTEGER *ai = X509_get0_serialNumber(leaf);
-	struct buf pem;
 	BIGNUM *bn;
 	char *hex = NULL;
 	int rc = -1;
 
-	buf_init(&pem, ORDER_FILE_MAX);
 	if ((bn = ASN1_INTEGER_to_BN(ai, NULL)) == NULL ||
 	    (hex = BN_bn2hex(bn)) == NULL)
 		goto out;
@@ -704,15 +702,13 @@ sim_leaf_info_fill(const struct sim *s, X509 *leaf, struct sim_leaf_info *li)
 	    (int)sizeof(li->cn));
 	name_text(X509_get_subject_name(leaf), NID_pkcs9_emailAddress,
 	    li->email, (int)sizeof(li->email));
-	if (sim_leaf_pem(leaf, &pem) == -1 ||
-	    sim_pem_crlf((const char *)pem.data, &li->pem) == -1 ||
+	if (sim_cert_text(s, leaf, sim_cert_format_get(s), &li->pem) == -1 ||
 	    sim_pki_p7_pem(s, leaf, &li->p7) == -1)
 		goto out;
 	rc = 0;
 out:
 	OPENSSL_free(hex);
 	BN_free(bn);
-	buf_cleanup(&pem);
 	return rc;
 }
 
