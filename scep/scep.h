@@ -79,6 +79,7 @@ int scep_ra_load(struct scep_ra **out, const char *cert_path,
 void scep_ra_free(struct scep_ra *ra);
 const X509 *scep_ra_get0_cert(const struct scep_ra *ra);
 const STACK_OF(X509) *scep_ra_get0_chain(const struct scep_ra *ra);
+STACK_OF(X509) *scep_ra_issuers_new(const struct scep_ra *ra, const X509 *cert);
 const uint8_t *scep_ra_cacert(const struct scep_ra *ra, size_t *len);
 int scep_ra_add_key(struct scep_ra *ra, enum scep_ra_slot slot,
     const char *cert_path, const char *key_path, struct gw_err *err);

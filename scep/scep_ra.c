@@ -193,6 +193,52 @@ scep_ra_get0_chain(const struct scep_ra *ra)
 	return ra->chain;
 }
 
+/* The certificate of the chain whose subject is name, or NULL. */
+static X509 *
+ra_chain_find(const struct scep_ra *ra, const X509_NAME *name)
+{
+	int i;
+
+	for (i = 0; i < sk_X509_num(ra->chain); i++)
+		if (X509_NAME_cmp(X509_get_subject_name(
+				      sk_X509_value(ra->chain, i)),
+			name) == 0)
+			return sk_X509_value(ra->chain, i);
+	return NULL;
+}
+
+/*
+ * The CA certificates a device gets with cert in the CertRep's
+ * certificates-only bag (RFC 8894 3.3.2), from the configured chain
+ * (README "How an enrollment works"): cert's issuer, then each one's
+ * issuer up the chain, by name, stopping before a self-signed root above
+ * the issuer (the device pins it; GetCACert has it). A new stack of
+ * borrowed certificates, perhaps empty: free it with sk_X509_free().
+ * NULL when out of memory.
+ */
+STACK_OF(X509) *
+scep_ra_issuers_new(const struct scep_ra *ra, const X509 *cert)
+{
+	STACK_OF(X509) *sk;
+	const X509_NAME *issuer = X509_get_issuer_name(cert);
+	X509 *ca;
+	bool self;
+
+	if ((sk = sk_X509_new_null()) == NULL)
+		return NULL;
+	while (sk_X509_num(sk) < sk_X509_num(ra->chain) &&
+	    (ca = ra_chain_find(ra, issuer)) != NULL) {
+		self = X509_NAME_cmp(X509_get_subject_name(ca),
+			   X509_get_issuer_name(ca)) == 0;
+		if ((self && sk_X509_num(sk) > 0) || sk_X509_push(sk, ca) <= 0)
+			break;
+		if (self)
+			break;
+		issuer = X509_get_issuer_name(ca);
+	}
+	return sk;
+}
+
 /*
  * The GetCACert body (application/x-x509-ca-ra-cert): a DER certs-only
  * SignedData with the RA certificate first, then the chain. Borrowed.
@@ -208,15 +254,7 @@ scep_ra_cacert(const struct scep_ra *ra, size_t *len)
 static bool
 ra_chain_names_issuer(const struct scep_ra *ra, const X509 *cert)
 {
-	const X509_NAME *issuer = X509_get_issuer_name(cert);
-	int i;
-
-	for (i = 0; i < sk_X509_num(ra->chain); i++)
-		if (X509_NAME_cmp(X509_get_subject_name(
-				      sk_X509_value(ra->chain, i)),
-			issuer) == 0)
-			return true;
-	return false;
+	return ra_chain_find(ra, X509_get_issuer_name(cert)) != NULL;
 }
 
 /*

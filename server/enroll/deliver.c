@@ -53,9 +53,11 @@ static const char *const class_text[EPKI_CLASS__MAX] = {
 void
 enroll_finish(struct gw_ctx *ctx, struct enroll_op *op)
 {
+	STACK_OF(X509) *chain = NULL;
 	struct scep_reply r;
 	struct gw_err err;
 	struct buf out;
+	int rc;
 
 	if (op->done)
 		return; /* answered already, in plain HTTP */
@@ -65,8 +67,18 @@ enroll_finish(struct gw_ctx *ctx, struct enroll_op *op)
 	r.fail = op->fail;
 	r.fail_text = op->status == SCEP_STATUS_FAILURE ? op->fail_text : NULL;
 	r.issued = op->cert;
+	/* The issuing CA from [ra] ca_chain, whether or not GlobalSign sent
+	 * it (README "How an enrollment works", step 6). */
+	if (op->cert != NULL &&
+	    (chain = scep_ra_issuers_new(ctx->ra, op->cert)) == NULL) {
+		enroll_op_http(op, 500, "internal error\n");
+		return;
+	}
+	r.chain = chain;
 	buf_init(&out, 0);
-	if (scep_certrep_build(ctx->ra, &r, &out, &err) == -1) {
+	rc = scep_certrep_build(ctx->ra, &r, &out, &err);
+	sk_X509_free(chain);
+	if (rc == -1) {
 		log_warnx("%s txid=%s: cannot build CertRep: %s", op->peer,
 		    scep_msg_txid(op->msg), err.msg);
 		buf_cleanup(&out);

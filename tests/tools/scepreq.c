@@ -39,7 +39,7 @@ usage(void)
 	    "\t[--challenge C | --challenge-file F] [--cn CN] [--email E]\n"
 	    "\t[--cipher aes128|aes192|aes256|des3|des]\n"
 	    "\t[--digest sha1|sha224|sha256|sha384|sha512] [--oaep]\n"
-	    "\t[--key FILE] [--cert-out FILE] [--txid T]\n"
+	    "\t[--key FILE] [--cert-out FILE] [--certs-out FILE] [--txid T]\n"
 	    "\t[--renew-cert F --renew-key F [--pkcsreq]] [--ec] "
 	    "[--content-type T] [--serial HEX]\n"
 	    "\t[--get-encoding escaped|raw|half|urlsafe|space|wrapped]\n"
@@ -415,6 +415,10 @@ result_print(const struct opts *o, const struct job *j,
 	if (ex == 0 && o->cert_out != NULL &&
 	    certs_write(o->cert_out, rep->certs, 1) == -1)
 		return 1;
+	if (ex == 0 && o->certs_out != NULL &&
+	    certs_write(o->certs_out, rep->certs, sk_X509_num(rep->certs)) ==
+		-1)
+		return 1;
 	return ex;
 }
 
@@ -525,6 +529,8 @@ opt_value(struct opts *o, const char *name, const char *v)
 		o->key = v;
 	else if (strcmp(name, "--cert-out") == 0)
 		o->cert_out = v;
+	else if (strcmp(name, "--certs-out") == 0)
+		o->certs_out = v;
 	else if (strcmp(name, "--txid") == 0)
 		o->txid = v;
 	else if (strcmp(name, "--renew-cert") == 0)

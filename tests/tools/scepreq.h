@@ -23,6 +23,7 @@ struct opts {
 	int digest;		    /* digest NID */
 	const char *key;	    /* key file (loaded or created) */
 	const char *cert_out;	    /* where the certificate goes */
+	const char *certs_out;	    /* where every CertRep certificate goes */
 	const char *txid;	    /* transactionID, or NULL: from the key */
 	const char *renew_cert;	    /* RenewalReq signer */
 	const char *renew_key;	    /* its key */
