@@ -2,7 +2,8 @@
  * Unit tests of the CertRep builder, checked by the independent client
  * code: SUCCESS over every cipher x digest x key transport (mirrored),
  * the GetCRL bag, FAILURE with each failInfo, PENDING, the empty-content
- * choice, the GetCACert bag, and the RA loader's key check.
+ * choice, the GetCACert bag, the RA loader's key check and the CA
+ * certificates a CertRep carries with the leaf.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,10 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <openssl/cms.h>
+#include <openssl/pem.h>
 #include <openssl/pkcs7.h>
+#include <openssl/x509v3.h>
 
 #include "buf.h"
 #include "gw_err.h"
@@ -441,6 +445,98 @@ test_ra_mismatch(void **state)
 	scep_ra_free(ra);
 }
 
+/* A certificate for key named cn, issued by issuer (NULL: self-signed). */
+static X509 *
+cert_make(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *ikey)
+{
+	X509 *x = X509_new();
+	X509_NAME *n = X509_NAME_new();
+
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+			     (const unsigned char *)cn, -1, -1, 0),
+	    1);
+	assert_int_equal(X509_set_version(x, 2), 1);
+	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 1), 1);
+	assert_int_equal(X509_set_subject_name(x, n), 1);
+	assert_int_equal(X509_set_issuer_name(x,
+			     issuer != NULL ? X509_get_subject_name(issuer) :
+					      n),
+	    1);
+	assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), 0));
+	assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 3600));
+	assert_int_equal(X509_set_pubkey(x, key), 1);
+	assert_true(X509_sign(x, ikey != NULL ? ikey : key, EVP_sha256()) > 0);
+	X509_NAME_free(n);
+	return x;
+}
+
+/* The subject CN of the i-th certificate of sk. */
+static const char *
+sk_cn(const STACK_OF(X509) *sk, int i)
+{
+	static char cn[64];
+
+	assert_true(X509_NAME_get_text_by_NID(X509_get_subject_name(
+						  sk_X509_value(sk, i)),
+			NID_commonName, cn, sizeof(cn)) > 0);
+	return cn;
+}
+
+/*
+ * The CA certificates a CertRep carries with the leaf (README "How an
+ * enrollment works", 6): from [ra] ca_chain, the leaf's issuer and the
+ * intermediates above it, not the self-signed root; the root itself when
+ * it issued the leaf; none for an issuer the chain does not name.
+ */
+static void
+test_ra_issuers(void **state)
+{
+	struct rep_ctx *c = *state;
+	EVP_PKEY *k = c->fx->key;
+	X509 *root, *mid, *iss, *leaf, *direct, *stray;
+	STACK_OF(X509) *sk;
+	struct scep_ra *ra = NULL;
+	struct gw_err err;
+	char path[160];
+	FILE *f;
+
+	root = cert_make(k, "Root", NULL, NULL);
+	mid = cert_make(k, "Intermediate", root, k);
+	iss = cert_make(k, "Issuing", mid, k);
+	leaf = cert_make(k, "leaf", iss, k);
+	direct = cert_make(k, "direct", root, k);
+	stray = cert_make(k, "stray", c->fx->signer, k);
+	snprintf(path, sizeof(path), "%s/chain3.pem", c->fx->dir);
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(PEM_write_X509(f, iss), 1);
+	assert_int_equal(PEM_write_X509(f, mid), 1);
+	assert_int_equal(PEM_write_X509(f, root), 1);
+	fclose(f);
+	assert_int_equal(scep_ra_load(&ra, c->fx->ra_cert, c->fx->ra_key, path,
+			     &err),
+	    0);
+	assert_non_null(sk = scep_ra_issuers_new(ra, leaf));
+	assert_int_equal(sk_X509_num(sk), 2);
+	assert_string_equal(sk_cn(sk, 0), "Issuing");
+	assert_string_equal(sk_cn(sk, 1), "Intermediate");
+	sk_X509_free(sk);
+	assert_non_null(sk = scep_ra_issuers_new(ra, direct));
+	assert_int_equal(sk_X509_num(sk), 1);
+	assert_string_equal(sk_cn(sk, 0), "Root");
+	sk_X509_free(sk);
+	assert_non_null(sk = scep_ra_issuers_new(ra, stray));
+	assert_int_equal(sk_X509_num(sk), 0);
+	sk_X509_free(sk);
+	scep_ra_free(ra);
+	unlink(path);
+	X509_free(root);
+	X509_free(mid);
+	X509_free(iss);
+	X509_free(leaf);
+	X509_free(direct);
+	X509_free(stray);
+}
+
 int
 main(void)
 {
@@ -454,6 +550,7 @@ main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_cacert_bag),
 		cmocka_unit_test(test_ra_mismatch),
+		cmocka_unit_test(test_ra_issuers),
 	};
 
 	return cmocka_run_group_tests(tests, ctx_setup, ctx_teardown);
