@@ -198,6 +198,75 @@ test_leaf_by_key(void **state)
 	check_leaf_selection("get-order-success.xml", GET);
 }
 
+/*
+ * Every plausible CERT shape (the formats epki_cert.c reads): PEM X.509
+ * with no final newline, with LF, with "&#xD;\n"; bare base64 of the DER,
+ * wrapped or on one line; PKCS#7 with the issuing CA and without; and a
+ * GetOrderByOrderId with Certificate only (ReturnP7 false) or with
+ * PKCS7Cert too. Each gives the one fixture leaf, found by its key; a key
+ * it does not hold finds none, and the gateway refuses such an answer
+ * (enroll_order_record(): "the CA returned an unusable certificate").
+ */
+static void
+test_cert_shapes(void **state)
+{
+	static const struct {
+		const char *file;
+		const char *op;
+		int ncerts;
+	} t[] = {
+		{ "order-x509-nonl.xml", "OrderAndIssueCertificate", 1 },
+		{ "order-x509-lf.xml", "OrderAndIssueCertificate", 1 },
+		{ "order-x509-crlf.xml", "OrderAndIssueCertificate", 1 },
+		{ "order-success-x509-b64.xml", "OrderAndIssueCertificate", 1 },
+		{ "order-der-b64-oneline.xml", "OrderAndIssueCertificate", 1 },
+		{ "order-p7-leaf-only.xml", "OrderAndIssueCertificate", 1 },
+		{ "order-success-p7.xml", "OrderAndIssueCertificate", 2 },
+		{ "get-order-x509-nonl.xml", "GetOrderByOrderId", 1 },
+		{ "get-order-success.xml", "GetOrderByOrderId", 2 },
+	};
+	unsigned char *ref = NULL, *der = NULL;
+	EVP_PKEY *key = NULL, *other;
+	const X509 *leaf;
+	struct epki_resp r;
+	struct gw_err err;
+	struct buf b;
+	int reflen = 0, len;
+	size_t i;
+
+	(void)state;
+	assert_non_null(other = EVP_EC_gen("P-256"));
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		print_message("CERT shape %s\n", t[i].file);
+		fixture_read(t[i].file, &b);
+		assert_int_equal(epki_soap_parse(t[i].op, 200, b.data, b.len,
+				     &r, &err),
+		    0);
+		assert_int_equal(r.cls, EPKI_OK);
+		assert_int_equal(sk_X509_num(r.certs), t[i].ncerts);
+		if (key == NULL) {
+			/* The first leaf's key stands for the CSR's. */
+			assert_non_null(key = gw_spki_pkey(X509_get_X509_PUBKEY(
+					    sk_X509_value(r.certs, 0))));
+			reflen = i2d_X509(sk_X509_value(r.certs, 0), &ref);
+			assert_true(reflen > 0);
+		}
+		assert_non_null(leaf = epki_resp_get0_cert_for_key(&r, key));
+		der = NULL;
+		len = i2d_X509(leaf, &der);
+		assert_int_equal(len, reflen);
+		assert_memory_equal(der, ref, (size_t)len);
+		OPENSSL_free(der);
+		assert_null(epki_resp_get0_cert_for_key(&r, other));
+		assert_true(epki_resp_has_leaf(&r));
+		epki_resp_cleanup(&r);
+		buf_cleanup(&b);
+	}
+	OPENSSL_free(ref);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(other);
+}
+
 /* Every code of the GAS table, and a code it does not list. */
 static void
 test_code_classes(void **state)
@@ -651,6 +720,7 @@ main(void)
 		cmocka_unit_test(test_parse_fixtures),
 		cmocka_unit_test(test_parse_error_texts),
 		cmocka_unit_test(test_leaf_by_key),
+		cmocka_unit_test(test_cert_shapes),
 		cmocka_unit_test(test_code_classes),
 		cmocka_unit_test(test_order_build),
 		cmocka_unit_test(test_order_build_roundtrip),
