@@ -27,6 +27,8 @@ xmlNodePtr epki_xml_first_elem(xmlNodePtr parent);
 xmlNodePtr epki_xml_child(xmlNodePtr parent, const char *name, bool strict);
 bool epki_xml_is(xmlNodePtr n, const char *ns, const char *name);
 char *epki_xml_text(xmlNodePtr n);
+int epki_xml_certs(xmlNodePtr parent, const char *const *names,
+    STACK_OF(X509) **certs, struct gw_err *err);
 
 /* Request building and response reading shared by the epki_*.c files. */
 struct buf;

@@ -154,7 +154,7 @@ found_fill(xmlNodePtr d, struct epki_found *f)
 {
 	xmlNodePtr info = kid(d, "OrderInfo"), ci = kid(d, "CrCertificateInfo");
 	xmlNodePtr crt = kid(kid(d, "Fulfillment"), "CrCertificate");
-	char *s;
+	static const char *const ful[] = { "PKCS7Cert", "Certificate", NULL };
 
 	COPY(info, "OrderNo", f->order_id);
 	COPY(info, "OrderStatus", f->order_status);
@@ -166,11 +166,8 @@ found_fill(xmlNodePtr d, struct epki_found *f)
 	COPY(ci, "SerialNumber", f->serial);
 	COPY(ci, "CommonName", f->cn);
 	/* Prefer the PKCS#7 form: it may carry the issuing CA too. */
-	if ((s = epki_xml_text(kid(crt, "PKCS7Cert"))) == NULL)
-		s = epki_xml_text(kid(crt, "Certificate"));
-	if (s != NULL && epki_cert_decode(s, &f->certs, NULL) == -1)
+	if (epki_xml_certs(crt, ful, &f->certs, NULL) == -1)
 		f->cert_unreadable = true;
-	free(s);
 }
 
 /* Counts the element children of list called name. */

@@ -443,6 +443,34 @@ resp_header(xmlNodePtr hdr, struct epki_resp *r)
 	return 0;
 }
 
+/*
+ * Decodes the certificates of the first of the named children of parent
+ * that has text and reads as certificates: a PKCS7Cert that is blank or
+ * unreadable gives way to the Certificate beside it. 0 (*certs NULL when
+ * no child has text), or -1 with err set when none of them decodes.
+ */
+int
+epki_xml_certs(xmlNodePtr parent, const char *const *names,
+    STACK_OF(X509) **certs, struct gw_err *err)
+{
+	bool seen = false;
+	char *s;
+	int rc;
+
+	*certs = NULL;
+	for (; *names != NULL; names++) {
+		if ((s = epki_xml_text(
+			 epki_xml_child(parent, *names, false))) == NULL)
+			continue;
+		seen = true;
+		rc = epki_cert_decode(s, certs, err);
+		free(s);
+		if (rc == 0)
+			return 0;
+	}
+	return seen ? -1 : 0;
+}
+
 /* The first of the named children that has text, or NULL (free()). */
 static char *
 first_text(xmlNodePtr parent, const char *const *names)
@@ -480,11 +508,11 @@ resp_payload(xmlNodePtr resp, struct epki_resp *r, struct gw_err *err)
 						false),
 				 "Fulfillment", false),
 	    "CrCertificate", false);
-	if ((s = first_text(resp, direct)) == NULL)
-		s = first_text(crt, ful);
-	if (s != NULL)
-		rc = epki_cert_decode(s, &r->certs, err);
-	free(s);
+	/* CERT (the order) or Fulfillment (GetOrderByOrderId), whichever
+	 * is present; PKCS7Cert first, as it may carry the issuing CA. */
+	rc = epki_xml_certs(resp, direct, &r->certs, err);
+	if (rc == 0 && r->certs == NULL)
+		rc = epki_xml_certs(crt, ful, &r->certs, err);
 	return rc;
 }
 

@@ -152,6 +152,13 @@ test_orders_detail(void **state)
 	    0);
 	assert_int_equal(sk_X509_num(r.found[0].certs), 2);
 	epki_resp_cleanup(&r);
+	/* An unreadable PKCS7Cert gives way to the Certificate beside it. */
+	assert_int_equal(parse_fixture("get-orders-p7-unreadable.xml",
+			     "GetOrders", &r),
+	    0);
+	assert_int_equal(sk_X509_num(r.found[0].certs), 1);
+	assert_false(r.found[0].cert_unreadable);
+	epki_resp_cleanup(&r);
 }
 
 /* Profiles: DN attributes and the state derived from code and dates. */

@@ -203,9 +203,9 @@ test_leaf_by_key(void **state)
  * with no final newline, with LF, with "&#xD;\n"; bare base64 of the DER,
  * wrapped or on one line; PKCS#7 with the issuing CA and without; and a
  * GetOrderByOrderId with Certificate only (ReturnP7 false) or with
- * PKCS7Cert too. Each gives the one fixture leaf, found by its key; a key
- * it does not hold finds none, and the gateway refuses such an answer
- * (enroll_order_record(): "the CA returned an unusable certificate").
+ * PKCS7Cert too (or an unreadable one). Each gives the one fixture leaf, found
+ * by its key; a key it does not hold finds none, and the gateway refuses such
+ * an answer (enroll_order_record(): "the CA returned an unusable certificate").
  */
 static void
 test_cert_shapes(void **state)
@@ -224,6 +224,8 @@ test_cert_shapes(void **state)
 		{ "order-success-p7.xml", "OrderAndIssueCertificate", 2 },
 		{ "get-order-x509-nonl.xml", "GetOrderByOrderId", 1 },
 		{ "get-order-success.xml", "GetOrderByOrderId", 2 },
+		/* A PKCS7Cert that does not decode gives way to Certificate. */
+		{ "get-order-p7-unreadable.xml", "GetOrderByOrderId", 1 },
 	};
 	unsigned char *ref = NULL, *der = NULL;
 	EVP_PKEY *key = NULL, *other;
