@@ -2,7 +2,7 @@
  * epki-sim: a local stand-in for GlobalSign's GasOrderService (SOAP 1.1
  * over HTTP) for tests and demos. Usage:
  *   epki-sim --listen 127.0.0.1:PORT --dir DIR [--latency-ms N]
- *            [--fault SPEC]...
+ *            [--fault SPEC]... [--cert-format FMT]
  * Serves POST /cr/ws/GasOrderService and the same service under
  * /services/cr/ws/GasOrderService (README "Set up an instance": GlobalSign's
  * endpoint is documented with both paths), GET /crl/issuing.crl (the issuing
