@@ -50,6 +50,9 @@ struct env {
 
 static const struct epki_auth auth = { "PAR00000_scepgw", "epki-sim-password" };
 
+/* --cert-format for the next sim_start(), or NULL for none. */
+static const char *start_format;
+
 /* Starts epki-sim in dir (created, with conf as sim.conf if not NULL). */
 static void
 sim_start(struct sim *s, const char *conf)
@@ -73,7 +76,9 @@ sim_start(struct sim *s, const char *conf)
 		dup2(fds[1], 1);
 		close(fds[0]);
 		execl(GW_BUILD "/epki-sim", "epki-sim", "--listen",
-		    "127.0.0.1:0", "--dir", s->dir, (char *)NULL);
+		    "127.0.0.1:0", "--dir", s->dir,
+		    start_format != NULL ? "--cert-format" : NULL, start_format,
+		    (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -824,6 +829,56 @@ test_cert_formats(void **state)
 	buf_cleanup(&out);
 }
 
+/* The state's cert_format of sim s is want. */
+static void
+format_is(const struct sim *s, const char *want)
+{
+	char line[64];
+	struct buf out;
+
+	assert_int_equal(admin(s, "/sim/state", "", &out), 200);
+	snprintf(line, sizeof(line), "\ncert_format=%s\n", want);
+	assert_non_null(strstr((char *)out.data, line));
+	buf_cleanup(&out);
+}
+
+/*
+ * cert_format from sim.conf, --cert-format over it, and a bad value of
+ * either stops the start.
+ */
+static void
+test_cert_format_start(void **state)
+{
+	struct env *e = *state;
+	struct sim s;
+	char cmd[512];
+	char id[64];
+
+	sim_start(&s, "cert_format = pem-pkcs7-chain\n");
+	format_is(&s, "pem-pkcs7-chain");
+	assert_int_equal(order(e, s.url, 10, "conf-format", 1, id, sizeof(id)),
+	    EPKI_OK);
+	assert_int_equal(sim_stop(&s), 0);
+	start_format = "base64-der";
+	sim_start(&s, "cert_format = pem-pkcs7-chain\n");
+	start_format = NULL;
+	format_is(&s, "base64-der");
+	assert_int_equal(sim_stop(&s), 0);
+
+	snprintf(cmd, sizeof(cmd),
+	    "d=$(mktemp -d) && printf 'cert_format = der\\n' >$d/sim.conf && "
+	    "%s/epki-sim --listen 127.0.0.1:0 --dir $d >/dev/null 2>$d/err; "
+	    "rc=$?; grep -q 'sim.conf:1: bad line' $d/err || rc=99; "
+	    "rm -rf $d; exit $rc",
+	    GW_BUILD);
+	assert_int_equal(WEXITSTATUS(system(cmd)), 1);
+	snprintf(cmd, sizeof(cmd),
+	    "%s/epki-sim --listen 127.0.0.1:0 --dir /nonexistent/x "
+	    "--cert-format pem >/dev/null 2>&1",
+	    GW_BUILD);
+	assert_int_equal(WEXITSTATUS(system(cmd)), 2);
+}
+
 int
 main(void)
 {
@@ -837,6 +892,7 @@ main(void)
 		cmocka_unit_test(test_packs_and_profile),
 		cmocka_unit_test(test_leaf_extensions),
 		cmocka_unit_test(test_cert_formats),
+		cmocka_unit_test(test_cert_format_start),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
