@@ -26,7 +26,7 @@ gw_assert_contains "$T/check.out" "^OK +EPKI credentials: API user $GW_SIM_USER"
 gw_assert_contains "$T/check.out" "^OK +EPKI API IP allow-list"
 gw_assert_contains "$T/check.out" "^OK +EPKI profile: $GW_SIM_PROFILE is validated"
 gw_assert_contains "$T/check.out" "^INFO +EPKI licences: .*only an order checks them"
-gw_assert_contains "$T/check.out" "-6101 means the pack expired or is used up"
+gw_assert_contains "$T/check.out" "ErrorCode -6101 ([epki] licence_error_code) when there is no licence for this order: the licence pack has expired or is used up"
 gw_assert_contains "$T/check.out" "ErrorField Year .* do not match the pack"
 gw_assert_not_contains "$T/check.out" "^FAIL"
 
