@@ -753,10 +753,11 @@ check_licence_pools(const struct gw_config *cfg, struct db *db)
 		enroll_licence_warning(&f, true, warn2, sizeof(warn2));
 		check_note(warn[0] != '\0' || warn2[0] != '\0' ? "WARN" : "OK",
 		    what, detail);
+		/* The warnings name their pool, as the log's do. */
 		if (warn[0] != '\0')
-			check_note("WARN", what, warn);
+			printf("%-8s %s\n", "WARN", warn);
 		if (warn2[0] != '\0')
-			check_note("WARN", what, warn2);
+			printf("%-8s %s\n", "WARN", warn2);
 	}
 	if (db_licence_last_error(db, cfg->epki_licence_error_code, &at, &msg,
 		&err) != 0) {
