@@ -77,3 +77,21 @@ gw_assert_eq 4 "$(metric 'scepgw_licences_remaining{pool="profile:kiosk"}')" "ki
 enroll_expect e12 SUCCESS --challenge "$(gw_challenge)" --cn e12
 gw_assert_eq -2 "$(metric 'scepgw_licences_remaining{pool="epki"}')" "remaining after e12"
 gw_assert_eq 1 "$(count 'licences used \(')" "one warning after the restart"
+
+# An order whose answer is lost: the reconciler finds it at GlobalSign and
+# it counts once, like any other.
+curl -fsS -m 10 -d 'fault=drop&op=OrderAndIssueCertificate&count=1' \
+    "http://127.0.0.1:$SIM_PORT/sim/fault" >/dev/null || gw_fail "sim fault"
+enroll_expect lost PENDING --challenge "$(gw_challenge)" --cn lost --txid lost-txid
+for ((i = 0; i < 60; i++)); do
+	rc=0
+	"$GW_BUILD/scepreq" poll --url "$GW_URL" --key "$T/lost.key" \
+	    --txid lost-txid --cn lost --cert-out "$T/lost.pem" >"$T/poll.out" 2>&1 || rc=$?
+	[ "$rc" -eq 0 ] && break
+	[ "$rc" -eq 3 ] || { cat "$T/poll.out" >&2; gw_fail "poll exited $rc"; }
+	sleep 0.5
+done
+gw_assert_eq 0 "$rc" "CertPoll after the reconciler found the order"
+assert_issued lost
+gw_assert_eq 7 "$(sim_orders)" "orders at epki-sim"
+gw_assert_eq -3 "$(metric 'scepgw_licences_remaining{pool="epki"}')" "the found order counted once"
