@@ -166,6 +166,10 @@ enroll_licence_watch(struct gw_ctx *ctx)
 
 	if (cfg == NULL || ctx->db == NULL)
 		return;
+	for (i = 0; i < cfg->npools && !enroll_licence_watched(cfg, i); i++)
+		;
+	if (i == cfg->npools)
+		return; /* nothing to watch: no query per order */
 	pthread_mutex_lock(&watch_mu);
 	for (i = 0; i < cfg->npools; i++) {
 		if (!enroll_licence_watched(cfg, i) ||

@@ -55,7 +55,7 @@ gw_assert_eq 0 "$(sim_orders)" "no order at epki-sim"
 
 curl -fsS -m 10 -H "Authorization: Bearer $TOKEN" \
     "$GW_ADMIN_URL/api/v1/enrollments?state=failed" >"$T/failed.json"
-gw_assert_eq 4 "$(jq '[.enrollments[] | select(.epki_error_code == -6101 and (.epki_error | test("^No licence available")) and (.advice | test("^no licence for this order: the licence pack has expired or is used up, or the ProductCode and/or the certificate validity \\(Year\\) do not match")) and .fail_text == "the CA has no licence left for this request")] | length' "$T/failed.json")" \
+gw_assert_eq 4 "$(jq '[.enrollments[] | select(.epki_error_code == -6101 and (.epki_error | test("^No licence available")) and (.advice | test("^no licence for this order: the licence pack has expired or is used up, or the ProductCode and/or the certificate validity \\(Year\\) do not match")) and .fail_text == "the CA has no licence for this request")] | length' "$T/failed.json")" \
     "admin API enrollments: $(cat "$T/failed.json")"
 
 "$GW_BUILD/scepgw" check -c "$GW_CONF" >"$T/check.out" 2>&1 || true
