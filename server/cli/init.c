@@ -35,6 +35,7 @@
 #include "epki.h"
 #include "gw.h"
 #include "gw_err.h"
+#include "log.h"
 #include "pubkey.h"
 #include "scep.h"
 #include "secure.h"
@@ -716,7 +717,7 @@ check_licence_pools(const struct gw_config *cfg, struct db *db)
 {
 	struct enroll_licence_fig f;
 	char detail[768], what[96], warn[512], warn2[512], when[32];
-	char *msg = NULL;
+	char text[256], *msg = NULL;
 	struct gw_err err;
 	int64_t at;
 	time_t t;
@@ -768,11 +769,13 @@ check_licence_pools(const struct gw_config *cfg, struct db *db)
 		return;
 	t = (time_t)at;
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime(&t));
+	/* GlobalSign's text came from the network: no control bytes. */
+	log_escape(text, sizeof(text), msg != NULL ? msg : "",
+	    msg != NULL ? strlen(msg) : 0);
 	snprintf(detail, sizeof(detail),
 	    "GlobalSign last refused an order with ErrorCode %d on %s "
 	    "(\"%.160s\"): %s",
-	    cfg->epki_licence_error_code, when, msg != NULL ? msg : "",
-	    config_licence_advice());
+	    cfg->epki_licence_error_code, when, text, config_licence_advice());
 	free(msg);
 	check_note("WARN", "EPKI licence error", detail);
 }
