@@ -89,11 +89,11 @@ check_fields(const struct epki_req *rq, struct epki_error *e)
 }
 
 /*
- * The one answer for every licence condition: the seed guide's EPKI
- * licence error comes for an expired pack "and also if the ProductCode
- * and/or Certificate Expiration do not match your certificate licence
- * pack" (epki/sim/README.md "Validation order", step 4). Call with s->mu
- * held (the code may change at run time).
+ * The one answer for every licence condition: GlobalSign's EPKI guide
+ * for MobileIron shows its licence error for an expired pack, and "also if
+ * the ProductCode and/or Certificate Expiration do not match your
+ * certificate licence pack" (epki/sim/README.md "Validation order", step
+ * 4). Call with s->mu held (the code may change at run time).
  */
 static int
 no_licence(struct sim *s, struct epki_error *e)
