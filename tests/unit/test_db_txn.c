@@ -121,6 +121,14 @@ test_txn_licence_count(void **state)
 	    0);
 	assert_int_equal(db_licence_used(fx->db, "epki", &used, &err), 0);
 	assert_int_equal(used, 2);
+	/* A write that fails (a duplicate serial) counts nothing either. */
+	assert_int_equal(start(fx->db, "d", 0, NOW, &t), DB_START_OK);
+	db_txn_cleanup(&t);
+	assert_int_equal(db_txn_set_issued(fx->db, "d", "O4", der, sizeof(der),
+			     "01", NOW, "CN=d", NOW, &err),
+	    -1);
+	assert_int_equal(db_licence_used(fx->db, "epki", &used, &err), 0);
+	assert_int_equal(used, 2);
 	assert_int_equal(db_licence_used(fx->db, "profile:kiosk", &used, &err),
 	    0);
 	assert_int_equal(used, 1);
