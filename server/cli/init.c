@@ -777,7 +777,9 @@ check_licence_pools(const struct gw_config *cfg, struct db *db)
 	    "(\"%.160s\"): %s",
 	    cfg->epki_licence_error_code, when, text, config_licence_advice());
 	free(msg);
-	check_note("WARN", "EPKI licence error", detail);
+	/* An old one is history: a note, not a warning. */
+	check_note(time(NULL) - at < 30 * 86400 ? "WARN" : "INFO",
+	    "EPKI licence error", detail);
 }
 
 /* The live GetProfiles call and its lines; returns 1 on any FAIL. */
