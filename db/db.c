@@ -104,6 +104,17 @@ static const char *const db_migrations[] = {
 	 * model"); users from before are limited to "default". */
 	"ALTER TABLE users ADD COLUMN profiles TEXT NOT NULL "
 	"DEFAULT 'default';",
+	/* 9: licence accounting (README "Licences"): the pool a transaction
+	 * draws from (NULL: [epki]'s), GlobalSign's error of a refused order,
+	 * and per pool the orders GlobalSign accepted, counted in the write
+	 * that records the order (db_txn_outcome.c), kept when transactions
+	 * go. */
+	("ALTER TABLE transactions ADD COLUMN licence_pool TEXT;"
+	 "ALTER TABLE transactions ADD COLUMN epki_code INTEGER;"
+	 "ALTER TABLE transactions ADD COLUMN epki_message TEXT;"
+	 "CREATE TABLE licence_counts ("
+	 " pool TEXT PRIMARY KEY,"
+	 " used INTEGER NOT NULL DEFAULT 0);"),
 };
 
 #define DB_SCHEMA_LATEST \

@@ -97,6 +97,9 @@ struct db_txn {
 	bool has_key;		/* false for rows older than schema 5 */
 	char *renews; /* a renewal: the serial (hex) it renews, else NULL */
 	char *upn;    /* decided UPN sent upstream, or NULL */
+	char *licence_pool; /* README "Licences"; NULL: [epki]'s */
+	int epki_code;	    /* FAILED by GlobalSign: its ErrorCode, else 0 */
+	char *epki_message; /* and its ErrorMessage, or NULL */
 };
 void db_txn_cleanup(struct db_txn *t);
 
@@ -126,6 +129,7 @@ struct db_txn_new {
 	const uint8_t *key_sha256; /* 32 bytes: the CSR's public key */
 	const char *renews; /* a renewal: the renewed serial (hex), or NULL */
 	const char *upn;    /* decided UPN, or NULL: none */
+	const char *licence_pool; /* counted against; NULL: [epki]'s */
 };
 
 int db_txn_get(struct db *db, const char *txid, struct db_txn *t,
@@ -156,6 +160,14 @@ int db_txn_set_issued_submit(struct db *db, const char *txid,
     db_done_fn *done, void *arg, struct gw_err *err);
 int db_txn_set_failed(struct db *db, const char *txid, int fail_info,
     const char *fail_text, int64_t now, struct gw_err *err);
+int db_txn_set_failed_epki(struct db *db, const char *txid, int fail_info,
+    const char *fail_text, int epki_code, const char *epki_message, int64_t now,
+    struct gw_err *err);
+/* Licence accounting (README "Licences"). */
+int db_licence_used(struct db *db, const char *pool, int64_t *used,
+    struct gw_err *err);
+int db_licence_last_error(struct db *db, int code, int64_t *when,
+    char **message, struct gw_err *err);
 typedef int db_txn_fn(void *arg, const struct db_txn *t);
 int db_txn_list_unfinished(struct db *db, db_txn_fn *fn, void *arg,
     struct gw_err *err);

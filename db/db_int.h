@@ -18,7 +18,8 @@
 #define DB_TXN_COLS                                                         \
 	"id, txid, csr_sha256, state, created, updated, challenge_id, cn, " \
 	"email, ou, csr_pem, order_id, cert_der, fail_info, fail_text, "    \
-	"profile, key_sha256, renews, upn"
+	"profile, key_sha256, renews, upn, licence_pool, epki_code, "       \
+	"epki_message"
 
 #define DB_STMTS(X)                                                              \
 	X(BEGIN, "BEGIN IMMEDIATE")                                              \
@@ -48,8 +49,9 @@
 	X(TX_PUT,                                                                \
 	    "INSERT INTO transactions(txid, csr_sha256, state, "                 \
 	    "created, updated, challenge_id, cn, email, ou, csr_pem, "           \
-	    "profile, key_sha256, renews, upn) "                                 \
-	    "VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)") \
+	    "profile, key_sha256, renews, upn, licence_pool) "                   \
+	    "VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, " \
+	    "?13)")                                                              \
 	X(TX_SUCCESSOR,                                                          \
 	    "SELECT txid FROM transactions "                                     \
 	    "WHERE renews = ?1 AND state IN (1, 2) ORDER BY id LIMIT 1")         \
@@ -68,8 +70,17 @@
 	    "WHERE txid = ?4 AND state = 1")                                     \
 	X(TX_FAILED,                                                             \
 	    "UPDATE transactions SET state = 3, fail_info = ?1, "                \
-	    "fail_text = ?2, csr_pem = NULL, updated = ?3 "                      \
-	    "WHERE txid = ?4 AND state = 1")                                     \
+	    "fail_text = ?2, csr_pem = NULL, updated = ?3, epki_code = ?5, "     \
+	    "epki_message = ?6 WHERE txid = ?4 AND state = 1")                   \
+	X(LIC_COUNT,                                                             \
+	    "INSERT INTO licence_counts(pool, used) "                            \
+	    "SELECT COALESCE(licence_pool, 'epki'), 1 FROM transactions "        \
+	    "WHERE txid = ?1 AND state = 1 AND order_id IS NULL "                \
+	    "ON CONFLICT(pool) DO UPDATE SET used = used + 1")                   \
+	X(LIC_USED, "SELECT used FROM licence_counts WHERE pool = ?1")           \
+	X(LIC_LAST_ERROR,                                                        \
+	    "SELECT updated, epki_message FROM transactions "                    \
+	    "WHERE epki_code = ?1 ORDER BY updated DESC, id DESC LIMIT 1")       \
 	X(CERT_PUT,                                                              \
 	    "INSERT INTO certificates(serial_hex, order_id, txid, "              \
 	    "subject, cert_der, issued, not_after) "                             \
@@ -110,7 +121,8 @@
 	    "WHERE expires > ?2 AND used = 0 AND revoked = 0) < ?4")             \
 	X(TX_LIST_FILTER,                                                        \
 	    "SELECT id, txid, state, created, updated, cn, email, ou, "          \
-	    "order_id, fail_info, fail_text, upn FROM transactions "             \
+	    "order_id, fail_info, fail_text, upn, epki_code, epki_message "      \
+	    "FROM transactions "                                                 \
 	    "WHERE (?1 = 0 OR state = ?1) AND (?2 IS NULL OR cn = ?2) "          \
 	    "ORDER BY id DESC LIMIT ?3")                                         \
 	X(TX_COUNT, "SELECT state, count(*) FROM transactions GROUP BY state")   \

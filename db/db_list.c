@@ -175,8 +175,10 @@ txn_read(sqlite3_stmt *st, void *p)
 	    db_col_strdup(st, 7, &t->ou) != 0 ||
 	    db_col_strdup(st, 8, &t->order_id) != 0 ||
 	    db_col_strdup(st, 10, &t->fail_text) != 0 ||
-	    db_col_strdup(st, 11, &t->upn) != 0)
+	    db_col_strdup(st, 11, &t->upn) != 0 ||
+	    db_col_strdup(st, 13, &t->epki_message) != 0)
 		return -1;
+	t->epki_code = sqlite3_column_int(st, 12);
 	return 0;
 }
 

@@ -33,6 +33,8 @@ db_txn_cleanup(struct db_txn *t)
 	free(t->profile);
 	free(t->renews);
 	free(t->upn);
+	free(t->licence_pool);
+	free(t->epki_message);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -67,8 +69,11 @@ db_txn_row_read(sqlite3_stmt *st, struct db_txn *t)
 	    db_col_strdup(st, 14, &t->fail_text) != 0 ||
 	    db_col_strdup(st, 15, &t->profile) != 0 ||
 	    db_col_strdup(st, 17, &t->renews) != 0 ||
-	    db_col_strdup(st, 18, &t->upn) != 0)
+	    db_col_strdup(st, 18, &t->upn) != 0 ||
+	    db_col_strdup(st, 19, &t->licence_pool) != 0 ||
+	    db_col_strdup(st, 21, &t->epki_message) != 0)
 		return -1;
+	t->epki_code = sqlite3_column_int(st, 20);
 	return 0;
 }
 
@@ -291,6 +296,8 @@ txn_insert(struct db *db, const struct db_txn_new *n,
 		b = db_bind_text(st, 11, n->renews);
 	if (b == SQLITE_OK)
 		b = db_bind_text(st, 12, upn);
+	if (b == SQLITE_OK)
+		b = db_bind_text(st, 13, n->licence_pool);
 	if (b != SQLITE_OK) {
 		db_err_sql(db, err, "txn insert");
 		db_stmt_done(st);

@@ -54,15 +54,40 @@ struct txn_update {
 	const char *subject;
 	int fail_info; /* set failed */
 	const char *fail_text;
+	int epki_code; /* set failed: GlobalSign's ErrorCode, or 0 */
+	const char *epki_message;
 	int64_t now;
 };
+
+/*
+ * Counts the licence an order of txid spent (README "Licences"), in the
+ * write that records its OrderID or certificate, before that write: only
+ * while the transaction is ORDERING and has no OrderID yet, so a write
+ * retried, or the certificate after the OrderID, does not count again.
+ * One row per pool, used = used + 1, so several writers add up.
+ */
+static int
+txn_licence_count(struct db *db, const char *txid, struct gw_err *err)
+{
+	sqlite3_stmt *st = db_stmt(db, DB_ST_LIC_COUNT);
+
+	if (db_bind_text(st, 1, txid) != SQLITE_OK) {
+		db_err_sql(db, err, "licence count");
+		db_stmt_done(st);
+		return -1;
+	}
+	return db_step_done(db, st, "licence count", err);
+}
 
 static int
 txn_order_write(struct db *db, void *arg, struct gw_err *err)
 {
 	const struct txn_update *u = arg;
-	sqlite3_stmt *st = db_stmt(db, DB_ST_TX_ORDER);
+	sqlite3_stmt *st;
 
+	if (u->order_id != NULL && txn_licence_count(db, u->txid, err) != 0)
+		return -1;
+	st = db_stmt(db, DB_ST_TX_ORDER);
 	if (db_bind_text(st, 1, u->order_id) != SQLITE_OK ||
 	    txn_bind_now_txid(st, 2, u->now, u->txid) != SQLITE_OK) {
 		db_err_sql(db, err, "txn set order");
@@ -123,8 +148,11 @@ static int
 txn_issued_write(struct db *db, void *arg, struct gw_err *err)
 {
 	const struct txn_update *u = arg;
-	sqlite3_stmt *st = db_stmt(db, DB_ST_TX_ISSUED);
+	sqlite3_stmt *st;
 
+	if (txn_licence_count(db, u->txid, err) != 0)
+		return -1;
+	st = db_stmt(db, DB_ST_TX_ISSUED);
 	if (db_bind_text(st, 1, u->order_id) != SQLITE_OK ||
 	    sqlite3_bind_blob64(st, 2, u->der, u->len, SQLITE_TRANSIENT) !=
 		SQLITE_OK ||
@@ -281,7 +309,10 @@ txn_failed_write(struct db *db, void *arg, struct gw_err *err)
 
 	if (sqlite3_bind_int(st, 1, u->fail_info) != SQLITE_OK ||
 	    db_bind_text(st, 2, u->fail_text) != SQLITE_OK ||
-	    txn_bind_now_txid(st, 3, u->now, u->txid) != SQLITE_OK) {
+	    txn_bind_now_txid(st, 3, u->now, u->txid) != SQLITE_OK ||
+	    (u->epki_code != 0 ? sqlite3_bind_int(st, 5, u->epki_code) :
+				 sqlite3_bind_null(st, 5)) != SQLITE_OK ||
+	    db_bind_text(st, 6, u->epki_message) != SQLITE_OK) {
 		db_err_sql(db, err, "txn set failed");
 		db_stmt_done(st);
 		return -1;
@@ -298,12 +329,97 @@ int
 db_txn_set_failed(struct db *db, const char *txid, int fail_info,
     const char *fail_text, int64_t now, struct gw_err *err)
 {
+	return db_txn_set_failed_epki(db, txid, fail_info, fail_text, 0, NULL,
+	    now, err);
+}
+
+/*
+ * db_txn_set_failed() for an order GlobalSign refused: also keeps its
+ * ErrorCode (0: none) and ErrorMessage (may be NULL) for the admin API and
+ * `scepgw check`.
+ */
+int
+db_txn_set_failed_epki(struct db *db, const char *txid, int fail_info,
+    const char *fail_text, int epki_code, const char *epki_message, int64_t now,
+    struct gw_err *err)
+{
 	struct txn_update u = { .txid = txid,
 		.fail_info = fail_info,
 		.fail_text = fail_text,
+		.epki_code = epki_code,
+		.epki_message = epki_message,
 		.now = now };
 
 	return db_write_run(db, txn_failed_write, &u, err) == -1 ? -1 : 0;
+}
+
+/*
+ * The licences counted against pool (README "Licences") into *used: 0
+ * when none yet. Returns 0, or -1 with err set.
+ */
+int
+db_licence_used(struct db *db, const char *pool, int64_t *used,
+    struct gw_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = -1, s;
+
+	*used = 0;
+	db_lock(db);
+	st = db_stmt(db, DB_ST_LIC_USED);
+	if (db_bind_text(st, 1, pool) != SQLITE_OK) {
+		db_err_sql(db, err, "licence used");
+		goto out;
+	}
+	if ((s = sqlite3_step(st)) == SQLITE_ROW)
+		*used = sqlite3_column_int64(st, 0);
+	if (s != SQLITE_ROW && s != SQLITE_DONE) {
+		db_err_sql(db, err, "licence used");
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	db_unlock(db);
+	return rc;
+}
+
+/*
+ * The newest transaction GlobalSign refused with ErrorCode code: when
+ * (*when, unix seconds; 0 with *message NULL when there is none) and its
+ * ErrorMessage (*message, the caller frees). Returns 0, or -1 with err set.
+ */
+int
+db_licence_last_error(struct db *db, int code, int64_t *when, char **message,
+    struct gw_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = -1, s;
+
+	*when = 0;
+	*message = NULL;
+	db_lock(db);
+	st = db_stmt(db, DB_ST_LIC_LAST_ERROR);
+	if (sqlite3_bind_int(st, 1, code) != SQLITE_OK) {
+		db_err_sql(db, err, "licence error");
+		goto out;
+	}
+	if ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		*when = sqlite3_column_int64(st, 0);
+		if (db_col_strdup(st, 1, message) != 0) {
+			gw_err_set(err, DB_ERR_SQL,
+			    "licence error: out of memory");
+			goto out;
+		}
+	} else if (s != SQLITE_DONE) {
+		db_err_sql(db, err, "licence error");
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	db_unlock(db);
+	return rc;
 }
 
 static void

@@ -95,9 +95,10 @@ struct sim_conf {
 	struct sim_pack packs[SIM_MAX_PACKS]; /* [0] from years/licences */
 	size_t npacks;
 	enum sim_profile_state profile_state;
-	long expired_code; /* ErrorCode for an expired pack */
-	long profile_code; /* ErrorCode for a profile not validated */
-	enum sim_cert_format cert_format;	 /* cert_format = */
+	long no_licence_code;	 /* ErrorCode of the one licence error */
+	char denied_product[64]; /* ProductCode the user may not order */
+	long profile_code;	 /* ErrorCode for a profile not validated */
+	enum sim_cert_format cert_format; /* cert_format = */
 	struct sim_fault faults[SIM_MAX_FAULTS]; /* fault = lines */
 	size_t nfaults;
 };

@@ -53,7 +53,7 @@ sim_conf_defaults(struct sim_conf *c)
 	snprintf(c->expiry, sizeof(c->expiry), "2099-12-31");
 	c->npacks = 1;
 	c->profile_state = SIM_PROFILE_VALIDATED;
-	c->expired_code = -6101;
+	c->no_licence_code = -6101;
 	c->profile_code = -105;
 	c->cert_format = SIM_CERT_PEM_X509;
 }
@@ -239,9 +239,12 @@ conf_set_more(struct sim_conf *c, const char *k, const char *v)
 		return sim_pack_parse(v, &c->packs[c->npacks++]);
 	if (strcmp(k, "profile_state") == 0)
 		return sim_profile_state_parse(v, &c->profile_state);
-	if (strcmp(k, "expired_code") == 0 &&
+	/* expired_code: the older name, from when only an expired pack had
+	 * its own code. */
+	if ((strcmp(k, "no_licence_code") == 0 ||
+		strcmp(k, "expired_code") == 0) &&
 	    parse_long(v, -99999, -1, &n) == 0) {
-		c->expired_code = n;
+		c->no_licence_code = n;
 		return 0;
 	}
 	if (strcmp(k, "profile_code") == 0 &&
@@ -274,6 +277,7 @@ conf_set(struct sim_conf *c, const char *k, const char *v)
 		S("password", password),
 		S("profile", profile),
 		S("product", product),
+		S("denied_product", denied_product),
 		S("allow", allow),
 		S("org", org),
 		S("locality", locality),

@@ -268,6 +268,7 @@ config_item(struct sim *s, const char *k, const char *v, int *cert_format)
 	enum sim_profile_state st;
 	enum sim_cert_format cf;
 	struct gw_err err;
+	time_t t;
 	long n;
 
 	if (strcmp(k, "profile_state") == 0 &&
@@ -280,6 +281,17 @@ config_item(struct sim *s, const char *k, const char *v, int *cert_format)
 		if (sim_state_save(s, &err) == -1 ||
 		    sim_journal_sync(s, &err) == -1)
 			return -1;
+		return 0;
+	}
+	if (strcmp(k, "no_licence_code") == 0 && num(v, -99999, -1, &n) == 0) {
+		s->conf.no_licence_code = n;
+		return 0;
+	}
+	/* Not saved: DIR/state keeps counts only; sim.conf sets it for good. */
+	if (strcmp(k, "licence_expiry") == 0 && strlen(v) == 10 &&
+	    sim_date_parse(v, 1, &t) == 0) {
+		memcpy(s->packs[0].expiry, v, 11);
+		s->packs[0].expiry_t = t;
 		return 0;
 	}
 	if (strcmp(k, "latency_ms") == 0 && num(v, 0, 600000, &n) == 0) {
@@ -299,16 +311,18 @@ config_item(struct sim *s, const char *k, const char *v, int *cert_format)
 }
 
 /*
- * Handles a POST /sim/config form (profile_state=, licences= for the
- * first pack, latency_ms=, cert_format=, seed=); every item or none is applied.
- * 0, or -1 with a message in msg.
+ * Handles a POST /sim/config form (profile_state=, licences= and
+ * licence_expiry= for the first pack, no_licence_code=, latency_ms=,
+ * cert_format=, seed=); every item or none is applied. 0, or -1 with a
+ * message in msg.
  */
 int
 sim_config_admin(struct sim *s, const char *form, struct buf *msg)
 {
 	char text[SPEC_MAX], *item, *p, *v;
 	enum sim_profile_state saved_state;
-	long saved_latency;
+	struct sim_pack saved_pack0;
+	long saved_latency, saved_code;
 	int rc = 0, cert_format = -1;
 
 	if (strlen(form) >= sizeof(text)) {
@@ -319,6 +333,8 @@ sim_config_admin(struct sim *s, const char *form, struct buf *msg)
 	pthread_mutex_lock(&s->mu);
 	saved_state = s->profile_state;
 	saved_latency = s->latency_ms;
+	saved_code = s->conf.no_licence_code;
+	saved_pack0 = s->packs[0];
 	for (p = text; p != NULL && rc == 0;) {
 		item = p;
 		if ((p = strpbrk(p, "&, \t\r\n")) != NULL)
@@ -336,6 +352,10 @@ sim_config_admin(struct sim *s, const char *form, struct buf *msg)
 	if (rc == -1) {
 		s->profile_state = saved_state;
 		s->latency_ms = saved_latency;
+		s->conf.no_licence_code = saved_code;
+		memcpy(s->packs[0].expiry, saved_pack0.expiry,
+		    sizeof(saved_pack0.expiry));
+		s->packs[0].expiry_t = saved_pack0.expiry_t;
 	} else if (cert_format >= 0)
 		sim_cert_format_set(s, (enum sim_cert_format)cert_format);
 	pthread_mutex_unlock(&s->mu);
@@ -386,9 +406,10 @@ sim_state_text(struct sim *s, struct buf *out)
 		left += s->packs[i].left;
 	if (buf_printf(out,
 		"orders=%lu\nlicences_spent=%lu\nlicences_left=%ld\n"
-		"profile_state=%s\nlatency_ms=%ld\n",
+		"profile_state=%s\nlatency_ms=%ld\nno_licence_code=%ld\n",
 		s->counter, s->spent, left,
-		sim_profile_state_name(s->profile_state), s->latency_ms) == -1)
+		sim_profile_state_name(s->profile_state), s->latency_ms,
+		s->conf.no_licence_code) == -1)
 		goto out;
 	for (i = 0; i < s->npacks; i++) {
 		p = &s->packs[i];

@@ -89,47 +89,52 @@ check_fields(const struct epki_req *rq, struct epki_error *e)
 }
 
 /*
+ * The one answer for every licence condition: GlobalSign's EPKI guide
+ * for MobileIron shows its licence error for an expired pack, and "also if
+ * the ProductCode and/or Certificate Expiration do not match your
+ * certificate licence pack" (epki/sim/README.md "Validation order", step
+ * 4). Call with s->mu held (the code may change at run time).
+ */
+static int
+no_licence(struct sim *s, struct epki_error *e)
+{
+	return sim_fail(e, (int)s->conf.no_licence_code, NULL,
+	    "No licence available: the licence pack has expired or is used "
+	    "up, or the ProductCode or Year does not match it.");
+}
+
+/*
  * Picks the pack that sells years-year certificates, is not expired at
  * now and has licences left; call with s->mu held. PACK_NONE with e set
- * otherwise (placeholder codes: no such pack -101 Year, all expired
- * the expired code, all used up -6101).
+ * to the one licence error otherwise (no such pack, all expired, all
+ * used up).
  */
 static size_t
 pack_pick(struct sim *s, int years, time_t now, struct epki_error *e)
 {
-	size_t i, found = 0, expired = 0;
+	size_t i;
 
-	for (i = 0; i < s->npacks; i++) {
-		if (s->packs[i].years != years)
-			continue;
-		found++;
-		if (s->packs[i].expiry_t < now) {
-			expired++;
-			continue;
-		}
-		if (s->packs[i].left > 0)
+	for (i = 0; i < s->npacks; i++)
+		if (s->packs[i].years == years && s->packs[i].expiry_t >= now &&
+		    s->packs[i].left > 0)
 			return i;
-	}
-	if (found == 0)
-		sim_fail(e, -101, "Year",
-		    "Year does not match the licence pack.");
-	else if (expired == found)
-		sim_fail(e, (int)s->conf.expired_code, NULL,
-		    "The licence pack has expired.");
-	else
-		sim_fail(e, -6101, NULL,
-		    "Not enough licences left in the licence pack.");
+	no_licence(s, e);
 	return PACK_NONE;
 }
 
-/* Step 4, placeholder codes: product, profile and its state, licence pack. */
+/*
+ * Step 4, placeholder codes: the user's product rights, profile and its
+ * state, licence pack (a ProductCode no pack covers is the licence
+ * error).
+ */
 static int
 check_account(struct sim *s, const struct epki_order *o, struct epki_error *e)
 {
 	enum sim_profile_state st;
 	size_t pack;
 
-	if (strcmp(o->product_code, s->conf.product) != 0)
+	if (s->conf.denied_product[0] != '\0' &&
+	    strcmp(o->product_code, s->conf.denied_product) == 0)
 		return sim_fail(e, -9901, "ProductCode",
 		    "The ProductCode is not allowed for this user.");
 	if (strcmp(o->profile_id, s->conf.profile) != 0)
@@ -137,7 +142,11 @@ check_account(struct sim *s, const struct epki_order *o, struct epki_error *e)
 		    "The ProfileID is invalid or not this account's.");
 	pthread_mutex_lock(&s->mu);
 	st = s->profile_state;
-	pack = pack_pick(s, o->years, time(NULL), e);
+	if (strcmp(o->product_code, s->conf.product) != 0) {
+		no_licence(s, e);
+		pack = PACK_NONE;
+	} else
+		pack = pack_pick(s, o->years, time(NULL), e);
 	pthread_mutex_unlock(&s->mu);
 	if (st == SIM_PROFILE_PENDING)
 		return sim_fail(e, (int)s->conf.profile_code, "ProfileID",

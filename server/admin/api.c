@@ -133,6 +133,7 @@ struct list_acc {
 	json_t *arr;
 	int64_t now;
 	bool nomem;
+	const struct gw_config *cfg; /* enrollments: the licence error code */
 };
 
 /* Appends item (taken) to the accumulator. */
@@ -160,6 +161,22 @@ challenge_json(void *arg, const struct db_challenge *c)
 		jstr(c->txid)));
 }
 
+/*
+ * What an admin should do about GlobalSign's refusal of an enrollment:
+ * the one licence message for [epki] licence_error_code (README
+ * "Licences"), the account advice for the codes it knows, else NULL.
+ */
+static const char *
+txn_advice(const struct list_acc *acc, const struct db_txn *t)
+{
+	if (t->state != DB_TXN_FAILED || t->epki_code == 0)
+		return NULL;
+	if (acc->cfg != NULL &&
+	    t->epki_code == acc->cfg->epki_licence_error_code)
+		return config_licence_advice();
+	return config_epki_advice(t->epki_code);
+}
+
 static int
 txn_json(void *arg, const struct db_txn *t)
 {
@@ -167,14 +184,19 @@ txn_json(void *arg, const struct db_txn *t)
 	const char *state = (size_t)t->state < TXN_STATES_N ?
 	    txn_state_names[t->state] :
 	    "unknown";
+	bool refused = t->state == DB_TXN_FAILED && t->epki_code != 0;
 
 	return list_acc_add(acc,
-	    json_pack("{s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "txid",
-		jstr(t->txid), "state", state, "cn", jstr(t->cn), "email",
-		jstr(t->email), "ou", jstr(t->ou), "upn", jstr(t->upn),
+	    json_pack("{s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+		"txid", jstr(t->txid), "state", state, "cn", jstr(t->cn),
+		"email", jstr(t->email), "ou", jstr(t->ou), "upn", jstr(t->upn),
 		"order_id", jstr(t->order_id), "created", jtime(t->created),
 		"updated", jtime(t->updated), "fail_text",
-		t->state == DB_TXN_FAILED ? jstr(t->fail_text) : json_null()));
+		t->state == DB_TXN_FAILED ? jstr(t->fail_text) : json_null(),
+		"epki_error_code",
+		refused ? json_integer(t->epki_code) : json_null(),
+		"epki_error", refused ? jstr(t->epki_message) : json_null(),
+		"advice", jstr(txn_advice(acc, t))));
 }
 
 static int
@@ -211,7 +233,7 @@ list_reply(struct admin_req *rq, const char *key, struct list_acc *acc, int rc,
 enum MHD_Result
 admin_challenges_get(struct admin_req *rq)
 {
-	struct list_acc acc = { NULL, (int64_t)time(NULL), false };
+	struct list_acc acc = { NULL, (int64_t)time(NULL), false, NULL };
 	struct gw_err err;
 	size_t limit;
 	int state, rc;
@@ -264,7 +286,7 @@ admin_challenge_delete(struct admin_req *rq, const char *id)
 enum MHD_Result
 admin_enrollments_get(struct admin_req *rq)
 {
-	struct list_acc acc = { NULL, 0, false };
+	struct list_acc acc = { NULL, 0, false, rq->ctx->cfg };
 	struct gw_err err;
 	size_t limit;
 	int state, rc;
@@ -309,7 +331,7 @@ serial_normalize(const char *s, char *out, size_t n)
 enum MHD_Result
 admin_certificates_get(struct admin_req *rq)
 {
-	struct list_acc acc = { NULL, 0, false };
+	struct list_acc acc = { NULL, 0, false, NULL };
 	const char *serial = query(rq, "serial");
 	char norm[128];
 	struct gw_err err;
@@ -673,6 +695,61 @@ out:
 	return rc;
 }
 
+/*
+ * The licence metrics (README "Licences"): GlobalSign's licence errors
+ * since start, and per pool whose config sets them the licences left
+ * (negative once more orders were accepted than the config says the pack
+ * holds) and the days to the pack's last day.
+ */
+static void
+metrics_licences(struct gw_ctx *ctx, struct buf *b)
+{
+	const struct gw_config *cfg = ctx->cfg;
+	static const char *const names[2] = { "scepgw_licences_remaining",
+		"scepgw_licences_expire_days" };
+	static const char *const heads[2] = {
+		"# HELP scepgw_licences_remaining Licences of the pool left by "
+		"the gateway's count (licences - used_before - orders "
+		"accepted; negative past it).\n"
+		"# TYPE scepgw_licences_remaining gauge\n",
+		"# HELP scepgw_licences_expire_days Days to the pool's licence "
+		"pack last day (0: that day; negative: past).\n"
+		"# TYPE scepgw_licences_expire_days gauge\n",
+	};
+	struct enroll_licence_fig f;
+	struct gw_err err;
+	bool head;
+	size_t i;
+	int pass;
+
+	buf_printf(b,
+	    "# HELP scepgw_epki_licence_errors_total Orders GlobalSign "
+	    "refused with its licence error ([epki] licence_error_code) "
+	    "since start.\n"
+	    "# TYPE scepgw_epki_licence_errors_total counter\n"
+	    "scepgw_epki_licence_errors_total %" PRIu64 "\n",
+	    enroll_licence_errors());
+	for (pass = 0; pass < 2; pass++) {
+		head = false;
+		for (i = 0; cfg != NULL && i < cfg->npools; i++) {
+			if (pass == 0 ? cfg->pools[i].licences <= 0 :
+					cfg->pools[i].expire[0] == '\0')
+				continue;
+			if (enroll_licence_figures(cfg, ctx->db, i, &f, &err) !=
+			    0) {
+				log_warnx("admin metrics: %s", err.msg);
+				continue;
+			}
+			if (!head)
+				buf_addstr(b, heads[pass]);
+			head = true;
+			buf_printf(b, "%s{pool=\"%s\"} %ld\n", names[pass],
+			    cfg->pools[i].name,
+			    pass == 0 ? f.remaining : f.days_left);
+		}
+	}
+}
+
 /* GET /metrics: Prometheus text exposition format 0.0.4. */
 enum MHD_Result
 admin_metrics(struct admin_req *rq)
@@ -743,6 +820,7 @@ admin_metrics(struct admin_req *rq)
 		    "# TYPE scepgw_ratelimit_refused_total counter\n"
 		    "scepgw_ratelimit_refused_total %" PRIu64 "\n",
 		    ratelimit_refused(ctx->rl));
+	metrics_licences(ctx, &b);
 	rc = admin_reply_text(rq, MHD_HTTP_OK,
 	    "text/plain; version=0.0.4; charset=utf-8",
 	    b.data != NULL ? (const char *)b.data : "");

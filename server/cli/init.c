@@ -31,9 +31,11 @@
 #include "cli.h"
 #include "config.h"
 #include "db.h"
+#include "enroll.h"
 #include "epki.h"
 #include "gw.h"
 #include "gw_err.h"
+#include "log.h"
 #include "pubkey.h"
 #include "scep.h"
 #include "secure.h"
@@ -691,17 +693,93 @@ check_epki_profile(const struct gw_config *cfg, const struct epki_resp *r)
 static void
 check_epki_licences(const struct gw_config *cfg)
 {
-	char detail[768];
+	char detail[1024];
 
 	snprintf(detail, sizeof(detail),
-	    "not reported by GetProfiles; only an order checks them. Orders "
-	    "need a licence pack for product %s, %d year%s: ErrorCode -6101 "
-	    "means the pack expired or is used up (order more licence packs "
-	    "in GCC); ErrorCode -101 ErrorField Year or -9901 means [epki] "
-	    "years or product_code do not match the pack",
+	    "not reported by GlobalSign's API; only an order checks them. "
+	    "Orders need a licence pack for product %s, %d year%s. GlobalSign "
+	    "refuses an order with ErrorCode %d ([epki] licence_error_code) "
+	    "when there is %s",
 	    cfg->epki_product_code, cfg->epki_years,
-	    cfg->epki_years == 1 ? "" : "s");
+	    cfg->epki_years == 1 ? "" : "s", cfg->epki_licence_error_code,
+	    config_licence_advice());
 	check_note("INFO", "EPKI licences", detail);
+}
+
+/*
+ * README "Licences": per pool whose config sets licences or
+ * licences_expire, the gateway's own figures (WARN from 90 % used or
+ * within 30 days of the pack's last day), then the last licence error
+ * GlobalSign answered, if any. Warnings do not fail the check.
+ */
+static void
+check_licence_pools(const struct gw_config *cfg, struct db *db)
+{
+	struct enroll_licence_fig f;
+	char detail[768], what[96], warn[512], warn2[512], when[32];
+	char text[256], *msg = NULL;
+	struct gw_err err;
+	int64_t at;
+	time_t t;
+	size_t i, n;
+
+	for (i = 0; i < cfg->npools; i++) {
+		if (!enroll_licence_watched(cfg, i))
+			continue;
+		snprintf(what, sizeof(what), "licence pool %s",
+		    cfg->pools[i].name);
+		if (enroll_licence_figures(cfg, db, i, &f, &err) != 0) {
+			check_note("WARN", what, err.msg);
+			continue;
+		}
+		n = 0;
+		if (cfg->pools[i].licences > 0)
+			n = (size_t)snprintf(detail, sizeof(detail),
+			    "%ld licences configured, %ld used (%ld before "
+			    "this gateway counted, %ld orders GlobalSign "
+			    "accepted since), %ld remaining",
+			    cfg->pools[i].licences, f.used,
+			    cfg->pools[i].used_before, f.counted, f.remaining);
+		else
+			n = (size_t)snprintf(detail, sizeof(detail),
+			    "licences not set (%ld orders GlobalSign accepted "
+			    "counted)",
+			    f.counted);
+		if (cfg->pools[i].expire[0] != '\0' && n < sizeof(detail))
+			snprintf(detail + n, sizeof(detail) - n,
+			    "; the pack's last day %s, %ld day%s left",
+			    cfg->pools[i].expire, f.days_left,
+			    f.days_left == 1 || f.days_left == -1 ? "" : "s");
+		enroll_licence_warning(&f, false, warn, sizeof(warn));
+		enroll_licence_warning(&f, true, warn2, sizeof(warn2));
+		check_note(warn[0] != '\0' || warn2[0] != '\0' ? "WARN" : "OK",
+		    what, detail);
+		/* The warnings name their pool, as the log's do. */
+		if (warn[0] != '\0')
+			printf("%-8s %s\n", "WARN", warn);
+		if (warn2[0] != '\0')
+			printf("%-8s %s\n", "WARN", warn2);
+	}
+	if (db_licence_last_error(db, cfg->epki_licence_error_code, &at, &msg,
+		&err) != 0) {
+		check_note("WARN", "EPKI licence error", err.msg);
+		return;
+	}
+	if (at == 0)
+		return;
+	t = (time_t)at;
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime(&t));
+	/* GlobalSign's text came from the network: no control bytes. */
+	log_escape(text, sizeof(text), msg != NULL ? msg : "",
+	    msg != NULL ? strlen(msg) : 0);
+	snprintf(detail, sizeof(detail),
+	    "GlobalSign last refused an order with ErrorCode %d on %s "
+	    "(\"%.160s\"): %s",
+	    cfg->epki_licence_error_code, when, text, config_licence_advice());
+	free(msg);
+	/* An old one is history: a note, not a warning. */
+	check_note(time(NULL) - at < 30 * 86400 ? "WARN" : "INFO",
+	    "EPKI licence error", detail);
 }
 
 /* The live GetProfiles call and its lines; returns 1 on any FAIL. */
@@ -766,8 +844,10 @@ cli_check(const char *conf, int nargs)
 		    db_schema_version(db));
 	bad |=
 	    check_line(db != NULL, "database", db != NULL ? detail : err.msg);
-	db_close(db);
 	bad |= check_epki(cfg);
+	if (db != NULL)
+		check_licence_pools(cfg, db);
+	db_close(db);
 	config_free(cfg);
 	return bad ? 1 : 0;
 }

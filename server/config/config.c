@@ -176,10 +176,11 @@ cfg_parse_number(const struct cfg_key *k, const char *v, long long *out,
 	long long n;
 	char *end;
 
-	for (s = v; *s != '\0'; s++)
+	s = *v == '-' ? v + 1 : v;
+	for (; *s != '\0'; s++)
 		if (!isdigit((unsigned char)*s))
 			break;
-	if (*v == '\0' || *s != '\0') {
+	if (*v == '\0' || (*v == '-' && v[1] == '\0') || *s != '\0') {
 		snprintf(reason, rlen,
 		    "bad value \"%.40s\": expected a whole "
 		    "number",
@@ -290,6 +291,7 @@ cfg_handler(void *user, const char *section, const char *name,
 	const struct cfg_key *k;
 	char reason[160];
 	size_t i;
+	long day;
 
 	if (strncmp(section, "profile ", 8) == 0) {
 		if (config_profile_key(p->c, section + 8, name, value,
@@ -314,6 +316,10 @@ cfg_handler(void *user, const char *section, const char *name,
 	p->seen[i] = p->lineno;
 	if (cfg_value_set(k, p->c, value, reason, sizeof(reason)) != 0)
 		cfg_report(p, section, name, reason);
+	else if (strcmp(name, "licences_expire") == 0 && value[0] != '\0' &&
+	    config_date_parse(value, &day) != 0)
+		cfg_report(p, section, name,
+		    "expected a date YYYY-MM-DD (the licence pack's last day)");
 	return 1;
 }
 
@@ -462,6 +468,8 @@ config_load(struct gw_config **out, const char *path, FILE *errf)
 	cfg_required_check(&p);
 	if (p.errors == 0)
 		p.errors += config_profiles_finish(p.c, errf);
+	if (p.errors == 0)
+		p.errors += config_licences_finish(p.c, errf);
 	/* Checked as it was read: only memory can fail here. */
 	if (p.errors == 0 &&
 	    proxy_list_parse(p.c->trusted_proxies, &p.c->proxies, reason,
@@ -492,6 +500,7 @@ config_free(struct gw_config *c)
 	if (c == NULL)
 		return;
 	config_profiles_free(c);
+	config_licences_free(c);
 	for (i = 0; i < CFG_KEYS_N; i++)
 		if (cfg_keys[i].type == CFG_STRING ||
 		    cfg_keys[i].type == CFG_PATH ||

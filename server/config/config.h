@@ -56,6 +56,10 @@ struct gw_config {
 	char *epki_ca_file;	       /* TLS trust for the EPKI URL, or NULL */
 	size_t epki_max_response;      /* largest SOAP reply read */
 	unsigned epki_max_connections; /* parallel upstream connections */
+	int epki_licence_error_code;   /* GlobalSign's "no licence" code */
+	long epki_licences;	       /* README "Licences"; 0: not counted */
+	long epki_licences_used_before; /* used before this gateway counted */
+	char *epki_licences_expire;	/* YYYY-MM-DD, or NULL */
 	/* [scep] */
 	bool allow_des;
 	unsigned max_recipient_infos; /* RecipientInfos per request */
@@ -73,6 +77,22 @@ struct gw_config {
 	/* [profile NAME] sections (profile.c); [0] is "default" */
 	struct gw_profile *profiles;
 	size_t nprofiles;
+	/* licence pools (licence.c); [0] is [epki]'s, then each profile's own
+	 */
+	struct gw_licence_pool *pools;
+	size_t npools;
+};
+
+/*
+ * A licence pool (README "Licences"): the orders the gateway placed that
+ * GlobalSign accepted are counted against it in the database under name.
+ */
+struct gw_licence_pool {
+	char *name;	  /* "epki" or "profile:NAME" */
+	long licences;	  /* the pack's size; 0: not set */
+	long used_before; /* spent before this gateway counted */
+	char expire[11];  /* the pack's last day, YYYY-MM-DD, or "" */
+	long expire_day;  /* that day, days since 1970-01-01 */
 };
 
 /* How a profile's devices prove they may enroll (README "Profiles"). */
@@ -104,8 +124,13 @@ struct gw_profile {
 	uint8_t static_sha256[32];   /* SHA-256 of the static secret */
 	bool has_static;
 	bool require_binding; /* refuse challenges issued without identity */
-	unsigned seen;	      /* keys set in the file (bit per key) */
-	int line;	      /* where the section first appeared */
+	long licences;	      /* own licence pool (README "Licences"), */
+	long licences_used_before; /* when own_pool */
+	char *licences_expire;	   /* or NULL */
+	bool own_pool;		   /* any of the three set */
+	size_t pool;		   /* its pool in gw_config.pools */
+	unsigned seen;		   /* keys set in the file (bit per key) */
+	int line;		   /* where the section first appeared */
 };
 
 int config_load(struct gw_config **out, const char *path, FILE *errf);
@@ -131,5 +156,15 @@ int config_profile_key(struct gw_config *c, const char *name, const char *key,
     const char *value, int line, char *reason, size_t rlen);
 int config_profiles_finish(struct gw_config *c, FILE *errf);
 void config_profiles_free(struct gw_config *c);
+
+/* Licence pools and the licence error (licence.c, README "Licences"). */
+int config_date_parse(const char *v, long *day);
+int config_licence_count_parse(const char *v, long lo, long *out, char *reason,
+    size_t rlen);
+int config_licences_finish(struct gw_config *c, FILE *errf);
+void config_licences_free(struct gw_config *c);
+const struct gw_licence_pool *config_licence_pool(const struct gw_config *c,
+    const char *profile);
+const char *config_licence_advice(void);
 
 #endif

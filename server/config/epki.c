@@ -32,7 +32,8 @@ config_epki_opts(const struct gw_config *cfg, struct epki_client_opts *o)
 /*
  * What an admin should do about a GlobalSign error code that means the
  * account or its settings are wrong, or NULL when the code is not one of
- * those.
+ * those. The licence error has its own message, keyed on [epki]
+ * licence_error_code: config_licence_advice().
  */
 const char *
 config_epki_advice(int code)
@@ -60,10 +61,6 @@ config_epki_advice(int code)
 		return "the account may not order this product (ErrorCode "
 		       "-9901): [epki] product_code must match your licence "
 		       "pack (EPKIPSPersonal)";
-	case -6101:
-		return "no licence left (ErrorCode -6101): the licence pack "
-		       "has expired or is used up; order more licence packs "
-		       "in GCC (Enterprise PKI)";
 	default:
 		return NULL;
 	}

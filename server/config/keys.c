@@ -32,6 +32,14 @@ const struct cfg_key cfg_keys[] = {
 	    enroll_max_failures),
 	K("epki", "allow_http", CFG_BOOL, 0, 0, "no", false, epki_allow_http),
 	K("epki", "ca_file", CFG_PATH, 0, 0, NULL, false, epki_ca_file),
+	K("epki", "licence_error_code", CFG_INT, -99999, -1, "-6101", false,
+	    epki_licence_error_code),
+	K("epki", "licences", CFG_LONG, 0, 100000000, "0", false,
+	    epki_licences),
+	K("epki", "licences_expire", CFG_STRING, 0, 0, NULL, false,
+	    epki_licences_expire),
+	K("epki", "licences_used_before", CFG_LONG, 0, 100000000, "0", false,
+	    epki_licences_used_before),
 	K("epki", "max_connections", CFG_UINT, 1, 65536, "1024", false,
 	    epki_max_connections),
 	K("epki", "max_response_bytes", CFG_SIZE, 1024, 67108864, "1048576",
@@ -153,6 +161,17 @@ const struct cfg_doc cfg_docs[] = {
 	{ "epki", "max_connections",
 	    "parallel connections to GlobalSign at most; more orders wait "
 	    "their turn (1..65536)" },
+	{ "epki", "licence_error_code",
+	    "GlobalSign's ErrorCode for \"no licence\" (pack expired or used "
+	    "up, product or years not matching it) (-99999..-1)" },
+	{ "epki", "licences",
+	    "licences in the pack, counted locally (GlobalSign's API tells "
+	    "none); 0 = not counted (0..100000000)" },
+	{ "epki", "licences_used_before",
+	    "licences of the pack spent before this gateway counted "
+	    "(0..licences)" },
+	{ "epki", "licences_expire",
+	    "the licence pack's last day, YYYY-MM-DD; empty = not watched" },
 	{ "scep", "allow_des",
 	    "single-DES requests (legacy clients); needs OpenSSL's legacy "
 	    "provider" },

@@ -29,7 +29,9 @@ enum prof_type {
 	PROF_YEARS,
 	PROF_MODE,
 	PROF_BOOL,
-	PROF_DOMAINS
+	PROF_DOMAINS,
+	PROF_LICENCES, /* a licence count (licence.c) */
+	PROF_DATE      /* YYYY-MM-DD */
 };
 
 /* The keys of a [profile NAME] section, one bit each in gw_profile.seen. */
@@ -42,6 +44,11 @@ static const struct prof_key {
 	{ "email", PROF_TEMPLATE, offsetof(struct gw_profile, email) },
 	{ "email_domains", PROF_DOMAINS,
 	    offsetof(struct gw_profile, email_domains) },
+	{ "licences", PROF_LICENCES, offsetof(struct gw_profile, licences) },
+	{ "licences_expire", PROF_DATE,
+	    offsetof(struct gw_profile, licences_expire) },
+	{ "licences_used_before", PROF_LICENCES,
+	    offsetof(struct gw_profile, licences_used_before) },
 	{ "ou", PROF_TEMPLATE, offsetof(struct gw_profile, ou) },
 	{ "product_code", PROF_STRING,
 	    offsetof(struct gw_profile, product_code) },
@@ -200,8 +207,27 @@ profile_value_set(const struct gw_config *c, struct gw_profile *p,
 {
 	char *field = (char *)p + k->off, *s;
 	size_t i;
+	long day;
 
 	switch (k->type) {
+	case PROF_LICENCES:
+		p->own_pool = true;
+		return config_licence_count_parse(v,
+		    strcmp(k->name, "licences") == 0 ? 1 : 0,
+		    (long *)(void *)field, reason, rlen);
+	case PROF_DATE:
+		p->own_pool = true;
+		if (config_date_parse(v, &day) != 0) {
+			snprintf(reason, rlen,
+			    "bad value \"%.40s\": expected a date YYYY-MM-DD",
+			    v);
+			return -1;
+		}
+		if ((*(char **)(void *)field = gw_strdup(v)) == NULL) {
+			snprintf(reason, rlen, "out of memory");
+			return -1;
+		}
+		return 0;
 	case PROF_DOMAINS:
 		return profile_domains_set(p, v, reason, rlen);
 	case PROF_TEMPLATE:
@@ -464,6 +490,7 @@ config_profiles_free(struct gw_config *c)
 			free(p->email_domains[j]);
 		free(p->email_domains);
 		free(p->static_challenge_file);
+		free(p->licences_expire);
 		OPENSSL_cleanse(p->static_sha256, sizeof(p->static_sha256));
 	}
 	free(c->profiles);

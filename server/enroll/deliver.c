@@ -38,7 +38,7 @@ static const char *const class_text[EPKI_CLASS__MAX] = {
 	[EPKI_BAD_REQUEST] = "the CA refused the request",
 	[EPKI_BAD_CSR] = "the CA refused the certificate request",
 	[EPKI_AUTH] = "the CA is not reachable for this gateway",
-	[EPKI_QUOTA] = "the CA has no licence left for this request",
+	[EPKI_QUOTA] = "the CA has no licence for this request",
 	[EPKI_NOT_FOUND] = "the CA refused the request",
 	[EPKI_CONFLICT] = "the CA refused the request",
 	[EPKI_FAILURE] = "the CA refused the request",
@@ -230,6 +230,7 @@ enroll_store_issued(struct gw_ctx *ctx, const char *txid, const char *order_id,
 	}
 	log_info("txid=%s: issued serial=%s order=%s subject=%s", txid,
 	    f.serial, order_id, f.subject);
+	enroll_licence_watch(ctx);
 	copy = leaf_ref(leaf);
 out:
 	OPENSSL_free(f.der);
@@ -330,8 +331,18 @@ enroll_order_record(struct gw_ctx *ctx, const char *txid, const EVP_PKEY *pub,
 		*text = class_text[r->cls] != NULL ?
 		    class_text[r->cls] :
 		    "the CA refused the request";
-		if (db_txn_set_failed(ctx->db, txid, SCEP_FAIL_BADREQUEST,
-			*text, enroll_now(), &err) == -1)
+		/* README "Licences": one message for every licence cause. */
+		if (enroll_licence_error_in(ctx, r)) {
+			enroll_licence_error(ctx, txid);
+			*text = class_text[EPKI_QUOTA];
+		}
+		/* GlobalSign's error stays with the transaction (admin API). */
+		if (db_txn_set_failed_epki(ctx->db, txid, SCEP_FAIL_BADREQUEST,
+			*text, r->nerrors > 0 ? r->errors[0].code : 0,
+			r->nerrors > 0 ?
+			    r->errors[0].message :
+			    (r->fault[0] != '\0' ? r->fault : NULL),
+			enroll_now(), &err) == -1)
 			log_warnx("txid=%s: cannot store failure: %s", txid,
 			    err.msg);
 		return SCEP_STATUS_FAILURE;
@@ -379,6 +390,7 @@ order_issued_done(void *arg, int rc, const struct gw_err *err)
 	if (rc == 0) {
 		log_info("txid=%s: issued serial=%s order=%s subject=%s",
 		    j->txid, q->serial, q->order_id, q->subject);
+		enroll_licence_watch(j->e->ctx);
 		job_deliver(j, SCEP_STATUS_SUCCESS, 0, NULL, q->cert);
 		free(q);
 		return;

@@ -59,6 +59,28 @@ enum scep_status enroll_order_record(struct gw_ctx *ctx, const char *txid,
     const EVP_PKEY *pub, const struct epki_resp *r, X509 **cert,
     const char **text);
 
+/* licence.c: README "Licences". */
+struct gw_config;
+struct gw_licence_pool;
+struct db;
+struct enroll_licence_fig {
+	const struct gw_licence_pool *pool;
+	long counted;	/* orders GlobalSign accepted, counted here */
+	long used;	/* used_before + counted */
+	long remaining; /* licences - used; negative past the count */
+	long days_left; /* to the pack's last day (0: that day; < 0 past) */
+};
+int enroll_licence_figures(const struct gw_config *cfg, struct db *db, size_t i,
+    struct enroll_licence_fig *f, struct gw_err *err);
+bool enroll_licence_watched(const struct gw_config *cfg, size_t i);
+void enroll_licence_warning(const struct enroll_licence_fig *f, bool expiry,
+    char *buf, size_t n);
+void enroll_licence_watch(struct gw_ctx *ctx);
+bool enroll_licence_error_in(const struct gw_ctx *ctx,
+    const struct epki_resp *r);
+void enroll_licence_error(struct gw_ctx *ctx, const char *txid);
+uint64_t enroll_licence_errors(void);
+
 /* reconcile.c */
 int reconcile_new(struct reconcile **out, struct gw_ctx *ctx,
     struct gw_err *err);

@@ -481,6 +481,10 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 	    op->profile != NULL && strcmp(op->profile->name, "default") != 0 ?
 		op->profile->name :
 		NULL);
+	if (ctx->cfg != NULL &&
+	    config_licence_pool(ctx->cfg, s->n.profile) != NULL)
+		s->n.licence_pool =
+		    config_licence_pool(ctx->cfg, s->n.profile)->name;
 	if (archive && db_txn_archive(ctx->db, txid, archive_id, &err) == -1) {
 		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
 		enroll_op_http(op, 503, "try again later\n");

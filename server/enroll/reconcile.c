@@ -525,6 +525,8 @@ reconcile_run(void *arg)
 			log_warnx("reconciler: database: %s", err.msg);
 		else
 			backoff_prune(r);
+		/* README "Licences": expiry warnings once a day at most. */
+		enroll_licence_watch(r->ctx);
 		pthread_mutex_lock(&r->mu);
 	} while (round_wait(r, &last));
 	pthread_mutex_unlock(&r->mu);

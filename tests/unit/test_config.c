@@ -338,8 +338,46 @@ static const struct bad_case bad_cases[] = {
 	    "@:2: [server] key \"threads\": bad value \"four\": expected a "
 	    "whole number\n" },
 	{ "negative", "[server]\nthreads = -1\n", true,
-	    "@:2: [server] key \"threads\": bad value \"-1\": expected a "
+	    "@:2: [server] key \"threads\": -1 is out of range 1..64\n" },
+	{ "minus alone", "[server]\nthreads = -\n", true,
+	    "@:2: [server] key \"threads\": bad value \"-\": expected a "
 	    "whole number\n" },
+	{ "licences negative", "[epki]\nlicences = -10\n", true,
+	    "@:2: [epki] key \"licences\": -10 is out of range "
+	    "0..100000000\n" },
+	{ "licences_expire", "[epki]\nlicences_expire = 2026-02-30\n", true,
+	    "@:2: [epki] key \"licences_expire\": expected a date YYYY-MM-DD "
+	    "(the licence pack's last day)\n" },
+	{ "licences_expire text", "[epki]\nlicences_expire = next year\n", true,
+	    "@:2: [epki] key \"licences_expire\": expected a date YYYY-MM-DD "
+	    "(the licence pack's last day)\n" },
+	{ "licences_used_before over",
+	    "[epki]\nlicences = 10\n"
+	    "licences_used_before = 11\n",
+	    true,
+	    "@: [epki] key \"licences_used_before\": 11 is more than licences "
+	    "(10)\n" },
+	{ "licences_used_before alone", "[epki]\nlicences_used_before = 5\n",
+	    true,
+	    "@: [epki] key \"licences_used_before\": needs licences (the "
+	    "pack's size)\n" },
+	{ "licence_error_code positive", "[epki]\nlicence_error_code = 6101\n",
+	    true,
+	    "@:2: [epki] key \"licence_error_code\": 6101 is out of range "
+	    "-99999..-1\n" },
+	{ "profile licences negative", "[profile kiosk]\nlicences = -1\n", true,
+	    "@:2: [profile kiosk] key \"licences\": -1 is out of range "
+	    "1..100000000\n" },
+	{ "profile licences zero", "[profile kiosk]\nlicences = 0\n", true,
+	    "@:2: [profile kiosk] key \"licences\": 0 is out of range "
+	    "1..100000000\n" },
+	{ "profile licences word", "[profile kiosk]\nlicences = many\n", true,
+	    "@:2: [profile kiosk] key \"licences\": bad value \"many\": "
+	    "expected a whole number 1..100000000\n" },
+	{ "profile licences_expire",
+	    "[profile kiosk]\nlicences_expire = 31.12.2027\n", true,
+	    "@:2: [profile kiosk] key \"licences_expire\": bad value "
+	    "\"31.12.2027\": expected a date YYYY-MM-DD\n" },
 	{ "trailing junk", "[server]\nthreads = 4x\n", true,
 	    "@:2: [server] key \"threads\": bad value \"4x\": expected a "
 	    "whole number\n" },
@@ -458,6 +496,44 @@ static const struct bad_case bad_cases[] = {
 	    "every order in clear: use https://, or set [epki] allow_http = "
 	    "yes\n" },
 };
+
+/* Licence pools (README "Licences"): [epki]'s, and a profile's own. */
+static void
+test_licence_pools(void **state)
+{
+	struct fx *fx = *state;
+	const struct gw_licence_pool *pl;
+
+	assert_int_equal(load_text(fx, "", true), 0);
+	assert_int_equal(fx->c->epki_licence_error_code, -6101);
+	assert_int_equal(fx->c->npools, 1);
+	assert_string_equal(fx->c->pools[0].name, "epki");
+	assert_int_equal(fx->c->pools[0].licences, 0);
+	assert_string_equal(fx->c->pools[0].expire, "");
+	assert_int_equal(load_text(fx,
+			     "[epki]\nlicences = 500\nlicences_used_before = "
+			     "120\nlicences_expire = 2027-03-31\n"
+			     "licence_error_code = -9999\n"
+			     "[profile kiosk]\nlicences = 10\n"
+			     "licences_expire = 2028-02-29\n"
+			     "[profile staff]\nyears = 1\n",
+			     true),
+	    0);
+	assert_int_equal(fx->c->epki_licence_error_code, -9999);
+	assert_int_equal(fx->c->npools, 2);
+	pl = config_licence_pool(fx->c, NULL);
+	assert_string_equal(pl->name, "epki");
+	assert_int_equal(pl->licences, 500);
+	assert_int_equal(pl->used_before, 120);
+	assert_string_equal(pl->expire, "2027-03-31");
+	assert_int_equal(pl->expire_day, 20908);
+	assert_ptr_equal(config_licence_pool(fx->c, "staff"), pl);
+	pl = config_licence_pool(fx->c, "kiosk");
+	assert_string_equal(pl->name, "profile:kiosk");
+	assert_int_equal(pl->licences, 10);
+	assert_int_equal(pl->used_before, 0);
+	assert_string_equal(pl->expire, "2028-02-29");
+}
 
 static void
 test_bad(void **state)
@@ -673,7 +749,7 @@ test_write_roundtrip(void **state)
 	for (s = text; (s = strchr(s, '\n')) != NULL; s++)
 		if (s[1] >= 'a' && s[1] <= 'z')
 			keys++;
-	assert_int_equal(keys, 43);
+	assert_int_equal(keys, 47);
 	assert_non_null(strstr(text, "\ncert = ra.pem\n"));
 	assert_non_null(strstr(text, "\npath = data/gw.db\n"));
 	assert_non_null(
@@ -772,6 +848,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_words, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_licence_pools, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_licence_pools, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_bad, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_epki_url, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trusted_proxies, setup,

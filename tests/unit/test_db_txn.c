@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -60,6 +61,91 @@ cert_cb(void *arg, const struct db_cert *c)
 	snprintf(s->order, sizeof(s->order), "%s", c->order_id);
 	s->not_after = c->not_after;
 	return 0;
+}
+
+/*
+ * Licence accounting (README "Licences"): an order counts once against
+ * its transaction's pool when its OrderID or certificate is recorded; a
+ * repeated write, the certificate after the OrderID, and a refusal do not
+ * count; GlobalSign's error of a refusal is kept.
+ */
+static void
+test_txn_licence_count(void **state)
+{
+	struct fx *fx = *state;
+	static const uint8_t der[] = { 0x30, 0x03, 0x02, 0x01, 0x07 };
+	struct db_txn_new n;
+	struct db_txn t;
+	struct gw_err err;
+	enum db_start res;
+	uint8_t csr[32];
+	int64_t used, when;
+	char *msg;
+
+	assert_int_equal(start(fx->db, "a", 0, NOW, &t), DB_START_OK);
+	db_txn_cleanup(&t);
+	assert_int_equal(start(fx->db, "b", 0, NOW, &t), DB_START_OK);
+	db_txn_cleanup(&t);
+	assert_int_equal(start(fx->db, "c", 0, NOW, &t), DB_START_OK);
+	db_txn_cleanup(&t);
+	hash_fill(csr, 0xc6);
+	memset(&n, 0, sizeof(n));
+	n.txid = "k";
+	n.csr_sha256 = csr;
+	n.csr_cn = "kiosk";
+	n.now = NOW;
+	n.licence_pool = "profile:kiosk";
+	assert_int_equal(db_txn_start(fx->db, &n, &res, &t, &err), 0);
+	assert_int_equal(res, DB_START_OK);
+	assert_string_equal(t.licence_pool, "profile:kiosk");
+	db_txn_cleanup(&t);
+
+	assert_int_equal(db_licence_used(fx->db, "epki", &used, &err), 0);
+	assert_int_equal(used, 0);
+	assert_int_equal(db_txn_set_order(fx->db, "a", "O1", NOW, &err), 0);
+	assert_int_equal(db_txn_set_order(fx->db, "a", "O1", NOW, &err), 0);
+	assert_int_equal(db_txn_set_issued(fx->db, "a", NULL, der, sizeof(der),
+			     "01", NOW, "CN=a", NOW, &err),
+	    0);
+	assert_int_equal(db_licence_used(fx->db, "epki", &used, &err), 0);
+	assert_int_equal(used, 1);
+	/* A certificate without an OrderID before it counts too. */
+	assert_int_equal(db_txn_set_issued(fx->db, "b", "O2", der, sizeof(der),
+			     "02", NOW, "CN=b", NOW, &err),
+	    0);
+	assert_int_equal(db_txn_set_issued(fx->db, "k", "O3", der, sizeof(der),
+			     "03", NOW, "CN=k", NOW, &err),
+	    0);
+	assert_int_equal(db_txn_set_failed_epki(fx->db, "c", 2, "no licence",
+			     -6101, "No licence available.", NOW + 5, &err),
+	    0);
+	assert_int_equal(db_licence_used(fx->db, "epki", &used, &err), 0);
+	assert_int_equal(used, 2);
+	/* A write that fails (a duplicate serial) counts nothing either. */
+	assert_int_equal(start(fx->db, "d", 0, NOW, &t), DB_START_OK);
+	db_txn_cleanup(&t);
+	assert_int_equal(db_txn_set_issued(fx->db, "d", "O4", der, sizeof(der),
+			     "01", NOW, "CN=d", NOW, &err),
+	    -1);
+	assert_int_equal(db_licence_used(fx->db, "epki", &used, &err), 0);
+	assert_int_equal(used, 2);
+	assert_int_equal(db_licence_used(fx->db, "profile:kiosk", &used, &err),
+	    0);
+	assert_int_equal(used, 1);
+	assert_int_equal(db_txn_get(fx->db, "c", &t, &err), 0);
+	assert_int_equal(t.epki_code, -6101);
+	assert_string_equal(t.epki_message, "No licence available.");
+	db_txn_cleanup(&t);
+	assert_int_equal(db_licence_last_error(fx->db, -6101, &when, &msg,
+			     &err),
+	    0);
+	assert_int_equal(when, NOW + 5);
+	assert_string_equal(msg, "No licence available.");
+	free(msg);
+	assert_int_equal(db_licence_last_error(fx->db, -1, &when, &msg, &err),
+	    0);
+	assert_int_equal(when, 0);
+	assert_null(msg);
 }
 
 static void
@@ -390,6 +476,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cert_list_shows_revoked,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_licence_count, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_txn_list_unfinished, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cert_renewal_successor,

@@ -510,8 +510,8 @@ test_packs_and_profile(void **state)
 	/* The one 1-year licence is gone; the 2-year pack has expired. */
 	assert_int_equal(order(e, s2.url, 10, "p", 1, NULL, 0), EPKI_QUOTA);
 	assert_int_equal(order(e, s2.url, 10, "p", 2, NULL, 0), EPKI_QUOTA);
-	assert_int_equal(order(e, s2.url, 10, "p", 3, NULL, 0),
-	    EPKI_BAD_REQUEST);
+	/* No pack for 3 years: the same licence error. */
+	assert_int_equal(order(e, s2.url, 10, "p", 3, NULL, 0), EPKI_QUOTA);
 	assert_int_equal(state_get(&s2, "licences_spent"), 1);
 	assert_int_equal(state_get(&s2, "licences_left"), 5);
 	assert_int_equal(admin(&s2, "/sim/config",
@@ -536,6 +536,92 @@ test_packs_and_profile(void **state)
 	assert_int_equal(r.cls, EPKI_AUTH);
 	assert_int_equal(r.errors[0].code, -4201);
 	epki_resp_cleanup(&r);
+	assert_int_equal(sim_stop(&s2), 0);
+}
+
+/* Orders product for years at url; returns the first ErrorCode (0: none)
+ * and its ErrorField into field. */
+static int
+order_code(const struct env *e, const char *url, const char *product, int years,
+    char *field, size_t flen)
+{
+	struct epki_client_opts o = { .url = url, .timeout_s = 10 };
+	struct epki_order ord = { .profile_id = PROFILE,
+		.product_code = product,
+		.years = years,
+		.csr_pem = e->csr,
+		.cn = "lic" };
+	struct epki_resp r;
+	struct gw_err err;
+	int code;
+
+	epki_order_call(&o, &auth, &ord, &r, &err);
+	code = r.nerrors > 0 ? r.errors[0].code : 0;
+	snprintf(field, flen, "%s", r.nerrors > 0 ? r.errors[0].field : "");
+	epki_resp_cleanup(&r);
+	return code;
+}
+
+/*
+ * The one licence error (epki/sim/README.md "Validation order" step 4):
+ * an expired pack, a used-up pack, a ProductCode no pack covers and a Year
+ * no pack sells all answer no_licence_code with no ErrorField, and spend
+ * nothing; denied_product is -9901 ProductCode.
+ */
+static void
+test_one_licence_error(void **state)
+{
+	struct env *e = *state;
+	struct sim s2;
+	struct buf out;
+	char field[64];
+
+	sim_start(&s2,
+	    "licences = 1\nexpired_code = -7000\n"
+	    "denied_product = EPKIPSPro\n");
+	assert_int_equal(state_get(&s2, "no_licence_code"), -7000);
+	assert_int_equal(order_code(e, s2.url, "EPKIPSPersonal", 2, field,
+			     sizeof(field)),
+	    -7000);
+	assert_string_equal(field, "");
+	assert_int_equal(order_code(e, s2.url, "EPKIOther", 1, field,
+			     sizeof(field)),
+	    -7000);
+	assert_int_equal(order_code(e, s2.url, "EPKIPSPro", 1, field,
+			     sizeof(field)),
+	    -9901);
+	assert_string_equal(field, "ProductCode");
+	assert_int_equal(admin(&s2, "/sim/config",
+			     "no_licence_code=-6101&licence_expiry=2001-01-01",
+			     &out),
+	    200);
+	buf_cleanup(&out);
+	assert_int_equal(order_code(e, s2.url, "EPKIPSPersonal", 1, field,
+			     sizeof(field)),
+	    -6101);
+	assert_int_equal(state_get(&s2, "licences_spent"), 0);
+	/* All or nothing: a bad item leaves the code as it was. */
+	assert_int_equal(admin(&s2, "/sim/config",
+			     "licence_expiry=2999-12-31&no_licence_code=5",
+			     &out),
+	    400);
+	buf_cleanup(&out);
+	assert_int_equal(state_get(&s2, "no_licence_code"), -6101);
+	assert_int_equal(order_code(e, s2.url, "EPKIPSPersonal", 1, field,
+			     sizeof(field)),
+	    -6101);
+	assert_int_equal(admin(&s2, "/sim/config", "licence_expiry=2999-12-31",
+			     &out),
+	    200);
+	buf_cleanup(&out);
+	assert_int_equal(order_code(e, s2.url, "EPKIPSPersonal", 1, field,
+			     sizeof(field)),
+	    0);
+	/* The pack's one licence is gone. */
+	assert_int_equal(order_code(e, s2.url, "EPKIPSPersonal", 1, field,
+			     sizeof(field)),
+	    -6101);
+	assert_int_equal(state_get(&s2, "licences_spent"), 1);
 	assert_int_equal(sim_stop(&s2), 0);
 }
 
@@ -890,6 +976,7 @@ main(void)
 		cmocka_unit_test(test_fault_latency),
 		cmocka_unit_test(test_fault_drop_then_find),
 		cmocka_unit_test(test_packs_and_profile),
+		cmocka_unit_test(test_one_licence_error),
 		cmocka_unit_test(test_leaf_extensions),
 		cmocka_unit_test(test_cert_formats),
 		cmocka_unit_test(test_cert_format_start),
