@@ -1,9 +1,11 @@
 /*
- * The gateway's state in one SQLite file (WAL): one-time challenges,
- * enrollment transactions and issued certificates. Only this module writes
- * SQL. Schema changes are numbered migrations (PRAGMA user_version). All
- * functions are safe to call from several threads: one connection,
- * serialised by a mutex, prepared statements kept for the process's life.
+ * The gateway's state: one-time challenges, enrollment transactions and
+ * issued certificates. Only this module writes SQL, through a backend
+ * chosen at db_open() (db/README.md); today's only backend is one SQLite
+ * file (WAL). Schema changes are numbered migrations (PRAGMA
+ * user_version). All functions are safe to call from several threads
+ * (SQLite: one connection, serialised by a mutex, prepared statements
+ * kept for the process's life).
  */
 #ifndef GW_DB_H
 #define GW_DB_H
@@ -196,8 +198,8 @@ int db_cert_renewal(struct db *db, const char *serial_hex,
     struct db_cert_renewal *r, struct gw_err *err);
 
 /*
- * Admin listings (db_list.c), newest first, at most limit rows (0: no
- * limit). fn runs without the lock held. Each returns 0 or -1, err set.
+ * Admin listings (SQLite: db_sq_list.c), newest first, at most limit rows (0:
+ * no limit). fn runs without the lock held. Each returns 0 or -1, err set.
  */
 enum db_challenge_state {
 	DB_CH_ANY = 0,
