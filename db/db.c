@@ -106,6 +106,21 @@ db_close(struct db *db)
 	free(db);
 }
 
+/*
+ * Claims the database for the calling `scepgw serve` until db_close(), so
+ * that one server at a time orders for its transactions (README "How an
+ * enrollment works" 7: the reconciler finishes what only this process
+ * can have in flight). SQLite: an exclusive lock on the file PATH.lock,
+ * waited for a few seconds (a server just stopped may still be exiting).
+ * The CLI commands do not claim it: they place no orders. Returns 0, or
+ * -1 with err set (DB_ERR_BUSY: another server holds it).
+ */
+int
+db_serve_lock(struct db *db, struct gw_err *err)
+{
+	return db->be->serve_lock(db, err);
+}
+
 /* The schema version, or -1 on error. */
 int
 db_schema_version(struct db *db)

@@ -25,11 +25,13 @@ enum db_errc {
 	DB_ERR_SCHEMA,	 /* database newer than this program */
 	DB_ERR_ARG,	 /* bad argument */
 	DB_ERR_EXISTS,	 /* the row (e.g. a user name) exists already */
+	DB_ERR_BUSY,	 /* another server holds the database */
 	DB_ERR__MAX
 };
 
 int db_open(struct db **out, const char *path, struct gw_err *err);
 int db_file_check(const char *path, struct gw_err *err);
+int db_serve_lock(struct db *db, struct gw_err *err);
 void db_close(struct db *db);
 int db_schema_version(struct db *db);
 

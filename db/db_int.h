@@ -109,6 +109,8 @@ struct db_backend {
 	    struct gw_err *err);
 	void (*close)(struct db *db);
 	int (*schema_version)(struct db *db);
+	/* db_serve_lock(): this process serves the database, alone. */
+	int (*serve_lock)(struct db *db, struct gw_err *err);
 	/*
 	 * Runs a batch (linked by next) of hot writes as few commits as it
 	 * can; sets every job's rc and err. A job's DB_WRITE_KEEP survives

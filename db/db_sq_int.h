@@ -149,6 +149,8 @@ struct db_sq {
 	sqlite3 *h;		      /* the one connection */
 	pthread_mutex_t mu;	      /* serialises every use of h */
 	sqlite3_stmt *st[DB_ST__MAX]; /* prepared once, reset after use */
+	char *path;		      /* the database file */
+	int lock_fd;		      /* PATH.lock while serving, or -1 */
 };
 
 /* The SQLite backend's state of a handle. */
@@ -204,6 +206,7 @@ void sq_exec_batch(struct db *db, struct db_write *batch);
 int sq_open(struct db *db, const struct db_open_opts *o, struct gw_err *err);
 void sq_close(struct db *db);
 int sq_schema_version(struct db *db);
+int sq_serve_lock(struct db *db, struct gw_err *err); /* db_sq_lock.c */
 /* db_sq_txn.c, db_sq_outcome.c */
 int sq_txn_get(struct db *db, const char *txid, struct db_txn *t,
     struct gw_err *err);

@@ -499,7 +499,12 @@ sq_open(struct db *db, const struct db_open_opts *o, struct gw_err *err)
 		free(sq);
 		return -1;
 	}
+	sq->lock_fd = -1;
 	db->impl = sq;
+	if ((sq->path = gw_strdup(o->path)) == NULL) {
+		gw_err_set(err, DB_ERR_SQL, "out of memory");
+		return -1;
+	}
 	/*
 	 * Our mutex already serialises every call (multi-statement SQL
 	 * transactions need that); FULLMUTEX keeps SQLite safe even if a
@@ -534,6 +539,10 @@ sq_close(struct db *db)
 	for (i = 0; i < DB_ST__MAX; i++)
 		sqlite3_finalize(sq->st[i]);
 	sqlite3_close(sq->h);
+	if (sq->lock_fd != -1)
+		close(
+		    sq->lock_fd); /* after the connection: releases the lock */
+	free(sq->path);
 	pthread_mutex_destroy(&sq->mu);
 	free(sq);
 	db->impl = NULL;
@@ -585,6 +594,7 @@ static const struct db_backend db_sq_ops = {
 	.open = sq_open,
 	.close = sq_close,
 	.schema_version = sq_schema_version,
+	.serve_lock = sq_serve_lock,
 	.exec_batch = sq_exec_batch,
 	.txn_get = sq_txn_get,
 	.challenge_find = sq_challenge_find,
