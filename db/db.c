@@ -1,499 +1,39 @@
 /*
- * Opens the gateway's SQLite database, applies the numbered schema
- * migrations (PRAGMA user_version) and prepares every statement once.
- * Also holds the small helpers the other db_*.c files share. Library code:
- * failures are reported through struct gw_err, never logged.
+ * The database module's front: db_open() picks the backend (struct
+ * db_backend, db_int.h) from the options, and every function of db.h
+ * checks its arguments here and calls the backend's operation. Also the
+ * code no backend needs to repeat: freeing rows, the order in which a
+ * challenge is refused, the row arrays of the lists. The hot writes are
+ * db_write.c's, the group-commit queue db_batch.c's, the NDES users'
+ * passwords db_user.c's. Library code: failures are reported through
+ * struct gw_err, never logged.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <sqlite3.h>
 
 #include "gw_err.h"
-#include "secure.h"
 #include "db.h"
 #include "db_int.h"
 
-/* How long a writer waits for another connection's write lock. */
-#define DB_BUSY_MS 10000
-
-static const char *const db_stmt_sql[DB_ST__MAX] = {
-#define DB_STMT_SQL(name, sql) [DB_ST_##name] = sql,
-	DB_STMTS(DB_STMT_SQL)
-#undef DB_STMT_SQL
-};
-
-/*
- * Migration N (1-based) takes the schema from version N-1 to N. Never edit
- * a migration that has shipped: append a new one.
- */
-static const char *const db_migrations[] = {
-	/* 1: challenges, enrollment transactions, issued certificates. */
-	"CREATE TABLE challenges ("
-	" id INTEGER PRIMARY KEY,"
-	" hash BLOB NOT NULL UNIQUE," /* SHA-256 of the secret */
-	" created INTEGER NOT NULL,"
-	" expires INTEGER NOT NULL,"
-	" used INTEGER NOT NULL DEFAULT 0,"
-	" revoked INTEGER NOT NULL DEFAULT 0,"
-	" cn TEXT, email TEXT, ou TEXT,"
-	" txid TEXT);"
-	"CREATE INDEX challenges_expires ON challenges(expires);"
-	"CREATE TABLE transactions ("
-	" id INTEGER PRIMARY KEY,"
-	" txid TEXT NOT NULL UNIQUE,"
-	" csr_sha256 BLOB NOT NULL,"
-	" state INTEGER NOT NULL CHECK (state IN (1, 2, 3)),"
-	" created INTEGER NOT NULL,"
-	" updated INTEGER NOT NULL,"
-	" challenge_id INTEGER REFERENCES challenges(id),"
-	" cn TEXT, email TEXT, ou TEXT,"
-	" csr_pem TEXT,"
-	" order_id TEXT,"
-	" cert_der BLOB,"
-	" fail_info INTEGER NOT NULL DEFAULT 0,"
-	" fail_text TEXT);"
-	"CREATE INDEX transactions_state ON transactions(state);"
-	"CREATE INDEX transactions_challenge ON transactions(challenge_id);"
-	"CREATE TABLE certificates ("
-	" serial_hex TEXT PRIMARY KEY,"
-	" order_id TEXT,"
-	" txid TEXT REFERENCES transactions(txid),"
-	" subject TEXT,"
-	" cert_der BLOB NOT NULL,"
-	" issued INTEGER NOT NULL,"
-	" not_after INTEGER NOT NULL,"
-	" revoked INTEGER NOT NULL DEFAULT 0);"
-	"CREATE INDEX certificates_txid ON certificates(txid);"
-	"CREATE INDEX certificates_order ON certificates(order_id);"
-	"CREATE INDEX certificates_not_after ON certificates(not_after);",
-	/* 2: why a certificate was revoked (`scepgw cert revoke --reason`). */
-	"ALTER TABLE certificates ADD COLUMN revoke_reason TEXT;",
-	/* 3: users of the NDES-compatible challenge page (db_user.c). */
-	"CREATE TABLE users ("
-	" name TEXT PRIMARY KEY,"
-	" kdf TEXT NOT NULL CHECK (kdf = 'scrypt'),"
-	" kdf_n INTEGER NOT NULL,"
-	" kdf_r INTEGER NOT NULL,"
-	" kdf_p INTEGER NOT NULL,"
-	" salt BLOB NOT NULL,"
-	" hash BLOB NOT NULL,"
-	" can_issue INTEGER NOT NULL DEFAULT 1,"
-	" created INTEGER NOT NULL);",
-	/* 4: the [profile NAME] a transaction was made for (NULL: default). */
-	("ALTER TABLE transactions ADD COLUMN profile TEXT;"
-	 "ALTER TABLE challenges ADD COLUMN profile TEXT;"),
-	/* 5: the CSR key of a transaction, so that a transactionID reused
-	 * with a new CSR for the same key (certmonger) is recognised. */
-	"ALTER TABLE transactions ADD COLUMN key_sha256 BLOB;",
-	/* 6: the serial of the certificate a renewal renews, so that a
-	 * certificate has at most one live successor (db_txn_start()). */
-	("ALTER TABLE transactions ADD COLUMN renews TEXT;"
-	 "CREATE INDEX transactions_renews ON transactions(renews);"),
-	/* 7: the UPN a challenge binds, and the UPN decided for a
-	 * transaction, which its order (and a re-order) carries. */
-	("ALTER TABLE challenges ADD COLUMN upn TEXT;"
-	 "ALTER TABLE transactions ADD COLUMN upn TEXT;"),
-	/* 8: the profiles an NDES page user may fetch challenges for, comma
-	 * separated, the first one the page's default (README "Security
-	 * model"); users from before are limited to "default". */
-	"ALTER TABLE users ADD COLUMN profiles TEXT NOT NULL "
-	"DEFAULT 'default';",
-	/* 9: licence accounting (README "Licences"): the pool a transaction
-	 * draws from (NULL: [epki]'s), GlobalSign's error of a refused order,
-	 * and per pool the orders GlobalSign accepted, counted in the write
-	 * that records the order (db_txn_outcome.c), kept when transactions
-	 * go. */
-	("ALTER TABLE transactions ADD COLUMN licence_pool TEXT;"
-	 "ALTER TABLE transactions ADD COLUMN epki_code INTEGER;"
-	 "ALTER TABLE transactions ADD COLUMN epki_message TEXT;"
-	 "CREATE TABLE licence_counts ("
-	 " pool TEXT PRIMARY KEY,"
-	 " used INTEGER NOT NULL DEFAULT 0);"),
-};
-
-#define DB_SCHEMA_LATEST \
-	((int)(sizeof(db_migrations) / sizeof(db_migrations[0])))
-
-/* Takes the connection's mutex. */
-void
-db_lock(struct db *db)
+/* The backend named by o (NULL or "" means SQLite), or NULL. */
+static const struct db_backend *
+db_backend_find(const struct db_open_opts *o)
 {
-	pthread_mutex_lock(&db->mu);
+	const struct db_backend *sq = db_sq_backend();
+
+	if (o->backend == NULL || o->backend[0] == '\0' ||
+	    strcmp(o->backend, sq->name) == 0)
+		return sq;
+	return NULL;
 }
 
-/* Releases the connection's mutex. */
-void
-db_unlock(struct db *db)
-{
-	pthread_mutex_unlock(&db->mu);
-}
-
-/* Sets err to "what: <SQLite's message>"; the caller holds the mutex. */
-void
-db_err_sql(struct db *db, struct gw_err *err, const char *what)
-{
-	gw_err_set(err, DB_ERR_SQL, "%s: %s", what, sqlite3_errmsg(db->h));
-}
-
-/* Returns a cached statement, ready to bind. */
-sqlite3_stmt *
-db_stmt(struct db *db, enum db_stmt which)
-{
-	return db->st[which];
-}
-
-/* Resets a cached statement and drops its bindings; accepts NULL. */
-void
-db_stmt_done(sqlite3_stmt *st)
-{
-	if (st == NULL)
-		return;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-}
-
-/* Steps a statement that returns no rows. Returns 0 or -1 with err set. */
-int
-db_step_done(struct db *db, sqlite3_stmt *st, const char *what,
-    struct gw_err *err)
-{
-	int rc = -1;
-
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		db_err_sql(db, err, what);
-		goto out;
-	}
-	rc = 0;
-out:
-	db_stmt_done(st);
-	return rc;
-}
-
-/*
- * db_stmt(db, which) with key bound as ?1 and stepped once, for the
- * lookups by a text key. *st is always set; the caller reads the row and
- * ends the statement with db_stmt_done(*st) whatever this returns.
- * Returns 0 with the row ready, 1 when there is none, -1 with err set to
- * "what: <SQLite's message>".
- */
-int
-db_stmt_find(struct db *db, enum db_stmt which, const char *key,
-    const char *what, sqlite3_stmt **st, struct gw_err *err)
-{
-	int s;
-
-	*st = db_stmt(db, which);
-	if (db_bind_text(*st, 1, key) != SQLITE_OK) {
-		db_err_sql(db, err, what);
-		return -1;
-	}
-	s = sqlite3_step(*st);
-	if (s == SQLITE_DONE)
-		return 1;
-	if (s != SQLITE_ROW) {
-		db_err_sql(db, err, what);
-		return -1;
-	}
-	return 0;
-}
-
-/* BEGIN IMMEDIATE: takes the write lock now, so the checks that follow
- * cannot be overtaken by another connection. Returns 0 or -1. */
-int
-db_begin(struct db *db, struct gw_err *err)
-{
-	return db_step_done(db, db_stmt(db, DB_ST_BEGIN), "BEGIN", err);
-}
-
-/* COMMIT; on failure the transaction is rolled back. Returns 0 or -1. */
-int
-db_commit(struct db *db, struct gw_err *err)
-{
-	int rc;
-
-	rc = db_step_done(db, db_stmt(db, DB_ST_COMMIT), "COMMIT", err);
-	if (rc != 0)
-		db_rollback(db);
-	return rc;
-}
-
-/* ROLLBACK if a transaction is open; errors are ignored (nothing to undo). */
-void
-db_rollback(struct db *db)
-{
-	sqlite3_stmt *st = db_stmt(db, DB_ST_ROLLBACK);
-
-	if (sqlite3_get_autocommit(db->h) == 0)
-		sqlite3_step(st);
-	db_stmt_done(st);
-}
-
-/* Copies a TEXT column (NULL stays NULL) into a malloc'd string. Returns 0,
- * or -1 when out of memory. */
-int
-db_col_strdup(sqlite3_stmt *st, int col, char **out)
-{
-	const unsigned char *s;
-
-	*out = NULL;
-	s = sqlite3_column_text(st, col);
-	if (s == NULL)
-		return 0;
-	*out = gw_strdup((const char *)s);
-	return *out == NULL ? -1 : 0;
-}
-
-/* Copies a BLOB column into malloc'd memory (*out NULL when the column is
- * NULL or empty). Returns 0, or -1 when out of memory. */
-int
-db_col_blobdup(sqlite3_stmt *st, int col, uint8_t **out, size_t *len)
-{
-	const void *p;
-	int n;
-
-	*out = NULL;
-	*len = 0;
-	p = sqlite3_column_blob(st, col);
-	n = sqlite3_column_bytes(st, col);
-	if (p == NULL || n <= 0)
-		return 0;
-	if ((*out = malloc((size_t)n)) == NULL)
-		return -1;
-	memcpy(*out, p, (size_t)n);
-	*len = (size_t)n;
-	return 0;
-}
-
-/* Binds a C string, or NULL when s is NULL. Returns an SQLite code. */
-int
-db_bind_text(sqlite3_stmt *st, int idx, const char *s)
-{
-	if (s == NULL)
-		return sqlite3_bind_null(st, idx);
-	return sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT);
-}
-
-/* Runs one statement that returns no rows, outside the cache. */
-static int
-db_exec(struct db *db, const char *sql, struct gw_err *err)
-{
-	char *msg = NULL;
-	int rc = -1;
-
-	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		gw_err_set(err, DB_ERR_SQL, "%.60s: %s", sql,
-		    msg != NULL ? msg : sqlite3_errmsg(db->h));
-		goto out;
-	}
-	rc = 0;
-out:
-	sqlite3_free(msg);
-	return rc;
-}
-
-/* Reads PRAGMA user_version into *v. Returns 0 or -1. */
-static int
-db_user_version(struct db *db, int *v, struct gw_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-
-	if (sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &st, NULL) !=
-	    SQLITE_OK) {
-		db_err_sql(db, err, "user_version");
-		goto out;
-	}
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		db_err_sql(db, err, "user_version");
-		goto out;
-	}
-	*v = sqlite3_column_int(st, 0);
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/*
- * Brings the schema to DB_SCHEMA_LATEST inside one write transaction, so
- * two processes opening a new file at once cannot both migrate it.
- */
-static int
-db_migrate(struct db *db, struct gw_err *err)
-{
-	char sql[64];
-	int v = 0, rc = -1;
-
-	if (db_exec(db, "BEGIN IMMEDIATE", err) != 0)
-		goto out;
-	if (db_user_version(db, &v, err) != 0)
-		goto err;
-	if (v < 0 || v > DB_SCHEMA_LATEST) {
-		gw_err_set(err, DB_ERR_SCHEMA,
-		    "database schema version %d; this program knows 0..%d", v,
-		    DB_SCHEMA_LATEST);
-		goto err;
-	}
-	for (; v < DB_SCHEMA_LATEST; v++) {
-		if (db_exec(db, db_migrations[v], err) != 0)
-			goto err;
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-		if (db_exec(db, sql, err) != 0)
-			goto err;
-	}
-	if (db_exec(db, "COMMIT", err) != 0)
-		goto err;
-	rc = 0;
-	goto out;
-err:
-	db_exec(db, "ROLLBACK", NULL);
-out:
-	return rc;
-}
-
-#ifndef DB_SYNCHRONOUS
-#define DB_SYNCHRONOUS "FULL"
-#endif
-
-/*
- * Sets the connection up. WAL lets readers run beside the one writer.
- * synchronous=FULL, not NORMAL: in WAL mode NORMAL may lose the last
- * commits on power loss (the file stays consistent, but rolls back). Here
- * a lost commit is a consumed challenge or a recorded order that vanishes,
- * so a paid licence could be ordered twice or an issued certificate lost.
- * FULL syncs the WAL at every commit; that one fsync is small next to the
- * seconds an upstream order takes. DB_SYNCHRONOUS exists only so that a
- * benchmark build can measure NORMAL (-DDB_SYNCHRONOUS=\"NORMAL\"); no
- * release build sets it.
- */
-static int
-db_configure(struct db *db, struct gw_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	const unsigned char *mode;
-	int rc = -1;
-
-	if (sqlite3_busy_timeout(db->h, DB_BUSY_MS) != SQLITE_OK) {
-		db_err_sql(db, err, "busy_timeout");
-		goto out;
-	}
-	if (sqlite3_prepare_v2(db->h, "PRAGMA journal_mode = WAL", -1, &st,
-		NULL) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW) {
-		db_err_sql(db, err, "journal_mode");
-		goto out;
-	}
-	mode = sqlite3_column_text(st, 0);
-	if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
-		gw_err_set(err, DB_ERR_SQL, "journal_mode: cannot enable WAL");
-		goto out;
-	}
-	if (db_exec(db, "PRAGMA synchronous = " DB_SYNCHRONOUS, err) != 0 ||
-	    db_exec(db, "PRAGMA foreign_keys = ON", err) != 0)
-		goto out;
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/* Prepares every statement of DB_STMTS for the connection's life. */
-static int
-db_prepare_all(struct db *db, struct gw_err *err)
-{
-	int i;
-
-	for (i = 0; i < DB_ST__MAX; i++) {
-		if (sqlite3_prepare_v3(db->h, db_stmt_sql[i], -1,
-			SQLITE_PREPARE_PERSISTENT, &db->st[i],
-			NULL) != SQLITE_OK) {
-			db_err_sql(db, err, "prepare");
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Creates the file with mode 0600 if it does not exist yet, so the
- * database (and the -wal/-shm files SQLite derives from its mode) is never
- * readable by others. */
-static int
-db_file_create(const char *path, struct gw_err *err)
-{
-	int fd;
-
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd == -1) {
-		gw_err_set(err, DB_ERR_SQL, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
-/*
- * Checks the database file before `serve` opens it (README "Privileges"):
- * a regular file, not a symbolic link, owned by the user serve runs as
- * and readable by nobody else (it holds the NDES users' scrypt hashes and
- * every CSR). A file that does not exist yet is fine: db_open() creates it
- * with mode 0600. Returns 0, or -1 with err saying what to run.
- */
-int
-db_file_check(const char *path, struct gw_err *err)
-{
-	struct stat st;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1 && errno == ENOENT)
-		return 0;
-	if (fd == -1) {
-		gw_err_set(err, DB_ERR_SQL, "%s: %s", path,
-		    errno == ELOOP ? "a symbolic link; name the file itself" :
-				     strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1) {
-		gw_err_set(err, DB_ERR_SQL, "%s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	if (!S_ISREG(st.st_mode)) {
-		gw_err_set(err, DB_ERR_SQL, "%s: not a regular file", path);
-		return -1;
-	}
-	if (st.st_uid != geteuid()) {
-		gw_err_set(err, DB_ERR_SQL,
-		    "%s: owned by uid %lu, not by uid %lu that serve runs as; "
-		    "run chown to that user",
-		    path, (unsigned long)st.st_uid, (unsigned long)geteuid());
-		return -1;
-	}
-	if ((st.st_mode & 077) != 0) {
-		gw_err_set(err, DB_ERR_SQL,
-		    "%s: mode %03o lets group or others at it; run chmod 600 %s",
-		    path, (unsigned)(st.st_mode & 0777), path);
-		return -1;
-	}
-	return 0;
-}
-
-/* Initialises the connection mutex and the group-commit queue's
- * synchronisation. Returns 0, or -1 with nothing left to destroy. */
+/* Initialises the group-commit queue's synchronisation. Returns 0, or -1
+ * with nothing left to destroy. */
 static int
 db_sync_init(struct db *db)
 {
-	if (pthread_mutex_init(&db->mu, NULL) != 0)
-		return -1;
 	if (pthread_mutex_init(&db->qmu, NULL) != 0)
-		goto err_mu;
+		return -1;
 	if (pthread_cond_init(&db->qdone, NULL) != 0)
 		goto err_qmu;
 	if (pthread_cond_init(&db->qwork, NULL) != 0)
@@ -504,9 +44,38 @@ err_qdone:
 	pthread_cond_destroy(&db->qdone);
 err_qmu:
 	pthread_mutex_destroy(&db->qmu);
-err_mu:
-	pthread_mutex_destroy(&db->mu);
 	return -1;
+}
+
+/* Opens the database o names with its backend; see db_open(). */
+static int
+db_open_opts(struct db **out, const struct db_open_opts *o, struct gw_err *err)
+{
+	const struct db_backend *be;
+	struct db *db;
+
+	*out = NULL;
+	if ((be = db_backend_find(o)) == NULL) {
+		gw_err_set(err, DB_ERR_ARG, "unknown database backend %s",
+		    o->backend);
+		return -1;
+	}
+	if ((db = calloc(1, sizeof(*db))) == NULL) {
+		gw_err_set(err, DB_ERR_SQL, "out of memory");
+		return -1;
+	}
+	if (db_sync_init(db) != 0) {
+		gw_err_set(err, DB_ERR_SQL, "pthread_mutex_init failed");
+		free(db);
+		return -1;
+	}
+	db->be = be;
+	if (be->open(db, o, err) != 0) {
+		db_close(db);
+		return -1;
+	}
+	*out = db;
+	return 0;
 }
 
 /*
@@ -517,77 +86,123 @@ err_mu:
 int
 db_open(struct db **out, const char *path, struct gw_err *err)
 {
-	struct db *db = NULL;
-	int flags, rc = -1;
+	const struct db_open_opts o = { "sqlite", path };
 
-	*out = NULL;
-	if (db_file_create(path, err) != 0)
-		goto out;
-	if ((db = calloc(1, sizeof(*db))) == NULL) {
-		gw_err_set(err, DB_ERR_SQL, "out of memory");
-		goto out;
-	}
-	if (db_sync_init(db) != 0) {
-		gw_err_set(err, DB_ERR_SQL, "pthread_mutex_init failed");
-		free(db);
-		db = NULL;
-		goto out;
-	}
-	/*
-	 * Our mutex already serialises every call (multi-statement SQL
-	 * transactions need that); FULLMUTEX keeps SQLite safe even if a
-	 * future function forgets to take it.
-	 */
-	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
-	if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK) {
-		if (db->h == NULL)
-			gw_err_set(err, DB_ERR_SQL, "%s: out of memory", path);
-		else
-			db_err_sql(db, err, path);
-		goto out;
-	}
-	sqlite3_extended_result_codes(db->h, 1);
-	if (db_configure(db, err) != 0 || db_migrate(db, err) != 0 ||
-	    db_prepare_all(db, err) != 0)
-		goto out;
-	*out = db;
-	db = NULL;
-	rc = 0;
-out:
-	db_close(db);
-	return rc;
+	return db_open_opts(out, &o, err);
 }
 
-/* Finalizes the statements and closes the connection; accepts NULL. */
+/* Stops the writer thread, closes the backend and frees the handle;
+ * accepts NULL. */
 void
 db_close(struct db *db)
 {
-	int i;
-
 	if (db == NULL)
 		return;
 	db_writer_stop(db);
-	for (i = 0; i < DB_ST__MAX; i++)
-		sqlite3_finalize(db->st[i]);
-	sqlite3_close(db->h);
+	db->be->close(db);
 	pthread_cond_destroy(&db->qwork);
 	pthread_cond_destroy(&db->qdone);
 	pthread_mutex_destroy(&db->qmu);
-	pthread_mutex_destroy(&db->mu);
 	free(db);
 }
 
-/* The schema version (PRAGMA user_version), or -1 on error. */
+/*
+ * Claims the database for the calling `scepgw serve` until db_close(), so
+ * that one server at a time orders for its transactions (README "How an
+ * enrollment works" 7: the reconciler finishes what only this process
+ * can have in flight). SQLite: an exclusive lock on the file PATH.lock,
+ * waited for a few seconds (a server just stopped may still be exiting).
+ * The CLI commands do not claim it: they place no orders. Returns 0, or
+ * -1 with err set (DB_ERR_BUSY: another server holds it).
+ */
+int
+db_serve_lock(struct db *db, struct gw_err *err)
+{
+	return db->be->serve_lock(db, err);
+}
+
+/* The schema version, or -1 on error. */
 int
 db_schema_version(struct db *db)
 {
-	int v = -1;
+	return db->be->schema_version(db);
+}
 
-	db_lock(db);
-	if (db_user_version(db, &v, NULL) != 0)
-		v = -1;
-	db_unlock(db);
-	return v;
+/* Frees the strings of a challenge and zeroes it; accepts NULL. */
+void
+db_challenge_cleanup(struct db_challenge *c)
+{
+	if (c == NULL)
+		return;
+	free(c->cn);
+	free(c->email);
+	free(c->ou);
+	free(c->txid);
+	free(c->profile);
+	free(c->upn);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Frees what a transaction holds and zeroes it; accepts NULL. */
+void
+db_txn_cleanup(struct db_txn *t)
+{
+	if (t == NULL)
+		return;
+	free(t->txid);
+	free(t->cn);
+	free(t->email);
+	free(t->ou);
+	free(t->csr_pem);
+	free(t->order_id);
+	free(t->cert_der);
+	free(t->fail_text);
+	free(t->profile);
+	free(t->renews);
+	free(t->upn);
+	free(t->licence_pool);
+	free(t->epki_message);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Frees the strings of a certificate row and zeroes it; accepts NULL. */
+void
+db_cert_cleanup(struct db_cert *c)
+{
+	if (c == NULL)
+		return;
+	free(c->serial_hex);
+	free(c->order_id);
+	free(c->txid);
+	free(c->subject);
+	free(c->revoke_reason);
+	free(c->der);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Frees what db_cert_renewal() filled and zeroes it; accepts NULL. */
+void
+db_cert_renewal_cleanup(struct db_cert_renewal *r)
+{
+	if (r == NULL)
+		return;
+	db_cert_cleanup(&r->cert);
+	free(r->profile);
+	free(r->successor);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Why a found challenge cannot be used at now, or DB_START_OK. */
+enum db_start
+db_challenge_check(const struct db_challenge *c, int64_t now)
+{
+	if (c->revoked)
+		return DB_START_CHALLENGE_REVOKED;
+	if (c->used != 0)
+		return DB_START_CHALLENGE_USED;
+	if (c->expires <= now)
+		return DB_START_CHALLENGE_EXPIRED;
+	return DB_START_OK;
 }
 
 /* Frees every element and the array; accepts an empty set. */
@@ -604,8 +219,8 @@ db_rows_cleanup(struct db_rows *r)
 }
 
 /* Makes room for one more element and returns it, zeroed; or NULL. */
-static void *
-rows_next(struct db_rows *r)
+void *
+db_rows_next(struct db_rows *r)
 {
 	unsigned char *nv;
 	size_t cap;
@@ -622,29 +237,292 @@ rows_next(struct db_rows *r)
 }
 
 /*
- * Steps a bound statement to the end, copying each row into r with read.
- * The caller holds the mutex; the statement is reset here. Returns 0 or
- * -1 with err set.
+ * Looks up the transaction with SCEP transactionID txid. *t is zeroed
+ * first; when found it holds malloc'd copies the caller frees with
+ * db_txn_cleanup(). Returns 0 found, 1 not found, -1 error (err set).
  */
 int
-db_rows_load(struct db *db, sqlite3_stmt *st, struct db_rows *r,
-    db_row_read_fn *read, const char *what, struct gw_err *err)
+db_txn_get(struct db *db, const char *txid, struct db_txn *t,
+    struct gw_err *err)
 {
-	void *p;
-	int s, rc = -1;
+	memset(t, 0, sizeof(*t));
+	return db->be->txn_get(db, txid, t, err);
+}
 
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((p = rows_next(r)) == NULL || read(st, p) != 0) {
-			gw_err_set(err, DB_ERR_SQL, "%s: out of memory", what);
-			goto out;
-		}
+/*
+ * Looks a challenge up by hash without consuming it, so the caller can
+ * decide the identity first (README "Identity templates": a bad template
+ * must not burn a challenge). Returns 0 with *c filled (id, expiry, state,
+ * binding; the caller frees it with db_challenge_cleanup()) and *res
+ * telling whether it is usable at now, 1 when unknown, or -1 on error.
+ */
+int
+db_challenge_peek(struct db *db, const uint8_t hash[32], int64_t now,
+    struct db_challenge *c, enum db_start *res, struct gw_err *err)
+{
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	*res = DB_START_CHALLENGE_BAD;
+	rc = db->be->challenge_find(db, hash, c, err);
+	if (rc != 0) {
+		db_challenge_cleanup(c);
+		return rc;
 	}
-	if (s != SQLITE_DONE) {
-		db_err_sql(db, err, what);
-		goto out;
+	*res = db_challenge_check(c, now);
+	return 0;
+}
+
+/*
+ * Looks one certificate up by its serial (upper-case hex, as stored).
+ * Returns 0 found (*c holds copies; free with db_cert_cleanup()), 1 not
+ * found, -1 error.
+ */
+int
+db_cert_get(struct db *db, const char *serial_hex, struct db_cert *c,
+    struct gw_err *err)
+{
+	memset(c, 0, sizeof(*c));
+	return db->be->cert_get(db, serial_hex, c, err);
+}
+
+/*
+ * Looks up the certificate with this serial (upper-case hex) for a
+ * renewal: the row with its DER, the state and [profile NAME] of the
+ * transaction that issued it (found under its archived name too, as
+ * db_txn_archive() renames both), and a successor that makes a second
+ * renewal refused. Returns 0 found (*r holds copies; free with
+ * db_cert_renewal_cleanup()), 1 not found, -1 error (err set).
+ */
+int
+db_cert_renewal(struct db *db, const char *serial_hex,
+    struct db_cert_renewal *r, struct gw_err *err)
+{
+	memset(r, 0, sizeof(*r));
+	return db->be->cert_renewal(db, serial_hex, r, err);
+}
+
+/*
+ * Stores a new challenge by the hash of its secret, optionally bound to a
+ * cn, email and ou (each may be NULL). On success *id (if not NULL) is its
+ * row id. Returns 0, or -1 with err set (a duplicate hash is an error).
+ */
+int
+db_challenge_put(struct db *db, const uint8_t hash[32], int64_t now,
+    int64_t expires, const char *cn, const char *email, const char *ou,
+    int64_t *id, struct gw_err *err)
+{
+	return db_challenge_put_profile(db, hash, now, expires, cn, email, ou,
+	    NULL, id, err);
+}
+
+/*
+ * db_challenge_put() for one [profile NAME] only (profile NULL: any
+ * profile). Returns 0, or -1 with err set.
+ */
+int
+db_challenge_put_profile(struct db *db, const uint8_t hash[32], int64_t now,
+    int64_t expires, const char *cn, const char *email, const char *ou,
+    const char *profile, int64_t *id, struct gw_err *err)
+{
+	const struct db_challenge_bind b = { cn, email, ou, NULL, profile };
+
+	return db_challenge_put_bound(db, hash, now, expires, &b, id, err);
+}
+
+/*
+ * Stores a new challenge bound to b's identity (each member may be NULL;
+ * b->profile NULL: valid on any profile). On success *id (if not NULL) is
+ * its row id. Returns 0, or -1 with err set.
+ */
+int
+db_challenge_put_bound(struct db *db, const uint8_t hash[32], int64_t now,
+    int64_t expires, const struct db_challenge_bind *b, int64_t *id,
+    struct gw_err *err)
+{
+	return db->be->challenge_put(db, hash, now, expires, b, id, err);
+}
+
+/*
+ * Stores a new challenge without identity by the hash of its secret, for
+ * one [profile NAME] (profile NULL: any profile), unless max_outstanding
+ * challenges are outstanding already; concurrent callers cannot overshoot
+ * the cap. Returns 0 stored (*id set when not NULL), 1 cap reached, -1
+ * error.
+ */
+int
+db_challenge_put_capped(struct db *db, const uint8_t hash[32], int64_t now,
+    int64_t expires, int64_t max_outstanding, const char *profile, int64_t *id,
+    struct gw_err *err)
+{
+	return db->be->challenge_put_capped(db, hash, now, expires,
+	    max_outstanding, profile, id, err);
+}
+
+/*
+ * Withdraws a challenge so it can no longer be used. Revoking a challenge
+ * twice is fine. Returns 0, or -1 with err set (DB_ERR_NOTFOUND for an
+ * unknown id).
+ */
+int
+db_challenge_revoke(struct db *db, int64_t id, struct gw_err *err)
+{
+	return db->be->challenge_revoke(db, id, err);
+}
+
+/*
+ * Calls fn for every challenge, oldest first, until fn returns non-zero.
+ * The rows are read first and fn runs without the lock held, so fn may
+ * call other db functions. Returns 0 (also when fn stopped early), or -1
+ * with err set.
+ */
+int
+db_challenge_list(struct db *db, db_challenge_fn *fn, void *arg,
+    struct gw_err *err)
+{
+	return db->be->challenge_list(db, fn, arg, err);
+}
+
+/*
+ * Calls fn for the challenges in state (DB_CH_ANY: all) as of now, newest
+ * first, at most limit of them, until fn returns non-zero.
+ */
+int
+db_challenge_list_state(struct db *db, enum db_challenge_state state,
+    int64_t now, size_t limit, db_challenge_fn *fn, void *arg,
+    struct gw_err *err)
+{
+	if ((int)state < 0 || state >= DB_CH__MAX) {
+		gw_err_set(err, DB_ERR_ARG, "challenge list: bad state");
+		return -1;
 	}
-	rc = 0;
-out:
-	db_stmt_done(st);
-	return rc;
+	return db->be->challenge_list_state(db, state, now, limit, fn, arg,
+	    err);
+}
+
+/*
+ * Sets *n to the number of outstanding challenges at now: not used, not
+ * revoked, not expired.
+ */
+int
+db_challenge_outstanding(struct db *db, int64_t now, int64_t *n,
+    struct gw_err *err)
+{
+	*n = 0;
+	return db->be->challenge_outstanding(db, now, n, err);
+}
+
+/*
+ * Calls fn for every ORDERING transaction, oldest first, until fn returns
+ * non-zero: the reconciler's work list. Rows are read first and fn runs
+ * without the lock, so it may call db_txn_set_*(). Returns 0 (also when
+ * fn stopped early), or -1 with err set.
+ */
+int
+db_txn_list_unfinished(struct db *db, db_txn_fn *fn, void *arg,
+    struct gw_err *err)
+{
+	return db->be->txn_list_unfinished(db, fn, arg, err);
+}
+
+/*
+ * Renames a finished transaction (ISSUED or FAILED) with the given row id
+ * to "txid@id", together with its certificate, so that a new request may
+ * use the transactionID without overwriting anything. Returns 0 when a
+ * row was renamed, 1 when there was none to rename, -1 on error.
+ */
+int
+db_txn_archive(struct db *db, const char *txid, int64_t id, struct gw_err *err)
+{
+	return db->be->txn_archive(db, txid, id, err);
+}
+
+/*
+ * Calls fn for the transactions in state (0: any) whose identity has
+ * common name cn (NULL: any), newest first, at most limit of them. The
+ * rows carry no CSR and no certificate.
+ */
+int
+db_txn_list(struct db *db, enum db_txn_state state, const char *cn,
+    size_t limit, db_txn_fn *fn, void *arg, struct gw_err *err)
+{
+	return db->be->txn_list(db, state, cn, limit, fn, arg, err);
+}
+
+/*
+ * Counts transactions by state: counts[DB_TXN_ORDERING], [DB_TXN_ISSUED]
+ * and [DB_TXN_FAILED]; counts[0] is the total.
+ */
+int
+db_txn_count(struct db *db, int64_t counts[4], struct gw_err *err)
+{
+	memset(counts, 0, 4 * sizeof(counts[0]));
+	return db->be->txn_count(db, counts, err);
+}
+
+/*
+ * The licences counted against pool (README "Licences") into *used: 0
+ * when none yet. Returns 0, or -1 with err set.
+ */
+int
+db_licence_used(struct db *db, const char *pool, int64_t *used,
+    struct gw_err *err)
+{
+	*used = 0;
+	return db->be->licence_used(db, pool, used, err);
+}
+
+/*
+ * The newest transaction GlobalSign refused with ErrorCode code: when
+ * (*when, unix seconds; 0 with *message NULL when there is none) and its
+ * ErrorMessage (*message, the caller frees). Returns 0, or -1 with err set.
+ */
+int
+db_licence_last_error(struct db *db, int code, int64_t *when, char **message,
+    struct gw_err *err)
+{
+	*when = 0;
+	*message = NULL;
+	return db->be->licence_last_error(db, code, when, message, err);
+}
+
+/*
+ * Calls fn for every issued certificate, oldest first, until fn returns
+ * non-zero. fn runs without the lock held and may call other db
+ * functions. Returns 0 (also when fn stopped early), or -1 with err set.
+ */
+int
+db_cert_list(struct db *db, db_cert_fn *fn, void *arg, struct gw_err *err)
+{
+	return db->be->cert_list(db, fn, arg, err);
+}
+
+/*
+ * Calls fn for the issued certificates with serial serial_hex (NULL: any)
+ * whose transaction's common name is cn (NULL: any), newest first, at
+ * most limit of them. The rows carry no DER.
+ */
+int
+db_cert_find(struct db *db, const char *serial_hex, const char *cn,
+    size_t limit, db_cert_fn *fn, void *arg, struct gw_err *err)
+{
+	return db->be->cert_find(db, serial_hex, cn, limit, fn, arg, err);
+}
+
+/*
+ * Records that the certificate with this serial was revoked at when
+ * (unix seconds, > 0) for reason (free text, or NULL). Only a certificate
+ * not yet revoked changes. Returns 0, or -1 with err->code DB_ERR_NOTFOUND
+ * (no such serial), DB_ERR_STATE (already revoked), DB_ERR_ARG or
+ * DB_ERR_SQL.
+ */
+int
+db_cert_set_revoked(struct db *db, const char *serial_hex, int64_t when,
+    const char *reason, struct gw_err *err)
+{
+	if (serial_hex == NULL || when <= 0) {
+		gw_err_set(err, DB_ERR_ARG, "cert revoke: bad argument");
+		return -1;
+	}
+	return db->be->cert_set_revoked(db, serial_hex, when, reason, err);
 }

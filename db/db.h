@@ -1,9 +1,11 @@
 /*
- * The gateway's state in one SQLite file (WAL): one-time challenges,
- * enrollment transactions and issued certificates. Only this module writes
- * SQL. Schema changes are numbered migrations (PRAGMA user_version). All
- * functions are safe to call from several threads: one connection,
- * serialised by a mutex, prepared statements kept for the process's life.
+ * The gateway's state: one-time challenges, enrollment transactions and
+ * issued certificates. Only this module writes SQL, through a backend
+ * chosen at db_open() (db/README.md); today's only backend is one SQLite
+ * file (WAL). Schema changes are numbered migrations (PRAGMA
+ * user_version). All functions are safe to call from several threads
+ * (SQLite: one connection, serialised by a mutex, prepared statements
+ * kept for the process's life).
  */
 #ifndef GW_DB_H
 #define GW_DB_H
@@ -23,11 +25,13 @@ enum db_errc {
 	DB_ERR_SCHEMA,	 /* database newer than this program */
 	DB_ERR_ARG,	 /* bad argument */
 	DB_ERR_EXISTS,	 /* the row (e.g. a user name) exists already */
+	DB_ERR_BUSY,	 /* another server holds the database */
 	DB_ERR__MAX
 };
 
 int db_open(struct db **out, const char *path, struct gw_err *err);
 int db_file_check(const char *path, struct gw_err *err);
+int db_serve_lock(struct db *db, struct gw_err *err);
 void db_close(struct db *db);
 int db_schema_version(struct db *db);
 
@@ -208,8 +212,8 @@ int db_cert_renewal(struct db *db, const char *serial_hex,
     struct db_cert_renewal *r, struct gw_err *err);
 
 /*
- * Admin listings (db_list.c), newest first, at most limit rows (0: no
- * limit). fn runs without the lock held. Each returns 0 or -1, err set.
+ * Admin listings (SQLite: db_sq_list.c), newest first, at most limit rows (0:
+ * no limit). fn runs without the lock held. Each returns 0 or -1, err set.
  */
 enum db_challenge_state {
 	DB_CH_ANY = 0,

@@ -3,12 +3,12 @@
  * the WAL, and one connection does one commit at a time: on a disk whose
  * fsync takes milliseconds that alone caps enrollments at a few hundred
  * per second, whatever the CPU. So the hot writes (db_txn_start and the
- * db_txn_set_* family) go through a queue. One thread at a time leads:
- * it takes everything queued as one batch, runs it as one SQLite
- * transaction, each write in its own SAVEPOINT, and one COMMIT (one
- * fsync) for all. Nobody hears "done" before the fsync that covers its
- * write, and a write that fails is rolled back to its savepoint without
- * touching the others.
+ * db_txn_set_* family, struct db_write in db_int.h) go through a queue.
+ * One thread at a time leads: it takes everything queued as one batch
+ * and hands it to the backend's exec_batch, which runs it with one
+ * COMMIT (one fsync) for all (SQLite: one transaction, each write in its
+ * own SAVEPOINT, db_sq_batch.c). Nobody hears "done" before the commit
+ * that covers its write, and a write that fails leaves the others alone.
  *
  * db_write_run() waits for its commit: a caller that finds nobody writing
  * leads its own write; otherwise it waits in the queue and may be handed
@@ -27,112 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "gw_err.h"
 #include "gw_thread.h"
 #include "db.h"
 #include "db_int.h"
-
-/* Copies a batch-wide error into every job of [from, to) that kept its
- * write: the transaction holding them was lost. */
-static void
-batch_fail_kept(struct db_write *from, const struct db_write *to,
-    const struct gw_err *why)
-{
-	struct db_write *j;
-
-	for (j = from; j != to; j = j->next) {
-		if (j->rc != DB_WRITE_KEEP)
-			continue;
-		j->rc = -1;
-		j->err = *why;
-	}
-}
-
-/* Runs one statement of the cache that returns no rows; errors ignored
- * beyond the return value. */
-static int
-batch_step(struct db *db, enum db_stmt which, const char *what,
-    struct gw_err *err)
-{
-	return db_step_done(db, db_stmt(db, which), what, err);
-}
-
-/* Runs one job inside the open transaction, in its own savepoint. Returns
- * false when SQLite rolled the whole transaction back meanwhile. */
-static bool
-batch_job_run(struct db *db, struct db_write *j)
-{
-	struct gw_err e;
-
-	gw_err_clear(&j->err);
-	if (batch_step(db, DB_ST_SAVEPOINT, "savepoint", &j->err) != 0) {
-		j->rc = -1;
-		return sqlite3_get_autocommit(db->h) == 0;
-	}
-	j->rc = j->fn(db, j->arg, &j->err);
-	if (sqlite3_get_autocommit(db->h) != 0) {
-		/* An I/O, full-disk or out-of-memory error undid it all. */
-		if (j->rc != -1 || j->err.msg[0] == '\0')
-			gw_err_set(&j->err, DB_ERR_SQL,
-			    "write rolled back by SQLite");
-		j->rc = -1;
-		return false;
-	}
-	if (j->rc != DB_WRITE_KEEP &&
-	    batch_step(db, DB_ST_ROLLBACK_TO, "rollback to savepoint", &e) !=
-		0) {
-		/* Cannot undo this job's part: lose the transaction. */
-		db_rollback(db);
-		j->rc = -1;
-		j->err = e;
-		return false;
-	}
-	if (batch_step(db, DB_ST_RELEASE, "release savepoint", &e) != 0) {
-		db_rollback(db);
-		if (j->rc == DB_WRITE_KEEP) {
-			j->rc = -1;
-			j->err = e;
-		}
-		return false;
-	}
-	return true;
-}
-
-/*
- * Runs the jobs of a batch in as few transactions as possible (one unless
- * SQLite rolls one back) and commits. The caller holds db->mu. Sets every
- * job's rc and err; a job's DB_WRITE_KEEP survives only a good COMMIT.
- */
-static void
-batch_exec(struct db *db, struct db_write *batch)
-{
-	struct db_write *first = batch, *j;
-	struct gw_err e;
-	bool open = false;
-
-	for (j = batch; j != NULL; j = j->next) {
-		if (!open) {
-			first = j;
-			if (db_begin(db, &e) != 0) {
-				j->rc = -1;
-				j->err = e;
-				continue;
-			}
-			open = true;
-		}
-		if (!batch_job_run(db, j)) {
-			gw_err_set(&e, DB_ERR_SQL,
-			    "batch rolled back by a later write: %s",
-			    j->err.msg);
-			batch_fail_kept(first, j, &e);
-			open = false;
-		}
-	}
-	if (open && db_commit(db, &e) != 0)
-		batch_fail_kept(first, NULL, &e);
-}
 
 /* Counts a batch for db_write_stats(). */
 static void
@@ -155,9 +53,7 @@ write_inline(struct db *db, struct db_write *j)
 {
 	j->next = NULL;
 	batch_count(db, j);
-	db_lock(db);
-	batch_exec(db, j);
-	db_unlock(db);
+	db->be->exec_batch(db, j);
 	return j->rc;
 }
 
@@ -185,9 +81,7 @@ lead(struct db *db, struct db_write *batch)
 
 	for (;;) {
 		batch_count(db, batch);
-		db_lock(db);
-		batch_exec(db, batch);
-		db_unlock(db);
+		db->be->exec_batch(db, batch);
 		waiting = NULL;
 		for (j = batch; j != NULL; j = next) {
 			next = j->next;
@@ -248,38 +142,37 @@ queue_join(struct db *db, struct db_write *j, bool *inline_)
 }
 
 /*
- * Runs j->fn(db, j->arg, err) in a write transaction shared with whatever
- * else is queued, and returns once it is committed: DB_WRITE_KEEP (0) or
- * DB_WRITE_UNDO (1, nothing written, as fn asked) on success, -1 with err
- * set when fn failed or the commit did (nothing of j's was kept).
+ * Runs the write j (the caller's: kind and u set, done NULL) in a commit
+ * shared with whatever else is queued, and returns once it is committed:
+ * DB_WRITE_KEEP (0) or DB_WRITE_UNDO (1, nothing written, as the write
+ * decided) on success, -1 with err set when the write failed or the
+ * commit did (nothing of j's was kept). j->u holds what the write read.
  */
 int
-db_write_run(struct db *db, db_write_fn *fn, void *arg, struct gw_err *err)
+db_write_run(struct db *db, struct db_write *j, struct gw_err *err)
 {
-	struct db_write j, *batch;
+	struct db_write *batch;
 	bool now;
 
-	memset(&j, 0, sizeof(j));
-	j.fn = fn;
-	j.arg = arg;
-	if ((batch = queue_join(db, &j, &now)) != NULL) {
+	j->done = NULL;
+	if ((batch = queue_join(db, j, &now)) != NULL) {
 		lead(db, batch);
 	} else if (now) {
-		write_inline(db, &j);
+		write_inline(db, j);
 	} else {
 		pthread_mutex_lock(&db->qmu);
-		while (!j.finished && !j.lead)
+		while (!j->finished && !j->lead)
 			pthread_cond_wait(&db->qdone, &db->qmu);
-		batch = j.finished ? NULL : queue_take(db);
+		batch = j->finished ? NULL : queue_take(db);
 		if (batch != NULL)
 			db->qowner = pthread_self();
 		pthread_mutex_unlock(&db->qmu);
 		if (batch != NULL)
 			lead(db, batch);
 	}
-	if (j.rc == -1 && err != NULL)
-		*err = j.err;
-	return j.rc;
+	if (j->rc == -1 && err != NULL)
+		*err = j->err;
+	return j->rc;
 }
 
 /*
@@ -315,7 +208,7 @@ out:
 }
 
 /*
- * Queues j (fn, arg and done set by the caller, which owns j) and returns
+ * Queues j (kind, u and done set by the caller, which owns j) and returns
  * without waiting for a disk: the thread leading the next batch runs it
  * (the writer thread when nobody else writes; the leader itself, after
  * its current batch, when j comes from one of its completions), and

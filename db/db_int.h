@@ -1,7 +1,10 @@
 /*
- * Private to db/: the connection, its mutex, and the cached prepared
- * statements. Every statement is named once in DB_STMTS, so db.c can
- * prepare them all at open and finalize them all at close.
+ * Private to db/, shared by every backend: the handle, the group-commit
+ * queue (db_batch.c), the hot writes as data (struct db_write) and the
+ * backend interface (struct db_backend). db.c checks arguments and
+ * dispatches every function of db.h to the backend the handle was opened
+ * with; the backend runs the SQL. A backend's own state hangs off
+ * db->impl; the SQLite backend's is in db_sq_int.h.
  */
 #ifndef GW_DB_INT_H
 #define GW_DB_INT_H
@@ -11,164 +14,63 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <sqlite3.h>
-
 #include "gw_err.h"
+#include "db.h"
 
-#define DB_TXN_COLS                                                         \
-	"id, txid, csr_sha256, state, created, updated, challenge_id, cn, " \
-	"email, ou, csr_pem, order_id, cert_der, fail_info, fail_text, "    \
-	"profile, key_sha256, renews, upn, licence_pool, epki_code, "       \
-	"epki_message"
+/*
+ * The hot writes, queued for group commit (db_batch.c) and run as one
+ * batch by the backend's exec_batch. Each is data (a kind and its
+ * arguments), not a callback, so that a backend can send a whole batch at
+ * once.
+ */
+enum db_write_kind {
+	DB_W_NONE,  /* writes nothing (always DB_WRITE_UNDO) */
+	DB_W_START, /* db_txn_start(): consume the challenge, record ORDERING */
+	DB_W_ORDER, /* db_txn_set_order() */
+	DB_W_ISSUED, /* db_txn_set_issued(): ISSUED plus the certificate row */
+	DB_W_FAILED, /* db_txn_set_failed() */
+	DB_W__MAX
+};
 
-#define DB_STMTS(X)                                                              \
-	X(BEGIN, "BEGIN IMMEDIATE")                                              \
-	X(COMMIT, "COMMIT")                                                      \
-	X(ROLLBACK, "ROLLBACK")                                                  \
-	X(SAVEPOINT, "SAVEPOINT w")                                              \
-	X(RELEASE, "RELEASE w")                                                  \
-	X(ROLLBACK_TO, "ROLLBACK TO w")                                          \
-	X(CH_PUT,                                                                \
-	    "INSERT INTO challenges(hash, created, expires, cn, "                \
-	    "email, ou, profile, upn) "                                          \
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                           \
-	X(CH_REVOKE, "UPDATE challenges SET revoked = 1 WHERE id = ?1")          \
-	X(CH_LIST,                                                               \
-	    "SELECT id, created, expires, used, revoked, cn, email, "            \
-	    "ou, txid, upn FROM challenges ORDER BY id")                         \
-	X(CH_FIND,                                                               \
-	    "SELECT id, expires, used, revoked, cn, email, ou, profile, upn "    \
-	    "FROM challenges WHERE hash = ?1")                                   \
-	X(CH_TAKE,                                                               \
-	    "UPDATE challenges SET used = ?1, txid = ?2 "                        \
-	    "WHERE id = ?3 AND used = 0")                                        \
-	X(TX_GET, "SELECT " DB_TXN_COLS " FROM transactions WHERE txid = ?1")    \
-	X(TX_LIST,                                                               \
-	    "SELECT " DB_TXN_COLS " FROM transactions "                          \
-	    "WHERE state = 1 ORDER BY id")                                       \
-	X(TX_PUT,                                                                \
-	    "INSERT INTO transactions(txid, csr_sha256, state, "                 \
-	    "created, updated, challenge_id, cn, email, ou, csr_pem, "           \
-	    "profile, key_sha256, renews, upn, licence_pool) "                   \
-	    "VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, " \
-	    "?13)")                                                              \
-	X(TX_SUCCESSOR,                                                          \
-	    "SELECT txid FROM transactions "                                     \
-	    "WHERE renews = ?1 AND state IN (1, 2) ORDER BY id LIMIT 1")         \
-	X(TX_RENAME,                                                             \
-	    "UPDATE transactions SET txid = ?2 "                                 \
-	    "WHERE txid = ?1 AND state IN (2, 3)")                               \
-	X(CERT_RENAME, "UPDATE certificates SET txid = ?2 WHERE txid = ?1")      \
-	X(DEFER_FK, "PRAGMA defer_foreign_keys = ON")                            \
-	X(TX_ORDER,                                                              \
-	    "UPDATE transactions SET order_id = ?1, updated = ?2 "               \
-	    "WHERE txid = ?3 AND state = 1")                                     \
-	X(TX_ISSUED,                                                             \
-	    "UPDATE transactions SET state = 2, "                                \
-	    "order_id = COALESCE(?1, order_id), cert_der = ?2, "                 \
-	    "csr_pem = NULL, updated = ?3 "                                      \
-	    "WHERE txid = ?4 AND state = 1")                                     \
-	X(TX_FAILED,                                                             \
-	    "UPDATE transactions SET state = 3, fail_info = ?1, "                \
-	    "fail_text = ?2, csr_pem = NULL, updated = ?3, epki_code = ?5, "     \
-	    "epki_message = ?6 WHERE txid = ?4 AND state = 1")                   \
-	X(LIC_COUNT,                                                             \
-	    "INSERT INTO licence_counts(pool, used) "                            \
-	    "SELECT COALESCE(licence_pool, 'epki'), 1 FROM transactions "        \
-	    "WHERE txid = ?1 AND state = 1 AND order_id IS NULL "                \
-	    "ON CONFLICT(pool) DO UPDATE SET used = used + 1")                   \
-	X(LIC_USED, "SELECT used FROM licence_counts WHERE pool = ?1")           \
-	X(LIC_LAST_ERROR,                                                        \
-	    "SELECT updated, epki_message FROM transactions "                    \
-	    "WHERE epki_code = ?1 ORDER BY updated DESC, id DESC LIMIT 1")       \
-	X(CERT_PUT,                                                              \
-	    "INSERT INTO certificates(serial_hex, order_id, txid, "              \
-	    "subject, cert_der, issued, not_after) "                             \
-	    "VALUES (?1, COALESCE(?2, (SELECT order_id FROM transactions "       \
-	    "WHERE txid = ?3)), ?3, ?4, ?5, ?6, ?7)")                            \
-	X(CERT_LIST,                                                             \
-	    "SELECT serial_hex, order_id, txid, subject, issued, "               \
-	    "not_after, revoked, revoke_reason FROM certificates "               \
-	    "ORDER BY issued, serial_hex")                                       \
-	X(CERT_GET,                                                              \
-	    "SELECT serial_hex, order_id, txid, subject, issued, "               \
-	    "not_after, revoked, revoke_reason, cert_der FROM certificates "     \
-	    "WHERE serial_hex = ?1")                                             \
-	X(CERT_RENEWAL,                                                          \
-	    "SELECT c.serial_hex, c.order_id, c.txid, c.subject, c.issued, "     \
-	    "c.not_after, c.revoked, c.revoke_reason, c.cert_der, t.state, "     \
-	    "t.profile, (SELECT s.txid FROM transactions s "                     \
-	    "WHERE s.renews = c.serial_hex AND s.state IN (1, 2) "               \
-	    "ORDER BY s.id LIMIT 1) FROM certificates c "                        \
-	    "LEFT JOIN transactions t ON t.txid = c.txid "                       \
-	    "WHERE c.serial_hex = ?1")                                           \
-	X(CERT_REVOKE,                                                           \
-	    "UPDATE certificates SET revoked = ?1, revoke_reason = ?2 "          \
-	    "WHERE serial_hex = ?3 AND revoked = 0")                             \
-	X(CH_LIST_STATE,                                                         \
-	    "SELECT id, created, expires, used, revoked, cn, email, "            \
-	    "ou, txid, upn FROM challenges WHERE ?1 = 0 "                        \
-	    "OR (?1 = 1 AND revoked = 0 AND used = 0 AND expires > ?2) "         \
-	    "OR (?1 = 2 AND revoked = 0 AND used != 0) "                         \
-	    "OR (?1 = 3 AND revoked = 0 AND used = 0 AND expires <= ?2) "        \
-	    "OR (?1 = 4 AND revoked = 1) ORDER BY id DESC LIMIT ?3")             \
-	X(CH_OUTSTANDING,                                                        \
-	    "SELECT count(*) FROM challenges "                                   \
-	    "WHERE expires > ?1 AND used = 0 AND revoked = 0")                   \
-	X(CH_PUT_CAPPED,                                                         \
-	    "INSERT INTO challenges(hash, created, expires, profile) "           \
-	    "SELECT ?1, ?2, ?3, ?5 WHERE (SELECT count(*) FROM challenges "      \
-	    "WHERE expires > ?2 AND used = 0 AND revoked = 0) < ?4")             \
-	X(TX_LIST_FILTER,                                                        \
-	    "SELECT id, txid, state, created, updated, cn, email, ou, "          \
-	    "order_id, fail_info, fail_text, upn, epki_code, epki_message "      \
-	    "FROM transactions "                                                 \
-	    "WHERE (?1 = 0 OR state = ?1) AND (?2 IS NULL OR cn = ?2) "          \
-	    "ORDER BY id DESC LIMIT ?3")                                         \
-	X(TX_COUNT, "SELECT state, count(*) FROM transactions GROUP BY state")   \
-	X(CERT_FIND,                                                             \
-	    "SELECT c.serial_hex, c.order_id, c.txid, c.subject, c.issued, "     \
-	    "c.not_after, c.revoked, c.revoke_reason FROM certificates c "       \
-	    "LEFT JOIN transactions t ON t.txid = c.txid "                       \
-	    "WHERE (?1 IS NULL OR c.serial_hex = ?1) "                           \
-	    "AND (?2 IS NULL OR t.cn = ?2) "                                     \
-	    "ORDER BY c.issued DESC, c.serial_hex LIMIT ?3")                     \
-	X(USER_PUT,                                                              \
-	    "INSERT INTO users(name, kdf, kdf_n, kdf_r, kdf_p, salt, hash, "     \
-	    "can_issue, created, profiles) VALUES (?1, 'scrypt', ?2, ?3, ?4, "   \
-	    "?5, ?6, ?7, ?8, ?9)")                                               \
-	X(USER_PROFILES, "SELECT profiles FROM users WHERE name = ?1")           \
-	X(USER_SET_PROFILES, "UPDATE users SET profiles = ?1 WHERE name = ?2")   \
-	X(USER_GET,                                                              \
-	    "SELECT kdf_n, kdf_r, kdf_p, salt, hash, can_issue FROM users "      \
-	    "WHERE name = ?1")                                                   \
-	X(USER_DEL, "DELETE FROM users WHERE name = ?1")                         \
-	X(USER_LIST,                                                             \
-	    "SELECT name, can_issue, created, kdf, kdf_n, kdf_r, kdf_p, "        \
-	    "profiles FROM users ORDER BY name")
+/* DB_W_START: the request in, the outcome out (as db_txn_start()). */
+struct db_w_start {
+	const struct db_txn_new *n; /* valid until the write is done */
+	enum db_start res;
+	struct db_txn t; /* OK, EXISTS: the row; the job's owner frees it */
+};
 
-enum db_stmt {
-#define DB_STMT_ENUM(name, sql) DB_ST_##name,
-	DB_STMTS(DB_STMT_ENUM)
-#undef DB_STMT_ENUM
-	    DB_ST__MAX
+/* DB_W_ORDER, DB_W_ISSUED, DB_W_FAILED: the transaction's new state. */
+struct db_w_update {
+	const char *txid;
+	const char *order_id; /* order, issued (may be NULL) */
+	const uint8_t *der;   /* issued */
+	size_t len;
+	const char *serial_hex;
+	int64_t not_after;
+	const char *subject;
+	int fail_info; /* failed */
+	const char *fail_text;
+	int epki_code; /* failed: GlobalSign's ErrorCode, or 0 */
+	const char *epki_message;
+	int64_t now;
 };
 
 /*
- * One queued write of db_batch.c. fn runs on the leading thread with
- * db->mu held, inside a savepoint, and returns DB_WRITE_KEEP,
- * DB_WRITE_UNDO (roll my part back, not an error) or -1 (error in err,
- * rolled back).
+ * What a write comes to: DB_WRITE_KEEP (written), DB_WRITE_UNDO (nothing
+ * written, not an error: e.g. a challenge refused), or -1 (error in err,
+ * nothing written).
  */
 #define DB_WRITE_KEEP 0
 #define DB_WRITE_UNDO 1
 struct db_write;
-typedef int db_write_fn(struct db *db, void *arg, struct gw_err *err);
 typedef void db_write_done_fn(struct db_write *j, int rc,
     const struct gw_err *err);
 struct db_write {
-	db_write_fn *fn;
-	void *arg;
+	enum db_write_kind kind;
+	union {
+		struct db_w_start start;
+		struct db_w_update upd;
+	} u;
 	db_write_done_fn *done; /* NULL: a caller waits in db_write_run() */
 	struct gw_err err;
 	int rc;
@@ -177,10 +79,109 @@ struct db_write {
 	struct db_write *next;
 };
 
+/* A stored password of an NDES page user (db_user.c): the scrypt cost it
+ * was made with, its salt and the result. */
+#define DB_USER_SALT_LEN 16
+#define DB_USER_HASH_LEN 32
+struct db_user_kdf {
+	uint64_t n;
+	uint64_t r;
+	uint64_t p;
+	uint8_t salt[DB_USER_SALT_LEN];
+	uint8_t hash[DB_USER_HASH_LEN];
+};
+
+/* How db_open() was asked to open the database. */
+struct db_open_opts {
+	const char *backend; /* "sqlite" */
+	const char *path;    /* sqlite: the file */
+};
+
+/*
+ * A database engine, at the level of operations (db.h's functions), not
+ * statements: each backend writes its own SQL for the guarantees db.h
+ * promises. Every entry is called by db.c after the arguments were
+ * checked, with the contract of the db.h function of the same name; the
+ * outputs are zeroed already. Every entry may be called from any thread.
+ */
+struct db_backend {
+	const char *name;
+	/* Lifecycle: open sets db->impl; close frees it (accepts NULL). */
+	int (*open)(struct db *db, const struct db_open_opts *o,
+	    struct gw_err *err);
+	void (*close)(struct db *db);
+	int (*schema_version)(struct db *db);
+	/* db_serve_lock(): this process serves the database, alone. */
+	int (*serve_lock)(struct db *db, struct gw_err *err);
+	/*
+	 * Runs a batch (linked by next) of hot writes as few commits as it
+	 * can; sets every job's rc and err. A job's DB_WRITE_KEEP survives
+	 * only a good commit; a failing job leaves the others alone. Called
+	 * by one leader at a time (db_batch.c).
+	 */
+	void (*exec_batch)(struct db *db, struct db_write *batch);
+	/* Hot reads. */
+	int (*txn_get)(struct db *db, const char *txid, struct db_txn *t,
+	    struct gw_err *err);
+	int (*challenge_find)(struct db *db, const uint8_t hash[32],
+	    struct db_challenge *c, struct gw_err *err);
+	int (*cert_get)(struct db *db, const char *serial_hex,
+	    struct db_cert *c, struct gw_err *err);
+	int (*cert_renewal)(struct db *db, const char *serial_hex,
+	    struct db_cert_renewal *r, struct gw_err *err);
+	int (*user_get)(struct db *db, const char *name, struct db_user_kdf *k,
+	    bool *can_issue, struct gw_err *err);
+	int (*user_profiles)(struct db *db, const char *name, char **profiles,
+	    struct gw_err *err);
+	/* Lists (callbacks as in db.h). */
+	int (*challenge_list)(struct db *db, db_challenge_fn *fn, void *arg,
+	    struct gw_err *err);
+	int (*challenge_list_state)(struct db *db,
+	    enum db_challenge_state state, int64_t now, size_t limit,
+	    db_challenge_fn *fn, void *arg, struct gw_err *err);
+	int (*challenge_outstanding)(struct db *db, int64_t now, int64_t *n,
+	    struct gw_err *err);
+	int (*txn_list)(struct db *db, enum db_txn_state state, const char *cn,
+	    size_t limit, db_txn_fn *fn, void *arg, struct gw_err *err);
+	int (*txn_count)(struct db *db, int64_t counts[4], struct gw_err *err);
+	int (*licence_used)(struct db *db, const char *pool, int64_t *used,
+	    struct gw_err *err);
+	int (*licence_last_error)(struct db *db, int code, int64_t *when,
+	    char **message, struct gw_err *err);
+	int (*txn_list_unfinished)(struct db *db, db_txn_fn *fn, void *arg,
+	    struct gw_err *err);
+	int (*cert_list)(struct db *db, db_cert_fn *fn, void *arg,
+	    struct gw_err *err);
+	int (*cert_find)(struct db *db, const char *serial_hex, const char *cn,
+	    size_t limit, db_cert_fn *fn, void *arg, struct gw_err *err);
+	int (*user_list)(struct db *db, db_user_fn *fn, void *arg,
+	    struct gw_err *err);
+	/* Single writes (admin, CLI, NDES page): each commits on its own. */
+	int (*challenge_put)(struct db *db, const uint8_t hash[32], int64_t now,
+	    int64_t expires, const struct db_challenge_bind *b, int64_t *id,
+	    struct gw_err *err);
+	int (*challenge_put_capped)(struct db *db, const uint8_t hash[32],
+	    int64_t now, int64_t expires, int64_t max_outstanding,
+	    const char *profile, int64_t *id, struct gw_err *err);
+	int (*challenge_revoke)(struct db *db, int64_t id, struct gw_err *err);
+	int (*txn_archive)(struct db *db, const char *txid, int64_t id,
+	    struct gw_err *err);
+	int (*cert_set_revoked)(struct db *db, const char *serial_hex,
+	    int64_t when, const char *reason, struct gw_err *err);
+	int (*user_put)(struct db *db, const char *name,
+	    const struct db_user_kdf *k, bool can_issue, const char *profiles,
+	    int64_t now, struct gw_err *err);
+	int (*user_set_profiles)(struct db *db, const char *name,
+	    const char *profiles, struct gw_err *err);
+	int (*user_remove)(struct db *db, const char *name, struct gw_err *err);
+};
+
+/* The backends (db_sq_open.c). */
+const struct db_backend *db_sq_backend(void);
+
 struct db {
-	sqlite3 *h;		      /* the one connection */
-	pthread_mutex_t mu;	      /* serialises every use of h */
-	sqlite3_stmt *st[DB_ST__MAX]; /* prepared once, reset after use */
+	const struct db_backend *be; /* chosen by db_open() */
+	void *impl;		     /* the backend's state */
 	/* Group commit (db_batch.c); all under qmu. */
 	pthread_mutex_t qmu;
 	pthread_cond_t qdone;	/* a batch was committed, or a lead passed */
@@ -196,33 +197,22 @@ struct db {
 	bool writer_stop;
 };
 
-int db_write_run(struct db *db, db_write_fn *fn, void *arg, struct gw_err *err);
+/* Group commit (db_batch.c). j is the caller's, kind and u set, the rest
+ * zeroed; db_write_run() returns j->rc once it is committed. */
+int db_write_run(struct db *db, struct db_write *j, struct gw_err *err);
 int db_write_submit(struct db *db, struct db_write *j, struct gw_err *err);
 void db_writer_stop(struct db *db);
 
-/* Helpers shared by the db_*.c files; the caller holds db->mu. */
-sqlite3_stmt *db_stmt(struct db *db, enum db_stmt which);
-void db_stmt_done(sqlite3_stmt *st);
-void db_err_sql(struct db *db, struct gw_err *err, const char *what);
-int db_begin(struct db *db, struct gw_err *err);
-int db_commit(struct db *db, struct gw_err *err);
-void db_rollback(struct db *db);
-int db_step_done(struct db *db, sqlite3_stmt *st, const char *what,
-    struct gw_err *err);
-int db_stmt_find(struct db *db, enum db_stmt which, const char *key,
-    const char *what, sqlite3_stmt **st, struct gw_err *err);
-int db_col_strdup(sqlite3_stmt *st, int col, char **out);
-int db_col_blobdup(sqlite3_stmt *st, int col, uint8_t **out, size_t *len);
-int db_bind_text(sqlite3_stmt *st, int idx, const char *s);
-void db_lock(struct db *db);
+/* Why a challenge found by hash cannot be used at now, or DB_START_OK
+ * (README "How an enrollment works" 3: revoked, then used, then
+ * expired). Shared, so every backend refuses in the same order. */
+enum db_start db_challenge_check(const struct db_challenge *c, int64_t now);
 
 /*
- * Lists: rows are copied out under the lock into a growable array, and
- * the caller's callback runs after the lock is released, so it may call
- * other db functions. read copies the current row into a zeroed element
- * (0, or -1 without memory, leaving what cleanup frees).
+ * Rows copied out of a read into a growable array, so that a list's
+ * callback runs after the backend's lock is released. db_rows_next()
+ * returns a zeroed new element, or NULL without memory.
  */
-typedef int db_row_read_fn(sqlite3_stmt *st, void *p);
 typedef void db_row_cleanup_fn(void *p);
 struct db_rows {
 	unsigned char *v;
@@ -231,13 +221,7 @@ struct db_rows {
 	size_t size; /* bytes per element */
 	db_row_cleanup_fn *cleanup;
 };
-int db_rows_load(struct db *db, sqlite3_stmt *st, struct db_rows *r,
-    db_row_read_fn *read, const char *what, struct gw_err *err);
+void *db_rows_next(struct db_rows *r);
 void db_rows_cleanup(struct db_rows *r);
-void db_unlock(struct db *db);
-
-/* Reads a row of DB_TXN_COLS into *t (db_txn.c). Returns 0 or -1. */
-struct db_txn;
-int db_txn_row_read(sqlite3_stmt *st, struct db_txn *t);
 
 #endif

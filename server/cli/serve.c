@@ -350,7 +350,8 @@ serve_open(struct gw_ctx *ctx, const struct gw_config *cfg)
 		return -1;
 	}
 	if (db_file_check(cfg->db_path, &err) == -1 ||
-	    db_open(&ctx->db, cfg->db_path, &err) == -1) {
+	    db_open(&ctx->db, cfg->db_path, &err) == -1 ||
+	    db_serve_lock(ctx->db, &err) == -1) {
 		log_warnx("[db] path: %s", err.msg);
 		return -1;
 	}

@@ -93,6 +93,38 @@ ch_cb(void *arg, const struct db_challenge *c)
 	return s->stop_after != 0 && s->n >= s->stop_after;
 }
 
+/*
+ * One server per database (db_serve_lock()): a second handle cannot claim
+ * it while the first holds it, after a wait, and can once the first is
+ * closed; the CLI's handles, which do not claim it, are not refused.
+ */
+static void
+test_serve_lock(void **state)
+{
+	struct fx *fx = *state;
+	struct gw_err err;
+	struct db *db2 = NULL;
+	struct stat sb;
+	char lock[sizeof(fx->path) + 8];
+
+	gw_err_clear(&err);
+	assert_int_equal(db_serve_lock(fx->db, &err), 0);
+	assert_int_equal(db_serve_lock(fx->db, &err), 0); /* again: held */
+	snprintf(lock, sizeof(lock), "%s.lock", fx->path);
+	assert_int_equal(stat(lock, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(db_open(&db2, fx->path, &err), 0);
+	assert_int_equal(db_serve_lock(db2, &err), -1);
+	assert_int_equal(err.code, DB_ERR_BUSY);
+	assert_non_null(strstr(err.msg, "another scepgw serve"));
+	assert_non_null(strstr(err.msg, lock));
+	db_close(fx->db);
+	fx->db = NULL;
+	gw_err_clear(&err);
+	assert_int_equal(db_serve_lock(db2, &err), 0);
+	db_close(db2);
+}
+
 static void
 test_challenge_put_list_revoke(void **state)
 {
@@ -344,6 +376,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_open_schema, setup,
 		    teardown),
 		cmocka_unit_test(test_open_bad_path),
+		cmocka_unit_test_setup_teardown(test_serve_lock, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_challenge_put_list_revoke,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_start_outcomes, setup,

@@ -36,7 +36,7 @@ int
 teardown(void **state)
 {
 	struct fx *fx = *state;
-	const char *sfx[] = { "", "-wal", "-shm", "-journal" };
+	const char *sfx[] = { "", "-wal", "-shm", "-journal", ".lock" };
 	char p[128];
 	size_t i;
 

@@ -1,6 +1,6 @@
 /*
  * Unit tests for db/: users of the NDES page (db_user.c) and the admin
- * listings (db_list.c): challenges by state and the outstanding cap,
+ * listings (db_sq_list.c): challenges by state and the outstanding cap,
  * transactions and certificates by filter, and the counts.
  */
 #include <setjmp.h>

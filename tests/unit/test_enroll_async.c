@@ -292,15 +292,6 @@ struct lead_hold {
 	bool release;
 };
 
-static int
-hold_write(struct db *db, void *arg, struct gw_err *err)
-{
-	(void)db;
-	(void)arg;
-	(void)err;
-	return DB_WRITE_UNDO;
-}
-
 static void
 hold_done(struct db_write *w, int rc, const struct gw_err *err)
 {
@@ -325,7 +316,7 @@ hold_start(struct lead_hold *h, struct db *db)
 
 	memset(h, 0, sizeof(*h));
 	h->db = db;
-	h->w.fn = hold_write;
+	h->w.kind = DB_W_NONE; /* writes nothing */
 	h->w.done = hold_done;
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->cv, NULL);

@@ -1,7 +1,7 @@
 /*
- * One-time enrollment challenges. Only the SHA-256 of each secret is
- * stored; a challenge is consumed by db_txn_start() (db_txn.c), which is
- * where the "exactly once" guarantee lives.
+ * One-time enrollment challenges on SQLite. Only the SHA-256 of each
+ * secret is stored; a challenge is consumed by the DB_W_START write
+ * (db_sq_txn.c), which is where the "exactly once" guarantee lives.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,57 +11,11 @@
 #include "gw_err.h"
 #include "db.h"
 #include "db_int.h"
+#include "db_sq_int.h"
 
-/* Frees the strings of a challenge and zeroes it; accepts NULL. */
-void
-db_challenge_cleanup(struct db_challenge *c)
-{
-	if (c == NULL)
-		return;
-	free(c->cn);
-	free(c->email);
-	free(c->ou);
-	free(c->txid);
-	free(c->profile);
-	free(c->upn);
-	memset(c, 0, sizeof(*c));
-}
-
-/*
- * Stores a new challenge by the hash of its secret, optionally bound to a
- * cn, email and ou (each may be NULL). On success *id (if not NULL) is its
- * row id. Returns 0, or -1 with err set (a duplicate hash is an error).
- */
+/* db_challenge_put_bound(): one INSERT; *id is the new row id. */
 int
-db_challenge_put(struct db *db, const uint8_t hash[32], int64_t now,
-    int64_t expires, const char *cn, const char *email, const char *ou,
-    int64_t *id, struct gw_err *err)
-{
-	return db_challenge_put_profile(db, hash, now, expires, cn, email, ou,
-	    NULL, id, err);
-}
-
-/*
- * db_challenge_put() for one [profile NAME] only (profile NULL: any
- * profile). Returns 0, or -1 with err set.
- */
-int
-db_challenge_put_profile(struct db *db, const uint8_t hash[32], int64_t now,
-    int64_t expires, const char *cn, const char *email, const char *ou,
-    const char *profile, int64_t *id, struct gw_err *err)
-{
-	const struct db_challenge_bind b = { cn, email, ou, NULL, profile };
-
-	return db_challenge_put_bound(db, hash, now, expires, &b, id, err);
-}
-
-/*
- * Stores a new challenge bound to b's identity (each member may be NULL;
- * b->profile NULL: valid on any profile). On success *id (if not NULL) is
- * its row id. Returns 0, or -1 with err set.
- */
-int
-db_challenge_put_bound(struct db *db, const uint8_t hash[32], int64_t now,
+sq_challenge_put(struct db *db, const uint8_t hash[32], int64_t now,
     int64_t expires, const struct db_challenge_bind *b, int64_t *id,
     struct gw_err *err)
 {
@@ -85,20 +39,17 @@ db_challenge_put_bound(struct db *db, const uint8_t hash[32], int64_t now,
 	if (db_step_done(db, st, "challenge put", err) != 0)
 		goto out;
 	if (id != NULL)
-		*id = sqlite3_last_insert_rowid(db->h);
+		*id = sqlite3_last_insert_rowid(db_sq(db)->h);
 	rc = 0;
 out:
 	db_unlock(db);
 	return rc;
 }
 
-/*
- * Withdraws a challenge so it can no longer be used. Revoking a challenge
- * twice is fine. Returns 0, or -1 with err set (DB_ERR_NOTFOUND for an
- * unknown id).
- */
+/* db_challenge_revoke(): revoking twice is fine; an unknown id is
+ * DB_ERR_NOTFOUND. */
 int
-db_challenge_revoke(struct db *db, int64_t id, struct gw_err *err)
+sq_challenge_revoke(struct db *db, int64_t id, struct gw_err *err)
 {
 	sqlite3_stmt *st;
 	int rc = -1;
@@ -112,7 +63,7 @@ db_challenge_revoke(struct db *db, int64_t id, struct gw_err *err)
 	}
 	if (db_step_done(db, st, "challenge revoke", err) != 0)
 		goto out;
-	if (sqlite3_changes(db->h) == 0) {
+	if (sqlite3_changes(db_sq(db)->h) == 0) {
 		gw_err_set(err, DB_ERR_NOTFOUND, "no challenge %lld",
 		    (long long)id);
 		goto out;
@@ -154,14 +105,10 @@ challenge_read_fn(sqlite3_stmt *st, void *p)
 	return challenge_row_read(st, p);
 }
 
-/*
- * Calls fn for every challenge, oldest first, until fn returns non-zero.
- * The rows are read first and fn runs without the lock held, so fn may
- * call other db functions. Returns 0 (also when fn stopped early), or -1
- * with err set.
- */
+/* db_challenge_list(): the rows are read first and fn runs without the
+ * lock held. */
 int
-db_challenge_list(struct db *db, db_challenge_fn *fn, void *arg,
+sq_challenge_list(struct db *db, db_challenge_fn *fn, void *arg,
     struct gw_err *err)
 {
 	struct db_rows r = { NULL, 0, 0, sizeof(struct db_challenge),

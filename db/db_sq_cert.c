@@ -1,7 +1,8 @@
 /*
- * Issued certificates. Rows are written by db_txn_set_issued() together
- * with the transaction's final state; this file reads them back and
- * records revocations (`scepgw cert revoke`).
+ * Issued certificates on SQLite. Rows are written by the DB_W_ISSUED
+ * write (db_sq_outcome.c) together with the transaction's final state;
+ * this file reads them back and records revocations (`scepgw cert
+ * revoke`).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,21 +12,7 @@
 #include "gw_err.h"
 #include "db.h"
 #include "db_int.h"
-
-/* Frees the strings of a certificate row and zeroes it; accepts NULL. */
-void
-db_cert_cleanup(struct db_cert *c)
-{
-	if (c == NULL)
-		return;
-	free(c->serial_hex);
-	free(c->order_id);
-	free(c->txid);
-	free(c->subject);
-	free(c->revoke_reason);
-	free(c->der);
-	memset(c, 0, sizeof(*c));
-}
+#include "db_sq_int.h"
 
 /* Reads the current CERT_LIST row into *c. Returns 0 or -1 (no memory). */
 static int
@@ -56,13 +43,9 @@ cert_read_fn(sqlite3_stmt *st, void *p)
 	return cert_row_read(st, p);
 }
 
-/*
- * Calls fn for every issued certificate, oldest first, until fn returns
- * non-zero. fn runs without the lock held and may call other db
- * functions. Returns 0 (also when fn stopped early), or -1 with err set.
- */
+/* db_cert_list(): fn runs without the lock held. */
 int
-db_cert_list(struct db *db, db_cert_fn *fn, void *arg, struct gw_err *err)
+sq_cert_list(struct db *db, db_cert_fn *fn, void *arg, struct gw_err *err)
 {
 	struct db_rows r = { NULL, 0, 0, sizeof(struct db_cert),
 		cert_cleanup_fn };
@@ -80,13 +63,9 @@ db_cert_list(struct db *db, db_cert_fn *fn, void *arg, struct gw_err *err)
 	return rc;
 }
 
-/*
- * Looks one certificate up by its serial (upper-case hex, as stored).
- * Returns 0 found (*c holds copies; free with db_cert_cleanup()), 1 not
- * found, -1 error.
- */
+/* db_cert_get(): 0 found, 1 not found, -1 error. */
 int
-db_cert_get(struct db *db, const char *serial_hex, struct db_cert *c,
+sq_cert_get(struct db *db, const char *serial_hex, struct db_cert *c,
     struct gw_err *err)
 {
 	sqlite3_stmt *st;
@@ -109,28 +88,10 @@ out:
 	return rc;
 }
 
-/* Frees what db_cert_renewal() filled and zeroes it; accepts NULL. */
-void
-db_cert_renewal_cleanup(struct db_cert_renewal *r)
-{
-	if (r == NULL)
-		return;
-	db_cert_cleanup(&r->cert);
-	free(r->profile);
-	free(r->successor);
-	memset(r, 0, sizeof(*r));
-}
-
-/*
- * Looks up the certificate with this serial (upper-case hex) for a
- * renewal: the row with its DER, the state and [profile NAME] of the
- * transaction that issued it (found under its archived name too, as
- * db_txn_archive() renames both), and a successor that makes a second
- * renewal refused. Returns 0 found (*r holds copies; free with
- * db_cert_renewal_cleanup()), 1 not found, -1 error (err set).
- */
+/* db_cert_renewal(): one query (CERT_RENEWAL) for the row, its
+ * transaction and a successor. 0 found, 1 not found, -1 error. */
 int
-db_cert_renewal(struct db *db, const char *serial_hex,
+sq_cert_renewal(struct db *db, const char *serial_hex,
     struct db_cert_renewal *r, struct gw_err *err)
 {
 	sqlite3_stmt *st;
@@ -174,24 +135,15 @@ cert_exists(struct db *db, const char *serial_hex, struct gw_err *err)
 	return rc == 0 ? 1 : 0;
 }
 
-/*
- * Records that the certificate with this serial was revoked at when
- * (unix seconds, > 0) for reason (free text, or NULL). Only a certificate
- * not yet revoked changes. Returns 0, or -1 with err->code DB_ERR_NOTFOUND
- * (no such serial), DB_ERR_STATE (already revoked), DB_ERR_ARG or
- * DB_ERR_SQL.
- */
+/* db_cert_set_revoked(): DB_ERR_NOTFOUND (no such serial) or DB_ERR_STATE
+ * (already revoked) when no row changed. */
 int
-db_cert_set_revoked(struct db *db, const char *serial_hex, int64_t when,
+sq_cert_set_revoked(struct db *db, const char *serial_hex, int64_t when,
     const char *reason, struct gw_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1, changed;
 
-	if (serial_hex == NULL || when <= 0) {
-		gw_err_set(err, DB_ERR_ARG, "cert revoke: bad argument");
-		return -1;
-	}
 	db_lock(db);
 	st = db_stmt(db, DB_ST_CERT_REVOKE);
 	if (sqlite3_bind_int64(st, 1, when) != SQLITE_OK ||
@@ -203,7 +155,7 @@ db_cert_set_revoked(struct db *db, const char *serial_hex, int64_t when,
 	}
 	if (db_step_done(db, st, "cert revoke", err) == -1)
 		goto out;
-	changed = sqlite3_changes(db->h);
+	changed = sqlite3_changes(db_sq(db)->h);
 	if (changed == 0) {
 		rc = cert_exists(db, serial_hex, err);
 		if (rc == 1)

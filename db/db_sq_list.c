@@ -1,7 +1,7 @@
 /*
- * The admin API's reads: challenges by state, the number of outstanding
- * challenges (and a put that respects a cap on it, for the NDES page),
- * transactions and certificates with filters, and transaction counts for
+ * The admin API's reads on SQLite: challenges by state, the number of
+ * outstanding challenges (and a put that respects a cap on it, for the NDES
+ * page), transactions and certificates with filters, and transaction counts for
  * /metrics. Rows are copied out under the lock; the callbacks run after
  * it is released, so they may call other db functions.
  */
@@ -13,6 +13,7 @@
 #include "gw_err.h"
 #include "db.h"
 #include "db_int.h"
+#include "db_sq_int.h"
 
 /* The LIMIT value of a row limit: SQLite reads -1 as "no limit". */
 static sqlite3_int64
@@ -47,12 +48,9 @@ challenge_read(sqlite3_stmt *st, void *p)
 	return 0;
 }
 
-/*
- * Calls fn for the challenges in state (DB_CH_ANY: all) as of now, newest
- * first, at most limit of them, until fn returns non-zero.
- */
+/* db_challenge_list_state(): one query, filtered by ?1. */
 int
-db_challenge_list_state(struct db *db, enum db_challenge_state state,
+sq_challenge_list_state(struct db *db, enum db_challenge_state state,
     int64_t now, size_t limit, db_challenge_fn *fn, void *arg,
     struct gw_err *err)
 {
@@ -62,10 +60,6 @@ db_challenge_list_state(struct db *db, enum db_challenge_state state,
 	size_t i;
 	int rc = -1;
 
-	if ((int)state < 0 || state >= DB_CH__MAX) {
-		gw_err_set(err, DB_ERR_ARG, "challenge list: bad state");
-		return -1;
-	}
 	db_lock(db);
 	st = db_stmt(db, DB_ST_CH_LIST_STATE);
 	if (sqlite3_bind_int(st, 1, (int)state) != SQLITE_OK ||
@@ -85,12 +79,9 @@ db_challenge_list_state(struct db *db, enum db_challenge_state state,
 	return rc;
 }
 
-/*
- * Sets *n to the number of outstanding challenges at now: not used, not
- * revoked, not expired.
- */
+/* db_challenge_outstanding(): not used, not revoked, not expired. */
 int
-db_challenge_outstanding(struct db *db, int64_t now, int64_t *n,
+sq_challenge_outstanding(struct db *db, int64_t now, int64_t *n,
     struct gw_err *err)
 {
 	sqlite3_stmt *st;
@@ -113,14 +104,12 @@ out:
 }
 
 /*
- * Stores a new challenge without identity by the hash of its secret, for
- * one [profile NAME] (profile NULL: any profile), unless max_outstanding
- * challenges are outstanding already: the count and the insert are one
- * statement, so concurrent callers cannot overshoot the cap. Returns 0
- * stored (*id set when not NULL), 1 cap reached, -1 error.
+ * db_challenge_put_capped(): the count and the insert are one statement
+ * (CH_PUT_CAPPED), and SQLite runs one writer at a time, so concurrent
+ * callers cannot overshoot the cap.
  */
 int
-db_challenge_put_capped(struct db *db, const uint8_t hash[32], int64_t now,
+sq_challenge_put_capped(struct db *db, const uint8_t hash[32], int64_t now,
     int64_t expires, int64_t max_outstanding, const char *profile, int64_t *id,
     struct gw_err *err)
 {
@@ -140,12 +129,12 @@ db_challenge_put_capped(struct db *db, const uint8_t hash[32], int64_t now,
 	}
 	if (db_step_done(db, st, "challenge put", err) != 0)
 		goto out;
-	if (sqlite3_changes(db->h) == 0) {
+	if (sqlite3_changes(db_sq(db)->h) == 0) {
 		rc = 1;
 		goto out;
 	}
 	if (id != NULL)
-		*id = sqlite3_last_insert_rowid(db->h);
+		*id = sqlite3_last_insert_rowid(db_sq(db)->h);
 	rc = 0;
 out:
 	db_unlock(db);
@@ -182,13 +171,9 @@ txn_read(sqlite3_stmt *st, void *p)
 	return 0;
 }
 
-/*
- * Calls fn for the transactions in state (0: any) whose identity has
- * common name cn (NULL: any), newest first, at most limit of them. The
- * rows carry no CSR and no certificate.
- */
+/* db_txn_list(): the rows carry no CSR and no certificate. */
 int
-db_txn_list(struct db *db, enum db_txn_state state, const char *cn,
+sq_txn_list(struct db *db, enum db_txn_state state, const char *cn,
     size_t limit, db_txn_fn *fn, void *arg, struct gw_err *err)
 {
 	struct db_rows r = { NULL, 0, 0, sizeof(struct db_txn),
@@ -214,12 +199,9 @@ db_txn_list(struct db *db, enum db_txn_state state, const char *cn,
 	return rc;
 }
 
-/*
- * Counts transactions by state: counts[DB_TXN_ORDERING], [DB_TXN_ISSUED]
- * and [DB_TXN_FAILED]; counts[0] is the total.
- */
+/* db_txn_count(): one GROUP BY. */
 int
-db_txn_count(struct db *db, int64_t counts[4], struct gw_err *err)
+sq_txn_count(struct db *db, int64_t counts[4], struct gw_err *err)
 {
 	sqlite3_stmt *st;
 	int s, state, rc = -1;
@@ -235,6 +217,65 @@ db_txn_count(struct db *db, int64_t counts[4], struct gw_err *err)
 	}
 	if (s != SQLITE_DONE) {
 		db_err_sql(db, err, "txn count");
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	db_unlock(db);
+	return rc;
+}
+
+/* db_licence_used(): the pool's row, 0 when it has none yet. */
+int
+sq_licence_used(struct db *db, const char *pool, int64_t *used,
+    struct gw_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = -1, s;
+
+	db_lock(db);
+	st = db_stmt(db, DB_ST_LIC_USED);
+	if (db_bind_text(st, 1, pool) != SQLITE_OK) {
+		db_err_sql(db, err, "licence used");
+		goto out;
+	}
+	if ((s = sqlite3_step(st)) == SQLITE_ROW)
+		*used = sqlite3_column_int64(st, 0);
+	if (s != SQLITE_ROW && s != SQLITE_DONE) {
+		db_err_sql(db, err, "licence used");
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	db_unlock(db);
+	return rc;
+}
+
+/* db_licence_last_error(): the newest transaction refused with code. */
+int
+sq_licence_last_error(struct db *db, int code, int64_t *when, char **message,
+    struct gw_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = -1, s;
+
+	db_lock(db);
+	st = db_stmt(db, DB_ST_LIC_LAST_ERROR);
+	if (sqlite3_bind_int(st, 1, code) != SQLITE_OK) {
+		db_err_sql(db, err, "licence error");
+		goto out;
+	}
+	if ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		*when = sqlite3_column_int64(st, 0);
+		if (db_col_strdup(st, 1, message) != 0) {
+			gw_err_set(err, DB_ERR_SQL,
+			    "licence error: out of memory");
+			goto out;
+		}
+	} else if (s != SQLITE_DONE) {
+		db_err_sql(db, err, "licence error");
 		goto out;
 	}
 	rc = 0;
@@ -268,13 +309,9 @@ cert_read(sqlite3_stmt *st, void *p)
 	return 0;
 }
 
-/*
- * Calls fn for the issued certificates with serial serial_hex (NULL: any)
- * whose transaction's common name is cn (NULL: any), newest first, at
- * most limit of them. The rows carry no DER.
- */
+/* db_cert_find(): the rows carry no DER. */
 int
-db_cert_find(struct db *db, const char *serial_hex, const char *cn,
+sq_cert_find(struct db *db, const char *serial_hex, const char *cn,
     size_t limit, db_cert_fn *fn, void *arg, struct gw_err *err)
 {
 	struct db_rows r = { NULL, 0, 0, sizeof(struct db_cert),

@@ -1,0 +1,103 @@
+/*
+ * One `scepgw serve` per SQLite database: serve holds an exclusive
+ * flock(2) on PATH.lock for its life. A separate file, not the database:
+ * SQLite's own POSIX locks on the database are dropped by the kernel when
+ * the process closes any descriptor of that file, so no second descriptor
+ * of it may come and go. The kernel releases the lock when the process
+ * exits, however it exits: a server killed with SIGKILL leaves nothing
+ * to clean up.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gw_err.h"
+#include "db.h"
+#include "db_int.h"
+#include "db_sq_int.h"
+
+/* How long a new server waits for a stopping one to exit. */
+#define LOCK_WAIT_MS 5000
+#define LOCK_STEP_MS 100
+
+/* Opens (creating it 0600) the lock file. Returns the descriptor or -1. */
+static int
+lock_open(const char *lock, struct gw_err *err)
+{
+	int fd;
+
+	fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1)
+		gw_err_set(err, DB_ERR_SQL, "%s: %s", lock,
+		    errno == ELOOP ? "a symbolic link; remove it" :
+				     strerror(errno));
+	return fd;
+}
+
+/* Takes the lock on fd, trying for LOCK_WAIT_MS. Returns 0, 1 when
+ * another process holds it, or -1 (errno set). */
+static int
+lock_take(int fd)
+{
+	const struct timespec step = { 0, LOCK_STEP_MS * 1000000L };
+	int waited;
+
+	for (waited = 0;; waited += LOCK_STEP_MS) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK)
+			return -1;
+		if (waited >= LOCK_WAIT_MS)
+			return 1;
+		nanosleep(&step, NULL);
+	}
+}
+
+/* db_serve_lock(): the exclusive lock on PATH.lock, kept until
+ * sq_close(). Taking it twice on one handle is fine. */
+int
+sq_serve_lock(struct db *db, struct gw_err *err)
+{
+	struct db_sq *sq = db_sq(db);
+	char *lock;
+	size_t len;
+	int fd, rc = -1;
+
+	if (sq->lock_fd != -1)
+		return 0;
+	len = strlen(sq->path) + sizeof(".lock");
+	if ((lock = malloc(len)) == NULL) {
+		gw_err_set(err, DB_ERR_SQL, "out of memory");
+		return -1;
+	}
+	snprintf(lock, len, "%s.lock", sq->path);
+	if ((fd = lock_open(lock, err)) == -1)
+		goto out;
+	switch (lock_take(fd)) {
+	case 0:
+		sq->lock_fd = fd;
+		rc = 0;
+		goto out;
+	case 1:
+		gw_err_set(err, DB_ERR_BUSY,
+		    "%s is served by another scepgw serve (it holds %s): "
+		    "one server per database",
+		    sq->path, lock);
+		break;
+	default:
+		gw_err_set(err, DB_ERR_SQL, "%s: flock: %s", lock,
+		    strerror(errno));
+		break;
+	}
+	close(fd);
+out:
+	free(lock);
+	return rc;
+}
