@@ -84,6 +84,7 @@ struct epki_found {
 	char order_status[16]; /* OrderInfo/OrderStatus: 4 issued, 7 revoked */
 	char product_code[64]; /* OrderInfo/ProductCode */
 	char profile_id[64];   /* OrderInfo/ProfileNo */
+	char license_no[64];   /* OrderInfo/LicenseNo */
 	char request_date[48]; /* OrderInfo/RequestDate, as sent */
 	char issue_date[48];   /* OrderInfo/IssueDate, as sent */
 	char cert_status[16];  /* CrCertificateInfo/CertificateStatus */
@@ -122,6 +123,7 @@ struct epki_profile {
 	char locality[128]; /* Locality */
 	char country[8];    /* Country */
 	char hash_type[32]; /* ProfileAttributes/HashType */
+	char upn[16];	    /* ProfileAttributes/UPN, "true" or "false" */
 };
 
 /* A parsed response of any operation. */
@@ -278,6 +280,7 @@ struct epki_order_info {
 	const char *order_status; /* "4" */
 	const char *product_code;
 	const char *profile_id;
+	const char *license_no; /* LicenseNo, the licence pack */
 	const char *request_date;
 	const char *issue_date;
 	const char *not_before;
@@ -302,7 +305,9 @@ struct epki_profile_rec {
 	const char *not_after;
 	const char *cn;
 	const char *org;
-	const char *ou; /* one OrganizationUnit, or NULL */
+	const char *const *ous; /* OrganizationUnits/OrganizationUnit* */
+	size_t nous;
+	bool upn; /* ProfileAttributes/UPN */
 	const char *st;
 	const char *locality;
 	const char *country;

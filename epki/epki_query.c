@@ -160,6 +160,7 @@ found_fill(xmlNodePtr d, struct epki_found *f)
 	COPY(info, "OrderStatus", f->order_status);
 	COPY(info, "ProductCode", f->product_code);
 	COPY(info, "ProfileNo", f->profile_id);
+	COPY(info, "LicenseNo", f->license_no);
 	COPY(info, "RequestDate", f->request_date);
 	COPY(info, "IssueDate", f->issue_date);
 	COPY(ci, "CertificateStatus", f->cert_status);
@@ -246,6 +247,7 @@ profile_fill(xmlNodePtr d, struct epki_profile *p)
 	COPY(vp, "NotAfter", p->not_after);
 	profile_dn(kid(d, "ProfileDnAttributes"), p);
 	COPY(kid(d, "ProfileAttributes"), "HashType", p->hash_type);
+	COPY(kid(d, "ProfileAttributes"), "UPN", p->upn);
 	p->state = epki_profile_state(p);
 }
 

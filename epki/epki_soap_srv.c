@@ -325,6 +325,7 @@ rep_order_info(struct buf *out, const struct epki_reply *r,
 	    rep_text(out, "OrderStatus", i->order_status) == -1 ||
 	    rep_text(out, "ProductCode", i->product_code) == -1 ||
 	    rep_text(out, "ProfileNo", i->profile_id) == -1 ||
+	    rep_text(out, "LicenseNo", i->license_no) == -1 ||
 	    rep_text(out, "RequestDate", i->request_date) == -1 ||
 	    rep_text(out, "OrderDate", i->request_date) == -1 ||
 	    rep_text(out, "IssueDate", i->issue_date) == -1 ||
@@ -405,6 +406,20 @@ rep_get_orders(struct buf *out, const struct epki_reply *r)
 	return buf_addstr(out, "</OrderDetails>");
 }
 
+/* Appends OrganizationUnits with each of the profile's OUs. */
+static int
+rep_profile_ous(struct buf *out, const struct epki_profile_rec *p)
+{
+	size_t i;
+
+	if (buf_addstr(out, "<OrganizationUnits>") == -1)
+		return -1;
+	for (i = 0; i < p->nous; i++)
+		if (rep_text(out, "OrganizationUnit", p->ous[i]) == -1)
+			return -1;
+	return buf_addstr(out, "</OrganizationUnits>");
+}
+
 /* Appends one ProfileDetail. */
 static int
 rep_profile(struct buf *out, const struct epki_profile_rec *p)
@@ -423,17 +438,18 @@ rep_profile(struct buf *out, const struct epki_profile_rec *p)
 		"</ValidityPeriod></ProfileInfo><ProfileDnAttributes>") == -1 ||
 	    rep_text(out, "CommonName", p->cn) == -1 ||
 	    rep_text(out, "Organization", p->org) == -1 ||
-	    buf_addstr(out, "<OrganizationUnits>") == -1 ||
-	    (p->ou != NULL && rep_text(out, "OrganizationUnit", p->ou) == -1) ||
-	    buf_addstr(out, "</OrganizationUnits>") == -1 ||
+	    rep_profile_ous(out, p) == -1 ||
 	    rep_text(out, "StateOrProvince", p->st) == -1 ||
 	    rep_text(out, "Locality", p->locality) == -1 ||
-	    rep_text(out, "Country", p->country) == -1)
+	    rep_text(out, "Country", p->country) == -1 ||
+	    buf_printf(out,
+		"</ProfileDnAttributes><ProfileAttributes>"
+		"<HashType>SHA256</HashType><EFSOption>false</EFSOption>"
+		"<UPN>%s</UPN>",
+		p->upn ? "true" : "false") == -1)
 		return -1;
 	return buf_addstr(out,
-	    "</ProfileDnAttributes><ProfileAttributes>"
-	    "<HashType>SHA256</HashType><EFSOption>false</EFSOption>"
-	    "<UPN>false</UPN><RenewalType>0</RenewalType>"
+	    "<RenewalType>0</RenewalType>"
 	    "<NonExportable>false</NonExportable>"
 	    "<NonRepudiation>false</NonRepudiation>"
 	    "<OCSPOption>false</OCSPOption>"

@@ -55,6 +55,7 @@ sim_conf_defaults(struct sim_conf *c)
 	c->profile_state = SIM_PROFILE_VALIDATED;
 	c->expired_code = -6101;
 	c->profile_code = -105;
+	sim_fidelity_defaults(c);
 }
 
 static const char *const profile_states[SIM_PROFILE__MAX] = {
@@ -226,9 +227,11 @@ static int
 conf_set_more(struct sim_conf *c, const char *k, const char *v)
 {
 	time_t t;
-	int clear;
+	int clear, rc;
 	long n;
 
+	if ((rc = sim_fidelity_set(c, k, v)) != 1)
+		return rc;
 	if (strcmp(k, "licence_expiry") == 0 && strlen(v) == 10 &&
 	    sim_date_parse(v, 1, &t) == 0) {
 		memcpy(c->expiry, v, 11);

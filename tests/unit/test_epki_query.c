@@ -360,11 +360,13 @@ test_reply_roundtrip(void **state)
 		{ .order_id = "MPS1", .order_status = "4", .cn = "a" },
 		{ .order_id = "MPS2", .order_status = "7", .cn = "b" },
 	};
+	static const char *const ous[] = { "Unit" };
 	struct epki_profile_rec prof = { .profile_id = "MP1",
 		.state_code = "9",
 		.suspend_date = "2026-01-01",
 		.org = "O&Co",
-		.ou = "Unit" };
+		.ous = ous,
+		.nous = 1 };
 	struct epki_error e = { -9938, "OrderID", "changed" };
 	struct epki_reply rep = { .op = EPKI_OP_GET_ORDERS,
 		.infos = infos,
