@@ -165,6 +165,9 @@ int epki_soap_profiles_build(const struct epki_auth *auth,
     const char *profile_id, struct buf *out, struct gw_err *err);
 enum epki_profile_state epki_profile_state(const struct epki_profile *p);
 const char *epki_profile_state_name(enum epki_profile_state s);
+int epki_date_day(const char *s, long *days);
+int epki_serial_norm(const char *in, char *out, size_t n);
+bool epki_serial_matches(const char *api, const X509 *cert);
 int epki_soap_parse(const char *op, long http_status, const uint8_t *body,
     size_t len, struct epki_resp *out, struct gw_err *err);
 void epki_resp_init(struct epki_resp *r);
