@@ -118,13 +118,14 @@ db_cert_renewal_cleanup(struct db_cert_renewal *r)
 	db_cert_cleanup(&r->cert);
 	free(r->profile);
 	free(r->successor);
+	free(r->ou);
 	memset(r, 0, sizeof(*r));
 }
 
 /*
  * Looks up the certificate with this serial (upper-case hex) for a
- * renewal: the row with its DER, the state and [profile NAME] of the
- * transaction that issued it (found under its archived name too, as
+ * renewal: the row with its DER, the state, [profile NAME] and ordered OU
+ * of the transaction that issued it (found under its archived name too, as
  * db_txn_archive() renames both), and a successor that makes a second
  * renewal refused. Returns 0 found (*r holds copies; free with
  * db_cert_renewal_cleanup()), 1 not found, -1 error (err set).
@@ -148,7 +149,8 @@ db_cert_renewal(struct db *db, const char *serial_hex,
 	if (cert_row_read(st, &r->cert) != 0 ||
 	    db_col_blobdup(st, 8, &r->cert.der, &r->cert.der_len) != 0 ||
 	    db_col_strdup(st, 10, &r->profile) != 0 ||
-	    db_col_strdup(st, 11, &r->successor) != 0) {
+	    db_col_strdup(st, 11, &r->successor) != 0 ||
+	    db_col_strdup(st, 12, &r->ou) != 0) {
 		db_cert_renewal_cleanup(r);
 		gw_err_set(err, DB_ERR_SQL, "cert renewal: out of memory");
 		rc = -1;

@@ -2,7 +2,8 @@
 # Enrollment against an epki-sim that behaves as the public evidence says
 # GlobalSign does: the profile's own OU ("For Test Use Only") appended after
 # the request's OU, a Timestamp 12 hours off, a colon-separated
-# SerialNumber. The gateway accepts such certificates. GlobalSign Japan's
+# SerialNumber. The gateway accepts such certificates, and a renewal
+# does not order the profile's OU a second time. GlobalSign Japan's
 # EPKI limits (CN and each OU at most 64 characters, Email at most 128) are
 # checked by the gateway before anything is consumed or ordered: an OU of
 # 65 from a profile template and an Email of 129 from the CSR get FAILURE
@@ -47,6 +48,19 @@ gw_assert_contains "$T/profiles.xml" "<OrganizationUnits><OrganizationUnit>For T
 now_h=$(date +%H)
 ts_h=$(sed -n 's:.*<Timestamp>[0-9-]*T\([0-9][0-9]\).*:\1:p' "$T/profiles.xml")
 gw_assert_eq $(((10#$now_h + 12) % 24)) "$((10#$ts_h))" "Timestamp hour 12 hours off"
+
+# A renewal orders the OU the first order did, not the certificate's
+# first OU: the profile's OU is not ordered again.
+c=$(gw_challenge --cn plain)
+enroll_expect plain SUCCESS --challenge "$c"
+enroll_expect plain2 SUCCESS --renew-cert "$T/plain.pem" --renew-key "$T/plain.key"
+enroll_expect ous2 SUCCESS --renew-cert "$T/ous.pem" --renew-key "$T/ous.key"
+for n in plain plain2 ous2; do
+	openssl x509 -in "$T/$n.pem" -noout -subject -nameopt compat >"$T/$n.subj"
+done
+gw_assert_contains "$T/plain2.subj" "/O=scepgw Test Org/OU=For Test Use Only/CN=plain$"
+gw_assert_contains "$T/ous2.subj" "/O=scepgw Test Org/OU=Sales/OU=For Test Use Only/CN=tester$"
+SIM_ORDERS0=$((SIM_ORDERS0 + 3))
 
 # An OU of 65 characters from the profile's template: refused up front.
 c=$(gw_challenge)
