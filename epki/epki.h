@@ -58,7 +58,7 @@ struct epki_order {
 
 struct epki_error {
 	int code;	   /* -4001 */
-	char field[64];	   /* ErrorField, or "" */
+	char field[128];   /* ErrorField as sent (a dotted path), or "" */
 	char message[256]; /* ErrorMessage, or "" */
 };
 

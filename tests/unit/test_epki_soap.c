@@ -717,6 +717,10 @@ test_error_field_opaque(void **state)
 		  "</ErrorField>",
 		    "OrderRequestHeader.AuthToken.UserName" },
 		{ "<ErrorField>Year</ErrorField>", "Year" },
+		{ "<ErrorField>OrderAndIssueRequest.DnAttributes4OrderCert."
+		  "OrganizationUnit</ErrorField>",
+		    "OrderAndIssueRequest.DnAttributes4OrderCert."
+		    "OrganizationUnit" },
 		{ "<ErrorField></ErrorField>", "" },
 		{ "<ErrorField/>", "" },
 		{ "", "" },
