@@ -275,6 +275,7 @@ struct epki_req {
 	bool want_p7;	       /* OrderQueryOption/ReturnP7 */
 	char *owned[16 + EPKI_MAX_OUS]; /* strings behind order, query */
 	size_t nowned;
+	bool lenient; /* parsed by local name (epki_soap_req_parse_ns) */
 };
 
 /* GetOrderByOrderId detail; NULL members are sent as empty elements. */
@@ -337,6 +338,8 @@ struct epki_reply {
 const char *epki_op_name(enum epki_op op);
 int epki_soap_req_parse(const uint8_t *body, size_t len, struct epki_req *out,
     struct gw_err *err);
+int epki_soap_req_parse_ns(const uint8_t *body, size_t len, bool lenient,
+    struct epki_req *out, struct gw_err *err);
 void epki_req_cleanup(struct epki_req *r);
 int epki_soap_reply_build(const struct epki_reply *r, struct buf *out,
     struct gw_err *err);

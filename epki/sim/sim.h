@@ -111,6 +111,7 @@ struct sim_conf {
 	char profile_not_after[16]; /* the profile's closing day */
 	time_t profile_not_after_t; /* the end of that day, UTC */
 	char state_codes[SIM_PROFILE__MAX][32]; /* ProfileOrderState sent */
+	bool lenient_ns; /* dispatch and bind by local name */
 };
 
 struct sim {

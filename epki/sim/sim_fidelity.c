@@ -173,10 +173,13 @@ sim_fidelity_set(struct sim_conf *c, const char *k, const char *v)
 		return set_serial_fmt(c, v);
 	if (strcmp(k, "profile_ous") == 0)
 		return set_profile_ous(c, v);
-	if (strcmp(k, "profile_upn") == 0 || strcmp(k, "email_allowed") == 0) {
+	if (strcmp(k, "profile_upn") == 0 || strcmp(k, "email_allowed") == 0 ||
+	    strcmp(k, "lenient_ns") == 0) {
 		if (parse_bool(v, &b) == -1)
 			return -1;
-		*(k[0] == 'p' ? &c->profile_upn : &c->email_allowed) = b;
+		*(k[0] == 'p'	    ? &c->profile_upn :
+			k[0] == 'e' ? &c->email_allowed :
+				      &c->lenient_ns) = b;
 		return 0;
 	}
 	if (strcmp(k, "email_code") == 0 || strcmp(k, "max_ous") == 0) {

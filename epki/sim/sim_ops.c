@@ -515,7 +515,8 @@ sim_handle(struct sim *s, const struct sockaddr *peer, const uint8_t *body,
 	res->delay_ms = 0;
 	gw_err_clear(&err);
 	ERR_clear_error();
-	if (epki_soap_req_parse(body, len, &rq, &err) == -1) {
+	if (epki_soap_req_parse_ns(body, len, s->conf.lenient_ns, &rq, &err) ==
+	    -1) {
 		sim_fault_pick(s, EPKI_OP_UNKNOWN, &res->delay_ms, NULL);
 		reply_fault(res, "soap:Client", err.msg);
 	} else if (rq.op == EPKI_OP_UNKNOWN) {

@@ -774,6 +774,13 @@ test_fidelity_knobs(void **state)
 static void
 test_fidelity_serials_upn(void **state)
 {
+	static const char lenient[] =
+	    "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\""
+	    " xmlns:x=\"urn:elsewhere\"><s:Body><x:GetProfiles><x:Request>"
+	    "<x:QueryRequestHeader><x:AuthToken><x:UserName>PAR00000_scepgw"
+	    "</x:UserName><x:Password>epki-sim-password</x:Password>"
+	    "</x:AuthToken></x:QueryRequestHeader></x:Request></x:GetProfiles>"
+	    "</s:Body></s:Envelope>";
 	static const char *const confs[] = { "serial_format = upper\n",
 		"serial_format = lower\n", "serial_format = colon\n",
 		"serial_format = decimal\n" };
@@ -784,6 +791,7 @@ test_fidelity_serials_upn(void **state)
 	struct epki_order ord;
 	struct epki_resp r;
 	struct gw_err err;
+	struct buf out;
 	struct sim s2;
 	size_t i;
 
@@ -826,6 +834,20 @@ test_fidelity_serials_upn(void **state)
 	assert_string_equal(r.profiles[0].upn, "true");
 	epki_resp_cleanup(&r);
 	assert_int_equal(sim_stop(&s2), 0);
+
+	/* lenient_ns: a GetProfiles in another namespace, children
+	 * qualified, is answered; strict, it is a soap:Client Fault. */
+	for (i = 0; i < 2; i++) {
+		sim_start(&s2, i == 0 ? "lenient_ns = yes\n" : NULL);
+		assert_int_equal(admin(&s2, "/cr/ws/GasOrderService", lenient,
+				     &out),
+		    i == 0 ? 200 : 500);
+		if (i == 0)
+			assert_non_null(strstr((char *)out.data,
+			    "<SuccessCode>0</SuccessCode>"));
+		buf_cleanup(&out);
+		assert_int_equal(sim_stop(&s2), 0);
+	}
 }
 
 int

@@ -593,6 +593,44 @@ test_req_parse_edges(void **state)
 	epki_req_cleanup(&rq);
 }
 
+/*
+ * epki-sim's lenient_ns: the 2015 Go client's request (wrapper in the
+ * wrong namespace, children qualified) is dispatched and bound by local
+ * name; strict parsing (the default) does neither.
+ */
+static void
+test_req_parse_lenient(void **state)
+{
+	static const char wrong_ns[] =
+	    "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\""
+	    " xmlns:x=\"urn:elsewhere\"><s:Body><x:OrderAndIssueCertificate>"
+	    "<x:Request><x:OrderRequestHeader><x:AuthToken><x:UserName>u"
+	    "</x:UserName></x:AuthToken></x:OrderRequestHeader>"
+	    "<x:ProfileID>MP1</x:ProfileID><x:DnAttributes><x:CommonName>c"
+	    "</x:CommonName><x:OrganizationUnit>o1</x:OrganizationUnit>"
+	    "<x:OrganizationUnit>o2</x:OrganizationUnit></x:DnAttributes>"
+	    "</x:Request></x:OrderAndIssueCertificate></s:Body></s:Envelope>";
+	struct epki_req rq;
+	struct gw_err err;
+
+	(void)state;
+	assert_int_equal(epki_soap_req_parse((const uint8_t *)wrong_ns,
+			     sizeof(wrong_ns) - 1, &rq, &err),
+	    0);
+	assert_int_equal(rq.op, EPKI_OP_UNKNOWN);
+	epki_req_cleanup(&rq);
+	assert_int_equal(epki_soap_req_parse_ns((const uint8_t *)wrong_ns,
+			     sizeof(wrong_ns) - 1, true, &rq, &err),
+	    0);
+	assert_int_equal(rq.op, EPKI_OP_ORDER);
+	assert_string_equal(rq.user, "u");
+	assert_string_equal(rq.order.profile_id, "MP1");
+	assert_string_equal(rq.order.cn, "c");
+	assert_int_equal(rq.order.nous, 2);
+	assert_string_equal(rq.order.ous[1], "o2");
+	epki_req_cleanup(&rq);
+}
+
 static void
 test_timestamp(void **state)
 {
@@ -808,6 +846,7 @@ main(void)
 		cmocka_unit_test(test_build_rejects),
 		cmocka_unit_test(test_reply_roundtrip),
 		cmocka_unit_test(test_req_parse_edges),
+		cmocka_unit_test(test_req_parse_lenient),
 		cmocka_unit_test(test_timestamp),
 		cmocka_unit_test(test_timestamp_ignored),
 		cmocka_unit_test(test_error_field_opaque),
