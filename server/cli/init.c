@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -737,6 +738,13 @@ check_epki_profile(const struct gw_config *cfg, const struct epki_resp *r)
 	/* An unknown state is not usable: GCC must show it Validated. */
 	if (check_line(s == EPKI_PROFILE_VALID, "EPKI profile", detail) != 0)
 		return 1;
+	/* GlobalSign issues a UPN only when the profile enables it. */
+	if (strcasecmp(p->upn, "false") == 0)
+		check_note("INFO", "EPKI profile UPN",
+		    "the profile's UPN attribute is off: GlobalSign puts no "
+		    "UPN (smart-card logon) in its certificates, even when a "
+		    "challenge or an upn template decides one; ask GlobalSign "
+		    "to enable UPN on the profile if devices need it");
 	return check_epki_profile_closing(p);
 }
 

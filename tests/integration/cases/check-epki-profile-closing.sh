@@ -3,7 +3,9 @@
 # (ProfileInfo/ValidityPeriod/NotAfter of GetProfiles): OK 60 days ahead,
 # WARN 10 days ahead (30 days is the threshold), FAIL once it has passed,
 # when orders fail too. A ProfileOrderState it does not know is a FAIL
-# that shows the raw value; GCC's word VALIDATED is understood.
+# that shows the raw value; GCC's word VALIDATED is understood. A profile
+# whose UPN attribute is off gets an INFO line: GlobalSign will issue no
+# UPN.
 . "$GW_SRC/tests/integration/lib.sh"
 gw_need openssl curl
 gw_tmpdir
@@ -49,9 +51,12 @@ enroll_expect closed FAILURE --challenge "$(gw_challenge)"
 gw_assert_contains "$T/scepgw.log" "ErrorCode -105 ErrorField ProfileID.*validity period has ended"
 gw_stop
 
-sim_with "profile_state_codes = VALIDATED, PENDING, SUSPENDED\n"
+gw_assert_not_contains "$T/check.out" "EPKI profile UPN"
+
+sim_with "profile_state_codes = VALIDATED, PENDING, SUSPENDED\nprofile_upn = no\n"
 gw_assert_eq 0 "$(check)" "check, ProfileOrderState VALIDATED"
 gw_assert_contains "$T/check.out" "^OK +EPKI profile: $GW_SIM_PROFILE is validated \(state VALIDATED;"
+gw_assert_contains "$T/check.out" "^INFO +EPKI profile UPN: the profile's UPN attribute is off"
 
 sim_with "profile_state_codes = Active-ish, 2, 9\n"
 gw_assert_eq 1 "$(check)" "check, ProfileOrderState unknown"
