@@ -6,7 +6,10 @@
  * latency, probability, and "issue but drop the reply" followed by the
  * recovery the gateway relies on (GetOrders finds the paid order).
  * A second simulator covers licence packs and profile states from
- * sim.conf and /sim/config, a third the API IP allow-list.
+ * sim.conf and /sim/config, a third the API IP allow-list; more cover
+ * the sim.conf keys for what the public sources show of GlobalSign beyond
+ * the schema (profile OUs, UPN, Email, lengths, LicenseNo, SerialNumber
+ * formats, closing date, lenient_ns).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -660,43 +663,51 @@ has_upn(const X509 *x)
 	return found;
 }
 
+/* The sim.conf of the two tests below. */
+static const char knob_conf[] =
+    "profile_ous = For Test Use Only\nprofile_ous = Second, Third\n"
+    "profile_upn = no\nemail_allowed = no\nemail_code = -9998\n"
+    "max_ous = 2\ntimestamp_skew = 12\n"
+    "profile_state_codes = VALIDATED, PENDING, SUSPENDED\n";
+
+/* One good order ("knobs", OU "Request", a UPN) from s2 into r. */
+static void
+knob_order(const struct env *e, const struct sim *s2, struct epki_resp *r)
+{
+	struct epki_order ord;
+
+	memset(&ord, 0, sizeof(ord));
+	ord.cn = "knobs";
+	ord.ous[ord.nous++] = "Request";
+	ord.upn = "someone@corp.example";
+	order_full(e, s2->url, &ord, r);
+	assert_int_equal(r->cls, EPKI_OK);
+}
+
 /*
  * The GlobalSign behaviour the public sources show, from sim.conf: the
  * profile's OUs after the request's and in GetProfiles, the UPN only when
- * the profile enables it, Email refused with email_code, max_ous, the
- * field lengths (-103, dotted ErrorField), LicenseNo and the
- * LicenseOrderNo filter, a 12-hour Timestamp skew, the state strings.
+ * the profile enables it, a 12-hour Timestamp skew, the state strings.
  */
 static void
-test_fidelity_knobs(void **state)
+test_fidelity_profile(void **state)
 {
-	struct env *e = *state;
-	struct epki_client_opts o;
-	struct epki_order_query q = { .want_cert_info = true };
-	struct epki_order ord;
-	struct epki_resp r;
-	struct gw_err err;
 	static const char *const want_ous[] = { "Request", "For Test Use Only",
 		"Second", "Third" };
-	char long_cn[70], text[64];
+	struct env *e = *state;
+	struct epki_client_opts o;
+	struct epki_resp r;
+	struct gw_err err;
+	char text[64];
 	struct sim s2;
 	X509_NAME *n;
 	const X509 *leaf;
 	ASN1_STRING *d;
 	int i, k = -1;
 
-	sim_start(&s2,
-	    "profile_ous = For Test Use Only\nprofile_ous = Second, Third\n"
-	    "profile_upn = no\nemail_allowed = no\nemail_code = -9998\n"
-	    "max_ous = 2\ntimestamp_skew = 12\n"
-	    "profile_state_codes = VALIDATED, PENDING, SUSPENDED\n");
+	sim_start(&s2, knob_conf);
 	o = (struct epki_client_opts) { .url = s2.url, .timeout_s = 10 };
-	memset(&ord, 0, sizeof(ord));
-	ord.cn = "knobs";
-	ord.ous[ord.nous++] = "Request";
-	ord.upn = "someone@corp.example";
-	order_full(e, s2.url, &ord, &r);
-	assert_int_equal(r.cls, EPKI_OK);
+	knob_order(e, &s2, &r);
 	leaf = epki_resp_get0_cert_for_key(&r, e->key);
 	assert_non_null(leaf);
 	n = X509_get_subject_name(leaf);
@@ -724,7 +735,33 @@ test_fidelity_knobs(void **state)
 	assert_string_equal(r.profiles[0].not_after,
 	    "2099-12-31T23:59:59.000Z");
 	epki_resp_cleanup(&r);
+	assert_int_equal(sim_stop(&s2), 0);
+}
 
+/*
+ * Email refused with email_code, max_ous, the field lengths (-103,
+ * dotted ErrorField); LicenseNo on every order and the LicenseOrderNo
+ * filter.
+ */
+static void
+test_fidelity_refusals(void **state)
+{
+	struct env *e = *state;
+	struct epki_client_opts o;
+	struct epki_order_query q = { .want_cert_info = true };
+	struct epki_order ord;
+	struct epki_resp r;
+	struct gw_err err;
+	char long_cn[70];
+	struct sim s2;
+
+	sim_start(&s2, knob_conf);
+	o = (struct epki_client_opts) { .url = s2.url, .timeout_s = 10 };
+	knob_order(e, &s2, &r);
+	epki_resp_cleanup(&r);
+	memset(&ord, 0, sizeof(ord));
+	ord.cn = "knobs";
+	ord.ous[ord.nous++] = "Request";
 	/* Email on an account that may not: email_code, dotted field. */
 	ord.email = "a@example.com";
 	order_full(e, s2.url, &ord, &r);
@@ -774,13 +811,6 @@ test_fidelity_knobs(void **state)
 static void
 test_fidelity_serials_upn(void **state)
 {
-	static const char lenient[] =
-	    "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\""
-	    " xmlns:x=\"urn:elsewhere\"><s:Body><x:GetProfiles><x:Request>"
-	    "<x:QueryRequestHeader><x:AuthToken><x:UserName>PAR00000_scepgw"
-	    "</x:UserName><x:Password>epki-sim-password</x:Password>"
-	    "</x:AuthToken></x:QueryRequestHeader></x:Request></x:GetProfiles>"
-	    "</s:Body></s:Envelope>";
 	static const char *const confs[] = { "serial_format = upper\n",
 		"serial_format = lower\n", "serial_format = colon\n",
 		"serial_format = decimal\n" };
@@ -791,7 +821,6 @@ test_fidelity_serials_upn(void **state)
 	struct epki_order ord;
 	struct epki_resp r;
 	struct gw_err err;
-	struct buf out;
 	struct sim s2;
 	size_t i;
 
@@ -834,9 +863,25 @@ test_fidelity_serials_upn(void **state)
 	assert_string_equal(r.profiles[0].upn, "true");
 	epki_resp_cleanup(&r);
 	assert_int_equal(sim_stop(&s2), 0);
+}
 
-	/* lenient_ns: a GetProfiles in another namespace, children
-	 * qualified, is answered; strict, it is a soap:Client Fault. */
+/* lenient_ns: a GetProfiles in another namespace, children qualified, is
+ * answered; strict (the default), it is a soap:Client Fault. */
+static void
+test_fidelity_lenient_ns(void **state)
+{
+	static const char lenient[] =
+	    "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\""
+	    " xmlns:x=\"urn:elsewhere\"><s:Body><x:GetProfiles><x:Request>"
+	    "<x:QueryRequestHeader><x:AuthToken><x:UserName>PAR00000_scepgw"
+	    "</x:UserName><x:Password>epki-sim-password</x:Password>"
+	    "</x:AuthToken></x:QueryRequestHeader></x:Request></x:GetProfiles>"
+	    "</s:Body></s:Envelope>";
+	struct buf out;
+	struct sim s2;
+	int i;
+
+	(void)state;
 	for (i = 0; i < 2; i++) {
 		sim_start(&s2, i == 0 ? "lenient_ns = yes\n" : NULL);
 		assert_int_equal(admin(&s2, "/cr/ws/GasOrderService", lenient,
@@ -862,8 +907,10 @@ main(void)
 		cmocka_unit_test(test_fault_drop_then_find),
 		cmocka_unit_test(test_packs_and_profile),
 		cmocka_unit_test(test_leaf_extensions),
-		cmocka_unit_test(test_fidelity_knobs),
+		cmocka_unit_test(test_fidelity_profile),
+		cmocka_unit_test(test_fidelity_refusals),
 		cmocka_unit_test(test_fidelity_serials_upn),
+		cmocka_unit_test(test_fidelity_lenient_ns),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
