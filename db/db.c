@@ -189,6 +189,7 @@ db_cert_renewal_cleanup(struct db_cert_renewal *r)
 	db_cert_cleanup(&r->cert);
 	free(r->profile);
 	free(r->successor);
+	free(r->ou);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -288,8 +289,8 @@ db_cert_get(struct db *db, const char *serial_hex, struct db_cert *c,
 
 /*
  * Looks up the certificate with this serial (upper-case hex) for a
- * renewal: the row with its DER, the state and [profile NAME] of the
- * transaction that issued it (found under its archived name too, as
+ * renewal: the row with its DER, the state, [profile NAME] and ordered OU
+ * of the transaction that issued it (found under its archived name too, as
  * db_txn_archive() renames both), and a successor that makes a second
  * renewal refused. Returns 0 found (*r holds copies; free with
  * db_cert_renewal_cleanup()), 1 not found, -1 error (err set).

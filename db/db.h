@@ -206,6 +206,8 @@ struct db_cert_renewal {
 				default */
 	char *successor;     /* txid of a transaction renewing it that is
 				ORDERING or ISSUED, or NULL */
+	char *ou;	     /* the OU that transaction ordered, or NULL
+				(none, or no transaction) */
 };
 void db_cert_renewal_cleanup(struct db_cert_renewal *r);
 int db_cert_renewal(struct db *db, const char *serial_hex,

@@ -109,7 +109,8 @@ sq_cert_renewal(struct db *db, const char *serial_hex,
 	if (cert_row_read(st, &r->cert) != 0 ||
 	    db_col_blobdup(st, 8, &r->cert.der, &r->cert.der_len) != 0 ||
 	    db_col_strdup(st, 10, &r->profile) != 0 ||
-	    db_col_strdup(st, 11, &r->successor) != 0) {
+	    db_col_strdup(st, 11, &r->successor) != 0 ||
+	    db_col_strdup(st, 12, &r->ou) != 0) {
 		db_cert_renewal_cleanup(r);
 		gw_err_set(err, DB_ERR_SQL, "cert renewal: out of memory");
 		rc = -1;

@@ -101,7 +101,7 @@
 	    "c.not_after, c.revoked, c.revoke_reason, c.cert_der, t.state, "     \
 	    "t.profile, (SELECT s.txid FROM transactions s "                     \
 	    "WHERE s.renews = c.serial_hex AND s.state IN (1, 2) "               \
-	    "ORDER BY s.id LIMIT 1) FROM certificates c "                        \
+	    "ORDER BY s.id LIMIT 1), t.ou FROM certificates c "                  \
 	    "LEFT JOIN transactions t ON t.txid = c.txid "                       \
 	    "WHERE c.serial_hex = ?1")                                           \
 	X(CERT_REVOKE,                                                           \

@@ -58,7 +58,7 @@ struct epki_order {
 
 struct epki_error {
 	int code;	   /* -4001 */
-	char field[64];	   /* ErrorField, or "" */
+	char field[128];   /* ErrorField as sent (a dotted path), or "" */
 	char message[256]; /* ErrorMessage, or "" */
 };
 
@@ -84,6 +84,7 @@ struct epki_found {
 	char order_status[16]; /* OrderInfo/OrderStatus: 4 issued, 7 revoked */
 	char product_code[64]; /* OrderInfo/ProductCode */
 	char profile_id[64];   /* OrderInfo/ProfileNo */
+	char license_no[64];   /* OrderInfo/LicenseNo */
 	char request_date[48]; /* OrderInfo/RequestDate, as sent */
 	char issue_date[48];   /* OrderInfo/IssueDate, as sent */
 	char cert_status[16];  /* CrCertificateInfo/CertificateStatus */
@@ -122,6 +123,7 @@ struct epki_profile {
 	char locality[128]; /* Locality */
 	char country[8];    /* Country */
 	char hash_type[32]; /* ProfileAttributes/HashType */
+	char upn[16];	    /* ProfileAttributes/UPN, "true" or "false" */
 };
 
 /* A parsed response of any operation. */
@@ -163,6 +165,9 @@ int epki_soap_profiles_build(const struct epki_auth *auth,
     const char *profile_id, struct buf *out, struct gw_err *err);
 enum epki_profile_state epki_profile_state(const struct epki_profile *p);
 const char *epki_profile_state_name(enum epki_profile_state s);
+int epki_date_day(const char *s, long *days);
+int epki_serial_norm(const char *in, char *out, size_t n);
+bool epki_serial_matches(const char *api, const X509 *cert);
 int epki_soap_parse(const char *op, long http_status, const uint8_t *body,
     size_t len, struct epki_resp *out, struct gw_err *err);
 void epki_resp_init(struct epki_resp *r);
@@ -270,6 +275,7 @@ struct epki_req {
 	bool want_p7;	       /* OrderQueryOption/ReturnP7 */
 	char *owned[16 + EPKI_MAX_OUS]; /* strings behind order, query */
 	size_t nowned;
+	bool lenient; /* parsed by local name (epki_soap_req_parse_ns) */
 };
 
 /* GetOrderByOrderId detail; NULL members are sent as empty elements. */
@@ -278,6 +284,7 @@ struct epki_order_info {
 	const char *order_status; /* "4" */
 	const char *product_code;
 	const char *profile_id;
+	const char *license_no; /* LicenseNo, the licence pack */
 	const char *request_date;
 	const char *issue_date;
 	const char *not_before;
@@ -302,7 +309,9 @@ struct epki_profile_rec {
 	const char *not_after;
 	const char *cn;
 	const char *org;
-	const char *ou; /* one OrganizationUnit, or NULL */
+	const char *const *ous; /* OrganizationUnits/OrganizationUnit* */
+	size_t nous;
+	bool upn; /* ProfileAttributes/UPN */
 	const char *st;
 	const char *locality;
 	const char *country;
@@ -329,6 +338,8 @@ struct epki_reply {
 const char *epki_op_name(enum epki_op op);
 int epki_soap_req_parse(const uint8_t *body, size_t len, struct epki_req *out,
     struct gw_err *err);
+int epki_soap_req_parse_ns(const uint8_t *body, size_t len, bool lenient,
+    struct epki_req *out, struct gw_err *err);
 void epki_req_cleanup(struct epki_req *r);
 int epki_soap_reply_build(const struct epki_reply *r, struct buf *out,
     struct gw_err *err);

@@ -8,8 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libxml/tree.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
 
 #include "buf.h"
 #include "gw_err.h"
@@ -160,6 +164,7 @@ found_fill(xmlNodePtr d, struct epki_found *f)
 	COPY(info, "OrderStatus", f->order_status);
 	COPY(info, "ProductCode", f->product_code);
 	COPY(info, "ProfileNo", f->profile_id);
+	COPY(info, "LicenseNo", f->license_no);
 	COPY(info, "RequestDate", f->request_date);
 	COPY(info, "IssueDate", f->issue_date);
 	COPY(ci, "CertificateStatus", f->cert_status);
@@ -243,6 +248,7 @@ profile_fill(xmlNodePtr d, struct epki_profile *p)
 	COPY(vp, "NotAfter", p->not_after);
 	profile_dn(kid(d, "ProfileDnAttributes"), p);
 	COPY(kid(d, "ProfileAttributes"), "HashType", p->hash_type);
+	COPY(kid(d, "ProfileAttributes"), "UPN", p->upn);
 	p->state = epki_profile_state(p);
 }
 
@@ -320,7 +326,8 @@ code_in(const char *code, const char *const *list)
  * What a profile's state means, from its dates first (they are named in
  * the schema) and then its ProfileOrderState, read with the GAS status
  * codes (a guess: EPKI documents none): CancelDate or 3/5 cancelled;
- * SuspendDate or 9 (locked) suspended; 4 valid; 1, 2, 8 pending.
+ * SuspendDate or 9 (locked) suspended; 4 or VALIDATED valid; 1, 2, 8
+ * pending. Anything else is unknown, which callers treat as not usable.
  */
 enum epki_profile_state
 epki_profile_state(const struct epki_profile *p)
@@ -333,7 +340,9 @@ epki_profile_state(const struct epki_profile *p)
 		return EPKI_PROFILE_CANCELLED;
 	if (p->suspend_date[0] != '\0' || code_in(p->state_code, suspended))
 		return EPKI_PROFILE_SUSPENDED;
-	if (strcmp(p->state_code, "4") == 0)
+	/* "Validated" is the word GCC's Search Profiles shows. */
+	if (strcmp(p->state_code, "4") == 0 ||
+	    strcasecmp(p->state_code, "VALIDATED") == 0)
 		return EPKI_PROFILE_VALID;
 	if (code_in(p->state_code, pending))
 		return EPKI_PROFILE_PENDING;
@@ -357,4 +366,116 @@ epki_profile_state_name(enum epki_profile_state s)
 	if ((int)s < 0 || s >= EPKI_PROFILE__MAX)
 		return "unknown";
 	return names[s];
+}
+
+/* Reads exactly n digits at *p into *v and advances; 0 or -1. */
+static int
+date_digits(const char **p, int n, long *v)
+{
+	for (*v = 0; n > 0; n--, (*p)++) {
+		if (**p < '0' || **p > '9')
+			return -1;
+		*v = *v * 10 + (**p - '0');
+	}
+	return 0;
+}
+
+/*
+ * The day of a date GlobalSign sends as xs:string in query results (its
+ * format is undocumented, README "Talking to GlobalSign"): YYYY-MM-DD or
+ * YYYY/MM/DD, optionally followed by a time, which is ignored. Writes the
+ * days since 1970-01-01 into *days; 0, or -1 when s is none of those.
+ */
+int
+epki_date_day(const char *s, long *days)
+{
+	long y, m, d, era, yoe, doy;
+	const char *p = s;
+	char sep;
+
+	if (s == NULL || date_digits(&p, 4, &y) == -1 ||
+	    ((sep = *p++) != '-' && sep != '/') ||
+	    date_digits(&p, 2, &m) == -1 || *p++ != sep ||
+	    date_digits(&p, 2, &d) == -1 || m < 1 || m > 12 || d < 1 ||
+	    d > 31 || (*p != '\0' && *p != 'T' && *p != ' '))
+		return -1;
+	/* Days from civil (proleptic Gregorian, eras of 400 years). */
+	y -= m <= 2;
+	era = y / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	*days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+	return 0;
+}
+
+/*
+ * Brings a SerialNumber as GlobalSign may write it (its format is
+ * undocumented: "0A1B", "0a:1b", "0a 1b", "0x0A1B") to one form: upper-case
+ * hex without separators or leading zeros ("A1B"; "0" for zero). 0, or -1
+ * when it is not a hex number or does not fit n.
+ */
+int
+epki_serial_norm(const char *in, char *out, size_t n)
+{
+	size_t k = 0;
+	char c;
+
+	if (in[0] == '0' && (in[1] == 'x' || in[1] == 'X'))
+		in += 2;
+	for (; *in != '\0'; in++) {
+		c = *in;
+		if (c == ':' || c == ' ' || c == '-')
+			continue;
+		if (c >= 'a' && c <= 'f')
+			c = (char)(c - 'a' + 'A');
+		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F')))
+			return -1;
+		if (k == 0 && c == '0')
+			continue; /* a leading zero */
+		if (k + 1 >= n)
+			return -1;
+		out[k++] = c;
+	}
+	if (k == 0) {
+		if (n < 2)
+			return -1;
+		out[k++] = '0';
+	}
+	out[k] = '\0';
+	return 0;
+}
+
+/*
+ * True when a SerialNumber names the serial of cert: compared after
+ * epki_serial_norm() as hex, or, for a string of decimal digits only, as
+ * a decimal number too (a form GlobalSign might use). The certificate is
+ * the key the gateway stores; this only checks an answer's consistency.
+ */
+bool
+epki_serial_matches(const char *api, const X509 *cert)
+{
+	char norm[128], *hex = NULL, *dec = NULL;
+	BIGNUM *bn;
+	bool ok = false;
+
+	if (api == NULL || cert == NULL ||
+	    (bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL)) ==
+		NULL)
+		return false;
+	if ((hex = BN_bn2hex(bn)) != NULL &&
+	    epki_serial_norm(api, norm, sizeof(norm)) == 0) {
+		/* BN_bn2hex writes "0" or hex without leading zeros. */
+		ok = strcmp(norm,
+			 hex[0] == '0' && hex[1] != '\0' ? hex + 1 : hex) == 0;
+	}
+	if (!ok && strspn(api, "0123456789") == strlen(api) &&
+	    (dec = BN_bn2dec(bn)) != NULL) {
+		while (api[0] == '0' && api[1] != '\0')
+			api++;
+		ok = strcmp(api, dec) == 0;
+	}
+	OPENSSL_free(hex);
+	OPENSSL_free(dec);
+	BN_free(bn);
+	return ok;
 }

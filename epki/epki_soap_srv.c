@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libxml/tree.h>
 
@@ -39,6 +40,18 @@ epki_op_name(enum epki_op op)
 }
 
 /*
+ * The child element name of parent: unqualified and exact case, as the
+ * schema says and JAXB binds, or with r->lenient any namespace and case
+ * (a server binding by local name, which the public evidence cannot rule
+ * out: epki-sim's lenient_ns).
+ */
+static xmlNodePtr
+kid(const struct epki_req *r, xmlNodePtr parent, const char *name)
+{
+	return epki_xml_child(parent, name, !r->lenient);
+}
+
+/*
  * The text of the unqualified child name of parent, owned by r, or NULL.
  * The simulator is strict where JAXB is: a qualified child is unknown.
  */
@@ -49,7 +62,7 @@ req_text(struct epki_req *r, xmlNodePtr parent, const char *name)
 
 	if (r->nowned == sizeof(r->owned) / sizeof(r->owned[0]))
 		return NULL;
-	if ((s = epki_xml_text(epki_xml_child(parent, name, true))) == NULL)
+	if ((s = epki_xml_text(kid(r, parent, name))) == NULL)
 		return NULL;
 	r->owned[r->nowned++] = s;
 	return s;
@@ -61,10 +74,9 @@ req_auth(struct epki_req *r, xmlNodePtr req, const char *header)
 {
 	xmlNodePtr tok;
 
-	tok = epki_xml_child(epki_xml_child(req, header, true), "AuthToken",
-	    true);
-	r->user = epki_xml_text(epki_xml_child(tok, "UserName", true));
-	r->password = epki_xml_text(epki_xml_child(tok, "Password", true));
+	tok = kid(r, kid(r, req, header), "AuthToken");
+	r->user = epki_xml_text(kid(r, tok, "UserName"));
+	r->password = epki_xml_text(kid(r, tok, "Password"));
 }
 
 /* Reads a whole decimal int; -1 if s is not one (xs:int). */
@@ -104,11 +116,14 @@ req_order(struct epki_req *r, xmlNodePtr req, struct gw_err *err)
 		r->has_year = true;
 	}
 	o->upn = req_text(r, req, "UPN");
-	dn = epki_xml_child(req, "DnAttributes", true);
+	dn = kid(r, req, "DnAttributes");
 	o->cn = req_text(r, dn, "CommonName");
 	o->email = req_text(r, dn, "Email");
 	for (n = dn == NULL ? NULL : dn->children; n != NULL; n = n->next) {
-		if (!epki_xml_is(n, NULL, "OrganizationUnit") ||
+		if (n->type != XML_ELEMENT_NODE ||
+		    (r->lenient ? strcasecmp((const char *)n->name,
+				      "OrganizationUnit") != 0 :
+				  !epki_xml_is(n, NULL, "OrganizationUnit")) ||
 		    o->nous == EPKI_MAX_OUS ||
 		    r->nowned == sizeof(r->owned) / sizeof(r->owned[0]))
 			continue;
@@ -121,9 +136,9 @@ req_order(struct epki_req *r, xmlNodePtr req, struct gw_err *err)
 
 /* True if the option child of opt says "true". */
 static bool
-req_flag(xmlNodePtr opt, const char *name)
+req_flag(const struct epki_req *r, xmlNodePtr opt, const char *name)
 {
-	char *s = epki_xml_text(epki_xml_child(opt, name, true));
+	char *s = epki_xml_text(kid(r, opt, name));
 	bool on = s != NULL && strcmp(s, "true") == 0;
 
 	free(s);
@@ -137,11 +152,11 @@ req_get_order(struct epki_req *r, xmlNodePtr req)
 	xmlNodePtr opt;
 
 	req_auth(r, req, "QueryRequestHeader");
-	r->order_no = epki_xml_text(epki_xml_child(req, "OrderNo", true));
-	opt = epki_xml_child(req, "OrderQueryOption", true);
-	r->want_cert_info = req_flag(opt, "ReturnCertificateInfo");
-	r->want_fulfillment = req_flag(opt, "ReturnFulfillment");
-	r->want_p7 = req_flag(opt, "ReturnP7");
+	r->order_no = epki_xml_text(kid(r, req, "OrderNo"));
+	opt = kid(r, req, "OrderQueryOption");
+	r->want_cert_info = req_flag(r, opt, "ReturnCertificateInfo");
+	r->want_fulfillment = req_flag(r, opt, "ReturnFulfillment");
+	r->want_p7 = req_flag(r, opt, "ReturnP7");
 }
 
 /* Reads a GetOrders Request. */
@@ -152,7 +167,7 @@ req_get_orders(struct epki_req *r, xmlNodePtr req)
 	xmlNodePtr p, opt;
 
 	req_auth(r, req, "QueryRequestHeader");
-	p = epki_xml_child(req, "OrderQueryParam", true);
+	p = kid(r, req, "OrderQueryParam");
 	q->product_code = req_text(r, p, "ProductCode");
 	q->profile_id = req_text(r, p, "ProfileOrderNo");
 	q->license_no = req_text(r, p, "LicenseOrderNo");
@@ -163,9 +178,9 @@ req_get_orders(struct epki_req *r, xmlNodePtr req)
 	q->issue_from = req_text(r, p, "IssueDateFrom");
 	q->issue_to = req_text(r, p, "IssueDateTo");
 	q->cn = req_text(r, p, "CommonName");
-	opt = epki_xml_child(req, "OrdersQueryOption", true);
-	q->want_cert_info = req_flag(opt, "ReturnCertificateInfo");
-	q->want_fulfillment = req_flag(opt, "ReturnFulfillment");
+	opt = kid(r, req, "OrdersQueryOption");
+	q->want_cert_info = req_flag(r, opt, "ReturnCertificateInfo");
+	q->want_fulfillment = req_flag(r, opt, "ReturnFulfillment");
 }
 
 /* Reads a Revoke or GetProfiles Request. */
@@ -176,13 +191,12 @@ req_revoke_profiles(struct epki_req *r, xmlNodePtr req)
 
 	if (r->op == EPKI_OP_REVOKE) {
 		req_auth(r, req, "OrderRequestHeader");
-		r->order_no =
-		    epki_xml_text(epki_xml_child(req, "OrderID", true));
+		r->order_no = epki_xml_text(kid(r, req, "OrderID"));
 		return;
 	}
 	req_auth(r, req, "QueryRequestHeader");
-	p = epki_xml_child(req, "ProfileQueryParam", true);
-	r->order_no = epki_xml_text(epki_xml_child(p, "ProfileOrderNo", true));
+	p = kid(r, req, "ProfileQueryParam");
+	r->order_no = epki_xml_text(kid(r, p, "ProfileOrderNo"));
 }
 
 /* Picks the operation from the Body's first element. */
@@ -195,7 +209,9 @@ req_dispatch(struct epki_req *r, xmlNodePtr w)
 	    w->ns == NULL ? "" : (const char *)w->ns->href,
 	    (const char *)w->name);
 	for (op = EPKI_OP_ORDER; op < EPKI_OP__MAX; op++)
-		if (epki_xml_is(w, EPKI_NS, op_names[op]))
+		if (epki_xml_is(w, EPKI_NS, op_names[op]) ||
+		    (r->lenient &&
+			strcmp((const char *)w->name, op_names[op]) == 0))
 			r->op = (enum epki_op)op;
 }
 
@@ -210,12 +226,25 @@ int
 epki_soap_req_parse(const uint8_t *body, size_t len, struct epki_req *out,
     struct gw_err *err)
 {
+	return epki_soap_req_parse_ns(body, len, false, out, err);
+}
+
+/*
+ * epki_soap_req_parse(), with lenient: the wrapper matched by its local
+ * name in any namespace, and children bound by local name in any
+ * namespace and case.
+ */
+int
+epki_soap_req_parse_ns(const uint8_t *body, size_t len, bool lenient,
+    struct epki_req *out, struct gw_err *err)
+{
 	xmlNodePtr env, bdy, w, req;
 	struct gw_err xerr;
 	xmlDocPtr doc;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	out->lenient = lenient;
 	if ((doc = epki_xml_read(body, len, &xerr)) == NULL) {
 		gw_err_set(err, EINVAL, "Unmarshalling Error: %s", xerr.msg);
 		return -1;
@@ -230,7 +259,7 @@ epki_soap_req_parse(const uint8_t *body, size_t len, struct epki_req *out,
 		goto out;
 	}
 	req_dispatch(out, w);
-	req = epki_xml_child(w, "Request", true);
+	req = kid(out, w, "Request");
 	rc = 0;
 	if (out->op == EPKI_OP_ORDER)
 		rc = req_order(out, req, err);
@@ -325,6 +354,7 @@ rep_order_info(struct buf *out, const struct epki_reply *r,
 	    rep_text(out, "OrderStatus", i->order_status) == -1 ||
 	    rep_text(out, "ProductCode", i->product_code) == -1 ||
 	    rep_text(out, "ProfileNo", i->profile_id) == -1 ||
+	    rep_text(out, "LicenseNo", i->license_no) == -1 ||
 	    rep_text(out, "RequestDate", i->request_date) == -1 ||
 	    rep_text(out, "OrderDate", i->request_date) == -1 ||
 	    rep_text(out, "IssueDate", i->issue_date) == -1 ||
@@ -405,6 +435,20 @@ rep_get_orders(struct buf *out, const struct epki_reply *r)
 	return buf_addstr(out, "</OrderDetails>");
 }
 
+/* Appends OrganizationUnits with each of the profile's OUs. */
+static int
+rep_profile_ous(struct buf *out, const struct epki_profile_rec *p)
+{
+	size_t i;
+
+	if (buf_addstr(out, "<OrganizationUnits>") == -1)
+		return -1;
+	for (i = 0; i < p->nous; i++)
+		if (rep_text(out, "OrganizationUnit", p->ous[i]) == -1)
+			return -1;
+	return buf_addstr(out, "</OrganizationUnits>");
+}
+
 /* Appends one ProfileDetail. */
 static int
 rep_profile(struct buf *out, const struct epki_profile_rec *p)
@@ -423,17 +467,18 @@ rep_profile(struct buf *out, const struct epki_profile_rec *p)
 		"</ValidityPeriod></ProfileInfo><ProfileDnAttributes>") == -1 ||
 	    rep_text(out, "CommonName", p->cn) == -1 ||
 	    rep_text(out, "Organization", p->org) == -1 ||
-	    buf_addstr(out, "<OrganizationUnits>") == -1 ||
-	    (p->ou != NULL && rep_text(out, "OrganizationUnit", p->ou) == -1) ||
-	    buf_addstr(out, "</OrganizationUnits>") == -1 ||
+	    rep_profile_ous(out, p) == -1 ||
 	    rep_text(out, "StateOrProvince", p->st) == -1 ||
 	    rep_text(out, "Locality", p->locality) == -1 ||
-	    rep_text(out, "Country", p->country) == -1)
+	    rep_text(out, "Country", p->country) == -1 ||
+	    buf_printf(out,
+		"</ProfileDnAttributes><ProfileAttributes>"
+		"<HashType>SHA256</HashType><EFSOption>false</EFSOption>"
+		"<UPN>%s</UPN>",
+		p->upn ? "true" : "false") == -1)
 		return -1;
 	return buf_addstr(out,
-	    "</ProfileDnAttributes><ProfileAttributes>"
-	    "<HashType>SHA256</HashType><EFSOption>false</EFSOption>"
-	    "<UPN>false</UPN><RenewalType>0</RenewalType>"
+	    "<RenewalType>0</RenewalType>"
 	    "<NonExportable>false</NonExportable>"
 	    "<NonRepudiation>false</NonRepudiation>"
 	    "<OCSPOption>false</OCSPOption>"

@@ -24,6 +24,16 @@ struct gw_err;
 
 #define SIM_MAX_PACKS 8
 #define SIM_MAX_FAULTS 16
+#define SIM_MAX_PROFILE_OUS 4
+
+/* How GetOrderByOrderId/GetOrders write CrCertificateInfo/SerialNumber. */
+enum sim_serial_fmt {
+	SIM_SERIAL_UPPER, /* 0A1B..., BN_bn2hex */
+	SIM_SERIAL_LOWER, /* 0a1b... */
+	SIM_SERIAL_COLON, /* 0a:1b:... */
+	SIM_SERIAL_DECIMAL,
+	SIM_SERIAL__MAX
+};
 
 /* A licence pack of the profile. */
 struct sim_pack {
@@ -101,6 +111,21 @@ struct sim_conf {
 	enum sim_cert_format cert_format; /* cert_format = */
 	struct sim_fault faults[SIM_MAX_FAULTS]; /* fault = lines */
 	size_t nfaults;
+	/* What the public sources show of GlobalSign's behaviour
+	 * (epki/sim/README.md "sim.conf"). */
+	int timestamp_skew_h; /* hours added to every Timestamp */
+	enum sim_serial_fmt serial_fmt;
+	char profile_ous[SIM_MAX_PROFILE_OUS][64]; /* appended after the
+						      request's OUs */
+	size_t nprofile_ous;
+	bool profile_upn;   /* ProfileAttributes/UPN: UPN SAN issued */
+	bool email_allowed; /* false: an order with Email gets email_code */
+	long email_code;
+	long max_ous;		    /* OUs an order may carry; 0: no limit */
+	char profile_not_after[16]; /* the profile's closing day */
+	time_t profile_not_after_t; /* the end of that day, UTC */
+	char state_codes[SIM_PROFILE__MAX][32]; /* ProfileOrderState sent */
+	bool lenient_ns; /* dispatch and bind by local name */
 };
 
 struct sim {
@@ -185,6 +210,17 @@ const char *sim_profile_state_name(enum sim_profile_state st);
 int sim_profile_state_parse(const char *v, enum sim_profile_state *out);
 int sim_pack_parse(const char *v, struct sim_pack *p);
 
+/* sim_fidelity.c */
+void sim_fidelity_defaults(struct sim_conf *c);
+int sim_fidelity_set(struct sim_conf *c, const char *k, const char *v);
+int sim_check_dn(const struct sim_conf *c, const struct epki_order *o,
+    struct epki_error *e);
+size_t sim_utf8_len(const char *s);
+int sim_timestamp_skew(const struct sim_conf *c, struct buf *out);
+void sim_licence_no(size_t pack, char *out, size_t n);
+int sim_serial_text(enum sim_serial_fmt fmt, const ASN1_INTEGER *ai, char *out,
+    size_t n);
+
 /* sim_crl.c: the issuing CA's CRL, published at /crl/issuing.crl. */
 int sim_crl_der(struct sim *s, struct buf *out, struct gw_err *err);
 
@@ -214,6 +250,7 @@ struct sim_stored {
 	const char *request_date;
 	const char *profile;
 	const char *product;
+	const char *licence;	 /* LicenseNo of its pack, or NULL */
 	const char *revoke_date; /* or NULL */
 	X509 *leaf;
 };
@@ -231,7 +268,8 @@ void sim_orders_close(struct sim *s);
 int sim_order_id_ok(const char *id);
 int sim_order_save(struct sim *s, const char *id, const char *status,
     const char *request_date, const char *profile, const char *product,
-    const char *revoke_date, X509 *leaf, int with_state, struct gw_err *err);
+    const char *licence, const char *revoke_date, X509 *leaf, int with_state,
+    struct gw_err *err);
 int sim_stored_load(struct sim *s, const char *id, struct sim_stored *st);
 int sim_stored_load_locked(struct sim *s, const char *id,
     struct sim_stored *st);

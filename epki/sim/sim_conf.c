@@ -56,6 +56,7 @@ sim_conf_defaults(struct sim_conf *c)
 	c->no_licence_code = -6101;
 	c->profile_code = -105;
 	c->cert_format = SIM_CERT_PEM_X509;
+	sim_fidelity_defaults(c);
 }
 
 static const char *const profile_states[SIM_PROFILE__MAX] = {
@@ -227,9 +228,11 @@ static int
 conf_set_more(struct sim_conf *c, const char *k, const char *v)
 {
 	time_t t;
-	int clear;
+	int clear, rc;
 	long n;
 
+	if ((rc = sim_fidelity_set(c, k, v)) != 1)
+		return rc;
 	if (strcmp(k, "licence_expiry") == 0 && strlen(v) == 10 &&
 	    sim_date_parse(v, 1, &t) == 0) {
 		memcpy(c->expiry, v, 11);

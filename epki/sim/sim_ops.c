@@ -81,7 +81,7 @@ check_fields(const struct epki_req *rq, struct epki_error *e)
 	else if (o->csr_pem == NULL)
 		missing = "CSR";
 	else if (o->cn == NULL)
-		missing = "CommonName";
+		missing = "DnAttributes.CommonName";
 	if (missing != NULL)
 		return sim_fail(e, -102, missing,
 		    "A required parameter is missing.");
@@ -155,6 +155,9 @@ check_account(struct sim *s, const struct epki_order *o, struct epki_error *e)
 	if (st == SIM_PROFILE_SUSPENDED)
 		return sim_fail(e, (int)s->conf.profile_code, "ProfileID",
 		    "The profile is suspended.");
+	if (time(NULL) > s->conf.profile_not_after_t)
+		return sim_fail(e, (int)s->conf.profile_code, "ProfileID",
+		    "The profile's validity period has ended.");
 	return pack == PACK_NONE ? -1 : 0;
 }
 
@@ -235,7 +238,7 @@ order_issue(struct sim *s, EVP_PKEY *pub, const X509_PUBKEY *spki,
     struct epki_error *e)
 {
 	struct gw_err err;
-	char day[16], ts[48];
+	char day[16], ts[48], licence[32];
 	struct tm tm;
 	time_t now = time(NULL);
 	size_t pack;
@@ -264,9 +267,10 @@ order_issue(struct sim *s, EVP_PKEY *pub, const X509_PUBKEY *spki,
 	s->counter++;
 	s->spent++;
 	s->packs[pack].left--;
+	sim_licence_no(pack, licence, sizeof(licence));
 	if (epki_timestamp(ts, sizeof(ts)) == -1 ||
-	    sim_order_save(s, id, "4", ts, o->profile_id, o->product_code, NULL,
-		*leaf, 1, &err) == -1) {
+	    sim_order_save(s, id, "4", ts, o->profile_id, o->product_code,
+		licence, NULL, *leaf, 1, &err) == -1) {
 		fprintf(stderr, "epki-sim: order %s: %s\n", id, err.msg);
 		s->counter--;
 		s->spent--;
@@ -338,6 +342,7 @@ op_order(struct sim *s, const struct sockaddr *peer, struct epki_req *rq,
 	buf_init(&cert, ORDER_FILE_MAX);
 	if (sim_check_caller(s, rq, peer, &e) == 0 &&
 	    check_fields(rq, &e) == 0 &&
+	    sim_check_dn(&s->conf, &rq->order, &e) == 0 &&
 	    check_account(s, &rq->order, &e) == 0 &&
 	    check_csr(rq->order.csr_pem, &req, &pub, &e) == 0 &&
 	    order_issue(s, pub, X509_REQ_get_X509_PUBKEY(req), &rq->order, id,
@@ -520,7 +525,8 @@ sim_handle(struct sim *s, const struct sockaddr *peer, const uint8_t *body,
 	res->delay_ms = 0;
 	gw_err_clear(&err);
 	ERR_clear_error();
-	if (epki_soap_req_parse(body, len, &rq, &err) == -1) {
+	if (epki_soap_req_parse_ns(body, len, s->conf.lenient_ns, &rq, &err) ==
+	    -1) {
 		sim_fault_pick(s, EPKI_OP_UNKNOWN, &res->delay_ms, NULL);
 		reply_fault(res, "soap:Client", err.msg);
 	} else if (rq.op == EPKI_OP_UNKNOWN) {
@@ -534,7 +540,9 @@ sim_handle(struct sim *s, const struct sockaddr *peer, const uint8_t *body,
 		sim_fault_pick(s, (int)rq.op, &res->delay_ms, &f);
 		rc = call_apply(s, peer, &rq, &f, res);
 	}
-	if (rc == -1)
+	if (rc == -1 ||
+	    (res->status == 200 &&
+		sim_timestamp_skew(&s->conf, res->out) == -1))
 		reply_fault(res, "soap:Server",
 		    "Internal error building the reply");
 	epki_req_cleanup(&rq);

@@ -334,7 +334,11 @@ cert_set_years(X509 *x, int years)
 									     -1;
 }
 
-/* The leaf subject: profile C/ST/L/O, then OU(s), CN and mailbox. */
+/*
+ * The leaf subject: profile C/ST/L/O, then the request's OU(s) followed
+ * by the profile's own (profile_ous, as GlobalSign's test system added
+ * "For Test Use Only"), CN and mailbox.
+ */
 static X509_NAME *
 leaf_name(const struct sim *s, const struct epki_order *o)
 {
@@ -350,6 +354,8 @@ leaf_name(const struct sim *s, const struct epki_order *o)
 	    name_add(n, "O", s->conf.org) == -1;
 	for (i = 0; i < o->nous && !bad; i++)
 		bad = name_add(n, "OU", o->ous[i]) == -1;
+	for (i = 0; i < s->conf.nprofile_ous && !bad; i++)
+		bad = name_add(n, "OU", s->conf.profile_ous[i]) == -1;
 	bad = bad || name_add(n, "CN", o->cn) == -1 ||
 	    (o->email != NULL && name_add(n, "emailAddress", o->email) == -1);
 	if (bad) {
@@ -582,6 +588,8 @@ int
 sim_pki_issue(struct sim *s, EVP_PKEY *pub, const X509_PUBKEY *spki,
     const struct epki_order *o, X509 **out, struct gw_err *err)
 {
+	/* The UPN only when the profile enables it (ProfileAttributes/UPN). */
+	const char *upn = s->conf.profile_upn ? o->upn : NULL;
 	X509_NAME *subj = NULL;
 	X509 *x = NULL;
 	int rc = -1;
@@ -590,8 +598,8 @@ sim_pki_issue(struct sim *s, EVP_PKEY *pub, const X509_PUBKEY *spki,
 	if ((subj = leaf_name(s, o)) == NULL ||
 	    (x = cert_start(pub, spki, subj, s->ca)) == NULL ||
 	    cert_set_years(x, o->years) == -1 || leaf_add_exts(s, x) == -1 ||
-	    ((o->email != NULL || o->upn != NULL) &&
-		leaf_add_san(x, o->email, o->upn) == -1) ||
+	    ((o->email != NULL || upn != NULL) &&
+		leaf_add_san(x, o->email, upn) == -1) ||
 	    X509_sign(x, s->ca_key, EVP_sha256()) <= 0) {
 		gw_err_set_ossl(err, EIO, "issuing");
 		goto out;

@@ -21,7 +21,6 @@
 /* Dates of the simulated profile (its vetting history is made up). */
 #define PROFILE_REQUESTED "2020-01-06T09:00:00.000Z"
 #define PROFILE_ISSUED "2020-01-08T09:00:00.000Z"
-#define PROFILE_NOT_AFTER "2099-12-31T23:59:59.000Z"
 #define PROFILE_SUSPENDED "2026-01-01T00:00:00.000Z"
 
 /* A parsed date range; from/to 0 when open. */
@@ -34,13 +33,21 @@ static int
 range_parse(const char *from, const char *to, const char *field_from,
     const char *field_to, struct range *r, struct epki_error *e)
 {
+	char field[64];
+
 	r->from = r->to = 0;
-	if (from != NULL && sim_date_parse(from, 0, &r->from) == -1)
-		return sim_fail(e, -104, field_from,
+	/* ErrorField: the dotted path of the nested field. */
+	if (from != NULL && sim_date_parse(from, 0, &r->from) == -1) {
+		snprintf(field, sizeof(field), "OrderQueryParam.%s",
+		    field_from);
+		return sim_fail(e, -104, field,
 		    "The parameter has the wrong format.");
-	if (to != NULL && sim_date_parse(to, 1, &r->to) == -1)
-		return sim_fail(e, -104, field_to,
+	}
+	if (to != NULL && sim_date_parse(to, 1, &r->to) == -1) {
+		snprintf(field, sizeof(field), "OrderQueryParam.%s", field_to);
+		return sim_fail(e, -104, field,
 		    "The parameter has the wrong format.");
+	}
 	return 0;
 }
 
@@ -80,6 +87,7 @@ order_matches(const struct epki_order_query *q, const struct range *req,
 {
 	return eq_or_any(q->product_code, st->product) &&
 	    eq_or_any(q->profile_id, st->profile) &&
+	    eq_or_any(q->license_no, st->licence) &&
 	    eq_or_any(q->order_state, st->status) &&
 	    eq_or_any(q->cert_state, st->status) && eq_or_any(q->cn, li->cn) &&
 	    range_has(req, st->request_date) && range_has(iss, li->nb);
@@ -203,8 +211,8 @@ revoke_store(struct sim *s, const char *id, struct epki_error *e)
 	}
 	if (epki_timestamp(ts, sizeof(ts)) == -1 ||
 	    sim_order_save(s, id, "7", st.request_date,
-		st.profile ? st.profile : "", st.product ? st.product : "", ts,
-		st.leaf, 0, &err) == -1) {
+		st.profile ? st.profile : "", st.product ? st.product : "",
+		st.licence, ts, st.leaf, 0, &err) == -1) {
 		sim_fail(e, -300, NULL, "Database error.");
 		goto out;
 	}
@@ -248,37 +256,41 @@ int
 sim_op_get_profiles(struct sim *s, const struct sockaddr *peer,
     struct epki_req *rq, int warn, struct buf *out)
 {
-	static const char *const codes[SIM_PROFILE__MAX] = {
-		[SIM_PROFILE_VALIDATED] = "4",
-		[SIM_PROFILE_PENDING] = "2",
-		[SIM_PROFILE_SUSPENDED] = "9",
-	};
 	struct epki_reply rep = { .op = EPKI_OP_GET_PROFILES,
 		.success_code = -1 };
+	const char *ous[SIM_MAX_PROFILE_OUS];
 	struct epki_profile_rec p;
 	enum sim_profile_state st;
 	struct epki_error e;
+	char not_after[32];
+	size_t i;
 
 	memset(&e, 0, sizeof(e));
+	for (i = 0; i < s->conf.nprofile_ous; i++)
+		ous[i] = s->conf.profile_ous[i];
+	snprintf(not_after, sizeof(not_after), "%sT23:59:59.000Z",
+	    s->conf.profile_not_after);
 	if (sim_check_caller(s, rq, peer, &e) == -1)
 		goto reply;
 	pthread_mutex_lock(&s->mu);
 	st = s->profile_state;
 	pthread_mutex_unlock(&s->mu);
 	p = (struct epki_profile_rec) { .profile_id = s->conf.profile,
-		.state_code = codes[st],
+		.state_code = s->conf.state_codes[st],
 		.request_date = PROFILE_REQUESTED,
 		.issue_date = st == SIM_PROFILE_PENDING ? NULL : PROFILE_ISSUED,
 		.suspend_date =
 		    st == SIM_PROFILE_SUSPENDED ? PROFILE_SUSPENDED : NULL,
 		.not_before = st == SIM_PROFILE_PENDING ? NULL : PROFILE_ISSUED,
-		.not_after =
-		    st == SIM_PROFILE_PENDING ? NULL : PROFILE_NOT_AFTER,
+		.not_after = st == SIM_PROFILE_PENDING ? NULL : not_after,
 		.cn = s->conf.org,
 		.org = s->conf.org,
 		.st = s->conf.state,
 		.locality = s->conf.locality,
-		.country = s->conf.country };
+		.country = s->conf.country,
+		.ous = ous,
+		.nous = s->conf.nprofile_ous,
+		.upn = s->conf.profile_upn };
 	rep.success_code = 0;
 	if (rq->order_no == NULL ||
 	    strcmp(rq->order_no, s->conf.profile) == 0) {

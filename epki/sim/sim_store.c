@@ -260,7 +260,8 @@ sim_state_save(struct sim *s, struct gw_err *err)
 int
 sim_order_save(struct sim *s, const char *id, const char *status,
     const char *request_date, const char *profile, const char *product,
-    const char *revoke_date, X509 *leaf, int with_state, struct gw_err *err)
+    const char *licence, const char *revoke_date, X509 *leaf, int with_state,
+    struct gw_err *err)
 {
 	struct buf b;
 	size_t len;
@@ -277,6 +278,7 @@ sim_order_save(struct sim *s, const char *id, const char *status,
 	    rec_field(&b, "request_date", request_date) == -1 ||
 	    rec_field(&b, "profile", profile) == -1 ||
 	    rec_field(&b, "product", product) == -1 ||
+	    (licence != NULL && rec_field(&b, "licence", licence) == -1) ||
 	    (revoke_date != NULL &&
 		rec_field(&b, "revoke_date", revoke_date) == -1) ||
 	    rec_cert(&b, leaf) == -1 || buf_addstr(&b, "\n") == -1)
@@ -341,6 +343,8 @@ stored_parse(char *rec, struct sim_stored *st)
 			st->profile = v;
 		else if (strcmp(line, "product") == 0)
 			st->product = v;
+		else if (strcmp(line, "licence") == 0)
+			st->licence = v;
 		else if (strcmp(line, "revoke_date") == 0)
 			st->revoke_date = v;
 		else if (strcmp(line, "cert") == 0 && st->leaf == NULL)
@@ -570,7 +574,7 @@ journal_import(struct sim *s, struct gw_err *err)
 			    st.status != NULL ? st.status : "4",
 			    st.request_date != NULL ? st.request_date : "",
 			    st.profile != NULL ? st.profile : "",
-			    st.product != NULL ? st.product : "",
+			    st.product != NULL ? st.product : "", NULL,
 			    st.revoke_date, st.leaf, 0, err);
 		sim_stored_cleanup(&st);
 	}
@@ -687,15 +691,10 @@ sim_leaf_info_cleanup(struct sim_leaf_info *li)
 int
 sim_leaf_info_fill(const struct sim *s, X509 *leaf, struct sim_leaf_info *li)
 {
-	const ASN1_INTEGER *ai = X509_get0_serialNumber(leaf);
-	BIGNUM *bn;
-	char *hex = NULL;
-	int rc = -1;
-
-	if ((bn = ASN1_INTEGER_to_BN(ai, NULL)) == NULL ||
-	    (hex = BN_bn2hex(bn)) == NULL)
-		goto out;
-	snprintf(li->serial, sizeof(li->serial), "%s", hex);
+	/* SerialNumber in the configured format (serial_format). */
+	if (sim_serial_text(s->conf.serial_fmt, X509_get0_serialNumber(leaf),
+		li->serial, sizeof(li->serial)) == -1)
+		return -1;
 	time_text(X509_get0_notBefore(leaf), li->nb, sizeof(li->nb));
 	time_text(X509_get0_notAfter(leaf), li->na, sizeof(li->na));
 	name_text(X509_get_subject_name(leaf), NID_commonName, li->cn,
@@ -704,12 +703,8 @@ sim_leaf_info_fill(const struct sim *s, X509 *leaf, struct sim_leaf_info *li)
 	    li->email, (int)sizeof(li->email));
 	if (sim_cert_text(s, leaf, sim_cert_format_get(s), &li->pem) == -1 ||
 	    sim_pki_p7_pem(s, leaf, &li->p7) == -1)
-		goto out;
-	rc = 0;
-out:
-	OPENSSL_free(hex);
-	BN_free(bn);
-	return rc;
+		return -1;
+	return 0;
 }
 
 /* Points info at what st and li hold for order id (GetOrderByOrderId). */
@@ -721,6 +716,7 @@ sim_order_info_set(struct epki_order_info *info, const char *id,
 		.order_status = st->status,
 		.product_code = st->product,
 		.profile_id = st->profile,
+		.license_no = st->licence,
 		.request_date = st->request_date,
 		.issue_date = li->nb,
 		.not_before = li->nb,

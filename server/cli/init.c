@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -41,6 +42,8 @@
 #include "secure.h"
 
 #define EXIT_USAGE 2
+/* Days before the EPKI profile closes that `check` warns (README). */
+#define PROFILE_WARN_DAYS 30
 #define PROD_URL "https://system.globalsign.com/cr/ws/GasOrderService"
 
 struct init_opts {
@@ -638,9 +641,61 @@ profile_advice(enum epki_profile_state s)
 		return "the profile is cancelled: create and have GlobalSign "
 		       "vet a new profile in GCC, then set [epki] profile_id";
 	default:
-		return "GlobalSign sent a state this program does not know; "
-		       "check that GCC > Search Profiles shows it Validated";
+		return "GlobalSign sent a ProfileOrderState this program does "
+		       "not know, so orders are not expected to work: check "
+		       "that GCC > Enterprise PKI > Search Profiles shows the "
+		       "profile Validated";
 	}
+}
+
+/*
+ * The profile's closing date (ProfileInfo/ValidityPeriod/NotAfter): orders
+ * fail once it has passed; a warning from PROFILE_WARN_DAYS before.
+ * Returns 1 when it has passed.
+ */
+static int
+check_epki_profile_closing(const struct epki_profile *p)
+{
+	const char *what = "EPKI profile validity";
+	char detail[512];
+	long day, left;
+
+	if (p->not_after[0] == '\0') {
+		check_note("INFO", what,
+		    "GetProfiles sent no closing date (ValidityPeriod/NotAfter)");
+		return 0;
+	}
+	if (epki_date_day(p->not_after, &day) == -1) {
+		snprintf(detail, sizeof(detail),
+		    "closing date \"%s\" not understood; check the Closing "
+		    "Profile validity date in GCC > Enterprise PKI > Search "
+		    "Profiles",
+		    p->not_after);
+		check_note("WARN", what, detail);
+		return 0;
+	}
+	left = day - (long)(time(NULL) / 86400);
+	if (left < 0) {
+		snprintf(detail, sizeof(detail),
+		    "profile %s closed on %.10s: orders are refused; ask "
+		    "GlobalSign to renew the profile, or set [epki] profile_id "
+		    "to a profile that is still valid",
+		    p->profile_id, p->not_after);
+		return check_line(false, what, detail);
+	}
+	snprintf(detail, sizeof(detail),
+	    "profile %s closes on %.10s, in %ld "
+	    "day%s%s",
+	    p->profile_id, p->not_after, left, left == 1 ? "" : "s",
+	    left <= PROFILE_WARN_DAYS ?
+		": orders will be refused from then on; ask GlobalSign to "
+		"renew the profile, or prepare another one" :
+		"");
+	if (left <= PROFILE_WARN_DAYS) {
+		check_note("WARN", what, detail);
+		return 0;
+	}
+	return check_line(true, what, detail);
 }
 
 /* The profile line: found, and in a state that lets orders through. */
@@ -682,11 +737,17 @@ check_epki_profile(const struct gw_config *cfg, const struct epki_resp *r)
 	    p->profile_id, epki_profile_state_name(s),
 	    p->state_code[0] != '\0' ? p->state_code : "-", p->org, p->locality,
 	    p->st, p->country, profile_advice(s));
-	if (s == EPKI_PROFILE_UNKNOWN) {
-		check_note("WARN", "EPKI profile", detail);
-		return 0;
-	}
-	return check_line(s == EPKI_PROFILE_VALID, "EPKI profile", detail);
+	/* An unknown state is not usable: GCC must show it Validated. */
+	if (check_line(s == EPKI_PROFILE_VALID, "EPKI profile", detail) != 0)
+		return 1;
+	/* GlobalSign issues a UPN only when the profile enables it. */
+	if (strcasecmp(p->upn, "false") == 0)
+		check_note("INFO", "EPKI profile UPN",
+		    "the profile's UPN attribute is off: GlobalSign puts no "
+		    "UPN (smart-card logon) in its certificates, even when a "
+		    "challenge or an upn template decides one; ask GlobalSign "
+		    "to enable UPN on the profile if devices need it");
+	return check_epki_profile_closing(p);
 }
 
 /* Licences: GetProfiles says nothing about them; say what an order will. */

@@ -51,8 +51,11 @@ config_epki_advice(int code)
 		       "API allow-list";
 	case -9200:
 		return "this GCC user may not use the API (ErrorCode -9200): "
-		       "make it an API user with EPKI API access in GCC, or "
-		       "set [epki] username to one that is";
+		       "the API user needs administrator rights in the "
+		       "GlobalSign customer portal (GCC) and EPKI API access, "
+		       "and this server's public IP address must be in the "
+		       "API IP Address Range; give the user those rights in "
+		       "GCC, or set [epki] username to one that has them";
 	case -9939:
 		return "the GlobalSign account is invalid, stopped or locked "
 		       "(ErrorCode -9939): contact GlobalSign support or "

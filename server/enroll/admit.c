@@ -249,8 +249,19 @@ enroll_renew_check(struct gw_ctx *ctx, struct enroll_op *op,
 	memset(id, 0, sizeof(*id));
 	X509_NAME_get_text_by_NID(subj, NID_commonName, id->cn,
 	    (int)sizeof(id->cn));
-	X509_NAME_get_text_by_NID(subj, NID_organizationalUnitName, id->ou,
-	    (int)sizeof(id->ou));
+	/*
+	 * The OU the issuing transaction ordered, not the certificate's
+	 * first: GlobalSign appends the profile's own OUs ("For Test Use
+	 * Only") after the request's (README "Talking to GlobalSign"), and
+	 * ordering those again would repeat them. The certificate's first
+	 * OU only when no transaction is on record.
+	 */
+	if (r.txn_state != 0)
+		snprintf(id->ou, sizeof(id->ou), "%s",
+		    r.ou != NULL ? r.ou : "");
+	else
+		X509_NAME_get_text_by_NID(subj, NID_organizationalUnitName,
+		    id->ou, (int)sizeof(id->ou));
 	cert_email(signer, id->email, sizeof(id->email));
 	snprintf(id->serial, sizeof(id->serial), "%s", serial);
 	if (r.profile != NULL && strcmp(r.profile, "default") != 0)

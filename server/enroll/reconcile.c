@@ -255,6 +255,15 @@ lookup_found(struct reconcile *r, const struct db_txn *t,
 	if (f->order_id[0] == '\0')
 		return LOOKUP_NONE;
 	leaf = certs_find_key(f->certs, pub);
+	/* The serial stored is the certificate's; SerialNumber, in a format
+	 * GlobalSign does not document, is compared normalised, only to
+	 * flag an answer that contradicts itself. */
+	if (leaf != NULL && f->serial[0] != '\0' &&
+	    !epki_serial_matches(f->serial, leaf))
+		log_warnx("txid=%s: GetOrders: order %s: SerialNumber %s is "
+			  "not the serial of its certificate; the "
+			  "certificate's is kept",
+		    t->txid, f->order_id, f->serial);
 	if (leaf != NULL)
 		return lookup_store(r, t, f->order_id, leaf);
 	if (f->certs != NULL)

@@ -841,6 +841,20 @@ test_write_from_struct(void **state)
 	config_free(c);
 }
 
+/* The -9200 advice names what SEPPmail's GlobalSign guide asks of the
+ * API user: administrator rights in GCC, and the API IP allow-list. */
+static void
+test_epki_advice_9200(void **state)
+{
+	const char *a = config_epki_advice(-9200);
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(strstr(a, "administrator rights"));
+	assert_non_null(strstr(a, "API IP Address Range"));
+	assert_non_null(strstr(a, "[epki] username"));
+}
+
 int
 main(void)
 {
@@ -854,6 +868,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bad, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_epki_url, setup, teardown),
+		cmocka_unit_test(test_epki_advice_9200),
 		cmocka_unit_test_setup_teardown(test_trusted_proxies, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, setup,

@@ -17,6 +17,8 @@
 #include <cmocka.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <openssl/bn.h>
+#include <openssl/x509.h>
 
 #include "buf.h"
 #include "gw_err.h"
@@ -367,11 +369,13 @@ test_reply_roundtrip(void **state)
 		{ .order_id = "MPS1", .order_status = "4", .cn = "a" },
 		{ .order_id = "MPS2", .order_status = "7", .cn = "b" },
 	};
+	static const char *const ous[] = { "Unit" };
 	struct epki_profile_rec prof = { .profile_id = "MP1",
 		.state_code = "9",
 		.suspend_date = "2026-01-01",
 		.org = "O&Co",
-		.ou = "Unit" };
+		.ous = ous,
+		.nous = 1 };
 	struct epki_error e = { -9938, "OrderID", "changed" };
 	struct epki_reply rep = { .op = EPKI_OP_GET_ORDERS,
 		.infos = infos,
@@ -551,6 +555,102 @@ test_submits(void **state)
 	buf_cleanup(&f.sent);
 }
 
+/* A throwaway certificate with serial hex (X509 only, unsigned). */
+static X509 *
+cert_with_serial(const char *hex)
+{
+	BIGNUM *bn = NULL;
+	X509 *x = X509_new();
+
+	assert_non_null(x);
+	assert_true(BN_hex2bn(&bn, hex) > 0);
+	assert_non_null(BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)));
+	BN_free(bn);
+	return x;
+}
+
+/*
+ * SerialNumber in every format GlobalSign might use (README "Talking to
+ * GlobalSign") names the same certificate once normalised: upper, lower,
+ * colon or blank separated hex, a 0x prefix, leading zeros, decimal.
+ */
+static void
+test_serial_forms(void **state)
+{
+	static const char *const same[] = { "32F10595CAF0ED7F2439A5D62ABD3FE8",
+		"32f10595caf0ed7f2439a5d62abd3fe8",
+		"32:f1:05:95:ca:f0:ed:7f:24:39:a5:d6:2a:bd:3f:e8",
+		"32 F1 05 95 CA F0 ED 7F 24 39 A5 D6 2A BD 3F E8",
+		"0x0032F10595CAF0ED7F2439A5D62ABD3FE8",
+		"67712856612004155714227075953324802024" };
+	X509 *x = cert_with_serial("32F10595CAF0ED7F2439A5D62ABD3FE8");
+	X509 *small = cert_with_serial("0A1B");
+	char out[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		print_message("%s\n", same[i]);
+		assert_true(epki_serial_matches(same[i], x));
+	}
+	assert_int_equal(epki_serial_norm(same[2], out, sizeof(out)), 0);
+	assert_string_equal(out, "32F10595CAF0ED7F2439A5D62ABD3FE8");
+	assert_int_equal(epki_serial_norm("00:0a:1b", out, sizeof(out)), 0);
+	assert_string_equal(out, "A1B");
+	assert_int_equal(epki_serial_norm("00", out, sizeof(out)), 0);
+	assert_string_equal(out, "0");
+	assert_int_equal(epki_serial_norm("0a1g", out, sizeof(out)), -1);
+	assert_int_equal(epki_serial_norm("0A1B", out, 3), -1);
+	assert_true(epki_serial_matches("0a:1b", small));
+	assert_true(epki_serial_matches("A1B", small));
+	assert_true(epki_serial_matches("2587", small)); /* decimal */
+	assert_false(epki_serial_matches("0A1C", small));
+	assert_false(epki_serial_matches("", small));
+	assert_false(
+	    epki_serial_matches("32F10595CAF0ED7F2439A5D62ABD3FE9", x));
+	X509_free(x);
+	X509_free(small);
+}
+
+/* Dates of query results: the day only, in the forms GlobalSign may use. */
+static void
+test_date_day(void **state)
+{
+	long d;
+
+	(void)state;
+	assert_int_equal(epki_date_day("1970-01-01", &d), 0);
+	assert_int_equal(d, 0);
+	assert_int_equal(epki_date_day("2099-12-31T23:59:59.000Z", &d), 0);
+	assert_int_equal(d, 47481);
+	assert_int_equal(epki_date_day("2019/07/25", &d), 0);
+	assert_int_equal(d, 18102);
+	assert_int_equal(epki_date_day("2019-07-25 10:00:00", &d), 0);
+	assert_int_equal(d, 18102);
+	assert_int_equal(epki_date_day("07/25/2019", &d), -1);
+	assert_int_equal(epki_date_day("2019-13-01", &d), -1);
+	assert_int_equal(epki_date_day("2019-07-25x", &d), -1);
+	assert_int_equal(epki_date_day("", &d), -1);
+	assert_int_equal(epki_date_day(NULL, &d), -1);
+}
+
+/* ProfileOrderState: GCC's word VALIDATED is usable; anything unknown
+ * is not. */
+static void
+test_profile_state_words(void **state)
+{
+	struct epki_profile p;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	snprintf(p.state_code, sizeof(p.state_code), "VALIDATED");
+	assert_int_equal(epki_profile_state(&p), EPKI_PROFILE_VALID);
+	snprintf(p.state_code, sizeof(p.state_code), "validated");
+	assert_int_equal(epki_profile_state(&p), EPKI_PROFILE_VALID);
+	snprintf(p.state_code, sizeof(p.state_code), "ACTIVE-ISH");
+	assert_int_equal(epki_profile_state(&p), EPKI_PROFILE_UNKNOWN);
+}
+
 int
 main(void)
 {
@@ -562,6 +662,9 @@ main(void)
 		cmocka_unit_test(test_builds),
 		cmocka_unit_test(test_reply_roundtrip),
 		cmocka_unit_test(test_submits),
+		cmocka_unit_test(test_serial_forms),
+		cmocka_unit_test(test_date_day),
+		cmocka_unit_test(test_profile_state_words),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

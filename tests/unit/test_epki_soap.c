@@ -664,6 +664,44 @@ test_req_parse_edges(void **state)
 	epki_req_cleanup(&rq);
 }
 
+/*
+ * epki-sim's lenient_ns: the 2015 Go client's request (wrapper in the
+ * wrong namespace, children qualified) is dispatched and bound by local
+ * name; strict parsing (the default) does neither.
+ */
+static void
+test_req_parse_lenient(void **state)
+{
+	static const char wrong_ns[] =
+	    "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\""
+	    " xmlns:x=\"urn:elsewhere\"><s:Body><x:OrderAndIssueCertificate>"
+	    "<x:Request><x:OrderRequestHeader><x:AuthToken><x:UserName>u"
+	    "</x:UserName></x:AuthToken></x:OrderRequestHeader>"
+	    "<x:ProfileID>MP1</x:ProfileID><x:DnAttributes><x:CommonName>c"
+	    "</x:CommonName><x:OrganizationUnit>o1</x:OrganizationUnit>"
+	    "<x:OrganizationUnit>o2</x:OrganizationUnit></x:DnAttributes>"
+	    "</x:Request></x:OrderAndIssueCertificate></s:Body></s:Envelope>";
+	struct epki_req rq;
+	struct gw_err err;
+
+	(void)state;
+	assert_int_equal(epki_soap_req_parse((const uint8_t *)wrong_ns,
+			     sizeof(wrong_ns) - 1, &rq, &err),
+	    0);
+	assert_int_equal(rq.op, EPKI_OP_UNKNOWN);
+	epki_req_cleanup(&rq);
+	assert_int_equal(epki_soap_req_parse_ns((const uint8_t *)wrong_ns,
+			     sizeof(wrong_ns) - 1, true, &rq, &err),
+	    0);
+	assert_int_equal(rq.op, EPKI_OP_ORDER);
+	assert_string_equal(rq.user, "u");
+	assert_string_equal(rq.order.profile_id, "MP1");
+	assert_string_equal(rq.order.cn, "c");
+	assert_int_equal(rq.order.nous, 2);
+	assert_string_equal(rq.order.ous[1], "o2");
+	epki_req_cleanup(&rq);
+}
+
 static void
 test_timestamp(void **state)
 {
@@ -676,6 +714,156 @@ test_timestamp(void **state)
 	assert_true(ts[10] == 'T' && ts[19] == '.' && ts[26] == ':');
 	assert_true(ts[23] == '+' || ts[23] == '-');
 	assert_int_equal(epki_timestamp(small, sizeof(small)), -1);
+}
+
+/* Parses text as op's answer; the caller cleans r up. */
+static int
+parse_text(const char *op, const char *text, struct epki_resp *r)
+{
+	return epki_soap_parse(op, 200, (const uint8_t *)text, strlen(text), r,
+	    NULL);
+}
+
+/* fixture with its Timestamp element replaced by ts ("" drops it). */
+static char *
+with_timestamp(const struct buf *b, const char *ts)
+{
+	const char *text = (const char *)b->data;
+	const char *s = strstr(text, "<Timestamp>");
+	const char *e = strstr(text, "</Timestamp>");
+	struct buf out;
+
+	assert_non_null(s);
+	assert_non_null(e);
+	e += strlen("</Timestamp>");
+	buf_init(&out, 0);
+	assert_int_equal(buf_add(&out, text, (size_t)(s - text)), 0);
+	assert_int_equal(buf_addstr(&out, ts), 0);
+	assert_int_equal(buf_addstr(&out, e), 0);
+	return (char *)buf_steal(&out, NULL);
+}
+
+/*
+ * Timestamp is informational only (README "Talking to GlobalSign"):
+ * GlobalSign's test system was recorded writing it 12 hours off. Answers
+ * with a 12-hour-shifted, far past, far future, empty, nil, garbage or
+ * missing Timestamp parse and classify exactly as the original.
+ */
+static void
+test_timestamp_ignored(void **state)
+{
+	static const char *const variants[] = {
+		"<Timestamp>2016-04-14T22:21:33.512+09:00</Timestamp>",
+		"<Timestamp>2017-08-09T06:43:00.083-03:00</Timestamp>",
+		"<Timestamp>1970-01-01T00:00:00.000Z</Timestamp>",
+		"<Timestamp>9999-12-31T23:59:59.999+14:00</Timestamp>",
+		"<Timestamp></Timestamp>",
+		"<Timestamp/>",
+		"<Timestamp xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-"
+		"instance\" xsi:nil=\"true\"/>",
+		"<Timestamp>yesterday, probably</Timestamp>",
+		"",
+	};
+	static const char *const files[] = { "order-success-x509-b64.xml",
+		"order-fail-multi.xml", "order-warning-2001.xml",
+		"get-order-success.xml" };
+	struct epki_resp want, got;
+	size_t i, j, k;
+	struct buf b;
+	char *text;
+	int rc;
+
+	(void)state;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		const char *op =
+		    strncmp(files[i], "get-", 4) == 0 ? GET : ORDER;
+
+		fixture_read(files[i], &b);
+		rc = parse_text(op, (const char *)b.data, &want);
+		for (j = 0; j < sizeof(variants) / sizeof(variants[0]); j++) {
+			print_message("%s, %s\n", files[i], variants[j]);
+			text = with_timestamp(&b, variants[j]);
+			assert_int_equal(parse_text(op, text, &got), rc);
+			assert_int_equal(got.cls, want.cls);
+			assert_int_equal(got.success_code, want.success_code);
+			assert_int_equal(got.nerrors, want.nerrors);
+			for (k = 0; k < got.nerrors; k++) {
+				assert_int_equal(got.errors[k].code,
+				    want.errors[k].code);
+				assert_string_equal(got.errors[k].field,
+				    want.errors[k].field);
+			}
+			assert_string_equal(got.order_id, want.order_id);
+			assert_string_equal(got.order_status,
+			    want.order_status);
+			assert_string_equal(got.fault, want.fault);
+			assert_int_equal(got.certs ? sk_X509_num(got.certs) : 0,
+			    want.certs ? sk_X509_num(want.certs) : 0);
+			epki_resp_cleanup(&got);
+			free(text);
+		}
+		epki_resp_cleanup(&want);
+		buf_cleanup(&b);
+	}
+}
+
+/*
+ * ErrorField is opaque text (README "Talking to GlobalSign"): a dotted
+ * path, a leaf name, empty, self-closed or absent, it is kept as sent and
+ * the class comes from ErrorCode alone.
+ */
+static void
+test_error_field_opaque(void **state)
+{
+	static const struct {
+		const char *xml, *want;
+	} fields[] = {
+		{ "<ErrorField>OrderRequestParameter.OrderKind</ErrorField>",
+		    "OrderRequestParameter.OrderKind" },
+		{ "<ErrorField>DnAttributes.CommonName</ErrorField>",
+		    "DnAttributes.CommonName" },
+		{ "<ErrorField>OrderRequestHeader.AuthToken.UserName"
+		  "</ErrorField>",
+		    "OrderRequestHeader.AuthToken.UserName" },
+		{ "<ErrorField>Year</ErrorField>", "Year" },
+		{ "<ErrorField>OrderAndIssueRequest.DnAttributes4OrderCert."
+		  "OrganizationUnit</ErrorField>",
+		    "OrderAndIssueRequest.DnAttributes4OrderCert."
+		    "OrganizationUnit" },
+		{ "<ErrorField></ErrorField>", "" },
+		{ "<ErrorField/>", "" },
+		{ "", "" },
+	};
+	static const int codes[] = { -103, -101, -6101, -4001, -9200, -6102 };
+	char text[2048];
+	struct epki_resp r;
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		for (j = 0; j < sizeof(fields) / sizeof(fields[0]); j++) {
+			snprintf(text, sizeof(text),
+			    "<soap:Envelope xmlns:soap=\"http://schemas."
+			    "xmlsoap.org/soap/envelope/\"><soap:Body>"
+			    "<ns2:OrderAndIssueCertificateResponse xmlns:ns2="
+			    "\"https://system.globalsign.com/cr/ws/\">"
+			    "<Response><OrderResponseHeader><SuccessCode>-1"
+			    "</SuccessCode><Errors><Error><ErrorCode>%d"
+			    "</ErrorCode>%s<ErrorMessage>m</ErrorMessage>"
+			    "</Error></Errors><Timestamp>2017-08-09T06:43:00"
+			    ".083-03:00</Timestamp></OrderResponseHeader>"
+			    "</Response></ns2:OrderAndIssueCertificateResponse>"
+			    "</soap:Body></soap:Envelope>",
+			    codes[i], fields[j].xml);
+			print_message("%d %s\n", codes[i], fields[j].xml);
+			assert_int_equal(parse_text(ORDER, text, &r), 0);
+			assert_int_equal(r.cls, epki_code_class(codes[i]));
+			assert_int_equal(r.nerrors, 1);
+			assert_int_equal(r.errors[0].code, codes[i]);
+			assert_string_equal(r.errors[0].field, fields[j].want);
+			assert_string_equal(r.errors[0].message, "m");
+			epki_resp_cleanup(&r);
+		}
 }
 
 /* epki_xml_escape: runs copied whole, the four escapes, controls refused. */
@@ -730,7 +918,10 @@ main(void)
 		cmocka_unit_test(test_build_rejects),
 		cmocka_unit_test(test_reply_roundtrip),
 		cmocka_unit_test(test_req_parse_edges),
+		cmocka_unit_test(test_req_parse_lenient),
 		cmocka_unit_test(test_timestamp),
+		cmocka_unit_test(test_timestamp_ignored),
+		cmocka_unit_test(test_error_field_opaque),
 		cmocka_unit_test(test_xml_escape),
 	};
 
