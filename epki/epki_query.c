@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "gw_err.h"
+#include "gw_date.h"
 #include "epki.h"
 #include "epki_int.h"
 
@@ -389,7 +390,7 @@ date_digits(const char **p, int n, long *v)
 int
 epki_date_day(const char *s, long *days)
 {
-	long y, m, d, era, yoe, doy;
+	long y, m, d;
 	const char *p = s;
 	char sep;
 
@@ -399,12 +400,7 @@ epki_date_day(const char *s, long *days)
 	    date_digits(&p, 2, &d) == -1 || m < 1 || m > 12 || d < 1 ||
 	    d > 31 || (*p != '\0' && *p != 'T' && *p != ' '))
 		return -1;
-	/* Days from civil (proleptic Gregorian, eras of 400 years). */
-	y -= m <= 2;
-	era = y / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	*days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+	*days = gw_days_from_civil(y, m, d);
 	return 0;
 }
 

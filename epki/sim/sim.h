@@ -108,7 +108,7 @@ struct sim_conf {
 	long no_licence_code;	 /* ErrorCode of the one licence error */
 	char denied_product[64]; /* ProductCode the user may not order */
 	long profile_code;	 /* ErrorCode for a profile not validated */
-	enum sim_cert_format cert_format; /* cert_format = */
+	enum sim_cert_format cert_format;	 /* cert_format = */
 	struct sim_fault faults[SIM_MAX_FAULTS]; /* fault = lines */
 	size_t nfaults;
 	/* What the public sources show of GlobalSign's behaviour
@@ -178,6 +178,7 @@ struct sim_result {
 /* sim_conf.c */
 void sim_conf_defaults(struct sim_conf *c);
 int sim_conf_load(struct sim_conf *c, const char *path, struct gw_err *err);
+int sim_parse_long(const char *s, long lo, long hi, long *out);
 int sim_state_load(struct sim *s, struct gw_err *err);
 int sim_state_save(struct sim *s, struct gw_err *err);
 int sim_journal_sync(struct sim *s, struct gw_err *err);
@@ -193,7 +194,6 @@ int sim_pki_leaf_exts(struct sim *s, struct gw_err *err);
 void sim_pki_cleanup(struct sim *s);
 int sim_pki_issue(struct sim *s, EVP_PKEY *pub, const X509_PUBKEY *spki,
     const struct epki_order *o, X509 **out, struct gw_err *err);
-int sim_pki_p7_pem(const struct sim *s, X509 *leaf, struct buf *out);
 int sim_pki_forge(X509 *leaf, struct gw_err *err);
 int sim_pem_crlf(const char *pem, struct buf *out);
 
@@ -204,6 +204,7 @@ enum sim_cert_format sim_cert_format_get(const struct sim *s);
 void sim_cert_format_set(struct sim *s, enum sim_cert_format f);
 int sim_cert_text(const struct sim *s, X509 *leaf, enum sim_cert_format f,
     struct buf *out);
+int sim_pki_p7_pem(const struct sim *s, X509 *leaf, struct buf *out);
 
 int sim_date_parse(const char *s, int end_of_day, time_t *out);
 const char *sim_profile_state_name(enum sim_profile_state st);

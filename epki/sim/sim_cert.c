@@ -112,6 +112,24 @@ out:
 	return rc;
 }
 
+/*
+ * Appends a certs-only PKCS#7 PEM holding leaf and the issuing CA, with
+ * CRLF line ends, as GlobalSign's PKCS7Cert. 0 or -1.
+ */
+int
+sim_pki_p7_pem(const struct sim *s, X509 *leaf, struct buf *out)
+{
+	struct buf lf;
+	int rc;
+
+	buf_init(&lf, CERT_TEXT_MAX);
+	rc = cert_p7_pem(s, leaf, true, &lf);
+	if (rc == 0)
+		rc = sim_pem_crlf((const char *)lf.data, out);
+	buf_cleanup(&lf);
+	return rc;
+}
+
 /* Appends the leaf as the format f writes it; 0 or -1. */
 int
 sim_cert_text(const struct sim *s, X509 *leaf, enum sim_cert_format f,

@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "gw_err.h"
+#include "gw_date.h"
 #include "secure.h"
 #include "sim.h"
 
@@ -88,20 +89,6 @@ sim_profile_state_parse(const char *v, enum sim_profile_state *out)
 	return -1;
 }
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static long
-days_from_civil(long y, long m, long d)
-{
-	long era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 /* Reads exactly n digits at *p into *v and advances; 0 or -1. */
 static int
 digits(const char **p, int n, long *v)
@@ -171,8 +158,8 @@ sim_date_parse(const char *s, int end_of_day, time_t *out)
 		if (zone_parse(p, &off) == -1)
 			return -1;
 	}
-	*out = (time_t)(days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
-	    sec - off);
+	*out = (time_t)(gw_days_from_civil(y, mo, d) * 86400 + h * 3600 +
+	    mi * 60 + sec - off);
 	return 0;
 }
 
@@ -208,9 +195,9 @@ sim_pack_parse(const char *v, struct sim_pack *p)
 	return 0;
 }
 
-/* Parses a long in [lo, hi]; 0 or -1. */
-static int
-parse_long(const char *s, long lo, long hi, long *out)
+/* Parses a whole long in [lo, hi]; 0 or -1. */
+int
+sim_parse_long(const char *s, long lo, long hi, long *out)
 {
 	char *end;
 	long v;
@@ -246,12 +233,12 @@ conf_set_more(struct sim_conf *c, const char *k, const char *v)
 	 * its own code. */
 	if ((strcmp(k, "no_licence_code") == 0 ||
 		strcmp(k, "expired_code") == 0) &&
-	    parse_long(v, -99999, -1, &n) == 0) {
+	    sim_parse_long(v, -99999, -1, &n) == 0) {
 		c->no_licence_code = n;
 		return 0;
 	}
 	if (strcmp(k, "profile_code") == 0 &&
-	    parse_long(v, -99999, -1, &n) == 0) {
+	    sim_parse_long(v, -99999, -1, &n) == 0) {
 		c->profile_code = n;
 		return 0;
 	}
@@ -299,12 +286,12 @@ conf_set(struct sim_conf *c, const char *k, const char *v)
 		memcpy((char *)c + strs[i].off, v, strlen(v) + 1);
 		return 0;
 	}
-	if (strcmp(k, "years") == 0 && parse_long(v, 1, 3, &n) == 0) {
+	if (strcmp(k, "years") == 0 && sim_parse_long(v, 1, 3, &n) == 0) {
 		c->years = (int)n;
 		return 0;
 	}
 	if (strcmp(k, "licences") == 0 &&
-	    parse_long(v, 0, 100000000L, &n) == 0) {
+	    sim_parse_long(v, 0, 100000000L, &n) == 0) {
 		c->licences = n;
 		return 0;
 	}
@@ -434,7 +421,7 @@ sim_state_parse(struct sim *s, char *text)
 		if ((v = strchr(line, '=')) == NULL)
 			continue;
 		*v++ = '\0';
-		if (parse_long(v, 0, 2000000000L, &n) == 0)
+		if (sim_parse_long(v, 0, 2000000000L, &n) == 0)
 			state_set(s, line, n);
 	}
 }
@@ -505,7 +492,7 @@ cidr_match(const char *cidr, int af, const uint8_t *addr, size_t n)
 	memcpy(net, cidr, strlen(cidr) + 1);
 	if ((slash = strchr(net, '/')) != NULL) {
 		*slash++ = '\0';
-		if (parse_long(slash, 0, (long)n * 8, &bits) == -1)
+		if (sim_parse_long(slash, 0, (long)n * 8, &bits) == -1)
 			return 0;
 	}
 	if (inet_pton(af, trim(net), want) != 1)

@@ -5,7 +5,6 @@
  * operation, by count or probability), run-time settings (POST
  * /sim/config) and the GET /sim/state report (README "Admin endpoint").
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,21 +47,6 @@ form_decode(char *s)
 		}
 	}
 	*w = '\0';
-}
-
-/* Parses a whole long in [lo, hi]; 0 or -1. */
-static int
-num(const char *v, long lo, long hi, long *out)
-{
-	char *end;
-	long n;
-
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0' || n < lo || n > hi)
-		return -1;
-	*out = n;
-	return 0;
 }
 
 /* The fault kind called v; -1 if none. */
@@ -120,12 +104,13 @@ spec_item(char *item, struct sim_fault *f, int *kind_set, int *clear)
 	}
 	if (strcmp(key, "op") == 0)
 		return (f->op = op_parse(v)) == -2 ? -1 : 0;
-	if (strcmp(key, "count") == 0 && num(v, -1, 1000000000L, &n) == 0 &&
-	    n != 0)
+	if (strcmp(key, "count") == 0 &&
+	    sim_parse_long(v, -1, 1000000000L, &n) == 0 && n != 0)
 		f->count = n;
-	else if (strcmp(key, "prob") == 0 && num(v, 1, 100, &n) == 0)
+	else if (strcmp(key, "prob") == 0 && sim_parse_long(v, 1, 100, &n) == 0)
 		f->prob = (int)n;
-	else if (strcmp(key, "ms") == 0 && num(v, 0, 600000, &n) == 0)
+	else if (strcmp(key, "ms") == 0 &&
+	    sim_parse_long(v, 0, 600000, &n) == 0)
 		f->ms = n;
 	else
 		return -1;
@@ -276,14 +261,16 @@ config_item(struct sim *s, const char *k, const char *v, int *cert_format)
 		s->profile_state = st;
 		return 0;
 	}
-	if (strcmp(k, "licences") == 0 && num(v, 0, 100000000L, &n) == 0) {
+	if (strcmp(k, "licences") == 0 &&
+	    sim_parse_long(v, 0, 100000000L, &n) == 0) {
 		s->packs[0].left = n;
 		if (sim_state_save(s, &err) == -1 ||
 		    sim_journal_sync(s, &err) == -1)
 			return -1;
 		return 0;
 	}
-	if (strcmp(k, "no_licence_code") == 0 && num(v, -99999, -1, &n) == 0) {
+	if (strcmp(k, "no_licence_code") == 0 &&
+	    sim_parse_long(v, -99999, -1, &n) == 0) {
 		s->conf.no_licence_code = n;
 		return 0;
 	}
@@ -294,7 +281,8 @@ config_item(struct sim *s, const char *k, const char *v, int *cert_format)
 		s->packs[0].expiry_t = t;
 		return 0;
 	}
-	if (strcmp(k, "latency_ms") == 0 && num(v, 0, 600000, &n) == 0) {
+	if (strcmp(k, "latency_ms") == 0 &&
+	    sim_parse_long(v, 0, 600000, &n) == 0) {
 		s->latency_ms = n;
 		return 0;
 	}
@@ -303,7 +291,8 @@ config_item(struct sim *s, const char *k, const char *v, int *cert_format)
 		*cert_format = (int)cf;
 		return 0;
 	}
-	if (strcmp(k, "seed") == 0 && num(v, 1, 2000000000L, &n) == 0) {
+	if (strcmp(k, "seed") == 0 &&
+	    sim_parse_long(v, 1, 2000000000L, &n) == 0) {
 		s->rng = (uint64_t)n;
 		return 0;
 	}

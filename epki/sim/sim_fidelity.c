@@ -7,7 +7,6 @@
  * OU at most 64 characters, Email at most 128), with the -103 and dotted
  * ErrorField GlobalSign gives for a nested field.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,21 +52,6 @@ parse_bool(const char *v, bool *out)
 		return 0;
 	}
 	return -1;
-}
-
-/* Reads a long in [lo, hi]; 0 or -1. */
-static int
-parse_num(const char *v, long lo, long hi, long *out)
-{
-	char *end;
-	long n;
-
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0' || n < lo || n > hi)
-		return -1;
-	*out = n;
-	return 0;
 }
 
 /* profile_ous: comma-separated, appended to those of earlier lines. */
@@ -164,7 +148,7 @@ sim_fidelity_set(struct sim_conf *c, const char *k, const char *v)
 	long n;
 
 	if (strcmp(k, "timestamp_skew") == 0) {
-		if (parse_num(v, -48, 48, &n) == -1)
+		if (sim_parse_long(v, -48, 48, &n) == -1)
 			return -1;
 		c->timestamp_skew_h = (int)n;
 		return 0;
@@ -183,8 +167,8 @@ sim_fidelity_set(struct sim_conf *c, const char *k, const char *v)
 		return 0;
 	}
 	if (strcmp(k, "email_code") == 0 || strcmp(k, "max_ous") == 0) {
-		if (k[0] == 'e' ? parse_num(v, -99999, -1, &n) == -1 :
-				  parse_num(v, 0, EPKI_MAX_OUS, &n) == -1)
+		if (k[0] == 'e' ? sim_parse_long(v, -99999, -1, &n) == -1 :
+				  sim_parse_long(v, 0, EPKI_MAX_OUS, &n) == -1)
 			return -1;
 		*(k[0] == 'e' ? &c->email_code : &c->max_ous) = n;
 		return 0;

@@ -653,33 +653,3 @@ sim_pem_crlf(const char *pem, struct buf *out)
 	}
 	return 0;
 }
-
-/*
- * Appends a certs-only PKCS#7 PEM holding leaf and the issuing CA, with
- * CRLF line ends, as GlobalSign's CERT. 0 or -1.
- */
-int
-sim_pki_p7_pem(const struct sim *s, X509 *leaf, struct buf *out)
-{
-	PKCS7 *p7 = NULL;
-	BIO *b = NULL;
-	char *p;
-	long n;
-	int rc = -1;
-
-	if ((p7 = PKCS7_new()) == NULL ||
-	    PKCS7_set_type(p7, NID_pkcs7_signed) != 1 ||
-	    PKCS7_content_new(p7, NID_pkcs7_data) != 1 ||
-	    PKCS7_add_certificate(p7, leaf) != 1 ||
-	    PKCS7_add_certificate(p7, s->ca) != 1 ||
-	    (b = BIO_new(BIO_s_mem())) == NULL ||
-	    PEM_write_bio_PKCS7(b, p7) != 1 || BIO_write(b, "", 1) != 1)
-		goto out;
-	n = BIO_get_mem_data(b, &p);
-	if (n > 0)
-		rc = sim_pem_crlf(p, out);
-out:
-	BIO_free(b);
-	PKCS7_free(p7);
-	return rc;
-}

@@ -12,21 +12,8 @@
 #include <string.h>
 
 #include "config.h"
+#include "gw_date.h"
 #include "secure.h"
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static long
-days_from_civil(long y, long m, long d)
-{
-	long era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
 
 /*
  * Parses a calendar date YYYY-MM-DD (2000..9999, a day that exists) into
@@ -53,7 +40,7 @@ config_date_parse(const char *v, long *day)
 	if (m == 2 && d == 29 &&
 	    !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
 		return -1;
-	*day = days_from_civil(y, m, d);
+	*day = gw_days_from_civil(y, m, d);
 	return 0;
 }
 

@@ -23,6 +23,7 @@
 #include <openssl/pem.h>
 
 #include "buf.h"
+#include "gw_date.h"
 #include "gw_err.h"
 #include "secure.h"
 
@@ -337,6 +338,24 @@ test_file_write_read(void **state)
 	assert_int_equal(gw_file_read("/nonexistent/x", 10, &b, &err), -1);
 }
 
+/* gw_days_from_civil(): the epoch, leap days, centuries, before 1970. */
+static void
+test_days_from_civil(void **state)
+{
+	(void)state;
+	assert_int_equal(gw_days_from_civil(1970, 1, 1), 0);
+	assert_int_equal(gw_days_from_civil(1969, 12, 31), -1);
+	assert_int_equal(gw_days_from_civil(2000, 3, 1) -
+		gw_days_from_civil(2000, 2, 28),
+	    2); /* 2000 is a leap year */
+	assert_int_equal(gw_days_from_civil(2100, 3, 1) -
+		gw_days_from_civil(2100, 2, 28),
+	    1); /* 2100 is not */
+	/* 1,796,515,200 s (`date -ud @1796515200`: 2026-12-06) / 86,400. */
+	assert_int_equal(gw_days_from_civil(2026, 12, 6), 20793);
+	assert_int_equal(gw_days_from_civil(1900, 1, 1), -25567);
+}
+
 int
 main(void)
 {
@@ -345,6 +364,7 @@ main(void)
 		cmocka_unit_test(test_buf_grow_steal),
 		cmocka_unit_test(test_buf_secret_grow),
 		cmocka_unit_test(test_err),
+		cmocka_unit_test(test_days_from_civil),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test_setup_teardown(test_private_modes, setup,
 		    teardown),
