@@ -793,7 +793,6 @@ check_licence_pools(const struct gw_config *cfg, struct db *db)
 			check_note("WARN", what, err.msg);
 			continue;
 		}
-		n = 0;
 		if (cfg->pools[i].licences > 0)
 			n = (size_t)snprintf(detail, sizeof(detail),
 			    "%ld licences configured, %ld used (%ld before "

@@ -365,7 +365,7 @@ test_one_licence_error(void **state)
 	struct env *e = *state;
 	struct sim s2;
 	struct buf out;
-	char field[64];
+	char field[128]; /* as struct epki_error's */
 
 	sim_start(&s2,
 	    "licences = 1\nexpired_code = -7000\n"
