@@ -201,8 +201,7 @@ typedef int db_node_fn(void *arg, const struct db_node *n);
 int db_node_register(struct db *db, const char *name, int lease_s,
     const uint8_t cfg_sha256[32], const char *version, int64_t *node,
     struct gw_err *err);
-int db_node_renew(struct db *db, int64_t node, int lease_s,
-    struct gw_err *err);
+int db_node_renew(struct db *db, int64_t node, int lease_s, struct gw_err *err);
 int db_node_release(struct db *db, int64_t node, struct gw_err *err);
 int db_node_list(struct db *db, db_node_fn *fn, void *arg, struct gw_err *err);
 int64_t db_node(struct db *db);

@@ -235,7 +235,8 @@ lease_opts_copy(struct db_lease *l, const struct db_lease_opts *o)
 	if (l->o.clock == NULL)
 		l->o.clock = lease_mono_ms;
 	if ((l->name = gw_strdup(o->name)) == NULL ||
-	    (o->version != NULL && (l->version = gw_strdup(o->version)) == NULL))
+	    (o->version != NULL &&
+		(l->version = gw_strdup(o->version)) == NULL))
 		return -1;
 	l->o.name = l->name;
 	l->o.version = l->version;
@@ -330,8 +331,9 @@ db_lease_stop(struct db_lease *l, bool release)
 	node = atomic_load(&l->node);
 	gw_err_clear(&err);
 	if (release && node > 0 && db_node_release(l->db, node, &err) != 0)
-		lease_event(l, true, "cannot release the lease of "
-				     "incarnation %lld: %s",
+		lease_event(l, true,
+		    "cannot release the lease of "
+		    "incarnation %lld: %s",
 		    (long long)node, err.msg);
 	else if (release && node > 0)
 		lease_event(l, false, "released the lease of incarnation %lld",

@@ -25,11 +25,11 @@ typedef void db_lease_event_fn(void *arg, bool warn, const char *msg);
 typedef int64_t db_lease_clock_fn(void *arg);
 
 struct db_lease_opts {
-	const char *name;	   /* the incarnations' name */
-	int lease_s;		   /* L */
-	int call_s;		   /* E: the longest upstream call */
-	int margin_s;		   /* M */
-	int beat_s;		   /* H; 0: no thread, db_lease_tick() by hand */
+	const char *name; /* the incarnations' name */
+	int lease_s;	  /* L */
+	int call_s;	  /* E: the longest upstream call */
+	int margin_s;	  /* M */
+	int beat_s;	  /* H; 0: no thread, db_lease_tick() by hand */
 	const uint8_t *cfg_sha256; /* 32 bytes, or NULL */
 	const char *version;
 	db_lease_event_fn *event; /* or NULL */

@@ -306,8 +306,7 @@ int sq_user_list(struct db *db, db_user_fn *fn, void *arg, struct gw_err *err);
 int sq_node_register(struct db *db, const char *name, int lease_s,
     const uint8_t cfg_sha256[32], const char *version, int64_t *node,
     struct gw_err *err);
-int sq_node_renew(struct db *db, int64_t node, int lease_s,
-    struct gw_err *err);
+int sq_node_renew(struct db *db, int64_t node, int lease_s, struct gw_err *err);
 int sq_node_release(struct db *db, int64_t node, struct gw_err *err);
 int sq_node_list(struct db *db, db_node_fn *fn, void *arg, struct gw_err *err);
 int sq_txn_claim_orphans(struct db *db, int64_t me, int margin_s, size_t max,

@@ -593,7 +593,7 @@ takeover_log(struct reconcile *r, const struct takeover *tk)
 			snprintf(f.name, sizeof(f.name),
 			    "none: recorded before incarnations were");
 		else if (db_node_list(r->ctx->db, node_name_find, &f, &err) ==
-			    -1 ||
+			-1 ||
 		    f.name[0] == '\0')
 			snprintf(f.name, sizeof(f.name), "?");
 		log_info("took over %zu orders from node %lld (%s)", tk->n[i],
