@@ -583,8 +583,10 @@ db_node_renew(struct db *db, int64_t node, int lease_s, struct gw_err *err)
 }
 
 /*
- * Ends node's lease now (after a graceful drain: nothing of it is in
- * flight), so that a survivor takes its transactions over at once; the
+ * Ends node's lease (after a graceful drain: nothing of it is in flight),
+ * back-dated by DB_LEASE_MARGIN_S + 1 seconds so that a survivor's
+ * db_txn_claim_orphans() with that margin takes its transactions over at
+ * once; the
  * handle stamps no owner any more. Releasing twice is fine. Returns 0, or
  * -1 with err set.
  */

@@ -162,8 +162,8 @@
 	    "UPDATE nodes SET lease_until = " DB_SQ_NOW " + ?2 "                 \
 	    "WHERE id = ?1 AND lease_until > " DB_SQ_NOW)                        \
 	X(NODE_RELEASE,                                                          \
-	    "UPDATE nodes SET lease_until = " DB_SQ_NOW " - 3600 "               \
-	    "WHERE id = ?1 AND lease_until > " DB_SQ_NOW " - 3600")              \
+	    "UPDATE nodes SET lease_until = " DB_SQ_NOW " - ?2 "                 \
+	    "WHERE id = ?1 AND lease_until > " DB_SQ_NOW " - ?2")                \
 	X(NODE_LIST,                                                             \
 	    "SELECT id, name, started_at, lease_until, version, " DB_SQ_NOW      \
 	    " FROM nodes ORDER BY id DESC")                                      \

@@ -18,6 +18,7 @@
 #include "secure.h"
 #include "db.h"
 #include "db_int.h"
+#include "db_lease.h"
 #include "db_sq_int.h"
 
 /* db_node_register(): prunes long-dead incarnations, inserts a new one. */
@@ -60,9 +61,10 @@ out:
 	return rc;
 }
 
-/* Runs NODE_RENEW or NODE_RELEASE for node; *changed: rows it hit. */
+/* Runs NODE_RENEW or NODE_RELEASE for node with seconds as ?2;
+ * *changed: rows it hit. */
 static int
-node_update(struct db *db, enum db_stmt which, int64_t node, int lease_s,
+node_update(struct db *db, enum db_stmt which, int64_t node, int seconds,
     int *changed, struct gw_err *err)
 {
 	sqlite3_stmt *st;
@@ -71,8 +73,7 @@ node_update(struct db *db, enum db_stmt which, int64_t node, int lease_s,
 	db_lock(db);
 	st = db_stmt(db, which);
 	if (sqlite3_bind_int64(st, 1, node) != SQLITE_OK ||
-	    (which == DB_ST_NODE_RENEW &&
-		sqlite3_bind_int(st, 2, lease_s) != SQLITE_OK)) {
+	    sqlite3_bind_int(st, 2, seconds) != SQLITE_OK) {
 		db_err_sql(db, err, "node lease");
 		db_stmt_done(st);
 		goto out;
@@ -98,13 +99,15 @@ sq_node_renew(struct db *db, int64_t node, int lease_s, struct gw_err *err)
 	return changed == 1 ? 0 : 1;
 }
 
-/* db_node_release(): ends node's lease now. */
+/* db_node_release(): ends node's lease M + 1 s in the past, so that a
+ * peer's claim (lease_until < now - M) takes its rows at once. */
 int
 sq_node_release(struct db *db, int64_t node, struct gw_err *err)
 {
 	int changed = 0;
 
-	return node_update(db, DB_ST_NODE_RELEASE, node, 0, &changed, err);
+	return node_update(db, DB_ST_NODE_RELEASE, node, DB_LEASE_MARGIN_S + 1,
+	    &changed, err);
 }
 
 static void
