@@ -9,6 +9,9 @@
  * such order and the original call can no longer be running. Transient
  * trouble backs off exponentially per transaction. One thread, blocking
  * calls: a few calls at a time is all GlobalSign should see from recovery.
+ * Each round first takes over the transactions of dead incarnations, then
+ * works on this incarnation's own; an order is placed again only while
+ * the order gate is open (db_lease.h).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -460,7 +463,7 @@ reconcile_txn(struct reconcile *r, const struct db_txn *t, struct backoff *b)
 	EVP_PKEY_free(pub);
 }
 
-/* db_txn_list_unfinished() callback: one transaction of a round. */
+/* db_txn_list_owned() callback: one transaction of a round. */
 static int
 reconcile_one(void *arg, const struct db_txn *t)
 {
