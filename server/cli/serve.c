@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "cli.h"
 #include "config.h"
 #include "crl.h"
@@ -374,6 +376,29 @@ serve_lease_event(void *arg, bool warn, const char *msg)
 		log_info("%s", msg);
 }
 
+/* SHA-256 of the config file's bytes as read now, kept with the
+ * incarnation; false when it cannot be read (then none is kept). */
+static bool
+serve_conf_sha256(const char *path, uint8_t out[32])
+{
+	unsigned char buf[4096];
+	EVP_MD_CTX *c;
+	size_t n;
+	FILE *f;
+	bool ok;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return false;
+	ok = (c = EVP_MD_CTX_new()) != NULL &&
+	    EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1;
+	while (ok && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		ok = EVP_DigestUpdate(c, buf, n) == 1;
+	ok = ok && ferror(f) == 0 && EVP_DigestFinal_ex(c, out, NULL) == 1;
+	fclose(f);
+	EVP_MD_CTX_free(c);
+	return ok;
+}
+
 /*
  * Registers this process as a new incarnation and starts its lease thread
  * (README "How an enrollment works" 7): [cluster] node_name (default: the
@@ -385,9 +410,12 @@ serve_lease(struct gw_ctx *ctx, const struct gw_config *cfg)
 {
 	struct db_lease_opts o;
 	struct gw_err err;
+	uint8_t sha[32];
 	char host[256];
 
 	memset(&o, 0, sizeof(o));
+	if (serve_conf_sha256(cfg->path, sha))
+		o.cfg_sha256 = sha;
 	o.name = cfg->cluster_node_name;
 	if (o.name == NULL || o.name[0] == '\0') {
 		if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
