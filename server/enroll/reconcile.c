@@ -453,11 +453,12 @@ reconcile_txn(struct reconcile *r, const struct db_txn *t, struct backoff *b)
 		b->next_try = safe_at;
 	else if (res == LOOKUP_NONE && !db_lease_may_order(r->ctx->lease)) {
 		/* The order gate: an order started now might outlast this
-		 * incarnation's lease. */
+		 * incarnation's lease. Not a failure: look again after the
+		 * next renewal, which may open it. */
 		log_info("txid=%s: not ordering again now: this gateway's "
 			 "lease might not outlast the call",
 		    t->txid);
-		backoff_later(b);
+		b->next_try = now_seconds() + DB_LEASE_BEAT_S;
 	} else if (res == LOOKUP_NONE && !reorder(r, t, pub))
 		backoff_later(b);
 	EVP_PKEY_free(pub);
