@@ -527,3 +527,158 @@ db_cert_set_revoked(struct db *db, const char *serial_hex, int64_t when,
 	}
 	return db->be->cert_set_revoked(db, serial_hex, when, reason, err);
 }
+
+/* False, with err set, when the handle's backend has no cluster entry
+ * (op names it): a backend still being written fails cleanly. */
+static bool
+db_has(struct db *db, bool entry, const char *op, struct gw_err *err)
+{
+	if (entry)
+		return true;
+	gw_err_set(err, DB_ERR_ARG, "%s: not supported by the %s backend", op,
+	    db->be->name);
+	return false;
+}
+
+/* Frees the strings of an incarnation's row and zeroes it; accepts NULL. */
+void
+db_node_cleanup(struct db_node *n)
+{
+	if (n == NULL)
+		return;
+	free(n->name);
+	free(n->version);
+	memset(n, 0, sizeof(*n));
+}
+
+/*
+ * Registers a new incarnation of `scepgw serve` named name (shown in logs
+ * and `scepgw check`), its lease running lease_s seconds from the
+ * database's now; cfg_sha256 (may be NULL) and version are kept for
+ * `scepgw check`. An id is never reused. Incarnations whose lease ended
+ * over a day ago and that own nothing are pruned. On success *node is its
+ * id and the handle stamps it as the owner of the transactions it starts
+ * (db_node()). Returns 0, or -1 with err set.
+ */
+int
+db_node_register(struct db *db, const char *name, int lease_s,
+    const uint8_t cfg_sha256[32], const char *version, int64_t *node,
+    struct gw_err *err)
+{
+	*node = 0;
+	if (name == NULL || name[0] == '\0' || lease_s < 0) {
+		gw_err_set(err, DB_ERR_ARG, "node register: bad argument");
+		return -1;
+	}
+	if (!db_has(db, db->be->node_register != NULL, "node register", err) ||
+	    db->be->node_register(db, name, lease_s, cfg_sha256, version, node,
+		err) != 0)
+		return -1;
+	atomic_store(&db->node, *node);
+	return 0;
+}
+
+/*
+ * Extends node's lease to lease_s seconds from the database's now, only
+ * while it has not run out: an incarnation whose lease ended is dead for
+ * good (a survivor may have taken its transactions over). Returns 0
+ * renewed, 1 lost for good (register a new one), -1 error (err set; the
+ * lease runs on).
+ */
+int
+db_node_renew(struct db *db, int64_t node, int lease_s, struct gw_err *err)
+{
+	if (node <= 0 || lease_s < 0) {
+		gw_err_set(err, DB_ERR_ARG, "node renew: bad argument");
+		return -1;
+	}
+	if (!db_has(db, db->be->node_renew != NULL, "node renew", err))
+		return -1;
+	return db->be->node_renew(db, node, lease_s, err);
+}
+
+/*
+ * Ends node's lease (after a graceful drain: nothing of it is in flight),
+ * back-dated by DB_LEASE_MARGIN_S + 1 seconds so that a survivor's
+ * db_txn_claim_orphans() with that margin takes its transactions over at
+ * once; the
+ * handle stamps no owner any more. Releasing twice is fine. Returns 0, or
+ * -1 with err set.
+ */
+int
+db_node_release(struct db *db, int64_t node, struct gw_err *err)
+{
+	int64_t mine = node;
+
+	if (node <= 0) {
+		gw_err_set(err, DB_ERR_ARG, "node release: bad argument");
+		return -1;
+	}
+	if (!db_has(db, db->be->node_release != NULL, "node release", err) ||
+	    db->be->node_release(db, node, err) != 0)
+		return -1;
+	atomic_compare_exchange_strong(&db->node, &mine, 0);
+	return 0;
+}
+
+/*
+ * Calls fn for every incarnation kept (live or not), newest first, until
+ * fn returns non-zero; each row carries the database's now, to tell a
+ * live lease from an ended one. Returns 0 or -1 with err set.
+ */
+int
+db_node_list(struct db *db, db_node_fn *fn, void *arg, struct gw_err *err)
+{
+	if (!db_has(db, db->be->node_list != NULL, "node list", err))
+		return -1;
+	return db->be->node_list(db, fn, arg, err);
+}
+
+/* The incarnation this handle stamps as owner (db_node_register()), or 0. */
+int64_t
+db_node(struct db *db)
+{
+	return atomic_load(&db->node);
+}
+
+/*
+ * Takes over, for incarnation me, up to max (0: no limit) ORDERING
+ * transactions whose owner is dead: its lease ended more than margin_s
+ * seconds ago on the database's clock, or it has none (rows from before
+ * incarnations were recorded). Each taken row gets owner me and taken_at
+ * the database's now, in one write; then fn (may be NULL) is called for
+ * each, after the commit, with t->taken_from the incarnation it came
+ * from (0: none), until fn returns non-zero. Taking over twice is
+ * harmless: a row taken is me's, and no longer an orphan. SQLite: a
+ * handle holding the serve lock (db_serve_lock()) knows every other
+ * incarnation dead, and takes over at once. Returns the number of rows
+ * taken, or -1 with err set (nothing taken).
+ */
+int
+db_txn_claim_orphans(struct db *db, int64_t me, int margin_s, size_t max,
+    db_txn_fn *fn, void *arg, struct gw_err *err)
+{
+	if (me <= 0 || margin_s < 0) {
+		gw_err_set(err, DB_ERR_ARG, "txn claim: bad argument");
+		return -1;
+	}
+	if (!db_has(db, db->be->txn_claim_orphans != NULL, "txn claim", err))
+		return -1;
+	return db->be->txn_claim_orphans(db, me, margin_s, max, fn, arg, err);
+}
+
+/*
+ * Calls fn for every ORDERING transaction owned by incarnation node,
+ * oldest first, until fn returns non-zero: the reconciler's work list.
+ * Rows are read first and fn runs without the lock, so it may call
+ * db_txn_set_*(). Returns 0 (also when fn stopped early), or -1 with err
+ * set.
+ */
+int
+db_txn_list_owned(struct db *db, int64_t node, db_txn_fn *fn, void *arg,
+    struct gw_err *err)
+{
+	if (!db_has(db, db->be->txn_list_owned != NULL, "txn list owned", err))
+		return -1;
+	return db->be->txn_list_owned(db, node, fn, arg, err);
+}

@@ -104,6 +104,11 @@ struct db_txn {
 	char *licence_pool; /* README "Licences"; NULL: [epki]'s */
 	int epki_code;	    /* FAILED by GlobalSign: its ErrorCode, else 0 */
 	char *epki_message; /* and its ErrorMessage, or NULL */
+	int64_t owner;	    /* ORDERING: the incarnation that may order it
+			       (db_node_register()); 0: none */
+	int64_t taken_at;   /* when a survivor took it over, or 0 */
+	int64_t taken_from; /* db_txn_claim_orphans() only: the incarnation
+			       it was taken from; 0: none */
 };
 void db_txn_cleanup(struct db_txn *t);
 
@@ -174,6 +179,35 @@ int db_licence_last_error(struct db *db, int code, int64_t *when,
     char **message, struct gw_err *err);
 typedef int db_txn_fn(void *arg, const struct db_txn *t);
 int db_txn_list_unfinished(struct db *db, db_txn_fn *fn, void *arg,
+    struct gw_err *err);
+
+/*
+ * Incarnations of `scepgw serve` (db/README.md "Leases"): each process
+ * registers one at start, renews its lease, and releases it after a
+ * graceful drain. A transaction is ordered only by the incarnation that
+ * owns it; a survivor takes over the ORDERING transactions of a dead one.
+ * Times are the database's clock, unix seconds.
+ */
+struct db_node {
+	int64_t id;
+	char *name;
+	int64_t started_at;
+	int64_t lease_until;
+	int64_t now; /* the database's clock when the list was read */
+	char *version;
+};
+void db_node_cleanup(struct db_node *n);
+typedef int db_node_fn(void *arg, const struct db_node *n);
+int db_node_register(struct db *db, const char *name, int lease_s,
+    const uint8_t cfg_sha256[32], const char *version, int64_t *node,
+    struct gw_err *err);
+int db_node_renew(struct db *db, int64_t node, int lease_s, struct gw_err *err);
+int db_node_release(struct db *db, int64_t node, struct gw_err *err);
+int db_node_list(struct db *db, db_node_fn *fn, void *arg, struct gw_err *err);
+int64_t db_node(struct db *db);
+int db_txn_claim_orphans(struct db *db, int64_t me, int margin_s, size_t max,
+    db_txn_fn *fn, void *arg, struct gw_err *err);
+int db_txn_list_owned(struct db *db, int64_t node, db_txn_fn *fn, void *arg,
     struct gw_err *err);
 
 /* Issued certificates. */

@@ -10,6 +10,7 @@
 #define GW_DB_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -174,6 +175,23 @@ struct db_backend {
 	int (*user_set_profiles)(struct db *db, const char *name,
 	    const char *profiles, struct gw_err *err);
 	int (*user_remove)(struct db *db, const char *name, struct gw_err *err);
+	/*
+	 * Cluster (db/README.md "Leases"): incarnations and their leases,
+	 * timed by the database's clock; the takeover of a dead one's
+	 * ORDERING transactions; this incarnation's work list.
+	 */
+	int (*node_register)(struct db *db, const char *name, int lease_s,
+	    const uint8_t cfg_sha256[32], const char *version, int64_t *node,
+	    struct gw_err *err);
+	int (*node_renew)(struct db *db, int64_t node, int lease_s,
+	    struct gw_err *err);
+	int (*node_release)(struct db *db, int64_t node, struct gw_err *err);
+	int (*node_list)(struct db *db, db_node_fn *fn, void *arg,
+	    struct gw_err *err);
+	int (*txn_claim_orphans)(struct db *db, int64_t me, int margin_s,
+	    size_t max, db_txn_fn *fn, void *arg, struct gw_err *err);
+	int (*txn_list_owned)(struct db *db, int64_t node, db_txn_fn *fn,
+	    void *arg, struct gw_err *err);
 };
 
 /* The backends (db_sq_open.c). */
@@ -182,6 +200,9 @@ const struct db_backend *db_sq_backend(void);
 struct db {
 	const struct db_backend *be; /* chosen by db_open() */
 	void *impl;		     /* the backend's state */
+	/* The incarnation DB_W_START stamps as a transaction's owner:
+	 * set by db_node_register(), 0 when none (CLI handles). */
+	_Atomic int64_t node;
 	/* Group commit (db_batch.c); all under qmu. */
 	pthread_mutex_t qmu;
 	pthread_cond_t qdone;	/* a batch was committed, or a lead passed */

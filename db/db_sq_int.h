@@ -21,7 +21,10 @@
 	"id, txid, csr_sha256, state, created, updated, challenge_id, cn, " \
 	"email, ou, csr_pem, order_id, cert_der, fail_info, fail_text, "    \
 	"profile, key_sha256, renews, upn, licence_pool, epki_code, "       \
-	"epki_message"
+	"epki_message, owner, taken_at"
+
+/* The database's clock, unix seconds (one value per statement). */
+#define DB_SQ_NOW "CAST(strftime('%s', 'now') AS INTEGER)"
 
 #define DB_STMTS(X)                                                              \
 	X(BEGIN, "BEGIN IMMEDIATE")                                              \
@@ -51,9 +54,9 @@
 	X(TX_PUT,                                                                \
 	    "INSERT INTO transactions(txid, csr_sha256, state, "                 \
 	    "created, updated, challenge_id, cn, email, ou, csr_pem, "           \
-	    "profile, key_sha256, renews, upn, licence_pool) "                   \
+	    "profile, key_sha256, renews, upn, licence_pool, owner) "            \
 	    "VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, " \
-	    "?13)")                                                              \
+	    "?13, ?14)")                                                         \
 	X(TX_SUCCESSOR,                                                          \
 	    "SELECT txid FROM transactions "                                     \
 	    "WHERE renews = ?1 AND state IN (1, 2) ORDER BY id LIMIT 1")         \
@@ -68,12 +71,12 @@
 	X(TX_ISSUED,                                                             \
 	    "UPDATE transactions SET state = 2, "                                \
 	    "order_id = COALESCE(?1, order_id), cert_der = ?2, "                 \
-	    "csr_pem = NULL, updated = ?3 "                                      \
+	    "csr_pem = NULL, updated = ?3, owner = NULL "                        \
 	    "WHERE txid = ?4 AND state = 1")                                     \
 	X(TX_FAILED,                                                             \
 	    "UPDATE transactions SET state = 3, fail_info = ?1, "                \
 	    "fail_text = ?2, csr_pem = NULL, updated = ?3, epki_code = ?5, "     \
-	    "epki_message = ?6 WHERE txid = ?4 AND state = 1")                   \
+	    "epki_message = ?6, owner = NULL WHERE txid = ?4 AND state = 1")     \
 	X(LIC_COUNT,                                                             \
 	    "INSERT INTO licence_counts(pool, used) "                            \
 	    "SELECT COALESCE(licence_pool, 'epki'), 1 FROM transactions "        \
@@ -147,7 +150,34 @@
 	X(USER_DEL, "DELETE FROM users WHERE name = ?1")                         \
 	X(USER_LIST,                                                             \
 	    "SELECT name, can_issue, created, kdf, kdf_n, kdf_r, kdf_p, "        \
-	    "profiles FROM users ORDER BY name")
+	    "profiles FROM users ORDER BY name")                                 \
+	X(NODE_PRUNE,                                                            \
+	    "DELETE FROM nodes WHERE lease_until < " DB_SQ_NOW " - 86400 "       \
+	    "AND NOT EXISTS (SELECT 1 FROM transactions "                        \
+	    "WHERE owner = nodes.id)")                                           \
+	X(NODE_ADD,                                                              \
+	    "INSERT INTO nodes(name, started_at, lease_until, config_sha256, "   \
+	    "version) VALUES (?1, " DB_SQ_NOW ", " DB_SQ_NOW " + ?2, ?3, ?4)")   \
+	X(NODE_RENEW,                                                            \
+	    "UPDATE nodes SET lease_until = " DB_SQ_NOW " + ?2 "                 \
+	    "WHERE id = ?1 AND lease_until > " DB_SQ_NOW)                        \
+	X(NODE_RELEASE,                                                          \
+	    "UPDATE nodes SET lease_until = " DB_SQ_NOW " - ?2 "                 \
+	    "WHERE id = ?1 AND lease_until > " DB_SQ_NOW " - ?2")                \
+	X(NODE_LIST,                                                             \
+	    "SELECT id, name, started_at, lease_until, version, " DB_SQ_NOW      \
+	    " FROM nodes ORDER BY id DESC")                                      \
+	X(TX_ORPHANS,                                                            \
+	    "SELECT " DB_TXN_COLS ", " DB_SQ_NOW " FROM transactions "           \
+	    "WHERE state = 1 AND (owner IS NULL OR (owner <> ?1 AND (?3 "        \
+	    "OR owner IN (SELECT id FROM nodes WHERE lease_until < " DB_SQ_NOW   \
+	    " - ?2)))) ORDER BY id LIMIT ?4")                                    \
+	X(TX_CLAIM,                                                              \
+	    "UPDATE transactions SET owner = ?1, taken_at = ?3 "                 \
+	    "WHERE id = ?2 AND state = 1")                                       \
+	X(TX_LIST_OWNED,                                                         \
+	    "SELECT " DB_TXN_COLS " FROM transactions "                          \
+	    "WHERE state = 1 AND owner = ?1 ORDER BY id")
 
 enum db_stmt {
 #define DB_STMT_ENUM(name, sql) DB_ST_##name,
@@ -272,5 +302,16 @@ int sq_user_set_profiles(struct db *db, const char *name, const char *profiles,
     struct gw_err *err);
 int sq_user_remove(struct db *db, const char *name, struct gw_err *err);
 int sq_user_list(struct db *db, db_user_fn *fn, void *arg, struct gw_err *err);
+/* db_sq_node.c */
+int sq_node_register(struct db *db, const char *name, int lease_s,
+    const uint8_t cfg_sha256[32], const char *version, int64_t *node,
+    struct gw_err *err);
+int sq_node_renew(struct db *db, int64_t node, int lease_s, struct gw_err *err);
+int sq_node_release(struct db *db, int64_t node, struct gw_err *err);
+int sq_node_list(struct db *db, db_node_fn *fn, void *arg, struct gw_err *err);
+int sq_txn_claim_orphans(struct db *db, int64_t me, int margin_s, size_t max,
+    db_txn_fn *fn, void *arg, struct gw_err *err);
+int sq_txn_list_owned(struct db *db, int64_t node, db_txn_fn *fn, void *arg,
+    struct gw_err *err);
 
 #endif

@@ -117,6 +117,23 @@ static const char *const db_migrations[] = {
 	 "CREATE TABLE licence_counts ("
 	 " pool TEXT PRIMARY KEY,"
 	 " used INTEGER NOT NULL DEFAULT 0);"),
+	/* 10: incarnations of `scepgw serve` and their leases (db/README.md
+	 * "Leases"); the incarnation that may order an ORDERING transaction
+	 * (NULL once final, and for rows from before), and when a survivor
+	 * took it over. AUTOINCREMENT: an incarnation's id is never reused,
+	 * even after old rows are pruned. */
+	("CREATE TABLE nodes ("
+	 " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	 " name TEXT NOT NULL,"
+	 " started_at INTEGER NOT NULL,"
+	 " lease_until INTEGER NOT NULL,"
+	 " config_sha256 BLOB,"
+	 " version TEXT);"
+	 "ALTER TABLE transactions ADD COLUMN owner INTEGER "
+	 "REFERENCES nodes(id);"
+	 "ALTER TABLE transactions ADD COLUMN taken_at INTEGER;"
+	 "CREATE INDEX transactions_owner ON transactions(owner, id) "
+	 "WHERE state = 1;"),
 };
 
 #define DB_SCHEMA_LATEST \
@@ -632,6 +649,12 @@ static const struct db_backend db_sq_ops = {
 	.user_put = sq_user_put,
 	.user_set_profiles = sq_user_set_profiles,
 	.user_remove = sq_user_remove,
+	.node_register = sq_node_register,
+	.node_renew = sq_node_renew,
+	.node_release = sq_node_release,
+	.node_list = sq_node_list,
+	.txn_claim_orphans = sq_txn_claim_orphans,
+	.txn_list_owned = sq_txn_list_owned,
 };
 
 /* The SQLite backend: one file in WAL mode (the default, [db] path). */

@@ -54,6 +54,8 @@ db_txn_row_read(sqlite3_stmt *st, struct db_txn *t)
 	    db_col_strdup(st, 21, &t->epki_message) != 0)
 		return -1;
 	t->epki_code = sqlite3_column_int(st, 20);
+	t->owner = sqlite3_column_int64(st, 22);
+	t->taken_at = sqlite3_column_int64(st, 23);
 	return 0;
 }
 
@@ -218,6 +220,11 @@ txn_insert(struct db *db, const struct db_txn_new *n,
 		b = db_bind_text(st, 12, upn);
 	if (b == SQLITE_OK)
 		b = db_bind_text(st, 13, n->licence_pool);
+	/* The incarnation that may order it (db/README.md "Leases"). */
+	if (b == SQLITE_OK)
+		b = atomic_load(&db->node) != 0 ?
+		    sqlite3_bind_int64(st, 14, atomic_load(&db->node)) :
+		    sqlite3_bind_null(st, 14);
 	if (b != SQLITE_OK) {
 		db_err_sql(db, err, "txn insert");
 		db_stmt_done(st);

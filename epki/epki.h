@@ -201,6 +201,15 @@ struct epki_client_opts {
 	size_t max_response;  /* ceiling on a response body */
 	long max_connections; /* cap on parallel connections; 0: none */
 	bool https_only;      /* refuse http:// (README "Configuration") */
+	/*
+	 * Asked right before an OrderAndIssueCertificate request is sent,
+	 * on the thread sending it, after any wait for a connection: false
+	 * and the request is not sent, the call fails as a transport error
+	 * ("not sent"). NULL: always sent. The gateway passes its order
+	 * gate (README "How an enrollment works" 7).
+	 */
+	bool (*may_start)(void *arg);
+	void *may_start_arg;
 };
 int epki_client_new(struct epki_client **out, const struct epki_client_opts *o,
     struct gw_err *err);

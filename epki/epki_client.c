@@ -56,6 +56,9 @@ struct job {
 	unsigned tries;	 /* times libcurl was about to send the request */
 	struct buf resp; /* response, capped */
 	bool too_big;	 /* the response passed its ceiling */
+	bool (*may_start)(void *arg); /* an order: asked before sending */
+	void *may_start_arg;
+	bool refused; /* may_start() said no: nothing was sent */
 	epki_http_fn *done;
 	void *arg;
 	char errbuf[CURL_ERROR_SIZE];
@@ -138,6 +141,16 @@ client_prereq(void *arg, char *ip, char *local_ip, int port, int local_port)
 	(void)local_port;
 	if (j->tries++ > 0 && j->sent > 0)
 		return CURL_PREREQFUNC_ABORT;
+	/*
+	 * The last moment before an order leaves, after any wait for one
+	 * of [epki] max_connections: the order gate is asked here, not
+	 * when the order was queued (README "How an enrollment works" 7).
+	 */
+	if (j->may_start != NULL && j->sent == 0 &&
+	    !j->may_start(j->may_start_arg)) {
+		j->refused = true;
+		return CURL_PREREQFUNC_ABORT;
+	}
 	return CURL_PREREQFUNC_OK;
 }
 
@@ -209,7 +222,8 @@ job_free(struct job *j)
  * NULL on failure with err set.
  */
 static struct job *
-job_new(const struct epki_client_opts *o, struct buf *body, struct gw_err *err)
+job_new(const struct epki_client_opts *o, const char *op, struct buf *body,
+    struct gw_err *err)
 {
 	static const char *const hdrs[] = {
 		"Content-Type: text/xml; charset=utf-8",
@@ -234,6 +248,11 @@ job_new(const struct epki_client_opts *o, struct buf *body, struct gw_err *err)
 	if (j->body.data == NULL || (j->easy = curl_easy_init()) == NULL ||
 	    client_easy_setup(j->easy, o, j) != CURLE_OK)
 		goto err;
+	/* Only an order is gated: a lookup pays for nothing. */
+	if (op != NULL && strcmp(op, "OrderAndIssueCertificate") == 0) {
+		j->may_start = o->may_start;
+		j->may_start_arg = o->may_start_arg;
+	}
 	return j;
 err:
 	gw_err_set(err, ENOMEM, "epki: cannot prepare the HTTP request");
@@ -251,6 +270,9 @@ job_error(const struct job *j, CURLcode code)
 {
 	if (j->too_big)
 		return "response body too large";
+	if (j->refused)
+		return "not sent: this gateway's lease might not outlast the "
+		       "call (order gate closed)";
 	if (code == CURLE_SEND_FAIL_REWIND ||
 	    (code == CURLE_ABORTED_BY_CALLBACK && j->tries > 1))
 		return "connection lost after the request was sent; not sent "
@@ -466,8 +488,7 @@ client_post(void *ctx, const char *op, struct buf *body, epki_http_fn *done,
 	struct job *j;
 	bool stop;
 
-	(void)op;
-	if ((j = job_new(&c->o, body, err)) == NULL)
+	if ((j = job_new(&c->o, op, body, err)) == NULL)
 		return -1;
 	j->done = done;
 	j->arg = arg;
@@ -531,7 +552,7 @@ epki_client_post_sync(const struct epki_client_opts *o, const char *op,
 		gw_err_set(err, ENOMEM, "epki %s: cannot set up curl", op);
 		goto out;
 	}
-	if ((j = job_new(o, &copy, err)) == NULL)
+	if ((j = job_new(o, op, &copy, err)) == NULL)
 		goto out;
 	code = curl_easy_perform(j->easy);
 	if (code != CURLE_OK) {

@@ -905,8 +905,10 @@ cli_check(const char *conf, int nargs)
 	bad |=
 	    check_line(db != NULL, "database", db != NULL ? detail : err.msg);
 	bad |= check_epki(cfg);
-	if (db != NULL)
+	if (db != NULL) {
 		check_licence_pools(cfg, db);
+		cli_check_nodes(db);
+	}
 	db_close(db);
 	config_free(cfg);
 	return bad ? 1 : 0;

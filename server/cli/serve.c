@@ -25,10 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "cli.h"
 #include "config.h"
 #include "crl.h"
 #include "db.h"
+#include "db_lease.h"
 #include "epki.h"
 #include "enroll.h"
 #include "gw.h"
@@ -362,6 +365,82 @@ serve_open(struct gw_ctx *ctx, const struct gw_config *cfg)
 	return 0;
 }
 
+/* Logs what the lease thread reports (db/ does not log). */
+static void
+serve_lease_event(void *arg, bool warn, const char *msg)
+{
+	(void)arg;
+	if (warn)
+		log_warnx("%s", msg);
+	else
+		log_info("%s", msg);
+}
+
+/* SHA-256 of the config file's bytes as read now, kept with the
+ * incarnation; false when it cannot be read (then none is kept). */
+static bool
+serve_conf_sha256(const char *path, uint8_t out[32])
+{
+	unsigned char buf[4096];
+	EVP_MD_CTX *c;
+	size_t n;
+	FILE *f;
+	bool ok;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return false;
+	ok = (c = EVP_MD_CTX_new()) != NULL &&
+	    EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1;
+	while (ok && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		ok = EVP_DigestUpdate(c, buf, n) == 1;
+	ok = ok && ferror(f) == 0 && EVP_DigestFinal_ex(c, out, NULL) == 1;
+	fclose(f);
+	EVP_MD_CTX_free(c);
+	return ok;
+}
+
+/*
+ * Registers this process as a new incarnation and starts its lease thread
+ * (README "How an enrollment works" 7): [cluster] node_name (default: the
+ * hostname), lease L = [cluster] lease_seconds (0: [epki] timeout_seconds
+ * + 30), renewed every H seconds. Returns 0 or -1 (logged).
+ */
+static int
+serve_lease(struct gw_ctx *ctx, const struct gw_config *cfg)
+{
+	struct db_lease_opts o;
+	struct gw_err err;
+	uint8_t sha[32];
+	char host[256];
+
+	memset(&o, 0, sizeof(o));
+	if (serve_conf_sha256(cfg->path, sha))
+		o.cfg_sha256 = sha;
+	o.name = cfg->cluster_node_name;
+	if (o.name == NULL || o.name[0] == '\0') {
+		if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
+			snprintf(host, sizeof(host), "scepgw");
+		host[sizeof(host) - 1] = '\0';
+		o.name = host;
+	}
+	o.call_s = (int)cfg->epki_timeout_seconds;
+	o.lease_s = cfg->cluster_lease_seconds > 0 ?
+	    (int)cfg->cluster_lease_seconds :
+	    o.call_s + 30;
+	o.margin_s = DB_LEASE_MARGIN_S;
+	o.beat_s = DB_LEASE_BEAT_S;
+	o.version = "scepgw " GW_VERSION;
+	o.event = serve_lease_event;
+	if (db_lease_start(&ctx->lease, ctx->db, &o, &err) == -1) {
+		log_warnx("[cluster]: cannot register this gateway: %s",
+		    err.msg);
+		return -1;
+	}
+	log_info("incarnation %lld (%s): lease %d s, renewed every %d s",
+	    (long long)db_lease_node(ctx->lease), o.name, o.lease_s, o.beat_s);
+	return 0;
+}
+
 /*
  * Starts the upstream client, the enrollment timer, the reconciler, the
  * CRL cache (its refresh thread), the NDES login threads and the listener.
@@ -373,6 +452,9 @@ serve_start(struct gw_ctx *ctx, const struct gw_config *cfg)
 	struct gw_err err;
 
 	config_epki_opts(cfg, &o);
+	/* No order leaves unless the lease outlasts it (the order gate). */
+	o.may_start = db_lease_may_order;
+	o.may_start_arg = ctx->lease;
 	if (epki_client_new(&ctx->epki, &o, &err) == -1) {
 		log_warnx("EPKI client: %s", err.msg);
 		return -1;
@@ -493,6 +575,10 @@ serve_close(struct gw_ctx *ctx)
 	 * whose completions use the registry. */
 	if (ctx->db != NULL)
 		db_write_flush(ctx->db);
+	/* Nothing of this incarnation is in flight any more; released only
+	 * after a drain that left no order unanswered, so that a survivor
+	 * takes over at once. */
+	db_lease_stop(ctx->lease, ctx->lease_release);
 	reconcile_free(ctx->reconcile);
 	enroll_free(ctx->enroll);
 	db_close(ctx->db);
@@ -523,7 +609,8 @@ serve_run(const struct gw_config *cfg)
 	serve_malloc();
 	serve_nofile(cfg);
 	if (serve_privs(&ctx, cfg) == -1 || serve_nodump() == -1 ||
-	    serve_open(&ctx, cfg) == -1 || serve_start(&ctx, cfg) == -1)
+	    serve_open(&ctx, cfg) == -1 || serve_lease(&ctx, cfg) == -1 ||
+	    serve_start(&ctx, cfg) == -1)
 		goto out;
 	log_info("scepgw listening on %s (port %u), ordering from %s as %s",
 	    cfg->listen, srv_http_port(ctx.http), cfg->epki_url,
@@ -532,6 +619,7 @@ serve_run(const struct gw_config *cfg)
 		;
 	log_info("signal %d: draining", sig);
 	serve_drain(&ctx);
+	ctx.lease_release = enroll_inflight(ctx.enroll) == 0;
 	log_info("stopped");
 	rc = 0;
 out:

@@ -21,6 +21,7 @@
 
 #include "secure.h"
 #include "config.h"
+#include "db_lease.h"
 #include "config_int.h"
 #include "proxy.h"
 
@@ -354,6 +355,29 @@ cfg_epki_url_check(struct cfg_parse *p)
 	p->errors++;
 }
 
+/*
+ * [cluster] lease_seconds L must cover one upstream call E ([epki]
+ * timeout_seconds), the margin M and two heartbeats H: L >= E + M + 2H
+ * (README "How an enrollment works" 7), or no order could ever start.
+ */
+static void
+cfg_lease_check(struct cfg_parse *p)
+{
+	const struct cfg_key *k = cfg_key_find("cluster", "lease_seconds");
+	long e = p->c->epki_timeout_seconds, l = p->c->cluster_lease_seconds;
+	long min = e + DB_LEASE_MARGIN_S + 2 * DB_LEASE_BEAT_S;
+
+	if (l == 0 || l >= min)
+		return;
+	fprintf(p->errf,
+	    "%s:%d: [cluster] key \"lease_seconds\": %ld is too short: it "
+	    "must be at least [epki] timeout_seconds (%ld) + margin M (%d) + "
+	    "2 x heartbeat H (%d) = %ld, or 0 for timeout_seconds + 30\n",
+	    p->path, p->seen[k - cfg_keys], l, e, DB_LEASE_MARGIN_S,
+	    2 * DB_LEASE_BEAT_S, min);
+	p->errors++;
+}
+
 /* Reports required keys never set, in docs[] order; and cross-checks. */
 static void
 cfg_required_check(struct cfg_parse *p)
@@ -377,6 +401,7 @@ cfg_required_check(struct cfg_parse *p)
 		p->errors++;
 	}
 	cfg_epki_url_check(p);
+	cfg_lease_check(p);
 }
 
 /*

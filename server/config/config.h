@@ -35,6 +35,9 @@ struct gw_config {
 	long admin_max_outstanding; /* NDES page cap; 0: none */
 	/* [db] */
 	char *db_path;
+	/* [cluster] (README "How an enrollment works" 7) */
+	char *cluster_node_name;    /* NULL: the hostname */
+	long cluster_lease_seconds; /* 0: epki_timeout_seconds + 30 */
 	/* [ra] */
 	char *ra_cert;
 	char *ra_key;

@@ -25,6 +25,10 @@ const struct cfg_key cfg_keys[] = {
 	K("admin", "max_outstanding_challenges", CFG_LONG, 0, 10000000, "1000",
 	    false, admin_max_outstanding),
 	K("admin", "token_file", CFG_PATH, 0, 0, NULL, false, admin_token_file),
+	K("cluster", "lease_seconds", CFG_LONG, 0, 3600, "0", false,
+	    cluster_lease_seconds),
+	K("cluster", "node_name", CFG_STRING, 0, 0, NULL, false,
+	    cluster_node_name),
 	K("db", "path", CFG_PATH, 0, 0, NULL, true, db_path),
 	K("enroll", "challenge_ttl_seconds", CFG_LONG, 60, 31536000, "3600",
 	    false, challenge_ttl_seconds),
@@ -127,6 +131,12 @@ const struct cfg_doc cfg_docs[] = {
 	    "NDES page: \"password cache is full\" beyond this many unused "
 	    "challenges; 0 = no cap" },
 	{ "db", "path", "SQLite database" },
+	{ "cluster", "node_name",
+	    "this gateway's name in logs and `scepgw check`; empty = the "
+	    "hostname" },
+	{ "cluster", "lease_seconds",
+	    "lease of a serve process; 0 = [epki] timeout_seconds + 30; at "
+	    "least timeout_seconds + 15" },
 	{ "ra", "cert", "RA certificate (signs CertReps, decrypts requests)" },
 	{ "ra", "key", "RA private key (mode 0600)" },
 	{ "ra", "ca_chain",

@@ -18,6 +18,7 @@
 struct buf;
 struct crl_cache;
 struct db;
+struct db_lease;
 struct enroll;
 struct reconcile;
 struct gw_config;
@@ -31,6 +32,10 @@ struct ratelimit;
 struct gw_ctx {
 	const struct gw_config *cfg;
 	struct db *db;
+	struct db_lease *lease; /* serve: this incarnation's lease and order
+				   gate (README "How an enrollment works" 7);
+				   NULL: none, orders always start */
+	bool lease_release;	/* serve: drained with nothing in flight */
 	struct scep_ra *ra;
 	struct scep_policy pol;
 	struct epki_client *epki; /* owns the upstream thread */

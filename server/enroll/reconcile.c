@@ -9,10 +9,14 @@
  * such order and the original call can no longer be running. Transient
  * trouble backs off exponentially per transaction. One thread, blocking
  * calls: a few calls at a time is all GlobalSign should see from recovery.
+ * Each round first takes over the transactions of dead incarnations, then
+ * works on this incarnation's own; an order is placed again only while
+ * the order gate is open (db_lease.h).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,6 +28,7 @@
 #include "buf.h"
 #include "config.h"
 #include "db.h"
+#include "db_lease.h"
 #include "epki.h"
 #include "enroll.h"
 #include "gw.h"
@@ -35,6 +40,8 @@
 
 #define BACKOFF_MAX 300 /* seconds between tries of one transaction */
 #define KICK_GAP_S 1	/* at least this between rounds a kick starts */
+#define CLAIM_MAX 100	/* orphans taken over per claim */
+#define CLAIM_FROM 8	/* dead incarnations named per round */
 
 /* Per-transaction retry state, private to the reconciler thread. */
 struct backoff {
@@ -404,6 +411,11 @@ reconcile_txn(struct reconcile *r, const struct db_txn *t, struct backoff *b)
 	struct gw_err err;
 	EVP_PKEY *pub;
 
+	/* Taken over from a dead incarnation: its last call may have been
+	 * placed up to its lease's end; GlobalSign may list it late. */
+	if (t->taken_at != 0 && t->taken_at + 6 > safe_at)
+		safe_at = t->taken_at + 6;
+
 	if ((pub = csr_pubkey(t->csr_pem)) == NULL || t->cn == NULL) {
 		log_warnx("txid=%s: unfinished transaction without a readable "
 			  "request; it needs an operator",
@@ -439,12 +451,20 @@ reconcile_txn(struct reconcile *r, const struct db_txn *t, struct backoff *b)
 		 * only then order. Not a failure: no backoff step.
 		 */
 		b->next_try = safe_at;
-	else if (res == LOOKUP_NONE && !reorder(r, t, pub))
+	else if (res == LOOKUP_NONE && !db_lease_may_order(r->ctx->lease)) {
+		/* The order gate: an order started now might outlast this
+		 * incarnation's lease. Not a failure: look again after the
+		 * next renewal, which may open it. */
+		log_info("txid=%s: not ordering again now: this gateway's "
+			 "lease might not outlast the call",
+		    t->txid);
+		b->next_try = now_seconds() + DB_LEASE_BEAT_S;
+	} else if (res == LOOKUP_NONE && !reorder(r, t, pub))
 		backoff_later(b);
 	EVP_PKEY_free(pub);
 }
 
-/* db_txn_list_unfinished() callback: one transaction of a round. */
+/* db_txn_list_owned() callback: one transaction of a round. */
 static int
 reconcile_one(void *arg, const struct db_txn *t)
 {
@@ -515,6 +535,117 @@ round_wait(struct reconcile *r, const struct timespec *last)
 	return !r->stop;
 }
 
+/* The orders one round took over, by the incarnation they came from. */
+struct takeover {
+	int64_t from[CLAIM_FROM];
+	size_t n[CLAIM_FROM];
+	size_t nfrom;
+	size_t other; /* from incarnations past CLAIM_FROM */
+};
+
+/* db_txn_claim_orphans() callback: counts a row by where it came from. */
+static int
+claim_count(void *arg, const struct db_txn *t)
+{
+	struct takeover *tk = arg;
+	size_t i;
+
+	log_debug("txid=%s: taken over from incarnation %lld", t->txid,
+	    (long long)t->taken_from);
+	for (i = 0; i < tk->nfrom; i++)
+		if (tk->from[i] == t->taken_from)
+			break;
+	if (i == tk->nfrom && tk->nfrom < CLAIM_FROM)
+		tk->from[tk->nfrom++] = t->taken_from;
+	if (i < tk->nfrom)
+		tk->n[i]++;
+	else
+		tk->other++;
+	return 0;
+}
+
+/* An incarnation's name, looked up in db_node_list(). */
+struct node_name {
+	int64_t id;
+	char name[128];
+};
+
+static int
+node_name_find(void *arg, const struct db_node *n)
+{
+	struct node_name *f = arg;
+
+	if (n->id != f->id)
+		return 0;
+	snprintf(f->name, sizeof(f->name), "%s",
+	    n->name != NULL ? n->name : "?");
+	return 1;
+}
+
+/* Logs "took over N orders from node X (name)" for each incarnation. */
+static void
+takeover_log(struct reconcile *r, const struct takeover *tk)
+{
+	struct node_name f;
+	struct gw_err err;
+	size_t i;
+
+	for (i = 0; i < tk->nfrom; i++) {
+		memset(&f, 0, sizeof(f));
+		f.id = tk->from[i];
+		if (f.id == 0)
+			snprintf(f.name, sizeof(f.name),
+			    "none: recorded before incarnations were");
+		else if (db_node_list(r->ctx->db, node_name_find, &f, &err) ==
+			-1 ||
+		    f.name[0] == '\0')
+			snprintf(f.name, sizeof(f.name), "?");
+		log_info("took over %zu orders from node %lld (%s)", tk->n[i],
+		    (long long)f.id, f.name);
+	}
+	if (tk->other > 0)
+		log_info("took over %zu orders from other nodes", tk->other);
+}
+
+/*
+ * The start of a round: the ORDERING transactions of dead incarnations
+ * (and those with no owner, from before incarnations were recorded)
+ * become this incarnation's (README "How an enrollment works" 7).
+ */
+static void
+reconcile_claim(struct reconcile *r, int64_t me)
+{
+	struct takeover tk;
+	struct gw_err err;
+	int n, i;
+
+	memset(&tk, 0, sizeof(tk));
+	for (i = 0; i < 100; i++) {
+		n = db_txn_claim_orphans(r->ctx->db, me, DB_LEASE_MARGIN_S,
+		    CLAIM_MAX, claim_count, &tk, &err);
+		if (n == -1)
+			log_warnx("reconciler: taking over orders: %s",
+			    err.msg);
+		if (n < CLAIM_MAX)
+			break;
+	}
+	takeover_log(r, &tk);
+}
+
+/* One round's work: take orphans over, then this incarnation's rows;
+ * without an incarnation (no lease), every ORDERING row. */
+static int
+reconcile_list(struct reconcile *r, struct gw_err *err)
+{
+	int64_t me = db_node(r->ctx->db);
+
+	if (me == 0)
+		return db_txn_list_unfinished(r->ctx->db, reconcile_one, r,
+		    err);
+	reconcile_claim(r, me);
+	return db_txn_list_owned(r->ctx->db, me, reconcile_one, r, err);
+}
+
 static void *
 reconcile_run(void *arg)
 {
@@ -529,8 +660,7 @@ reconcile_run(void *arg)
 		clock_gettime(CLOCK_MONOTONIC, &last);
 		pthread_mutex_unlock(&r->mu);
 		r->round++;
-		if (db_txn_list_unfinished(r->ctx->db, reconcile_one, r,
-			&err) == -1)
+		if (reconcile_list(r, &err) == -1)
 			log_warnx("reconciler: database: %s", err.msg);
 		else
 			backoff_prune(r);
@@ -578,6 +708,8 @@ reconcile_new(struct reconcile **out, struct gw_ctx *ctx, struct gw_err *err)
 	}
 	r->ctx = ctx;
 	config_epki_opts(ctx->cfg, &r->opts);
+	r->opts.may_start = db_lease_may_order;
+	r->opts.may_start_arg = ctx->lease;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

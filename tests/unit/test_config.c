@@ -193,6 +193,8 @@ test_defaults(void **state)
 	assert_int_equal(c->epki_years, def_num("epki", "years"));
 	assert_int_equal(c->epki_timeout_seconds,
 	    def_num("epki", "timeout_seconds"));
+	assert_null(c->cluster_node_name);
+	assert_int_equal(c->cluster_lease_seconds, 0);
 	assert_null(c->epki_ca_file);
 	assert_int_equal(c->allow_des, def_bool("scep", "allow_des"));
 	assert_int_equal(c->pending_after_seconds,
@@ -342,6 +344,13 @@ static const struct bad_case bad_cases[] = {
 	{ "minus alone", "[server]\nthreads = -\n", true,
 	    "@:2: [server] key \"threads\": bad value \"-\": expected a "
 	    "whole number\n" },
+	{ "lease too short", "[cluster]\nlease_seconds = 44\n", true,
+	    "@:2: [cluster] key \"lease_seconds\": 44 is too short: it must "
+	    "be at least [epki] timeout_seconds (30) + margin M (5) + 2 x "
+	    "heartbeat H (10) = 45, or 0 for timeout_seconds + 30\n" },
+	{ "lease out of range", "[cluster]\nlease_seconds = -1\n", true,
+	    "@:2: [cluster] key \"lease_seconds\": -1 is out of range "
+	    "0..3600\n" },
 	{ "licences negative", "[epki]\nlicences = -10\n", true,
 	    "@:2: [epki] key \"licences\": -10 is out of range "
 	    "0..100000000\n" },
@@ -749,7 +758,7 @@ test_write_roundtrip(void **state)
 	for (s = text; (s = strchr(s, '\n')) != NULL; s++)
 		if (s[1] >= 'a' && s[1] <= 'z')
 			keys++;
-	assert_int_equal(keys, 47);
+	assert_int_equal(keys, 49);
 	assert_non_null(strstr(text, "\ncert = ra.pem\n"));
 	assert_non_null(strstr(text, "\npath = data/gw.db\n"));
 	assert_non_null(

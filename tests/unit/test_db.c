@@ -31,12 +31,12 @@ test_open_schema(void **state)
 	sqlite3 *h = NULL;
 	sqlite3_stmt *st = NULL;
 
-	assert_int_equal(db_schema_version(fx->db), 9);
+	assert_int_equal(db_schema_version(fx->db), 10);
 	assert_int_equal(stat(fx->path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	/* A second open of a migrated file keeps its version. */
 	assert_int_equal(db_open(&db2, fx->path, &err), 0);
-	assert_int_equal(db_schema_version(db2), 9);
+	assert_int_equal(db_schema_version(db2), 10);
 	db_close(db2);
 	/* The file is in WAL mode. */
 	assert_int_equal(sqlite3_open(fx->path, &h), SQLITE_OK);

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,6 +316,98 @@ test_sync_errors(void **state)
 	epki_resp_cleanup(&r);
 }
 
+/* Orders epki-sim has recorded (DIR/orders.log). */
+static int
+sim_orders(const struct env *e)
+{
+	char path[160], line[256];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%.100s/orders.log", e->dir);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "order=", 6) == 0)
+			n++;
+	fclose(f);
+	return n;
+}
+
+/* The order gate of a test: open or closed, and how often asked. */
+struct gate {
+	_Atomic bool open;
+	_Atomic int asked;
+};
+
+static bool
+gate_may_start(void *arg)
+{
+	struct gate *g = arg;
+
+	g->asked++;
+	return g->open;
+}
+
+/*
+ * The may_start hook (README "How an enrollment works" 7): asked right
+ * before an order is sent; closed, the order is not sent and fails as a
+ * transport error "not sent", synchronous or not; lookups are not gated.
+ */
+static void
+test_order_gate(void **state)
+{
+	struct env *e = *state;
+	struct gate g = { false, 0 };
+	struct epki_client_opts o = { .url = e->url,
+		.timeout_s = 30,
+		.may_start = gate_may_start,
+		.may_start_arg = &g };
+	struct epki_auth a = { "PAR00000_scepgw", "epki-sim-password" };
+	struct epki_order ord = { .profile_id = "MP000000000001",
+		.product_code = "EPKIPSPersonal",
+		.years = 1,
+		.csr_pem = e->csr,
+		.cn = "gated" };
+	struct waiter w = { .key = e->key, .store = e->store };
+	struct epki_client *c;
+	struct epki_transport t;
+	struct epki_resp r;
+	struct gw_err err;
+	int before = sim_orders(e);
+
+	assert_int_equal(epki_order_call(&o, &a, &ord, &r, &err), -1);
+	assert_int_equal(r.cls, EPKI_TRANSPORT);
+	assert_non_null(strstr(r.fault, "not sent"));
+	epki_resp_cleanup(&r);
+	assert_int_equal(g.asked, 1);
+
+	waiter_init(&w);
+	assert_int_equal(epki_client_new(&c, &o, &err), 0);
+	t = epki_client_transport(c);
+	assert_int_equal(epki_order_submit(&t, &a, &ord, on_resp, &w, &err), 0);
+	wait_for(&w, 1);
+	assert_int_equal(w.ok, 0);
+	assert_int_equal(g.asked, 2);
+	/* A lookup goes out whatever the gate says. */
+	assert_int_equal(epki_order_get_submit(&t, &a, "MP00000000000000000",
+			     on_resp, &w, &err),
+	    0);
+	wait_for(&w, 2);
+	assert_int_equal(w.notfound, 1);
+	assert_int_equal(g.asked, 2);
+	assert_int_equal(sim_orders(e), before);
+	/* Open: the same order goes out. */
+	g.open = true;
+	assert_int_equal(epki_order_submit(&t, &a, &ord, on_resp, &w, &err), 0);
+	wait_for(&w, 3);
+	assert_int_equal(w.ok, 1);
+	assert_int_equal(g.asked, 3);
+	assert_int_equal(sim_orders(e), before + 1);
+	epki_client_free(c);
+	waiter_destroy(&w);
+}
+
 /* Starts a second simulator, with latency, in e's folder/name. */
 static void
 slow_start(struct env *e, struct env *slow, const char *name,
@@ -427,6 +521,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_many_in_flight),
 		cmocka_unit_test(test_sync_errors),
+		cmocka_unit_test(test_order_gate),
 		cmocka_unit_test(test_latency_concurrency),
 		cmocka_unit_test(test_connections_reused),
 	};

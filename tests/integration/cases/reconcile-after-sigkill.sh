@@ -4,7 +4,9 @@
 # reconciler finds each order at GlobalSign (GetOrders by CommonName,
 # matched by public key) instead of ordering again, and every device's
 # CertPoll gets its certificate. epki-sim counts exactly one order per
-# enrollment.
+# enrollment. The restarted process is a new incarnation: it takes the
+# orders of the killed one over, and says so (README "How an enrollment
+# works" 7).
 . "$GW_SRC/tests/integration/lib.sh"
 gw_need openssl curl
 gw_tmpdir
@@ -48,4 +50,7 @@ done
 gw_assert_eq "$n" "$(sim_orders)" "orders after reconciliation"
 gw_assert_contains "$T/scepgw.log" "reconciled: order .* was issued"
 gw_assert_not_contains "$T/scepgw.log" "ordering it now"
+# The killed incarnation was the first one (id 1); its name is the host's.
+gw_assert_contains "$T/scepgw.log" "took over $n orders from node 1 \\($(hostname)\\)"
+gw_assert_contains "$T/scepgw.log" "incarnation 2 \\($(hostname)\\): lease 40 s"
 gw_stop
