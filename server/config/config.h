@@ -35,6 +35,8 @@ struct gw_config {
 	long admin_max_outstanding; /* NDES page cap; 0: none */
 	/* [db] */
 	char *db_path;
+	char *db_url;
+	char *db_password_file;
 	/* [ra] */
 	char *ra_cert;
 	char *ra_key;

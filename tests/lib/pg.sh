@@ -9,7 +9,8 @@
 # Sourced by an integration case after harness.sh:
 #
 #	. "$GW_SRC/tests/lib/pg.sh"
-#	gw_pg_start		# sets GW_PG_URL (superuser, database scepgw)
+#	gw_pg_start	# sets GW_PG_URL and GW_PG_PASSWORD (role scepgw)
+#	gw_pg_sql "SELECT ..."	# as the superuser
 #
 # which skips the case (exit 77, the missing program named) when
 # PostgreSQL is not installed, and stops the cluster when the case exits.
@@ -80,6 +81,31 @@ gw_pg__up() {
 	printf 'host=%s port=%s user=postgres dbname=scepgw\n' "$d" "$port"
 }
 
+# psql as the superuser on the case's cluster, database scepgw; prints
+# the rows unaligned, without headers.
+gw_pg_sql() {
+	local bin
+	bin=$(gw_pg_bindir)
+	gw_pg__as "$bin/psql" -X -q -A -t -v ON_ERROR_STOP=1 \
+	    -h "$GW_PG_DIR" -p 5432 -U postgres -d scepgw -c "$1"
+}
+
+# The gateway's role: scepgw, owner of database scepgw, logging in with a
+# password (scram-sha-256) on the socket; the superuser keeps trust.
+gw_pg__role() {
+	local d=$1 bin
+	bin=$(gw_pg_bindir)
+	GW_PG_PASSWORD=$(openssl rand -hex 12)
+	printf 'local all postgres trust\nlocal all all scram-sha-256\n' \
+	    >"$d/data/pg_hba.conf"
+	gw_pg__as "$bin/psql" -X -q -h "$d" -p 5432 -U postgres -d scepgw \
+	    -v ON_ERROR_STOP=1 \
+	    -c "CREATE ROLE scepgw LOGIN PASSWORD '$GW_PG_PASSWORD'" \
+	    -c 'ALTER DATABASE scepgw OWNER TO scepgw' \
+	    -c 'ALTER SCHEMA public OWNER TO scepgw' \
+	    -c 'SELECT pg_reload_conf()' >/dev/null
+}
+
 # Stops (immediately: nothing in it is worth keeping) the cluster in $1
 # and removes the folder.
 gw_pg__down() {
@@ -103,9 +129,11 @@ gw_pg_start() {
 	# postgres must reach the socket folder inside $T.
 	[ "$(id -u)" = 0 ] && chmod 711 "$T"
 	GW_PG_DIR=$T/pg
-	GW_PG_URL=$(gw_pg__up "$GW_PG_DIR") || gw_fail "PostgreSQL did not start"
 	GW__CLEANUP_HOOKS+=("gw_pg__down $GW_PG_DIR")
-	export GW_PG_URL
+	gw_pg__up "$GW_PG_DIR" >/dev/null || gw_fail "PostgreSQL did not start"
+	gw_pg__role "$GW_PG_DIR" || gw_fail "could not make the scepgw role"
+	GW_PG_URL="postgresql://scepgw@/scepgw?host=$GW_PG_DIR&port=5432"
+	export GW_PG_URL GW_PG_PASSWORD
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
