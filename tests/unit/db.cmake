@@ -26,3 +26,12 @@ foreach(_t db db_txn db_race db_user)
 		TIMEOUT 120 SKIP_RETURN_CODE 77 FIXTURES_REQUIRED pg-unit
 		ENVIRONMENT "GW_TEST_DB_URL_FILE=${_pg_state}/url")
 endforeach()
+# PostgreSQL only: idempotent write functions, reconnects, per-write
+# retry of an aborted batch, the NDES cap across handles, one migration.
+gw_unit_test(test_db_pg
+	SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_db_pg.c
+		${CMAKE_CURRENT_LIST_DIR}/test_db_common.c
+	LIBS gw_db gw_common Threads::Threads PkgConfig::LIBPQ)
+set_tests_properties(unit/test_db_pg PROPERTIES SKIP_RETURN_CODE 77
+	FIXTURES_REQUIRED pg-unit
+	ENVIRONMENT "GW_TEST_DB_URL_FILE=${_pg_state}/url")
