@@ -2,11 +2,13 @@
  * What only the PostgreSQL backend has (db/db_pg_*.c), on the cluster of
  * the ctest fixture (skipped on SQLite): the server-side write functions
  * are idempotent; a batch whose connection was cut is sent again on a
- * new one; an aborted batch is retried one write at a time; the NDES cap
+ * new one; an aborted batch (a failing write, a deadlock) is retried one
+ * write at a time; the NDES cap
  * holds across handles; gateways opening an empty database at once
  * migrate it once.
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,11 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 
 #include "gw_err.h"
 #include "db.h"
+#include "db_int.h"
 #include "test_db_common.h"
 
 /* Cuts every connection the handles of this test opened. */
@@ -212,6 +217,119 @@ test_pg_aborted_batch_retried_per_write(void **state)
 	db_txn_cleanup(&t);
 }
 
+/* Holds the writer thread (the group-commit leader) in a completion until
+ * released, so that the writes submitted meanwhile form one batch. */
+struct lead_hold {
+	struct db_write w; /* first */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool leading;
+	bool release;
+};
+
+static void
+hold_done(struct db_write *w, int rc, const struct gw_err *err)
+{
+	struct lead_hold *h = (struct lead_hold *)(void *)w;
+
+	(void)rc;
+	(void)err;
+	pthread_mutex_lock(&h->mu);
+	h->leading = true;
+	pthread_cond_broadcast(&h->cv);
+	while (!h->release)
+		pthread_cond_wait(&h->cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* Runs sql on c; fails the test unless it worked. */
+static void
+raw_exec(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+	    PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+}
+
+/*
+ * Two gateways' writes cross (here: a batch [dl-y, dl-x] of this handle
+ * against another session holding dl-x's lock, then asking for dl-y's):
+ * PostgreSQL breaks the deadlock by aborting the batch (40P01), which is
+ * then retried one write at a time, and both writes are stored once.
+ */
+static void
+test_pg_deadlock_batch_retried(void **state)
+{
+	const struct timespec pause = { 0, 300000000 };
+	struct fx *fx = *state;
+	struct lead_hold h;
+	struct sub s = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0,
+		0, 0, 0 };
+	struct db_txn_new n[2];
+	struct db_txn t;
+	struct gw_err err;
+	uint8_t csr[32];
+	PGconn *raw;
+	int i;
+
+	raw = PQconnectdb(fx->url);
+	assert_int_equal(PQstatus(raw), CONNECTION_OK);
+	raw_exec(raw,
+	    "SET deadlock_timeout = '30s'"); /* we are not the victim */
+	raw_exec(raw, "BEGIN");
+	raw_exec(raw,
+	    "SELECT pg_advisory_xact_lock(hashtextextended("
+	    "'scepgw.txid:dl-x', 0))");
+	memset(&h, 0, sizeof(h));
+	h.w.kind = DB_W_NONE;
+	h.w.done = hold_done;
+	pthread_mutex_init(&h.mu, NULL);
+	pthread_cond_init(&h.cv, NULL);
+	assert_int_equal(db_write_submit(fx->db, &h.w, &err), 0);
+	pthread_mutex_lock(&h.mu);
+	while (!h.leading)
+		pthread_cond_wait(&h.cv, &h.mu);
+	pthread_mutex_unlock(&h.mu);
+	hash_fill(csr, 0xc5);
+	for (i = 0; i < 2; i++) {
+		memset(&n[i], 0, sizeof(n[i]));
+		n[i].txid = i == 0 ? "dl-y" : "dl-x";
+		n[i].csr_sha256 = csr;
+		n[i].now = NOW;
+		assert_int_equal(db_txn_start_submit(fx->db, &n[i], sub_done,
+				     &s, &err),
+		    0);
+	}
+	/* One batch: dl-y takes its lock, dl-x waits for ours. */
+	pthread_mutex_lock(&h.mu);
+	h.release = true;
+	pthread_cond_broadcast(&h.cv);
+	pthread_mutex_unlock(&h.mu);
+	nanosleep(&pause, NULL);
+	/* Granted only once the batch gave dl-y's lock up: aborted. */
+	raw_exec(raw,
+	    "SELECT pg_advisory_xact_lock(hashtextextended("
+	    "'scepgw.txid:dl-y', 0))");
+	raw_exec(raw, "COMMIT");
+	PQfinish(raw);
+	pthread_mutex_lock(&s.mu);
+	while (s.done < 2)
+		pthread_cond_wait(&s.cv, &s.mu);
+	pthread_mutex_unlock(&s.mu);
+	db_write_flush(fx->db);
+	assert_int_equal(s.bad, 0);
+	assert_int_equal(s.ok, 2);
+	assert_int_equal(db_txn_get(fx->db, "dl-x", &t, &err), 0);
+	db_txn_cleanup(&t);
+	assert_int_equal(db_txn_get(fx->db, "dl-y", &t, &err), 0);
+	db_txn_cleanup(&t);
+	pthread_cond_destroy(&h.cv);
+	pthread_mutex_destroy(&h.mu);
+}
+
 struct capper {
 	const struct fx *fx;
 	pthread_barrier_t *bar;
@@ -352,6 +470,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_pg_aborted_batch_retried_per_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_deadlock_batch_retried,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_cap_across_handles,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_concurrent_open, setup,
