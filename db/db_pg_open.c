@@ -52,6 +52,7 @@ pg_opts_build(struct db_pg *pg, const struct db_open_opts *o)
 	pg_opt(pg, &i, "keepalives_idle", "30");
 	pg_opt(pg, &i, "keepalives_interval", "10");
 	pg_opt(pg, &i, "keepalives_count", "3");
+	pg_opt(pg, &i, "tcp_user_timeout", "30000"); /* ms: unacked sends */
 	pg_opt(pg, &i, "application_name", pg->app);
 	pg_opt(pg, &i, "dbname", pg->url);
 	if (pg->password != NULL)

@@ -330,6 +330,38 @@ test_pg_deadlock_batch_retried(void **state)
 	pthread_mutex_destroy(&h.mu);
 }
 
+/*
+ * A multi-host [db] url with target_session_attrs=read-write (libpq's
+ * failover): the first host does not answer, the second is used.
+ */
+static void
+test_pg_multi_host(void **state)
+{
+	struct fx *fx = *state;
+	struct db *db = NULL;
+	struct gw_err err;
+	char url[700], host[256];
+	const char *h, *db_name;
+	size_t n;
+
+	h = strstr(fx->url, "host=");
+	db_name = strrchr(fx->url, '=');
+	assert_non_null(h);
+	n = strcspn(h + 5, " ");
+	assert_true(n < sizeof(host));
+	memcpy(host, h + 5, n);
+	host[n] = '\0';
+	snprintf(url, sizeof(url),
+	    "host=/nonexistent-scepgw,%s port=5432,5432 user=postgres "
+	    "dbname=%s target_session_attrs=read-write",
+	    host, db_name + 1);
+	gw_err_clear(&err);
+	if (db_open_url(&db, url, NULL, "test", &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(db_schema_version(db), 1);
+	db_close(db);
+}
+
 struct capper {
 	const struct fx *fx;
 	pthread_barrier_t *bar;
@@ -472,6 +504,8 @@ main(void)
 		    test_pg_aborted_batch_retried_per_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_deadlock_batch_retried,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_multi_host, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_pg_cap_across_handles,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_concurrent_open, setup,
