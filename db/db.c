@@ -15,15 +15,19 @@
 #include "db.h"
 #include "db_int.h"
 
-/* The backend named by o (NULL or "" means SQLite), or NULL. */
+/* The backend named by o, or NULL. Unnamed: PostgreSQL when a url is
+ * given, else SQLite. */
 static const struct db_backend *
 db_backend_find(const struct db_open_opts *o)
 {
-	const struct db_backend *sq = db_sq_backend();
+	const struct db_backend *sq = db_sq_backend(), *pg = db_pg_backend();
 
-	if (o->backend == NULL || o->backend[0] == '\0' ||
-	    strcmp(o->backend, sq->name) == 0)
+	if (o->backend == NULL || o->backend[0] == '\0')
+		return o->url != NULL ? pg : sq;
+	if (strcmp(o->backend, sq->name) == 0)
 		return sq;
+	if (strcmp(o->backend, pg->name) == 0)
+		return pg;
 	return NULL;
 }
 
@@ -86,9 +90,33 @@ db_open_opts(struct db **out, const struct db_open_opts *o, struct gw_err *err)
 int
 db_open(struct db **out, const char *path, struct gw_err *err)
 {
-	const struct db_open_opts o = { "sqlite", path };
+	const struct db_open_opts o = { "sqlite", path, NULL, NULL, NULL };
 
 	return db_open_opts(out, &o, err);
+}
+
+/*
+ * Opens the PostgreSQL database url ([db] url: a libpq URI or key=value
+ * string) and migrates it, as db_open() does a file. password (or NULL:
+ * the URL's, or libpq's PGPASSFILE) is never copied into err. app_name
+ * names the connections in pg_stat_activity (application_name
+ * "scepgw/<app_name>"; NULL: the process id).
+ */
+int
+db_open_url(struct db **out, const char *url, const char *password,
+    const char *app_name, struct gw_err *err)
+{
+	const struct db_open_opts o = { "postgresql", NULL, url, password,
+		app_name };
+
+	return db_open_opts(out, &o, err);
+}
+
+/* The name of the backend the handle runs on: "sqlite", "postgresql". */
+const char *
+db_backend_name(struct db *db)
+{
+	return db->be->name;
 }
 
 /* Stops the writer thread, closes the backend and frees the handle;

@@ -1,9 +1,9 @@
 /*
  * The gateway's state: one-time challenges, enrollment transactions and
  * issued certificates. Only this module writes SQL, through a backend
- * chosen at db_open() (db/README.md); today's only backend is one SQLite
- * file (WAL). Schema changes are numbered migrations (PRAGMA
- * user_version). All functions are safe to call from several threads
+ * chosen at open (db/README.md): one SQLite file (WAL, db_open()) or a
+ * PostgreSQL database (db_open_url()). Schema changes are numbered migrations
+ * (PRAGMA user_version). All functions are safe to call from several threads
  * (SQLite: one connection, serialised by a mutex, prepared statements
  * kept for the process's life).
  */
@@ -19,17 +19,22 @@ struct db;
 
 /* gw_err codes set by this module. */
 enum db_errc {
-	DB_ERR_SQL = 1,	 /* SQLite failed; msg carries its message */
+	DB_ERR_SQL = 1,	 /* the engine failed; msg carries its message */
 	DB_ERR_NOTFOUND, /* no such row */
 	DB_ERR_STATE,	 /* the transaction is not ORDERING */
 	DB_ERR_SCHEMA,	 /* database newer than this program */
 	DB_ERR_ARG,	 /* bad argument */
 	DB_ERR_EXISTS,	 /* the row (e.g. a user name) exists already */
 	DB_ERR_BUSY,	 /* another server holds the database */
+	DB_ERR_RETRY,	 /* PostgreSQL: try again (deadlock, failover, lost
+			    connection, server shutting down) */
 	DB_ERR__MAX
 };
 
 int db_open(struct db **out, const char *path, struct gw_err *err);
+int db_open_url(struct db **out, const char *url, const char *password,
+    const char *app_name, struct gw_err *err);
+const char *db_backend_name(struct db *db);
 int db_file_check(const char *path, struct gw_err *err);
 int db_serve_lock(struct db *db, struct gw_err *err);
 void db_close(struct db *db);

@@ -94,8 +94,11 @@ struct db_user_kdf {
 
 /* How db_open() was asked to open the database. */
 struct db_open_opts {
-	const char *backend; /* "sqlite" */
-	const char *path;    /* sqlite: the file */
+	const char *backend;  /* "sqlite" or "postgresql"; NULL: by url */
+	const char *path;     /* sqlite: the file */
+	const char *url;      /* postgresql: libpq URI or conninfo */
+	const char *password; /* postgresql: or NULL (the URL's, .pgpass) */
+	const char *app_name; /* postgresql: application_name's tail */
 };
 
 /*
@@ -194,8 +197,9 @@ struct db_backend {
 	    void *arg, struct gw_err *err);
 };
 
-/* The backends (db_sq_open.c). */
+/* The backends (db_sq_open.c, db_pg_open.c). */
 const struct db_backend *db_sq_backend(void);
+const struct db_backend *db_pg_backend(void);
 
 struct db {
 	const struct db_backend *be; /* chosen by db_open() */

@@ -114,8 +114,8 @@ cli_cert_revoke(const char *conf, int argc, char **argv)
 	}
 	if (config_load(&cfg, conf, stderr) == -1)
 		goto out;
-	if (db_open(&db, cfg->db_path, &err) == -1) {
-		fprintf(stderr, "scepgw: %s: %s\n", cfg->db_path, err.msg);
+	if (cli_db_open(cfg, &db, &err) == -1) {
+		fprintf(stderr, "scepgw: %s: %s\n", cli_db_name(cfg), err.msg);
 		goto out;
 	}
 	if (cert_revoke(cfg, db, NULL, arg, reason, &cr) != CERT_REVOKE_OK) {

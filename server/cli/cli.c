@@ -45,6 +45,7 @@ cli_usage(FILE *f)
 	    "  init --dir DIR [--epki-url URL] [--epki-user U]\n"
 	    "       [--epki-password-file F] [--profile-id ID]\n"
 	    "       [--ca-chain FILE] [--self-signed-ra] [--listen ADDR]\n"
+	    "       [--db-url URL [--db-password-file F]]\n"
 	    "                              create an instance in DIR\n"
 	    "  check                       validate config, files, RA, db\n"
 	    "  challenge new [--ttl S] [--cn NAME] [--email ADDR] [--ou OU]\n"
@@ -95,6 +96,40 @@ cli_config(const struct cli *c)
 	return cfg;
 }
 
+/* The database of a config, for messages: [db] path, or "[db] url" (a
+ * URL may hold a password, so it is never printed). */
+const char *
+cli_db_name(const struct gw_config *cfg)
+{
+	return cfg->db_url != NULL ? "[db] url" : cfg->db_path;
+}
+
+/*
+ * Opens the database of a config: SQLite at [db] path, or PostgreSQL at
+ * [db] url with the password of [db] password_file (mode 0600, like
+ * [epki] password_file). Returns 0, or -1 with err set.
+ */
+int
+cli_db_open(const struct gw_config *cfg, struct db **db, struct gw_err *err)
+{
+	struct gw_err e;
+	char *pw = NULL;
+	int rc;
+
+	if (cfg->db_url == NULL)
+		return db_open(db, cfg->db_path, err);
+	*db = NULL;
+	gw_err_clear(&e);
+	if (cfg->db_password_file != NULL &&
+	    gw_secret_read(cfg->db_password_file, &pw, &e) == -1) {
+		gw_err_set(err, DB_ERR_ARG, "[db] password_file: %s", e.msg);
+		return -1;
+	}
+	rc = db_open_url(db, cfg->db_url, pw, NULL, err);
+	gw_secret_free(pw);
+	return rc;
+}
+
 /* Opens the database of a config; prints the error. */
 struct db *
 cli_db(const struct gw_config *cfg)
@@ -102,8 +137,8 @@ cli_db(const struct gw_config *cfg)
 	struct gw_err err;
 	struct db *db = NULL;
 
-	if (db_open(&db, cfg->db_path, &err) == -1) {
-		fprintf(stderr, "scepgw: %s: %s\n", cfg->db_path, err.msg);
+	if (cli_db_open(cfg, &db, &err) == -1) {
+		fprintf(stderr, "scepgw: %s: %s\n", cli_db_name(cfg), err.msg);
 		return NULL;
 	}
 	return db;

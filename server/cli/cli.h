@@ -37,6 +37,10 @@ void cli_usage(FILE *f);
 int cli_parse_long(const char *s, long lo, long hi, long *out);
 struct gw_config *cli_config(const struct cli *c);
 struct db *cli_db(const struct gw_config *cfg);
+struct gw_err;
+const char *cli_db_name(const struct gw_config *cfg);
+int cli_db_open(const struct gw_config *cfg, struct db **db,
+    struct gw_err *err);
 int cli_challenge_new(const struct cli *c);
 int cli_db_simple(const struct cli *c, const char *what);
 

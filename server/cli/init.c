@@ -56,6 +56,8 @@ struct init_opts {
 	const char *listen;
 	bool self_signed;
 	bool force;
+	const char *db_url;	      /* PostgreSQL instead of scepgw.db */
+	const char *db_password_file; /* copied to db.password */
 };
 
 /* dir + "/" + name into out; -1 when it does not fit. */
@@ -236,6 +238,39 @@ out:
 	return rc;
 }
 
+static int copy_file(const char *from, const char *to, mode_t mode,
+    struct gw_err *err);
+
+/*
+ * Creates and migrates the instance's database: scepgw.db in the folder,
+ * or the PostgreSQL database of --db-url, whose --db-password-file is
+ * copied to db.password (0600) as the EPKI password is. 0 or -1.
+ */
+static int
+init_db(const struct init_opts *o, struct db **db, struct gw_err *err)
+{
+	char path[PATH_MAX], *pw = NULL;
+	int rc;
+
+	if (o->db_url == NULL) {
+		if (path_join(path, sizeof(path), o->dir, "scepgw.db") == -1) {
+			gw_err_set(err, 0, "%s: path too long", o->dir);
+			return -1;
+		}
+		return db_open(db, path, err);
+	}
+	if (o->db_password_file != NULL &&
+	    (gw_secret_read(o->db_password_file, &pw, err) == -1 ||
+		path_join(path, sizeof(path), o->dir, "db.password") == -1 ||
+		copy_file(o->db_password_file, path, 0600, err) == -1)) {
+		gw_secret_free(pw);
+		return -1;
+	}
+	rc = db_open_url(db, o->db_url, pw, NULL, err);
+	gw_secret_free(pw);
+	return rc;
+}
+
 static int
 init_parse(int argc, char **argv, struct init_opts *o)
 {
@@ -249,6 +284,8 @@ init_parse(int argc, char **argv, struct init_opts *o)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "self-signed-ra", no_argument, NULL, 's' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "db-url", required_argument, NULL, 'D' },
+		{ "db-password-file", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -286,11 +323,18 @@ init_parse(int argc, char **argv, struct init_opts *o)
 		case 'f':
 			o->force = true;
 			break;
+		case 'D':
+			o->db_url = optarg;
+			break;
+		case 'W':
+			o->db_password_file = optarg;
+			break;
 		default:
 			return -1;
 		}
 	}
-	if (optind != argc || o->dir == NULL)
+	if (optind != argc || o->dir == NULL ||
+	    (o->db_password_file != NULL && o->db_url == NULL))
 		return -1;
 	return 0;
 }
@@ -360,7 +404,11 @@ init_write_config(const struct init_opts *o, const char *conf_path)
 		return -1;
 	if (config_str_set(&c->listen, o->listen) == -1 ||
 	    config_str_set(&c->admin_token_file, "admin.token") == -1 ||
-	    config_str_set(&c->db_path, "scepgw.db") == -1 ||
+	    config_str_set(&c->db_path,
+		o->db_url == NULL ? "scepgw.db" : NULL) == -1 ||
+	    config_str_set(&c->db_url, o->db_url) == -1 ||
+	    config_str_set(&c->db_password_file,
+		o->db_password_file != NULL ? "db.password" : NULL) == -1 ||
 	    config_str_set(&c->ra_cert, "ra.pem") == -1 ||
 	    config_str_set(&c->ra_key, "ra.key") == -1 ||
 	    config_str_set(&c->ca_chain, "ca-chain.pem") == -1 ||
@@ -433,7 +481,8 @@ cli_init(const char *conf, int argc, char **argv)
 		    "usage: scepgw init --dir DIR [--epki-url URL] "
 		    "[--epki-user U] [--epki-password-file F] "
 		    "[--profile-id ID] [--ca-chain FILE] "
-		    "[--self-signed-ra] [--listen ADDR] [--force]\n");
+		    "[--self-signed-ra] [--listen ADDR] [--force] "
+		    "[--db-url URL [--db-password-file F]]\n");
 		return EXIT_USAGE;
 	}
 	if (init_check_opts(&o) == -1)
@@ -466,8 +515,7 @@ cli_init(const char *conf, int argc, char **argv)
 	}
 	if (scep_init(false, &err) == -1 || init_ra(&o, password, chain) != 0)
 		goto out;
-	if (path_join(path, sizeof(path), o.dir, "scepgw.db") == -1 ||
-	    db_open(&db, path, &err) == -1) {
+	if (init_db(&o, &db, &err) == -1) {
 		fprintf(stderr, "scepgw init: database: %s\n", err.msg);
 		goto out;
 	}
@@ -899,9 +947,9 @@ cli_check(const char *conf, int nargs)
 	gw_secret_free(pw);
 	bad |= check_ra(cfg);
 	gw_err_clear(&err);
-	if (db_open(&db, cfg->db_path, &err) == 0)
-		snprintf(detail, sizeof(detail), "schema version %d",
-		    db_schema_version(db));
+	if (cli_db_open(cfg, &db, &err) == 0)
+		snprintf(detail, sizeof(detail), "%s, schema version %d",
+		    db_backend_name(db), db_schema_version(db));
 	bad |=
 	    check_line(db != NULL, "database", db != NULL ? detail : err.msg);
 	bad |= check_epki(cfg);

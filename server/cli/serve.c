@@ -352,12 +352,14 @@ serve_open(struct gw_ctx *ctx, const struct gw_config *cfg)
 		log_warnx("RA: %s", err.msg);
 		return -1;
 	}
-	if (db_file_check(cfg->db_path, &err) == -1 ||
-	    db_open(&ctx->db, cfg->db_path, &err) == -1 ||
+	if ((cfg->db_url == NULL && db_file_check(cfg->db_path, &err) == -1) ||
+	    cli_db_open(cfg, &ctx->db, &err) == -1 ||
 	    db_serve_lock(ctx->db, &err) == -1) {
-		log_warnx("[db] path: %s", err.msg);
+		log_warnx("[db] %s: %s", cfg->db_url != NULL ? "url" : "path",
+		    err.msg);
 		return -1;
 	}
+	log_info("database: %s", db_backend_name(ctx->db));
 	ctx->pol.allow_des = cfg->allow_des;
 	ctx->pol.max_csr_bytes = cfg->max_request_bytes;
 	ctx->pol.max_recipients = cfg->max_recipient_infos;

@@ -49,8 +49,8 @@ user_open(const char *conf, struct gw_config **cfg, struct db **db)
 	if (config_load(cfg, conf, stderr) == -1)
 		return -1;
 	log_init((*cfg)->log_level);
-	if (db_open(db, (*cfg)->db_path, &err) == -1) {
-		fprintf(stderr, "scepgw: %s: %s\n", (*cfg)->db_path, err.msg);
+	if (cli_db_open(*cfg, db, &err) == -1) {
+		fprintf(stderr, "scepgw: %s: %s\n", cli_db_name(*cfg), err.msg);
 		config_free(*cfg);
 		*cfg = NULL;
 		return -1;

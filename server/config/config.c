@@ -378,6 +378,34 @@ cfg_lease_check(struct cfg_parse *p)
 	p->errors++;
 }
 
+/* [db]: exactly one of path (SQLite) and url (PostgreSQL); a
+ * password_file only with url. */
+static void
+cfg_db_check(struct cfg_parse *p)
+{
+	const struct gw_config *c = p->c;
+
+	if (c->db_path == NULL && c->db_url == NULL) {
+		fprintf(p->errf,
+		    "%s: [db] missing required key \"path\" (SQLite) or "
+		    "\"url\" (PostgreSQL)\n",
+		    p->path);
+		p->errors++;
+	} else if (c->db_path != NULL && c->db_url != NULL) {
+		fprintf(p->errf,
+		    "%s: [db] set \"path\" (SQLite) or \"url\" "
+		    "(PostgreSQL), not both\n",
+		    p->path);
+		p->errors++;
+	} else if (c->db_password_file != NULL && c->db_url == NULL) {
+		fprintf(p->errf,
+		    "%s: [db] \"password_file\" is for \"url\" "
+		    "(PostgreSQL); SQLite has no password\n",
+		    p->path);
+		p->errors++;
+	}
+}
+
 /* Reports required keys never set, in docs[] order; and cross-checks. */
 static void
 cfg_required_check(struct cfg_parse *p)
@@ -387,6 +415,9 @@ cfg_required_check(struct cfg_parse *p)
 
 	for (i = 0; i < CFG_KEYS_N; i++) {
 		k = cfg_key_find(cfg_docs[i].section, cfg_docs[i].name);
+		if (k != NULL && strcmp(k->section, "db") == 0 &&
+		    strcmp(k->name, "path") == 0)
+			cfg_db_check(p); /* path or url, in its place */
 		if (k == NULL || !k->required || p->seen[k - cfg_keys] != 0)
 			continue;
 		fprintf(p->errf, "%s: [%s] missing required key \"%s\"\n",

@@ -35,6 +35,8 @@ struct gw_config {
 	long admin_max_outstanding; /* NDES page cap; 0: none */
 	/* [db] */
 	char *db_path;
+	char *db_url;
+	char *db_password_file;
 	/* [cluster] (README "How an enrollment works" 7) */
 	char *cluster_node_name;    /* NULL: the hostname */
 	long cluster_lease_seconds; /* 0: epki_timeout_seconds + 30 */

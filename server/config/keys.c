@@ -29,7 +29,9 @@ const struct cfg_key cfg_keys[] = {
 	    cluster_lease_seconds),
 	K("cluster", "node_name", CFG_STRING, 0, 0, NULL, false,
 	    cluster_node_name),
-	K("db", "path", CFG_PATH, 0, 0, NULL, true, db_path),
+	K("db", "password_file", CFG_PATH, 0, 0, NULL, false, db_password_file),
+	K("db", "path", CFG_PATH, 0, 0, NULL, false, db_path),
+	K("db", "url", CFG_STRING, 0, 0, NULL, false, db_url),
 	K("enroll", "challenge_ttl_seconds", CFG_LONG, 60, 31536000, "3600",
 	    false, challenge_ttl_seconds),
 	K("enroll", "max_failures_per_minute", CFG_UINT, 0, 600, "5", false,
@@ -130,7 +132,13 @@ const struct cfg_doc cfg_docs[] = {
 	{ "admin", "max_outstanding_challenges",
 	    "NDES page: \"password cache is full\" beyond this many unused "
 	    "challenges; 0 = no cap" },
-	{ "db", "path", "SQLite database" },
+	{ "db", "path", "SQLite database; set path or url, not both" },
+	{ "db", "url",
+	    "PostgreSQL instead: libpq URI or key=value string (README "
+	    "\"PostgreSQL\"); empty = SQLite at path" },
+	{ "db", "password_file",
+	    "file holding the PostgreSQL password (mode 0600); empty = "
+	    "none or ~/.pgpass" },
 	{ "cluster", "node_name",
 	    "this gateway's name in logs and `scepgw check`; empty = the "
 	    "hostname" },

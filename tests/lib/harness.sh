@@ -27,6 +27,7 @@ GW_CASE=${GW_CASE:-$(basename "$0" .sh)}
 GW_START_TIMEOUT=${GW_START_TIMEOUT:-60}	# seconds; sanitizer builds start slowly
 T=${T:-}
 GW__PIDS=()
+GW__CLEANUP_HOOKS=()	# commands run at exit after the processes stop
 
 # The EPKI account that epki-sim accepts by default (epki/sim/README.md).
 GW_SIM_USER=PAR00000_scepgw
@@ -93,6 +94,9 @@ gw__cleanup() {
 	set +e
 	for pid in "${GW__PIDS[@]}"; do
 		gw__kill "$pid" >/dev/null 2>&1
+	done
+	for f in "${GW__CLEANUP_HOOKS[@]}"; do
+		$f >/dev/null 2>&1
 	done
 	if [ -n "$T" ] && [ -d "$T" ]; then
 		for f in "$T"/*.log; do

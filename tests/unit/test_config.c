@@ -447,6 +447,9 @@ static const struct bad_case bad_cases[] = {
 	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 	    "\nthreads = 2\n",
 	    true, "@:2: syntax error: line too long\n" },
+	{ "db path and url", "[db]\nurl = postgresql:///scepgw\n", true,
+	    "@: [db] set \"path\" (SQLite) or \"url\" (PostgreSQL), not "
+	    "both\n" },
 	{ "admin without token", "[admin]\nlisten = 127.0.0.1:8081\n", true,
 	    "@: [admin] missing required key \"token_file\" (needed when "
 	    "listen is set)\n" },
@@ -470,7 +473,8 @@ static const struct bad_case bad_cases[] = {
 	    "@:10: [server] key \"threads\": duplicate key (first set on line "
 	    "2)\n" },
 	{ "missing required", "[server]\nthreads = 2\n", false,
-	    "@: [db] missing required key \"path\"\n"
+	    "@: [db] missing required key \"path\" (SQLite) or \"url\" "
+	    "(PostgreSQL)\n"
 	    "@: [ra] missing required key \"cert\"\n"
 	    "@: [ra] missing required key \"key\"\n"
 	    "@: [ra] missing required key \"ca_chain\"\n"
@@ -482,8 +486,9 @@ static const struct bad_case bad_cases[] = {
 	    "[db]\npath =\n[ra]\ncert = a\nkey = b\nca_chain = c\n[epki]\n"
 	    "url = u\nusername =\npassword_file = p\nprofile_id = x\n",
 	    false,
-	    "@:2: [db] key \"path\": must not be empty\n"
 	    "@:9: [epki] key \"username\": must not be empty\n"
+	    "@: [db] missing required key \"path\" (SQLite) or \"url\" "
+	    "(PostgreSQL)\n"
 	    "@:8: [epki] key \"url\": bad value \"u\": expected "
 	    "https://HOST/...\n" },
 	{ "trusted_proxies",
@@ -758,7 +763,7 @@ test_write_roundtrip(void **state)
 	for (s = text; (s = strchr(s, '\n')) != NULL; s++)
 		if (s[1] >= 'a' && s[1] <= 'z')
 			keys++;
-	assert_int_equal(keys, 49);
+	assert_int_equal(keys, 51);
 	assert_non_null(strstr(text, "\ncert = ra.pem\n"));
 	assert_non_null(strstr(text, "\npath = data/gw.db\n"));
 	assert_non_null(

@@ -11,23 +11,119 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 
 #include "gw_err.h"
 #include "db.h"
 #include "test_db_common.h"
 
+/* The URL of the cluster's database, from GW_TEST_DB_URL_FILE; "" when
+ * unset (SQLite). Exits 77 (skipped) when set but the file is absent. */
+static const char *
+fx_pg_base(void)
+{
+	static char base[400];
+	const char *file = getenv("GW_TEST_DB_URL_FILE");
+	FILE *f;
+
+	if (base[0] != '\0' || file == NULL || file[0] == '\0')
+		return base;
+	if ((f = fopen(file, "r")) == NULL) {
+		printf("SKIPPED: %s: no PostgreSQL test cluster\n", file);
+		exit(77);
+	}
+	if (fgets(base, sizeof(base), f) == NULL)
+		base[0] = '\0';
+	fclose(f);
+	base[strcspn(base, "\n")] = '\0';
+	assert_true(base[0] != '\0');
+	return base;
+}
+
+/* Runs sql on conninfo; fails the test on error. */
+static long long
+pg_sql(const char *conninfo, const char *sql)
+{
+	PGconn *c = PQconnectdb(conninfo);
+	PGresult *r;
+	long long v = 0;
+
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("%s: %s", conninfo, PQerrorMessage(c));
+	PQclear(PQexec(c, "SET client_min_messages = warning"));
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+	    PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 &&
+	    PQnfields(r) > 0)
+		v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	PQfinish(c);
+	return v;
+}
+
+static char fx_dbname[64];
+static char fx_base_copy[400];
+
+/* Drops this process's database at exit. */
+static void
+fx_pg_drop(void)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+	    fx_dbname);
+	pg_sql(fx_base_copy, sql);
+}
+
+long long
+fx_pg_sql(const struct fx *fx, const char *sql)
+{
+	assert_true(fx->pg);
+	return pg_sql(fx->url, sql);
+}
+
+int
+fx_open(const struct fx *fx, struct db **db, struct gw_err *err)
+{
+	if (fx->pg)
+		return db_open_url(db, fx->url, NULL, "test", err);
+	return db_open(db, fx->path, err);
+}
+
 int
 setup(void **state)
 {
 	struct fx *fx = calloc(1, sizeof(*fx));
+	const char *base = fx_pg_base();
 	struct gw_err err;
+	char sql[128];
 
 	assert_non_null(fx);
 	snprintf(fx->dir, sizeof(fx->dir), "/tmp/test_db.XXXXXX");
 	assert_non_null(mkdtemp(fx->dir));
 	snprintf(fx->path, sizeof(fx->path), "%s/gw.db", fx->dir);
+	if (base[0] != '\0') {
+		fx->pg = true;
+		if (fx_dbname[0] == '\0') {
+			snprintf(fx_dbname, sizeof(fx_dbname), "gwtest_%ld",
+			    (long)getpid());
+			snprintf(fx_base_copy, sizeof(fx_base_copy), "%s",
+			    base);
+			snprintf(sql, sizeof(sql), "CREATE DATABASE %s",
+			    fx_dbname);
+			pg_sql(base, sql);
+			atexit(fx_pg_drop);
+		}
+		snprintf(fx->url, sizeof(fx->url), "%s dbname=%s", base,
+		    fx_dbname);
+		pg_sql(fx->url,
+		    "DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+	}
 	gw_err_clear(&err);
-	assert_int_equal(db_open(&fx->db, fx->path, &err), 0);
+	if (fx_open(fx, &fx->db, &err) != 0)
+		fail_msg("open: %s", err.msg);
 	*state = fx;
 	return 0;
 }

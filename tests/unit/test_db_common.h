@@ -6,20 +6,36 @@
 #ifndef TEST_DB_COMMON_H
 #define TEST_DB_COMMON_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "db.h"
+
+struct gw_err;
 
 #define NOW 1700000000
 
 struct fx {
 	char dir[64];
 	char path[96];
+	bool pg;       /* PostgreSQL: url, not path */
+	char url[512]; /* PostgreSQL: this process's fresh database */
 	struct db *db;
 };
 
-/* Opens a database in a new temporary folder; state receives a struct fx. */
+/*
+ * Opens a fresh database; state receives a struct fx. SQLite: a file in a
+ * new temporary folder. PostgreSQL, when GW_TEST_DB_URL_FILE names the
+ * file tests/lib/pg.sh's fixture wrote (the *-pg tests of ctest): this
+ * process's own database on that cluster, emptied (exit 77 when the file
+ * is absent: PostgreSQL not installed).
+ */
 int setup(void **state);
+/* Opens another handle on fx's database (path or url). */
+int fx_open(const struct fx *fx, struct db **db, struct gw_err *err);
+/* PostgreSQL only: runs sql on fx's database; fails the test on error.
+ * Returns the first column of the first row as a number (0: none). */
+long long fx_pg_sql(const struct fx *fx, const char *sql);
 /* Closes it and removes the folder. */
 int teardown(void **state);
 /* A 32-byte hash whose bytes are all b. */

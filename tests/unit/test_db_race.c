@@ -23,8 +23,8 @@
 
 struct racer {
 	pthread_barrier_t *bar;
-	struct db *db; /* shared, or NULL: open one */
-	const char *path;
+	struct db *db;	     /* shared, or NULL: open one */
+	const struct fx *fx; /* own handle on this database, unless db */
 	char txid[16];
 	const char *renews; /* a renewal of this serial, no challenge */
 	enum db_start res;
@@ -43,7 +43,7 @@ racer_run(void *arg)
 
 	r->rc = -1;
 	if (db == NULL) {
-		if (db_open(&own, r->path, &err) != 0)
+		if (fx_open(r->fx, &own, &err) != 0)
 			return NULL;
 		db = own;
 	}
@@ -77,7 +77,7 @@ race(struct fx *fx, bool shared, bool same_txid)
 		memset(&r[i], 0, sizeof(r[i]));
 		r[i].bar = &bar;
 		r[i].db = shared ? fx->db : NULL;
-		r[i].path = fx->path;
+		r[i].fx = fx;
 		snprintf(r[i].txid, sizeof(r[i].txid), "race%d",
 		    same_txid ? 0 : i);
 		assert_int_equal(pthread_create(&th[i], NULL, racer_run, &r[i]),
@@ -115,7 +115,7 @@ test_race_renewals(void **state)
 		memset(&r[i], 0, sizeof(r[i]));
 		r[i].bar = &bar;
 		r[i].db = i % 2 == 0 ? fx->db : NULL;
-		r[i].path = fx->path;
+		r[i].fx = fx;
 		r[i].renews = "0A0A";
 		snprintf(r[i].txid, sizeof(r[i].txid), "renew%d", i);
 		assert_int_equal(pthread_create(&th[i], NULL, racer_run, &r[i]),
@@ -383,7 +383,7 @@ test_submit_on_writer_thread(void **state)
 	fx->db = NULL;
 	assert_int_equal(s[0].calls, 1);
 	assert_int_equal(s[0].rc, 0);
-	assert_int_equal(db_open(&fx->db, fx->path, &err), 0);
+	assert_int_equal(fx_open(fx, &fx->db, &err), 0);
 	assert_int_equal(db_txn_get(fx->db, "sub-last", &t, &err), 0);
 	db_txn_cleanup(&t);
 }

@@ -1,0 +1,409 @@
+/*
+ * The PostgreSQL backend's exec_batch: a batch of hot writes from the
+ * group-commit queue (db_batch.c) goes out as ONE libpq pipeline on the
+ * writer connection: BEGIN, one server-side function call per write (a
+ * start also reads its row back), COMMIT, Sync. That is one network round
+ * trip and one WAL flush for the whole batch.
+ *
+ * No outcome the gateway expects raises an error: the functions
+ * (db_pg_schema.c) answer with a status, so the pipeline aborts only on
+ * the unexpected (deadlock, failover, lost connection, a bug). An aborted
+ * batch is run again one write per transaction, so one bad write cannot
+ * sink the others. When the connection is lost, whether the COMMIT
+ * happened is unknown; each write is then sent again on a new connection,
+ * which is safe because every function is idempotent: a start already
+ * stored answers EXISTS, a certificate or failure already stored answers
+ * "stored already", an OrderID is simply set again. The callers hear of a
+ * write only after exec_batch returns, that is after the commit covering
+ * it (README "How an enrollment works").
+ */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "gw_err.h"
+#include "db.h"
+#include "db_int.h"
+#include "db_pg_int.h"
+
+/* How a pipeline went. */
+enum pipe_st {
+	PIPE_OK,      /* committed; every job's rc and err set */
+	PIPE_ABORTED, /* rolled back; nothing of it stored */
+	PIPE_LOST,    /* connection lost; the commit may have happened */
+};
+
+/* Attempts at one write alone after its batch failed. */
+#define PG_JOB_TRIES 3
+
+/* How long the writer waits on a socket that does not drain (ms). */
+#define PG_FLUSH_MS 30000
+
+/* Sends one write's statements. Returns how many, or -1. */
+static int
+job_send(PGconn *c, struct db_write *j)
+{
+	const struct db_txn_new *n;
+	const struct db_w_update *u = &j->u.upd;
+	struct pg_params p = { 0 };
+	const char *sql;
+	int q = 1;
+
+	switch (j->kind) {
+	case DB_W_NONE:
+		return 0;
+	case DB_W_START:
+		n = j->u.start.n;
+		pp_text(&p, n->txid);
+		pp_bytea(&p, n->csr_sha256, 32);
+		pp_bytea(&p, n->challenge_sha256,
+		    n->challenge_sha256 != NULL ? 32 : 0);
+		pp_text(&p, n->csr_cn);
+		pp_text(&p, n->csr_email);
+		pp_text(&p, n->csr_ou);
+		pp_text(&p, n->csr_pem);
+		pp_int(&p, n->now);
+		pp_bool(&p, n->identity_final);
+		pp_text(&p, n->profile);
+		pp_bytea(&p, n->key_sha256, n->key_sha256 != NULL ? 32 : 0);
+		pp_text(&p, n->renews);
+		pp_text(&p, n->upn);
+		pp_text(&p, n->licence_pool);
+		pp_limit(&p, 0); /* owner: NULL until leases come */
+		sql = "SELECT scepgw_txn_start($1, $2, $3, $4, $5, $6, $7, $8, "
+		      "$9, $10, $11, $12, $13, $14, $15)";
+		if (PQsendQueryParams(c, sql, p.n, p.types, p.v, p.len, p.fmt,
+			0) != 1)
+			return -1;
+		memset(&p, 0, sizeof(p));
+		pp_text(&p, n->txid);
+		sql =
+		    "SELECT " PG_TXN_COLS " FROM transactions WHERE txid = $1";
+		q = 2;
+		break;
+	case DB_W_ORDER:
+		pp_text(&p, u->txid);
+		pp_text(&p, u->order_id);
+		pp_int(&p, u->now);
+		sql = "SELECT scepgw_txn_set_order($1, $2, $3)";
+		break;
+	case DB_W_ISSUED:
+		pp_text(&p, u->txid);
+		pp_text(&p, u->order_id);
+		pp_bytea(&p, u->der, u->len);
+		pp_text(&p, u->serial_hex);
+		pp_int(&p, u->not_after);
+		pp_text(&p, u->subject);
+		pp_int(&p, u->now);
+		sql =
+		    "SELECT scepgw_txn_set_issued($1, $2, $3, $4, $5, $6, $7)";
+		break;
+	case DB_W_FAILED:
+		pp_text(&p, u->txid);
+		pp_int4(&p, u->fail_info);
+		pp_text(&p, u->fail_text);
+		pp_int(&p, u->now);
+		if (u->epki_code != 0)
+			pp_int4(&p, u->epki_code);
+		else {
+			pp_int4(&p, 0);
+			p.v[p.n - 1] = NULL;
+		}
+		pp_text(&p, u->epki_message);
+		sql = "SELECT scepgw_txn_set_failed($1, $2, $3, $4, $5, $6)";
+		break;
+	default:
+		return -1;
+	}
+	if (PQsendQueryParams(c, sql, p.n, p.types, p.v, p.len, p.fmt, 0) != 1)
+		return -1;
+	return q;
+}
+
+/* The next result of the pipeline, with the NULL that ends a statement's
+ * results consumed. NULL when the connection is gone. */
+static PGresult *
+pipe_result(PGconn *c)
+{
+	PGresult *r, *x;
+	int i;
+
+	if ((r = PQgetResult(c)) == NULL)
+		return NULL;
+	if (PQresultStatus(r) == PGRES_PIPELINE_SYNC)
+		return r;
+	for (i = 0; i < 16 && (x = PQgetResult(c)) != NULL; i++)
+		PQclear(x);
+	return r;
+}
+
+/* Flushes what the pipeline queued without blocking, reading meanwhile so
+ * that the server never waits on a full socket. 0, or -1 when lost. */
+static int
+pipe_flush(PGconn *c)
+{
+	struct pollfd pfd;
+	int f;
+
+	while ((f = PQflush(c)) == 1) {
+		pfd.fd = PQsocket(c);
+		pfd.events = POLLIN | POLLOUT;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, PG_FLUSH_MS) <= 0)
+			return -1;
+		if ((pfd.revents & POLLIN) != 0 && PQconsumeInput(c) != 1)
+			return -1;
+	}
+	return f == 0 ? 0 : -1;
+}
+
+/* Reads the status of a function call (its int), or sets why. */
+static int
+job_status(PGresult *r, PGconn *c, const char *what, int *status,
+    struct gw_err *why)
+{
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK ||
+	    PQntuples(r) != 1) {
+		pg_err_res(r, c, what, why);
+		return -1;
+	}
+	*status = (int)pg_int(r, 0, 0);
+	return 0;
+}
+
+/* Sets the job's outcome from its function's status. unknown: this is a
+ * retry after a commit whose outcome was lost. */
+static void
+job_outcome(struct db_write *j, int status, bool unknown)
+{
+	const char *txid = j->u.upd.txid;
+
+	j->rc = DB_WRITE_KEEP;
+	if (status == 0 || (status == 1 && unknown))
+		return;
+	j->rc = -1;
+	if (status == -2) /* DB_ERR_SQL, as SQLite's UNIQUE constraint */
+		gw_err_set(&j->err, DB_ERR_SQL,
+		    "txn set issued: certificate %s is stored already",
+		    j->u.upd.serial_hex);
+	else
+		gw_err_set(&j->err, DB_ERR_STATE,
+		    "txn set %s: transaction %s is unknown or no longer "
+		    "ordering",
+		    j->kind == DB_W_ORDER      ? "order" :
+			j->kind == DB_W_ISSUED ? "issued" :
+						 "failed",
+		    txid);
+}
+
+/* Reads one job's results. 0, or -1 with why set (the pipeline failed). */
+static int
+job_read(PGconn *c, struct db_write *j, bool unknown, struct gw_err *why)
+{
+	struct db_w_start *a = &j->u.start;
+	PGresult *r, *row = NULL;
+	int status = 0, rc = -1;
+
+	if (j->kind == DB_W_NONE) {
+		j->rc = DB_WRITE_UNDO;
+		return 0;
+	}
+	r = pipe_result(c);
+	if (job_status(r, c, "batch write", &status, why) != 0)
+		goto out;
+	if (j->kind != DB_W_START) {
+		job_outcome(j, status, unknown);
+		rc = 0;
+		goto out;
+	}
+	row = pipe_result(c);
+	if (row == NULL || PQresultStatus(row) != PGRES_TUPLES_OK) {
+		pg_err_res(row, c, "txn start", why);
+		goto out;
+	}
+	a->res = (enum db_start)status;
+	if (status < 0 || status >= DB_START__MAX) {
+		gw_err_set(why, DB_ERR_SQL, "txn start: status %d", status);
+		goto out;
+	}
+	j->rc = status == DB_START_OK ? DB_WRITE_KEEP : DB_WRITE_UNDO;
+	if ((status == DB_START_OK || status == DB_START_EXISTS) &&
+	    PQntuples(row) == 1 && pg_txn_row_read(row, 0, &a->t) != 0) {
+		db_txn_cleanup(&a->t);
+		j->rc = -1;
+		gw_err_set(&j->err, DB_ERR_SQL, "txn start: out of memory");
+	}
+	rc = 0;
+out:
+	PQclear(row);
+	PQclear(r);
+	return rc;
+}
+
+/* The writer connection, made afresh when there is none or it broke. */
+static PGconn *
+writer_conn(struct db *db, struct gw_err *err)
+{
+	struct db_pg *pg = db_pg(db);
+
+	if (pg->writer != NULL && PQstatus(pg->writer) == CONNECTION_OK &&
+	    PQtransactionStatus(pg->writer) == PQTRANS_IDLE)
+		return pg->writer;
+	if (pg->writer != NULL)
+		PQfinish(pg->writer);
+	pg->writer = pg_connect(pg, err);
+	return pg->writer;
+}
+
+/* Resets the outcome of the jobs [from, to) before a run. */
+static void
+jobs_reset(struct db_write *from, const struct db_write *to)
+{
+	struct db_write *j;
+
+	for (j = from; j != to; j = j->next) {
+		j->rc = -1;
+		gw_err_clear(&j->err);
+		if (j->kind == DB_W_START) {
+			db_txn_cleanup(&j->u.start.t);
+			j->u.start.res = DB_START_CHALLENGE_BAD;
+		}
+	}
+}
+
+/* Sends the pipeline of jobs [from, to). 0, or -1 with why set. */
+static int
+pipe_send(PGconn *c, struct db_write *from, const struct db_write *to,
+    struct gw_err *why)
+{
+	struct db_write *j;
+
+	if (PQsetnonblocking(c, 1) != 0 || PQenterPipelineMode(c) != 1 ||
+	    PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1)
+		goto err;
+	for (j = from; j != to; j = j->next)
+		if (job_send(c, j) < 0)
+			goto err;
+	if (PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) != 1 ||
+	    PQpipelineSync(c) != 1 || pipe_flush(c) != 0)
+		goto err;
+	PQsetnonblocking(c, 0);
+	return 0;
+err:
+	pg_err_res(NULL, c, "batch send", why);
+	return -1;
+}
+
+/* Reads a command's result (BEGIN, COMMIT). 0, or -1 with why set. */
+static int
+pipe_command(PGconn *c, const char *what, struct gw_err *why)
+{
+	PGresult *r = pipe_result(c);
+	int rc = 0;
+
+	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		pg_err_res(r, c, what, why);
+		rc = -1;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/*
+ * Runs the jobs [from, to) as one pipeline: BEGIN, the writes, COMMIT,
+ * Sync. On PIPE_OK every job's rc is set; otherwise why says what failed
+ * and no job's rc counts.
+ */
+static enum pipe_st
+pipe_run(struct db *db, struct db_write *from, const struct db_write *to,
+    bool unknown, struct gw_err *why)
+{
+	struct db_write *j;
+	PGresult *r;
+	PGconn *c;
+	bool failed = false, synced = false;
+	int nulls = 0;
+
+	jobs_reset(from, to);
+	if ((c = writer_conn(db, why)) == NULL)
+		return PIPE_LOST;
+	if (pipe_send(c, from, to, why) != 0)
+		goto lost;
+	if (pipe_command(c, "BEGIN", why) != 0)
+		failed = true;
+	for (j = from; !failed && j != to; j = j->next)
+		if (job_read(c, j, unknown, why) != 0)
+			failed = true;
+	if (!failed && pipe_command(c, "COMMIT", why) != 0)
+		failed = true;
+	/*
+	 * Drain up to the Sync: after a failure the statements left come as
+	 * PGRES_PIPELINE_ABORTED, each followed by a NULL. Several NULLs in
+	 * a row mean nothing more will come (a lost connection).
+	 */
+	while (!synced && nulls < 3) {
+		if ((r = PQgetResult(c)) == NULL) {
+			nulls++;
+			continue;
+		}
+		nulls = 0;
+		synced = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+		PQclear(r);
+	}
+	if (!synced || PQexitPipelineMode(c) != 1)
+		goto lost;
+	if (PQtransactionStatus(c) != PQTRANS_IDLE)
+		PQclear(PQexec(c, "ROLLBACK"));
+	if (PQstatus(c) != CONNECTION_OK)
+		goto lost;
+	return failed ? PIPE_ABORTED : PIPE_OK;
+lost:
+	if (why->code == 0 || why->code == DB_ERR_SQL)
+		gw_err_set(why, DB_ERR_RETRY,
+		    "batch: connection to PostgreSQL lost");
+	PQfinish(db_pg(db)->writer);
+	db_pg(db)->writer = NULL;
+	return PIPE_LOST;
+}
+
+/* Runs one job alone until it is stored or fails for good. */
+static void
+job_retry(struct db *db, struct db_write *j, bool unknown)
+{
+	struct gw_err why;
+	enum pipe_st st;
+	int i;
+
+	for (i = 0; i < PG_JOB_TRIES; i++) {
+		gw_err_clear(&why);
+		st = pipe_run(db, j, j->next, unknown, &why);
+		if (st == PIPE_OK)
+			return;
+		if (st == PIPE_LOST)
+			unknown = true;
+		else if (why.code != DB_ERR_RETRY)
+			break;
+	}
+	jobs_reset(j, j->next);
+	j->err = why;
+}
+
+/* struct db_backend's exec_batch: one pipeline, then per job if need be. */
+void
+pg_exec_batch(struct db *db, struct db_write *batch)
+{
+	struct gw_err why;
+	struct db_write *j;
+	enum pipe_st st;
+
+	pthread_mutex_lock(&db_pg(db)->wmu);
+	gw_err_clear(&why);
+	st = pipe_run(db, batch, NULL, false, &why);
+	if (st != PIPE_OK)
+		for (j = batch; j != NULL; j = j->next)
+			job_retry(db, j, st == PIPE_LOST);
+	pthread_mutex_unlock(&db_pg(db)->wmu);
+}

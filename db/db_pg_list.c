@@ -1,0 +1,298 @@
+/*
+ * The PostgreSQL backend's lists: challenges, transactions (the admin's
+ * and the reconciler's), certificates and NDES users. Each is one
+ * statement; the rows are copied out of the result first and the
+ * caller's callback runs after the connection went back to the pool, so
+ * it may call other db functions.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "gw_err.h"
+#include "secure.h"
+#include "db.h"
+#include "db_int.h"
+#include "db_pg_int.h"
+
+typedef int pg_row_read_fn(const PGresult *r, int row, void *p);
+/* The caller's callback, of any of db.h's list types, and its caller. */
+typedef void pg_any_fn(void);
+typedef int pg_call_fn(pg_any_fn *fn, void *arg, const void *row);
+
+/* Copies every row of r into rows with read. 0, or -1 with err set. */
+static int
+pg_rows_load(const PGresult *r, struct db_rows *rows, pg_row_read_fn *read,
+    const char *what, struct gw_err *err)
+{
+	void *p;
+	int i;
+
+	for (i = 0; i < PQntuples(r); i++) {
+		if ((p = db_rows_next(rows)) == NULL || read(r, i, p) != 0) {
+			gw_err_set(err, DB_ERR_SQL, "%s: out of memory", what);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Runs sql, copies the rows and calls fn for each until it returns
+ * non-zero. 0, or -1 with err set. */
+static int
+pg_list(struct db *db, const char *sql, const struct pg_params *p, size_t size,
+    db_row_cleanup_fn *cleanup, pg_row_read_fn *read, pg_call_fn *call,
+    pg_any_fn *fn, void *arg, const char *what, struct gw_err *err)
+{
+	struct db_rows rows = { NULL, 0, 0, size, cleanup };
+	PGresult *r;
+	size_t i;
+	int rc;
+
+	if ((r = pg_run(db, sql, p, what, true, err)) == NULL)
+		return -1;
+	rc = pg_rows_load(r, &rows, read, what, err);
+	PQclear(r);
+	for (i = 0; rc == 0 && i < rows.n; i++)
+		if (call(fn, arg, rows.v + i * rows.size) != 0)
+			break;
+	db_rows_cleanup(&rows);
+	return rc;
+}
+
+static void
+challenge_cleanup_fn(void *p)
+{
+	db_challenge_cleanup(p);
+}
+
+static int
+challenge_read(const PGresult *r, int row, void *p)
+{
+	struct db_challenge *c = p;
+
+	c->id = pg_int(r, row, 0);
+	c->created = pg_int(r, row, 1);
+	c->expires = pg_int(r, row, 2);
+	c->used = pg_int(r, row, 3);
+	c->revoked = pg_bool(r, row, 4);
+	if (pg_str(r, row, 5, &c->cn) != 0 ||
+	    pg_str(r, row, 6, &c->email) != 0 ||
+	    pg_str(r, row, 7, &c->ou) != 0 ||
+	    pg_str(r, row, 8, &c->txid) != 0 || pg_str(r, row, 9, &c->upn) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+challenge_call(pg_any_fn *fn, void *arg, const void *row)
+{
+	return ((db_challenge_fn *)fn)(arg, row);
+}
+
+#define PG_CH_COLS \
+	"id, created, expires, used, revoked, cn, email, ou, txid, upn "
+
+int
+pg_challenge_list(struct db *db, db_challenge_fn *fn, void *arg,
+    struct gw_err *err)
+{
+	return pg_list(db, "SELECT " PG_CH_COLS "FROM challenges ORDER BY id",
+	    NULL, sizeof(struct db_challenge), challenge_cleanup_fn,
+	    challenge_read, challenge_call, (pg_any_fn *)fn, arg,
+	    "challenge list", err);
+}
+
+int
+pg_challenge_list_state(struct db *db, enum db_challenge_state state,
+    int64_t now, size_t limit, db_challenge_fn *fn, void *arg,
+    struct gw_err *err)
+{
+	struct pg_params p = { 0 };
+
+	pp_int4(&p, (int)state);
+	pp_int(&p, now);
+	pp_limit(&p, limit);
+	return pg_list(db,
+	    "SELECT " PG_CH_COLS "FROM challenges WHERE $1 = 0 "
+	    "OR ($1 = 1 AND NOT revoked AND used = 0 AND expires > $2) "
+	    "OR ($1 = 2 AND NOT revoked AND used <> 0) "
+	    "OR ($1 = 3 AND NOT revoked AND used = 0 AND expires <= $2) "
+	    "OR ($1 = 4 AND revoked) ORDER BY id DESC LIMIT $3",
+	    &p, sizeof(struct db_challenge), challenge_cleanup_fn,
+	    challenge_read, challenge_call, (pg_any_fn *)fn, arg,
+	    "challenge list", err);
+}
+
+static void
+txn_cleanup_fn(void *p)
+{
+	db_txn_cleanup(p);
+}
+
+static int
+txn_call(pg_any_fn *fn, void *arg, const void *row)
+{
+	return ((db_txn_fn *)fn)(arg, row);
+}
+
+/* A row of the admin's list: no CSR, no certificate. */
+static int
+txn_short_read(const PGresult *r, int row, void *p)
+{
+	struct db_txn *t = p;
+
+	t->id = pg_int(r, row, 0);
+	t->state = (enum db_txn_state)pg_int(r, row, 2);
+	t->created = pg_int(r, row, 3);
+	t->updated = pg_int(r, row, 4);
+	t->fail_info = (int)pg_int(r, row, 9);
+	t->epki_code = (int)pg_int(r, row, 12);
+	if (pg_str(r, row, 1, &t->txid) != 0 ||
+	    pg_str(r, row, 5, &t->cn) != 0 ||
+	    pg_str(r, row, 6, &t->email) != 0 ||
+	    pg_str(r, row, 7, &t->ou) != 0 ||
+	    pg_str(r, row, 8, &t->order_id) != 0 ||
+	    pg_str(r, row, 10, &t->fail_text) != 0 ||
+	    pg_str(r, row, 11, &t->upn) != 0 ||
+	    pg_str(r, row, 13, &t->epki_message) != 0)
+		return -1;
+	return 0;
+}
+
+int
+pg_txn_list(struct db *db, enum db_txn_state state, const char *cn,
+    size_t limit, db_txn_fn *fn, void *arg, struct gw_err *err)
+{
+	struct pg_params p = { 0 };
+
+	pp_int4(&p, (int)state);
+	pp_text(&p, cn);
+	pp_limit(&p, limit);
+	return pg_list(db,
+	    "SELECT id, txid, state, created, updated, cn, email, ou, "
+	    "order_id, fail_info, fail_text, upn, epki_code, epki_message "
+	    "FROM transactions WHERE ($1 = 0 OR state = $1) "
+	    "AND ($2 IS NULL OR cn = $2) ORDER BY id DESC LIMIT $3",
+	    &p, sizeof(struct db_txn), txn_cleanup_fn, txn_short_read, txn_call,
+	    (pg_any_fn *)fn, arg, "txn list", err);
+}
+
+static int
+txn_full_read(const PGresult *r, int row, void *p)
+{
+	return pg_txn_row_read(r, row, p);
+}
+
+int
+pg_txn_list_unfinished(struct db *db, db_txn_fn *fn, void *arg,
+    struct gw_err *err)
+{
+	return pg_list(db,
+	    "SELECT " PG_TXN_COLS " FROM transactions WHERE state = 1 "
+	    "ORDER BY id",
+	    NULL, sizeof(struct db_txn), txn_cleanup_fn, txn_full_read,
+	    txn_call, (pg_any_fn *)fn, arg, "txn list", err);
+}
+
+static void
+cert_cleanup_fn(void *p)
+{
+	db_cert_cleanup(p);
+}
+
+static int
+cert_read(const PGresult *r, int row, void *p)
+{
+	struct db_cert *c = p;
+
+	c->issued = pg_int(r, row, 4);
+	c->not_after = pg_int(r, row, 5);
+	c->revoked = pg_int(r, row, 6);
+	if (pg_str(r, row, 0, &c->serial_hex) != 0 ||
+	    pg_str(r, row, 1, &c->order_id) != 0 ||
+	    pg_str(r, row, 2, &c->txid) != 0 ||
+	    pg_str(r, row, 3, &c->subject) != 0 ||
+	    pg_str(r, row, 7, &c->revoke_reason) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+cert_call(pg_any_fn *fn, void *arg, const void *row)
+{
+	return ((db_cert_fn *)fn)(arg, row);
+}
+
+int
+pg_cert_list(struct db *db, db_cert_fn *fn, void *arg, struct gw_err *err)
+{
+	return pg_list(db,
+	    "SELECT serial_hex, order_id, txid, subject, issued, not_after, "
+	    "revoked, revoke_reason FROM certificates "
+	    "ORDER BY issued, serial_hex",
+	    NULL, sizeof(struct db_cert), cert_cleanup_fn, cert_read, cert_call,
+	    (pg_any_fn *)fn, arg, "cert list", err);
+}
+
+int
+pg_cert_find(struct db *db, const char *serial_hex, const char *cn,
+    size_t limit, db_cert_fn *fn, void *arg, struct gw_err *err)
+{
+	struct pg_params p = { 0 };
+
+	pp_text(&p, serial_hex);
+	pp_text(&p, cn);
+	pp_limit(&p, limit);
+	return pg_list(db,
+	    "SELECT c.serial_hex, c.order_id, c.txid, c.subject, c.issued, "
+	    "c.not_after, c.revoked, c.revoke_reason FROM certificates c "
+	    "LEFT JOIN transactions t ON t.txid = c.txid "
+	    "WHERE ($1 IS NULL OR c.serial_hex = $1) "
+	    "AND ($2 IS NULL OR t.cn = $2) "
+	    "ORDER BY c.issued DESC, c.serial_hex LIMIT $3",
+	    &p, sizeof(struct db_cert), cert_cleanup_fn, cert_read, cert_call,
+	    (pg_any_fn *)fn, arg, "cert find", err);
+}
+
+static void
+user_cleanup_fn(void *p)
+{
+	db_user_cleanup(p);
+}
+
+static int
+user_read(const PGresult *r, int row, void *p)
+{
+	struct db_user *u = p;
+	char kdf[96];
+
+	u->can_issue = pg_bool(r, row, 1);
+	u->created = pg_int(r, row, 2);
+	snprintf(kdf, sizeof(kdf), "%s N=%lld r=%lld p=%lld",
+	    PQgetvalue(r, row, 3), (long long)pg_int(r, row, 4),
+	    (long long)pg_int(r, row, 5), (long long)pg_int(r, row, 6));
+	if (pg_str(r, row, 0, &u->name) != 0 ||
+	    pg_str(r, row, 7, &u->profiles) != 0 ||
+	    (u->kdf = gw_strdup(kdf)) == NULL)
+		return -1;
+	return 0;
+}
+
+static int
+user_call(pg_any_fn *fn, void *arg, const void *row)
+{
+	return ((db_user_fn *)fn)(arg, row);
+}
+
+int
+pg_user_list(struct db *db, db_user_fn *fn, void *arg, struct gw_err *err)
+{
+	return pg_list(db,
+	    "SELECT name, can_issue, created, kdf, kdf_n, kdf_r, kdf_p, "
+	    "profiles FROM users ORDER BY name",
+	    NULL, sizeof(struct db_user), user_cleanup_fn, user_read, user_call,
+	    (pg_any_fn *)fn, arg, "user list", err);
+}

@@ -1,0 +1,326 @@
+/*
+ * The PostgreSQL backend's schema: its own numbered migrations (its list,
+ * append-only like the SQLite one in db_sq_open.c), applied in one
+ * transaction under a transaction-scoped advisory lock, so that gateways
+ * starting together migrate once; the version lives in scepgw_schema.
+ *
+ * Migration 1 is the SQLite schema 9 (db_sq_open.c) in PostgreSQL's
+ * types, plus what several gateways need (README "PostgreSQL"): a nodes
+ * table of process incarnations and leases, transactions.owner and
+ * taken_at. The hot writes are server-side functions, so that a batch
+ * (db_pg_batch.c) is one call per write, and none of them raises an error
+ * for an outcome the gateway expects: each returns a status instead, and
+ * a pipelined batch aborts only on the unexpected. Each is idempotent: run
+ * again after a commit whose outcome was lost, it reports what is stored
+ * (README "How an enrollment works").
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "gw_err.h"
+#include "db.h"
+#include "db_int.h"
+#include "db_pg_int.h"
+
+/* pg_advisory_xact_lock() keys: "scepgw" in ASCII, then a number. */
+#define PG_LOCK_MIGRATE "7363657067770001"
+#define PG_LOCK_NDES_CAP "7363657067770002"
+
+/*
+ * Migration N (1-based) takes the schema from version N-1 to N: a list of
+ * SQL texts run in order (each under the 4095 characters C11 promises a
+ * string literal). Never edit one that has shipped: append a new one.
+ */
+/* 1: schema 9 of SQLite plus the cluster columns, and the functions. */
+static const char *const pg_migration_1[] = {
+	"CREATE TABLE nodes ("
+	" id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	" name text NOT NULL,"
+	" started_at timestamptz NOT NULL DEFAULT clock_timestamp(),"
+	" lease_until timestamptz NOT NULL,"
+	" config_sha256 bytea,"
+	" version text);"
+	"CREATE TABLE challenges ("
+	" id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	" hash bytea NOT NULL UNIQUE CHECK (octet_length(hash) = 32),"
+	" created bigint NOT NULL,"
+	" expires bigint NOT NULL,"
+	" used bigint NOT NULL DEFAULT 0,"
+	" revoked boolean NOT NULL DEFAULT false,"
+	" cn text, email text, ou text, txid text, profile text, upn text);"
+	"CREATE INDEX challenges_expires ON challenges (expires);"
+	"CREATE INDEX challenges_outstanding ON challenges (expires)"
+	" WHERE used = 0 AND NOT revoked;"
+	"CREATE TABLE transactions ("
+	" id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	" txid text NOT NULL UNIQUE,"
+	" csr_sha256 bytea NOT NULL,"
+	" state smallint NOT NULL CHECK (state IN (1, 2, 3)),"
+	" created bigint NOT NULL,"
+	" updated bigint NOT NULL,"
+	" challenge_id bigint REFERENCES challenges (id),"
+	" cn text, email text, ou text, csr_pem text, order_id text,"
+	" cert_der bytea,"
+	" fail_info integer NOT NULL DEFAULT 0,"
+	" fail_text text, profile text, key_sha256 bytea, renews text,"
+	" upn text, licence_pool text, epki_code integer, epki_message text,"
+	" owner bigint REFERENCES nodes (id),"
+	" taken_at timestamptz);"
+	"CREATE INDEX transactions_unfinished ON transactions (owner, id)"
+	" WHERE state = 1;"
+	"CREATE INDEX transactions_state ON transactions (state);"
+	"CREATE INDEX transactions_challenge ON transactions (challenge_id);"
+	"CREATE INDEX transactions_renews ON transactions (renews);"
+	"CREATE INDEX transactions_cn ON transactions (cn);"
+	"CREATE INDEX transactions_epki_code ON transactions (epki_code)"
+	" WHERE epki_code IS NOT NULL;"
+	"CREATE TABLE certificates ("
+	" serial_hex text PRIMARY KEY,"
+	" order_id text,"
+	" txid text REFERENCES transactions (txid) ON UPDATE CASCADE,"
+	" subject text,"
+	" cert_der bytea NOT NULL,"
+	" issued bigint NOT NULL,"
+	" not_after bigint NOT NULL,"
+	" revoked bigint NOT NULL DEFAULT 0,"
+	" revoke_reason text);"
+	"CREATE INDEX certificates_txid ON certificates (txid);"
+	"CREATE INDEX certificates_order ON certificates (order_id);"
+	"CREATE INDEX certificates_not_after ON certificates (not_after);"
+	"CREATE TABLE users ("
+	" name text PRIMARY KEY,"
+	" kdf text NOT NULL CHECK (kdf = 'scrypt'),"
+	" kdf_n bigint NOT NULL, kdf_r bigint NOT NULL, kdf_p bigint NOT NULL,"
+	" salt bytea NOT NULL, hash bytea NOT NULL,"
+	" can_issue boolean NOT NULL DEFAULT true,"
+	" created bigint NOT NULL,"
+	" profiles text NOT NULL DEFAULT 'default');"
+	"CREATE TABLE licence_counts ("
+	" pool text PRIMARY KEY,"
+	" used bigint NOT NULL DEFAULT 0);",
+	/*
+	 * db_txn_start(): 0 OK, 1 EXISTS, 2 BAD, 3 USED, 4 EXPIRED, 5
+	 * REVOKED, 6 RENEWED (enum db_start), checked in the order of
+	 * db_sq_txn.c. The advisory locks serialise two starts of one txid,
+	 * or two renewals of one certificate, until the first commits; the
+	 * loser's next statement sees its row. A refused challenge writes
+	 * nothing.
+	 */
+	"CREATE FUNCTION scepgw_txn_start(p_txid text, p_csr bytea,"
+	" p_chal bytea, p_cn text, p_email text, p_ou text, p_csr_pem text,"
+	" p_now bigint, p_final boolean, p_profile text, p_key bytea,"
+	" p_renews text, p_upn text, p_pool text, p_owner bigint)"
+	" RETURNS integer LANGUAGE plpgsql AS $f$"
+	" DECLARE c_id bigint; c_cn text; c_email text; c_ou text;"
+	" c_upn text;"
+	" BEGIN"
+	" PERFORM pg_advisory_xact_lock(hashtextextended("
+	"  'scepgw.txid:' || p_txid, 0));"
+	" PERFORM 1 FROM transactions WHERE txid = p_txid;"
+	" IF FOUND THEN RETURN 1; END IF;"
+	" IF p_renews IS NOT NULL THEN"
+	"  PERFORM pg_advisory_xact_lock(hashtextextended("
+	"   'scepgw.renews:' || p_renews, 0));"
+	"  PERFORM 1 FROM transactions WHERE renews = p_renews"
+	"   AND state IN (1, 2);"
+	"  IF FOUND THEN RETURN 6; END IF;"
+	" END IF;"
+	" IF p_chal IS NOT NULL THEN"
+	"  UPDATE challenges SET used = p_now, txid = p_txid"
+	"   WHERE hash = p_chal AND used = 0 AND NOT revoked"
+	"   AND expires > p_now"
+	"   RETURNING id, cn, email, ou, upn"
+	"   INTO c_id, c_cn, c_email, c_ou, c_upn;"
+	"  IF NOT FOUND THEN"
+	"   RETURN COALESCE((SELECT CASE WHEN revoked THEN 5"
+	"    WHEN used <> 0 THEN 3 ELSE 4 END"
+	"    FROM challenges WHERE hash = p_chal), 2);"
+	"  END IF;"
+	"  IF NOT p_final THEN"
+	"   p_cn := COALESCE(c_cn, p_cn);"
+	"   p_email := COALESCE(c_email, p_email);"
+	"   p_ou := COALESCE(c_ou, p_ou);"
+	"   p_upn := COALESCE(c_upn, p_upn);"
+	"  END IF;"
+	" END IF;"
+	" INSERT INTO transactions (txid, csr_sha256, state, created, updated,"
+	"  challenge_id, cn, email, ou, csr_pem, profile, key_sha256, renews,"
+	"  upn, licence_pool, owner)"
+	" VALUES (p_txid, p_csr, 1, p_now, p_now, c_id, p_cn, p_email, p_ou,"
+	"  p_csr_pem, p_profile, p_key, p_renews, p_upn, p_pool, p_owner);"
+	" RETURN 0;"
+	" END $f$;",
+	/*
+	 * The licence an order spent (README "Licences"), counted as SQLite
+	 * does: in the write that records the OrderID or the certificate,
+	 * only while the transaction is ORDERING without an OrderID.
+	 */
+	"CREATE FUNCTION scepgw_licence_count(p_txid text)"
+	" RETURNS void LANGUAGE sql AS $f$"
+	" INSERT INTO licence_counts (pool, used)"
+	" SELECT COALESCE(licence_pool, 'epki'), 1 FROM transactions"
+	" WHERE txid = p_txid AND state = 1 AND order_id IS NULL"
+	" ON CONFLICT (pool) DO UPDATE SET used = licence_counts.used + 1"
+	" $f$;",
+	/* db_txn_set_order(): 0 stored (also again), -1 not ORDERING. */
+	"CREATE FUNCTION scepgw_txn_set_order(p_txid text, p_order text,"
+	" p_now bigint) RETURNS integer LANGUAGE plpgsql AS $f$"
+	" BEGIN"
+	" IF p_order IS NOT NULL THEN"
+	"  PERFORM scepgw_licence_count(p_txid);"
+	" END IF;"
+	" UPDATE transactions SET order_id = p_order, updated = p_now"
+	"  WHERE txid = p_txid AND state = 1;"
+	" RETURN CASE WHEN FOUND THEN 0 ELSE -1 END;"
+	" END $f$;",
+	/*
+	 * db_txn_set_issued(): 0 stored, 1 already stored with this
+	 * certificate (a retry), -1 not ORDERING, -2 the serial is another
+	 * transaction's.
+	 */
+	"CREATE FUNCTION scepgw_txn_set_issued(p_txid text, p_order text,"
+	" p_der bytea, p_serial text, p_not_after bigint, p_subject text,"
+	" p_now bigint) RETURNS integer LANGUAGE plpgsql AS $f$"
+	" BEGIN"
+	" PERFORM 1 FROM transactions WHERE txid = p_txid AND state = 2"
+	"  AND cert_der = p_der;"
+	" IF FOUND THEN RETURN 1; END IF;"
+	" PERFORM 1 FROM certificates WHERE serial_hex = p_serial;"
+	" IF FOUND THEN RETURN -2; END IF;"
+	" PERFORM scepgw_licence_count(p_txid);"
+	" UPDATE transactions SET state = 2,"
+	"  order_id = COALESCE(p_order, order_id), cert_der = p_der,"
+	"  csr_pem = NULL, updated = p_now, owner = NULL"
+	"  WHERE txid = p_txid AND state = 1;"
+	" IF NOT FOUND THEN RETURN -1; END IF;"
+	" INSERT INTO certificates (serial_hex, order_id, txid, subject,"
+	"  cert_der, issued, not_after)"
+	" SELECT p_serial, COALESCE(p_order, order_id), p_txid, p_subject,"
+	"  p_der, p_now, p_not_after FROM transactions WHERE txid = p_txid;"
+	" RETURN 0;"
+	" END $f$;",
+	/* db_txn_set_failed(): 0 stored, 1 already failed so (a retry), -1
+	 * not ORDERING. */
+	"CREATE FUNCTION scepgw_txn_set_failed(p_txid text, p_fail integer,"
+	" p_text text, p_now bigint, p_code integer, p_msg text)"
+	" RETURNS integer LANGUAGE plpgsql AS $f$"
+	" BEGIN"
+	" UPDATE transactions SET state = 3, fail_info = p_fail,"
+	"  fail_text = p_text, csr_pem = NULL, updated = p_now,"
+	"  epki_code = p_code, epki_message = p_msg, owner = NULL"
+	"  WHERE txid = p_txid AND state = 1;"
+	" IF FOUND THEN RETURN 0; END IF;"
+	" PERFORM 1 FROM transactions WHERE txid = p_txid AND state = 3"
+	"  AND fail_info = p_fail AND updated = p_now;"
+	" RETURN CASE WHEN FOUND THEN 1 ELSE -1 END;"
+	" END $f$;",
+	/*
+	 * db_challenge_put_capped(): the new id, or NULL at the cap. The
+	 * advisory lock makes the count and the insert one step for every
+	 * gateway (READ COMMITTED alone would let two pass the count).
+	 */
+	"CREATE FUNCTION scepgw_challenge_put_capped(p_hash bytea,"
+	" p_now bigint, p_expires bigint, p_cap bigint, p_profile text)"
+	" RETURNS bigint LANGUAGE plpgsql AS $f$"
+	" DECLARE r bigint;"
+	" BEGIN"
+	" PERFORM pg_advisory_xact_lock(" PG_LOCK_NDES_CAP ");"
+	" INSERT INTO challenges (hash, created, expires, profile)"
+	" SELECT p_hash, p_now, p_expires, p_profile"
+	" WHERE (SELECT count(*) FROM challenges WHERE expires > p_now"
+	"  AND used = 0 AND NOT revoked) < p_cap"
+	" RETURNING id INTO r;"
+	" RETURN r;"
+	" END $f$;",
+	NULL,
+};
+
+static const char *const *const pg_migrations[] = {
+	pg_migration_1,
+};
+
+#define PG_SCHEMA_LATEST \
+	((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
+
+int
+pg_schema_latest(void)
+{
+	return PG_SCHEMA_LATEST;
+}
+
+/* Runs sql (no parameters, several statements allowed). 0 or -1. */
+static int
+pg_simple(PGconn *c, const char *sql, const char *what, struct gw_err *err)
+{
+	PGresult *r = PQexec(c, sql);
+	ExecStatusType s = PQresultStatus(r);
+	int rc = 0;
+
+	if (r == NULL || (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)) {
+		pg_err_res(r, c, what, err);
+		rc = -1;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/*
+ * Brings the schema to the latest version in one transaction, under
+ * pg_advisory_xact_lock: DDL is transactional, so of two gateways
+ * starting at once on an empty database one migrates and the other then
+ * finds the version. Sets *version. Returns 0 or -1 with err set
+ * (DB_ERR_SCHEMA: the database is newer than this program).
+ */
+int
+pg_migrate(PGconn *c, int *version, struct gw_err *err)
+{
+	struct pg_params p;
+	PGresult *r;
+	int v = 0, i;
+
+	if (pg_simple(c,
+		"BEGIN; SELECT pg_advisory_xact_lock(" PG_LOCK_MIGRATE ");"
+		"CREATE TABLE IF NOT EXISTS scepgw_schema "
+		"(version integer NOT NULL)",
+		"schema", err) != 0)
+		goto err;
+	if ((r = pg_exec(c, "SELECT version FROM scepgw_schema", NULL,
+		 "schema version", err)) == NULL)
+		goto err;
+	if (PQntuples(r) > 0)
+		v = (int)pg_int(r, 0, 0);
+	else if (pg_simple(c, "INSERT INTO scepgw_schema VALUES (0)",
+		     "schema version", err) != 0) {
+		PQclear(r);
+		goto err;
+	}
+	PQclear(r);
+	if (v < 0 || v > PG_SCHEMA_LATEST) {
+		gw_err_set(err, DB_ERR_SCHEMA,
+		    "database schema version %d; this program knows 0..%d", v,
+		    PG_SCHEMA_LATEST);
+		goto err;
+	}
+	for (; v < PG_SCHEMA_LATEST; v++) {
+		for (i = 0; pg_migrations[v][i] != NULL; i++)
+			if (pg_simple(c, pg_migrations[v][i], "migration",
+				err) != 0)
+				goto err;
+		memset(&p, 0, sizeof(p));
+		pp_int4(&p, v + 1);
+		if ((r = pg_exec(c, "UPDATE scepgw_schema SET version = $1", &p,
+			 "schema version", err)) == NULL)
+			goto err;
+		PQclear(r);
+	}
+	if (pg_simple(c, "COMMIT", "schema commit", err) != 0)
+		goto err;
+	*version = v;
+	return 0;
+err:
+	if (PQstatus(c) == CONNECTION_OK)
+		PQclear(PQexec(c, "ROLLBACK"));
+	return -1;
+}

@@ -1,0 +1,170 @@
+# shellcheck shell=bash
+# A throwaway PostgreSQL cluster for the tests (db/README.md "Tests"):
+# made with initdb and pg_ctl inside a scratch folder, reachable only on a
+# Unix socket in that folder (listen_addresses='', so the port number only
+# names the socket file and cannot clash with anything), run as the
+# postgres user when we are root (initdb refuses root), stopped and
+# removed at the end.
+#
+# Sourced by an integration case after harness.sh:
+#
+#	. "$GW_SRC/tests/lib/pg.sh"
+#	gw_pg_start	# sets GW_PG_URL and GW_PG_PASSWORD (role scepgw)
+#	gw_pg_sql "SELECT ..."	# as the superuser
+#
+# which skips the case (exit 77, the missing program named) when
+# PostgreSQL is not installed, and stops the cluster when the case exits.
+# Run as a script it is the ctest fixture of the unit tests:
+#
+#	bash tests/lib/pg.sh fixture-start STATE	# STATE/url: the URL
+#	bash tests/lib/pg.sh fixture-stop STATE
+#
+# fixture-start prints SKIPPED and exits 0 without PostgreSQL (the *-pg
+# unit tests then skip, seeing no STATE/url).
+
+# The newest installed PostgreSQL server's bin folder, or nothing.
+gw_pg_bindir() {
+	local d
+	d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+	if [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then
+		printf '%s\n' "$d"
+	elif command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
+		dirname "$(command -v initdb)"
+	fi
+}
+
+# What is missing to run a cluster ("" when nothing).
+gw_pg_missing() {
+	local bin
+	bin=$(gw_pg_bindir)
+	if [ -z "$bin" ]; then
+		echo "initdb and pg_ctl (package postgresql)"
+		return
+	fi
+	[ -x "$bin/psql" ] || command -v psql >/dev/null 2>&1 ||
+	    echo "psql (package postgresql-client)"
+	if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+		echo "the postgres user (package postgresql)"
+	fi
+}
+
+# Runs a command as the cluster's owner.
+gw_pg__as() {
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# Makes and starts a cluster in folder $1 (created, must not exist);
+# prints the superuser's connection string for database scepgw.
+gw_pg__up() {
+	local d=$1 bin port=5432
+	bin=$(gw_pg_bindir)
+	mkdir -p "$d"
+	chmod 700 "$d"
+	[ "$(id -u)" = 0 ] && chown postgres: "$d"
+	gw_pg__as "$bin/initdb" -D "$d/data" -A trust -U postgres -N \
+	    --no-instructions -E UTF8 >"$d/initdb.log" 2>&1 || {
+		cat "$d/initdb.log" >&2
+		return 1
+	}
+	gw_pg__as "$bin/pg_ctl" -D "$d/data" -l "$d/server.log" -w -t 60 \
+	    -o "-k $d -c listen_addresses='' -c port=$port -c fsync=off -c full_page_writes=off -c max_connections=300" \
+	    start >"$d/pg_ctl.log" 2>&1 || {
+		cat "$d/pg_ctl.log" "$d/server.log" >&2
+		return 1
+	}
+	gw_pg__as "$bin/psql" -q -h "$d" -p "$port" -U postgres -d postgres \
+	    -c 'CREATE DATABASE scepgw' >/dev/null || return 1
+	printf 'host=%s port=%s user=postgres dbname=scepgw\n' "$d" "$port"
+}
+
+# psql as the superuser on the case's cluster, database scepgw; prints
+# the rows unaligned, without headers.
+gw_pg_sql() {
+	local bin
+	bin=$(gw_pg_bindir)
+	gw_pg__as "$bin/psql" -X -q -A -t -v ON_ERROR_STOP=1 \
+	    -h "$GW_PG_DIR" -p 5432 -U postgres -d scepgw -c "$1"
+}
+
+# The gateway's role: scepgw, owner of database scepgw, logging in with a
+# password (scram-sha-256) on the socket; the superuser keeps trust.
+gw_pg__role() {
+	local d=$1 bin
+	bin=$(gw_pg_bindir)
+	GW_PG_PASSWORD=$(openssl rand -hex 12)
+	printf 'local all postgres trust\nlocal all all scram-sha-256\n' \
+	    >"$d/data/pg_hba.conf"
+	gw_pg__as "$bin/psql" -X -q -h "$d" -p 5432 -U postgres -d scepgw \
+	    -v ON_ERROR_STOP=1 \
+	    -c "CREATE ROLE scepgw LOGIN PASSWORD '$GW_PG_PASSWORD'" \
+	    -c 'ALTER DATABASE scepgw OWNER TO scepgw' \
+	    -c 'ALTER SCHEMA public OWNER TO scepgw' \
+	    -c 'SELECT pg_reload_conf()' >/dev/null
+}
+
+# Stops (immediately: nothing in it is worth keeping) the cluster in $1
+# and removes the folder.
+gw_pg__down() {
+	local d=$1 bin
+	bin=$(gw_pg_bindir)
+	[ -d "$d" ] || return 0
+	if [ -n "$bin" ] && [ -f "$d/data/postmaster.pid" ]; then
+		gw_pg__as "$bin/pg_ctl" -D "$d/data" -m immediate -w stop \
+		    >/dev/null 2>&1 || true
+	fi
+	rm -rf "$d"
+}
+
+# For a case: starts the cluster in $T/pg, sets GW_PG_URL, and stops it
+# when the case exits (after the gateways, harness.sh's cleanup hooks).
+gw_pg_start() {
+	local missing
+	missing=$(gw_pg_missing)
+	[ -z "$missing" ] || gw_skip "$(echo "$missing" | head -n 1) is not installed (deploy/test.sh installs it)"
+	gw_tmpdir
+	# postgres must reach the socket folder inside $T.
+	[ "$(id -u)" = 0 ] && chmod 711 "$T"
+	GW_PG_DIR=$T/pg
+	GW__CLEANUP_HOOKS+=("gw_pg__down $GW_PG_DIR")
+	gw_pg__up "$GW_PG_DIR" >/dev/null || gw_fail "PostgreSQL did not start"
+	gw_pg__role "$GW_PG_DIR" || gw_fail "could not make the scepgw role"
+	GW_PG_URL="postgresql://scepgw@/scepgw?host=$GW_PG_DIR&port=5432"
+	export GW_PG_URL GW_PG_PASSWORD
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	set -eu
+	case "${1:-}" in
+	fixture-start)
+		state=$2
+		rm -f "$state/url"
+		mkdir -p "$state"
+		missing=$(gw_pg_missing)
+		if [ -n "$missing" ]; then
+			printf 'SKIPPED: PostgreSQL unit tests: %s is not installed\n' \
+			    "$(echo "$missing" | head -n 1)"
+			exit 0
+		fi
+		[ -f "$state/dir" ] && gw_pg__down "$(cat "$state/dir")"
+		d=$(mktemp -d "${TMPDIR:-/tmp}/gw-pg-unit.XXXXXX")
+		rmdir "$d"
+		echo "$d" >"$state/dir"
+		gw_pg__up "$d" >"$state/url.new"
+		mv "$state/url.new" "$state/url"
+		echo "PostgreSQL test cluster in $d"
+		;;
+	fixture-stop)
+		state=$2
+		[ -f "$state/dir" ] && gw_pg__down "$(cat "$state/dir")"
+		rm -f "$state/dir" "$state/url"
+		;;
+	*)
+		echo "usage: $0 fixture-start|fixture-stop STATE" >&2
+		exit 2
+		;;
+	esac
+fi
