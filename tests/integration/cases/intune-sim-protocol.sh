@@ -10,6 +10,21 @@
 . "$GW_SRC/tests/lib/intune-sim.sh"
 gw_need openssl curl jq
 gw_tmpdir
+
+# Usage and a bad sim.conf: exit 2 and 1, before listening.
+rc=0
+"$GW_BUILD/intune-sim" --listen 127.0.0.1:0 >"$T/usage.log" 2>&1 || rc=$?
+gw_assert_eq 2 "$rc" "exit status without --dir"
+mkdir -p "$T/bad"
+printf '# a comment\nconsent = graph=maybe\n' >"$T/bad/sim.conf"
+rc=0
+"$GW_BUILD/intune-sim" --listen 127.0.0.1:0 --dir "$T/bad" >"$T/bad.log" 2>&1 || rc=$?
+gw_assert_eq 1 "$rc" "exit status with a bad sim.conf"
+gw_assert_contains "$T/bad.log" '^intune-sim: sim.conf:2: bad line$'
+
+mkdir -p "$T/intune-sim"
+printf '[sim]\n; the defaults, spelled out\nconsent = graph=yes, intune=yes\ntoken_lifetime = 3599\n' \
+    >"$T/intune-sim/sim.conf"
 isim_up
 [[ $ISIM_URL =~ ^https://127\.0\.0\.1:[0-9]+$ ]] || gw_fail "listening line: $ISIM_URL"
 for f in ca.pem tls.pem tls.key token.key challenge.key; do
@@ -104,7 +119,7 @@ gw_assert_eq "$ISIM_URL$ISIM_SERVICE" \
 jq -e '(.value | length) >= 14 and (.value | map(select(.providerName=="ASUName"))[0].uri | test("^https?:") | not)
     and (.value | map(.providerName) | index("ScepRequestValidationFEServiceBackup")) != null
     and has("@odata.context")' "$T/disco.json" >/dev/null || gw_fail "discovery decoys"
-isim_admin config '{"consent_graph":"no"}' >/dev/null
+isim_admin config '{"consent":"graph=no"}' >/dev/null
 gw_assert_eq 403 "$(disco "$(isim_bearer "$ISIM_GRAPH_SCOPE")")" "discovery without Application.Read.All"
 gw_assert_eq "Authorization_RequestDenied Insufficient privileges to complete the operation." \
     "$(jq -r '"\(.error.code) \(.error.message)"' "$T/disco.json")" "403 body"

@@ -106,6 +106,7 @@ struct isim {
 	char *tls_cert, *tls_key; /* PEM, for MHD */
 	long clock_offset;	  /* seconds added to the wall clock */
 	uint64_t seq;		  /* last sequence number given */
+	uint64_t cur_seq;	  /* the request being handled */
 	json_t *log;		  /* array of entries */
 	json_t *violations;	  /* array */
 	json_t *txns;		  /* transactionId -> state object */
@@ -115,6 +116,7 @@ struct isim {
 	struct isim_fault faults[ISIM_MAX_FAULTS];
 	size_t nfaults;
 	long fired;
+	unsigned long generation; /* counts resets: drops late entries */
 	volatile int stop;
 };
 

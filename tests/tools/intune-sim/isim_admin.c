@@ -177,6 +177,7 @@ isim_reset(struct isim *s)
 	s->nfaults = 0;
 	s->fired = 0;
 	s->clock_offset = 0;
+	s->generation++;
 	snprintf(path, sizeof(path), "%s/sim.conf", s->dir);
 	isim_conf_defaults(&c);
 	if (isim_conf_load(&c, path, err, sizeof(err)) == 0) {

@@ -79,10 +79,37 @@ isim_conf_defaults(struct isim_conf *c)
 	    "https://api.manage.microsoft.com/");
 }
 
+/* "graph=yes, intune=no": the consent per API. */
+static int
+set_consent(struct isim_conf *c, const char *val)
+{
+	char copy[128], *item, *save, *eq;
+	int bad = 0;
+
+	if (strlen(val) >= sizeof(copy))
+		return -1;
+	memcpy(copy, val, strlen(val) + 1);
+	for (item = strtok_r(copy, ", ", &save); item != NULL && !bad;
+	     item = strtok_r(NULL, ", ", &save)) {
+		if ((eq = strchr(item, '=')) == NULL)
+			return -1;
+		*eq = '\0';
+		if (strcmp(item, "graph") == 0)
+			bad = set_bool(&c->consent_graph, eq + 1);
+		else if (strcmp(item, "intune") == 0)
+			bad = set_bool(&c->consent_intune, eq + 1);
+		else
+			bad = -1;
+	}
+	return bad;
+}
+
 /* Sets one key; 0, or -1 for an unknown key or a bad value. */
 int
 isim_conf_set(struct isim_conf *c, const char *key, const char *val)
 {
+	if (strcmp(key, "consent") == 0)
+		return set_consent(c, val);
 	if (strcmp(key, "tenant") == 0)
 		return set_str(c->tenant, sizeof(c->tenant), val);
 	if (strcmp(key, "tenant_domain") == 0)
@@ -145,17 +172,21 @@ trim(char *p)
 	return p;
 }
 
-/* Reads sim.conf when it exists; "consent = graph=yes, intune=no" too. */
+/* Reads sim.conf when it exists. */
 int
 isim_conf_load(struct isim_conf *c, const char *path, char *err, size_t errlen)
 {
-	char line[1024], *k, *v, *eq, *item, *save;
+	char line[1024], *k, *v, *eq;
 	unsigned lineno = 0;
 	int bad = 0;
 	FILE *f;
 
-	if ((f = fopen(path, "r")) == NULL)
-		return errno == ENOENT ? 0 : -1;
+	if ((f = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
 	while (!bad && fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
 		k = trim(line);
@@ -168,21 +199,7 @@ isim_conf_load(struct isim_conf *c, const char *path, char *err, size_t errlen)
 		*eq = '\0';
 		k = trim(k);
 		v = trim(eq + 1);
-		if (strcmp(k, "consent") != 0) {
-			bad = isim_conf_set(c, k, v) == -1;
-			continue;
-		}
-		for (item = strtok_r(v, ", ", &save); item != NULL && !bad;
-		     item = strtok_r(NULL, ", ", &save)) {
-			if ((eq = strchr(item, '=')) == NULL) {
-				bad = 1;
-				break;
-			}
-			*eq = '\0';
-			bad = (strcmp(item, "graph") != 0 &&
-				  strcmp(item, "intune") != 0) ||
-			    isim_conf_set(c, item, eq + 1) == -1;
-		}
+		bad = isim_conf_set(c, k, v) == -1;
 	}
 	fclose(f);
 	if (bad) {

@@ -153,8 +153,10 @@ serve(struct isim *s, struct isim_req *rq, enum isim_hop hop,
 {
 	struct isim_fault copy;
 	const struct isim_fault *f;
+	unsigned long gen;
 
 	pthread_mutex_lock(&s->mu);
+	gen = s->generation;
 	if (hop == HOP_TOKEN_GRAPH)
 		hop = isim_token_hop(s, rq->body);
 	rq->entry = log_entry(s, rq, hop);
@@ -166,6 +168,8 @@ serve(struct isim *s, struct isim_req *rq, enum isim_hop hop,
 	else if (f != NULL && strcmp(f->mode, "hang") == 0)
 		nap(s, f->ms > 0 ? f->ms : 600000);
 	pthread_mutex_lock(&s->mu);
+	s->cur_seq =
+	    (uint64_t)json_integer_value(json_object_get(rq->entry, "seq"));
 	if (f != NULL)
 		json_object_set_new(rq->entry, "fault", json_string(f->mode));
 	if (f != NULL && strcmp(f->mode, "delay") != 0)
@@ -184,9 +188,12 @@ serve(struct isim *s, struct isim_req *rq, enum isim_hop hop,
 		isim_scep(s, rq, hop, out);
 	json_object_set_new(rq->entry, "status",
 	    out->close ? json_string("reset") : json_integer(out->status));
-	if (json_array_size(s->log) >= ISIM_LOG_MAX)
+	/* A request still in flight at a reset is not logged after it. */
+	if (gen != s->generation)
+		json_decref(rq->entry);
+	else if (json_array_append_new(s->log, rq->entry) == 0 &&
+	    json_array_size(s->log) > ISIM_LOG_MAX)
 		json_array_remove(s->log, 0);
-	json_array_append_new(s->log, rq->entry);
 	pthread_mutex_unlock(&s->mu);
 }
 

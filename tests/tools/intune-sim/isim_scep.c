@@ -18,7 +18,7 @@ isim_violation(struct isim *s, enum isim_hop hop, const char *txid,
     const char *rule, const char *detail)
 {
 	json_array_append_new(s->violations,
-	    json_pack("{s:I,s:s,s:s?,s:s,s:s}", "seq", (json_int_t)s->seq,
+	    json_pack("{s:I,s:s,s:s?,s:s,s:s}", "seq", (json_int_t)s->cur_seq,
 		"hop", isim_hop_name(hop), "transactionId", txid, "rule", rule,
 		"detail", detail));
 }
