@@ -10,6 +10,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -117,7 +118,7 @@ struct isim {
 	size_t nfaults;
 	long fired;
 	unsigned long generation; /* counts resets: drops late entries */
-	volatile int stop;
+	atomic_int stop;	  /* set at exit: ends delays and hangs */
 };
 
 /* isim_conf.c */

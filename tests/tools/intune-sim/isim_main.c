@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,34 +365,48 @@ isim_open(struct isim *s, char *err, size_t errlen)
 	return 0;
 }
 
-/* Starts the daemon (TLS unless --http) and learns the bound port. */
+/*
+ * Binds and listens on sa and learns the bound port before the daemon
+ * starts, so its threads read s->base and s->port written before they
+ * exist; then starts the daemon (TLS unless --http) on that socket.
+ */
 static struct MHD_Daemon *
 isim_start(struct isim *s, struct sockaddr_in *sa)
 {
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-	const union MHD_DaemonInfo *di;
-	struct MHD_Daemon *d;
+	struct sockaddr_in bound;
+	socklen_t len = sizeof(bound);
+	struct MHD_Daemon *d = NULL;
+	int fd, on = 1;
 
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) == -1 ||
+	    listen(fd, 512) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&bound, &len) == -1)
+		goto out;
+	s->port = ntohs(bound.sin_port);
+	snprintf(s->base, sizeof(s->base), "%s://%s:%u",
+	    s->http ? "http" : "https", s->host, s->port);
 	if (s->http)
 		d = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, s,
-		    MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_NOTIFY_COMPLETED,
+		    MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
 		    completed_cb, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
 		    (unsigned)120, MHD_OPTION_END);
 	else
 		d = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL,
-		    access_cb, s, MHD_OPTION_SOCK_ADDR, sa,
+		    access_cb, s, MHD_OPTION_LISTEN_SOCKET, fd,
 		    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
 		    MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
 		    MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert,
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
 		    MHD_OPTION_END);
-	if (d == NULL)
-		return NULL;
-	di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = di != NULL ? di->port : ntohs(sa->sin_port);
-	snprintf(s->base, sizeof(s->base), "%s://%s:%u",
-	    s->http ? "http" : "https", s->host, s->port);
+out:
+	/* Once started, MHD_stop_daemon() closes the socket. */
+	if (d == NULL && fd != -1)
+		close(fd);
 	return d;
 }
 
