@@ -4,7 +4,8 @@
 # Basic, client assertion) and each Entra error; discovery with and
 # without the Graph permission and its knobs; validateRequest Success and
 # each refusal; notifications and the violations they record; a fault on
-# each hop and each fault mode; the request log in sequence; no secret or
+# each hop and each fault mode; the optional revocation API; the request
+# log in sequence; no secret or
 # challenge in the log; reset; exit 0 on SIGTERM.
 . "$GW_SRC/tests/lib/harness.sh"
 . "$GW_SRC/tests/lib/intune-sim.sh"
@@ -133,6 +134,8 @@ gw_assert_eq "$ISIM_URL/moved/ScepService/ false" \
 gw_assert_eq 404 "$(isim_scep validateRequest "$IT" '{}')" "the old service path after a move"
 ISIM_BASE=$ISIM_URL/moved/ScepService
 gw_assert_eq 400 "$(isim_scep validateRequest "$IT" '{}')" "the new path answers"
+ISIM_BASE=$ISIM_URL/moved/ScepService/
+gw_assert_eq 404 "$(isim_scep validateRequest "$IT" '{}')" "uri with its trailing / kept: //ScepActions"
 unset ISIM_BASE
 isim_admin config '{"odd_case":"no","trailing_slash":"no","service_path":"'"$ISIM_SERVICE"'"}' >/dev/null
 
@@ -213,6 +216,32 @@ isim_admin config '{"strict_notifications":"yes"}' >/dev/null
 gw_assert_eq Unknown "$(notify successNotification tx-ok good)" "strict: a third success is refused"
 isim_admin config '{"strict_notifications":"no"}' >/dev/null
 
+# --- Revocation (PkiConnectorFEService) ------------------------------------------
+disco "$GT" >/dev/null
+PKI=$(jq -r '.value[] | select(.providerName=="PkiConnectorFEService") | .uri' "$T/disco.json")
+revoke() { # revoke ACTION JSON [API-VERSION]: status, answer in $T/isim.json
+	isim_curl -o "$T/isim.json" -w '%{http_code}' -H "Authorization: Bearer $IT" \
+	    -H 'Content-Type: application/json' -H "api-version: ${3:-5019-05-05}" \
+	    -H "client-request-id: $(cat /proc/sys/kernel/random/uuid)" \
+	    --data-binary "$2" "$PKI/CertificateAuthorityRequests/$1"
+}
+c1=$(isim_admin revocations '{"serialNumber":"1A2B","issuerName":"CN=CA1","caConfiguration":"GlobalSign EPKI"}' | jq -r .requestContext)
+c2=$(isim_admin revocations '{"serialNumber":"3C4D","issuerName":"CN=CA2"}' | jq -r .requestContext)
+DL='{"downloadParameters":{"maxRequests":100,"issuerName":null}}'
+gw_assert_eq 400 "$(revoke downloadRevocationRequests "$DL" 2018-02-20)" "revocation wants api-version 5019-05-05"
+gw_assert_eq 400 "$(revoke downloadRevocationRequests '{"downloadParameters":{"maxRequests":501}}')" "maxRequests over 500"
+gw_assert_eq 200 "$(revoke downloadRevocationRequests '{"downloadParameters":{"maxRequests":100,"issuerName":"CN=CA1"}}')" "download"
+gw_assert_eq "$c1 1A2B GlobalSign EPKI" \
+    "$(jq -r '.value | map("\(.requestContext) \(.serialNumber) \(.caConfiguration)") | join(",")' "$T/isim.json")" "download by issuer"
+gw_assert_eq 200 "$(revoke uploadRevocationResults "{\"results\":[{\"requestContext\":\"$c1\",\"succeeded\":true,\"errorCode\":\"0\",\"errorMessage\":null},
+    {\"requestContext\":\"$c2\",\"succeeded\":false,\"errorCode\":\"CertificateNotFoundError\",\"errorMessage\":\"x\"},
+    {\"requestContext\":\"nope\",\"succeeded\":true,\"errorCode\":\"0\"}]}")" "upload"
+gw_assert_eq true "$(jq -r .value "$T/isim.json")" "upload answer"
+gw_assert_eq "$c2/result-before-download nope/unknown-request-context" \
+    "$(isim_admin violations | jq -r '[.violations[] | select(.hop=="revocation-upload") | "\(.transactionId)/\(.rule)"] | join(" ")')" "revocation violations"
+revoke downloadRevocationRequests "$DL" >/dev/null
+gw_assert_eq 0 "$(jq '.value | length' "$T/isim.json")" "nothing left once every result is in"
+
 # --- Faults ------------------------------------------------------------------
 isim_admin reset '{}' >/dev/null
 IT=$(isim_bearer "$ISIM_INTUNE_SCOPE")
@@ -225,9 +254,10 @@ hop_call() {
 	discovery) disco "$GT" ;;
 	validate) isim_scep validateRequest "$IT" "$VBODY" "${@:2}" ;;
 	success | failure) isim_scep "${1}Notification" "$IT" '{"notification":{"transactionId":"tx-fault"}}' ;;
+	revocation-download) revoke downloadRevocationRequests "$DL" ;;
 	esac
 }
-for hop in token-graph token-intune discovery validate success failure; do
+for hop in token-graph token-intune discovery validate success failure revocation-download; do
 	isim_admin fault "{\"hop\":\"$hop\",\"mode\":\"500\",\"count\":1}" >/dev/null
 	gw_assert_eq 500 "$(hop_call $hop)" "500 on $hop"
 	gw_assert_eq 0 "$(isim_admin state | jq '.faults | length')" "the fault ran out on $hop"

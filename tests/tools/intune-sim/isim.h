@@ -27,6 +27,10 @@
 #define ISIM_INTUNE_APP_ID "0000000a-0000-0000-c000-000000000000"
 #define ISIM_API_VERSION "2018-02-20"
 #define ISIM_API_VERSION_ALT "5019-05-05"
+/* Where discovery puts PkiConnectorFEService (the revocation API). */
+#define ISIM_PKI_PATH                                    \
+	"/TrafficGateway/TrafficRoutingService/RACerts/" \
+	"StatelessPkiConnectorService"
 
 /* The hops a request can belong to; faults and counts are per hop. */
 enum isim_hop {
@@ -36,6 +40,8 @@ enum isim_hop {
 	HOP_VALIDATE,
 	HOP_SUCCESS,
 	HOP_FAILURE,
+	HOP_REVOKE_DOWNLOAD, /* PkiConnectorFEService (optional API) */
+	HOP_REVOKE_UPLOAD,
 	HOP_OTHER, /* a protocol-looking request the sim does not serve */
 	HOP__MAX
 };
@@ -112,6 +118,7 @@ struct isim {
 	json_t *violations;	  /* array */
 	json_t *txns;		  /* transactionId -> state object */
 	json_t *jtis;		  /* assertion jti -> exp */
+	json_t *revocations;	  /* queued revocation requests */
 	long hop_count[HOP__MAX];
 	long token_count[2]; /* graph, intune tokens issued */
 	struct isim_fault faults[ISIM_MAX_FAULTS];
@@ -155,6 +162,16 @@ void isim_scep(struct isim *s, struct isim_req *rq, enum isim_hop hop,
     struct isim_resp *out);
 void isim_violation(struct isim *s, enum isim_hop hop, const char *txid,
     const char *rule, const char *detail);
+json_t *isim_svc_open(struct isim *s, struct isim_req *rq, enum isim_hop hop,
+    json_t **tokenp, json_t **bodyp, struct isim_resp *out);
+void isim_svc_error(struct isim_req *rq, struct isim_resp *out, unsigned status,
+    const char *code, const char *msg);
+
+/* isim_revoke.c */
+void isim_revoke(struct isim *s, struct isim_req *rq, enum isim_hop hop,
+    struct isim_resp *out);
+json_t *isim_revoke_admin(struct isim *s, struct isim_req *rq, json_t *j,
+    char *err, size_t errlen);
 
 /* isim_chal.c */
 char *isim_challenge_issue(struct isim *s, json_t *req, char *err,

@@ -172,6 +172,7 @@ isim_reset(struct isim *s)
 	json_array_clear(s->violations);
 	json_object_clear(s->txns);
 	json_object_clear(s->jtis);
+	json_array_clear(s->revocations);
 	memset(s->hop_count, 0, sizeof(s->hop_count));
 	memset(s->token_count, 0, sizeof(s->token_count));
 	s->nfaults = 0;
@@ -220,6 +221,8 @@ state(struct isim *s)
 	json_object_set_new(o, "transactions", t);
 	json_object_set_new(o, "violations",
 	    json_integer((json_int_t)json_array_size(s->violations)));
+	json_object_set_new(o, "revocations",
+	    json_integer((json_int_t)json_array_size(s->revocations)));
 	json_object_set_new(o, "seq", json_integer((json_int_t)s->seq));
 	json_object_set_new(o, "clock_offset", json_integer(s->clock_offset));
 	json_object_set_new(o, "faults", f);
@@ -286,6 +289,8 @@ admin(struct isim *s, struct isim_req *rq, json_t *j, char *err, size_t errlen)
 		return json_pack("{s:O}", "violations", s->violations);
 	if (strcmp(p, "state") == 0)
 		return state(s);
+	if (strcmp(p, "revocations") == 0)
+		return isim_revoke_admin(s, rq, j, err, errlen);
 	if (strcmp(rq->method, "POST") != 0) {
 		snprintf(err, errlen, "use POST");
 		return NULL;

@@ -131,10 +131,7 @@ endpoints(struct isim *s)
 	char uri[512];
 
 	add_decoys(s, v);
-	snprintf(uri, sizeof(uri),
-	    "%s/TrafficGateway/TrafficRoutingService/RACerts/"
-	    "StatelessPkiConnectorService",
-	    s->base);
+	snprintf(uri, sizeof(uri), "%s%s", s->base, ISIM_PKI_PATH);
 	json_array_append_new(v, endpoint("PkiConnectorFEService", uri));
 	if (!s->conf.omit_scep) {
 		snprintf(uri, sizeof(uri), "%s%s%s", s->base,

@@ -31,7 +31,8 @@ struct conn_state {
 };
 
 static const char *const hop_names[HOP__MAX] = { "token-graph", "token-intune",
-	"discovery", "validate", "success", "failure", "other" };
+	"discovery", "validate", "success", "failure", "revocation-download",
+	"revocation-upload", "other" };
 
 const char *
 isim_hop_name(enum isim_hop hop)
@@ -103,6 +104,18 @@ route(struct isim *s, const char *method, const char *url, char *tenant,
 			return HOP_SUCCESS;
 		if (strcmp(p, "failureNotification") == 0)
 			return HOP_FAILURE;
+	}
+	n = strlen(ISIM_PKI_PATH);
+	if (strncmp(url, ISIM_PKI_PATH, n) == 0) {
+		p = url + n;
+		if (strcmp(p,
+			"/CertificateAuthorityRequests/"
+			"downloadRevocationRequests") == 0)
+			return HOP_REVOKE_DOWNLOAD;
+		if (strcmp(p,
+			"/CertificateAuthorityRequests/"
+			"uploadRevocationResults") == 0)
+			return HOP_REVOKE_UPLOAD;
 	}
 	return HOP_OTHER;
 }
@@ -185,6 +198,8 @@ serve(struct isim *s, struct isim_req *rq, enum isim_hop hop,
 			"message",
 			"No HTTP resource was found that matches "
 			"the request URI."));
+	else if (hop == HOP_REVOKE_DOWNLOAD || hop == HOP_REVOKE_UPLOAD)
+		isim_revoke(s, rq, hop, out);
 	else
 		isim_scep(s, rq, hop, out);
 	json_object_set_new(rq->entry, "status",
@@ -362,6 +377,7 @@ isim_open(struct isim *s, char *err, size_t errlen)
 	s->violations = json_array();
 	s->txns = json_object();
 	s->jtis = json_object();
+	s->revocations = json_array();
 	return 0;
 }
 
@@ -455,6 +471,7 @@ out:
 	json_decref(s.violations);
 	json_decref(s.txns);
 	json_decref(s.jtis);
+	json_decref(s.revocations);
 	pthread_mutex_destroy(&s.mu);
 	return rc;
 }

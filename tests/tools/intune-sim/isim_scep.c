@@ -24,8 +24,8 @@ isim_violation(struct isim *s, enum isim_hop hop, const char *txid,
 }
 
 /* {"error":{"code","message"}}, the service's non-2xx shape. */
-static void
-svc_error(struct isim_req *rq, struct isim_resp *out, unsigned status,
+void
+isim_svc_error(struct isim_req *rq, struct isim_resp *out, unsigned status,
     const char *code, const char *msg)
 {
 	isim_json_resp(out, status,
@@ -65,39 +65,60 @@ has_role(json_t *claims, const char *role)
 	return 0;
 }
 
-/* Token, headers, body; the wrapper object, or NULL when answered. */
-static json_t *
-svc_open(struct isim *s, struct isim_req *rq, enum isim_hop hop,
+/* The body's wrapper member and the api-version of each hop. */
+static const char *
+wrapper_of(enum isim_hop hop, const char **version)
+{
+	*version = ISIM_API_VERSION;
+	if (hop == HOP_VALIDATE)
+		return "request";
+	if (hop == HOP_REVOKE_DOWNLOAD || hop == HOP_REVOKE_UPLOAD) {
+		*version = ISIM_API_VERSION_ALT;
+		return hop == HOP_REVOKE_DOWNLOAD ? "downloadParameters" :
+						    "results";
+	}
+	return "notification";
+}
+
+/*
+ * Token, headers, body (README "ScepActions", checks 1-6); the wrapper
+ * member, or NULL when answered. *bodyp owns it.
+ */
+json_t *
+isim_svc_open(struct isim *s, struct isim_req *rq, enum isim_hop hop,
     json_t **tokenp, json_t **bodyp, struct isim_resp *out)
 {
+	const char *ver, *key = wrapper_of(hop, &ver);
+	char what[64];
+
 	const char *v, *why;
 	json_t *tok, *body, *w;
 
 	if ((tok = isim_bearer(s, rq, s->conf.intune_resource, &why)) == NULL) {
-		svc_error(rq, out, 401, "Unauthorized", why);
+		isim_svc_error(rq, out, 401, "Unauthorized", why);
 		return NULL;
 	}
 	*tokenp = tok;
 	if (!has_role(tok, "scep_challenge_provider")) {
-		svc_error(rq, out, 403, "Forbidden",
+		isim_svc_error(rq, out, 403, "Forbidden",
 		    "The application lacks the scep_challenge_provider "
 		    "permission.");
 		return NULL;
 	}
 	v = isim_header(rq, "api-version");
 	if (v == NULL ||
-	    (strcmp(v, ISIM_API_VERSION) != 0 &&
+	    (strcmp(v, ver) != 0 &&
 		!(s->conf.accept_alt_version &&
 		    strcmp(v, ISIM_API_VERSION_ALT) == 0))) {
 		isim_violation(s, hop, NULL, "api-version", v ? v : "missing");
-		svc_error(rq, out, 400, "BadRequest",
+		isim_svc_error(rq, out, 400, "BadRequest",
 		    "The api-version header is missing or not supported.");
 		return NULL;
 	}
 	v = isim_header(rq, "Content-Type");
 	if (v == NULL || strncmp(v, "application/json", 16) != 0) {
 		isim_violation(s, hop, NULL, "content-type", v ? v : "missing");
-		svc_error(rq, out, 415, "UnsupportedMediaType",
+		isim_svc_error(rq, out, 415, "UnsupportedMediaType",
 		    "Content-Type must be application/json.");
 		return NULL;
 	}
@@ -106,14 +127,12 @@ svc_open(struct isim *s, struct isim_req *rq, enum isim_hop hop,
 		isim_violation(s, hop, NULL, "client-request-id",
 		    v ? v : "missing");
 	body = json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, NULL);
-	w = json_object_get(body,
-	    hop == HOP_VALIDATE ? "request" : "notification");
-	if (!json_is_object(w)) {
+	w = json_object_get(body, key);
+	if (hop == HOP_REVOKE_UPLOAD ? !json_is_array(w) : !json_is_object(w)) {
 		json_decref(body);
-		isim_violation(s, hop, NULL, "body",
-		    hop == HOP_VALIDATE ? "no {\"request\":{...}}" :
-					  "no {\"notification\":{...}}");
-		svc_error(rq, out, 400, "BadRequest",
+		snprintf(what, sizeof(what), "no \"%s\" member", key);
+		isim_violation(s, hop, NULL, "body", what);
+		isim_svc_error(rq, out, 400, "BadRequest",
 		    "The request body is not valid.");
 		return NULL;
 	}
@@ -205,7 +224,7 @@ validate(struct isim *s, struct isim_req *rq, json_t *tok, json_t *w,
 		isim_violation(s, HOP_VALIDATE, id, "fields",
 		    "transactionId, certificateRequest and callerInfo are "
 		    "required strings");
-		svc_error(rq, out, 400, "BadRequest",
+		isim_svc_error(rq, out, 400, "BadRequest",
 		    "A required field is missing.");
 		return;
 	}
@@ -411,11 +430,11 @@ isim_scep(struct isim *s, struct isim_req *rq, enum isim_hop hop,
 	json_t *tok = NULL, *body = NULL, *w;
 
 	if (strcmp(rq->method, "POST") != 0) {
-		svc_error(rq, out, 405, "MethodNotAllowed",
+		isim_svc_error(rq, out, 405, "MethodNotAllowed",
 		    "The requested resource does not support this method.");
 		return;
 	}
-	if ((w = svc_open(s, rq, hop, &tok, &body, out)) != NULL) {
+	if ((w = isim_svc_open(s, rq, hop, &tok, &body, out)) != NULL) {
 		if (hop == HOP_VALIDATE)
 			validate(s, rq, tok, w, out);
 		else if (hop == HOP_SUCCESS)
