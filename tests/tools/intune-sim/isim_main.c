@@ -389,7 +389,7 @@ isim_open(struct isim *s, char *err, size_t errlen)
 static struct MHD_Daemon *
 isim_start(struct isim *s, struct sockaddr_in *sa)
 {
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 	struct sockaddr_in bound;
 	socklen_t len = sizeof(bound);
