@@ -7,7 +7,7 @@
 #	isim_token SCOPE [curl args]    token request -> $T/isim.json, prints status
 #	isim_scep ACTION TOKEN JSON     a ScepActions POST -> $T/isim.json, status
 #	isim_challenge JSON             prints a challenge from POST /_sim/challenge
-#	isim_csr NAME CN [CHALLENGE] [SAN]  $T/NAME.der and base64 in $T/NAME.b64
+#	isim_csr NAME CN [CHALLENGE] [SAN] [EXT]  $T/NAME.der, base64 in $T/NAME.b64
 #	isim_assertion [CLAIMS-JSON]    prints a client assertion signed by $T/app.key
 
 # The defaults of sim.conf (tests/tools/intune-sim/README.md "sim.conf").
@@ -93,21 +93,23 @@ isim_challenge() {
 	isim_admin challenge "$1" | jq -r .challenge
 }
 
-# isim_csr NAME CN [CHALLENGE] [SAN]: a CSR with key $T/dev.key (made
-# once), subject CN=CN,O=Contoso, the challenge and the SAN (openssl
-# syntax, e.g. "email.1 = a@b"), DER in $T/NAME.der, base64 (one line)
-# in $T/NAME.b64.
+# isim_csr NAME CN [CHALLENGE] [SAN] [EXT]: a CSR with key $T/dev.key
+# (made once), subject CN=CN,O=Contoso, the challenge, the SAN (openssl
+# syntax, e.g. "email.1 = a@b") and other requested extensions (openssl
+# lines, e.g. "extendedKeyUsage = clientAuth"), DER in $T/NAME.der,
+# base64 (one line) in $T/NAME.b64.
 isim_csr() {
-	local name=$1 cn=$2 ch=${3:-} san=${4:-}
+	local name=$1 cn=$2 ch=${3:-} san=${4:-} ext=${5:-}
 	[ -f "$T/dev.key" ] || openssl genpkey -algorithm RSA \
 	    -pkeyopt rsa_keygen_bits:2048 -out "$T/dev.key" 2>/dev/null
 	{
 		printf '[req]\nprompt = no\ndistinguished_name = dn\n'
 		[ -n "$ch" ] && printf 'attributes = attrs\n'
-		[ -n "$san" ] && printf 'req_extensions = ext\n'
+		[ -n "$san$ext" ] && printf 'req_extensions = ext\n'
 		printf '[dn]\nCN = %s\nO = Contoso\n' "$cn"
 		[ -n "$ch" ] && printf '[attrs]\nchallengePassword = %s\n' "$ch"
-		[ -n "$san" ] && printf '[ext]\nsubjectAltName = @alt\n[alt]\n%s\n' "$san"
+		[ -n "$san$ext" ] && printf '[ext]\n%s\n' "$ext"
+		[ -n "$san" ] && printf 'subjectAltName = @alt\n[alt]\n%s\n' "$san"
 	} >"$T/$name.cnf"
 	openssl req -new -key "$T/dev.key" -config "$T/$name.cnf" \
 	    -outform DER -out "$T/$name.der" 2>"$T/$name.err" ||

@@ -166,6 +166,25 @@ isim_csr tenant dev1 "$(isim_challenge "$(jq -c '.tenant="00000000-0000-0000-000
 gw_assert_eq BadTenantIdInChallenge "$(validate tx-tenant tenant)" "other tenant"
 isim_csr subj dev2 "$CH" "$SAN"
 gw_assert_eq SubjectNameMismatch "$(validate tx-subj subj)" "other subject"
+UCH=$(isim_challenge '{"subject":"CN=dev1,O=Contoso","key_usage":["digitalSignature","keyEncipherment"],"eku":["clientAuth","1.3.6.1.5.5.7.3.4"]}')
+KU='keyUsage = critical, digitalSignature, keyEncipherment'
+isim_csr use1 dev1 "$UCH" "" "$KU"$'\nextendedKeyUsage = emailProtection, clientAuth'
+gw_assert_eq Success "$(validate tx-use1 use1)" "key usage and EKU as expected"
+isim_csr use2 dev1 "$UCH" "" 'keyUsage = digitalSignature'$'\nextendedKeyUsage = clientAuth, emailProtection'
+gw_assert_eq KeyUsageMismatch "$(validate tx-use2 use2)" "other key usage"
+isim_csr use3 dev1 "$UCH" "" "$KU"
+gw_assert_eq EnhancedKeyUsageMissing "$(validate tx-use3 use3)" "no EKU"
+isim_csr use4 dev1 "$UCH" "" "$KU"$'\nextendedKeyUsage = serverAuth'
+gw_assert_eq EnhancedKeyUsageMismatch "$(validate tx-use4 use4)" "other EKU"
+isim_csr bits dev1 "$(isim_challenge '{"key_bits":4096}')"
+gw_assert_eq KeyLengthMismatch "$(validate tx-bits bits)" "2048-bit key, 4096 expected"
+isim_admin config '{"profile_targeted":"no"}' >/dev/null
+gw_assert_eq ScepProfileNoLongerTargetedToTheClient "$(validate tx-untargeted good)" "profile no longer targeted"
+isim_admin config '{"profile_targeted":"yes"}' >/dev/null
+isim_csr nosan dev1 "$CH"
+gw_assert_eq SubjectAltNameMissing "$(validate tx-nosan nosan)" "SANs expected, none in the CSR"
+isim_csr othersan dev1 "$CH" 'email.1 = dev1@contoso.com'
+gw_assert_eq SubjectAltNameMismatch "$(validate tx-othersan othersan)" "the strong-mapping URI SAN left out"
 isim_admin clock '{"advance":3700}' >/dev/null
 IT=$(isim_bearer "$ISIM_INTUNE_SCOPE")
 gw_assert_eq ChallengeExpired "$(validate tx-expired good)" "expired (sim clock + 3700 s)"

@@ -91,6 +91,10 @@ isim_challenge_issue(struct isim *s, json_t *req, char *err, size_t errlen)
 		json_object_set(o, "key_bits", v);
 	if ((v = json_object_get(req, "targeted")) != NULL)
 		json_object_set(o, "targeted", v);
+	if ((v = json_object_get(req, "key_usage")) != NULL)
+		json_object_set(o, "key_usage", v);
+	if ((v = json_object_get(req, "eku")) != NULL)
+		json_object_set(o, "eku", v);
 	add_pad(o);
 	t = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
@@ -250,6 +254,125 @@ same_set(json_t *a, json_t *b)
 	return 1;
 }
 
+/* keyUsage bit names, in bit order (RFC 5280 4.2.1.3). */
+static const char *const ku_names[] = { "digitalSignature", "nonRepudiation",
+	"keyEncipherment", "dataEncipherment", "keyAgreement", "keyCertSign",
+	"cRLSign", "encipherOnly", "decipherOnly" };
+
+/* The bits of a challenge's "key_usage" list; -1 for an unknown name. */
+static long
+ku_mask(json_t *list)
+{
+	const char *v;
+	long mask = 0;
+	size_t i, k;
+	json_t *e;
+
+	json_array_foreach(list, i, e)
+	{
+		v = json_string_value(e);
+		for (k = 0; v != NULL && k < 9; k++)
+			if (strcmp(v, ku_names[k]) == 0)
+				break;
+		if (v == NULL || k == 9)
+			return -1;
+		mask |= 1L << k;
+	}
+	return mask;
+}
+
+/* The bits of the CSR's requested keyUsage; -1 when it has none. */
+static long
+csr_ku(STACK_OF(X509_EXTENSION) *exts)
+{
+	ASN1_BIT_STRING *ku = X509V3_get_d2i(exts, NID_key_usage, NULL, NULL);
+	long mask = 0;
+	int k;
+
+	if (ku == NULL)
+		return -1;
+	for (k = 0; k < 9; k++)
+		if (ASN1_BIT_STRING_get_bit(ku, k))
+			mask |= 1L << k;
+	ASN1_BIT_STRING_free(ku);
+	return mask;
+}
+
+/* An OID or an OpenSSL name as dotted text into buf; 0 or -1. */
+static int
+oid_text(const char *name, char *buf, int n)
+{
+	ASN1_OBJECT *o = OBJ_txt2obj(name, 0);
+	int rc;
+
+	if (o == NULL)
+		return -1;
+	rc = OBJ_obj2txt(buf, n, o, 1) > 0 ? 0 : -1;
+	ASN1_OBJECT_free(o);
+	return rc;
+}
+
+/* The CSR's requested EKUs as dotted OIDs; NULL when it has none. */
+static json_t *
+csr_eku(STACK_OF(X509_EXTENSION) *exts)
+{
+	EXTENDED_KEY_USAGE *eku =
+	    X509V3_get_d2i(exts, NID_ext_key_usage, NULL, NULL);
+	json_t *out;
+	char buf[128];
+	int i;
+
+	if (eku == NULL)
+		return NULL;
+	out = json_array();
+	for (i = 0; i < sk_ASN1_OBJECT_num(eku); i++)
+		if (OBJ_obj2txt(buf, sizeof(buf), sk_ASN1_OBJECT_value(eku, i),
+			1) > 0)
+			json_array_append_new(out, json_string(buf));
+	EXTENDED_KEY_USAGE_free(eku);
+	return out;
+}
+
+/* keyUsage and EKU of the CSR against the challenge's, when it names them. */
+static const char *
+check_usage(json_t *c, X509_REQ *csr, char *desc, size_t dlen)
+{
+	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(csr);
+	json_t *ku = json_object_get(c, "key_usage"),
+	       *eku = json_object_get(c, "eku");
+	json_t *want = json_array(), *got = NULL, *e;
+	const char *code = NULL;
+	char buf[128];
+	size_t i;
+
+	if (json_is_array(ku) &&
+	    (ku_mask(ku) < 0 || csr_ku(exts) != ku_mask(ku))) {
+		snprintf(desc, dlen,
+		    "Key usage in CSR does not match the "
+		    "expected key usage.");
+		code = "KeyUsageMismatch";
+	} else if (json_is_array(eku)) {
+		json_array_foreach(eku, i, e) if (json_is_string(e) &&
+		    oid_text(json_string_value(e), buf, sizeof(buf)) == 0)
+		    json_array_append_new(want, json_string(buf));
+		if ((got = csr_eku(exts)) == NULL && json_array_size(eku) > 0) {
+			snprintf(desc, dlen,
+			    "Enhanced key usage is missing "
+			    "in CSR.");
+			code = "EnhancedKeyUsageMissing";
+		} else if (got != NULL && !same_set(want, got)) {
+			snprintf(desc, dlen,
+			    "Enhanced key usage in CSR does "
+			    "not match the expected values.");
+			code = "EnhancedKeyUsageMismatch";
+		}
+	}
+	json_decref(want);
+	json_decref(got);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return code;
+}
+
 /* Subject, SANs and key size against what the challenge expects. */
 static const char *
 check_csr(json_t *c, X509_REQ *csr, char *desc, size_t dlen)
@@ -293,6 +416,13 @@ check_csr(json_t *c, X509_REQ *csr, char *desc, size_t dlen)
 			    "do not match the expected values.");
 			return "SubjectAltNameMismatch";
 		}
+	}
+	if ((v = json_object_get(c, "key_usage")) != NULL ||
+	    json_object_get(c, "eku") != NULL) {
+		const char *code = check_usage(c, csr, desc, dlen);
+
+		if (code != NULL)
+			return code;
 	}
 	if (json_is_integer(v = json_object_get(c, "key_bits")) &&
 	    (pk == NULL || EVP_PKEY_get_bits(pk) != json_integer_value(v))) {
