@@ -10,7 +10,9 @@
 #	isim_csr NAME CN [CHALLENGE] [SAN] [EXT]  $T/NAME.der, base64 in $T/NAME.b64
 #	isim_assertion [CLAIMS-JSON]    prints a client assertion signed by $T/app.key
 
-# The defaults of sim.conf (tests/tools/intune-sim/README.md "sim.conf").
+# The defaults of sim.conf (tests/tools/intune-sim/README.md "sim.conf"),
+# for the cases that source this file.
+# shellcheck disable=SC2034
 ISIM_TENANT=7f3c2a10-5b6e-4d8f-9a1b-2c3d4e5f6a7b
 ISIM_DOMAIN=contoso.onmicrosoft.com
 ISIM_CLIENT=3b9e1f2a-7c4d-4e5f-8a6b-9c0d1e2f3a4b

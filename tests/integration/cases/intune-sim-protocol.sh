@@ -26,6 +26,7 @@ gw_assert_contains "$T/bad.log" '^intune-sim: sim.conf:2: bad line$'
 mkdir -p "$T/intune-sim"
 printf '[sim]\n; the defaults, spelled out\nconsent = graph=yes, intune=yes\ntoken_lifetime = 3599\n' \
     >"$T/intune-sim/sim.conf"
+# shellcheck disable=SC2119
 isim_up
 [[ $ISIM_URL =~ ^https://127\.0\.0\.1:[0-9]+$ ]] || gw_fail "listening line: $ISIM_URL"
 for f in ca.pem tls.pem tls.key token.key challenge.key; do
@@ -143,7 +144,9 @@ isim_admin config '{"odd_case":"no","trailing_slash":"no","service_path":"'"$ISI
 SAN=$'email.1 = dev1@contoso.com\nURI.1 = tag:microsoft.com,2022-09-14:sid:S-1-5-21-1-2-3-1001'
 CHJ='{"subject":"CN=dev1,O=Contoso","sans":[{"type":"rfc822Name","value":"dev1@contoso.com"},{"type":"uri","value":"tag:microsoft.com,2022-09-14:sid:S-1-5-21-1-2-3-1001"}],"key_bits":2048}'
 CH=$(isim_challenge "$CHJ")
-[ "${#CH}" -ge 1400 ] && [[ $CH == SIMv1.* ]] || gw_fail "challenge of ${#CH} characters"
+if [ "${#CH}" -lt 1400 ] || [[ $CH != SIMv1.* ]]; then
+	gw_fail "challenge of ${#CH} characters"
+fi
 # validate TXID CSR-NAME: the code of the answer (status 200 required).
 validate() {
 	local st
@@ -340,7 +343,7 @@ gw_assert_eq 3 "$(isim_curl "$ISIM_URL/_sim/log?since=$((first + 1))" | jq '.ent
 gw_assert_eq "1 1 1 1 1" "$(isim_admin state | jq -r '"\(.tokens.graph) \(.tokens.intune) \(.requests.discovery) \(.requests.validate) \(.requests.success)"')" "state counts"
 isim_admin violations >"$T/viol.json"
 isim_admin state >"$T/state.json"
-for s in "$ISIM_SECRET" "${CH:20:40}" "${jwt:40:40}" "$(cat "$T/good.b64" | cut -c1-60)"; do
+for s in "$ISIM_SECRET" "${CH:20:40}" "${jwt:40:40}" "$(cut -c1-60 "$T/good.b64")"; do
 	for f in "$T/log.json" "$T/viol.json" "$T/state.json" "$T/intune-sim.log"; do
 		! grep -qF -- "$s" "$f" || gw_fail "${f##*/} holds a secret or challenge"
 	done
