@@ -335,6 +335,8 @@ gw_assert_eq "token-intune token-graph discovery validate success" \
     "$(jq -r '[.entries[].hop] | join(" ")' "$T/log.json")" "log hops in order"
 jq -e '[.entries[].seq] as $s | ($s | length) == 5 and ([range(1; 5) | $s[.] - $s[. - 1]] | all(. == 1))' \
     "$T/log.json" >/dev/null || gw_fail "log sequence not contiguous"
+jq -e '[.entries[].wall_ms] as $w | [range(1; 5) | $w[.] >= $w[. - 1]] | all' \
+    "$T/log.json" >/dev/null || gw_fail "wall_ms goes back"
 jq -e '.entries[3] | .body.transactionId == "tx-seq" and .token.tid != null and
     (.headers["client-request-id"] | length) == 36 and .headers["api-version"] == "2018-02-20" and .result == "Success"' \
     "$T/log.json" >/dev/null || gw_fail "validate entry: $(jq -c '.entries[3]' "$T/log.json")"

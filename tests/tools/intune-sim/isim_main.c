@@ -128,12 +128,18 @@ log_entry(struct isim *s, struct isim_req *rq, enum isim_hop hop)
 		"Content-Type", "UserAgent", "User-Agent", "Accept" };
 	json_t *e = json_object(), *h = json_object();
 	const char *auth = isim_header(rq, "Authorization"), *v;
+	struct timespec ts;
+	long long ms;
 	char when[40];
 	size_t i;
 
 	json_object_set_new(e, "seq", json_integer((json_int_t)++s->seq));
-	json_object_set_new(e, "time",
-	    json_string(isim_iso_time(isim_now(s), when, sizeof(when))));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	isim_iso_time(isim_now(s), when, sizeof(when));
+	json_object_set_new(e, "time", json_string(when));
+	/* Wall clock in ms, to order against other processes' logs. */
+	json_object_set_new(e, "wall_ms", json_integer((json_int_t)ms));
 	json_object_set_new(e, "method", json_string(rq->method));
 	json_object_set_new(e, "path", json_string(rq->url));
 	json_object_set_new(e, "hop", json_string(isim_hop_name(hop)));
