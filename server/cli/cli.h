@@ -1,7 +1,7 @@
 /*
  * The scepgw command line: cli.c dispatches; one file per command: init.c
- * holds `init` and `check`, which set up and verify an instance (nodes.c:
- * check's lines on the serving gateways); cert.c
+ * holds `init`, which sets up an instance, check.c `check`, which verifies
+ * one (nodes.c: check's lines on the serving gateways); cert.c
  * holds `cert list` and `cert revoke`; challenge.c `challenge`; user.c
  * `user`; mobileconfig.c `mobileconfig`; serve.c `serve`, the daemon's
  * start and stop.
@@ -16,8 +16,8 @@ struct gw_err;
 
 int cli_main(int argc, char **argv);
 int cli_init(const char *conf, int argc, char **argv);
-int cli_check(const char *conf, int nargs);
-void cli_check_nodes(struct db *db); /* nodes.c */
+int cli_check(const char *conf, int nargs); /* check.c */
+void cli_check_nodes(struct db *db);	    /* nodes.c */
 int cli_cert_list(struct db *db, struct gw_err *err);
 int cli_user(const char *conf, int argc, char **argv);
 int cli_cert_revoke(const char *conf, int argc, char **argv);

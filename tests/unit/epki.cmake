@@ -2,11 +2,14 @@
 # fixtures, orders through a fake transport, and the libcurl multi client
 # end to end against epki-sim on loopback.
 if(TARGET gw_epki)
-	gw_unit_test(test_epki_soap SOURCES test_epki_soap.c
+	gw_unit_test(test_epki_soap SOURCES test_epki_soap.c test_epki_fixture.c
+		LIBS gw_epki gw_common)
+	gw_unit_test(test_epki_soap_odd
+		SOURCES test_epki_soap_odd.c test_epki_fixture.c
 		LIBS gw_epki gw_common)
 	gw_unit_test(test_epki_order SOURCES test_epki_order.c
 		LIBS gw_epki gw_common)
-	gw_unit_test(test_epki_query SOURCES test_epki_query.c
+	gw_unit_test(test_epki_query SOURCES test_epki_query.c test_epki_fixture.c
 		LIBS gw_epki gw_common)
 	if(TARGET epki-sim)
 		gw_unit_test(test_epki_client SOURCES test_epki_client.c

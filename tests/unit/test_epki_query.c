@@ -25,20 +25,9 @@
 #include "secure.h"
 #include "epki.h"
 
-#define FIX GW_SRC "/tests/fixtures/epki/"
+#include "test_epki_fixture.h"
 
 static const struct epki_auth auth = { "PAR12345_api", "example-password" };
-
-/* Reads a fixture into b (caller cleans up). */
-static void
-fixture_read(const char *name, struct buf *b)
-{
-	char path[512];
-	struct gw_err err;
-
-	snprintf(path, sizeof(path), FIX "%s", name);
-	assert_int_equal(gw_file_read(path, 1 << 20, b, &err), 0);
-}
 
 /* Parses fixture file as the answer to op into r. */
 static int
