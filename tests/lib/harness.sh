@@ -148,6 +148,11 @@ gw_spawn() {
 	local log=$1
 	shift
 	gw_tmpdir
+	# Emptied here, not only by the child's redirection: that runs after
+	# the fork, and a caller waiting for a line (gw_wait_log) could read
+	# the previous run's "listening on" line from a log reused by a
+	# restart, and take its dead port.
+	: >"$log"
 	"$@" >"$log" 2>&1 </dev/null &
 	GW_LAST_PID=$!
 	GW__PIDS+=("$GW_LAST_PID")
