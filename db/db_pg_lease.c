@@ -208,8 +208,17 @@ orphan_read_fn(const PGresult *r, int row, void *p)
 	return 0;
 }
 
-/* Runs a list of transactions and calls fn for each row until it returns
- * non-zero. Returns the rows read (capped at INT_MAX), or -1. */
+static int
+txn_by_id(const void *a, const void *b)
+{
+	const struct db_txn *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Runs a list of transactions and calls fn for each row, oldest first,
+ * until it returns non-zero (RETURNING promises no order, so the rows
+ * are sorted here). Returns the rows read (capped at INT_MAX), or -1. */
 static int
 txn_rows(struct db *db, const char *sql, const struct pg_params *p,
     pg_lease_read_fn *read, bool retry, db_txn_fn *fn, void *arg,
@@ -225,6 +234,8 @@ txn_rows(struct db *db, const char *sql, const struct pg_params *p,
 		return -1;
 	rc = rows_load(r, &rows, read, what, err);
 	PQclear(r);
+	if (rc == 0 && rows.n > 1)
+		qsort(rows.v, rows.n, rows.size, txn_by_id);
 	for (i = 0; rc == 0 && fn != NULL && i < rows.n; i++)
 		if (fn(arg,
 			(struct db_txn *)(void *)(rows.v + i * rows.size)) != 0)
