@@ -96,9 +96,13 @@ poll_on "$B_URL" dev3 t-dev3 60
 took=$(date -u -d "$(grep -m1 -E 'took over 1 orders from node 1 \(gw-a\)' \
     "$T/scepgw-b.log" | cut -d' ' -f1)" +%s%3N) ||
     gw_fail "B did not say it took the order over"
-# A renewed at most 5 s before the kill; B waits lease + 5 s from then.
-[ $((took - killed)) -ge $(((LEASE - 1) * 1000)) ] ||
+# Not at once: B waited for A's lease (renewed every 5 s) to run out.
+[ $((took - killed)) -ge 10000 ] ||
     gw_fail "B took the order over $((took - killed)) ms after the kill, before A's lease ran out"
+# By the database's clock: more than M = 5 s after A's lease ended.
+gw_assert_eq t "$(gw_pg_sql "SELECT t.taken_at > n.lease_until + interval '5 s'
+    FROM transactions t, nodes n WHERE t.txid = 't-dev3' AND n.id = 1")" \
+    "taken over more than 5 s after A's lease ended"
 gw_assert_contains "$T/scepgw-b.log" "reconciled: order .* was issued"
 gw_assert_not_contains "$T/scepgw-b.log" "ordering it now"
 gw_assert_not_contains "$T/scepgw.log" "ordering it now"
