@@ -140,7 +140,9 @@ db_close(struct db *db)
  * enrollment works" 7: the reconciler finishes what only this process
  * can have in flight). SQLite: an exclusive lock on the file PATH.lock,
  * waited for a few seconds (a server just stopped may still be exiting).
- * The CLI commands do not claim it: they place no orders. Returns 0, or
+ * PostgreSQL: nothing, several servers share the database (README
+ * "PostgreSQL": the leases keep their orders apart). The CLI commands
+ * do not claim it: they place no orders. Returns 0, or
  * -1 with err set (DB_ERR_BUSY: another server holds it).
  */
 int

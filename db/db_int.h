@@ -115,7 +115,8 @@ struct db_backend {
 	    struct gw_err *err);
 	void (*close)(struct db *db);
 	int (*schema_version)(struct db *db);
-	/* db_serve_lock(): this process serves the database, alone. */
+	/* db_serve_lock(): SQLite, this process serves the file alone;
+	 * a backend shared by several gateways claims nothing. */
 	int (*serve_lock)(struct db *db, struct gw_err *err);
 	/*
 	 * Runs a batch (linked by next) of hot writes as few commits as it

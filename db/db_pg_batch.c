@@ -44,7 +44,7 @@ enum pipe_st {
 
 /* Sends one write's statements. Returns how many, or -1. */
 static int
-job_send(PGconn *c, struct db_write *j)
+job_send(PGconn *c, struct db_write *j, int64_t owner)
 {
 	const struct db_txn_new *n;
 	const struct db_w_update *u = &j->u.upd;
@@ -72,7 +72,12 @@ job_send(PGconn *c, struct db_write *j)
 		pp_text(&p, n->renews);
 		pp_text(&p, n->upn);
 		pp_text(&p, n->licence_pool);
-		pp_limit(&p, 0); /* owner: NULL until leases come */
+		/* The handle's incarnation (db_node_register()) owns the
+		 * row; a handle without one (the CLI's): NULL. */
+		if (owner > 0)
+			pp_int(&p, owner);
+		else
+			pp_limit(&p, 0);
 		sql = "SELECT scepgw_txn_start($1, $2, $3, $4, $5, $6, $7, $8, "
 		      "$9, $10, $11, $12, $13, $14, $15)";
 		if (PQsendQueryParams(c, sql, p.n, p.types, p.v, p.len, p.fmt,
@@ -277,7 +282,7 @@ jobs_reset(struct db_write *from, const struct db_write *to)
 /* Sends the pipeline of jobs [from, to). 0, or -1 with why set. */
 static int
 pipe_send(PGconn *c, struct db_write *from, const struct db_write *to,
-    struct gw_err *why)
+    int64_t owner, struct gw_err *why)
 {
 	struct db_write *j;
 
@@ -285,7 +290,7 @@ pipe_send(PGconn *c, struct db_write *from, const struct db_write *to,
 	    PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1)
 		goto err;
 	for (j = from; j != to; j = j->next)
-		if (job_send(c, j) < 0)
+		if (job_send(c, j, owner) < 0)
 			goto err;
 	if (PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) != 1 ||
 	    PQpipelineSync(c) != 1 || pipe_flush(c) != 0)
@@ -330,7 +335,7 @@ pipe_run(struct db *db, struct db_write *from, const struct db_write *to,
 	jobs_reset(from, to);
 	if ((c = writer_conn(db, why)) == NULL)
 		return PIPE_LOST;
-	if (pipe_send(c, from, to, why) != 0)
+	if (pipe_send(c, from, to, db_node(db), why) != 0)
 		goto lost;
 	if (pipe_command(c, "BEGIN", why) != 0)
 		failed = true;

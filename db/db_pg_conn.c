@@ -243,9 +243,7 @@ pg_conns_close(struct db_pg *pg)
 	}
 	if (pg->writer != NULL)
 		PQfinish(pg->writer);
-	if (pg->serve != NULL)
-		PQfinish(pg->serve);
-	pg->writer = pg->serve = NULL;
+	pg->writer = NULL;
 }
 
 PGresult *
@@ -382,6 +380,8 @@ pg_txn_row_read(const PGresult *r, int row, struct db_txn *t)
 	t->challenge_id = pg_int(r, row, 6);
 	t->fail_info = (int)pg_int(r, row, 13);
 	t->epki_code = (int)pg_int(r, row, 20);
+	t->owner = pg_int(r, row, 22);
+	t->taken_at = pg_int(r, row, 23);
 	if (pg_fixed(r, row, 2, t->csr_sha256, 32) < 0)
 		return -1;
 	switch (pg_fixed(r, row, 16, t->key_sha256, 32)) {

@@ -18,12 +18,14 @@
 #include "gw_err.h"
 #include "db_int.h"
 
-/* Column list of a full transaction row (pg_txn_row_read()). */
+/* Column list of a full transaction row (pg_txn_row_read()): owner and
+ * taken_at (unix seconds) last; PG_TXN_NCOLS columns. */
 #define PG_TXN_COLS                                                         \
 	"id, txid, csr_sha256, state, created, updated, challenge_id, cn, " \
 	"email, ou, csr_pem, order_id, cert_der, fail_info, fail_text, "    \
 	"profile, key_sha256, renews, upn, licence_pool, epki_code, "       \
-	"epki_message"
+	"epki_message, owner, floor(extract(epoch FROM taken_at))::bigint"
+#define PG_TXN_NCOLS 24
 
 /* A pooled connection. */
 struct pg_conn {
@@ -43,7 +45,6 @@ struct db_pg {
 	struct pg_conn *free; /* idle connections */
 	pthread_mutex_t wmu;  /* the writer connection */
 	PGconn *writer;	      /* exec_batch's, pipelined */
-	PGconn *serve;	      /* serve_lock's, holding the advisory lock */
 	int schema;	      /* version after open */
 };
 
@@ -140,6 +141,18 @@ int pg_cert_list(struct db *db, db_cert_fn *fn, void *arg, struct gw_err *err);
 int pg_cert_find(struct db *db, const char *serial_hex, const char *cn,
     size_t limit, db_cert_fn *fn, void *arg, struct gw_err *err);
 int pg_user_list(struct db *db, db_user_fn *fn, void *arg, struct gw_err *err);
+
+/* db_pg_lease.c: incarnations, leases, takeover (db/README.md "Leases") */
+int pg_node_register(struct db *db, const char *name, int lease_s,
+    const uint8_t cfg_sha256[32], const char *version, int64_t *node,
+    struct gw_err *err);
+int pg_node_renew(struct db *db, int64_t node, int lease_s, struct gw_err *err);
+int pg_node_release(struct db *db, int64_t node, struct gw_err *err);
+int pg_node_list(struct db *db, db_node_fn *fn, void *arg, struct gw_err *err);
+int pg_txn_claim_orphans(struct db *db, int64_t me, int margin_s, size_t max,
+    db_txn_fn *fn, void *arg, struct gw_err *err);
+int pg_txn_list_owned(struct db *db, int64_t node, db_txn_fn *fn, void *arg,
+    struct gw_err *err);
 
 /* db_pg_write.c */
 int pg_challenge_put(struct db *db, const uint8_t hash[32], int64_t now,

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -16,12 +15,6 @@
 #include "db.h"
 #include "db_int.h"
 #include "db_pg_int.h"
-
-/* The session advisory lock `scepgw serve` holds (pg_serve_lock()). */
-#define PG_LOCK_SERVE "7363657067770003"
-
-/* How long serve_lock waits for a server just stopped (as SQLite's). */
-#define PG_SERVE_WAIT_S 5
 
 /* Adds keyword k = v to the options. */
 static void
@@ -157,46 +150,19 @@ pg_schema_version(struct db *db)
 }
 
 /*
- * One `scepgw serve` per database, for now (README "PostgreSQL": leases
- * and takeover across gateways come later): a session advisory lock held
- * on a connection of its own for the server's life, waited for a few
- * seconds like SQLite's lock file. It is temporary and only a guard
- * against a second server by mistake; if that connection drops, the lock
- * goes with it.
+ * Nothing to claim: several `scepgw serve` share one PostgreSQL database
+ * (README "PostgreSQL"). Each registers an incarnation with a lease; a
+ * transaction is ordered only by the incarnation that owns it, and a
+ * survivor takes over a dead one's rows only once its lease ran out by
+ * the database's clock (db_pg_lease.c). A session advisory lock would add
+ * nothing to that and is not time-bounded.
  */
 static int
 pg_serve_lock(struct db *db, struct gw_err *err)
 {
-	struct db_pg *pg = db_pg(db);
-	const struct timespec quarter = { 0, 250000000 };
-	PGresult *r;
-	int i;
-
-	if (pg->serve != NULL)
-		return 0;
-	if ((pg->serve = pg_connect(pg, err)) == NULL)
-		return -1;
-	for (i = 0; i <= PG_SERVE_WAIT_S * 4; i++) {
-		r = pg_exec(pg->serve,
-		    "SELECT pg_try_advisory_lock(" PG_LOCK_SERVE ")", NULL,
-		    "serve lock", err);
-		if (r == NULL)
-			break;
-		if (pg_bool(r, 0, 0)) {
-			PQclear(r);
-			return 0;
-		}
-		PQclear(r);
-		if (i < PG_SERVE_WAIT_S * 4)
-			nanosleep(&quarter, NULL);
-		else
-			gw_err_set(err, DB_ERR_BUSY,
-			    "the database is served by another scepgw serve "
-			    "(it holds the advisory lock " PG_LOCK_SERVE ")");
-	}
-	PQfinish(pg->serve);
-	pg->serve = NULL;
-	return -1;
+	(void)db;
+	(void)err;
+	return 0;
 }
 
 static const struct db_backend db_pg_ops = {
@@ -231,6 +197,12 @@ static const struct db_backend db_pg_ops = {
 	.user_put = pg_user_put,
 	.user_set_profiles = pg_user_set_profiles,
 	.user_remove = pg_user_remove,
+	.node_register = pg_node_register,
+	.node_renew = pg_node_renew,
+	.node_release = pg_node_release,
+	.node_list = pg_node_list,
+	.txn_claim_orphans = pg_txn_claim_orphans,
+	.txn_list_owned = pg_txn_list_owned,
 };
 
 /* The PostgreSQL backend ([db] url). */

@@ -2,8 +2,7 @@
 # schema, challenges and db_txn_start() (test_db); state updates,
 # certificates and renewals (test_db_txn); races and group commit
 # (test_db_race); NDES users and admin listings (test_db_user);
-# incarnations, leases, takeover and the order gate (test_db_lease,
-# SQLite only until the PostgreSQL backend has the lease entries).
+# incarnations, leases, takeover and the order gate (test_db_lease).
 #
 # Each runs twice: on SQLite (unit/test_db...) and on PostgreSQL
 # (unit/test_db...-pg), against one throwaway cluster that the fixture
@@ -21,7 +20,7 @@ set_tests_properties(unit/pg-start PROPERTIES LABELS unit-pg TIMEOUT 120
 	FIXTURES_SETUP pg-unit)
 set_tests_properties(unit/pg-stop PROPERTIES LABELS unit-pg TIMEOUT 120
 	FIXTURES_CLEANUP pg-unit)
-foreach(_t db db_txn db_race db_user)
+foreach(_t db db_txn db_race db_user db_lease)
 	gw_unit_test(test_${_t}
 		SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_${_t}.c
 			${CMAKE_CURRENT_LIST_DIR}/test_db_common.c
@@ -31,10 +30,6 @@ foreach(_t db db_txn db_race db_user)
 		TIMEOUT 120 SKIP_RETURN_CODE 77 FIXTURES_REQUIRED pg-unit
 		ENVIRONMENT "GW_TEST_DB_URL_FILE=${_pg_state}/url")
 endforeach()
-gw_unit_test(test_db_lease
-	SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_db_lease.c
-		${CMAKE_CURRENT_LIST_DIR}/test_db_common.c
-	LIBS gw_db gw_common Threads::Threads PkgConfig::LIBPQ)
 # PostgreSQL only: idempotent write functions, reconnects, per-write
 # retry of an aborted batch, the NDES cap across handles, one migration.
 gw_unit_test(test_db_pg

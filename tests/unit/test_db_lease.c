@@ -4,9 +4,12 @@
  * release; the owner stamped on a transaction's start and cleared when it
  * ends; the takeover of a dead incarnation's ORDERING rows (none while
  * its lease holds, all of them once it is released, twice harmless, at
- * once for the holder of the serve lock); the order gate's arithmetic and
- * the lease thread's beat on an injected clock.
+ * once for the holder of the SQLite serve lock); three claimers at once
+ * (disjoint sets, every row taken); the order gate's arithmetic and the
+ * lease thread's beat on an injected clock. Runs on SQLite and, as
+ * unit/test_db_lease-pg, on PostgreSQL.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -23,14 +26,15 @@
 #include "db_lease.h"
 #include "test_db_common.h"
 
-/* The second gateway of a test: another handle on the fixture's file. */
+/* The second gateway of a test: another handle on the fixture's
+ * database (file or PostgreSQL database). */
 static struct db *
 open_peer(struct fx *fx)
 {
 	struct gw_err err;
 	struct db *db = NULL;
 
-	assert_int_equal(db_open(&db, fx->path, &err), 0);
+	assert_int_equal(fx_open(fx, &db, &err), 0);
 	return db;
 }
 
@@ -312,17 +316,135 @@ test_takeover_with_serve_lock_is_immediate(void **state)
 	a = reg(fx->db, "gw-a", 60);
 	assert_int_equal(start(fx->db, "x", 0, NOW, &t), DB_START_OK);
 	db_txn_cleanup(&t);
+	assert_int_equal(db_serve_lock(peer, &err), 0);
+	b = reg(peer, "gw-b", 60);
+	if (fx->pg) {
+		/* PostgreSQL: the serve lock claims nothing (several
+		 * gateways share the database), so it proves no peer dead:
+		 * no claim before A's lease ended, all of them after. */
+		assert_int_equal(db_txn_claim_orphans(peer, b,
+				     DB_LEASE_MARGIN_S, 100, NULL, NULL, &err),
+		    0);
+		assert_int_equal(owner_of(peer, "x", NULL), a);
+		assert_int_equal(db_node_release(fx->db, a, &err), 0);
+	}
 	/* SQLite: the holder of the serve lock knows every other
 	 * incarnation dead (it cannot serve the file), and does not wait
 	 * their leases out. */
-	assert_int_equal(db_serve_lock(peer, &err), 0);
-	b = reg(peer, "gw-b", 60);
 	assert_int_equal(db_txn_claim_orphans(peer, b, DB_LEASE_MARGIN_S, 100,
 			     NULL, NULL, &err),
 	    1);
 	assert_int_equal(owner_of(peer, "x", NULL), b);
 	assert_int_equal(owned(fx->db, a), 0);
 	db_close(peer);
+}
+
+/* Claimers racing on one dead incarnation's rows, each on its handle. */
+#define CLAIMERS 3
+#define CLAIM_ROWS 60
+struct claimer {
+	struct db *db;
+	int64_t me;
+	pthread_barrier_t *bar;
+	int got;
+	int rc;
+	char txids[CLAIM_ROWS][16];
+};
+
+static int
+claimer_seen(void *arg, const struct db_txn *t)
+{
+	struct claimer *c = arg;
+
+	if (c->got < CLAIM_ROWS)
+		snprintf(c->txids[c->got], sizeof(c->txids[0]), "%s", t->txid);
+	c->got++;
+	return 0;
+}
+
+static void *
+claimer_run(void *arg)
+{
+	struct claimer *c = arg;
+	struct gw_err err;
+	int n;
+
+	pthread_barrier_wait(c->bar);
+	/* Small bites, so that the claimers interleave. */
+	do {
+		n = db_txn_claim_orphans(c->db, c->me, DB_LEASE_MARGIN_S, 7,
+		    claimer_seen, c, &err);
+		if (n < 0)
+			c->rc = -1;
+	} while (n > 0);
+	return NULL;
+}
+
+/* One race: a dead incarnation's CLAIM_ROWS rows (txids cROUND-NN), three
+ * new incarnations claiming them at once. */
+static void
+claim_race(struct fx *fx, int round)
+{
+	struct claimer cl[CLAIMERS];
+	pthread_t th[CLAIMERS];
+	pthread_barrier_t bar;
+	struct db_txn t;
+	struct gw_err err;
+	char txid[16], seen[CLAIM_ROWS];
+	int64_t a;
+	int i, k, n, total = 0;
+
+	a = reg(fx->db, "gw-dead", 60);
+	for (i = 0; i < CLAIM_ROWS; i++) {
+		snprintf(txid, sizeof(txid), "c%d-%02d", round, i);
+		assert_int_equal(start(fx->db, txid, 0, NOW, &t), DB_START_OK);
+		db_txn_cleanup(&t);
+	}
+	assert_int_equal(db_node_release(fx->db, a, &err), 0);
+	memset(cl, 0, sizeof(cl));
+	assert_int_equal(pthread_barrier_init(&bar, NULL, CLAIMERS), 0);
+	for (i = 0; i < CLAIMERS; i++) {
+		cl[i].db = open_peer(fx);
+		snprintf(txid, sizeof(txid), "gw-%d-%d", round, i);
+		cl[i].me = reg(cl[i].db, txid, 60);
+		cl[i].bar = &bar;
+	}
+	for (i = 0; i < CLAIMERS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, claimer_run,
+				     &cl[i]),
+		    0);
+	for (i = 0; i < CLAIMERS; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	pthread_barrier_destroy(&bar);
+	/* Disjoint sets whose union is every row: each row was handed to
+	 * exactly one claimer, and is owned by that one. */
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < CLAIMERS; i++) {
+		assert_int_equal(cl[i].rc, 0);
+		assert_int_equal(owned(cl[i].db, cl[i].me), cl[i].got);
+		for (k = 0; k < cl[i].got; k++) {
+			n = atoi(strchr(cl[i].txids[k], '-') + 1);
+			assert_true(n >= 0 && n < CLAIM_ROWS);
+			assert_int_equal(seen[n], 0);
+			seen[n] = 1;
+			assert_int_equal(owner_of(fx->db, cl[i].txids[k], NULL),
+			    cl[i].me);
+		}
+		total += cl[i].got;
+	}
+	assert_int_equal(total, CLAIM_ROWS);
+	for (i = 0; i < CLAIMERS; i++)
+		db_close(cl[i].db);
+}
+
+/* Several rounds: a race lost by luck once is still caught. */
+static void
+test_concurrent_claimers(void **state)
+{
+	int round;
+
+	for (round = 0; round < 4; round++)
+		claim_race(*state, round);
 }
 
 static void
@@ -492,6 +614,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_takeover_with_serve_lock_is_immediate, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_claimers, setup,
 		    teardown),
 		cmocka_unit_test(test_gate_arithmetic),
 		cmocka_unit_test_setup_teardown(test_lease_beats, setup,
