@@ -43,8 +43,11 @@ attr_get0_value(CMS_SignerInfo *si, enum scep_attr a)
 
 /*
  * Copies a string-valued attribute into out as a C string. RFC 8894 asks
- * for PrintableString; other string types are tolerated on input. Returns
- * 0, or -1 when absent, empty, too long or not a string.
+ * for PrintableString (RFC 8894 section 3.2.1); other string types are
+ * tolerated on input, but only with printable ASCII (0x20 to 0x7e) in
+ * them: a transactionID is stored and looked up as text, and every
+ * database must take it as it is. Returns 0, or -1 when absent, empty,
+ * too long, not a string or not printable ASCII.
  */
 int
 scep_attr_get_string(CMS_SignerInfo *si, enum scep_attr a, char *out,
@@ -52,7 +55,7 @@ scep_attr_get_string(CMS_SignerInfo *si, enum scep_attr a, char *out,
 {
 	const ASN1_TYPE *t;
 	const unsigned char *p;
-	int len;
+	int len, i;
 
 	if ((t = attr_get0_value(si, a)) == NULL)
 		return -1;
@@ -68,8 +71,11 @@ scep_attr_get_string(CMS_SignerInfo *si, enum scep_attr a, char *out,
 	}
 	len = ASN1_STRING_length(t->value.asn1_string);
 	p = ASN1_STRING_get0_data(t->value.asn1_string);
-	if (len <= 0 || (size_t)len >= size || memchr(p, '\0', (size_t)len))
+	if (len <= 0 || (size_t)len >= size)
 		return -1;
+	for (i = 0; i < len; i++)
+		if (p[i] < 0x20 || p[i] > 0x7e)
+			return -1;
 	memcpy(out, p, (size_t)len);
 	out[len] = '\0';
 	return 0;

@@ -82,7 +82,8 @@ msg_signer_read(struct scep_msg *m, struct gw_err *err)
 	}
 	if (scep_attr_get_string(m->si, SCEP_ATTR_TXID, m->txid,
 		sizeof(m->txid)) == -1) {
-		gw_err_set(err, SCEP_FAIL_BADREQUEST, "no transactionID");
+		gw_err_set(err, SCEP_FAIL_BADREQUEST,
+		    "no transactionID of printable characters");
 		return -1;
 	}
 	if (scep_attr_get_octets(m->si, SCEP_ATTR_SENDERNONCE, m->nonce,

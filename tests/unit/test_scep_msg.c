@@ -496,6 +496,41 @@ test_signer_matches_csr(void **state)
 	EVP_PKEY_free(other);
 }
 
+/*
+ * A transactionID must be printable ASCII (RFC 8894 section 3.2.1 asks for
+ * a PrintableString): one with a byte that is not, or a control
+ * character, is refused at parse time, so that no database is asked to
+ * store it (PostgreSQL would refuse text that is not UTF-8).
+ */
+static void
+test_txid_printable(void **state)
+{
+	static const char *const bad[] = { "bad\xfftxid", "bad\ntxid", "\x7f" };
+	struct scep_fx *fx = *state;
+	struct scep_client_req req;
+	struct scep_msg *m = NULL;
+	struct gw_err err;
+	struct buf b;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		req_init(&req, fx);
+		req.txid = bad[i];
+		req_build(&req, &b);
+		assert_int_equal(scep_msg_parse(&m, b.data, b.len, &err), -1);
+		assert_null(m);
+		assert_non_null(strstr(err.msg, "transactionID"));
+		buf_cleanup(&b);
+	}
+	req_init(&req, fx);
+	req.txid = "a txid with ~ and spaces";
+	req_build(&req, &b);
+	m = msg_accept(fx, &b, &pol_strict);
+	assert_string_equal(scep_msg_txid(m), "a txid with ~ and spaces");
+	scep_msg_free(m);
+	buf_cleanup(&b);
+}
+
 int
 main(void)
 {
@@ -511,6 +546,7 @@ main(void)
 		cmocka_unit_test(test_critical_aki_signer),
 		cmocka_unit_test(test_count_limits),
 		cmocka_unit_test(test_signer_matches_csr),
+		cmocka_unit_test(test_txid_printable),
 	};
 
 	return cmocka_run_group_tests(tests, scep_fx_setup, scep_fx_teardown);
