@@ -28,6 +28,7 @@
 
 #include "buf.h"
 #include "gw_err.h"
+#include "gw_listen.h"
 #include "secure.h"
 #include "sim.h"
 
@@ -352,29 +353,6 @@ sim_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
-/* Parses --listen HOST:PORT (IPv4) into sa and s->host. */
-static int
-parse_listen(const char *arg, struct sim *s, struct sockaddr_in *sa)
-{
-	const char *colon = strrchr(arg, ':');
-	char *end;
-	long port;
-
-	if (colon == NULL || (size_t)(colon - arg) >= sizeof(s->host))
-		return -1;
-	memcpy(s->host, arg, (size_t)(colon - arg));
-	s->host[colon - arg] = '\0';
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (errno != 0 || end == colon + 1 || *end != '\0' || port < 0 ||
-	    port > 65535)
-		return -1;
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	sa->sin_port = htons((uint16_t)port);
-	return inet_pton(AF_INET, s->host, &sa->sin_addr) == 1 ? 0 : -1;
-}
-
 /* --fault specs, added to sim.conf's once the configuration is read. */
 static struct sim_fault faults[SIM_MAX_FAULTS];
 static int cli_cert_format = -1; /* --cert-format, over sim.conf's */
@@ -424,7 +402,7 @@ parse_args(int argc, char **argv, struct sim *s, struct sockaddr_in *sa)
 	}
 	if (i != argc || listen == NULL || dir == NULL ||
 	    strlen(dir) >= sizeof(s->dir) ||
-	    parse_listen(listen, s, sa) == -1) {
+	    gw_listen_parse4(listen, s->host, sizeof(s->host), sa) == -1) {
 		fprintf(stderr,
 		    "usage: epki-sim --listen 127.0.0.1:PORT "
 		    "--dir DIR [--latency-ms N] [--no-fsync] [--fault SPEC]...\n"

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE /* memmem() */
 #include <errno.h>
 #include <malloc.h>
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -25,6 +26,7 @@
 #include "buf.h"
 #include "gw_date.h"
 #include "gw_err.h"
+#include "gw_listen.h"
 #include "secure.h"
 
 /* A fresh temporary folder per test, removed afterwards. */
@@ -356,6 +358,34 @@ test_days_from_civil(void **state)
 	assert_int_equal(gw_days_from_civil(1900, 1, 1), -25567);
 }
 
+/* gw_listen_parse4(): HOST:PORT with an IPv4 host, port 0..65535. */
+static void
+test_listen_parse4(void **state)
+{
+	static const char *const bad[] = { "127.0.0.1",
+		"127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1",
+		"127.0.0.1:80x", "localhost:80", "[::1]:80", ":80",
+		"123456789012345678901234567890.0.0.1:80" };
+	struct sockaddr_in sa;
+	char host[16];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(gw_listen_parse4("127.0.0.1:8080", host, sizeof(host),
+			     &sa),
+	    0);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(ntohs(sa.sin_port), 8080);
+	assert_int_equal(ntohl(sa.sin_addr.s_addr), 0x7f000001);
+	assert_int_equal(gw_listen_parse4("0.0.0.0:0", host, sizeof(host), &sa),
+	    0);
+	assert_int_equal(sa.sin_port, 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(gw_listen_parse4(bad[i], host, sizeof(host),
+				     &sa),
+		    -1);
+}
+
 int
 main(void)
 {
@@ -365,6 +395,7 @@ main(void)
 		cmocka_unit_test(test_buf_secret_grow),
 		cmocka_unit_test(test_err),
 		cmocka_unit_test(test_days_from_civil),
+		cmocka_unit_test(test_listen_parse4),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test_setup_teardown(test_private_modes, setup,
 		    teardown),

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gw_listen.h"
 #include "isim.h"
 
 #define ISIM_BODY_MAX (1024 * 1024)
@@ -312,29 +313,6 @@ completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
-/* Parses --listen HOST:PORT (IPv4). */
-static int
-parse_listen(const char *arg, struct isim *s, struct sockaddr_in *sa)
-{
-	const char *colon = strrchr(arg, ':');
-	char *end;
-	long port;
-
-	if (colon == NULL || (size_t)(colon - arg) >= sizeof(s->host))
-		return -1;
-	memcpy(s->host, arg, (size_t)(colon - arg));
-	s->host[colon - arg] = '\0';
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (errno != 0 || end == colon + 1 || *end != '\0' || port < 0 ||
-	    port > 65535)
-		return -1;
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	sa->sin_port = htons((uint16_t)port);
-	return inet_pton(AF_INET, s->host, &sa->sin_addr) == 1 ? 0 : -1;
-}
-
 static int
 parse_args(int argc, char **argv, struct isim *s, struct sockaddr_in *sa)
 {
@@ -353,7 +331,7 @@ parse_args(int argc, char **argv, struct isim *s, struct sockaddr_in *sa)
 	}
 	if (i != argc || listen == NULL || dir == NULL ||
 	    strlen(dir) >= sizeof(s->dir) - 32 ||
-	    parse_listen(listen, s, sa) == -1) {
+	    gw_listen_parse4(listen, s->host, sizeof(s->host), sa) == -1) {
 		fprintf(stderr,
 		    "usage: intune-sim --listen 127.0.0.1:PORT --dir DIR "
 		    "[--http]\n");
