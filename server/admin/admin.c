@@ -180,6 +180,9 @@ admin_route(struct admin_req *rq)
 	} else if (strcmp(p, "/api/v1/enrollments") == 0) {
 		if (strcmp(m, MHD_HTTP_METHOD_GET) == 0)
 			return admin_enrollments_get(rq);
+	} else if (strncmp(p, "/api/v1/enrollments/", 20) == 0) {
+		if (strcmp(m, MHD_HTTP_METHOD_GET) == 0)
+			return admin_enrollment_get(rq, p + 20);
 	} else if (strcmp(p, "/api/v1/certificates") == 0) {
 		if (strcmp(m, MHD_HTTP_METHOD_GET) == 0)
 			return admin_certificates_get(rq);

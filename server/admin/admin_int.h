@@ -53,6 +53,7 @@ enum MHD_Result admin_challenges_post(struct admin_req *rq);
 enum MHD_Result admin_challenges_get(struct admin_req *rq);
 enum MHD_Result admin_challenge_delete(struct admin_req *rq, const char *id);
 enum MHD_Result admin_enrollments_get(struct admin_req *rq);
+enum MHD_Result admin_enrollment_get(struct admin_req *rq, const char *txid);
 enum MHD_Result admin_certificates_get(struct admin_req *rq);
 enum MHD_Result admin_certificate_revoke(struct admin_req *rq,
     const char *rest);

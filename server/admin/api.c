@@ -306,6 +306,44 @@ admin_enrollments_get(struct admin_req *rq)
 	return list_reply(rq, "enrollments", &acc, rc, &err);
 }
 
+/*
+ * GET /api/v1/enrollments/TXID (TXID percent-encoded in the path): the
+ * one enrollment, as an entry of the list, with GlobalSign's error and
+ * the advice for it; 404 when there is none.
+ */
+enum MHD_Result
+admin_enrollment_get(struct admin_req *rq, const char *txid)
+{
+	struct list_acc acc = { NULL, 0, false, rq->ctx->cfg };
+	struct db_txn t;
+	struct gw_err err;
+	json_t *one;
+	int rc;
+
+	rc = txid[0] != '\0' ? db_txn_get(rq->ctx->db, txid, &t, &err) : 1;
+	if (rc == 1)
+		return admin_reply_error(rq, MHD_HTTP_NOT_FOUND,
+		    "no such enrollment", NULL);
+	if (rc != 0) {
+		log_warnx("admin %s: %s", rq->path, err.msg);
+		return admin_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "database unavailable", NULL);
+	}
+	if ((acc.arr = json_array()) != NULL)
+		(void)txn_json(&acc, &t);
+	db_txn_cleanup(&t);
+	if (acc.arr == NULL || acc.nomem ||
+	    (one = json_array_get(acc.arr, 0)) == NULL) {
+		json_decref(acc.arr);
+		return admin_reply_error(rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "out of memory", NULL);
+	}
+	json_incref(one);
+	json_decref(acc.arr);
+	return admin_reply_json(rq, MHD_HTTP_OK,
+	    json_pack("{s:o}", "enrollment", one));
+}
+
 /* Upper-cases a hex serial into out. Returns 0, or -1 when not hex. */
 static int
 serial_normalize(const char *s, char *out, size_t n)

@@ -57,6 +57,19 @@ curl -fsS -m 10 -H "Authorization: Bearer $TOKEN" \
     "$GW_ADMIN_URL/api/v1/enrollments?state=failed" >"$T/failed.json"
 gw_assert_eq 4 "$(jq '[.enrollments[] | select(.epki_error_code == -6101 and (.epki_error | test("^No licence available")) and (.advice | test("^no licence for this order: the licence pack has expired or is used up, or the ProductCode and/or the certificate validity \\(Year\\) do not match")) and .fail_text == "the CA has no licence for this request")] | length' "$T/failed.json")" \
     "admin API enrollments: $(cat "$T/failed.json")"
+# One enrollment's detail (GET /api/v1/enrollments/TXID, TXID
+# percent-encoded): the same fields; an unknown one is a 404.
+txid=$(jq -r '.enrollments[0].txid' "$T/failed.json")
+curl -fsS -m 10 -H "Authorization: Bearer $TOKEN" \
+    "$GW_ADMIN_URL/api/v1/enrollments/$(jq -rn --arg t "$txid" '$t|@uri')" >"$T/one.json"
+gw_assert_eq "$txid" "$(jq -r '.enrollment.txid' "$T/one.json")" "enrollment detail: $(cat "$T/one.json")"
+gw_assert_eq -6101 "$(jq '.enrollment.epki_error_code' "$T/one.json")" "enrollment detail: code"
+jq -e '.enrollment.advice | test("^no licence for this order: the licence pack has expired")' "$T/one.json" >/dev/null ||
+    gw_fail "enrollment detail: advice: $(cat "$T/one.json")"
+gw_assert_eq 404 "$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+    "$GW_ADMIN_URL/api/v1/enrollments/no-such-txid")" "unknown enrollment"
+gw_assert_eq 401 "$(curl -sS -m 10 -o /dev/null -w '%{http_code}' \
+    "$GW_ADMIN_URL/api/v1/enrollments/$txid")" "enrollment detail without the token"
 
 "$GW_BUILD/scepgw" check -c "$GW_CONF" >"$T/check.out" 2>&1 || true
 gw_assert_contains "$T/check.out" "^WARN +EPKI licence error: GlobalSign last refused an order with ErrorCode -6101 on [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]+ UTC \(\"No licence available.*\"\): no licence for this order: the licence pack has expired or is used up"
