@@ -558,18 +558,6 @@ db_cert_set_revoked(struct db *db, const char *serial_hex, int64_t when,
 	return db->be->cert_set_revoked(db, serial_hex, when, reason, err);
 }
 
-/* False, with err set, when the handle's backend has no cluster entry
- * (op names it): a backend still being written fails cleanly. */
-static bool
-db_has(struct db *db, bool entry, const char *op, struct gw_err *err)
-{
-	if (entry)
-		return true;
-	gw_err_set(err, DB_ERR_ARG, "%s: not supported by the %s backend", op,
-	    db->be->name);
-	return false;
-}
-
 /* Frees the strings of an incarnation's row and zeroes it; accepts NULL. */
 void
 db_node_cleanup(struct db_node *n)
@@ -600,8 +588,7 @@ db_node_register(struct db *db, const char *name, int lease_s,
 		gw_err_set(err, DB_ERR_ARG, "node register: bad argument");
 		return -1;
 	}
-	if (!db_has(db, db->be->node_register != NULL, "node register", err) ||
-	    db->be->node_register(db, name, lease_s, cfg_sha256, version, node,
+	if (db->be->node_register(db, name, lease_s, cfg_sha256, version, node,
 		err) != 0)
 		return -1;
 	atomic_store(&db->node, *node);
@@ -622,8 +609,6 @@ db_node_renew(struct db *db, int64_t node, int lease_s, struct gw_err *err)
 		gw_err_set(err, DB_ERR_ARG, "node renew: bad argument");
 		return -1;
 	}
-	if (!db_has(db, db->be->node_renew != NULL, "node renew", err))
-		return -1;
 	return db->be->node_renew(db, node, lease_s, err);
 }
 
@@ -644,8 +629,7 @@ db_node_release(struct db *db, int64_t node, struct gw_err *err)
 		gw_err_set(err, DB_ERR_ARG, "node release: bad argument");
 		return -1;
 	}
-	if (!db_has(db, db->be->node_release != NULL, "node release", err) ||
-	    db->be->node_release(db, node, err) != 0)
+	if (db->be->node_release(db, node, err) != 0)
 		return -1;
 	atomic_compare_exchange_strong(&db->node, &mine, 0);
 	return 0;
@@ -659,8 +643,6 @@ db_node_release(struct db *db, int64_t node, struct gw_err *err)
 int
 db_node_list(struct db *db, db_node_fn *fn, void *arg, struct gw_err *err)
 {
-	if (!db_has(db, db->be->node_list != NULL, "node list", err))
-		return -1;
 	return db->be->node_list(db, fn, arg, err);
 }
 
@@ -692,8 +674,6 @@ db_txn_claim_orphans(struct db *db, int64_t me, int margin_s, size_t max,
 		gw_err_set(err, DB_ERR_ARG, "txn claim: bad argument");
 		return -1;
 	}
-	if (!db_has(db, db->be->txn_claim_orphans != NULL, "txn claim", err))
-		return -1;
 	return db->be->txn_claim_orphans(db, me, margin_s, max, fn, arg, err);
 }
 
@@ -708,7 +688,5 @@ int
 db_txn_list_owned(struct db *db, int64_t node, db_txn_fn *fn, void *arg,
     struct gw_err *err)
 {
-	if (!db_has(db, db->be->txn_list_owned != NULL, "txn list owned", err))
-		return -1;
 	return db->be->txn_list_owned(db, node, fn, arg, err);
 }

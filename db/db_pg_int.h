@@ -98,6 +98,11 @@ int pg_str(const PGresult *r, int row, int col, char **out);
 int pg_bytes(const PGresult *r, int row, int col, uint8_t **out, size_t *len);
 int pg_fixed(const PGresult *r, int row, int col, uint8_t *out, size_t len);
 int pg_txn_row_read(const PGresult *r, int row, struct db_txn *t);
+/* Reads row of r into p; 0, or -1 when out of memory. */
+typedef int pg_row_read_fn(const PGresult *r, int row, void *p);
+struct db_rows;
+int pg_rows_load(const PGresult *r, struct db_rows *rows, pg_row_read_fn *read,
+    const char *what, struct gw_err *err); /* db_pg_list.c */
 
 /* db_pg_schema.c: the migrations. */
 int pg_migrate(PGconn *c, int *version, struct gw_err *err);

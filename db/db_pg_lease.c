@@ -115,25 +115,6 @@ pg_node_release(struct db *db, int64_t node, struct gw_err *err)
 	    node, DB_LEASE_MARGIN_S + 1, &rows, err);
 }
 
-/* Rows of a list, copied out of the result before any callback runs. */
-typedef int pg_lease_read_fn(const PGresult *r, int row, void *p);
-
-static int
-rows_load(const PGresult *r, struct db_rows *rows, pg_lease_read_fn *read,
-    const char *what, struct gw_err *err)
-{
-	void *p;
-	int i;
-
-	for (i = 0; i < PQntuples(r); i++) {
-		if ((p = db_rows_next(rows)) == NULL || read(r, i, p) != 0) {
-			gw_err_set(err, DB_ERR_SQL, "%s: out of memory", what);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 static void
 node_cleanup_fn(void *p)
 {
@@ -172,7 +153,7 @@ pg_node_list(struct db *db, db_node_fn *fn, void *arg, struct gw_err *err)
 	    NULL, "node list", true, err);
 	if (r == NULL)
 		return -1;
-	rc = rows_load(r, &rows, node_read_fn, "node list", err);
+	rc = pg_rows_load(r, &rows, node_read_fn, "node list", err);
 	PQclear(r);
 	for (i = 0; rc == 0 && i < rows.n; i++)
 		if (fn(arg,
@@ -221,7 +202,7 @@ txn_by_id(const void *a, const void *b)
  * are sorted here). Returns the rows read (capped at INT_MAX), or -1. */
 static int
 txn_rows(struct db *db, const char *sql, const struct pg_params *p,
-    pg_lease_read_fn *read, bool retry, db_txn_fn *fn, void *arg,
+    pg_row_read_fn *read, bool retry, db_txn_fn *fn, void *arg,
     const char *what, struct gw_err *err)
 {
 	struct db_rows rows = { NULL, 0, 0, sizeof(struct db_txn),
@@ -232,7 +213,7 @@ txn_rows(struct db *db, const char *sql, const struct pg_params *p,
 
 	if ((r = pg_run(db, sql, p, what, retry, err)) == NULL)
 		return -1;
-	rc = rows_load(r, &rows, read, what, err);
+	rc = pg_rows_load(r, &rows, read, what, err);
 	PQclear(r);
 	if (rc == 0 && rows.n > 1)
 		qsort(rows.v, rows.n, rows.size, txn_by_id);

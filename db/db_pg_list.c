@@ -17,13 +17,12 @@
 #include "db_int.h"
 #include "db_pg_int.h"
 
-typedef int pg_row_read_fn(const PGresult *r, int row, void *p);
 /* The caller's callback, of any of db.h's list types, and its caller. */
 typedef void pg_any_fn(void);
 typedef int pg_call_fn(pg_any_fn *fn, void *arg, const void *row);
 
 /* Copies every row of r into rows with read. 0, or -1 with err set. */
-static int
+int
 pg_rows_load(const PGresult *r, struct db_rows *rows, pg_row_read_fn *read,
     const char *what, struct gw_err *err)
 {

@@ -393,6 +393,7 @@ int
 enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 {
 	const char *txid = scep_msg_txid(op->msg);
+	const struct gw_licence_pool *pool;
 	struct start_job *s;
 	struct db_txn t;
 	struct gw_err err;
@@ -481,10 +482,10 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 	    op->profile != NULL && strcmp(op->profile->name, "default") != 0 ?
 		op->profile->name :
 		NULL);
-	if (ctx->cfg != NULL &&
-	    config_licence_pool(ctx->cfg, s->n.profile) != NULL)
-		s->n.licence_pool =
-		    config_licence_pool(ctx->cfg, s->n.profile)->name;
+	pool = ctx->cfg != NULL ? config_licence_pool(ctx->cfg, s->n.profile) :
+				  NULL;
+	if (pool != NULL)
+		s->n.licence_pool = pool->name;
 	if (archive && db_txn_archive(ctx->db, txid, archive_id, &err) == -1) {
 		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
 		enroll_op_http(op, 503, "try again later\n");
