@@ -90,7 +90,8 @@ db_open_opts(struct db **out, const struct db_open_opts *o, struct gw_err *err)
 int
 db_open(struct db **out, const char *path, struct gw_err *err)
 {
-	const struct db_open_opts o = { "sqlite", path, NULL, NULL, NULL };
+	const struct db_open_opts o = { "sqlite", path, NULL, NULL, NULL,
+		false };
 
 	return db_open_opts(out, &o, err);
 }
@@ -107,7 +108,22 @@ db_open_url(struct db **out, const char *url, const char *password,
     const char *app_name, struct gw_err *err)
 {
 	const struct db_open_opts o = { "postgresql", NULL, url, password,
-		app_name };
+		app_name, false };
+
+	return db_open_opts(out, &o, err);
+}
+
+/*
+ * Opens the SQLite database at path read-only, for `scepgw db migrate`:
+ * nothing is created or migrated (a file at another schema version is a
+ * DB_ERR_SCHEMA error), and db_serve_lock() on the handle tries once
+ * instead of waiting. As db_open() otherwise.
+ */
+int
+db_open_readonly(struct db **out, const char *path, struct gw_err *err)
+{
+	const struct db_open_opts o = { "sqlite", path, NULL, NULL, NULL,
+		true };
 
 	return db_open_opts(out, &o, err);
 }

@@ -40,6 +40,27 @@ int db_serve_lock(struct db *db, struct gw_err *err);
 void db_close(struct db *db);
 int db_schema_version(struct db *db);
 
+/*
+ * Moving an instance (db_copy.c, README "PostgreSQL"): the source opened
+ * read-only (no migration, and its serve lock tried once, never waited
+ * for), copied into an empty PostgreSQL database in one transaction and
+ * checked there before the commit: per table the rows and a SHA-256 sum
+ * of their contents, the same on both sides.
+ */
+int db_open_readonly(struct db **out, const char *path, struct gw_err *err);
+#define DB_COPY_TABLES 5
+struct db_copy_count {
+	const char *table;   /* "challenges", … */
+	int64_t src_rows;    /* rows read from the source */
+	int64_t dst_rows;    /* rows read back from the target */
+	uint8_t src_sum[32]; /* order-free sum of the rows' SHA-256 */
+	uint8_t dst_sum[32];
+	int64_t dst_next_id; /* identity tables: the next id, else 0 */
+};
+int db_copy(struct db *src, struct db *dst,
+    struct db_copy_count counts[DB_COPY_TABLES], struct gw_err *err);
+char *db_url_public(const char *url);
+
 /* Challenges: only the SHA-256 of the secret is stored. */
 struct db_challenge {
 	int64_t id;

@@ -99,7 +99,50 @@ struct db_open_opts {
 	const char *url;      /* postgresql: libpq URI or conninfo */
 	const char *password; /* postgresql: or NULL (the URL's, .pgpass) */
 	const char *app_name; /* postgresql: application_name's tail */
+	bool readonly;	      /* sqlite: db_open_readonly() */
 };
+
+/*
+ * db_copy() (db_copy.c): the tables of an instance and their columns as
+ * both backends store them, and one row's values on the way.
+ */
+enum db_col_type {
+	DB_COL_INT,  /* integer of any width */
+	DB_COL_BOOL, /* SQLite 0/1, PostgreSQL boolean; i is 0 or 1 */
+	DB_COL_TEXT, /* UTF-8 in p, len */
+	DB_COL_BLOB, /* bytes in p, len */
+};
+struct db_copy_col {
+	const char *name;
+	enum db_col_type type;
+};
+#define DB_COPY_MAXCOLS 24
+struct db_copy_table {
+	const char *name;
+	const char *key; /* a column that orders the rows */
+	bool identity;	 /* key is a generated id */
+	size_t ncols;
+	struct db_copy_col cols[DB_COPY_MAXCOLS];
+};
+struct db_copy_val {
+	bool null;
+	int64_t i;	  /* INT, BOOL */
+	const uint8_t *p; /* TEXT, BLOB: valid during the callback */
+	size_t len;
+};
+/* One row of t (t->ncols values); 0 or -1 with err set (stops the copy). */
+typedef int db_copy_row_fn(void *arg, const struct db_copy_val *v,
+    struct gw_err *err);
+/* Streams every row of table t of the source into fn; 0 or -1. */
+typedef int db_copy_src_fn(void *arg, const struct db_copy_table *t,
+    db_copy_row_fn *fn, void *fnarg, struct gw_err *err);
+/* Adds row v of t to sum (shared, so both sides sum alike); 0 or -1. */
+int db_copy_sum_add(uint8_t sum[32], const struct db_copy_table *t,
+    const struct db_copy_val *v);
+/* Whether every table's rows and sums agree; -1 with err naming the
+ * first that does not. */
+int db_copy_verify(const struct db_copy_count *counts, size_t n,
+    struct gw_err *err);
 
 /*
  * A database engine, at the level of operations (db.h's functions), not
@@ -196,6 +239,18 @@ struct db_backend {
 	    size_t max, db_txn_fn *fn, void *arg, struct gw_err *err);
 	int (*txn_list_owned)(struct db *db, int64_t node, db_txn_fn *fn,
 	    void *arg, struct gw_err *err);
+	/*
+	 * db_copy(), each NULL where the backend is not that side: copy_out
+	 * streams every row of table t (the source, SQLite); copy_in fills
+	 * the n tables of an empty database from src in one transaction,
+	 * sets counts[i].dst_*, runs db_copy_verify() and commits only if
+	 * it passes (the target, PostgreSQL).
+	 */
+	int (*copy_out)(struct db *db, const struct db_copy_table *t,
+	    db_copy_row_fn *fn, void *arg, struct gw_err *err);
+	int (*copy_in)(struct db *db, const struct db_copy_table *tabs,
+	    size_t n, db_copy_src_fn *src, void *src_arg,
+	    struct db_copy_count *counts, struct gw_err *err);
 };
 
 /* The backends (db_sq_open.c, db_pg_open.c). */

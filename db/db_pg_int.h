@@ -159,6 +159,11 @@ int pg_txn_claim_orphans(struct db *db, int64_t me, int margin_s, size_t max,
 int pg_txn_list_owned(struct db *db, int64_t node, db_txn_fn *fn, void *arg,
     struct gw_err *err);
 
+/* db_pg_copy.c: the target side of db_copy() */
+int pg_copy_in(struct db *db, const struct db_copy_table *tabs, size_t n,
+    db_copy_src_fn *src, void *src_arg, struct db_copy_count *counts,
+    struct gw_err *err);
+
 /* db_pg_write.c */
 int pg_challenge_put(struct db *db, const uint8_t hash[32], int64_t now,
     int64_t expires, const struct db_challenge_bind *b, int64_t *id,

@@ -203,6 +203,7 @@ static const struct db_backend db_pg_ops = {
 	.node_list = pg_node_list,
 	.txn_claim_orphans = pg_txn_claim_orphans,
 	.txn_list_owned = pg_txn_list_owned,
+	.copy_in = pg_copy_in,
 };
 
 /* The PostgreSQL backend ([db] url). */

@@ -193,6 +193,7 @@ struct db_sq {
 	sqlite3_stmt *st[DB_ST__MAX]; /* prepared once, reset after use */
 	char *path;		      /* the database file */
 	int lock_fd;		      /* PATH.lock while serving, or -1 */
+	bool readonly;		      /* db_open_readonly() */
 };
 
 /* The SQLite backend's state of a handle. */
@@ -313,5 +314,8 @@ int sq_txn_claim_orphans(struct db *db, int64_t me, int margin_s, size_t max,
     db_txn_fn *fn, void *arg, struct gw_err *err);
 int sq_txn_list_owned(struct db *db, int64_t node, db_txn_fn *fn, void *arg,
     struct gw_err *err);
+/* db_sq_copy.c: the source side of db_copy() */
+int sq_copy_out(struct db *db, const struct db_copy_table *t,
+    db_copy_row_fn *fn, void *arg, struct gw_err *err);
 
 #endif

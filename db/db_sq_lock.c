@@ -39,10 +39,10 @@ lock_open(const char *lock, struct gw_err *err)
 	return fd;
 }
 
-/* Takes the lock on fd, trying for LOCK_WAIT_MS. Returns 0, 1 when
- * another process holds it, or -1 (errno set). */
+/* Takes the lock on fd, trying for wait_ms. Returns 0, 1 when another
+ * process holds it, or -1 (errno set). */
 static int
-lock_take(int fd)
+lock_take(int fd, int wait_ms)
 {
 	const struct timespec step = { 0, LOCK_STEP_MS * 1000000L };
 	int waited;
@@ -54,14 +54,16 @@ lock_take(int fd)
 			continue;
 		if (errno != EWOULDBLOCK)
 			return -1;
-		if (waited >= LOCK_WAIT_MS)
+		if (waited >= wait_ms)
 			return 1;
 		nanosleep(&step, NULL);
 	}
 }
 
 /* db_serve_lock(): the exclusive lock on PATH.lock, kept until
- * sq_close(). Taking it twice on one handle is fine. */
+ * sq_close(). Taking it twice on one handle is fine. A read-only handle
+ * (`scepgw db migrate`) tries once: it must not wait for a server that is
+ * not stopping. */
 int
 sq_serve_lock(struct db *db, struct gw_err *err)
 {
@@ -80,7 +82,7 @@ sq_serve_lock(struct db *db, struct gw_err *err)
 	snprintf(lock, len, "%s.lock", sq->path);
 	if ((fd = lock_open(lock, err)) == -1)
 		goto out;
-	switch (lock_take(fd)) {
+	switch (lock_take(fd, sq->readonly ? 0 : LOCK_WAIT_MS)) {
 	case 0:
 		sq->lock_fd = fd;
 		rc = 0;

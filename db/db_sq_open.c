@@ -506,9 +506,39 @@ db_file_check(const char *path, struct gw_err *err)
 }
 
 /*
+ * A read-only handle (db_open_readonly()): the file must exist and be at
+ * this program's schema version, since migrating would change it; query_only
+ * refuses any write on the connection, whatever a caller tries.
+ */
+static int
+db_readonly_check(struct db *db, struct gw_err *err)
+{
+	int v = 0;
+
+	if (sqlite3_busy_timeout(db_sq(db)->h, DB_BUSY_MS) != SQLITE_OK) {
+		db_err_sql(db, err, "busy_timeout");
+		return -1;
+	}
+	if (db_exec(db, "PRAGMA query_only = 1", err) != 0 ||
+	    db_user_version(db, &v, err) != 0)
+		return -1;
+	if (v != DB_SCHEMA_LATEST) {
+		gw_err_set(err, DB_ERR_SCHEMA,
+		    "%s: database schema version %d, this program's is %d; "
+		    "open it once with this version (e.g. scepgw cert list) "
+		    "to upgrade it first",
+		    db_sq(db)->path, v, DB_SCHEMA_LATEST);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Opens (creating if needed) the database file o->path, migrates it to the
- * latest schema and prepares the statements; sets db->impl. On failure
- * err says why and db_close() frees what was made (sq_close()).
+ * latest schema and prepares the statements; sets db->impl. With
+ * o->readonly the file is opened read-only instead, neither created nor
+ * migrated. On failure err says why and db_close() frees what was made
+ * (sq_close()).
  */
 int
 sq_open(struct db *db, const struct db_open_opts *o, struct gw_err *err)
@@ -516,7 +546,7 @@ sq_open(struct db *db, const struct db_open_opts *o, struct gw_err *err)
 	struct db_sq *sq;
 	int flags;
 
-	if (db_file_create(o->path, err) != 0)
+	if (!o->readonly && db_file_create(o->path, err) != 0)
 		return -1;
 	if ((sq = calloc(1, sizeof(*sq))) == NULL) {
 		gw_err_set(err, DB_ERR_SQL, "out of memory");
@@ -528,6 +558,7 @@ sq_open(struct db *db, const struct db_open_opts *o, struct gw_err *err)
 		return -1;
 	}
 	sq->lock_fd = -1;
+	sq->readonly = o->readonly;
 	db->impl = sq;
 	if ((sq->path = gw_strdup(o->path)) == NULL) {
 		gw_err_set(err, DB_ERR_SQL, "out of memory");
@@ -538,7 +569,8 @@ sq_open(struct db *db, const struct db_open_opts *o, struct gw_err *err)
 	 * transactions need that); FULLMUTEX keeps SQLite safe even if a
 	 * future function forgets to take it.
 	 */
-	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
+	flags = (o->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+	    SQLITE_OPEN_FULLMUTEX;
 	if (sqlite3_open_v2(o->path, &sq->h, flags, NULL) != SQLITE_OK) {
 		if (sq->h == NULL)
 			gw_err_set(err, DB_ERR_SQL, "%s: out of memory",
@@ -548,6 +580,11 @@ sq_open(struct db *db, const struct db_open_opts *o, struct gw_err *err)
 		return -1;
 	}
 	sqlite3_extended_result_codes(sq->h, 1);
+	if (o->readonly)
+		return db_readonly_check(db, err) != 0 ||
+			db_prepare_all(db, err) != 0 ?
+		    -1 :
+		    0;
 	if (db_configure(db, err) != 0 || db_migrate(db, err) != 0 ||
 	    db_prepare_all(db, err) != 0)
 		return -1;
@@ -655,6 +692,7 @@ static const struct db_backend db_sq_ops = {
 	.node_list = sq_node_list,
 	.txn_claim_orphans = sq_txn_claim_orphans,
 	.txn_list_owned = sq_txn_list_owned,
+	.copy_out = sq_copy_out,
 };
 
 /* The SQLite backend: one file in WAL mode (the default, [db] path). */

@@ -1,6 +1,7 @@
 /*
  * The scepgw command line (README "Commands"): serve, init,
- * check, challenge new|list|revoke, cert list|revoke. Exit status 0 on
+ * check, challenge new|list|revoke, cert list|revoke, user, mobileconfig,
+ * db migrate. Exit status 0 on
  * success, 1 on a failure the message explains, 2 on bad usage. Errors go
  * to stderr as one line; no secret is ever printed except a challenge
  * that was just made.
@@ -66,6 +67,9 @@ cli_usage(FILE *f)
 	    "  mobileconfig [--profile NAME] (--challenge C | --dynamic)\n"
 	    "       [--name N] [--url URL] [--cn CN]\n"
 	    "                              print an Apple .mobileconfig\n"
+	    "  db migrate --to URL [--db-password-file F]\n"
+	    "                              copy the SQLite instance into an\n"
+	    "                              empty PostgreSQL database\n"
 	    "every command takes -c FILE (default " DEFAULT_CONF ")\n");
 }
 
@@ -257,6 +261,13 @@ cli_main(int argc, char **argv)
 		c.argc = nrest - 2;
 		cli_take_conf(&c);
 		return cli_db_simple(&c, "certs");
+	}
+	if (strcmp(rest[0], "db") == 0 && nrest >= 2 &&
+	    strcmp(rest[1], "migrate") == 0) {
+		c.argv = rest + 1;
+		c.argc = nrest - 1;
+		cli_take_conf(&c);
+		return cli_db_migrate(c.conf, c.argc, c.argv);
 	}
 	if (strcmp(rest[0], "mobileconfig") == 0) {
 		c.argv = rest;

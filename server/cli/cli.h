@@ -3,8 +3,8 @@
  * holds `init`, which sets up an instance, check.c `check`, which verifies
  * one (nodes.c: check's lines on the serving gateways); cert.c
  * holds `cert list` and `cert revoke`; challenge.c `challenge`; user.c
- * `user`; mobileconfig.c `mobileconfig`; serve.c `serve`, the daemon's
- * start and stop.
+ * `user`; mobileconfig.c `mobileconfig`; migrate.c `db migrate`; serve.c
+ * `serve`, the daemon's start and stop.
  */
 #ifndef GW_CLI_H
 #define GW_CLI_H
@@ -23,6 +23,7 @@ int cli_user(const char *conf, int argc, char **argv);
 int cli_cert_revoke(const char *conf, int argc, char **argv);
 
 int cli_mobileconfig(const char *conf, int argc, char **argv);
+int cli_db_migrate(const char *conf, int argc, char **argv); /* migrate.c */
 
 /* Options every command shares. */
 struct cli {

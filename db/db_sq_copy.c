@@ -1,0 +1,109 @@
+/*
+ * The SQLite side of db_copy() (db_copy.c, README "PostgreSQL"): every
+ * row of one table, read in one statement (one snapshot of the file) and
+ * handed on column by column as the table's description types them.
+ * Reads only: the handle of `scepgw db migrate` is read-only.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "gw_err.h"
+#include "db.h"
+#include "db_int.h"
+#include "db_sq_int.h"
+
+/* "SELECT a, b, … FROM t ORDER BY key" into sql; 0, or -1 if too long. */
+static int
+sq_copy_sql(const struct db_copy_table *t, char *sql, size_t size)
+{
+	size_t i, len;
+	int n;
+
+	n = snprintf(sql, size, "SELECT ");
+	for (i = 0; i < t->ncols && n > 0 && (size_t)n < size; i++) {
+		len = (size_t)n;
+		n = snprintf(sql + len, size - len, "%s%s", i > 0 ? ", " : "",
+		    t->cols[i].name);
+		n = n < 0 ? -1 : n + (int)len;
+	}
+	if (n > 0 && (size_t)n < size) {
+		len = (size_t)n;
+		n = snprintf(sql + len, size - len, " FROM %s ORDER BY %s",
+		    t->name, t->key);
+		n = n < 0 ? -1 : n + (int)len;
+	}
+	return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+/* Column i of the current row of st as t types it. */
+static void
+sq_copy_val(sqlite3_stmt *st, const struct db_copy_table *t, int i,
+    struct db_copy_val *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+		v->null = true;
+		return;
+	}
+	switch (t->cols[i].type) {
+	case DB_COL_INT:
+		v->i = sqlite3_column_int64(st, i);
+		break;
+	case DB_COL_BOOL:
+		v->i = sqlite3_column_int64(st, i) != 0;
+		break;
+	case DB_COL_TEXT:
+		v->p = sqlite3_column_text(st, i);
+		v->len = (size_t)sqlite3_column_bytes(st, i);
+		break;
+	case DB_COL_BLOB:
+		v->p = sqlite3_column_blob(st, i);
+		v->len = (size_t)sqlite3_column_bytes(st, i);
+		break;
+	}
+}
+
+/*
+ * The backend's copy_out: runs fn on every row of t, in key order, with
+ * the connection's mutex held (the rows come from one read transaction).
+ * Returns 0, or -1 with err set (by SQLite, or by fn, which stops it).
+ */
+int
+sq_copy_out(struct db *db, const struct db_copy_table *t, db_copy_row_fn *fn,
+    void *arg, struct gw_err *err)
+{
+	struct db_copy_val v[DB_COPY_MAXCOLS];
+	sqlite3_stmt *st = NULL;
+	char sql[1024];
+	size_t i;
+	int s, rc = -1;
+
+	if (t->ncols == 0 || t->ncols > DB_COPY_MAXCOLS ||
+	    sq_copy_sql(t, sql, sizeof(sql)) != 0) {
+		gw_err_set(err, DB_ERR_ARG, "%s: bad table description",
+		    t->name);
+		return -1;
+	}
+	db_lock(db);
+	if (sqlite3_prepare_v2(db_sq(db)->h, sql, -1, &st, NULL) != SQLITE_OK) {
+		db_err_sql(db, err, t->name);
+		goto out;
+	}
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		for (i = 0; i < t->ncols; i++)
+			sq_copy_val(st, t, (int)i, &v[i]);
+		if (fn(arg, v, err) != 0)
+			goto out;
+	}
+	if (s != SQLITE_DONE) {
+		db_err_sql(db, err, t->name);
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	db_unlock(db);
+	return rc;
+}
