@@ -214,12 +214,13 @@ db_copy(struct db *src, struct db *dst,
 {
 	struct copy_src s;
 	size_t i;
-	int v;
+	int v, rc;
 
 	memset(counts, 0, sizeof(*counts) * DB_COPY_TABLES);
 	for (i = 0; i < DB_COPY_TABLES; i++)
 		counts[i].table = db_copy_tables[i].name;
-	if (src->be->copy_out == NULL || dst->be->copy_in == NULL) {
+	if (src->be->copy_out == NULL || src->be->copy_snapshot == NULL ||
+	    dst->be->copy_in == NULL) {
 		gw_err_set(err, DB_ERR_ARG,
 		    "copy: from %s to %s is not supported (SQLite to "
 		    "PostgreSQL only)",
@@ -241,6 +242,10 @@ db_copy(struct db *src, struct db *dst,
 	memset(&s, 0, sizeof(s));
 	s.src = src;
 	s.counts = counts;
-	return dst->be->copy_in(dst, db_copy_tables, DB_COPY_TABLES,
+	if (src->be->copy_snapshot(src, true, err) != 0)
+		return -1;
+	rc = dst->be->copy_in(dst, db_copy_tables, DB_COPY_TABLES,
 	    copy_src_table, &s, counts, err);
+	src->be->copy_snapshot(src, false, NULL);
+	return rc;
 }

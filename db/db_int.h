@@ -241,13 +241,17 @@ struct db_backend {
 	    void *arg, struct gw_err *err);
 	/*
 	 * db_copy(), each NULL where the backend is not that side: copy_out
-	 * streams every row of table t (the source, SQLite); copy_in fills
+	 * streams every row of table t (the source, SQLite) inside
+	 * copy_snapshot's read transaction; copy_in fills
 	 * the n tables of an empty database from src in one transaction,
 	 * sets counts[i].dst_*, runs db_copy_verify() and commits only if
 	 * it passes (the target, PostgreSQL).
 	 */
 	int (*copy_out)(struct db *db, const struct db_copy_table *t,
 	    db_copy_row_fn *fn, void *arg, struct gw_err *err);
+	/* The source: begin (true) and end one read transaction, so that
+	 * every copy_out in between reads the same snapshot. */
+	int (*copy_snapshot)(struct db *db, bool begin, struct gw_err *err);
 	int (*copy_in)(struct db *db, const struct db_copy_table *tabs,
 	    size_t n, db_copy_src_fn *src, void *src_arg,
 	    struct db_copy_count *counts, struct gw_err *err);

@@ -107,3 +107,30 @@ out:
 	db_unlock(db);
 	return rc;
 }
+
+/*
+ * The backend's copy_snapshot: one read transaction around every
+ * copy_out, so that the tables come from one moment even if a CLI
+ * command (which takes no serve lock) writes meanwhile. In WAL mode the
+ * snapshot is fixed by the first read, made here. Ending it never fails.
+ */
+int
+sq_copy_snapshot(struct db *db, bool begin, struct gw_err *err)
+{
+	sqlite3 *h = db_sq(db)->h;
+	int rc = 0;
+
+	db_lock(db);
+	if (!begin) {
+		if (sqlite3_get_autocommit(h) == 0)
+			sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+	} else if (sqlite3_exec(h, "BEGIN; SELECT count(*) FROM sqlite_master",
+		       NULL, NULL, NULL) != SQLITE_OK) {
+		db_err_sql(db, err, "read transaction");
+		if (sqlite3_get_autocommit(h) == 0)
+			sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+		rc = -1;
+	}
+	db_unlock(db);
+	return rc;
+}

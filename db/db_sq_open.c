@@ -693,6 +693,7 @@ static const struct db_backend db_sq_ops = {
 	.txn_claim_orphans = sq_txn_claim_orphans,
 	.txn_list_owned = sq_txn_list_owned,
 	.copy_out = sq_copy_out,
+	.copy_snapshot = sq_copy_snapshot,
 };
 
 /* The SQLite backend: one file in WAL mode (the default, [db] path). */
