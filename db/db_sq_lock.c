@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,17 +26,33 @@
 #define LOCK_WAIT_MS 5000
 #define LOCK_STEP_MS 100
 
-/* Opens (creating it 0600) the lock file. Returns the descriptor or -1. */
+/*
+ * Opens (creating it 0600) the lock file. Returns the descriptor or -1.
+ * Made by root (`scepgw db migrate` run as root on a database never
+ * served), it goes to the database file's owner, so that the user serve
+ * runs as can still open it.
+ */
 static int
-lock_open(const char *lock, struct gw_err *err)
+lock_open(const char *lock, const char *path, struct gw_err *err)
 {
+	struct stat db, st;
 	int fd;
 
 	fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd == -1)
+	if (fd == -1) {
 		gw_err_set(err, DB_ERR_SQL, "%s: %s", lock,
 		    errno == ELOOP ? "a symbolic link; remove it" :
 				     strerror(errno));
+		return -1;
+	}
+	if (geteuid() == 0 && fstat(fd, &st) == 0 && stat(path, &db) == 0 &&
+	    st.st_uid == 0 && db.st_uid != 0 &&
+	    fchown(fd, db.st_uid, db.st_gid) == -1) {
+		gw_err_set(err, DB_ERR_SQL, "%s: fchown: %s", lock,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
@@ -80,7 +97,7 @@ sq_serve_lock(struct db *db, struct gw_err *err)
 		return -1;
 	}
 	snprintf(lock, len, "%s.lock", sq->path);
-	if ((fd = lock_open(lock, err)) == -1)
+	if ((fd = lock_open(lock, sq->path, err)) == -1)
 		goto out;
 	switch (lock_take(fd, sq->readonly ? 0 : LOCK_WAIT_MS)) {
 	case 0:

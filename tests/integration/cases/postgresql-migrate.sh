@@ -164,6 +164,22 @@ migrate --to "postgresql://scepgw@/scepgw?host=$T/nowhere&port=5432" \
 gw_assert_eq 1 "$rc" "db migrate to an unreachable server"
 gw_assert_contains "$T/migrate.out" "--to: PostgreSQL connection: .*nowhere"
 
+# Run as root on a database its service user owns and no serve has
+# locked yet: the lock file it makes is that user's, so serve can still
+# take it.
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	mkdir "$T/owned"
+	cp "$DB" "$T/owned/scepgw.db"
+	chown nobody: "$T/owned/scepgw.db"
+	sed "s|^path *=.*|path = $T/owned/scepgw.db|" "$GW_CONF" >"$T/owned.conf"
+	rc=0
+	gw_run "$T/migrate.out" 60 "$GW_BUILD/scepgw" db migrate -c "$T/owned.conf" \
+	    --to "postgresql://scepgw@/scepgw?host=$T/nowhere&port=5432" || rc=$?
+	gw_assert_eq 1 "$rc" "db migrate of the owned copy to nowhere"
+	gw_assert_eq nobody "$(stat -c %U "$T/owned/scepgw.db.lock")" \
+	    "owner of the lock file db migrate made"
+fi
+
 # A copy failing midway (a certificate naming no transaction: the last
 # table refused by its foreign key) leaves the target without a row.
 newdb midway
