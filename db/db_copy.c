@@ -1,16 +1,15 @@
 /*
  * Moving an instance from SQLite to PostgreSQL (`scepgw db migrate`,
- * README "PostgreSQL"): the tables that make an instance, described once
- * for both backends; db_copy(), which streams the source's rows (its
- * backend's copy_out) into the target (its copy_in: one transaction),
- * and the check both sides share: per table the number of rows and an
- * order-free sum of each row's SHA-256, which must agree before the
- * target commits. Incarnations (nodes) are not copied: they are the old
- * server's, and a transaction's owner and taken_at go with them (NULL:
- * the new gateways' reconcilers take the ORDERING rows over at once,
- * db/README.md "Leases"). Everything else is copied as it is, the CSR of an
- * open order and its OrderID included, so that the order is looked up, not
- * placed again.
+ * README "PostgreSQL"): the tables that make an instance; db_copy(),
+ * which streams the source's rows (its backend's copy_out) into the
+ * target (its copy_in: one transaction); and the check both sides share:
+ * per table the number of rows and an order-free sum of each row's
+ * SHA-256, which must agree before the target commits. Incarnations
+ * (nodes) are not copied: they are the old server's, and a transaction's
+ * owner and taken_at go with them (NULL: the new gateways' reconcilers
+ * take the ORDERING rows over at once, db/README.md "Leases"). All else
+ * is copied as it is, the CSR of an open order and its OrderID included,
+ * so that the order is looked up, not placed again.
  */
 #include <stdio.h>
 #include <string.h>
@@ -21,50 +20,24 @@
 #include "db.h"
 #include "db_int.h"
 
-#define I DB_COL_INT
-#define B DB_COL_BOOL
-#define T DB_COL_TEXT
-#define X DB_COL_BLOB
+/* transactions.owner and taken_at name an incarnation of the old server. */
+static const char *const db_copy_txn_skip[] = { "owner", "taken_at", NULL };
 
 /*
- * SQLite schema 10 (db_sq_open.c) and PostgreSQL schema 1
- * (db_pg_schema.c), in the order the foreign keys need: a transaction
- * names its challenge, a certificate its transaction. A migration that
- * adds a column to either side must add it here (db_copy() refuses other
- * versions).
+ * The tables of an instance, in the order the foreign keys need (a
+ * transaction names its challenge, a certificate its transaction); their
+ * columns come from the schemas (struct db_copy_table). A table of the
+ * source in neither list stops the copy: a migration that adds one must
+ * say here whether it is instance data.
  */
-#define DB_COPY_SQ_SCHEMA 10
-#define DB_COPY_PG_SCHEMA 1
 static const struct db_copy_table db_copy_tables[DB_COPY_TABLES] = {
-	{ "challenges", "id", true, 12,
-	    { { "id", I }, { "hash", X }, { "created", I }, { "expires", I },
-		{ "used", I }, { "revoked", B }, { "cn", T }, { "email", T },
-		{ "ou", T }, { "txid", T }, { "profile", T }, { "upn", T } } },
-	{ "transactions", "id", true, 22,
-	    { { "id", I }, { "txid", T }, { "csr_sha256", X }, { "state", I },
-		{ "created", I }, { "updated", I }, { "challenge_id", I },
-		{ "cn", T }, { "email", T }, { "ou", T }, { "csr_pem", T },
-		{ "order_id", T }, { "cert_der", X }, { "fail_info", I },
-		{ "fail_text", T }, { "profile", T }, { "key_sha256", X },
-		{ "renews", T }, { "upn", T }, { "licence_pool", T },
-		{ "epki_code", I }, { "epki_message", T } } },
-	{ "certificates", "serial_hex", false, 9,
-	    { { "serial_hex", T }, { "order_id", T }, { "txid", T },
-		{ "subject", T }, { "cert_der", X }, { "issued", I },
-		{ "not_after", I }, { "revoked", I },
-		{ "revoke_reason", T } } },
-	{ "users", "name", false, 10,
-	    { { "name", T }, { "kdf", T }, { "kdf_n", I }, { "kdf_r", I },
-		{ "kdf_p", I }, { "salt", X }, { "hash", X },
-		{ "can_issue", B }, { "created", I }, { "profiles", T } } },
-	{ "licence_counts", "pool", false, 2,
-	    { { "pool", T }, { "used", I } } },
+	{ "challenges", "id", true, NULL, 0, { { "", 0 } } },
+	{ "transactions", "id", true, db_copy_txn_skip, 0, { { "", 0 } } },
+	{ "certificates", "serial_hex", false, NULL, 0, { { "", 0 } } },
+	{ "users", "name", false, NULL, 0, { { "", 0 } } },
+	{ "licence_counts", "pool", false, NULL, 0, { { "", 0 } } },
 };
-
-#undef I
-#undef B
-#undef T
-#undef X
+static const char *const db_copy_ignored[] = { "nodes", NULL };
 
 /* Appends a big-endian 64-bit number to the hash. */
 static void
@@ -161,6 +134,7 @@ db_copy_verify(const struct db_copy_count *counts, size_t n, struct gw_err *err)
 /* The source's rows of one table, summed on their way to the target. */
 struct copy_src {
 	struct db *src;
+	const struct db_copy_table *tabs; /* db_copy()'s, described */
 	struct db_copy_count *counts;
 	size_t idx; /* the table being copied */
 	db_copy_row_fn *fn;
@@ -174,7 +148,7 @@ copy_src_row(void *arg, const struct db_copy_val *v, struct gw_err *err)
 	struct db_copy_count *c = &s->counts[s->idx];
 
 	c->src_rows++;
-	if (db_copy_sum_add(c->src_sum, &db_copy_tables[s->idx], v) != 0) {
+	if (db_copy_sum_add(c->src_sum, &s->tabs[s->idx], v) != 0) {
 		gw_err_set(err, DB_ERR_SQL, "%s: SHA-256 failed", c->table);
 		return -1;
 	}
@@ -187,65 +161,59 @@ copy_src_table(void *arg, const struct db_copy_table *t, db_copy_row_fn *fn,
 {
 	struct copy_src *s = arg;
 
-	if (t < db_copy_tables || t >= db_copy_tables + DB_COPY_TABLES) {
+	if (t < s->tabs || t >= s->tabs + DB_COPY_TABLES) {
 		gw_err_set(err, DB_ERR_ARG, "copy: unknown table");
 		return -1;
 	}
-	s->idx = (size_t)(t - db_copy_tables);
+	s->idx = (size_t)(t - s->tabs);
 	s->fn = fn;
 	s->fnarg = fnarg;
 	return s->src->be->copy_out(s->src, t, copy_src_row, s, err);
 }
 
 /*
- * Copies the instance in src (SQLite, opened with db_open_readonly()
- * and holding its serve lock) into dst (PostgreSQL, opened with
+ * Copies the instance in src (SQLite, opened with db_open_readonly() and
+ * holding its serve lock) into dst (PostgreSQL, opened with
  * db_open_url(), so at this program's schema), which must hold no
  * instance data. One transaction on dst: it commits only once every
  * table's rows and sum read back from dst equal the source's, so a
  * failure at any point leaves dst as it was; src is only read. Fills
  * counts (one per table, in copy order). Returns 0, or -1 with err set
- * (DB_ERR_EXISTS: dst holds data already; DB_ERR_SCHEMA: a schema this
- * copy does not know).
+ * (DB_ERR_EXISTS: dst holds data already; DB_ERR_SCHEMA: a table or
+ * column of the source the copy or the target does not know).
  */
 int
 db_copy(struct db *src, struct db *dst,
     struct db_copy_count counts[DB_COPY_TABLES], struct gw_err *err)
 {
+	struct db_copy_table tabs[DB_COPY_TABLES];
 	struct copy_src s;
 	size_t i;
-	int v, rc;
+	int rc;
 
 	memset(counts, 0, sizeof(*counts) * DB_COPY_TABLES);
+	memcpy(tabs, db_copy_tables, sizeof(tabs));
 	for (i = 0; i < DB_COPY_TABLES; i++)
-		counts[i].table = db_copy_tables[i].name;
-	if (src->be->copy_out == NULL || src->be->copy_snapshot == NULL ||
-	    dst->be->copy_in == NULL) {
+		counts[i].table = tabs[i].name;
+	if (src->be->copy_describe == NULL || src->be->copy_out == NULL ||
+	    src->be->copy_snapshot == NULL || dst->be->copy_in == NULL) {
 		gw_err_set(err, DB_ERR_ARG,
 		    "copy: from %s to %s is not supported (SQLite to "
 		    "PostgreSQL only)",
 		    src->be->name, dst->be->name);
 		return -1;
 	}
-	if ((v = db_schema_version(src)) != DB_COPY_SQ_SCHEMA) {
-		gw_err_set(err, DB_ERR_SCHEMA,
-		    "copy: source schema version %d; this copy knows %d", v,
-		    DB_COPY_SQ_SCHEMA);
-		return -1;
-	}
-	if ((v = db_schema_version(dst)) != DB_COPY_PG_SCHEMA) {
-		gw_err_set(err, DB_ERR_SCHEMA,
-		    "copy: target schema version %d; this copy knows %d", v,
-		    DB_COPY_PG_SCHEMA);
-		return -1;
-	}
 	memset(&s, 0, sizeof(s));
 	s.src = src;
+	s.tabs = tabs;
 	s.counts = counts;
 	if (src->be->copy_snapshot(src, true, err) != 0)
 		return -1;
-	rc = dst->be->copy_in(dst, db_copy_tables, DB_COPY_TABLES,
-	    copy_src_table, &s, counts, err);
+	rc = src->be->copy_describe(src, tabs, DB_COPY_TABLES, db_copy_ignored,
+	    err);
+	if (rc == 0)
+		rc = dst->be->copy_in(dst, tabs, DB_COPY_TABLES, copy_src_table,
+		    &s, counts, err);
 	src->be->copy_snapshot(src, false, NULL);
 	return rc;
 }

@@ -103,8 +103,11 @@ struct db_open_opts {
 };
 
 /*
- * db_copy() (db_copy.c): the tables of an instance and their columns as
- * both backends store them, and one row's values on the way.
+ * db_copy() (db_copy.c): a table of an instance. The columns are not
+ * listed here but read from the source's schema (copy_describe) and
+ * typed by the target's (copy_in), so that a migration adding a column
+ * to both backends is copied without a change here; a column of the
+ * source the target lacks stops the copy.
  */
 enum db_col_type {
 	DB_COL_INT,  /* integer of any width */
@@ -113,14 +116,15 @@ enum db_col_type {
 	DB_COL_BLOB, /* bytes in p, len */
 };
 struct db_copy_col {
-	const char *name;
+	char name[64];
 	enum db_col_type type;
 };
-#define DB_COPY_MAXCOLS 24
+#define DB_COPY_MAXCOLS 48
 struct db_copy_table {
 	const char *name;
-	const char *key; /* a column that orders the rows */
-	bool identity;	 /* key is a generated id */
+	const char *key;	 /* a column that orders the rows */
+	bool identity;		 /* key is a generated id */
+	const char *const *skip; /* columns not copied, NULL ended */
 	size_t ncols;
 	struct db_copy_col cols[DB_COPY_MAXCOLS];
 };
@@ -240,21 +244,26 @@ struct db_backend {
 	int (*txn_list_owned)(struct db *db, int64_t node, db_txn_fn *fn,
 	    void *arg, struct gw_err *err);
 	/*
-	 * db_copy(), each NULL where the backend is not that side: copy_out
-	 * streams every row of table t (the source, SQLite) inside
-	 * copy_snapshot's read transaction; copy_in fills
-	 * the n tables of an empty database from src in one transaction,
-	 * sets counts[i].dst_*, runs db_copy_verify() and commits only if
-	 * it passes (the target, PostgreSQL).
+	 * db_copy(), each NULL where the backend is not that side. The
+	 * source (SQLite): copy_describe fills each table's column names
+	 * (but those in its skip list) and refuses a table of the source
+	 * neither in tabs nor in ignore; copy_out streams every row of
+	 * table t inside copy_snapshot's read transaction. The target
+	 * (PostgreSQL): copy_in types each column from its own schema
+	 * (refusing one it lacks), fills the n tables of an empty database
+	 * from src in one transaction, sets counts[i].dst_*, runs
+	 * db_copy_verify() and commits only if it passes.
 	 */
+	int (*copy_describe)(struct db *db, struct db_copy_table *tabs,
+	    size_t n, const char *const *ignore, struct gw_err *err);
 	int (*copy_out)(struct db *db, const struct db_copy_table *t,
 	    db_copy_row_fn *fn, void *arg, struct gw_err *err);
 	/* The source: begin (true) and end one read transaction, so that
 	 * every copy_out in between reads the same snapshot. */
 	int (*copy_snapshot)(struct db *db, bool begin, struct gw_err *err);
-	int (*copy_in)(struct db *db, const struct db_copy_table *tabs,
-	    size_t n, db_copy_src_fn *src, void *src_arg,
-	    struct db_copy_count *counts, struct gw_err *err);
+	int (*copy_in)(struct db *db, struct db_copy_table *tabs, size_t n,
+	    db_copy_src_fn *src, void *src_arg, struct db_copy_count *counts,
+	    struct gw_err *err);
 };
 
 /* The backends (db_sq_open.c, db_pg_open.c). */

@@ -1,7 +1,8 @@
 /*
  * The PostgreSQL side of db_copy() (db_copy.c, README "PostgreSQL"): one
  * transaction on one connection that locks the instance's tables against
- * writers, refuses a database that holds any instance data, streams each
+ * writers, refuses a database that holds any instance data, types the
+ * source's columns from its own schema, streams each
  * table in with COPY FROM STDIN (text format), reads every table back to
  * count and sum its rows, moves each identity sequence past the copied
  * ids, and commits only when db_copy_verify() agrees. Any failure rolls
@@ -281,6 +282,77 @@ sum_table(PGconn *c, const struct db_copy_table *t, struct db_copy_count *cnt,
 	return rc;
 }
 
+/* The type of a column of PostgreSQL type name, or -1 for one the copy
+ * does not carry. */
+static int
+col_type(const char *name)
+{
+	static const struct {
+		const char *pg;
+		enum db_col_type type;
+	} map[] = {
+		{ "smallint", DB_COL_INT },
+		{ "integer", DB_COL_INT },
+		{ "bigint", DB_COL_INT },
+		{ "boolean", DB_COL_BOOL },
+		{ "text", DB_COL_TEXT },
+		{ "character varying", DB_COL_TEXT },
+		{ "bytea", DB_COL_BLOB },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(map[i].pg, name) == 0)
+			return (int)map[i].type;
+	return -1;
+}
+
+/*
+ * Types each column of t (named by the source) from the target's own
+ * schema. A column the target lacks, or of a type the copy does not
+ * carry, is a DB_ERR_SCHEMA error: its values would be lost.
+ */
+static int
+col_types(PGconn *c, struct db_copy_table *t, struct gw_err *err)
+{
+	struct pg_params p;
+	PGresult *r;
+	size_t i;
+	int row, type, rc = -1;
+
+	memset(&p, 0, sizeof(p));
+	pp_text(&p, t->name);
+	if ((r = pg_exec(c,
+		 "SELECT column_name, data_type FROM information_schema.columns "
+		 "WHERE table_schema = current_schema() AND table_name = $1",
+		 &p, t->name, err)) == NULL)
+		return -1;
+	for (i = 0; i < t->ncols; i++) {
+		for (row = 0; row < PQntuples(r); row++)
+			if (strcmp(PQgetvalue(r, row, 0), t->cols[i].name) == 0)
+				break;
+		if (row == PQntuples(r)) {
+			gw_err_set(err, DB_ERR_SCHEMA,
+			    "%s.%s: in the SQLite database but not in "
+			    "PostgreSQL; nothing was copied",
+			    t->name, t->cols[i].name);
+			goto out;
+		}
+		if ((type = col_type(PQgetvalue(r, row, 1))) < 0) {
+			gw_err_set(err, DB_ERR_SCHEMA,
+			    "%s.%s: PostgreSQL type %s is not one the copy "
+			    "carries; nothing was copied",
+			    t->name, t->cols[i].name, PQgetvalue(r, row, 1));
+			goto out;
+		}
+		t->cols[i].type = (enum db_col_type)type;
+	}
+	rc = 0;
+out:
+	PQclear(r);
+	return rc;
+}
+
 /* Runs sql on c, expecting no rows of interest. 0 or -1. */
 static int
 run(PGconn *c, const char *sql, const char *what, struct gw_err *err)
@@ -377,7 +449,7 @@ seq_advance(PGconn *c, const struct db_copy_table *t, int64_t *next,
  * with err set and nothing written.
  */
 int
-pg_copy_in(struct db *db, const struct db_copy_table *tabs, size_t n,
+pg_copy_in(struct db *db, struct db_copy_table *tabs, size_t n,
     db_copy_src_fn *src, void *src_arg, struct db_copy_count *counts,
     struct gw_err *err)
 {
@@ -391,6 +463,9 @@ pg_copy_in(struct db *db, const struct db_copy_table *tabs, size_t n,
 	    run(c, "SET LOCAL statement_timeout = 0", "timeout", err) != 0 ||
 	    target_empty(c, tabs, n, err) != 0)
 		goto out;
+	for (i = 0; i < n; i++)
+		if (col_types(c, &tabs[i], err) != 0)
+			goto out;
 	for (i = 0; i < n; i++)
 		if (copy_table(c, &tabs[i], src, src_arg, err) != 0)
 			goto out;

@@ -160,7 +160,7 @@ int pg_txn_list_owned(struct db *db, int64_t node, db_txn_fn *fn, void *arg,
     struct gw_err *err);
 
 /* db_pg_copy.c: the target side of db_copy() */
-int pg_copy_in(struct db *db, const struct db_copy_table *tabs, size_t n,
+int pg_copy_in(struct db *db, struct db_copy_table *tabs, size_t n,
     db_copy_src_fn *src, void *src_arg, struct db_copy_count *counts,
     struct gw_err *err);
 

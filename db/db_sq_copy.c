@@ -4,6 +4,7 @@
  * handed on column by column as the table's description types them.
  * Reads only: the handle of `scepgw db migrate` is read-only.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -65,6 +66,124 @@ sq_copy_val(sqlite3_stmt *st, const struct db_copy_table *t, int i,
 	}
 }
 
+/* Whether name is in the NULL-ended list l (NULL: empty). */
+static bool
+in_list(const char *const *l, const char *name)
+{
+	for (; l != NULL && *l != NULL; l++)
+		if (strcmp(*l, name) == 0)
+			return true;
+	return false;
+}
+
+/* Refuses a table of the file that is neither copied nor ignored. */
+static int
+sq_copy_tables_known(struct db *db, const struct db_copy_table *tabs, size_t n,
+    const char *const *ignore, struct gw_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	const char *name;
+	size_t i;
+	int s, rc = -1;
+
+	if (sqlite3_prepare_v2(db_sq(db)->h,
+		"SELECT name FROM sqlite_master WHERE type = 'table' "
+		"AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+		-1, &st, NULL) != SQLITE_OK) {
+		db_err_sql(db, err, "tables");
+		goto out;
+	}
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		name = (const char *)sqlite3_column_text(st, 0);
+		for (i = 0; i < n && name != NULL; i++)
+			if (strcmp(tabs[i].name, name) == 0)
+				break;
+		if (name != NULL && i == n && !in_list(ignore, name)) {
+			gw_err_set(err, DB_ERR_SCHEMA,
+			    "table %s: not one this program copies; nothing "
+			    "was copied",
+			    name);
+			goto out;
+		}
+	}
+	if (s != SQLITE_DONE) {
+		db_err_sql(db, err, "tables");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Fills t's columns from the file's schema, but those t skips. */
+static int
+sq_copy_columns(struct db *db, struct db_copy_table *t, struct gw_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	const char *name;
+	int s, rc = -1;
+
+	t->ncols = 0;
+	if (sqlite3_prepare_v2(db_sq(db)->h,
+		"SELECT name FROM pragma_table_info(?1) ORDER BY cid", -1, &st,
+		NULL) != SQLITE_OK ||
+	    db_bind_text(st, 1, t->name) != SQLITE_OK) {
+		db_err_sql(db, err, t->name);
+		goto out;
+	}
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		name = (const char *)sqlite3_column_text(st, 0);
+		if (name == NULL || in_list(t->skip, name))
+			continue;
+		if (t->ncols == DB_COPY_MAXCOLS ||
+		    strlen(name) >= sizeof(t->cols[0].name)) {
+			gw_err_set(err, DB_ERR_SCHEMA,
+			    "%s: too many columns, or a name too long",
+			    t->name);
+			goto out;
+		}
+		snprintf(t->cols[t->ncols].name, sizeof(t->cols[0].name), "%s",
+		    name);
+		t->cols[t->ncols].type = DB_COL_TEXT;
+		t->ncols++;
+	}
+	if (s != SQLITE_DONE) {
+		db_err_sql(db, err, t->name);
+		goto out;
+	}
+	if (t->ncols == 0) {
+		gw_err_set(err, DB_ERR_SCHEMA, "table %s: not in the file",
+		    t->name);
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * The backend's copy_describe: every table of the file is one of tabs or
+ * of ignore, and each of tabs gets its columns' names (typed later by
+ * the target). Returns 0, or -1 with err set (DB_ERR_SCHEMA: a table
+ * this program does not know to copy).
+ */
+int
+sq_copy_describe(struct db *db, struct db_copy_table *tabs, size_t n,
+    const char *const *ignore, struct gw_err *err)
+{
+	size_t i;
+	int rc;
+
+	db_lock(db);
+	rc = sq_copy_tables_known(db, tabs, n, ignore, err);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = sq_copy_columns(db, &tabs[i], err);
+	db_unlock(db);
+	return rc;
+}
+
 /*
  * The backend's copy_out: runs fn on every row of t, in key order, with
  * the connection's mutex held (the rows come from one read transaction).
@@ -76,7 +195,7 @@ sq_copy_out(struct db *db, const struct db_copy_table *t, db_copy_row_fn *fn,
 {
 	struct db_copy_val v[DB_COPY_MAXCOLS];
 	sqlite3_stmt *st = NULL;
-	char sql[1024];
+	char sql[4096];
 	size_t i;
 	int s, rc = -1;
 

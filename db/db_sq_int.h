@@ -315,6 +315,8 @@ int sq_txn_claim_orphans(struct db *db, int64_t me, int margin_s, size_t max,
 int sq_txn_list_owned(struct db *db, int64_t node, db_txn_fn *fn, void *arg,
     struct gw_err *err);
 /* db_sq_copy.c: the source side of db_copy() */
+int sq_copy_describe(struct db *db, struct db_copy_table *tabs, size_t n,
+    const char *const *ignore, struct gw_err *err);
 int sq_copy_out(struct db *db, const struct db_copy_table *t,
     db_copy_row_fn *fn, void *arg, struct gw_err *err);
 int sq_copy_snapshot(struct db *db, bool begin, struct gw_err *err);

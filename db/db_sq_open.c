@@ -692,6 +692,7 @@ static const struct db_backend db_sq_ops = {
 	.node_list = sq_node_list,
 	.txn_claim_orphans = sq_txn_claim_orphans,
 	.txn_list_owned = sq_txn_list_owned,
+	.copy_describe = sq_copy_describe,
 	.copy_out = sq_copy_out,
 	.copy_snapshot = sq_copy_snapshot,
 };

@@ -5,7 +5,7 @@
  * database of the ctest fixture (those cases skip on SQLite): every row
  * and value arrives, odd text included; the sequences continue after the
  * copied ids; a non-empty target is refused; a copy failing midway
- * leaves the target empty.
+ * leaves the target empty; the columns follow the schemas.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -157,7 +157,7 @@ test_copy_readonly_source(void **state)
 static void
 test_copy_sum(void **state)
 {
-	static const struct db_copy_table t = { "x", "a", false, 2,
+	static const struct db_copy_table t = { "x", "a", false, NULL, 2,
 		{ { "a", DB_COL_INT }, { "b", DB_COL_TEXT } } };
 	struct db_copy_val r1[2] = { { false, 1, NULL, 0 },
 		{ false, 0, (const uint8_t *)"one", 3 } };
@@ -322,6 +322,52 @@ test_copy_failure_leaves_target_empty(void **state)
 	src_remove(path);
 }
 
+/* The columns come from the schemas: one the target lacks, or a table
+ * the copy does not know, stops the copy with nothing written; a column
+ * added on both sides (a later migration) is copied as it is. */
+static void
+test_copy_follows_schema(void **state)
+{
+	struct db_copy_count counts[DB_COPY_TABLES];
+	struct fx *fx = *state;
+	struct gw_err err;
+	char path[128];
+
+	if (!fx->pg)
+		skip();
+	src_path(fx, path, sizeof(path));
+	src_fill(path);
+	sq_raw(path,
+	    "ALTER TABLE transactions ADD COLUMN extra TEXT; "
+	    "UPDATE transactions SET extra = 'x\ty' WHERE txid = 'bad'");
+	gw_err_clear(&err);
+	assert_int_equal(copy_from(fx, path, counts, &err), -1);
+	assert_int_equal(err.code, DB_ERR_SCHEMA);
+	assert_non_null(strstr(err.msg,
+	    "transactions.extra: in the SQLite "
+	    "database but not in PostgreSQL"));
+	assert_int_equal(fx_pg_sql(fx, "SELECT count(*) FROM challenges"), 0);
+	fx_pg_sql(fx, "ALTER TABLE transactions ADD COLUMN extra text");
+	assert_int_equal(copy_from(fx, path, counts, &err), 0);
+	assert_int_equal(fx_pg_sql(fx,
+			     "SELECT count(*) FROM transactions WHERE "
+			     "extra = E'x\\ty' AND txid = 'bad'"),
+	    1);
+	/* A table of the file that is not an instance's known table. */
+	fx_pg_sql(fx,
+	    "TRUNCATE challenges, transactions, certificates, "
+	    "users, licence_counts");
+	sq_raw(path, "CREATE TABLE later_feature (a INTEGER)");
+	gw_err_clear(&err);
+	assert_int_equal(copy_from(fx, path, counts, &err), -1);
+	assert_int_equal(err.code, DB_ERR_SCHEMA);
+	assert_non_null(strstr(err.msg,
+	    "table later_feature: not one this "
+	    "program copies"));
+	assert_int_equal(fx_pg_sql(fx, "SELECT count(*) FROM challenges"), 0);
+	src_remove(path);
+}
+
 int
 main(void)
 {
@@ -333,6 +379,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_copy_failure_leaves_target_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_follows_schema, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
