@@ -100,11 +100,8 @@ migrate_advice(const char *conf, const struct gw_config *cfg,
     const struct migrate_opts *o, const char *url)
 {
 	printf("\nnext: keep scepgw serve stopped on %s (it is left as it "
-	       "was; serving both\n"
-	       "would let a challenge be used twice), and in [db] of %s "
-	       "replace\n"
-	       "  path = %s\n"
-	       "with\n"
+	       "was;\nserving both would let a challenge be used twice), and "
+	       "in [db] of %s\nreplace the line path = ... (%s) with\n"
 	       "  url = %s\n",
 	    cfg->db_path, conf, cfg->db_path, url);
 	if (o->password_file != NULL)

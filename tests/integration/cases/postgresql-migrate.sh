@@ -20,7 +20,7 @@ gw_init
 SIM_ORDERS0=$(sim_orders)
 SPENT0=$(sim_state licences_spent)
 (umask 077 && printf '%s\n' "$GW_PG_PASSWORD" >"$T/db.password")
-# SQLite: the reconciler waits an hour, so the lost reply stays open.
+# SQLite: the reconciler looks rarely (the open order below stays open).
 gw_conf_set epki reconcile_seconds 3600
 gw_conf_set epki timeout_seconds 2
 gw_conf_set scep pending_after_seconds 1
