@@ -155,10 +155,12 @@ db_close(struct db *db)
  * that one server at a time orders for its transactions (README "How an
  * enrollment works" 7: the reconciler finishes what only this process
  * can have in flight). SQLite: an exclusive lock on the file PATH.lock,
- * waited for a few seconds (a server just stopped may still be exiting).
- * PostgreSQL: nothing, several servers share the database (README
- * "PostgreSQL": the leases keep their orders apart). The CLI commands
- * do not claim it: they place no orders. Returns 0, or
+ * waited for a few seconds (a server just stopped may still be exiting),
+ * or tried once on a db_open_readonly() handle (`scepgw db migrate`,
+ * which must not run beside a server). PostgreSQL: nothing, several
+ * servers share the database (README "PostgreSQL": the leases keep their
+ * orders apart). The other CLI commands do not claim it: they place no
+ * orders. Returns 0, or
  * -1 with err set (DB_ERR_BUSY: another server holds it).
  */
 int

@@ -524,10 +524,10 @@ db_readonly_check(struct db *db, struct gw_err *err)
 		return -1;
 	if (v != DB_SCHEMA_LATEST) {
 		gw_err_set(err, DB_ERR_SCHEMA,
-		    "%s: database schema version %d, this program's is %d; "
+		    "database schema version %d, this program's is %d; "
 		    "open it once with this version (e.g. scepgw cert list) "
 		    "to upgrade it first",
-		    db_sq(db)->path, v, DB_SCHEMA_LATEST);
+		    v, DB_SCHEMA_LATEST);
 		return -1;
 	}
 	return 0;
