@@ -256,7 +256,14 @@ sum_table(PGconn *c, const struct db_copy_table *t, struct db_copy_count *cnt,
 				v[i].null = PQgetisnull(r, 0, (int)i);
 				if (v[i].null)
 					continue;
-				if (t->cols[i].type == DB_COL_INT ||
+				if ((t->cols[i].type == DB_COL_INT ||
+					t->cols[i].type == DB_COL_BOOL) &&
+				    PQgetlength(r, 0, (int)i) != 8) {
+					gw_err_set(err, DB_ERR_SQL,
+					    "%s.%s: not an int8", t->name,
+					    t->cols[i].name);
+					rc = -1;
+				} else if (t->cols[i].type == DB_COL_INT ||
 				    t->cols[i].type == DB_COL_BOOL)
 					v[i].i = bin_int8(r, (int)i);
 				else {
@@ -267,7 +274,8 @@ sum_table(PGconn *c, const struct db_copy_table *t, struct db_copy_count *cnt,
 				}
 			}
 			cnt->dst_rows++;
-			if (db_copy_sum_add(cnt->dst_sum, t, v) != 0) {
+			if (rc == 0 &&
+			    db_copy_sum_add(cnt->dst_sum, t, v) != 0) {
 				gw_err_set(err, DB_ERR_SQL,
 				    "%s: SHA-256 failed", t->name);
 				rc = -1;
@@ -361,6 +369,24 @@ run(PGconn *c, const char *sql, const char *what, struct gw_err *err)
 
 	PQclear(r);
 	return r != NULL ? 0 : -1;
+}
+
+/* COMMIT, checked to have committed: on a transaction the server had
+ * aborted, COMMIT answers ROLLBACK without an error. 0 or -1. */
+static int
+commit(PGconn *c, struct gw_err *err)
+{
+	PGresult *r = pg_exec(c, "COMMIT", NULL, "commit", err);
+	int rc = 0;
+
+	if (r == NULL)
+		return -1;
+	if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+		gw_err_set(err, DB_ERR_SQL, "commit: the server rolled back");
+		rc = -1;
+	}
+	PQclear(r);
+	return rc;
 }
 
 /*
@@ -476,8 +502,7 @@ pg_copy_in(struct db *db, struct db_copy_table *tabs, size_t n,
 		    seq_advance(c, &tabs[i], &counts[i].dst_next_id, err) != 0)
 			goto out;
 	}
-	if (db_copy_verify(counts, n, err) != 0 ||
-	    run(c, "COMMIT", "commit", err) != 0)
+	if (db_copy_verify(counts, n, err) != 0 || commit(c, err) != 0)
 		goto out;
 	rc = 0;
 out:
