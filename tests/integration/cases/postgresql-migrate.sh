@@ -218,3 +218,6 @@ gw_assert_contains "$T/migrate.out" "^  password_file = FILE"
 for f in "$T"/*.out "$T"/*.log; do
 	gw_assert_not_contains "$f" "$GW_PG_PASSWORD"
 done
+# None of these runs changed the SQLite file either.
+gw_assert_eq "$sum0" "$(sha256sum "$DB" | cut -d' ' -f1)" \
+    "the SQLite file after every db migrate"
