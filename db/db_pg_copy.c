@@ -564,6 +564,9 @@ db_url_public(const char *url)
 		s = (char *)buf_steal(&b, NULL);
 out:
 	buf_cleanup(&b);
+	for (o = ci; o->keyword != NULL; o++)
+		if (o->val != NULL && strcmp(o->keyword, "password") == 0)
+			gw_cleanse(o->val, strlen(o->val));
 	PQconninfoFree(ci);
 	return s;
 }
