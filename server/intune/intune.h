@@ -71,4 +71,25 @@ int intune_failure_call(struct intune *in, const char *txid, const uint8_t *csr,
     size_t csr_len, long hresult, const char *description,
     struct intune_result *out);
 
+/*
+ * `scepgw check` (README "Commands"): the tenant, the credential, Graph's
+ * Application.Read.All, the service discovery and Intune's
+ * scep_challenge_provider, each proved by a live request with fresh
+ * tokens (the caches are neither used nor filled), in that order; a line
+ * after a failure is skipped. Each failing line names its fix.
+ */
+#define INTUNE_PROBE_LINES 5
+enum intune_probe_state {
+	INTUNE_PROBE_OK,
+	INTUNE_PROBE_FAIL,
+	INTUNE_PROBE_SKIP
+};
+struct intune_probe_line {
+	enum intune_probe_state state;
+	const char *what;
+	char detail[512];
+};
+int intune_probe(struct intune *in,
+    struct intune_probe_line lines[INTUNE_PROBE_LINES]);
+
 #endif

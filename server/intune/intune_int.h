@@ -126,6 +126,9 @@ enum intune_step intune_disco_fetch(struct intune *in, CURL **easy,
     const char *tok, int64_t deadline_ms, char **uri, struct intune_result *r);
 
 /* intune_scep.c: one ScepActions call with its retries. */
+enum intune_step intune_scep_post(struct intune *in, CURL **easy,
+    const char *uri, const char *tok, const char *op, const char *body,
+    int64_t deadline_ms, struct intune_result *r);
 void intune_scep_call(struct intune *in, CURL **easy, const char *op,
     const char *body, struct intune_result *r);
 

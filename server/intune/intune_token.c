@@ -202,6 +202,7 @@ token_refusal(const struct intune_http *h, enum intune_scope s, json_t *j,
 	    json_string_value(json_object_get(j, "error_description"));
 	json_t *codes = json_object_get(j, "error_codes");
 	char code[32] = "";
+	const char *dot;
 	size_t n;
 
 	if (json_is_integer(json_array_get(codes, 0)))
@@ -209,13 +210,13 @@ token_refusal(const struct intune_http *h, enum intune_scope s, json_t *j,
 		    (long long)json_integer_value(json_array_get(codes, 0)));
 	if (d == NULL)
 		d = "";
+	/* The first sentence: "AADSTSn: what.", without trace IDs. */
 	n = strcspn(d, "\r\n");
-	if (strstr(d, " Trace ID:") != NULL &&
-	    (size_t)(strstr(d, " Trace ID:") - d) < n)
-		n = (size_t)(strstr(d, " Trace ID:") - d);
+	if ((dot = strstr(d, ". ")) != NULL && (size_t)(dot - d) < n)
+		n = (size_t)(dot - d) + 1;
 	intune_result_set(r, INTUNE_UNAVAILABLE, h->status, code,
 	    "Entra ID refused the %s token (HTTP %ld %s): %.*s", scope_name[s],
-	    h->status, e != NULL ? e : "?", (int)(n > 160 ? 160 : n), d);
+	    h->status, e != NULL ? e : "?", (int)(n > 200 ? 200 : n), d);
 }
 
 /*
