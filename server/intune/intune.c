@@ -340,8 +340,12 @@ intune_success_call(struct intune *in, const char *txid, const uint8_t *csr,
 {
 	struct gw_err err;
 
-	if (intune_args(in, txid, csr, csr_len, &err) != 0 || cert == NULL)
+	if (intune_args(in, txid, csr, csr_len, &err) != 0)
 		return intune_call(in, "successNotification", NULL, &err, out);
+	if (cert == NULL) {
+		gw_err_set(&err, EINVAL, "intune: no certificate to report");
+		return intune_call(in, "successNotification", NULL, &err, out);
+	}
 	return intune_call(in, "successNotification",
 	    intune_body_success(txid, csr, csr_len, cert, &err), &err, out);
 }

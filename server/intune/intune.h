@@ -47,7 +47,9 @@ typedef void intune_done_fn(void *arg, const struct intune_result *r);
 /*
  * txid: the SCEP transactionID verbatim; csr: the DER PKCS#10 exactly as
  * received. Strings are copied. Return 0 (done will be called) or -1 with
- * err set (done will not be called).
+ * err set (done will not be called): bad arguments, a body that cannot
+ * be built, the client stopping, or too many calls (4096) already
+ * waiting. done must not call intune_free().
  */
 int intune_validate_submit(struct intune *in, const char *txid,
     const uint8_t *csr, size_t csr_len, intune_done_fn *done, void *arg,

@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "gw_err.h"
 #include "intune_int.h"
+#include "log.h"
 #include "secure.h"
 
 #define ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -351,6 +352,8 @@ intune_token_get(struct intune *in, CURL **easy, enum intune_scope s,
 		gw_secret_free(t->access);
 		t->access = gw_strdup(fresh);
 		t->refresh_at = intune_now() + life - refresh_margin(life);
+		log_debug("intune: new %s token, valid %lld s", scope_name[s],
+		    (long long)life);
 	} else {
 		/* Its waiters share this failure, not a stale token. */
 		gw_secret_free(t->access);
