@@ -182,6 +182,15 @@ intune_new(struct intune **out, const struct gw_intune_conf *c,
 	    (config_intune_credential_load(c, &in->cert, &in->key, err) != 0 ||
 		intune_assertion_prepare(in, err) != 0))
 		goto fail;
+	/* Read at every token request; refused now if it cannot be. */
+	if (c->client_secret_file != NULL) {
+		char *secret = NULL;
+
+		if (config_intune_secret_read(c->client_secret_file, &secret,
+			err) != 0)
+			goto fail;
+		gw_secret_free(secret);
+	}
 	for (i = 0; i < INTUNE_WORKERS; i++) {
 		if (pthread_create(&in->threads[i], NULL, intune_worker, in) !=
 		    0) {

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
+#include "gw_err.h"
 #include "intune_int.h"
 #include "secure.h"
 
@@ -67,6 +69,19 @@ probe_tokens(struct intune *in, CURL **easy, int64_t deadline,
 	int64_t life;
 	char **tok;
 
+	/* A secret file that cannot be read: no request to judge by. */
+	if (in->key == NULL) {
+		struct gw_err err;
+		char *secret = NULL;
+
+		gw_err_clear(&err);
+		if (config_intune_secret_read(in->secret_file, &secret, &err) !=
+		    0) {
+			line_set(&l[L_CRED], INTUNE_PROBE_FAIL, err.msg);
+			return false;
+		}
+		gw_secret_free(secret);
+	}
 	for (s = INTUNE_SCOPE_GRAPH; s < INTUNE_SCOPE__N; s++) {
 		tok = s == INTUNE_SCOPE_GRAPH ? graph : intune;
 		memset(&r, 0, sizeof(r));

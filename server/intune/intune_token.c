@@ -20,6 +20,7 @@
 #include <openssl/x509.h>
 
 #include "buf.h"
+#include "config.h"
 #include "gw_err.h"
 #include "intune_int.h"
 #include "log.h"
@@ -159,7 +160,8 @@ token_form(struct intune *in, enum intune_scope s, struct buf *form,
 		goto oom;
 	if (in->key == NULL) {
 		gw_err_clear(&err);
-		if (gw_secret_read(in->secret_file, &secret, &err) == -1) {
+		if (config_intune_secret_read(in->secret_file, &secret, &err) ==
+		    -1) {
 			intune_result_set(r, INTUNE_UNAVAILABLE, 0, "",
 			    "[intune] client_secret_file: %s", err.msg);
 			return -1;
