@@ -268,9 +268,18 @@ intune_token_fetch(struct intune *in, CURL **easy, enum intune_scope s,
 		st = h.status == 200 ? STEP_RETRY : STEP_FAIL;
 		goto out;
 	}
-	*life = json_is_integer(json_object_get(j, "expires_in")) ?
-	    (int64_t)json_integer_value(json_object_get(j, "expires_in")) :
-	    0;
+	/* A number; v1 endpoints sent it as a string. */
+	if (json_is_integer(json_object_get(j, "expires_in")))
+		*life = (int64_t)json_integer_value(
+		    json_object_get(j, "expires_in"));
+	else if (json_is_string(json_object_get(j, "expires_in")))
+		*life =
+		    strtoll(json_string_value(json_object_get(j, "expires_in")),
+			NULL, 10);
+	else
+		*life = 0;
+	if (*life < 0)
+		*life = 0;
 	if ((*tok = gw_strdup(t)) == NULL) {
 		intune_result_set(r, INTUNE_UNAVAILABLE, 0, "",
 		    "out of memory");
@@ -279,8 +288,6 @@ intune_token_fetch(struct intune *in, CURL **easy, enum intune_scope s,
 	}
 	st = STEP_OK;
 out:
-	if (j != NULL)
-		json_object_clear(j); /* no copy of a token left behind */
 	json_decref(j);
 	gw_cleanse(h.resp.data, h.resp.len);
 	intune_http_cleanup(&h);
