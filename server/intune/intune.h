@@ -74,6 +74,16 @@ int intune_failure_call(struct intune *in, const char *txid, const uint8_t *csr,
     struct intune_result *out);
 
 /*
+ * The strings successNotification sends about cert, for the log and the
+ * database (revocation requests name a certificate by them): the SHA-1
+ * thumbprint of its DER in uppercase hex, its serial in uppercase hex,
+ * notAfter as YYYY-MM-DDThh:mm:ss.000Z, the issuer as an RFC 2253 name.
+ * Returns 0, or -1 when one does not fit or cannot be read.
+ */
+int intune_cert_facts(const X509 *cert, char thumb[41], char *serial,
+    size_t serial_len, char expiry[32], char *issuer, size_t issuer_len);
+
+/*
  * `scepgw check` (README "Commands"): the tenant, the credential, Graph's
  * Application.Read.All, the service discovery and Intune's
  * scep_challenge_provider, each proved by a live request with fresh
