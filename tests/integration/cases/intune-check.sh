@@ -3,9 +3,10 @@
 # tenant, the client secret, Graph's Application.Read.All, the discovery
 # and Intune's scep_challenge_provider; then each fault gets its FAIL line
 # naming the fix (no Graph consent, no Intune consent, an expired secret,
-# a wrong secret, no SCEP entry in the discovery, an unknown tenant),
-# later lines SKIP, exit 1; the secret is never printed. Without [intune]
-# check prints no Intune line.
+# a wrong secret, no SCEP entry in the discovery, an unknown app, an
+# unknown tenant), later lines SKIP, exit 1; the secret is never printed;
+# a client certificate instead of the secret, and one the app does not
+# have. Without [intune] check prints no Intune line.
 . "$GW_SRC/tests/integration/lib.sh"
 . "$GW_SRC/tests/lib/intune-sim.sh"
 gw_need openssl curl jq
@@ -92,3 +93,22 @@ gw_conf_set intune tenant "$ISIM_TENANT"
 
 gw_assert_eq 0 "$(check)" "check with everything fixed"
 gw_assert_not_contains "$T/check.out" "$ISIM_SECRET"
+
+# A certificate instead of the secret: a signed client assertion.
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=scepgw-app -days 2 \
+    -keyout "$GW_DIR/app.key" -out "$GW_DIR/app.pem" 2>/dev/null ||
+    gw_fail "openssl req"
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=other-app -days 2 \
+    -keyout "$T/other.key" -out "$T/other.pem" 2>/dev/null ||
+    gw_fail "openssl req"
+chmod 600 "$GW_DIR/app.key"
+gw_conf_set intune client_secret_file ""
+gw_conf_set intune client_cert app.pem
+gw_conf_set intune client_key app.key
+fault "{\"client_cert\":\"$GW_DIR/app.pem\"}"
+gw_assert_eq 0 "$(check)" "check with a client certificate"
+gw_assert_contains "$T/check.out" "^OK +Intune client certificate: client_id $ISIM_CLIENT"
+gw_assert_contains "$T/check.out" "^OK +Intune permission scep_challenge_provider"
+fault "{\"client_cert\":\"$T/other.pem\"}"
+gw_assert_eq 1 "$(check)" "check with a certificate the app does not have"
+gw_assert_contains "$T/check.out" "^FAIL +Intune client certificate: the certificate is not the app's: upload \\[intune\\] client_cert .*AADSTS700027"
