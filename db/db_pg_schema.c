@@ -237,8 +237,18 @@ static const char *const pg_migration_1[] = {
 	NULL,
 };
 
+/* 12 (numbered as SQLite's): what `scepgw check` compares across live
+ * gateways (README "High availability"): the SHA-256 of the settings that
+ * decide an order, and of the RA certificate (DER), per incarnation. */
+static const char *const pg_migration_12[] = {
+	"ALTER TABLE nodes ADD COLUMN order_sha256 bytea,"
+	" ADD COLUMN ra_sha256 bytea",
+	NULL,
+};
+
 static const char *const *const pg_migrations[] = {
 	pg_migration_1,
+	pg_migration_12,
 };
 
 #define PG_SCHEMA_LATEST \
