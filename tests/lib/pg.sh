@@ -167,7 +167,7 @@ gw_pg_standby_start() {
 	printf 'local replication postgres trust\n' >>"$GW_PG_DIR/data/pg_hba.conf"
 	gw_pg_sql "SELECT pg_reload_conf()" >/dev/null
 	gw_pg__as "$bin/pg_basebackup" -h "$GW_PG_DIR" -p 5432 -U postgres \
-	    -D "$d/data" -R -X stream >"$d/basebackup.log" 2>&1 || {
+	    -D "$d/data" -R -X stream -c fast >"$d/basebackup.log" 2>&1 || {
 		cat "$d/basebackup.log" >&2
 		gw_fail "pg_basebackup failed"
 	}
