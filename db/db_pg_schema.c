@@ -290,6 +290,25 @@ pg_migrate(PGconn *c, int *version, struct gw_err *err)
 	PGresult *r;
 	int v = 0, i;
 
+	/* Up to date: nothing to lock or create, so that a role with only
+	 * the privileges README "High availability" grants can start. */
+	if ((r = pg_exec(c, "SELECT to_regclass('scepgw_schema') IS NOT NULL",
+		 NULL, "schema", err)) == NULL)
+		return -1;
+	i = pg_bool(r, 0, 0);
+	PQclear(r);
+	if (i) {
+		if ((r = pg_exec(c, "SELECT version FROM scepgw_schema", NULL,
+			 "schema version", err)) == NULL)
+			return -1;
+		v = PQntuples(r) == 1 ? (int)pg_int(r, 0, 0) : -1;
+		PQclear(r);
+		if (v == PG_SCHEMA_LATEST) {
+			*version = v;
+			return 0;
+		}
+		v = 0;
+	}
 	if (pg_simple(c,
 		"BEGIN; SELECT pg_advisory_xact_lock(" PG_LOCK_MIGRATE ");"
 		"CREATE TABLE IF NOT EXISTS scepgw_schema "

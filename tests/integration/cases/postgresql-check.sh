@@ -6,7 +6,9 @@
 # synchronous_commit = local warns; a [db] url naming only the standby
 # fails with the advice to use target_session_attrs=read-write; two live
 # gateways with different [epki] settings are named in a warning, and the
-# same RA certificate is OK. Without PostgreSQL: skipped.
+# same RA certificate is OK. All of it with a role that has only the
+# GRANTs README "High availability" lists (no CREATE: a gateway whose
+# schema is up to date creates nothing). Without PostgreSQL: skipped.
 . "$GW_SRC/tests/integration/lib.sh"
 . "$GW_SRC/tests/lib/pg.sh"
 gw_need openssl curl
@@ -15,6 +17,17 @@ gw_pg_start
 gw_start_sim
 (umask 077 && printf '%s\n' "$GW_PG_PASSWORD" >"$T/db.password")
 gw_init --db-url "$GW_PG_URL" --db-password-file "$T/db.password"
+# From here on the gateways and check use the least-privilege role of
+# README "High availability", with its GRANTs; scepgw owns the schema.
+APP_PASSWORD=$(openssl rand -hex 12)
+gw_pg_sql "CREATE ROLE scepgw_app LOGIN PASSWORD '$APP_PASSWORD';
+    GRANT CONNECT ON DATABASE scepgw TO scepgw_app;
+    GRANT USAGE ON SCHEMA public TO scepgw_app;
+    GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO scepgw_app;
+    REVOKE INSERT, UPDATE, DELETE ON scepgw_schema FROM scepgw_app;" >/dev/null
+(umask 077 && printf '%s\n' "$APP_PASSWORD" >"$T/app.password")
+gw_conf_set db url "postgresql://scepgw_app@/scepgw?host=$GW_PG_DIR&port=5432"
+gw_conf_set db password_file "$T/app.password"
 
 # wait_for SECS CONDITION: polls the condition (eval) every 0.1 s.
 wait_for() {
@@ -33,32 +46,32 @@ check_out() {
 }
 
 check_out alone
-gw_assert_contains "$T/alone.out" "^OK +PostgreSQL server: [0-9.]+.* at .*, primary, role scepgw"
+gw_assert_contains "$T/alone.out" "^OK +PostgreSQL server: [0-9.]+.* at .*, primary, role scepgw_app"
 gw_assert_contains "$T/alone.out" "^WARN +PostgreSQL synchronous replication: synchronous_standby_names is empty.*an asynchronous failover can bring a consumed challenge back after its order went out; run Patroni with synchronous_mode"
 gw_assert_contains "$T/alone.out" "^OK +PostgreSQL synchronous_commit: on"
 
-gw_pg_sql "ALTER ROLE scepgw SET synchronous_commit = local" >/dev/null
+gw_pg_sql "ALTER ROLE scepgw_app SET synchronous_commit = local" >/dev/null
 check_out local
-gw_assert_contains "$T/local.out" "^WARN +PostgreSQL synchronous_commit: local for role scepgw"
-gw_pg_sql "ALTER ROLE scepgw RESET synchronous_commit" >/dev/null
+gw_assert_contains "$T/local.out" "^WARN +PostgreSQL synchronous_commit: local for role scepgw_app"
+gw_pg_sql "ALTER ROLE scepgw_app RESET synchronous_commit" >/dev/null
 
 gw_pg_standby_start
 check_out hidden
-gw_assert_contains "$T/hidden.out" "^WARN +PostgreSQL synchronous replication: .*cannot see replication: grant pg_monitor to scepgw"
-gw_pg_sql "GRANT pg_monitor TO scepgw" >/dev/null
+gw_assert_contains "$T/hidden.out" "^WARN +PostgreSQL synchronous replication: .*cannot see replication: grant pg_monitor to scepgw_app"
+gw_pg_sql "GRANT pg_monitor TO scepgw_app" >/dev/null
 check_out sync
 gw_assert_contains "$T/sync.out" "^OK +PostgreSQL synchronous replication: synchronous standby r1 \(sync\)"
 gw_assert_not_contains "$T/sync.out" "^WARN +PostgreSQL"
 
 # Only the standby: a clear failure, not a migration's read-only error.
 cp "$GW_CONF" "$T/standby.conf"
-gw_conf_set db url "postgresql://scepgw@/scepgw?host=$GW_PG2_DIR&port=5432" "$T/standby.conf"
+gw_conf_set db url "postgresql://scepgw_app@/scepgw?host=$GW_PG2_DIR&port=5432" "$T/standby.conf"
 rc=0
 "$GW_BUILD/scepgw" check -c "$T/standby.conf" >"$T/standby.out" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || { cat "$T/standby.out" >&2; gw_fail "check passed on a standby"; }
 gw_assert_contains "$T/standby.out" "^FAIL +database: connected to a standby: use target_session_attrs=read-write"
 # Both hosts with target_session_attrs=read-write: the primary.
-gw_conf_set db url "$GW_PG_HA_URL"
+gw_conf_set db url "${GW_PG_HA_URL/scepgw@/scepgw_app@}"
 check_out ha
 gw_assert_contains "$T/ha.out" "^OK +PostgreSQL server: .* at $GW_PG_DIR:5432, primary"
 
