@@ -237,7 +237,7 @@ static const char *const pg_migration_1[] = {
 	NULL,
 };
 
-/* 12 (numbered as SQLite's): what `scepgw check` compares across live
+/* SQLite's migration 12: what `scepgw check` compares across live
  * gateways (README "High availability"): the SHA-256 of the settings that
  * decide an order, and of the RA certificate (DER), per incarnation. */
 static const char *const pg_migration_12[] = {
