@@ -9,6 +9,7 @@
  * gateways differ.
  */
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,11 +55,7 @@ cfg_digest_add(struct cfg_digest *d, const char *section, const char *name,
 		return;
 	}
 	/* Newlines cannot occur in a line of the file: no ambiguity. */
-	strcpy(s, section);
-	strcat(s, "\n");
-	strcat(s, name);
-	strcat(s, "\n");
-	strcat(s, value);
+	snprintf(s, n, "%s\n%s\n%s", section, name, value);
 	d->v[d->n++] = s;
 }
 
