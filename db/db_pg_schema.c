@@ -288,7 +288,8 @@ pg_migrate(PGconn *c, int *version, struct gw_err *err)
 {
 	struct pg_params p;
 	PGresult *r;
-	int v = 0, i;
+	int v = 0, i, found = -1; /* the version found before locking */
+	char m[GW_ERR_MSG];
 
 	/* Up to date: nothing to lock or create, so that a role with only
 	 * the privileges README "High availability" grants can start. */
@@ -303,6 +304,7 @@ pg_migrate(PGconn *c, int *version, struct gw_err *err)
 			return -1;
 		v = PQntuples(r) == 1 ? (int)pg_int(r, 0, 0) : -1;
 		PQclear(r);
+		found = v;
 		if (v == PG_SCHEMA_LATEST) {
 			*version = v;
 			return 0;
@@ -351,5 +353,21 @@ pg_migrate(PGconn *c, int *version, struct gw_err *err)
 err:
 	if (PQstatus(c) == CONNECTION_OK)
 		PQclear(PQexec(c, "ROLLBACK"));
+	/* Creating or migrating needs the owner of the schema, the
+	 * gateways' role may not (README "High availability"). */
+	if (err != NULL && err->code == DB_ERR_SQL &&
+	    found < PG_SCHEMA_LATEST) {
+		snprintf(m, sizeof(m), "%s", err->msg);
+		if (found >= 0)
+			gw_err_set(err, err->code,
+			    "schema version %d must be migrated to %d, as the "
+			    "role that owns the schema: %s",
+			    found, PG_SCHEMA_LATEST, m);
+		else
+			gw_err_set(err, err->code,
+			    "no schema yet; it must be created as the role "
+			    "that owns the database's schema: %s",
+			    m);
+	}
 	return -1;
 }
