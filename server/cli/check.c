@@ -463,7 +463,7 @@ cli_check(const char *conf, int nargs)
 	bad |= check_epki(cfg);
 	if (db != NULL) {
 		check_licence_pools(cfg, db);
-		cli_check_nodes(db);
+		cli_check_nodes(db, cfg);
 	}
 	db_close(db);
 	config_free(cfg);

@@ -11,7 +11,12 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "cli.h"
+#include "config.h"
 #include "db.h"
 #include "gw_err.h"
 #include "log.h"
@@ -154,9 +159,77 @@ nodes_compare(const struct nodes_seen *s, bool ra)
 		    refwho);
 }
 
-/* Prints the live (and recently ended) incarnations of `scepgw serve`. */
+/* SHA-256 of the DER of the certificate in PEM file path; false when it
+ * cannot be read (check_ra() says why). */
+static bool
+nodes_ra_sha256(const char *path, uint8_t out[32])
+{
+	unsigned len = 0;
+	X509 *x = NULL;
+	FILE *f;
+	bool ok;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return false;
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	ok = x != NULL && X509_digest(x, EVP_sha256(), out, &len) == 1 &&
+	    len == 32;
+	X509_free(x);
+	return ok;
+}
+
+/*
+ * This config against the live gateways: a gateway started with it would
+ * order as they do, with their RA (or, run on a gateway's host, that
+ * gateway has not been restarted since its config changed).
+ */
+static void
+nodes_compare_conf(const struct nodes_seen *s, const struct gw_config *cfg)
+{
+	char odd[2][1024] = { "", "" };
+	size_t len[2] = { 0, 0 };
+	uint8_t ra[32];
+	const uint8_t *mine[2], *theirs;
+	int i, k, n[2] = { 0, 0 };
+
+	mine[0] = cfg->has_order_sha256 ? cfg->order_sha256 : NULL;
+	mine[1] = nodes_ra_sha256(cfg->ra_cert, ra) ? ra : NULL;
+	for (k = 0; k < 2; k++)
+		for (i = 0; mine[k] != NULL && i < s->nm; i++) {
+			if ((theirs = mark_get(&s->m[i], k == 1)) == NULL)
+				continue;
+			n[k]++;
+			if (memcmp(mine[k], theirs, 32) != 0 &&
+			    len[k] < sizeof(odd[k]))
+				len[k] += (size_t)snprintf(odd[k] + len[k],
+				    sizeof(odd[k]) - len[k], "%s%s",
+				    len[k] > 0 ? ", " : "", s->m[i].who);
+		}
+	for (k = 0; k < 2; k++) {
+		if (n[k] == 0)
+			continue;
+		if (len[k] == 0)
+			printf("%-8s this config's %s: the same as the %d "
+			       "live gateway%s\n",
+			    "OK",
+			    k == 1 ? "RA certificate" : "ordering settings",
+			    n[k], n[k] == 1 ? "" : "s");
+		else
+			printf("%-8s this config's %s: not those of %s: a "
+			       "gateway started with it would differ (on a "
+			       "gateway's host: restart it after changing its "
+			       "config)\n",
+			    "WARN",
+			    k == 1 ? "RA certificate" : "ordering settings",
+			    odd[k]);
+	}
+}
+
+/* Prints the live (and recently ended) incarnations of `scepgw serve`,
+ * then compares them with each other and with cfg. */
 void
-cli_check_nodes(struct db *db)
+cli_check_nodes(struct db *db, const struct gw_config *cfg)
 {
 	struct nodes_seen s;
 	struct gw_err err;
@@ -171,4 +244,5 @@ cli_check_nodes(struct db *db)
 		    "INFO");
 	nodes_compare(&s, false);
 	nodes_compare(&s, true);
+	nodes_compare_conf(&s, cfg);
 }

@@ -6,9 +6,11 @@
 # synchronous_commit = local warns; a [db] url naming only the standby
 # fails with the advice to use target_session_attrs=read-write; two live
 # gateways with different [epki] settings are named in a warning, and the
-# same RA certificate is OK. All of it with a role that has only the
-# GRANTs README "High availability" lists (no CREATE: a gateway whose
-# schema is up to date creates nothing). Without PostgreSQL: skipped.
+# same RA certificate is OK; so is the checked config that differs from
+# one of them. All of it with a role that has only the GRANTs README "High
+# availability" lists (no CREATE: a gateway whose schema is up to date
+# creates nothing); an older schema says that the owner must migrate it.
+# Without PostgreSQL: skipped.
 . "$GW_SRC/tests/integration/lib.sh"
 . "$GW_SRC/tests/lib/pg.sh"
 gw_need openssl curl
@@ -112,6 +114,9 @@ wait_for 20 "[ \$(gw_pg_sql 'SELECT count(*) FROM nodes WHERE order_sha256 IS NO
 check_out differ
 gw_assert_contains "$T/differ.out" "^WARN +gateways' ordering settings: gw-[ab] \(incarnation [0-9]+\) differs from gw-[ab] \(incarnation [0-9]+\) in \[epki\] or \[profile\] settings"
 gw_assert_contains "$T/differ.out" "^OK +gateways' RA certificate: the same on the 2 live gateways"
+# A's config against them: B is the odd one.
+gw_assert_contains "$T/differ.out" "^WARN +this config's ordering settings: not those of gw-b \(incarnation [0-9]+\): a gateway started with it would differ"
+gw_assert_contains "$T/differ.out" "^OK +this config's RA certificate: the same as the 2 live gateways"
 # The same settings in another order, with other file paths: the same.
 kill -TERM "$B_PID"
 wait "$B_PID" 2>/dev/null || true
@@ -124,5 +129,6 @@ wait_for 20 "[ \$(gw_pg_sql \"SELECT count(*) FROM nodes WHERE order_sha256 IS N
     gw_fail "B's new incarnation recorded no settings digest"
 check_out same
 gw_assert_contains "$T/same.out" "^OK +gateways' ordering settings: the same on the 2 live gateways"
+gw_assert_contains "$T/same.out" "^OK +this config's ordering settings: the same as the 2 live gateways"
 kill -TERM "$B_PID"
 wait "$B_PID" 2>/dev/null || true
