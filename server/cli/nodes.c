@@ -104,9 +104,10 @@ mark_get(const struct nodes_mark *m, bool ra)
 }
 
 /*
- * One comparison line: the digest most live gateways recorded is the
- * reference (ties: the newest), the others are named. Gateways that
- * recorded none (an older version) are left out.
+ * One comparison line: the digest more than half the live gateways
+ * recorded is the reference and the others are named; without such a
+ * majority every one is. Gateways that recorded none (an older version)
+ * are left out.
  */
 static void
 nodes_compare(const struct nodes_seen *s, bool ra)
@@ -115,7 +116,7 @@ nodes_compare(const struct nodes_seen *s, bool ra)
 	    ra ? "gateways' RA certificate" : "gateways' ordering settings";
 	const uint8_t *a, *b, *ref = NULL;
 	char odd[1024] = "", refwho[160] = "";
-	int i, k, votes, best = 0, n = 0;
+	int i, k, votes, best = 0, n = 0, nodd = 0;
 	size_t len = 0;
 
 	for (i = 0; i < s->nm; i++) {
@@ -138,25 +139,37 @@ nodes_compare(const struct nodes_seen *s, bool ra)
 		    what, n);
 		return;
 	}
+	if (best * 2 <= n)
+		ref = NULL; /* no majority: name them all */
 	for (i = 0; i < s->nm; i++)
 		if ((a = mark_get(&s->m[i], ra)) != NULL &&
-		    memcmp(a, ref, 32) != 0 && len < sizeof(odd))
+		    (ref == NULL || memcmp(a, ref, 32) != 0) &&
+		    len < sizeof(odd)) {
 			len += (size_t)snprintf(odd + len, sizeof(odd) - len,
 			    "%s%s", len > 0 ? ", " : "", s->m[i].who);
-	if (ra)
+			nodd++;
+		}
+	if (ref == NULL)
+		printf("%-8s %s: %s differ from one another%s: make %s the "
+		       "same on every gateway (README High availability)\n",
+		    "WARN", what, odd,
+		    ra ? ": devices encrypt to the RA they fetched" :
+			 " in [epki] or [profile] settings, so the same "
+			 "request is ordered differently depending on the "
+			 "gateway",
+		    ra ? "the [ra] cert, key and ca_chain" : "those sections");
+	else if (ra)
 		printf("%-8s %s: %s serve%s another RA certificate than %s: "
 		       "devices encrypt to the RA they fetched, so install "
 		       "the same [ra] cert, key and ca_chain on every gateway "
 		       "(README High availability)\n",
-		    "WARN", what, odd, strchr(odd, ',') != NULL ? "" : "s",
-		    refwho);
+		    "WARN", what, odd, nodd > 1 ? "" : "s", refwho);
 	else
 		printf("%-8s %s: %s differ%s from %s in [epki] or [profile] "
 		       "settings, so the same request is ordered differently "
 		       "depending on the gateway: make those sections the "
 		       "same on every gateway (README High availability)\n",
-		    "WARN", what, odd, strchr(odd, ',') != NULL ? "" : "s",
-		    refwho);
+		    "WARN", what, odd, nodd > 1 ? "" : "s", refwho);
 }
 
 /* SHA-256 of the DER of the certificate in PEM file path; false when it

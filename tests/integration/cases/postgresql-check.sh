@@ -112,12 +112,29 @@ gw_caps_ok "http://127.0.0.1:$B_PORT/scep" ||
 wait_for 20 "[ \$(gw_pg_sql 'SELECT count(*) FROM nodes WHERE order_sha256 IS NOT NULL') = 2 ]" ||
     gw_fail "the gateways recorded no settings digest"
 check_out differ
-gw_assert_contains "$T/differ.out" "^WARN +gateways' ordering settings: gw-[ab] \(incarnation [0-9]+\) differs from gw-[ab] \(incarnation [0-9]+\) in \[epki\] or \[profile\] settings"
+gw_assert_contains "$T/differ.out" "^WARN +gateways' ordering settings: gw-b \(incarnation [0-9]+\), gw-a \(incarnation [0-9]+\) differ from one another in \[epki\] or \[profile\] settings"
 gw_assert_contains "$T/differ.out" "^OK +gateways' RA certificate: the same on the 2 live gateways"
 # A's config against them: B is the odd one.
 gw_assert_contains "$T/differ.out" "^WARN +this config's ordering settings: not those of gw-b \(incarnation [0-9]+\): a gateway started with it would differ"
 gw_assert_contains "$T/differ.out" "^OK +this config's RA certificate: the same as the 2 live gateways"
-# The same settings in another order, with other file paths: the same.
+# A third gateway with A's settings: B is the odd one out.
+C_CONF=$GW_DIR/c.conf
+C_PORT=$(gw_free_port)
+cp "$GW_CONF" "$C_CONF"
+gw_conf_set cluster node_name gw-c "$C_CONF"
+gw_conf_set server listen "127.0.0.1:$C_PORT" "$C_CONF"
+gw_spawn "$T/scepgw-c.log" "$GW_BUILD/scepgw" serve -c "$C_CONF"
+C_PID=$GW_LAST_PID
+wait_for 20 "gw_caps_ok http://127.0.0.1:$C_PORT/scep" ||
+    { cat "$T/scepgw-c.log" >&2; gw_fail "gateway C did not start"; }
+wait_for 20 "[ \$(gw_pg_sql 'SELECT count(*) FROM nodes WHERE order_sha256 IS NOT NULL') = 3 ]" ||
+    gw_fail "C recorded no settings digest"
+check_out odd
+gw_assert_contains "$T/odd.out" "^WARN +gateways' ordering settings: gw-b \(incarnation [0-9]+\) differs from gw-[ac] \(incarnation [0-9]+\) in \[epki\] or \[profile\] settings"
+kill -TERM "$C_PID"
+wait "$C_PID" 2>/dev/null || true
+# B back to A's settings (its file still differs: node name, listen
+# address): the same.
 kill -TERM "$B_PID"
 wait "$B_PID" 2>/dev/null || true
 gw_conf_set epki years 1 "$B_CONF"
