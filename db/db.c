@@ -664,6 +664,37 @@ db_node_list(struct db *db, db_node_fn *fn, void *arg, struct gw_err *err)
 	return db->be->node_list(db, fn, arg, err);
 }
 
+/*
+ * Records on incarnation node what `scepgw check` compares across the
+ * live gateways (README "High availability"): the digest of the settings
+ * that decide an order and the RA certificate's SHA-256; either may be
+ * NULL (not known). Returns 0, or -1 with err set.
+ */
+int
+db_node_set_marks(struct db *db, int64_t node, const uint8_t order_sha256[32],
+    const uint8_t ra_sha256[32], struct gw_err *err)
+{
+	if (node <= 0) {
+		gw_err_set(err, DB_ERR_ARG, "node marks: bad argument");
+		return -1;
+	}
+	return db->be->node_set_marks(db, node, order_sha256, ra_sha256, err);
+}
+
+/*
+ * The database server's version, role, and replication as this role can
+ * see it (struct db_server). Returns 0, 1 when the backend is no server
+ * (SQLite: nothing to report), or -1 with err set.
+ */
+int
+db_server_info(struct db *db, struct db_server *s, struct gw_err *err)
+{
+	memset(s, 0, sizeof(*s));
+	if (db->be->server_info == NULL)
+		return 1;
+	return db->be->server_info(db, s, err);
+}
+
 /* The incarnation this handle stamps as owner (db_node_register()), or 0. */
 int64_t
 db_node(struct db *db)

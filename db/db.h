@@ -221,6 +221,11 @@ struct db_node {
 	int64_t lease_until;
 	int64_t now; /* the database's clock when the list was read */
 	char *version;
+	/* What it recorded after registering (db_node_set_marks()). */
+	bool has_order;
+	uint8_t order_sha256[32];
+	bool has_ra;
+	uint8_t ra_sha256[32];
 };
 void db_node_cleanup(struct db_node *n);
 typedef int db_node_fn(void *arg, const struct db_node *n);
@@ -230,6 +235,26 @@ int db_node_register(struct db *db, const char *name, int lease_s,
 int db_node_renew(struct db *db, int64_t node, int lease_s, struct gw_err *err);
 int db_node_release(struct db *db, int64_t node, struct gw_err *err);
 int db_node_list(struct db *db, db_node_fn *fn, void *arg, struct gw_err *err);
+int db_node_set_marks(struct db *db, int64_t node,
+    const uint8_t order_sha256[32], const uint8_t ra_sha256[32],
+    struct gw_err *err);
+
+/*
+ * The database server as this connection's role sees it, for `scepgw
+ * check` (README "High availability"). Strings are "" when unknown.
+ */
+struct db_server {
+	char version[32];     /* server_version */
+	char role[64];	      /* current_user */
+	char where[160];      /* host:port of the connection */
+	bool in_recovery;     /* pg_is_in_recovery(): a standby */
+	char sync_names[256]; /* synchronous_standby_names */
+	char sync_commit[32]; /* synchronous_commit, as this role gets it */
+	int standbys;	      /* rows of pg_stat_replication */
+	int hidden;	      /* of those, rows whose details are hidden */
+	char sync_standbys[256]; /* names of those in sync or quorum state */
+};
+int db_server_info(struct db *db, struct db_server *s, struct gw_err *err);
 int64_t db_node(struct db *db);
 int db_txn_claim_orphans(struct db *db, int64_t me, int margin_s, size_t max,
     db_txn_fn *fn, void *arg, struct gw_err *err);

@@ -239,6 +239,12 @@ struct db_backend {
 	int (*node_release)(struct db *db, int64_t node, struct gw_err *err);
 	int (*node_list)(struct db *db, db_node_fn *fn, void *arg,
 	    struct gw_err *err);
+	int (*node_set_marks)(struct db *db, int64_t node,
+	    const uint8_t order_sha256[32], const uint8_t ra_sha256[32],
+	    struct gw_err *err);
+	/* NULL: not a database server (SQLite). */
+	int (*server_info)(struct db *db, struct db_server *s,
+	    struct gw_err *err);
 	int (*txn_claim_orphans)(struct db *db, int64_t me, int margin_s,
 	    size_t max, db_txn_fn *fn, void *arg, struct gw_err *err);
 	int (*txn_list_owned)(struct db *db, int64_t node, db_txn_fn *fn,

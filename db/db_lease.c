@@ -32,6 +32,8 @@ struct db_lease {
 	char *name;
 	char *version;
 	uint8_t cfg_sha256[32];
+	uint8_t order_sha256[32];
+	uint8_t ra_sha256[32];
 	_Atomic int64_t node;	     /* this incarnation */
 	_Atomic int64_t deadline_ms; /* t_send + L of the last renewal; 0 */
 	int64_t last_tick_ms;	     /* tick thread only */
@@ -115,12 +117,19 @@ static int
 lease_register(struct db_lease *l, struct gw_err *err)
 {
 	int64_t node = 0;
+	struct gw_err e;
 
 	atomic_store(&l->deadline_ms, 0);
 	if (db_node_register(l->db, l->o.name, l->o.lease_s, l->o.cfg_sha256,
 		l->o.version, &node, err) != 0)
 		return -1;
 	atomic_store(&l->node, node);
+	/* What `scepgw check` compares; the lease works without it. */
+	if ((l->o.order_sha256 != NULL || l->o.ra_sha256 != NULL) &&
+	    db_node_set_marks(l->db, node, l->o.order_sha256, l->o.ra_sha256,
+		&e) != 0)
+		lease_event(l, true, "cannot record the settings digest: %s",
+		    e.msg);
 	return 0;
 }
 
@@ -243,6 +252,14 @@ lease_opts_copy(struct db_lease *l, const struct db_lease_opts *o)
 	if (o->cfg_sha256 != NULL) {
 		memcpy(l->cfg_sha256, o->cfg_sha256, 32);
 		l->o.cfg_sha256 = l->cfg_sha256;
+	}
+	if (o->order_sha256 != NULL) {
+		memcpy(l->order_sha256, o->order_sha256, 32);
+		l->o.order_sha256 = l->order_sha256;
+	}
+	if (o->ra_sha256 != NULL) {
+		memcpy(l->ra_sha256, o->ra_sha256, 32);
+		l->o.ra_sha256 = l->ra_sha256;
 	}
 	return 0;
 }

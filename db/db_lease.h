@@ -31,6 +31,9 @@ struct db_lease_opts {
 	int margin_s;	  /* M */
 	int beat_s;	  /* H; 0: no thread, db_lease_tick() by hand */
 	const uint8_t *cfg_sha256; /* 32 bytes, or NULL */
+	/* db_node_set_marks(): 32 bytes each, or NULL */
+	const uint8_t *order_sha256;
+	const uint8_t *ra_sha256;
 	const char *version;
 	db_lease_event_fn *event; /* or NULL */
 	void *event_arg;

@@ -154,6 +154,12 @@ int pg_node_register(struct db *db, const char *name, int lease_s,
 int pg_node_renew(struct db *db, int64_t node, int lease_s, struct gw_err *err);
 int pg_node_release(struct db *db, int64_t node, struct gw_err *err);
 int pg_node_list(struct db *db, db_node_fn *fn, void *arg, struct gw_err *err);
+int pg_node_set_marks(struct db *db, int64_t node,
+    const uint8_t order_sha256[32], const uint8_t ra_sha256[32],
+    struct gw_err *err);
+
+/* db_pg_server.c: the server as `scepgw check` reports it. */
+int pg_server_info(struct db *db, struct db_server *s, struct gw_err *err);
 int pg_txn_claim_orphans(struct db *db, int64_t me, int margin_s, size_t max,
     db_txn_fn *fn, void *arg, struct gw_err *err);
 int pg_txn_list_owned(struct db *db, int64_t node, db_txn_fn *fn, void *arg,

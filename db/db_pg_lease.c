@@ -125,6 +125,7 @@ static int
 node_read_fn(const PGresult *r, int row, void *p)
 {
 	struct db_node *n = p;
+	int rc;
 
 	n->id = pg_int(r, row, 0);
 	n->started_at = pg_int(r, row, 2);
@@ -133,6 +134,32 @@ node_read_fn(const PGresult *r, int row, void *p)
 	if (pg_str(r, row, 1, &n->name) != 0 ||
 	    pg_str(r, row, 4, &n->version) != 0)
 		return -1;
+	if ((rc = pg_fixed(r, row, 6, n->order_sha256, 32)) < 0)
+		return -1;
+	n->has_order = rc == 0;
+	if ((rc = pg_fixed(r, row, 7, n->ra_sha256, 32)) < 0)
+		return -1;
+	n->has_ra = rc == 0;
+	return 0;
+}
+
+/* db_node_set_marks(): harmless to repeat. */
+int
+pg_node_set_marks(struct db *db, int64_t node, const uint8_t order_sha256[32],
+    const uint8_t ra_sha256[32], struct gw_err *err)
+{
+	struct pg_params p = { 0 };
+	PGresult *r;
+
+	pp_int(&p, node);
+	pp_bytea(&p, order_sha256, order_sha256 != NULL ? 32 : 0);
+	pp_bytea(&p, ra_sha256, ra_sha256 != NULL ? 32 : 0);
+	r = pg_run(db,
+	    "UPDATE nodes SET order_sha256 = $2, ra_sha256 = $3 WHERE id = $1",
+	    &p, "node marks", true, err);
+	if (r == NULL)
+		return -1;
+	PQclear(r);
 	return 0;
 }
 
@@ -147,9 +174,9 @@ pg_node_list(struct db *db, db_node_fn *fn, void *arg, struct gw_err *err)
 	int rc;
 
 	r = pg_run(db,
-	    "SELECT id, name, " PG_EPOCH("started_at") ", " PG_EPOCH(
-		"lease_until") ", version, " PG_EPOCH("clock_timestamp()") " "
-									   "FROM nodes ORDER BY id DESC",
+	    "SELECT id, name, " PG_EPOCH("started_at") ", " PG_EPOCH("lease_until") ", version, " PG_EPOCH(
+		"clock_timestamp()") " "
+				     ", order_sha256, ra_sha256 FROM nodes ORDER BY id DESC",
 	    NULL, "node list", true, err);
 	if (r == NULL)
 		return -1;

@@ -54,6 +54,32 @@ pg_opts_build(struct db_pg *pg, const struct db_open_opts *o)
 }
 
 /*
+ * A standby takes no writes: say so plainly, rather than with the error
+ * of the first statement of the migrations (README "High availability").
+ */
+static int
+pg_primary_check(PGconn *c, struct gw_err *err)
+{
+	PGresult *r;
+	bool standby;
+
+	if ((r = pg_exec(c, "SELECT pg_is_in_recovery()", NULL, "server",
+		 err)) == NULL)
+		return -1;
+	standby = pg_bool(r, 0, 0);
+	PQclear(r);
+	if (standby) {
+		gw_err_set(err, DB_ERR_SQL,
+		    "connected to a standby: use target_session_attrs="
+		    "read-write in [db] url, or the primary's address (the "
+		    "server at %s:%s is in recovery)",
+		    PQhost(c), PQport(c));
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Connects to o->url (a libpq URI or key=value string; several hosts and
  * target_session_attrs work as libpq documents them), migrates the schema
  * and keeps that first connection in the pool; sets db->impl. On failure
@@ -106,7 +132,8 @@ pg_open(struct db *db, const struct db_open_opts *o, struct gw_err *err)
 	pg_opts_build(pg, o);
 	if ((c = pg_connect(pg, err)) == NULL)
 		return -1;
-	if (pg_migrate(c, &pg->schema, err) != 0) {
+	if (pg_primary_check(c, err) != 0 ||
+	    pg_migrate(c, &pg->schema, err) != 0) {
 		PQfinish(c);
 		return -1;
 	}
@@ -201,6 +228,8 @@ static const struct db_backend db_pg_ops = {
 	.node_renew = pg_node_renew,
 	.node_release = pg_node_release,
 	.node_list = pg_node_list,
+	.node_set_marks = pg_node_set_marks,
+	.server_info = pg_server_info,
 	.txn_claim_orphans = pg_txn_claim_orphans,
 	.txn_list_owned = pg_txn_list_owned,
 	.copy_in = pg_copy_in,

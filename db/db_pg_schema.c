@@ -237,8 +237,18 @@ static const char *const pg_migration_1[] = {
 	NULL,
 };
 
+/* SQLite's migration 12: what `scepgw check` compares across live
+ * gateways (README "High availability"): the SHA-256 of the settings that
+ * decide an order, and of the RA certificate (DER), per incarnation. */
+static const char *const pg_migration_12[] = {
+	"ALTER TABLE nodes ADD COLUMN order_sha256 bytea,"
+	" ADD COLUMN ra_sha256 bytea",
+	NULL,
+};
+
 static const char *const *const pg_migrations[] = {
 	pg_migration_1,
+	pg_migration_12,
 };
 
 #define PG_SCHEMA_LATEST \
@@ -278,8 +288,29 @@ pg_migrate(PGconn *c, int *version, struct gw_err *err)
 {
 	struct pg_params p;
 	PGresult *r;
-	int v = 0, i;
+	int v = 0, i, found = -1; /* the version found before locking */
+	char m[GW_ERR_MSG];
 
+	/* Up to date: nothing to lock or create, so that a role with only
+	 * the privileges README "High availability" grants can start. */
+	if ((r = pg_exec(c, "SELECT to_regclass('scepgw_schema') IS NOT NULL",
+		 NULL, "schema", err)) == NULL)
+		return -1;
+	i = pg_bool(r, 0, 0);
+	PQclear(r);
+	if (i) {
+		if ((r = pg_exec(c, "SELECT version FROM scepgw_schema", NULL,
+			 "schema version", err)) == NULL)
+			return -1;
+		v = PQntuples(r) == 1 ? (int)pg_int(r, 0, 0) : -1;
+		PQclear(r);
+		found = v;
+		if (v == PG_SCHEMA_LATEST) {
+			*version = v;
+			return 0;
+		}
+		v = 0;
+	}
 	if (pg_simple(c,
 		"BEGIN; SELECT pg_advisory_xact_lock(" PG_LOCK_MIGRATE ");"
 		"CREATE TABLE IF NOT EXISTS scepgw_schema "
@@ -322,5 +353,21 @@ pg_migrate(PGconn *c, int *version, struct gw_err *err)
 err:
 	if (PQstatus(c) == CONNECTION_OK)
 		PQclear(PQexec(c, "ROLLBACK"));
+	/* Creating or migrating needs the owner of the schema, the
+	 * gateways' role may not (README "High availability"). */
+	if (err != NULL && err->code == DB_ERR_SQL &&
+	    found < PG_SCHEMA_LATEST) {
+		snprintf(m, sizeof(m), "%s", err->msg);
+		if (found >= 0)
+			gw_err_set(err, err->code,
+			    "schema version %d must be migrated to %d, as the "
+			    "role that owns the schema: %s",
+			    found, PG_SCHEMA_LATEST, m);
+		else
+			gw_err_set(err, err->code,
+			    "no schema yet; it must be created as the role "
+			    "that owns the database's schema: %s",
+			    m);
+	}
 	return -1;
 }

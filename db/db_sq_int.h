@@ -166,7 +166,9 @@
 	    "WHERE id = ?1 AND lease_until > " DB_SQ_NOW " - ?2")                \
 	X(NODE_LIST,                                                             \
 	    "SELECT id, name, started_at, lease_until, version, " DB_SQ_NOW      \
-	    " FROM nodes ORDER BY id DESC")                                      \
+	    ", order_sha256, ra_sha256 FROM nodes ORDER BY id DESC")             \
+	X(NODE_MARKS,                                                            \
+	    "UPDATE nodes SET order_sha256 = ?2, ra_sha256 = ?3 WHERE id = ?1")  \
 	X(TX_ORPHANS,                                                            \
 	    "SELECT " DB_TXN_COLS ", " DB_SQ_NOW " FROM transactions "           \
 	    "WHERE state = 1 AND (owner IS NULL OR (owner <> ?1 AND (?3 "        \
@@ -310,6 +312,9 @@ int sq_node_register(struct db *db, const char *name, int lease_s,
 int sq_node_renew(struct db *db, int64_t node, int lease_s, struct gw_err *err);
 int sq_node_release(struct db *db, int64_t node, struct gw_err *err);
 int sq_node_list(struct db *db, db_node_fn *fn, void *arg, struct gw_err *err);
+int sq_node_set_marks(struct db *db, int64_t node,
+    const uint8_t order_sha256[32], const uint8_t ra_sha256[32],
+    struct gw_err *err);
 int sq_txn_claim_orphans(struct db *db, int64_t me, int margin_s, size_t max,
     db_txn_fn *fn, void *arg, struct gw_err *err);
 int sq_txn_list_owned(struct db *db, int64_t node, db_txn_fn *fn, void *arg,

@@ -128,6 +128,10 @@ node_read_fn(sqlite3_stmt *st, void *p)
 	if (db_col_strdup(st, 1, &n->name) != 0 ||
 	    db_col_strdup(st, 4, &n->version) != 0)
 		return -1;
+	if ((n->has_order = sqlite3_column_bytes(st, 6) == 32))
+		memcpy(n->order_sha256, sqlite3_column_blob(st, 6), 32);
+	if ((n->has_ra = sqlite3_column_bytes(st, 7) == 32))
+		memcpy(n->ra_sha256, sqlite3_column_blob(st, 7), 32);
 	return 0;
 }
 
@@ -148,6 +152,40 @@ sq_node_list(struct db *db, db_node_fn *fn, void *arg, struct gw_err *err)
 		if (fn(arg, (struct db_node *)(void *)(r.v + i * r.size)) != 0)
 			break;
 	db_rows_cleanup(&r);
+	return rc;
+}
+
+/* Binds a 32-byte digest, or NULL. */
+static int
+bind_sha(sqlite3_stmt *st, int i, const uint8_t *sha)
+{
+	return sha != NULL ?
+	    sqlite3_bind_blob(st, i, sha, 32, SQLITE_TRANSIENT) :
+	    sqlite3_bind_null(st, i);
+}
+
+/* db_node_set_marks(). */
+int
+sq_node_set_marks(struct db *db, int64_t node, const uint8_t order_sha256[32],
+    const uint8_t ra_sha256[32], struct gw_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	db_lock(db);
+	st = db_stmt(db, DB_ST_NODE_MARKS);
+	if (sqlite3_bind_int64(st, 1, node) != SQLITE_OK ||
+	    bind_sha(st, 2, order_sha256) != SQLITE_OK ||
+	    bind_sha(st, 3, ra_sha256) != SQLITE_OK) {
+		db_err_sql(db, err, "node marks");
+		db_stmt_done(st);
+		goto out;
+	}
+	if (db_step_done(db, st, "node marks", err) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_unlock(db);
 	return rc;
 }
 

@@ -134,6 +134,11 @@ static const char *const db_migrations[] = {
 	 "ALTER TABLE transactions ADD COLUMN taken_at INTEGER;"
 	 "CREATE INDEX transactions_owner ON transactions(owner, id) "
 	 "WHERE state = 1;"),
+	/* 12: what `scepgw check` compares across live gateways (README
+	 * "High availability"): the SHA-256 of the settings that decide an
+	 * order, and of the RA certificate (DER), per incarnation. */
+	("ALTER TABLE nodes ADD COLUMN order_sha256 BLOB;"
+	 "ALTER TABLE nodes ADD COLUMN ra_sha256 BLOB;"),
 };
 
 #define DB_SCHEMA_LATEST \
@@ -690,6 +695,7 @@ static const struct db_backend db_sq_ops = {
 	.node_renew = sq_node_renew,
 	.node_release = sq_node_release,
 	.node_list = sq_node_list,
+	.node_set_marks = sq_node_set_marks,
 	.txn_claim_orphans = sq_txn_claim_orphans,
 	.txn_list_owned = sq_txn_list_owned,
 	.copy_describe = sq_copy_describe,

@@ -459,11 +459,13 @@ cli_check(const char *conf, int nargs)
 		    db_backend_name(db), db_schema_version(db));
 	bad |=
 	    check_line(db != NULL, "database", db != NULL ? detail : err.msg);
+	if (db != NULL)
+		bad |= cli_check_server(db);
 	bad |= check_epki(cfg);
 	bad |= cli_check_intune(cfg);
 	if (db != NULL) {
 		check_licence_pools(cfg, db);
-		cli_check_nodes(db);
+		cli_check_nodes(db, cfg);
 	}
 	db_close(db);
 	config_free(cfg);

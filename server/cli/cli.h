@@ -14,12 +14,13 @@
 
 struct db;
 struct gw_err;
+struct gw_config;
 
 int cli_main(int argc, char **argv);
 int cli_init(const char *conf, int argc, char **argv);
-int cli_check(const char *conf, int nargs); /* check.c */
-void cli_check_nodes(struct db *db);	    /* nodes.c */
-struct gw_config;
+int cli_check(const char *conf, int nargs);			  /* check.c */
+void cli_check_nodes(struct db *db, const struct gw_config *cfg); /* nodes.c */
+int cli_check_server(struct db *db);		   /* check_db.c */
 int cli_check_intune(const struct gw_config *cfg); /* check_intune.c */
 int cli_cert_list(struct db *db, struct gw_err *err);
 int cli_user(const char *conf, int argc, char **argv);

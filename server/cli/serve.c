@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "cli.h"
 #include "config.h"
@@ -412,12 +413,22 @@ serve_lease(struct gw_ctx *ctx, const struct gw_config *cfg)
 {
 	struct db_lease_opts o;
 	struct gw_err err;
-	uint8_t sha[32];
+	uint8_t sha[32], ra_sha[32];
+	unsigned ra_len = 0;
 	char host[256];
 
 	memset(&o, 0, sizeof(o));
 	if (serve_conf_sha256(cfg->path, sha))
 		o.cfg_sha256 = sha;
+	/* What `scepgw check` compares across the live gateways (README
+	 * "High availability"): the settings that decide an order, and the
+	 * RA certificate devices encrypt to. */
+	if (cfg->has_order_sha256)
+		o.order_sha256 = cfg->order_sha256;
+	if (X509_digest(scep_ra_get0_cert(ctx->ra), EVP_sha256(), ra_sha,
+		&ra_len) == 1 &&
+	    ra_len == sizeof(ra_sha))
+		o.ra_sha256 = ra_sha;
 	o.name = cfg->cluster_node_name;
 	if (o.name == NULL || o.name[0] == '\0') {
 		if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')

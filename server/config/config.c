@@ -37,6 +37,7 @@ struct cfg_parse {
 	int read_errno; /* non-zero after a read error */
 	int errors;
 	int seen[CFG_KEYS_N]; /* line a key was set on, or 0 */
+	struct cfg_digest digest;
 };
 
 /* Reports "PATH:LINE: [section] key "name": reason" and counts it. */
@@ -294,6 +295,7 @@ cfg_handler(void *user, const char *section, const char *name,
 	size_t i;
 	long day;
 
+	cfg_digest_add(&p->digest, section, name, value);
 	if (strncmp(section, "profile ", 8) == 0) {
 		if (config_profile_key(p->c, section + 8, name, value,
 			p->lineno, reason, sizeof(reason)) != 0)
@@ -538,12 +540,15 @@ config_load(struct gw_config **out, const char *path, FILE *errf)
 	}
 	if (p.errors != 0)
 		goto out;
+	p.c->has_order_sha256 =
+	    cfg_digest_final(&p.digest, p.c->order_sha256) == 0;
 	*out = p.c;
 	p.c = NULL;
 	rc = 0;
 out:
 	if (p.f != NULL)
 		fclose(p.f);
+	(void)cfg_digest_final(&p.digest, NULL); /* frees what is left */
 	free(p.line);
 	config_free(p.c);
 	return rc;

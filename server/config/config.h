@@ -112,6 +112,9 @@ struct gw_config {
 	 */
 	struct gw_licence_pool *pools;
 	size_t npools;
+	/* SHA-256 of the settings that decide an order (digest.c) */
+	uint8_t order_sha256[32];
+	bool has_order_sha256;
 };
 
 /*

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum cfg_type {
 	CFG_STRING,
@@ -56,5 +57,16 @@ extern const struct cfg_word cfg_level_words[4];
 
 const struct cfg_key *cfg_key_find(const char *section, const char *name);
 bool cfg_section_known(const char *section);
+
+/* The settings that decide an order, as read (digest.c). */
+struct cfg_digest {
+	char **v; /* "section\nname\nvalue" */
+	size_t n;
+	size_t cap;
+	bool oom;
+};
+void cfg_digest_add(struct cfg_digest *d, const char *section,
+    const char *name, const char *value);
+int cfg_digest_final(struct cfg_digest *d, uint8_t out[32]);
 
 #endif

@@ -11,6 +11,8 @@
 #	. "$GW_SRC/tests/lib/pg.sh"
 #	gw_pg_start	# sets GW_PG_URL and GW_PG_PASSWORD (role scepgw)
 #	gw_pg_sql "SELECT ..."	# as the superuser
+#	gw_pg_standby_start	# a synchronous standby; sets GW_PG_HA_URL
+#	gw_pg_stop_hard; gw_pg_promote	# a failover
 #
 # which skips the case (exit 77, the missing program named) when
 # PostgreSQL is not installed, and stops the cluster when the case exits.
@@ -134,6 +136,76 @@ gw_pg_start() {
 	gw_pg__role "$GW_PG_DIR" || gw_fail "could not make the scepgw role"
 	GW_PG_URL="postgresql://scepgw@/scepgw?host=$GW_PG_DIR&port=5432"
 	export GW_PG_URL GW_PG_PASSWORD
+}
+
+# psql as the superuser on the cluster in folder $1 (the case's primary:
+# $GW_PG_DIR, its standby: $GW_PG2_DIR), database scepgw.
+gw_pg_sql_at() {
+	local bin
+	bin=$(gw_pg_bindir)
+	gw_pg__as "$bin/psql" -X -q -A -t -v ON_ERROR_STOP=1 \
+	    -h "$1" -p 5432 -U postgres -d scepgw -c "$2"
+}
+
+# A synchronous streaming standby of the case's cluster (README "High
+# availability"), after gw_pg_start: pg_basebackup -R into $T/pg2, its
+# own Unix socket there, named r1 in synchronous_standby_names on the
+# primary; returns once pg_stat_replication shows r1 in state sync. Sets
+# GW_PG2_DIR and GW_PG_HA_URL: both hosts (per-host ports) with
+# target_session_attrs=read-write, so that libpq connects to whichever
+# of the two takes writes. Stopped when the case exits.
+gw_pg_standby_start() {
+	local bin d=$T/pg2 i state=
+	bin=$(gw_pg_bindir)
+	[ -x "$bin/pg_basebackup" ] || gw_skip "pg_basebackup is not installed (package postgresql)"
+	GW_PG2_DIR=$d
+	GW__CLEANUP_HOOKS+=("gw_pg__down $d")
+	mkdir -p "$d"
+	chmod 700 "$d"
+	[ "$(id -u)" = 0 ] && chown postgres: "$d"
+	# Replication connections match no "all" line: let postgres in.
+	printf 'local replication postgres trust\n' >>"$GW_PG_DIR/data/pg_hba.conf"
+	gw_pg_sql "SELECT pg_reload_conf()" >/dev/null
+	gw_pg__as "$bin/pg_basebackup" -h "$GW_PG_DIR" -p 5432 -U postgres \
+	    -D "$d/data" -R -X stream -c fast >"$d/basebackup.log" 2>&1 || {
+		cat "$d/basebackup.log" >&2
+		gw_fail "pg_basebackup failed"
+	}
+	# The name the primary's synchronous_standby_names lists.
+	printf "primary_conninfo = 'host=%s port=5432 user=postgres application_name=r1'\n" \
+	    "$GW_PG_DIR" | gw_pg__as tee -a "$d/data/postgresql.auto.conf" >/dev/null
+	gw_pg__as "$bin/pg_ctl" -D "$d/data" -l "$d/server.log" -w -t 60 \
+	    -o "-k $d -c listen_addresses='' -c port=5432 -c fsync=off -c full_page_writes=off -c max_connections=300" \
+	    start >"$d/pg_ctl.log" 2>&1 || {
+		cat "$d/pg_ctl.log" "$d/server.log" >&2
+		gw_fail "the standby did not start"
+	}
+	gw_pg_sql "ALTER SYSTEM SET synchronous_standby_names = 'r1'" >/dev/null
+	gw_pg_sql "SELECT pg_reload_conf()" >/dev/null
+	for ((i = 0; i < 300; i++)); do
+		state=$(gw_pg_sql "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'r1'")
+		[ "$state" = sync ] && break
+		sleep 0.1
+	done
+	[ "$state" = sync ] || {
+		cat "$d/server.log" >&2
+		gw_fail "the standby is not synchronous (state '$state')"
+	}
+	GW_PG_HA_URL="postgresql://scepgw@/scepgw?host=$GW_PG_DIR,$d&port=5432,5432&target_session_attrs=read-write"
+	export GW_PG2_DIR GW_PG_HA_URL
+}
+
+# The primary stopped hard (a crash: no shutdown checkpoint, clients cut).
+gw_pg_stop_hard() {
+	gw_pg__as "$(gw_pg_bindir)/pg_ctl" -D "$GW_PG_DIR/data" -m immediate \
+	    -w stop >/dev/null
+}
+
+# Promotes the standby to primary, as Patroni would (returns once it
+# takes writes).
+gw_pg_promote() {
+	gw_pg__as "$(gw_pg_bindir)/pg_ctl" -D "$GW_PG2_DIR/data" -w promote \
+	    >/dev/null
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

@@ -360,6 +360,56 @@ test_epki_advice_9200(void **state)
 	assert_non_null(strstr(a, "[epki] username"));
 }
 
+/*
+ * The digest each gateway records of the settings that decide an order
+ * (README "High availability"): every [epki] and [profile NAME] key but
+ * the paths of files; the order of the file and the other sections do
+ * not count.
+ */
+static void
+test_order_digest(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t first[32];
+
+	assert_int_equal(load_text(fx,
+			     "[cluster]\nnode_name = gw-a\n"
+			     "[profile kiosk]\nyears = 2\nproduct_code = P2\n",
+			     true),
+	    0);
+	assert_true(fx->c->has_order_sha256);
+	memcpy(first, fx->c->order_sha256, 32);
+	/* Keys and sections in another order, another node name, other
+	 * paths of files (the password's, the RA's, the database's). */
+	assert_int_equal(load_text(fx,
+			     "[profile kiosk]\nproduct_code = P2\nyears = 2\n"
+			     "[epki]\nprofile_id = MP201604143456\n"
+			     "password_file = other/epki.pw\n"
+			     "username = PAR12345_UserID\n"
+			     "url = https://epki.example/GasOrderService\n"
+			     "[ra]\ncert = /x/ra.pem\nkey = /x/ra.key\n"
+			     "ca_chain = /x/chain.pem\n"
+			     "[db]\npath = other.db\n"
+			     "[cluster]\nnode_name = gw-b\n",
+			     false),
+	    0);
+	assert_true(fx->c->has_order_sha256);
+	assert_memory_equal(fx->c->order_sha256, first, 32);
+	/* A profile's value differs: another digest. */
+	assert_int_equal(load_text(fx,
+			     "[profile kiosk]\nyears = 2\nproduct_code = P3\n",
+			     true),
+	    0);
+	assert_memory_not_equal(fx->c->order_sha256, first, 32);
+	/* So does an [epki] value. */
+	assert_int_equal(load_text(fx,
+			     "[profile kiosk]\nyears = 2\nproduct_code = P2\n"
+			     "[epki]\nyears = 3\n",
+			     true),
+	    0);
+	assert_memory_not_equal(fx->c->order_sha256, first, 32);
+}
+
 int
 main(void)
 {
@@ -381,6 +431,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_write_from_struct,
 		    cfg_setup, cfg_teardown),
 		cmocka_unit_test(test_epki_advice_9200),
+		cmocka_unit_test_setup_teardown(test_order_digest, cfg_setup,
+		    cfg_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

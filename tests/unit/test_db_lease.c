@@ -600,6 +600,94 @@ test_lease_late_beat(void **state)
 	assert_null(l);
 }
 
+/* Marks of the incarnations, newest first (at most 4). */
+struct marks_seen {
+	int n;
+	struct db_node m[4];
+};
+
+static int
+marks_seen(void *arg, const struct db_node *n)
+{
+	struct marks_seen *s = arg;
+
+	if (s->n < 4) {
+		s->m[s->n] = *n;
+		s->m[s->n].name = NULL; /* owned by the list */
+		s->m[s->n].version = NULL;
+	}
+	s->n++;
+	return 0;
+}
+
+/*
+ * What `scepgw check` compares (README "High availability"): each
+ * incarnation keeps the marks it records, either may be absent, a second
+ * recording replaces the first; the lease records its options' marks at
+ * every registration, a re-registration included.
+ */
+static void
+test_node_marks(void **state)
+{
+	struct fx *fx = *state;
+	struct db_lease_opts o;
+	struct db_lease *l = NULL;
+	struct marks_seen s;
+	struct gw_err err;
+	uint8_t x[32], y[32], z[32];
+	int64_t a, b, c, first;
+
+	memset(x, 0x11, sizeof(x));
+	memset(y, 0x22, sizeof(y));
+	memset(z, 0x33, sizeof(z));
+	a = reg(fx->db, "gw-a", 60);
+	b = reg(fx->db, "gw-b", 60);
+	c = reg(fx->db, "gw-c", 60);
+	assert_int_equal(db_node_set_marks(fx->db, a, z, z, &err), 0);
+	assert_int_equal(db_node_set_marks(fx->db, a, x, y, &err), 0);
+	assert_int_equal(db_node_set_marks(fx->db, b, x, NULL, &err), 0);
+	assert_int_equal(db_node_set_marks(fx->db, 0, x, y, &err), -1);
+	assert_int_equal(err.code, DB_ERR_ARG);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(db_node_list(fx->db, marks_seen, &s, &err), 0);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.m[0].id, c); /* never marked */
+	assert_false(s.m[0].has_order);
+	assert_false(s.m[0].has_ra);
+	assert_int_equal(s.m[1].id, b);
+	assert_true(s.m[1].has_order);
+	assert_memory_equal(s.m[1].order_sha256, x, 32);
+	assert_false(s.m[1].has_ra);
+	assert_int_equal(s.m[2].id, a);
+	assert_true(s.m[2].has_order && s.m[2].has_ra);
+	assert_memory_equal(s.m[2].order_sha256, x, 32);
+	assert_memory_equal(s.m[2].ra_sha256, y, 32);
+
+	memset(&o, 0, sizeof(o));
+	o.name = "gw-d";
+	o.lease_s = 45;
+	o.call_s = 30;
+	o.margin_s = 5;
+	o.order_sha256 = z;
+	o.ra_sha256 = y;
+	assert_int_equal(db_lease_start(&l, fx->db, &o, &err), 0);
+	first = db_lease_node(l);
+	/* Lost behind its back: the new incarnation is marked too. */
+	assert_int_equal(db_node_release(fx->db, first, &err), 0);
+	assert_int_equal(db_lease_tick(l), 1);
+	assert_true(db_lease_node(l) > first);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(db_node_list(fx->db, marks_seen, &s, &err), 0);
+	assert_int_equal(s.m[0].id, db_lease_node(l));
+	assert_int_equal(s.m[1].id, first);
+	for (int i = 0; i < 2; i++) {
+		assert_true(s.m[i].has_order && s.m[i].has_ra);
+		assert_memory_equal(s.m[i].order_sha256, z, 32);
+		assert_memory_equal(s.m[i].ra_sha256, y, 32);
+	}
+	db_lease_stop(l, true);
+}
+
 int
 main(void)
 {
@@ -621,6 +709,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_lease_beats, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_lease_late_beat, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_node_marks, setup,
 		    teardown),
 	};
 
