@@ -99,6 +99,7 @@ struct db_open_opts {
 	const char *url;      /* postgresql: libpq URI or conninfo */
 	const char *password; /* postgresql: or NULL (the URL's, .pgpass) */
 	const char *app_name; /* postgresql: application_name's tail */
+	int timeout_s;	      /* postgresql: [db] timeout_seconds; 0: default */
 };
 
 /*

@@ -287,7 +287,7 @@ pg_migrate(PGconn *c, int *version, struct gw_err *err)
 		"schema", err) != 0)
 		goto err;
 	if ((r = pg_exec(c, "SELECT version FROM scepgw_schema", NULL,
-		 "schema version", err)) == NULL)
+		 "schema version", 0, err)) == NULL)
 		goto err;
 	if (PQntuples(r) > 0)
 		v = (int)pg_int(r, 0, 0);
@@ -311,7 +311,7 @@ pg_migrate(PGconn *c, int *version, struct gw_err *err)
 		memset(&p, 0, sizeof(p));
 		pp_int4(&p, v + 1);
 		if ((r = pg_exec(c, "UPDATE scepgw_schema SET version = $1", &p,
-			 "schema version", err)) == NULL)
+			 "schema version", 0, err)) == NULL)
 			goto err;
 		PQclear(r);
 	}

@@ -356,7 +356,7 @@ test_pg_multi_host(void **state)
 	    "dbname=%s target_session_attrs=read-write",
 	    host, db_name + 1);
 	gw_err_clear(&err);
-	if (db_open_url(&db, url, NULL, "test", &err) != 0)
+	if (db_open_url(&db, url, NULL, "test", 0, &err) != 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(db_schema_version(db), 1);
 	db_close(db);
