@@ -87,7 +87,7 @@ act_freeze() {
 }
 
 wake() {
-	echo "round $r: SIGCONT $1 after $((SECONDS - FROZEN_AT[$1])) s"
+	echo "${WHEN:-round $r}: SIGCONT $1 after $((SECONDS - FROZEN_AT[$1])) s"
 	kill -CONT "${CL_PID[$1]}"
 	STATE[$1]=up
 }
@@ -142,6 +142,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 # Drain: both serving, faults gone, every device to a final answer.
+WHEN=drain
 for g in a b; do
 	if [ "${STATE[$g]}" = frozen ]; then
 		# Past its lease, so that a frozen gateway's orders get taken over.
