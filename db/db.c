@@ -90,8 +90,7 @@ db_open_opts(struct db **out, const struct db_open_opts *o, struct gw_err *err)
 int
 db_open(struct db **out, const char *path, struct gw_err *err)
 {
-	const struct db_open_opts o = { "sqlite", path, NULL, NULL, NULL,
-		false };
+	const struct db_open_opts o = { .backend = "sqlite", .path = path };
 
 	return db_open_opts(out, &o, err);
 }
@@ -101,14 +100,16 @@ db_open(struct db **out, const char *path, struct gw_err *err)
  * string) and migrates it, as db_open() does a file. password (or NULL:
  * the URL's, or libpq's PGPASSFILE) is never copied into err. app_name
  * names the connections in pg_stat_activity (application_name
- * "scepgw/<app_name>"; NULL: the process id).
+ * "scepgw/<app_name>"; NULL: the process id). timeout_s ([db]
+ * timeout_seconds; 0: DB_TIMEOUT_S) bounds every wait on the server:
+ * connecting, and each answer (README "PostgreSQL").
  */
 int
 db_open_url(struct db **out, const char *url, const char *password,
-    const char *app_name, struct gw_err *err)
+    const char *app_name, int timeout_s, struct gw_err *err)
 {
 	const struct db_open_opts o = { "postgresql", NULL, url, password,
-		app_name, false };
+		app_name, false, timeout_s };
 
 	return db_open_opts(out, &o, err);
 }
@@ -122,8 +123,9 @@ db_open_url(struct db **out, const char *url, const char *password,
 int
 db_open_readonly(struct db **out, const char *path, struct gw_err *err)
 {
-	const struct db_open_opts o = { "sqlite", path, NULL, NULL, NULL,
-		true };
+	const struct db_open_opts o = { .backend = "sqlite",
+		.path = path,
+		.readonly = true };
 
 	return db_open_opts(out, &o, err);
 }

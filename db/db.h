@@ -32,8 +32,10 @@ enum db_errc {
 };
 
 int db_open(struct db **out, const char *path, struct gw_err *err);
+/* [db] timeout_seconds' default (README "Configuration"). */
+#define DB_TIMEOUT_S 10
 int db_open_url(struct db **out, const char *url, const char *password,
-    const char *app_name, struct gw_err *err);
+    const char *app_name, int timeout_s, struct gw_err *err);
 const char *db_backend_name(struct db *db);
 int db_file_check(const char *path, struct gw_err *err);
 int db_serve_lock(struct db *db, struct gw_err *err);

@@ -100,6 +100,7 @@ struct db_open_opts {
 	const char *password; /* postgresql: or NULL (the URL's, .pgpass) */
 	const char *app_name; /* postgresql: application_name's tail */
 	bool readonly;	      /* sqlite: db_open_readonly() */
+	int timeout_s;	      /* postgresql: [db] timeout_seconds; 0: default */
 };
 
 /*

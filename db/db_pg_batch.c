@@ -15,7 +15,11 @@
  * stored answers EXISTS, a certificate or failure already stored answers
  * "stored already", an OrderID is simply set again. The callers hear of a
  * write only after exec_batch returns, that is after the commit covering
- * it (README "How an enrollment works").
+ * it (README "How an enrollment works"). Every wait on the server is
+ * bounded by [db] timeout_seconds + 2 s (pg_wait_result()): a silent
+ * server counts as a lost connection; and once no connection can be made
+ * at all, the rest of the batch fails at once (the database is down)
+ * instead of each write waiting out its own tries.
  */
 #include <poll.h>
 #include <stdio.h>
@@ -34,6 +38,7 @@ enum pipe_st {
 	PIPE_OK,      /* committed; every job's rc and err set */
 	PIPE_ABORTED, /* rolled back; nothing of it stored */
 	PIPE_LOST,    /* connection lost; the commit may have happened */
+	PIPE_DOWN,    /* no connection could be made; nothing sent */
 };
 
 /* Attempts at one write alone after its batch failed. */
@@ -129,18 +134,21 @@ job_send(PGconn *c, struct db_write *j, int64_t owner)
 }
 
 /* The next result of the pipeline, with the NULL that ends a statement's
- * results consumed. NULL when the connection is gone. */
+ * results consumed. NULL when the connection is gone or the server did
+ * not answer by deadline (ms, monotonic). */
 static PGresult *
-pipe_result(PGconn *c)
+pipe_result(PGconn *c, int64_t deadline)
 {
 	PGresult *r, *x;
 	int i;
 
-	if ((r = PQgetResult(c)) == NULL)
+	if (pg_wait_result(c, deadline) == 1 || (r = PQgetResult(c)) == NULL)
 		return NULL;
 	if (PQresultStatus(r) == PGRES_PIPELINE_SYNC)
 		return r;
-	for (i = 0; i < 16 && (x = PQgetResult(c)) != NULL; i++)
+	for (i = 0; i < 16 && pg_wait_result(c, deadline) != 1 &&
+	     (x = PQgetResult(c)) != NULL;
+	     i++)
 		PQclear(x);
 	return r;
 }
@@ -206,7 +214,8 @@ job_outcome(struct db_write *j, int status, bool unknown)
 
 /* Reads one job's results. 0, or -1 with why set (the pipeline failed). */
 static int
-job_read(PGconn *c, struct db_write *j, bool unknown, struct gw_err *why)
+job_read(PGconn *c, int64_t deadline, struct db_write *j, bool unknown,
+    struct gw_err *why)
 {
 	struct db_w_start *a = &j->u.start;
 	PGresult *r, *row = NULL;
@@ -216,7 +225,7 @@ job_read(PGconn *c, struct db_write *j, bool unknown, struct gw_err *why)
 		j->rc = DB_WRITE_UNDO;
 		return 0;
 	}
-	r = pipe_result(c);
+	r = pipe_result(c, deadline);
 	if (job_status(r, c, "batch write", &status, why) != 0)
 		goto out;
 	if (j->kind != DB_W_START) {
@@ -224,7 +233,7 @@ job_read(PGconn *c, struct db_write *j, bool unknown, struct gw_err *why)
 		rc = 0;
 		goto out;
 	}
-	row = pipe_result(c);
+	row = pipe_result(c, deadline);
 	if (row == NULL || PQresultStatus(row) != PGRES_TUPLES_OK) {
 		pg_err_res(row, c, "txn start", why);
 		goto out;
@@ -304,9 +313,9 @@ err:
 
 /* Reads a command's result (BEGIN, COMMIT). 0, or -1 with why set. */
 static int
-pipe_command(PGconn *c, const char *what, struct gw_err *why)
+pipe_command(PGconn *c, int64_t deadline, const char *what, struct gw_err *why)
 {
-	PGresult *r = pipe_result(c);
+	PGresult *r = pipe_result(c, deadline);
 	int rc = 0;
 
 	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -326,6 +335,9 @@ static enum pipe_st
 pipe_run(struct db *db, struct db_write *from, const struct db_write *to,
     bool unknown, struct gw_err *why)
 {
+	int wait_s = db_pg(db)->timeout_s + PG_WAIT_SLACK_S;
+	int64_t deadline;
+	struct gw_err e2;
 	struct db_write *j;
 	PGresult *r;
 	PGconn *c;
@@ -334,15 +346,16 @@ pipe_run(struct db *db, struct db_write *from, const struct db_write *to,
 
 	jobs_reset(from, to);
 	if ((c = writer_conn(db, why)) == NULL)
-		return PIPE_LOST;
+		return PIPE_DOWN;
+	deadline = pg_mono_ms() + wait_s * 1000LL;
 	if (pipe_send(c, from, to, db_node(db), why) != 0)
 		goto lost;
-	if (pipe_command(c, "BEGIN", why) != 0)
+	if (pipe_command(c, deadline, "BEGIN", why) != 0)
 		failed = true;
 	for (j = from; !failed && j != to; j = j->next)
-		if (job_read(c, j, unknown, why) != 0)
+		if (job_read(c, deadline, j, unknown, why) != 0)
 			failed = true;
-	if (!failed && pipe_command(c, "COMMIT", why) != 0)
+	if (!failed && pipe_command(c, deadline, "COMMIT", why) != 0)
 		failed = true;
 	/*
 	 * Drain up to the Sync: after a failure the statements left come as
@@ -350,6 +363,12 @@ pipe_run(struct db *db, struct db_write *from, const struct db_write *to,
 	 * a row mean nothing more will come (a lost connection).
 	 */
 	while (!synced && nulls < 3) {
+		if (pg_wait_result(c, deadline) == 1) {
+			gw_err_set(why, DB_ERR_RETRY,
+			    "batch: PostgreSQL did not answer within %d s",
+			    wait_s);
+			goto lost;
+		}
 		if ((r = PQgetResult(c)) == NULL) {
 			nulls++;
 			continue;
@@ -361,7 +380,7 @@ pipe_run(struct db *db, struct db_write *from, const struct db_write *to,
 	if (!synced || PQexitPipelineMode(c) != 1)
 		goto lost;
 	if (PQtransactionStatus(c) != PQTRANS_IDLE)
-		PQclear(PQexec(c, "ROLLBACK"));
+		PQclear(pg_exec(c, "ROLLBACK", NULL, "rollback", wait_s, &e2));
 	if (PQstatus(c) != CONNECTION_OK)
 		goto lost;
 	return failed ? PIPE_ABORTED : PIPE_OK;
@@ -374,19 +393,22 @@ lost:
 	return PIPE_LOST;
 }
 
-/* Runs one job alone until it is stored or fails for good. */
-static void
+/* Runs one job alone until it is stored or fails for good. Returns
+ * false when no connection could be made (the database is down). */
+static bool
 job_retry(struct db *db, struct db_write *j, bool unknown)
 {
 	struct gw_err why;
-	enum pipe_st st;
+	enum pipe_st st = PIPE_LOST;
 	int i;
 
 	for (i = 0; i < PG_JOB_TRIES; i++) {
 		gw_err_clear(&why);
 		st = pipe_run(db, j, j->next, unknown, &why);
 		if (st == PIPE_OK)
-			return;
+			return true;
+		if (st == PIPE_DOWN)
+			break;
 		if (st == PIPE_LOST)
 			unknown = true;
 		else if (why.code != DB_ERR_RETRY)
@@ -394,6 +416,7 @@ job_retry(struct db *db, struct db_write *j, bool unknown)
 	}
 	jobs_reset(j, j->next);
 	j->err = why;
+	return st != PIPE_DOWN;
 }
 
 /* struct db_backend's exec_batch: one pipeline, then per job if need be. */
@@ -403,12 +426,21 @@ pg_exec_batch(struct db *db, struct db_write *batch)
 	struct gw_err why;
 	struct db_write *j;
 	enum pipe_st st;
+	bool up;
 
 	pthread_mutex_lock(&db_pg(db)->wmu);
 	gw_err_clear(&why);
 	st = pipe_run(db, batch, NULL, false, &why);
-	if (st != PIPE_OK)
-		for (j = batch; j != NULL; j = j->next)
-			job_retry(db, j, st == PIPE_LOST);
+	up = st != PIPE_DOWN;
+	for (j = batch; st != PIPE_OK && j != NULL; j = j->next) {
+		if (up) {
+			up = job_retry(db, j, st == PIPE_LOST);
+			why = j->err;
+			continue;
+		}
+		/* The database is down: nothing of it was sent. */
+		jobs_reset(j, j->next);
+		j->err = why;
+	}
 	pthread_mutex_unlock(&db_pg(db)->wmu);
 }

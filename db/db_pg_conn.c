@@ -6,9 +6,13 @@
  * of a text-format result. Library code: failures go into struct gw_err,
  * never to a log, and no message carries the password.
  */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -24,10 +28,6 @@
 #define PG_INT8OID 20
 #define PG_INT4OID 23
 #define PG_TEXTOID 25
-
-/* How long one statement may run on the server before it is cancelled,
- * so that a stalled primary turns into an error, not a hung thread. */
-#define PG_STATEMENT_TIMEOUT "SET statement_timeout = '30s'"
 
 void
 pp_text(struct pg_params *p, const char *s)
@@ -156,11 +156,63 @@ pg_notice_drop(void *arg, const char *message)
 	(void)message;
 }
 
-/* Opens a new connection with pg's options; sets the statement timeout.
- * Returns it, or NULL with err set. */
+/* CLOCK_MONOTONIC in milliseconds. */
+int64_t
+pg_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Waits until PQgetResult() on c would not block, at most until
+ * deadline_ms on the monotonic clock (0: no bound). libpq itself never
+ * gives up on a server or network that went silent with the socket still
+ * open (a black hole, a frozen relay, a hung server): the server's
+ * statement_timeout cannot help when the statement never reached it, and
+ * keepalives and tcp_user_timeout see nothing wrong while the peer's
+ * kernel acknowledges. Returns 0 ready, 1 timed out (c is then busy: it
+ * must be closed, not reused), -1 the connection failed (PQgetResult()
+ * then reports it without blocking).
+ */
+int
+pg_wait_result(PGconn *c, int64_t deadline_ms)
+{
+	struct pollfd pfd;
+	int64_t left;
+	int n;
+
+	if (deadline_ms == 0)
+		return 0;
+	while (PQisBusy(c)) {
+		if ((left = deadline_ms - pg_mono_ms()) <= 0)
+			return 1;
+		pfd.fd = PQsocket(c);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (pfd.fd < 0)
+			return -1;
+		n = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (n < 0 && errno != EINTR)
+			return -1;
+		if (n > 0 && PQconsumeInput(c) != 1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Opens a new connection with pg's options (libpq's connect_timeout
+ * bounds it: T unless the URL says otherwise) and sets the server's
+ * statement_timeout to T, so that a stalled primary turns into an error,
+ * not a hung thread. Returns it, or NULL with err set.
+ */
 PGconn *
 pg_connect(struct db_pg *pg, struct gw_err *err)
 {
+	char sql[64];
 	PGresult *r;
 	PGconn *c;
 
@@ -176,10 +228,10 @@ pg_connect(struct db_pg *pg, struct gw_err *err)
 		return NULL;
 	}
 	PQsetNoticeProcessor(c, pg_notice_drop, NULL);
-	r = PQexec(c, PG_STATEMENT_TIMEOUT);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		pg_err_res(r, c, "statement_timeout", err);
-		PQclear(r);
+	snprintf(sql, sizeof(sql), "SET statement_timeout = '%ds'",
+	    pg->timeout_s);
+	if ((r = pg_exec(c, sql, NULL, "statement_timeout",
+		 pg->timeout_s + PG_WAIT_SLACK_S, err)) == NULL) {
 		PQfinish(c);
 		return NULL;
 	}
@@ -248,16 +300,36 @@ pg_conns_close(struct db_pg *pg)
 
 PGresult *
 pg_exec(PGconn *c, const char *sql, const struct pg_params *p, const char *what,
-    struct gw_err *err)
+    int wait_s, struct gw_err *err)
 {
+	int64_t deadline = wait_s > 0 ? pg_mono_ms() + wait_s * 1000LL : 0;
 	ExecStatusType s;
-	PGresult *r;
+	PGresult *r = NULL, *x;
+	int w = 0;
 
-	if (p != NULL)
-		r = PQexecParams(c, sql, p->n, p->types, p->v, p->len, p->fmt,
-		    0);
-	else
-		r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 0);
+	if ((p != NULL ? PQsendQueryParams(c, sql, p->n, p->types, p->v, p->len,
+			     p->fmt, 0) :
+			 PQsendQueryParams(c, sql, 0, NULL, NULL, NULL, NULL,
+			     0)) != 1) {
+		pg_err_res(NULL, c, what, err);
+		return NULL;
+	}
+	/* As PQexec(): the last result, but the first error wins. */
+	while ((w = pg_wait_result(c, deadline)) != 1 &&
+	    (x = PQgetResult(c)) != NULL) {
+		if (r != NULL && PQresultStatus(r) == PGRES_FATAL_ERROR)
+			PQclear(x);
+		else {
+			PQclear(r);
+			r = x;
+		}
+	}
+	if (w == 1) {
+		PQclear(r);
+		gw_err_set(err, DB_ERR_RETRY,
+		    "%s: PostgreSQL did not answer within %d s", what, wait_s);
+		return NULL;
+	}
 	s = PQresultStatus(r);
 	if (r != NULL && (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK))
 		return r;
@@ -279,14 +351,16 @@ pg_run(struct db *db, const char *sql, const struct pg_params *p,
 	PGresult *r;
 	PGconn *c;
 
+	int wait_s = db_pg(db)->timeout_s + PG_WAIT_SLACK_S;
+
 	if ((c = pg_acquire(db, err)) == NULL)
 		return NULL;
-	r = pg_exec(c, sql, p, what, err);
+	r = pg_exec(c, sql, p, what, wait_s, err);
 	if (r == NULL && retry && PQstatus(c) == CONNECTION_BAD) {
 		PQfinish(c);
 		if ((c = pg_connect(db_pg(db), err)) == NULL)
 			return NULL;
-		r = pg_exec(c, sql, p, what, err);
+		r = pg_exec(c, sql, p, what, wait_s, err);
 	}
 	pg_release(db, c);
 	return r;

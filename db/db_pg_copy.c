@@ -333,7 +333,7 @@ col_types(PGconn *c, struct db_copy_table *t, struct gw_err *err)
 	if ((r = pg_exec(c,
 		 "SELECT column_name, data_type FROM information_schema.columns "
 		 "WHERE table_schema = current_schema() AND table_name = $1",
-		 &p, t->name, err)) == NULL)
+		 &p, t->name, 0, err)) == NULL)
 		return -1;
 	for (i = 0; i < t->ncols; i++) {
 		for (row = 0; row < PQntuples(r); row++)
@@ -365,7 +365,7 @@ out:
 static int
 run(PGconn *c, const char *sql, const char *what, struct gw_err *err)
 {
-	PGresult *r = pg_exec(c, sql, NULL, what, err);
+	PGresult *r = pg_exec(c, sql, NULL, what, 0, err);
 
 	PQclear(r);
 	return r != NULL ? 0 : -1;
@@ -376,7 +376,7 @@ run(PGconn *c, const char *sql, const char *what, struct gw_err *err)
 static int
 commit(PGconn *c, struct gw_err *err)
 {
-	PGresult *r = pg_exec(c, "COMMIT", NULL, "commit", err);
+	PGresult *r = pg_exec(c, "COMMIT", NULL, "commit", 0, err);
 	int rc = 0;
 
 	if (r == NULL)
@@ -418,7 +418,7 @@ target_empty(PGconn *c, const struct db_copy_table *tabs, size_t n,
 		if (buf_printf(&sql, "%s(SELECT count(*) FROM %s)",
 			i > 0 ? ", " : "SELECT ", tabs[i].name) == -1)
 			goto oom;
-	if ((r = pg_exec(c, (const char *)sql.data, NULL, "count", err)) ==
+	if ((r = pg_exec(c, (const char *)sql.data, NULL, "count", 0, err)) ==
 	    NULL)
 		goto out;
 	for (i = 0; i < n && PQntuples(r) == 1; i++)
@@ -460,7 +460,7 @@ seq_advance(PGconn *c, const struct db_copy_table *t, int64_t *next,
 	    "SELECT setval(pg_get_serial_sequence('%s', '%s'), max(%s)) "
 	    "FROM %s HAVING max(%s) IS NOT NULL",
 	    t->name, t->key, t->key, t->name, t->key);
-	if ((r = pg_exec(c, sql, NULL, t->name, err)) == NULL)
+	if ((r = pg_exec(c, sql, NULL, t->name, 0, err)) == NULL)
 		return -1;
 	if (PQntuples(r) == 1)
 		*next = pg_int(r, 0, 0) + 1;

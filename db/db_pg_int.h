@@ -41,6 +41,8 @@ struct db_pg {
 	char *url;
 	char *password;
 	char app[64];
+	int timeout_s;	      /* [db] timeout_seconds: T */
+	char connect_s[16];   /* T as text, libpq's connect_timeout */
 	pthread_mutex_t mu;   /* the free list */
 	struct pg_conn *free; /* idle connections */
 	pthread_mutex_t wmu;  /* the writer connection */
@@ -72,14 +74,20 @@ void pp_limit(struct pg_params *p, size_t limit);
 void pp_bytea(struct pg_params *p, const uint8_t *b, size_t len);
 
 /* db_pg_conn.c: connections. */
+/* Slack over the server's statement_timeout T before the gateway stops
+ * waiting for an answer itself (a server or network that went silent). */
+#define PG_WAIT_SLACK_S 2
+int64_t pg_mono_ms(void);
+int pg_wait_result(PGconn *c, int64_t deadline_ms);
 PGconn *pg_connect(struct db_pg *pg, struct gw_err *err);
 PGconn *pg_acquire(struct db *db, struct gw_err *err);
 void pg_release(struct db *db, PGconn *c);
 void pg_conns_close(struct db_pg *pg);
-/* Runs one statement on c. Returns the result (PGRES_TUPLES_OK or
+/* Runs one statement on c, waiting at most wait_s seconds for its
+ * answer (0: no bound). Returns the result (PGRES_TUPLES_OK or
  * PGRES_COMMAND_OK; the caller PQclear()s it), or NULL with err set. */
 PGresult *pg_exec(PGconn *c, const char *sql, const struct pg_params *p,
-    const char *what, struct gw_err *err);
+    const char *what, int wait_s, struct gw_err *err);
 /* The same on a pooled connection, acquired and released here. */
 PGresult *pg_run(struct db *db, const char *sql, const struct pg_params *p,
     const char *what, bool retry, struct gw_err *err);

@@ -40,7 +40,9 @@ pg_opts_build(struct db_pg *pg, const struct db_open_opts *o)
 	if (o->app_name == NULL || o->app_name[0] == '\0')
 		snprintf(pg->app, sizeof(pg->app), "scepgw/%ld",
 		    (long)getpid());
-	pg_opt(pg, &i, "connect_timeout", "10");
+	pg->timeout_s = o->timeout_s > 0 ? o->timeout_s : DB_TIMEOUT_S;
+	snprintf(pg->connect_s, sizeof(pg->connect_s), "%d", pg->timeout_s);
+	pg_opt(pg, &i, "connect_timeout", pg->connect_s);
 	pg_opt(pg, &i, "keepalives", "1");
 	pg_opt(pg, &i, "keepalives_idle", "30");
 	pg_opt(pg, &i, "keepalives_interval", "10");
@@ -63,7 +65,7 @@ pg_primary_check(PGconn *c, struct gw_err *err)
 	PGresult *r;
 	bool standby;
 
-	if ((r = pg_exec(c, "SELECT pg_is_in_recovery()", NULL, "server",
+	if ((r = pg_exec(c, "SELECT pg_is_in_recovery()", NULL, "server", 0,
 		 err)) == NULL)
 		return -1;
 	standby = pg_bool(r, 0, 0);

@@ -294,13 +294,13 @@ pg_migrate(PGconn *c, int *version, struct gw_err *err)
 	/* Up to date: nothing to lock or create, so that a role with only
 	 * the privileges README "High availability" grants can start. */
 	if ((r = pg_exec(c, "SELECT to_regclass('scepgw_schema') IS NOT NULL",
-		 NULL, "schema", err)) == NULL)
+		 NULL, "schema", 0, err)) == NULL)
 		return -1;
 	i = pg_bool(r, 0, 0);
 	PQclear(r);
 	if (i) {
 		if ((r = pg_exec(c, "SELECT version FROM scepgw_schema", NULL,
-			 "schema version", err)) == NULL)
+			 "schema version", 0, err)) == NULL)
 			return -1;
 		v = PQntuples(r) == 1 ? (int)pg_int(r, 0, 0) : -1;
 		PQclear(r);
@@ -318,7 +318,7 @@ pg_migrate(PGconn *c, int *version, struct gw_err *err)
 		"schema", err) != 0)
 		goto err;
 	if ((r = pg_exec(c, "SELECT version FROM scepgw_schema", NULL,
-		 "schema version", err)) == NULL)
+		 "schema version", 0, err)) == NULL)
 		goto err;
 	if (PQntuples(r) > 0)
 		v = (int)pg_int(r, 0, 0);
@@ -342,7 +342,7 @@ pg_migrate(PGconn *c, int *version, struct gw_err *err)
 		memset(&p, 0, sizeof(p));
 		pp_int4(&p, v + 1);
 		if ((r = pg_exec(c, "UPDATE scepgw_schema SET version = $1", &p,
-			 "schema version", err)) == NULL)
+			 "schema version", 0, err)) == NULL)
 			goto err;
 		PQclear(r);
 	}

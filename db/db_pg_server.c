@@ -45,7 +45,7 @@ pg_server_info(struct db *db, struct db_server *s, struct gw_err *err)
 	    " (SELECT string_agg(coalesce(application_name, '?') || ' ('"
 	    "  || sync_state || ')', ', ' ORDER BY application_name)"
 	    "  FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum'))",
-	    NULL, "server", err);
+	    NULL, "server", 0, err);
 	if (r == NULL) {
 		pg_release(db, c);
 		return -1;

@@ -5,10 +5,14 @@
 # build run again under Valgrind memcheck (any leak or memory error fails).
 # After the release build, clang-tidy's analyzer checks run over the
 # sources (any finding fails). Last, a ThreadSanitizer build runs the
-# integration tests (a race report in a daemon's log fails the case). CI
-# runs exactly this (.ci/run).
+# integration tests (a race report in a daemon's log fails the case). The
+# cases labelled long (a line "# ctest-labels: long": the cluster chaos
+# cases, minutes of lease waits each) run in the release pass only, unless
+# --long (or GW_TEST_LONG=1) runs them in the sanitizer passes too; every
+# case thus runs at least once. CI runs exactly this (.ci/run).
 #
 #   deploy/test.sh                 every pass, clang-tidy and memcheck
+#   deploy/test.sh --long          the same, long cases in every pass
 #   deploy/test.sh --quick         the release pass and clang-tidy only
 #   deploy/test.sh --install-only  install deploy/packages.txt and stop
 #
@@ -20,7 +24,7 @@ ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 cd "$ROOT"
 
 usage() {
-	sed -n '2,16s/^# \{0,1\}//p' "$0"
+	sed -n '2,20s/^# \{0,1\}//p' "$0"
 }
 
 # Install the packages of deploy/packages.txt that dpkg does not have.
@@ -52,9 +56,11 @@ install_packages() {
 
 quick=0
 install_only=0
+long=${GW_TEST_LONG:-0}
 for arg in "$@"; do
 	case $arg in
 	--quick) quick=1 ;;
+	--long) long=1 ;;
 	--install-only) install_only=1 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "deploy/test.sh: unknown option $arg" >&2; usage >&2; exit 2 ;;
@@ -86,15 +92,16 @@ count_junit() {
 	done < <(grep -o '<testcase [^>]*>' "$junit")
 }
 
-# run_pass [-L LABEL] NAME BUILD_DIR cmake-arguments...: configure, build
-# and run the whole ctest suite in BUILD_DIR, or with -L only the tests
-# labelled LABEL. A failed configure or build counts as one failure.
+# run_pass [-L LABEL] [-LE LABEL] NAME BUILD_DIR cmake-arguments...:
+# configure, build and run the whole ctest suite in BUILD_DIR, or with -L
+# only the tests labelled LABEL, with -LE without those labelled LABEL. A
+# failed configure or build counts as one failure.
 run_pass() {
 	local label=() pass dir t0=$SECONDS
-	if [ "$1" = -L ]; then
-		label=(-L "^$2\$")
+	while [ "$1" = -L ] || [ "$1" = -LE ]; do
+		label+=("$1" "^$2\$")
 		shift 2
-	fi
+	done
 	pass=$1
 	dir=$2
 	shift 2
@@ -221,14 +228,17 @@ if [ "$quick" -eq 0 ]; then
 	memcheck_pass "$ROOT/build"
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-	run_pass sanitize "$ROOT/build-asan" -DCMAKE_BUILD_TYPE=Debug \
+	# The long cases ran in the release pass; here only with --long.
+	short=()
+	[ "$long" -eq 1 ] || short=(-LE long)
+	run_pass "${short[@]}" sanitize "$ROOT/build-asan" -DCMAKE_BUILD_TYPE=Debug \
 	    -DGW_SANITIZE='address;undefined'
 	# Data races, lock-order inversions: the integration cases are the
 	# ones that run scepgw and epki-sim with many threads at once. A
 	# report stops the process (exit 66) and tests/lib/harness.sh fails
 	# the case on the report in its log. About 3 minutes on 2 cores.
 	export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:exitcode=66
-	run_pass -L integration tsan "$ROOT/build-tsan" \
+	run_pass -L integration "${short[@]}" tsan "$ROOT/build-tsan" \
 	    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGW_SANITIZE=thread
 fi
 

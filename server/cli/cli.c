@@ -129,7 +129,8 @@ cli_db_open(const struct gw_config *cfg, struct db **db, struct gw_err *err)
 		gw_err_set(err, DB_ERR_ARG, "[db] password_file: %s", e.msg);
 		return -1;
 	}
-	rc = db_open_url(db, cfg->db_url, pw, NULL, err);
+	rc = db_open_url(db, cfg->db_url, pw, NULL,
+	    (int)cfg->db_timeout_seconds, err);
 	gw_secret_free(pw);
 	return rc;
 }

@@ -262,7 +262,7 @@ init_db(const struct init_opts *o, struct db **db, struct gw_err *err)
 		gw_secret_free(pw);
 		return -1;
 	}
-	rc = db_open_url(db, o->db_url, pw, NULL, err);
+	rc = db_open_url(db, o->db_url, pw, NULL, 0, err);
 	gw_secret_free(pw);
 	return rc;
 }

@@ -157,7 +157,7 @@ migrate_target(const struct migrate_opts *o)
 		fprintf(stderr, "scepgw: --db-password-file: %s\n", err.msg);
 		return NULL;
 	}
-	if (db_open_url(&dst, o->to, pw, "migrate", &err) == -1)
+	if (db_open_url(&dst, o->to, pw, "migrate", 0, &err) == -1)
 		fprintf(stderr, "scepgw: --to: %s\n", err.msg);
 	gw_secret_free(pw);
 	return dst;

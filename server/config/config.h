@@ -61,6 +61,7 @@ struct gw_config {
 	char *db_path;
 	char *db_url;
 	char *db_password_file;
+	long db_timeout_seconds; /* PostgreSQL: connect, statement (+2 s) */
 	/* [cluster] (README "How an enrollment works" 7) */
 	char *cluster_node_name;    /* NULL: the hostname */
 	long cluster_lease_seconds; /* 0: epki_timeout_seconds + 30 */

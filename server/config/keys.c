@@ -31,6 +31,8 @@ const struct cfg_key cfg_keys[] = {
 	    cluster_node_name),
 	K("db", "password_file", CFG_PATH, 0, 0, NULL, false, db_password_file),
 	K("db", "path", CFG_PATH, 0, 0, NULL, false, db_path),
+	K("db", "timeout_seconds", CFG_LONG, 2, 3600, "10", false,
+	    db_timeout_seconds),
 	K("db", "url", CFG_STRING, 0, 0, NULL, false, db_url),
 	K("enroll", "challenge_ttl_seconds", CFG_LONG, 60, 31536000, "3600",
 	    false, challenge_ttl_seconds),
@@ -159,6 +161,9 @@ const struct cfg_doc cfg_docs[] = {
 	{ "db", "url",
 	    "PostgreSQL instead: libpq URI or key=value string (README "
 	    "\"PostgreSQL\"); empty = SQLite at path" },
+	{ "db", "timeout_seconds",
+	    "PostgreSQL: the longest wait for a connection and for the "
+	    "server's answer to one statement or batch (plus 2 s)" },
 	{ "db", "password_file",
 	    "file holding the PostgreSQL password (mode 0600); empty = "
 	    "none or ~/.pgpass" },

@@ -14,6 +14,11 @@
 #	gw_pg_standby_start	# a synchronous standby; sets GW_PG_HA_URL
 #	gw_pg_stop_hard; gw_pg_promote	# a failover
 #
+# gw_pg_start --tcp also listens on 127.0.0.1, on a free port (GW_PG_PORT;
+# the socket file is then named by that port too), and lets role scepgw
+# log in there with its password: a case can put a relay between one
+# gateway and the server (tests/lib/tcp-relay.py).
+#
 # which skips the case (exit 77, the missing program named) when
 # PostgreSQL is not installed, and stops the cluster when the case exits.
 # Run as a script it is the ctest fixture of the unit tests:
@@ -59,10 +64,12 @@ gw_pg__as() {
 	fi
 }
 
-# Makes and starts a cluster in folder $1 (created, must not exist);
-# prints the superuser's connection string for database scepgw.
+# Makes and starts a cluster in folder $1 (created, must not exist),
+# with TCP on 127.0.0.1:$2 when $2 is given (else the socket only, port
+# 5432); prints the superuser's connection string for database scepgw.
 gw_pg__up() {
-	local d=$1 bin port=5432
+	local d=$1 bin port=${2:-5432} listen="''"
+	[ -z "${2:-}" ] || listen=127.0.0.1
 	bin=$(gw_pg_bindir)
 	mkdir -p "$d"
 	chmod 700 "$d"
@@ -73,7 +80,7 @@ gw_pg__up() {
 		return 1
 	}
 	gw_pg__as "$bin/pg_ctl" -D "$d/data" -l "$d/server.log" -w -t 60 \
-	    -o "-k $d -c listen_addresses='' -c port=$port -c fsync=off -c full_page_writes=off -c max_connections=300" \
+	    -o "-k $d -c listen_addresses=$listen -c port=$port -c fsync=off -c full_page_writes=off -c max_connections=300" \
 	    start >"$d/pg_ctl.log" 2>&1 || {
 		cat "$d/pg_ctl.log" "$d/server.log" >&2
 		return 1
@@ -89,18 +96,19 @@ gw_pg_sql() {
 	local bin
 	bin=$(gw_pg_bindir)
 	gw_pg__as "$bin/psql" -X -q -A -t -v ON_ERROR_STOP=1 \
-	    -h "$GW_PG_DIR" -p 5432 -U postgres -d scepgw -c "$1"
+	    -h "$GW_PG_DIR" -p "${GW_PG_PORT:-5432}" -U postgres -d scepgw -c "$1"
 }
 
 # The gateway's role: scepgw, owner of database scepgw, logging in with a
-# password (scram-sha-256) on the socket; the superuser keeps trust.
+# password (scram-sha-256) on the socket and on 127.0.0.1 (when the
+# cluster listens there); the superuser keeps trust on the socket.
 gw_pg__role() {
 	local d=$1 bin
 	bin=$(gw_pg_bindir)
 	GW_PG_PASSWORD=$(openssl rand -hex 12)
-	printf 'local all postgres trust\nlocal all all scram-sha-256\n' \
+	printf 'local all postgres trust\nlocal all all scram-sha-256\nhost all scepgw 127.0.0.1/32 scram-sha-256\n' \
 	    >"$d/data/pg_hba.conf"
-	gw_pg__as "$bin/psql" -X -q -h "$d" -p 5432 -U postgres -d scepgw \
+	gw_pg__as "$bin/psql" -X -q -h "$d" -p "${GW_PG_PORT:-5432}" -U postgres -d scepgw \
 	    -v ON_ERROR_STOP=1 \
 	    -c "CREATE ROLE scepgw LOGIN PASSWORD '$GW_PG_PASSWORD'" \
 	    -c 'ALTER DATABASE scepgw OWNER TO scepgw' \
@@ -121,10 +129,13 @@ gw_pg__down() {
 	rm -rf "$d"
 }
 
-# For a case: starts the cluster in $T/pg, sets GW_PG_URL, and stops it
-# when the case exits (after the gateways, harness.sh's cleanup hooks).
+# For a case: starts the cluster in $T/pg, sets GW_PG_URL (the socket),
+# and stops it when the case exits (after the gateways, harness.sh's
+# cleanup hooks). With --tcp it also listens on 127.0.0.1:GW_PG_PORT.
 gw_pg_start() {
 	local missing
+	GW_PG_PORT=5432
+	[ "${1:-}" != --tcp ] || GW_PG_PORT=$(gw_free_port)
 	missing=$(gw_pg_missing)
 	[ -z "$missing" ] || gw_skip "$(echo "$missing" | head -n 1) is not installed (deploy/test.sh installs it)"
 	gw_tmpdir
@@ -132,10 +143,14 @@ gw_pg_start() {
 	[ "$(id -u)" = 0 ] && chmod 711 "$T"
 	GW_PG_DIR=$T/pg
 	GW__CLEANUP_HOOKS+=("gw_pg__down $GW_PG_DIR")
-	gw_pg__up "$GW_PG_DIR" >/dev/null || gw_fail "PostgreSQL did not start"
+	if [ "$GW_PG_PORT" = 5432 ]; then
+		gw_pg__up "$GW_PG_DIR" >/dev/null
+	else
+		gw_pg__up "$GW_PG_DIR" "$GW_PG_PORT" >/dev/null
+	fi || gw_fail "PostgreSQL did not start"
 	gw_pg__role "$GW_PG_DIR" || gw_fail "could not make the scepgw role"
-	GW_PG_URL="postgresql://scepgw@/scepgw?host=$GW_PG_DIR&port=5432"
-	export GW_PG_URL GW_PG_PASSWORD
+	GW_PG_URL="postgresql://scepgw@/scepgw?host=$GW_PG_DIR&port=$GW_PG_PORT"
+	export GW_PG_URL GW_PG_PASSWORD GW_PG_PORT
 }
 
 # psql as the superuser on the cluster in folder $1 (the case's primary:

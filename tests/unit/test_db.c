@@ -88,7 +88,7 @@ test_open_bad_path(void **state)
 	/* A malformed [db] url is refused before any connection. */
 	db = (struct db *)state;
 	gw_err_clear(&err);
-	assert_int_equal(db_open_url(&db, "postgresql://[::1", NULL, NULL,
+	assert_int_equal(db_open_url(&db, "postgresql://[::1", NULL, NULL, 0,
 			     &err),
 	    -1);
 	assert_null(db);

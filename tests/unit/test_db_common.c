@@ -88,7 +88,7 @@ int
 fx_open(const struct fx *fx, struct db **db, struct gw_err *err)
 {
 	if (fx->pg)
-		return db_open_url(db, fx->url, NULL, "test", err);
+		return db_open_url(db, fx->url, NULL, "test", 0, err);
 	return db_open(db, fx->path, err);
 }
 

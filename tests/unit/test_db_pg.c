@@ -8,6 +8,7 @@
  * migrate it once.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -356,7 +357,7 @@ test_pg_multi_host(void **state)
 	    "dbname=%s target_session_attrs=read-write",
 	    host, db_name + 1);
 	gw_err_clear(&err);
-	if (db_open_url(&db, url, NULL, "test", &err) != 0)
+	if (db_open_url(&db, url, NULL, "test", 0, &err) != 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(db_schema_version(db), 2);
 	db_close(db);
@@ -492,6 +493,81 @@ test_pg_concurrent_open(void **state)
 	    1);
 }
 
+/* Backends of the handles named "silent", stopped by stop_silent(). */
+static int silent_pids[16];
+static int silent_n;
+
+/* SIGSTOPs every backend serving a handle named "silent" on fx's
+ * database: the sockets stay open, nothing answers (a hung server). */
+static void
+stop_silent(const struct fx *fx)
+{
+	char sql[256];
+	long long pid = 0;
+
+	while (silent_n < 16) {
+		snprintf(sql, sizeof(sql),
+		    "SELECT coalesce(min(pid), 0) FROM pg_stat_activity "
+		    "WHERE application_name = 'scepgw/silent' "
+		    "AND datname = current_database() AND pid > %lld",
+		    pid);
+		if ((pid = fx_pg_sql(fx, sql)) == 0)
+			break;
+		assert_int_equal(kill((pid_t)pid, SIGSTOP), 0);
+		silent_pids[silent_n++] = (int)pid;
+	}
+	assert_true(silent_n > 0);
+}
+
+static void
+cont_silent(void)
+{
+	while (silent_n > 0)
+		(void)kill((pid_t)silent_pids[--silent_n], SIGCONT);
+}
+
+/* teardown, after waking what stop_silent() froze (also on failure). */
+static int
+teardown_silent(void **state)
+{
+	cont_silent();
+	return teardown(state);
+}
+
+/*
+ * A server that stops answering with the connections still open (its
+ * backends SIGSTOPped): libpq alone would wait for ever. With [db]
+ * timeout_seconds 2 a read gives up after 2 + 2 s with DB_ERR_RETRY, and
+ * a write batch gives up on its silent writer connection, connects again
+ * and stores its write (idempotent); the timed-out connections are not
+ * reused, so the handle works again at once.
+ */
+static void
+test_pg_silent_server(void **state)
+{
+	struct fx *fx = *state;
+	struct db *db = NULL;
+	struct db_txn t;
+	struct gw_err err;
+
+	gw_err_clear(&err);
+	assert_int_equal(db_open_url(&db, fx->url, NULL, "silent", 2, &err), 0);
+	assert_int_equal(start(db, "s1", 0, NOW, &t), DB_START_OK);
+	db_txn_cleanup(&t);
+	stop_silent(fx);
+	gw_err_clear(&err);
+	assert_int_equal(db_txn_get(db, "s1", &t, &err), -1);
+	assert_int_equal(err.code, DB_ERR_RETRY);
+	assert_non_null(strstr(err.msg, "did not answer within 4 s"));
+	assert_int_equal(start(db, "s2", 0, NOW, &t), DB_START_OK);
+	db_txn_cleanup(&t);
+	assert_int_equal(db_txn_get(db, "s2", &t, &err), 0);
+	assert_int_equal(t.state, DB_TXN_ORDERING);
+	db_txn_cleanup(&t);
+	cont_silent();
+	db_close(db);
+}
+
 int
 main(void)
 {
@@ -510,6 +586,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_concurrent_open, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_pg_silent_server, setup,
+		    teardown_silent),
 	};
 
 	/* PostgreSQL only: unit/test_db_pg runs with the fixture's file. */
