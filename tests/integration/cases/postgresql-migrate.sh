@@ -153,7 +153,7 @@ pg_in newer "CREATE TABLE scepgw_schema (version integer NOT NULL);
 rc=0
 migrate --to "$(url_of newer)" --db-password-file "$T/db.password" || rc=$?
 gw_assert_eq 1 "$rc" "db migrate into a newer schema"
-gw_assert_contains "$T/migrate.out" "schema version 99; this program knows 0..1"
+gw_assert_contains "$T/migrate.out" "schema version 99; this program knows 0\.\.[0-9]+"
 gw_assert_eq "scepgw_schema" "$(tables_in newer)" "tables of the newer database"
 gw_assert_eq 99 "$(pg_in newer 'SELECT version FROM scepgw_schema')" "its version"
 
