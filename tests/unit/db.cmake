@@ -2,7 +2,8 @@
 # schema, challenges and db_txn_start() (test_db); state updates,
 # certificates and renewals (test_db_txn); races and group commit
 # (test_db_race); NDES users and admin listings (test_db_user);
-# incarnations, leases, takeover and the order gate (test_db_lease).
+# incarnations, leases, takeover and the order gate (test_db_lease);
+# Microsoft Intune's state of a transaction (test_db_intune).
 #
 # Each runs twice: on SQLite (unit/test_db...) and on PostgreSQL
 # (unit/test_db...-pg), against one throwaway cluster that the fixture
@@ -20,7 +21,7 @@ set_tests_properties(unit/pg-start PROPERTIES LABELS unit-pg TIMEOUT 120
 	FIXTURES_SETUP pg-unit)
 set_tests_properties(unit/pg-stop PROPERTIES LABELS unit-pg TIMEOUT 120
 	FIXTURES_CLEANUP pg-unit)
-foreach(_t db db_txn db_race db_user db_lease)
+foreach(_t db db_txn db_race db_user db_lease db_intune)
 	gw_unit_test(test_${_t}
 		SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_${_t}.c
 			${CMAKE_CURRENT_LIST_DIR}/test_db_common.c
