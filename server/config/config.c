@@ -523,6 +523,8 @@ config_load(struct gw_config **out, const char *path, FILE *errf)
 	}
 	cfg_required_check(&p);
 	if (p.errors == 0)
+		p.errors += config_intune_finish(p.c, errf);
+	if (p.errors == 0)
 		p.errors += config_profiles_finish(p.c, errf);
 	if (p.errors == 0)
 		p.errors += config_licences_finish(p.c, errf);

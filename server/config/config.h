@@ -12,7 +12,31 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <openssl/types.h>
+
+struct gw_err;
 struct proxy_list;
+
+/*
+ * [intune] (README "Configuration"): the client of Microsoft Intune's SCEP
+ * validation API (server/intune/). Set when tenant is: configured.
+ * Base URLs end in '/'.
+ */
+struct gw_intune_conf {
+	bool configured;	  /* the section names a tenant */
+	char *tenant;		  /* GUID or domain name */
+	char *client_id;	  /* the app registration's GUID */
+	char *client_secret_file; /* one line, mode 0600; or NULL */
+	char *client_cert;	  /* PEM, for a client assertion; or NULL */
+	char *client_key;	  /* its RSA key, mode 0600 */
+	char *authority;	  /* token URL: authority + tenant + path */
+	char *graph_url;	  /* discovery; the scope is this + .default */
+	char *intune_resource;	  /* the scope is this + /.default */
+	char *intune_app_id;	  /* Intune's first-party app ID */
+	char *api_version;	  /* api-version header of ScepActions */
+	char *ca_file;		  /* TLS trust, or NULL: system store */
+	long timeout_seconds;	  /* whole budget of one call, retries too */
+};
 
 struct gw_config {
 	char *path; /* the file this came from */
@@ -77,6 +101,8 @@ struct gw_config {
 	bool ndes_enabled;	     /* the challenge page is served */
 	unsigned ndes_login_threads; /* scrypt checks at once */
 	unsigned ndes_max_waiting;   /* logins queued for them at most */
+	/* [intune] */
+	struct gw_intune_conf intune;
 	/* [log] */
 	int log_level; /* LOG_ERR .. LOG_DEBUG */
 	/* [profile NAME] sections (profile.c); [0] is "default" */
@@ -105,6 +131,8 @@ enum gw_chal_mode {
 	GW_CHAL_ONETIME, /* one-time challenges from the database */
 	GW_CHAL_STATIC,	 /* one shared secret, usable many times */
 	GW_CHAL_BOTH,	 /* either */
+	GW_CHAL_INTUNE,	 /* Intune's own, checked by Intune (README
+			    "Configuration") */
 	GW_CHAL__MAX
 };
 
@@ -151,6 +179,13 @@ int config_epki_url_check(const char *url, bool allow_http, char *reason,
 struct epki_client_opts;
 void config_epki_opts(const struct gw_config *cfg, struct epki_client_opts *o);
 const char *config_epki_advice(int code);
+
+/* [intune] (intune.c): NULL when the section is not configured. */
+const struct gw_intune_conf *config_intune(const struct gw_config *c);
+int config_intune_finish(struct gw_config *c, FILE *errf);
+int config_intune_credential_load(const struct gw_intune_conf *ic, X509 **cert,
+    EVP_PKEY **key, struct gw_err *err);
+bool config_url_https_or_loopback(const char *url);
 
 /* Profiles (profile.c). */
 const struct gw_profile *config_profile_find(const struct gw_config *c,

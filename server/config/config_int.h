@@ -33,7 +33,7 @@ struct cfg_key {
 };
 
 /* How many keys the table has. */
-#define CFG_KEYS_N 51
+#define CFG_KEYS_N 63
 extern const struct cfg_key cfg_keys[CFG_KEYS_N];
 
 /* A key's place and comment in the written file. */

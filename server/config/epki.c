@@ -114,6 +114,23 @@ cfg_url_host(const char *rest, char *out, size_t n)
 }
 
 /*
+ * Whether url is https://HOST..., or http:// to a loopback address (a
+ * simulator on this machine): the rule of [epki] url without allow_http,
+ * which [intune]'s URLs follow too.
+ */
+bool
+config_url_https_or_loopback(const char *url)
+{
+	char host[256];
+
+	if (strncasecmp(url, "https://", 8) == 0)
+		return cfg_url_host(url + 8, host, sizeof(host)) == 0;
+	return strncasecmp(url, "http://", 7) == 0 &&
+	    cfg_url_host(url + 7, host, sizeof(host)) == 0 &&
+	    cfg_host_is_loopback(host);
+}
+
+/*
  * The [epki] url rule (README "Configuration"): https; http only to a
  * loopback address (epki-sim) or with allow_http, since plain HTTP sends
  * the API password and every order in clear. Returns 0, or -1 with the

@@ -69,6 +69,7 @@ static const char *const mode_names[GW_CHAL__MAX] = {
 	[GW_CHAL_ONETIME] = "one-time",
 	[GW_CHAL_STATIC] = "static",
 	[GW_CHAL_BOTH] = "both",
+	[GW_CHAL_INTUNE] = "intune",
 };
 
 /* The config word of a challenge mode. */
@@ -261,7 +262,8 @@ profile_value_set(const struct gw_config *c, struct gw_profile *p,
 				    (enum gw_chal_mode)i;
 				return 0;
 			}
-		snprintf(reason, rlen, "expected one-time, static or both");
+		snprintf(reason, rlen,
+		    "expected one-time, static, both or intune");
 		return -1;
 	case PROF_BOOL:
 		if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0 ||
@@ -401,6 +403,33 @@ profile_static_load(struct gw_profile *p, struct gw_err *err)
 	return 0;
 }
 
+/*
+ * challenge = intune (README "Configuration"): Intune writes the challenge
+ * and checks it, so [intune] must be configured, and neither a static
+ * secret nor identity binding (one-time challenges only) applies.
+ */
+static int
+profile_intune_check(const struct gw_config *c, const struct gw_profile *p,
+    FILE *errf)
+{
+	const char *why = NULL;
+
+	if (config_intune(c) == NULL)
+		why = "needs the [intune] section (tenant, client_id, and "
+		      "client_secret_file or client_cert + client_key)";
+	else if (p->static_challenge_file != NULL)
+		why = "takes no static_challenge_file (Intune writes and "
+		      "checks the challenge)";
+	else if (p->require_binding)
+		why = "takes no require_binding (Intune checks the request "
+		      "against its challenge)";
+	if (why == NULL)
+		return 0;
+	fprintf(errf, "%s:%d: [profile %s] challenge = intune %s\n", c->path,
+	    p->line, p->name, why);
+	return -1;
+}
+
 /* Fills one profile's defaults and checks it. Returns 0 or -1 (reported). */
 static int
 profile_finish(struct gw_config *c, struct gw_profile *p, FILE *errf)
@@ -418,6 +447,8 @@ profile_finish(struct gw_config *c, struct gw_profile *p, FILE *errf)
 	}
 	if (p->years == 0)
 		p->years = c->epki_years;
+	if (p->challenge == GW_CHAL_INTUNE)
+		return profile_intune_check(c, p, errf);
 	if (p->challenge != GW_CHAL_ONETIME &&
 	    p->static_challenge_file == NULL) {
 		fprintf(errf,

@@ -176,7 +176,7 @@ test_refused(void **state)
 		    "unknown variable \"csr.dns\"" },
 		{ "[profile x]\nyears = 4\n", "expected 1, 2 or 3" },
 		{ "[profile x]\nchallenge = sometimes\n",
-		    "expected one-time, static or both" },
+		    "expected one-time, static, both or intune" },
 		{ "[profile x]\nchallenge = both\n",
 		    "needs static_challenge_file" },
 		{ "[profile x]\nchallenge = static\n"

@@ -1,0 +1,70 @@
+/*
+ * The client of Microsoft Intune's SCEP validation API (README "Microsoft
+ * Intune"). Thread-safe. Tokens from Entra ID (client credentials), the
+ * service's URL from Microsoft Graph's discovery, the three ScepActions
+ * calls; every call runs on the client's own thread, never on the caller's.
+ */
+#ifndef GW_INTUNE_H
+#define GW_INTUNE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+struct intune;
+struct gw_intune_conf; /* from config */
+struct gw_err;
+
+int intune_new(struct intune **out, const struct gw_intune_conf *c,
+    struct gw_err *err);
+/* Waits for calls in flight; their callbacks run first. */
+void intune_free(struct intune *in);
+
+enum intune_outcome {
+	INTUNE_OK,	    /* Intune answered code "Success" */
+	INTUNE_REFUSED,	    /* Intune answered another code (code/description
+			       say which) */
+	INTUNE_UNAVAILABLE, /* no usable answer after the retries: token,
+			       discovery, transport, 5xx, bad body */
+};
+
+struct intune_result {
+	enum intune_outcome outcome;
+	long http_status;      /* last HTTP status, 0 if none */
+	char code[64];	       /* Intune's "code", or "" */
+	char description[256]; /* Intune's errorDescription, or our reason;
+				  never a secret */
+	char activity_id[64];  /* the client-request-id we sent, for the log */
+};
+
+/*
+ * Called exactly once per accepted submit, from the client's own thread,
+ * never from the submitter's.
+ */
+typedef void intune_done_fn(void *arg, const struct intune_result *r);
+
+/*
+ * txid: the SCEP transactionID verbatim; csr: the DER PKCS#10 exactly as
+ * received. Strings are copied. Return 0 (done will be called) or -1 with
+ * err set (done will not be called).
+ */
+int intune_validate_submit(struct intune *in, const char *txid,
+    const uint8_t *csr, size_t csr_len, intune_done_fn *done, void *arg,
+    struct gw_err *err);
+/* Thumbprint, serial, expiry and issuer are taken from cert. */
+int intune_success_submit(struct intune *in, const char *txid,
+    const uint8_t *csr, size_t csr_len, const X509 *cert, intune_done_fn *done,
+    void *arg, struct gw_err *err);
+int intune_failure_submit(struct intune *in, const char *txid,
+    const uint8_t *csr, size_t csr_len, long hresult, const char *description,
+    intune_done_fn *done, void *arg, struct gw_err *err);
+
+/* Blocking forms for the reconciler and the CLI (same result). */
+int intune_success_call(struct intune *in, const char *txid, const uint8_t *csr,
+    size_t csr_len, const X509 *cert, struct intune_result *out);
+int intune_failure_call(struct intune *in, const char *txid, const uint8_t *csr,
+    size_t csr_len, long hresult, const char *description,
+    struct intune_result *out);
+
+#endif
