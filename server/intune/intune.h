@@ -60,7 +60,11 @@ int intune_failure_submit(struct intune *in, const char *txid,
     const uint8_t *csr, size_t csr_len, long hresult, const char *description,
     intune_done_fn *done, void *arg, struct gw_err *err);
 
-/* Blocking forms for the reconciler and the CLI (same result). */
+/*
+ * Blocking forms for the reconciler and the CLI (same result), run on the
+ * caller's thread: out is always filled; 0 when out->outcome is INTUNE_OK,
+ * else -1.
+ */
 int intune_success_call(struct intune *in, const char *txid, const uint8_t *csr,
     size_t csr_len, const X509 *cert, struct intune_result *out);
 int intune_failure_call(struct intune *in, const char *txid, const uint8_t *csr,
