@@ -3,7 +3,8 @@
 # intune-sim and epki-sim: a device with Intune's 1.5 KB challenge enrolls,
 # Intune validated before the order and was notified of that certificate
 # before the device had it; tokens and discovery are fetched once for many
-# enrollments; a replay gets the stored answer without calling Intune or
+# enrollments (a 401 costs one new token, a moved service one new
+# discovery); a replay gets the stored answer without calling Intune or
 # GlobalSign; a CSR without a challenge fails without calling Intune; the
 # strong-mapping URI SAN is left out of the order there (refused on other
 # profiles, as is any other URI); no secret, no challenge in the log.
@@ -33,12 +34,26 @@ gw_assert_eq 1 "$(jq .tokens.graph "$T/state.json")" "Graph tokens"
 gw_assert_eq 1 "$(jq .tokens.intune "$T/state.json")" "Intune tokens"
 gw_assert_eq 1 "$(jq '.requests.discovery // 0' "$T/state.json")" "discoveries"
 
+# A 401 on validate: one new Intune token, then the call again; the
+# service moved: one new discovery.
+isim_admin fault '{"hop":"validate","mode":"401","count":1}' >/dev/null
+igw_device r1 dev-r1
+igw_enroll r1 SUCCESS
+igw_order_ok r1
+isim_admin config '{"service_path":"/moved/RACerts/StatelessScepRequestValidationService"}' >/dev/null
+igw_device r2 dev-r2
+igw_enroll r2 SUCCESS
+igw_order_ok r2
+isim_admin state >"$T/state.json"
+gw_assert_eq 2 "$(jq .tokens.intune "$T/state.json")" "Intune tokens after a 401"
+gw_assert_eq 2 "$(jq '.requests.discovery // 0' "$T/state.json")" "discoveries after the move"
+
 # A replay of the finished PKCSReq: the stored certificate, nothing new.
 cp "$T/d1.pem" "$T/d1.first.pem"
 igw_enroll d1 SUCCESS
 cmp -s "$T/d1.pem" "$T/d1.first.pem" || gw_fail "the replay got another certificate"
 gw_assert_eq "validate success" "$(igw_hops tx-d1)" "Intune calls after the replay"
-gw_assert_eq 3 "$(sim_orders)" "orders at epki-sim after the replay"
+gw_assert_eq 5 "$(sim_orders)" "orders at epki-sim after the replay"
 
 # No challenge in the CSR: FAILURE, Intune never asked.
 GW_URL=$IGW_URL enroll_expect nochal FAILURE --cn dev9 --txid tx-nochal
@@ -65,6 +80,6 @@ GW_URL=${IGW_URL%/mdm} enroll_expect d4 FAILURE --csr "$T/d4.csr" --txid tx-d4-d
 gw_assert_contains "$T/scepgw.log" \
     'txid=tx-d4-default: CSR refused: it asks for a uniformResourceIdentifier'
 
-igw_ledger 4
+igw_ledger 6
 igw_no_secrets
 gw_stop

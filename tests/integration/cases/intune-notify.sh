@@ -75,11 +75,15 @@ jq -e '[.entries[] | select(.body.transactionId == "tx-refused" and
 igw_device renew dev-slow
 igw_enroll renew SUCCESS --renew-cert "$T/slow.pem" --renew-key "$T/slow.key"
 igw_order_ok renew
+# As Apple devices send it: a PKCSReq signed by the old certificate.
+igw_device renew2 dev-slow
+igw_enroll renew2 SUCCESS --renew-cert "$T/renew.pem" --renew-key "$T/renew.key" --pkcsreq
+igw_order_ok renew2
 # Without a challenge, the old certificate alone does not renew here.
 GW_URL=$IGW_URL enroll_expect plain FAILURE --cn dev-slow --txid tx-plain \
     --renew-cert "$T/slow.pem" --renew-key "$T/slow.key"
 gw_assert_eq "" "$(igw_hops tx-plain)" "Intune calls for a renewal without challenge"
 
-igw_ledger 5
+igw_ledger 6
 igw_no_secrets
 gw_stop
