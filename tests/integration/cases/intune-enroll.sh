@@ -34,6 +34,15 @@ gw_assert_eq 1 "$(jq .tokens.graph "$T/state.json")" "Graph tokens"
 gw_assert_eq 1 "$(jq .tokens.intune "$T/state.json")" "Intune tokens"
 gw_assert_eq 1 "$(jq '.requests.discovery // 0' "$T/state.json")" "discoveries"
 
+# A UPN SAN, as Intune's {{UserPrincipalName}} puts it: Intune checked
+# it, so it is the certificate's (the default upn template on an Intune
+# profile is the CSR's).
+igw_device u1 dev-u1 '[{"type":"upn","value":"u1@contoso.com"}]' \
+    'otherName.1 = 1.3.6.1.4.1.311.20.2.3;UTF8:u1@contoso.com'
+igw_enroll u1 SUCCESS
+igw_order_ok u1
+gw_assert_contains "$T/scepgw.log" 'txid=tx-u1: ordering cn="dev-u1" upn=u1@contoso.com'
+
 # A 401 on validate: one new Intune token, then the call again; the
 # service moved: one new discovery.
 isim_admin fault '{"hop":"validate","mode":"401","count":1}' >/dev/null
@@ -53,7 +62,7 @@ cp "$T/d1.pem" "$T/d1.first.pem"
 igw_enroll d1 SUCCESS
 cmp -s "$T/d1.pem" "$T/d1.first.pem" || gw_fail "the replay got another certificate"
 gw_assert_eq "validate success" "$(igw_hops tx-d1)" "Intune calls after the replay"
-gw_assert_eq 5 "$(sim_orders)" "orders at epki-sim after the replay"
+gw_assert_eq 6 "$(sim_orders)" "orders at epki-sim after the replay"
 
 # No challenge in the CSR: FAILURE, Intune never asked.
 GW_URL=$IGW_URL enroll_expect nochal FAILURE --cn dev9 --txid tx-nochal
@@ -80,6 +89,6 @@ GW_URL=${IGW_URL%/mdm} enroll_expect d4 FAILURE --csr "$T/d4.csr" --txid tx-d4-d
 gw_assert_contains "$T/scepgw.log" \
     'txid=tx-d4-default: CSR refused: it asks for a uniformResourceIdentifier'
 
-igw_ledger 6
+igw_ledger 7
 igw_no_secrets
 gw_stop
