@@ -5,7 +5,7 @@
 # that fails (500s, a non-Success code) keeps the certificate from the
 # device (PENDING), and a later poll delivers it once the notification is
 # accepted; a notification still failing at a restart is sent by the
-# reconciler; a GlobalSign refusal after validation sends one
+# reconciler, as is one cut off by a crash; a GlobalSign refusal after validation sends one
 # failureNotification (an integer hResult, a short description) and
 # FAILURE; a renewal signed by the old certificate is a new enrollment
 # validated and notified again, and one without a challenge is refused.
@@ -57,6 +57,20 @@ igw_order_ok later
 gw_assert_contains "$T/scepgw.log" \
     'txid=tx-later: Intune successNotification \(reconciler\): accepted'
 
+# A crash while the notification is in flight (the device had PENDING):
+# the restarted gateway's reconciler sends it, once.
+isim_admin fault '{"hop":"success","mode":"hang","ms":600000,"count":1}' >/dev/null
+igw_device crash dev-crash
+igw_enroll crash PENDING
+kill -9 "$GW_PID"
+wait "$GW_PID" 2>/dev/null || true
+GW_PID=
+igw_start
+igw_wait_notified tx-crash
+igw_poll_until crash
+assert_issued crash
+igw_order_ok crash
+
 # GlobalSign refuses the order after Intune validated it: one
 # failureNotification, then FAILURE.
 curl -fsS -m 10 --data 'licences=0' "http://127.0.0.1:$SIM_PORT/sim/config" >/dev/null
@@ -84,6 +98,6 @@ GW_URL=$IGW_URL enroll_expect plain FAILURE --cn dev-slow --txid tx-plain \
     --renew-cert "$T/slow.pem" --renew-key "$T/slow.key"
 gw_assert_eq "" "$(igw_hops tx-plain)" "Intune calls for a renewal without challenge"
 
-igw_ledger 6
+igw_ledger 7
 igw_no_secrets
 gw_stop
