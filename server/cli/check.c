@@ -2,8 +2,9 @@
  * `scepgw check` verifies an instance, one line per item: the config, the
  * secret files, the RA, the database, then a live GetProfiles call that
  * proves the EPKI credentials, the API IP allow-list and the profile's
- * state and closing date, then the licence pools (README "Licences") and
- * the gateways serving the database (nodes.c).
+ * state and closing date, then Microsoft Intune when [intune] is set
+ * (check_intune.c), then the licence pools (README "Licences") and the
+ * gateways serving the database (nodes.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -459,6 +460,7 @@ cli_check(const char *conf, int nargs)
 	bad |=
 	    check_line(db != NULL, "database", db != NULL ? detail : err.msg);
 	bad |= check_epki(cfg);
+	bad |= cli_check_intune(cfg);
 	if (db != NULL) {
 		check_licence_pools(cfg, db);
 		cli_check_nodes(db);

@@ -1,7 +1,8 @@
 /*
  * The scepgw command line: cli.c dispatches; one file per command: init.c
  * holds `init`, which sets up an instance, check.c `check`, which verifies
- * one (nodes.c: check's lines on the serving gateways); cert.c
+ * one (nodes.c: check's lines on the serving gateways; check_intune.c:
+ * its lines on Microsoft Intune); cert.c
  * holds `cert list` and `cert revoke`; challenge.c `challenge`; user.c
  * `user`; mobileconfig.c `mobileconfig`; serve.c `serve`, the daemon's
  * start and stop.
@@ -18,6 +19,8 @@ int cli_main(int argc, char **argv);
 int cli_init(const char *conf, int argc, char **argv);
 int cli_check(const char *conf, int nargs); /* check.c */
 void cli_check_nodes(struct db *db);	    /* nodes.c */
+struct gw_config;
+int cli_check_intune(const struct gw_config *cfg); /* check_intune.c */
 int cli_cert_list(struct db *db, struct gw_err *err);
 int cli_user(const char *conf, int argc, char **argv);
 int cli_cert_revoke(const char *conf, int argc, char **argv);

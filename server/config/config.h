@@ -183,6 +183,7 @@ const char *config_epki_advice(int code);
 /* [intune] (intune.c): NULL when the section is not configured. */
 const struct gw_intune_conf *config_intune(const struct gw_config *c);
 int config_intune_finish(struct gw_config *c, FILE *errf);
+int config_intune_secret_read(const char *path, char **out, struct gw_err *err);
 int config_intune_credential_load(const struct gw_intune_conf *ic, X509 **cert,
     EVP_PKEY **key, struct gw_err *err);
 bool config_url_https_or_loopback(const char *url);

@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -54,6 +57,95 @@ intune_guid_ok(const char *s)
 	return true;
 }
 
+/*
+ * Reads a secret file (the client secret, the client key) into out, a
+ * secret buffer, as gw_private_read() does: no symbolic link, a regular
+ * file, mode 0600 or stricter, owned by us. Root (serve before its drop
+ * to [server] user, README "Privileges") also accepts another owner:
+ * that user opens the file again, with every check, once it runs as it.
+ */
+static int
+intune_secret_read(const char *path, struct buf *out, struct gw_err *err)
+{
+	uint8_t chunk[4096];
+	struct stat st;
+	ssize_t n;
+	int fd, rc = -1;
+
+	if (geteuid() != 0)
+		return gw_private_read(path, INTUNE_KEY_MAX, out, err);
+	buf_init(out, INTUNE_KEY_MAX);
+	buf_set_secret(out);
+	fd = open(path,
+	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1) {
+		gw_err_set(err, errno, "%s: %s", path,
+		    errno == ELOOP ? "a symbolic link; secret files are not "
+				     "followed through links, name the file "
+				     "itself" :
+				     strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		gw_err_set(err, EINVAL, "%s: not a regular file", path);
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0) {
+		gw_err_set(err, EPERM,
+		    "%s: mode %03o lets group or others read it; run chmod 600 "
+		    "%s",
+		    path, (unsigned)(st.st_mode & 0777), path);
+		goto out;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 || buf_add(out, chunk, (size_t)n) == -1) {
+			gw_err_set(err, EIO, "%s: %s", path,
+			    n == -1 ? strerror(errno) : "too large");
+			goto out;
+		}
+	}
+	if (out->data == NULL && buf_add(out, "", 0) == -1) {
+		gw_err_set(err, ENOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	gw_cleanse(chunk, sizeof(chunk));
+	close(fd);
+	if (rc != 0)
+		buf_cleanup(out);
+	return rc;
+}
+
+/*
+ * Reads [intune] client_secret_file (intune_secret_read()): one line, its
+ * end of line removed, not empty. The caller frees *out with
+ * gw_secret_free().
+ */
+int
+config_intune_secret_read(const char *path, char **out, struct gw_err *err)
+{
+	struct buf b;
+	size_t len;
+
+	*out = NULL;
+	if (intune_secret_read(path, &b, err) == -1)
+		return -1;
+	len = strnlen((char *)b.data, b.len);
+	while (len > 0 && (b.data[len - 1] == '\n' || b.data[len - 1] == '\r'))
+		len--;
+	b.data[len] = '\0';
+	if (len == 0) {
+		gw_err_set(err, EINVAL, "%s: empty", path);
+		buf_cleanup(&b);
+		return -1;
+	}
+	*out = (char *)buf_steal(&b, NULL);
+	return 0;
+}
+
 /* Refuses a passphrase prompt: the key must be unencrypted. */
 static int
 intune_pass_none(char *buf, int size, int rwflag, void *u)
@@ -67,8 +159,8 @@ intune_pass_none(char *buf, int size, int rwflag, void *u)
 
 /*
  * Loads [intune] client_cert and client_key: a PEM certificate and the
- * RSA key that matches it, the key read from a private file (owner and
- * mode checked, as every secret file). On success the caller frees *cert
+ * RSA key that matches it, the key read from a private file
+ * (intune_secret_read()). On success the caller frees *cert
  * and *key; on failure both are NULL and err says why.
  */
 int
@@ -88,7 +180,7 @@ config_intune_credential_load(const struct gw_intune_conf *ic, X509 **cert,
 	}
 	BIO_free(bio);
 	bio = NULL;
-	if (gw_private_read(ic->client_key, INTUNE_KEY_MAX, &pem, err) == -1)
+	if (intune_secret_read(ic->client_key, &pem, err) == -1)
 		goto out;
 	if ((bio = BIO_new_mem_buf(pem.data, (int)pem.len)) != NULL)
 		*key =
@@ -183,8 +275,8 @@ intune_credential_check(const struct gw_config *c, FILE *errf, int *errors)
 	}
 	if (ic->client_secret_file != NULL) {
 		gw_err_clear(&err);
-		if (gw_secret_read(ic->client_secret_file, &secret, &err) ==
-		    -1) {
+		if (config_intune_secret_read(ic->client_secret_file, &secret,
+			&err) == -1) {
 			snprintf(reason, sizeof(reason), "%s", err.msg);
 			intune_report(c, errf, errors, "client_secret_file",
 			    reason);

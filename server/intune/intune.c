@@ -182,6 +182,15 @@ intune_new(struct intune **out, const struct gw_intune_conf *c,
 	    (config_intune_credential_load(c, &in->cert, &in->key, err) != 0 ||
 		intune_assertion_prepare(in, err) != 0))
 		goto fail;
+	/* Read at every token request; refused now if it cannot be. */
+	if (c->client_secret_file != NULL) {
+		char *secret = NULL;
+
+		if (config_intune_secret_read(c->client_secret_file, &secret,
+			err) != 0)
+			goto fail;
+		gw_secret_free(secret);
+	}
 	for (i = 0; i < INTUNE_WORKERS; i++) {
 		if (pthread_create(&in->threads[i], NULL, intune_worker, in) !=
 		    0) {
@@ -340,8 +349,12 @@ intune_success_call(struct intune *in, const char *txid, const uint8_t *csr,
 {
 	struct gw_err err;
 
-	if (intune_args(in, txid, csr, csr_len, &err) != 0 || cert == NULL)
+	if (intune_args(in, txid, csr, csr_len, &err) != 0)
 		return intune_call(in, "successNotification", NULL, &err, out);
+	if (cert == NULL) {
+		gw_err_set(&err, EINVAL, "intune: no certificate to report");
+		return intune_call(in, "successNotification", NULL, &err, out);
+	}
 	return intune_call(in, "successNotification",
 	    intune_body_success(txid, csr, csr_len, cert, &err), &err, out);
 }

@@ -47,7 +47,9 @@ typedef void intune_done_fn(void *arg, const struct intune_result *r);
 /*
  * txid: the SCEP transactionID verbatim; csr: the DER PKCS#10 exactly as
  * received. Strings are copied. Return 0 (done will be called) or -1 with
- * err set (done will not be called).
+ * err set (done will not be called): bad arguments, a body that cannot
+ * be built, the client stopping, or too many calls (4096) already
+ * waiting. done must not call intune_free().
  */
 int intune_validate_submit(struct intune *in, const char *txid,
     const uint8_t *csr, size_t csr_len, intune_done_fn *done, void *arg,
@@ -70,5 +72,36 @@ int intune_success_call(struct intune *in, const char *txid, const uint8_t *csr,
 int intune_failure_call(struct intune *in, const char *txid, const uint8_t *csr,
     size_t csr_len, long hresult, const char *description,
     struct intune_result *out);
+
+/*
+ * The strings successNotification sends about cert, for the log and the
+ * database (revocation requests name a certificate by them): the SHA-1
+ * thumbprint of its DER in uppercase hex, its serial in uppercase hex,
+ * notAfter as YYYY-MM-DDThh:mm:ss.000Z, the issuer as an RFC 2253 name.
+ * Returns 0, or -1 when one does not fit or cannot be read.
+ */
+int intune_cert_facts(const X509 *cert, char thumb[41], char *serial,
+    size_t serial_len, char expiry[32], char *issuer, size_t issuer_len);
+
+/*
+ * `scepgw check` (README "Commands"): the tenant, the credential, Graph's
+ * Application.Read.All, the service discovery and Intune's
+ * scep_challenge_provider, each proved by a live request with fresh
+ * tokens (the caches are neither used nor filled), in that order; a line
+ * after a failure is skipped. Each failing line names its fix.
+ */
+#define INTUNE_PROBE_LINES 5
+enum intune_probe_state {
+	INTUNE_PROBE_OK,
+	INTUNE_PROBE_FAIL,
+	INTUNE_PROBE_SKIP
+};
+struct intune_probe_line {
+	enum intune_probe_state state;
+	const char *what;
+	char detail[512];
+};
+int intune_probe(struct intune *in,
+    struct intune_probe_line lines[INTUNE_PROBE_LINES]);
 
 #endif

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "log.h"
 #include "intune_int.h"
 #include "secure.h"
 
@@ -220,6 +221,8 @@ intune_disco_get(struct intune *in, CURL **easy, int64_t deadline_ms,
 	if (st == STEP_OK) {
 		d->uri = gw_strdup(fresh);
 		d->expires = intune_now() + INTUNE_DISCO_TTL_S;
+		log_info("intune: Graph discovery: " SCEP_PROVIDER " at %s",
+		    fresh);
 	} else {
 		d->last = *r;
 		d->last_step = st;

@@ -228,14 +228,16 @@ intune_body_failure(const char *txid, const uint8_t *csr, size_t csr_len,
 	/* Not UTF-8 (a byte from elsewhere): the generic words instead. */
 	if ((ds = json_stringn(d, intune_utf8_cut(d, 255))) == NULL)
 		ds = json_string("scepgw could not issue the certificate");
+	/* errorDescription first: set_new takes ds even when it fails. */
 	if (o != NULL &&
-	    (json_object_set_new(o, "hResult", json_integer(hresult)) != 0 ||
-		json_object_set_new(o, "errorDescription", ds) != 0 ||
+	    (json_object_set_new(o, "errorDescription", ds) != 0 ||
+		json_object_set_new(o, "hResult", json_integer(hresult)) != 0 ||
 		json_object_set_new(o, "callerInfo",
 		    json_string(INTUNE_CALLER)) != 0)) {
 		json_decref(o);
 		o = NULL;
-	}
+	} else if (o == NULL)
+		json_decref(ds);
 	return body_dump("notification", o);
 }
 

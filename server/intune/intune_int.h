@@ -126,14 +126,15 @@ enum intune_step intune_disco_fetch(struct intune *in, CURL **easy,
     const char *tok, int64_t deadline_ms, char **uri, struct intune_result *r);
 
 /* intune_scep.c: one ScepActions call with its retries. */
+enum intune_step intune_scep_post(struct intune *in, CURL **easy,
+    const char *uri, const char *tok, const char *op, const char *body,
+    int64_t deadline_ms, struct intune_result *r);
 void intune_scep_call(struct intune *in, CURL **easy, const char *op,
     const char *body, struct intune_result *r);
 
 /* intune_fmt.c */
 char *intune_b64(const uint8_t *p, size_t n, bool url);
 void intune_uuid(char out[37]);
-int intune_cert_facts(const X509 *cert, char thumb[41], char *serial,
-    size_t serial_len, char expiry[32], char *issuer, size_t issuer_len);
 size_t intune_utf8_cut(const char *s, size_t max);
 char *intune_body_validate(const char *txid, const uint8_t *csr,
     size_t csr_len);

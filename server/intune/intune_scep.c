@@ -55,12 +55,14 @@ scep_answer(const struct intune_http *h, const char *op,
 }
 
 /*
- * One attempt: discovery and token (cached), then the POST. Sets *uri and
- * *tok to what was used (malloc'd) so the caller can drop them.
+ * POSTs body to <uri>/ScepActions/<op> with the Intune token tok and reads
+ * the answer into r (r->activity_id the client-request-id sent). No cache
+ * is touched: `scepgw check` calls this with its own fresh token.
  */
-static enum intune_step
-scep_attempt(struct intune *in, CURL **easy, const char *op, const char *body,
-    int64_t deadline_ms, char **uri, char **tok, struct intune_result *r)
+enum intune_step
+intune_scep_post(struct intune *in, CURL **easy, const char *uri,
+    const char *tok, const char *op, const char *body, int64_t deadline_ms,
+    struct intune_result *r)
 {
 	char url[2048], auth[8192], rid[80], apiv[128];
 	const char *hdrs[] = { auth, rid, apiv,
@@ -69,18 +71,15 @@ scep_attempt(struct intune *in, CURL **easy, const char *op, const char *body,
 	char activity[37];
 	enum intune_step st;
 	struct intune_http h;
+	json_t *j;
+	const char *c;
 
-	if ((st = intune_disco_get(in, easy, deadline_ms, uri, r)) != STEP_OK)
-		return st;
-	if ((st = intune_token_get(in, easy, INTUNE_SCOPE_INTUNE, deadline_ms,
-		 tok, r)) != STEP_OK)
-		return st;
 	intune_uuid(activity);
-	snprintf(url, sizeof(url), "%s/ScepActions/%s", *uri, op);
+	snprintf(url, sizeof(url), "%s/ScepActions/%s", uri, op);
 	snprintf(rid, sizeof(rid), "client-request-id: %s", activity);
 	snprintf(apiv, sizeof(apiv), "api-version: %s", in->api_version);
 	if ((size_t)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-		*tok) >= sizeof(auth)) {
+		tok) >= sizeof(auth)) {
 		intune_result_set(r, INTUNE_UNAVAILABLE, 0, "",
 		    "the Intune token is too long");
 		return STEP_FAIL;
@@ -99,11 +98,9 @@ scep_attempt(struct intune *in, CURL **easy, const char *op, const char *body,
 	} else if (h.status >= 200 && h.status < 300) {
 		st = scep_answer(&h, op, r);
 	} else {
-		json_t *j =
-		    json_loadb((const char *)h.resp.data, h.resp.len, 0, NULL);
-		const char *c = json_string_value(
+		j = json_loadb((const char *)h.resp.data, h.resp.len, 0, NULL);
+		c = json_string_value(
 		    json_object_get(json_object_get(j, "error"), "code"));
-
 		intune_result_set(r, INTUNE_UNAVAILABLE, h.status,
 		    c != NULL ? c : "", "%s: HTTP %ld %s%s", op, h.status,
 		    c != NULL ? c : "",
@@ -120,6 +117,24 @@ scep_attempt(struct intune *in, CURL **easy, const char *op, const char *body,
 	gw_cleanse(auth, sizeof(auth));
 	intune_http_cleanup(&h);
 	return st;
+}
+
+/*
+ * One attempt: discovery and token (cached), then the POST. Sets *uri and
+ * *tok to what was used (malloc'd) so the caller can drop them.
+ */
+static enum intune_step
+scep_attempt(struct intune *in, CURL **easy, const char *op, const char *body,
+    int64_t deadline_ms, char **uri, char **tok, struct intune_result *r)
+{
+	enum intune_step st;
+
+	if ((st = intune_disco_get(in, easy, deadline_ms, uri, r)) != STEP_OK)
+		return st;
+	if ((st = intune_token_get(in, easy, INTUNE_SCOPE_INTUNE, deadline_ms,
+		 tok, r)) != STEP_OK)
+		return st;
+	return intune_scep_post(in, easy, *uri, *tok, op, body, deadline_ms, r);
 }
 
 /*

@@ -20,8 +20,10 @@
 #include <openssl/x509.h>
 
 #include "buf.h"
+#include "config.h"
 #include "gw_err.h"
 #include "intune_int.h"
+#include "log.h"
 #include "secure.h"
 
 #define ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -158,7 +160,8 @@ token_form(struct intune *in, enum intune_scope s, struct buf *form,
 		goto oom;
 	if (in->key == NULL) {
 		gw_err_clear(&err);
-		if (gw_secret_read(in->secret_file, &secret, &err) == -1) {
+		if (config_intune_secret_read(in->secret_file, &secret, &err) ==
+		    -1) {
 			intune_result_set(r, INTUNE_UNAVAILABLE, 0, "",
 			    "[intune] client_secret_file: %s", err.msg);
 			return -1;
@@ -202,6 +205,7 @@ token_refusal(const struct intune_http *h, enum intune_scope s, json_t *j,
 	    json_string_value(json_object_get(j, "error_description"));
 	json_t *codes = json_object_get(j, "error_codes");
 	char code[32] = "";
+	const char *dot;
 	size_t n;
 
 	if (json_is_integer(json_array_get(codes, 0)))
@@ -209,13 +213,13 @@ token_refusal(const struct intune_http *h, enum intune_scope s, json_t *j,
 		    (long long)json_integer_value(json_array_get(codes, 0)));
 	if (d == NULL)
 		d = "";
+	/* The first sentence: "AADSTSn: what.", without trace IDs. */
 	n = strcspn(d, "\r\n");
-	if (strstr(d, " Trace ID:") != NULL &&
-	    (size_t)(strstr(d, " Trace ID:") - d) < n)
-		n = (size_t)(strstr(d, " Trace ID:") - d);
+	if ((dot = strstr(d, ". ")) != NULL && (size_t)(dot - d) < n)
+		n = (size_t)(dot - d) + 1;
 	intune_result_set(r, INTUNE_UNAVAILABLE, h->status, code,
 	    "Entra ID refused the %s token (HTTP %ld %s): %.*s", scope_name[s],
-	    h->status, e != NULL ? e : "?", (int)(n > 160 ? 160 : n), d);
+	    h->status, e != NULL ? e : "?", (int)(n > 200 ? 200 : n), d);
 }
 
 /*
@@ -264,9 +268,18 @@ intune_token_fetch(struct intune *in, CURL **easy, enum intune_scope s,
 		st = h.status == 200 ? STEP_RETRY : STEP_FAIL;
 		goto out;
 	}
-	*life = json_is_integer(json_object_get(j, "expires_in")) ?
-	    (int64_t)json_integer_value(json_object_get(j, "expires_in")) :
-	    0;
+	/* A number; v1 endpoints sent it as a string. */
+	if (json_is_integer(json_object_get(j, "expires_in")))
+		*life = (int64_t)json_integer_value(
+		    json_object_get(j, "expires_in"));
+	else if (json_is_string(json_object_get(j, "expires_in")))
+		*life =
+		    strtoll(json_string_value(json_object_get(j, "expires_in")),
+			NULL, 10);
+	else
+		*life = 0;
+	if (*life < 0)
+		*life = 0;
 	if ((*tok = gw_strdup(t)) == NULL) {
 		intune_result_set(r, INTUNE_UNAVAILABLE, 0, "",
 		    "out of memory");
@@ -275,8 +288,6 @@ intune_token_fetch(struct intune *in, CURL **easy, enum intune_scope s,
 	}
 	st = STEP_OK;
 out:
-	if (j != NULL)
-		json_object_clear(j); /* no copy of a token left behind */
 	json_decref(j);
 	gw_cleanse(h.resp.data, h.resp.len);
 	intune_http_cleanup(&h);
@@ -350,6 +361,8 @@ intune_token_get(struct intune *in, CURL **easy, enum intune_scope s,
 		gw_secret_free(t->access);
 		t->access = gw_strdup(fresh);
 		t->refresh_at = intune_now() + life - refresh_margin(life);
+		log_debug("intune: new %s token, valid %lld s", scope_name[s],
+		    (long long)life);
 	} else {
 		/* Its waiters share this failure, not a stale token. */
 		gw_secret_free(t->access);

@@ -29,8 +29,8 @@
 #define CLIENT "3b9e1f2a-7c4d-4e5f-8a6b-9c0d1e2f3a4b"
 
 /* Every file a case may have written into the fixture's folder. */
-static const char *const files[] = { "secret", "open-secret", "empty", "c.pem",
-	"c.key", "open.key", "ec.key", "other.key", "c2.pem" };
+static const char *const files[] = { "secret", "open-secret", "empty", "link",
+	"c.pem", "c.key", "open.key", "ec.key", "other.key", "c2.pem" };
 
 static int
 setup(void **state)
@@ -196,7 +196,7 @@ static void
 test_secret_file_refused(void **state)
 {
 	struct fx *fx = *state;
-	char *want;
+	char *want, link[128], target[128];
 
 	put(fx, "open-secret", "s3cr3t-value\n", 0644);
 	assert_int_equal(load_intune(fx,
@@ -224,6 +224,30 @@ test_secret_file_refused(void **state)
 			     NULL),
 	    -1);
 	assert_non_null(strstr(fx->errs, "No such file or directory"));
+	/* A symbolic link is not followed. */
+	snprintf(link, sizeof(link), "%s/link", fx->dir);
+	snprintf(target, sizeof(target), "%s/secret", fx->dir);
+	put(fx, "secret", "s3cr3t-value\n", 0600);
+	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(load_intune(fx,
+			     "tenant = " TENANT "\nclient_id = " CLIENT "\n"
+			     "client_secret_file = link\n",
+			     NULL),
+	    -1);
+	assert_non_null(strstr(fx->errs, "link: a symbolic link"));
+	unlink(link);
+	/*
+	 * Root (serve before its drop to [server] user) accepts a file of
+	 * that user; the user checks the owner again after the drop.
+	 */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(target, 65534, 65534), 0);
+		assert_int_equal(load_intune(fx,
+				     "tenant = " TENANT "\nclient_id = " CLIENT
+				     "\nclient_secret_file = secret\n",
+				     NULL),
+		    0);
+	}
 }
 
 static void

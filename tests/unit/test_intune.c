@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -352,6 +353,66 @@ test_assertion(void **state)
 	free(csr);
 }
 
+/* The notification fields' formats, and a long description cut right. */
+static void
+test_formats(void **state)
+{
+	struct isim *s = *state;
+	char want[64], desc[400];
+	struct intune_result r;
+	const char *got;
+	struct tm tm;
+	uint8_t *csr;
+	BIGNUM *bn;
+	size_t len, i;
+	json_t *e;
+	char *hex;
+	X509 *cert;
+
+	isim_start(s, NULL);
+	isim_client(s);
+	csr = csr_sim(s, &len);
+	validate_sync(s, "txid-fmt", csr, len, &r);
+	cert = cert_for(csr, len);
+	assert_int_equal(intune_success_call(s->in, "txid-fmt", csr, len, cert,
+			     &r),
+	    0);
+	assert_non_null(e = isim_log_hop(s, "success", 0));
+	/* Serial: uppercase hex of the certificate's serial. */
+	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+	hex = BN_bn2hex(bn);
+	assert_string_equal(body_str(e, "certificateSerialNumber"), hex);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	/* Expiry: notAfter, ISO 8601 UTC with milliseconds. */
+	assert_int_equal(ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm), 1);
+	strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+	assert_string_equal(body_str(e, "certificateExpirationDateUtc"), want);
+	assert_string_equal(body_str(e, "issuingCertificateAuthority"),
+	    "O=scepgw tests,CN=Test Issuing CA");
+	json_decref(e);
+	X509_free(cert);
+	/* 130 two-byte characters: cut at 254 bytes, not inside one. */
+	for (i = 0; i < 130; i++)
+		memcpy(desc + 2 * i, "\xc3\xa9", 2);
+	desc[260] = '\0';
+	validate_sync(s, "txid-fmt2", csr, len, &r);
+	assert_int_equal(intune_failure_call(s->in, "txid-fmt2", csr, len,
+			     -2147467259L, desc, &r),
+	    0);
+	assert_non_null(e = isim_log_hop(s, "failure", 0));
+	got = body_str(e, "errorDescription");
+	assert_int_equal(strlen(got), 254);
+	assert_memory_equal(got, desc, 254);
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_object_get(e, "body"),
+				 "hResult")),
+	    -2147467259LL);
+	json_decref(e);
+	assert_int_equal(isim_violations(s), 0);
+	free(csr);
+}
+
 int
 main(void)
 {
@@ -369,6 +430,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_disco_knobs, isim_setup,
 		    isim_teardown),
 		cmocka_unit_test_setup_teardown(test_assertion, isim_setup,
+		    isim_teardown),
+		cmocka_unit_test_setup_teardown(test_formats, isim_setup,
 		    isim_teardown),
 	};
 

@@ -83,6 +83,7 @@ test_unavailable(void **state)
 	struct intune_result r;
 	uint8_t *csr;
 	size_t len;
+	long disco;
 
 	isim_start(s, NULL);
 	s->conf.timeout_seconds = 5;
@@ -114,11 +115,14 @@ test_unavailable(void **state)
 	assert_int_equal(isim_count(s, "validate"), 6 + 3);
 	isim_post(s, "/_sim/fault", "{\"mode\":\"clear\"}");
 
+	/* A reset: the service may have moved, so it is looked up again. */
+	disco = isim_count(s, "discovery");
 	isim_post(s, "/_sim/fault",
 	    "{\"hop\":\"validate\",\"mode\":\"reset\"}");
 	validate_sync(s, "txid-reset", csr, len, &r);
 	assert_int_equal(r.outcome, INTUNE_UNAVAILABLE);
 	assert_int_equal(r.http_status, 0);
+	assert_true(isim_count(s, "discovery") > disco);
 	isim_post(s, "/_sim/fault", "{\"mode\":\"clear\"}");
 
 	/* A hang: [intune] timeout_seconds (5) ends it. */
@@ -196,6 +200,17 @@ test_token_disco(void **state)
 	assert_int_equal(r.http_status, 403);
 	assert_non_null(strstr(r.description, "scep_challenge_provider"));
 	assert_int_equal(isim_count(s, "validate"), 1);
+
+	/* TLS is verified: without the sim's CA (system store), no call. */
+	isim_post(s, "/_sim/reset", "{}");
+	s->conf.ca_file = NULL;
+	isim_client(s);
+	validate_sync(s, "txid-tls", csr, len, &r);
+	assert_int_equal(r.outcome, INTUNE_UNAVAILABLE);
+	assert_int_equal(r.http_status, 0);
+	assert_non_null(strstr(r.description, "certificate"));
+	assert_int_equal(isim_count(s, "token-graph"), 0);
+	s->conf.ca_file = s->ca;
 
 	/* The single-slash scope is what the sim rejects by default. */
 	isim_post(s, "/_sim/reset", "{}");
