@@ -250,6 +250,19 @@ inote_free(struct inote *n)
 	free(n);
 }
 
+/* Logs what a successNotification told Intune of cert, as it sent it. */
+static void
+facts_log(const char *txid, const X509 *cert)
+{
+	char thumb[41], serial[80], expiry[32], issuer[256];
+
+	if (intune_cert_facts(cert, thumb, serial, sizeof(serial), expiry,
+		issuer, sizeof(issuer)) == 0)
+		log_info("txid=%s: Intune was told of thumbprint=%s serial=%s "
+			 "expiry=%s",
+		    txid, thumb, serial, expiry);
+}
+
 /* Records what Intune heard; a failed write is logged (the poll or the
  * reconciler would then notify again: Intune takes a repeat). */
 static void
@@ -279,6 +292,7 @@ success_done(void *arg, const struct intune_result *r)
 	    r);
 	if (r->outcome == INTUNE_OK) {
 		intune_record(ctx, n->txid, DB_INTUNE_NOTIFIED);
+		facts_log(n->txid, n->cert);
 		cert = n->cert;
 		n->cert = NULL;
 	} else
