@@ -472,16 +472,35 @@ struct irec {
 	void *arg;
 };
 
+/*
+ * The transactionID Intune knows t by: a failed transaction whose ID a
+ * new request took over was archived as "TXID@ROWID" (db_txn_archive()),
+ * Intune validated it as TXID.
+ */
+static void
+intune_txid(const struct db_txn *t, char *out, size_t n)
+{
+	char tail[32];
+	size_t len = strlen(t->txid), tl;
+
+	tl = (size_t)snprintf(tail, sizeof(tail), "@%lld", (long long)t->id);
+	if (len > tl && strcmp(t->txid + len - tl, tail) == 0)
+		snprintf(out, n, "%.*s", (int)(len - tl), t->txid);
+	else
+		snprintf(out, n, "%s", t->txid);
+}
+
 /* Sends one leftover notification, blocking (the reconciler's thread). */
 static void
 reconcile_note(struct gw_ctx *ctx, const struct db_txn *t)
 {
 	const unsigned char *p = t->cert_der;
 	struct intune_result r;
-	char desc[256];
+	char desc[256], txid[512];
 	X509 *x;
 
 	memset(&r, 0, sizeof(r));
+	intune_txid(t, txid, sizeof(txid));
 	if (t->state == DB_TXN_ISSUED) {
 		if ((x = d2i_X509(NULL, &p, (long)t->cert_len)) == NULL) {
 			ERR_clear_error();
@@ -490,7 +509,7 @@ reconcile_note(struct gw_ctx *ctx, const struct db_txn *t)
 			    t->txid);
 			return;
 		}
-		(void)intune_success_call(ctx->intune, t->txid, t->intune_csr,
+		(void)intune_success_call(ctx->intune, txid, t->intune_csr,
 		    t->intune_csr_len, x, &r);
 		X509_free(x);
 		result_log("", t->txid, "successNotification (reconciler)", &r);
@@ -501,7 +520,7 @@ reconcile_note(struct gw_ctx *ctx, const struct db_txn *t)
 	failure_text(desc, sizeof(desc),
 	    t->fail_text != NULL ? t->fail_text : "request failed",
 	    t->epki_code);
-	(void)intune_failure_call(ctx->intune, t->txid, t->intune_csr,
+	(void)intune_failure_call(ctx->intune, txid, t->intune_csr,
 	    t->intune_csr_len, HRESULT_EPKI_REFUSED, desc, &r);
 	result_log("", t->txid, "failureNotification (reconciler)", &r);
 	if (r.outcome != INTUNE_UNAVAILABLE)
