@@ -16,6 +16,7 @@
 #	igw_no_secrets                 no secret, no challenge in the log
 . "$GW_SRC/tests/integration/lib.sh"
 . "$GW_SRC/tests/lib/intune-sim.sh"
+IGW_INIT_ARGS=()
 
 # igw_up [epki-sim options]: intune-sim, epki-sim, `scepgw init`, the
 # [intune] section pointed at the sim, [profile mdm] challenge = intune,
@@ -25,13 +26,14 @@ igw_up() {
 	igw_start
 }
 
-# igw_setup [epki-sim options]: igw_up up to the gateway's start.
+# igw_setup [epki-sim options]: igw_up up to the gateway's start;
+# IGW_INIT_ARGS (an array) go to `scepgw init`.
 igw_setup() {
 	gw_need openssl curl jq
 	gw_tmpdir
 	isim_up
 	gw_start_sim "$@"
-	gw_init
+	gw_init "${IGW_INIT_ARGS[@]}"
 	(umask 077 && printf '%s\n' "$ISIM_SECRET" >"$T/intune.secret")
 	gw_conf_set intune tenant "$ISIM_TENANT"
 	gw_conf_set intune client_id "$ISIM_CLIENT"
