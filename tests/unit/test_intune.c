@@ -232,6 +232,16 @@ test_401(void **state)
 	assert_int_equal(r.http_status, 401);
 	assert_int_equal(isim_count(s, "validate"), 4);
 	assert_int_equal(isim_tokens(s, "intune"), 3);
+	/* 401 on discovery: one new Graph token, then the lookup. */
+	isim_post(s, "/_sim/config",
+	    "{\"service_path\":\"/Moved/StatelessScepRequestValidation"
+	    "Service\"}");
+	isim_post(s, "/_sim/fault",
+	    "{\"hop\":\"discovery\",\"mode\":\"401\",\"count\":1}");
+	validate_sync(s, "txid-401c", csr, len, &r);
+	assert_int_equal(r.outcome, INTUNE_OK);
+	assert_int_equal(isim_tokens(s, "graph"), 2);
+	assert_int_equal(isim_count(s, "discovery"), 3);
 	free(csr);
 }
 
