@@ -488,6 +488,37 @@ db_txn_set_intune(struct db *db, const char *txid, enum db_intune to,
 }
 
 /*
+ * Claims the sending of a final VALIDATED transaction's notification for
+ * this caller (README "Microsoft Intune"): several gateways share a
+ * PostgreSQL database, and a CertPoll on one must not send the
+ * notification another is sending. Taken when no claim is younger than
+ * hold_s seconds (a crashed sender's expires); db_txn_set_intune() and
+ * db_txn_unclaim_intune() end it. Returns 0 claimed, 1 not (held
+ * elsewhere, or nothing to notify), -1 on error.
+ */
+int
+db_txn_claim_intune(struct db *db, const char *txid, int64_t now, int hold_s,
+    struct gw_err *err)
+{
+	if (txid == NULL || hold_s < 0) {
+		gw_err_set(err, DB_ERR_ARG, "txn claim intune: bad arguments");
+		return -1;
+	}
+	return db->be->txn_claim_intune(db, txid, now, hold_s, err);
+}
+
+/* Ends this caller's claim (the notification failed): 0, 1 none, -1. */
+int
+db_txn_unclaim_intune(struct db *db, const char *txid, struct gw_err *err)
+{
+	if (txid == NULL) {
+		gw_err_set(err, DB_ERR_ARG, "txn unclaim intune: no txid");
+		return -1;
+	}
+	return db->be->txn_claim_intune(db, txid, 0, -1, err);
+}
+
+/*
  * Calls fn for every transaction Intune validated that is final (ISSUED
  * or FAILED) while Intune has not heard its outcome, oldest first, for
  * the reconciler; fn runs without any lock and may call

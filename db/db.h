@@ -120,17 +120,19 @@ struct db_txn {
 	bool has_key;		/* false for rows older than schema 5 */
 	char *renews; /* a renewal: the serial (hex) it renews, else NULL */
 	char *upn;    /* decided UPN sent upstream, or NULL */
-	char *licence_pool;  /* README "Licences"; NULL: [epki]'s */
-	int epki_code;	     /* FAILED by GlobalSign: its ErrorCode, else 0 */
-	char *epki_message;  /* and its ErrorMessage, or NULL */
-	int64_t owner;	     /* ORDERING: the incarnation that may order it
-				(db_node_register()); 0: none */
-	int64_t taken_at;    /* when a survivor took it over, or 0 */
-	int64_t taken_from;  /* db_txn_claim_orphans() only: the incarnation
-				it was taken from; 0: none */
-	int intune;	     /* enum db_intune */
-	uint8_t *intune_csr; /* DB_INTUNE_VALIDATED: the DER CSR Intune
-				validated, for its notification */
+	char *licence_pool;   /* README "Licences"; NULL: [epki]'s */
+	int epki_code;	      /* FAILED by GlobalSign: its ErrorCode, else 0 */
+	char *epki_message;   /* and its ErrorMessage, or NULL */
+	int64_t owner;	      /* ORDERING: the incarnation that may order it
+				 (db_node_register()); 0: none */
+	int64_t taken_at;     /* when a survivor took it over, or 0 */
+	int64_t taken_from;   /* db_txn_claim_orphans() only: the incarnation
+				 it was taken from; 0: none */
+	int intune;	      /* enum db_intune */
+	uint8_t *intune_csr;  /* DB_INTUNE_VALIDATED: the DER CSR Intune
+				 validated, for its notification */
+	int64_t intune_claim; /* when a gateway began sending its
+				 notification (db_txn_claim_intune()), or 0 */
 	size_t intune_csr_len;
 };
 void db_txn_cleanup(struct db_txn *t);
@@ -210,6 +212,9 @@ int db_txn_set_intune(struct db *db, const char *txid, enum db_intune to,
     int64_t now, struct gw_err *err);
 int db_txn_list_intune(struct db *db, db_txn_fn *fn, void *arg,
     struct gw_err *err);
+int db_txn_claim_intune(struct db *db, const char *txid, int64_t now,
+    int hold_s, struct gw_err *err);
+int db_txn_unclaim_intune(struct db *db, const char *txid, struct gw_err *err);
 
 /*
  * Incarnations of `scepgw serve` (db/README.md "Leases"): each process

@@ -383,6 +383,7 @@ pg_txn_row_read(const PGresult *r, int row, struct db_txn *t)
 	t->owner = pg_int(r, row, 22);
 	t->taken_at = pg_int(r, row, 23);
 	t->intune = (int)pg_int(r, row, 24);
+	t->intune_claim = pg_int(r, row, 26);
 	if (pg_fixed(r, row, 2, t->csr_sha256, 32) < 0)
 		return -1;
 	switch (pg_fixed(r, row, 16, t->key_sha256, 32)) {

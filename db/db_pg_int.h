@@ -26,8 +26,8 @@
 	"email, ou, csr_pem, order_id, cert_der, fail_info, fail_text, "     \
 	"profile, key_sha256, renews, upn, licence_pool, epki_code, "        \
 	"epki_message, owner, floor(extract(epoch FROM taken_at))::bigint, " \
-	"intune, intune_csr"
-#define PG_TXN_NCOLS 26
+	"intune, intune_csr, intune_claim"
+#define PG_TXN_NCOLS 27
 
 /* A pooled connection. */
 struct pg_conn {
@@ -173,6 +173,8 @@ int pg_txn_list_intune(struct db *db, db_txn_fn *fn, void *arg,
     struct gw_err *err);
 int pg_txn_set_intune(struct db *db, const char *txid, int to,
     enum db_txn_state need, int64_t now, struct gw_err *err);
+int pg_txn_claim_intune(struct db *db, const char *txid, int64_t now,
+    int hold_s, struct gw_err *err);
 int pg_txn_archive(struct db *db, const char *txid, int64_t id,
     struct gw_err *err);
 int pg_cert_set_revoked(struct db *db, const char *serial_hex, int64_t when,

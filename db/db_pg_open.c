@@ -188,6 +188,7 @@ static const struct db_backend db_pg_ops = {
 	.txn_list_unfinished = pg_txn_list_unfinished,
 	.txn_list_intune = pg_txn_list_intune,
 	.txn_set_intune = pg_txn_set_intune,
+	.txn_claim_intune = pg_txn_claim_intune,
 	.cert_list = pg_cert_list,
 	.cert_find = pg_cert_find,
 	.user_list = pg_user_list,

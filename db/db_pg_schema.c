@@ -239,8 +239,9 @@ static const char *const pg_migration_1[] = {
 
 /*
  * 2: Microsoft Intune (README "Microsoft Intune"), as SQLite's migration
- * 11: what Intune has heard of a transaction (db.h enum db_intune) and
- * the DER CSR it validated, kept until the notification is recorded; a
+ * 11: what Intune has heard of a transaction (db.h enum db_intune), the
+ * DER CSR it validated, kept until the notification is recorded, and
+ * when a gateway began sending it (db_txn_claim_intune()); a
  * scepgw_txn_start() that records both (the 15-argument one is kept: a
  * gateway of the previous version may still call it).
  */
@@ -248,6 +249,7 @@ static const char *const pg_migration_2[] = {
 	"ALTER TABLE transactions ADD COLUMN intune smallint NOT NULL"
 	" DEFAULT 0;"
 	"ALTER TABLE transactions ADD COLUMN intune_csr bytea;"
+	"ALTER TABLE transactions ADD COLUMN intune_claim bigint;"
 	"CREATE INDEX transactions_intune ON transactions (id)"
 	" WHERE intune = 1 AND state <> 1;",
 	"CREATE FUNCTION scepgw_txn_start(p_txid text, p_csr bytea,"

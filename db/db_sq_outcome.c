@@ -306,3 +306,37 @@ sq_txn_set_intune(struct db *db, const char *txid, int to,
 	db_unlock(db);
 	return rc;
 }
+
+/* db_txn_claim_intune() (hold_s >= 0) and db_txn_unclaim_intune() (-1):
+ * 0 changed, 1 no such row, -1. */
+int
+sq_txn_claim_intune(struct db *db, const char *txid, int64_t now, int hold_s,
+    struct gw_err *err)
+{
+	sqlite3_stmt *st;
+	int b, rc;
+
+	db_lock(db);
+	if (hold_s >= 0) {
+		st = db_stmt(db, DB_ST_TX_CLAIM_INTUNE);
+		b = db_bind_text(st, 1, txid);
+		if (b == SQLITE_OK)
+			b = sqlite3_bind_int64(st, 2, now);
+		if (b == SQLITE_OK)
+			b = sqlite3_bind_int(st, 3, hold_s);
+	} else {
+		st = db_stmt(db, DB_ST_TX_UNCLAIM_INTUNE);
+		b = db_bind_text(st, 1, txid);
+	}
+	if (b != SQLITE_OK) {
+		db_err_sql(db, err, "txn claim intune");
+		db_stmt_done(st);
+		db_unlock(db);
+		return -1;
+	}
+	rc = db_step_done(db, st, "txn claim intune", err);
+	if (rc == 0 && sqlite3_changes(db_sq(db)->h) == 0)
+		rc = 1;
+	db_unlock(db);
+	return rc;
+}

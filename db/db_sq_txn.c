@@ -55,6 +55,7 @@ db_txn_row_read(sqlite3_stmt *st, struct db_txn *t)
 	    db_col_blobdup(st, 25, &t->intune_csr, &t->intune_csr_len) != 0)
 		return -1;
 	t->intune = sqlite3_column_int(st, 24);
+	t->intune_claim = sqlite3_column_int64(st, 26);
 	t->epki_code = sqlite3_column_int(st, 20);
 	t->owner = sqlite3_column_int64(st, 22);
 	t->taken_at = sqlite3_column_int64(st, 23);

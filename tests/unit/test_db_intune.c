@@ -2,8 +2,8 @@
  * Unit tests for db/: Microsoft Intune's part of a transaction (README
  * "Microsoft Intune", db.h enum db_intune): a transaction started as
  * validated keeps the DER CSR Intune saw through ISSUED or FAILED, is
- * listed for the reconciler until its notification is recorded, and a
- * notification is recorded once.
+ * listed for the reconciler until its notification is recorded, a
+ * notification is recorded once, and one gateway at a time sends it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -182,6 +182,56 @@ test_intune_notify_once(void **state)
 	db_txn_cleanup(&t);
 }
 
+/* One sender at a time, across handles (gateways sharing PostgreSQL): a
+ * claim holds for hold_s, ends with the notification or the release. */
+static void
+test_intune_claim(void **state)
+{
+	static const uint8_t der[] = { 0x30, 0x03, 0x02, 0x01, 0x09 };
+	struct fx *fx = *state;
+	struct db *other = NULL;
+	struct gw_err err;
+	struct db_txn t;
+
+	assert_int_equal(start_intune(fx->db, "tx-c", true, &t), DB_START_OK);
+	db_txn_cleanup(&t);
+	/* Not while the order is open. */
+	assert_int_equal(db_txn_claim_intune(fx->db, "tx-c", NOW, 40, &err), 1);
+	assert_int_equal(db_txn_set_issued(fx->db, "tx-c", "ORD-C", der,
+			     sizeof(der), "0C", NOW + 86400, "CN=device-1",
+			     NOW + 1, &err),
+	    0);
+	assert_int_equal(fx_open(fx, &other, &err), 0);
+	assert_int_equal(db_txn_claim_intune(fx->db, "tx-c", NOW + 2, 40, &err),
+	    0);
+	assert_int_equal(db_txn_get(other, "tx-c", &t, &err), 0);
+	assert_int_equal(t.intune_claim, NOW + 2);
+	db_txn_cleanup(&t);
+	/* Held: the other gateway waits; expired: it takes over. */
+	assert_int_equal(db_txn_claim_intune(other, "tx-c", NOW + 41, 40, &err),
+	    1);
+	assert_int_equal(db_txn_claim_intune(other, "tx-c", NOW + 42, 40, &err),
+	    0);
+	/* Released: at once. */
+	assert_int_equal(db_txn_unclaim_intune(other, "tx-c", &err), 0);
+	assert_int_equal(db_txn_unclaim_intune(other, "tx-c", &err), 1);
+	assert_int_equal(db_txn_claim_intune(fx->db, "tx-c", NOW + 43, 40,
+			     &err),
+	    0);
+	/* Notified: nothing left to claim, the claim gone. */
+	assert_int_equal(db_txn_set_intune(fx->db, "tx-c", DB_INTUNE_NOTIFIED,
+			     NOW + 44, &err),
+	    0);
+	assert_int_equal(db_txn_claim_intune(other, "tx-c", NOW + 200, 40,
+			     &err),
+	    1);
+	assert_int_equal(db_txn_get(other, "tx-c", &t, &err), 0);
+	assert_int_equal(t.intune_claim, 0);
+	db_txn_cleanup(&t);
+	assert_int_equal(db_txn_claim_intune(other, "tx-c", NOW, -1, &err), -1);
+	db_close(other);
+}
+
 /* A repeated start of a validated transactionID changes nothing. */
 static void
 test_intune_start_exists(void **state)
@@ -207,6 +257,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_intune_notify_once, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_intune_start_exists, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_intune_claim, setup,
 		    teardown),
 	};
 
