@@ -112,6 +112,41 @@ enroll_claims_free(struct enroll *e)
 	}
 }
 
+/*
+ * Claims the sending of txid's notification in the database, for every
+ * gateway sharing it (db_txn_claim_intune()); held for one Intune call
+ * and a margin, so a crashed sender's claim expires. Returns 0 claimed,
+ * 1 when another sender holds it (or nothing is left to send), -1 on a
+ * database error (logged).
+ */
+static int
+db_claim(struct gw_ctx *ctx, const char *txid)
+{
+	const struct gw_intune_conf *ic = config_intune(ctx->cfg);
+	struct gw_err err;
+	int rc;
+
+	rc = db_txn_claim_intune(ctx->db, txid, enroll_now(),
+	    (int)(ic != NULL ? ic->timeout_seconds : 30) + 5, &err);
+	if (rc == -1)
+		log_warnx("txid=%s: database: %s", txid, err.msg);
+	else if (rc == 1)
+		log_info("txid=%s: Intune's notification is being sent "
+			 "elsewhere",
+		    txid);
+	return rc;
+}
+
+/* Ends this sender's claim: the notification was not recorded. */
+static void
+db_unclaim(struct gw_ctx *ctx, const char *txid)
+{
+	struct gw_err err;
+
+	if (db_txn_unclaim_intune(ctx->db, txid, &err) == -1)
+		log_warnx("txid=%s: database: %s", txid, err.msg);
+}
+
 /* One more (or one less) request waiting on Intune, for enroll_drain(). */
 static void
 waiting_add(struct enroll *e, int d)
@@ -295,11 +330,13 @@ success_done(void *arg, const struct intune_result *r)
 		facts_log(n->txid, n->cert);
 		cert = n->cert;
 		n->cert = NULL;
-	} else
+	} else {
+		db_unclaim(ctx, n->txid);
 		log_warnx("txid=%s: the certificate is kept and the device "
 			  "gets PENDING until Intune accepts its "
 			  "notification",
 		    n->txid);
+	}
 	if (n->j != NULL) {
 		enroll_job_deliver(n->j,
 		    cert != NULL ? SCEP_STATUS_SUCCESS : SCEP_STATUS_PENDING, 0,
@@ -337,9 +374,13 @@ enroll_intune_success(struct enroll_job *j, X509 *cert)
 	cert = NULL;
 	if (ctx->intune == NULL)
 		gw_err_set(&err, 0, "the Intune client is not running");
+	else if (db_claim(ctx, j->txid) != 0)
+		gw_err_set(&err, 0, "not claimed");
 	else if (intune_success_submit(ctx->intune, j->txid, j->icsr,
 		     j->icsr_len, n->cert, success_done, n, &err) == 0)
 		return;
+	else
+		db_unclaim(ctx, j->txid);
 fail:
 	log_warnx("txid=%s: cannot send Intune's success notification: %s; "
 		  "the device gets PENDING, the notification is sent later",
@@ -357,7 +398,9 @@ failure_done(void *arg, const struct intune_result *r)
 
 	result_log("", n->txid, "failureNotification", r);
 	/* Unreachable: left VALIDATED, the reconciler tries again. */
-	if (r->outcome != INTUNE_UNAVAILABLE)
+	if (r->outcome == INTUNE_UNAVAILABLE)
+		db_unclaim(n->ctx, n->txid);
+	else
 		intune_record(n->ctx, n->txid,
 		    r->outcome == INTUNE_OK ? DB_INTUNE_FAILURE_SENT :
 					      DB_INTUNE_FAILURE_UNSENT);
@@ -404,10 +447,14 @@ enroll_intune_failure(struct enroll_job *j, const char *text, int epki_code)
 	failure_text(desc, sizeof(desc), text, epki_code);
 	if (ctx->intune == NULL)
 		gw_err_set(&err, 0, "the Intune client is not running");
+	else if (db_claim(ctx, j->txid) != 0)
+		gw_err_set(&err, 0, "not claimed");
 	else if (intune_failure_submit(ctx->intune, j->txid, j->icsr,
 		     j->icsr_len, HRESULT_EPKI_REFUSED, desc, failure_done, n,
 		     &err) == 0)
 		return;
+	else
+		db_unclaim(ctx, j->txid);
 fail:
 	log_warnx("txid=%s: cannot send Intune's failure notification: %s; "
 		  "the reconciler sends it later",
@@ -440,6 +487,10 @@ enroll_intune_poll(struct gw_ctx *ctx, struct enroll_op *op,
 		    op->peer, t->txid);
 		return 0;
 	}
+	if (db_claim(ctx, t->txid) != 0) {
+		claim_drop(ctx->enroll, t->txid);
+		return 0;
+	}
 	if ((n = calloc(1, sizeof(*n))) == NULL ||
 	    (n->txid = gw_strdup(t->txid)) == NULL ||
 	    (n->cert = d2i_X509(NULL, &p, (long)t->cert_len)) == NULL) {
@@ -460,6 +511,7 @@ enroll_intune_poll(struct gw_ctx *ctx, struct enroll_op *op,
 	log_warnx("%s txid=%s: cannot send Intune's success notification: %s",
 	    op->peer, t->txid, err.msg);
 out:
+	db_unclaim(ctx, t->txid);
 	claim_drop(ctx->enroll, t->txid);
 	inote_free(n);
 	return 0;
@@ -539,7 +591,11 @@ reconcile_one(void *arg, const struct db_txn *t)
 		return 1;
 	if (t->intune_csr == NULL || !claim_take(ir->ctx->enroll, t->txid))
 		return 0;
-	reconcile_note(ir->ctx, t);
+	if (db_claim(ir->ctx, t->txid) == 0) {
+		reconcile_note(ir->ctx, t);
+		/* Recorded: the claim went with it; else it ends here. */
+		db_unclaim(ir->ctx, t->txid);
+	}
 	claim_drop(ir->ctx->enroll, t->txid);
 	return 0;
 }

@@ -5,7 +5,8 @@
 # that fails (500s, a non-Success code) keeps the certificate from the
 # device (PENDING), and a later poll delivers it once the notification is
 # accepted; a notification still failing at a restart is sent by the
-# reconciler, as is one cut off by a crash; a GlobalSign refusal after validation sends one
+# reconciler, as is one cut off by a crash (by the poll after the claim
+# of the dead one expired); a GlobalSign refusal after validation sends one
 # failureNotification (an integer hResult, a short description) and
 # FAILURE; a renewal signed by the old certificate is a new enrollment
 # validated and notified again, and one without a challenge is refused.
@@ -58,7 +59,8 @@ gw_assert_contains "$T/scepgw.log" \
     'txid=tx-later: Intune successNotification \(reconciler\): accepted'
 
 # A crash while the notification is in flight (the device had PENDING):
-# the restarted gateway's reconciler sends it, once.
+# once the dead sender's claim has expired ([intune] timeout_seconds and
+# 5 s), the restarted gateway sends it, once.
 isim_admin fault '{"hop":"success","mode":"hang","ms":600000,"count":1}' >/dev/null
 igw_device crash dev-crash
 igw_enroll crash PENDING
@@ -66,8 +68,8 @@ kill -9 "$GW_PID"
 wait "$GW_PID" 2>/dev/null || true
 GW_PID=
 igw_start
-igw_wait_notified tx-crash
 igw_poll_until crash
+igw_wait_notified tx-crash
 assert_issued crash
 igw_order_ok crash
 
