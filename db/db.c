@@ -212,6 +212,7 @@ db_txn_cleanup(struct db_txn *t)
 	free(t->upn);
 	free(t->licence_pool);
 	free(t->epki_message);
+	free(t->intune_csr);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -474,6 +475,79 @@ db_txn_list_unfinished(struct db *db, db_txn_fn *fn, void *arg,
     struct gw_err *err)
 {
 	return db->be->txn_list_unfinished(db, fn, arg, err);
+}
+
+/*
+ * Records that Intune heard a transaction's outcome (README "Microsoft
+ * Intune"): DB_INTUNE_VALIDATED becomes to, NOTIFIED only for an ISSUED
+ * transaction, FAILURE_SENT or FAILURE_UNSENT only for a FAILED one, and
+ * the CSR kept for the notification goes. Returns 0 when it changed, 1
+ * when the transaction is not VALIDATED in that state (not final yet, or
+ * recorded already: a notification is recorded once), -1 on error.
+ */
+int
+db_txn_set_intune(struct db *db, const char *txid, enum db_intune to,
+    int64_t now, struct gw_err *err)
+{
+	enum db_txn_state need;
+
+	if (to == DB_INTUNE_NOTIFIED)
+		need = DB_TXN_ISSUED;
+	else if (to == DB_INTUNE_FAILURE_SENT || to == DB_INTUNE_FAILURE_UNSENT)
+		need = DB_TXN_FAILED;
+	else {
+		gw_err_set(err, DB_ERR_ARG, "intune state %d is no outcome",
+		    (int)to);
+		return -1;
+	}
+	if (txid == NULL) {
+		gw_err_set(err, DB_ERR_ARG, "no transactionID");
+		return -1;
+	}
+	return db->be->txn_set_intune(db, txid, (int)to, need, now, err);
+}
+
+/*
+ * Claims the sending of a final VALIDATED transaction's notification for
+ * this caller (README "Microsoft Intune"): several gateways share a
+ * PostgreSQL database, and a CertPoll on one must not send the
+ * notification another is sending. Taken when no claim is younger than
+ * hold_s seconds (a crashed sender's expires); db_txn_set_intune() and
+ * db_txn_unclaim_intune() end it. Returns 0 claimed, 1 not (held
+ * elsewhere, or nothing to notify), -1 on error.
+ */
+int
+db_txn_claim_intune(struct db *db, const char *txid, int64_t now, int hold_s,
+    struct gw_err *err)
+{
+	if (txid == NULL || hold_s < 0) {
+		gw_err_set(err, DB_ERR_ARG, "txn claim intune: bad arguments");
+		return -1;
+	}
+	return db->be->txn_claim_intune(db, txid, now, hold_s, err);
+}
+
+/* Ends this caller's claim (the notification failed): 0, 1 none, -1. */
+int
+db_txn_unclaim_intune(struct db *db, const char *txid, struct gw_err *err)
+{
+	if (txid == NULL) {
+		gw_err_set(err, DB_ERR_ARG, "txn unclaim intune: no txid");
+		return -1;
+	}
+	return db->be->txn_claim_intune(db, txid, 0, -1, err);
+}
+
+/*
+ * Calls fn for every transaction Intune validated that is final (ISSUED
+ * or FAILED) while Intune has not heard its outcome, oldest first, for
+ * the reconciler; fn runs without any lock and may call
+ * db_txn_set_intune(). Returns 0 (also when fn stopped early) or -1.
+ */
+int
+db_txn_list_intune(struct db *db, db_txn_fn *fn, void *arg, struct gw_err *err)
+{
+	return db->be->txn_list_intune(db, fn, arg, err);
 }
 
 /*

@@ -101,6 +101,20 @@ int db_challenge_list(struct db *db, db_challenge_fn *fn, void *arg,
     struct gw_err *err);
 
 /* Enrollment transactions: README "How an enrollment works". */
+
+/*
+ * Microsoft Intune's part of a transaction (README "Microsoft Intune"):
+ * a transaction Intune validated keeps the CSR it validated until Intune
+ * has heard the outcome, so that a PENDING order, a restart or the
+ * reconciler still sends the notification, once.
+ */
+enum db_intune {
+	DB_INTUNE_NONE = 0,	 /* not an Intune transaction */
+	DB_INTUNE_VALIDATED = 1, /* validated; the outcome not reported yet */
+	DB_INTUNE_NOTIFIED = 2,	 /* ISSUED: successNotification accepted */
+	DB_INTUNE_FAILURE_SENT = 3,   /* FAILED: failureNotification sent */
+	DB_INTUNE_FAILURE_UNSENT = 4, /* FAILED: it could not be sent */
+};
 enum db_txn_state {
 	DB_TXN_ORDERING = 1, /* challenge consumed, order may be in flight */
 	DB_TXN_ISSUED = 2,   /* certificate stored */
@@ -129,14 +143,20 @@ struct db_txn {
 	bool has_key;		/* false for rows older than schema 5 */
 	char *renews; /* a renewal: the serial (hex) it renews, else NULL */
 	char *upn;    /* decided UPN sent upstream, or NULL */
-	char *licence_pool; /* README "Licences"; NULL: [epki]'s */
-	int epki_code;	    /* FAILED by GlobalSign: its ErrorCode, else 0 */
-	char *epki_message; /* and its ErrorMessage, or NULL */
-	int64_t owner;	    /* ORDERING: the incarnation that may order it
-			       (db_node_register()); 0: none */
-	int64_t taken_at;   /* when a survivor took it over, or 0 */
-	int64_t taken_from; /* db_txn_claim_orphans() only: the incarnation
-			       it was taken from; 0: none */
+	char *licence_pool;   /* README "Licences"; NULL: [epki]'s */
+	int epki_code;	      /* FAILED by GlobalSign: its ErrorCode, else 0 */
+	char *epki_message;   /* and its ErrorMessage, or NULL */
+	int64_t owner;	      /* ORDERING: the incarnation that may order it
+				 (db_node_register()); 0: none */
+	int64_t taken_at;     /* when a survivor took it over, or 0 */
+	int64_t taken_from;   /* db_txn_claim_orphans() only: the incarnation
+				 it was taken from; 0: none */
+	int intune;	      /* enum db_intune */
+	uint8_t *intune_csr;  /* DB_INTUNE_VALIDATED: the DER CSR Intune
+				 validated, for its notification */
+	int64_t intune_claim; /* when a gateway began sending its
+				 notification (db_txn_claim_intune()), or 0 */
+	size_t intune_csr_len;
 };
 void db_txn_cleanup(struct db_txn *t);
 
@@ -166,7 +186,10 @@ struct db_txn_new {
 	const uint8_t *key_sha256; /* 32 bytes: the CSR's public key */
 	const char *renews; /* a renewal: the renewed serial (hex), or NULL */
 	const char *upn;    /* decided UPN, or NULL: none */
-	const char *licence_pool; /* counted against; NULL: [epki]'s */
+	const char *licence_pool;  /* counted against; NULL: [epki]'s */
+	const uint8_t *intune_csr; /* validated by Intune: the DER CSR it
+				      saw (DB_INTUNE_VALIDATED), or NULL */
+	size_t intune_csr_len;
 };
 
 int db_txn_get(struct db *db, const char *txid, struct db_txn *t,
@@ -208,6 +231,13 @@ int db_licence_last_error(struct db *db, int code, int64_t *when,
 typedef int db_txn_fn(void *arg, const struct db_txn *t);
 int db_txn_list_unfinished(struct db *db, db_txn_fn *fn, void *arg,
     struct gw_err *err);
+int db_txn_set_intune(struct db *db, const char *txid, enum db_intune to,
+    int64_t now, struct gw_err *err);
+int db_txn_list_intune(struct db *db, db_txn_fn *fn, void *arg,
+    struct gw_err *err);
+int db_txn_claim_intune(struct db *db, const char *txid, int64_t now,
+    int hold_s, struct gw_err *err);
+int db_txn_unclaim_intune(struct db *db, const char *txid, struct gw_err *err);
 
 /*
  * Incarnations of `scepgw serve` (db/README.md "Leases"): each process

@@ -203,6 +203,15 @@ struct db_backend {
 	    char **message, struct gw_err *err);
 	int (*txn_list_unfinished)(struct db *db, db_txn_fn *fn, void *arg,
 	    struct gw_err *err);
+	/* Intune (db.h enum db_intune): the VALIDATED transactions that are
+	 * final; and VALIDATED -> to, only in state need (clears the CSR). */
+	int (*txn_list_intune)(struct db *db, db_txn_fn *fn, void *arg,
+	    struct gw_err *err);
+	int (*txn_set_intune)(struct db *db, const char *txid, int to,
+	    enum db_txn_state need, int64_t now, struct gw_err *err);
+	/* Claims the notification (hold_s >= 0) or releases it (-1). */
+	int (*txn_claim_intune)(struct db *db, const char *txid, int64_t now,
+	    int hold_s, struct gw_err *err);
 	int (*cert_list)(struct db *db, db_cert_fn *fn, void *arg,
 	    struct gw_err *err);
 	int (*cert_find)(struct db *db, const char *serial_hex, const char *cn,

@@ -83,8 +83,13 @@ job_send(PGconn *c, struct db_write *j, int64_t owner)
 			pp_int(&p, owner);
 		else
 			pp_limit(&p, 0);
+		/* Validated by Intune (README "Microsoft Intune"). */
+		pp_int4(&p,
+		    n->intune_csr != NULL ? DB_INTUNE_VALIDATED :
+					    DB_INTUNE_NONE);
+		pp_bytea(&p, n->intune_csr, n->intune_csr_len);
 		sql = "SELECT scepgw_txn_start($1, $2, $3, $4, $5, $6, $7, $8, "
-		      "$9, $10, $11, $12, $13, $14, $15)";
+		      "$9, $10, $11, $12, $13, $14, $15, $16, $17)";
 		if (PQsendQueryParams(c, sql, p.n, p.types, p.v, p.len, p.fmt,
 			0) != 1)
 			return -1;

@@ -456,6 +456,8 @@ pg_txn_row_read(const PGresult *r, int row, struct db_txn *t)
 	t->epki_code = (int)pg_int(r, row, 20);
 	t->owner = pg_int(r, row, 22);
 	t->taken_at = pg_int(r, row, 23);
+	t->intune = (int)pg_int(r, row, 24);
+	t->intune_claim = pg_int(r, row, 26);
 	if (pg_fixed(r, row, 2, t->csr_sha256, 32) < 0)
 		return -1;
 	switch (pg_fixed(r, row, 16, t->key_sha256, 32)) {
@@ -477,7 +479,8 @@ pg_txn_row_read(const PGresult *r, int row, struct db_txn *t)
 	    pg_str(r, row, 17, &t->renews) != 0 ||
 	    pg_str(r, row, 18, &t->upn) != 0 ||
 	    pg_str(r, row, 19, &t->licence_pool) != 0 ||
-	    pg_str(r, row, 21, &t->epki_message) != 0)
+	    pg_str(r, row, 21, &t->epki_message) != 0 ||
+	    pg_bytes(r, row, 25, &t->intune_csr, &t->intune_csr_len) != 0)
 		return -1;
 	return 0;
 }

@@ -18,14 +18,16 @@
 #include "gw_err.h"
 #include "db_int.h"
 
-/* Column list of a full transaction row (pg_txn_row_read()): owner and
- * taken_at (unix seconds) last; PG_TXN_NCOLS columns. */
-#define PG_TXN_COLS                                                         \
-	"id, txid, csr_sha256, state, created, updated, challenge_id, cn, " \
-	"email, ou, csr_pem, order_id, cert_der, fail_info, fail_text, "    \
-	"profile, key_sha256, renews, upn, licence_pool, epki_code, "       \
-	"epki_message, owner, floor(extract(epoch FROM taken_at))::bigint"
-#define PG_TXN_NCOLS 24
+/* Column list of a full transaction row (pg_txn_row_read()): owner,
+ * taken_at (unix seconds), then Intune's state and CSR (migration 2);
+ * PG_TXN_NCOLS columns. */
+#define PG_TXN_COLS                                                          \
+	"id, txid, csr_sha256, state, created, updated, challenge_id, cn, "  \
+	"email, ou, csr_pem, order_id, cert_der, fail_info, fail_text, "     \
+	"profile, key_sha256, renews, upn, licence_pool, epki_code, "        \
+	"epki_message, owner, floor(extract(epoch FROM taken_at))::bigint, " \
+	"intune, intune_csr, intune_claim"
+#define PG_TXN_NCOLS 27
 
 /* A pooled connection. */
 struct pg_conn {
@@ -57,7 +59,7 @@ db_pg(struct db *db)
 }
 
 /* Statement parameters, typed (no untyped "$1 IS NULL"). */
-#define PG_MAXP 16
+#define PG_MAXP 20
 struct pg_params {
 	int n;
 	Oid types[PG_MAXP];
@@ -186,6 +188,12 @@ int pg_challenge_put_capped(struct db *db, const uint8_t hash[32], int64_t now,
     int64_t expires, int64_t max_outstanding, const char *profile, int64_t *id,
     struct gw_err *err);
 int pg_challenge_revoke(struct db *db, int64_t id, struct gw_err *err);
+int pg_txn_list_intune(struct db *db, db_txn_fn *fn, void *arg,
+    struct gw_err *err);
+int pg_txn_set_intune(struct db *db, const char *txid, int to,
+    enum db_txn_state need, int64_t now, struct gw_err *err);
+int pg_txn_claim_intune(struct db *db, const char *txid, int64_t now,
+    int hold_s, struct gw_err *err);
 int pg_txn_archive(struct db *db, const char *txid, int64_t id,
     struct gw_err *err);
 int pg_cert_set_revoked(struct db *db, const char *serial_hex, int64_t when,

@@ -196,6 +196,17 @@ pg_txn_list_unfinished(struct db *db, db_txn_fn *fn, void *arg,
 	    txn_call, (pg_any_fn *)fn, arg, "txn list", err);
 }
 
+/* db_txn_list_intune(): README "Microsoft Intune". */
+int
+pg_txn_list_intune(struct db *db, db_txn_fn *fn, void *arg, struct gw_err *err)
+{
+	return pg_list(db,
+	    "SELECT " PG_TXN_COLS " FROM transactions WHERE intune = 1 "
+	    "AND state <> 1 ORDER BY id",
+	    NULL, sizeof(struct db_txn), txn_cleanup_fn, txn_full_read,
+	    txn_call, (pg_any_fn *)fn, arg, "txn list intune", err);
+}
+
 static void
 cert_cleanup_fn(void *p)
 {

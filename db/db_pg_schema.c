@@ -237,10 +237,45 @@ static const char *const pg_migration_1[] = {
 	NULL,
 };
 
-/* SQLite's migration 12: what `scepgw check` compares across live
+/*
+ * 2: Microsoft Intune (README "Microsoft Intune"), as SQLite's migration
+ * 11: what Intune has heard of a transaction (db.h enum db_intune), the
+ * DER CSR it validated, kept until the notification is recorded, and
+ * when a gateway began sending it (db_txn_claim_intune()); a
+ * scepgw_txn_start() that records both (the 15-argument one is kept: a
+ * gateway of the previous version may still call it).
+ */
+static const char *const pg_migration_2[] = {
+	"ALTER TABLE transactions ADD COLUMN intune smallint NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE transactions ADD COLUMN intune_csr bytea;"
+	"ALTER TABLE transactions ADD COLUMN intune_claim bigint;"
+	"CREATE INDEX transactions_intune ON transactions (id)"
+	" WHERE intune = 1 AND state <> 1;",
+	"CREATE FUNCTION scepgw_txn_start(p_txid text, p_csr bytea,"
+	" p_chal bytea, p_cn text, p_email text, p_ou text, p_csr_pem text,"
+	" p_now bigint, p_final boolean, p_profile text, p_key bytea,"
+	" p_renews text, p_upn text, p_pool text, p_owner bigint,"
+	" p_intune integer, p_intune_csr bytea)"
+	" RETURNS integer LANGUAGE plpgsql AS $f$"
+	" DECLARE r integer;"
+	" BEGIN"
+	" r := scepgw_txn_start(p_txid, p_csr, p_chal, p_cn, p_email, p_ou,"
+	"  p_csr_pem, p_now, p_final, p_profile, p_key, p_renews, p_upn,"
+	"  p_pool, p_owner);"
+	" IF r = 0 AND p_intune <> 0 THEN"
+	"  UPDATE transactions SET intune = p_intune, intune_csr = p_intune_csr"
+	"   WHERE txid = p_txid;"
+	" END IF;"
+	" RETURN r;"
+	" END $f$;",
+	NULL,
+};
+
+/* 3: as SQLite's migration 12: what `scepgw check` compares across live
  * gateways (README "High availability"): the SHA-256 of the settings that
  * decide an order, and of the RA certificate (DER), per incarnation. */
-static const char *const pg_migration_12[] = {
+static const char *const pg_migration_3[] = {
 	"ALTER TABLE nodes ADD COLUMN order_sha256 bytea,"
 	" ADD COLUMN ra_sha256 bytea",
 	NULL,
@@ -248,7 +283,8 @@ static const char *const pg_migration_12[] = {
 
 static const char *const *const pg_migrations[] = {
 	pg_migration_1,
-	pg_migration_12,
+	pg_migration_2,
+	pg_migration_3,
 };
 
 #define PG_SCHEMA_LATEST \

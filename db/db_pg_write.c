@@ -105,6 +105,55 @@ pg_challenge_revoke(struct db *db, int64_t id, struct gw_err *err)
 	return 0;
 }
 
+/* db_txn_set_intune(): VALIDATED -> to in state need; 0, 1 (no such
+ * row), -1. Harmless to repeat: run again it hits no row. */
+int
+pg_txn_set_intune(struct db *db, const char *txid, int to,
+    enum db_txn_state need, int64_t now, struct gw_err *err)
+{
+	struct pg_params p = { 0 };
+	int rows;
+
+	pp_text(&p, txid);
+	pp_int4(&p, to);
+	pp_int4(&p, (int)need);
+	pp_int(&p, now);
+	if (pg_write(db,
+		"UPDATE transactions SET intune = $2, intune_csr = NULL, "
+		"intune_claim = NULL, updated = $4 WHERE txid = $1 "
+		"AND intune = 1 AND state = $3 RETURNING id",
+		&p, "txn set intune", true, &rows, NULL, err) != 0)
+		return -1;
+	return rows > 0 ? 0 : 1;
+}
+
+/* db_txn_claim_intune() (hold_s >= 0), db_txn_unclaim_intune() (-1):
+ * 0 changed, 1 no row. Not sent again after a broken connection: a lost
+ * claim expires. */
+int
+pg_txn_claim_intune(struct db *db, const char *txid, int64_t now, int hold_s,
+    struct gw_err *err)
+{
+	struct pg_params p = { 0 };
+	int rows;
+
+	pp_text(&p, txid);
+	if (hold_s >= 0) {
+		pp_int(&p, now);
+		pp_int(&p, hold_s);
+	}
+	if (pg_write(db,
+		hold_s >= 0 ?
+		    "UPDATE transactions SET intune_claim = $2 WHERE txid = $1 "
+		    "AND intune = 1 AND state <> 1 AND (intune_claim IS NULL "
+		    "OR intune_claim <= $2 - $3) RETURNING id" :
+		    "UPDATE transactions SET intune_claim = NULL WHERE txid = "
+		    "$1 AND intune = 1 AND intune_claim IS NOT NULL RETURNING id",
+		&p, "txn claim intune", false, &rows, NULL, err) != 0)
+		return -1;
+	return rows > 0 ? 0 : 1;
+}
+
 /* db_txn_archive(): one UPDATE; the certificate row follows through the
  * foreign key's ON UPDATE CASCADE. */
 int

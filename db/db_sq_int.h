@@ -21,7 +21,7 @@
 	"id, txid, csr_sha256, state, created, updated, challenge_id, cn, " \
 	"email, ou, csr_pem, order_id, cert_der, fail_info, fail_text, "    \
 	"profile, key_sha256, renews, upn, licence_pool, epki_code, "       \
-	"epki_message, owner, taken_at"
+	"epki_message, owner, taken_at, intune, intune_csr, intune_claim"
 
 /* The database's clock, unix seconds (one value per statement). */
 #define DB_SQ_NOW "CAST(strftime('%s', 'now') AS INTEGER)"
@@ -54,9 +54,10 @@
 	X(TX_PUT,                                                                \
 	    "INSERT INTO transactions(txid, csr_sha256, state, "                 \
 	    "created, updated, challenge_id, cn, email, ou, csr_pem, "           \
-	    "profile, key_sha256, renews, upn, licence_pool, owner) "            \
+	    "profile, key_sha256, renews, upn, licence_pool, owner, intune, "    \
+	    "intune_csr) "                                                       \
 	    "VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, " \
-	    "?13, ?14)")                                                         \
+	    "?13, ?14, ?15, ?16)")                                               \
 	X(TX_SUCCESSOR,                                                          \
 	    "SELECT txid FROM transactions "                                     \
 	    "WHERE renews = ?1 AND state IN (1, 2) ORDER BY id LIMIT 1")         \
@@ -179,7 +180,21 @@
 	    "WHERE id = ?2 AND state = 1")                                       \
 	X(TX_LIST_OWNED,                                                         \
 	    "SELECT " DB_TXN_COLS " FROM transactions "                          \
-	    "WHERE state = 1 AND owner = ?1 ORDER BY id")
+	    "WHERE state = 1 AND owner = ?1 ORDER BY id")                        \
+	X(TX_LIST_INTUNE,                                                        \
+	    "SELECT " DB_TXN_COLS " FROM transactions "                          \
+	    "WHERE intune = 1 AND state <> 1 ORDER BY id")                       \
+	X(TX_SET_INTUNE,                                                         \
+	    "UPDATE transactions SET intune = ?2, intune_csr = NULL, "           \
+	    "intune_claim = NULL, updated = ?4 "                                 \
+	    "WHERE txid = ?1 AND intune = 1 AND state = ?3")                     \
+	X(TX_CLAIM_INTUNE,                                                       \
+	    "UPDATE transactions SET intune_claim = ?2 WHERE txid = ?1 "         \
+	    "AND intune = 1 AND state <> 1 AND (intune_claim IS NULL "           \
+	    "OR intune_claim <= ?2 - ?3)")                                       \
+	X(TX_UNCLAIM_INTUNE,                                                     \
+	    "UPDATE transactions SET intune_claim = NULL WHERE txid = ?1 "       \
+	    "AND intune = 1 AND intune_claim IS NOT NULL")
 
 enum db_stmt {
 #define DB_STMT_ENUM(name, sql) DB_ST_##name,
@@ -261,6 +276,12 @@ int sq_txn_list_unfinished(struct db *db, db_txn_fn *fn, void *arg,
     struct gw_err *err);
 int sq_txn_archive(struct db *db, const char *txid, int64_t id,
     struct gw_err *err);
+int sq_txn_list_intune(struct db *db, db_txn_fn *fn, void *arg,
+    struct gw_err *err);
+int sq_txn_set_intune(struct db *db, const char *txid, int to,
+    enum db_txn_state need, int64_t now, struct gw_err *err);
+int sq_txn_claim_intune(struct db *db, const char *txid, int64_t now,
+    int hold_s, struct gw_err *err);
 /* db_sq_challenge.c */
 int sq_challenge_put(struct db *db, const uint8_t hash[32], int64_t now,
     int64_t expires, const struct db_challenge_bind *b, int64_t *id,

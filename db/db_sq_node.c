@@ -204,7 +204,7 @@ orphan_read_fn(sqlite3_stmt *st, void *p)
 	if (db_txn_row_read(st, t) != 0)
 		return -1;
 	t->taken_from = t->owner;
-	t->taken_at = sqlite3_column_int64(st, 24);
+	t->taken_at = sqlite3_column_int64(st, 27);
 	return 0;
 }
 

@@ -134,6 +134,17 @@ static const char *const db_migrations[] = {
 	 "ALTER TABLE transactions ADD COLUMN taken_at INTEGER;"
 	 "CREATE INDEX transactions_owner ON transactions(owner, id) "
 	 "WHERE state = 1;"),
+	/* 11: Microsoft Intune (README "Microsoft Intune"): what Intune has
+	 * heard of a transaction (db.h enum db_intune, 0 for every row from
+	 * before), the DER CSR it validated, kept until the success or
+	 * failure notification is recorded, and when a gateway began sending
+	 * that notification (db_txn_claim_intune()). */
+	("ALTER TABLE transactions ADD COLUMN intune INTEGER NOT NULL "
+	 "DEFAULT 0;"
+	 "ALTER TABLE transactions ADD COLUMN intune_csr BLOB;"
+	 "ALTER TABLE transactions ADD COLUMN intune_claim INTEGER;"
+	 "CREATE INDEX transactions_intune ON transactions(id) "
+	 "WHERE intune = 1 AND state <> 1;"),
 	/* 12: what `scepgw check` compares across live gateways (README
 	 * "High availability"): the SHA-256 of the settings that decide an
 	 * order, and of the RA certificate (DER), per incarnation. */
@@ -680,6 +691,9 @@ static const struct db_backend db_sq_ops = {
 	.licence_used = sq_licence_used,
 	.licence_last_error = sq_licence_last_error,
 	.txn_list_unfinished = sq_txn_list_unfinished,
+	.txn_list_intune = sq_txn_list_intune,
+	.txn_set_intune = sq_txn_set_intune,
+	.txn_claim_intune = sq_txn_claim_intune,
 	.cert_list = sq_cert_list,
 	.cert_find = sq_cert_find,
 	.user_list = sq_user_list,

@@ -255,3 +255,88 @@ out:
 	free(new);
 	return rc;
 }
+
+/*
+ * db_txn_list_intune(): the final transactions Intune validated and has
+ * not heard the outcome of (README "Microsoft Intune"), oldest first; fn
+ * runs without the lock.
+ */
+int
+sq_txn_list_intune(struct db *db, db_txn_fn *fn, void *arg, struct gw_err *err)
+{
+	struct db_rows r = { NULL, 0, 0, sizeof(struct db_txn),
+		txn_cleanup_fn };
+	size_t i;
+	int rc;
+
+	db_lock(db);
+	rc = db_rows_load(db, db_stmt(db, DB_ST_TX_LIST_INTUNE), &r,
+	    txn_read_fn, "txn list intune", err);
+	db_unlock(db);
+	for (i = 0; rc == 0 && i < r.n; i++)
+		if (fn(arg, (struct db_txn *)(void *)(r.v + i * r.size)) != 0)
+			break;
+	db_rows_cleanup(&r);
+	return rc;
+}
+
+/* db_txn_set_intune(): VALIDATED -> to in state need; 0, 1 (no such
+ * row), or -1. One statement, so a commit of its own. */
+int
+sq_txn_set_intune(struct db *db, const char *txid, int to,
+    enum db_txn_state need, int64_t now, struct gw_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	db_lock(db);
+	st = db_stmt(db, DB_ST_TX_SET_INTUNE);
+	if (db_bind_text(st, 1, txid) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 2, to) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 3, (int)need) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 4, now) != SQLITE_OK) {
+		db_err_sql(db, err, "txn set intune");
+		db_stmt_done(st);
+		db_unlock(db);
+		return -1;
+	}
+	rc = db_step_done(db, st, "txn set intune", err);
+	if (rc == 0 && sqlite3_changes(db_sq(db)->h) == 0)
+		rc = 1;
+	db_unlock(db);
+	return rc;
+}
+
+/* db_txn_claim_intune() (hold_s >= 0) and db_txn_unclaim_intune() (-1):
+ * 0 changed, 1 no such row, -1. */
+int
+sq_txn_claim_intune(struct db *db, const char *txid, int64_t now, int hold_s,
+    struct gw_err *err)
+{
+	sqlite3_stmt *st;
+	int b, rc;
+
+	db_lock(db);
+	if (hold_s >= 0) {
+		st = db_stmt(db, DB_ST_TX_CLAIM_INTUNE);
+		b = db_bind_text(st, 1, txid);
+		if (b == SQLITE_OK)
+			b = sqlite3_bind_int64(st, 2, now);
+		if (b == SQLITE_OK)
+			b = sqlite3_bind_int(st, 3, hold_s);
+	} else {
+		st = db_stmt(db, DB_ST_TX_UNCLAIM_INTUNE);
+		b = db_bind_text(st, 1, txid);
+	}
+	if (b != SQLITE_OK) {
+		db_err_sql(db, err, "txn claim intune");
+		db_stmt_done(st);
+		db_unlock(db);
+		return -1;
+	}
+	rc = db_step_done(db, st, "txn claim intune", err);
+	if (rc == 0 && sqlite3_changes(db_sq(db)->h) == 0)
+		rc = 1;
+	db_unlock(db);
+	return rc;
+}

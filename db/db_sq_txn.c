@@ -51,8 +51,11 @@ db_txn_row_read(sqlite3_stmt *st, struct db_txn *t)
 	    db_col_strdup(st, 17, &t->renews) != 0 ||
 	    db_col_strdup(st, 18, &t->upn) != 0 ||
 	    db_col_strdup(st, 19, &t->licence_pool) != 0 ||
-	    db_col_strdup(st, 21, &t->epki_message) != 0)
+	    db_col_strdup(st, 21, &t->epki_message) != 0 ||
+	    db_col_blobdup(st, 25, &t->intune_csr, &t->intune_csr_len) != 0)
 		return -1;
+	t->intune = sqlite3_column_int(st, 24);
+	t->intune_claim = sqlite3_column_int64(st, 26);
 	t->epki_code = sqlite3_column_int(st, 20);
 	t->owner = sqlite3_column_int64(st, 22);
 	t->taken_at = sqlite3_column_int64(st, 23);
@@ -225,6 +228,16 @@ txn_insert(struct db *db, const struct db_txn_new *n,
 		b = atomic_load(&db->node) != 0 ?
 		    sqlite3_bind_int64(st, 14, atomic_load(&db->node)) :
 		    sqlite3_bind_null(st, 14);
+	/* Validated by Intune: the CSR its notification will carry. */
+	if (b == SQLITE_OK)
+		b = sqlite3_bind_int(st, 15,
+		    n->intune_csr != NULL ? DB_INTUNE_VALIDATED :
+					    DB_INTUNE_NONE);
+	if (b == SQLITE_OK)
+		b = n->intune_csr != NULL ?
+		    sqlite3_bind_blob(st, 16, n->intune_csr,
+			(int)n->intune_csr_len, SQLITE_TRANSIENT) :
+		    sqlite3_bind_null(st, 16);
 	if (b != SQLITE_OK) {
 		db_err_sql(db, err, "txn insert");
 		db_stmt_done(st);

@@ -135,13 +135,20 @@ enum scep_san {
 	SCEP_SAN__MAX
 };
 const char *scep_san_name(enum scep_san s);
+/* The URI SAN Intune adds for Windows strong certificate mapping (README
+ * "Microsoft Intune"): this prefix, then the user's or device's SID. */
+#define SCEP_MS_SID_PREFIX "tag:microsoft.com,2022-09-14:sid:"
+
 struct scep_csr_info {
 	char *challenge;	/* challengePassword, or NULL; a secret */
 	char *cn;		/* subject CN, or NULL */
 	char *email;		/* rfc822Name SAN or emailAddress, or NULL */
 	char *upn;		/* Microsoft UPN otherName SAN, or NULL */
 	bool upn_many;		/* more than one UPN otherName SAN */
-	unsigned sans;		/* 1u << enum scep_san of each SAN type seen */
+	unsigned sans;		/* 1u << enum scep_san of each SAN type seen;
+				   the strong-mapping URI is not counted */
+	bool ms_sid;		/* a URI SAN SCEP_MS_SID_PREFIX... (Intune's
+				   strong certificate mapping) */
 	uint8_t key_sha256[32]; /* SHA-256 of the DER SubjectPublicKeyInfo */
 	uint8_t csr_sha256[32]; /* SHA-256 of the DER CSR */
 	char *pem;		/* the CSR as PEM, for the upstream order */

@@ -6,6 +6,7 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 
 #include <openssl/asn1.h>
@@ -179,6 +180,23 @@ csr_san_kind(const GENERAL_NAME *g)
 	}
 }
 
+/* Whether a URI SAN is Intune's strong-mapping tag (SCEP_MS_SID_PREFIX
+ * then a SID: digits, letters and dashes only). */
+static bool
+csr_uri_is_sid(const ASN1_IA5STRING *u)
+{
+	const size_t plen = sizeof(SCEP_MS_SID_PREFIX) - 1;
+	const unsigned char *d = ASN1_STRING_get0_data(u);
+	size_t n = (size_t)ASN1_STRING_length(u), i;
+
+	if (n <= plen || memcmp(d, SCEP_MS_SID_PREFIX, plen) != 0)
+		return false;
+	for (i = plen; i < n; i++)
+		if (!isalnum(d[i]) && d[i] != '-')
+			return false;
+	return true;
+}
+
 /*
  * Walks a requested subjectAltName: the first rfc822Name and the first
  * UPN into info (upn_many if there are more), and a bit in info->sans for
@@ -207,6 +225,11 @@ csr_sans_get(X509_REQ *req, struct scep_csr_info *info)
 	for (i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
 		g = sk_GENERAL_NAME_value(gens, i);
 		k = csr_san_kind(g);
+		if (k == SCEP_SAN_URI &&
+		    csr_uri_is_sid(g->d.uniformResourceIdentifier)) {
+			info->ms_sid = true;
+			continue;
+		}
 		info->sans |= 1u << k;
 		if (k == SCEP_SAN_EMAIL && info->email == NULL)
 			info->email = csr_string_dup(g->d.rfc822Name);

@@ -38,6 +38,7 @@
 #include "gw.h"
 #include "http.h"
 #include "gw_err.h"
+#include "intune.h"
 #include "log.h"
 #include "admin.h"
 #include "ndes.h"
@@ -473,6 +474,12 @@ serve_start(struct gw_ctx *ctx, const struct gw_config *cfg)
 		return -1;
 	}
 	ctx->tr = epki_client_transport(ctx->epki);
+	/* Intune's client (README "Microsoft Intune"): its own thread. */
+	if (config_intune(cfg) != NULL &&
+	    intune_new(&ctx->intune, config_intune(cfg), &err) == -1) {
+		log_warnx("Intune client: %s", err.msg);
+		return -1;
+	}
 	if (enroll_new(&ctx->enroll, ctx, &err) == -1) {
 		log_warnx("%s", err.msg);
 		return -1;
@@ -586,6 +593,12 @@ serve_close(struct gw_ctx *ctx)
 	epki_client_free(ctx->epki);
 	/* The orders it ended are recorded by the database's writer thread,
 	 * whose completions use the registry. */
+	if (ctx->db != NULL)
+		db_write_flush(ctx->db);
+	/* Those completions may have notified Intune; its callbacks end
+	 * orders and write to the database. */
+	intune_free(ctx->intune);
+	ctx->intune = NULL;
 	if (ctx->db != NULL)
 		db_write_flush(ctx->db);
 	/* Nothing of this incarnation is in flight any more; released only

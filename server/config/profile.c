@@ -441,7 +441,9 @@ profile_finish(struct gw_config *c, struct gw_profile *p, FILE *errf)
 	    default_str(&p->subject_cn, TMPL_DEF_SUBJECT_CN) != 0 ||
 	    default_str(&p->email, TMPL_DEF_EMAIL) != 0 ||
 	    default_str(&p->ou, TMPL_DEF_OU) != 0 ||
-	    default_str(&p->upn, TMPL_DEF_UPN) != 0) {
+	    default_str(&p->upn,
+		p->challenge == GW_CHAL_INTUNE ? TMPL_INTUNE_UPN :
+						 TMPL_DEF_UPN) != 0) {
 		fprintf(errf, "%s: out of memory\n", c->path);
 		return -1;
 	}

@@ -39,6 +39,9 @@ enum tmpl_res {
 #define TMPL_DEF_OU "${challenge.ou|\"\"}"
 /* A UPN only when the challenge binds one: never the CSR's by default. */
 #define TMPL_DEF_UPN "${challenge.upn|\"\"}"
+/* On a profile with challenge = intune, Intune has checked the CSR's SANs
+ * against what it expects (README "Microsoft Intune"): the CSR's UPN. */
+#define TMPL_INTUNE_UPN "${csr.upn|\"\"}"
 
 /* Longest expanded value, NUL included. */
 #define TMPL_OUT_MAX 256

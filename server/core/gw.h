@@ -28,6 +28,7 @@ struct ndes;
 struct srv_http;
 struct admin;
 struct ratelimit;
+struct intune;
 
 struct gw_ctx {
 	const struct gw_config *cfg;
@@ -47,9 +48,11 @@ struct gw_ctx {
 	struct crl_cache *crl;	     /* GetCRL: the issuing CA's CRL */
 	struct srv_http *http;
 	int http_fd; /* listener bound before the privilege drop, or -1 */
-	struct admin *admin;  /* admin listener (admin/), or NULL */
-	struct ratelimit *rl; /* failure limit per address, or NULL */
-	struct ndes *ndes;    /* NDES login threads, or NULL: page off */
+	struct admin *admin;   /* admin listener (admin/), or NULL */
+	struct ratelimit *rl;  /* failure limit per address, or NULL */
+	struct ndes *ndes;     /* NDES login threads, or NULL: page off */
+	struct intune *intune; /* Intune's client (README "Microsoft
+				  Intune"), or NULL: not configured */
 };
 
 #endif

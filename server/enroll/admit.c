@@ -309,18 +309,30 @@ enroll_txn_new_fill(struct db_txn_new *n, const char *txid,
 /*
  * Refuses a CSR asking for a subjectAltName GlobalSign EPKI cannot put
  * in the certificate (EPKI issues CN, OU, e-mail and UPN only), naming
- * it in the log. Returns 0, or -1 with op holding the FAILURE.
+ * it in the log. On an Intune profile the strong-mapping URI Intune adds
+ * (README "Microsoft Intune") is left out of the order instead, with a
+ * log line: the order carries only the identity decided, never the CSR's
+ * SANs. Returns 0, or -1 with op holding the FAILURE.
  */
 int
 enroll_csr_sans_check(struct enroll_op *op, const char *txid,
-    const struct scep_csr_info *info)
+    const struct scep_csr_info *info, bool intune)
 {
 	unsigned bad =
 	    info->sans & ~((1u << SCEP_SAN_EMAIL) | (1u << SCEP_SAN_UPN));
 	int k = 0;
 
-	if (bad == 0)
+	if (info->ms_sid && !intune)
+		bad |= 1u << SCEP_SAN_URI;
+	if (bad == 0) {
+		if (info->ms_sid)
+			log_info("%s txid=%s: the strong-mapping URI "
+				 "subjectAltName (" SCEP_MS_SID_PREFIX
+				 "...) is left out of the order: GlobalSign "
+				 "EPKI cannot issue it",
+			    op->peer, txid);
 		return 0;
+	}
 	while ((bad & (1u << k)) == 0)
 		k++;
 	log_info(
@@ -514,6 +526,40 @@ chal_onetime_peek(struct gw_ctx *ctx, struct enroll_op *op, const char *txid,
 		    op->peer, txid, ch->profile, pname);
 		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 		    "invalid challenge password");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A request on an Intune profile (README "Microsoft Intune"): the
+ * challenge is Intune's to check, so only the per-address failure limit
+ * is taken here (refunded once Intune admits the request,
+ * intune_flow.c); the templates decide the identity from the CSR alone.
+ * Returns 0, or -1 with op's answer set.
+ */
+int
+enroll_admit_intune(struct gw_ctx *ctx, struct enroll_op *op,
+    const struct scep_csr_info *info, struct enroll_ident *id)
+{
+	const struct gw_profile *p = enroll_op_profile(ctx, op);
+	const char *txid = scep_msg_txid(op->msg);
+
+	if (ctx->rl != NULL &&
+	    !ratelimit_take(ctx->rl, op->peer, enroll_now())) {
+		log_info("%s txid=%s: challenge refused: too many failed "
+			 "attempts from this address",
+		    op->peer, txid);
+		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
+		    "too many failed attempts; try again later");
+		return -1;
+	}
+	if (ident_decide(p, NULL, info, op, txid, id) == -1 ||
+	    ident_check(p, id->cn, id->email, id->ou, id->upn, info, op,
+		txid) == -1) {
+		/* Not a guess at the challenge: no failure counted. */
+		if (ctx->rl != NULL)
+			ratelimit_refund(ctx->rl, op->peer);
 		return -1;
 	}
 	return 0;

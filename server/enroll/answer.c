@@ -40,6 +40,12 @@ op_from_txn(struct enroll_op *op, const struct db_txn *t)
 
 	switch (t->state) {
 	case DB_TXN_ISSUED:
+		/* Intune hears of a certificate before the device does
+		 * (README "Microsoft Intune"): PENDING until it has. */
+		if (t->intune == DB_INTUNE_VALIDATED) {
+			op->status = SCEP_STATUS_PENDING;
+			return;
+		}
 		p = t->cert_der;
 		op->cert = d2i_X509(NULL, &p, (long)t->cert_len);
 		if (op->cert == NULL) {
@@ -185,14 +191,19 @@ enroll_start_reason(enum db_start res)
 	}
 }
 
-/* CertPoll: answered from the database, keyed by transactionID. */
-void
+/*
+ * CertPoll: answered from the database, keyed by transactionID; a
+ * certificate Intune has not heard of yet is reported to it first
+ * (README "Microsoft Intune"). Returns 0 when op holds its answer, 1 when
+ * op->resume will be called.
+ */
+int
 enroll_certpoll(struct gw_ctx *ctx, struct enroll_op *op)
 {
 	const char *txid = scep_msg_txid(op->msg);
 	struct db_txn t;
 	struct gw_err err;
-	int found, reader = 0;
+	int found, reader = 0, rc = 0;
 
 	memset(&t, 0, sizeof(t));
 	found = db_txn_get(ctx->db, txid, &t, &err);
@@ -212,10 +223,14 @@ enroll_certpoll(struct gw_ctx *ctx, struct enroll_op *op)
 			 "request's; refused",
 		    op->peer, txid);
 		enroll_op_fail(op, SCEP_FAIL_BADCERTID, "unknown transaction");
+	} else if (t.state == DB_TXN_ISSUED &&
+	    t.intune == DB_INTUNE_VALIDATED) {
+		rc = enroll_intune_poll(ctx, op, &t);
 	} else {
 		op_from_txn(op, &t);
 	}
 	db_txn_cleanup(&t);
+	return rc;
 }
 
 /*
@@ -228,6 +243,7 @@ enroll_getcert(struct gw_ctx *ctx, struct enroll_op *op)
 	const X509_NAME *issuer = scep_msg_get0_issuer(op->msg);
 	const unsigned char *p;
 	struct db_cert c;
+	struct db_txn t;
 	struct gw_err err;
 	char serial[80];
 	X509 *x = NULL;
@@ -262,6 +278,18 @@ enroll_getcert(struct gw_ctx *ctx, struct enroll_op *op)
 		enroll_op_fail(op, SCEP_FAIL_BADCERTID, "unknown certificate");
 		goto out;
 	}
+	/* Not before Intune heard of it (README "Microsoft Intune"). */
+	memset(&t, 0, sizeof(t));
+	if (c.txid != NULL && db_txn_get(ctx->db, c.txid, &t, &err) == 0 &&
+	    t.intune == DB_INTUNE_VALIDATED) {
+		db_txn_cleanup(&t);
+		log_info("%s GetCert: serial=%s: Intune has not been told of "
+			 "it yet; refused",
+		    op->peer, serial);
+		enroll_op_fail(op, SCEP_FAIL_BADCERTID, "unknown certificate");
+		goto out;
+	}
+	db_txn_cleanup(&t);
 	log_info("%s GetCert: serial=%s", op->peer, serial);
 	op->cert = x;
 	x = NULL;

@@ -47,7 +47,7 @@ static const char *const class_text[EPKI_CLASS__MAX] = {
 /*
  * Builds the CertRep for op's status into op->reply: on an HTTP thread,
  * or, for an order's outcome, on the thread that delivers it, before the
- * request is resumed (job_deliver()). A failure to build is an internal
+ * request is resumed (enroll_job_deliver()). A failure to build is an internal
  * error: 500. An op answered already (op->done) is left as it is.
  */
 void
@@ -97,8 +97,8 @@ enroll_finish(struct gw_ctx *ctx, struct enroll_op *op)
  * PENDING outcome is a lost one: the reconciler is asked to look it up
  * now that the transaction is no longer in flight.
  */
-static void
-job_deliver(struct enroll_job *j, enum scep_status st, enum scep_fail f,
+void
+enroll_job_deliver(struct enroll_job *j, enum scep_status st, enum scep_fail f,
     const char *text, X509 *cert)
 {
 	struct enroll *e = j->e;
@@ -391,7 +391,13 @@ order_issued_done(void *arg, int rc, const struct gw_err *err)
 		log_info("txid=%s: issued serial=%s order=%s subject=%s",
 		    j->txid, q->serial, q->order_id, q->subject);
 		enroll_licence_watch(j->e->ctx);
-		job_deliver(j, SCEP_STATUS_SUCCESS, 0, NULL, q->cert);
+		/* Intune hears of it before the device (README "Microsoft
+		 * Intune"). */
+		if (j->icsr != NULL)
+			enroll_intune_success(j, q->cert);
+		else
+			enroll_job_deliver(j, SCEP_STATUS_SUCCESS, 0, NULL,
+			    q->cert);
 		free(q);
 		return;
 	}
@@ -404,7 +410,7 @@ order_issued_done(void *arg, int rc, const struct gw_err *err)
 		log_warnx("txid=%s: cannot store order id: %s", j->txid, e.msg);
 	X509_free(q->cert);
 	free(q);
-	job_deliver(j, SCEP_STATUS_PENDING, 0, NULL, NULL);
+	enroll_job_deliver(j, SCEP_STATUS_PENDING, 0, NULL, NULL);
 }
 
 /*
@@ -471,6 +477,15 @@ enroll_order_done(void *arg, struct epki_resp *r)
 	st = enroll_order_record(j->e->ctx, j->txid, j->pub, r, &cert, &text);
 	if (cert != NULL)
 		resp_cert_release(r, cert);
-	job_deliver(j, st, st == SCEP_STATUS_FAILURE ? SCEP_FAIL_BADREQUEST : 0,
-	    text, cert);
+	if (j->icsr != NULL && st == SCEP_STATUS_SUCCESS) {
+		enroll_intune_success(j, cert);
+		return;
+	}
+	if (j->icsr != NULL && st == SCEP_STATUS_FAILURE) {
+		enroll_intune_failure(j, text,
+		    r->nerrors > 0 ? r->errors[0].code : 0);
+		return;
+	}
+	enroll_job_deliver(j, st,
+	    st == SCEP_STATUS_FAILURE ? SCEP_FAIL_BADREQUEST : 0, text, cert);
 }

@@ -87,6 +87,10 @@ int reconcile_new(struct reconcile **out, struct gw_ctx *ctx,
 void reconcile_stop(struct reconcile *r);
 void reconcile_free(struct reconcile *r);
 void reconcile_kick(struct reconcile *r);
+/* intune_flow.c: tells Intune the outcome of the transactions it has not
+ * heard of (README "Microsoft Intune"); the reconciler's pass. */
+void enroll_intune_reconcile(struct gw_ctx *ctx, bool (*stopping)(void *arg),
+    void *arg);
 void enroll_op_cleanup(struct enroll_op *op);
 int enroll_pkioperation(struct gw_ctx *ctx, struct enroll_op *op,
     const uint8_t *der, size_t len);

@@ -24,6 +24,7 @@
 struct gw_ctx;
 struct gw_profile;
 struct enroll_op;
+struct enroll_claim;
 struct epki_resp;
 struct gw_err;
 
@@ -39,6 +40,9 @@ struct enroll_job {
 	bool queued;
 	struct enroll_job *all_next; /* every order in flight */
 	struct enroll_job *all_prev;
+	uint8_t *icsr; /* validated by Intune: the DER CSR it saw, for the
+			  notification (intune_flow.c); else NULL */
+	size_t icsr_len;
 };
 
 struct enroll {
@@ -53,8 +57,11 @@ struct enroll {
 	struct enroll_job *head; /* earliest deadline first */
 	struct enroll_job *tail;
 	size_t inflight;	/* orders sent, not yet answered */
-	size_t starting;	/* requests whose start_job is in flight */
+	size_t starting;	/* requests whose start_job is in flight, or
+				   that wait for Intune */
 	struct enroll_job *all; /* those orders, for the reconciler */
+	struct enroll_claim *notifying; /* Intune notifications sent by a
+					   CertPoll or the reconciler */
 };
 
 /* The identity a renewal carries over from the certificate it renews. */
@@ -73,6 +80,26 @@ struct enroll_ident {
 	char email[TMPL_OUT_MAX];
 	char ou[TMPL_OUT_MAX];
 	char upn[TMPL_OUT_MAX];
+};
+
+/*
+ * A PKCSReq or RenewalReq admitted and on its way into the database
+ * (db_txn_start_submit), or to Intune first (intune_flow.c). Holds
+ * everything the new transaction points to; order.c's start_done() frees
+ * it.
+ */
+struct start_job {
+	struct gw_ctx *ctx;
+	struct enroll_op *op;
+	struct scep_csr_info info;
+	struct enroll_ident ident;
+	struct renew_id id;
+	uint8_t chash[32];
+	struct db_txn_new n;
+	bool renewal;
+	bool is_static;
+	uint8_t *icsr; /* Intune profile: the DER CSR, as validated */
+	size_t icsr_len;
 };
 
 /* receive.c, answer.c, order.c, deliver.c */
@@ -105,7 +132,7 @@ int enroll_txn_reader_ok(struct gw_ctx *ctx, const struct enroll_op *op,
 enum retry enroll_answer_retry(struct enroll_op *op, const struct db_txn *t,
     const struct scep_csr_info *info, bool renews_it);
 /* CertPoll (GetCertInitial) and GetCert, answered from the database. */
-void enroll_certpoll(struct gw_ctx *ctx, struct enroll_op *op);
+int enroll_certpoll(struct gw_ctx *ctx, struct enroll_op *op);
 void enroll_getcert(struct gw_ctx *ctx, struct enroll_op *op);
 
 /* order.c */
@@ -117,10 +144,32 @@ void enroll_job_untrack(struct enroll *e, struct enroll_job *j);
 void enroll_job_free(struct enroll_job *j);
 /* A new PKCSReq or RenewalReq: admit, record, order. */
 int enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op);
+/* Records s's transaction, then orders; as enroll_pkcsreq() returns. */
+int enroll_start_submit(struct start_job *s);
+void enroll_start_job_free(struct start_job *s);
+
+/* intune_flow.c: Microsoft Intune (README "Microsoft Intune"). */
+/* Whether p's requests are validated by Intune (challenge = intune). */
+bool enroll_is_intune(const struct gw_profile *p);
+/* Asks Intune about s's request, then records and orders it; as
+ * enroll_pkcsreq() returns. s is consumed. */
+int enroll_intune_validate(struct start_job *s);
+/* An Intune order's outcome: notifies Intune, then delivers (takes cert). */
+void enroll_intune_success(struct enroll_job *j, X509 *cert);
+void enroll_intune_failure(struct enroll_job *j, const char *text,
+    int epki_code);
+/* An ISSUED transaction Intune has not heard of: 1 when op waits for the
+ * notification, 0 when op holds PENDING. */
+int enroll_intune_poll(struct gw_ctx *ctx, struct enroll_op *op,
+    const struct db_txn *t);
+void enroll_claims_free(struct enroll *e);
 
 /* deliver.c */
 /* The EPKI client's callback with an order's outcome. */
 void enroll_order_done(void *arg, struct epki_resp *r);
+/* Hands an order's outcome to its request, if one waits; frees j. */
+void enroll_job_deliver(struct enroll_job *j, enum scep_status st,
+    enum scep_fail f, const char *text, X509 *cert);
 
 /* admit.c */
 
@@ -135,9 +184,10 @@ void enroll_txn_new_fill(struct db_txn_new *n, const char *txid,
     const struct scep_csr_info *info, const struct renew_id *id,
     const struct enroll_ident *ident, const uint8_t *chash,
     const char *profile);
-/* Refuses a SAN type EPKI cannot issue. Returns 0, or -1 (op failed). */
+/* Refuses a SAN type EPKI cannot issue (on an Intune profile, the
+ * strong-mapping URI is left out instead). Returns 0, or -1 (op failed). */
 int enroll_csr_sans_check(struct enroll_op *op, const char *txid,
-    const struct scep_csr_info *info);
+    const struct scep_csr_info *info, bool intune);
 /* Checks a renewal's carried-over identity as enroll_admit() does. 0/-1. */
 int enroll_renew_admit(struct gw_ctx *ctx, struct enroll_op *op,
     const struct scep_csr_info *info, const struct renew_id *id);
@@ -145,5 +195,9 @@ int enroll_renew_admit(struct gw_ctx *ctx, struct enroll_op *op,
 int enroll_admit(struct gw_ctx *ctx, struct enroll_op *op,
     const struct scep_csr_info *info, const uint8_t chash[32], bool *is_static,
     struct enroll_ident *id);
+/* Admits a request on an Intune profile: identity only, the challenge is
+ * Intune's to check (counted against the failure limit). 0 or -1. */
+int enroll_admit_intune(struct gw_ctx *ctx, struct enroll_op *op,
+    const struct scep_csr_info *info, struct enroll_ident *id);
 
 #endif

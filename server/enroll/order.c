@@ -112,6 +112,7 @@ enroll_job_free(struct enroll_job *j)
 		return;
 	EVP_PKEY_free(j->pub);
 	free(j->txid);
+	free(j->icsr);
 	free(j);
 }
 
@@ -191,12 +192,18 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
 	    (j->txid = gw_strdup(t->txid)) == NULL ||
-	    (j->pub = scep_msg_get1_csr_key(op->msg)) == NULL) {
+	    (j->pub = scep_msg_get1_csr_key(op->msg)) == NULL ||
+	    (t->intune_csr != NULL &&
+		(j->icsr = malloc(t->intune_csr_len)) == NULL)) {
 		enroll_job_free(j);
 		log_warnx("txid=%s: out of memory; left for reconciliation",
 		    t->txid);
 		op->status = SCEP_STATUS_PENDING;
 		return 0;
+	}
+	if (j->icsr != NULL) {
+		memcpy(j->icsr, t->intune_csr, t->intune_csr_len);
+		j->icsr_len = t->intune_csr_len;
 	}
 	memset(&o, 0, sizeof(o));
 	/* A renewal is ordered on its transaction's profile, the renewed
@@ -247,30 +254,14 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 	return 1;
 }
 
-/*
- * A PKCSReq or RenewalReq admitted and on its way into the database
- * (db_txn_start_submit). Holds everything the new transaction points to;
- * start_done() frees it.
- */
-struct start_job {
-	struct gw_ctx *ctx;
-	struct enroll_op *op;
-	struct scep_csr_info info;
-	struct enroll_ident ident;
-	struct renew_id id;
-	uint8_t chash[32];
-	struct db_txn_new n;
-	bool renewal;
-	bool is_static;
-};
-
-static void
-start_job_free(struct start_job *s)
+void
+enroll_start_job_free(struct start_job *s)
 {
 	if (s == NULL)
 		return;
 	gw_cleanse(s->chash, sizeof(s->chash));
 	scep_csr_info_cleanup(&s->info);
+	free(s->icsr);
 	free(s);
 }
 
@@ -328,7 +319,7 @@ start_next(struct start_job *s, int rc, enum db_start res,
 		enroll_op_fail(op, SCEP_FAIL_BADREQUEST, "no common name");
 		return 0;
 	}
-	if (s->is_static)
+	if (s->is_static && s->icsr == NULL)
 		log_info("%s txid=%s: static challenge of profile %s accepted",
 		    op->peer, txid, enroll_op_profile(ctx, op)->name);
 	return order_send(ctx, op, t, &s->info);
@@ -353,7 +344,7 @@ start_done(void *arg, int rc, enum db_start res, const struct db_txn *t,
 	e->starting--;
 	enroll_changed(e);
 	pthread_mutex_unlock(&e->mu);
-	start_job_free(s);
+	enroll_start_job_free(s);
 }
 
 /*
@@ -362,8 +353,8 @@ start_done(void *arg, int rc, enum db_start res, const struct db_txn *t,
  * start_done() carries on once the write is durable.
  * Returns as enroll_pkcsreq() does; s is consumed.
  */
-static int
-start_submit(struct start_job *s)
+int
+enroll_start_submit(struct start_job *s)
 {
 	struct enroll *e = s->ctx->enroll;
 	struct gw_err err;
@@ -379,7 +370,7 @@ start_submit(struct start_job *s)
 	pthread_mutex_unlock(&e->mu);
 	log_warnx("%s txid=%s: database: %s", s->op->peer, s->n.txid, err.msg);
 	enroll_op_http(s->op, 503, "try again later\n");
-	start_job_free(s);
+	enroll_start_job_free(s);
 	return 0;
 }
 
@@ -394,6 +385,7 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 {
 	const char *txid = scep_msg_txid(op->msg);
 	const struct gw_licence_pool *pool;
+	bool intune = enroll_is_intune(enroll_op_profile(ctx, op));
 	struct start_job *s;
 	struct db_txn t;
 	struct gw_err err;
@@ -439,11 +431,19 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 		enroll_op_fail(op, SCEP_FAIL_BADCERTID, "unknown transaction");
 		goto out;
 	}
-	if (enroll_csr_sans_check(op, txid, &s->info) == -1 ||
-	    (renewal = enroll_renew_check(ctx, op, &s->id)) == -1)
+	/* An Intune profile has no challenge-less renewal: every request
+	 * is validated by Intune (README "Microsoft Intune"). */
+	renewal = 0;
+	if (enroll_csr_sans_check(op, txid, &s->info, intune) == -1 ||
+	    (!intune && (renewal = enroll_renew_check(ctx, op, &s->id)) == -1))
 		goto out;
-	/* RFC 8894 2.3: a PKCSReq is signed with the key it certifies. */
-	if (!renewal && !scep_msg_signer_matches_csr(op->msg)) {
+	/* RFC 8894 2.3: a PKCSReq is signed with the key it certifies; on
+	 * an Intune profile a renewal may be signed by the certificate it
+	 * renews, one of this CA's (its key proven by the CSR's signature). */
+	if (!renewal && !scep_msg_signer_matches_csr(op->msg) &&
+	    (!intune ||
+		scep_ra_verify_issued(ctx->ra, scep_msg_get0_signer(op->msg),
+		    &err) == -1)) {
 		log_info("%s txid=%s: PKCSReq signed by a key other than the "
 			 "request's",
 		    op->peer, txid);
@@ -467,7 +467,11 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 		    "challenge password missing");
 		goto out;
 	}
-	if (!renewal) {
+	if (intune) {
+		if (enroll_admit_intune(ctx, op, &s->info, &s->ident) == -1)
+			goto out;
+		s->is_static = true; /* no challenge of ours to consume */
+	} else if (!renewal) {
 		SHA256((const unsigned char *)s->info.challenge,
 		    strlen(s->info.challenge), s->chash);
 		if (enroll_admit(ctx, op, &s->info, s->chash, &s->is_static,
@@ -491,10 +495,12 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 		enroll_op_http(op, 503, "try again later\n");
 		goto out;
 	}
-	return start_submit(s);
+	if (intune)
+		return enroll_intune_validate(s);
+	return enroll_start_submit(s);
 out:
 	db_txn_cleanup(&t);
-	start_job_free(s);
+	enroll_start_job_free(s);
 	return 0;
 }
 
@@ -620,6 +626,7 @@ enroll_free(struct enroll *e)
 	pthread_mutex_unlock(&e->mu);
 	if (e->timer_started)
 		pthread_join(e->timer, NULL);
+	enroll_claims_free(e);
 	pthread_cond_destroy(&e->timer_cv);
 	pthread_cond_destroy(&e->drain_cv);
 	pthread_mutex_destroy(&e->mu);

@@ -117,7 +117,8 @@ enroll_pkioperation(struct gw_ctx *ctx, struct enroll_op *op,
 			return 1;
 		break;
 	case SCEP_MT_CERTPOLL:
-		enroll_certpoll(ctx, op);
+		if (enroll_certpoll(ctx, op) == 1)
+			return 1;
 		break;
 	case SCEP_MT_GETCERT:
 		enroll_getcert(ctx, op);

@@ -90,6 +90,12 @@ reconcile_stopping(struct reconcile *r)
 	return stop;
 }
 
+static bool
+stopping_fn(void *arg)
+{
+	return reconcile_stopping(arg);
+}
+
 /* The backoff entry of txid, made on first use; NULL without memory. */
 static struct backoff *
 backoff_get(struct reconcile *r, const char *txid)
@@ -664,6 +670,9 @@ reconcile_run(void *arg)
 			log_warnx("reconciler: database: %s", err.msg);
 		else
 			backoff_prune(r);
+		/* Then what Intune has not heard of, the transactions just
+		 * finished included (README "Microsoft Intune"). */
+		enroll_intune_reconcile(r->ctx, stopping_fn, r);
 		/* README "Licences": expiry warnings once a day at most. */
 		enroll_licence_watch(r->ctx);
 		pthread_mutex_lock(&r->mu);

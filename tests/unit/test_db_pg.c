@@ -359,7 +359,7 @@ test_pg_multi_host(void **state)
 	gw_err_clear(&err);
 	if (db_open_url(&db, url, NULL, "test", 0, &err) != 0)
 		fail_msg("%s", err.msg);
-	assert_int_equal(db_schema_version(db), 2);
+	assert_int_equal(db_schema_version(db), 3);
 	db_close(db);
 }
 

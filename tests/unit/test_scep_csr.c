@@ -20,6 +20,11 @@
 
 enum key_kind { KEY_RSA1024, KEY_RSA2048, KEY_P256, KEY_P384, KEY_P521 };
 
+/* A challenge of 2,048 characters, over PKCS#9's 255. */
+#define C64 "SIMv1.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_0123"
+#define C512 C64 C64 C64 C64 C64 C64 C64 C64
+#define LONG_CHALLENGE C512 C512 C512 C512
+
 struct csr_case {
 	const char *name;
 	enum key_kind key;
@@ -33,6 +38,8 @@ static const struct csr_case cases[] = {
 	{ "challenge present", KEY_RSA2048, "dev-1", NULL, "s3cret", 0 },
 	{ "challenge absent", KEY_RSA2048, "dev-2", NULL, NULL, 0 },
 	{ "utf8 challenge", KEY_RSA2048, "dev-3", NULL, "p\xc3\xa4ss", 0 },
+	/* Intune's are about 1.5 KB (README "Microsoft Intune"): read whole. */
+	{ "long challenge", KEY_RSA2048, "dev-9", NULL, LONG_CHALLENGE, 0 },
 	{ "email SAN", KEY_RSA2048, "dev-4", "a@example.com", "x", 0 },
 	{ "RSA 1024 refused", KEY_RSA1024, "dev-5", NULL, "x", -1 },
 	{ "EC P-256 accepted", KEY_P256, "dev-6", "b@example.com", "y", 0 },
@@ -182,9 +189,18 @@ test_san_kinds(void **state)
 		    1u << SCEP_SAN_UPN, NULL, "u@corp.example" },
 		{ "DNS:h.example.com", 1u << SCEP_SAN_DNS, NULL, NULL },
 		{ "IP:192.0.2.1", 1u << SCEP_SAN_IP, NULL, NULL },
-		{ "URI:https://example.com/x", 1u << SCEP_SAN_URI, NULL, NULL },
-		{ "otherName:1.2.3.4;UTF8:x", 1u << SCEP_SAN_OTHER, NULL,
-		    NULL },
+		{
+		    "URI:https://example.com/x",
+		    1u << SCEP_SAN_URI,
+		    NULL,
+		    NULL,
+		},
+		{
+		    "otherName:1.2.3.4;UTF8:x",
+		    1u << SCEP_SAN_OTHER,
+		    NULL,
+		    NULL,
+		},
 		{ "RID:1.2.3.4", 1u << SCEP_SAN_OTHER, NULL, NULL },
 		{ "email:b@example.com,email:c@example.com,DNS:h",
 		    (1u << SCEP_SAN_EMAIL) | (1u << SCEP_SAN_DNS),
@@ -227,6 +243,71 @@ test_san_kinds(void **state)
 	}
 	assert_string_equal(scep_san_name(SCEP_SAN_DNS), "dNSName");
 	assert_string_equal(scep_san_name(SCEP_SAN__MAX), "?");
+	EVP_PKEY_free(key);
+}
+
+/*
+ * Intune's strong-mapping URI (README "Microsoft Intune") is noted apart
+ * and not counted as a URI; the prefix with anything but a SID after it
+ * is a URI like any other.
+ */
+static void
+test_san_ms_sid(void **state)
+{
+	static const struct {
+		const char *uri;
+		bool ms_sid;
+		unsigned sans;
+	} sid[] = {
+		{ SCEP_MS_SID_PREFIX "S-1-5-21-1004336348-1177238915-500", true,
+		    1u << SCEP_SAN_EMAIL },
+		{ SCEP_MS_SID_PREFIX "S-1/x", false,
+		    (1u << SCEP_SAN_URI) | (1u << SCEP_SAN_EMAIL) },
+		{ SCEP_MS_SID_PREFIX, false,
+		    (1u << SCEP_SAN_URI) | (1u << SCEP_SAN_EMAIL) },
+	};
+	STACK_OF(X509_EXTENSION) *exts;
+	struct scep_csr_info info;
+	GENERAL_NAMES *gens;
+	GENERAL_NAME *g;
+	ASN1_IA5STRING *s;
+	struct gw_err err;
+	EVP_PKEY *key;
+	X509_REQ *req;
+	size_t i;
+
+	(void)state;
+	key = EVP_EC_gen("P-256");
+	for (i = 0; i < sizeof(sid) / sizeof(sid[0]); i++) {
+		req = scep_client_csr_new(key, "dev-sid", NULL, NULL);
+		gens = sk_GENERAL_NAME_new_null();
+		g = GENERAL_NAME_new();
+		s = ASN1_IA5STRING_new();
+		assert_int_equal(ASN1_STRING_set(s, sid[i].uri, -1), 1);
+		GENERAL_NAME_set0_value(g, GEN_URI, s);
+		assert_true(sk_GENERAL_NAME_push(gens, g) > 0);
+		g = GENERAL_NAME_new();
+		s = ASN1_IA5STRING_new();
+		assert_int_equal(ASN1_STRING_set(s, "d@example.com", -1), 1);
+		GENERAL_NAME_set0_value(g, GEN_EMAIL, s);
+		assert_true(sk_GENERAL_NAME_push(gens, g) > 0);
+		exts = sk_X509_EXTENSION_new_null();
+		assert_true(
+		    sk_X509_EXTENSION_push(exts,
+			X509V3_EXT_i2d(NID_subject_alt_name, 0, gens)) > 0);
+		assert_int_equal(X509_REQ_add_extensions(req, exts), 1);
+		assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
+		assert_int_equal(scep_csr_inspect(req,
+				     X509_REQ_get0_pubkey(req), &info, &err),
+		    0);
+		assert_int_equal(info.ms_sid, sid[i].ms_sid);
+		assert_int_equal(info.sans, sid[i].sans);
+		assert_string_equal(info.email, "d@example.com");
+		scep_csr_info_cleanup(&info);
+		sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+		GENERAL_NAMES_free(gens);
+		X509_REQ_free(req);
+	}
 	EVP_PKEY_free(key);
 }
 
@@ -275,6 +356,7 @@ main(void)
 		cmocka_unit_test(test_csr_table),
 		cmocka_unit_test(test_subject_email),
 		cmocka_unit_test(test_san_kinds),
+		cmocka_unit_test(test_san_ms_sid),
 		cmocka_unit_test(test_san_twice),
 	};
 
