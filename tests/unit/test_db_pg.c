@@ -486,7 +486,7 @@ test_pg_concurrent_open(void **state)
 	for (i = 0; i < OPENERS; i++) {
 		pthread_join(th[i], NULL);
 		assert_int_equal(o[i].rc, 0);
-		assert_int_equal(o[i].version, 2);
+		assert_int_equal(o[i].version, 3);
 	}
 	pthread_barrier_destroy(&bar);
 	assert_int_equal(fx_pg_sql(fx, "SELECT count(*) FROM scepgw_schema"),
