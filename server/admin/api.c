@@ -505,6 +505,11 @@ admin_chal_req_parse(json_t *o, const struct gw_config *cfg, struct chal_req *r,
 				snprintf(msg, n,
 				    "profile: must name a configured "
 				    "[profile NAME]");
+			else if ((e = config_profile_onetime_refusal(
+				      config_profile_find(cfg, r->profile))) !=
+			    NULL)
+				snprintf(msg, n, "profile: [profile %s] %s",
+				    r->profile, e);
 		} else {
 			e = "unknown";
 			snprintf(msg, n, "unknown field \"%.40s\"", key);

@@ -158,6 +158,13 @@ cli_challenge_new(const struct cli *c)
 		    cc.conf);
 		goto out;
 	}
+	if (profile != NULL &&
+	    config_profile_onetime_refusal(config_profile_find(cfg, profile))) {
+		fprintf(stderr, "scepgw: [profile %s] %s\n", profile,
+		    config_profile_onetime_refusal(
+			config_profile_find(cfg, profile)));
+		goto out;
+	}
 	if (profile != NULL && email != NULL &&
 	    !config_profile_email_ok(config_profile_find(cfg, profile),
 		email)) {

@@ -161,11 +161,9 @@ user_profiles_usable(const struct gw_config *cfg, const char *profiles)
 			    cfg->path);
 			return false;
 		}
-		if (p->challenge == GW_CHAL_STATIC) {
-			fprintf(stderr,
-			    "scepgw: [profile %s] takes only its static "
-			    "challenge (challenge = static)\n",
-			    name);
+		if (config_profile_onetime_refusal(p) != NULL) {
+			fprintf(stderr, "scepgw: [profile %s] %s\n", name,
+			    config_profile_onetime_refusal(p));
 			return false;
 		}
 		if (profiles[n] == '\0')

@@ -119,6 +119,27 @@ config_profile_email_ok(const struct gw_profile *p, const char *email)
 	return false;
 }
 
+/*
+ * Why profile p takes no one-time challenge from the database (README
+ * "Profiles, identity templates, static challenges", "Microsoft Intune"),
+ * or NULL when it does (one-time or both, or p is NULL: any profile).
+ * The CLI, the admin API and the NDES page refuse to make one for it.
+ */
+const char *
+config_profile_onetime_refusal(const struct gw_profile *p)
+{
+	if (p == NULL)
+		return NULL;
+	switch (p->challenge) {
+	case GW_CHAL_STATIC:
+		return "takes only its static challenge (challenge = static)";
+	case GW_CHAL_INTUNE:
+		return "takes only Intune's challenges (challenge = intune)";
+	default:
+		return NULL;
+	}
+}
+
 /* The profile called name, added (empty) when new; NULL when out of memory. */
 static struct gw_profile *
 profile_get(struct gw_config *c, const char *name, int line)

@@ -238,11 +238,12 @@ ndes_profile(struct gw_ctx *ctx, struct MHD_Connection *conn, const char *peer,
 		memcpy(out, p, len);
 		out[len] = '\0';
 		prof = config_profile_find(ctx->cfg, out);
-		if (prof == NULL || prof->challenge == GW_CHAL_STATIC)
+		if (prof == NULL || config_profile_onetime_refusal(prof))
 			log_info("%s ndes: user=%s: refused: profile %s %s",
 			    peer, user, out,
-			    prof == NULL ? "is not configured" :
-					   "takes only its static challenge");
+			    prof == NULL ?
+				"is not configured" :
+				config_profile_onetime_refusal(prof));
 		else
 			r = 0;
 	}

@@ -10,7 +10,26 @@
 . "$GW_SRC/tests/integration/intune.bash"
 IGW_TIMEOUT=5 igw_setup
 gw_conf_set enroll max_failures_per_minute 4
+gw_admin_enable
 igw_start
+
+# An Intune profile takes no one-time challenge of ours: the CLI, the
+# admin API and `user add` refuse to make or allow one for it.
+rc=0
+"$GW_BUILD/scepgw" challenge new --profile mdm -c "$GW_CONF" >"$T/chal.out" 2>&1 || rc=$?
+gw_assert_eq 1 "$rc" "challenge new --profile mdm: exit status"
+gw_assert_contains "$T/chal.out" 'profile mdm\] takes only Intune.s challenges'
+rc=0
+printf 'pw-of-u\n' | "$GW_BUILD/scepgw" user add u --profile mdm -c "$GW_CONF" >"$T/user.out" 2>&1 || rc=$?
+gw_assert_eq 1 "$rc" "user add --profile mdm: exit status"
+gw_assert_contains "$T/user.out" 'profile mdm\] takes only Intune.s challenges'
+code=$(curl -sS -m 20 -X POST -H "Authorization: Bearer $TOKEN" \
+    -H 'Content-Type: application/json' -d '{"profile":"mdm"}' \
+    -o "$T/api.body" -w '%{http_code}' "$GW_ADMIN_URL/api/v1/challenges")
+gw_assert_eq 400 "$code" "POST /api/v1/challenges for profile mdm"
+gw_assert_contains "$T/api.body" 'takes only Intune.s challenges'
+"$GW_BUILD/scepgw" challenge list -c "$GW_CONF" >"$T/chal-list.out" 2>&1
+gw_assert_not_contains "$T/chal-list.out" 'mdm' "challenge list"
 
 # refused NAME CODE: NAME's enrollment failed, Intune was asked once and
 # told nothing afterwards (a faulted answer's entry names no transaction:
