@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -145,9 +146,10 @@ out:
 	return rc;
 }
 
-/* Checks an open secret file: regular, ours (or root's), mode 0?00. */
+/* Checks an open secret file: regular, ours (or root's; when root_any,
+ * and we are root, anyone's), mode 0?00. */
 static int
-private_fstat(int fd, const char *path, struct gw_err *err)
+private_fstat(int fd, const char *path, bool root_any, struct gw_err *err)
 {
 	struct stat st;
 
@@ -159,7 +161,8 @@ private_fstat(int fd, const char *path, struct gw_err *err)
 		gw_err_set(err, EINVAL, "%s: not a regular file", path);
 		return -1;
 	}
-	if (st.st_uid != geteuid() && st.st_uid != 0) {
+	if (st.st_uid != geteuid() && st.st_uid != 0 &&
+	    !(root_any && geteuid() == 0)) {
 		gw_err_set(err, EPERM, "%s: owned by uid %ld, not by us", path,
 		    (long)st.st_uid);
 		return -1;
@@ -180,8 +183,8 @@ private_fstat(int fd, const char *path, struct gw_err *err)
  * us (or root), not readable or writable by group or others. A symbolic
  * link is refused, not followed. Returns the descriptor, or -1 with err.
  */
-int
-gw_file_open_private(const char *path, struct gw_err *err)
+static int
+private_open(const char *path, bool root_any, struct gw_err *err)
 {
 	int fd;
 
@@ -199,11 +202,17 @@ gw_file_open_private(const char *path, struct gw_err *err)
 		gw_err_set(err, errno, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (private_fstat(fd, path, err) == -1) {
+	if (private_fstat(fd, path, root_any, err) == -1) {
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+int
+gw_file_open_private(const char *path, struct gw_err *err)
+{
+	return private_open(path, false, err);
 }
 
 /* Checks a secret file as gw_file_open_private() does; 0 or -1. */
@@ -223,8 +232,8 @@ gw_file_check_private(const char *path, struct gw_err *err)
  * out, initialised here as a secret buffer with ceiling max. On failure
  * out is empty and err says why. The caller wipes and cleans up out.
  */
-int
-gw_private_read(const char *path, size_t max, struct buf *out,
+static int
+private_read(const char *path, size_t max, bool root_any, struct buf *out,
     struct gw_err *err)
 {
 	uint8_t chunk[4096];
@@ -233,7 +242,7 @@ gw_private_read(const char *path, size_t max, struct buf *out,
 
 	buf_init(out, max);
 	buf_set_secret(out);
-	if ((fd = gw_file_open_private(path, err)) == -1)
+	if ((fd = private_open(path, root_any, err)) == -1)
 		return -1;
 	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (n == -1 && errno == EINTR)
@@ -259,6 +268,26 @@ out:
 	if (rc == -1)
 		buf_cleanup(out);
 	return rc;
+}
+
+int
+gw_private_read(const char *path, size_t max, struct buf *out,
+    struct gw_err *err)
+{
+	return private_read(path, max, false, out, err);
+}
+
+/*
+ * As gw_private_read(), except that root also accepts a file of another
+ * owner: for reading the config as root before the drop to [server] user
+ * (README "Privileges"), when the process running as that user opens
+ * the file again, with every check, before it uses what it holds.
+ */
+int
+gw_private_read_preroot(const char *path, size_t max, struct buf *out,
+    struct gw_err *err)
+{
+	return private_read(path, max, true, out, err);
 }
 
 /*

@@ -28,6 +28,8 @@ int gw_file_open_private(const char *path, struct gw_err *err);
 int gw_file_check_private(const char *path, struct gw_err *err);
 int gw_private_read(const char *path, size_t max, struct buf *out,
     struct gw_err *err);
+int gw_private_read_preroot(const char *path, size_t max, struct buf *out,
+    struct gw_err *err);
 int gw_secret_read(const char *path, char **out, struct gw_err *err);
 
 void gw_hex(const uint8_t *p, size_t n, char *out);

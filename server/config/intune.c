@@ -59,64 +59,14 @@ intune_guid_ok(const char *s)
 
 /*
  * Reads a secret file (the client secret, the client key) into out, a
- * secret buffer, as gw_private_read() does: no symbolic link, a regular
- * file, mode 0600 or stricter, owned by us. Root (serve before its drop
- * to [server] user, README "Privileges") also accepts another owner:
- * that user opens the file again, with every check, once it runs as it.
+ * secret buffer: a private file, also another owner's when we are root
+ * (serve before its drop to [server] user, README "Privileges"): that
+ * user opens the file again, with every check, once it runs as it.
  */
 static int
 intune_secret_read(const char *path, struct buf *out, struct gw_err *err)
 {
-	uint8_t chunk[4096];
-	struct stat st;
-	ssize_t n;
-	int fd, rc = -1;
-
-	if (geteuid() != 0)
-		return gw_private_read(path, INTUNE_KEY_MAX, out, err);
-	buf_init(out, INTUNE_KEY_MAX);
-	buf_set_secret(out);
-	fd = open(path,
-	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd == -1) {
-		gw_err_set(err, errno, "%s: %s", path,
-		    errno == ELOOP ? "a symbolic link; secret files are not "
-				     "followed through links, name the file "
-				     "itself" :
-				     strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		gw_err_set(err, EINVAL, "%s: not a regular file", path);
-		goto out;
-	}
-	if ((st.st_mode & 077) != 0) {
-		gw_err_set(err, EPERM,
-		    "%s: mode %03o lets group or others read it; run chmod 600 "
-		    "%s",
-		    path, (unsigned)(st.st_mode & 0777), path);
-		goto out;
-	}
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 || buf_add(out, chunk, (size_t)n) == -1) {
-			gw_err_set(err, EIO, "%s: %s", path,
-			    n == -1 ? strerror(errno) : "too large");
-			goto out;
-		}
-	}
-	if (out->data == NULL && buf_add(out, "", 0) == -1) {
-		gw_err_set(err, ENOMEM, "%s: out of memory", path);
-		goto out;
-	}
-	rc = 0;
-out:
-	gw_cleanse(chunk, sizeof(chunk));
-	close(fd);
-	if (rc != 0)
-		buf_cleanup(out);
-	return rc;
+	return gw_private_read_preroot(path, INTUNE_KEY_MAX, out, err);
 }
 
 /*
