@@ -566,6 +566,62 @@ enroll_admit_intune(struct gw_ctx *ctx, struct enroll_op *op,
 }
 
 /*
+ * On an Intune profile a PKCSReq signed by another key than its CSR's
+ * (an Apple device signs its renewal with the old certificate) passes
+ * only when the signer is a certificate this gateway issued (the whole
+ * DER in the database), not revoked there and not expired (README
+ * "Microsoft Intune", "Who may do what"). Any certificate of the shared
+ * issuing CA would let its holder sign a device's captured request again
+ * (the envelope needs no decryption for that) under a new transactionID
+ * and have it validated and ordered once more. Returns 1 when it may, 0
+ * with op holding the FAILURE, -1 with op holding the 503 (database).
+ */
+int
+enroll_intune_signer_ok(struct gw_ctx *ctx, struct enroll_op *op)
+{
+	const X509 *signer = scep_msg_get0_signer(op->msg);
+	const char *txid = scep_msg_txid(op->msg);
+	struct db_cert_renewal r;
+	struct gw_err err;
+	const char *why = NULL;
+	char serial[80];
+	int found = 1;
+
+	memset(&r, 0, sizeof(r));
+	if (scep_ra_verify_issued(ctx->ra, signer, &err) == -1) {
+		log_info("%s txid=%s: PKCSReq signed by a key other than the "
+			 "request's",
+		    op->peer, txid);
+		goto refuse;
+	}
+	if (enroll_serial_hex(X509_get0_serialNumber(signer), serial,
+		sizeof(serial)) == -1)
+		snprintf(serial, sizeof(serial), "?");
+	else if ((found = db_cert_renewal(ctx->db, serial, &r, &err)) == -1) {
+		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
+		enroll_op_http(op, 503, "try again later\n");
+		db_cert_renewal_cleanup(&r);
+		return -1;
+	}
+	if (found != 0 || !enroll_signer_is(op, r.cert.der, r.cert.der_len))
+		why = "this gateway did not issue";
+	else if (r.cert.revoked != 0)
+		why = "revoked";
+	else if (r.cert.not_after <= enroll_now())
+		why = "expired";
+	db_cert_renewal_cleanup(&r);
+	if (why == NULL)
+		return 1;
+	log_info("%s txid=%s: PKCSReq signed by a certificate %s "
+		 "(serial=%s), not the request's key: refused",
+	    op->peer, txid, why, serial);
+refuse:
+	enroll_op_fail(op, SCEP_FAIL_BADMESSAGECHECK,
+	    "the signer certificate must carry the request's key");
+	return 0;
+}
+
+/*
  * A new (not renewal) request: the challenge must be the profile's static
  * secret or a usable one-time challenge, both under the per-address
  * failure limit; then the templates decide the identity, before anything

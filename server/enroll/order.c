@@ -439,17 +439,20 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 		goto out;
 	/* RFC 8894 2.3: a PKCSReq is signed with the key it certifies; on
 	 * an Intune profile a renewal may be signed by the certificate it
-	 * renews, one of this CA's (its key proven by the CSR's signature). */
-	if (!renewal && !scep_msg_signer_matches_csr(op->msg) &&
-	    (!intune ||
-		scep_ra_verify_issued(ctx->ra, scep_msg_get0_signer(op->msg),
-		    &err) == -1)) {
-		log_info("%s txid=%s: PKCSReq signed by a key other than the "
-			 "request's",
-		    op->peer, txid);
-		enroll_op_fail(op, SCEP_FAIL_BADMESSAGECHECK,
-		    "the signer certificate must carry the request's key");
-		goto out;
+	 * renews, one this gateway issued (enroll_intune_signer_ok()). */
+	if (!renewal && !scep_msg_signer_matches_csr(op->msg)) {
+		if (intune) {
+			if (enroll_intune_signer_ok(ctx, op) != 1)
+				goto out;
+		} else {
+			log_info("%s txid=%s: PKCSReq signed by a key other "
+				 "than the request's",
+			    op->peer, txid);
+			enroll_op_fail(op, SCEP_FAIL_BADMESSAGECHECK,
+			    "the signer certificate must carry the request's "
+			    "key");
+			goto out;
+		}
 	}
 	if (found == 0 &&
 	    enroll_answer_retry(op, &t, &s->info,
