@@ -278,10 +278,16 @@ enroll_getcert(struct gw_ctx *ctx, struct enroll_op *op)
 		enroll_op_fail(op, SCEP_FAIL_BADCERTID, "unknown certificate");
 		goto out;
 	}
-	/* Not before Intune heard of it (README "Microsoft Intune"). */
+	/* Not before Intune heard of it (README "Microsoft Intune"); a
+	 * database that cannot say refuses, never hands it out. */
 	memset(&t, 0, sizeof(t));
-	if (c.txid != NULL && db_txn_get(ctx->db, c.txid, &t, &err) == 0 &&
-	    t.intune == DB_INTUNE_VALIDATED) {
+	if (c.txid != NULL &&
+	    (found = db_txn_get(ctx->db, c.txid, &t, &err)) == -1) {
+		log_warnx("%s GetCert: database: %s", op->peer, err.msg);
+		enroll_op_http(op, 503, "try again later\n");
+		goto out;
+	}
+	if (c.txid != NULL && found == 0 && t.intune == DB_INTUNE_VALIDATED) {
 		db_txn_cleanup(&t);
 		log_info("%s GetCert: serial=%s: Intune has not been told of "
 			 "it yet; refused",

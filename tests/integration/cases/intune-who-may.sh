@@ -161,11 +161,41 @@ igw_enroll d5 SUCCESS
 orders=$((orders + 1))
 igw_order_ok d5
 
+# GetCert of a certificate Intune has not accepted yet, by its own key,
+# while the database cannot say whether Intune has: HTTP 503, never the
+# certificate (README "Microsoft Intune", step 4).
+gw_need sqlite3
+isim_admin fault '{"hop":"success","mode":"503"}' >/dev/null
+igw_device d6 dev6
+igw_enroll d6 PENDING
+orders=$((orders + 1))
+serial=$(sqlite3 -cmd '.timeout 10000' "$GW_DIR/scepgw.db" \
+    "SELECT serial_hex FROM certificates WHERE txid = 'tx-d6';")
+[ -n "$serial" ] || gw_fail "no certificate recorded for tx-d6"
+sqlite3 -cmd '.timeout 10000' "$GW_DIR/scepgw.db" \
+    "ALTER TABLE transactions RENAME TO transactions_away;"
+rc=0
+"$GW_BUILD/scepreq" getcert --url "$IGW_URL" --key "$T/d6.key" \
+    --serial "$serial" --cert-out "$T/d6g.pem" >"$T/d6g.out" 2>&1 || rc=$?
+sqlite3 -cmd '.timeout 10000' "$GW_DIR/scepgw.db" \
+    "ALTER TABLE transactions_away RENAME TO transactions;"
+gw_assert_eq 1 "$rc" "GetCert while the database fails"
+gw_assert_contains "$T/d6g.out" "503"
+[ ! -s "$T/d6g.pem" ] || gw_fail "GetCert handed out a certificate Intune has not accepted"
+# With the database back: refused until Intune accepts, then delivered.
+rc=0
+"$GW_BUILD/scepreq" getcert --url "$IGW_URL" --key "$T/d6.key" \
+    --serial "$serial" --cert-out "$T/d6g.pem" >"$T/d6g.out" 2>&1 || rc=$?
+gw_assert_eq 2 "$rc" "GetCert before Intune accepted"
+isim_admin fault '{"mode":"clear"}' >/dev/null
+igw_poll_until d6
+igw_order_ok d6
+
 # Log hygiene at debug level: no challenge, no secret (igw_no_secrets),
 # no CSR and no access token.
 igw_all_logs >"$T/all.txt"
 grep -q 'txid=tx-d5: PKCSReq' "$T/all.txt" || gw_fail "the log is not at debug level"
-for f in d1 d2 d5; do
+for f in d1 d2 d5 d6; do
 	piece=$(sed -n 5p "$T/$f.csr")
 	! grep -qF -- "$piece" "$T/all.txt" || gw_fail "$f's CSR is in the log"
 done
