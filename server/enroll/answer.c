@@ -283,6 +283,7 @@ enroll_getcert(struct gw_ctx *ctx, struct enroll_op *op)
 	memset(&t, 0, sizeof(t));
 	if (c.txid != NULL &&
 	    (found = db_txn_get(ctx->db, c.txid, &t, &err)) == -1) {
+		db_txn_cleanup(&t);
 		log_warnx("%s GetCert: database: %s", op->peer, err.msg);
 		enroll_op_http(op, 503, "try again later\n");
 		goto out;
