@@ -534,9 +534,9 @@ chal_onetime_peek(struct gw_ctx *ctx, struct enroll_op *op, const char *txid,
 /*
  * A request on an Intune profile (README "Microsoft Intune"): the
  * challenge is Intune's to check, so only the per-address failure limit
- * is taken here (refunded once Intune admits the request,
- * intune_flow.c); the templates decide the identity from the CSR alone.
- * Returns 0, or -1 with op's answer set.
+ * is checked here, nothing reserved while Intune decides (a refusal is
+ * counted then, intune_flow.c); the templates decide the identity from
+ * the CSR alone. Returns 0, or -1 with op's answer set.
  */
 int
 enroll_admit_intune(struct gw_ctx *ctx, struct enroll_op *op,
@@ -546,7 +546,7 @@ enroll_admit_intune(struct gw_ctx *ctx, struct enroll_op *op,
 	const char *txid = scep_msg_txid(op->msg);
 
 	if (ctx->rl != NULL &&
-	    !ratelimit_take(ctx->rl, op->peer, enroll_now())) {
+	    !ratelimit_check(ctx->rl, op->peer, enroll_now())) {
 		log_info("%s txid=%s: challenge refused: too many failed "
 			 "attempts from this address",
 		    op->peer, txid);
@@ -554,14 +554,11 @@ enroll_admit_intune(struct gw_ctx *ctx, struct enroll_op *op,
 		    "too many failed attempts; try again later");
 		return -1;
 	}
+	/* A refusal here is no guess at the challenge: nothing counted. */
 	if (ident_decide(p, NULL, info, op, txid, id) == -1 ||
 	    ident_check(p, id->cn, id->email, id->ou, id->upn, info, op,
-		txid) == -1) {
-		/* Not a guess at the challenge: no failure counted. */
-		if (ctx->rl != NULL)
-			ratelimit_refund(ctx->rl, op->peer);
+		txid) == -1)
 		return -1;
-	}
 	return 0;
 }
 

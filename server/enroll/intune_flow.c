@@ -192,16 +192,15 @@ validate_done(void *arg, const struct intune_result *r)
 
 	result_log(op->peer, s->n.txid, "validateRequest", r);
 	if (r->outcome == INTUNE_OK) {
-		if (ctx->rl != NULL)
-			ratelimit_refund(ctx->rl, op->peer);
 		s->n.intune_csr = s->icsr;
 		s->n.intune_csr_len = s->icsr_len;
 		if (enroll_start_submit(s) == 0)
 			op->resume(op->resume_arg);
 	} else {
-		/* Intune unreachable is no guess at a challenge. */
-		if (r->outcome == INTUNE_UNAVAILABLE && ctx->rl != NULL)
-			ratelimit_refund(ctx->rl, op->peer);
+		/* A refusal counts as a wrong challenge would; Intune
+		 * unreachable is no guess at one. */
+		if (r->outcome == INTUNE_REFUSED && ctx->rl != NULL)
+			ratelimit_fail(ctx->rl, op->peer, enroll_now());
 		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 		    r->outcome == INTUNE_REFUSED ?
 			"challenge password refused by Intune" :
@@ -258,8 +257,6 @@ enroll_intune_validate(struct start_job *s)
 	enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 	    "Intune could not validate the request; try again later");
 fail:
-	if (ctx->rl != NULL)
-		ratelimit_refund(ctx->rl, op->peer);
 	enroll_start_job_free(s);
 	return 0;
 }

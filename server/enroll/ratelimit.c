@@ -195,6 +195,59 @@ out:
 	return ok;
 }
 
+/*
+ * Whether addr may make an attempt at now, reserving nothing: for a check
+ * that runs elsewhere and takes seconds (Intune's validateRequest, README
+ * "Microsoft Intune"), where a reservation held meanwhile would refuse the
+ * next devices behind one address (a NAT, a proxy) although none failed.
+ * ratelimit_fail() records the failure once the check has failed. False,
+ * counted as refused, when addr has used up its failures for the window.
+ */
+bool
+ratelimit_check(struct ratelimit *rl, const char *addr, int64_t now)
+{
+	uint8_t key[RL_KEY_LEN];
+	struct rl_slot *s;
+	bool ok;
+
+	rl_key(addr, key);
+	pthread_mutex_lock(&rl->mu);
+	s = rl_slot_get(rl, key, now);
+	rl_slot_prune(rl, s, now);
+	ok = s->n < rl->max;
+	if (!ok)
+		rl->refused++;
+	pthread_mutex_unlock(&rl->mu);
+	return ok;
+}
+
+/*
+ * Records one failure for addr at now, after a ratelimit_check(); when
+ * addr's window is full already (checks that failed at the same time),
+ * the oldest is replaced, so the address stays refused for the window.
+ */
+void
+ratelimit_fail(struct ratelimit *rl, const char *addr, int64_t now)
+{
+	uint8_t key[RL_KEY_LEN];
+	struct rl_slot *s;
+	int64_t *ring;
+
+	rl_key(addr, key);
+	pthread_mutex_lock(&rl->mu);
+	s = rl_slot_get(rl, key, now);
+	rl_slot_prune(rl, s, now);
+	if (s->n >= rl->max) {
+		s->head = (s->head + 1) % rl->max;
+		s->n--;
+	}
+	ring = rl->ts + (size_t)(s - rl->slots) * rl->max;
+	ring[(s->head + s->n) % rl->max] = now;
+	s->n++;
+	s->last = now;
+	pthread_mutex_unlock(&rl->mu);
+}
+
 /* Gives back the newest failure reserved for addr (the secret was right). */
 void
 ratelimit_refund(struct ratelimit *rl, const char *addr)
