@@ -6,7 +6,9 @@
  * each are simpler to get right than a state machine on a curl multi
  * handle, and Intune sees a few calls per enrollment, not thousands at
  * once: INTUNE_WORKERS calls run at a time, the rest wait in a bounded
- * queue. The submitter never blocks on the network.
+ * queue, notifications ahead of validations (a notification's device has
+ * its certificate ordered already and waits for it). The submitter never
+ * blocks on the network.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -69,6 +71,8 @@ intune_worker(void *arg)
 		in->head = j->next;
 		if (in->head == NULL)
 			in->tail = NULL;
+		if (in->last_note == j)
+			in->last_note = NULL;
 		in->queued--;
 		in->running++;
 		stopping = in->stop;
@@ -234,7 +238,7 @@ static int
 intune_submit(struct intune *in, const char *op, char *body,
     intune_done_fn *done, void *arg, struct gw_err *err)
 {
-	struct intune_job *j;
+	struct intune_job *j, **pp;
 
 	if (body == NULL) {
 		if (err->msg[0] == '\0')
@@ -260,11 +264,23 @@ intune_submit(struct intune *in, const char *op, char *body,
 		job_free(j);
 		return -1;
 	}
-	if (in->tail != NULL)
-		in->tail->next = j;
-	else
-		in->head = j;
-	in->tail = j;
+	if (strcmp(op, "validateRequest") != 0) {
+		/* A notification finishes a certificate already paid for,
+		 * whose device waits: ahead of the validations waiting (new
+		 * work), behind the notifications queued before it. */
+		pp = in->last_note != NULL ? &in->last_note->next : &in->head;
+		j->next = *pp;
+		*pp = j;
+		if (j->next == NULL)
+			in->tail = j;
+		in->last_note = j;
+	} else {
+		if (in->tail != NULL)
+			in->tail->next = j;
+		else
+			in->head = j;
+		in->tail = j;
+	}
 	in->queued++;
 	pthread_cond_broadcast(&in->cv);
 	pthread_mutex_unlock(&in->mu);

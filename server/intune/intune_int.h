@@ -76,6 +76,9 @@ struct intune {
 	struct intune_token tok[INTUNE_SCOPE__N];
 	struct intune_disco disco;
 	struct intune_job *head, *tail; /* submitted, not started */
+	struct intune_job *last_note;	/* the last notification queued:
+					   notifications go ahead of the
+					   validations (intune_submit()) */
 	size_t queued;
 	size_t running;
 	bool stop;
