@@ -123,6 +123,38 @@ test_scenarios(void **state)
 	}
 }
 
+/*
+ * ratelimit_check() reserves nothing: any number of checks pass while
+ * the address has failures left (devices behind one NAT waiting on
+ * Intune); ratelimit_fail() counts a failure, and a full window stays
+ * full (the oldest is replaced) until its failures age out.
+ */
+static void
+test_check_then_fail(void **state)
+{
+	struct ratelimit *rl;
+	int i;
+
+	(void)state;
+	assert_int_equal(ratelimit_new(&rl, 64, 3, 60), 0);
+	for (i = 0; i < 50; i++)
+		assert_true(ratelimit_check(rl, "192.0.2.9", 0));
+	ratelimit_fail(rl, "192.0.2.9", 1);
+	ratelimit_fail(rl, "192.0.2.9", 2);
+	assert_true(ratelimit_check(rl, "192.0.2.9", 3));
+	ratelimit_fail(rl, "192.0.2.9", 3);
+	assert_false(ratelimit_check(rl, "192.0.2.9", 4));
+	assert_false(ratelimit_take(rl, "192.0.2.9", 4));
+	/* Concurrent checks that failed together: still full, newest kept. */
+	ratelimit_fail(rl, "192.0.2.9", 10);
+	assert_false(ratelimit_check(rl, "192.0.2.9", 11));
+	/* t=1 was replaced, t=2 left the window at 62: two of three. */
+	assert_true(ratelimit_check(rl, "192.0.2.9", 62));
+	assert_true(ratelimit_check(rl, "192.0.2.8", 4));
+	assert_int_equal(ratelimit_refused(rl), 3);
+	ratelimit_free(rl);
+}
+
 static void
 test_new_bad_args(void **state)
 {
@@ -212,6 +244,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scenarios),
 		cmocka_unit_test(test_new_bad_args),
+		cmocka_unit_test(test_check_then_fail),
 		cmocka_unit_test(test_concurrent_takers),
 		cmocka_unit_test(test_many_addresses),
 	};
