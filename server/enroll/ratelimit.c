@@ -229,20 +229,23 @@ ratelimit_check(struct ratelimit *rl, const char *addr, int64_t now)
 void
 ratelimit_fail(struct ratelimit *rl, const char *addr, int64_t now)
 {
+	const unsigned max = rl->max;
 	uint8_t key[RL_KEY_LEN];
 	struct rl_slot *s;
 	int64_t *ring;
 
+	if (max == 0) /* never: ratelimit_new() refuses it */
+		return;
 	rl_key(addr, key);
 	pthread_mutex_lock(&rl->mu);
 	s = rl_slot_get(rl, key, now);
 	rl_slot_prune(rl, s, now);
-	if (s->n >= rl->max) {
-		s->head = (s->head + 1) % rl->max;
+	if (s->n >= max) {
+		s->head = (s->head + 1) % max;
 		s->n--;
 	}
-	ring = rl->ts + (size_t)(s - rl->slots) * rl->max;
-	ring[(s->head + s->n) % rl->max] = now;
+	ring = rl->ts + (size_t)(s - rl->slots) * max;
+	ring[(s->head + s->n) % max] = now;
 	s->n++;
 	s->last = now;
 	pthread_mutex_unlock(&rl->mu);
