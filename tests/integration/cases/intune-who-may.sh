@@ -156,6 +156,20 @@ rc=0
 GW_URL=$IGW_URL enroll h70 --csr "$T/h70.csr" --txid tx-h70 || rc=$?
 gw_assert_eq 1 "$rc" "scepreq for a 70 KiB challenge (HTTP refusal)"
 nothing_for tx-h70 "a 70 KiB challenge"
+# A challengePassword of bytes that are neither UTF-8 nor printable (a
+# T61String with 0xFF, 0x80, DEL, 0x01, a backslash): the CSR goes to
+# Intune base64'd in a JSON body that stays valid (no violation at the
+# sim), Intune refuses, FAILURE.
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+    -out "$T/bin.key" 2>/dev/null
+printf '[req]\nprompt = no\nstring_mask = nombstr\ndistinguished_name = dn\nattributes = a\n[dn]\nCN = bin\n[a]\nchallengePassword = \377\376\200q\\\\x\177\001\n' \
+    >"$T/bin.cnf"
+openssl req -new -key "$T/bin.key" -config "$T/bin.cnf" -out "$T/bin.csr" \
+    2>"$T/bin.err" || gw_fail "openssl req for bin: $(cat "$T/bin.err")"
+igw_enroll bin FAILURE
+gw_assert_eq validate "$(igw_hops tx-bin)" "Intune calls for a binary challenge"
+gw_assert_contains "$T/scepgw.log" 'txid=tx-bin: Intune validateRequest: refused'
+
 igw_device d5 dev5
 igw_enroll d5 SUCCESS
 orders=$((orders + 1))
