@@ -570,11 +570,16 @@ enroll_admit_intune(struct gw_ctx *ctx, struct enroll_op *op,
  * "Microsoft Intune", "Who may do what"). Any certificate of the shared
  * issuing CA would let its holder sign a device's captured request again
  * (the envelope needs no decryption for that) under a new transactionID
- * and have it validated and ordered once more. Returns 1 when it may, 0
- * with op holding the FAILURE, -1 with op holding the 503 (database).
+ * and have it validated and ordered once more. The transaction then
+ * records the signer as the certificate it renews (serial, n bytes), so
+ * that its CertPoll, signed by that certificate as Apple devices sign it,
+ * is answered (enroll_txn_reader_ok()), and one certificate has one live
+ * successor (README "Renewal"). Returns 1 when it may, 0 with op holding
+ * the FAILURE, -1 with op holding the 503 (database).
  */
 int
-enroll_intune_signer_ok(struct gw_ctx *ctx, struct enroll_op *op)
+enroll_intune_signer_ok(struct gw_ctx *ctx, struct enroll_op *op,
+    char *serial_out, size_t n)
 {
 	const X509 *signer = scep_msg_get0_signer(op->msg);
 	const char *txid = scep_msg_txid(op->msg);
@@ -607,8 +612,10 @@ enroll_intune_signer_ok(struct gw_ctx *ctx, struct enroll_op *op)
 	else if (r.cert.not_after <= enroll_now())
 		why = "expired";
 	db_cert_renewal_cleanup(&r);
-	if (why == NULL)
+	if (why == NULL) {
+		snprintf(serial_out, n, "%s", serial);
 		return 1;
+	}
 	log_info("%s txid=%s: PKCSReq signed by a certificate %s "
 		 "(serial=%s), not the request's key: refused",
 	    op->peer, txid, why, serial);

@@ -200,7 +200,9 @@ int enroll_admit(struct gw_ctx *ctx, struct enroll_op *op,
 int enroll_admit_intune(struct gw_ctx *ctx, struct enroll_op *op,
     const struct scep_csr_info *info, struct enroll_ident *id);
 /* On an Intune profile, whether a signer other than the CSR's key is a
- * live certificate this gateway issued: 1, 0 (FAILURE set), -1 (503). */
-int enroll_intune_signer_ok(struct gw_ctx *ctx, struct enroll_op *op);
+ * live certificate this gateway issued (its serial into serial_out): 1,
+ * 0 (FAILURE set), -1 (503). */
+int enroll_intune_signer_ok(struct gw_ctx *ctx, struct enroll_op *op,
+    char *serial_out, size_t n);
 
 #endif

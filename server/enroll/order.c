@@ -442,7 +442,8 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 	 * renews, one this gateway issued (enroll_intune_signer_ok()). */
 	if (!renewal && !scep_msg_signer_matches_csr(op->msg)) {
 		if (intune) {
-			if (enroll_intune_signer_ok(ctx, op) != 1)
+			if (enroll_intune_signer_ok(ctx, op, s->id.serial,
+				sizeof(s->id.serial)) != 1)
 				goto out;
 		} else {
 			log_info("%s txid=%s: PKCSReq signed by a key other "
@@ -489,6 +490,9 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 	    op->profile != NULL && strcmp(op->profile->name, "default") != 0 ?
 		op->profile->name :
 		NULL);
+	/* Intune, signed by the certificate it renews (Apple devices). */
+	if (intune && s->id.serial[0] != '\0')
+		s->n.renews = s->id.serial;
 	pool = ctx->cfg != NULL ? config_licence_pool(ctx->cfg, s->n.profile) :
 				  NULL;
 	if (pool != NULL)

@@ -100,6 +100,33 @@ GW_URL=$IGW_URL enroll_expect plain FAILURE --cn dev-slow --txid tx-plain \
     --renew-cert "$T/slow.pem" --renew-key "$T/slow.key"
 gw_assert_eq "" "$(igw_hops tx-plain)" "Intune calls for a renewal without challenge"
 
-igw_ledger 7
+# An Apple renewal that gets PENDING: its CertPoll, signed by the old
+# certificate as its PKCSReq was, finds the certificate; a poll signed by
+# another certificate of ours does not.
+curl -fsS -m 10 --data 'latency_ms=3000' "http://127.0.0.1:$SIM_PORT/sim/config" >/dev/null
+igw_device renew3 dev-slow
+igw_enroll renew3 PENDING --renew-cert "$T/renew2.pem" --renew-key "$T/renew2.key" --pkcsreq
+rc=0
+"$GW_BUILD/scepreq" poll --url "$IGW_URL" --key "$T/renew3.key" \
+    --csr "$T/renew3.csr" --txid tx-renew3 --renew-cert "$T/ncode.pem" \
+    --renew-key "$T/ncode.key" --cert-out "$T/other.pem" >"$T/other.out" 2>&1 || rc=$?
+gw_assert_eq 2 "$rc" "CertPoll of tx-renew3 signed by another certificate"
+gw_assert_contains "$T/other.out" 'failinfo=badCertId'
+for ((i = 0; i < 60; i++)); do
+	rc=0
+	"$GW_BUILD/scepreq" poll --url "$IGW_URL" --key "$T/renew3.key" \
+	    --csr "$T/renew3.csr" --txid tx-renew3 --renew-cert "$T/renew2.pem" \
+	    --renew-key "$T/renew2.key" --cert-out "$T/renew3.pem" \
+	    >"$T/renew3.poll" 2>&1 || rc=$?
+	[ "$rc" -eq 3 ] || break
+	sleep 0.5
+done
+date +%s%3N >"$T/renew3.done"
+[ "$rc" -eq 0 ] || { cat "$T/renew3.poll" >&2; gw_fail "renew3: CertPoll ended $rc"; }
+gw_assert_cert_key "$T/renew3.pem" "$T/renew3.key"
+igw_order_ok renew3
+curl -fsS -m 10 --data 'latency_ms=0' "http://127.0.0.1:$SIM_PORT/sim/config" >/dev/null
+
+igw_ledger 8
 igw_no_secrets
 gw_stop
