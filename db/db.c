@@ -301,6 +301,15 @@ db_txn_get(struct db *db, const char *txid, struct db_txn *t,
 	return db->be->txn_get(db, txid, t, err);
 }
 
+int
+db_txn_find_csr(struct db *db, const uint8_t csr_sha256[32], char *txid,
+    size_t n, struct gw_err *err)
+{
+	if (n > 0)
+		txid[0] = '\0';
+	return db->be->txn_find_csr(db, csr_sha256, txid, n, err);
+}
+
 /*
  * Looks a challenge up by hash without consuming it, so the caller can
  * decide the identity first (README "Identity templates": a bad template

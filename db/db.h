@@ -192,6 +192,14 @@ struct db_txn_new {
 	size_t intune_csr_len;
 };
 
+/*
+ * A transaction other than a FAILED one recorded for the CSR whose SHA-256
+ * is csr_sha256 (archived ones too): its txid into txid (n bytes). Not
+ * indexed: a scan, for the Intune profile's few requests (README
+ * "Microsoft Intune"). Returns 0 found, 1 none, -1 error (err set).
+ */
+int db_txn_find_csr(struct db *db, const uint8_t csr_sha256[32], char *txid,
+    size_t n, struct gw_err *err);
 int db_txn_get(struct db *db, const char *txid, struct db_txn *t,
     struct gw_err *err);
 int db_challenge_peek(struct db *db, const uint8_t hash[32], int64_t now,

@@ -176,6 +176,8 @@ struct db_backend {
 	/* Hot reads. */
 	int (*txn_get)(struct db *db, const char *txid, struct db_txn *t,
 	    struct gw_err *err);
+	int (*txn_find_csr)(struct db *db, const uint8_t csr_sha256[32],
+	    char *txid, size_t n, struct gw_err *err);
 	int (*challenge_find)(struct db *db, const uint8_t hash[32],
 	    struct db_challenge *c, struct gw_err *err);
 	int (*cert_get)(struct db *db, const char *serial_hex,

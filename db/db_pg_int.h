@@ -122,6 +122,8 @@ int pg_schema_latest(void);
 void pg_exec_batch(struct db *db, struct db_write *batch);
 
 /* db_pg_read.c */
+int pg_txn_find_csr(struct db *db, const uint8_t csr_sha256[32], char *txid,
+    size_t n, struct gw_err *err);
 int pg_txn_get(struct db *db, const char *txid, struct db_txn *t,
     struct gw_err *err);
 int pg_challenge_find(struct db *db, const uint8_t hash[32],

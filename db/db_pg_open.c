@@ -202,6 +202,7 @@ static const struct db_backend db_pg_ops = {
 	.serve_lock = pg_serve_lock,
 	.exec_batch = pg_exec_batch,
 	.txn_get = pg_txn_get,
+	.txn_find_csr = pg_txn_find_csr,
 	.challenge_find = pg_challenge_find,
 	.cert_get = pg_cert_get,
 	.cert_renewal = pg_cert_renewal,

@@ -5,6 +5,7 @@
  * statement on a pooled connection, sent once more on a fresh connection
  * if the pooled one turns out broken.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,29 @@ pg_txn_get(struct db *db, const char *txid, struct db_txn *t,
 		db_txn_cleanup(t);
 		gw_err_set(err, DB_ERR_SQL, "txn get: out of memory");
 		rc = -1;
+	}
+	PQclear(r);
+	return rc;
+}
+
+int
+pg_txn_find_csr(struct db *db, const uint8_t csr_sha256[32], char *txid,
+    size_t n, struct gw_err *err)
+{
+	struct pg_params p = { 0 };
+	PGresult *r;
+	int rc = 1;
+
+	pp_bytea(&p, csr_sha256, 32);
+	r = pg_run(db,
+	    "SELECT txid FROM transactions WHERE csr_sha256 = $1 "
+	    "AND state <> 3 LIMIT 1",
+	    &p, "txn find csr", true, err);
+	if (r == NULL)
+		return -1;
+	if (PQntuples(r) == 1) {
+		snprintf(txid, n, "%s", PQgetvalue(r, 0, 0));
+		rc = 0;
 	}
 	PQclear(r);
 	return rc;

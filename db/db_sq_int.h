@@ -268,6 +268,8 @@ void sq_close(struct db *db);
 int sq_schema_version(struct db *db);
 int sq_serve_lock(struct db *db, struct gw_err *err); /* db_sq_lock.c */
 /* db_sq_txn.c, db_sq_outcome.c */
+int sq_txn_find_csr(struct db *db, const uint8_t csr_sha256[32], char *txid,
+    size_t n, struct gw_err *err);
 int sq_txn_get(struct db *db, const char *txid, struct db_txn *t,
     struct gw_err *err);
 int sq_challenge_find(struct db *db, const uint8_t hash[32],

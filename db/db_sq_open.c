@@ -678,6 +678,7 @@ static const struct db_backend db_sq_ops = {
 	.serve_lock = sq_serve_lock,
 	.exec_batch = sq_exec_batch,
 	.txn_get = sq_txn_get,
+	.txn_find_csr = sq_txn_find_csr,
 	.challenge_find = sq_challenge_find,
 	.cert_get = sq_cert_get,
 	.cert_renewal = sq_cert_renewal,

@@ -96,6 +96,42 @@ sq_txn_get(struct db *db, const char *txid, struct db_txn *t,
 	return rc;
 }
 
+/* db_txn_find_csr(): 0 found, 1 none, -1 error (err set). */
+int
+sq_txn_find_csr(struct db *db, const uint8_t csr_sha256[32], char *txid,
+    size_t n, struct gw_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int s, rc = -1;
+
+	db_lock(db);
+	if (sqlite3_prepare_v2(db_sq(db)->h,
+		"SELECT txid FROM transactions WHERE csr_sha256 = ?1 "
+		"AND state <> ?2 LIMIT 1",
+		-1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 1, csr_sha256, 32, SQLITE_TRANSIENT) !=
+		SQLITE_OK ||
+	    sqlite3_bind_int(st, 2, DB_TXN_FAILED) != SQLITE_OK) {
+		db_err_sql(db, err, "txn find csr");
+		goto out;
+	}
+	if ((s = sqlite3_step(st)) == SQLITE_DONE)
+		rc = 1;
+	else if (s != SQLITE_ROW)
+		db_err_sql(db, err, "txn find csr");
+	else {
+		snprintf(txid, n, "%s",
+		    (const char *)sqlite3_column_text(st, 0) != NULL ?
+			(const char *)sqlite3_column_text(st, 0) :
+			"");
+		rc = 0;
+	}
+out:
+	sqlite3_finalize(st);
+	db_unlock(db);
+	return rc;
+}
+
 /* Looks a challenge up by hash. Returns 0 found, 1 unknown, -1 error. */
 static int
 txn_challenge_find(struct db *db, const uint8_t *hash, struct db_challenge *c,

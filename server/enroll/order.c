@@ -375,6 +375,41 @@ enroll_start_submit(struct start_job *s)
 }
 
 /*
+ * On an Intune profile, a CSR recorded already under another
+ * transactionID (and not failed) is not validated and ordered again: the
+ * same request resent (or signed again by someone else) within its
+ * challenge's hour would get a second certificate for the same key
+ * (README "Microsoft Intune", "Who may do what"). Returns 0 when it is
+ * new, else 1 with op holding the FAILURE (or the 503).
+ */
+static int
+intune_csr_seen(struct gw_ctx *ctx, struct enroll_op *op,
+    const struct scep_csr_info *info)
+{
+	const char *txid = scep_msg_txid(op->msg);
+	char other[256];
+	struct gw_err err;
+	int rc;
+
+	rc = db_txn_find_csr(ctx->db, info->csr_sha256, other, sizeof(other),
+	    &err);
+	if (rc == -1) {
+		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
+		enroll_op_http(op, 503, "try again later\n");
+		return 1;
+	}
+	if (rc == 1 || strcmp(other, txid) == 0)
+		return 0;
+	log_info("%s txid=%s: the same CSR was recorded already as txid=%s; "
+		 "refused, Intune not asked",
+	    op->peer, txid, other);
+	enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
+	    "this request was received already under another "
+	    "transactionID");
+	return 1;
+}
+
+/*
  * PKCSReq and RenewalReq: a known transactionID is answered from the
  * database; a renewal is authenticated by its signer certificate; any
  * other request needs a challenge (enroll_admit). Then record, then order.
@@ -472,7 +507,8 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 		goto out;
 	}
 	if (intune) {
-		if (enroll_admit_intune(ctx, op, &s->info, &s->ident) == -1)
+		if (intune_csr_seen(ctx, op, &s->info) != 0 ||
+		    enroll_admit_intune(ctx, op, &s->info, &s->ident) == -1)
 			goto out;
 		s->is_static = true; /* no challenge of ours to consume */
 	} else if (!renewal) {

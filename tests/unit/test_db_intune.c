@@ -248,6 +248,42 @@ test_intune_start_exists(void **state)
 	db_txn_cleanup(&t);
 }
 
+/*
+ * db_txn_find_csr(): the transaction recorded for a CSR, until it failed;
+ * another CSR finds nothing.
+ */
+static void
+test_txn_find_csr(void **state)
+{
+	struct fx *fx = *state;
+	struct gw_err err;
+	struct db_txn t;
+	uint8_t other[32];
+	char txid[64];
+
+	hash_fill(other, 0xc5);
+	assert_int_equal(db_txn_find_csr(fx->db, other, txid, sizeof(txid),
+			     &err),
+	    1);
+	assert_int_equal(start_intune(fx->db, "tx-f", true, &t), DB_START_OK);
+	db_txn_cleanup(&t);
+	assert_int_equal(db_txn_find_csr(fx->db, other, txid, sizeof(txid),
+			     &err),
+	    0);
+	assert_string_equal(txid, "tx-f");
+	hash_fill(other, 0xc6);
+	assert_int_equal(db_txn_find_csr(fx->db, other, txid, sizeof(txid),
+			     &err),
+	    1);
+	assert_int_equal(db_txn_set_failed(fx->db, "tx-f", 2, "refused",
+			     NOW + 1, &err),
+	    0);
+	hash_fill(other, 0xc5);
+	assert_int_equal(db_txn_find_csr(fx->db, other, txid, sizeof(txid),
+			     &err),
+	    1);
+}
+
 int
 main(void)
 {
@@ -259,6 +295,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_intune_start_exists, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_intune_claim, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_txn_find_csr, setup,
 		    teardown),
 	};
 

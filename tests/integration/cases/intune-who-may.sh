@@ -94,6 +94,21 @@ gw_assert_eq 2 "$rc" "GetCert of d1's certificate by another key"
 [ ! -s "$T/mg.pem" ] || gw_fail "GetCert handed d1's certificate to another key"
 gw_assert_eq "validate success" "$(igw_hops tx-d1)" "Intune calls for tx-d1"
 
+# The same CSR under a new transactionID, signed by its own key (the
+# device, or whoever has it) or by a live certificate of ours: not
+# validated or ordered again, while its challenge would still pass.
+cp "$T/d1.key" "$T/d1again.key"
+GW_URL=$IGW_URL enroll_expect d1again FAILURE --csr "$T/d1.csr" --txid tx-d1again
+nothing_for tx-d1again "d1's CSR under a new transactionID"
+gw_assert_contains "$T/scepgw.log" \
+    'txid=tx-d1again: the same CSR was recorded already as txid=tx-d1'
+GW_URL=$IGW_URL enroll_expect d2again FAILURE --csr "$T/d2.csr" \
+    --txid tx-d2again --renew-cert "$T/d1.pem" --renew-key "$T/d1.key" --pkcsreq
+nothing_for tx-d2again "d2's CSR signed again by a certificate of ours"
+gw_assert_contains "$T/scepgw.log" \
+    'txid=tx-d2again: the same CSR was recorded already as txid=tx-d2'
+gw_assert_eq "$orders" "$(sim_orders)" "orders after the resent CSRs"
+
 # An Intune challenge on a profile without Intune: an unknown challenge
 # of ours, Intune not asked, nothing ordered.
 igw_device d3 dev3
