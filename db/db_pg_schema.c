@@ -281,10 +281,18 @@ static const char *const pg_migration_3[] = {
 	NULL,
 };
 
+/* 4: as SQLite's migration 13: db_txn_find_csr() looks up by the CSR's
+ * hash on every Intune request. */
+static const char *const pg_migration_4[] = {
+	"CREATE INDEX transactions_csr ON transactions (csr_sha256)",
+	NULL,
+};
+
 static const char *const *const pg_migrations[] = {
 	pg_migration_1,
 	pg_migration_2,
 	pg_migration_3,
+	pg_migration_4,
 };
 
 #define PG_SCHEMA_LATEST \

@@ -150,6 +150,10 @@ static const char *const db_migrations[] = {
 	 * order, and of the RA certificate (DER), per incarnation. */
 	("ALTER TABLE nodes ADD COLUMN order_sha256 BLOB;"
 	 "ALTER TABLE nodes ADD COLUMN ra_sha256 BLOB;"),
+	/* 13: db_txn_find_csr() (a CSR already recorded under another
+	 * transactionID, README "Microsoft Intune") looks up by the CSR's
+	 * hash on every Intune request: an index, not a table scan. */
+	("CREATE INDEX transactions_csr ON transactions(csr_sha256);"),
 };
 
 #define DB_SCHEMA_LATEST \
