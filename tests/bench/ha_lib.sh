@@ -85,12 +85,11 @@ ha_node() {
 # ha_setup CFG NAME: configuration CFG on a fresh folder and database.
 ha_setup() {
 	local cfg=$1 name=$2 url n
-	HA_CFG=$cfg
 	HA_DB=
 	if [ "$cfg" = S1 ]; then
 		ha_init "$T/$cfg-$name"
 	else
-		HA_DB=$(printf '%s_%s' "$cfg" "$name" | tr 'A-Z-' 'a-z_')
+		HA_DB=${cfg,,}_${name//-/_}
 		url=$(ha_db "$HA_DB")
 		ha_init "$T/$cfg-$name" --db-url "$url" \
 		    --db-password-file "$T/db.password"
@@ -171,7 +170,7 @@ ha_header() {
 ha_measure() {
 	local cfg=$1 c=$2 r=$3 log=$T/bench-$1-c$2-r$3.log load n pg0 pg1
 	local -a urls=() watch=() keyargs=() before=() after=()
-	local commits0 writes0 commits writes lockmax=- lockmean=-
+	local commits0 writes0 commits writes lockmax=-
 	bench_challenges "$T/challenges.txt" "$N"
 	for n in "${HA_NODES[@]}"; do
 		urls+=(--url "${HA_URL[$n]}")
@@ -201,10 +200,8 @@ ha_measure() {
 		# for 10 s at the latest.
 		sleep 11
 		read -r -a after < <(ha_pg_counters "$HA_DB")
-		read -r lockmax lockmean < <(grep -E '^[0-9]+$' \
-		    "$T/locks-$cfg-c$c-r$r.txt" | awk '
-		    { if ($1 > m) m = $1; s += $1; k++ }
-		    END { printf "%d %.2f\n", m, k ? s / k : 0 }')
+		lockmax=$(grep -E '^[0-9]+$' "$T/locks-$cfg-c$c-r$r.txt" |
+		    awk '$1 > m { m = $1 } END { print m + 0 }')
 	else
 		before=(0 0 0 0 0) after=(0 0 0 0 0)
 	fi
@@ -345,4 +342,17 @@ ha_failover() {
 	printf 'failover to the synchronous standby: promoted %d ms after the hard stop; first SUCCESS %d ms after it; %d failed tries before (scepreq exit codes:%s)\n' \
 	    $((tp - t0)) $((t1 - t0)) "$fails" "$codes"
 	ha_teardown
+}
+
+# ha_statements DB: the statements the gateways sent to database DB, per
+# enrollment of its last run (pg_stat_statements, top level; without
+# the CLI's INSERT of the run's challenges, made before the timed part).
+ha_statements() {
+	printf '\nstatements per enrollment in %s (pg_stat_statements calls / N):\n' "$1"
+	gw_pg_sql "SELECT to_char(s.calls::numeric / $N, '990.99') || '  ' ||
+	    left(regexp_replace(s.query, '\\s+', ' ', 'g'), 90)
+	    FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+	    WHERE d.datname = '$1' AND s.calls >= $N / 20
+	    AND s.query NOT LIKE 'INSERT INTO challenges%'
+	    ORDER BY s.calls DESC LIMIT 15"
 }

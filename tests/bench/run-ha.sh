@@ -43,9 +43,11 @@ gw_tmpdir
 # A durable PostgreSQL, as deployed; pg_stat_statements counts statements.
 GW_PG_FSYNC=on
 GW_PG_OPTS="-c shared_preload_libraries=pg_stat_statements"
+# shellcheck disable=SC2119 # no options: the socket only
 gw_pg_start
 gw_pg_sql 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' >/dev/null ||
     gw_fail "no pg_stat_statements (package postgresql-contrib)"
+# shellcheck disable=SC2119 # epki-sim's defaults
 bench_start_sim
 [ "$(curl -fsS -m 10 -d "licences=1000000" \
     "http://127.0.0.1:$SIM_PORT/sim/config")" = ok ] ||
@@ -67,6 +69,12 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	done
 done
 ha_summary
+# What the gateways sent, in the last round's databases at the highest
+# concurrency (fresh per run: its counts are that run's).
+for cfg in $CONFIGS; do
+	db=${cfg}_r${ROUNDS}_c${CONCURRENCY##* }
+	[ "$cfg" = S1 ] || ha_statements "${db,,}"
+done
 
 [ "${BENCH_FAILURES:-1}" = 1 ] || exit 0
 ha_wait_quiet
