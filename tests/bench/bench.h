@@ -17,6 +17,7 @@ struct gw_err;
 
 /* One HTTP exchange: filled in by the caller, completed by the driver. */
 struct bench_xfer {
+	const char *url;     /* NULL: the run's URL (enroll with --url twice) */
 	const uint8_t *body; /* POST body, or NULL for a GET */
 	size_t len;	     /* its length */
 	struct buf reply;    /* response body (bounded) */
@@ -27,6 +28,8 @@ struct bench_xfer {
 
 /* What a timed run cost. */
 #define BENCH_WATCH_MAX 4
+/* enroll: gateways served round-robin (--url repeated). */
+#define BENCH_URL_MAX 4
 
 /* A process whose CPU time is measured over the timed run (--watch). */
 struct bench_watch {

@@ -196,8 +196,10 @@ bench_http_run(const char *url, struct bench_xfer *x, size_t n, size_t conc,
 	t0 = bench_now();
 	while (done < n) {
 		while (active < conc && next < n) {
-			if ((c = xfer_easy_new(url, &x[next], hdrs,
-				 timeout_s)) == NULL ||
+			if ((c = xfer_easy_new(x[next].url != NULL ?
+				     x[next].url :
+				     url,
+				 &x[next], hdrs, timeout_s)) == NULL ||
 			    curl_multi_add_handle(m, c) != CURLM_OK) {
 				curl_easy_cleanup(c);
 				gw_err_set(err, 0, "cannot add transfer %zu",

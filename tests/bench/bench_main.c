@@ -4,6 +4,7 @@
  *   scepgw-bench enroll --url URL --challenges FILE -n N -c CONC
  *	[--cipher aes128] [--digest sha256] [--key-bits 2048] [--key-dir DIR]
  *	[--timeout SECONDS] [--threads T] [--watch NAME=PID]...
+ *	[--url URL2]...
  *   scepgw-bench get --url URL -n N -c CONC [--op GetCACaps|GetCACert]
  *	[--watch NAME=PID]...
  *
@@ -12,7 +13,9 @@
  * get times N GET requests. Both print key=value lines and exit 1 if any
  * reply was wrong, 2 on usage or setup errors. --watch (up to four) adds
  * the CPU that process PID used while timed, per request, to the
- * cpu_ms_per_req line as NAME=.
+ * cpu_ms_per_req line as NAME=. enroll with --url more than once (up to
+ * four gateways sharing one database and RA) sends request i to URL
+ * number i modulo their count: round-robin, as a load balancer would.
  */
 #include <errno.h>
 #include <math.h>
@@ -35,8 +38,10 @@
 #include "bench.h"
 
 struct opts {
-	const char *cmd;	/* enroll or get */
-	const char *url;	/* SCEP URL without the query */
+	const char *cmd; /* enroll or get */
+	const char *url; /* SCEP URL without the query (the first) */
+	const char *urls[BENCH_URL_MAX]; /* enroll: every --url */
+	size_t nurl;
 	const char *challenges; /* file, one challenge a line */
 	const char *op;		/* get: GetCACaps or GetCACert */
 	long n;			/* requests */
@@ -60,7 +65,7 @@ usage(void)
 	    "-c CONC\n"
 	    "\t[--cipher aes128] [--digest sha256] [--key-bits 2048]\n"
 	    "\t[--timeout SECONDS] [--threads T] [--key-dir DIR]\n"
-	    "\t[--lax-sender-nonce] [--watch NAME=PID]...\n"
+	    "\t[--lax-sender-nonce] [--watch NAME=PID]... [--url URL2]...\n"
 	    "       scepgw-bench get --url URL -n N -c CONC "
 	    "[--op GetCACaps|GetCACert]\n"
 	    "\t[--watch NAME=PID]...\n");
@@ -112,9 +117,12 @@ cost_watch_init(struct bench_cost *cost, const struct opts *o)
 static int
 opt_value(struct opts *o, const char *name, const char *v)
 {
-	if (strcmp(name, "--url") == 0)
-		o->url = v;
-	else if (strcmp(name, "--challenges") == 0)
+	if (strcmp(name, "--url") == 0) {
+		if (o->nurl == BENCH_URL_MAX)
+			return -1;
+		o->urls[o->nurl++] = v;
+		o->url = o->urls[0];
+	} else if (strcmp(name, "--challenges") == 0)
 		o->challenges = v;
 	else if (strcmp(name, "--key-dir") == 0)
 		o->key_dir = v;
@@ -176,6 +184,8 @@ opts_parse(struct opts *o, int argc, char **argv)
 		return -1;
 	if (strcmp(o->cmd, "enroll") == 0)
 		return o->challenges != NULL ? 0 : -1;
+	if (o->nurl > 1)
+		return -1;
 	if (strcmp(o->cmd, "get") == 0)
 		return strcmp(o->op, "GetCACaps") == 0 ||
 			strcmp(o->op, "GetCACert") == 0 ?
@@ -264,6 +274,8 @@ report_print(const struct opts *o, const struct bench_xfer *x,
 		    scep_client_digest_name(o->digest), o->key_bits, prep_s);
 	if (o->lax_nonce)
 		printf(" lax_sender_nonce=1");
+	if (o->nurl > 1)
+		printf(" gateways=%zu", o->nurl);
 	if (strcmp(o->cmd, "enroll") != 0)
 		printf(" op=%s", o->op);
 	printf("\ntotal=%zu successes=%zu failures=%zu\nfailures_by_kind:", n,
@@ -316,7 +328,7 @@ cmd_enroll(const struct opts *o)
 	struct bench_xfer *x = NULL;
 	struct bench_tally t;
 	struct gw_err err;
-	char *url = NULL;
+	char *url[BENCH_URL_MAX] = { NULL };
 	struct bench_cost cost;
 	double t0, prep_s;
 	size_t i, n = (size_t)o->n;
@@ -333,9 +345,11 @@ cmd_enroll(const struct opts *o)
 	eo.key_dir = o->key_dir;
 	eo.lax_sender_nonce = o->lax_nonce;
 	if ((eo.challenges = challenges_read(o->challenges, n)) == NULL ||
-	    (x = calloc(n, sizeof(*x))) == NULL ||
-	    (url = url_make(o->url, "PKIOperation")) == NULL)
+	    (x = calloc(n, sizeof(*x))) == NULL)
 		goto out;
+	for (i = 0; i < o->nurl; i++)
+		if ((url[i] = url_make(o->urls[i], "PKIOperation")) == NULL)
+			goto out;
 	t0 = bench_now();
 	if (bench_enroll_new(&b, &eo, &err) == -1) {
 		fprintf(stderr, "scepgw-bench: preparing: %s\n", err.msg);
@@ -343,8 +357,10 @@ cmd_enroll(const struct opts *o)
 	}
 	prep_s = bench_now() - t0;
 	bench_enroll_xfers(b, x);
+	for (i = 0; o->nurl > 1 && i < n; i++)
+		x[i].url = url[i % o->nurl];
 	cost_watch_init(&cost, o);
-	if (bench_http_run(url, x, n, (size_t)o->conc, o->timeout, &cost,
+	if (bench_http_run(url[0], x, n, (size_t)o->conc, o->timeout, &cost,
 		&err) == -1) {
 		fprintf(stderr, "scepgw-bench: %s\n", err.msg);
 		goto out;
@@ -358,7 +374,8 @@ out:
 		gw_secret_free(eo.challenges[i]);
 	free(eo.challenges);
 	free(x);
-	free(url);
+	for (i = 0; i < BENCH_URL_MAX; i++)
+		free(url[i]);
 	bench_enroll_free(b);
 	return ex;
 }

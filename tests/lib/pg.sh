@@ -14,6 +14,10 @@
 #	gw_pg_standby_start	# a synchronous standby; sets GW_PG_HA_URL
 #	gw_pg_stop_hard; gw_pg_promote	# a failover
 #
+# GW_PG_FSYNC=on makes the clusters durable (fsync, full_page_writes: the
+# benchmarks, tests/bench/run-ha.sh); GW_PG_OPTS adds server options
+# (-c NAME=VALUE ...).
+#
 # gw_pg_start --tcp also listens on 127.0.0.1, on a free port (GW_PG_PORT;
 # the socket file is then named by that port too), and lets role scepgw
 # log in there with its password: a case can put a relay between one
@@ -80,7 +84,7 @@ gw_pg__up() {
 		return 1
 	}
 	gw_pg__as "$bin/pg_ctl" -D "$d/data" -l "$d/server.log" -w -t 60 \
-	    -o "-k $d -c listen_addresses=$listen -c port=$port -c fsync=off -c full_page_writes=off -c max_connections=300" \
+	    -o "-k $d -c listen_addresses=$listen -c port=$port -c fsync=${GW_PG_FSYNC:-off} -c full_page_writes=${GW_PG_FSYNC:-off} -c max_connections=300${GW_PG_OPTS:+ $GW_PG_OPTS}" \
 	    start >"$d/pg_ctl.log" 2>&1 || {
 		cat "$d/pg_ctl.log" "$d/server.log" >&2
 		return 1
@@ -190,7 +194,7 @@ gw_pg_standby_start() {
 	printf "primary_conninfo = 'host=%s port=5432 user=postgres application_name=r1'\n" \
 	    "$GW_PG_DIR" | gw_pg__as tee -a "$d/data/postgresql.auto.conf" >/dev/null
 	gw_pg__as "$bin/pg_ctl" -D "$d/data" -l "$d/server.log" -w -t 60 \
-	    -o "-k $d -c listen_addresses='' -c port=5432 -c fsync=off -c full_page_writes=off -c max_connections=300" \
+	    -o "-k $d -c listen_addresses='' -c port=5432 -c fsync=${GW_PG_FSYNC:-off} -c full_page_writes=${GW_PG_FSYNC:-off} -c max_connections=300${GW_PG_OPTS:+ $GW_PG_OPTS}" \
 	    start >"$d/pg_ctl.log" 2>&1 || {
 		cat "$d/pg_ctl.log" "$d/server.log" >&2
 		gw_fail "the standby did not start"
