@@ -89,6 +89,37 @@ GW_URL=${IGW_URL%/mdm} enroll_expect d4 FAILURE --csr "$T/d4.csr" --txid tx-d4-d
 gw_assert_contains "$T/scepgw.log" \
     'txid=tx-d4-default: CSR refused: it asks for a uniformResourceIdentifier'
 
-igw_ledger 7
+# Tokens are renewed before they expire, once per scope however many
+# enroll. Tokens lasting 5 s from now on: the next Intune token (after a
+# 401) lasts 5 s; once it has run out, two devices at once cost exactly
+# one new Intune token, and the Graph token (an hour) none.
+isim_admin config '{"token_lifetime":5}' >/dev/null
+isim_admin fault '{"hop":"validate","mode":"401","count":1}' >/dev/null
+igw_device t1 dev-t1
+igw_enroll t1 SUCCESS
+igw_order_ok t1
+isim_admin state >"$T/state.json"
+gw_assert_eq 3 "$(jq .tokens.intune "$T/state.json")" "Intune tokens after the second 401"
+sleep 6 # the 5 s token's lifetime, not a timing assertion
+igw_device t2 dev-t2
+igw_device t3 dev-t3
+igw_enroll t2 SUCCESS &
+p2=$!
+igw_enroll t3 SUCCESS &
+p3=$!
+wait "$p2" || gw_fail "t2 did not enroll"
+wait "$p3" || gw_fail "t3 did not enroll"
+igw_order_ok t2
+igw_order_ok t3
+isim_admin state >"$T/state.json"
+gw_assert_eq 4 "$(jq .tokens.intune "$T/state.json")" "Intune tokens after the expiry"
+# Renewed before use, not after Intune refused the expired one: the only
+# validations answered 401 are the two injected above.
+igw_log
+gw_assert_eq 2 "$(jq '[.entries[] | select(.hop == "validate" and
+    .status == 401)] | length' "$T/isim-log.json")" "validations answered 401"
+gw_assert_eq 1 "$(jq .tokens.graph "$T/state.json")" "Graph tokens after the expiry"
+
+igw_ledger 10
 igw_no_secrets
 gw_stop
