@@ -284,14 +284,14 @@ int db_node_set_marks(struct db *db, int64_t node,
  * check` (README "High availability"). Strings are "" when unknown.
  */
 struct db_server {
-	char version[32];     /* server_version */
-	char role[64];	      /* current_user */
-	char where[160];      /* host:port of the connection */
-	bool in_recovery;     /* pg_is_in_recovery(): a standby */
-	char sync_names[256]; /* synchronous_standby_names */
-	char sync_commit[32]; /* synchronous_commit, as this role gets it */
-	int standbys;	      /* rows of pg_stat_replication */
-	int hidden;	      /* of those, rows whose details are hidden */
+	char version[32];	 /* server_version */
+	char role[64];		 /* current_user */
+	char where[160];	 /* host:port of the connection */
+	bool in_recovery;	 /* pg_is_in_recovery(): a standby */
+	char sync_names[256];	 /* synchronous_standby_names */
+	char sync_commit[32];	 /* synchronous_commit, as this role gets it */
+	int standbys;		 /* rows of pg_stat_replication */
+	int hidden;		 /* of those, rows whose details are hidden */
 	char sync_standbys[256]; /* names of those in sync or quorum state */
 };
 int db_server_info(struct db *db, struct db_server *s, struct gw_err *err);

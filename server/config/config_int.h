@@ -65,8 +65,8 @@ struct cfg_digest {
 	size_t cap;
 	bool oom;
 };
-void cfg_digest_add(struct cfg_digest *d, const char *section,
-    const char *name, const char *value);
+void cfg_digest_add(struct cfg_digest *d, const char *section, const char *name,
+    const char *value);
 int cfg_digest_final(struct cfg_digest *d, uint8_t out[32]);
 
 #endif
