@@ -290,18 +290,14 @@ gw_private_read_preroot(const char *path, size_t max, struct buf *out,
 	return private_read(path, max, true, out, err);
 }
 
-/*
- * Reads a one-line secret (password, token) from a private file, without
- * the trailing newline. The caller frees *out with gw_secret_free().
- */
-int
-gw_secret_read(const char *path, char **out, struct gw_err *err)
+static int
+secret_read(const char *path, bool root_any, char **out, struct gw_err *err)
 {
 	struct buf b;
 	size_t len;
 
 	*out = NULL;
-	if (gw_private_read(path, 4096, &b, err) == -1)
+	if (private_read(path, 4096, root_any, &b, err) == -1)
 		return -1;
 	len = strnlen((char *)b.data, b.len);
 	while (len > 0 && (b.data[len - 1] == '\n' || b.data[len - 1] == '\r'))
@@ -314,6 +310,24 @@ gw_secret_read(const char *path, char **out, struct gw_err *err)
 	}
 	*out = (char *)buf_steal(&b, NULL);
 	return 0;
+}
+
+/*
+ * Reads a one-line secret (password, token) from a private file, without
+ * the trailing newline, not empty. The caller frees *out with
+ * gw_secret_free().
+ */
+int
+gw_secret_read(const char *path, char **out, struct gw_err *err)
+{
+	return secret_read(path, false, out, err);
+}
+
+/* As gw_secret_read(), with gw_private_read_preroot()'s owner rule. */
+int
+gw_secret_read_preroot(const char *path, char **out, struct gw_err *err)
+{
+	return secret_read(path, true, out, err);
 }
 
 /* Writes 2n lowercase hex digits and a NUL into out. */

@@ -31,6 +31,7 @@ int gw_private_read(const char *path, size_t max, struct buf *out,
 int gw_private_read_preroot(const char *path, size_t max, struct buf *out,
     struct gw_err *err);
 int gw_secret_read(const char *path, char **out, struct gw_err *err);
+int gw_secret_read_preroot(const char *path, char **out, struct gw_err *err);
 
 void gw_hex(const uint8_t *p, size_t n, char *out);
 int gw_random_bytes(uint8_t *p, size_t n);

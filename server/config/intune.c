@@ -70,30 +70,15 @@ intune_secret_read(const char *path, struct buf *out, struct gw_err *err)
 }
 
 /*
- * Reads [intune] client_secret_file (intune_secret_read()): one line, its
- * end of line removed, not empty. The caller frees *out with
+ * Reads [intune] client_secret_file (gw_secret_read_preroot(), as
+ * intune_secret_read() reads the key): one line, its end of line
+ * removed, not empty. The caller frees *out with
  * gw_secret_free().
  */
 int
 config_intune_secret_read(const char *path, char **out, struct gw_err *err)
 {
-	struct buf b;
-	size_t len;
-
-	*out = NULL;
-	if (intune_secret_read(path, &b, err) == -1)
-		return -1;
-	len = strnlen((char *)b.data, b.len);
-	while (len > 0 && (b.data[len - 1] == '\n' || b.data[len - 1] == '\r'))
-		len--;
-	b.data[len] = '\0';
-	if (len == 0) {
-		gw_err_set(err, EINVAL, "%s: empty", path);
-		buf_cleanup(&b);
-		return -1;
-	}
-	*out = (char *)buf_steal(&b, NULL);
-	return 0;
+	return gw_secret_read_preroot(path, out, err);
 }
 
 /* Refuses a passphrase prompt: the key must be unencrypted. */
