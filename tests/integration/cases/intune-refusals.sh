@@ -6,7 +6,9 @@
 # answer (500, an HTML page, no answer at all) end in FAILURE badRequest
 # with Intune's code in the log, no order at GlobalSign and no
 # failureNotification; a refusal counts against the address's failure
-# limit as a wrong challenge does, Intune being unreachable does not.
+# limit as a wrong challenge does, Intune being unreachable does not;
+# Intune's service missing from discovery and Graph's permission missing
+# are named in the log.
 . "$GW_SRC/tests/integration/intune.bash"
 IGW_TIMEOUT=5 igw_setup
 gw_conf_set enroll max_failures_per_minute 4
@@ -105,5 +107,23 @@ igw_device ok dev-ok
 igw_enroll ok SUCCESS --interface 127.0.0.2
 igw_order_ok ok
 igw_ledger 1
+
+# Intune's service gone from Graph's discovery (Intune not licensed, no
+# consent for it), then Graph's permission missing (a gateway that starts
+# with no consent for Graph): FAILURE, nothing ordered, and the log names
+# the cause as README "Microsoft Intune" lists it.
+isim_admin config '{"omit_scep":"yes","service_path":"/gone/StatelessScepRequestValidationService"}' >/dev/null
+igw_device ns dev-ns
+igw_enroll ns FAILURE --interface 127.0.0.2
+gw_assert_contains "$T/scepgw.log" \
+    'txid=tx-ns: Intune validateRequest: unavailable: code=ServiceNotFound'
+gw_stop
+isim_admin config '{"omit_scep":"no","consent":"graph=no, intune=yes"}' >/dev/null
+igw_start
+igw_device ng dev-ng
+igw_enroll ng FAILURE --interface 127.0.0.2
+gw_assert_contains "$T/scepgw.log" \
+    'txid=tx-ng: Intune validateRequest: unavailable: code=Authorization_RequestDenied http=403'
+gw_assert_eq 1 "$(sim_orders)" "orders at epki-sim after the missing permissions"
 igw_no_secrets
 gw_stop
