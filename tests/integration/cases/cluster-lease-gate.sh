@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest-labels: long
 # Incarnations, leases and the order gate (README "How an enrollment
 # works" 7). serve registers an incarnation under [cluster] node_name and
 # `scepgw check` lists it with its lease. While every renewal finds the

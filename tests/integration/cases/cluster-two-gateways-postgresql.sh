@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest-labels: long
 # Two gateways on one PostgreSQL database and one epki-sim (README
 # "PostgreSQL", "How an enrollment works" 7). Both serve at once; a
 # challenge made with gateway A's CLI is used on gateway B, and cannot be

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest-labels: long
 # Intune answering slowly for many devices at once (README "Microsoft
 # Intune"): 50 devices enroll while every validateRequest takes 2 s. The
 # requests wait off the HTTP threads (a GetCACaps sent after them is

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest-labels: long
 # Soak: about 30 % of every EPKI call fails at random (HTTP 500, HTML
 # 503, connection reset, -1 internal error, reply dropped after the work
 # was done) with a fixed seed, over 20 enrollments made four at a time.
