@@ -298,6 +298,26 @@ gw_caps_ok() {
 	curl -fsS -m 2 -o /dev/null "$1?operation=GetCACaps" 2>/dev/null
 }
 
+# gw_start_other CONF LOG: another `scepgw serve` beside gw_start's, from
+# CONF (a copy of GW_CONF with its own [cluster] node_name, say) on a free
+# loopback port, its output in LOG; waits until GetCACaps answers. Sets
+# OTHER_PORT, OTHER_URL, OTHER_PID.
+gw_start_other() {
+	local conf=$1 log=$2 i
+	OTHER_PORT=$(gw_free_port)
+	gw_conf_set server listen "127.0.0.1:$OTHER_PORT" "$conf"
+	OTHER_URL=http://127.0.0.1:$OTHER_PORT/scep
+	gw_spawn "$log" "$GW_BUILD/scepgw" serve -c "$conf"
+	OTHER_PID=$GW_LAST_PID
+	for ((i = 0; i < GW_START_TIMEOUT * 10; i++)); do
+		gw_caps_ok "$OTHER_URL" && return 0
+		kill -0 "$OTHER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$log" >&2
+	gw_fail "the gateway of ${conf##*/} did not start"
+}
+
 # Start `scepgw serve` on free loopback ports (the admin listener too,
 # when the config has one) and wait until GetCACaps answers. Extra
 # arguments go to scepgw serve. Sets GW_PORT, GW_URL, GW_PID and, with

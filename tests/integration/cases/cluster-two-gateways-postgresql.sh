@@ -33,17 +33,10 @@ gw_start
 A_URL=$GW_URL
 
 # Gateway B: the same RA, another port, its own log.
-B_PORT=$(gw_free_port)
-gw_conf_set server listen "127.0.0.1:$B_PORT" "$B_CONF"
-B_URL=http://127.0.0.1:$B_PORT/scep
-gw_spawn "$T/scepgw-b.log" "$GW_BUILD/scepgw" serve -c "$B_CONF"
-B_PID=$GW_LAST_PID
-for ((i = 0; i < GW_START_TIMEOUT * 10; i++)); do
-	gw_caps_ok "$B_URL" && break
-	kill -0 "$B_PID" 2>/dev/null || break
-	sleep 0.1
-done
-gw_caps_ok "$B_URL" || { cat "$T/scepgw-b.log" >&2; gw_fail "gateway B did not start"; }
+gw_start_other "$B_CONF" "$T/scepgw-b.log"
+B_PORT=$OTHER_PORT
+B_URL=$OTHER_URL
+B_PID=$OTHER_PID
 gw_assert_contains "$T/scepgw.log" "incarnation 1 \(gw-a\): lease $LEASE s"
 gw_assert_contains "$T/scepgw-b.log" "incarnation 2 \(gw-b\): lease $LEASE s"
 "$GW_BUILD/scepgw" check -c "$GW_CONF" >"$T/check.out" 2>&1 || true

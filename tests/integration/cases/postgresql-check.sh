@@ -99,17 +99,10 @@ gw_conf_set cluster node_name gw-a
 gw_conf_set cluster node_name gw-b "$B_CONF"
 gw_conf_set epki years 2 "$B_CONF"
 gw_start
-B_PORT=$(gw_free_port)
-gw_conf_set server listen "127.0.0.1:$B_PORT" "$B_CONF"
-gw_spawn "$T/scepgw-b.log" "$GW_BUILD/scepgw" serve -c "$B_CONF"
-B_PID=$GW_LAST_PID
-for ((i = 0; i < GW_START_TIMEOUT * 10; i++)); do
-	gw_caps_ok "http://127.0.0.1:$B_PORT/scep" && break
-	kill -0 "$B_PID" 2>/dev/null || break
-	sleep 0.1
-done
-gw_caps_ok "http://127.0.0.1:$B_PORT/scep" ||
-    { cat "$T/scepgw-b.log" >&2; gw_fail "gateway B did not start"; }
+gw_start_other "$B_CONF" "$T/scepgw-b.log"
+B_PORT=$OTHER_PORT
+B_URL=$OTHER_URL
+B_PID=$OTHER_PID
 wait_for 20 "[ \$(gw_pg_sql 'SELECT count(*) FROM nodes WHERE order_sha256 IS NOT NULL') = 2 ]" ||
     gw_fail "the gateways recorded no settings digest"
 check_out differ
