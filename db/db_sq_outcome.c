@@ -280,6 +280,27 @@ sq_txn_list_intune(struct db *db, db_txn_fn *fn, void *arg, struct gw_err *err)
 	return rc;
 }
 
+/*
+ * Runs the bound one-row write st under the lock (b: how its binding
+ * went): 0 it changed a row, 1 none matched, -1 with err set.
+ */
+static int
+step_changed(struct db *db, sqlite3_stmt *st, int b, const char *what,
+    struct gw_err *err)
+{
+	int rc;
+
+	if (b != SQLITE_OK) {
+		db_err_sql(db, err, what);
+		db_stmt_done(st);
+		return -1;
+	}
+	rc = db_step_done(db, st, what, err);
+	if (rc == 0 && sqlite3_changes(db_sq(db)->h) == 0)
+		rc = 1;
+	return rc;
+}
+
 /* db_txn_set_intune(): VALIDATED -> to in state need; 0, 1 (no such
  * row), or -1. One statement, so a commit of its own. */
 int
@@ -287,22 +308,18 @@ sq_txn_set_intune(struct db *db, const char *txid, int to,
     enum db_txn_state need, int64_t now, struct gw_err *err)
 {
 	sqlite3_stmt *st;
-	int rc;
+	int b, rc;
 
 	db_lock(db);
 	st = db_stmt(db, DB_ST_TX_SET_INTUNE);
-	if (db_bind_text(st, 1, txid) != SQLITE_OK ||
-	    sqlite3_bind_int(st, 2, to) != SQLITE_OK ||
-	    sqlite3_bind_int(st, 3, (int)need) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 4, now) != SQLITE_OK) {
-		db_err_sql(db, err, "txn set intune");
-		db_stmt_done(st);
-		db_unlock(db);
-		return -1;
-	}
-	rc = db_step_done(db, st, "txn set intune", err);
-	if (rc == 0 && sqlite3_changes(db_sq(db)->h) == 0)
-		rc = 1;
+	b = db_bind_text(st, 1, txid);
+	if (b == SQLITE_OK)
+		b = sqlite3_bind_int(st, 2, to);
+	if (b == SQLITE_OK)
+		b = sqlite3_bind_int(st, 3, (int)need);
+	if (b == SQLITE_OK)
+		b = sqlite3_bind_int64(st, 4, now);
+	rc = step_changed(db, st, b, "txn set intune", err);
 	db_unlock(db);
 	return rc;
 }
@@ -328,15 +345,7 @@ sq_txn_claim_intune(struct db *db, const char *txid, int64_t now, int hold_s,
 		st = db_stmt(db, DB_ST_TX_UNCLAIM_INTUNE);
 		b = db_bind_text(st, 1, txid);
 	}
-	if (b != SQLITE_OK) {
-		db_err_sql(db, err, "txn claim intune");
-		db_stmt_done(st);
-		db_unlock(db);
-		return -1;
-	}
-	rc = db_step_done(db, st, "txn claim intune", err);
-	if (rc == 0 && sqlite3_changes(db_sq(db)->h) == 0)
-		rc = 1;
+	rc = step_changed(db, st, b, "txn claim intune", err);
 	db_unlock(db);
 	return rc;
 }
