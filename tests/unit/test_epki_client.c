@@ -30,6 +30,7 @@
 #include "secure.h"
 #include "epki.h"
 #include "pubkey.h"
+#include "test_spawn.h"
 
 #define NORDERS 60
 
@@ -58,24 +59,11 @@ static void
 sim_start(struct env *e, const char *latency)
 {
 	char line[256], *port;
-	int fds[2];
-	FILE *f;
 
-	assert_int_equal(pipe(fds), 0);
-	e->sim = fork();
-	assert_true(e->sim >= 0);
-	if (e->sim == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		execl(GW_BUILD "/epki-sim", "epki-sim", "--listen",
-		    "127.0.0.1:0", "--dir", e->dir, "--latency-ms", latency,
-		    (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	f = fdopen(fds[0], "r");
-	assert_non_null(fgets(line, sizeof(line), f));
-	fclose(f);
+	const char *argv[] = { GW_BUILD "/epki-sim", "--listen", "127.0.0.1:0",
+		"--dir", e->dir, "--latency-ms", latency, NULL };
+
+	e->sim = test_spawn_line(argv, line, sizeof(line));
 	assert_non_null(strstr(line, "epki-sim listening on 127.0.0.1:"));
 	port = strrchr(line, ':') + 1;
 	port[strcspn(port, "\n")] = '\0';

@@ -24,6 +24,7 @@
 #include "secure.h"
 #include "epki.h"
 #include "test_epki_sim_common.h"
+#include "test_spawn.h"
 
 #include "pubkey.h"
 
@@ -36,7 +37,6 @@ void
 sim_start(struct sim *s, const char *conf)
 {
 	char line[256], path[192], *port;
-	int fds[2];
 	FILE *f;
 
 	snprintf(s->dir, sizeof(s->dir), "/tmp/test_epki_sim.XXXXXX");
@@ -47,22 +47,14 @@ sim_start(struct sim *s, const char *conf)
 		fputs(conf, f);
 		fclose(f);
 	}
-	assert_int_equal(pipe(fds), 0);
-	s->pid = fork();
-	assert_true(s->pid >= 0);
-	if (s->pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		execl(GW_BUILD "/epki-sim", "epki-sim", "--listen",
-		    "127.0.0.1:0", "--dir", s->dir,
-		    start_format != NULL ? "--cert-format" : NULL, start_format,
-		    (char *)NULL);
-		_exit(127);
+	{
+		const char *argv[] = { GW_BUILD "/epki-sim", "--listen",
+			"127.0.0.1:0", "--dir", s->dir,
+			start_format != NULL ? "--cert-format" : NULL,
+			start_format, NULL };
+
+		s->pid = test_spawn_line(argv, line, sizeof(line));
 	}
-	close(fds[1]);
-	f = fdopen(fds[0], "r");
-	assert_non_null(fgets(line, sizeof(line), f));
-	fclose(f);
 	assert_non_null(strstr(line, "epki-sim listening on 127.0.0.1:"));
 	port = strrchr(line, ':') + 1;
 	port[strcspn(port, "\n")] = '\0';

@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "gw_err.h"
 #include "test_intune_common.h"
+#include "test_spawn.h"
 
 static char c_tenant[] = SIM_TENANT, c_client[] = SIM_CLIENT;
 static char c_resource[] = "https://api.manage.microsoft.com/";
@@ -34,7 +35,6 @@ void
 isim_start(struct isim *s, const char *simconf)
 {
 	char line[256], path[192], *p;
-	int fds[2];
 	FILE *f;
 
 	snprintf(s->dir, sizeof(s->dir), "/tmp/test_intune.XXXXXX");
@@ -45,20 +45,12 @@ isim_start(struct isim *s, const char *simconf)
 		fputs(simconf, f);
 		assert_int_equal(fclose(f), 0);
 	}
-	assert_int_equal(pipe(fds), 0);
-	s->pid = fork();
-	assert_true(s->pid >= 0);
-	if (s->pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		execl(GW_BUILD "/intune-sim", "intune-sim", "--listen",
-		    "127.0.0.1:0", "--dir", s->dir, (char *)NULL);
-		_exit(127);
+	{
+		const char *argv[] = { GW_BUILD "/intune-sim", "--listen",
+			"127.0.0.1:0", "--dir", s->dir, NULL };
+
+		s->pid = test_spawn_line(argv, line, sizeof(line));
 	}
-	close(fds[1]);
-	f = fdopen(fds[0], "r");
-	assert_non_null(fgets(line, sizeof(line), f));
-	fclose(f);
 	assert_non_null(p = strstr(line, "intune-sim listening on https://"));
 	p += strlen("intune-sim listening on ");
 	p[strcspn(p, "\n")] = '\0';
