@@ -15,21 +15,28 @@
 
 #include "log.h"
 
-static int log_max =
-    LOG_INFO; /* the one mutable global besides the stop flag */
+/*
+ * The most verbose level written. It may change while threads log (a
+ * reload), so it is read and written atomically; a thread may log one more
+ * line at the old level, never a torn value.
+ */
+static int log_max = LOG_INFO;
 
-/* Sets the most verbose level that is written (LOG_ERR .. LOG_DEBUG). */
+/*
+ * Sets the most verbose level that is written (LOG_ERR .. LOG_DEBUG); safe
+ * to call while other threads log.
+ */
 void
 log_init(int level)
 {
-	log_max = level;
+	__atomic_store_n(&log_max, level, __ATOMIC_RELAXED);
 }
 
 /* True when messages of this level are written. */
 int
 log_level_enabled(int level)
 {
-	return level <= log_max;
+	return level <= __atomic_load_n(&log_max, __ATOMIC_RELAXED);
 }
 
 /*
@@ -146,7 +153,7 @@ log_vwrite(int level, const char *errstr, const char *fmt, va_list ap)
 	size_t n, m;
 	int k;
 
-	if (level > log_max)
+	if (!log_level_enabled(level))
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
