@@ -54,6 +54,9 @@ test_defaults(void **state)
 	assert_int_equal(c->epki_years, def_num("epki", "years"));
 	assert_int_equal(c->epki_timeout_seconds,
 	    def_num("epki", "timeout_seconds"));
+	assert_int_equal(c->db_timeout_seconds, 10); /* README [db] */
+	assert_int_equal(c->db_timeout_seconds,
+	    def_num("db", "timeout_seconds"));
 	assert_null(c->cluster_node_name);
 	assert_int_equal(c->cluster_lease_seconds, 0);
 	assert_null(c->epki_ca_file);

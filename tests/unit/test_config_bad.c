@@ -112,6 +112,12 @@ static const struct bad_case bad_cases[] = {
 	{ "timeout range", "[epki]\ntimeout_seconds = 601\n", true,
 	    "@:2: [epki] key \"timeout_seconds\": 601 is out of range "
 	    "1..600\n" },
+	{ "db timeout low", "[db]\ntimeout_seconds = 1\n", true,
+	    "@:2: [db] key \"timeout_seconds\": 1 is out of range "
+	    "2..3600\n" },
+	{ "db timeout high", "[db]\ntimeout_seconds = 3601\n", true,
+	    "@:2: [db] key \"timeout_seconds\": 3601 is out of range "
+	    "2..3600\n" },
 	{ "pending range", "[scep]\npending_after_seconds = 3601\n", true,
 	    "@:2: [scep] key \"pending_after_seconds\": 3601 is out of range "
 	    "1..3600\n" },
