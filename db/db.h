@@ -41,6 +41,9 @@ int db_file_check(const char *path, struct gw_err *err);
 int db_serve_lock(struct db *db, struct gw_err *err);
 void db_close(struct db *db);
 int db_schema_version(struct db *db);
+/* The loaded SQLite and libpq versions (db_version.c). */
+const char *db_sqlite_version(void);
+void db_pq_version(char *out, size_t n);
 
 /*
  * Moving an instance (db_copy.c, README "PostgreSQL"): the source opened

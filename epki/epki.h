@@ -359,4 +359,8 @@ int epki_soap_fault_build(const char *code, const char *string,
 int epki_xml_escape(struct buf *out, const char *s);
 int epki_timestamp(char *out, size_t n);
 
+/* The loaded libcurl and libxml2 versions (epki_version.c). */
+const char *epki_curl_version(void);
+void epki_xml_version(char *out, size_t n);
+
 #endif

@@ -18,5 +18,6 @@ struct gw_err;
 int admin_start(struct admin **out, struct gw_ctx *ctx, struct gw_err *err);
 unsigned admin_port(const struct admin *a);
 void admin_stop(struct admin *a);
+const char *admin_jansson_version(void); /* version.c */
 
 #endif

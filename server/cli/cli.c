@@ -1,5 +1,5 @@
 /*
- * The scepgw command line (README "Commands"): serve, init,
+ * The scepgw command line (README "Commands"): --version, serve, init,
  * check, challenge new|list|revoke, cert list|revoke, user, mobileconfig,
  * db migrate. Exit status 0 on
  * success, 1 on a failure the message explains, 2 on bad usage. Errors go
@@ -41,6 +41,7 @@ cli_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: scepgw [-c FILE] COMMAND [options]\n"
+	    "       scepgw -V | --version | -h | --help\n"
 	    "commands:\n"
 	    "  serve                       run the SCEP listener\n"
 	    "  init --dir DIR [--epki-url URL] [--epki-user U]\n"
@@ -183,6 +184,10 @@ cli_split(int argc, char **argv, struct cli *c, char ***rest, int *nrest)
 		} else if (strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--help") == 0) {
 			cli_usage(stdout);
+			exit(0);
+		} else if (strcmp(argv[i], "-V") == 0 ||
+		    strcmp(argv[i], "--version") == 0) {
+			cli_version(stdout);
 			exit(0);
 		} else
 			return -1;

@@ -39,6 +39,7 @@ struct cli {
 /* Shared by the commands of cli.c and challenge.c. */
 struct gw_config;
 void cli_usage(FILE *f);
+void cli_version(FILE *f); /* version.c */
 int cli_parse_long(const char *s, long lo, long hi, long *out);
 struct gw_config *cli_config(const struct cli *c);
 struct db *cli_db(const struct gw_config *cfg);

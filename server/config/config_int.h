@@ -57,6 +57,7 @@ extern const struct cfg_word cfg_level_words[4];
 
 const struct cfg_key *cfg_key_find(const char *section, const char *name);
 bool cfg_section_known(const char *section);
+const char *cfg_profile_key_name(size_t i); /* profile.c */
 
 /* The settings that decide an order, as read (digest.c). */
 struct cfg_digest {

@@ -16,6 +16,7 @@
 #include <openssl/sha.h>
 
 #include "config.h"
+#include "config_int.h"
 #include "gw_err.h"
 #include "secure.h"
 #include "template.h"
@@ -64,6 +65,16 @@ static const struct prof_key {
 };
 
 #define PROF_KEYS_N (sizeof(prof_keys) / sizeof(prof_keys[0]))
+
+/*
+ * The name of key i of a [profile NAME] section, or NULL past the last:
+ * scepgw.conf(5) is checked against this list (tests/unit/test_man_conf.c).
+ */
+const char *
+cfg_profile_key_name(size_t i)
+{
+	return i < PROF_KEYS_N ? prof_keys[i].name : NULL;
+}
 
 static const char *const mode_names[GW_CHAL__MAX] = {
 	[GW_CHAL_ONETIME] = "one-time",

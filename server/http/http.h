@@ -19,5 +19,6 @@ void srv_http_quiesce(struct srv_http *h);
 unsigned srv_http_connections(const struct srv_http *h);
 int srv_http_bind(const char *listen, int *fd, struct gw_err *err);
 void srv_http_stop(struct srv_http *h);
+const char *srv_http_mhd_version(void); /* version.c */
 
 #endif
