@@ -149,8 +149,15 @@ gw_assert_eq 10 "$(sim_orders)" "orders after the restore (one per enrollment)"
 gw_stop
 
 # --keep-challenges: the replayed challenge buys a second certificate.
+# Run as root, the restored database goes to the old one's owner (the
+# service user's, here nobody's).
+[ "$(id -u)" -ne 0 ] || chown nobody "$DB"
 "${SG[@]}" restore "$T/b.db" --keep-challenges >"$T/keep.out" 2>&1 || gw_fail "restore --keep-challenges failed"
 gw_assert_contains "$T/keep.out" "kept [1-9][0-9]* unused challenges usable"
+if [ "$(id -u)" -eq 0 ]; then
+	gw_assert_eq nobody "$(stat -c %U "$DB")" "owner of the restored database"
+	chown root "$DB"
+fi
 gw_start
 poll held1 held-txid-1
 enroll_expect replay2 SUCCESS --challenge "$cu"
