@@ -105,6 +105,20 @@ out:
 	return rc;
 }
 
+/* Refuses (DB_ERR_ARG) a file that is path itself, under any name. */
+int
+sq_backup_not_same(const char *path, const char *file, struct gw_err *err)
+{
+	struct stat a, b;
+
+	if (stat(path, &a) == 0 && stat(file, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+		gw_err_set(err, DB_ERR_ARG, "%s is %s itself", file, path);
+		return -1;
+	}
+	return 0;
+}
+
 /* Runs sql (no rows wanted) on h. Returns 0 or -1 with err set. */
 int
 sq_backup_exec(sqlite3 *h, const char *sql, struct gw_err *err)
@@ -394,6 +408,8 @@ db_backup_to(const char *path, const char *file, int flags,
 
 	memset(info, 0, sizeof(*info));
 	info->uid = info->gid = -1;
+	if (sq_backup_not_same(path, file, err) != 0)
+		return -1;
 	if (!force && lstat(file, &st) == 0) {
 		gw_err_set(err, DB_ERR_EXISTS,
 		    "%s exists (--force replaces it)", file);

@@ -274,6 +274,7 @@ char *sq_backup_name(const char *path, const char *suffix);
 void sq_backup_tmp_remove(const char *tmp);
 int sq_backup_tmp_create(const char *tmp, struct gw_err *err);
 int sq_backup_fsync(const char *path, bool dir, struct gw_err *err);
+int sq_backup_not_same(const char *path, const char *file, struct gw_err *err);
 int sq_backup_exec(sqlite3 *h, const char *sql, struct gw_err *err);
 int sq_backup_open(const char *path, int flags, sqlite3 **h,
     struct gw_err *err);

@@ -207,43 +207,43 @@ out:
 	return rc;
 }
 
+/* True when path exists (as anything). */
+static bool
+rs_exists(const char *path, const char *sfx)
+{
+	struct stat st;
+	char *p = sq_backup_name(path, sfx);
+	bool yes = p != NULL && lstat(p, &st) == 0;
+
+	free(p);
+	return yes;
+}
+
 /*
  * Keeps the current database as info->kept (0600): its WAL folded in,
  * any -wal/-shm left moved along (a stale WAL beside the restored file
- * would be replayed into it), then a hard link, so PATH stays in place
- * until the rename that replaces it. No database at path: nothing kept.
+ * would be replayed into it, even one without a database), then a hard
+ * link, so PATH stays in place until the rename that replaces it.
  */
 static int
 rs_keep(const char *path, struct db_backup_info *info, struct gw_err *err)
 {
-	struct stat st;
+	bool db = rs_exists(path, "");
 
-	if (lstat(path, &st) == -1 && errno == ENOENT)
+	if (!db && !rs_exists(path, "-wal") && !rs_exists(path, "-shm"))
 		return 0;
 	if (rs_kept_name(path, info->kept, sizeof(info->kept), err) != 0)
 		return -1;
-	rs_checkpoint(path);
+	if (db)
+		rs_checkpoint(path);
 	if (rs_move(path, info->kept, "-wal", err) != 0 ||
 	    rs_move(path, info->kept, "-shm", err) != 0)
 		return -1;
-	if (link(path, info->kept) == -1 || chmod(info->kept, 0600) == -1) {
+	if (db &&
+	    (link(path, info->kept) == -1 || chmod(info->kept, 0600) == -1)) {
 		gw_err_set(err, DB_ERR_SQL, "%s: %s", info->kept,
 		    strerror(errno));
 		info->kept[0] = '\0';
-		return -1;
-	}
-	return 0;
-}
-
-/* Refuses to restore the database onto itself. */
-static int
-rs_not_same(const char *path, const char *file, struct gw_err *err)
-{
-	struct stat a, b;
-
-	if (stat(path, &a) == 0 && stat(file, &b) == 0 &&
-	    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-		gw_err_set(err, DB_ERR_ARG, "%s is the database itself", file);
 		return -1;
 	}
 	return 0;
@@ -268,13 +268,15 @@ db_restore_from(const char *path, const char *file, int flags,
 
 	memset(info, 0, sizeof(*info));
 	info->uid = info->gid = -1;
-	if (rs_not_same(path, file, err) != 0 ||
-	    sq_lock_path(path, 0, &lock, err) != 0)
-		return -1;
 	if ((tmp = sq_backup_name(path, ".tmp")) == NULL) {
 		gw_err_set(err, DB_ERR_SQL, "out of memory");
-		goto out;
+		return -1;
 	}
+	/* Neither the database nor the name its new copy is made under. */
+	if (sq_backup_not_same(path, file, err) != 0 ||
+	    sq_backup_not_same(tmp, file, err) != 0 ||
+	    sq_lock_path(path, 0, &lock, err) != 0)
+		goto out;
 	if ((fd = sq_backup_tmp_create(tmp, err)) == -1)
 		goto out;
 	if (rs_prepare(path, file, tmp, fd, flags, info, err) != 0 ||

@@ -4,8 +4,8 @@
  * a database a handle holds open, its rows and schema version; an
  * existing file refused unless forced; a restore refused while a server
  * holds the database; a restore revoking the unused challenges (or not);
- * a file that is no database, or of a newer schema, refused with the
- * database left as it was.
+ * a file that is no database, or of a newer schema, or the database
+ * itself, refused with the database left as it was.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -283,6 +283,36 @@ test_restore_newer(void **state)
 	restore_refused(fx, file, DB_ERR_SCHEMA);
 }
 
+/* The database itself is neither a backup's FILE (even forced) nor a
+ * restore's, nor is the name a restore prepares its copy under. */
+static void
+test_same_file(void **state)
+{
+	struct fx *fx = *state;
+	struct db_backup_info info;
+	struct gw_err err;
+	char file[400], tmp[200];
+
+	fill_and_back_up(fx, file, sizeof(file), &info);
+	gw_err_clear(&err);
+	assert_int_equal(db_backup_to(fx->path, fx->path, DB_BACKUP_FORCE,
+			     &info, &err),
+	    -1);
+	assert_int_equal(err.code, DB_ERR_ARG);
+	assert_int_equal(rows_of(&info, "challenges"), -1);
+	assert_true(db_schema_version(fx->db) > 0);
+	db_close(fx->db);
+	fx->db = NULL;
+	assert_int_equal(db_restore_from(fx->path, fx->path, 0, &info, &err),
+	    -1);
+	assert_int_equal(err.code, DB_ERR_ARG);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", fx->path);
+	assert_int_equal(rename(file, tmp), 0);
+	assert_int_equal(db_restore_from(fx->path, tmp, 0, &info, &err), -1);
+	assert_int_equal(err.code, DB_ERR_ARG);
+	assert_int_equal(access(tmp, R_OK), 0);
+}
+
 int
 main(void)
 {
@@ -300,6 +330,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_restore_junk, setup,
 		    bk_teardown),
 		cmocka_unit_test_setup_teardown(test_restore_newer, setup,
+		    bk_teardown),
+		cmocka_unit_test_setup_teardown(test_same_file, setup,
 		    bk_teardown),
 	};
 
