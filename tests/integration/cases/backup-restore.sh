@@ -41,8 +41,8 @@ serial() { openssl x509 -in "$1" -noout -serial | sed 's/^serial=//'; }
 enroll_expect before SUCCESS --challenge "$(gw_challenge --cn before)"
 cu=$(gw_challenge --cn later)
 
-# Two orders held 4 s at epki-sim: PENDING now, ORDERING in the backup.
-curl -fsS -m 10 -d 'fault=latency&op=OrderAndIssueCertificate&count=2&ms=4000' \
+# Two orders held 6 s at epki-sim: PENDING now, ORDERING in the backup.
+curl -fsS -m 10 -d 'fault=latency&op=OrderAndIssueCertificate&count=2&ms=6000' \
     "http://127.0.0.1:$SIM_PORT/sim/fault" >/dev/null || gw_fail "sim fault"
 for i in 1 2; do
 	enroll_expect "held$i" PENDING --challenge "$(gw_challenge --cn "held$i")" \
