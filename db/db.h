@@ -66,6 +66,35 @@ int db_copy(struct db *src, struct db *dst,
     struct db_copy_count counts[DB_COPY_TABLES], struct gw_err *err);
 char *db_url_public(const char *url);
 
+/*
+ * Backup and restore of a SQLite database (db_sq_backup.c,
+ * db_sq_restore.c, README "Backup and restore"). Both take paths, not a
+ * handle: a backup reads a file `scepgw serve` may be writing, at any
+ * schema version, and a restore replaces a file that may not open at all.
+ */
+#define DB_BACKUP_TABLES_MAX 16
+struct db_backup_table {
+	char name[48]; /* "challenges", … (longer names are cut) */
+	int64_t rows;
+};
+struct db_backup_info {
+	int schema;	   /* the copy's schema version (user_version) */
+	int schema_latest; /* this program's */
+	size_t ntables;	   /* tables of the copy, in creation order */
+	struct db_backup_table tables[DB_BACKUP_TABLES_MAX];
+	int64_t ordering; /* transactions ORDERING in the copy */
+	int64_t revoked;  /* restore: unused challenges it revoked */
+	int64_t unused;	  /* restore: unused challenges left usable */
+	long uid, gid;	  /* restore: owner given to the database, or -1 */
+	char kept[4096];  /* restore: the previous database's new name, or "" */
+};
+#define DB_BACKUP_FORCE 0x1	       /* db_backup_to(): replace FILE */
+#define DB_RESTORE_KEEP_CHALLENGES 0x1 /* db_restore_from(): revoke none */
+int db_backup_to(const char *path, const char *file, int flags,
+    struct db_backup_info *info, struct gw_err *err);
+int db_restore_from(const char *path, const char *file, int flags,
+    struct db_backup_info *info, struct gw_err *err);
+
 /* Challenges: only the SHA-256 of the secret is stored. */
 struct db_challenge {
 	int64_t id;

@@ -267,6 +267,19 @@ int sq_open(struct db *db, const struct db_open_opts *o, struct gw_err *err);
 void sq_close(struct db *db);
 int sq_schema_version(struct db *db);
 int sq_serve_lock(struct db *db, struct gw_err *err); /* db_sq_lock.c */
+int sq_lock_path(const char *path, int wait_ms, int *fd, struct gw_err *err);
+int sq_schema_latest(void); /* db_sq_open.c */
+/* db_sq_backup.c: shared with db_sq_restore.c */
+char *sq_backup_name(const char *path, const char *suffix);
+void sq_backup_tmp_remove(const char *tmp);
+int sq_backup_tmp_create(const char *tmp, struct gw_err *err);
+int sq_backup_fsync(const char *path, bool dir, struct gw_err *err);
+int sq_backup_not_same(const char *path, const char *file, struct gw_err *err);
+int sq_backup_exec(sqlite3 *h, const char *sql, struct gw_err *err);
+int sq_backup_open(const char *path, int flags, sqlite3 **h,
+    struct gw_err *err);
+int sq_backup_inspect(sqlite3 *h, struct db_backup_info *info,
+    struct gw_err *err);
 /* db_sq_txn.c, db_sq_outcome.c */
 int sq_txn_find_csr(struct db *db, const uint8_t csr_sha256[32], char *txid,
     size_t n, struct gw_err *err);

@@ -77,6 +77,49 @@ lock_take(int fd, int wait_ms)
 	}
 }
 
+/*
+ * Takes the exclusive lock on PATH.lock beside the database path, trying
+ * for wait_ms (0: once). On success *fd holds it until closed. Returns 0,
+ * or -1 with err set (DB_ERR_BUSY: a `scepgw serve` holds it).
+ */
+int
+sq_lock_path(const char *path, int wait_ms, int *fd, struct gw_err *err)
+{
+	char *lock;
+	size_t len;
+	int lfd, rc = -1;
+
+	*fd = -1;
+	len = strlen(path) + sizeof(".lock");
+	if ((lock = malloc(len)) == NULL) {
+		gw_err_set(err, DB_ERR_SQL, "out of memory");
+		return -1;
+	}
+	snprintf(lock, len, "%s.lock", path);
+	if ((lfd = lock_open(lock, path, err)) == -1)
+		goto out;
+	switch (lock_take(lfd, wait_ms)) {
+	case 0:
+		*fd = lfd;
+		rc = 0;
+		goto out;
+	case 1:
+		gw_err_set(err, DB_ERR_BUSY,
+		    "%s is served by another scepgw serve (it holds %s): "
+		    "one server per database",
+		    path, lock);
+		break;
+	default:
+		gw_err_set(err, DB_ERR_SQL, "%s: flock: %s", lock,
+		    strerror(errno));
+		break;
+	}
+	close(lfd);
+out:
+	free(lock);
+	return rc;
+}
+
 /* db_serve_lock(): the exclusive lock on PATH.lock, kept until
  * sq_close(). Taking it twice on one handle is fine. A read-only handle
  * (`scepgw db migrate`) tries once: it must not wait for a server that is
@@ -85,38 +128,9 @@ int
 sq_serve_lock(struct db *db, struct gw_err *err)
 {
 	struct db_sq *sq = db_sq(db);
-	char *lock;
-	size_t len;
-	int fd, rc = -1;
 
 	if (sq->lock_fd != -1)
 		return 0;
-	len = strlen(sq->path) + sizeof(".lock");
-	if ((lock = malloc(len)) == NULL) {
-		gw_err_set(err, DB_ERR_SQL, "out of memory");
-		return -1;
-	}
-	snprintf(lock, len, "%s.lock", sq->path);
-	if ((fd = lock_open(lock, sq->path, err)) == -1)
-		goto out;
-	switch (lock_take(fd, sq->readonly ? 0 : LOCK_WAIT_MS)) {
-	case 0:
-		sq->lock_fd = fd;
-		rc = 0;
-		goto out;
-	case 1:
-		gw_err_set(err, DB_ERR_BUSY,
-		    "%s is served by another scepgw serve (it holds %s): "
-		    "one server per database",
-		    sq->path, lock);
-		break;
-	default:
-		gw_err_set(err, DB_ERR_SQL, "%s: flock: %s", lock,
-		    strerror(errno));
-		break;
-	}
-	close(fd);
-out:
-	free(lock);
-	return rc;
+	return sq_lock_path(sq->path, sq->readonly ? 0 : LOCK_WAIT_MS,
+	    &sq->lock_fd, err);
 }

@@ -159,6 +159,14 @@ static const char *const db_migrations[] = {
 #define DB_SCHEMA_LATEST \
 	((int)(sizeof(db_migrations) / sizeof(db_migrations[0])))
 
+/* The schema version this program migrates to (db_sq_backup.c compares a
+ * backup's with it). */
+int
+sq_schema_latest(void)
+{
+	return DB_SCHEMA_LATEST;
+}
+
 /* Takes the connection's mutex. */
 void
 db_lock(struct db *db)

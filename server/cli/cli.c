@@ -1,7 +1,7 @@
 /*
  * The scepgw command line (README "Commands"): --version, serve, init,
  * check, challenge new|list|revoke, cert list|revoke, user, mobileconfig,
- * db migrate. Exit status 0 on
+ * db migrate, backup, restore. Exit status 0 on
  * success, 1 on a failure the message explains, 2 on bad usage. Errors go
  * to stderr as one line; no secret is ever printed except a challenge
  * that was just made.
@@ -71,6 +71,12 @@ cli_usage(FILE *f)
 	    "  db migrate --to URL [--db-password-file F]\n"
 	    "                              copy the SQLite instance into an\n"
 	    "                              empty PostgreSQL database\n"
+	    "  backup FILE [--force]       copy the SQLite database into FILE,\n"
+	    "                              also while serve runs\n"
+	    "  restore FILE [--keep-challenges]\n"
+	    "                              put a backup in place (serve\n"
+	    "                              stopped); revokes its unused\n"
+	    "                              challenges unless told not to\n"
 	    "every command takes -c FILE (default " DEFAULT_CONF ")\n");
 }
 
@@ -274,6 +280,13 @@ cli_main(int argc, char **argv)
 		c.argc = nrest - 1;
 		cli_take_conf(&c);
 		return cli_db_migrate(c.conf, c.argc, c.argv);
+	}
+	if (strcmp(rest[0], "backup") == 0 || strcmp(rest[0], "restore") == 0) {
+		c.argv = rest;
+		c.argc = nrest;
+		cli_take_conf(&c);
+		return rest[0][0] == 'b' ? cli_backup(c.conf, c.argc, c.argv) :
+					   cli_restore(c.conf, c.argc, c.argv);
 	}
 	if (strcmp(rest[0], "mobileconfig") == 0) {
 		c.argv = rest;

@@ -4,7 +4,8 @@
  * one (nodes.c: check's lines on the serving gateways; check_intune.c:
  * its lines on Microsoft Intune); cert.c
  * holds `cert list` and `cert revoke`; challenge.c `challenge`; user.c
- * `user`; mobileconfig.c `mobileconfig`; migrate.c `db migrate`; serve.c
+ * `user`; mobileconfig.c `mobileconfig`; migrate.c `db migrate`; backup.c
+ * `backup` and `restore`; serve.c
  * `serve`, the daemon's start and stop.
  */
 #ifndef GW_CLI_H
@@ -28,6 +29,8 @@ int cli_cert_revoke(const char *conf, int argc, char **argv);
 
 int cli_mobileconfig(const char *conf, int argc, char **argv);
 int cli_db_migrate(const char *conf, int argc, char **argv); /* migrate.c */
+int cli_backup(const char *conf, int argc, char **argv);     /* backup.c */
+int cli_restore(const char *conf, int argc, char **argv);    /* backup.c */
 
 /* Options every command shares. */
 struct cli {

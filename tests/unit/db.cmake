@@ -43,3 +43,8 @@ set_tests_properties(unit/test_db_pg PROPERTIES LABELS unit-pg
 	SKIP_RETURN_CODE 77
 	FIXTURES_REQUIRED pg-unit
 	ENVIRONMENT "GW_TEST_DB_URL_FILE=${_pg_state}/url")
+# SQLite only: scepgw backup / restore (db_backup_to(), db_restore_from()).
+gw_unit_test(test_db_backup
+	SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_db_backup.c
+		${CMAKE_CURRENT_LIST_DIR}/test_db_common.c
+	LIBS gw_db gw_common Threads::Threads PkgConfig::LIBPQ)
