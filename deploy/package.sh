@@ -16,7 +16,7 @@
 set -euo pipefail
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build= out=$PWD version=
+build='' out=$PWD version=''
 
 usage() {
 	echo "usage: deploy/package.sh [--build-dir DIR] [--out DIR] [--version V]" >&2
@@ -66,10 +66,10 @@ args=(-G DEB --config "$build/CPackConfig.cmake" -B "$build/package")
 }
 deb=$(sed -n 's/^CPack: - package: \(.*\.deb\) generated\.$/\1/p' \
     "$build/package/cpack.log" | tail -n 1)
-[ -n "$deb" ] && [ -f "$deb" ] || {
+if [ -z "$deb" ] || [ ! -f "$deb" ]; then
 	cat "$build/package/cpack.log" >&2
 	echo "package.sh: cpack made no .deb" >&2
 	exit 1
-}
+fi
 mv -f "$deb" "$out/"
 echo "$out/${deb##*/}"
