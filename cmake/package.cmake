@@ -3,7 +3,8 @@
 # scepgw_<GW_VERSION>-1_<arch>.deb. deploy/package.sh runs it.
 #   server/   /usr/bin/scepgw
 #   deploy/   the systemd unit, man pages, example config (a conffile),
-#             copyright, changelog.Debian.gz, maintainer scripts (deploy/deb/)
+#             copyright, maintainer scripts (deploy/deb/); changelog.Debian.gz
+#             is written at packaging time (deploy/deb/changelog.cmake)
 #   ./        README.md.gz in /usr/share/doc/scepgw
 # epki-sim is a test tool: it is not installed.
 include(GNUInstallDirs)
@@ -56,5 +57,6 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
 	${CMAKE_SOURCE_DIR}/deploy/deb/prerm
 	${CMAKE_SOURCE_DIR}/deploy/deb/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+set(CPACK_PRE_BUILD_SCRIPTS ${CMAKE_SOURCE_DIR}/deploy/deb/changelog.cmake)
 set(CPACK_OUTPUT_FILE_PREFIX ${CMAKE_BINARY_DIR}/package)
 include(CPack)

@@ -155,6 +155,10 @@ dpkg --compare-versions "$ver2-1" gt "$ver" || gw_fail "$ver2-1 is not above $ve
     --version "$ver2" >"$T/package2.log" 2>&1 ||
     gw_fail "deploy/package.sh --version failed (package2.log)"
 deb2=$(tail -n 1 "$T/package2.log")
+dpkg-deb --fsys-tarfile "$deb2" |
+    tar -xO ./usr/share/doc/scepgw/changelog.Debian.gz | gzip -dc >"$T/changelog2"
+gw_assert_eq "scepgw ($ver2-1) unstable; urgency=medium" "$(head -n 1 "$T/changelog2")" \
+    "changelog of the upgrade"
 dpkg -i "$deb2" >"$T/dpkg-i2.log" 2>&1 || gw_fail "dpkg -i (upgrade) failed"
 gw_assert_eq "$ver2-1" "$(dpkg-query -W -f '${Version}' scepgw)" "upgraded version"
 sums >"$T/sums1"
