@@ -215,16 +215,30 @@ gw_file_open_private(const char *path, struct gw_err *err)
 	return private_open(path, false, err);
 }
 
+static int
+private_check(const char *path, bool root_any, struct gw_err *err)
+{
+	int fd;
+
+	if ((fd = private_open(path, root_any, err)) == -1)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 /* Checks a secret file as gw_file_open_private() does; 0 or -1. */
 int
 gw_file_check_private(const char *path, struct gw_err *err)
 {
-	int fd;
+	return private_check(path, false, err);
+}
 
-	if ((fd = gw_file_open_private(path, err)) == -1)
-		return -1;
-	close(fd);
-	return 0;
+/* As gw_file_check_private(), with gw_private_read_preroot()'s owner
+ * rule. */
+int
+gw_file_check_private_preroot(const char *path, struct gw_err *err)
+{
+	return private_check(path, true, err);
 }
 
 /*
@@ -279,9 +293,13 @@ gw_private_read(const char *path, size_t max, struct buf *out,
 
 /*
  * As gw_private_read(), except that root also accepts a file of another
- * owner: for reading the config as root before the drop to [server] user
- * (README "Privileges"), when the process running as that user opens
- * the file again, with every check, before it uses what it holds.
+ * owner (still a regular file, mode 0?00, no symbolic link), which root
+ * can read anyway: for reading the config as root before the drop to
+ * [server] user (README "Privileges"), when the process running as that
+ * user opens the file again, with every check, before it uses what it
+ * holds; and for the commands other than serve, which root runs on an
+ * instance whose secret files belong to the service user (README
+ * "Commands").
  */
 int
 gw_private_read_preroot(const char *path, size_t max, struct buf *out,

@@ -26,6 +26,7 @@ int gw_file_write(const char *path, const void *p, size_t n, mode_t mode,
     struct gw_err *err);
 int gw_file_open_private(const char *path, struct gw_err *err);
 int gw_file_check_private(const char *path, struct gw_err *err);
+int gw_file_check_private_preroot(const char *path, struct gw_err *err);
 int gw_private_read(const char *path, size_t max, struct buf *out,
     struct gw_err *err);
 int gw_private_read_preroot(const char *path, size_t max, struct buf *out,

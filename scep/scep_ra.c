@@ -45,18 +45,21 @@ pass_none(char *buf, int size, int rwflag, void *u)
 
 /*
  * Reads a PEM private key from a private file (gw_private_read(): no
- * symbolic link, owner and mode checked); returns it (caller frees) or
- * NULL with err.
+ * symbolic link, owner and mode checked; with root_any, the owner rule of
+ * gw_private_read_preroot()); returns it (caller frees) or NULL with err.
  */
 static EVP_PKEY *
-ra_key_read(const char *path, struct gw_err *err)
+ra_key_read(const char *path, bool root_any, struct gw_err *err)
 {
 	EVP_PKEY *key = NULL;
 	struct buf pem;
 	BIO *bio;
+	int rc;
 
 	/* Read through the descriptor whose owner and mode were checked. */
-	if (gw_private_read(path, RA_KEY_MAX, &pem, err) == -1)
+	rc = root_any ? gw_private_read_preroot(path, RA_KEY_MAX, &pem, err) :
+			gw_private_read(path, RA_KEY_MAX, &pem, err);
+	if (rc == -1)
 		return NULL;
 	if ((bio = BIO_new_mem_buf(pem.data, (int)pem.len)) == NULL) {
 		gw_err_set_ossl(err, ENOMEM, path);
@@ -108,13 +111,14 @@ out:
 /*
  * Loads the RA certificate, its key and the CA chain (PEM; issuing CA
  * first, then up to the root; chain_path may be NULL), checks that the
- * key is RSA, private to us and matches the certificate, and prepares the
- * GetCACert body. On success *out is a new RA (free with scep_ra_free());
- * on failure *out is NULL and err says why.
+ * key is RSA, private to us (with root_any: see ra_key_read()) and
+ * matches the certificate, and prepares the GetCACert body. On success
+ * *out is a new RA (free with scep_ra_free()); on failure *out is NULL
+ * and err says why.
  */
-int
-scep_ra_load(struct scep_ra **out, const char *cert_path, const char *key_path,
-    const char *chain_path, struct gw_err *err)
+static int
+ra_load(struct scep_ra **out, const char *cert_path, const char *key_path,
+    const char *chain_path, bool root_any, struct gw_err *err)
 {
 	struct scep_ra *ra = NULL;
 	STACK_OF(X509) *certs = NULL;
@@ -128,7 +132,7 @@ scep_ra_load(struct scep_ra **out, const char *cert_path, const char *key_path,
 	if ((certs = ra_certs_read(cert_path, err)) == NULL)
 		goto out;
 	ra->cert = sk_X509_shift(certs);
-	if ((ra->key = ra_key_read(key_path, err)) == NULL)
+	if ((ra->key = ra_key_read(key_path, root_any, err)) == NULL)
 		goto out;
 	if (!EVP_PKEY_is_a(ra->key, "RSA")) {
 		gw_err_set(err, EINVAL, "%s: the RA key must be RSA", key_path);
@@ -157,6 +161,26 @@ out:
 	sk_X509_pop_free(certs, X509_free);
 	scep_ra_free(ra);
 	return rc;
+}
+
+/* Loads an RA as ra_load() describes; the key must be ours (or root's). */
+int
+scep_ra_load(struct scep_ra **out, const char *cert_path, const char *key_path,
+    const char *chain_path, struct gw_err *err)
+{
+	return ra_load(out, cert_path, key_path, chain_path, false, err);
+}
+
+/*
+ * As scep_ra_load(), except that root also accepts a key of another owner
+ * (gw_private_read_preroot()): for `scepgw check` run as root on an
+ * instance whose RA key belongs to the service user.
+ */
+int
+scep_ra_load_preroot(struct scep_ra **out, const char *cert_path,
+    const char *key_path, const char *chain_path, struct gw_err *err)
+{
+	return ra_load(out, cert_path, key_path, chain_path, true, err);
 }
 
 /* Frees an RA; accepts NULL. */
@@ -358,7 +382,7 @@ scep_ra_add_key(struct scep_ra *ra, enum scep_ra_slot slot,
 	if ((certs = ra_certs_read(cert_path, err)) == NULL)
 		goto out;
 	cert = sk_X509_shift(certs);
-	if ((key = ra_key_read(key_path, err)) == NULL)
+	if ((key = ra_key_read(key_path, false, err)) == NULL)
 		goto out;
 	if (!EVP_PKEY_is_a(key, "RSA") ||
 	    X509_check_private_key(cert, key) != 1) {
@@ -522,7 +546,7 @@ scep_ra_csr_new(const char *key_path, const char *cn, char **pem,
 	int rc = -1;
 
 	*pem = NULL;
-	if ((key = ra_key_read(key_path, err)) == NULL)
+	if ((key = ra_key_read(key_path, false, err)) == NULL)
 		goto out;
 	if ((req = X509_REQ_new()) == NULL ||
 	    (name = ra_name_new(cn)) == NULL ||
@@ -632,7 +656,7 @@ scep_ra_selfsigned_new(const char *key_path, const char *cn, int days,
 		gw_err_set(err, EINVAL, "validity of %d days", days);
 		goto out;
 	}
-	if ((key = ra_key_read(key_path, err)) == NULL)
+	if ((key = ra_key_read(key_path, false, err)) == NULL)
 		goto out;
 	if ((x = ra_selfsigned_make(key, cn, days)) == NULL ||
 	    (bio = BIO_new(BIO_s_mem())) == NULL ||

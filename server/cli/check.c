@@ -57,12 +57,15 @@ check_ra(const struct gw_config *cfg)
 	char detail[256];
 	int days = 0, secs = 0, bad;
 
+	/* Run by root, check reads secret files of any owner, the service
+	 * user's included (README "Commands"); serve holds them to its
+	 * owner rule itself. */
 	gw_err_clear(&err);
-	bad = gw_file_check_private(cfg->ra_key, &err) == -1;
+	bad = gw_file_check_private_preroot(cfg->ra_key, &err) == -1;
 	bad |= check_line(!bad, "RA key permissions", err.msg);
 	if (scep_init(cfg->allow_des, &err) == -1 ||
-	    scep_ra_load(&ra, cfg->ra_cert, cfg->ra_key, cfg->ca_chain, &err) ==
-		-1)
+	    scep_ra_load_preroot(&ra, cfg->ra_cert, cfg->ra_key, cfg->ca_chain,
+		&err) == -1)
 		return bad |
 		    check_line(false, "RA certificate and CA chain", err.msg);
 	ASN1_TIME_diff(&days, &secs, NULL,
@@ -409,7 +412,7 @@ check_epki(const struct gw_config *cfg)
 	int bad;
 
 	gw_err_clear(&err);
-	if (gw_secret_read(cfg->epki_password_file, &pw, &err) == -1) {
+	if (gw_secret_read_preroot(cfg->epki_password_file, &pw, &err) == -1) {
 		check_note("SKIP", "EPKI GetProfiles",
 		    "not called without the password file");
 		return 1;
@@ -448,9 +451,9 @@ cli_check(const char *conf, int nargs)
 	}
 	check_line(true, "config", conf);
 	gw_err_clear(&err);
-	bad |=
-	    check_line(gw_secret_read(cfg->epki_password_file, &pw, &err) == 0,
-		"EPKI password file", err.msg);
+	bad |= check_line(gw_secret_read_preroot(cfg->epki_password_file, &pw,
+			      &err) == 0,
+	    "EPKI password file", err.msg);
 	gw_secret_free(pw);
 	bad |= check_ra(cfg);
 	gw_err_clear(&err);

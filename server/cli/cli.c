@@ -118,7 +118,8 @@ cli_db_name(const struct gw_config *cfg)
 /*
  * Opens the database of a config: SQLite at [db] path, or PostgreSQL at
  * [db] url with the password of [db] password_file (mode 0600, like
- * [epki] password_file). Returns 0, or -1 with err set.
+ * [epki] password_file; run by root, of any owner: README "Commands";
+ * serve checks its owner before). Returns 0, or -1 with err set.
  */
 int
 cli_db_open(const struct gw_config *cfg, struct db **db, struct gw_err *err)
@@ -132,7 +133,7 @@ cli_db_open(const struct gw_config *cfg, struct db **db, struct gw_err *err)
 	*db = NULL;
 	gw_err_clear(&e);
 	if (cfg->db_password_file != NULL &&
-	    gw_secret_read(cfg->db_password_file, &pw, &e) == -1) {
+	    gw_secret_read_preroot(cfg->db_password_file, &pw, &e) == -1) {
 		gw_err_set(err, DB_ERR_ARG, "[db] password_file: %s", e.msg);
 		return -1;
 	}

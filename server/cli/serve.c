@@ -326,12 +326,46 @@ serve_nodump(void)
 	return 0;
 }
 
+/*
+ * The config may have read secret files of any owner while root (README
+ * "Commands"); serve holds them to the owner rule (README "Privileges"):
+ * checked again as the user it now runs as, each profile's
+ * static_challenge_file and [db] password_file must be its own or root's.
+ * Returns 0 or -1 (logged).
+ */
+static int
+serve_secrets_check(const struct gw_config *cfg)
+{
+	const struct gw_profile *p;
+	struct gw_err err;
+	size_t i;
+
+	for (i = 0; i < cfg->nprofiles; i++) {
+		p = &cfg->profiles[i];
+		if (p->static_challenge_file != NULL &&
+		    gw_file_check_private(p->static_challenge_file, &err) ==
+			-1) {
+			log_warnx("[profile %s] static_challenge_file: %s",
+			    p->name, err.msg);
+			return -1;
+		}
+	}
+	if (cfg->db_password_file != NULL &&
+	    gw_file_check_private(cfg->db_password_file, &err) == -1) {
+		log_warnx("[db] password_file: %s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
 /* Loads the secrets, the RA and the database into ctx. */
 static int
 serve_open(struct gw_ctx *ctx, const struct gw_config *cfg)
 {
 	struct gw_err err;
 
+	if (serve_secrets_check(cfg) == -1)
+		return -1;
 	if (gw_secret_read(cfg->epki_password_file, &ctx->epki_password,
 		&err) == -1) {
 		log_warnx("[epki] password_file: %s", err.msg);

@@ -409,7 +409,10 @@ static_secret_min(const char *s, size_t *len, const char **alpha)
 
 /*
  * Reads the static secret and keeps only its SHA-256. A secret too short
- * for 128 bits is refused (README "Security model").
+ * for 128 bits is refused (README "Security model"). Root reads a file of
+ * any owner (README "Commands": root runs the commands on an instance
+ * whose secrets belong to the service user); serve checks the file again,
+ * with the owner rule, once it runs as the user it serves as.
  */
 static int
 profile_static_load(struct gw_profile *p, struct gw_err *err)
@@ -418,7 +421,8 @@ profile_static_load(struct gw_profile *p, struct gw_err *err)
 	const char *alpha;
 	size_t len, min;
 
-	if (gw_secret_read(p->static_challenge_file, &secret, err) == -1)
+	if (gw_secret_read_preroot(p->static_challenge_file, &secret, err) ==
+	    -1)
 		return -1;
 	min = static_secret_min(secret, &len, &alpha);
 	if (len < min) {

@@ -157,7 +157,10 @@ revoke_upstream(const struct gw_config *cfg, const struct epki_auth *auth,
 	epki_resp_init(&r);
 	gw_err_clear(&err);
 	if (auth == NULL) {
-		if (gw_secret_read(cfg->epki_password_file, &pw, &err) == -1) {
+		/* `scepgw cert revoke`, perhaps run by root on the
+		 * service user's file (README "Commands"). */
+		if (gw_secret_read_preroot(cfg->epki_password_file, &pw,
+			&err) == -1) {
 			detail_add(cr, "[epki] password_file: %s", err.msg);
 			goto out;
 		}
