@@ -61,6 +61,8 @@ gw_assert_contains "$T/contents" " \./usr/bin/scepgw$"
 gw_assert_contains "$T/contents" " \./lib/systemd/system/scepgw\.service$"
 gw_assert_contains "$T/contents" " \./usr/share/doc/scepgw/copyright$"
 gw_assert_contains "$T/contents" " \./usr/share/doc/scepgw/changelog\.Debian\.gz$"
+gw_assert_contains "$T/contents" \
+    " \./usr/share/doc/scepgw/examples/nginx/scepgw\.conf$"
 for page in "$GW_SRC"/deploy/man/*.[1-8]; do
 	[ -f "$page" ] || continue
 	gw_assert_contains "$T/contents" \
