@@ -76,6 +76,7 @@ int scep_query_decode(const char *value, size_t len, size_t max,
 /* RA key and certificates (scep_ra.c): the only holder of the private key. */
 int scep_ra_load(struct scep_ra **out, const char *cert_path,
     const char *key_path, const char *chain_path, struct gw_err *err);
+void scep_ra_up_ref(struct scep_ra *ra);
 void scep_ra_free(struct scep_ra *ra);
 const X509 *scep_ra_get0_cert(const struct scep_ra *ra);
 const STACK_OF(X509) *scep_ra_get0_chain(const struct scep_ra *ra);
