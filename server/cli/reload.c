@@ -203,8 +203,8 @@ serve_reload(struct gw_ctx *ctx)
 		    err.msg);
 	reload_statics(ctx, ncfg, statics, sizeof(statics));
 	log_init(ncfg->log_level);
-	log_info("reloaded: %s; static challenges of %s; [log] level %s",
-	    ratext, statics[0] != '\0' ? statics : "no profile",
+	log_info("reloaded: %s; static challenges re-read: %s; [log] level %s",
+	    ratext, statics[0] != '\0' ? statics : "none",
 	    reload_level_name(ncfg->log_level));
 	rc = 0;
 out:
