@@ -177,7 +177,8 @@ scep_ra_free(struct scep_ra *ra)
 {
 	int i;
 
-	if (ra == NULL || __atomic_sub_fetch(&ra->refs, 1, __ATOMIC_ACQ_REL) > 0)
+	if (ra == NULL ||
+	    __atomic_sub_fetch(&ra->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	X509_free(ra->cert);
 	EVP_PKEY_free(ra->key);

@@ -37,7 +37,7 @@
 
 struct notify_wd {
 	struct gw_ctx *ctx;
-	uint64_t period_us; /* WATCHDOG_USEC */
+	uint64_t period_us;	       /* WATCHDOG_USEC */
 	struct sockaddr_storage probe; /* the SCEP listener, on loopback */
 	pthread_t thread;
 	pthread_mutex_t mu;

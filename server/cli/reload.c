@@ -29,9 +29,9 @@
 #include "scep.h"
 #include "secure.h"
 
-/* Logs each line config_load() wrote as a reason the reload is refused. */
+/* Logs each line config_load() wrote, after prefix. */
 static void
-reload_log_lines(const char *text)
+reload_log_lines(const char *text, const char *prefix)
 {
 	const char *end;
 
@@ -39,8 +39,7 @@ reload_log_lines(const char *text)
 		if ((end = strchr(text, '\n')) == NULL)
 			end = text + strlen(text);
 		if (end > text)
-			log_warnx("reload refused: %.*s", (int)(end - text),
-			    text);
+			log_warnx("%s%.*s", prefix, (int)(end - text), text);
 	}
 }
 
@@ -62,9 +61,11 @@ reload_config(const char *path)
 	rc = config_load(&cfg, path, f);
 	fclose(f);
 	if (rc == -1) {
-		reload_log_lines(text);
+		reload_log_lines(text, "reload refused: ");
 		log_warnx("reload refused: %s does not load", path);
 		cfg = NULL;
+	} else {
+		reload_log_lines(text, "reload: "); /* warnings, if any */
 	}
 	free(text);
 	return cfg;

@@ -648,9 +648,11 @@ config_profiles_diff(const struct gw_config *old, const struct gw_config *new_,
 	const struct gw_profile *b;
 	size_t i, n;
 
-	n = prof_diff_lone(old, new_, fn, arg) + prof_diff_lone(new_, old, fn, arg);
+	n = prof_diff_lone(old, new_, fn, arg) +
+	    prof_diff_lone(new_, old, fn, arg);
 	for (i = 0; i < old->nprofiles; i++)
-		if ((b = config_profile_find(new_, old->profiles[i].name)) != NULL)
+		if ((b = config_profile_find(new_, old->profiles[i].name)) !=
+		    NULL)
 			n += prof_diff_one(&old->profiles[i], b, fn, arg);
 	return n;
 }

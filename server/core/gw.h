@@ -37,8 +37,8 @@ struct gw_ctx {
 				   gate (README "How an enrollment works" 7);
 				   NULL: none, orders always start */
 	bool lease_release;	/* serve: drained with nothing in flight */
-	struct scep_ra *ra; /* read with gw_ra_get1(), replaced by a reload
-			       (live.c) */
+	struct scep_ra *ra;	/* read with gw_ra_get1(), replaced by a reload
+				   (live.c) */
 	uint8_t (*static_sha)[32]; /* serve: each profile's static secret
 				      hash, as reloaded (live.c); NULL: the
 				      config's */

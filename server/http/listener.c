@@ -262,7 +262,8 @@ srv_http_ra_reload(struct srv_http *h, struct gw_err *err)
 		scep_ra_free(ra);
 	}
 	if (caps == NULL || cacert == NULL) {
-		gw_err_set(err, 0, ra == NULL ? "no RA loaded" : "out of memory");
+		gw_err_set(err, 0,
+		    ra == NULL ? "no RA loaded" : "out of memory");
 	} else {
 		pthread_mutex_lock(&h->resp_mu);
 		t = h->caps;

@@ -146,8 +146,8 @@ ndes_thumbprint(struct gw_ctx *ctx, char *out, size_t n)
 {
 	static const char digits[] = "0123456789ABCDEF";
 	struct scep_ra *ra = gw_ra_get1(ctx);
-	const STACK_OF(X509) *chain = ra != NULL ? scep_ra_get0_chain(ra) :
-						   NULL;
+	const STACK_OF(X509) *chain =
+	    ra != NULL ? scep_ra_get0_chain(ra) : NULL;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0, i;
 	int ok;
