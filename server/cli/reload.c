@@ -17,10 +17,12 @@
 
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "cli.h"
 #include "config.h"
+#include "db_lease.h"
 #include "gw.h"
 #include "gw_err.h"
 #include "http.h"
@@ -174,6 +176,25 @@ reload_ra_text(const struct gw_config *ncfg, const struct scep_ra *ra,
 	BN_free(bn);
 }
 
+/* Records the new RA certificate with this incarnation, for `scepgw
+ * check` (README "High availability"). */
+static void
+reload_lease_mark(struct gw_ctx *ctx, const struct scep_ra *ra)
+{
+	uint8_t sha[32];
+	unsigned len = 0;
+	struct gw_err err;
+
+	if (ctx->lease == NULL ||
+	    X509_digest(scep_ra_get0_cert(ra), EVP_sha256(), sha, &len) != 1 ||
+	    len != sizeof(sha))
+		return;
+	if (db_lease_set_ra(ctx->lease, sha, &err) == -1)
+		log_warnx("reload: cannot record the RA certificate for "
+			  "`scepgw check`: %s",
+		    err.msg);
+}
+
 /*
  * SIGHUP: reloads what can change while serving (above). Returns 0 when
  * reloaded, -1 when refused (each reason logged; nothing changed).
@@ -193,6 +214,7 @@ serve_reload(struct gw_ctx *ctx)
 	if ((ra = reload_ra(ncfg)) == NULL)
 		goto out;
 	reload_ra_text(ncfg, ra, ratext, sizeof(ratext));
+	reload_lease_mark(ctx, ra);
 	(void)config_diff(ctx->cfg, ncfg, reload_not_applied, NULL);
 	/* From here on nothing can fail but the listener's copies of
 	 * GetCACaps and GetCACert, which then keep the old RA's. */

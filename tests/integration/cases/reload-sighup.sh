@@ -8,7 +8,8 @@
 #   appears), then next -> current and current -> previous while
 #   enrollments are in flight (none fails: each keeps the RA it started
 #   with); afterwards a device encrypting to the old RA still enrolls and
-#   GetCACert returns the new one;
+#   GetCACert returns the new one, and `scepgw check` sees the gateway
+#   serve it;
 # - a key that does not match its certificate, a key of mode 0644, a
 #   next_cert without next_key, a config that does not load: refused, one
 #   line each, and the old state keeps serving;
@@ -176,4 +177,8 @@ first_cacert "$T/cur.pem"
 gw_assert_eq "$(fp "$GW_DIR/ra-next.pem")" "$(fp "$T/cur.pem")" "GetCACert after the switch"
 caps=$(curl -fsS "$GW_URL?operation=GetCACaps")
 ! grep -q GetNextCACert <<<"$caps" || gw_fail "GetNextCACert still advertised"
+# `scepgw check` sees the gateway serve the RA of the config it checks.
+"$GW_BUILD/scepgw" check -c "$GW_CONF" >"$T/check.out" 2>&1 || true
+gw_assert_contains "$T/check.out" "this config's RA certificate: the same"
+gw_assert_not_contains "$T/check.out" 'another RA certificate'
 gw_stop
