@@ -254,6 +254,8 @@ int db_txn_set_issued(struct db *db, const char *txid, const char *order_id,
 void db_write_stats(struct db *db, uint64_t *batches, uint64_t *writes);
 void db_write_flush(struct db *db);
 typedef void db_done_fn(void *arg, int rc, const struct gw_err *err);
+int db_write_probe_submit(struct db *db, db_done_fn *done, void *arg,
+    struct gw_err *err);
 int db_txn_set_issued_submit(struct db *db, const char *txid,
     const char *order_id, const uint8_t *der, size_t len,
     const char *serial_hex, int64_t not_after, const char *subject, int64_t now,

@@ -26,6 +26,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "gw_err.h"
 #include "gw_thread.h"
@@ -68,6 +70,29 @@ queue_take(struct db *db)
 	return batch;
 }
 
+#ifdef GW_TEST_HOOKS
+/*
+ * Test builds only (CMake GW_TEST_HOOKS; packages are built without): while
+ * the file named by SCEPGW_TEST_FREEZE_DB exists, a leader stalls before its
+ * batch as one stuck in a disk or a statement would, so that a test sees
+ * the watchdog of README "Running under systemd" stop.
+ */
+static void
+lead_test_freeze(void)
+{
+	static const struct timespec tick = { 0, 20 * 1000 * 1000 };
+	const char *f = getenv("SCEPGW_TEST_FREEZE_DB");
+
+	while (f != NULL && access(f, F_OK) == 0)
+		nanosleep(&tick, NULL);
+}
+#else
+static void
+lead_test_freeze(void)
+{
+}
+#endif
+
 /*
  * The leader's loop: runs batch, reports it, then either hands the lead
  * to a caller waiting in the queue (it takes the queue as its batch),
@@ -80,6 +105,7 @@ lead(struct db *db, struct db_write *batch)
 	struct db_write *j, *next, *waiting;
 
 	for (;;) {
+		lead_test_freeze();
 		batch_count(db, batch);
 		db->be->exec_batch(db, batch);
 		waiting = NULL;

@@ -39,7 +39,7 @@ struct db_lease {
 	int64_t last_tick_ms;	     /* tick thread only */
 	pthread_t thread;
 	bool started;
-	pthread_mutex_t mu; /* guards stop */
+	pthread_mutex_t mu; /* guards stop, and ra_sha256 once started */
 	pthread_cond_t cv;
 	bool stop;
 };
@@ -117,6 +117,8 @@ static int
 lease_register(struct db_lease *l, struct gw_err *err)
 {
 	int64_t node = 0;
+	uint8_t ra[32];
+	const uint8_t *rap = NULL;
 	struct gw_err e;
 
 	atomic_store(&l->deadline_ms, 0);
@@ -124,10 +126,16 @@ lease_register(struct db_lease *l, struct gw_err *err)
 		l->o.version, &node, err) != 0)
 		return -1;
 	atomic_store(&l->node, node);
+	/* A reload may change the RA's (db_lease_set_ra()). */
+	pthread_mutex_lock(&l->mu);
+	if (l->o.ra_sha256 != NULL) {
+		memcpy(ra, l->ra_sha256, 32);
+		rap = ra;
+	}
+	pthread_mutex_unlock(&l->mu);
 	/* What `scepgw check` compares; the lease works without it. */
-	if ((l->o.order_sha256 != NULL || l->o.ra_sha256 != NULL) &&
-	    db_node_set_marks(l->db, node, l->o.order_sha256, l->o.ra_sha256,
-		&e) != 0)
+	if ((l->o.order_sha256 != NULL || rap != NULL) &&
+	    db_node_set_marks(l->db, node, l->o.order_sha256, rap, &e) != 0)
 		lease_event(l, true, "cannot record the settings digest: %s",
 		    e.msg);
 	return 0;
@@ -356,4 +364,25 @@ db_lease_stop(struct db_lease *l, bool release)
 		lease_event(l, false, "released the lease of incarnation %lld",
 		    (long long)node);
 	lease_free(l);
+}
+
+/*
+ * Records ra_sha256 as the RA certificate this incarnation serves (a
+ * reload replaced it, README "Running under systemd"), for `scepgw check`
+ * now and for any incarnation the lease thread registers later. Returns
+ * 0, or -1 with err set (the lease itself is unaffected).
+ */
+int
+db_lease_set_ra(struct db_lease *l, const uint8_t ra_sha256[32],
+    struct gw_err *err)
+{
+	const uint8_t *order;
+
+	pthread_mutex_lock(&l->mu);
+	memcpy(l->ra_sha256, ra_sha256, 32);
+	l->o.ra_sha256 = l->ra_sha256;
+	order = l->o.order_sha256;
+	pthread_mutex_unlock(&l->mu);
+	return db_node_set_marks(l->db, atomic_load(&l->node), order, ra_sha256,
+	    err);
 }

@@ -48,6 +48,8 @@ int db_lease_start(struct db_lease **out, struct db *db,
 int db_lease_tick(struct db_lease *l);
 bool db_lease_may_order(void *lease);
 int64_t db_lease_node(struct db_lease *l);
+int db_lease_set_ra(struct db_lease *l, const uint8_t ra_sha256[32],
+    struct gw_err *err);
 void db_lease_stop(struct db_lease *l, bool release);
 
 #endif

@@ -316,3 +316,47 @@ db_txn_set_failed_epki(struct db *db, const char *txid, int fail_info,
 
 	return txn_update_run(db, DB_W_FAILED, &u, err);
 }
+
+/* A probe on its way through the queue (db_write_probe_submit()). */
+struct probe_job {
+	struct db_write w; /* first: the completion gets &w */
+	db_done_fn *done;
+	void *arg;
+};
+
+static void
+probe_job_done(struct db_write *w, int rc, const struct gw_err *err)
+{
+	struct probe_job *q = (struct probe_job *)(void *)w;
+
+	q->done(q->arg, rc == -1 ? -1 : 0, err);
+	free(q);
+}
+
+/*
+ * Queues a write that writes nothing (DB_W_NONE) behind whatever is queued:
+ * done(arg, rc, err) runs once the thread leading the batches got through
+ * it, so it tells that the database's writer is not stuck (the watchdog of
+ * README "Running under systemd"). Returns 0, or -1 with err set (done will
+ * not run).
+ */
+int
+db_write_probe_submit(struct db *db, db_done_fn *done, void *arg,
+    struct gw_err *err)
+{
+	struct probe_job *q;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
+		gw_err_set(err, DB_ERR_SQL, "probe: out of memory");
+		return -1;
+	}
+	q->w.kind = DB_W_NONE;
+	q->w.done = probe_job_done;
+	q->done = done;
+	q->arg = arg;
+	if (db_write_submit(db, &q->w, err) != 0) {
+		free(q);
+		return -1;
+	}
+	return 0;
+}

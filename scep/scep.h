@@ -78,6 +78,7 @@ int scep_ra_load(struct scep_ra **out, const char *cert_path,
     const char *key_path, const char *chain_path, struct gw_err *err);
 int scep_ra_load_preroot(struct scep_ra **out, const char *cert_path,
     const char *key_path, const char *chain_path, struct gw_err *err);
+void scep_ra_up_ref(struct scep_ra *ra);
 void scep_ra_free(struct scep_ra *ra);
 const X509 *scep_ra_get0_cert(const struct scep_ra *ra);
 const STACK_OF(X509) *scep_ra_get0_chain(const struct scep_ra *ra);

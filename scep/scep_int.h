@@ -52,6 +52,7 @@ struct scep_ra {
 	EVP_PKEY *alt_key[SCEP_RA_SLOT__MAX];
 	uint8_t *nextcacert; /* GetNextCACert body, or NULL */
 	size_t nextcacert_len;
+	int refs; /* references (scep_ra_up_ref()); atomic; freed at 0 */
 };
 
 /* scep.c */

@@ -129,6 +129,7 @@ ra_load(struct scep_ra **out, const char *cert_path, const char *key_path,
 		gw_err_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
+	ra->refs = 1;
 	if ((certs = ra_certs_read(cert_path, err)) == NULL)
 		goto out;
 	ra->cert = sk_X509_shift(certs);
@@ -183,13 +184,25 @@ scep_ra_load_preroot(struct scep_ra **out, const char *cert_path,
 	return ra_load(out, cert_path, key_path, chain_path, true, err);
 }
 
-/* Frees an RA; accepts NULL. */
+/*
+ * Takes one more reference to ra, for a holder that may outlive the one it
+ * got ra from (a request in flight while a reload replaces the RA). Each
+ * reference is given back with scep_ra_free(). Safe from any thread.
+ */
+void
+scep_ra_up_ref(struct scep_ra *ra)
+{
+	__atomic_add_fetch(&ra->refs, 1, __ATOMIC_RELAXED);
+}
+
+/* Gives back one reference; the last one frees the RA. Accepts NULL. */
 void
 scep_ra_free(struct scep_ra *ra)
 {
 	int i;
 
-	if (ra == NULL)
+	if (ra == NULL ||
+	    __atomic_sub_fetch(&ra->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	X509_free(ra->cert);
 	EVP_PKEY_free(ra->key);

@@ -61,4 +61,16 @@ int serve_run(const struct gw_config *cfg);
 int serve_ra_load(const struct gw_config *cfg, struct scep_ra **out,
     struct gw_err *err);
 
+/* systemd's notifications and watchdog (notify.c), the SIGHUP reload
+ * (reload.c); README "Running under systemd". */
+struct gw_ctx;
+struct notify_wd;
+void notify_ready(const struct gw_ctx *ctx);
+void notify_reloading(void);
+void notify_stopping(void);
+int notify_watchdog_start(struct notify_wd **out, struct gw_ctx *ctx);
+void notify_watchdog_stop(struct notify_wd *w);
+void notify_watchdog_free(struct notify_wd *w);
+int serve_reload(struct gw_ctx *ctx);
+
 #endif

@@ -2,7 +2,8 @@
  * `scepgw serve`: load everything once, start the listener, wait for
  * SIGTERM or SIGINT, then drain: stop accepting (new requests get 503),
  * let every waiting device get its answer, give in-flight orders time to
- * finish, and exit 0.
+ * finish, and exit 0. SIGHUP reloads the RA, the static challenges and the
+ * log level (reload.c); systemd hears of all this through notify.c.
  * Started as root with [server] user, it binds the SCEP listener, drops to
  * that user, and only then opens the secrets and the database.
  */
@@ -39,6 +40,7 @@
 #include "http.h"
 #include "gw_err.h"
 #include "intune.h"
+#include "live.h"
 #include "log.h"
 #include "admin.h"
 #include "ndes.h"
@@ -358,6 +360,21 @@ serve_secrets_check(const struct gw_config *cfg)
 	return 0;
 }
 
+/* The table of static secrets a reload rewrites (live.c), from cfg. */
+static int
+serve_statics(struct gw_ctx *ctx, const struct gw_config *cfg)
+{
+	size_t i;
+
+	if (gw_static_init(ctx, cfg->nprofiles) == -1) {
+		log_warnx("out of memory");
+		return -1;
+	}
+	for (i = 0; i < cfg->nprofiles; i++)
+		gw_static_set(ctx, i, cfg->profiles[i].static_sha256);
+	return 0;
+}
+
 /* Loads the secrets, the RA and the database into ctx. */
 static int
 serve_open(struct gw_ctx *ctx, const struct gw_config *cfg)
@@ -396,6 +413,8 @@ serve_open(struct gw_ctx *ctx, const struct gw_config *cfg)
 		return -1;
 	}
 	log_info("database: %s", db_backend_name(ctx->db));
+	if (serve_statics(ctx, cfg) == -1)
+		return -1;
 	ctx->pol.allow_des = cfg->allow_des;
 	ctx->pol.max_csr_bytes = cfg->max_request_bytes;
 	ctx->pol.max_recipients = cfg->max_recipient_infos;
@@ -642,18 +661,41 @@ serve_close(struct gw_ctx *ctx)
 	reconcile_free(ctx->reconcile);
 	enroll_free(ctx->enroll);
 	db_close(ctx->db);
-	scep_ra_free(ctx->ra);
+	gw_ra_set0(ctx, NULL);
+	gw_static_free(ctx);
 	gw_secret_free(ctx->epki_password);
 }
 
 /*
- * Runs the gateway until SIGTERM or SIGINT. The signals are blocked in
- * every thread and taken with sigwait() here, so no handler runs at an
- * awkward moment. Returns the process exit status.
+ * Waits for a signal: SIGHUP reloads (RELOADING=1, then READY=1 whether
+ * or not the reload was refused: the gateway serves either way) and waits
+ * again; SIGTERM or SIGINT is returned.
+ */
+static int
+serve_wait(struct gw_ctx *ctx, const sigset_t *set)
+{
+	int sig = 0;
+
+	for (;;) {
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig != SIGHUP)
+			return sig;
+		notify_reloading();
+		(void)serve_reload(ctx);
+		notify_ready(ctx);
+	}
+}
+
+/*
+ * Runs the gateway until SIGTERM or SIGINT. The signals (and SIGHUP) are
+ * blocked in every thread and taken with sigwait() here, so no handler
+ * runs at an awkward moment. Returns the process exit status.
  */
 int
 serve_run(const struct gw_config *cfg)
 {
+	struct notify_wd *wd = NULL;
 	struct gw_ctx ctx;
 	sigset_t set;
 	int sig = 0, rc = 1;
@@ -664,25 +706,33 @@ serve_run(const struct gw_config *cfg)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	serve_malloc();
 	serve_nofile(cfg);
 	if (serve_privs(&ctx, cfg) == -1 || serve_nodump() == -1 ||
 	    serve_open(&ctx, cfg) == -1 || serve_lease(&ctx, cfg) == -1 ||
-	    serve_start(&ctx, cfg) == -1)
+	    serve_start(&ctx, cfg) == -1 ||
+	    notify_watchdog_start(&wd, &ctx) == -1)
 		goto out;
 	log_info("scepgw listening on %s (port %u), ordering from %s as %s",
 	    cfg->listen, srv_http_port(ctx.http), cfg->epki_url,
 	    cfg->epki_username);
-	while (sigwait(&set, &sig) != 0)
-		;
+	/* Both listeners accept and the database is open. */
+	notify_ready(&ctx);
+	sig = serve_wait(&ctx, &set);
+	notify_stopping();
+	notify_watchdog_stop(wd);
 	log_info("signal %d: draining", sig);
 	serve_drain(&ctx);
 	ctx.lease_release = enroll_inflight(ctx.enroll) == 0;
 	log_info("stopped");
 	rc = 0;
 out:
+	notify_watchdog_stop(wd);
 	serve_close(&ctx);
+	/* After serve_close() flushed the writes: no probe is queued. */
+	notify_watchdog_free(wd);
 	return rc;
 }

@@ -192,6 +192,15 @@ int config_intune_credential_load(const struct gw_intune_conf *ic, X509 **cert,
     EVP_PKEY **key, struct gw_err *err);
 bool config_url_https_or_loopback(const char *url);
 
+/* What changed between two loads (diff.c): fn gets "ra", "cert" or, for a
+ * profile added or removed, "profile NAME" and NULL. */
+typedef void config_diff_fn(void *arg, const char *section, const char *key);
+size_t config_diff(const struct gw_config *old, const struct gw_config *new_,
+    config_diff_fn *fn, void *arg);
+size_t config_profiles_diff(const struct gw_config *old,
+    const struct gw_config *new_, config_diff_fn *fn, void *arg);
+bool config_str_differ(const char *a, const char *b);
+
 /* Profiles (profile.c). */
 const struct gw_profile *config_profile_find(const struct gw_config *c,
     const char *name);

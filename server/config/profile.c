@@ -566,3 +566,108 @@ config_profiles_free(struct gw_config *c)
 	c->profiles = NULL;
 	c->nprofiles = 0;
 }
+
+/* True when two profiles' domain lists differ. */
+static bool
+domains_differ(const struct gw_profile *a, const struct gw_profile *b)
+{
+	size_t i;
+
+	if (a->nemail_domains != b->nemail_domains)
+		return true;
+	for (i = 0; i < a->nemail_domains; i++)
+		if (strcmp(a->email_domains[i], b->email_domains[i]) != 0)
+			return true;
+	return false;
+}
+
+/* True when key k holds different values in profiles a and b. */
+static bool
+prof_key_differs(const struct prof_key *k, const struct gw_profile *a,
+    const struct gw_profile *b)
+{
+	const char *fa = (const char *)a + k->off;
+	const char *fb = (const char *)b + k->off;
+
+	switch (k->type) {
+	case PROF_STRING:
+	case PROF_PATH:
+	case PROF_TEMPLATE:
+	case PROF_DATE:
+		return config_str_differ(*(char *const *)(const void *)fa,
+		    *(char *const *)(const void *)fb);
+	case PROF_YEARS:
+		return a->years != b->years;
+	case PROF_MODE:
+		return a->challenge != b->challenge;
+	case PROF_BOOL:
+		return *(const bool *)(const void *)fa !=
+		    *(const bool *)(const void *)fb;
+	case PROF_DOMAINS:
+		return domains_differ(a, b);
+	case PROF_LICENCES:
+		return *(const long *)(const void *)fa !=
+		    *(const long *)(const void *)fb;
+	default:
+		return false;
+	}
+}
+
+/* Names each key but static_challenge_file (a reload applies it) that
+ * differs between a and b, as "profile NAME"; returns how many. */
+static size_t
+prof_diff_one(const struct gw_profile *a, const struct gw_profile *b,
+    config_diff_fn *fn, void *arg)
+{
+	char sec[8 + PROFILE_NAME_MAX + 1];
+	size_t i, n = 0;
+
+	snprintf(sec, sizeof(sec), "profile %s", a->name);
+	for (i = 0; i < PROF_KEYS_N; i++) {
+		if (strcmp(prof_keys[i].name, "static_challenge_file") == 0 ||
+		    !prof_key_differs(&prof_keys[i], a, b))
+			continue;
+		fn(arg, sec, prof_keys[i].name);
+		n++;
+	}
+	return n;
+}
+
+/* Names a profile only one of the two configs has. */
+static size_t
+prof_diff_lone(const struct gw_config *in, const struct gw_config *other,
+    config_diff_fn *fn, void *arg)
+{
+	char sec[8 + PROFILE_NAME_MAX + 1];
+	size_t i, n = 0;
+
+	for (i = 0; i < in->nprofiles; i++) {
+		if (config_profile_find(other, in->profiles[i].name) != NULL)
+			continue;
+		snprintf(sec, sizeof(sec), "profile %s", in->profiles[i].name);
+		fn(arg, sec, NULL);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * config_diff() for the [profile NAME] sections: a profile added or
+ * removed (fn gets a NULL key), then every key of a profile both have
+ * that differs, static_challenge_file excepted. Returns how many.
+ */
+size_t
+config_profiles_diff(const struct gw_config *old, const struct gw_config *new_,
+    config_diff_fn *fn, void *arg)
+{
+	const struct gw_profile *b;
+	size_t i, n;
+
+	n = prof_diff_lone(old, new_, fn, arg) +
+	    prof_diff_lone(new_, old, fn, arg);
+	for (i = 0; i < old->nprofiles; i++)
+		if ((b = config_profile_find(new_, old->profiles[i].name)) !=
+		    NULL)
+			n += prof_diff_one(&old->profiles[i], b, fn, arg);
+	return n;
+}

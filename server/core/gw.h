@@ -37,7 +37,12 @@ struct gw_ctx {
 				   gate (README "How an enrollment works" 7);
 				   NULL: none, orders always start */
 	bool lease_release;	/* serve: drained with nothing in flight */
-	struct scep_ra *ra;
+	struct scep_ra *ra;	/* read with gw_ra_get1(), replaced by a reload
+				   (live.c) */
+	uint8_t (*static_sha)[32]; /* serve: each profile's static secret
+				      hash, as reloaded (live.c); NULL: the
+				      config's */
+	size_t nstatic;
 	struct scep_policy pol;
 	struct epki_client *epki; /* owns the upstream thread */
 	struct epki_transport tr; /* how orders are sent (a seam for tests) */

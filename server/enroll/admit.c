@@ -25,6 +25,7 @@
 #include "enroll.h"
 #include "gw.h"
 #include "gw_err.h"
+#include "live.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "scep.h"
@@ -209,7 +210,7 @@ enroll_renew_check(struct gw_ctx *ctx, struct enroll_op *op,
 	int found, rc = -1;
 
 	memset(&r, 0, sizeof(r));
-	if (scep_ra_verify_issued(ctx->ra, signer, &err) == -1) {
+	if (scep_ra_verify_issued(op->ra, signer, &err) == -1) {
 		if (!rr)
 			return 0;
 		log_info("%s txid=%s: RenewalReq refused: %s", op->peer, txid,
@@ -483,12 +484,20 @@ enroll_renew_admit(struct gw_ctx *ctx, struct enroll_op *op,
 	    id->ou, id->upn, info, op, scep_msg_txid(op->msg));
 }
 
-/* True when the challenge is p's static secret (constant-time compare). */
+/* True when the challenge is p's static secret (constant-time compare),
+ * as last read from its file (at start or by a reload). */
 static bool
-chal_is_static(const struct gw_profile *p, const uint8_t chash[32])
+chal_is_static(struct gw_ctx *ctx, const struct gw_profile *p,
+    const uint8_t chash[32])
 {
-	return p != NULL && p->challenge != GW_CHAL_ONETIME && p->has_static &&
-	    CRYPTO_memcmp(chash, p->static_sha256, 32) == 0;
+	const struct gw_config *c = ctx->cfg;
+
+	if (p == NULL || p->challenge == GW_CHAL_ONETIME || !p->has_static)
+		return false;
+	if (p >= c->profiles && p < c->profiles + c->nprofiles)
+		return gw_static_match(ctx, (size_t)(p - c->profiles),
+		    p->static_sha256, chash);
+	return CRYPTO_memcmp(chash, p->static_sha256, 32) == 0;
 }
 
 /*
@@ -590,7 +599,7 @@ enroll_intune_signer_ok(struct gw_ctx *ctx, struct enroll_op *op,
 	int found = 1;
 
 	memset(&r, 0, sizeof(r));
-	if (scep_ra_verify_issued(ctx->ra, signer, &err) == -1) {
+	if (scep_ra_verify_issued(op->ra, signer, &err) == -1) {
 		log_info("%s txid=%s: PKCSReq signed by a key other than the "
 			 "request's",
 		    op->peer, txid);
@@ -651,7 +660,7 @@ enroll_admit(struct gw_ctx *ctx, struct enroll_op *op,
 		    "too many failed attempts; try again later");
 		return -1;
 	}
-	*is_static = chal_is_static(p, chash);
+	*is_static = chal_is_static(ctx, p, chash);
 	if (!*is_static && p != NULL && p->challenge == GW_CHAL_STATIC) {
 		log_info("%s txid=%s: challenge refused: not the static "
 			 "challenge of profile %s",

@@ -599,7 +599,7 @@ getcrl_fail(struct enroll_op *op, enum scep_fail f, const char *text)
 
 /* Builds the SUCCESS CertRep carrying crl into op->reply. */
 static void
-getcrl_reply(struct gw_ctx *ctx, struct enroll_op *op, const X509_CRL *crl)
+getcrl_reply(struct enroll_op *op, const X509_CRL *crl)
 {
 	struct scep_reply r;
 	struct gw_err err;
@@ -607,7 +607,7 @@ getcrl_reply(struct gw_ctx *ctx, struct enroll_op *op, const X509_CRL *crl)
 
 	scep_reply_init(&r, op->msg);
 	r.crl = crl;
-	if (scep_certrep_build(ctx->ra, &r, &out, &err) == -1) {
+	if (scep_certrep_build(op->ra, &r, &out, &err) == -1) {
 		log_warnx("%s txid=%s: GetCRL: cannot build CertRep: %s",
 		    op->peer, scep_msg_txid(op->msg), err.msg);
 		getcrl_fail(op, SCEP_FAIL_BADREQUEST, "CRL not available");
@@ -667,6 +667,6 @@ enroll_getcrl(struct gw_ctx *ctx, struct enroll_op *op)
 	log_info("%s txid=%s: GetCRL: %s CRL from %s, %d revoked", op->peer,
 	    txid, source_names[src], crl_cache_url(ctx->crl),
 	    sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)));
-	getcrl_reply(ctx, op, crl);
+	getcrl_reply(op, crl);
 	X509_CRL_free(crl);
 }

@@ -26,6 +26,7 @@
 #include "gw.h"
 #include "gw_err.h"
 #include "gw_thread.h"
+#include "live.h"
 #include "log.h"
 #include "pubkey.h"
 #include "scep.h"
@@ -61,6 +62,12 @@ enroll_finish(struct gw_ctx *ctx, struct enroll_op *op)
 
 	if (op->done)
 		return; /* answered already, in plain HTTP */
+	/* Signed by the RA the request started with (enroll_pkioperation()
+	 * took it). */
+	if (op->ra == NULL && (op->ra = gw_ra_get1(ctx)) == NULL) {
+		enroll_op_http(op, 500, "internal error\n");
+		return;
+	}
 	ERR_clear_error();
 	scep_reply_init(&r, op->msg);
 	r.status = op->status;
@@ -70,13 +77,13 @@ enroll_finish(struct gw_ctx *ctx, struct enroll_op *op)
 	/* The issuing CA from [ra] ca_chain, whether or not GlobalSign sent
 	 * it (README "How an enrollment works", step 6). */
 	if (op->cert != NULL &&
-	    (chain = scep_ra_issuers_new(ctx->ra, op->cert)) == NULL) {
+	    (chain = scep_ra_issuers_new(op->ra, op->cert)) == NULL) {
 		enroll_op_http(op, 500, "internal error\n");
 		return;
 	}
 	r.chain = chain;
 	buf_init(&out, 0);
-	rc = scep_certrep_build(ctx->ra, &r, &out, &err);
+	rc = scep_certrep_build(op->ra, &r, &out, &err);
 	sk_X509_free(chain);
 	if (rc == -1) {
 		log_warnx("%s txid=%s: cannot build CertRep: %s", op->peer,
@@ -255,6 +262,22 @@ order_log_errors(const char *txid, const struct epki_resp *r)
 /* What a device hears when GlobalSign's certificate is refused. */
 #define UNTRUSTED_TEXT "the CA returned an unusable certificate"
 
+/* Checks leaf against the CA chain of the RA of this moment (a reload may
+ * have replaced it); 0, or -1 with err set. */
+static int
+issued_leaf_ok(struct gw_ctx *ctx, const X509 *leaf, struct gw_err *err)
+{
+	struct scep_ra *ra = gw_ra_get1(ctx);
+	int rc = -1;
+
+	if (ra != NULL)
+		rc = scep_leaf_verify(ra, leaf, enroll_now(), err);
+	else
+		gw_err_set(err, 0, "no RA loaded");
+	scep_ra_free(ra);
+	return rc;
+}
+
 /*
  * Checks the certificate GlobalSign returned for txid before it is
  * stored or delivered (README "How an enrollment works", step 6): leaf,
@@ -274,7 +297,7 @@ enroll_issued_check(struct gw_ctx *ctx, const char *txid, const char *order_id,
 	if (leaf == NULL)
 		gw_err_set(&err, SCEP_FAIL_BADCERTID,
 		    "it does not hold the request's key");
-	else if (scep_leaf_verify(ctx->ra, leaf, enroll_now(), &err) == 0)
+	else if (issued_leaf_ok(ctx, leaf, &err) == 0)
 		return 0;
 	log_warnx("txid=%s: order %s: GlobalSign's certificate refused: %s; "
 		  "the transaction fails and is not ordered again",
@@ -433,7 +456,7 @@ order_issued(struct enroll_job *j, struct epki_resp *r)
 	memset(&f, 0, sizeof(f));
 	if ((r->cls != EPKI_OK && r->cls != EPKI_WARNING) ||
 	    (leaf = epki_resp_get0_cert_for_key(r, j->pub)) == NULL ||
-	    scep_leaf_verify(j->e->ctx->ra, leaf, enroll_now(), &err) == -1 ||
+	    issued_leaf_ok(j->e->ctx, leaf, &err) == -1 ||
 	    issued_fields_get(leaf, &f) == -1 ||
 	    (q = calloc(1, sizeof(*q))) == NULL ||
 	    (q->cert = leaf_ref(leaf)) == NULL)

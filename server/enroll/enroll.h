@@ -28,8 +28,11 @@ struct srv_reply {
  * then calls the resume function the HTTP layer put in it.
  */
 struct enroll_op {
-	struct scep_msg *msg;		  /* the decoded request */
-	char peer[64];			  /* client address, for logs */
+	struct scep_msg *msg; /* the decoded request */
+	struct scep_ra *ra;   /* the RA it started with (a reference, README
+				 "Running under systemd": a reload does not
+				 change it), or NULL before it started */
+	char peer[64];	      /* client address, for logs */
 	const struct gw_profile *profile; /* from the path; NULL: default */
 	bool done;			  /* reply is ready */
 	struct srv_reply reply;

@@ -27,6 +27,7 @@
 #include "gw.h"
 #include "gw_err.h"
 #include "gw_thread.h"
+#include "live.h"
 #include "log.h"
 #include "pubkey.h"
 #include "scep.h"
@@ -91,6 +92,10 @@ enroll_pkioperation(struct gw_ctx *ctx, struct enroll_op *op,
 	int type;
 
 	ERR_clear_error();
+	/* Decrypted and answered with the RA of this moment, whatever a
+	 * reload publishes meanwhile. */
+	if (op->ra == NULL)
+		op->ra = gw_ra_get1(ctx);
 	if (scep_msg_parse(&op->msg, der, len, &err) == -1) {
 		log_info("%s PKIOperation: not a SCEP message: %s", op->peer,
 		    err.msg);
@@ -101,7 +106,7 @@ enroll_pkioperation(struct gw_ctx *ctx, struct enroll_op *op,
 	type = scep_msg_type(op->msg);
 	log_debug("%s txid=%s: %s", op->peer, txid, scep_msgtype_name(type));
 	if (scep_msg_verify(op->msg, &err) == -1 ||
-	    scep_msg_decrypt(op->msg, ctx->ra, &ctx->pol, &err) == -1) {
+	    scep_msg_decrypt(op->msg, op->ra, &ctx->pol, &err) == -1) {
 		log_info("%s txid=%s: %s refused (%s): %s", op->peer, txid,
 		    scep_msgtype_name(type),
 		    scep_fail_name((enum scep_fail)err.code), err.msg);
@@ -147,6 +152,8 @@ enroll_op_cleanup(struct enroll_op *op)
 {
 	scep_msg_free(op->msg);
 	op->msg = NULL;
+	scep_ra_free(op->ra);
+	op->ra = NULL;
 	X509_free(op->cert);
 	op->cert = NULL;
 	free(op->reply.body);

@@ -18,6 +18,7 @@ unsigned srv_http_port(const struct srv_http *h);
 void srv_http_quiesce(struct srv_http *h);
 unsigned srv_http_connections(const struct srv_http *h);
 int srv_http_bind(const char *listen, int *fd, struct gw_err *err);
+int srv_http_ra_reload(struct srv_http *h, struct gw_err *err);
 void srv_http_stop(struct srv_http *h);
 const char *srv_http_mhd_version(void); /* version.c */
 

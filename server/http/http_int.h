@@ -52,8 +52,10 @@ struct srv_http {
 	pthread_t thread;
 	/* Quiesced listener: MHD's workers may use it until they are joined. */
 	MHD_socket quiesced_fd;
-	/* GetCACaps and GetCACert never change while serving: one response
-	 * each, queued again for every request (no allocation per GET). */
+	/* GetCACaps and GetCACert change only with the RA (a reload): one
+	 * response each, queued again for every request (no allocation per
+	 * GET), swapped by srv_http_ra_reload() under resp_mu. */
+	pthread_mutex_t resp_mu;
 	struct MHD_Response *caps;
 	struct MHD_Response *cacert;
 };
@@ -71,6 +73,9 @@ void srv_leave(struct srv_http *h);
 /* A response over bytes that are never copied and never written to. */
 struct MHD_Response *srv_response_new(const void *p, size_t len,
     enum MHD_ResponseMemoryMode m, const char *ctype);
+
+enum MHD_Result srv_queue_static(struct srv_http *h,
+    struct MHD_Connection *conn, bool caps);
 
 /* request.c: libmicrohttpd's request callbacks. */
 enum MHD_Result srv_access(void *cls, struct MHD_Connection *conn,

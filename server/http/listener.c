@@ -32,6 +32,7 @@
 #include "gw_err.h"
 #include "http_int.h"
 #include "gw_thread.h"
+#include "live.h"
 #include "log.h"
 #include "ndes.h"
 #include "proxy.h"
@@ -234,25 +235,63 @@ srv_watchdog(void *arg)
 	return NULL;
 }
 
-/* Builds the GetCACaps and GetCACert answers once. Returns 0 or -1. */
-static int
-srv_static_responses(struct srv_http *h, struct gw_err *err)
+/*
+ * (Re)builds the GetCACaps and GetCACert answers from the RA of this
+ * moment (copied: the RA may be replaced and freed) and swaps them in;
+ * a request that queued an old one keeps it until sent (MHD counts its
+ * references). At start and after a reload (README "Running under
+ * systemd"). Returns 0, or -1 with err set and the old answers kept.
+ */
+int
+srv_http_ra_reload(struct srv_http *h, struct gw_err *err)
 {
+	struct MHD_Response *caps = NULL, *cacert = NULL, *t;
+	struct scep_ra *ra;
 	const uint8_t *der;
-	const char *caps;
+	const char *text;
 	size_t len;
+	int rc = -1;
 
-	caps = scep_caps_text(h->ctx->ra);
-	der = scep_ra_cacert(h->ctx->ra, &len);
-	h->caps = srv_response_new(caps, strlen(caps), MHD_RESPMEM_PERSISTENT,
-	    CT_TEXT);
-	h->cacert =
-	    srv_response_new(der, len, MHD_RESPMEM_PERSISTENT, CT_CA_RA);
-	if (h->caps == NULL || h->cacert == NULL) {
-		gw_err_set(err, 0, "out of memory");
-		return -1;
+	if ((ra = gw_ra_get1(h->ctx)) != NULL) {
+		text = scep_caps_text(ra);
+		der = scep_ra_cacert(ra, &len);
+		caps = srv_response_new(text, strlen(text),
+		    MHD_RESPMEM_MUST_COPY, CT_TEXT);
+		cacert =
+		    srv_response_new(der, len, MHD_RESPMEM_MUST_COPY, CT_CA_RA);
+		scep_ra_free(ra);
 	}
-	return 0;
+	if (caps == NULL || cacert == NULL) {
+		gw_err_set(err, 0,
+		    ra == NULL ? "no RA loaded" : "out of memory");
+	} else {
+		pthread_mutex_lock(&h->resp_mu);
+		t = h->caps;
+		h->caps = caps;
+		caps = t;
+		t = h->cacert;
+		h->cacert = cacert;
+		cacert = t;
+		pthread_mutex_unlock(&h->resp_mu);
+		rc = 0;
+	}
+	if (caps != NULL)
+		MHD_destroy_response(caps);
+	if (cacert != NULL)
+		MHD_destroy_response(cacert);
+	return rc;
+}
+
+/* Queues the GetCACaps (caps) or GetCACert answer on conn. */
+enum MHD_Result
+srv_queue_static(struct srv_http *h, struct MHD_Connection *conn, bool caps)
+{
+	enum MHD_Result r;
+
+	pthread_mutex_lock(&h->resp_mu);
+	r = MHD_queue_response(conn, MHD_HTTP_OK, caps ? h->caps : h->cacert);
+	pthread_mutex_unlock(&h->resp_mu);
+	return r;
 }
 
 /*
@@ -278,6 +317,7 @@ srv_http_start(struct srv_http **out, struct gw_ctx *ctx, struct gw_err *err)
 	h->ctx = ctx;
 	h->quiesced_fd = MHD_INVALID_SOCKET;
 	pthread_mutex_init(&h->mu, NULL);
+	pthread_mutex_init(&h->resp_mu, NULL);
 	pthread_cond_init(&h->cv, NULL);
 	pthread_cond_init(&h->busy_cv, NULL);
 	/* A listener bound before the privilege drop, or our own bind. */
@@ -290,7 +330,7 @@ srv_http_start(struct srv_http **out, struct gw_ctx *ctx, struct gw_err *err)
 		addr_opt[0].ptr_value = NULL;
 	}
 	addr_opt[1].option = MHD_OPTION_END;
-	if (srv_static_responses(h, err) == -1)
+	if (srv_http_ra_reload(h, err) == -1)
 		goto out;
 	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
 	    MHD_USE_ERROR_LOG;
@@ -438,5 +478,6 @@ srv_http_stop(struct srv_http *h)
 	pthread_cond_destroy(&h->cv);
 	pthread_cond_destroy(&h->busy_cv);
 	pthread_mutex_destroy(&h->mu);
+	pthread_mutex_destroy(&h->resp_mu);
 	free(h);
 }

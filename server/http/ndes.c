@@ -39,6 +39,7 @@
 #include "http.h"
 #include "gw_err.h"
 #include "gw_thread.h"
+#include "live.h"
 #include "log.h"
 #include "ndes.h"
 #include "ratelimit.h"
@@ -141,15 +142,20 @@ out:
  * Returns 0, or -1 when there is no CA certificate.
  */
 static int
-ndes_thumbprint(const struct gw_ctx *ctx, char *out, size_t n)
+ndes_thumbprint(struct gw_ctx *ctx, char *out, size_t n)
 {
 	static const char digits[] = "0123456789ABCDEF";
-	const STACK_OF(X509) *chain = scep_ra_get0_chain(ctx->ra);
+	struct scep_ra *ra = gw_ra_get1(ctx);
+	const STACK_OF(X509) *chain =
+	    ra != NULL ? scep_ra_get0_chain(ra) : NULL;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0, i;
+	int ok;
 
-	if (chain == NULL || sk_X509_num(chain) < 1 || n < 3 * 20 ||
-	    X509_digest(sk_X509_value(chain, 0), EVP_sha1(), md, &len) != 1)
+	ok = chain != NULL && sk_X509_num(chain) >= 1 && n >= 3 * 20 &&
+	    X509_digest(sk_X509_value(chain, 0), EVP_sha1(), md, &len) == 1;
+	scep_ra_free(ra);
+	if (!ok)
 		return -1;
 	for (i = 0; i < len; i++) {
 		out[3 * i] = digits[md[i] >> 4];

@@ -31,6 +31,7 @@
 #include "gw_err.h"
 #include "http_int.h"
 #include "gw_thread.h"
+#include "live.h"
 #include "log.h"
 #include "ndes.h"
 #include "proxy.h"
@@ -283,17 +284,25 @@ srv_get_pkioperation(struct srv_req *rq)
 static enum MHD_Result
 srv_get_nextcacert(struct srv_req *rq)
 {
-	const uint8_t *der;
-	size_t len;
+	struct scep_ra *ra = gw_ra_get1(rq->ctx);
+	const uint8_t *der = NULL;
+	enum MHD_Result r;
+	size_t len = 0;
 
 	rq->opname = "GetNextCACert";
-	der = scep_ra_nextcacert(rq->ctx->ra, &len);
-	if (der == NULL)
+	if (ra != NULL)
+		der = scep_ra_nextcacert(ra, &len);
+	if (der == NULL) {
+		scep_ra_free(ra);
 		return srv_reply_text(rq, MHD_HTTP_NOT_FOUND,
 		    "no next RA certificate is configured\n");
+	}
 	log_debug("%s GetNextCACert", rq->op.peer);
-	return srv_reply_bytes(rq->conn, MHD_HTTP_OK, CT_NEXT_CA, der, len,
-	    MHD_RESPMEM_PERSISTENT);
+	/* Copied: a reload may free this RA once the reply is queued. */
+	r = srv_reply_bytes(rq->conn, MHD_HTTP_OK, CT_NEXT_CA, der, len,
+	    MHD_RESPMEM_MUST_COPY);
+	scep_ra_free(ra);
+	return r;
 }
 
 /* Routes a complete GET request by its operation parameter. */
@@ -310,12 +319,12 @@ srv_get(struct srv_req *rq)
 	if (strcasecmp(op, "GetCACaps") == 0) {
 		rq->opname = "GetCACaps";
 		log_debug("%s GetCACaps", rq->op.peer);
-		return MHD_queue_response(rq->conn, MHD_HTTP_OK, rq->h->caps);
+		return srv_queue_static(rq->h, rq->conn, true);
 	}
 	if (strcasecmp(op, "GetCACert") == 0) {
 		rq->opname = "GetCACert";
 		log_debug("%s GetCACert", rq->op.peer);
-		return MHD_queue_response(rq->conn, MHD_HTTP_OK, rq->h->cacert);
+		return srv_queue_static(rq->h, rq->conn, false);
 	}
 	if (strcasecmp(op, "GetNextCACert") == 0)
 		return srv_get_nextcacert(rq);

@@ -1,7 +1,8 @@
 /*
  * Unit tests for server/config/profile.c: [profile NAME] sections loaded
  * through config_load(), their defaults from [epki], the static secret
- * kept only as a hash, and every refused section named with its line.
+ * kept only as a hash, and every refused section named with its line;
+ * and config_diff() (diff.c): what a reload names as needing a restart.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -277,12 +278,78 @@ test_static_strength(void **state)
 	}
 }
 
+/* Collects config_diff()'s names as "section key" lines. */
+static void
+diff_collect(void *arg, const char *section, const char *key)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+
+	snprintf(out + n, 1024 - n, "%s %s\n", section,
+	    key != NULL ? key : "(added or removed)");
+}
+
+/* Loads base + extra into a config of its own. */
+static struct gw_config *
+load_ok(struct fx *fx, const char *extra)
+{
+	struct gw_config *c = NULL;
+
+	if (load(fx, extra, &c) != 0)
+		fail_msg("config_load: %s", fx->err);
+	return c;
+}
+
+/*
+ * A reload applies [ra], [log] level and static_challenge_file: those are
+ * never named; every other key that changed is, a profile added or
+ * removed too, and nothing when nothing changed.
+ */
+static void
+test_diff(void **state)
+{
+	struct fx *fx = *state;
+	struct gw_config *a, *b;
+	char out[1024] = "";
+
+	file_put(fx, "static2.txt", KIOSK_SECRET "2\n", 0600);
+	a = load_ok(fx,
+	    "[profile kiosk]\nchallenge = static\n"
+	    "static_challenge_file = static.txt\n[log]\nlevel = info\n");
+	b = load_ok(fx,
+	    "[profile kiosk]\nchallenge = static\n"
+	    "static_challenge_file = static.txt\n[log]\nlevel = info\n");
+	assert_int_equal(config_diff(a, b, diff_collect, out), 0);
+	assert_string_equal(out, "");
+	config_free(b);
+	b = load_ok(fx,
+	    "[ra]\nnext_cert = n.pem\nnext_key = n.key\n"
+	    "[profile kiosk]\nchallenge = static\n"
+	    "static_challenge_file = static2.txt\n[log]\nlevel = debug\n");
+	assert_int_equal(config_diff(a, b, diff_collect, out), 0);
+	config_free(b);
+	b = load_ok(fx,
+	    "[server]\nthreads = 8\n[enroll]\nchallenge_ttl_seconds = 7200\n"
+	    "[profile kiosk]\nchallenge = both\n"
+	    "static_challenge_file = static.txt\n"
+	    "[profile extra]\nou = X\n");
+	assert_int_equal(config_diff(a, b, diff_collect, out), 4);
+	assert_string_equal(out,
+	    "enroll challenge_ttl_seconds\n"
+	    "server threads\n"
+	    "profile extra (added or removed)\n"
+	    "profile kiosk challenge\n");
+	config_free(a);
+	config_free(b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_default_only, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_diff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_profiles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_static_strength, setup,
