@@ -27,8 +27,10 @@ static int log_max = LOG_INFO;
 /* LOG_FMT_TEXT or LOG_FMT_JSON; atomic like log_max. */
 static int log_fmt = LOG_FMT_TEXT;
 
-/* This gateway's name, in every JSON line when set (log_node_set()). */
-static char log_node[128];
+/* This gateway's name, in every JSON line when set (log_node_set()):
+ * log_node_buf, published through log_node once written. */
+static char log_node_buf[128];
+static const char *log_node;
 
 /*
  * Sets the most verbose level that is written (LOG_ERR .. LOG_DEBUG); safe
@@ -54,9 +56,12 @@ log_format_set(enum log_format format)
 void
 log_node_set(const char *node)
 {
-	log_node[0] = '\0';
-	if (node != NULL)
-		snprintf(log_node, sizeof(log_node), "%s", node);
+	if (node == NULL || node[0] == '\0') {
+		__atomic_store_n(&log_node, NULL, __ATOMIC_RELEASE);
+		return;
+	}
+	snprintf(log_node_buf, sizeof(log_node_buf), "%s", node);
+	__atomic_store_n(&log_node, log_node_buf, __ATOMIC_RELEASE);
 }
 
 /* True when messages of this level are written. */
@@ -215,7 +220,8 @@ log_vwrite(int level, const char *event, const struct log_fields *f,
 	if (__atomic_load_n(&log_fmt, __ATOMIC_RELAXED) == LOG_FMT_JSON)
 		n = log_json_line(line, sizeof(line),
 		    &(const struct log_head) { ts, names[level],
-			event != NULL ? event : "log", log_node },
+			event != NULL ? event : "log",
+			__atomic_load_n(&log_node, __ATOMIC_ACQUIRE) },
 		    f, msg, m);
 	else
 		n = log_text_line(line, sizeof(line), ts, names[level], msg, m);

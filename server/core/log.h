@@ -40,9 +40,13 @@ struct log_fields {
 	const char *from_node; /* another gateway (a takeover) */
 	long long duration_ms; /* with has_duration */
 	long long count;       /* with has_count */
+	int http_status;       /* 0: none */
 	bool has_duration;
 	bool has_count;
 };
+
+/* The fields of a call: log_ev(LOG_INFO, "x", LOG_F(.txid = t), …). */
+#define LOG_F(...) (&(const struct log_fields) { __VA_ARGS__ })
 
 void log_init(int level);
 void log_format_set(enum log_format format);

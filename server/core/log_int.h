@@ -22,7 +22,7 @@ struct log_head {
 	const char *ts;	   /* RFC 3339, UTC, milliseconds */
 	const char *level; /* "info", "warning"… */
 	const char *event; /* "log" when the call named none */
-	const char *node;  /* this gateway, or "" */
+	const char *node;  /* this gateway, or NULL */
 };
 
 size_t log_keep(const unsigned char *p, size_t n);

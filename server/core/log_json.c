@@ -150,6 +150,7 @@ jbuf_fields(struct jbuf *b, const struct log_fields *f)
 	jbuf_field(b, "from_node", f->from_node);
 	jbuf_num(b, "duration_ms", f->duration_ms, f->has_duration);
 	jbuf_num(b, "count", f->count, f->has_count);
+	jbuf_num(b, "http_status", f->http_status, f->http_status != 0);
 }
 
 /*
