@@ -169,7 +169,10 @@ static void
 result_log(const char *peer, const char *txid, const char *what,
     const struct intune_result *r)
 {
-	log_ev(LOG_INFO, "intune.validate", LOG_F(.peer = peer, .txid = txid),
+	log_ev(LOG_INFO,
+	    strcmp(what, "validateRequest") == 0 ? "intune.validate" :
+						   "intune.notify",
+	    LOG_F(.txid = txid, .peer = peer[0] != '\0' ? peer : NULL),
 	    "%s%stxid=%s: Intune %s: %s: code=%s http=%ld activity=%s: %s",
 	    peer, peer[0] != '\0' ? " " : "", txid, what,
 	    r->outcome == INTUNE_OK	     ? "accepted" :

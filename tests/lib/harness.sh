@@ -248,6 +248,15 @@ gw__log_format() {
 	gw_conf_set log format "$GW_TEST_LOG_FORMAT" "$1"
 }
 
+# gw_log_ts LINE: the timestamp of a gateway log line, text or JSON.
+gw_log_ts() {
+	local ts=${1%% *}
+	case $1 in
+	'{"ts":"'*) ts=${1#'{"ts":"'} && ts=${ts%%\"*} ;;
+	esac
+	printf '%s\n' "$ts"
+}
+
 # Turn the admin API on (after gw_init, before gw_start): a fresh bearer
 # token in TOKEN, written to $GW_DIR/admin.token with mode 0600; gw_start
 # then sets GW_ADMIN_URL.
