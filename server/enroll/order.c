@@ -230,7 +230,7 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 	pthread_mutex_unlock(&e->mu);
 	log_ev(LOG_INFO, "epki.order",
 	    LOG_F(.txid = t->txid, .peer = op->peer, .cn = t->cn,
-		.profile = enroll_op_profile(ctx, op)->name),
+		.profile = t->profile != NULL ? t->profile : "default"),
 	    "%s txid=%s: ordering cn=\"%s\"%s%s%s%s", op->peer, t->txid, t->cn,
 	    t->email != NULL ? " email=" : "", t->email != NULL ? t->email : "",
 	    t->upn != NULL ? " upn=" : "", t->upn != NULL ? t->upn : "");
