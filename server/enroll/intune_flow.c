@@ -169,15 +169,17 @@ static void
 result_log(const char *peer, const char *txid, const char *what,
     const struct intune_result *r)
 {
+	const char *verdict = r->outcome == INTUNE_OK ? "accepted" :
+	    r->outcome == INTUNE_REFUSED	      ? "refused" :
+							"unavailable";
+
 	log_ev(LOG_INFO,
 	    strcmp(what, "validateRequest") == 0 ? "intune.validate" :
 						   "intune.notify",
-	    LOG_F(.txid = txid, .peer = peer[0] != '\0' ? peer : NULL),
+	    LOG_F(.txid = txid, .peer = peer[0] != '\0' ? peer : NULL,
+		.status = verdict),
 	    "%s%stxid=%s: Intune %s: %s: code=%s http=%ld activity=%s: %s",
-	    peer, peer[0] != '\0' ? " " : "", txid, what,
-	    r->outcome == INTUNE_OK	     ? "accepted" :
-		r->outcome == INTUNE_REFUSED ? "refused" :
-					       "unavailable",
+	    peer, peer[0] != '\0' ? " " : "", txid, what, verdict,
 	    r->code[0] != '\0' ? r->code : "-", r->http_status,
 	    r->activity_id[0] != '\0' ? r->activity_id : "-", r->description);
 }
