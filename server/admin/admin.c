@@ -112,7 +112,9 @@ admin_reply_json(struct admin_req *rq, unsigned status, json_t *j)
 	enum MHD_Result rc;
 	char *text;
 
-	log_info("%s admin %s %s status=%u", rq->peer, rq->method,
+	log_ev(LOG_INFO, "admin.request",
+	    LOG_F(.peer = rq->peer, .http_status = (int)status),
+	    "%s admin %s %s status=%u", rq->peer, rq->method,
 	    rq->path != NULL ? rq->path : "-", status);
 	text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
@@ -143,7 +145,9 @@ enum MHD_Result
 admin_reply_text(struct admin_req *rq, unsigned status, const char *ctype,
     const char *text)
 {
-	log_info("%s admin %s %s status=%u", rq->peer, rq->method,
+	log_ev(LOG_INFO, "admin.request",
+	    LOG_F(.peer = rq->peer, .http_status = (int)status),
+	    "%s admin %s %s status=%u", rq->peer, rq->method,
 	    rq->path != NULL ? rq->path : "-", status);
 	return gw_respond(rq->conn, status, ctype, text, strlen(text), NULL);
 }
@@ -315,10 +319,11 @@ admin_start(struct admin **out, struct gw_ctx *ctx, struct gw_err *err)
 	if (gw_listen_parse(ctx->cfg->admin_listen, &ss, err) == -1)
 		goto out;
 	if (!admin_is_loopback(&ss))
-		log_warnx("[admin] listen %s is not a loopback address: the "
-			  "admin API has no TLS, so its token and the "
-			  "challenges it hands out cross the network in clear "
-			  "(README \"Admin HTTP API\")",
+		log_ev(LOG_WARNING, "admin", NULL,
+		    "[admin] listen %s is not a loopback address: the "
+		    "admin API has no TLS, so its token and the "
+		    "challenges it hands out cross the network in clear "
+		    "(README \"Admin HTTP API\")",
 		    ctx->cfg->admin_listen);
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
 		gw_err_set(err, 0, "out of memory");

@@ -220,7 +220,7 @@ list_reply(struct admin_req *rq, const char *key, struct list_acc *acc, int rc,
     const struct gw_err *err)
 {
 	if (rc != 0 || acc->nomem) {
-		log_warnx("admin %s: %s", rq->path,
+		log_ev(LOG_WARNING, "admin", NULL, "admin %s: %s", rq->path,
 		    rc != 0 ? err->msg : "out of memory");
 		json_decref(acc->arr);
 		return admin_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
@@ -274,11 +274,12 @@ admin_challenge_delete(struct admin_req *rq, const char *id)
 		if (err.code == DB_ERR_NOTFOUND)
 			return admin_reply_error(rq, MHD_HTTP_NOT_FOUND,
 			    "no such challenge", NULL);
-		log_warnx("admin revoke: %s", err.msg);
+		log_ev(LOG_WARNING, "admin", NULL, "admin revoke: %s", err.msg);
 		return admin_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "database unavailable", NULL);
 	}
-	log_info("%s admin: challenge %lld revoked", rq->peer, v);
+	log_ev(LOG_INFO, "admin.revoke", LOG_F(.peer = rq->peer),
+	    "%s admin: challenge %lld revoked", rq->peer, v);
 	return admin_reply_json(rq, MHD_HTTP_OK,
 	    json_pack("{s:I,s:s}", "id", (json_int_t)v, "state", "revoked"));
 }
@@ -325,7 +326,8 @@ admin_enrollment_get(struct admin_req *rq, const char *txid)
 		return admin_reply_error(rq, MHD_HTTP_NOT_FOUND,
 		    "no such enrollment", NULL);
 	if (rc != 0) {
-		log_warnx("admin %s: %s", rq->path, err.msg);
+		log_ev(LOG_WARNING, "admin", NULL, "admin %s: %s", rq->path,
+		    err.msg);
 		return admin_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "database unavailable", NULL);
 	}
@@ -583,12 +585,14 @@ chal_batch_make(struct admin_req *rq, const struct chal_req *r)
 			goto fail;
 		if (db_challenge_put_bound(rq->ctx->db, hash, now, now + r->ttl,
 			&b, &ids[i], &err) != 0) {
-			log_warnx("admin challenges: %s", err.msg);
+			log_ev(LOG_WARNING, "admin", NULL,
+			    "admin challenges: %s", err.msg);
 			goto fail;
 		}
 	}
-	log_info("%s admin: %ld challenge(s) created, ids %lld..%lld, "
-		 "cn=%s",
+	log_ev(LOG_INFO, "admin.challenges", LOG_F(.peer = rq->peer),
+	    "%s admin: %ld challenge(s) created, ids %lld..%lld, "
+	    "cn=%s",
 	    rq->peer, r->count, (long long)ids[0], (long long)ids[r->count - 1],
 	    r->cn != NULL ? r->cn : "-");
 	rc = admin_reply_json(rq, MHD_HTTP_CREATED,
@@ -717,7 +721,8 @@ admin_certificate_revoke(struct admin_req *rq, const char *rest)
 	}
 	res = cert_revoke(rq->ctx->cfg, rq->ctx->db, &rq->ctx->auth, serial,
 	    reason, &cr);
-	log_info("%s admin: revoke serial=%s order=%s reason=%s: %s", rq->peer,
+	log_ev(LOG_INFO, "admin.revoke", LOG_F(.peer = rq->peer),
+	    "%s admin: revoke serial=%s order=%s reason=%s: %s", rq->peer,
 	    cr.serial[0] != '\0' ? cr.serial : "?",
 	    cr.order_id[0] != '\0' ? cr.order_id : "-", cr.reason,
 	    res == CERT_REVOKE_OK ? "revoked" : cr.detail);

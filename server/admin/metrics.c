@@ -67,7 +67,8 @@ metrics_licences(struct gw_ctx *ctx, struct buf *b)
 				continue;
 			if (enroll_licence_figures(cfg, ctx->db, i, &f, &err) !=
 			    0) {
-				log_warnx("admin metrics: %s", err.msg);
+				log_ev(LOG_WARNING, "admin", NULL,
+				    "admin metrics: %s", err.msg);
 				continue;
 			}
 			if (!head)
@@ -94,7 +95,8 @@ admin_metrics(struct admin_req *rq)
 	if (db_txn_count(ctx->db, counts, &err) != 0 ||
 	    db_challenge_outstanding(ctx->db, (int64_t)time(NULL), &outstanding,
 		&err) != 0) {
-		log_warnx("admin metrics: %s", err.msg);
+		log_ev(LOG_WARNING, "admin", NULL, "admin metrics: %s",
+		    err.msg);
 		return admin_reply_text(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "text/plain", "database unavailable\n");
 	}

@@ -104,6 +104,7 @@ cli_config(const struct cli *c)
 	if (config_load(&cfg, c->conf, stderr) == -1)
 		return NULL;
 	log_init(cfg->log_level);
+	log_format_set((enum log_format)cfg->log_format);
 	return cfg;
 }
 

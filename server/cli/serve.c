@@ -210,12 +210,14 @@ serve_owner_check(const struct gw_config *cfg, const char *path,
 	if (cfg->user == NULL)
 		return 0;
 	if (stat(path, &st) == -1) {
-		log_warnx("%s: %s: %s", what, path, strerror(errno));
+		log_ev(LOG_WARNING, "server", NULL, "%s: %s: %s", what, path,
+		    strerror(errno));
 		return -1;
 	}
 	if (st.st_uid != geteuid()) {
-		log_warnx("%s: %s is owned by uid %lu, not by [server] user "
-			  "%s (uid %lu)",
+		log_ev(LOG_WARNING, "server", NULL,
+		    "%s: %s is owned by uid %lu, not by [server] user "
+		    "%s (uid %lu)",
 		    what, path, (unsigned long)st.st_uid, cfg->user,
 		    (unsigned long)geteuid());
 		return -1;
@@ -238,29 +240,32 @@ serve_setuser(const struct gw_config *cfg)
 
 	e = getpwnam_r(cfg->user, &pw, buf, sizeof(buf), &res);
 	if (e != 0 || res == NULL) {
-		log_warnx("[server] user: no user \"%s\"", cfg->user);
+		log_ev(LOG_WARNING, "server", NULL,
+		    "[server] user: no user \"%s\"", cfg->user);
 		return -1;
 	}
 	uid = pw.pw_uid;
 	gid = pw.pw_gid;
 	if (uid == 0) {
-		log_warnx("[server] user: \"%s\" is root", cfg->user);
+		log_ev(LOG_WARNING, "server", NULL,
+		    "[server] user: \"%s\" is root", cfg->user);
 		return -1;
 	}
 	if (setgroups(1, &gid) == -1 || setgid(gid) == -1 ||
 	    setuid(uid) == -1) {
-		log_warnx("[server] user: cannot become %s: %s", cfg->user,
+		log_ev(LOG_WARNING, "server", NULL,
+		    "[server] user: cannot become %s: %s", cfg->user,
 		    strerror(errno));
 		return -1;
 	}
 	if (setuid(0) != -1 || seteuid(0) != -1 || getuid() != uid ||
 	    geteuid() != uid || getgid() != gid || getegid() != gid) {
-		log_warnx("[server] user: the drop to %s did not hold",
-		    cfg->user);
+		log_ev(LOG_WARNING, "server", NULL,
+		    "[server] user: the drop to %s did not hold", cfg->user);
 		return -1;
 	}
-	log_info("running as %s (uid %lu, gid %lu)", cfg->user,
-	    (unsigned long)uid, (unsigned long)gid);
+	log_ev(LOG_INFO, "server", NULL, "running as %s (uid %lu, gid %lu)",
+	    cfg->user, (unsigned long)uid, (unsigned long)gid);
 	return 0;
 }
 
@@ -278,9 +283,10 @@ serve_privs(struct gw_ctx *ctx, const struct gw_config *cfg)
 
 	if (cfg->user == NULL) {
 		if (geteuid() == 0 && !cfg->allow_root) {
-			log_warnx("refusing to serve as root: set [server] "
-				  "user = NAME to drop privileges after "
-				  "binding, or [server] allow_root = yes");
+			log_ev(LOG_WARNING, "server", NULL,
+			    "refusing to serve as root: set [server] "
+			    "user = NAME to drop privileges after "
+			    "binding, or [server] allow_root = yes");
 			return -1;
 		}
 		return 0;
@@ -290,12 +296,14 @@ serve_privs(struct gw_ctx *ctx, const struct gw_config *cfg)
 		pw = getpwnam(cfg->user);
 		if (pw != NULL && pw->pw_uid == geteuid())
 			return 0;
-		log_warnx("[server] user = %s needs serve to start as root",
+		log_ev(LOG_WARNING, "server", NULL,
+		    "[server] user = %s needs serve to start as root",
 		    cfg->user);
 		return -1;
 	}
 	if (srv_http_bind(cfg->listen, &ctx->http_fd, &err) == -1) {
-		log_warnx("[server] listen: %s", err.msg);
+		log_ev(LOG_WARNING, "server", NULL, "[server] listen: %s",
+		    err.msg);
 		return -1;
 	}
 	return serve_setuser(cfg);
@@ -315,7 +323,8 @@ serve_nodump(void)
 	struct rlimit rl;
 
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
-		log_warnx("prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+		log_ev(LOG_WARNING, "server", NULL,
+		    "prctl(PR_SET_DUMPABLE): %s", strerror(errno));
 		return -1;
 	}
 	/* Belt and braces; the unit's LimitCORE=0 has done it already (and
@@ -324,7 +333,8 @@ serve_nodump(void)
 		return 0;
 	rl.rlim_cur = rl.rlim_max = 0;
 	if (setrlimit(RLIMIT_CORE, &rl) == -1)
-		log_warnx("setrlimit(RLIMIT_CORE): %s", strerror(errno));
+		log_ev(LOG_WARNING, "server", NULL,
+		    "setrlimit(RLIMIT_CORE): %s", strerror(errno));
 	return 0;
 }
 
@@ -385,7 +395,8 @@ serve_open(struct gw_ctx *ctx, const struct gw_config *cfg)
 		return -1;
 	if (gw_secret_read(cfg->epki_password_file, &ctx->epki_password,
 		&err) == -1) {
-		log_warnx("[epki] password_file: %s", err.msg);
+		log_ev(LOG_WARNING, "server", NULL, "[epki] password_file: %s",
+		    err.msg);
 		return -1;
 	}
 	ctx->auth.user = cfg->epki_username;
@@ -394,25 +405,26 @@ serve_open(struct gw_ctx *ctx, const struct gw_config *cfg)
 	if (serve_owner_check(cfg, cfg->ra_key, "[ra] key") == -1)
 		return -1;
 	if (gw_file_check_private(cfg->ra_key, &err) == -1) {
-		log_warnx("[ra] key: %s", err.msg);
+		log_ev(LOG_WARNING, "server", NULL, "[ra] key: %s", err.msg);
 		return -1;
 	}
 	if (scep_init(cfg->allow_des, &err) == -1) {
-		log_warnx("%s", err.msg);
+		log_ev(LOG_WARNING, "server", NULL, "%s", err.msg);
 		return -1;
 	}
 	if (serve_ra_load(cfg, &ctx->ra, &err) == -1) {
-		log_warnx("RA: %s", err.msg);
+		log_ev(LOG_WARNING, "server", NULL, "RA: %s", err.msg);
 		return -1;
 	}
 	if ((cfg->db_url == NULL && db_file_check(cfg->db_path, &err) == -1) ||
 	    cli_db_open(cfg, &ctx->db, &err) == -1 ||
 	    db_serve_lock(ctx->db, &err) == -1) {
-		log_warnx("[db] %s: %s", cfg->db_url != NULL ? "url" : "path",
-		    err.msg);
+		log_ev(LOG_WARNING, "server", NULL, "[db] %s: %s",
+		    cfg->db_url != NULL ? "url" : "path", err.msg);
 		return -1;
 	}
-	log_info("database: %s", db_backend_name(ctx->db));
+	log_ev(LOG_INFO, "server", NULL, "database: %s",
+	    db_backend_name(ctx->db));
 	if (serve_statics(ctx, cfg) == -1)
 		return -1;
 	ctx->pol.allow_des = cfg->allow_des;
@@ -428,9 +440,9 @@ serve_lease_event(void *arg, bool warn, const char *msg)
 {
 	(void)arg;
 	if (warn)
-		log_warnx("%s", msg);
+		log_ev(LOG_WARNING, "server", NULL, "%s", msg);
 	else
-		log_info("%s", msg);
+		log_ev(LOG_INFO, "server", NULL, "%s", msg);
 }
 
 /* SHA-256 of the config file's bytes as read now, kept with the
@@ -490,6 +502,7 @@ serve_lease(struct gw_ctx *ctx, const struct gw_config *cfg)
 		host[sizeof(host) - 1] = '\0';
 		o.name = host;
 	}
+	log_node_set(o.name); /* before the lease thread logs */
 	o.call_s = (int)cfg->epki_timeout_seconds;
 	o.lease_s = cfg->cluster_lease_seconds > 0 ?
 	    (int)cfg->cluster_lease_seconds :
@@ -499,11 +512,12 @@ serve_lease(struct gw_ctx *ctx, const struct gw_config *cfg)
 	o.version = "scepgw " GW_VERSION;
 	o.event = serve_lease_event;
 	if (db_lease_start(&ctx->lease, ctx->db, &o, &err) == -1) {
-		log_warnx("[cluster]: cannot register this gateway: %s",
-		    err.msg);
+		log_ev(LOG_WARNING, "server", NULL,
+		    "[cluster]: cannot register this gateway: %s", err.msg);
 		return -1;
 	}
-	log_info("incarnation %lld (%s): lease %d s, renewed every %d s",
+	log_ev(LOG_INFO, "server", NULL,
+	    "incarnation %lld (%s): lease %d s, renewed every %d s",
 	    (long long)db_lease_node(ctx->lease), o.name, o.lease_s, o.beat_s);
 	return 0;
 }
@@ -523,46 +537,50 @@ serve_start(struct gw_ctx *ctx, const struct gw_config *cfg)
 	o.may_start = db_lease_may_order;
 	o.may_start_arg = ctx->lease;
 	if (epki_client_new(&ctx->epki, &o, &err) == -1) {
-		log_warnx("EPKI client: %s", err.msg);
+		log_ev(LOG_WARNING, "server", NULL, "EPKI client: %s", err.msg);
 		return -1;
 	}
 	ctx->tr = epki_client_transport(ctx->epki);
 	/* Intune's client (README "Microsoft Intune"): its own thread. */
 	if (config_intune(cfg) != NULL &&
 	    intune_new(&ctx->intune, config_intune(cfg), &err) == -1) {
-		log_warnx("Intune client: %s", err.msg);
+		log_ev(LOG_WARNING, "server", NULL, "Intune client: %s",
+		    err.msg);
 		return -1;
 	}
 	if (enroll_new(&ctx->enroll, ctx, &err) == -1) {
-		log_warnx("%s", err.msg);
+		log_ev(LOG_WARNING, "server", NULL, "%s", err.msg);
 		return -1;
 	}
 	if (reconcile_new(&ctx->reconcile, ctx, &err) == -1) {
-		log_warnx("%s", err.msg);
+		log_ev(LOG_WARNING, "server", NULL, "%s", err.msg);
 		return -1;
 	}
 	/* GetCRL works only when the RA certificate names a CDP. */
 	if (crl_cache_new(&ctx->crl, ctx->ra, NULL, &err) == -1)
-		log_info("GetCRL disabled: %s", err.msg);
+		log_ev(LOG_INFO, "server", NULL, "GetCRL disabled: %s",
+		    err.msg);
 	else if (crl_cache_start(ctx->crl, &err) == -1) {
-		log_warnx("%s", err.msg);
+		log_ev(LOG_WARNING, "server", NULL, "%s", err.msg);
 		return -1;
 	}
 	if (cfg->enroll_max_failures > 0 &&
 	    ratelimit_new(&ctx->rl, 4096, cfg->enroll_max_failures, 60) == -1) {
-		log_warnx("out of memory");
+		log_ev(LOG_WARNING, "server", NULL, "out of memory");
 		return -1;
 	}
 	if (cfg->ndes_enabled && ndes_new(&ctx->ndes, cfg, &err) == -1) {
-		log_warnx("[ndes]: %s", err.msg);
+		log_ev(LOG_WARNING, "server", NULL, "[ndes]: %s", err.msg);
 		return -1;
 	}
 	if (srv_http_start(&ctx->http, ctx, &err) == -1) {
-		log_warnx("[server] listen: %s", err.msg);
+		log_ev(LOG_WARNING, "server", NULL, "[server] listen: %s",
+		    err.msg);
 		return -1;
 	}
 	if (admin_start(&ctx->admin, ctx, &err) == -1) {
-		log_warnx("[admin] listen: %s", err.msg);
+		log_ev(LOG_WARNING, "server", NULL, "[admin] listen: %s",
+		    err.msg);
 		return -1;
 	}
 	return 0;
@@ -624,8 +642,9 @@ serve_nofile(const struct gw_config *cfg)
 	    want :
 	    rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < want)
-		log_warnx("open-file limit %llu is below the %llu that "
-			  "[server] and [epki] max_connections need",
+		log_ev(LOG_WARNING, "server", NULL,
+		    "open-file limit %llu is below the %llu that "
+		    "[server] and [epki] max_connections need",
 		    (unsigned long long)rl.rlim_cur, (unsigned long long)want);
 }
 
@@ -716,7 +735,8 @@ serve_run(const struct gw_config *cfg)
 	    serve_start(&ctx, cfg) == -1 ||
 	    notify_watchdog_start(&wd, &ctx) == -1)
 		goto out;
-	log_info("scepgw listening on %s (port %u), ordering from %s as %s",
+	log_ev(LOG_INFO, "server.start", NULL,
+	    "scepgw listening on %s (port %u), ordering from %s as %s",
 	    cfg->listen, srv_http_port(ctx.http), cfg->epki_url,
 	    cfg->epki_username);
 	/* Both listeners accept and the database is open. */
@@ -724,10 +744,10 @@ serve_run(const struct gw_config *cfg)
 	sig = serve_wait(&ctx, &set);
 	notify_stopping();
 	notify_watchdog_stop(wd);
-	log_info("signal %d: draining", sig);
+	log_ev(LOG_INFO, "server.drain", NULL, "signal %d: draining", sig);
 	serve_drain(&ctx);
 	ctx.lease_release = enroll_inflight(ctx.enroll) == 0;
-	log_info("stopped");
+	log_ev(LOG_INFO, "server.stop", NULL, "stopped");
 	rc = 0;
 out:
 	notify_watchdog_stop(wd);

@@ -49,6 +49,7 @@ user_open(const char *conf, struct gw_config **cfg, struct db **db)
 	if (config_load(cfg, conf, stderr) == -1)
 		return -1;
 	log_init((*cfg)->log_level);
+	log_format_set((enum log_format)(*cfg)->log_format);
 	if (cli_db_open(*cfg, db, &err) == -1) {
 		fprintf(stderr, "scepgw: %s: %s\n", cli_db_name(*cfg), err.msg);
 		config_free(*cfg);

@@ -269,6 +269,15 @@ cfg_value_set(const struct cfg_key *k, struct gw_config *c, const char *v,
 		}
 		*(int *)(void *)field = w;
 		return 0;
+	case CFG_LOGFORMAT:
+		if (cfg_parse_word(cfg_format_words, WORDS_N(cfg_format_words),
+			v, &w) != 0) {
+			snprintf(reason, rlen,
+			    "bad value \"%.40s\": expected text or json", v);
+			return -1;
+		}
+		*(int *)(void *)field = w;
+		return 0;
 	case CFG__MAX:
 		return -1;
 	}

@@ -105,7 +105,8 @@ struct gw_config {
 	/* [intune] */
 	struct gw_intune_conf intune;
 	/* [log] */
-	int log_level; /* LOG_ERR .. LOG_DEBUG */
+	int log_level;	/* LOG_ERR .. LOG_DEBUG */
+	int log_format; /* 0 text, 1 json (log_format_set()) */
 	/* [profile NAME] sections (profile.c); [0] is "default" */
 	struct gw_profile *profiles;
 	size_t nprofiles;

@@ -17,8 +17,9 @@ enum cfg_type {
 	CFG_INT,
 	CFG_UINT, /* unsigned */
 	CFG_BOOL,
-	CFG_LOGLEVEL, /* int, LOG_ERR .. LOG_DEBUG */
-	CFG_NETS,     /* a string: addresses and CIDRs (proxy.h) */
+	CFG_LOGLEVEL,  /* int, LOG_ERR .. LOG_DEBUG */
+	CFG_NETS,      /* a string: addresses and CIDRs (proxy.h) */
+	CFG_LOGFORMAT, /* int: 0 text, 1 json (log_format_set()) */
 	CFG__MAX
 };
 
@@ -34,7 +35,7 @@ struct cfg_key {
 };
 
 /* How many keys the table has. */
-#define CFG_KEYS_N 64
+#define CFG_KEYS_N 65
 extern const struct cfg_key cfg_keys[CFG_KEYS_N];
 
 /* A key's place and comment in the written file. */
@@ -52,6 +53,7 @@ struct cfg_word {
 };
 extern const struct cfg_word cfg_bool_words[8];
 extern const struct cfg_word cfg_level_words[4];
+extern const struct cfg_word cfg_format_words[2];
 
 #define WORDS_N(w) (sizeof(w) / sizeof((w)[0]))
 

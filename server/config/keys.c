@@ -87,6 +87,7 @@ const struct cfg_key cfg_keys[] = {
 	K("intune", "tenant", CFG_STRING, 0, 0, NULL, false, intune.tenant),
 	K("intune", "timeout_seconds", CFG_LONG, 5, 300, "30", false,
 	    intune.timeout_seconds),
+	K("log", "format", CFG_LOGFORMAT, 0, 0, "text", false, log_format),
 	K("log", "level", CFG_LOGLEVEL, 0, 0, "info", false, log_level),
 	K("ndes", "enabled", CFG_BOOL, 0, 0, "yes", false, ndes_enabled),
 	K("ndes", "login_threads", CFG_UINT, 1, 16, "2", false,
@@ -268,6 +269,9 @@ const struct cfg_doc cfg_docs[] = {
 	{ "intune", "timeout_seconds",
 	    "one Intune call at most, token and retries included (5..300)" },
 	{ "log", "level", "error, warning, info or debug" },
+	{ "log", "format",
+	    "text (one line for people) or json (one object per line, "
+	    "README \"Logs\")" },
 };
 
 _Static_assert(sizeof(cfg_docs) / sizeof(cfg_docs[0]) == CFG_KEYS_N,
@@ -283,6 +287,11 @@ const struct cfg_word cfg_bool_words[] = {
 	{ "off", 0 },
 	{ "1", 1 },
 	{ "0", 0 },
+};
+
+const struct cfg_word cfg_format_words[] = {
+	{ "text", 0 },
+	{ "json", 1 },
 };
 
 const struct cfg_word cfg_level_words[] = {

@@ -74,6 +74,10 @@ cfg_value_format(const struct cfg_key *k, const struct gw_config *c, char *buf,
 		s = cfg_word_name(cfg_level_words, WORDS_N(cfg_level_words),
 		    *(const int *)field);
 		break;
+	case CFG_LOGFORMAT:
+		s = cfg_word_name(cfg_format_words, WORDS_N(cfg_format_words),
+		    *(const int *)field);
+		break;
 	case CFG__MAX:
 		break;
 	}

@@ -1,6 +1,7 @@
 /*
  * Logging to stderr (journald picks it up under systemd): an ISO-8601 UTC
- * timestamp, the level and the message, written with one write(2) so lines
+ * timestamp, the level and the message, or the same as one JSON object
+ * (log_json.c, README "Logs"), written with one write(2) so lines
  * from concurrent threads never interleave. Every message is escaped here,
  * once (log_escape()): values from the network (an operation name, a
  * transactionID, a CN, a URL path) can neither start a line of their own
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "log_int.h"
 
 /*
  * The most verbose level written. It may change while threads log (a
@@ -21,6 +23,14 @@
  * line at the old level, never a torn value.
  */
 static int log_max = LOG_INFO;
+
+/* LOG_FMT_TEXT or LOG_FMT_JSON; atomic like log_max. */
+static int log_fmt = LOG_FMT_TEXT;
+
+/* This gateway's name, in every JSON line when set (log_node_set()):
+ * log_node_buf, published through log_node once written. */
+static char log_node_buf[128];
+static const char *log_node;
 
 /*
  * Sets the most verbose level that is written (LOG_ERR .. LOG_DEBUG); safe
@@ -30,6 +40,28 @@ void
 log_init(int level)
 {
 	__atomic_store_n(&log_max, level, __ATOMIC_RELAXED);
+}
+
+/* Text or JSON lines from now on; safe to call while other threads log. */
+void
+log_format_set(enum log_format format)
+{
+	__atomic_store_n(&log_fmt, (int)format, __ATOMIC_RELAXED);
+}
+
+/*
+ * Names this gateway in every JSON line ("node"); NULL or "" for none.
+ * Called once, before the threads that log start.
+ */
+void
+log_node_set(const char *node)
+{
+	if (node == NULL || node[0] == '\0') {
+		__atomic_store_n(&log_node, NULL, __ATOMIC_RELEASE);
+		return;
+	}
+	snprintf(log_node_buf, sizeof(log_node_buf), "%s", node);
+	__atomic_store_n(&log_node, log_node_buf, __ATOMIC_RELEASE);
 }
 
 /* True when messages of this level are written. */
@@ -77,8 +109,8 @@ utf8_len(const unsigned char *p, size_t n)
 }
 
 /* How many bytes at p (n of them) are kept as they are; 0: escape p[0]. */
-static size_t
-esc_keep(const unsigned char *p, size_t n)
+size_t
+log_keep(const unsigned char *p, size_t n)
 {
 	if (p[0] >= 0x80)
 		return utf8_len(p, n);
@@ -110,7 +142,7 @@ log_escape(char *out, size_t size, const char *in, size_t n)
 	size_t i = 0, o = 0, k;
 
 	while (i < n) {
-		k = esc_keep(p + i, n - i);
+		k = log_keep(p + i, n - i);
 		if (k > 0) {
 			if (o + k >= size)
 				break;
@@ -131,11 +163,28 @@ log_escape(char *out, size_t size, const char *in, size_t n)
 	return o;
 }
 
-static void log_vwrite(int level, const char *errstr, const char *fmt,
-    va_list ap) __attribute__((format(printf, 3, 0)));
+static void log_vwrite(int level, const char *event, const struct log_fields *f,
+    const char *errstr, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+
+/* A line of the text format: timestamp, level, the escaped message. */
+static size_t
+log_text_line(char *line, size_t size, const char *ts, const char *level,
+    const char *msg, size_t m)
+{
+	int k;
+	size_t n;
+
+	k = snprintf(line, size, "%s %s: ", ts, level);
+	n = fmt_end(k, 0, size);
+	n += log_escape(line + n, size - n - 1, msg, m);
+	line[n++] = '\n';
+	return n;
+}
 
 static void
-log_vwrite(int level, const char *errstr, const char *fmt, va_list ap)
+log_vwrite(int level, const char *event, const struct log_fields *f,
+    const char *errstr, const char *fmt, va_list ap)
 {
 	static const char *const names[] = {
 		[LOG_EMERG] = "emerg",
@@ -147,20 +196,18 @@ log_vwrite(int level, const char *errstr, const char *fmt, va_list ap)
 		[LOG_INFO] = "info",
 		[LOG_DEBUG] = "debug",
 	};
-	char msg[2048], line[4 * sizeof(msg) + 64];
-	struct timespec ts;
+	char msg[2048], ts[40], line[LOG_LINE_MAX];
+	struct timespec now;
 	struct tm tm;
 	size_t n, m;
 	int k;
 
 	if (!log_level_enabled(level))
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-	k = snprintf(line + n, sizeof(line) - n,
-	    ".%03ldZ %s: ", ts.tv_nsec / 1000000, names[level]);
-	n += (size_t)k;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts + n, sizeof(ts) - n, ".%03ldZ", now.tv_nsec / 1000000);
 	/* Every caller va_start()s ap (log_warn() and the others below);
 	 * clang-tidy 14's valist checker loses that across the call. */
 	k = vsnprintf(msg, sizeof(msg), fmt, // NOLINT(*valist.Uninitialized)
@@ -170,9 +217,31 @@ log_vwrite(int level, const char *errstr, const char *fmt, va_list ap)
 		k = snprintf(msg + m, sizeof(msg) - m, ": %s", errstr);
 		m = fmt_end(k, m, sizeof(msg));
 	}
-	n += log_escape(line + n, sizeof(line) - n - 1, msg, m);
-	line[n++] = '\n';
+	if (__atomic_load_n(&log_fmt, __ATOMIC_RELAXED) == LOG_FMT_JSON)
+		n = log_json_line(line, sizeof(line),
+		    &(const struct log_head) { ts, names[level],
+			event != NULL ? event : "log",
+			__atomic_load_n(&log_node, __ATOMIC_ACQUIRE) },
+		    f, msg, m);
+	else
+		n = log_text_line(line, sizeof(line), ts, names[level], msg, m);
 	(void)!write(STDERR_FILENO, line, n);
+}
+
+/*
+ * An event (README "Logs"): in text the message alone, exactly as
+ * log_info() would write it; in JSON also its name and the fields of f
+ * (NULL: none).
+ */
+void
+log_ev(int level, const char *event, const struct log_fields *f,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(level, event, f, NULL, fmt, ap);
+	va_end(ap);
 }
 
 /* A warning with strerror(errno) appended. */
@@ -183,7 +252,7 @@ log_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vwrite(LOG_WARNING, e, fmt, ap);
+	log_vwrite(LOG_WARNING, NULL, NULL, e, fmt, ap);
 	va_end(ap);
 }
 
@@ -194,7 +263,7 @@ log_warnx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vwrite(LOG_WARNING, NULL, fmt, ap);
+	log_vwrite(LOG_WARNING, NULL, NULL, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -205,7 +274,7 @@ log_info(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vwrite(LOG_INFO, NULL, fmt, ap);
+	log_vwrite(LOG_INFO, NULL, NULL, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -216,6 +285,6 @@ log_debug(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vwrite(LOG_DEBUG, NULL, fmt, ap);
+	log_vwrite(LOG_DEBUG, NULL, NULL, NULL, fmt, ap);
 	va_end(ap);
 }

@@ -213,7 +213,12 @@ enroll_renew_check(struct gw_ctx *ctx, struct enroll_op *op,
 	if (scep_ra_verify_issued(op->ra, signer, &err) == -1) {
 		if (!rr)
 			return 0;
-		log_info("%s txid=%s: RenewalReq refused: %s", op->peer, txid,
+		log_ev(LOG_INFO, "renewal.refused",
+		    LOG_F(.peer = op->peer, .txid = txid,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADMESSAGECHECK),
+			.reason =
+			    "renewal must be signed by a valid certificate of this CA"),
+		    "%s txid=%s: RenewalReq refused: %s", op->peer, txid,
 		    err.msg);
 		enroll_op_fail(op, SCEP_FAIL_BADMESSAGECHECK,
 		    "renewal must be signed by a valid certificate of this CA");
@@ -224,20 +229,32 @@ enroll_renew_check(struct gw_ctx *ctx, struct enroll_op *op,
 		snprintf(serial, sizeof(serial), "?");
 		found = 1;
 	} else if ((found = db_cert_renewal(ctx->db, serial, &r, &err)) == -1) {
-		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
+		log_ev(LOG_WARNING, "db.error",
+		    LOG_F(.peer = op->peer, .txid = txid, .http_status = 503),
+		    "%s txid=%s: database: %s", op->peer, txid, err.msg);
 		enroll_op_http(op, 503, "try again later\n");
 		goto out;
 	}
 	if (renew_why_not(ctx, op, signer, found, &r, pname, why, sizeof(why),
 		&fail)) {
 		if (!rr) {
-			log_info("%s txid=%s: PKCSReq signed by serial=%s is "
-				 "not a renewal (%s): it needs a challenge",
+			log_ev(LOG_INFO, "enroll",
+			    LOG_F(.peer = op->peer, .txid = txid,
+				.serial = serial),
+			    "%s txid=%s: PKCSReq signed by serial=%s is "
+			    "not a renewal (%s): it needs a challenge",
 			    op->peer, txid, serial, why);
 			rc = 0;
 			goto out;
 		}
-		log_info("%s txid=%s: RenewalReq refused: signer serial=%s: %s",
+		log_ev(LOG_INFO, "renewal.refused",
+		    LOG_F(.peer = op->peer, .txid = txid, .serial = serial,
+			.fail_info = scep_fail_name(fail),
+			.reason = fail == SCEP_FAIL_BADREQUEST ?
+			    "renewal must be sent to the certificate's profile" :
+			    "renewal must be signed by a valid certificate "
+			    "issued through this gateway"),
+		    "%s txid=%s: RenewalReq refused: signer serial=%s: %s",
 		    op->peer, txid, serial, why);
 		enroll_op_fail(op, fail,
 		    fail == SCEP_FAIL_BADREQUEST ?
@@ -268,8 +285,10 @@ enroll_renew_check(struct gw_ctx *ctx, struct enroll_op *op,
 	if (r.profile != NULL && strcmp(r.profile, "default") != 0)
 		snprintf(id->profile, sizeof(id->profile), "%s", r.profile);
 	cert_upn(signer, id->upn, sizeof(id->upn));
-	log_info("%s txid=%s: renewal of serial=%s authenticated", op->peer,
-	    txid, serial);
+	log_ev(LOG_INFO, "renewal.admitted",
+	    LOG_F(.peer = op->peer, .txid = txid, .serial = serial),
+	    "%s txid=%s: renewal of serial=%s authenticated", op->peer, txid,
+	    serial);
 	rc = 1;
 out:
 	db_cert_renewal_cleanup(&r);
@@ -327,16 +346,21 @@ enroll_csr_sans_check(struct enroll_op *op, const char *txid,
 		bad |= 1u << SCEP_SAN_URI;
 	if (bad == 0) {
 		if (info->ms_sid)
-			log_info("%s txid=%s: the strong-mapping URI "
-				 "subjectAltName (" SCEP_MS_SID_PREFIX
-				 "...) is left out of the order: GlobalSign "
-				 "EPKI cannot issue it",
+			log_ev(LOG_INFO, "enroll",
+			    LOG_F(.peer = op->peer, .txid = txid),
+			    "%s txid=%s: the strong-mapping URI "
+			    "subjectAltName (" SCEP_MS_SID_PREFIX
+			    "...) is left out of the order: GlobalSign "
+			    "EPKI cannot issue it",
 			    op->peer, txid);
 		return 0;
 	}
 	while ((bad & (1u << k)) == 0)
 		k++;
-	log_info(
+	log_ev(LOG_INFO, "enroll.refused",
+	    LOG_F(.peer = op->peer, .txid = txid,
+		.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+		.reason = "subjectAltName type not supported"),
 	    "%s txid=%s: CSR refused: it asks for a %s subjectAltName, "
 	    "which GlobalSign EPKI cannot issue (CN, OU, e-mail, UPN only)",
 	    op->peer, txid, scep_san_name((enum scep_san)k));
@@ -385,7 +409,13 @@ ident_decide(const struct gw_profile *p, const struct db_challenge *ch,
 		    sizeof(why));
 		if (r == TMPL_OK)
 			continue;
-		log_info("%s txid=%s: profile %s: %s: %s%s", op->peer, txid,
+		log_ev(LOG_INFO, "enroll.refused",
+		    LOG_F(.peer = op->peer, .txid = txid,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+			.reason = r == TMPL_MISSING ?
+			    "identity variable without value" :
+			    "identity template failed"),
+		    "%s txid=%s: profile %s: %s: %s%s", op->peer, txid,
 		    p != NULL ? p->name : "default", f[i].key,
 		    r == TMPL_MISSING ? "no value for variable " : "", why);
 		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
@@ -395,8 +425,12 @@ ident_decide(const struct gw_profile *p, const struct db_challenge *ch,
 	}
 	if (id->cn[0] != '\0')
 		return 0;
-	log_info("%s txid=%s: no common name in the CSR or the challenge",
-	    op->peer, txid);
+	log_ev(LOG_INFO, "enroll.refused",
+	    LOG_F(.peer = op->peer, .txid = txid,
+		.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+		.reason = "no common name"),
+	    "%s txid=%s: no common name in the CSR or the challenge", op->peer,
+	    txid);
 	enroll_op_fail(op, SCEP_FAIL_BADREQUEST, "no common name");
 	return -1;
 }
@@ -431,24 +465,36 @@ ident_check(const struct gw_profile *p, const char *cn, const char *email,
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		if (tmpl_value_check(f[i].f, f[i].v, why, sizeof(why)) == 0)
 			continue;
-		log_info("%s txid=%s: profile %s: %s refused: %s", op->peer,
-		    txid, pname, f[i].key, why);
+		log_ev(LOG_INFO, "enroll.refused",
+		    LOG_F(.peer = op->peer, .txid = txid, .profile = pname,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+			.reason = "identity value not acceptable"),
+		    "%s txid=%s: profile %s: %s refused: %s", op->peer, txid,
+		    pname, f[i].key, why);
 		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 		    "identity value not acceptable");
 		return -1;
 	}
 	if (email != NULL && email[0] != '\0' &&
 	    !config_profile_email_ok(p, email)) {
-		log_info("%s txid=%s: profile %s: email refused: %s is not in "
-			 "email_domains",
+		log_ev(LOG_INFO, "enroll.refused",
+		    LOG_F(.peer = op->peer, .txid = txid, .profile = pname,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+			.reason = "e-mail domain not allowed"),
+		    "%s txid=%s: profile %s: email refused: %s is not in "
+		    "email_domains",
 		    op->peer, txid, pname, email);
 		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 		    "e-mail domain not allowed");
 		return -1;
 	}
 	if (info->upn_many) {
-		log_info("%s txid=%s: profile %s: CSR refused: it asks for "
-			 "more than one UPN",
+		log_ev(LOG_INFO, "enroll.refused",
+		    LOG_F(.peer = op->peer, .txid = txid, .profile = pname,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+			.reason = "UPN not allowed"),
+		    "%s txid=%s: profile %s: CSR refused: it asks for "
+		    "more than one UPN",
 		    op->peer, txid, pname);
 		enroll_op_fail(op, SCEP_FAIL_BADREQUEST, "UPN not allowed");
 		return -1;
@@ -456,8 +502,12 @@ ident_check(const struct gw_profile *p, const char *cn, const char *email,
 	if (info->upn != NULL &&
 	    (upn == NULL || strcasecmp(info->upn, upn) != 0)) {
 		/* The CSR's UPN is logged only when it is plain text. */
-		log_info("%s txid=%s: profile %s: CSR refused: it asks for "
-			 "UPN %s, the UPN decided is %s",
+		log_ev(LOG_INFO, "enroll.refused",
+		    LOG_F(.peer = op->peer, .txid = txid, .profile = pname,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+			.reason = "UPN not allowed"),
+		    "%s txid=%s: profile %s: CSR refused: it asks for "
+		    "UPN %s, the UPN decided is %s",
 		    op->peer, txid, pname,
 		    tmpl_value_check(TMPL_F_UPN, info->upn, why, sizeof(why)) ==
 			    0 ?
@@ -517,12 +567,18 @@ chal_onetime_peek(struct gw_ctx *ctx, struct enroll_op *op, const char *txid,
 
 	found = db_challenge_peek(ctx->db, chash, enroll_now(), ch, &res, &err);
 	if (found == -1) {
-		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
+		log_ev(LOG_WARNING, "db.error",
+		    LOG_F(.peer = op->peer, .txid = txid, .http_status = 503),
+		    "%s txid=%s: database: %s", op->peer, txid, err.msg);
 		enroll_op_http(op, 503, "try again later\n");
 		return -1;
 	}
 	if (found == 1 || res != DB_START_OK) {
-		log_info("%s txid=%s: challenge refused: %s", op->peer, txid,
+		log_ev(LOG_INFO, "enroll.refused",
+		    LOG_F(.peer = op->peer, .txid = txid,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+			.reason = "invalid challenge password"),
+		    "%s txid=%s: challenge refused: %s", op->peer, txid,
 		    enroll_start_reason(
 			found == 1 ? DB_START_CHALLENGE_BAD : res));
 		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
@@ -530,8 +586,12 @@ chal_onetime_peek(struct gw_ctx *ctx, struct enroll_op *op, const char *txid,
 		return -1;
 	}
 	if (ch->profile != NULL && strcmp(ch->profile, pname) != 0) {
-		log_info("%s txid=%s: challenge refused: issued for profile "
-			 "%s, used on profile %s",
+		log_ev(LOG_INFO, "enroll.refused",
+		    LOG_F(.peer = op->peer, .txid = txid, .profile = pname,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+			.reason = "invalid challenge password"),
+		    "%s txid=%s: challenge refused: issued for profile "
+		    "%s, used on profile %s",
 		    op->peer, txid, ch->profile, pname);
 		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 		    "invalid challenge password");
@@ -556,8 +616,12 @@ enroll_admit_intune(struct gw_ctx *ctx, struct enroll_op *op,
 
 	if (ctx->rl != NULL &&
 	    !ratelimit_check(ctx->rl, op->peer, enroll_now())) {
-		log_info("%s txid=%s: challenge refused: too many failed "
-			 "attempts from this address",
+		log_ev(LOG_INFO, "enroll.refused",
+		    LOG_F(.peer = op->peer, .txid = txid,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+			.reason = "too many failed attempts; try again later"),
+		    "%s txid=%s: challenge refused: too many failed "
+		    "attempts from this address",
 		    op->peer, txid);
 		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 		    "too many failed attempts; try again later");
@@ -600,8 +664,10 @@ enroll_intune_signer_ok(struct gw_ctx *ctx, struct enroll_op *op,
 
 	memset(&r, 0, sizeof(r));
 	if (scep_ra_verify_issued(op->ra, signer, &err) == -1) {
-		log_info("%s txid=%s: PKCSReq signed by a key other than the "
-			 "request's",
+		log_ev(LOG_INFO, "enroll",
+		    LOG_F(.peer = op->peer, .txid = txid),
+		    "%s txid=%s: PKCSReq signed by a key other than the "
+		    "request's",
 		    op->peer, txid);
 		goto refuse;
 	}
@@ -609,7 +675,9 @@ enroll_intune_signer_ok(struct gw_ctx *ctx, struct enroll_op *op,
 		sizeof(serial)) == -1)
 		snprintf(serial, sizeof(serial), "?");
 	else if ((found = db_cert_renewal(ctx->db, serial, &r, &err)) == -1) {
-		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
+		log_ev(LOG_WARNING, "db.error",
+		    LOG_F(.peer = op->peer, .txid = txid, .http_status = 503),
+		    "%s txid=%s: database: %s", op->peer, txid, err.msg);
 		enroll_op_http(op, 503, "try again later\n");
 		db_cert_renewal_cleanup(&r);
 		return -1;
@@ -625,8 +693,10 @@ enroll_intune_signer_ok(struct gw_ctx *ctx, struct enroll_op *op,
 		snprintf(serial_out, n, "%s", serial);
 		return 1;
 	}
-	log_info("%s txid=%s: PKCSReq signed by a certificate %s "
-		 "(serial=%s), not the request's key: refused",
+	log_ev(LOG_INFO, "enroll",
+	    LOG_F(.peer = op->peer, .txid = txid, .serial = serial),
+	    "%s txid=%s: PKCSReq signed by a certificate %s "
+	    "(serial=%s), not the request's key: refused",
 	    op->peer, txid, why, serial);
 refuse:
 	enroll_op_fail(op, SCEP_FAIL_BADMESSAGECHECK,
@@ -653,8 +723,12 @@ enroll_admit(struct gw_ctx *ctx, struct enroll_op *op,
 	memset(&ch, 0, sizeof(ch));
 	if (ctx->rl != NULL &&
 	    !ratelimit_take(ctx->rl, op->peer, enroll_now())) {
-		log_info("%s txid=%s: challenge refused: too many failed "
-			 "attempts from this address",
+		log_ev(LOG_INFO, "enroll.refused",
+		    LOG_F(.peer = op->peer, .txid = txid,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+			.reason = "too many failed attempts; try again later"),
+		    "%s txid=%s: challenge refused: too many failed "
+		    "attempts from this address",
 		    op->peer, txid);
 		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 		    "too many failed attempts; try again later");
@@ -662,8 +736,12 @@ enroll_admit(struct gw_ctx *ctx, struct enroll_op *op,
 	}
 	*is_static = chal_is_static(ctx, p, chash);
 	if (!*is_static && p != NULL && p->challenge == GW_CHAL_STATIC) {
-		log_info("%s txid=%s: challenge refused: not the static "
-			 "challenge of profile %s",
+		log_ev(LOG_INFO, "enroll.refused",
+		    LOG_F(.peer = op->peer, .txid = txid, .profile = p->name,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+			.reason = "invalid challenge password"),
+		    "%s txid=%s: challenge refused: not the static "
+		    "challenge of profile %s",
 		    op->peer, txid, p->name);
 		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 		    "invalid challenge password");
@@ -676,8 +754,12 @@ enroll_admit(struct gw_ctx *ctx, struct enroll_op *op,
 		ratelimit_refund(ctx->rl, op->peer);
 	if (!*is_static && p != NULL && p->require_binding && ch.cn == NULL &&
 	    ch.email == NULL && ch.ou == NULL && ch.upn == NULL) {
-		log_info("%s txid=%s: challenge refused: profile %s requires "
-			 "a challenge issued with an identity",
+		log_ev(LOG_INFO, "enroll.refused",
+		    LOG_F(.peer = op->peer, .txid = txid, .profile = p->name,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+			.reason = "challenge has no identity"),
+		    "%s txid=%s: challenge refused: profile %s requires "
+		    "a challenge issued with an identity",
 		    op->peer, txid, p->name);
 		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 		    "challenge has no identity");

@@ -146,13 +146,20 @@ enroll_answer_retry(struct enroll_op *op, const struct db_txn *t,
     const struct scep_csr_info *info, bool renews_it)
 {
 	if (memcmp(t->csr_sha256, info->csr_sha256, 32) == 0) {
-		log_info("%s txid=%s: retry answered from stored state",
-		    op->peer, t->txid);
+		log_ev(LOG_INFO, "enroll.retry",
+		    LOG_F(.peer = op->peer, .txid = t->txid),
+		    "%s txid=%s: retry answered from stored state", op->peer,
+		    t->txid);
 		op_from_txn(op, t);
 		return RETRY_ANSWERED;
 	}
 	if (!t->has_key || memcmp(t->key_sha256, info->key_sha256, 32) != 0) {
-		log_info("%s txid=%s: transactionID reused with another key",
+		log_ev(LOG_INFO, "enroll.refused",
+		    LOG_F(.peer = op->peer, .txid = t->txid,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+			.reason =
+			    "transactionID already used for another request"),
+		    "%s txid=%s: transactionID reused with another key",
 		    op->peer, t->txid);
 		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 		    "transactionID already used for another request");
@@ -160,14 +167,18 @@ enroll_answer_retry(struct enroll_op *op, const struct db_txn *t,
 	}
 	if (t->state == DB_TXN_ORDERING ||
 	    (t->state == DB_TXN_ISSUED && !renews_it)) {
-		log_info("%s txid=%s: new CSR for the same key; answered from "
-			 "stored state",
+		log_ev(LOG_INFO, "enroll.retry",
+		    LOG_F(.peer = op->peer, .txid = t->txid),
+		    "%s txid=%s: new CSR for the same key; answered from "
+		    "stored state",
 		    op->peer, t->txid);
 		op_from_txn(op, t);
 		return RETRY_ANSWERED;
 	}
-	log_info("%s txid=%s: same key, new CSR after the transaction %s: "
-		 "a new transaction (the old one will be kept as %s@%lld)",
+	log_ev(LOG_INFO, "enroll.retry",
+	    LOG_F(.peer = op->peer, .txid = t->txid),
+	    "%s txid=%s: same key, new CSR after the transaction %s: "
+	    "a new transaction (the old one will be kept as %s@%lld)",
 	    op->peer, t->txid,
 	    renews_it ? "issued the certificate it renews" : "failed", t->txid,
 	    (long long)t->id);
@@ -211,16 +222,26 @@ enroll_certpoll(struct gw_ctx *ctx, struct enroll_op *op)
 	    (reader = enroll_txn_reader_ok(ctx, op, &t, &err)) == -1)
 		found = -1;
 	if (found == -1) {
-		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
+		log_ev(LOG_WARNING, "db.error",
+		    LOG_F(.peer = op->peer, .txid = txid, .http_status = 503),
+		    "%s txid=%s: database: %s", op->peer, txid, err.msg);
 		enroll_op_http(op, 503, "try again later\n");
 	} else if (found == 1) {
 		/* RFC 8894 4.4: a poll must match an earlier request. */
-		log_info("%s txid=%s: CertPoll for an unknown transaction",
-		    op->peer, txid);
+		log_ev(LOG_INFO, "certpoll",
+		    LOG_F(.peer = op->peer, .txid = txid,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADCERTID),
+			.reason = "unknown transaction"),
+		    "%s txid=%s: CertPoll for an unknown transaction", op->peer,
+		    txid);
 		enroll_op_fail(op, SCEP_FAIL_BADCERTID, "unknown transaction");
 	} else if (reader == 0) {
-		log_info("%s txid=%s: CertPoll signed by a key other than the "
-			 "request's; refused",
+		log_ev(LOG_INFO, "certpoll",
+		    LOG_F(.peer = op->peer, .txid = txid,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADCERTID),
+			.reason = "unknown transaction"),
+		    "%s txid=%s: CertPoll signed by a key other than the "
+		    "request's; refused",
 		    op->peer, txid);
 		enroll_op_fail(op, SCEP_FAIL_BADCERTID, "unknown transaction");
 	} else if (t.state == DB_TXN_ISSUED &&
@@ -254,7 +275,9 @@ enroll_getcert(struct gw_ctx *ctx, struct enroll_op *op)
 		sizeof(serial)) == 0)
 		found = db_cert_get(ctx->db, serial, &c, &err);
 	if (found == -1) {
-		log_warnx("%s GetCert: database: %s", op->peer, err.msg);
+		log_ev(LOG_WARNING, "getcert",
+		    LOG_F(.peer = op->peer, .http_status = 503),
+		    "%s GetCert: database: %s", op->peer, err.msg);
 		enroll_op_http(op, 503, "try again later\n");
 		goto out;
 	}
@@ -263,7 +286,10 @@ enroll_getcert(struct gw_ctx *ctx, struct enroll_op *op)
 		x = d2i_X509(NULL, &p, (long)c.der_len);
 	if (x == NULL || issuer == NULL ||
 	    X509_NAME_cmp(X509_get_issuer_name(x), issuer) != 0) {
-		log_info(
+		log_ev(LOG_INFO, "getcert",
+		    LOG_F(.peer = op->peer,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADCERTID),
+			.reason = "unknown certificate"),
 		    "%s GetCert: no certificate serial=%s from that issuer",
 		    op->peer, found == 0 ? serial : "?");
 		enroll_op_fail(op, SCEP_FAIL_BADCERTID, "unknown certificate");
@@ -272,8 +298,12 @@ enroll_getcert(struct gw_ctx *ctx, struct enroll_op *op)
 	/* Only the holder of the certificate's key may fetch it. */
 	if (!gw_x509_has_key(x,
 		X509_get0_pubkey(scep_msg_get0_signer_keyed(op->msg)))) {
-		log_info("%s GetCert: serial=%s asked for by a signer without "
-			 "its key; refused",
+		log_ev(LOG_INFO, "getcert",
+		    LOG_F(.peer = op->peer, .serial = serial,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADCERTID),
+			.reason = "unknown certificate"),
+		    "%s GetCert: serial=%s asked for by a signer without "
+		    "its key; refused",
 		    op->peer, serial);
 		enroll_op_fail(op, SCEP_FAIL_BADCERTID, "unknown certificate");
 		goto out;
@@ -284,20 +314,27 @@ enroll_getcert(struct gw_ctx *ctx, struct enroll_op *op)
 	if (c.txid != NULL &&
 	    (found = db_txn_get(ctx->db, c.txid, &t, &err)) == -1) {
 		db_txn_cleanup(&t);
-		log_warnx("%s GetCert: database: %s", op->peer, err.msg);
+		log_ev(LOG_WARNING, "getcert",
+		    LOG_F(.peer = op->peer, .http_status = 503),
+		    "%s GetCert: database: %s", op->peer, err.msg);
 		enroll_op_http(op, 503, "try again later\n");
 		goto out;
 	}
 	if (c.txid != NULL && found == 0 && t.intune == DB_INTUNE_VALIDATED) {
 		db_txn_cleanup(&t);
-		log_info("%s GetCert: serial=%s: Intune has not been told of "
-			 "it yet; refused",
+		log_ev(LOG_INFO, "getcert",
+		    LOG_F(.peer = op->peer, .serial = serial,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADCERTID),
+			.reason = "unknown certificate"),
+		    "%s GetCert: serial=%s: Intune has not been told of "
+		    "it yet; refused",
 		    op->peer, serial);
 		enroll_op_fail(op, SCEP_FAIL_BADCERTID, "unknown certificate");
 		goto out;
 	}
 	db_txn_cleanup(&t);
-	log_info("%s GetCert: serial=%s", op->peer, serial);
+	log_ev(LOG_INFO, "getcert", LOG_F(.peer = op->peer, .serial = serial),
+	    "%s GetCert: serial=%s", op->peer, serial);
 	op->cert = x;
 	x = NULL;
 	op->status = SCEP_STATUS_SUCCESS;

@@ -352,14 +352,16 @@ cache_cycle(struct crl_cache *c, long *backoff)
 			return 0; /* aborted by crl_cache_free() */
 		*backoff = *backoff * 2 < CRL_DEF_RETRY_MAX ? *backoff * 2 :
 							      CRL_DEF_RETRY_MAX;
-		log_warnx("CRL: %s; next try in %lds", err.msg, wait);
+		log_ev(LOG_WARNING, "crl", NULL, "CRL: %s; next try in %lds",
+		    err.msg, wait);
 		return wait;
 	}
 	*backoff = c->o.retry_s;
 	now = time(NULL);
 	pthread_mutex_lock(&c->mu);
 	wait = crl_refresh_in(c, c->next_update, now);
-	log_info("CRL: fetched from %s, %d revoked; next fetch in %lds", c->url,
+	log_ev(LOG_INFO, "crl", NULL,
+	    "CRL: fetched from %s, %d revoked; next fetch in %lds", c->url,
 	    sk_X509_REVOKED_num(X509_CRL_get_REVOKED(c->crl)), wait);
 	pthread_mutex_unlock(&c->mu);
 	return wait;
@@ -608,8 +610,12 @@ getcrl_reply(struct enroll_op *op, const X509_CRL *crl)
 	scep_reply_init(&r, op->msg);
 	r.crl = crl;
 	if (scep_certrep_build(op->ra, &r, &out, &err) == -1) {
-		log_warnx("%s txid=%s: GetCRL: cannot build CertRep: %s",
-		    op->peer, scep_msg_txid(op->msg), err.msg);
+		log_ev(LOG_WARNING, "getcrl",
+		    LOG_F(.peer = op->peer, .txid = scep_msg_txid(op->msg),
+			.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+			.reason = "CRL not available"),
+		    "%s txid=%s: GetCRL: cannot build CertRep: %s", op->peer,
+		    scep_msg_txid(op->msg), err.msg);
 		getcrl_fail(op, SCEP_FAIL_BADREQUEST, "CRL not available");
 		return;
 	}
@@ -642,30 +648,44 @@ enroll_getcrl(struct gw_ctx *ctx, struct enroll_op *op)
 	struct gw_err err;
 
 	if (ctx->crl == NULL) {
-		log_info("%s txid=%s: GetCRL: no CRL distribution point known",
+		log_ev(LOG_INFO, "getcrl",
+		    LOG_F(.peer = op->peer, .txid = txid,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+			.reason = "CRL not available"),
+		    "%s txid=%s: GetCRL: no CRL distribution point known",
 		    op->peer, txid);
 		getcrl_fail(op, SCEP_FAIL_BADREQUEST, "CRL not available");
 		return;
 	}
 	if (issuer == NULL ||
 	    X509_NAME_cmp(issuer, crl_cache_issuer(ctx->crl)) != 0) {
-		log_info("%s txid=%s: GetCRL for another issuer", op->peer,
-		    txid);
+		log_ev(LOG_INFO, "getcrl",
+		    LOG_F(.peer = op->peer, .txid = txid,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADCERTID),
+			.reason = "unknown issuer"),
+		    "%s txid=%s: GetCRL for another issuer", op->peer, txid);
 		getcrl_fail(op, SCEP_FAIL_BADCERTID, "unknown issuer");
 		return;
 	}
 	/* Only the cache: a GetCRL never waits for the CDP (it would hold
 	 * this HTTP worker, and the others, for as long as it is slow). */
 	if (crl_cache_get1(ctx->crl, &crl, &src, &err) == -1) {
-		log_warnx("%s txid=%s: GetCRL: %s", op->peer, txid, err.msg);
+		log_ev(LOG_WARNING, "getcrl",
+		    LOG_F(.peer = op->peer, .txid = txid,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+			.reason = "CRL not available"),
+		    "%s txid=%s: GetCRL: %s", op->peer, txid, err.msg);
 		getcrl_fail(op, SCEP_FAIL_BADREQUEST, "CRL not available");
 		return;
 	}
 	if (src == CRL_SRC_STALE)
-		log_warnx("%s txid=%s: GetCRL: serving the cached CRL: %s",
-		    op->peer, txid, err.msg);
-	log_info("%s txid=%s: GetCRL: %s CRL from %s, %d revoked", op->peer,
-	    txid, source_names[src], crl_cache_url(ctx->crl),
+		log_ev(LOG_WARNING, "getcrl",
+		    LOG_F(.peer = op->peer, .txid = txid),
+		    "%s txid=%s: GetCRL: serving the cached CRL: %s", op->peer,
+		    txid, err.msg);
+	log_ev(LOG_INFO, "getcrl", LOG_F(.peer = op->peer, .txid = txid),
+	    "%s txid=%s: GetCRL: %s CRL from %s, %d revoked", op->peer, txid,
+	    source_names[src], crl_cache_url(ctx->crl),
 	    sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)));
 	getcrl_reply(op, crl);
 	X509_CRL_free(crl);

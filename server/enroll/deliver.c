@@ -86,7 +86,9 @@ enroll_finish(struct gw_ctx *ctx, struct enroll_op *op)
 	rc = scep_certrep_build(op->ra, &r, &out, &err);
 	sk_X509_free(chain);
 	if (rc == -1) {
-		log_warnx("%s txid=%s: cannot build CertRep: %s", op->peer,
+		log_ev(LOG_WARNING, "enroll",
+		    LOG_F(.peer = op->peer, .txid = scep_msg_txid(op->msg)),
+		    "%s txid=%s: cannot build CertRep: %s", op->peer,
 		    scep_msg_txid(op->msg), err.msg);
 		buf_cleanup(&out);
 		enroll_op_http(op, 500, "internal error\n");
@@ -231,12 +233,16 @@ enroll_store_issued(struct gw_ctx *ctx, const char *txid, const char *order_id,
 	if (db_txn_set_issued(ctx->db, txid,
 		order_id[0] != '\0' ? order_id : NULL, f.der, (size_t)f.len,
 		f.serial, f.not_after, f.subject, enroll_now(), &err) == -1) {
-		log_warnx("txid=%s: order %s issued but not stored: %s", txid,
+		log_ev(LOG_WARNING, "enroll",
+		    LOG_F(.txid = txid, .order_id = order_id),
+		    "txid=%s: order %s issued but not stored: %s", txid,
 		    order_id, err.msg);
 		goto out;
 	}
-	log_info("txid=%s: issued serial=%s order=%s subject=%s", txid,
-	    f.serial, order_id, f.subject);
+	log_ev(LOG_INFO, "enroll.issued",
+	    LOG_F(.txid = txid, .serial = f.serial, .order_id = order_id),
+	    "txid=%s: issued serial=%s order=%s subject=%s", txid, f.serial,
+	    order_id, f.subject);
 	enroll_licence_watch(ctx);
 	copy = leaf_ref(leaf);
 out:
@@ -251,9 +257,11 @@ order_log_errors(const char *txid, const struct epki_resp *r)
 	size_t i;
 
 	if (r->fault[0] != '\0')
-		log_warnx("txid=%s: GlobalSign: %s", txid, r->fault);
+		log_ev(LOG_WARNING, "epki.error", LOG_F(.txid = txid),
+		    "txid=%s: GlobalSign: %s", txid, r->fault);
 	for (i = 0; i < r->nerrors; i++)
-		log_warnx("txid=%s: GlobalSign %s: ErrorCode %d%s%s: %s", txid,
+		log_ev(LOG_WARNING, "epki.error", LOG_F(.txid = txid),
+		    "txid=%s: GlobalSign %s: ErrorCode %d%s%s: %s", txid,
 		    epki_class_name(r->cls), r->errors[i].code,
 		    r->errors[i].field[0] != '\0' ? " ErrorField " : "",
 		    r->errors[i].field, r->errors[i].message);
@@ -299,8 +307,10 @@ enroll_issued_check(struct gw_ctx *ctx, const char *txid, const char *order_id,
 		    "it does not hold the request's key");
 	else if (issued_leaf_ok(ctx, leaf, &err) == 0)
 		return 0;
-	log_warnx("txid=%s: order %s: GlobalSign's certificate refused: %s; "
-		  "the transaction fails and is not ordered again",
+	log_ev(LOG_WARNING, "enroll.failed",
+	    LOG_F(.txid = txid, .order_id = order_id),
+	    "txid=%s: order %s: GlobalSign's certificate refused: %s; "
+	    "the transaction fails and is not ordered again",
 	    txid, order_id, err.msg);
 	*text = UNTRUSTED_TEXT;
 	if ((order_id[0] != '\0' &&
@@ -308,7 +318,8 @@ enroll_issued_check(struct gw_ctx *ctx, const char *txid, const char *order_id,
 		    -1) ||
 	    db_txn_set_failed(ctx->db, txid, SCEP_FAIL_BADREQUEST,
 		UNTRUSTED_TEXT, enroll_now(), &err) == -1)
-		log_warnx("txid=%s: cannot store failure: %s", txid, err.msg);
+		log_ev(LOG_WARNING, "enroll", LOG_F(.txid = txid),
+		    "txid=%s: cannot store failure: %s", txid, err.msg);
 	return -1;
 }
 
@@ -341,13 +352,16 @@ enroll_order_record(struct gw_ctx *ctx, const char *txid, const EVP_PKEY *pub,
 		    (*cert = enroll_store_issued(ctx, txid, r->order_id,
 			 leaf)) != NULL)
 			return SCEP_STATUS_SUCCESS;
-		log_warnx("txid=%s: order %s: no usable certificate for the "
-			  "request's key; left for reconciliation",
+		log_ev(LOG_WARNING, "epki.incomplete",
+		    LOG_F(.txid = txid, .order_id = r->order_id),
+		    "txid=%s: order %s: no usable certificate for the "
+		    "request's key; left for reconciliation",
 		    txid, r->order_id);
 	} else if (r->cls == EPKI_TRANSPORT || r->cls == EPKI_TRANSIENT) {
 		order_log_errors(txid, r);
-		log_warnx("txid=%s: GlobalSign did not complete the order; it "
-			  "will be reconciled",
+		log_ev(LOG_WARNING, "epki.incomplete", LOG_F(.txid = txid),
+		    "txid=%s: GlobalSign did not complete the order; it "
+		    "will be reconciled",
 		    txid);
 	} else {
 		order_log_errors(txid, r);
@@ -366,14 +380,15 @@ enroll_order_record(struct gw_ctx *ctx, const char *txid, const EVP_PKEY *pub,
 			    r->errors[0].message :
 			    (r->fault[0] != '\0' ? r->fault : NULL),
 			enroll_now(), &err) == -1)
-			log_warnx("txid=%s: cannot store failure: %s", txid,
-			    err.msg);
+			log_ev(LOG_WARNING, "enroll", LOG_F(.txid = txid),
+			    "txid=%s: cannot store failure: %s", txid, err.msg);
 		return SCEP_STATUS_FAILURE;
 	}
 	if (r->order_id[0] != '\0' &&
 	    db_txn_set_order(ctx->db, txid, r->order_id, enroll_now(), &err) ==
 		-1)
-		log_warnx("txid=%s: cannot store order id: %s", txid, err.msg);
+		log_ev(LOG_WARNING, "enroll", LOG_F(.txid = txid),
+		    "txid=%s: cannot store order id: %s", txid, err.msg);
 	return SCEP_STATUS_PENDING;
 }
 
@@ -401,6 +416,17 @@ struct issued_rec {
 	char subject[256];
 };
 
+/* Milliseconds since j's order was queued. */
+static long long
+job_ms(const struct enroll_job *j)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)(now.tv_sec - j->sent.tv_sec) * 1000 +
+	    (now.tv_nsec - j->sent.tv_nsec) / 1000000;
+}
+
 /* Group commit done (on the committing thread): deliver SUCCESS, or leave the
  * order to the reconciler as enroll_order_record() does. */
 static void
@@ -411,8 +437,12 @@ order_issued_done(void *arg, int rc, const struct gw_err *err)
 	struct gw_err e;
 
 	if (rc == 0) {
-		log_info("txid=%s: issued serial=%s order=%s subject=%s",
-		    j->txid, q->serial, q->order_id, q->subject);
+		log_ev(LOG_INFO, "enroll.issued",
+		    LOG_F(.txid = j->txid, .order_id = q->order_id,
+			.serial = q->serial, .duration_ms = job_ms(j),
+			.has_duration = true),
+		    "txid=%s: issued serial=%s order=%s subject=%s", j->txid,
+		    q->serial, q->order_id, q->subject);
 		enroll_licence_watch(j->e->ctx);
 		/* Intune hears of it before the device (README "Microsoft
 		 * Intune"). */
@@ -424,13 +454,16 @@ order_issued_done(void *arg, int rc, const struct gw_err *err)
 		free(q);
 		return;
 	}
-	log_warnx("txid=%s: order %s issued but not stored: %s; left for "
-		  "reconciliation",
+	log_ev(LOG_WARNING, "enroll",
+	    LOG_F(.txid = j->txid, .order_id = q->order_id),
+	    "txid=%s: order %s issued but not stored: %s; left for "
+	    "reconciliation",
 	    j->txid, q->order_id, err->msg);
 	if (q->order_id[0] != '\0' &&
 	    db_txn_set_order(j->e->ctx->db, j->txid, q->order_id, enroll_now(),
 		&e) == -1)
-		log_warnx("txid=%s: cannot store order id: %s", j->txid, e.msg);
+		log_ev(LOG_WARNING, "enroll", LOG_F(.txid = j->txid),
+		    "txid=%s: cannot store order id: %s", j->txid, e.msg);
 	X509_free(q->cert);
 	free(q);
 	enroll_job_deliver(j, SCEP_STATUS_PENDING, 0, NULL, NULL);
@@ -472,7 +505,8 @@ order_issued(struct enroll_job *j, struct epki_resp *r)
 		r->order_id[0] != '\0' ? r->order_id : NULL, f.der,
 		(size_t)f.len, f.serial, f.not_after, f.subject, enroll_now(),
 		order_issued_done, q, &err) == -1) {
-		log_warnx("txid=%s: %s", j->txid, err.msg);
+		log_ev(LOG_WARNING, "enroll", LOG_F(.txid = j->txid),
+		    "txid=%s: %s", j->txid, err.msg);
 		goto out;
 	}
 	q = NULL;

@@ -35,6 +35,7 @@ struct enroll_job {
 	EVP_PKEY *pub;		  /* the CSR's key: picks the leaf */
 	struct enroll_op *op;	  /* the waiting request, or NULL */
 	struct timespec deadline; /* answer PENDING after this */
+	struct timespec sent;	  /* when the order was queued, for logs */
 	struct enroll_job *next;  /* timer queue, in deadline order */
 	struct enroll_job *prev;
 	bool queued;

@@ -129,10 +129,12 @@ db_claim(struct gw_ctx *ctx, const char *txid)
 	rc = db_txn_claim_intune(ctx->db, txid, enroll_now(),
 	    (int)(ic != NULL ? ic->timeout_seconds : 30) + 5, &err);
 	if (rc == -1)
-		log_warnx("txid=%s: database: %s", txid, err.msg);
+		log_ev(LOG_WARNING, "db.error", LOG_F(.txid = txid),
+		    "txid=%s: database: %s", txid, err.msg);
 	else if (rc == 1)
-		log_info("txid=%s: Intune's notification is being sent "
-			 "elsewhere",
+		log_ev(LOG_INFO, "intune", LOG_F(.txid = txid),
+		    "txid=%s: Intune's notification is being sent "
+		    "elsewhere",
 		    txid);
 	return rc;
 }
@@ -144,7 +146,8 @@ db_unclaim(struct gw_ctx *ctx, const char *txid)
 	struct gw_err err;
 
 	if (db_txn_unclaim_intune(ctx->db, txid, &err) == -1)
-		log_warnx("txid=%s: database: %s", txid, err.msg);
+		log_ev(LOG_WARNING, "db.error", LOG_F(.txid = txid),
+		    "txid=%s: database: %s", txid, err.msg);
 }
 
 /* One more (or one less) request waiting on Intune, for enroll_drain(). */
@@ -166,11 +169,17 @@ static void
 result_log(const char *peer, const char *txid, const char *what,
     const struct intune_result *r)
 {
-	log_info("%s%stxid=%s: Intune %s: %s: code=%s http=%ld activity=%s: %s",
-	    peer, peer[0] != '\0' ? " " : "", txid, what,
-	    r->outcome == INTUNE_OK	     ? "accepted" :
-		r->outcome == INTUNE_REFUSED ? "refused" :
-					       "unavailable",
+	const char *verdict = r->outcome == INTUNE_OK ? "accepted" :
+	    r->outcome == INTUNE_REFUSED	      ? "refused" :
+							"unavailable";
+
+	log_ev(LOG_INFO,
+	    strcmp(what, "validateRequest") == 0 ? "intune.validate" :
+						   "intune.notify",
+	    LOG_F(.txid = txid, .peer = peer[0] != '\0' ? peer : NULL,
+		.status = verdict),
+	    "%s%stxid=%s: Intune %s: %s: code=%s http=%ld activity=%s: %s",
+	    peer, peer[0] != '\0' ? " " : "", txid, what, verdict,
 	    r->code[0] != '\0' ? r->code : "-", r->http_status,
 	    r->activity_id[0] != '\0' ? r->activity_id : "-", r->description);
 }
@@ -231,8 +240,11 @@ enroll_intune_validate(struct start_job *s)
 	if (n <= 0 || (s->icsr = malloc((size_t)n)) == NULL) {
 		OPENSSL_free(der);
 		ERR_clear_error();
-		log_warnx("%s txid=%s: cannot encode the CSR for Intune",
-		    op->peer, s->n.txid);
+		log_ev(LOG_WARNING, "intune",
+		    LOG_F(.peer = op->peer, .txid = s->n.txid,
+			.http_status = 503),
+		    "%s txid=%s: cannot encode the CSR for Intune", op->peer,
+		    s->n.txid);
 		enroll_op_http(op, 503, "try again later\n");
 		goto fail;
 	}
@@ -240,8 +252,13 @@ enroll_intune_validate(struct start_job *s)
 	s->icsr_len = (size_t)n;
 	OPENSSL_free(der);
 	if (ctx->intune == NULL) {
-		log_warnx("%s txid=%s: profile %s has challenge = intune, but "
-			  "the Intune client is not running",
+		log_ev(LOG_WARNING, "enroll.refused",
+		    LOG_F(.peer = op->peer, .txid = s->n.txid,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+			.reason =
+			    "Intune could not validate the request; try again later"),
+		    "%s txid=%s: profile %s has challenge = intune, but "
+		    "the Intune client is not running",
 		    op->peer, s->n.txid, enroll_op_profile(ctx, op)->name);
 		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 		    "Intune could not validate the request; try again later");
@@ -252,8 +269,12 @@ enroll_intune_validate(struct start_job *s)
 		validate_done, s, &err) == 0)
 		return 1;
 	waiting_add(ctx->enroll, -1);
-	log_warnx("%s txid=%s: cannot ask Intune: %s", op->peer, s->n.txid,
-	    err.msg);
+	log_ev(LOG_WARNING, "enroll.refused",
+	    LOG_F(.peer = op->peer, .txid = s->n.txid,
+		.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+		.reason =
+		    "Intune could not validate the request; try again later"),
+	    "%s txid=%s: cannot ask Intune: %s", op->peer, s->n.txid, err.msg);
 	enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 	    "Intune could not validate the request; try again later");
 fail:
@@ -290,8 +311,10 @@ facts_log(const char *txid, const X509 *cert)
 
 	if (intune_cert_facts(cert, thumb, serial, sizeof(serial), expiry,
 		issuer, sizeof(issuer)) == 0)
-		log_info("txid=%s: Intune was told of thumbprint=%s serial=%s "
-			 "expiry=%s",
+		log_ev(LOG_INFO, "intune.notified",
+		    LOG_F(.txid = txid, .serial = serial),
+		    "txid=%s: Intune was told of thumbprint=%s serial=%s "
+		    "expiry=%s",
 		    txid, thumb, serial, expiry);
 }
 
@@ -303,8 +326,8 @@ intune_record(struct gw_ctx *ctx, const char *txid, enum db_intune to)
 	struct gw_err err;
 
 	if (db_txn_set_intune(ctx->db, txid, to, enroll_now(), &err) == -1)
-		log_warnx("txid=%s: cannot record Intune's state: %s", txid,
-		    err.msg);
+		log_ev(LOG_WARNING, "intune", LOG_F(.txid = txid),
+		    "txid=%s: cannot record Intune's state: %s", txid, err.msg);
 }
 
 /*
@@ -329,9 +352,10 @@ success_done(void *arg, const struct intune_result *r)
 		n->cert = NULL;
 	} else {
 		db_unclaim(ctx, n->txid);
-		log_warnx("txid=%s: the certificate is kept and the device "
-			  "gets PENDING until Intune accepts its "
-			  "notification",
+		log_ev(LOG_WARNING, "intune", LOG_F(.txid = n->txid),
+		    "txid=%s: the certificate is kept and the device "
+		    "gets PENDING until Intune accepts its "
+		    "notification",
 		    n->txid);
 	}
 	if (n->j != NULL) {
@@ -379,8 +403,9 @@ enroll_intune_success(struct enroll_job *j, X509 *cert)
 	else
 		db_unclaim(ctx, j->txid);
 fail:
-	log_warnx("txid=%s: cannot send Intune's success notification: %s; "
-		  "the device gets PENDING, the notification is sent later",
+	log_ev(LOG_WARNING, "intune", LOG_F(.txid = j->txid),
+	    "txid=%s: cannot send Intune's success notification: %s; "
+	    "the device gets PENDING, the notification is sent later",
 	    j->txid, err.msg);
 	X509_free(cert);
 	inote_free(n);
@@ -453,8 +478,9 @@ enroll_intune_failure(struct enroll_job *j, const char *text, int epki_code)
 	else
 		db_unclaim(ctx, j->txid);
 fail:
-	log_warnx("txid=%s: cannot send Intune's failure notification: %s; "
-		  "the reconciler sends it later",
+	log_ev(LOG_WARNING, "intune", LOG_F(.txid = j->txid),
+	    "txid=%s: cannot send Intune's failure notification: %s; "
+	    "the reconciler sends it later",
 	    j->txid, err.msg);
 	inote_free(n);
 	enroll_job_deliver(j, SCEP_STATUS_FAILURE, SCEP_FAIL_BADREQUEST, text,
@@ -479,8 +505,10 @@ enroll_intune_poll(struct gw_ctx *ctx, struct enroll_op *op,
 	op->status = SCEP_STATUS_PENDING;
 	if (ctx->intune == NULL || t->intune_csr == NULL ||
 	    !claim_take(ctx->enroll, t->txid)) {
-		log_info("%s txid=%s: issued; PENDING until Intune accepts "
-			 "its notification",
+		log_ev(LOG_INFO, "intune",
+		    LOG_F(.peer = op->peer, .txid = t->txid),
+		    "%s txid=%s: issued; PENDING until Intune accepts "
+		    "its notification",
 		    op->peer, t->txid);
 		return 0;
 	}
@@ -492,20 +520,24 @@ enroll_intune_poll(struct gw_ctx *ctx, struct enroll_op *op,
 	    (n->txid = gw_strdup(t->txid)) == NULL ||
 	    (n->cert = d2i_X509(NULL, &p, (long)t->cert_len)) == NULL) {
 		ERR_clear_error();
-		log_warnx("%s txid=%s: cannot read the stored certificate",
-		    op->peer, t->txid);
+		log_ev(LOG_WARNING, "intune",
+		    LOG_F(.peer = op->peer, .txid = t->txid),
+		    "%s txid=%s: cannot read the stored certificate", op->peer,
+		    t->txid);
 		goto out;
 	}
 	n->ctx = ctx;
 	n->op = op;
-	log_info("%s txid=%s: issued; telling Intune before delivering it",
-	    op->peer, t->txid);
+	log_ev(LOG_INFO, "intune", LOG_F(.peer = op->peer, .txid = t->txid),
+	    "%s txid=%s: issued; telling Intune before delivering it", op->peer,
+	    t->txid);
 	waiting_add(ctx->enroll, 1);
 	if (intune_success_submit(ctx->intune, t->txid, t->intune_csr,
 		t->intune_csr_len, n->cert, success_done, n, &err) == 0)
 		return 1;
 	waiting_add(ctx->enroll, -1);
-	log_warnx("%s txid=%s: cannot send Intune's success notification: %s",
+	log_ev(LOG_WARNING, "intune", LOG_F(.peer = op->peer, .txid = t->txid),
+	    "%s txid=%s: cannot send Intune's success notification: %s",
 	    op->peer, t->txid, err.msg);
 out:
 	db_unclaim(ctx, t->txid);
@@ -553,8 +585,9 @@ reconcile_note(struct gw_ctx *ctx, const struct db_txn *t)
 	if (t->state == DB_TXN_ISSUED) {
 		if ((x = d2i_X509(NULL, &p, (long)t->cert_len)) == NULL) {
 			ERR_clear_error();
-			log_warnx("txid=%s: cannot read the stored certificate "
-				  "for Intune",
+			log_ev(LOG_WARNING, "intune", LOG_F(.txid = t->txid),
+			    "txid=%s: cannot read the stored certificate "
+			    "for Intune",
 			    t->txid);
 			return;
 		}
@@ -613,6 +646,6 @@ enroll_intune_reconcile(struct gw_ctx *ctx, bool (*stopping)(void *arg),
 	if (ctx->intune == NULL || ctx->enroll == NULL)
 		return;
 	if (db_txn_list_intune(ctx->db, reconcile_one, &ir, &err) == -1)
-		log_warnx("reconciler: Intune notifications: database: %s",
-		    err.msg);
+		log_ev(LOG_WARNING, "db.error", NULL,
+		    "reconciler: Intune notifications: database: %s", err.msg);
 }

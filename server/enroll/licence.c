@@ -176,19 +176,20 @@ enroll_licence_watch(struct gw_ctx *ctx)
 		    (w = watch_of(&cfg->pools[i])) == NULL)
 			continue;
 		if (enroll_licence_figures(cfg, ctx->db, i, &f, &err) != 0) {
-			log_warnx("licence pool %s: database: %s",
-			    cfg->pools[i].name, err.msg);
+			log_ev(LOG_WARNING, "db.error", NULL,
+			    "licence pool %s: database: %s", cfg->pools[i].name,
+			    err.msg);
 			continue;
 		}
 		level = level_of(&f);
 		if (level > w->level) {
 			enroll_licence_warning(&f, false, msg, sizeof(msg));
-			log_warnx("%s", msg);
+			log_ev(LOG_WARNING, "licence", NULL, "%s", msg);
 		}
 		w->level = level;
 		enroll_licence_warning(&f, true, msg, sizeof(msg));
 		if (msg[0] != '\0' && w->warned_day != today()) {
-			log_warnx("%s", msg);
+			log_ev(LOG_WARNING, "licence", NULL, "%s", msg);
 			w->warned_day = today();
 		}
 	}
@@ -215,8 +216,9 @@ void
 enroll_licence_error(struct gw_ctx *ctx, const char *txid)
 {
 	atomic_fetch_add(&licence_errors, 1);
-	log_warnx("txid=%s: GlobalSign licence error (ErrorCode %d, [epki] "
-		  "licence_error_code): %s",
+	log_ev(LOG_WARNING, "epki.licence", LOG_F(.txid = txid),
+	    "txid=%s: GlobalSign licence error (ErrorCode %d, [epki] "
+	    "licence_error_code): %s",
 	    txid, ctx->cfg->epki_licence_error_code, config_licence_advice());
 }
 

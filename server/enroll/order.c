@@ -121,6 +121,7 @@ static void
 job_queue(struct enroll *e, struct enroll_job *j)
 {
 	clock_gettime(CLOCK_MONOTONIC, &j->deadline);
+	j->sent = j->deadline;
 	j->deadline.tv_sec += e->ctx->cfg->pending_after_seconds;
 	j->prev = e->tail;
 	j->next = NULL;
@@ -173,8 +174,9 @@ enroll_profile_order(const struct gw_ctx *ctx, const char *name,
 	const struct gw_profile *p = NULL;
 
 	if (name != NULL && (p = config_profile_find(ctx->cfg, name)) == NULL)
-		log_warnx("profile %s is no longer configured; using the "
-			  "default profile",
+		log_ev(LOG_WARNING, "enroll", NULL,
+		    "profile %s is no longer configured; using the "
+		    "default profile",
 		    name);
 	order_profile_set(ctx, p, o);
 }
@@ -196,8 +198,8 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 	    (t->intune_csr != NULL &&
 		(j->icsr = malloc(t->intune_csr_len)) == NULL)) {
 		enroll_job_free(j);
-		log_warnx("txid=%s: out of memory; left for reconciliation",
-		    t->txid);
+		log_ev(LOG_WARNING, "enroll", LOG_F(.txid = t->txid),
+		    "txid=%s: out of memory; left for reconciliation", t->txid);
 		op->status = SCEP_STATUS_PENDING;
 		return 0;
 	}
@@ -226,14 +228,17 @@ order_send(struct gw_ctx *ctx, struct enroll_op *op, const struct db_txn *t,
 	job_queue(e, j);
 	job_track(e, j);
 	pthread_mutex_unlock(&e->mu);
-	log_info("%s txid=%s: ordering cn=\"%s\"%s%s%s%s", op->peer, t->txid,
-	    t->cn, t->email != NULL ? " email=" : "",
-	    t->email != NULL ? t->email : "", t->upn != NULL ? " upn=" : "",
-	    t->upn != NULL ? t->upn : "");
+	log_ev(LOG_INFO, "epki.order",
+	    LOG_F(.txid = t->txid, .peer = op->peer, .cn = t->cn,
+		.profile = t->profile != NULL ? t->profile : "default"),
+	    "%s txid=%s: ordering cn=\"%s\"%s%s%s%s", op->peer, t->txid, t->cn,
+	    t->email != NULL ? " email=" : "", t->email != NULL ? t->email : "",
+	    t->upn != NULL ? " upn=" : "", t->upn != NULL ? t->upn : "");
 	if (epki_order_submit(&ctx->tr, &ctx->auth, &o, enroll_order_done, j,
 		&err) == -1) {
 		/* The order never left: the reconciler will place it. */
-		log_warnx("txid=%s: cannot send order: %s", t->txid, err.msg);
+		log_ev(LOG_WARNING, "enroll", LOG_F(.txid = t->txid),
+		    "txid=%s: cannot send order: %s", t->txid, err.msg);
 		pthread_mutex_lock(&e->mu);
 		/* A slow submit: enroll_timer() may have answered PENDING
 		 * and resumed op already, which may then be gone. */
@@ -281,8 +286,9 @@ start_next(struct start_job *s, int rc, enum db_start res,
 	struct gw_err err;
 
 	if (rc == -1) {
-		log_warnx("%s txid=%s: database: %s", op->peer, txid,
-		    dberr->msg);
+		log_ev(LOG_WARNING, "db.error",
+		    LOG_F(.peer = op->peer, .txid = txid, .http_status = 503),
+		    "%s txid=%s: database: %s", op->peer, txid, dberr->msg);
 		enroll_op_http(op, 503, "try again later\n");
 		return 0;
 	}
@@ -295,8 +301,15 @@ start_next(struct start_job *s, int rc, enum db_start res,
 	}
 	if (res == DB_START_RENEWED) {
 		/* Another renewal of that certificate was recorded first. */
-		log_info("%s txid=%s: renewal refused: signer serial=%s: it "
-			 "was renewed already, by a renewal recorded first",
+		log_ev(LOG_INFO, "renewal.refused",
+		    LOG_F(.peer = op->peer, .txid = txid,
+			.serial = s->id.serial,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADMESSAGECHECK),
+			.reason =
+			    "renewal must be signed by a valid certificate issued "
+			    "through this gateway"),
+		    "%s txid=%s: renewal refused: signer serial=%s: it "
+		    "was renewed already, by a renewal recorded first",
 		    op->peer, txid, s->id.serial);
 		enroll_op_fail(op, SCEP_FAIL_BADMESSAGECHECK,
 		    "renewal must be signed by a valid certificate issued "
@@ -304,15 +317,21 @@ start_next(struct start_job *s, int rc, enum db_start res,
 		return 0;
 	}
 	if (res != DB_START_OK) {
-		log_info("%s txid=%s: challenge refused: %s", op->peer, txid,
+		log_ev(LOG_INFO, "enroll.refused",
+		    LOG_F(.peer = op->peer, .txid = txid,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+			.reason = "invalid challenge password"),
+		    "%s txid=%s: challenge refused: %s", op->peer, txid,
 		    enroll_start_reason(res));
 		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 		    "invalid challenge password");
 		return 0;
 	}
 	if (t->cn == NULL || *t->cn == '\0') {
-		log_info("%s txid=%s: no common name in the certificate to "
-			 "renew",
+		log_ev(LOG_INFO, "enroll",
+		    LOG_F(.peer = op->peer, .txid = txid),
+		    "%s txid=%s: no common name in the certificate to "
+		    "renew",
 		    op->peer, txid);
 		db_txn_set_failed(ctx->db, txid, SCEP_FAIL_BADREQUEST,
 		    "no common name", enroll_now(), &err);
@@ -320,7 +339,9 @@ start_next(struct start_job *s, int rc, enum db_start res,
 		return 0;
 	}
 	if (s->is_static && s->icsr == NULL)
-		log_info("%s txid=%s: static challenge of profile %s accepted",
+		log_ev(LOG_INFO, "challenge.static",
+		    LOG_F(.peer = op->peer, .txid = txid),
+		    "%s txid=%s: static challenge of profile %s accepted",
 		    op->peer, txid, enroll_op_profile(ctx, op)->name);
 	return order_send(ctx, op, t, &s->info);
 }
@@ -368,7 +389,9 @@ enroll_start_submit(struct start_job *s)
 	e->starting--;
 	enroll_changed(e);
 	pthread_mutex_unlock(&e->mu);
-	log_warnx("%s txid=%s: database: %s", s->op->peer, s->n.txid, err.msg);
+	log_ev(LOG_WARNING, "db.error",
+	    LOG_F(.peer = s->op->peer, .txid = s->n.txid),
+	    "%s txid=%s: database: %s", s->op->peer, s->n.txid, err.msg);
 	enroll_op_http(s->op, 503, "try again later\n");
 	enroll_start_job_free(s);
 	return 0;
@@ -394,14 +417,21 @@ intune_csr_seen(struct gw_ctx *ctx, struct enroll_op *op,
 	rc = db_txn_find_csr(ctx->db, info->csr_sha256, other, sizeof(other),
 	    &err);
 	if (rc == -1) {
-		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
+		log_ev(LOG_WARNING, "db.error",
+		    LOG_F(.peer = op->peer, .txid = txid, .http_status = 503),
+		    "%s txid=%s: database: %s", op->peer, txid, err.msg);
 		enroll_op_http(op, 503, "try again later\n");
 		return 1;
 	}
 	if (rc == 1 || strcmp(other, txid) == 0)
 		return 0;
-	log_info("%s txid=%s: the same CSR was recorded already as txid=%s; "
-		 "refused, Intune not asked",
+	log_ev(LOG_INFO, "enroll.refused",
+	    LOG_F(.peer = op->peer, .txid = txid,
+		.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+		.reason = "this request was received already under another "
+			  "transactionID"),
+	    "%s txid=%s: the same CSR was recorded already as txid=%s; "
+	    "refused, Intune not asked",
 	    op->peer, txid, other);
 	enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 	    "this request was received already under another "
@@ -437,21 +467,29 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 	s->op = op;
 	if (scep_csr_inspect(scep_msg_get0_csr(op->msg),
 		scep_msg_get0_csr_key(op->msg), &s->info, &err) == -1) {
-		log_info("%s txid=%s: CSR refused: %s", op->peer, txid,
-		    err.msg);
+		log_ev(LOG_INFO, "enroll.refused",
+		    LOG_F(.peer = op->peer, .txid = txid,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+			.reason = "certificate request not acceptable"),
+		    "%s txid=%s: CSR refused: %s", op->peer, txid, err.msg);
 		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 		    "certificate request not acceptable");
 		goto out;
 	}
 	found = db_txn_get(ctx->db, txid, &t, &err);
 	if (found == -1) {
-		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
+		log_ev(LOG_WARNING, "db.error",
+		    LOG_F(.peer = op->peer, .txid = txid, .http_status = 503),
+		    "%s txid=%s: database: %s", op->peer, txid, err.msg);
 		enroll_op_http(op, 503, "try again later\n");
 		goto out;
 	}
 	if (found == 0 && memcmp(t.csr_sha256, s->info.csr_sha256, 32) == 0) {
 		if ((reader = enroll_txn_reader_ok(ctx, op, &t, &err)) == -1) {
-			log_warnx("%s txid=%s: database: %s", op->peer, txid,
+			log_ev(LOG_WARNING, "db.error",
+			    LOG_F(.peer = op->peer, .txid = txid,
+				.http_status = 503),
+			    "%s txid=%s: database: %s", op->peer, txid,
 			    err.msg);
 			enroll_op_http(op, 503, "try again later\n");
 			goto out;
@@ -460,8 +498,12 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 			enroll_answer_retry(op, &t, &s->info, false);
 			goto out;
 		}
-		log_info("%s txid=%s: resent request signed by a key other "
-			 "than the original request's; refused",
+		log_ev(LOG_INFO, "enroll.refused",
+		    LOG_F(.peer = op->peer, .txid = txid,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADCERTID),
+			.reason = "unknown transaction"),
+		    "%s txid=%s: resent request signed by a key other "
+		    "than the original request's; refused",
 		    op->peer, txid);
 		enroll_op_fail(op, SCEP_FAIL_BADCERTID, "unknown transaction");
 		goto out;
@@ -481,8 +523,15 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 				sizeof(s->id.serial)) != 1)
 				goto out;
 		} else {
-			log_info("%s txid=%s: PKCSReq signed by a key other "
-				 "than the request's",
+			log_ev(LOG_INFO, "enroll.refused",
+			    LOG_F(.peer = op->peer, .txid = txid,
+				.fail_info =
+				    scep_fail_name(SCEP_FAIL_BADMESSAGECHECK),
+				.reason =
+				    "the signer certificate must carry the request's "
+				    "key"),
+			    "%s txid=%s: PKCSReq signed by a key other "
+			    "than the request's",
 			    op->peer, txid);
 			enroll_op_fail(op, SCEP_FAIL_BADMESSAGECHECK,
 			    "the signer certificate must carry the request's "
@@ -500,8 +549,12 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 	archive_id = t.id;
 	db_txn_cleanup(&t);
 	if (!renewal && s->info.challenge == NULL) {
-		log_info("%s txid=%s: no challenge password in the CSR",
-		    op->peer, txid);
+		log_ev(LOG_INFO, "enroll.refused",
+		    LOG_F(.peer = op->peer, .txid = txid,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+			.reason = "challenge password missing"),
+		    "%s txid=%s: no challenge password in the CSR", op->peer,
+		    txid);
 		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 		    "challenge password missing");
 		goto out;
@@ -534,7 +587,9 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 	if (pool != NULL)
 		s->n.licence_pool = pool->name;
 	if (archive && db_txn_archive(ctx->db, txid, archive_id, &err) == -1) {
-		log_warnx("%s txid=%s: database: %s", op->peer, txid, err.msg);
+		log_ev(LOG_WARNING, "db.error",
+		    LOG_F(.peer = op->peer, .txid = txid, .http_status = 503),
+		    "%s txid=%s: database: %s", op->peer, txid, err.msg);
 		enroll_op_http(op, 503, "try again later\n");
 		goto out;
 	}
@@ -581,8 +636,10 @@ enroll_timer(void *arg)
 			continue;
 		op->job = NULL;
 		op->status = SCEP_STATUS_PENDING;
-		log_info("%s txid=%s: GlobalSign is slow; PENDING, the order "
-			 "continues in the background",
+		log_ev(LOG_INFO, "enroll.pending",
+		    LOG_F(.peer = op->peer, .txid = j->txid),
+		    "%s txid=%s: GlobalSign is slow; PENDING, the order "
+		    "continues in the background",
 		    op->peer, j->txid);
 		pthread_mutex_unlock(&e->mu);
 		op->resume(op->resume_arg);

@@ -97,17 +97,27 @@ enroll_pkioperation(struct gw_ctx *ctx, struct enroll_op *op,
 	if (op->ra == NULL)
 		op->ra = gw_ra_get1(ctx);
 	if (scep_msg_parse(&op->msg, der, len, &err) == -1) {
-		log_info("%s PKIOperation: not a SCEP message: %s", op->peer,
+		log_ev(LOG_INFO, "scep.invalid",
+		    LOG_F(.peer = op->peer, .op = "PKIOperation",
+			.http_status = 400),
+		    "%s PKIOperation: not a SCEP message: %s", op->peer,
 		    err.msg);
 		enroll_op_http(op, 400, "not a SCEP pkiMessage\n");
 		return 0;
 	}
 	txid = scep_msg_txid(op->msg);
 	type = scep_msg_type(op->msg);
-	log_debug("%s txid=%s: %s", op->peer, txid, scep_msgtype_name(type));
+	log_ev(LOG_DEBUG, "scep.request",
+	    LOG_F(.txid = txid, .peer = op->peer, .op = "PKIOperation",
+		.msg_type = scep_msgtype_name(type)),
+	    "%s txid=%s: %s", op->peer, txid, scep_msgtype_name(type));
 	if (scep_msg_verify(op->msg, &err) == -1 ||
 	    scep_msg_decrypt(op->msg, op->ra, &ctx->pol, &err) == -1) {
-		log_info("%s txid=%s: %s refused (%s): %s", op->peer, txid,
+		log_ev(LOG_INFO, "enroll.refused",
+		    LOG_F(.peer = op->peer, .txid = txid,
+			.fail_info = scep_fail_name((enum scep_fail)err.code),
+			.reason = decode_fail_text(err.code)),
+		    "%s txid=%s: %s refused (%s): %s", op->peer, txid,
 		    scep_msgtype_name(type),
 		    scep_fail_name((enum scep_fail)err.code), err.msg);
 		enroll_op_fail(op, (enum scep_fail)err.code,
@@ -132,7 +142,11 @@ enroll_pkioperation(struct gw_ctx *ctx, struct enroll_op *op,
 		enroll_getcrl(ctx, op);
 		break;
 	default:
-		log_info("%s txid=%s: %s is not supported", op->peer, txid,
+		log_ev(LOG_INFO, "enroll.refused",
+		    LOG_F(.peer = op->peer, .txid = txid,
+			.fail_info = scep_fail_name(SCEP_FAIL_BADREQUEST),
+			.reason = "operation not supported"),
+		    "%s txid=%s: %s is not supported", op->peer, txid,
 		    scep_msgtype_name(type));
 		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
 		    "operation not supported");

@@ -204,8 +204,10 @@ lookup_store(struct reconcile *r, const struct db_txn *t, const char *order_id,
 	if (copy == NULL)
 		return LOOKUP_RETRY;
 	X509_free(copy);
-	log_info("txid=%s: reconciled: order %s was issued at GlobalSign",
-	    t->txid, order_id);
+	log_ev(LOG_INFO, "reconcile.issued",
+	    LOG_F(.txid = t->txid, .order_id = order_id),
+	    "txid=%s: reconciled: order %s was issued at GlobalSign", t->txid,
+	    order_id);
 	return LOOKUP_STORED;
 }
 
@@ -232,8 +234,9 @@ lookup_order(struct reconcile *r, const struct db_txn *t, const char *order_id,
 		goto out;
 	}
 	if (resp.cls != EPKI_OK && resp.cls != EPKI_WARNING) {
-		log_warnx("txid=%s: GetOrderByOrderId %s: %s: %s", t->txid,
-		    order_id, epki_class_name(resp.cls),
+		log_ev(LOG_WARNING, "reconcile.epki", LOG_F(.txid = t->txid),
+		    "txid=%s: GetOrderByOrderId %s: %s: %s", t->txid, order_id,
+		    epki_class_name(resp.cls),
 		    resp.fault[0] != '\0' ? resp.fault : err.msg);
 		goto out;
 	}
@@ -273,9 +276,11 @@ lookup_found(struct reconcile *r, const struct db_txn *t,
 	 * flag an answer that contradicts itself. */
 	if (leaf != NULL && f->serial[0] != '\0' &&
 	    !epki_serial_matches(f->serial, leaf))
-		log_warnx("txid=%s: GetOrders: order %s: SerialNumber %s is "
-			  "not the serial of its certificate; the "
-			  "certificate's is kept",
+		log_ev(LOG_WARNING, "reconcile.epki",
+		    LOG_F(.txid = t->txid, .order_id = f->order_id),
+		    "txid=%s: GetOrders: order %s: SerialNumber %s is "
+		    "not the serial of its certificate; the "
+		    "certificate's is kept",
 		    t->txid, f->order_id, f->serial);
 	if (leaf != NULL)
 		return lookup_store(r, t, f->order_id, leaf);
@@ -310,7 +315,8 @@ lookup_orders(struct reconcile *r, const struct db_txn *t, const EVP_PKEY *pub)
 	(void)epki_order_find_call(&r->opts, &r->ctx->auth, &q, &resp, &err);
 	if (resp.cls != EPKI_OK && resp.cls != EPKI_WARNING &&
 	    resp.cls != EPKI_NOT_FOUND) {
-		log_warnx("txid=%s: GetOrders: %s: %s", t->txid,
+		log_ev(LOG_WARNING, "reconcile.epki", LOG_F(.txid = t->txid),
+		    "txid=%s: GetOrders: %s: %s", t->txid,
 		    epki_class_name(resp.cls),
 		    resp.fault[0] != '\0' ? resp.fault : err.msg);
 		goto out;
@@ -392,8 +398,9 @@ reorder(struct reconcile *r, const struct db_txn *t, const EVP_PKEY *pub)
 	X509 *cert = NULL;
 
 	order_fill(r, t, &o);
-	log_info("txid=%s: GlobalSign has no order for this request; "
-		 "ordering it now",
+	log_ev(LOG_INFO, "reconcile.reorder", LOG_F(.txid = t->txid),
+	    "txid=%s: GlobalSign has no order for this request; "
+	    "ordering it now",
 	    t->txid);
 	(void)epki_order_call(&r->opts, &r->ctx->auth, &o, &resp, &err);
 	st = enroll_order_record(r->ctx, t->txid, pub, &resp, &cert, &text);
@@ -423,21 +430,24 @@ reconcile_txn(struct reconcile *r, const struct db_txn *t, struct backoff *b)
 		safe_at = t->taken_at + 6;
 
 	if ((pub = csr_pubkey(t->csr_pem)) == NULL || t->cn == NULL) {
-		log_warnx("txid=%s: unfinished transaction without a readable "
-			  "request; it needs an operator",
+		log_ev(LOG_WARNING, "reconcile", LOG_F(.txid = t->txid),
+		    "txid=%s: unfinished transaction without a readable "
+		    "request; it needs an operator",
 		    t->txid);
 		backoff_later(b);
 		return;
 	}
 	if (order_unbuildable(r, t, &err)) {
 		/* Nothing was ever sent for it: no order to look up. */
-		log_warnx("txid=%s: its order can never be built (%s); the "
-			  "transaction ends as failed",
+		log_ev(LOG_WARNING, "reconcile", LOG_F(.txid = t->txid),
+		    "txid=%s: its order can never be built (%s); the "
+		    "transaction ends as failed",
 		    t->txid, err.msg);
 		if (db_txn_set_failed(r->ctx->db, t->txid, SCEP_FAIL_BADREQUEST,
 			"the CA cannot take this identity", now_seconds(),
 			&err) == -1) {
-			log_warnx("txid=%s: cannot store failure: %s", t->txid,
+			log_ev(LOG_WARNING, "reconcile", LOG_F(.txid = t->txid),
+			    "txid=%s: cannot store failure: %s", t->txid,
 			    err.msg);
 			backoff_later(b);
 		}
@@ -461,8 +471,9 @@ reconcile_txn(struct reconcile *r, const struct db_txn *t, struct backoff *b)
 		/* The order gate: an order started now might outlast this
 		 * incarnation's lease. Not a failure: look again after the
 		 * next renewal, which may open it. */
-		log_info("txid=%s: not ordering again now: this gateway's "
-			 "lease might not outlast the call",
+		log_ev(LOG_INFO, "reconcile", LOG_F(.txid = t->txid),
+		    "txid=%s: not ordering again now: this gateway's "
+		    "lease might not outlast the call",
 		    t->txid);
 		b->next_try = now_seconds() + DB_LEASE_BEAT_S;
 	} else if (res == LOOKUP_NONE && !reorder(r, t, pub))
@@ -556,7 +567,8 @@ claim_count(void *arg, const struct db_txn *t)
 	struct takeover *tk = arg;
 	size_t i;
 
-	log_debug("txid=%s: taken over from incarnation %lld", t->txid,
+	log_ev(LOG_DEBUG, "reconcile.takeover", LOG_F(.txid = t->txid),
+	    "txid=%s: taken over from incarnation %lld", t->txid,
 	    (long long)t->taken_from);
 	for (i = 0; i < tk->nfrom; i++)
 		if (tk->from[i] == t->taken_from)
@@ -606,11 +618,16 @@ takeover_log(struct reconcile *r, const struct takeover *tk)
 			-1 ||
 		    f.name[0] == '\0')
 			snprintf(f.name, sizeof(f.name), "?");
-		log_info("took over %zu orders from node %lld (%s)", tk->n[i],
+		log_ev(LOG_INFO, "reconcile.takeover",
+		    LOG_F(.from_node = f.name, .count = (long long)tk->n[i],
+			.has_count = true),
+		    "took over %zu orders from node %lld (%s)", tk->n[i],
 		    (long long)f.id, f.name);
 	}
 	if (tk->other > 0)
-		log_info("took over %zu orders from other nodes", tk->other);
+		log_ev(LOG_INFO, "reconcile.takeover",
+		    LOG_F(.count = (long long)tk->other, .has_count = true),
+		    "took over %zu orders from other nodes", tk->other);
 }
 
 /*
@@ -630,8 +647,8 @@ reconcile_claim(struct reconcile *r, int64_t me)
 		n = db_txn_claim_orphans(r->ctx->db, me, DB_LEASE_MARGIN_S,
 		    CLAIM_MAX, claim_count, &tk, &err);
 		if (n == -1)
-			log_warnx("reconciler: taking over orders: %s",
-			    err.msg);
+			log_ev(LOG_WARNING, "reconcile", NULL,
+			    "reconciler: taking over orders: %s", err.msg);
 		if (n < CLAIM_MAX)
 			break;
 	}
@@ -667,7 +684,8 @@ reconcile_run(void *arg)
 		pthread_mutex_unlock(&r->mu);
 		r->round++;
 		if (reconcile_list(r, &err) == -1)
-			log_warnx("reconciler: database: %s", err.msg);
+			log_ev(LOG_WARNING, "db.error", NULL,
+			    "reconciler: database: %s", err.msg);
 		else
 			backoff_prune(r);
 		/* Then what Intune has not heard of, the transactions just

@@ -95,7 +95,7 @@ srv_mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(line);
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
-	log_warnx("http: %s", line);
+	log_ev(LOG_WARNING, "http", NULL, "http: %s", line);
 }
 
 /*
@@ -223,8 +223,9 @@ srv_watchdog(void *arg)
 				continue;
 			c->cut = true;
 			shutdown(c->fd, SHUT_RDWR);
-			log_info("connection cut: request not complete after "
-				 "[server] request_timeout_seconds = %lld",
+			log_ev(LOG_INFO, "http.timeout", NULL,
+			    "connection cut: request not complete after "
+			    "[server] request_timeout_seconds = %lld",
 			    (long long)limit);
 		}
 		clock_gettime(CLOCK_REALTIME, &until);

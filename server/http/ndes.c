@@ -216,10 +216,13 @@ ndes_profile(struct gw_ctx *ctx, struct MHD_Connection *conn, const char *peer,
 	r = db_user_profiles(ctx->db, user, &profiles, &err);
 	if (r != 0) {
 		if (r == 1)
-			log_info("%s ndes: user=%s: removed meanwhile", peer,
-			    user);
+			log_ev(LOG_INFO, "ndes",
+			    LOG_F(.peer = peer, .user = user),
+			    "%s ndes: user=%s: removed meanwhile", peer, user);
 		else
-			log_warnx("%s ndes: user=%s: database: %s", peer, user,
+			log_ev(LOG_WARNING, "db.error",
+			    LOG_F(.peer = peer, .user = user),
+			    "%s ndes: user=%s: database: %s", peer, user,
 			    err.msg);
 		return r;
 	}
@@ -237,16 +240,20 @@ ndes_profile(struct gw_ctx *ctx, struct MHD_Connection *conn, const char *peer,
 	}
 	r = 1;
 	if (p == NULL || len == 0 || len >= n)
-		log_info("%s ndes: user=%s: refused: profile not among the "
-			 "user's (%s)",
+		log_ev(LOG_INFO, "ndes.refused",
+		    LOG_F(.peer = peer, .user = user),
+		    "%s ndes: user=%s: refused: profile not among the "
+		    "user's (%s)",
 		    peer, user, profiles);
 	else {
 		memcpy(out, p, len);
 		out[len] = '\0';
 		prof = config_profile_find(ctx->cfg, out);
 		if (prof == NULL || config_profile_onetime_refusal(prof))
-			log_info("%s ndes: user=%s: refused: profile %s %s",
-			    peer, user, out,
+			log_ev(LOG_INFO, "ndes.refused",
+			    LOG_F(.peer = peer, .user = user),
+			    "%s ndes: user=%s: refused: profile %s %s", peer,
+			    user, out,
 			    prof == NULL ?
 				"is not configured" :
 				config_profile_onetime_refusal(prof));
@@ -290,21 +297,25 @@ ndes_issue(struct gw_ctx *ctx, struct MHD_Connection *conn, const char *peer,
 	    now + ctx->cfg->challenge_ttl_seconds, cap, profile, &id, &err);
 	gw_cleanse(hash, sizeof(hash));
 	if (r == -1) {
-		log_warnx("%s ndes: user=%s: database: %s", peer, user,
-		    err.msg);
+		log_ev(LOG_WARNING, "db.error",
+		    LOG_F(.peer = peer, .user = user),
+		    "%s ndes: user=%s: database: %s", peer, user, err.msg);
 		rc = gw_respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "text/plain", "try again later\n", 16, NULL);
 	} else if (r == 1) {
-		log_warnx("%s ndes: user=%s: password cache is full ([admin] "
-			  "max_outstanding_challenges = %ld)",
+		log_ev(LOG_WARNING, "ndes", LOG_F(.peer = peer, .user = user),
+		    "%s ndes: user=%s: password cache is full ([admin] "
+		    "max_outstanding_challenges = %ld)",
 		    peer, user, ctx->cfg->admin_max_outstanding);
 		rc = ndes_send(conn,
 		    "<P> The password cache is full. Unused passwords expire "
 		    "after their lifetime; try again later, or ask the "
 		    "administrator to raise the limit. </P>\r\n");
 	} else {
-		log_info("%s ndes: user=%s: challenge id=%lld issued for "
-			 "profile %s",
+		log_ev(LOG_INFO, "ndes.challenge",
+		    LOG_F(.peer = peer, .profile = profile, .user = user),
+		    "%s ndes: user=%s: challenge id=%lld issued for "
+		    "profile %s",
 		    peer, user, (long long)id, profile);
 		rc = ndes_send_challenge(ctx, conn, secret);
 	}
@@ -335,7 +346,8 @@ ndes_login(struct gw_ctx *ctx, const char *user, char *pass, bool *can_issue)
 	r = db_user_check(ctx->db, user, pass != NULL ? pass : "", can_issue,
 	    &err);
 	if (r == -1)
-		log_warnx("ndes: user check: %s", err.msg);
+		log_ev(LOG_WARNING, "ndes", NULL, "ndes: user check: %s",
+		    err.msg);
 	return r;
 }
 
@@ -535,8 +547,9 @@ ndes_free(struct ndes *n)
 static enum MHD_Result
 ndes_busy(struct MHD_Connection *conn, const char *peer, const char *user)
 {
-	log_warnx("%s ndes: user=%s: too many logins waiting ([ndes] "
-		  "max_waiting_logins)",
+	log_ev(LOG_WARNING, "ndes", LOG_F(.peer = peer, .user = user),
+	    "%s ndes: user=%s: too many logins waiting ([ndes] "
+	    "max_waiting_logins)",
 	    peer, user);
 	return gw_respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
 	    "try again later\n", 16,
@@ -569,14 +582,16 @@ ndes_page(struct gw_ctx *ctx, struct MHD_Connection *conn, const char *method,
 		    "text/plain", "method not allowed\n", 19, allow);
 	user = MHD_basic_auth_get_username_password(conn, &pass);
 	if (user == NULL) {
-		log_info("%s ndes: no credentials", peer);
+		log_ev(LOG_INFO, "ndes.unauthorized", LOG_F(.peer = peer),
+		    "%s ndes: no credentials", peer);
 		rc = ndes_unauthorized(conn);
 		goto out;
 	}
 	if (ctx->rl != NULL &&
 	    !ratelimit_take(ctx->rl, peer, (int64_t)time(NULL))) {
-		log_info("%s ndes: user=%s: too many failed logins", peer,
-		    user);
+		log_ev(LOG_INFO, "ndes.limited",
+		    LOG_F(.peer = peer, .user = user),
+		    "%s ndes: user=%s: too many failed logins", peer, user);
 		rc = gw_respond(conn, MHD_HTTP_TOO_MANY_REQUESTS, "text/plain",
 		    "too many failed attempts; try later\n", 36,
 		    (const char *const[]) { "Retry-After", "60", NULL });
@@ -631,18 +646,23 @@ ndes_page_finish(struct gw_ctx *ctx, struct MHD_Connection *conn,
 		return gw_respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "text/plain", "try again later\n", 16, NULL);
 	if (j->result == 1) {
-		log_info("%s ndes: user=%s: login failed", j->peer, j->user);
+		log_ev(LOG_INFO, "ndes.login_failed",
+		    LOG_F(.peer = j->peer, .user = j->user),
+		    "%s ndes: user=%s: login failed", j->peer, j->user);
 		return ndes_unauthorized(conn);
 	}
 	if (!j->can_issue) {
-		log_info("%s ndes: user=%s: no right to issue", j->peer,
-		    j->user);
+		log_ev(LOG_INFO, "ndes.refused",
+		    LOG_F(.peer = j->peer, .user = j->user),
+		    "%s ndes: user=%s: no right to issue", j->peer, j->user);
 		return ndes_send(conn,
 		    "<P> You do not have sufficient permission to enroll with "
 		    "SCEP. Please contact your system administrator. </P>\r\n");
 	}
 	if (j->head) {
-		log_info("%s ndes: user=%s: HEAD, no challenge issued", j->peer,
+		log_ev(LOG_INFO, "ndes",
+		    LOG_F(.peer = j->peer, .user = j->user),
+		    "%s ndes: user=%s: HEAD, no challenge issued", j->peer,
 		    j->user);
 		return ndes_send(conn, "");
 	}

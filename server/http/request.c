@@ -134,7 +134,10 @@ srv_reply_bytes(struct MHD_Connection *conn, unsigned status, const char *ctype,
 static enum MHD_Result
 srv_reply_text(struct srv_req *rq, unsigned status, const char *text)
 {
-	log_info("%s %s status=%u: %s", rq->op.peer,
+	log_ev(LOG_INFO, "http.reply",
+	    LOG_F(.peer = rq->op.peer, .op = rq->opname,
+		.http_status = (int)status),
+	    "%s %s status=%u: %s", rq->op.peer,
 	    rq->opname != NULL ? rq->opname : "-", status, text);
 	return srv_reply_bytes(rq->conn, status, CT_TEXT, text, strlen(text),
 	    MHD_RESPMEM_PERSISTENT);
@@ -146,16 +149,27 @@ srv_reply_op(struct srv_req *rq)
 {
 	struct srv_reply *r = &rq->op.reply;
 	struct MHD_Response *resp;
-	const char *txid;
+	const char *txid, *scep;
+	bool failed;
 
 	txid = rq->op.msg != NULL ? scep_msg_txid(rq->op.msg) : NULL;
-	log_info("%s PKIOperation status=%u txid=%s scep=%s", rq->op.peer,
-	    r->http_status, txid != NULL ? txid : "-",
-	    r->content_type != NULL && strcmp(r->content_type, CT_PKI) == 0 ?
-		(rq->op.status == SCEP_STATUS_SUCCESS	     ? "SUCCESS" :
-			rq->op.status == SCEP_STATUS_PENDING ? "PENDING" :
-							       "FAILURE") :
-		"-");
+	scep = r->content_type != NULL && strcmp(r->content_type, CT_PKI) == 0 ?
+	    (rq->op.status == SCEP_STATUS_SUCCESS	 ? "SUCCESS" :
+		    rq->op.status == SCEP_STATUS_PENDING ? "PENDING" :
+							   "FAILURE") :
+	    "-";
+	failed = strcmp(scep, "FAILURE") == 0;
+	log_ev(LOG_INFO, "scep.reply",
+	    LOG_F(.txid = txid, .peer = rq->op.peer, .op = "PKIOperation",
+		.msg_type = rq->op.msg != NULL ?
+		    scep_msgtype_name(scep_msg_type(rq->op.msg)) :
+		    NULL,
+		.fail_info = failed ? scep_fail_name(rq->op.fail) : NULL,
+		.status = scep[0] != '-' ? scep : NULL,
+		.reason = failed ? rq->op.fail_text : NULL,
+		.http_status = (int)r->http_status),
+	    "%s PKIOperation status=%u txid=%s scep=%s", rq->op.peer,
+	    r->http_status, txid != NULL ? txid : "-", scep);
 	resp = srv_response_new(r->body, r->len, MHD_RESPMEM_MUST_FREE,
 	    r->content_type);
 	if (resp == NULL)
@@ -267,7 +281,9 @@ srv_get_pkioperation(struct srv_req *rq)
 		    "PKIOperation needs a message parameter\n");
 	if (scep_query_decode(msg, strlen(msg), cfg->max_request_bytes, &der,
 		&err) == -1) {
-		log_info("%s PKIOperation: message parameter: %s", rq->op.peer,
+		log_ev(LOG_INFO, "scep.invalid",
+		    LOG_F(.peer = rq->op.peer, .op = "PKIOperation"),
+		    "%s PKIOperation: message parameter: %s", rq->op.peer,
 		    err.msg);
 		return srv_reply_text(rq, MHD_HTTP_BAD_REQUEST,
 		    "the message parameter is not valid base64 or too long\n");
@@ -297,7 +313,9 @@ srv_get_nextcacert(struct srv_req *rq)
 		return srv_reply_text(rq, MHD_HTTP_NOT_FOUND,
 		    "no next RA certificate is configured\n");
 	}
-	log_debug("%s GetNextCACert", rq->op.peer);
+	log_ev(LOG_DEBUG, "scep.request",
+	    LOG_F(.peer = rq->op.peer, .op = "GetNextCACert"),
+	    "%s GetNextCACert", rq->op.peer);
 	/* Copied: a reload may free this RA once the reply is queued. */
 	r = srv_reply_bytes(rq->conn, MHD_HTTP_OK, CT_NEXT_CA, der, len,
 	    MHD_RESPMEM_MUST_COPY);
@@ -318,12 +336,16 @@ srv_get(struct srv_req *rq)
 		    "missing operation parameter\n");
 	if (strcasecmp(op, "GetCACaps") == 0) {
 		rq->opname = "GetCACaps";
-		log_debug("%s GetCACaps", rq->op.peer);
+		log_ev(LOG_DEBUG, "scep.request",
+		    LOG_F(.peer = rq->op.peer, .op = "GetCACaps"),
+		    "%s GetCACaps", rq->op.peer);
 		return srv_queue_static(rq->h, rq->conn, true);
 	}
 	if (strcasecmp(op, "GetCACert") == 0) {
 		rq->opname = "GetCACert";
-		log_debug("%s GetCACert", rq->op.peer);
+		log_ev(LOG_DEBUG, "scep.request",
+		    LOG_F(.peer = rq->op.peer, .op = "GetCACert"),
+		    "%s GetCACert", rq->op.peer);
 		return srv_queue_static(rq->h, rq->conn, false);
 	}
 	if (strcasecmp(op, "GetNextCACert") == 0)
@@ -388,8 +410,9 @@ srv_client_addr(const struct gw_ctx *ctx, struct MHD_Connection *conn,
 		proxy_client_addr(ctx->cfg->proxies, peer,
 		    (const char *)xff.b.data, out, n) == -1)) {
 		snprintf(out, n, "%s", peer);
-		log_warnx("%s: trusted proxy sent an X-Forwarded-For that "
-			  "cannot be read; using the proxy's address",
+		log_ev(LOG_WARNING, "http", LOG_F(.peer = peer),
+		    "%s: trusted proxy sent an X-Forwarded-For that "
+		    "cannot be read; using the proxy's address",
 		    peer);
 	}
 	buf_cleanup(&xff.b);
@@ -437,8 +460,9 @@ srv_reply_draining(struct srv_req *rq, const char *method, const char *url)
 	static const char text[] = "shutting down; try again later\n";
 	struct MHD_Response *resp;
 
-	log_info("%s %s %s status=503: shutting down", rq->op.peer, method,
-	    url);
+	log_ev(LOG_INFO, "server.drain",
+	    LOG_F(.peer = rq->op.peer, .http_status = 503),
+	    "%s %s %s status=503: shutting down", rq->op.peer, method, url);
 	resp = srv_response_new(text, sizeof(text) - 1, MHD_RESPMEM_PERSISTENT,
 	    CT_TEXT);
 	if (resp != NULL)

@@ -221,8 +221,8 @@ intune_disco_get(struct intune *in, CURL **easy, int64_t deadline_ms,
 	if (st == STEP_OK) {
 		d->uri = gw_strdup(fresh);
 		d->expires = intune_now() + INTUNE_DISCO_TTL_S;
-		log_info("intune: Graph discovery: " SCEP_PROVIDER " at %s",
-		    fresh);
+		log_ev(LOG_INFO, "intune", NULL,
+		    "intune: Graph discovery: " SCEP_PROVIDER " at %s", fresh);
 	} else {
 		d->last = *r;
 		d->last_step = st;

@@ -361,7 +361,8 @@ intune_token_get(struct intune *in, CURL **easy, enum intune_scope s,
 		gw_secret_free(t->access);
 		t->access = gw_strdup(fresh);
 		t->refresh_at = intune_now() + life - refresh_margin(life);
-		log_debug("intune: new %s token, valid %lld s", scope_name[s],
+		log_ev(LOG_DEBUG, "intune", NULL,
+		    "intune: new %s token, valid %lld s", scope_name[s],
 		    (long long)life);
 	} else {
 		/* Its waiters share this failure, not a stale token. */

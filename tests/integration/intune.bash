@@ -165,7 +165,7 @@ igw_all_logs() {
 # A gateway log line's time in milliseconds: the first line matching RE.
 igw_gw_ms() {
 	local ts
-	ts=$(igw_all_logs | grep -E -m1 -- "$1" | cut -d' ' -f1 || true)
+	ts=$(gw_log_ts "$(igw_all_logs | grep -E -m1 -- "$1" || true)")
 	[ -n "$ts" ] || gw_fail "no gateway log line matching $1"
 	# 2026-12-06T17:20:43.123Z
 	echo $(($(date -u -d "${ts%.*}" +%s) * 1000 + 10#$(echo "$ts" |

@@ -237,6 +237,24 @@ gw_init() {
 	# Never the default 127.0.0.1:8080: a case that runs serve by hand
 	# must not depend on that port being free (gw_start picks one).
 	gw_conf_set server listen 127.0.0.1:0
+	gw__log_format "$GW_CONF"
+}
+
+# With GW_TEST_LOG_FORMAT set (text or json), every gateway config the
+# harness writes or starts gets [log] format = that value, so any case can
+# run with JSON logs (README "Logs").
+gw__log_format() {
+	[ -n "${GW_TEST_LOG_FORMAT:-}" ] || return 0
+	gw_conf_set log format "$GW_TEST_LOG_FORMAT" "$1"
+}
+
+# gw_log_ts LINE: the timestamp of a gateway log line, text or JSON.
+gw_log_ts() {
+	local ts=${1%% *}
+	case $1 in
+	'{"ts":"'*) ts=${1#'{"ts":"'} && ts=${ts%%\"*} ;;
+	esac
+	printf '%s\n' "$ts"
 }
 
 # Turn the admin API on (after gw_init, before gw_start): a fresh bearer
@@ -307,6 +325,7 @@ gw_start_other() {
 	OTHER_PORT=$(gw_free_port)
 	gw_conf_set server listen "127.0.0.1:$OTHER_PORT" "$conf"
 	OTHER_URL=http://127.0.0.1:$OTHER_PORT/scep
+	gw__log_format "$conf"
 	gw_spawn "$log" "$GW_BUILD/scepgw" serve -c "$conf"
 	OTHER_PID=$GW_LAST_PID
 	for ((i = 0; i < GW_START_TIMEOUT * 10; i++)); do
@@ -328,6 +347,7 @@ gw_start() {
 	for ((try = 1; try <= 3; try++)); do
 		GW_PORT=$(gw_free_port)
 		gw_conf_set server listen "127.0.0.1:$GW_PORT"
+		gw__log_format "$GW_CONF"
 		if [ -n "$(gw_conf_get admin listen)" ]; then
 			i=$(gw_free_port)
 			gw_conf_set admin listen "127.0.0.1:$i"

@@ -71,6 +71,7 @@ test_defaults(void **state)
 	assert_int_equal(c->ndes_max_waiting,
 	    def_num("ndes", "max_waiting_logins"));
 	assert_int_equal(c->log_level, LOG_INFO);
+	assert_int_equal(c->log_format, 0); /* text */
 }
 
 /* Every key set, with comments, indentation, CRLF and ":" separators. */
@@ -110,7 +111,8 @@ static const char full[] =
     "login_threads = 16\n"
     "max_waiting_logins = 100000\n"
     "[log]\n"
-    "level = DEBUG\n";
+    "level = DEBUG\n"
+    "format = json\n";
 
 static void
 check_full(const struct fx *fx, const struct gw_config *c)
@@ -140,6 +142,7 @@ check_full(const struct fx *fx, const struct gw_config *c)
 	assert_int_equal(c->ndes_login_threads, 16);
 	assert_int_equal(c->ndes_max_waiting, 100000);
 	assert_int_equal(c->log_level, LOG_DEBUG);
+	assert_int_equal(c->log_format, 1); /* json */
 }
 
 static void
@@ -257,7 +260,7 @@ test_write_roundtrip(void **state)
 	for (s = text; (s = strchr(s, '\n')) != NULL; s++)
 		if (s[1] >= 'a' && s[1] <= 'z')
 			keys++;
-	assert_int_equal(keys, 64);
+	assert_int_equal(keys, 65);
 	assert_non_null(strstr(text, "\ncert = ra.pem\n"));
 	assert_non_null(strstr(text, "\npath = data/gw.db\n"));
 	assert_non_null(
@@ -323,6 +326,7 @@ test_write_from_struct(void **state)
 	c->epki_years = 2;
 	c->epki_max_connections = 7;
 	c->log_level = LOG_WARNING;
+	c->log_format = 1;
 	text = write_conf(fx, c);
 	free(text);
 	assert_int_equal(load(fx, fx->path), 0);
@@ -331,6 +335,7 @@ test_write_from_struct(void **state)
 	assert_int_equal(fx->c->epki_years, 2);
 	assert_int_equal(fx->c->epki_max_connections, 7);
 	assert_int_equal(fx->c->log_level, LOG_WARNING);
+	assert_int_equal(fx->c->log_format, 1);
 	/* The defaults went through as written. */
 	assert_string_equal(fx->c->listen, config_default("server", "listen"));
 	assert_int_equal(fx->c->threads, def_num("server", "threads"));

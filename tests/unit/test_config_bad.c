@@ -42,6 +42,9 @@ static const struct bad_case bad_cases[] = {
 	    "whole number\n" },
 	{ "negative", "[server]\nthreads = -1\n", true,
 	    "@:2: [server] key \"threads\": -1 is out of range 1..64\n" },
+	{ "log format", "[log]\nformat = xml\n", true,
+	    "@:2: [log] key \"format\": bad value \"xml\": expected text "
+	    "or json\n" },
 	{ "minus alone", "[server]\nthreads = -\n", true,
 	    "@:2: [server] key \"threads\": bad value \"-\": expected a "
 	    "whole number\n" },

@@ -84,7 +84,7 @@ now_ms() {
 log_ms() {
 	local line
 	line=$(grep -m1 -E "$2" "$1") || return 1
-	date -u -d "${line%% *}" +%s%3N
+	date -u -d "$(gw_log_ts "$line")" +%s%3N
 }
 
 # wait_log LOG RE SECONDS: until LOG has a line matching RE; fails after.
