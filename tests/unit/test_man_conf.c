@@ -135,6 +135,7 @@ type_word(enum cfg_type t)
 		[CFG_UINT] = "Integer",
 		[CFG_BOOL] = "Yes/no",
 		[CFG_LOGLEVEL] = "Level",
+		[CFG_LOGFORMAT] = "Format",
 		[CFG_NETS] = "Addresses",
 	};
 
