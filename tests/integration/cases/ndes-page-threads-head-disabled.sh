@@ -6,7 +6,7 @@
 # HEAD issues no challenge. SIGTERM with logins queued exits 0. With
 # [ndes] enabled = no the page's paths are 404.
 . "$GW_SRC/tests/integration/lib.sh"
-gw_need python3
+gw_need python3 ss
 gw_tmpdir
 gw_start_sim
 gw_init
@@ -70,9 +70,17 @@ gw_assert_eq 16 "$(sort -u "$T/many.challenges" | wc -l)" "distinct challenges"
 gw_assert_eq $((before + 16)) "$(unused)" "unused challenges after 16 logins"
 
 # SIGTERM while logins are queued: they are answered, and serve exits 0.
+# SIGTERM goes only once all six are connected (the kernel's established
+# connections to the listener): a client that had not connected yet when
+# serve exited would prove nothing about the drain.
 logins 6 drain &
 drain=$!
-sleep 0.2
+for ((i = 0; i < 300; i++)); do
+	[ "$(ss -Htn state established "dport = :$GW_PORT" | wc -l)" -ge 6 ] &&
+	    break
+	sleep 0.1
+done
+[ "$i" -lt 300 ] || gw_fail "the six logins did not connect within 30 s"
 gw_stop
 wait "$drain"
 if grep -qv '^\(200\|503\)$' "$T/drain.codes"; then
