@@ -25,7 +25,7 @@ gw_assert_contains "$T/scepgw.log" \
     "incarnation 1 \(gw-east\): lease 40 s, renewed every 5 s"
 "$GW_BUILD/scepgw" check -c "$GW_CONF" >"$T/check1.out" 2>&1 || true
 gw_assert_contains "$T/check1.out" \
-    "^INFO +gateway gw-east: incarnation 1 \(scepgw [0-9.]+\), started .* UTC, lease until .* UTC \([0-9]+s left\)$"
+    "^INFO +gateway gw-east: incarnation 1 \(scepgw [0-9][0-9A-Za-z.+~]*\), started .* UTC, lease until .* UTC \([0-9]+s left\)$"
 enroll_expect dev1 SUCCESS --challenge "$(gw_challenge)"
 
 # Every incarnation's lease ends as it is made: renewals find it lost.
@@ -68,7 +68,7 @@ gw_stop
 gw_assert_contains "$T/scepgw.log" "released the lease of incarnation [0-9]+"
 "$GW_BUILD/scepgw" check -c "$GW_CONF" >"$T/check2.out" 2>&1 || true
 gw_assert_contains "$T/check2.out" \
-    "^INFO +gateway gw-east: incarnation [0-9]+ \(scepgw [0-9.]+\), started .* UTC, lease expired .* UTC \([0-9]+s ago\)$"
+    "^INFO +gateway gw-east: incarnation [0-9]+ \(scepgw [0-9][0-9A-Za-z.+~]*\), started .* UTC, lease expired .* UTC \([0-9]+s ago\)$"
 gw_assert_contains "$T/check2.out" "^INFO +gateways: none serving this database now$"
 
 # L must cover E + M + 2H.
