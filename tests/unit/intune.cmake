@@ -5,7 +5,7 @@ if(TARGET gw_intune AND TARGET intune-sim)
 		gw_unit_test(${_t} SOURCES ${_t}.c test_intune_common.c test_spawn.c
 			LIBS gw_intune gw_testkeys)
 		target_compile_definitions(${_t} PRIVATE
-			GW_TEST_VERSION="${PROJECT_VERSION}")
+			GW_TEST_VERSION="${GW_VERSION}")
 		add_dependencies(${_t} intune-sim)
 		set_tests_properties(unit/${_t} PROPERTIES SKIP_RETURN_CODE 77)
 	endforeach()
