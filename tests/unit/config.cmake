@@ -10,5 +10,5 @@ endif()
 if(TARGET gw_config)
 	gw_unit_test(test_config_intune
 		SOURCES test_config_intune.c test_config_common.c
-		LIBS gw_config)
+		LIBS gw_config gw_testkeys)
 endif()

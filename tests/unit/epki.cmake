@@ -13,7 +13,7 @@ if(TARGET gw_epki)
 		LIBS gw_epki gw_common)
 	if(TARGET epki-sim)
 		gw_unit_test(test_epki_client SOURCES test_epki_client.c test_spawn.c
-			LIBS gw_epki gw_common)
+			LIBS gw_epki gw_common gw_testkeys)
 		add_dependencies(test_epki_client epki-sim)
 		gw_unit_test(test_epki_sim SOURCES test_epki_sim.c test_epki_sim_common.c test_spawn.c
 			LIBS gw_epki gw_common)

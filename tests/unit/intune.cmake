@@ -3,7 +3,7 @@
 if(TARGET gw_intune AND TARGET intune-sim)
 	foreach(_t test_intune test_intune_faults)
 		gw_unit_test(${_t} SOURCES ${_t}.c test_intune_common.c test_spawn.c
-			LIBS gw_intune)
+			LIBS gw_intune gw_testkeys)
 		target_compile_definitions(${_t} PRIVATE
 			GW_TEST_VERSION="${GW_VERSION}")
 		add_dependencies(${_t} intune-sim)

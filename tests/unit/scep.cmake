@@ -6,6 +6,6 @@ if(TARGET gw_scepclient)
 		gw_unit_test(test_scep_${_t}
 			SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_scep_${_t}.c
 				${CMAKE_CURRENT_LIST_DIR}/test_scep_common.c
-			LIBS gw_scepclient gw_scep gw_common)
+			LIBS gw_scepclient gw_scep gw_common gw_testkeys)
 	endforeach()
 endif()

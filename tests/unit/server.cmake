@@ -12,6 +12,6 @@ if(TARGET gw_enroll AND TARGET gw_scepclient)
 				${CMAKE_CURRENT_LIST_DIR}/test_enroll_common.c
 				${CMAKE_CURRENT_LIST_DIR}/test_server_common.c
 			LIBS gw_enroll gw_scepclient gw_epki gw_db gw_scep
-				gw_common Threads::Threads)
+				gw_common Threads::Threads gw_testkeys)
 	endforeach()
 endif()

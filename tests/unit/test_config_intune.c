@@ -24,6 +24,7 @@
 #include "config.h"
 
 #include "test_config_common.h"
+#include "test_keys.h"
 
 #define TENANT "7f3c2a10-5b6e-4d8f-9a1b-2c3d4e5f6a7b"
 #define CLIENT "3b9e1f2a-7c4d-4e5f-8a6b-9c0d1e2f3a4b"
@@ -257,8 +258,8 @@ test_certificate(void **state)
 	const struct gw_intune_conf *ic;
 	EVP_PKEY *k, *other, *ec;
 
-	assert_non_null(k = EVP_RSA_gen(2048));
-	assert_non_null(other = EVP_RSA_gen(2048));
+	assert_non_null(k = test_key_rsa(2048));
+	assert_non_null(other = test_key_rsa(2048));
 	assert_non_null(ec = EVP_EC_gen("P-256"));
 	put_key(fx, "c.key", k, 0600);
 	put_key(fx, "open.key", k, 0640);

@@ -30,6 +30,7 @@
 #include "secure.h"
 #include "epki.h"
 #include "pubkey.h"
+#include "test_keys.h"
 #include "test_spawn.h"
 
 #define NORDERS 60
@@ -284,7 +285,7 @@ test_sync_errors(void **state)
 	assert_string_equal(r.errors[0].field, "");
 	epki_resp_cleanup(&r);
 
-	weak = EVP_RSA_gen(1024);
+	weak = test_key_rsa(1024);
 	weak_csr = csr_make(weak);
 	ord.years = 1;
 	ord.csr_pem = weak_csr;

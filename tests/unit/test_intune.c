@@ -25,6 +25,7 @@
 
 #include "gw_err.h"
 #include "test_intune_common.h"
+#include "test_keys.h"
 
 #define NPAR 8 /* concurrent validations */
 
@@ -317,7 +318,7 @@ test_assertion(void **state)
 	    (int)getpid());
 	snprintf(key_path, sizeof(key_path), "/tmp/test_intune_app.%d.key",
 	    (int)getpid());
-	assert_non_null(k = EVP_RSA_gen(2048));
+	assert_non_null(k = test_key_rsa(2048));
 	assert_non_null(f = fopen(key_path, "w"));
 	PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
 	fclose(f);

@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "gw_err.h"
 #include "test_intune_common.h"
+#include "test_keys.h"
 #include "test_spawn.h"
 
 static char c_tenant[] = SIM_TENANT, c_client[] = SIM_CLIENT;
@@ -241,7 +242,7 @@ csr_key(void)
 	static EVP_PKEY *k;
 
 	if (k == NULL)
-		assert_non_null(k = EVP_RSA_gen(2048));
+		assert_non_null(k = test_key_rsa(2048));
 	return k;
 }
 

@@ -20,13 +20,15 @@
 #include <openssl/x509.h>
 
 #include "pubkey.h"
+#include "test_keys.h"
 
-/* A fresh key: "RSA", "P-256", "P-384" or "ED25519". */
+/* A new key: "RSA" (2048 bits, test_keys.h), "P-256", "P-384" or
+ * "ED25519". */
 static EVP_PKEY *
 key_new(const char *kind)
 {
 	if (strcmp(kind, "RSA") == 0)
-		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+		return test_key_rsa(2048);
 	if (strcmp(kind, "ED25519") == 0)
 		return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	return EVP_PKEY_Q_keygen(NULL, NULL, "EC", kind);

@@ -2,9 +2,11 @@
  * Unit tests of the CertRep builder, checked by the independent client
  * code: SUCCESS over every cipher x digest x key transport (mirrored),
  * the GetCRL bag, FAILURE with each failInfo, PENDING, the empty-content
- * choice, the GetCACert bag, the RA loader's key check and the CA
- * certificates a CertRep carries with the leaf.
+ * choice, the GetCACert bag, the RA loader's key check, the RA key
+ * maker and the CA certificates a CertRep carries with the leaf.
  */
+#include <sys/stat.h>
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -445,6 +447,54 @@ test_ra_mismatch(void **state)
 	scep_ra_free(ra);
 }
 
+/*
+ * scep_ra_key_new() itself, as "scepgw init" runs it (the fixtures take
+ * pool keys, test_keys.h): a new RSA key of the asked size, unencrypted
+ * PKCS#8 PEM with mode 0600, that scep_ra_load() accepts; a size out of
+ * range is refused and writes nothing.
+ */
+static void
+test_ra_key_new(void **state)
+{
+	struct rep_ctx *c = *state;
+	char key[160], cert[160], line[64];
+	struct scep_ra *ra = NULL;
+	struct gw_err err;
+	struct stat st;
+	EVP_PKEY *k;
+	FILE *f;
+
+	snprintf(key, sizeof(key), "%s/new.key", c->fx->dir);
+	snprintf(cert, sizeof(cert), "%s/new.pem", c->fx->dir);
+	assert_int_equal(scep_ra_key_new(key, 1024, &err), -1);
+	assert_int_equal(scep_ra_key_new(key, 16384, &err), -1);
+	assert_int_equal(access(key, F_OK), -1);
+	assert_int_equal(scep_ra_key_new(key, 2048, &err), 0);
+	assert_int_equal(stat(key, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_non_null(f = fopen(key, "r"));
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_string_equal(line, "-----BEGIN PRIVATE KEY-----\n");
+	rewind(f);
+	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	assert_non_null(k);
+	assert_true(EVP_PKEY_is_a(k, "RSA"));
+	assert_int_equal(EVP_PKEY_get_bits(k), 2048);
+	assert_int_not_equal(EVP_PKEY_eq(k,
+				 X509_get0_pubkey(
+				     scep_ra_get0_cert(c->fx->ra))),
+	    1);
+	EVP_PKEY_free(k);
+	assert_int_equal(scep_ra_selfsigned_new(key, "New RA", 30, cert, &err),
+	    0);
+	if (scep_ra_load(&ra, cert, key, NULL, &err) != 0)
+		fail_msg("scep_ra_load: %s", err.msg);
+	scep_ra_free(ra);
+	unlink(key);
+	unlink(cert);
+}
+
 /* A certificate for key named cn, issued by issuer (NULL: self-signed). */
 static X509 *
 cert_make(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *ikey)
@@ -550,6 +600,7 @@ main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_cacert_bag),
 		cmocka_unit_test(test_ra_mismatch),
+		cmocka_unit_test(test_ra_key_new),
 		cmocka_unit_test(test_ra_issuers),
 	};
 

@@ -1,6 +1,7 @@
 /*
  * The scep unit-test fixture: everything is generated at set-up, nothing
- * is read from the source tree.
+ * is read from the source tree. Its RSA keys come from the build's pool
+ * (test_keys.h); test_scep_certrep makes an RA key with scep_ra_key_new().
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include "gw_err.h"
 #include "scep.h"
 #include "scep_client.h"
+#include "test_keys.h"
 #include "test_scep_common.h"
 
 /* Joins dir and name into out. */
@@ -42,18 +44,18 @@ scep_fx_setup(void **state)
 	fx_path(fx->ca_cert, sizeof(fx->ca_cert), fx->dir, "ca.pem");
 	fx_path(fx->ca_key, sizeof(fx->ca_key), fx->dir, "ca.key");
 	assert_int_equal(scep_init(true, &err), 0);
-	assert_int_equal(scep_ra_key_new(fx->ra_key, 2048, &err), 0);
+	assert_int_equal(test_key_rsa_file(fx->ra_key, 2048), 0);
 	assert_int_equal(scep_ra_selfsigned_new(fx->ra_key, "Test RA", 30,
 			     fx->ra_cert, &err),
 	    0);
-	assert_int_equal(scep_ra_key_new(fx->ca_key, 2048, &err), 0);
+	assert_int_equal(test_key_rsa_file(fx->ca_key, 2048), 0);
 	assert_int_equal(scep_ra_selfsigned_new(fx->ca_key, "Test CA", 30,
 			     fx->ca_cert, &err),
 	    0);
 	if (scep_ra_load(&fx->ra, fx->ra_cert, fx->ra_key, fx->ca_cert, &err) !=
 	    0)
 		fail_msg("scep_ra_load: %s", err.msg);
-	fx->key = scep_client_key_new(false, 2048);
+	fx->key = test_key_rsa(2048);
 	assert_non_null(fx->key);
 	fx->signer = scep_client_selfsigned_new(fx->key, "device-1");
 	assert_non_null(fx->signer);

@@ -17,6 +17,7 @@
 #include "gw_err.h"
 #include "scep.h"
 #include "scep_client.h"
+#include "test_keys.h"
 
 enum key_kind { KEY_RSA1024, KEY_RSA2048, KEY_P256, KEY_P384, KEY_P521 };
 
@@ -53,9 +54,9 @@ key_make(enum key_kind k)
 {
 	switch (k) {
 	case KEY_RSA1024:
-		return EVP_RSA_gen(1024);
+		return test_key_rsa(1024);
 	case KEY_RSA2048:
-		return EVP_RSA_gen(2048);
+		return test_key_rsa(2048);
 	case KEY_P256:
 		return EVP_EC_gen("P-256");
 	case KEY_P384:

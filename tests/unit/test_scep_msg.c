@@ -18,6 +18,7 @@
 #include "gw_err.h"
 #include "scep.h"
 #include "scep_client.h"
+#include "test_keys.h"
 #include "test_scep_common.h"
 
 static const struct scep_policy pol_des = { .allow_des = true,
@@ -425,7 +426,7 @@ test_count_limits(void **state)
 	struct buf b;
 	size_t i;
 
-	other = EVP_RSA_gen(2048);
+	other = test_key_rsa(2048);
 	assert_non_null(other);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		req_init(&req, fx);
@@ -472,7 +473,7 @@ test_signer_matches_csr(void **state)
 	scep_msg_free(m);
 	buf_cleanup(&b);
 
-	other = EVP_RSA_gen(2048);
+	other = test_key_rsa(2048);
 	assert_non_null(other);
 	foreign = scep_client_selfsigned_new(other, "foreign");
 	assert_non_null(foreign);

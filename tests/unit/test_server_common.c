@@ -30,6 +30,7 @@
 #include "log.h"
 #include "scep.h"
 #include "scep_client.h"
+#include "test_keys.h"
 #include "test_server_common.h"
 
 #define FAKE_USER "PAR12345_api"
@@ -113,7 +114,7 @@ srv_pki_setup(void **state)
 	fx_path(p->ca_chain, sizeof(p->ca_chain), p->dir, "chain.pem");
 	if (scep_init(true, &err) != 0)
 		fail_msg("scep_init: %s", err.msg);
-	assert_int_equal(scep_ra_key_new(p->ra_key, 2048, &err), 0);
+	assert_int_equal(test_key_rsa_file(p->ra_key, 2048), 0);
 	assert_int_equal(scep_ra_selfsigned_new(p->ra_key, "Unit RA", 30,
 			     p->ra_cert, &err),
 	    0);
@@ -125,7 +126,7 @@ srv_pki_setup(void **state)
 	if (scep_ra_load(&p->ra, p->ra_cert, p->ra_key, p->ca_chain, &err) != 0)
 		fail_msg("scep_ra_load: %s", err.msg);
 	p->ra_x509 = pem_read_file(p->ra_cert);
-	p->key = scep_client_key_new(false, 2048);
+	p->key = test_key_rsa(2048);
 	assert_non_null(p->key);
 	p->signer = scep_client_selfsigned_new(p->key, "device-1");
 	assert_non_null(p->signer);
