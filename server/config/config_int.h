@@ -34,7 +34,7 @@ struct cfg_key {
 };
 
 /* How many keys the table has. */
-#define CFG_KEYS_N 64
+#define CFG_KEYS_N 66
 extern const struct cfg_key cfg_keys[CFG_KEYS_N];
 
 /* A key's place and comment in the written file. */
