@@ -385,7 +385,8 @@ ui_page(struct admin_req *rq, unsigned status, const char *title,
 	buf_addstr(&b,
 	    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	    "<meta name=\"viewport\" content=\"width=device-width\">"
-	    "<link rel=\"stylesheet\" href=\"/ui/style.css\"><title>");
+	    "<link rel=\"stylesheet\" href=\"/ui/style.css\">"
+	    "<link rel=\"icon\" href=\"data:,\"><title>");
 	ui_esc(&b, title);
 	buf_addstr(&b, " - scepgw</title></head><body><header><h1>scepgw: ");
 	ui_esc(&b, title);

@@ -149,11 +149,11 @@ gw_assert_contains "$T/ui.body" 'Too many failed attempts'
 gw_assert_not_contains "$T/scepgw.log" 'adm pw|view pw|mdm pw'
 assert_issued xss
 
-# poll_login_page JAR GROW: GET /ui/ until it sends to the login page,
-# sleeping 0.2 s plus GROW s more each time (100 tries at most).
+# poll_login_page JAR GROW TRIES: GET /ui/ until it sends to the login
+# page, sleeping 0.2 s plus GROW s more each time, TRIES times at most.
 poll_login_page() {
-	local jar=$1 step=$2 i code
-	for ((i = 1; i <= 100; i++)); do
+	local jar=$1 step=$2 tries=$3 i code
+	for ((i = 1; i <= tries; i++)); do
 		code=$(ui GET /ui/ "$jar")
 		[ "$code" = 303 ] && return 0
 		[ "$code" = 200 ] || gw_fail "GET /ui/ answered $code"
@@ -174,7 +174,7 @@ A=$GW_ADMIN_URL
 ui GET /ui/login "$T/px" -H 'X-Forwarded-Proto: https' >/dev/null
 gw_assert_contains "$T/ui.h" '^Set-Cookie: scepgw_login=[0-9a-f]{64}; HttpOnly; SameSite=Strict; Path=/ui/; Secure$'
 gw_assert_eq 303 "$(login view 'view pw' "$T/idle")" "login (idle case)"
-poll_login_page "$T/idle" 0.1
+poll_login_page "$T/idle" 0.1 25
 gw_assert_contains "$T/scepgw.log" 'console: user=view: session expired'
 
 # Absolute expiry: used every 0.2 s (never idle), it still ends after
@@ -185,6 +185,6 @@ gw_conf_set console absolute_seconds 2
 gw_start
 A=$GW_ADMIN_URL
 gw_assert_eq 303 "$(login later 'later pw' "$T/abs")" "login (absolute case)"
-poll_login_page "$T/abs" 0
+poll_login_page "$T/abs" 0 100
 gw_assert_contains "$T/scepgw.log" 'console: user=later: session expired'
 gw_stop
