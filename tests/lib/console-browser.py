@@ -65,6 +65,10 @@ def main_mode(d, base, outdir, frame_url, user, password):
     login(d, base, user, password)
     if "Dashboard" not in d.title or not d.find_elements(By.TAG_NAME, "svg"):
         fail("no dashboard with its chart: " + d.title)
+    cells = [td.text for td in d.find_elements(By.TAG_NAME, "td")]
+    if "browser <b>one</b>" not in cells or \
+            d.find_elements(By.CSS_SELECTOR, "td b"):
+        fail("a CN holding markup was not shown as text: %r" % cells)
     shot(d, outdir, "02-dashboard")
     console_errors(d, "dashboard")
     # The logout form without its CSRF token: 403, still logged in.
