@@ -18,7 +18,9 @@ import time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 
 def fail(msg):
@@ -35,6 +37,14 @@ def browser():
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"),
                             options=opts)
+
+
+def wait_for(d, cond, what):
+    """Waits (30 s at most) for a click's navigation to land."""
+    try:
+        WebDriverWait(d, 30, poll_frequency=0.1).until(cond)
+    except TimeoutException:
+        fail("%s (at %s)" % (what, d.current_url))
 
 
 def shot(d, outdir, name):
@@ -54,8 +64,8 @@ def login(d, base, user, password):
     d.find_element(By.NAME, "user").send_keys(user)
     d.find_element(By.NAME, "password").send_keys(password)
     d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    if not d.current_url.endswith("/ui/"):
-        fail("login did not lead to the dashboard: " + d.current_url)
+    wait_for(d, lambda d: d.current_url.endswith("/ui/"),
+             "login did not lead to the dashboard")
 
 
 def main_mode(d, base, outdir, frame_url, user, password):
@@ -77,8 +87,8 @@ def main_mode(d, base, outdir, frame_url, user, password):
         "input[name=csrf]').remove();")
     d.find_element(By.CSS_SELECTOR,
                    "form[action='/ui/logout'] button").click()
-    if "CSRF token is missing or wrong" not in d.page_source:
-        fail("a form without its CSRF token was not refused")
+    wait_for(d, lambda d: "CSRF token is missing or wrong" in d.page_source,
+             "a form without its CSRF token was not refused")
     shot(d, outdir, "03-csrf-refused")
     d.get_log("browser")  # the 403 is logged as a failed load: expected
     d.get(base + "/ui/")
@@ -99,8 +109,8 @@ def main_mode(d, base, outdir, frame_url, user, password):
     d.get(base + "/ui/")
     d.find_element(By.CSS_SELECTOR,
                    "form[action='/ui/logout'] button").click()
-    if not d.current_url.endswith("/ui/login"):
-        fail("logout did not lead to the login page: " + d.current_url)
+    wait_for(d, lambda d: d.current_url.endswith("/ui/login"),
+             "logout did not lead to the login page")
     shot(d, outdir, "05-logged-out")
     console_errors(d, "logout")
     d.get(base + "/ui/")
