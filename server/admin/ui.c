@@ -267,7 +267,8 @@ ui_sess_new(struct ui_sessions *s, const char *user, int role, char id[65])
 	SHA256((const unsigned char *)id, 64, n.idh);
 	n.used = true;
 	n.born = n.last = ui_now();
-	snprintf(n.who.user, sizeof(n.who.user), "%s", user);
+	/* A name that logged in is 1..64 characters (db_user.c). */
+	snprintf(n.who.user, sizeof(n.who.user), "%.64s", user);
 	n.who.role = role;
 	pthread_mutex_lock(&s->mu);
 	for (i = 0; i < UI_SESS_MAX; i++) {
