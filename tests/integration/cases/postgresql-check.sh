@@ -61,7 +61,7 @@ cp "$GW_CONF" "$GW_DIR/owner.conf"
 gw_conf_set db url "$GW_PG_URL" "$GW_DIR/owner.conf"
 gw_conf_set db password_file "$T/db.password" "$GW_DIR/owner.conf"
 check_out owner "$GW_DIR/owner.conf"
-gw_assert_eq 4 "$(gw_pg_sql 'SELECT version FROM scepgw_schema')" "schema version after the owner's check"
+gw_assert_eq 5 "$(gw_pg_sql 'SELECT version FROM scepgw_schema')" "schema version after the owner's check"
 
 check_out alone
 gw_assert_contains "$T/alone.out" "^OK +PostgreSQL server: [0-9.]+.* at .*, primary, role scepgw_app"
