@@ -59,13 +59,14 @@ form_token() {
 	gw_assert_eq 200 "$(ui GET /ui/login "$1")" "GET /ui/login"
 	sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/ui.body"
 }
-# login USER PASSWORD JAR: prints the status of the POST.
+# login USER PASSWORD JAR [curl args...]: prints the status of the POST.
 login() {
-	local tok
-	tok=$(form_token "$3")
+	local u=$1 pw=$2 jar=$3 tok
+	shift 3
+	tok=$(form_token "$jar")
 	[ ${#tok} -eq 64 ] || gw_fail "login form without a 64-hex token"
-	ui POST /ui/login "$3" --data-urlencode "csrf=$tok" \
-	    --data-urlencode "user=$1" --data-urlencode "password=$2"
+	ui POST /ui/login "$jar" --data-urlencode "csrf=$tok" \
+	    --data-urlencode "user=$u" --data-urlencode "password=$pw" "$@"
 }
 sid() { awk '$6 == "scepgw_session" { print $7 }' "$1"; }
 
@@ -173,6 +174,14 @@ A=$GW_ADMIN_URL
 # Through a trusted proxy that says https: the cookies are Secure.
 ui GET /ui/login "$T/px" -H 'X-Forwarded-Proto: https' >/dev/null
 gw_assert_contains "$T/ui.h" '^Set-Cookie: scepgw_login=[0-9a-f]{64}; HttpOnly; SameSite=Strict; Path=/ui/; Secure$'
+# Behind that proxy the failure limit counts the client X-Forwarded-For
+# names: three failures from one client refuse it, not the others (the
+# login below comes from the proxy's own address).
+for i in 1 2 3; do
+	gw_assert_eq 200 "$(login view wrong "$T/x$i" -H 'X-Forwarded-For: 192.0.2.7')" "failure $i via the proxy"
+done
+gw_assert_eq 429 "$(login view 'view pw' "$T/x4" -H 'X-Forwarded-For: 192.0.2.7')" "the client past its limit"
+gw_assert_contains "$T/scepgw.log" '192\.0\.2\.7 console: user=view: too many failed logins'
 gw_assert_eq 303 "$(login view 'view pw' "$T/idle")" "login (idle case)"
 poll_login_page "$T/idle" 0.1 25
 gw_assert_contains "$T/scepgw.log" 'console: user=view: session expired'
