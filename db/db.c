@@ -595,6 +595,20 @@ db_txn_count(struct db *db, int64_t counts[4], struct gw_err *err)
 }
 
 /*
+ * Counts the transactions that became ISSUED and FAILED in each of the 24
+ * hours from since (issued[0]: [since, since + 3600)), by their last
+ * change; one indexed range read (transactions_updated).
+ */
+int
+db_txn_hourly(struct db *db, int64_t since, int64_t issued[24],
+    int64_t failed[24], struct gw_err *err)
+{
+	memset(issued, 0, 24 * sizeof(issued[0]));
+	memset(failed, 0, 24 * sizeof(failed[0]));
+	return db->be->txn_hourly(db, since, issued, failed, err);
+}
+
+/*
  * The licences counted against pool (README "Licences") into *used: 0
  * when none yet. Returns 0, or -1 with err set.
  */

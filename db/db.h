@@ -398,17 +398,31 @@ int db_txn_count(struct db *db, int64_t counts[4], struct gw_err *err);
 int db_cert_find(struct db *db, const char *serial_hex, const char *cn,
     size_t limit, db_cert_fn *fn, void *arg, struct gw_err *err);
 
+int db_txn_hourly(struct db *db, int64_t since, int64_t issued[24],
+    int64_t failed[24], struct gw_err *err);
+
 /*
- * Users of the NDES-compatible challenge page (db_user.c). Passwords are
- * stored as scrypt hashes with a random 16-byte salt and their cost
- * parameters; the slow hashing runs outside the connection's lock.
+ * Users of the NDES-compatible challenge page and of the admin web
+ * console (db_user.c). Passwords are stored as scrypt hashes with a
+ * random 16-byte salt and their cost parameters; the slow hashing runs
+ * outside the connection's lock. An "ndes" user never logs in to the
+ * console; a console user ("viewer", "admin") never fetches an NDES
+ * challenge (README "Admin web console").
  */
+enum db_user_role {
+	DB_ROLE_NDES = 0,
+	DB_ROLE_VIEWER,
+	DB_ROLE_ADMIN,
+};
+const char *db_user_role_name(enum db_user_role role);
+int db_user_role_parse(const char *s, enum db_user_role *role);
 struct db_user {
 	char *name;
 	bool can_issue; /* may fetch challenges from the NDES page */
 	int64_t created;
 	char *kdf;	/* e.g. "scrypt N=32768 r=8 p=1" */
 	char *profiles; /* "default,kiosk": the first is the page's default */
+	enum db_user_role role;
 };
 void db_user_cleanup(struct db_user *u);
 bool db_user_profiles_valid(const char *profiles);
@@ -420,6 +434,13 @@ int db_user_set_profiles(struct db *db, const char *name, const char *profiles,
     struct gw_err *err);
 int db_user_check(struct db *db, const char *name, const char *password,
     bool *can_issue, struct gw_err *err);
+int db_user_add_role(struct db *db, const char *name, const char *password,
+    bool can_issue, const char *profiles, enum db_user_role role, int64_t now,
+    struct gw_err *err);
+int db_user_check_role(struct db *db, const char *name, const char *password,
+    bool *can_issue, enum db_user_role *role, struct gw_err *err);
+int db_user_set_role(struct db *db, const char *name, enum db_user_role role,
+    struct gw_err *err);
 int db_user_remove(struct db *db, const char *name, struct gw_err *err);
 typedef int db_user_fn(void *arg, const struct db_user *u);
 int db_user_list(struct db *db, db_user_fn *fn, void *arg, struct gw_err *err);

@@ -80,8 +80,9 @@ struct db_write {
 	struct db_write *next;
 };
 
-/* A stored password of an NDES page user (db_user.c): the scrypt cost it
- * was made with, its salt and the result. */
+/* A stored password of a user (db_user.c): the scrypt cost it was made
+ * with, its salt and the result; and the account's role, read and written
+ * with it ("ndes", "viewer", "admin"). */
 #define DB_USER_SALT_LEN 16
 #define DB_USER_HASH_LEN 32
 struct db_user_kdf {
@@ -90,6 +91,7 @@ struct db_user_kdf {
 	uint64_t p;
 	uint8_t salt[DB_USER_SALT_LEN];
 	uint8_t hash[DB_USER_HASH_LEN];
+	char role[8];
 };
 
 /* How db_open() was asked to open the database. */
@@ -199,6 +201,8 @@ struct db_backend {
 	int (*txn_list)(struct db *db, enum db_txn_state state, const char *cn,
 	    size_t limit, db_txn_fn *fn, void *arg, struct gw_err *err);
 	int (*txn_count)(struct db *db, int64_t counts[4], struct gw_err *err);
+	int (*txn_hourly)(struct db *db, int64_t since, int64_t issued[24],
+	    int64_t failed[24], struct gw_err *err);
 	int (*licence_used)(struct db *db, const char *pool, int64_t *used,
 	    struct gw_err *err);
 	int (*licence_last_error)(struct db *db, int code, int64_t *when,
@@ -238,6 +242,8 @@ struct db_backend {
 	int (*user_set_profiles)(struct db *db, const char *name,
 	    const char *profiles, struct gw_err *err);
 	int (*user_remove)(struct db *db, const char *name, struct gw_err *err);
+	int (*user_set_role)(struct db *db, const char *name, const char *role,
+	    struct gw_err *err);
 	/*
 	 * Cluster (db/README.md "Leases"): incarnations and their leases,
 	 * timed by the database's clock; the takeover of a dead one's

@@ -141,6 +141,10 @@ int pg_licence_used(struct db *db, const char *pool, int64_t *used,
 int pg_licence_last_error(struct db *db, int code, int64_t *when,
     char **message, struct gw_err *err);
 int pg_txn_count(struct db *db, int64_t counts[4], struct gw_err *err);
+int pg_txn_hourly(struct db *db, int64_t since, int64_t issued[24],
+    int64_t failed[24], struct gw_err *err);
+int pg_user_set_role(struct db *db, const char *name, const char *role,
+    struct gw_err *err);
 int pg_challenge_outstanding(struct db *db, int64_t now, int64_t *n,
     struct gw_err *err);
 

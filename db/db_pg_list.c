@@ -288,6 +288,8 @@ user_read(const PGresult *r, int row, void *p)
 	    pg_str(r, row, 7, &u->profiles) != 0 ||
 	    (u->kdf = gw_strdup(kdf)) == NULL)
 		return -1;
+	if (db_user_role_parse(PQgetvalue(r, row, 8), &u->role) != 0)
+		u->role = DB_ROLE_NDES;
 	return 0;
 }
 
@@ -302,7 +304,7 @@ pg_user_list(struct db *db, db_user_fn *fn, void *arg, struct gw_err *err)
 {
 	return pg_list(db,
 	    "SELECT name, can_issue, created, kdf, kdf_n, kdf_r, kdf_p, "
-	    "profiles FROM users ORDER BY name",
+	    "profiles, role FROM users ORDER BY name",
 	    NULL, sizeof(struct db_user), user_cleanup_fn, user_read, user_call,
 	    (pg_any_fn *)fn, arg, "user list", err);
 }

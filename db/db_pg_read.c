@@ -194,8 +194,8 @@ pg_user_get(struct db *db, const char *name, struct db_user_kdf *k,
 	int rc;
 
 	rc = pg_find(db,
-	    "SELECT kdf_n, kdf_r, kdf_p, salt, hash, can_issue FROM users "
-	    "WHERE name = $1",
+	    "SELECT kdf_n, kdf_r, kdf_p, salt, hash, can_issue, role FROM "
+	    "users WHERE name = $1",
 	    name, "user get", &r, err);
 	if (rc != 0)
 		return rc;
@@ -212,6 +212,7 @@ pg_user_get(struct db *db, const char *name, struct db_user_kdf *k,
 		k->r = (uint64_t)rr;
 		k->p = (uint64_t)p;
 		*can_issue = pg_bool(r, 0, 5);
+		snprintf(k->role, sizeof(k->role), "%s", PQgetvalue(r, 0, 6));
 	}
 	PQclear(r);
 	return rc;
@@ -296,6 +297,35 @@ pg_txn_count(struct db *db, int64_t counts[4], struct gw_err *err)
 		if (state >= DB_TXN_ORDERING && state <= DB_TXN_FAILED)
 			counts[state] = pg_int(r, i, 1);
 		counts[0] += pg_int(r, i, 1);
+	}
+	PQclear(r);
+	return 0;
+}
+
+int
+pg_txn_hourly(struct db *db, int64_t since, int64_t issued[24],
+    int64_t failed[24], struct gw_err *err)
+{
+	struct pg_params p = { 0 };
+	PGresult *r;
+	int64_t h;
+	int i;
+
+	pp_int(&p, since);
+	r = pg_run(db,
+	    "SELECT (updated - $1) / 3600, state, count(*) FROM transactions "
+	    "WHERE updated >= $1 AND state IN (2, 3) GROUP BY 1, 2",
+	    &p, "txn hourly", true, err);
+	if (r == NULL)
+		return -1;
+	for (i = 0; i < PQntuples(r); i++) {
+		h = pg_int(r, i, 0);
+		if (h < 0 || h >= 24)
+			continue;
+		if (pg_int(r, i, 1) == DB_TXN_ISSUED)
+			issued[h] = pg_int(r, i, 2);
+		else
+			failed[h] = pg_int(r, i, 2);
 	}
 	PQclear(r);
 	return 0;

@@ -288,11 +288,21 @@ static const char *const pg_migration_4[] = {
 	NULL,
 };
 
+/* 5: as SQLite's migration 14: console roles, and the index of the
+ * console's per-hour chart. */
+static const char *const pg_migration_5[] = {
+	"ALTER TABLE users ADD COLUMN role text NOT NULL DEFAULT 'ndes' "
+	"CHECK (role IN ('ndes', 'viewer', 'admin'))",
+	"CREATE INDEX transactions_updated ON transactions (updated)",
+	NULL,
+};
+
 static const char *const *const pg_migrations[] = {
 	pg_migration_1,
 	pg_migration_2,
 	pg_migration_3,
 	pg_migration_4,
+	pg_migration_5,
 };
 
 #define PG_SCHEMA_LATEST \

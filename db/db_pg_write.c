@@ -229,10 +229,11 @@ pg_user_put(struct db *db, const char *name, const struct db_user_kdf *k,
 	pp_bool(&p, can_issue);
 	pp_int(&p, now);
 	pp_text(&p, profiles);
+	pp_text(&p, k->role[0] != '\0' ? k->role : "ndes");
 	if (pg_write(db,
 		"INSERT INTO users (name, kdf, kdf_n, kdf_r, kdf_p, salt, "
-		"hash, can_issue, created, profiles) VALUES ($1, 'scrypt', "
-		"$2, $3, $4, $5, $6, $7, $8, $9)",
+		"hash, can_issue, created, profiles, role) VALUES ($1, "
+		"'scrypt', $2, $3, $4, $5, $6, $7, $8, $9, $10)",
 		&p, "user add", false, &rows, NULL, err) != 0) {
 		if (err->code == DB_ERR_EXISTS)
 			gw_err_set(err, DB_ERR_EXISTS, "user %s exists already",
@@ -254,6 +255,28 @@ pg_user_set_profiles(struct db *db, const char *name, const char *profiles,
 	if (pg_write(db,
 		"UPDATE users SET profiles = $1 WHERE name = $2 RETURNING 1",
 		&p, "user set profiles", true, &rows, NULL, err) != 0)
+		return -1;
+	if (rows == 0) {
+		gw_err_set(err, DB_ERR_NOTFOUND, "no user %s", name);
+		return -1;
+	}
+	return 0;
+}
+
+int
+pg_user_set_role(struct db *db, const char *name, const char *role,
+    struct gw_err *err)
+{
+	struct pg_params p = { 0 };
+	int rows;
+
+	pp_text(&p, role);
+	pp_text(&p, name);
+	if (pg_write(db,
+		"UPDATE users SET role = $1, can_issue = CASE WHEN $1 = "
+		"'ndes' THEN can_issue ELSE false END WHERE name = $2 "
+		"RETURNING 1",
+		&p, "user set role", true, &rows, NULL, err) != 0)
 		return -1;
 	if (rows == 0) {
 		gw_err_set(err, DB_ERR_NOTFOUND, "no user %s", name);

@@ -26,174 +26,180 @@
 /* The database's clock, unix seconds (one value per statement). */
 #define DB_SQ_NOW "CAST(strftime('%s', 'now') AS INTEGER)"
 
-#define DB_STMTS(X)                                                              \
-	X(BEGIN, "BEGIN IMMEDIATE")                                              \
-	X(COMMIT, "COMMIT")                                                      \
-	X(ROLLBACK, "ROLLBACK")                                                  \
-	X(SAVEPOINT, "SAVEPOINT w")                                              \
-	X(RELEASE, "RELEASE w")                                                  \
-	X(ROLLBACK_TO, "ROLLBACK TO w")                                          \
-	X(CH_PUT,                                                                \
-	    "INSERT INTO challenges(hash, created, expires, cn, "                \
-	    "email, ou, profile, upn) "                                          \
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                           \
-	X(CH_REVOKE, "UPDATE challenges SET revoked = 1 WHERE id = ?1")          \
-	X(CH_LIST,                                                               \
-	    "SELECT id, created, expires, used, revoked, cn, email, "            \
-	    "ou, txid, upn FROM challenges ORDER BY id")                         \
-	X(CH_FIND,                                                               \
-	    "SELECT id, expires, used, revoked, cn, email, ou, profile, upn "    \
-	    "FROM challenges WHERE hash = ?1")                                   \
-	X(CH_TAKE,                                                               \
-	    "UPDATE challenges SET used = ?1, txid = ?2 "                        \
-	    "WHERE id = ?3 AND used = 0")                                        \
-	X(TX_GET, "SELECT " DB_TXN_COLS " FROM transactions WHERE txid = ?1")    \
-	X(TX_LIST,                                                               \
-	    "SELECT " DB_TXN_COLS " FROM transactions "                          \
-	    "WHERE state = 1 ORDER BY id")                                       \
-	X(TX_PUT,                                                                \
-	    "INSERT INTO transactions(txid, csr_sha256, state, "                 \
-	    "created, updated, challenge_id, cn, email, ou, csr_pem, "           \
-	    "profile, key_sha256, renews, upn, licence_pool, owner, intune, "    \
-	    "intune_csr) "                                                       \
-	    "VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, " \
-	    "?13, ?14, ?15, ?16)")                                               \
-	X(TX_SUCCESSOR,                                                          \
-	    "SELECT txid FROM transactions "                                     \
-	    "WHERE renews = ?1 AND state IN (1, 2) ORDER BY id LIMIT 1")         \
-	X(TX_RENAME,                                                             \
-	    "UPDATE transactions SET txid = ?2 "                                 \
-	    "WHERE txid = ?1 AND state IN (2, 3)")                               \
-	X(CERT_RENAME, "UPDATE certificates SET txid = ?2 WHERE txid = ?1")      \
-	X(DEFER_FK, "PRAGMA defer_foreign_keys = ON")                            \
-	X(TX_ORDER,                                                              \
-	    "UPDATE transactions SET order_id = ?1, updated = ?2 "               \
-	    "WHERE txid = ?3 AND state = 1")                                     \
-	X(TX_ISSUED,                                                             \
-	    "UPDATE transactions SET state = 2, "                                \
-	    "order_id = COALESCE(?1, order_id), cert_der = ?2, "                 \
-	    "csr_pem = NULL, updated = ?3, owner = NULL "                        \
-	    "WHERE txid = ?4 AND state = 1")                                     \
-	X(TX_FAILED,                                                             \
-	    "UPDATE transactions SET state = 3, fail_info = ?1, "                \
-	    "fail_text = ?2, csr_pem = NULL, updated = ?3, epki_code = ?5, "     \
-	    "epki_message = ?6, owner = NULL WHERE txid = ?4 AND state = 1")     \
-	X(LIC_COUNT,                                                             \
-	    "INSERT INTO licence_counts(pool, used) "                            \
-	    "SELECT COALESCE(licence_pool, 'epki'), 1 FROM transactions "        \
-	    "WHERE txid = ?1 AND state = 1 AND order_id IS NULL "                \
-	    "ON CONFLICT(pool) DO UPDATE SET used = used + 1")                   \
-	X(LIC_USED, "SELECT used FROM licence_counts WHERE pool = ?1")           \
-	X(LIC_LAST_ERROR,                                                        \
-	    "SELECT updated, epki_message FROM transactions "                    \
-	    "WHERE epki_code = ?1 ORDER BY updated DESC, id DESC LIMIT 1")       \
-	X(CERT_PUT,                                                              \
-	    "INSERT INTO certificates(serial_hex, order_id, txid, "              \
-	    "subject, cert_der, issued, not_after) "                             \
-	    "VALUES (?1, COALESCE(?2, (SELECT order_id FROM transactions "       \
-	    "WHERE txid = ?3)), ?3, ?4, ?5, ?6, ?7)")                            \
-	X(CERT_LIST,                                                             \
-	    "SELECT serial_hex, order_id, txid, subject, issued, "               \
-	    "not_after, revoked, revoke_reason FROM certificates "               \
-	    "ORDER BY issued, serial_hex")                                       \
-	X(CERT_GET,                                                              \
-	    "SELECT serial_hex, order_id, txid, subject, issued, "               \
-	    "not_after, revoked, revoke_reason, cert_der FROM certificates "     \
-	    "WHERE serial_hex = ?1")                                             \
-	X(CERT_RENEWAL,                                                          \
-	    "SELECT c.serial_hex, c.order_id, c.txid, c.subject, c.issued, "     \
-	    "c.not_after, c.revoked, c.revoke_reason, c.cert_der, t.state, "     \
-	    "t.profile, (SELECT s.txid FROM transactions s "                     \
-	    "WHERE s.renews = c.serial_hex AND s.state IN (1, 2) "               \
-	    "ORDER BY s.id LIMIT 1), t.ou FROM certificates c "                  \
-	    "LEFT JOIN transactions t ON t.txid = c.txid "                       \
-	    "WHERE c.serial_hex = ?1")                                           \
-	X(CERT_REVOKE,                                                           \
-	    "UPDATE certificates SET revoked = ?1, revoke_reason = ?2 "          \
-	    "WHERE serial_hex = ?3 AND revoked = 0")                             \
-	X(CH_LIST_STATE,                                                         \
-	    "SELECT id, created, expires, used, revoked, cn, email, "            \
-	    "ou, txid, upn FROM challenges WHERE ?1 = 0 "                        \
-	    "OR (?1 = 1 AND revoked = 0 AND used = 0 AND expires > ?2) "         \
-	    "OR (?1 = 2 AND revoked = 0 AND used != 0) "                         \
-	    "OR (?1 = 3 AND revoked = 0 AND used = 0 AND expires <= ?2) "        \
-	    "OR (?1 = 4 AND revoked = 1) ORDER BY id DESC LIMIT ?3")             \
-	X(CH_OUTSTANDING,                                                        \
-	    "SELECT count(*) FROM challenges "                                   \
-	    "WHERE expires > ?1 AND used = 0 AND revoked = 0")                   \
-	X(CH_PUT_CAPPED,                                                         \
-	    "INSERT INTO challenges(hash, created, expires, profile) "           \
-	    "SELECT ?1, ?2, ?3, ?5 WHERE (SELECT count(*) FROM challenges "      \
-	    "WHERE expires > ?2 AND used = 0 AND revoked = 0) < ?4")             \
-	X(TX_LIST_FILTER,                                                        \
-	    "SELECT id, txid, state, created, updated, cn, email, ou, "          \
-	    "order_id, fail_info, fail_text, upn, epki_code, epki_message "      \
-	    "FROM transactions "                                                 \
-	    "WHERE (?1 = 0 OR state = ?1) AND (?2 IS NULL OR cn = ?2) "          \
-	    "ORDER BY id DESC LIMIT ?3")                                         \
-	X(TX_COUNT, "SELECT state, count(*) FROM transactions GROUP BY state")   \
-	X(CERT_FIND,                                                             \
-	    "SELECT c.serial_hex, c.order_id, c.txid, c.subject, c.issued, "     \
-	    "c.not_after, c.revoked, c.revoke_reason FROM certificates c "       \
-	    "LEFT JOIN transactions t ON t.txid = c.txid "                       \
-	    "WHERE (?1 IS NULL OR c.serial_hex = ?1) "                           \
-	    "AND (?2 IS NULL OR t.cn = ?2) "                                     \
-	    "ORDER BY c.issued DESC, c.serial_hex LIMIT ?3")                     \
-	X(USER_PUT,                                                              \
-	    "INSERT INTO users(name, kdf, kdf_n, kdf_r, kdf_p, salt, hash, "     \
-	    "can_issue, created, profiles) VALUES (?1, 'scrypt', ?2, ?3, ?4, "   \
-	    "?5, ?6, ?7, ?8, ?9)")                                               \
-	X(USER_PROFILES, "SELECT profiles FROM users WHERE name = ?1")           \
-	X(USER_SET_PROFILES, "UPDATE users SET profiles = ?1 WHERE name = ?2")   \
-	X(USER_GET,                                                              \
-	    "SELECT kdf_n, kdf_r, kdf_p, salt, hash, can_issue FROM users "      \
-	    "WHERE name = ?1")                                                   \
-	X(USER_DEL, "DELETE FROM users WHERE name = ?1")                         \
-	X(USER_LIST,                                                             \
-	    "SELECT name, can_issue, created, kdf, kdf_n, kdf_r, kdf_p, "        \
-	    "profiles FROM users ORDER BY name")                                 \
-	X(NODE_PRUNE,                                                            \
-	    "DELETE FROM nodes WHERE lease_until < " DB_SQ_NOW " - 86400 "       \
-	    "AND NOT EXISTS (SELECT 1 FROM transactions "                        \
-	    "WHERE owner = nodes.id)")                                           \
-	X(NODE_ADD,                                                              \
-	    "INSERT INTO nodes(name, started_at, lease_until, config_sha256, "   \
-	    "version) VALUES (?1, " DB_SQ_NOW ", " DB_SQ_NOW " + ?2, ?3, ?4)")   \
-	X(NODE_RENEW,                                                            \
-	    "UPDATE nodes SET lease_until = " DB_SQ_NOW " + ?2 "                 \
-	    "WHERE id = ?1 AND lease_until > " DB_SQ_NOW)                        \
-	X(NODE_RELEASE,                                                          \
-	    "UPDATE nodes SET lease_until = " DB_SQ_NOW " - ?2 "                 \
-	    "WHERE id = ?1 AND lease_until > " DB_SQ_NOW " - ?2")                \
-	X(NODE_LIST,                                                             \
-	    "SELECT id, name, started_at, lease_until, version, " DB_SQ_NOW      \
-	    ", order_sha256, ra_sha256 FROM nodes ORDER BY id DESC")             \
-	X(NODE_MARKS,                                                            \
-	    "UPDATE nodes SET order_sha256 = ?2, ra_sha256 = ?3 WHERE id = ?1")  \
-	X(TX_ORPHANS,                                                            \
-	    "SELECT " DB_TXN_COLS ", " DB_SQ_NOW " FROM transactions "           \
-	    "WHERE state = 1 AND (owner IS NULL OR (owner <> ?1 AND (?3 "        \
-	    "OR owner IN (SELECT id FROM nodes WHERE lease_until < " DB_SQ_NOW   \
-	    " - ?2)))) ORDER BY id LIMIT ?4")                                    \
-	X(TX_CLAIM,                                                              \
-	    "UPDATE transactions SET owner = ?1, taken_at = ?3 "                 \
-	    "WHERE id = ?2 AND state = 1")                                       \
-	X(TX_LIST_OWNED,                                                         \
-	    "SELECT " DB_TXN_COLS " FROM transactions "                          \
-	    "WHERE state = 1 AND owner = ?1 ORDER BY id")                        \
-	X(TX_LIST_INTUNE,                                                        \
-	    "SELECT " DB_TXN_COLS " FROM transactions "                          \
-	    "WHERE intune = 1 AND state <> 1 ORDER BY id")                       \
-	X(TX_SET_INTUNE,                                                         \
-	    "UPDATE transactions SET intune = ?2, intune_csr = NULL, "           \
-	    "intune_claim = NULL, updated = ?4 "                                 \
-	    "WHERE txid = ?1 AND intune = 1 AND state = ?3")                     \
-	X(TX_CLAIM_INTUNE,                                                       \
-	    "UPDATE transactions SET intune_claim = ?2 WHERE txid = ?1 "         \
-	    "AND intune = 1 AND state <> 1 AND (intune_claim IS NULL "           \
-	    "OR intune_claim <= ?2 - ?3)")                                       \
-	X(TX_UNCLAIM_INTUNE,                                                     \
-	    "UPDATE transactions SET intune_claim = NULL WHERE txid = ?1 "       \
+#define DB_STMTS(X)                                                               \
+	X(BEGIN, "BEGIN IMMEDIATE")                                               \
+	X(COMMIT, "COMMIT")                                                       \
+	X(ROLLBACK, "ROLLBACK")                                                   \
+	X(SAVEPOINT, "SAVEPOINT w")                                               \
+	X(RELEASE, "RELEASE w")                                                   \
+	X(ROLLBACK_TO, "ROLLBACK TO w")                                           \
+	X(CH_PUT,                                                                 \
+	    "INSERT INTO challenges(hash, created, expires, cn, "                 \
+	    "email, ou, profile, upn) "                                           \
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                            \
+	X(CH_REVOKE, "UPDATE challenges SET revoked = 1 WHERE id = ?1")           \
+	X(CH_LIST,                                                                \
+	    "SELECT id, created, expires, used, revoked, cn, email, "             \
+	    "ou, txid, upn FROM challenges ORDER BY id")                          \
+	X(CH_FIND,                                                                \
+	    "SELECT id, expires, used, revoked, cn, email, ou, profile, upn "     \
+	    "FROM challenges WHERE hash = ?1")                                    \
+	X(CH_TAKE,                                                                \
+	    "UPDATE challenges SET used = ?1, txid = ?2 "                         \
+	    "WHERE id = ?3 AND used = 0")                                         \
+	X(TX_GET, "SELECT " DB_TXN_COLS " FROM transactions WHERE txid = ?1")     \
+	X(TX_LIST,                                                                \
+	    "SELECT " DB_TXN_COLS " FROM transactions "                           \
+	    "WHERE state = 1 ORDER BY id")                                        \
+	X(TX_PUT,                                                                 \
+	    "INSERT INTO transactions(txid, csr_sha256, state, "                  \
+	    "created, updated, challenge_id, cn, email, ou, csr_pem, "            \
+	    "profile, key_sha256, renews, upn, licence_pool, owner, intune, "     \
+	    "intune_csr) "                                                        \
+	    "VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "  \
+	    "?13, ?14, ?15, ?16)")                                                \
+	X(TX_SUCCESSOR,                                                           \
+	    "SELECT txid FROM transactions "                                      \
+	    "WHERE renews = ?1 AND state IN (1, 2) ORDER BY id LIMIT 1")          \
+	X(TX_RENAME,                                                              \
+	    "UPDATE transactions SET txid = ?2 "                                  \
+	    "WHERE txid = ?1 AND state IN (2, 3)")                                \
+	X(CERT_RENAME, "UPDATE certificates SET txid = ?2 WHERE txid = ?1")       \
+	X(DEFER_FK, "PRAGMA defer_foreign_keys = ON")                             \
+	X(TX_ORDER,                                                               \
+	    "UPDATE transactions SET order_id = ?1, updated = ?2 "                \
+	    "WHERE txid = ?3 AND state = 1")                                      \
+	X(TX_ISSUED,                                                              \
+	    "UPDATE transactions SET state = 2, "                                 \
+	    "order_id = COALESCE(?1, order_id), cert_der = ?2, "                  \
+	    "csr_pem = NULL, updated = ?3, owner = NULL "                         \
+	    "WHERE txid = ?4 AND state = 1")                                      \
+	X(TX_FAILED,                                                              \
+	    "UPDATE transactions SET state = 3, fail_info = ?1, "                 \
+	    "fail_text = ?2, csr_pem = NULL, updated = ?3, epki_code = ?5, "      \
+	    "epki_message = ?6, owner = NULL WHERE txid = ?4 AND state = 1")      \
+	X(LIC_COUNT,                                                              \
+	    "INSERT INTO licence_counts(pool, used) "                             \
+	    "SELECT COALESCE(licence_pool, 'epki'), 1 FROM transactions "         \
+	    "WHERE txid = ?1 AND state = 1 AND order_id IS NULL "                 \
+	    "ON CONFLICT(pool) DO UPDATE SET used = used + 1")                    \
+	X(LIC_USED, "SELECT used FROM licence_counts WHERE pool = ?1")            \
+	X(LIC_LAST_ERROR,                                                         \
+	    "SELECT updated, epki_message FROM transactions "                     \
+	    "WHERE epki_code = ?1 ORDER BY updated DESC, id DESC LIMIT 1")        \
+	X(CERT_PUT,                                                               \
+	    "INSERT INTO certificates(serial_hex, order_id, txid, "               \
+	    "subject, cert_der, issued, not_after) "                              \
+	    "VALUES (?1, COALESCE(?2, (SELECT order_id FROM transactions "        \
+	    "WHERE txid = ?3)), ?3, ?4, ?5, ?6, ?7)")                             \
+	X(CERT_LIST,                                                              \
+	    "SELECT serial_hex, order_id, txid, subject, issued, "                \
+	    "not_after, revoked, revoke_reason FROM certificates "                \
+	    "ORDER BY issued, serial_hex")                                        \
+	X(CERT_GET,                                                               \
+	    "SELECT serial_hex, order_id, txid, subject, issued, "                \
+	    "not_after, revoked, revoke_reason, cert_der FROM certificates "      \
+	    "WHERE serial_hex = ?1")                                              \
+	X(CERT_RENEWAL,                                                           \
+	    "SELECT c.serial_hex, c.order_id, c.txid, c.subject, c.issued, "      \
+	    "c.not_after, c.revoked, c.revoke_reason, c.cert_der, t.state, "      \
+	    "t.profile, (SELECT s.txid FROM transactions s "                      \
+	    "WHERE s.renews = c.serial_hex AND s.state IN (1, 2) "                \
+	    "ORDER BY s.id LIMIT 1), t.ou FROM certificates c "                   \
+	    "LEFT JOIN transactions t ON t.txid = c.txid "                        \
+	    "WHERE c.serial_hex = ?1")                                            \
+	X(CERT_REVOKE,                                                            \
+	    "UPDATE certificates SET revoked = ?1, revoke_reason = ?2 "           \
+	    "WHERE serial_hex = ?3 AND revoked = 0")                              \
+	X(CH_LIST_STATE,                                                          \
+	    "SELECT id, created, expires, used, revoked, cn, email, "             \
+	    "ou, txid, upn FROM challenges WHERE ?1 = 0 "                         \
+	    "OR (?1 = 1 AND revoked = 0 AND used = 0 AND expires > ?2) "          \
+	    "OR (?1 = 2 AND revoked = 0 AND used != 0) "                          \
+	    "OR (?1 = 3 AND revoked = 0 AND used = 0 AND expires <= ?2) "         \
+	    "OR (?1 = 4 AND revoked = 1) ORDER BY id DESC LIMIT ?3")              \
+	X(CH_OUTSTANDING,                                                         \
+	    "SELECT count(*) FROM challenges "                                    \
+	    "WHERE expires > ?1 AND used = 0 AND revoked = 0")                    \
+	X(CH_PUT_CAPPED,                                                          \
+	    "INSERT INTO challenges(hash, created, expires, profile) "            \
+	    "SELECT ?1, ?2, ?3, ?5 WHERE (SELECT count(*) FROM challenges "       \
+	    "WHERE expires > ?2 AND used = 0 AND revoked = 0) < ?4")              \
+	X(TX_LIST_FILTER,                                                         \
+	    "SELECT id, txid, state, created, updated, cn, email, ou, "           \
+	    "order_id, fail_info, fail_text, upn, epki_code, epki_message "       \
+	    "FROM transactions "                                                  \
+	    "WHERE (?1 = 0 OR state = ?1) AND (?2 IS NULL OR cn = ?2) "           \
+	    "ORDER BY id DESC LIMIT ?3")                                          \
+	X(TX_COUNT, "SELECT state, count(*) FROM transactions GROUP BY state")    \
+	X(CERT_FIND,                                                              \
+	    "SELECT c.serial_hex, c.order_id, c.txid, c.subject, c.issued, "      \
+	    "c.not_after, c.revoked, c.revoke_reason FROM certificates c "        \
+	    "LEFT JOIN transactions t ON t.txid = c.txid "                        \
+	    "WHERE (?1 IS NULL OR c.serial_hex = ?1) "                            \
+	    "AND (?2 IS NULL OR t.cn = ?2) "                                      \
+	    "ORDER BY c.issued DESC, c.serial_hex LIMIT ?3")                      \
+	X(USER_PUT,                                                               \
+	    "INSERT INTO users(name, kdf, kdf_n, kdf_r, kdf_p, salt, hash, "      \
+	    "can_issue, created, profiles, role) VALUES (?1, 'scrypt', ?2, ?3, "  \
+	    "?4, ?5, ?6, ?7, ?8, ?9, ?10)")                                       \
+	X(USER_PROFILES, "SELECT profiles FROM users WHERE name = ?1")            \
+	X(USER_SET_PROFILES, "UPDATE users SET profiles = ?1 WHERE name = ?2")    \
+	X(USER_GET,                                                               \
+	    "SELECT kdf_n, kdf_r, kdf_p, salt, hash, can_issue, role FROM users " \
+	    "WHERE name = ?1")                                                    \
+	X(USER_SET_ROLE,                                                          \
+	    "UPDATE users SET role = ?1, can_issue = CASE WHEN ?1 = 'ndes' "      \
+	    "THEN can_issue ELSE 0 END WHERE name = ?2")                          \
+	X(TX_HOURLY,                                                              \
+	    "SELECT (updated - ?1) / 3600, state, count(*) FROM transactions "    \
+	    "WHERE updated >= ?1 AND state IN (2, 3) GROUP BY 1, 2")              \
+	X(USER_DEL, "DELETE FROM users WHERE name = ?1")                          \
+	X(USER_LIST,                                                              \
+	    "SELECT name, can_issue, created, kdf, kdf_n, kdf_r, kdf_p, "         \
+	    "profiles, role FROM users ORDER BY name")                            \
+	X(NODE_PRUNE,                                                             \
+	    "DELETE FROM nodes WHERE lease_until < " DB_SQ_NOW " - 86400 "        \
+	    "AND NOT EXISTS (SELECT 1 FROM transactions "                         \
+	    "WHERE owner = nodes.id)")                                            \
+	X(NODE_ADD,                                                               \
+	    "INSERT INTO nodes(name, started_at, lease_until, config_sha256, "    \
+	    "version) VALUES (?1, " DB_SQ_NOW ", " DB_SQ_NOW " + ?2, ?3, ?4)")    \
+	X(NODE_RENEW,                                                             \
+	    "UPDATE nodes SET lease_until = " DB_SQ_NOW " + ?2 "                  \
+	    "WHERE id = ?1 AND lease_until > " DB_SQ_NOW)                         \
+	X(NODE_RELEASE,                                                           \
+	    "UPDATE nodes SET lease_until = " DB_SQ_NOW " - ?2 "                  \
+	    "WHERE id = ?1 AND lease_until > " DB_SQ_NOW " - ?2")                 \
+	X(NODE_LIST,                                                              \
+	    "SELECT id, name, started_at, lease_until, version, " DB_SQ_NOW       \
+	    ", order_sha256, ra_sha256 FROM nodes ORDER BY id DESC")              \
+	X(NODE_MARKS,                                                             \
+	    "UPDATE nodes SET order_sha256 = ?2, ra_sha256 = ?3 WHERE id = ?1")   \
+	X(TX_ORPHANS,                                                             \
+	    "SELECT " DB_TXN_COLS ", " DB_SQ_NOW " FROM transactions "            \
+	    "WHERE state = 1 AND (owner IS NULL OR (owner <> ?1 AND (?3 "         \
+	    "OR owner IN (SELECT id FROM nodes WHERE lease_until < " DB_SQ_NOW    \
+	    " - ?2)))) ORDER BY id LIMIT ?4")                                     \
+	X(TX_CLAIM,                                                               \
+	    "UPDATE transactions SET owner = ?1, taken_at = ?3 "                  \
+	    "WHERE id = ?2 AND state = 1")                                        \
+	X(TX_LIST_OWNED,                                                          \
+	    "SELECT " DB_TXN_COLS " FROM transactions "                           \
+	    "WHERE state = 1 AND owner = ?1 ORDER BY id")                         \
+	X(TX_LIST_INTUNE,                                                         \
+	    "SELECT " DB_TXN_COLS " FROM transactions "                           \
+	    "WHERE intune = 1 AND state <> 1 ORDER BY id")                        \
+	X(TX_SET_INTUNE,                                                          \
+	    "UPDATE transactions SET intune = ?2, intune_csr = NULL, "            \
+	    "intune_claim = NULL, updated = ?4 "                                  \
+	    "WHERE txid = ?1 AND intune = 1 AND state = ?3")                      \
+	X(TX_CLAIM_INTUNE,                                                        \
+	    "UPDATE transactions SET intune_claim = ?2 WHERE txid = ?1 "          \
+	    "AND intune = 1 AND state <> 1 AND (intune_claim IS NULL "            \
+	    "OR intune_claim <= ?2 - ?3)")                                        \
+	X(TX_UNCLAIM_INTUNE,                                                      \
+	    "UPDATE transactions SET intune_claim = NULL WHERE txid = ?1 "        \
 	    "AND intune = 1 AND intune_claim IS NOT NULL")
 
 enum db_stmt {
@@ -324,6 +330,10 @@ int sq_challenge_put_capped(struct db *db, const uint8_t hash[32], int64_t now,
 int sq_txn_list(struct db *db, enum db_txn_state state, const char *cn,
     size_t limit, db_txn_fn *fn, void *arg, struct gw_err *err);
 int sq_txn_count(struct db *db, int64_t counts[4], struct gw_err *err);
+int sq_txn_hourly(struct db *db, int64_t since, int64_t issued[24],
+    int64_t failed[24], struct gw_err *err);
+int sq_user_set_role(struct db *db, const char *name, const char *role,
+    struct gw_err *err);
 int sq_licence_used(struct db *db, const char *pool, int64_t *used,
     struct gw_err *err);
 int sq_licence_last_error(struct db *db, int code, int64_t *when,

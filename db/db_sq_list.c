@@ -226,6 +226,41 @@ out:
 	return rc;
 }
 
+/* db_txn_hourly(): one GROUP BY over the transactions_updated range. */
+int
+sq_txn_hourly(struct db *db, int64_t since, int64_t issued[24],
+    int64_t failed[24], struct gw_err *err)
+{
+	sqlite3_stmt *st;
+	int64_t h;
+	int s, rc = -1;
+
+	db_lock(db);
+	st = db_stmt(db, DB_ST_TX_HOURLY);
+	if (sqlite3_bind_int64(st, 1, since) != SQLITE_OK) {
+		db_err_sql(db, err, "txn hourly");
+		goto out;
+	}
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		h = sqlite3_column_int64(st, 0);
+		if (h < 0 || h >= 24)
+			continue;
+		if (sqlite3_column_int(st, 1) == DB_TXN_ISSUED)
+			issued[h] = sqlite3_column_int64(st, 2);
+		else
+			failed[h] = sqlite3_column_int64(st, 2);
+	}
+	if (s != SQLITE_DONE) {
+		db_err_sql(db, err, "txn hourly");
+		goto out;
+	}
+	rc = 0;
+out:
+	db_stmt_done(st);
+	db_unlock(db);
+	return rc;
+}
+
 /* db_licence_used(): the pool's row, 0 when it has none yet. */
 int
 sq_licence_used(struct db *db, const char *pool, int64_t *used,

@@ -154,6 +154,12 @@ static const char *const db_migrations[] = {
 	 * transactionID, README "Microsoft Intune") looks up by the CSR's
 	 * hash on every Intune request: an index, not a table scan. */
 	("CREATE INDEX transactions_csr ON transactions(csr_sha256);"),
+	/* 14: console roles (README "Admin web console"): users from before
+	 * are NDES page users; and the console's per-hour chart of the last
+	 * 24 hours reads transactions by their last change. */
+	("ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'ndes' "
+	 "CHECK (role IN ('ndes', 'viewer', 'admin'));"
+	 "CREATE INDEX transactions_updated ON transactions(updated);"),
 };
 
 #define DB_SCHEMA_LATEST \
@@ -701,6 +707,7 @@ static const struct db_backend db_sq_ops = {
 	.challenge_outstanding = sq_challenge_outstanding,
 	.txn_list = sq_txn_list,
 	.txn_count = sq_txn_count,
+	.txn_hourly = sq_txn_hourly,
 	.licence_used = sq_licence_used,
 	.licence_last_error = sq_licence_last_error,
 	.txn_list_unfinished = sq_txn_list_unfinished,
@@ -718,6 +725,7 @@ static const struct db_backend db_sq_ops = {
 	.user_put = sq_user_put,
 	.user_set_profiles = sq_user_set_profiles,
 	.user_remove = sq_user_remove,
+	.user_set_role = sq_user_set_role,
 	.node_register = sq_node_register,
 	.node_renew = sq_node_renew,
 	.node_release = sq_node_release,

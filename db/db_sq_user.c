@@ -35,7 +35,9 @@ sq_user_put(struct db *db, const char *name, const struct db_user_kdf *k,
 		SQLITE_TRANSIENT) != SQLITE_OK ||
 	    sqlite3_bind_int(st, 7, can_issue ? 1 : 0) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 8, now) != SQLITE_OK ||
-	    db_bind_text(st, 9, profiles) != SQLITE_OK) {
+	    db_bind_text(st, 9, profiles) != SQLITE_OK ||
+	    db_bind_text(st, 10, k->role[0] != '\0' ? k->role : "ndes") !=
+		SQLITE_OK) {
 		db_err_sql(db, err, "user add");
 		db_stmt_done(st);
 		goto out;
@@ -77,6 +79,10 @@ user_row_read(sqlite3_stmt *st, struct db_user_kdf *k, bool *can_issue)
 	memcpy(k->salt, sqlite3_column_blob(st, 3), DB_USER_SALT_LEN);
 	memcpy(k->hash, sqlite3_column_blob(st, 4), DB_USER_HASH_LEN);
 	*can_issue = sqlite3_column_int(st, 5) != 0;
+	snprintf(k->role, sizeof(k->role), "%s",
+	    sqlite3_column_text(st, 6) != NULL ?
+		(const char *)sqlite3_column_text(st, 6) :
+		"ndes");
 	return 0;
 }
 
@@ -160,6 +166,28 @@ out:
 	return rc;
 }
 
+/* db_user_set_role(). */
+int
+sq_user_set_role(struct db *db, const char *name, const char *role,
+    struct gw_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	db_lock(db);
+	st = db_stmt(db, DB_ST_USER_SET_ROLE);
+	if (db_bind_text(st, 1, role) != SQLITE_OK ||
+	    db_bind_text(st, 2, name) != SQLITE_OK) {
+		db_err_sql(db, err, "user set role");
+		db_stmt_done(st);
+		goto out;
+	}
+	rc = user_step_one(db, st, "user set role", name, err);
+out:
+	db_unlock(db);
+	return rc;
+}
+
 /* Removes user name. Returns 0, or -1 with err set (DB_ERR_NOTFOUND). */
 int
 sq_user_remove(struct db *db, const char *name, struct gw_err *err)
@@ -200,6 +228,9 @@ user_list_read(sqlite3_stmt *st, struct db_user *u)
 	    db_col_strdup(st, 7, &u->profiles) != 0 ||
 	    (u->kdf = gw_strdup(kdf)) == NULL)
 		return -1;
+	if (db_user_role_parse((const char *)sqlite3_column_text(st, 8),
+		&u->role) != 0)
+		u->role = DB_ROLE_NDES;
 	return 0;
 }
 

@@ -1,5 +1,8 @@
 /*
- * Users of the NDES-compatible challenge page. A password is stored as
+ * Users of the NDES-compatible challenge page and of the admin web
+ * console (README "Admin web console"): each has a role, "ndes" (the
+ * page), "viewer" or "admin" (the console); a console user never fetches
+ * NDES challenges (can_issue is kept false for it). A password is stored as
  * scrypt(password, salt) with a random 16-byte salt and the cost
  * parameters it was made with, so the cost can be raised later without
  * invalidating older rows. Checking an unknown name costs one scrypt too,
@@ -8,6 +11,7 @@
  * outside its lock. Each user holds the list of profiles
  * whose challenges the page may hand out (README "Security model").
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,15 +109,51 @@ user_kdf_run(struct db_user_kdf *k, const char *password, struct gw_err *err)
 	return 0;
 }
 
+static const char *const user_roles[] = { "ndes", "viewer", "admin" };
+
+/* The stored name of a role ("ndes", "viewer", "admin"). */
+const char *
+db_user_role_name(enum db_user_role role)
+{
+	return (unsigned)role < 3 ? user_roles[role] : "ndes";
+}
+
+/* Parses a role's name into *role. Returns 0, or -1 when unknown. */
+int
+db_user_role_parse(const char *s, enum db_user_role *role)
+{
+	unsigned i;
+
+	for (i = 0; s != NULL && i < 3; i++)
+		if (strcmp(s, user_roles[i]) == 0) {
+			*role = (enum db_user_role)i;
+			return 0;
+		}
+	return -1;
+}
+
 /*
- * Adds user name with password (hashed here), the can_issue right and the
- * profiles (comma-separated; NULL: "default") the page may issue
- * challenges for. Returns 0, or -1 with err set: DB_ERR_ARG for a bad
- * name, password or profile list, DB_ERR_EXISTS when the name is taken.
+ * Adds an NDES page user: db_user_add_role() with the role "ndes".
  */
 int
 db_user_add(struct db *db, const char *name, const char *password,
     bool can_issue, const char *profiles, int64_t now, struct gw_err *err)
+{
+	return db_user_add_role(db, name, password, can_issue, profiles,
+	    DB_ROLE_NDES, now, err);
+}
+
+/*
+ * Adds user name with password (hashed here), the can_issue right (false
+ * whatever is asked unless role is DB_ROLE_NDES), the profiles
+ * (comma-separated; NULL: "default") the page may issue challenges for,
+ * and the role. Returns 0, or -1 with err set: DB_ERR_ARG for a bad
+ * name, password or profile list, DB_ERR_EXISTS when the name is taken.
+ */
+int
+db_user_add_role(struct db *db, const char *name, const char *password,
+    bool can_issue, const char *profiles, enum db_user_role role, int64_t now,
+    struct gw_err *err)
 {
 	struct db_user_kdf k;
 	int rc;
@@ -137,6 +177,9 @@ db_user_add(struct db *db, const char *name, const char *password,
 		    "each once");
 		return -1;
 	}
+	if (role != DB_ROLE_NDES)
+		can_issue = false;
+	snprintf(k.role, sizeof(k.role), "%s", db_user_role_name(role));
 	k.n = USER_KDF_N;
 	k.r = USER_KDF_R;
 	k.p = USER_KDF_P;
@@ -151,19 +194,31 @@ db_user_add(struct db *db, const char *name, const char *password,
 	return rc;
 }
 
-/*
- * Checks name and password. Returns 0 when they match (*can_issue set),
- * 1 when they do not (unknown user or wrong password: the caller cannot
- * tell which, and neither can a stopwatch), -1 on error with err set.
- */
+/* db_user_check_role() without the role. */
 int
 db_user_check(struct db *db, const char *name, const char *password,
     bool *can_issue, struct gw_err *err)
+{
+	enum db_user_role role;
+
+	return db_user_check_role(db, name, password, can_issue, &role, err);
+}
+
+/*
+ * Checks name and password. Returns 0 when they match (*can_issue and
+ * *role set), 1 when they do not (unknown user or wrong password: the
+ * caller cannot tell which, and neither can a stopwatch), -1 on error
+ * with err set.
+ */
+int
+db_user_check_role(struct db *db, const char *name, const char *password,
+    bool *can_issue, enum db_user_role *role, struct gw_err *err)
 {
 	struct db_user_kdf stored, k;
 	int found, rc = -1;
 
 	*can_issue = false;
+	*role = DB_ROLE_NDES;
 	memset(&stored, 0, sizeof(stored));
 	memset(&k, 0, sizeof(k));
 	if (name == NULL || password == NULL ||
@@ -183,6 +238,9 @@ db_user_check(struct db *db, const char *name, const char *password,
 		goto out;
 	if (found == 0 &&
 	    CRYPTO_memcmp(k.hash, stored.hash, sizeof(k.hash)) == 0) {
+		/* An unknown stored role grants nothing beyond NDES. */
+		if (db_user_role_parse(stored.role, role) != 0)
+			*role = DB_ROLE_NDES;
 		rc = 0;
 		goto out;
 	}
@@ -222,6 +280,17 @@ db_user_set_profiles(struct db *db, const char *name, const char *profiles,
 		return -1;
 	}
 	return db->be->user_set_profiles(db, name, profiles, err);
+}
+
+/*
+ * Sets the role of user name; a console role also takes away the right to
+ * fetch NDES challenges. Returns 0, or -1 with err set (DB_ERR_NOTFOUND).
+ */
+int
+db_user_set_role(struct db *db, const char *name, enum db_user_role role,
+    struct gw_err *err)
+{
+	return db->be->user_set_role(db, name, db_user_role_name(role), err);
 }
 
 /* Removes user name. Returns 0, or -1 with err set (DB_ERR_NOTFOUND). */

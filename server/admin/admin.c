@@ -5,7 +5,8 @@
  * of equal length with CRYPTO_memcmp, so its time does not depend on how
  * much of the token a guess got right. A missing or wrong token gets 401
  * and {"error":"unauthorized"} whatever the path, so routes are not
- * revealed either. The JSON handlers live in api.c.
+ * revealed either. The JSON handlers live in api.c. /ui/ is the web
+ * console (ui.c), which has its own login instead of the token.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -29,6 +30,7 @@
 #include "log.h"
 #include "reply.h"
 #include "secure.h"
+#include "ui.h"
 
 /* The shortest admin token accepted: 32 bytes (openssl rand -hex 16). */
 #define ADMIN_TOKEN_MIN 32
@@ -41,6 +43,7 @@ struct admin {
 	struct gw_ctx *ctx;
 	uint8_t token_hash[32]; /* SHA-256 of the bearer token */
 	unsigned port;
+	struct ui_sessions *ui; /* the web console's sessions (ui.c) */
 };
 
 /*
@@ -213,14 +216,15 @@ admin_access(void *cls, struct MHD_Connection *conn, const char *url,
 		if ((rq = admin_req_new(a->ctx, conn, method)) == NULL)
 			return MHD_NO;
 		rq->authed = admin_auth_is_ok(a, conn);
+		rq->ui = ui_is_path(url);
 		*con_cls = rq;
 		return MHD_YES;
 	}
 	rq->path = url;
 	/* MHD wants the whole body read before an answer; without the
-	 * token none of it is kept. */
+	 * token none of it is kept, but for the web console's forms. */
 	if (*size > 0) {
-		if (rq->authed && !rq->too_big &&
+		if ((rq->authed || rq->ui) && !rq->too_big &&
 		    buf_add(&rq->body, data, *size) == -1)
 			rq->too_big = true;
 		*size = 0;
@@ -230,6 +234,9 @@ admin_access(void *cls, struct MHD_Connection *conn, const char *url,
 	    (strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
 		strcmp(method, MHD_HTTP_METHOD_HEAD) == 0))
 		return admin_healthz(rq);
+	/* The web console has its own login, not the token. */
+	if (rq->ui)
+		return ui_handle(rq, a->ui);
 	if (!rq->authed)
 		return admin_reply_error(rq, MHD_HTTP_UNAUTHORIZED,
 		    "unauthorized", NULL);
@@ -332,6 +339,10 @@ admin_start(struct admin **out, struct gw_ctx *ctx, struct gw_err *err)
 	a->ctx = ctx;
 	if (admin_token_load(a, ctx->cfg->admin_token_file, err) == -1)
 		goto out;
+	if (ui_sessions_new(&a->ui) == -1) {
+		gw_err_set(err, 0, "out of memory");
+		goto out;
+	}
 	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -354,8 +365,10 @@ admin_start(struct admin **out, struct gw_ctx *ctx, struct gw_err *err)
 	a = NULL;
 	rc = 0;
 out:
-	if (a != NULL)
+	if (a != NULL) {
 		gw_cleanse(a->token_hash, sizeof(a->token_hash));
+		ui_sessions_free(a->ui);
+	}
 	free(a);
 	return rc;
 }
@@ -375,5 +388,6 @@ admin_stop(struct admin *a)
 		return;
 	MHD_stop_daemon(a->daemon);
 	gw_cleanse(a->token_hash, sizeof(a->token_hash));
+	ui_sessions_free(a->ui);
 	free(a);
 }

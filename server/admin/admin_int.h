@@ -26,6 +26,7 @@ struct admin_req {
 	struct buf body; /* capped */
 	bool too_big;
 	bool authed; /* the bearer token was right */
+	bool ui;     /* a web console path (ui.c): its own login */
 };
 
 /* What a POST /api/v1/challenges asks for. */

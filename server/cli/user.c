@@ -1,9 +1,10 @@
 /*
- * `scepgw user add NAME [--no-issue] [--profile P[,P...]]...`, `user set
- * NAME --profile P[,P...]...`, `user list`, `user remove NAME`: the
- * accounts of the NDES-compatible
- * challenge page. The password is one line on standard input (so scripts
- * can pipe it in); it is hashed with scrypt by db_user_add() and never
+ * `scepgw user add NAME [--no-issue] [--profile P[,P...]]... [--role R]`,
+ * `user set NAME [--profile P[,P...]]... [--role R]`, `user list`, `user
+ * remove NAME`: the accounts of the NDES-compatible challenge page (role
+ * "ndes", the default) and of the admin web console ("viewer", "admin";
+ * README "Admin web console"). The password is one line on standard input (so
+ * scripts can pipe it in); it is hashed with scrypt by db_user_add() and never
  * printed or logged. A user fetches challenges bound to one of its
  * profiles only, "default" unless --profile says otherwise (README
  * "Security model").
@@ -31,8 +32,9 @@ user_usage(void)
 {
 	fprintf(stderr,
 	    "usage: scepgw user add NAME [--no-issue] [--profile P[,P...]]... "
-	    " (password: one line on stdin)\n"
-	    "       scepgw user set NAME --profile P[,P...]...\n"
+	    "[--role ndes|viewer|admin]  (password: one line on stdin)\n"
+	    "       scepgw user set NAME [--profile P[,P...]]... "
+	    "[--role ndes|viewer|admin]\n"
 	    "       scepgw user list\n"
 	    "       scepgw user remove NAME\n");
 	return EXIT_USAGE;
@@ -91,18 +93,21 @@ user_password_read(char pw[PASSWORD_MAX + 2])
 
 /*
  * Parses the options of `user add NAME ...` (or, with set, of `user set
- * NAME ...`: no --no-issue, at least one --profile) into *can_issue and
- * profiles (the --profile values joined by commas; "default" when none).
- * Returns 0, or -1 after a message (usage or a bad profile list).
+ * NAME ...`: no --no-issue, at least one --profile or --role) into
+ * *can_issue, *role (-1 when no --role) and profiles (the --profile values
+ * joined by commas; "default" when none for add, empty for set). Returns
+ * 0, or -1 after a message (usage or a bad profile list or role).
  */
 static int
-user_add_args(int argc, char **argv, bool set, bool *can_issue,
+user_add_args(int argc, char **argv, bool set, bool *can_issue, int *role,
     char profiles[PROFILES_MAX + 1])
 {
+	enum db_user_role r;
 	size_t n = 0, len;
 	int i;
 
 	*can_issue = true;
+	*role = -1;
 	profiles[0] = '\0';
 	if (argc < 2 || argv[1][0] == '-') {
 		user_usage();
@@ -111,6 +116,16 @@ user_add_args(int argc, char **argv, bool set, bool *can_issue,
 	for (i = 2; i < argc; i++) {
 		if (!set && strcmp(argv[i], "--no-issue") == 0) {
 			*can_issue = false;
+			continue;
+		}
+		if (strcmp(argv[i], "--role") == 0 && i + 1 < argc) {
+			if (db_user_role_parse(argv[++i], &r) != 0) {
+				fprintf(stderr,
+				    "scepgw: --role: ndes, viewer "
+				    "or admin\n");
+				return -1;
+			}
+			*role = (int)r;
 			continue;
 		}
 		if (strcmp(argv[i], "--profile") != 0 || i + 1 == argc) {
@@ -128,8 +143,11 @@ user_add_args(int argc, char **argv, bool set, bool *can_issue,
 		n += len;
 	}
 	if (n == 0 && set) {
-		user_usage();
-		return -1;
+		if (*role == -1) {
+			user_usage();
+			return -1;
+		}
+		return 0;
 	}
 	if (n == 0)
 		snprintf(profiles, PROFILES_MAX + 1, "default");
@@ -180,45 +198,65 @@ user_add(const struct gw_config *cfg, struct db *db, int argc, char **argv)
 	char pw[PASSWORD_MAX + 2], profiles[PROFILES_MAX + 1];
 	bool can_issue = true;
 	struct gw_err err;
-	int rc = 1;
+	int rc = 1, role;
 
-	if (user_add_args(argc, argv, false, &can_issue, profiles) == -1)
+	if (user_add_args(argc, argv, false, &can_issue, &role, profiles) == -1)
 		return EXIT_USAGE;
-	if (!user_profiles_usable(cfg, profiles))
+	if (role == -1)
+		role = DB_ROLE_NDES;
+	/* A console user fetches no NDES challenges: no profile to check. */
+	if (role == DB_ROLE_NDES && !user_profiles_usable(cfg, profiles))
 		return 1;
 	if (user_password_read(pw) == -1)
 		goto out;
-	if (db_user_add(db, argv[1], pw, can_issue, profiles,
-		(int64_t)time(NULL), &err) == -1) {
+	if (db_user_add_role(db, argv[1], pw, can_issue, profiles,
+		(enum db_user_role)role, (int64_t)time(NULL), &err) == -1) {
 		fprintf(stderr, "scepgw: %s\n", err.msg);
 		goto out;
 	}
-	printf("user %s added%s, profiles %s\n", argv[1],
-	    can_issue ? " (may fetch challenges)" : " (no right to issue)",
-	    profiles);
+	if (role != DB_ROLE_NDES)
+		printf("user %s added, role %s (admin web console)\n", argv[1],
+		    db_user_role_name((enum db_user_role)role));
+	else
+		printf("user %s added%s, profiles %s\n", argv[1],
+		    can_issue ? " (may fetch challenges)" :
+				" (no right to issue)",
+		    profiles);
 	rc = 0;
 out:
 	gw_cleanse(pw, sizeof(pw));
 	return rc;
 }
 
-/* `user set NAME --profile P[,P...]...` */
+/* `user set NAME [--profile P[,P...]]... [--role R]` */
 static int
 user_set(const struct gw_config *cfg, struct db *db, int argc, char **argv)
 {
 	char profiles[PROFILES_MAX + 1];
 	struct gw_err err;
 	bool can_issue;
+	int role;
 
-	if (user_add_args(argc, argv, true, &can_issue, profiles) == -1)
+	if (user_add_args(argc, argv, true, &can_issue, &role, profiles) == -1)
 		return EXIT_USAGE;
-	if (!user_profiles_usable(cfg, profiles))
+	if (profiles[0] != '\0' && !user_profiles_usable(cfg, profiles))
 		return 1;
-	if (db_user_set_profiles(db, argv[1], profiles, &err) == -1) {
+	if (profiles[0] != '\0' &&
+	    db_user_set_profiles(db, argv[1], profiles, &err) == -1) {
 		fprintf(stderr, "scepgw: %s\n", err.msg);
 		return 1;
 	}
-	printf("user %s: profiles %s\n", argv[1], profiles);
+	if (role != -1 &&
+	    db_user_set_role(db, argv[1], (enum db_user_role)role, &err) ==
+		-1) {
+		fprintf(stderr, "scepgw: %s\n", err.msg);
+		return 1;
+	}
+	if (profiles[0] != '\0')
+		printf("user %s: profiles %s\n", argv[1], profiles);
+	if (role != -1)
+		printf("user %s: role %s\n", argv[1],
+		    db_user_role_name((enum db_user_role)role));
 	return 0;
 }
 
@@ -232,9 +270,10 @@ user_print(void *arg, const struct db_user *u)
 	(void)arg;
 	gmtime_r(&t, &tm);
 	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	printf("%-24s %-9s %s %-24s %s\n", u->name,
+	printf("%-24s %-9s %s %-24s %-24s %s\n", u->name,
 	    u->can_issue ? "can_issue" : "-", created,
-	    u->profiles != NULL ? u->profiles : "default", u->kdf);
+	    u->profiles != NULL ? u->profiles : "default", u->kdf,
+	    db_user_role_name(u->role));
 	return 0;
 }
 
@@ -265,8 +304,8 @@ cli_user(const char *conf, int argc, char **argv)
 	else if (strcmp(argv[0], "set") == 0)
 		rc = user_set(cfg, db, argc, argv);
 	else if (strcmp(argv[0], "list") == 0) {
-		printf("%-24s %-9s %-20s %-24s %s\n", "name", "rights",
-		    "created", "profiles", "hash");
+		printf("%-24s %-9s %-20s %-24s %-24s %s\n", "name", "rights",
+		    "created", "profiles", "hash", "role");
 		rc = db_user_list(db, user_print, NULL, &err) == 0 ? 0 : 1;
 		if (rc != 0)
 			fprintf(stderr, "scepgw: %s\n", err.msg);

@@ -57,6 +57,9 @@ struct gw_config {
 	char *admin_listen; /* or NULL: off */
 	char *admin_token_file;
 	long admin_max_outstanding; /* NDES page cap; 0: none */
+	/* [console]: the admin web console's sessions */
+	long console_idle_seconds;
+	long console_absolute_seconds;
 	/* [db] */
 	char *db_path;
 	char *db_url;

@@ -35,7 +35,7 @@ struct cfg_key {
 };
 
 /* How many keys the table has. */
-#define CFG_KEYS_N 65
+#define CFG_KEYS_N 67
 extern const struct cfg_key cfg_keys[CFG_KEYS_N];
 
 /* A key's place and comment in the written file. */

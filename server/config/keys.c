@@ -29,6 +29,10 @@ const struct cfg_key cfg_keys[] = {
 	    cluster_lease_seconds),
 	K("cluster", "node_name", CFG_STRING, 0, 0, NULL, false,
 	    cluster_node_name),
+	K("console", "absolute_seconds", CFG_LONG, 1, 604800, "28800", false,
+	    console_absolute_seconds),
+	K("console", "idle_seconds", CFG_LONG, 1, 86400, "900", false,
+	    console_idle_seconds),
 	K("db", "password_file", CFG_PATH, 0, 0, NULL, false, db_password_file),
 	K("db", "path", CFG_PATH, 0, 0, NULL, false, db_path),
 	K("db", "timeout_seconds", CFG_LONG, 2, 3600, "10", false,
@@ -158,6 +162,11 @@ const struct cfg_doc cfg_docs[] = {
 	{ "admin", "max_outstanding_challenges",
 	    "NDES page: \"password cache is full\" beyond this many unused "
 	    "challenges; 0 = no cap" },
+	{ "console", "idle_seconds",
+	    "admin web console: a session unused this long ends (1..86400)" },
+	{ "console", "absolute_seconds",
+	    "admin web console: a session ends this long after its login "
+	    "(1..604800)" },
 	{ "db", "path", "SQLite database; set path or url, not both" },
 	{ "db", "url",
 	    "PostgreSQL instead: libpq URI or key=value string (README "

@@ -260,7 +260,7 @@ test_write_roundtrip(void **state)
 	for (s = text; (s = strchr(s, '\n')) != NULL; s++)
 		if (s[1] >= 'a' && s[1] <= 'z')
 			keys++;
-	assert_int_equal(keys, 65);
+	assert_int_equal(keys, 67);
 	assert_non_null(strstr(text, "\ncert = ra.pem\n"));
 	assert_non_null(strstr(text, "\npath = data/gw.db\n"));
 	assert_non_null(

@@ -34,10 +34,10 @@ test_open_schema(void **state)
 	if (fx->pg) {
 		/* PostgreSQL's own list: version 2; a second open keeps
 		 * it; a database from a newer program is refused. */
-		assert_int_equal(db_schema_version(fx->db), 4);
+		assert_int_equal(db_schema_version(fx->db), 5);
 		assert_string_equal(db_backend_name(fx->db), "postgresql");
 		assert_int_equal(fx_open(fx, &db2, &err), 0);
-		assert_int_equal(db_schema_version(db2), 4);
+		assert_int_equal(db_schema_version(db2), 5);
 		db_close(db2);
 		fx_pg_sql(fx, "UPDATE scepgw_schema SET version = 99");
 		gw_err_clear(&err);
@@ -48,12 +48,12 @@ test_open_schema(void **state)
 		fx_pg_sql(fx, "UPDATE scepgw_schema SET version = 2");
 		return;
 	}
-	assert_int_equal(db_schema_version(fx->db), 13);
+	assert_int_equal(db_schema_version(fx->db), 14);
 	assert_int_equal(stat(fx->path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	/* A second open of a migrated file keeps its version. */
 	assert_int_equal(db_open(&db2, fx->path, &err), 0);
-	assert_int_equal(db_schema_version(db2), 13);
+	assert_int_equal(db_schema_version(db2), 14);
 	db_close(db2);
 	/* The file is in WAL mode. */
 	assert_int_equal(sqlite3_open(fx->path, &h), SQLITE_OK);

@@ -108,6 +108,9 @@ src_fill(const char *path)
 	assert_int_equal(db_user_add(db, "mdm", "pw 1", true, "default,kiosk",
 			     NOW, &err),
 	    0);
+	assert_int_equal(db_user_add_role(db, "ops", "pw 2", false, NULL,
+			     DB_ROLE_ADMIN, NOW, &err),
+	    0);
 	db_close(db);
 }
 
@@ -220,7 +223,7 @@ copy_from(struct fx *fx, const char *path, struct db_copy_count *counts,
 static void
 test_copy_into_postgresql(void **state)
 {
-	static const int64_t rows[DB_COPY_TABLES] = { 3, 3, 1, 1, 1 };
+	static const int64_t rows[DB_COPY_TABLES] = { 3, 3, 1, 2, 1 };
 	struct db_copy_count counts[DB_COPY_TABLES];
 	struct fx *fx = *state;
 	struct db_challenge c;
@@ -229,6 +232,7 @@ test_copy_into_postgresql(void **state)
 	struct gw_err err;
 	enum db_start res;
 	char path[128];
+	enum db_user_role role = DB_ROLE_NDES;
 	bool can = false;
 	int64_t used = 0, id = 0;
 	uint8_t h[32];
@@ -278,6 +282,11 @@ test_copy_into_postgresql(void **state)
 	db_challenge_cleanup(&c);
 	assert_int_equal(db_user_check(fx->db, "mdm", "pw 1", &can, &err), 0);
 	assert_true(can);
+	/* The console role goes with the user (README "Admin web console"). */
+	assert_int_equal(db_user_check_role(fx->db, "ops", "pw 2", &can, &role,
+			     &err),
+	    0);
+	assert_int_equal(role, DB_ROLE_ADMIN);
 	assert_int_equal(db_licence_used(fx->db, "epki", &used, &err), 0);
 	assert_int_equal(used, 2);
 	/* New rows get ids after the copied ones. */
@@ -289,7 +298,7 @@ test_copy_into_postgresql(void **state)
 	assert_int_equal(err.code, DB_ERR_EXISTS);
 	assert_non_null(strstr(err.msg,
 	    "already holds 4 challenges, 3 "
-	    "transactions, 1 certificates, 1 "
+	    "transactions, 1 certificates, 2 "
 	    "users, 1 licence_counts"));
 	assert_int_equal(fx_pg_sql(fx, "SELECT count(*) FROM challenges"), 4);
 	src_remove(path);

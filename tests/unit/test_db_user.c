@@ -1,5 +1,6 @@
 /*
- * Unit tests for db/: users of the NDES page (db_user.c) and the admin
+ * Unit tests for db/: users of the NDES page and the console (db_user.c)
+ * and the admin
  * listings (db_sq_list.c): challenges by state and the outstanding cap,
  * transactions and certificates by filter, and the counts.
  */
@@ -24,6 +25,7 @@ struct user_seen {
 	bool can_issue[4];
 	char profiles[4][32];
 	char kdf[64];
+	enum db_user_role role[4];
 };
 
 static int
@@ -37,6 +39,7 @@ user_seen_fn(void *arg, const struct db_user *u)
 		snprintf(s->profiles[s->n], sizeof(s->profiles[0]), "%s",
 		    u->profiles);
 		snprintf(s->kdf, sizeof(s->kdf), "%s", u->kdf);
+		s->role[s->n] = u->role;
 	}
 	s->n++;
 	return 0;
@@ -396,7 +399,7 @@ test_txn_cert_filters_and_counts(void **state)
 	struct fx *fx = *state;
 	struct txid_seen s;
 	struct gw_err err;
-	int64_t counts[4];
+	int64_t counts[4], issued[24], failed[24];
 	size_t i;
 
 	start_cn(fx->db, "t1", "alice");
@@ -439,6 +442,81 @@ test_txn_cert_filters_and_counts(void **state)
 	assert_int_equal(counts[DB_TXN_ORDERING], 1);
 	assert_int_equal(counts[DB_TXN_ISSUED], 2);
 	assert_int_equal(counts[DB_TXN_FAILED], 1);
+	/* The console's chart: by the hour of the last change. */
+	assert_int_equal(db_txn_hourly(fx->db, NOW - 5 * 3600, issued, failed,
+			     &err),
+	    0);
+	for (i = 0; i < 24; i++) {
+		assert_int_equal(issued[i], i == 5 ? 2 : 0);
+		assert_int_equal(failed[i], i == 5 ? 1 : 0);
+	}
+	assert_int_equal(db_txn_hourly(fx->db, NOW + 2, issued, failed, &err),
+	    0);
+	for (i = 0; i < 24; i++)
+		assert_int_equal(issued[i] + failed[i], 0);
+}
+
+/*
+ * Console roles (README "Admin web console"): db_user_add() makes "ndes"
+ * users; a console role never keeps the right to fetch NDES challenges;
+ * the check tells the role; user set changes it.
+ */
+static void
+test_user_roles(void **state)
+{
+	struct fx *fx = *state;
+	enum db_user_role role = DB_ROLE_ADMIN;
+	struct user_seen us;
+	struct gw_err err;
+	bool can = true;
+
+	assert_int_equal(db_user_add(fx->db, "alice", "s3cret pw", true, NULL,
+			     NOW, &err),
+	    0);
+	assert_int_equal(db_user_add(fx->db, "bob", "s3cret pw", false, NULL,
+			     NOW, &err),
+	    0);
+	assert_int_equal(db_user_check_role(fx->db, "alice", "s3cret pw", &can,
+			     &role, &err),
+	    0);
+	assert_int_equal(role, DB_ROLE_NDES);
+	assert_true(can);
+	assert_int_equal(db_user_add_role(fx->db, "root", "adm pw", true, NULL,
+			     DB_ROLE_ADMIN, NOW, &err),
+	    0);
+	assert_int_equal(db_user_check_role(fx->db, "root", "adm pw", &can,
+			     &role, &err),
+	    0);
+	assert_int_equal(role, DB_ROLE_ADMIN);
+	assert_false(can);
+	assert_int_equal(db_user_check_role(fx->db, "root", "adm pW", &can,
+			     &role, &err),
+	    1);
+	assert_int_equal(role, DB_ROLE_NDES);
+	/* alice becomes a viewer: her NDES right goes. */
+	assert_int_equal(db_user_set_role(fx->db, "alice", DB_ROLE_VIEWER,
+			     &err),
+	    0);
+	assert_int_equal(db_user_check_role(fx->db, "alice", "s3cret pw", &can,
+			     &role, &err),
+	    0);
+	assert_int_equal(role, DB_ROLE_VIEWER);
+	assert_false(can);
+	gw_err_clear(&err);
+	assert_int_equal(db_user_set_role(fx->db, "nobody", DB_ROLE_ADMIN,
+			     &err),
+	    -1);
+	assert_int_equal(err.code, DB_ERR_NOTFOUND);
+	memset(&us, 0, sizeof(us));
+	assert_int_equal(db_user_list(fx->db, user_seen_fn, &us, &err), 0);
+	assert_int_equal(us.n, 3);
+	assert_int_equal(us.role[0], DB_ROLE_VIEWER); /* alice */
+	assert_int_equal(us.role[1], DB_ROLE_NDES);   /* bob */
+	assert_int_equal(us.role[2], DB_ROLE_ADMIN);  /* root */
+	assert_int_equal(db_user_role_parse("admin", &role), 0);
+	assert_int_equal(role, DB_ROLE_ADMIN);
+	assert_int_equal(db_user_role_parse("root", &role), -1);
+	assert_string_equal(db_user_role_name(DB_ROLE_VIEWER), "viewer");
 }
 
 int
@@ -447,6 +525,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_user_add_check_remove,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_user_roles, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_challenge_states_and_cap,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
