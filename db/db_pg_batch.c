@@ -47,6 +47,27 @@ enum pipe_st {
 /* How long the writer waits on a socket that does not drain (ms). */
 #define PG_FLUSH_MS 30000
 
+/* The statement of a write of kind k: PG_S__MAX for none (DB_W_NONE), -1
+ * for an unknown kind. */
+static int
+job_stmt(enum db_write_kind k)
+{
+	switch (k) {
+	case DB_W_NONE:
+		return PG_S__MAX;
+	case DB_W_START:
+		return PG_S_TXN_START;
+	case DB_W_ORDER:
+		return PG_S_TXN_SET_ORDER;
+	case DB_W_ISSUED:
+		return PG_S_TXN_SET_ISSUED;
+	case DB_W_FAILED:
+		return PG_S_TXN_SET_FAILED;
+	default:
+		return -1;
+	}
+}
+
 /* Sets p to the parameters of write j; returns its statement, or
  * PG_S__MAX for none (DB_W_NONE) and -1 for an unknown kind. */
 static int
@@ -57,8 +78,6 @@ job_params(const struct db_write *j, int64_t owner, struct pg_params *p)
 
 	memset(p, 0, sizeof(*p));
 	switch (j->kind) {
-	case DB_W_NONE:
-		return PG_S__MAX;
 	case DB_W_START:
 		n = j->u.start.n;
 		pp_text(p, n->txid);
@@ -87,12 +106,12 @@ job_params(const struct db_write *j, int64_t owner, struct pg_params *p)
 		    n->intune_csr != NULL ? DB_INTUNE_VALIDATED :
 					    DB_INTUNE_NONE);
 		pp_bytea(p, n->intune_csr, n->intune_csr_len);
-		return PG_S_TXN_START;
+		break;
 	case DB_W_ORDER:
 		pp_text(p, u->txid);
 		pp_text(p, u->order_id);
 		pp_int(p, u->now);
-		return PG_S_TXN_SET_ORDER;
+		break;
 	case DB_W_ISSUED:
 		pp_text(p, u->txid);
 		pp_text(p, u->order_id);
@@ -101,7 +120,7 @@ job_params(const struct db_write *j, int64_t owner, struct pg_params *p)
 		pp_int(p, u->not_after);
 		pp_text(p, u->subject);
 		pp_int(p, u->now);
-		return PG_S_TXN_SET_ISSUED;
+		break;
 	case DB_W_FAILED:
 		pp_text(p, u->txid);
 		pp_int4(p, u->fail_info);
@@ -111,10 +130,11 @@ job_params(const struct db_write *j, int64_t owner, struct pg_params *p)
 		if (u->epki_code == 0)
 			p->v[p->n - 1] = NULL;
 		pp_text(p, u->epki_message);
-		return PG_S_TXN_SET_FAILED;
+		break;
 	default:
-		return -1;
+		break;
 	}
+	return job_stmt(j->kind);
 }
 
 /* The next result of the pipeline, with the NULL that ends a statement's
@@ -315,9 +335,12 @@ pipe_prepare(PGconn *c, struct db_write *from, const struct db_write *to,
 	    prep_one(c, PG_S_COMMIT, NULL, &have, pp) != 0)
 		return -1;
 	for (j = from; j != to; j = j->next) {
-		if ((s = job_params(j, owner, &p)) < 0)
+		if ((s = job_stmt(j->kind)) < 0)
 			return -1;
-		if (s != PG_S__MAX && prep_one(c, s, &p, &have, pp) != 0)
+		if (s == PG_S__MAX || (have & (1U << s)) != 0)
+			continue; /* the common case: nothing to prepare */
+		job_params(j, owner, &p);
+		if (prep_one(c, s, &p, &have, pp) != 0)
 			return -1;
 	}
 	return 0;
