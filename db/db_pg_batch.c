@@ -47,95 +47,94 @@ enum pipe_st {
 /* How long the writer waits on a socket that does not drain (ms). */
 #define PG_FLUSH_MS 30000
 
-/* Sends one write's statements. Returns how many, or -1. */
+/* The statement of a write of kind k: PG_S__MAX for none (DB_W_NONE), -1
+ * for an unknown kind. */
 static int
-job_send(PGconn *c, struct db_write *j, int64_t owner)
+job_stmt(enum db_write_kind k)
 {
-	const struct db_txn_new *n;
-	const struct db_w_update *u = &j->u.upd;
-	struct pg_params p = { 0 };
-	const char *sql;
-	int q = 1;
-
-	switch (j->kind) {
+	switch (k) {
 	case DB_W_NONE:
-		return 0;
+		return PG_S__MAX;
 	case DB_W_START:
-		n = j->u.start.n;
-		pp_text(&p, n->txid);
-		pp_bytea(&p, n->csr_sha256, 32);
-		pp_bytea(&p, n->challenge_sha256,
-		    n->challenge_sha256 != NULL ? 32 : 0);
-		pp_text(&p, n->csr_cn);
-		pp_text(&p, n->csr_email);
-		pp_text(&p, n->csr_ou);
-		pp_text(&p, n->csr_pem);
-		pp_int(&p, n->now);
-		pp_bool(&p, n->identity_final);
-		pp_text(&p, n->profile);
-		pp_bytea(&p, n->key_sha256, n->key_sha256 != NULL ? 32 : 0);
-		pp_text(&p, n->renews);
-		pp_text(&p, n->upn);
-		pp_text(&p, n->licence_pool);
-		/* The handle's incarnation (db_node_register()) owns the
-		 * row; a handle without one (the CLI's): NULL. */
-		if (owner > 0)
-			pp_int(&p, owner);
-		else
-			pp_limit(&p, 0);
-		/* Validated by Intune (README "Microsoft Intune"). */
-		pp_int4(&p,
-		    n->intune_csr != NULL ? DB_INTUNE_VALIDATED :
-					    DB_INTUNE_NONE);
-		pp_bytea(&p, n->intune_csr, n->intune_csr_len);
-		sql = "SELECT scepgw_txn_start($1, $2, $3, $4, $5, $6, $7, $8, "
-		      "$9, $10, $11, $12, $13, $14, $15, $16, $17)";
-		if (PQsendQueryParams(c, sql, p.n, p.types, p.v, p.len, p.fmt,
-			0) != 1)
-			return -1;
-		memset(&p, 0, sizeof(p));
-		pp_text(&p, n->txid);
-		sql =
-		    "SELECT " PG_TXN_COLS " FROM transactions WHERE txid = $1";
-		q = 2;
-		break;
+		return PG_S_TXN_START;
 	case DB_W_ORDER:
-		pp_text(&p, u->txid);
-		pp_text(&p, u->order_id);
-		pp_int(&p, u->now);
-		sql = "SELECT scepgw_txn_set_order($1, $2, $3)";
-		break;
+		return PG_S_TXN_SET_ORDER;
 	case DB_W_ISSUED:
-		pp_text(&p, u->txid);
-		pp_text(&p, u->order_id);
-		pp_bytea(&p, u->der, u->len);
-		pp_text(&p, u->serial_hex);
-		pp_int(&p, u->not_after);
-		pp_text(&p, u->subject);
-		pp_int(&p, u->now);
-		sql =
-		    "SELECT scepgw_txn_set_issued($1, $2, $3, $4, $5, $6, $7)";
-		break;
+		return PG_S_TXN_SET_ISSUED;
 	case DB_W_FAILED:
-		pp_text(&p, u->txid);
-		pp_int4(&p, u->fail_info);
-		pp_text(&p, u->fail_text);
-		pp_int(&p, u->now);
-		if (u->epki_code != 0)
-			pp_int4(&p, u->epki_code);
-		else {
-			pp_int4(&p, 0);
-			p.v[p.n - 1] = NULL;
-		}
-		pp_text(&p, u->epki_message);
-		sql = "SELECT scepgw_txn_set_failed($1, $2, $3, $4, $5, $6)";
-		break;
+		return PG_S_TXN_SET_FAILED;
 	default:
 		return -1;
 	}
-	if (PQsendQueryParams(c, sql, p.n, p.types, p.v, p.len, p.fmt, 0) != 1)
-		return -1;
-	return q;
+}
+
+/* Sets p to the parameters of write j; returns its statement, or
+ * PG_S__MAX for none (DB_W_NONE) and -1 for an unknown kind. */
+static int
+job_params(const struct db_write *j, int64_t owner, struct pg_params *p)
+{
+	const struct db_txn_new *n;
+	const struct db_w_update *u = &j->u.upd;
+
+	memset(p, 0, sizeof(*p));
+	switch (j->kind) {
+	case DB_W_START:
+		n = j->u.start.n;
+		pp_text(p, n->txid);
+		pp_bytea(p, n->csr_sha256, 32);
+		pp_bytea(p, n->challenge_sha256,
+		    n->challenge_sha256 != NULL ? 32 : 0);
+		pp_text(p, n->csr_cn);
+		pp_text(p, n->csr_email);
+		pp_text(p, n->csr_ou);
+		pp_text(p, n->csr_pem);
+		pp_int(p, n->now);
+		pp_bool(p, n->identity_final);
+		pp_text(p, n->profile);
+		pp_bytea(p, n->key_sha256, n->key_sha256 != NULL ? 32 : 0);
+		pp_text(p, n->renews);
+		pp_text(p, n->upn);
+		pp_text(p, n->licence_pool);
+		/* The handle's incarnation (db_node_register()) owns the
+		 * row; a handle without one (the CLI's): NULL. */
+		if (owner > 0)
+			pp_int(p, owner);
+		else
+			pp_limit(p, 0);
+		/* Validated by Intune (README "Microsoft Intune"). */
+		pp_int4(p,
+		    n->intune_csr != NULL ? DB_INTUNE_VALIDATED :
+					    DB_INTUNE_NONE);
+		pp_bytea(p, n->intune_csr, n->intune_csr_len);
+		break;
+	case DB_W_ORDER:
+		pp_text(p, u->txid);
+		pp_text(p, u->order_id);
+		pp_int(p, u->now);
+		break;
+	case DB_W_ISSUED:
+		pp_text(p, u->txid);
+		pp_text(p, u->order_id);
+		pp_bytea(p, u->der, u->len);
+		pp_text(p, u->serial_hex);
+		pp_int(p, u->not_after);
+		pp_text(p, u->subject);
+		pp_int(p, u->now);
+		break;
+	case DB_W_FAILED:
+		pp_text(p, u->txid);
+		pp_int4(p, u->fail_info);
+		pp_text(p, u->fail_text);
+		pp_int(p, u->now);
+		pp_int4(p, u->epki_code);
+		if (u->epki_code == 0)
+			p->v[p->n - 1] = NULL;
+		pp_text(p, u->epki_message);
+		break;
+	default:
+		break;
+	}
+	return job_stmt(j->kind);
 }
 
 /* The next result of the pipeline, with the NULL that ends a statement's
@@ -223,7 +222,7 @@ job_read(PGconn *c, int64_t deadline, struct db_write *j, bool unknown,
     struct gw_err *why)
 {
 	struct db_w_start *a = &j->u.start;
-	PGresult *r, *row = NULL;
+	PGresult *r;
 	int status = 0, rc = -1;
 
 	if (j->kind == DB_W_NONE) {
@@ -231,18 +230,21 @@ job_read(PGconn *c, int64_t deadline, struct db_write *j, bool unknown,
 		return 0;
 	}
 	r = pipe_result(c, deadline);
-	if (job_status(r, c, "batch write", &status, why) != 0)
-		goto out;
 	if (j->kind != DB_W_START) {
+		if (job_status(r, c, "batch write", &status, why) != 0)
+			goto out;
 		job_outcome(j, status, unknown);
 		rc = 0;
 		goto out;
 	}
-	row = pipe_result(c, deadline);
-	if (row == NULL || PQresultStatus(row) != PGRES_TUPLES_OK) {
-		pg_err_res(row, c, "txn start", why);
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK ||
+	    PQntuples(r) != 1 || PQnfields(r) != PG_TXN_NCOLS + 1) {
+		pg_err_res(r, c, "txn start", why);
 		goto out;
 	}
+	/* One row: the transaction's columns (NULL when there is none),
+	 * then the status (migration 6). */
+	status = (int)pg_int(r, 0, PG_TXN_NCOLS);
 	a->res = (enum db_start)status;
 	if (status < 0 || status >= DB_START__MAX) {
 		gw_err_set(why, DB_ERR_SQL, "txn start: status %d", status);
@@ -250,26 +252,27 @@ job_read(PGconn *c, int64_t deadline, struct db_write *j, bool unknown,
 	}
 	j->rc = status == DB_START_OK ? DB_WRITE_KEEP : DB_WRITE_UNDO;
 	if ((status == DB_START_OK || status == DB_START_EXISTS) &&
-	    PQntuples(row) == 1 && pg_txn_row_read(row, 0, &a->t) != 0) {
+	    !pg_null(r, 0, 0) && pg_txn_row_read(r, 0, &a->t) != 0) {
 		db_txn_cleanup(&a->t);
 		j->rc = -1;
 		gw_err_set(&j->err, DB_ERR_SQL, "txn start: out of memory");
 	}
 	rc = 0;
 out:
-	PQclear(row);
 	PQclear(r);
 	return rc;
 }
 
-/* The writer connection, made afresh when there is none or it broke. */
+/* The writer connection, made afresh when there is none, it broke, or it
+ * lost its prepared statements. */
 static PGconn *
 writer_conn(struct db *db, struct gw_err *err)
 {
 	struct db_pg *pg = db_pg(db);
 
 	if (pg->writer != NULL && PQstatus(pg->writer) == CONNECTION_OK &&
-	    PQtransactionStatus(pg->writer) == PQTRANS_IDLE)
+	    PQtransactionStatus(pg->writer) == PQTRANS_IDLE &&
+	    !pg_conn_lost(pg->writer))
 		return pg->writer;
 	if (pg->writer != NULL)
 		PQfinish(pg->writer);
@@ -293,20 +296,77 @@ jobs_reset(struct db_write *from, const struct db_write *to)
 	}
 }
 
-/* Sends the pipeline of jobs [from, to). 0, or -1 with why set. */
+/* The preparations a pipeline sent, in the order of their results. */
+struct pipe_prep {
+	int n;
+	enum pg_stmt s[PG_S__MAX];
+};
+
+/* Sends the preparation of s unless c has it or it went already. */
+static int
+prep_one(PGconn *c, int s, const struct pg_params *p, uint32_t *have,
+    struct pipe_prep *pp)
+{
+	if ((*have & (1U << s)) != 0)
+		return 0;
+	if (pg_send_prepare(c, (enum pg_stmt)s, p) != 1)
+		return -1;
+	*have |= 1U << s;
+	pp->s[pp->n++] = (enum pg_stmt)s;
+	return 0;
+}
+
+/*
+ * Sends, ahead of the batch, the preparation of every statement the jobs
+ * [from, to) need that c has not prepared yet, each with the parameter
+ * types of its first job; pp lists them. 0, or -1.
+ */
+static int
+pipe_prepare(PGconn *c, struct db_write *from, const struct db_write *to,
+    int64_t owner, struct pipe_prep *pp)
+{
+	uint32_t have = pg_prepared_mask(c);
+	struct pg_params p;
+	struct db_write *j;
+	int s;
+
+	pp->n = 0;
+	if (prep_one(c, PG_S_BEGIN, NULL, &have, pp) != 0 ||
+	    prep_one(c, PG_S_COMMIT, NULL, &have, pp) != 0)
+		return -1;
+	for (j = from; j != to; j = j->next) {
+		if ((s = job_stmt(j->kind)) < 0)
+			return -1;
+		if (s == PG_S__MAX || (have & (1U << s)) != 0)
+			continue; /* the common case: nothing to prepare */
+		job_params(j, owner, &p);
+		if (prep_one(c, s, &p, &have, pp) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Sends the pipeline of jobs [from, to), after the preparations it needs
+ * (pp). 0, or -1 with why set. */
 static int
 pipe_send(PGconn *c, struct db_write *from, const struct db_write *to,
-    int64_t owner, struct gw_err *why)
+    int64_t owner, struct pipe_prep *pp, struct gw_err *why)
 {
+	struct pg_params p;
 	struct db_write *j;
+	int s;
 
 	if (PQsetnonblocking(c, 1) != 0 || PQenterPipelineMode(c) != 1 ||
-	    PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1)
+	    pipe_prepare(c, from, to, owner, pp) != 0 ||
+	    pg_send_prepared(c, PG_S_BEGIN, NULL) != 1)
 		goto err;
-	for (j = from; j != to; j = j->next)
-		if (job_send(c, j, owner) < 0)
+	for (j = from; j != to; j = j->next) {
+		if ((s = job_params(j, owner, &p)) == PG_S__MAX)
+			continue;
+		if (s < 0 || pg_send_prepared(c, (enum pg_stmt)s, &p) != 1)
 			goto err;
-	if (PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) != 1 ||
+	}
+	if (pg_send_prepared(c, PG_S_COMMIT, NULL) != 1 ||
 	    PQpipelineSync(c) != 1 || pipe_flush(c) != 0)
 		goto err;
 	PQsetnonblocking(c, 0);
@@ -314,6 +374,27 @@ pipe_send(PGconn *c, struct db_write *from, const struct db_write *to,
 err:
 	pg_err_res(NULL, c, "batch send", why);
 	return -1;
+}
+
+/* Reads the results of the preparations pp sent and marks each that
+ * succeeded as prepared on c. 0, or -1 with why set. */
+static int
+pipe_prepared(PGconn *c, int64_t deadline, const struct pipe_prep *pp,
+    struct gw_err *why)
+{
+	PGresult *r;
+	int i, rc = 0;
+
+	for (i = 0; rc == 0 && i < pp->n; i++) {
+		r = pipe_result(c, deadline);
+		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+			pg_err_res(r, c, "prepare", why);
+			rc = -1;
+		} else
+			pg_prepared_set(c, pp->s[i]);
+		PQclear(r);
+	}
+	return rc;
 }
 
 /* Reads a command's result (BEGIN, COMMIT). 0, or -1 with why set. */
@@ -347,15 +428,17 @@ pipe_run(struct db *db, struct db_write *from, const struct db_write *to,
 	PGresult *r;
 	PGconn *c;
 	bool failed = false, synced = false;
+	struct pipe_prep pp = { 0 };
 	int nulls = 0;
 
 	jobs_reset(from, to);
 	if ((c = writer_conn(db, why)) == NULL)
 		return PIPE_DOWN;
 	deadline = pg_mono_ms() + wait_s * 1000LL;
-	if (pipe_send(c, from, to, db_node(db), why) != 0)
+	if (pipe_send(c, from, to, db_node(db), &pp, why) != 0)
 		goto lost;
-	if (pipe_command(c, deadline, "BEGIN", why) != 0)
+	if (pipe_prepared(c, deadline, &pp, why) != 0 ||
+	    pipe_command(c, deadline, "BEGIN", why) != 0)
 		failed = true;
 	for (j = from; !failed && j != to; j = j->next)
 		if (job_read(c, deadline, j, unknown, why) != 0)

@@ -125,9 +125,11 @@ pg_err_msg(struct gw_err *err, int code, const char *what, const char *msg)
 
 /*
  * Sets err from a failed result r (NULL: none came back) on c: 23505
- * (unique violation) is DB_ERR_EXISTS; a deadlock, serialisation failure,
- * server shutdown, read-only server or lost connection DB_ERR_RETRY;
- * anything else DB_ERR_SQL.
+ * (unique violation) is DB_ERR_EXISTS; a deadlock, serialisation
+ * failure, server shutdown, read-only server, lost connection or 26000 (a
+ * prepared statement the session no longer has: c is then closed on
+ * release, and the next try prepares again on a new connection)
+ * DB_ERR_RETRY; anything else DB_ERR_SQL.
  */
 void
 pg_err_res(const PGresult *r, PGconn *c, const char *what, struct gw_err *err)
@@ -141,7 +143,11 @@ pg_err_res(const PGresult *r, PGconn *c, const char *what, struct gw_err *err)
 		msg = c != NULL ? PQerrorMessage(c) : NULL;
 	if (st != NULL && strcmp(st, "23505") == 0)
 		code = DB_ERR_EXISTS;
-	else if (pg_state_retryable(st) ||
+	else if (st != NULL && strcmp(st, "26000") == 0 && c != NULL) {
+		/* A prepared statement the session lost. */
+		pg_conn_lost_set(c);
+		code = DB_ERR_RETRY;
+	} else if (pg_state_retryable(st) ||
 	    (c != NULL && PQstatus(c) == CONNECTION_BAD))
 		code = DB_ERR_RETRY;
 	pg_err_msg(err, code, what, msg);
@@ -228,6 +234,11 @@ pg_connect(struct db_pg *pg, struct gw_err *err)
 		return NULL;
 	}
 	PQsetNoticeProcessor(c, pg_notice_drop, NULL);
+	if (pg_conn_track(c) != 0) {
+		gw_err_set(err, DB_ERR_RETRY, "PostgreSQL: out of memory");
+		PQfinish(c);
+		return NULL;
+	}
 	snprintf(sql, sizeof(sql), "SET statement_timeout = '%ds'",
 	    pg->timeout_s);
 	if ((r = pg_exec(c, sql, NULL, "statement_timeout",
@@ -259,8 +270,9 @@ pg_acquire(struct db *db, struct gw_err *err)
 	return pg_connect(pg, err);
 }
 
-/* Gives c back to the pool; a broken or busy one is closed instead, so
- * the next caller connects afresh. */
+/* Gives c back to the pool; a broken or busy one, or one that lost its
+ * prepared statements, is closed instead, so the next caller connects
+ * afresh. */
 void
 pg_release(struct db *db, PGconn *c)
 {
@@ -270,7 +282,7 @@ pg_release(struct db *db, PGconn *c)
 	if (c == NULL)
 		return;
 	if (PQstatus(c) != CONNECTION_OK ||
-	    PQtransactionStatus(c) != PQTRANS_IDLE ||
+	    PQtransactionStatus(c) != PQTRANS_IDLE || pg_conn_lost(c) ||
 	    (e = malloc(sizeof(*e))) == NULL) {
 		PQfinish(c);
 		return;
@@ -299,21 +311,13 @@ pg_conns_close(struct db_pg *pg)
 }
 
 PGresult *
-pg_exec(PGconn *c, const char *sql, const struct pg_params *p, const char *what,
-    int wait_s, struct gw_err *err)
+pg_collect(PGconn *c, int64_t deadline, const char *what, int wait_s,
+    struct gw_err *err)
 {
-	int64_t deadline = wait_s > 0 ? pg_mono_ms() + wait_s * 1000LL : 0;
 	ExecStatusType s;
 	PGresult *r = NULL, *x;
 	int w = 0;
 
-	if ((p != NULL ? PQsendQueryParams(c, sql, p->n, p->types, p->v, p->len,
-			     p->fmt, 0) :
-			 PQsendQueryParams(c, sql, 0, NULL, NULL, NULL, NULL,
-			     0)) != 1) {
-		pg_err_res(NULL, c, what, err);
-		return NULL;
-	}
 	/* As PQexec(): the last result, but the first error wins. */
 	while ((w = pg_wait_result(c, deadline)) != 1 &&
 	    (x = PQgetResult(c)) != NULL) {
@@ -338,32 +342,73 @@ pg_exec(PGconn *c, const char *sql, const struct pg_params *p, const char *what,
 	return NULL;
 }
 
+PGresult *
+pg_exec(PGconn *c, const char *sql, const struct pg_params *p, const char *what,
+    int wait_s, struct gw_err *err)
+{
+	int64_t deadline = wait_s > 0 ? pg_mono_ms() + wait_s * 1000LL : 0;
+
+	if ((p != NULL ? PQsendQueryParams(c, sql, p->n, p->types, p->v, p->len,
+			     p->fmt, 0) :
+			 PQsendQueryParams(c, sql, 0, NULL, NULL, NULL, NULL,
+			     0)) != 1) {
+		pg_err_res(NULL, c, what, err);
+		return NULL;
+	}
+	return pg_collect(c, deadline, what, wait_s, err);
+}
+
+/* pg_exec() of sql, or pg_exec_prep() of s when sql is NULL. */
+static PGresult *
+run_on(PGconn *c, enum pg_stmt s, const char *sql, const struct pg_params *p,
+    const char *what, int wait_s, struct gw_err *err)
+{
+	if (sql == NULL)
+		return pg_exec_prep(c, s, p, what, wait_s, err);
+	return pg_exec(c, sql, p, what, wait_s, err);
+}
+
 /*
- * pg_exec() on a pooled connection. With retry (reads, and writes that
- * are safe to repeat), a connection found broken is replaced and the
+ * run_on() a pooled connection. With retry (reads, and writes that are
+ * safe to repeat), a connection found broken is replaced and the
  * statement sent once more: an idle pooled connection learns only on use
- * that its server restarted or failed over.
+ * that its server restarted or failed over. So is one that lost its
+ * prepared statements, also without retry: the statement did not run.
  */
+static PGresult *
+run_pooled(struct db *db, enum pg_stmt s, const char *sql,
+    const struct pg_params *p, const char *what, bool retry, struct gw_err *err)
+{
+	int wait_s = db_pg(db)->timeout_s + PG_WAIT_SLACK_S;
+	PGresult *r;
+	PGconn *c;
+
+	if ((c = pg_acquire(db, err)) == NULL)
+		return NULL;
+	r = run_on(c, s, sql, p, what, wait_s, err);
+	if (r == NULL &&
+	    ((retry && PQstatus(c) == CONNECTION_BAD) || pg_conn_lost(c))) {
+		PQfinish(c);
+		if ((c = pg_connect(db_pg(db), err)) == NULL)
+			return NULL;
+		r = run_on(c, s, sql, p, what, wait_s, err);
+	}
+	pg_release(db, c);
+	return r;
+}
+
 PGresult *
 pg_run(struct db *db, const char *sql, const struct pg_params *p,
     const char *what, bool retry, struct gw_err *err)
 {
-	PGresult *r;
-	PGconn *c;
+	return run_pooled(db, PG_S__MAX, sql, p, what, retry, err);
+}
 
-	int wait_s = db_pg(db)->timeout_s + PG_WAIT_SLACK_S;
-
-	if ((c = pg_acquire(db, err)) == NULL)
-		return NULL;
-	r = pg_exec(c, sql, p, what, wait_s, err);
-	if (r == NULL && retry && PQstatus(c) == CONNECTION_BAD) {
-		PQfinish(c);
-		if ((c = pg_connect(db_pg(db), err)) == NULL)
-			return NULL;
-		r = pg_exec(c, sql, p, what, wait_s, err);
-	}
-	pg_release(db, c);
-	return r;
+PGresult *
+pg_run_prep(struct db *db, enum pg_stmt s, const struct pg_params *p,
+    const char *what, bool retry, struct gw_err *err)
+{
+	return run_pooled(db, s, NULL, p, what, retry, err);
 }
 
 int64_t

@@ -90,6 +90,11 @@ void pg_conns_close(struct db_pg *pg);
  * PGRES_COMMAND_OK; the caller PQclear()s it), or NULL with err set. */
 PGresult *pg_exec(PGconn *c, const char *sql, const struct pg_params *p,
     const char *what, int wait_s, struct gw_err *err);
+/* Waits for the results of what was sent on c (bounded by deadline, ms
+ * on the monotonic clock, 0: none; wait_s is the bound in messages) and
+ * returns the last one as pg_exec() does, or NULL with err set. */
+PGresult *pg_collect(PGconn *c, int64_t deadline, const char *what, int wait_s,
+    struct gw_err *err);
 /* The same on a pooled connection, acquired and released here. */
 PGresult *pg_run(struct db *db, const char *sql, const struct pg_params *p,
     const char *what, bool retry, struct gw_err *err);
@@ -113,6 +118,43 @@ typedef int pg_row_read_fn(const PGresult *r, int row, void *p);
 struct db_rows;
 int pg_rows_load(const PGresult *r, struct db_rows *rows, pg_row_read_fn *read,
     const char *what, struct gw_err *err); /* db_pg_list.c */
+
+/* db_pg_prep.c: the hot path's statements, prepared once per connection
+ * (named on the server, so that it parses and plans each once). */
+enum pg_stmt {
+	PG_S_BEGIN,
+	PG_S_COMMIT,
+	PG_S_TXN_START, /* PG_TXN_COLS, then the status (enum db_start) */
+	PG_S_TXN_SET_ORDER,
+	PG_S_TXN_SET_ISSUED,
+	PG_S_TXN_SET_FAILED,
+	PG_S_TXN_GET,
+	PG_S_TXN_FIND_CSR,
+	PG_S_CHALLENGE_FIND,
+	PG_S_NODE_RENEW,
+	PG_S__MAX
+};
+/* Makes c carry the set of statements it has prepared (pg_connect()).
+ * 0, or -1 without memory. */
+int pg_conn_track(PGconn *c);
+/* The statements c has prepared, a bit (1U << s) for each. */
+uint32_t pg_prepared_mask(const PGconn *c);
+void pg_prepared_set(PGconn *c, enum pg_stmt s);
+/* The session lost some (SQLSTATE 26000): c is to be closed, as a broken
+ * connection, and the statement sent again on a new one. */
+void pg_conn_lost_set(PGconn *c);
+bool pg_conn_lost(const PGconn *c);
+/* PQsendPrepare() and PQsendQueryPrepared() of s; p NULL: no parameters
+ * (the types of p's parameters are those the statement is prepared
+ * with). As libpq: 1 sent, 0 not. */
+int pg_send_prepare(PGconn *c, enum pg_stmt s, const struct pg_params *p);
+int pg_send_prepared(PGconn *c, enum pg_stmt s, const struct pg_params *p);
+/* pg_exec() of s, preparing it first if c has not got it. */
+PGresult *pg_exec_prep(PGconn *c, enum pg_stmt s, const struct pg_params *p,
+    const char *what, int wait_s, struct gw_err *err);
+/* pg_run() of s. */
+PGresult *pg_run_prep(struct db *db, enum pg_stmt s, const struct pg_params *p,
+    const char *what, bool retry, struct gw_err *err);
 
 /* db_pg_schema.c: the migrations. */
 int pg_migrate(PGconn *c, int *version, struct gw_err *err);

@@ -68,10 +68,11 @@ pg_node_register(struct db *db, const char *name, int lease_s,
 	return 0;
 }
 
-/* Runs a lease UPDATE of node with seconds as $2; *rows: rows it hit. */
+/* Runs a lease UPDATE of node with seconds as $2 (sql, or the prepared
+ * statement s when sql is NULL); *rows: rows it hit. */
 static int
-node_update(struct db *db, const char *sql, int64_t node, int seconds,
-    int *rows, struct gw_err *err)
+node_update(struct db *db, enum pg_stmt s, const char *sql, int64_t node,
+    int seconds, int *rows, struct gw_err *err)
 {
 	struct pg_params p = { 0 };
 	PGresult *r;
@@ -80,7 +81,9 @@ node_update(struct db *db, const char *sql, int64_t node, int seconds,
 	pp_int4(&p, seconds);
 	/* Both are harmless to repeat: a renewal is conditional on the
 	 * lease not having run out, a release only moves it back. */
-	if ((r = pg_run(db, sql, &p, "node lease", true, err)) == NULL)
+	r = sql != NULL ? pg_run(db, sql, &p, "node lease", true, err) :
+			  pg_run_prep(db, s, &p, "node lease", true, err);
+	if (r == NULL)
 		return -1;
 	*rows = PQntuples(r);
 	PQclear(r);
@@ -93,11 +96,10 @@ pg_node_renew(struct db *db, int64_t node, int lease_s, struct gw_err *err)
 {
 	int rows = 0;
 
-	if (node_update(db,
-		"UPDATE nodes SET lease_until = " PG_NOW_PLUS " "
-		"WHERE id = $1 AND lease_until > clock_timestamp() "
-		"RETURNING id",
-		node, lease_s, &rows, err) != 0)
+	/* UPDATE nodes SET lease_until = PG_NOW_PLUS WHERE id = $1 AND
+	 * lease_until > clock_timestamp() RETURNING id */
+	if (node_update(db, PG_S_NODE_RENEW, NULL, node, lease_s, &rows, err) !=
+	    0)
 		return -1;
 	return rows == 1 ? 0 : 1;
 }
@@ -109,7 +111,7 @@ pg_node_release(struct db *db, int64_t node, struct gw_err *err)
 {
 	int rows = 0;
 
-	return node_update(db,
+	return node_update(db, PG_S__MAX,
 	    "UPDATE nodes SET lease_until = " PG_NOW_MINUS " "
 	    "WHERE id = $1 AND lease_until > " PG_NOW_MINUS " RETURNING id",
 	    node, DB_LEASE_MARGIN_S + 1, &rows, err);

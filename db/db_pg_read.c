@@ -38,16 +38,17 @@ int
 pg_txn_get(struct db *db, const char *txid, struct db_txn *t,
     struct gw_err *err)
 {
+	struct pg_params p = { 0 };
 	PGresult *r;
-	int rc;
+	int rc = 0;
 
-	rc = pg_find(db,
-	    "SELECT " PG_TXN_COLS " FROM transactions "
-	    "WHERE txid = $1",
-	    txid, "txn get", &r, err);
-	if (rc != 0)
-		return rc;
-	if (pg_txn_row_read(r, 0, t) != 0) {
+	pp_text(&p, txid);
+	if ((r = pg_run_prep(db, PG_S_TXN_GET, &p, "txn get", true, err)) ==
+	    NULL)
+		return -1;
+	if (PQntuples(r) == 0)
+		rc = 1;
+	else if (pg_txn_row_read(r, 0, t) != 0) {
 		db_txn_cleanup(t);
 		gw_err_set(err, DB_ERR_SQL, "txn get: out of memory");
 		rc = -1;
@@ -65,10 +66,7 @@ pg_txn_find_csr(struct db *db, const uint8_t csr_sha256[32], char *txid,
 	int rc = 1;
 
 	pp_bytea(&p, csr_sha256, 32);
-	r = pg_run(db,
-	    "SELECT txid FROM transactions WHERE csr_sha256 = $1 "
-	    "AND state <> 3 LIMIT 1",
-	    &p, "txn find csr", true, err);
+	r = pg_run_prep(db, PG_S_TXN_FIND_CSR, &p, "txn find csr", true, err);
 	if (r == NULL)
 		return -1;
 	if (PQntuples(r) == 1) {
@@ -88,10 +86,10 @@ pg_challenge_find(struct db *db, const uint8_t hash[32], struct db_challenge *c,
 	int rc = 0;
 
 	pp_bytea(&p, hash, 32);
-	r = pg_run(db,
-	    "SELECT id, expires, used, revoked, cn, email, ou, profile, upn "
-	    "FROM challenges WHERE hash = $1",
-	    &p, "challenge find", true, err);
+	/* Its columns: id, expires, used, revoked, cn, email, ou, profile,
+	 * upn. */
+	r = pg_run_prep(db, PG_S_CHALLENGE_FIND, &p, "challenge find", true,
+	    err);
 	if (r == NULL)
 		return -1;
 	if (PQntuples(r) == 0) {

@@ -297,12 +297,92 @@ static const char *const pg_migration_5[] = {
 	NULL,
 };
 
+/*
+ * 6: db_txn_start() in one statement: scepgw_txn_start_row() does what the
+ * 17-argument scepgw_txn_start() does (migrations 1 and 2; Intune's
+ * columns now in the INSERT itself) and returns the transaction's row in
+ * the columns of PG_TXN_COLS (db_pg_int.h; NULL when the status is
+ * neither OK nor EXISTS), then the status, as one row: the batch no
+ * longer reads the row back with a statement of its own. The functions
+ * before it stay, for a gateway of an earlier version. A column added to
+ * PG_TXN_COLS needs a new function.
+ */
+static const char *const pg_migration_6[] = {
+	"CREATE FUNCTION scepgw_txn_start_row(p_txid text, p_csr bytea,"
+	" p_chal bytea, p_cn text, p_email text, p_ou text, p_csr_pem text,"
+	" p_now bigint, p_final boolean, p_profile text, p_key bytea,"
+	" p_renews text, p_upn text, p_pool text, p_owner bigint,"
+	" p_intune integer, p_intune_csr bytea)"
+	" RETURNS TABLE (r_id bigint, r_txid text, r_csr bytea,"
+	"  r_state smallint, r_created bigint, r_updated bigint,"
+	"  r_challenge bigint, r_cn text, r_email text, r_ou text,"
+	"  r_csr_pem text, r_order text, r_cert bytea, r_fail_info integer,"
+	"  r_fail_text text, r_profile text, r_key bytea, r_renews text,"
+	"  r_upn text, r_pool text, r_epki_code integer,"
+	"  r_epki_message text, r_owner bigint, r_taken_at bigint,"
+	"  r_intune smallint, r_intune_csr bytea, r_intune_claim bigint,"
+	"  r_status integer)"
+	" LANGUAGE plpgsql AS $f$"
+	" DECLARE st integer := 0; c_id bigint; c_cn text; c_email text;"
+	" c_ou text; c_upn text;"
+	" BEGIN"
+	" PERFORM pg_advisory_xact_lock(hashtextextended("
+	"  'scepgw.txid:' || p_txid, 0));"
+	" PERFORM 1 FROM transactions WHERE txid = p_txid;"
+	" IF FOUND THEN st := 1; END IF;"
+	" IF st = 0 AND p_renews IS NOT NULL THEN"
+	"  PERFORM pg_advisory_xact_lock(hashtextextended("
+	"   'scepgw.renews:' || p_renews, 0));"
+	"  PERFORM 1 FROM transactions WHERE renews = p_renews"
+	"   AND state IN (1, 2);"
+	"  IF FOUND THEN st := 6; END IF;"
+	" END IF;"
+	" IF st = 0 AND p_chal IS NOT NULL THEN"
+	"  UPDATE challenges SET used = p_now, txid = p_txid"
+	"   WHERE hash = p_chal AND used = 0 AND NOT revoked"
+	"   AND expires > p_now"
+	"   RETURNING id, cn, email, ou, upn"
+	"   INTO c_id, c_cn, c_email, c_ou, c_upn;"
+	"  IF NOT FOUND THEN"
+	"   st := COALESCE((SELECT CASE WHEN revoked THEN 5"
+	"    WHEN used <> 0 THEN 3 ELSE 4 END"
+	"    FROM challenges WHERE hash = p_chal), 2);"
+	"  ELSIF NOT p_final THEN"
+	"   p_cn := COALESCE(c_cn, p_cn);"
+	"   p_email := COALESCE(c_email, p_email);"
+	"   p_ou := COALESCE(c_ou, p_ou);"
+	"   p_upn := COALESCE(c_upn, p_upn);"
+	"  END IF;"
+	" END IF;"
+	" IF st = 0 THEN"
+	"  INSERT INTO transactions (txid, csr_sha256, state, created,"
+	"   updated, challenge_id, cn, email, ou, csr_pem, profile,"
+	"   key_sha256, renews, upn, licence_pool, owner, intune, intune_csr)"
+	"  VALUES (p_txid, p_csr, 1, p_now, p_now, c_id, p_cn, p_email, p_ou,"
+	"   p_csr_pem, p_profile, p_key, p_renews, p_upn, p_pool, p_owner,"
+	"   COALESCE(p_intune, 0),"
+	"   CASE WHEN COALESCE(p_intune, 0) <> 0 THEN p_intune_csr END);"
+	" END IF;"
+	" RETURN QUERY SELECT t.id, t.txid, t.csr_sha256, t.state, t.created,"
+	"  t.updated, t.challenge_id, t.cn, t.email, t.ou, t.csr_pem,"
+	"  t.order_id, t.cert_der, t.fail_info, t.fail_text, t.profile,"
+	"  t.key_sha256, t.renews, t.upn, t.licence_pool, t.epki_code,"
+	"  t.epki_message, t.owner,"
+	"  floor(extract(epoch FROM t.taken_at))::bigint, t.intune,"
+	"  t.intune_csr, t.intune_claim, st"
+	"  FROM (SELECT 1) AS one LEFT JOIN transactions AS t"
+	"  ON t.txid = p_txid AND st IN (0, 1);"
+	" END $f$;",
+	NULL,
+};
+
 static const char *const *const pg_migrations[] = {
 	pg_migration_1,
 	pg_migration_2,
 	pg_migration_3,
 	pg_migration_4,
 	pg_migration_5,
+	pg_migration_6,
 };
 
 #define PG_SCHEMA_LATEST \

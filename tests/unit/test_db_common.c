@@ -189,7 +189,8 @@ start(struct db *db, const char *txid, uint8_t b, int64_t now, struct db_txn *t)
 	n.csr_pem = "-----BEGIN CERTIFICATE REQUEST-----\n";
 	n.now = now;
 	gw_err_clear(&err);
-	assert_int_equal(db_txn_start(db, &n, &res, t, &err), 0);
+	if (db_txn_start(db, &n, &res, t, &err) != 0)
+		fail_msg("db_txn_start %s: %s", txid, err.msg);
 	return res;
 }
 

@@ -5,7 +5,8 @@
  * new one; an aborted batch (a failing write, a deadlock) is retried one
  * write at a time; the NDES cap
  * holds across handles; gateways opening an empty database at once
- * migrate it once.
+ * migrate it once; the hot statements are prepared once per connection,
+ * and again on a new one.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -25,6 +26,7 @@
 #include "gw_err.h"
 #include "db.h"
 #include "db_int.h"
+#include "db_pg_int.h"
 #include "test_db_common.h"
 
 /* Cuts every connection the handles of this test opened. */
@@ -146,6 +148,119 @@ test_pg_reconnect(void **state)
 	assert_int_equal(db_txn_get(fx->db, "r2", &t, &err), 0);
 	assert_int_equal(t.state, DB_TXN_ORDERING);
 	db_txn_cleanup(&t);
+}
+
+/*
+ * What connection c has prepared, as "name:executions,..." (executions:
+ * the plans the server used for it, pg_prepared_statements).
+ */
+static void
+prepared_on(PGconn *c, char *out, size_t n)
+{
+	PGresult *r;
+	size_t len = 0;
+	int i;
+
+	r = PQexec(c,
+	    "SELECT name, generic_plans + custom_plans "
+	    "FROM pg_prepared_statements ORDER BY name");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	out[0] = '\0';
+	for (i = 0; i < PQntuples(r) && len < n; i++)
+		len += (size_t)snprintf(out + len, n - len, "%s%s:%s",
+		    i > 0 ? "," : "", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+	PQclear(r);
+}
+
+/* prepared_on() the writer connection of the batches. */
+static void
+prepared_on_writer(struct db *db, char *out, size_t n)
+{
+	struct db_pg *pg = db->impl;
+
+	pthread_mutex_lock(&pg->wmu);
+	assert_non_null(pg->writer);
+	prepared_on(pg->writer, out, n);
+	pthread_mutex_unlock(&pg->wmu);
+}
+
+/* prepared_on() the pooled connection a read takes next. */
+static void
+prepared_on_pooled(struct db *db, char *out, size_t n)
+{
+	struct gw_err err;
+	PGconn *c = pg_acquire(db, &err);
+
+	assert_non_null(c);
+	prepared_on(c, out, n);
+	pg_release(db, c);
+}
+
+/*
+ * The statements of an enrollment are prepared once per connection, then
+ * only executed: two starts and two reads prepare each once. A new
+ * connection (the server ended the old ones) has none, and prepares them
+ * again; so does a session that lost them (DEALLOCATE ALL, 26000).
+ */
+static void
+test_pg_prepared_once(void **state)
+{
+	static const uint8_t der[] = { 0x30, 0x03, 0x02, 0x01, 0x09 };
+	struct fx *fx = *state;
+	struct db_txn t;
+	struct gw_err err;
+	char got[512];
+	PGconn *c;
+
+	assert_int_equal(start(fx->db, "p1", 0, NOW, &t), DB_START_OK);
+	db_txn_cleanup(&t);
+	assert_int_equal(start(fx->db, "p2", 0, NOW, &t), DB_START_OK);
+	db_txn_cleanup(&t);
+	prepared_on_writer(fx->db, got, sizeof(got));
+	assert_string_equal(got,
+	    "scepgw_begin:2,scepgw_commit:2,scepgw_txn_start:2");
+	assert_int_equal(db_txn_get(fx->db, "p1", &t, &err), 0);
+	db_txn_cleanup(&t);
+	assert_int_equal(db_txn_get(fx->db, "p2", &t, &err), 0);
+	db_txn_cleanup(&t);
+	prepared_on_pooled(fx->db, got, sizeof(got));
+	assert_string_equal(got, "scepgw_txn_get:2");
+
+	/* Every connection ended: the next write and read connect again
+	 * and prepare again. */
+	cut_connections(fx);
+	gw_err_clear(&err);
+	assert_int_equal(db_txn_set_issued(fx->db, "p1", "O", der, sizeof(der),
+			     "DD01", NOW + 9, "CN=p1", NOW, &err),
+	    0);
+	prepared_on_writer(fx->db, got, sizeof(got));
+	assert_string_equal(got,
+	    "scepgw_begin:1,scepgw_commit:1,scepgw_txn_set_issued:1");
+	assert_int_equal(db_txn_get(fx->db, "p1", &t, &err), 0);
+	assert_int_equal(t.state, DB_TXN_ISSUED);
+	db_txn_cleanup(&t);
+	prepared_on_pooled(fx->db, got, sizeof(got));
+	assert_string_equal(got, "scepgw_txn_get:1");
+
+	/* The sessions lose them (as under DISCARD ALL): still stored. */
+	c = pg_acquire(fx->db, &err);
+	assert_non_null(c);
+	PQclear(PQexec(c, "DEALLOCATE ALL"));
+	pg_release(fx->db, c);
+	pthread_mutex_lock(&db_pg(fx->db)->wmu);
+	PQclear(PQexec(db_pg(fx->db)->writer, "DEALLOCATE ALL"));
+	pthread_mutex_unlock(&db_pg(fx->db)->wmu);
+	assert_int_equal(db_txn_get(fx->db, "p2", &t, &err), 0);
+	assert_int_equal(t.state, DB_TXN_ORDERING);
+	db_txn_cleanup(&t);
+	prepared_on_pooled(fx->db, got, sizeof(got));
+	assert_string_equal(got, "scepgw_txn_get:1");
+	assert_int_equal(start(fx->db, "p3", 0, NOW, &t), DB_START_OK);
+	assert_string_equal(t.txid, "p3");
+	db_txn_cleanup(&t);
+	prepared_on_writer(fx->db, got, sizeof(got));
+	assert_string_equal(got,
+	    "scepgw_begin:1,scepgw_commit:1,scepgw_txn_start:1");
 }
 
 struct sub {
@@ -359,7 +474,7 @@ test_pg_multi_host(void **state)
 	gw_err_clear(&err);
 	if (db_open_url(&db, url, NULL, "test", 0, &err) != 0)
 		fail_msg("%s", err.msg);
-	assert_int_equal(db_schema_version(db), 5);
+	assert_int_equal(db_schema_version(db), 6);
 	db_close(db);
 }
 
@@ -486,7 +601,7 @@ test_pg_concurrent_open(void **state)
 	for (i = 0; i < OPENERS; i++) {
 		pthread_join(th[i], NULL);
 		assert_int_equal(o[i].rc, 0);
-		assert_int_equal(o[i].version, 5);
+		assert_int_equal(o[i].version, 6);
 	}
 	pthread_barrier_destroy(&bar);
 	assert_int_equal(fx_pg_sql(fx, "SELECT count(*) FROM scepgw_schema"),
@@ -575,6 +690,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pg_functions_idempotent,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_reconnect, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_pg_prepared_once, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_pg_aborted_batch_retried_per_write, setup, teardown),

@@ -47,7 +47,7 @@ gw_assert_eq 1 "$(sim_orders)" "orders at epki-sim"
 
 "$GW_BUILD/scepgw" check -c "$GW_CONF" >"$T/check.out" 2>&1 ||
     { cat "$T/check.out" >&2; gw_fail "scepgw check failed"; }
-gw_assert_contains "$T/check.out" "postgresql, schema version 5"
+gw_assert_contains "$T/check.out" "postgresql, schema version 6"
 gw_stop
 
 # A wrong password: a clear error, and no password in any output.
