@@ -285,22 +285,6 @@ ui_sess_new(struct ui_sessions *s, const char *user, int role, char id[65])
 	return 0;
 }
 
-/* Collects X-Forwarded-For headers, comma-joined (MHD's iterator). */
-static enum MHD_Result
-ui_xff_add(void *cls, enum MHD_ValueKind kind, const char *key,
-    const char *value)
-{
-	struct buf *b = cls;
-
-	(void)kind;
-	if (strcasecmp(key, "X-Forwarded-For") == 0 && value != NULL) {
-		if (b->len > 0)
-			buf_addstr(b, ", ");
-		buf_addstr(b, value);
-	}
-	return MHD_YES;
-}
-
 /*
  * The client's address for the failure limit and the log (README "Behind
  * a reverse proxy"): the TCP peer, or when that is one of [server]
@@ -324,8 +308,7 @@ ui_client(struct admin_req *rq, char *out, size_t n, bool *https)
 	    "X-Forwarded-Proto");
 	*https = proto != NULL && strcasecmp(proto, "https") == 0;
 	buf_init(&xff, 4096);
-	MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, ui_xff_add, &xff);
-	if (xff.len > 0 && buf_add(&xff, "", 1) == 0 &&
+	if (gw_header_join(rq->conn, "X-Forwarded-For", &xff) > 0 &&
 	    proxy_client_addr(cfg->proxies, rq->peer, (const char *)xff.data,
 		out, n) == -1)
 		snprintf(out, n, "%s", rq->peer);

@@ -7,13 +7,16 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include <microhttpd.h>
 
+#include "buf.h"
 #include "gw_err.h"
 #include "reply.h"
 #include "secure.h"
@@ -72,6 +75,50 @@ gw_respond(struct MHD_Connection *conn, unsigned status, const char *ctype,
 out:
 	MHD_destroy_response(resp);
 	return rc;
+}
+
+/* The state of gw_header_join() while MHD walks the headers. */
+struct hdr_join {
+	const char *name;
+	struct buf *b;
+	bool bad;
+};
+
+/* MHD_get_connection_values() callback: adds one line of the header. */
+static enum MHD_Result
+hdr_join_add(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct hdr_join *j = cls;
+
+	(void)kind;
+	if (strcasecmp(key, j->name) != 0 || value == NULL)
+		return MHD_YES;
+	if ((j->b->len > 0 && buf_add(j->b, ",", 1) == -1) ||
+	    buf_addstr(j->b, value) == -1) {
+		j->bad = true;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/*
+ * Joins every line of the request header name with commas into b (its
+ * cap bounds them), NUL-terminated; as RFC 9110 section 5.3 allows for a
+ * list header such as X-Forwarded-For. Returns the length, 0 when the
+ * header is absent, or -1 when the lines do not fit: a header longer than
+ * the cap is unreadable, never cut.
+ */
+int
+gw_header_join(struct MHD_Connection *conn, const char *name, struct buf *b)
+{
+	struct hdr_join j = { .name = name, .b = b, .bad = false };
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, hdr_join_add, &j);
+	if (j.bad || buf_add(b, "", 1) == -1)
+		return -1;
+	b->len--;
+	return (int)b->len;
 }
 
 /* Writes the client's address (or "?") into out, for logs and limits. */

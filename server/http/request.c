@@ -357,30 +357,6 @@ srv_get(struct srv_req *rq)
 	    "unsupported operation\n");
 }
 
-/* The X-Forwarded-For header lines of a request, joined by commas. */
-struct srv_xff {
-	struct buf b; /* capped: a longer header is unreadable */
-	bool bad;
-};
-
-/* MHD_get_connection_values() callback: adds one X-Forwarded-For line. */
-static enum MHD_Result
-srv_xff_add(void *cls, enum MHD_ValueKind kind, const char *key,
-    const char *value)
-{
-	struct srv_xff *x = cls;
-
-	(void)kind;
-	if (strcasecmp(key, "X-Forwarded-For") != 0 || value == NULL)
-		return MHD_YES;
-	if ((x->b.len > 0 && buf_add(&x->b, ",", 1) == -1) ||
-	    buf_addstr(&x->b, value) == -1) {
-		x->bad = true;
-		return MHD_NO;
-	}
-	return MHD_YES;
-}
-
 /*
  * The client address of a request on the SCEP listener, for the failure
  * limit, the log lines and the NDES page (README "Behind a reverse
@@ -394,28 +370,28 @@ srv_client_addr(const struct gw_ctx *ctx, struct MHD_Connection *conn,
     char *out, size_t n)
 {
 	char peer[PROXY_ADDR_MAX];
-	struct srv_xff xff;
+	struct buf xff;
+	int len;
 
 	gw_peer(conn, peer, sizeof(peer));
 	snprintf(out, n, "%s", peer);
 	if (proxy_list_is_empty(ctx->cfg->proxies) ||
 	    !proxy_list_has(ctx->cfg->proxies, peer))
 		return;
-	memset(&xff, 0, sizeof(xff));
-	buf_init(&xff.b, 4096);
-	MHD_get_connection_values(conn, MHD_HEADER_KIND, srv_xff_add, &xff);
+	buf_init(&xff, 4096);
+	len = gw_header_join(conn, "X-Forwarded-For", &xff);
 	/* No header: the proxy's own request (a health check). */
-	if (xff.bad ||
-	    (xff.b.len > 0 &&
+	if (len == -1 ||
+	    (len > 0 &&
 		proxy_client_addr(ctx->cfg->proxies, peer,
-		    (const char *)xff.b.data, out, n) == -1)) {
+		    (const char *)xff.data, out, n) == -1)) {
 		snprintf(out, n, "%s", peer);
 		log_ev(LOG_WARNING, "http", LOG_F(.peer = peer),
 		    "%s: trusted proxy sent an X-Forwarded-For that "
 		    "cannot be read; using the proxy's address",
 		    peer);
 	}
-	buf_cleanup(&xff.b);
+	buf_cleanup(&xff);
 }
 
 /* MHD's first callback for a request: allocates its state. */
