@@ -6,17 +6,16 @@
  * checked with scrypt on the admin listener's thread; a failure (a wrong
  * password, an unknown name or an "ndes" user, all answered alike) counts
  * against the per-address failure limit ([enroll] max_failures_per_minute)
- * as on the NDES page. A session is a 256-bit random id in the cookie
+ * as on the NDES page. A session (ui_sess.c) is a random id in the cookie
  * scepgw_session (HttpOnly, SameSite=Strict, Path=/ui/, and Secure when a
- * trusted proxy says the client spoke https); only the id's SHA-256 is
- * kept, in this process's memory, with its idle and absolute deadlines
- * ([console] idle_seconds, absolute_seconds). Every form carries a CSRF
- * token that every POST must return: the session's, or before login a
- * double-submit token also set as the cookie scepgw_login. Every answer
+ * trusted proxy says the client spoke https). The pages are the entries
+ * of ui_routes[], one file each, below the checks of ui_handle(): the
+ * session, the CSRF token of a POST, the admin role of a POST. Every form
+ * carries a CSRF token that every POST must return: the session's, or before
+ * login a double-submit token also set as the cookie scepgw_login. Every answer
  * carries the headers of ui_headers[] (a strict Content-Security-Policy,
  * no framing, no caching) and everything printed goes through ui_esc().
  */
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +24,6 @@
 #include <time.h>
 
 #include <microhttpd.h>
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include "admin_int.h"
 #include "buf.h"
@@ -40,25 +37,10 @@
 #include "reply.h"
 #include "secure.h"
 #include "ui.h"
+#include "ui_int.h"
 
-/* Sessions kept at most; a login beyond evicts the least recently used. */
-#define UI_SESS_MAX 256
 #define UI_COOKIE "scepgw_session"
 #define UI_LOGIN_COOKIE "scepgw_login"
-#define UI_FIELD_MAX 1100
-
-struct ui_sess {
-	bool used;
-	uint8_t idh[32]; /* SHA-256 of the cookie's id */
-	int64_t born;	 /* monotonic seconds */
-	int64_t last;
-	struct ui_who who;
-};
-
-struct ui_sessions {
-	pthread_mutex_t mu;
-	struct ui_sess v[UI_SESS_MAX];
-};
 
 /* The headers of every /ui/ answer (README "Admin web console"). */
 static const char *const ui_headers[] = {
@@ -88,37 +70,14 @@ static const char ui_css[] =
     "table{border-collapse:collapse}td,th{text-align:left;padding:.2em "
     ".8em .2em 0}\n"
     ".bad{color:#a00}.ok{color:#070}.muted{color:#666}\n"
-    "label{display:block;margin:.5em 0}\n";
+    "label{display:block;margin:.5em 0}\n"
+    "nav a{color:#fff;margin-right:1em}nav a.here{font-weight:bold}\n";
 
 /* True for the console's paths: /ui and everything under /ui/. */
 bool
 ui_is_path(const char *url)
 {
 	return strcmp(url, "/ui") == 0 || strncmp(url, "/ui/", 4) == 0;
-}
-
-int
-ui_sessions_new(struct ui_sessions **out)
-{
-	struct ui_sessions *s;
-
-	*out = NULL;
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return -1;
-	pthread_mutex_init(&s->mu, NULL);
-	*out = s;
-	return 0;
-}
-
-/* Frees the store, wiping it; accepts NULL. */
-void
-ui_sessions_free(struct ui_sessions *s)
-{
-	if (s == NULL)
-		return;
-	pthread_mutex_destroy(&s->mu);
-	gw_cleanse(s->v, sizeof(s->v));
-	free(s);
 }
 
 /*
@@ -157,131 +116,6 @@ ui_esc(struct buf *b, const char *s)
 		if (buf_addstr(b, e) == -1)
 			return -1;
 	}
-	return 0;
-}
-
-static int64_t
-ui_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec;
-}
-
-/* n random bytes as 2n hex characters into out (2n + 1 bytes). */
-static int
-ui_random_hex(char *out, size_t nbytes)
-{
-	static const char hx[] = "0123456789abcdef";
-	uint8_t r[32];
-	size_t i;
-
-	if (nbytes > sizeof(r) || gw_random_bytes(r, nbytes) != 0)
-		return -1;
-	for (i = 0; i < nbytes; i++) {
-		out[2 * i] = hx[r[i] >> 4];
-		out[2 * i + 1] = hx[r[i] & 15];
-	}
-	out[2 * nbytes] = '\0';
-	gw_cleanse(r, sizeof(r));
-	return 0;
-}
-
-/* Constant-time equality of two 64-character tokens. */
-static bool
-ui_token_eq(const char *a, const char *b)
-{
-	return a != NULL && b != NULL && strlen(a) == 64 && strlen(b) == 64 &&
-	    CRYPTO_memcmp(a, b, 64) == 0;
-}
-
-/*
- * Finds the session of cookie id, drops it when expired, else refreshes
- * its idle deadline and copies it into *who. Returns true when found.
- */
-static bool
-ui_sess_find(struct ui_sessions *s, const struct gw_config *cfg, const char *id,
-    struct ui_who *who)
-{
-	uint8_t h[32];
-	int64_t now = ui_now();
-	bool found = false;
-	size_t i;
-
-	if (id == NULL || strlen(id) != 64)
-		return false;
-	SHA256((const unsigned char *)id, 64, h);
-	pthread_mutex_lock(&s->mu);
-	for (i = 0; i < UI_SESS_MAX; i++) {
-		if (!s->v[i].used ||
-		    CRYPTO_memcmp(s->v[i].idh, h, sizeof(h)) != 0)
-			continue;
-		if (now - s->v[i].last >= cfg->console_idle_seconds ||
-		    now - s->v[i].born >= cfg->console_absolute_seconds) {
-			log_info("console: user=%s: session expired",
-			    s->v[i].who.user);
-			gw_cleanse(&s->v[i], sizeof(s->v[i]));
-			break;
-		}
-		s->v[i].last = now;
-		*who = s->v[i].who;
-		found = true;
-		break;
-	}
-	pthread_mutex_unlock(&s->mu);
-	return found;
-}
-
-/* Forgets the session of cookie id (logout). */
-static void
-ui_sess_drop(struct ui_sessions *s, const char *id)
-{
-	uint8_t h[32];
-	size_t i;
-
-	if (id == NULL || strlen(id) != 64)
-		return;
-	SHA256((const unsigned char *)id, 64, h);
-	pthread_mutex_lock(&s->mu);
-	for (i = 0; i < UI_SESS_MAX; i++)
-		if (s->v[i].used &&
-		    CRYPTO_memcmp(s->v[i].idh, h, sizeof(h)) == 0)
-			gw_cleanse(&s->v[i], sizeof(s->v[i]));
-	pthread_mutex_unlock(&s->mu);
-}
-
-/*
- * A new session for user with role: its id (64 hex) into id. Takes a free
- * slot, else the least recently used one. Returns 0 or -1 (no entropy).
- */
-static int
-ui_sess_new(struct ui_sessions *s, const char *user, int role, char id[65])
-{
-	struct ui_sess n;
-	size_t i, pick = 0;
-
-	memset(&n, 0, sizeof(n));
-	if (ui_random_hex(id, 32) != 0 || ui_random_hex(n.who.csrf, 32) != 0)
-		return -1;
-	SHA256((const unsigned char *)id, 64, n.idh);
-	n.used = true;
-	n.born = n.last = ui_now();
-	/* A name that logged in is 1..64 characters (db_user.c). */
-	snprintf(n.who.user, sizeof(n.who.user), "%.64s", user);
-	n.who.role = role;
-	pthread_mutex_lock(&s->mu);
-	for (i = 0; i < UI_SESS_MAX; i++) {
-		if (!s->v[i].used) {
-			pick = i;
-			break;
-		}
-		if (s->v[i].last < s->v[pick].last)
-			pick = i;
-	}
-	s->v[pick] = n;
-	pthread_mutex_unlock(&s->mu);
-	gw_cleanse(&n, sizeof(n));
 	return 0;
 }
 
@@ -356,16 +190,19 @@ ui_cookie(char *out, size_t n, const char *name, const char *value, bool secure,
 	    clear ? "; Max-Age=0" : "");
 }
 
+/* The navigation bar: the routes with a label (ui_routes[]). */
+static void ui_nav(struct buf *b, const char *path);
+
 /* Sends an HTML page: the frame around body (already escaped). */
-static enum MHD_Result
-ui_page(struct admin_req *rq, unsigned status, const char *title,
-    const struct ui_who *who, const char *body, const char *cookie1,
-    const char *cookie2)
+enum MHD_Result
+ui_page(struct ui_call *c, unsigned status, const char *title, const char *body)
 {
+	struct admin_req *rq = c->rq;
+	const struct ui_who *who = c->who;
 	enum MHD_Result rc;
 	struct buf b;
 
-	buf_init(&b, 1024 * 1024);
+	buf_init(&b, 4 * 1024 * 1024);
 	buf_addstr(&b,
 	    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	    "<meta name=\"viewport\" content=\"width=device-width\">"
@@ -376,14 +213,14 @@ ui_page(struct admin_req *rq, unsigned status, const char *title,
 	ui_esc(&b, title);
 	buf_addstr(&b, "</h1>");
 	if (who != NULL) {
+		ui_nav(&b, rq->path);
 		buf_addstr(&b, "<form method=\"post\" action=\"/ui/logout\">");
 		ui_esc(&b, who->user);
 		buf_printf(&b, " (%s) ",
 		    db_user_role_name((enum db_user_role)who->role));
-		buf_addstr(&b, "<input type=\"hidden\" name=\"csrf\" value=\"");
-		ui_esc(&b, who->csrf);
+		ui_csrf_field(&b, who);
 		buf_addstr(&b,
-		    "\"><button type=\"submit\">Log out</button>"
+		    "<button type=\"submit\">Log out</button>"
 		    "</form>");
 	}
 	buf_addstr(&b, "</header><main>\n");
@@ -395,13 +232,79 @@ ui_page(struct admin_req *rq, unsigned status, const char *title,
 		    "page too large\n", NULL, NULL, NULL);
 	}
 	rc = ui_send(rq, status, "text/html; charset=utf-8",
-	    (const char *)b.data, cookie1, cookie2, NULL);
+	    (const char *)b.data, c->cookie1, c->cookie2, NULL);
 	buf_cleanup(&b);
 	return rc;
 }
 
+/* ui_page() of a body built in a buf, which it frees. */
+enum MHD_Result
+ui_page_buf(struct ui_call *c, unsigned status, const char *title,
+    struct buf *body)
+{
+	enum MHD_Result rc;
+
+	if (buf_add(body, "", 1) == -1) {
+		buf_cleanup(body);
+		return ui_plain(c->rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "page too large\n");
+	}
+	rc = ui_page(c, status, title, (const char *)body->data);
+	buf_cleanup(body);
+	return rc;
+}
+
+/*
+ * A download: data as an attachment named filename (a plain name the
+ * page made, not user input), with the console's headers.
+ */
+enum MHD_Result
+ui_file(struct admin_req *rq, const char *ctype, const char *filename,
+    const void *data, size_t len)
+{
+	const char *h[UI_NHEADERS + 3];
+	char disp[160];
+
+	memcpy(h, ui_headers, sizeof(ui_headers));
+	snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", filename);
+	h[UI_NHEADERS] = MHD_HTTP_HEADER_CONTENT_DISPOSITION;
+	h[UI_NHEADERS + 1] = disp;
+	h[UI_NHEADERS + 2] = NULL;
+	log_info("%s admin %s %s status=200", rq->peer, rq->method, rq->path);
+	return gw_respond(rq->conn, MHD_HTTP_OK, ctype, data, len, h);
+}
+
+/* The session's CSRF token as a hidden field of a form. */
+void
+ui_csrf_field(struct buf *b, const struct ui_who *who)
+{
+	buf_addstr(b, "<input type=\"hidden\" name=\"csrf\" value=\"");
+	ui_esc(b, who->csrf);
+	buf_addstr(b, "\">");
+}
+
+/* "YYYY-MM-DD HH:MM UTC" of t (Unix seconds) into out; "-" for 0. */
+void
+ui_time(int64_t t, char *out, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0 || gmtime_r(&tt, &tm) == NULL) {
+		snprintf(out, n, "-");
+		return;
+	}
+	strftime(out, n, "%Y-%m-%d %H:%M UTC", &tm);
+}
+
+bool
+ui_is_admin(const struct ui_who *who)
+{
+	return who != NULL && who->role == DB_ROLE_ADMIN;
+}
+
 /* A plain answer (403, 404, 405) with the common headers. */
-static enum MHD_Result
+enum MHD_Result
 ui_plain(struct admin_req *rq, unsigned status, const char *text)
 {
 	return ui_send(rq, status, "text/plain; charset=utf-8", text, NULL,
@@ -409,7 +312,7 @@ ui_plain(struct admin_req *rq, unsigned status, const char *text)
 }
 
 /* 303 to where, with up to two cookies. */
-static enum MHD_Result
+enum MHD_Result
 ui_redirect(struct admin_req *rq, const char *where, const char *cookie1,
     const char *cookie2)
 {
@@ -422,7 +325,7 @@ ui_redirect(struct admin_req *rq, const char *where, const char *cookie1,
  * space) into out. Returns 0, or -1 when missing, malformed or longer
  * than n - 1.
  */
-static int
+int
 ui_form_get(const struct buf *body, const char *name, char *out, size_t n)
 {
 	const char *p = (const char *)body->data, *end = p + body->len;
@@ -460,9 +363,10 @@ ui_form_get(const struct buf *body, const char *name, char *out, size_t n)
 
 /* The login form, with a fresh double-submit token (cookie and field). */
 static enum MHD_Result
-ui_login_form(struct admin_req *rq, bool secure, unsigned status,
-    const char *msg)
+ui_login_form(struct ui_call *c, unsigned status, const char *msg)
 {
+	struct admin_req *rq = c->rq;
+	bool secure = c->secure;
 	char tok[65], cookie[160];
 	enum MHD_Result rc;
 	struct buf b;
@@ -488,10 +392,9 @@ ui_login_form(struct admin_req *rq, bool secure, unsigned status,
 	    "type=\"password\" autocomplete=\"current-password\" required>"
 	    "</label><button type=\"submit\">Log in</button></form>"
 	    "</section>");
-	buf_add(&b, "", 1);
-	rc = ui_page(rq, status, "Log in", NULL,
-	    b.data != NULL ? (const char *)b.data : "", cookie, NULL);
-	buf_cleanup(&b);
+	c->cookie1 = cookie;
+	rc = ui_page_buf(c, status, "Log in", &b);
+	c->cookie1 = NULL;
 	return rc;
 }
 
@@ -500,9 +403,11 @@ ui_login_form(struct admin_req *rq, bool secure, unsigned status,
  * the password (scrypt). Only a viewer or an admin gets a session.
  */
 static enum MHD_Result
-ui_login_post(struct admin_req *rq, struct ui_sessions *s, const char *client,
-    bool secure)
+ui_login_post(struct ui_call *c, struct ui_sessions *s)
 {
+	struct admin_req *rq = c->rq;
+	const char *client = c->client;
+	bool secure = c->secure;
 	char user[UI_FIELD_MAX], pw[UI_FIELD_MAX], tok[UI_FIELD_MAX];
 	char id[65], cookie[160], clear[160];
 	enum db_user_role role;
@@ -524,14 +429,14 @@ ui_login_post(struct admin_req *rq, struct ui_sessions *s, const char *client,
 	}
 	if (ui_form_get(&rq->body, "user", user, sizeof(user)) != 0 ||
 	    ui_form_get(&rq->body, "password", pw, sizeof(pw)) != 0)
-		return ui_login_form(rq, secure, MHD_HTTP_BAD_REQUEST,
+		return ui_login_form(c, MHD_HTTP_BAD_REQUEST,
 		    "User and password are both needed.");
 	if (rq->ctx->rl != NULL &&
 	    !ratelimit_take(rq->ctx->rl, client, (int64_t)time(NULL))) {
 		gw_cleanse(pw, sizeof(pw));
 		log_info("%s console: user=%s: too many failed logins", client,
 		    user);
-		return ui_login_form(rq, secure, MHD_HTTP_TOO_MANY_REQUESTS,
+		return ui_login_form(c, MHD_HTTP_TOO_MANY_REQUESTS,
 		    "Too many failed attempts; try again in a minute.");
 	}
 	r = db_user_check_role(rq->ctx->db, user, pw, &can_issue, &role, &err);
@@ -546,7 +451,7 @@ ui_login_post(struct admin_req *rq, struct ui_sessions *s, const char *client,
 	if (r == 1 || role == DB_ROLE_NDES) {
 		log_info("%s console: user=%s: login failed%s", client, user,
 		    r == 0 ? " (an ndes user: no console)" : "");
-		return ui_login_form(rq, secure, MHD_HTTP_OK,
+		return ui_login_form(c, MHD_HTTP_OK,
 		    "Wrong user name or password.");
 	}
 	if (rq->ctx->rl != NULL)
@@ -564,50 +469,138 @@ ui_login_post(struct admin_req *rq, struct ui_sessions *s, const char *client,
 	return rc;
 }
 
+/* POST /ui/logout: ends the session. */
+static enum MHD_Result
+ui_logout(struct ui_call *c)
+{
+	char clear[160];
+
+	if (!c->post)
+		return ui_plain(c->rq, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "method not allowed\n");
+	ui_sess_drop(c->sessions, c->sid);
+	log_info("%s console: user=%s: logged out", c->client, c->who->user);
+	ui_cookie(clear, sizeof(clear), UI_COOKIE, "", c->secure, true);
+	return ui_redirect(c->rq, "/ui/login", clear, NULL);
+}
+
+/*
+ * The console's pages. A path matches an entry when equal to it, or for
+ * an entry ending in '/', when it starts with it (c->rest is the part
+ * past it). An entry with a label is in the navigation bar. Every entry
+ * but the open ones needs a session; a POST to any of them also needs the
+ * session's CSRF token and the admin role (a viewer changes nothing),
+ * except logout.
+ */
+static const struct ui_route {
+	const char *path;
+	const char *label; /* in the navigation bar, or NULL */
+	ui_page_fn *fn;
+	bool open; /* reached without a session (its URL is the secret) */
+} ui_routes[] = {
+	{ "/ui/", "Dashboard", ui_dashboard, false },
+	{ "/ui/logout", NULL, ui_logout, false },
+};
+#define UI_NROUTES (sizeof(ui_routes) / sizeof(ui_routes[0]))
+
+static const struct ui_route *
+ui_route_find(const char *p, const char **rest)
+{
+	size_t i, n;
+
+	for (i = 0; i < UI_NROUTES; i++) {
+		n = strlen(ui_routes[i].path);
+		if (strcmp(p, ui_routes[i].path) == 0) {
+			*rest = p + n;
+			return &ui_routes[i];
+		}
+		if (n > 4 && ui_routes[i].path[n - 1] == '/' &&
+		    strncmp(p, ui_routes[i].path, n) == 0) {
+			*rest = p + n;
+			return &ui_routes[i];
+		}
+	}
+	return NULL;
+}
+
+static void
+ui_nav(struct buf *b, const char *path)
+{
+	const char *rest;
+	const struct ui_route *here = ui_route_find(path, &rest);
+	size_t i;
+
+	buf_addstr(b, "<nav>");
+	for (i = 0; i < UI_NROUTES; i++) {
+		if (ui_routes[i].label == NULL)
+			continue;
+		buf_addstr(b, "<a href=\"");
+		ui_esc(b, ui_routes[i].path);
+		buf_addstr(b,
+		    here == &ui_routes[i] ? "\" class=\"here\">" : "\">");
+		ui_esc(b, ui_routes[i].label);
+		buf_addstr(b, "</a> ");
+	}
+	buf_addstr(b, "</nav>");
+}
+
 /* Routes a complete /ui/ request. */
 enum MHD_Result
 ui_handle(struct admin_req *rq, struct ui_sessions *s)
 {
-	const char *p = rq->path, *m = rq->method, *sid;
-	bool get = strcmp(m, MHD_HTTP_METHOD_GET) == 0 ||
-	    strcmp(m, MHD_HTTP_METHOD_HEAD) == 0;
-	bool post = strcmp(m, MHD_HTTP_METHOD_POST) == 0, secure, in;
+	const char *p = rq->path, *m = rq->method;
+	const struct ui_route *r;
 	char client[64], clear[160], tok[UI_FIELD_MAX];
 	struct ui_who who;
-	enum MHD_Result rc;
-	struct buf b;
+	struct ui_call c;
+	bool in;
 
-	ui_client(rq, client, sizeof(client), &secure);
+	memset(&c, 0, sizeof(c));
+	c.rq = rq;
+	c.ctx = rq->ctx;
+	c.sessions = s;
+	c.client = client;
+	c.get = strcmp(m, MHD_HTTP_METHOD_GET) == 0 ||
+	    strcmp(m, MHD_HTTP_METHOD_HEAD) == 0;
+	c.post = strcmp(m, MHD_HTTP_METHOD_POST) == 0;
+	ui_client(rq, client, sizeof(client), &c.secure);
 	if (rq->too_big)
 		return ui_plain(rq, MHD_HTTP_CONTENT_TOO_LARGE,
 		    "request body too large\n");
 	if (strcmp(p, "/ui") == 0)
 		return ui_redirect(rq, "/ui/", NULL, NULL);
 	if (strcmp(p, "/ui/style.css") == 0)
-		return get ? ui_send(rq, MHD_HTTP_OK, "text/css", ui_css, NULL,
-				 NULL, NULL) :
-			     ui_plain(rq, MHD_HTTP_METHOD_NOT_ALLOWED,
-				 "method not allowed\n");
-	sid = MHD_lookup_connection_value(rq->conn, MHD_COOKIE_KIND, UI_COOKIE);
+		return c.get ? ui_send(rq, MHD_HTTP_OK, "text/css", ui_css,
+				   NULL, NULL, NULL) :
+			       ui_plain(rq, MHD_HTTP_METHOD_NOT_ALLOWED,
+				   "method not allowed\n");
+	c.sid =
+	    MHD_lookup_connection_value(rq->conn, MHD_COOKIE_KIND, UI_COOKIE);
 	memset(&who, 0, sizeof(who));
-	in = ui_sess_find(s, rq->ctx->cfg, sid, &who);
-	ui_cookie(clear, sizeof(clear), UI_COOKIE, "", secure, true);
+	in = ui_sess_find(s, rq->ctx->cfg, c.sid, &who);
 	if (strcmp(p, "/ui/login") == 0) {
-		if (post)
-			return ui_login_post(rq, s, client, secure);
-		if (!get)
+		if (c.post)
+			return ui_login_post(&c, s);
+		if (!c.get)
 			return ui_plain(rq, MHD_HTTP_METHOD_NOT_ALLOWED,
 			    "method not allowed\n");
 		if (in)
 			return ui_redirect(rq, "/ui/", NULL, NULL);
-		return ui_login_form(rq, secure, MHD_HTTP_OK, NULL);
+		return ui_login_form(&c, MHD_HTTP_OK, NULL);
 	}
-	if (strcmp(p, "/ui/logout") != 0 && strcmp(p, "/ui/") != 0)
+	if ((r = ui_route_find(p, &c.rest)) == NULL)
 		return ui_plain(rq, MHD_HTTP_NOT_FOUND, "not found\n");
+	if (!c.get && !c.post)
+		return ui_plain(rq, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "method not allowed\n");
+	if (r->open)
+		return r->fn(&c);
+	ui_cookie(clear, sizeof(clear), UI_COOKIE, "", c.secure, true);
 	if (!in)
-		return ui_redirect(rq, "/ui/login", sid != NULL ? clear : NULL,
-		    NULL);
-	if (post) {
+		return ui_redirect(rq, "/ui/login",
+		    c.sid != NULL ? clear : NULL, NULL);
+	c.who = &who;
+	if (c.post) {
 		/* Every POST of a session returns its CSRF token. */
 		if (ui_form_get(&rq->body, "csrf", tok, sizeof(tok)) != 0 ||
 		    !ui_token_eq(tok, who.csrf)) {
@@ -618,21 +611,14 @@ ui_handle(struct admin_req *rq, struct ui_sessions *s)
 			    "forbidden: the form's CSRF token is missing or "
 			    "wrong\n");
 		}
-		if (strcmp(p, "/ui/logout") != 0)
-			return ui_plain(rq, MHD_HTTP_METHOD_NOT_ALLOWED,
-			    "method not allowed\n");
-		ui_sess_drop(s, sid);
-		log_info("%s console: user=%s: logged out", client, who.user);
-		return ui_redirect(rq, "/ui/login", clear, NULL);
+		if (r->fn != ui_logout && !ui_is_admin(&who)) {
+			log_info("%s console: user=%s: %s refused: a viewer "
+				 "changes nothing",
+			    client, who.user, p);
+			return ui_plain(rq, MHD_HTTP_FORBIDDEN,
+			    "forbidden: a viewer can look but not change; ask "
+			    "an admin\n");
+		}
 	}
-	if (!get || strcmp(p, "/ui/") != 0)
-		return ui_plain(rq, MHD_HTTP_METHOD_NOT_ALLOWED,
-		    "method not allowed\n");
-	buf_init(&b, 512 * 1024);
-	ui_dashboard(rq->ctx, &who, &b);
-	buf_add(&b, "", 1);
-	rc = ui_page(rq, MHD_HTTP_OK, "Dashboard", &who,
-	    b.data != NULL ? (const char *)b.data : "", NULL, NULL);
-	buf_cleanup(&b);
-	return rc;
+	return r->fn(&c);
 }

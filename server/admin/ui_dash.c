@@ -24,24 +24,13 @@
 #include "gw_err.h"
 #include "log.h"
 #include "scep.h"
-#include "ui.h"
+#include "ui_int.h"
 
 #ifndef GW_VERSION
 #define GW_VERSION "unknown"
 #endif
 
 #define DASH_RECENT 10
-
-/* "YYYY-MM-DD HH:MM UTC" of t into out. */
-static void
-dash_time(int64_t t, char *out, size_t n)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(out, n, "%Y-%m-%d %H:%M UTC", &tm);
-}
 
 /* One certificate's line: subject, last day and days left. */
 static void
@@ -114,7 +103,7 @@ dash_txn_row(void *arg, const struct db_txn *t)
 	struct buf *b = arg;
 	char when[40];
 
-	dash_time(t->updated, when, sizeof(when));
+	ui_time(t->updated, when, sizeof(when));
 	buf_printf(b, "<tr><td>%s</td><td>", when);
 	ui_esc(b, t->cn != NULL ? t->cn : "");
 	buf_addstr(b, "</td><td>");
@@ -176,8 +165,8 @@ dash_licences(struct gw_ctx *ctx, struct buf *b)
 }
 
 /* The dashboard's sections into b. */
-void
-ui_dashboard(struct gw_ctx *ctx, const struct ui_who *who, struct buf *b)
+static void
+dash_body(struct gw_ctx *ctx, struct buf *b)
 {
 	int64_t now = (int64_t)time(NULL), counts[4], outstanding = -1;
 	int64_t issued[24], failed[24], si = 0, sf = 0;
@@ -187,7 +176,6 @@ ui_dashboard(struct gw_ctx *ctx, const struct ui_who *who, struct buf *b)
 	bool hourly;
 	int i;
 
-	(void)who;
 	memset(counts, 0, sizeof(counts));
 	if (db_txn_count(ctx->db, counts, &err) != 0 ||
 	    db_challenge_outstanding(ctx->db, now, &outstanding, &err) != 0)
@@ -241,8 +229,19 @@ ui_dashboard(struct gw_ctx *ctx, const struct ui_who *who, struct buf *b)
 	}
 	buf_addstr(b, "</table></section><section><h2>Version</h2><p>scepgw ");
 	ui_esc(b, GW_VERSION);
-	buf_addstr(b,
-	    "</p><p class=\"muted\">Not yet in the console: "
-	    "challenges, enrollment search, certificates, users "
-	    "(README \"Admin web console\").</p></section>");
+	buf_addstr(b, "</p></section>");
+}
+
+/* GET /ui/: the dashboard. */
+enum MHD_Result
+ui_dashboard(struct ui_call *c)
+{
+	struct buf b;
+
+	if (!c->get)
+		return ui_plain(c->rq, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "method not allowed\n");
+	buf_init(&b, 512 * 1024);
+	dash_body(c->ctx, &b);
+	return ui_page_buf(c, MHD_HTTP_OK, "Dashboard", &b);
 }
