@@ -6,7 +6,8 @@
 # limit; the session cookie is HttpOnly, SameSite=Strict, Path=/ui/, and
 # Secure only when a trusted proxy says https; a POST without or with a
 # wrong CSRF token is 403; logout ends the session on the server; a CN
-# holding <script> is printed escaped; sessions end idle and absolute.
+# holding <script> is printed escaped; sessions end idle and absolute;
+# an X-Forwarded-For too long to read counts against the proxy.
 . "$GW_SRC/tests/integration/lib.sh"
 gw_need curl openssl
 gw_tmpdir
@@ -198,4 +199,25 @@ A=$GW_ADMIN_URL
 gw_assert_eq 303 "$(login later 'later pw' "$T/abs")" "login (absolute case)"
 poll_login_page "$T/abs" 0 100
 gw_assert_contains "$T/scepgw.log" 'console: user=later: session expired'
+
+# X-Forwarded-For in two lines that do not fit the 4 KiB the gateway
+# reads: a client's own line of 4095 bytes ending in an address it
+# picks, then the line the proxy adds with the real one. The header is
+# unreadable as a whole, so the failures count against the proxy's own
+# address. Reading what fits (the first line) would count them against
+# the address the client picks, a new one each time, and the limit would
+# never bite.
+fill=$(printf '10.9.9.9, %.0s' $(seq 405))$(printf '10.9.9.99, %.0s' 1 2 3)
+for i in 1 2 3 4; do
+	xff="${fill}198.51.100.$i"
+	[ ${#xff} -eq 4095 ] || gw_fail "the client's line is ${#xff} bytes, not 4095"
+	code=$(login view wrong "$T/y$i" -H "X-Forwarded-For: $xff" -H 'X-Forwarded-For: 192.0.2.9')
+	if [ "$i" -lt 4 ]; then
+		gw_assert_eq 200 "$code" "split-header failure $i"
+	else
+		gw_assert_eq 429 "$code" "split-header failures counted under the proxy"
+	fi
+done
+gw_assert_contains "$T/scepgw.log" '127\.0\.0\.1 console: user=view: too many failed logins'
+gw_assert_not_contains "$T/scepgw.log" '198\.51\.100\.[0-9] console'
 gw_stop
