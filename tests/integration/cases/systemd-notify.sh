@@ -6,7 +6,9 @@
 # naming it; SIGHUP gives RELOADING=1 with MONOTONIC_USEC= and READY=1
 # again; WATCHDOG_USEC gives WATCHDOG=1 repeatedly, none while the
 # database writer is frozen (the test seam SCEPGW_TEST_FREEZE_DB, built
-# with GW_TEST_HOOKS), again once it runs; SIGTERM gives STOPPING=1.
+# with GW_TEST_HOOKS), again once it runs; none either while every
+# connection the SCEP listener takes is held by a silent client, again
+# once they leave; SIGTERM gives STOPPING=1.
 . "$GW_SRC/tests/integration/lib.sh"
 gw_need openssl curl python3
 grep -q SCEPGW_TEST_FREEZE_DB "$GW_BUILD/scepgw" ||
@@ -18,6 +20,11 @@ gw_init
 GW_PORT=$(gw_free_port)
 gw_conf_set server listen "127.0.0.1:$GW_PORT"
 GW_URL=http://127.0.0.1:$GW_PORT/scep
+# The fewest connections the listener takes, so that a test client can
+# hold them all; a silent one is kept for a minute.
+gw_conf_set server max_connections 16
+gw_conf_set server timeout_seconds 60
+gw_conf_set server request_timeout_seconds 60
 cat >"$T/notify.py" <<'PY'
 import socket, sys, urllib.request
 path, log, url = sys.argv[1:4]
@@ -89,6 +96,31 @@ gw_assert_eq "$n" "$(count '^WATCHDOG=1')" "WATCHDOG=1 while the writer is froze
 # Thawed, it is fed again.
 rm -f "$T/freeze"
 poll_until 20 "WATCHDOG=1 after the thaw" more_than '^WATCHDOG=1' "$n"
+
+# Sixteen silent clients hold every connection the listener takes: the
+# watchdog's GetCACaps waits in the backlog, and WATCHDOG=1 is withheld
+# until they leave.
+cat >"$T/hold.py" <<'PY'
+import socket, sys, time
+port, ready = int(sys.argv[1]), sys.argv[2]
+held = []
+for _ in range(16):
+    held.append(socket.create_connection(("127.0.0.1", port)))
+open(ready, "w").close()
+time.sleep(300)
+PY
+gw_spawn "$T/hold.out" python3 "$T/hold.py" "$GW_PORT" "$T/held"
+HPID=$GW_LAST_PID
+poll_until 20 "sixteen connections held" test -e "$T/held"
+poll_until 20 "the watchdog seeing the full listener" \
+    log_more_than 'watchdog: the SCEP listener not answering' 0
+n=$(count '^WATCHDOG=1')
+w=$(grep -c 'watchdog: the SCEP listener not answering' "$T/scepgw.log")
+poll_until 20 "two more withheld ticks" \
+    log_more_than 'watchdog: the SCEP listener not answering' $((w + 1))
+gw_assert_eq "$n" "$(count '^WATCHDOG=1')" "WATCHDOG=1 while the listener is full"
+kill "$HPID"
+poll_until 20 "WATCHDOG=1 once the clients left" more_than '^WATCHDOG=1' "$n"
 
 # SIGTERM: STOPPING=1 as the drain starts, and a clean exit.
 gw_stop
