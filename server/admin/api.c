@@ -18,7 +18,6 @@
 #include "admin.h"
 #include "admin_int.h"
 #include "buf.h"
-#include "challenge.h"
 #include "config.h"
 #include "db.h"
 #include "enroll.h"
@@ -27,9 +26,7 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "revoke.h"
-#include "secure.h"
 #include "template.h"
-#include "ui.h"
 
 #define LIST_LIMIT_DEFAULT 1000
 #define LIST_LIMIT_MAX 10000
@@ -255,35 +252,6 @@ admin_challenges_get(struct admin_req *rq)
 	    db_challenge_list_state(rq->ctx->db, (enum db_challenge_state)state,
 		acc.now, 0, limit, challenge_json, &acc, &err);
 	return list_reply(rq, "challenges", &acc, rc, &err);
-}
-
-/*
- * Revokes challenge id string s (the API's DELETE and the web console's
- * form) and forgets its one-time .mobileconfig link. Returns 0 with *id
- * set, 1 when s is no id, 2 when there is no such challenge, -1 on a
- * database error (logged).
- */
-int
-admin_chal_revoke(struct admin_req *rq, const char *s, long long *id)
-{
-	struct gw_err err;
-	char *end;
-
-	errno = 0;
-	*id = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || *id < 1)
-		return 1;
-	gw_err_clear(&err);
-	if (db_challenge_revoke(rq->ctx->db, *id, &err) != 0) {
-		if (err.code == DB_ERR_NOTFOUND)
-			return 2;
-		log_ev(LOG_WARNING, "admin", NULL, "admin revoke: %s", err.msg);
-		return -1;
-	}
-	ui_mc_forget(*id);
-	log_ev(LOG_INFO, "admin.revoke", LOG_F(.peer = rq->peer),
-	    "%s admin: challenge %lld revoked", rq->peer, *id);
-	return 0;
 }
 
 /* DELETE /api/v1/challenges/ID: revoke. */
@@ -556,17 +524,6 @@ admin_chal_req_parse(json_t *o, const struct gw_config *cfg, struct chal_req *r,
 	return 0;
 }
 
-/* Withdraws the challenges made so far when a batch fails halfway. */
-static void
-chal_batch_undo(struct db *db, const int64_t *ids, long n)
-{
-	struct gw_err err;
-	long i;
-
-	for (i = 0; i < n; i++)
-		db_challenge_revoke(db, ids[i], &err);
-}
-
 /* Builds the 201 answer; the caller wipes secrets. */
 static json_t *
 chal_batch_json(const int64_t *ids, char (*secrets)[ENROLL_SECRET_LEN], long n,
@@ -586,72 +543,6 @@ chal_batch_json(const int64_t *ids, char (*secrets)[ENROLL_SECRET_LEN], long n,
 		}
 	}
 	return json_pack("{s:o}", "challenges", arr);
-}
-
-/*
- * Makes r->count challenges bound as r asks (the API's POST and the web
- * console's form): all or none, since a batch that fails halfway is
- * withdrawn. Returns 0 with m filled (free it with admin_chal_made_free(),
- * which wipes the secrets), or -1 after logging why.
- */
-int
-admin_chal_make(struct admin_req *rq, const struct chal_req *r,
-    struct chal_made *m)
-{
-	const struct db_challenge_bind b = { r->cn, r->email, r->ou, r->upn,
-		r->profile };
-	int64_t now = (int64_t)time(NULL);
-	struct gw_err err;
-	uint8_t hash[32];
-	long i = 0;
-
-	memset(m, 0, sizeof(*m));
-	m->expires = now + r->ttl;
-	m->secrets = calloc((size_t)r->count, sizeof(*m->secrets));
-	m->ids = calloc((size_t)r->count, sizeof(*m->ids));
-	m->hashes = calloc((size_t)r->count, sizeof(*m->hashes));
-	if (m->secrets == NULL || m->ids == NULL || m->hashes == NULL)
-		goto fail;
-	for (i = 0; i < r->count; i++) {
-		if (enroll_challenge_make(m->secrets[i], hash) != 0)
-			goto fail;
-		memcpy(m->hashes[i], hash, sizeof(hash));
-		if (db_challenge_put_bound(rq->ctx->db, hash, now, m->expires,
-			&b, &m->ids[i], &err) != 0) {
-			log_ev(LOG_WARNING, "admin", NULL,
-			    "admin challenges: %s", err.msg);
-			goto fail;
-		}
-	}
-	m->n = r->count;
-	gw_cleanse(hash, sizeof(hash));
-	log_ev(LOG_INFO, "admin.challenges", LOG_F(.peer = rq->peer),
-	    "%s admin: %ld challenge(s) created, ids %lld..%lld, "
-	    "cn=%s",
-	    rq->peer, r->count, (long long)m->ids[0],
-	    (long long)m->ids[r->count - 1], r->cn != NULL ? r->cn : "-");
-	return 0;
-fail:
-	gw_cleanse(hash, sizeof(hash));
-	if (m->ids != NULL)
-		chal_batch_undo(rq->ctx->db, m->ids, i);
-	m->n = r->count;
-	admin_chal_made_free(m);
-	return -1;
-}
-
-/* Wipes and frees what admin_chal_make() made. */
-void
-admin_chal_made_free(struct chal_made *m)
-{
-	if (m->secrets != NULL)
-		gw_cleanse(m->secrets, (size_t)m->n * sizeof(*m->secrets));
-	if (m->hashes != NULL)
-		gw_cleanse(m->hashes, (size_t)m->n * sizeof(*m->hashes));
-	free(m->secrets);
-	free(m->hashes);
-	free(m->ids);
-	memset(m, 0, sizeof(*m));
 }
 
 /* Makes r->count challenges; answers 201 with them, or an error. */
