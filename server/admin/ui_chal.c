@@ -270,13 +270,19 @@ chal_query(struct ui_call *c, int *state, int64_t *before)
 	return 0;
 }
 
-/* Adds text field name to o when set; "" means not given. */
+/*
+ * Adds text field name to o when set ("" means not given); text that is
+ * not UTF-8 goes in as false, which the parser refuses naming the field.
+ */
 static int
 json_text(json_t *o, const char *name, const char *v)
 {
+	json_t *j;
+
 	if (v[0] == '\0')
 		return 0;
-	return json_object_set_new(o, name, json_string(v));
+	j = json_string(v);
+	return json_object_set_new(o, name, j != NULL ? j : json_false());
 }
 
 /* An integer field: a number when v is one, else the text (refused). */
@@ -292,7 +298,7 @@ json_int(json_t *o, const char *name, const char *v)
 	n = strtoll(v, &end, 10);
 	if (errno == 0 && *end == '\0')
 		return json_object_set_new(o, name, json_integer(n));
-	return json_object_set_new(o, name, json_string(v));
+	return json_text(o, name, v);
 }
 
 /* The form as the JSON API's body, so one parser checks both. */

@@ -77,6 +77,8 @@ gw_assert_eq 400 "$(create "$T/root" "$TOK" 1 x nope)" "unknown profile"
 gw_assert_contains "$T/ui.body" 'profile: must name a configured'
 gw_assert_eq 400 "$(create "$T/root" "$TOK" 1 x '' no-at-sign)" "bad email"
 gw_assert_contains "$T/ui.body" 'email: must be an address'
+gw_assert_eq 400 "$(create "$T/root" "$TOK" 1 $'a\xffb' '')" "CN not UTF-8"
+gw_assert_contains "$T/ui.body" 'cn: must be a string'
 gw_assert_eq "0/0" "$(nch)" "nothing stored by refused forms"
 
 # Without the CSRF token, or as a viewer: 403 and nothing stored.
