@@ -446,19 +446,20 @@ db_challenge_list(struct db *db, db_challenge_fn *fn, void *arg,
 
 /*
  * Calls fn for the challenges in state (DB_CH_ANY: all) as of now, newest
- * first, at most limit of them, until fn returns non-zero.
+ * first, with an id below before (0: no bound; the next page of a
+ * listing), at most limit of them, until fn returns non-zero.
  */
 int
 db_challenge_list_state(struct db *db, enum db_challenge_state state,
-    int64_t now, size_t limit, db_challenge_fn *fn, void *arg,
+    int64_t now, int64_t before, size_t limit, db_challenge_fn *fn, void *arg,
     struct gw_err *err)
 {
 	if ((int)state < 0 || state >= DB_CH__MAX) {
 		gw_err_set(err, DB_ERR_ARG, "challenge list: bad state");
 		return -1;
 	}
-	return db->be->challenge_list_state(db, state, now, limit, fn, arg,
-	    err);
+	return db->be->challenge_list_state(db, state, now,
+	    before > 0 ? before : INT64_MAX, limit, fn, arg, err);
 }
 
 /*

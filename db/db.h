@@ -385,7 +385,7 @@ enum db_challenge_state {
 	DB_CH__MAX
 };
 int db_challenge_list_state(struct db *db, enum db_challenge_state state,
-    int64_t now, size_t limit, db_challenge_fn *fn, void *arg,
+    int64_t now, int64_t before, size_t limit, db_challenge_fn *fn, void *arg,
     struct gw_err *err);
 int db_challenge_outstanding(struct db *db, int64_t now, int64_t *n,
     struct gw_err *err);

@@ -194,8 +194,8 @@ struct db_backend {
 	int (*challenge_list)(struct db *db, db_challenge_fn *fn, void *arg,
 	    struct gw_err *err);
 	int (*challenge_list_state)(struct db *db,
-	    enum db_challenge_state state, int64_t now, size_t limit,
-	    db_challenge_fn *fn, void *arg, struct gw_err *err);
+	    enum db_challenge_state state, int64_t now, int64_t before,
+	    size_t limit, db_challenge_fn *fn, void *arg, struct gw_err *err);
 	int (*challenge_outstanding)(struct db *db, int64_t now, int64_t *n,
 	    struct gw_err *err);
 	int (*txn_list)(struct db *db, enum db_txn_state state, const char *cn,

@@ -194,7 +194,7 @@ int pg_challenge_outstanding(struct db *db, int64_t now, int64_t *n,
 int pg_challenge_list(struct db *db, db_challenge_fn *fn, void *arg,
     struct gw_err *err);
 int pg_challenge_list_state(struct db *db, enum db_challenge_state state,
-    int64_t now, size_t limit, db_challenge_fn *fn, void *arg,
+    int64_t now, int64_t before, size_t limit, db_challenge_fn *fn, void *arg,
     struct gw_err *err);
 int pg_txn_list(struct db *db, enum db_txn_state state, const char *cn,
     size_t limit, db_txn_fn *fn, void *arg, struct gw_err *err);

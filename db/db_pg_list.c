@@ -80,7 +80,9 @@ challenge_read(const PGresult *r, int row, void *p)
 	if (pg_str(r, row, 5, &c->cn) != 0 ||
 	    pg_str(r, row, 6, &c->email) != 0 ||
 	    pg_str(r, row, 7, &c->ou) != 0 ||
-	    pg_str(r, row, 8, &c->txid) != 0 || pg_str(r, row, 9, &c->upn) != 0)
+	    pg_str(r, row, 8, &c->txid) != 0 ||
+	    pg_str(r, row, 9, &c->upn) != 0 ||
+	    pg_str(r, row, 10, &c->profile) != 0)
 		return -1;
 	return 0;
 }
@@ -91,8 +93,9 @@ challenge_call(pg_any_fn *fn, void *arg, const void *row)
 	return ((db_challenge_fn *)fn)(arg, row);
 }
 
-#define PG_CH_COLS \
-	"id, created, expires, used, revoked, cn, email, ou, txid, upn "
+#define PG_CH_COLS                                                        \
+	"id, created, expires, used, revoked, cn, email, ou, txid, upn, " \
+	"profile "
 
 int
 pg_challenge_list(struct db *db, db_challenge_fn *fn, void *arg,
@@ -106,7 +109,7 @@ pg_challenge_list(struct db *db, db_challenge_fn *fn, void *arg,
 
 int
 pg_challenge_list_state(struct db *db, enum db_challenge_state state,
-    int64_t now, size_t limit, db_challenge_fn *fn, void *arg,
+    int64_t now, int64_t before, size_t limit, db_challenge_fn *fn, void *arg,
     struct gw_err *err)
 {
 	struct pg_params p = { 0 };
@@ -114,12 +117,13 @@ pg_challenge_list_state(struct db *db, enum db_challenge_state state,
 	pp_int4(&p, (int)state);
 	pp_int(&p, now);
 	pp_limit(&p, limit);
+	pp_int(&p, before);
 	return pg_list(db,
-	    "SELECT " PG_CH_COLS "FROM challenges WHERE $1 = 0 "
+	    "SELECT " PG_CH_COLS "FROM challenges WHERE id < $4 AND ($1 = 0 "
 	    "OR ($1 = 1 AND NOT revoked AND used = 0 AND expires > $2) "
 	    "OR ($1 = 2 AND NOT revoked AND used <> 0) "
 	    "OR ($1 = 3 AND NOT revoked AND used = 0 AND expires <= $2) "
-	    "OR ($1 = 4 AND revoked) ORDER BY id DESC LIMIT $3",
+	    "OR ($1 = 4 AND revoked)) ORDER BY id DESC LIMIT $3",
 	    &p, sizeof(struct db_challenge), challenge_cleanup_fn,
 	    challenge_read, challenge_call, (pg_any_fn *)fn, arg,
 	    "challenge list", err);

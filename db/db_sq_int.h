@@ -113,11 +113,11 @@
 	    "WHERE serial_hex = ?3 AND revoked = 0")                              \
 	X(CH_LIST_STATE,                                                          \
 	    "SELECT id, created, expires, used, revoked, cn, email, "             \
-	    "ou, txid, upn FROM challenges WHERE ?1 = 0 "                         \
+	    "ou, txid, upn, profile FROM challenges WHERE id < ?4 AND (?1 = 0 "   \
 	    "OR (?1 = 1 AND revoked = 0 AND used = 0 AND expires > ?2) "          \
 	    "OR (?1 = 2 AND revoked = 0 AND used != 0) "                          \
 	    "OR (?1 = 3 AND revoked = 0 AND used = 0 AND expires <= ?2) "         \
-	    "OR (?1 = 4 AND revoked = 1) ORDER BY id DESC LIMIT ?3")              \
+	    "OR (?1 = 4 AND revoked = 1)) ORDER BY id DESC LIMIT ?3")             \
 	X(CH_OUTSTANDING,                                                         \
 	    "SELECT count(*) FROM challenges "                                    \
 	    "WHERE expires > ?1 AND used = 0 AND revoked = 0")                    \
@@ -320,7 +320,7 @@ int sq_cert_set_revoked(struct db *db, const char *serial_hex, int64_t when,
     const char *reason, struct gw_err *err);
 /* db_sq_list.c */
 int sq_challenge_list_state(struct db *db, enum db_challenge_state state,
-    int64_t now, size_t limit, db_challenge_fn *fn, void *arg,
+    int64_t now, int64_t before, size_t limit, db_challenge_fn *fn, void *arg,
     struct gw_err *err);
 int sq_challenge_outstanding(struct db *db, int64_t now, int64_t *n,
     struct gw_err *err);

@@ -43,7 +43,8 @@ challenge_read(sqlite3_stmt *st, void *p)
 	    db_col_strdup(st, 6, &c->email) != 0 ||
 	    db_col_strdup(st, 7, &c->ou) != 0 ||
 	    db_col_strdup(st, 8, &c->txid) != 0 ||
-	    db_col_strdup(st, 9, &c->upn) != 0)
+	    db_col_strdup(st, 9, &c->upn) != 0 ||
+	    db_col_strdup(st, 10, &c->profile) != 0)
 		return -1;
 	return 0;
 }
@@ -51,7 +52,7 @@ challenge_read(sqlite3_stmt *st, void *p)
 /* db_challenge_list_state(): one query, filtered by ?1. */
 int
 sq_challenge_list_state(struct db *db, enum db_challenge_state state,
-    int64_t now, size_t limit, db_challenge_fn *fn, void *arg,
+    int64_t now, int64_t before, size_t limit, db_challenge_fn *fn, void *arg,
     struct gw_err *err)
 {
 	struct db_rows r = { NULL, 0, 0, sizeof(struct db_challenge),
@@ -64,7 +65,8 @@ sq_challenge_list_state(struct db *db, enum db_challenge_state state,
 	st = db_stmt(db, DB_ST_CH_LIST_STATE);
 	if (sqlite3_bind_int(st, 1, (int)state) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 2, now) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 3, limit_value(limit)) != SQLITE_OK) {
+	    sqlite3_bind_int64(st, 3, limit_value(limit)) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 4, before) != SQLITE_OK) {
 		db_err_sql(db, err, "challenge list");
 		db_stmt_done(st);
 	} else

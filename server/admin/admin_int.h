@@ -8,11 +8,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 #include <microhttpd.h>
 
 #include "buf.h"
+#include "challenge.h"
 
 struct gw_ctx;
 struct gw_config;
@@ -40,6 +42,15 @@ struct chal_req {
 	const char *profile; /* [profile NAME], or NULL: any profile */
 };
 
+/* Challenges admin_chal_make() made; the secrets exist only here. */
+struct chal_made {
+	int64_t *ids;
+	char (*secrets)[ENROLL_SECRET_LEN];
+	uint8_t (*hashes)[32]; /* SHA-256 of each secret */
+	long n;
+	int64_t expires;
+};
+
 /* admin.c */
 enum MHD_Result admin_reply_json(struct admin_req *rq, unsigned status,
     json_t *j);
@@ -62,6 +73,10 @@ enum MHD_Result admin_certificate_revoke(struct admin_req *rq,
 /* api.c: the body parsers, also the fuzz_admin_json target's entry. */
 int admin_chal_req_parse(json_t *o, const struct gw_config *cfg,
     struct chal_req *r, char *msg, size_t n, const char **field);
+int admin_chal_make(struct admin_req *rq, const struct chal_req *r,
+    struct chal_made *m);
+void admin_chal_made_free(struct chal_made *m);
+int admin_chal_revoke(struct admin_req *rq, const char *s, long long *id);
 int admin_revoke_body_parse(struct admin_req *rq, json_t **o,
     const char **reason, char *msg, size_t n, const char **field);
 

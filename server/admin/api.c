@@ -18,7 +18,6 @@
 #include "admin.h"
 #include "admin_int.h"
 #include "buf.h"
-#include "challenge.h"
 #include "config.h"
 #include "db.h"
 #include "enroll.h"
@@ -27,7 +26,6 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "revoke.h"
-#include "secure.h"
 #include "template.h"
 
 #define LIST_LIMIT_DEFAULT 1000
@@ -252,7 +250,7 @@ admin_challenges_get(struct admin_req *rq)
 		return MHD_NO;
 	rc =
 	    db_challenge_list_state(rq->ctx->db, (enum db_challenge_state)state,
-		acc.now, limit, challenge_json, &acc, &err);
+		acc.now, 0, limit, challenge_json, &acc, &err);
 	return list_reply(rq, "challenges", &acc, rc, &err);
 }
 
@@ -260,26 +258,21 @@ admin_challenges_get(struct admin_req *rq)
 enum MHD_Result
 admin_challenge_delete(struct admin_req *rq, const char *id)
 {
-	struct gw_err err;
-	char *end;
 	long long v;
 
-	errno = 0;
-	v = strtoll(id, &end, 10);
-	if (errno != 0 || end == id || *end != '\0' || v < 1)
+	switch (admin_chal_revoke(rq, id, &v)) {
+	case 0:
+		break;
+	case 1:
 		return admin_reply_error(rq, MHD_HTTP_BAD_REQUEST,
 		    "id: expected a challenge id", "id");
-	gw_err_clear(&err);
-	if (db_challenge_revoke(rq->ctx->db, v, &err) != 0) {
-		if (err.code == DB_ERR_NOTFOUND)
-			return admin_reply_error(rq, MHD_HTTP_NOT_FOUND,
-			    "no such challenge", NULL);
-		log_ev(LOG_WARNING, "admin", NULL, "admin revoke: %s", err.msg);
+	case 2:
+		return admin_reply_error(rq, MHD_HTTP_NOT_FOUND,
+		    "no such challenge", NULL);
+	default:
 		return admin_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "database unavailable", NULL);
 	}
-	log_ev(LOG_INFO, "admin.revoke", LOG_F(.peer = rq->peer),
-	    "%s admin: challenge %lld revoked", rq->peer, v);
 	return admin_reply_json(rq, MHD_HTTP_OK,
 	    json_pack("{s:I,s:s}", "id", (json_int_t)v, "state", "revoked"));
 }
@@ -531,17 +524,6 @@ admin_chal_req_parse(json_t *o, const struct gw_config *cfg, struct chal_req *r,
 	return 0;
 }
 
-/* Withdraws the challenges made so far when a batch fails halfway. */
-static void
-chal_batch_undo(struct db *db, const int64_t *ids, long n)
-{
-	struct gw_err err;
-	long i;
-
-	for (i = 0; i < n; i++)
-		db_challenge_revoke(db, ids[i], &err);
-}
-
 /* Builds the 201 answer; the caller wipes secrets. */
 static json_t *
 chal_batch_json(const int64_t *ids, char (*secrets)[ENROLL_SECRET_LEN], long n,
@@ -567,47 +549,15 @@ chal_batch_json(const int64_t *ids, char (*secrets)[ENROLL_SECRET_LEN], long n,
 static enum MHD_Result
 chal_batch_make(struct admin_req *rq, const struct chal_req *r)
 {
-	const struct db_challenge_bind b = { r->cn, r->email, r->ou, r->upn,
-		r->profile };
-	char(*secrets)[ENROLL_SECRET_LEN] = NULL;
-	int64_t *ids = NULL, now = (int64_t)time(NULL);
-	struct gw_err err;
-	uint8_t hash[32];
+	struct chal_made m;
 	enum MHD_Result rc;
-	long i = 0;
 
-	secrets = calloc((size_t)r->count, sizeof(*secrets));
-	ids = calloc((size_t)r->count, sizeof(*ids));
-	if (secrets == NULL || ids == NULL)
-		goto fail;
-	for (i = 0; i < r->count; i++) {
-		if (enroll_challenge_make(secrets[i], hash) != 0)
-			goto fail;
-		if (db_challenge_put_bound(rq->ctx->db, hash, now, now + r->ttl,
-			&b, &ids[i], &err) != 0) {
-			log_ev(LOG_WARNING, "admin", NULL,
-			    "admin challenges: %s", err.msg);
-			goto fail;
-		}
-	}
-	log_ev(LOG_INFO, "admin.challenges", LOG_F(.peer = rq->peer),
-	    "%s admin: %ld challenge(s) created, ids %lld..%lld, "
-	    "cn=%s",
-	    rq->peer, r->count, (long long)ids[0], (long long)ids[r->count - 1],
-	    r->cn != NULL ? r->cn : "-");
+	if (admin_chal_make(rq, r, &m) != 0)
+		return admin_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "could not store challenges", NULL);
 	rc = admin_reply_json(rq, MHD_HTTP_CREATED,
-	    chal_batch_json(ids, secrets, r->count, now + r->ttl));
-	goto out;
-fail:
-	chal_batch_undo(rq->ctx->db, ids, i);
-	rc = admin_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
-	    "could not store challenges", NULL);
-out:
-	if (secrets != NULL)
-		gw_cleanse(secrets, (size_t)r->count * sizeof(*secrets));
-	gw_cleanse(hash, sizeof(hash));
-	free(secrets);
-	free(ids);
+	    chal_batch_json(m.ids, m.secrets, m.n, m.expires));
+	admin_chal_made_free(&m);
 	return rc;
 }
 

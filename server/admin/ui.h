@@ -17,6 +17,10 @@ struct ui_sessions;
 bool ui_is_path(const char *url);
 enum MHD_Result ui_handle(struct admin_req *rq, struct ui_sessions *s);
 
+/* ui_mc.c: the one-time .mobileconfig links kept at most. */
+#define UI_MC_MAX 1000
+void ui_mc_forget(long long id);
+
 /* ui_sess.c */
 int ui_sessions_new(struct ui_sessions **out);
 void ui_sessions_free(struct ui_sessions *s);

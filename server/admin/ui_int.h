@@ -77,6 +77,14 @@ void ui_sess_drop(struct ui_sessions *s, const char *id);
 int ui_sess_new(struct ui_sessions *s, const char *user, int role, char id[65]);
 
 /* The pages: one file each (README "Admin web console"). */
-enum MHD_Result ui_dashboard(struct ui_call *c); /* ui_dash.c */
+enum MHD_Result ui_dashboard(struct ui_call *c);  /* ui_dash.c */
+enum MHD_Result ui_challenges(struct ui_call *c); /* ui_chal.c */
+enum MHD_Result ui_chal_revoke(struct ui_call *c);
+enum MHD_Result ui_mc(struct ui_call *c); /* ui_mc.c */
+
+/* ui_mc.c: the one-time .mobileconfig links; ui_qr.c: QR codes. */
+int ui_mc_add(long long id, const uint8_t chh[32], int64_t expires, char *data,
+    size_t len, char tok[65]);
+int ui_qr_svg(struct buf *b, const char *text);
 
 #endif

@@ -9,6 +9,11 @@ usage: console-browser.py MODE BASE OUTDIR FRAME_URL USER PASSWORD
   MODE expire:  log in, then reload until the session's end sends the
                 browser to the login page (the gateway runs with a short
                 [console] absolute_seconds).
+  MODE challenges: log in, create a challenge with the form, the page of
+                its secret with the QR code (its SVG saved as OUTDIR/qr.svg,
+                the secret as OUTDIR/secret.txt), fetch the .mobileconfig
+                of its link, enroll with $SCEPREQ using the profile's URL and
+                Challenge, then see the challenge as used in the list.
 Screenshots go to OUTDIR. Exits 0 when everything held, else prints
 FAIL: and exits 1.
 """
@@ -130,6 +135,58 @@ def expire_mode(d, base, outdir, user, password):
     fail("the session did not expire")
 
 
+def challenges_mode(d, base, outdir, user, password):
+    import plistlib
+    import subprocess
+    import urllib.request
+    login(d, base, user, password)
+    d.find_element(By.LINK_TEXT, "Challenges").click()
+    wait_for(d, lambda d: "/ui/challenges" in d.current_url,
+             "the Challenges link did not open the page")
+    shot(d, outdir, "c01-challenges")
+    console_errors(d, "challenges page")
+    d.find_element(By.NAME, "cn").send_keys("browser-device")
+    d.find_element(By.CSS_SELECTOR,
+                   "form[action='/ui/challenges'] button").click()
+    wait_for(d, lambda d: "challenge(s) created" in d.page_source,
+             "no page of secrets after the create form")
+    svg = d.find_element(By.CSS_SELECTOR, "svg.qr")
+    if svg.size["width"] < 100:
+        fail("the QR code is not drawn: %r" % svg.size)
+    shot(d, outdir, "c02-created-qr")
+    console_errors(d, "page of secrets")
+    secret = d.find_element(By.CSS_SELECTOR, "code.challenge").text
+    with open(os.path.join(outdir, "secret.txt"), "w") as f:
+        f.write(secret + "\n")
+    with open(os.path.join(outdir, "qr.svg"), "w") as f:
+        f.write(svg.get_attribute("outerHTML"))
+    href = d.find_element(By.CSS_SELECTOR,
+                          "a.mobileconfig").get_attribute("href")
+    with urllib.request.urlopen(href, timeout=30) as r:
+        if r.headers["Content-Type"] != "application/x-apple-aspen-config":
+            fail("the link's Content-Type: " + r.headers["Content-Type"])
+        prof = plistlib.loads(r.read())
+    scep = prof["PayloadContent"][0]["PayloadContent"]
+    if scep["Challenge"] != secret:
+        fail("the profile's Challenge is not the secret shown")
+    key = os.path.join(outdir, "device.key")
+    out = subprocess.run([os.environ["SCEPREQ"], "enroll", "--url",
+                          scep["URL"], "--key", key, "--cert-out",
+                          os.path.join(outdir, "device.pem"),
+                          "--challenge", scep["Challenge"], "--cn",
+                          "browser-device"], capture_output=True,
+                         text=True, timeout=120)
+    if out.returncode != 0 or "status=SUCCESS" not in out.stdout + out.stderr:
+        fail("enrollment with the profile's challenge: %s%s" %
+             (out.stdout, out.stderr))
+    d.get(base + "/ui/challenges?state=used")
+    cells = [td.text for td in d.find_elements(By.TAG_NAME, "td")]
+    if "browser-device" not in cells or "used" not in cells:
+        fail("the challenge is not listed as used: %r" % cells)
+    shot(d, outdir, "c03-used")
+    console_errors(d, "list of used challenges")
+
+
 def main():
     mode, base, outdir, frame_url, user, password = sys.argv[1:7]
     os.makedirs(outdir, exist_ok=True)
@@ -137,6 +194,8 @@ def main():
     try:
         if mode == "main":
             main_mode(d, base, outdir, frame_url, user, password)
+        elif mode == "challenges":
+            challenges_mode(d, base, outdir, user, password)
         else:
             expire_mode(d, base, outdir, user, password)
     finally:

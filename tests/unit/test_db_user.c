@@ -257,14 +257,22 @@ test_challenge_states_and_cap(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		memset(&s, 0, sizeof(s));
 		assert_int_equal(db_challenge_list_state(fx->db, cases[i].state,
-				     NOW + 10, cases[i].limit, challenge_id_fn,
-				     &s, &err),
+				     NOW + 10, 0, cases[i].limit,
+				     challenge_id_fn, &s, &err),
 		    0);
 		assert_int_equal(s.n, cases[i].n);
 		assert_int_equal(s.ids[0], ids[cases[i].first]);
 	}
+	/* The next page: ids below the last one shown, still newest first. */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(db_challenge_list_state(fx->db, DB_CH_ANY, NOW + 10,
+			     ids[2], 0, challenge_id_fn, &s, &err),
+	    0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.ids[0], ids[1]);
+	assert_int_equal(s.ids[1], ids[0]);
 	gw_err_clear(&err);
-	assert_int_equal(db_challenge_list_state(fx->db, DB_CH__MAX, NOW, 0,
+	assert_int_equal(db_challenge_list_state(fx->db, DB_CH__MAX, NOW, 0, 0,
 			     challenge_id_fn, &s, &err),
 	    -1);
 	assert_int_equal(err.code, DB_ERR_ARG);
