@@ -203,6 +203,7 @@ ui_page(struct ui_call *c, unsigned status, const char *title, const char *body)
 	struct buf b;
 
 	buf_init(&b, 4 * 1024 * 1024);
+	buf_set_secret(&b); /* a page may show a new challenge once */
 	buf_addstr(&b,
 	    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	    "<meta name=\"viewport\" content=\"width=device-width\">"
