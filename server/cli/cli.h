@@ -29,6 +29,7 @@ struct init_owner {
 	gid_t gid;
 };
 int init_owner_get(const char *name, struct init_owner *ow);
+int init_owner_dir_check(const char *dir);
 int init_owner_db_check(const struct init_owner *ow, const char *path);
 int init_owner_db_create(const struct init_owner *ow, const char *path);
 int init_owner_adopt(const struct init_owner *ow, const char *path,

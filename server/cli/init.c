@@ -546,14 +546,16 @@ init_ra(const struct init_opts *o, const char *password, STACK_OF(X509) *chain)
 
 /*
  * --user NAME: refuses, before anything is written, a caller that is not
- * root, an unknown user, and a database folder the user cannot write.
+ * root, an unknown user, an instance folder others than root could write
+ * and a database folder the user cannot write.
  */
 static int
 init_check_owner(struct init_opts *o)
 {
 	char path[PATH_MAX];
 
-	if (init_owner_get(o->owner_name, &o->owner) == -1)
+	if (init_owner_get(o->owner_name, &o->owner) == -1 ||
+	    init_owner_dir_check(o->dir) == -1)
 		return -1;
 	if (o->db_url != NULL)
 		return 0;

@@ -163,6 +163,33 @@ init_owner_db_create(const struct init_owner *ow, const char *path)
 }
 
 /*
+ * Refuses (message on stderr) an instance folder that someone other than
+ * root could write, or whose folders above could be: the service user
+ * could then rewrite the config root reads (README "Privileges"), the
+ * check serve makes when started as root (serve_conf_check()). A folder
+ * init is about to make is judged by its parent. 0 or -1.
+ */
+int
+init_owner_dir_check(const char *dir)
+{
+	char parent[PATH_MAX];
+	struct stat st;
+
+	if (stat(dir, &st) == 0 || errno != ENOENT)
+		snprintf(parent, sizeof(parent), "%s", dir);
+	else
+		path_dir(dir, parent, sizeof(parent));
+	if (serve_conf_check(parent) == 0)
+		return 0;
+	fprintf(stderr,
+	    "scepgw init: --dir %s: with --user the instance goes in a "
+	    "folder only root can write, so the service cannot rewrite "
+	    "its own config\n",
+	    dir);
+	return -1;
+}
+
+/*
  * Gives an existing secret file (the --epki-password-file init was told
  * to use in place) to ow: mode 0600 first, then the owner, both on the
  * descriptor opened without following a link. 0 or -1 with err.
@@ -181,6 +208,14 @@ init_owner_adopt(const struct init_owner *ow, const char *path,
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		gw_err_set(err, EINVAL, "%s: not a regular file", path);
+		goto out;
+	}
+	/* Never give away a file that has another name, or another owner. */
+	if (st.st_nlink != 1 || (st.st_uid != 0 && st.st_uid != ow->uid)) {
+		gw_err_set(err, EPERM,
+		    "%s: owned by uid %lu with %lu names; init gives the "
+		    "user only a file of root's with one name",
+		    path, (unsigned long)st.st_uid, (unsigned long)st.st_nlink);
 		goto out;
 	}
 	if (fchmod(fd, 0600) == -1 || fchown(fd, ow->uid, ow->gid) == -1 ||

@@ -5,7 +5,8 @@
 # named in place) and its SQLite database from their creation, with the
 # config's [db] path on it; `scepgw check` passes as that user. It refuses,
 # before writing anything or ordering at GlobalSign, a caller that is not
-# root, an unknown user, and a database folder the user cannot write.
+# root, an unknown user, an instance folder the user could write (README
+# "Privileges") and a database folder the user cannot write.
 . "$GW_SRC/tests/integration/lib.sh"
 [ "$(id -u)" = 0 ] || gw_skip "needs root (it makes a system user)"
 gw_need useradd userdel runuser setpriv
@@ -56,6 +57,12 @@ OPTS="--user $U" # the database next to the config: root's folder
 run_init "$T/nodbpath"
 gw_assert_eq 1 "$rc" "--user with the database in the config's folder"
 gw_assert_contains "$T/init.out" "cannot write in $T/nodbpath"
+OPTS="--user $U --db-path $T/lib/x.db" # a folder the user could rewrite
+mkdir -m 755 "$T/userdir" && chown "$U:" "$T/userdir"
+run_init "$T/userdir/etc"
+gw_assert_eq 1 "$rc" "an instance in a folder of the user's"
+gw_assert_contains "$T/init.out" "run: chown root $T/userdir"
+[ ! -e "$T/userdir/etc" ] || gw_fail "a refused init made $T/userdir/etc"
 OPTS="--user $U --db-path lib/scepgw.db"
 run_init "$T/relative"
 gw_assert_eq 2 "$rc" "a relative --db-path"
