@@ -427,9 +427,9 @@ init_check_opts(const struct init_opts *o)
 }
 
 /*
- * Writes a copy of a file with mode, owned by uid:gid from its creation,
- * unless it already is the destination: then, with --user, that file is
- * given to the user (init_owner_adopt()).
+ * Writes a copy of a file with mode; a secret one (0600) is the --user's
+ * from its creation. When from already is the destination, a secret is
+ * given to the --user in place (init_owner_adopt()).
  */
 static int
 copy_file(const struct init_opts *o, const char *from, const char *to,
@@ -503,8 +503,10 @@ init_write_config(const struct init_opts *o, const char *conf_path)
 	config_free(c);
 	if (fclose(f) != 0)
 		rc = -1;
-	/* With --user the config stays root's and holds no secret: 0644,
-	 * as README "Privileges" asks, so the user reads it. */
+	/*
+	 * With --user the config stays root's and holds no secret: 0644, as
+	 * README "Privileges" asks, so the user reads it.
+	 */
 	if (rc == 0 &&
 	    gw_file_write(conf_path, text, len,
 		o->owner_name != NULL ? 0644 : 0640, &err) == -1) {
