@@ -109,6 +109,19 @@ int
 gw_file_write(const char *path, const void *p, size_t n, mode_t mode,
     struct gw_err *err)
 {
+	return gw_file_write_owned(path, p, n, mode, (uid_t)-1, (gid_t)-1, err);
+}
+
+/*
+ * As gw_file_write(), and the file gets owner uid and group gid
+ * ((uid_t)-1 and (gid_t)-1: the caller's) on the descriptor, before a
+ * byte is written: it never exists with another owner or a wider mode.
+ * The temporary file is created exclusively, never through a link.
+ */
+int
+gw_file_write_owned(const char *path, const void *p, size_t n, mode_t mode,
+    uid_t uid, gid_t gid, struct gw_err *err)
+{
 	char tmp[4096];
 	int fd = -1, rc = -1;
 
@@ -117,13 +130,15 @@ gw_file_write(const char *path, const void *p, size_t n, mode_t mode,
 		gw_err_set(err, ENAMETOOLONG, "%s: path too long", path);
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    mode & 0700);
 	if (fd == -1) {
 		gw_err_set(err, errno, "%s: %s", tmp, strerror(errno));
 		return -1;
 	}
-	if (fchmod(fd, mode) == -1 || write(fd, p, n) != (ssize_t)n ||
-	    fsync(fd) == -1) {
+	/* fchown() may clear mode bits: fchmod() after it. */
+	if (fchown(fd, uid, gid) == -1 || fchmod(fd, mode) == -1 ||
+	    write(fd, p, n) != (ssize_t)n || fsync(fd) == -1) {
 		gw_err_set(err, errno, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}

@@ -476,9 +476,11 @@ scep_ra_add_signer(const struct scep_ra *ra, CMS_ContentInfo *cms,
 	return si;
 }
 
-/* Writes a key as unencrypted PKCS#8 PEM, mode 0600; 0 or -1. */
+/* Writes a key as unencrypted PKCS#8 PEM, mode 0600, owned by uid:gid
+ * (gw_file_write_owned()); 0 or -1. */
 static int
-ra_key_write(const char *path, EVP_PKEY *key, struct gw_err *err)
+ra_key_write(const char *path, EVP_PKEY *key, uid_t uid, gid_t gid,
+    struct gw_err *err)
 {
 	BIO *bio;
 	char *p;
@@ -492,7 +494,7 @@ ra_key_write(const char *path, EVP_PKEY *key, struct gw_err *err)
 		gw_err_set_ossl(err, 0, "encoding the RA key");
 		goto out;
 	}
-	rc = gw_file_write(path, p, (size_t)n, 0600, err);
+	rc = gw_file_write_owned(path, p, (size_t)n, 0600, uid, gid, err);
 	gw_cleanse(p, (size_t)n);
 out:
 	BIO_free(bio);
@@ -505,6 +507,17 @@ out:
  */
 int
 scep_ra_key_new(const char *key_path, int bits, struct gw_err *err)
+{
+	return scep_ra_key_new_owned(key_path, bits, (uid_t)-1, (gid_t)-1, err);
+}
+
+/*
+ * As scep_ra_key_new(), the file owned by uid:gid from its creation
+ * ((uid_t)-1, (gid_t)-1: the caller's), for `scepgw init --user`.
+ */
+int
+scep_ra_key_new_owned(const char *key_path, int bits, uid_t uid, gid_t gid,
+    struct gw_err *err)
 {
 	EVP_PKEY *key;
 	int rc;
@@ -520,7 +533,7 @@ scep_ra_key_new(const char *key_path, int bits, struct gw_err *err)
 		gw_err_set_ossl(err, 0, "EVP_RSA_gen");
 		return -1;
 	}
-	rc = ra_key_write(key_path, key, err);
+	rc = ra_key_write(key_path, key, uid, gid, err);
 	EVP_PKEY_free(key);
 	return rc;
 }
@@ -559,7 +572,8 @@ scep_ra_csr_new(const char *key_path, const char *cn, char **pem,
 	int rc = -1;
 
 	*pem = NULL;
-	if ((key = ra_key_read(key_path, false, err)) == NULL)
+	/* root_any: init, as root, reads the key it made for --user. */
+	if ((key = ra_key_read(key_path, true, err)) == NULL)
 		goto out;
 	if ((req = X509_REQ_new()) == NULL ||
 	    (name = ra_name_new(cn)) == NULL ||
@@ -669,7 +683,8 @@ scep_ra_selfsigned_new(const char *key_path, const char *cn, int days,
 		gw_err_set(err, EINVAL, "validity of %d days", days);
 		goto out;
 	}
-	if ((key = ra_key_read(key_path, false, err)) == NULL)
+	/* root_any: init, as root, reads the key it made for --user. */
+	if ((key = ra_key_read(key_path, true, err)) == NULL)
 		goto out;
 	if ((x = ra_selfsigned_make(key, cn, days)) == NULL ||
 	    (bio = BIO_new(BIO_s_mem())) == NULL ||

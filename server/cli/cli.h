@@ -1,6 +1,7 @@
 /*
  * The scepgw command line: cli.c dispatches; one file per command: init.c
- * holds `init`, which sets up an instance, check.c `check`, which verifies
+ * holds `init`, which sets up an instance (init_user.c: for its service
+ * user), check.c `check`, which verifies
  * one (nodes.c: check's lines on the serving gateways; check_intune.c:
  * its lines on Microsoft Intune); cert.c
  * holds `cert list` and `cert revoke`; challenge.c `challenge`; user.c
@@ -12,6 +13,7 @@
 #define GW_CLI_H
 
 #include <stdio.h>
+#include <sys/types.h>
 
 struct db;
 struct gw_err;
@@ -19,6 +21,19 @@ struct gw_config;
 
 int cli_main(int argc, char **argv);
 int cli_init(const char *conf, int argc, char **argv);
+
+/* The service user of `init --user` (init_user.c). */
+struct init_owner {
+	const char *name;
+	uid_t uid;
+	gid_t gid;
+};
+int init_owner_get(const char *name, struct init_owner *ow);
+int init_owner_dir_check(const char *dir);
+int init_owner_db_check(const struct init_owner *ow, const char *path);
+int init_owner_db_create(const struct init_owner *ow, const char *path);
+int init_owner_adopt(const struct init_owner *ow, const char *path,
+    struct gw_err *err);
 int cli_check(const char *conf, int nargs);			  /* check.c */
 void cli_check_nodes(struct db *db, const struct gw_config *cfg); /* nodes.c */
 int cli_check_server(struct db *db);		   /* check_db.c */

@@ -54,7 +54,23 @@ struct init_opts {
 	bool force;
 	const char *db_url;	      /* PostgreSQL instead of scepgw.db */
 	const char *db_password_file; /* copied to db.password */
+	const char *db_path;	      /* SQLite file, not DIR/scepgw.db */
+	const char *owner_name;	      /* --user: the service user */
+	struct init_owner owner;      /* its ids, with owner_name */
 };
+
+/* The owner --user gives a secret file: that user, or ours. */
+static uid_t
+owner_uid(const struct init_opts *o)
+{
+	return o->owner_name != NULL ? o->owner.uid : (uid_t)-1;
+}
+
+static gid_t
+owner_gid(const struct init_opts *o)
+{
+	return o->owner_name != NULL ? o->owner.gid : (gid_t)-1;
+}
 
 /* dir + "/" + name into out; -1 when it does not fit. */
 static int
@@ -234,13 +250,35 @@ out:
 	return rc;
 }
 
-static int copy_file(const char *from, const char *to, mode_t mode,
-    struct gw_err *err);
+static int copy_secret(const struct init_opts *o, const char *from,
+    const char *to, struct gw_err *err);
+
+/* The SQLite database: --db-path, or scepgw.db in the folder. */
+static int
+init_db_path(const struct init_opts *o, char *path, size_t n)
+{
+	if (o->db_path != NULL) {
+		if (snprintf(path, n, "%s", o->db_path) >= (int)n)
+			return -1;
+		return 0;
+	}
+	return path_join(path, n, o->dir, "scepgw.db");
+}
+
+/* Reads a secret file; as root for --user, the user's own files too. */
+static int
+init_secret_read(const struct init_opts *o, const char *path, char **out,
+    struct gw_err *err)
+{
+	return o->owner_name != NULL ? gw_secret_read_preroot(path, out, err) :
+				       gw_secret_read(path, out, err);
+}
 
 /*
- * Creates and migrates the instance's database: scepgw.db in the folder,
- * or the PostgreSQL database of --db-url, whose --db-password-file is
- * copied to db.password (0600) as the EPKI password is. 0 or -1.
+ * Creates and migrates the instance's database: scepgw.db in the folder
+ * (or --db-path; with --user, created as that user), or the PostgreSQL
+ * database of --db-url, whose --db-password-file is copied to db.password
+ * (0600) as the EPKI password is. 0 or -1.
  */
 static int
 init_db(const struct init_opts *o, struct db **db, struct gw_err *err)
@@ -249,16 +287,23 @@ init_db(const struct init_opts *o, struct db **db, struct gw_err *err)
 	int rc;
 
 	if (o->db_url == NULL) {
-		if (path_join(path, sizeof(path), o->dir, "scepgw.db") == -1) {
+		if (init_db_path(o, path, sizeof(path)) == -1) {
 			gw_err_set(err, 0, "%s: path too long", o->dir);
 			return -1;
 		}
-		return db_open(db, path, err);
+		if (o->owner_name == NULL)
+			return db_open(db, path, err);
+		if (init_owner_db_create(&o->owner, path) == -1) {
+			gw_err_set(err, 0, "%s: not created as %s", path,
+			    o->owner_name);
+			return -1;
+		}
+		return 0;
 	}
 	if (o->db_password_file != NULL &&
-	    (gw_secret_read(o->db_password_file, &pw, err) == -1 ||
+	    (init_secret_read(o, o->db_password_file, &pw, err) == -1 ||
 		path_join(path, sizeof(path), o->dir, "db.password") == -1 ||
-		copy_file(o->db_password_file, path, 0600, err) == -1)) {
+		copy_secret(o, o->db_password_file, path, err) == -1)) {
 		gw_secret_free(pw);
 		return -1;
 	}
@@ -282,6 +327,8 @@ init_parse(int argc, char **argv, struct init_opts *o)
 		{ "force", no_argument, NULL, 'f' },
 		{ "db-url", required_argument, NULL, 'D' },
 		{ "db-password-file", required_argument, NULL, 'W' },
+		{ "db-path", required_argument, NULL, 'B' },
+		{ "user", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -325,12 +372,19 @@ init_parse(int argc, char **argv, struct init_opts *o)
 		case 'W':
 			o->db_password_file = optarg;
 			break;
+		case 'B':
+			o->db_path = optarg;
+			break;
+		case 'N':
+			o->owner_name = optarg;
+			break;
 		default:
 			return -1;
 		}
 	}
 	if (optind != argc || o->dir == NULL ||
-	    (o->db_password_file != NULL && o->db_url == NULL))
+	    (o->db_password_file != NULL && o->db_url == NULL) ||
+	    (o->db_path != NULL && o->db_url != NULL))
 		return -1;
 	return 0;
 }
@@ -362,12 +416,24 @@ init_check_opts(const struct init_opts *o)
 		fprintf(stderr, "scepgw init: --epki-url: %s\n", reason);
 		return -1;
 	}
+	if (o->db_path != NULL && o->db_path[0] != '/') {
+		fprintf(stderr,
+		    "scepgw init: --db-path %s: name the file by its "
+		    "absolute path\n",
+		    o->db_path);
+		return -1;
+	}
 	return 0;
 }
 
-/* Writes a copy of a file unless it already is the destination. */
+/*
+ * Writes a copy of a file with mode; a secret one (0600) is the --user's
+ * from its creation. When from already is the destination, a secret is
+ * given to the --user in place (init_owner_adopt()).
+ */
 static int
-copy_file(const char *from, const char *to, mode_t mode, struct gw_err *err)
+copy_file(const struct init_opts *o, const char *from, const char *to,
+    mode_t mode, struct gw_err *err)
 {
 	char a[PATH_MAX], b[PATH_MAX];
 	struct buf data;
@@ -375,13 +441,25 @@ copy_file(const char *from, const char *to, mode_t mode, struct gw_err *err)
 
 	if (realpath(from, a) != NULL && realpath(to, b) != NULL &&
 	    strcmp(a, b) == 0)
-		return 0;
+		return o->owner_name != NULL && mode == 0600 ?
+		    init_owner_adopt(&o->owner, to, err) :
+		    0;
 	if (gw_file_read(from, 1024 * 1024, &data, err) == -1)
 		return -1;
-	rc = gw_file_write(to, data.data, data.len, mode, err);
+	rc = mode == 0600 ? gw_file_write_owned(to, data.data, data.len, mode,
+				owner_uid(o), owner_gid(o), err) :
+			    gw_file_write(to, data.data, data.len, mode, err);
 	gw_cleanse(data.data, data.len);
 	buf_cleanup(&data);
 	return rc;
+}
+
+/* A secret file's copy: mode 0600, the --user's. */
+static int
+copy_secret(const struct init_opts *o, const char *from, const char *to,
+    struct gw_err *err)
+{
+	return copy_file(o, from, to, 0600, err);
 }
 
 /* The config init writes: README "Configuration" keys, relative names. */
@@ -401,7 +479,9 @@ init_write_config(const struct init_opts *o, const char *conf_path)
 	if (config_str_set(&c->listen, o->listen) == -1 ||
 	    config_str_set(&c->admin_token_file, "admin.token") == -1 ||
 	    config_str_set(&c->db_path,
-		o->db_url == NULL ? "scepgw.db" : NULL) == -1 ||
+		o->db_url != NULL      ? NULL :
+		    o->db_path != NULL ? o->db_path :
+					 "scepgw.db") == -1 ||
 	    config_str_set(&c->db_url, o->db_url) == -1 ||
 	    config_str_set(&c->db_password_file,
 		o->db_password_file != NULL ? "db.password" : NULL) == -1 ||
@@ -423,7 +503,13 @@ init_write_config(const struct init_opts *o, const char *conf_path)
 	config_free(c);
 	if (fclose(f) != 0)
 		rc = -1;
-	if (rc == 0 && gw_file_write(conf_path, text, len, 0640, &err) == -1) {
+	/*
+	 * With --user the config stays root's and holds no secret: 0644, as
+	 * README "Privileges" asks, so the user reads it.
+	 */
+	if (rc == 0 &&
+	    gw_file_write(conf_path, text, len,
+		o->owner_name != NULL ? 0644 : 0640, &err) == -1) {
 		fprintf(stderr, "scepgw init: %s\n", err.msg);
 		rc = -1;
 	}
@@ -441,7 +527,8 @@ init_ra(const struct init_opts *o, const char *password, STACK_OF(X509) *chain)
 	if (path_join(key, sizeof(key), o->dir, "ra.key") == -1 ||
 	    path_join(cert, sizeof(cert), o->dir, "ra.pem") == -1)
 		return 1;
-	if (scep_ra_key_new(key, 2048, &err) == -1) {
+	if (scep_ra_key_new_owned(key, 2048, owner_uid(o), owner_gid(o),
+		&err) == -1) {
 		fprintf(stderr, "scepgw init: RA key: %s\n", err.msg);
 		return 1;
 	}
@@ -457,6 +544,28 @@ init_ra(const struct init_opts *o, const char *password, STACK_OF(X509) *chain)
 	    "self-signed; Apple devices refuse it (they need an "
 	    "RA that chains to the CA they pin). For labs only.\n");
 	return 0;
+}
+
+/*
+ * --user NAME: refuses, before anything is written, a caller that is not
+ * root, an unknown user, an instance folder others than root could write
+ * and a database folder the user cannot write.
+ */
+static int
+init_check_owner(struct init_opts *o)
+{
+	char path[PATH_MAX];
+
+	if (init_owner_get(o->owner_name, &o->owner) == -1 ||
+	    init_owner_dir_check(o->dir) == -1)
+		return -1;
+	if (o->db_url != NULL)
+		return 0;
+	if (init_db_path(o, path, sizeof(path)) == -1) {
+		fprintf(stderr, "scepgw init: %s: path too long\n", o->dir);
+		return -1;
+	}
+	return init_owner_db_check(&o->owner, path);
 }
 
 /* `scepgw init --dir DIR ...` */
@@ -478,12 +587,17 @@ cli_init(const char *conf, int argc, char **argv)
 		    "[--epki-user U] [--epki-password-file F] "
 		    "[--profile-id ID] [--ca-chain FILE] "
 		    "[--self-signed-ra] [--listen ADDR] [--force] "
-		    "[--db-url URL [--db-password-file F]]\n");
+		    "[--user NAME] [--db-path PATH | "
+		    "--db-url URL [--db-password-file F]]\n");
 		return EXIT_USAGE;
 	}
 	if (init_check_opts(&o) == -1)
 		return EXIT_USAGE;
-	if (mkdir(o.dir, 0700) == -1 && errno != EEXIST) {
+	if (o.owner_name != NULL && init_check_owner(&o) == -1)
+		return 1;
+	/* With --user the user must reach its files in the folder. */
+	if (mkdir(o.dir, o.owner_name != NULL ? 0755 : 0700) == -1 &&
+	    errno != EEXIST) {
 		fprintf(stderr, "scepgw init: %s: %s\n", o.dir,
 		    strerror(errno));
 		return 1;
@@ -497,15 +611,15 @@ cli_init(const char *conf, int argc, char **argv)
 		    path);
 		return 1;
 	}
-	if (gw_secret_read(o.password_file, &password, &err) == -1 ||
+	if (init_secret_read(&o, o.password_file, &password, &err) == -1 ||
 	    path_join(path, sizeof(path), o.dir, "epki.password") == -1 ||
-	    copy_file(o.password_file, path, 0600, &err) == -1) {
+	    copy_secret(&o, o.password_file, path, &err) == -1) {
 		fprintf(stderr, "scepgw init: EPKI password: %s\n", err.msg);
 		goto out;
 	}
 	if ((chain = pem_certs_read(o.ca_chain, &err)) == NULL ||
 	    path_join(path, sizeof(path), o.dir, "ca-chain.pem") == -1 ||
-	    copy_file(o.ca_chain, path, 0644, &err) == -1) {
+	    copy_file(&o, o.ca_chain, path, 0644, &err) == -1) {
 		fprintf(stderr, "scepgw init: CA chain: %s\n", err.msg);
 		goto out;
 	}

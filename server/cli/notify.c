@@ -171,7 +171,8 @@ wd_http_alive(const struct notify_wd *w, int ms)
 	bool ok = false;
 	int fd;
 
-	fd = socket(w->probe.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	fd = socket(w->probe.ss_family,
+	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return false;
 	if (connect(fd, (const struct sockaddr *)&w->probe, len) == -1 &&

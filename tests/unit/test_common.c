@@ -340,6 +340,40 @@ test_file_write_read(void **state)
 	assert_int_equal(gw_file_read("/nonexistent/x", 10, &b, &err), -1);
 }
 
+/*
+ * The temporary file is made exclusively and never through a link: one
+ * planted at its name is refused and its target left as it was;
+ * gw_file_write_owned() with our own ids gives the file to us.
+ */
+static void
+test_file_write_no_link(void **state)
+{
+	struct fx *fx = *state;
+	char tmp[200], target[160];
+	struct gw_err err;
+	struct stat st;
+	struct buf b;
+
+	snprintf(target, sizeof(target), "%s/target", fx->dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", fx->path, (long)getpid());
+	assert_int_equal(gw_file_write(target, "keep", 4, 0644, &err), 0);
+	assert_int_equal(symlink(target, tmp), 0);
+	assert_int_equal(gw_file_write(fx->path, "secret", 6, 0600, &err), -1);
+	assert_int_equal(gw_file_read(target, 100, &b, &err), 0);
+	assert_int_equal(b.len, 4);
+	assert_memory_equal(b.data, "keep", 4);
+	buf_cleanup(&b);
+	assert_int_equal(lstat(fx->path, &st), -1);
+	unlink(tmp);
+	assert_int_equal(gw_file_write_owned(fx->path, "x", 1, 0600, geteuid(),
+			     getegid(), &err),
+	    0);
+	assert_int_equal(stat(fx->path, &st), 0);
+	assert_int_equal(st.st_uid, geteuid());
+	assert_int_equal(st.st_mode & 0777, 0600);
+	unlink(target);
+}
+
 /* gw_days_from_civil(): the epoch, leap days, centuries, before 1970. */
 static void
 test_days_from_civil(void **state)
@@ -404,6 +438,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_secret_symlink, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_file_write_read, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_file_write_no_link, setup,
 		    teardown),
 	};
 

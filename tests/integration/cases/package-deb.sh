@@ -4,7 +4,8 @@
 # machine: deploy/package.sh packages the current build folder, lintian
 # finds no error; dpkg -i creates the system user scepgw, /etc/scepgw
 # (root:root 0755) and /var/lib/scepgw (scepgw:scepgw 0700); the instance
-# is set up as README says (init, hand-over, `scepgw check` as scepgw),
+# is set up as README says (`init --user scepgw`, which gives the service
+# user its files, then `scepgw check` as scepgw),
 # /usr/bin/scepgw serves as scepgw and enrolls a device. An upgrade to a
 # higher version and `dpkg -r` leave the config, RA key, secrets and
 # database byte for byte; `dpkg -P` removes /var/lib/scepgw and says so.
@@ -96,14 +97,19 @@ gw_assert_eq "" "$(find /etc/systemd/system -name scepgw.service 2>/dev/null)" \
 gw_start_sim
 install -m 600 /dev/null /etc/scepgw/epki.password
 printf '%s\n' "$GW_SIM_PASSWORD" >/etc/scepgw/epki.password
-scepgw init --dir /etc/scepgw --epki-url "$SIM_URL" \
+scepgw init --user scepgw --db-path /var/lib/scepgw/scepgw.db --dir /etc/scepgw \
+    --epki-url "$SIM_URL" \
     --epki-user "$GW_SIM_USER" --epki-password-file /etc/scepgw/epki.password \
     --profile-id "$GW_SIM_PROFILE" --ca-chain "$SIM_DIR/ca-chain.pem" \
     >"$T/init.log" 2>&1 || gw_fail "scepgw init failed (init.log)"
-chmod 644 /etc/scepgw/scepgw.conf
-chown scepgw: /etc/scepgw/ra.key /etc/scepgw/epki.password
-mv /etc/scepgw/scepgw.db /var/lib/scepgw/ && chown scepgw: /var/lib/scepgw/scepgw.db
-sed -i 's|^path = scepgw.db$|path = /var/lib/scepgw/scepgw.db|' /etc/scepgw/scepgw.conf
+# No hand-over: init made every file with its final owner and mode.
+for f in scepgw.conf ra.pem ca-chain.pem; do
+	gw_assert_eq "root:root 644" "$(stat -c '%U:%G %a' "/etc/scepgw/$f")" "$f"
+done
+for f in /etc/scepgw/ra.key /etc/scepgw/epki.password /var/lib/scepgw/scepgw.db; do
+	gw_assert_eq "scepgw:scepgw 600" "$(stat -c '%U:%G %a' "$f")" "$f"
+done
+gw_assert_eq "root:root 755" "$(stat -c '%U:%G %a' /etc/scepgw)" "/etc/scepgw after init"
 GW_CONF=/etc/scepgw/scepgw.conf
 gw_assert_eq /var/lib/scepgw/scepgw.db "$(gw_conf_get db path)" "[db] path"
 port=$(gw_free_port)
