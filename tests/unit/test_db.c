@@ -48,12 +48,12 @@ test_open_schema(void **state)
 		fx_pg_sql(fx, "UPDATE scepgw_schema SET version = 6");
 		return;
 	}
-	assert_int_equal(db_schema_version(fx->db), 14);
+	assert_int_equal(db_schema_version(fx->db), 15);
 	assert_int_equal(stat(fx->path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	/* A second open of a migrated file keeps its version. */
 	assert_int_equal(db_open(&db2, fx->path, &err), 0);
-	assert_int_equal(db_schema_version(db2), 14);
+	assert_int_equal(db_schema_version(db2), 15);
 	db_close(db2);
 	/* The file is in WAL mode. */
 	assert_int_equal(sqlite3_open(fx->path, &h), SQLITE_OK);
