@@ -500,6 +500,8 @@ static const struct ui_route {
 } ui_routes[] = {
 	{ "/ui/", "Dashboard", ui_dashboard, false },
 	{ "/ui/logout", NULL, ui_logout, false },
+	{ "/ui/certificates", "Certificates", ui_certificates, false },
+	{ "/ui/certificates/", NULL, ui_certificate, false },
 };
 #define UI_NROUTES (sizeof(ui_routes) / sizeof(ui_routes[0]))
 

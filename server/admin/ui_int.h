@@ -78,5 +78,12 @@ int ui_sess_new(struct ui_sessions *s, const char *user, int role, char id[65]);
 
 /* The pages: one file each (README "Admin web console"). */
 enum MHD_Result ui_dashboard(struct ui_call *c); /* ui_dash.c */
+/* ui_certs.c: the search, a certificate, its PEM; ui_certs_revoke.c. */
+enum MHD_Result ui_certificates(struct ui_call *c);
+enum MHD_Result ui_certificate(struct ui_call *c);
+enum MHD_Result ui_cert_revoke(struct ui_call *c, const char *serial);
+struct db_cert;
+const char *ui_cert_state(const struct db_cert *c, int64_t now);
+void ui_url_add(struct buf *b, const char *s);
 
 #endif
