@@ -380,7 +380,8 @@ static const char *const pg_migration_6[] = {
  * db_cert_search() (transactions_cn exists since 1). IF NOT EXISTS: the
  * enrollment search may have made transactions_email. */
 static const char *const pg_migration_7[] = {
-	"CREATE INDEX certificates_issued ON certificates (issued, serial_hex)",
+	"CREATE INDEX certificates_issued ON certificates (issued, serial_hex,"
+	" revoked, not_after)",
 	"CREATE INDEX certificates_revoked ON certificates (issued, serial_hex)"
 	" WHERE revoked <> 0",
 	"CREATE INDEX IF NOT EXISTS transactions_email ON transactions (email)",
