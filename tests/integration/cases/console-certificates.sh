@@ -9,9 +9,10 @@
 # refusal by GlobalSign marks nothing revoked; the admin's revoke goes to
 # GlobalSign (epki-sim counts the call, the order is status 7) and the
 # page shows REVOKED; a second revoke says so without calling again; a CN
-# holding <script> is printed escaped.
+# holding <script> is printed escaped; a stored certificate that does not
+# parse shows what the database knows.
 . "$GW_SRC/tests/integration/lib.sh"
-gw_need curl openssl
+gw_need curl openssl sqlite3
 gw_tmpdir
 gw_start_sim
 gw_init
@@ -67,6 +68,10 @@ gw_assert_contains "$T/ui.body" 'No certificate found'
 gw_assert_eq 400 "$(ui GET '/ui/certificates?serial=xyz' "$T/view")" "a serial that is not hex"
 gw_assert_contains "$T/ui.body" 'hexadecimal'
 gw_assert_eq 400 "$(ui GET '/ui/certificates?state=lost' "$T/view")" "an unknown state"
+gw_assert_eq 400 "$(ui GET '/ui/certificates?after=1%3Cb%3E-0A' "$T/view")" "a forged page link"
+gw_assert_not_contains "$T/ui.body" '<b>'
+gw_assert_eq 200 "$(ui GET "/ui/certificates?after=9999999999-FF" "$T/view")" "a page link"
+gw_assert_contains "$T/ui.body" "$serial</a>"
 # The list escapes a hostile CN and prints no markup of it.
 gw_assert_eq 200 "$(ui GET /ui/certificates "$T/view")" "all certificates"
 gw_assert_contains "$T/ui.body" '&lt;script&gt;alert\(1\)&lt;/script&gt;'
@@ -84,6 +89,16 @@ gw_assert_contains "$T/ui.body" '<a href="/ui/enrollments/'
 gw_assert_contains "$T/ui.body" "href=\"/ui/certificates/$serial/pem\">Download PEM"
 gw_assert_not_contains "$T/ui.body" 'revoke'
 gw_assert_eq 404 "$(ui GET /ui/certificates/ABCDEF "$T/view")" "unknown serial"
+# A row whose DER does not parse (written behind the gateway's back).
+sqlite3 -batch "$GW_DIR/scepgw.db" "INSERT INTO certificates(serial_hex, order_id, subject, cert_der, issued, not_after) VALUES ('0BAD', 'MPS-BAD', 'CN=<i>broken</i>', X'3003020109', 1, 2)" ||
+    gw_fail "could not insert the broken row"
+gw_assert_eq 200 "$(ui GET /ui/certificates/0BAD "$T/view")" "a certificate that does not parse"
+gw_assert_contains "$T/ui.body" 'could not be read'
+gw_assert_contains "$T/ui.body" 'CN=&lt;i&gt;broken&lt;/i&gt;'
+gw_assert_contains "$T/ui.body" 'MPS-BAD'
+gw_assert_eq 200 "$(ui GET '/ui/certificates?state=expired' "$T/view")" "the broken one is expired"
+gw_assert_contains "$T/ui.body" '0BAD</a>'
+
 gw_assert_eq 404 "$(ui GET /ui/certificates/nothex "$T/view")" "not a serial"
 
 # The PEM download is the issued certificate.
