@@ -228,6 +228,8 @@ db_cert_cleanup(struct db_cert *c)
 	free(c->subject);
 	free(c->revoke_reason);
 	free(c->der);
+	free(c->cn);
+	free(c->email);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -655,7 +657,29 @@ int
 db_cert_find(struct db *db, const char *serial_hex, const char *cn,
     size_t limit, db_cert_fn *fn, void *arg, struct gw_err *err)
 {
-	return db->be->cert_find(db, serial_hex, cn, limit, fn, arg, err);
+	struct db_cert_query q = { 0 };
+
+	q.serial_hex = serial_hex;
+	q.cn = cn;
+	q.limit = limit;
+	return db_cert_search(db, &q, fn, arg, err);
+}
+
+/*
+ * Calls fn for the issued certificates q selects (struct db_cert_query),
+ * newest first, until fn returns non-zero; the rows carry their
+ * transaction's CN and e-mail address, no DER. fn runs without the lock
+ * held. Returns 0, or -1 with err set.
+ */
+int
+db_cert_search(struct db *db, const struct db_cert_query *q, db_cert_fn *fn,
+    void *arg, struct gw_err *err)
+{
+	if (q == NULL || (unsigned)q->state >= DB_CERT__MAX) {
+		gw_err_set(err, DB_ERR_ARG, "cert search: bad argument");
+		return -1;
+	}
+	return db->be->cert_search(db, q, fn, arg, err);
 }
 
 /*

@@ -347,6 +347,8 @@ struct db_cert {
 	char *revoke_reason; /* as given to db_cert_set_revoked(), or NULL */
 	uint8_t *der;	     /* db_cert_get() only: the certificate */
 	size_t der_len;
+	char *cn;    /* db_cert_search() only: its transaction's CN, or NULL */
+	char *email; /* and e-mail address, or NULL */
 };
 void db_cert_cleanup(struct db_cert *c);
 typedef int db_cert_fn(void *arg, const struct db_cert *c);
@@ -397,6 +399,32 @@ int db_txn_list(struct db *db, enum db_txn_state state, const char *cn,
 int db_txn_count(struct db *db, int64_t counts[4], struct gw_err *err);
 int db_cert_find(struct db *db, const char *serial_hex, const char *cn,
     size_t limit, db_cert_fn *fn, void *arg, struct gw_err *err);
+
+/*
+ * A search of the issued certificates (db_cert_search()), newest first
+ * (issued, then serial, both descending). Each field left NULL or 0 does
+ * not filter. The console pages it by keyset: the next page starts after
+ * the last row shown (after_serial non-NULL).
+ */
+enum db_cert_state {
+	DB_CERT_ANY = 0,
+	DB_CERT_VALID,	 /* not revoked, not_after > now */
+	DB_CERT_EXPIRED, /* not revoked, not_after <= now */
+	DB_CERT_REVOKED,
+	DB_CERT__MAX
+};
+struct db_cert_query {
+	const char *serial_hex; /* exact (upper-case hex as stored) */
+	const char *cn;		/* the transaction's CN, exact */
+	const char *email;	/* the transaction's e-mail address, exact */
+	enum db_cert_state state;
+	int64_t now;		  /* for DB_CERT_VALID and DB_CERT_EXPIRED */
+	int64_t after_issued;	  /* with after_serial: rows older than */
+	const char *after_serial; /* (after_issued, after_serial) only */
+	size_t limit;		  /* 0: no limit */
+};
+int db_cert_search(struct db *db, const struct db_cert_query *q, db_cert_fn *fn,
+    void *arg, struct gw_err *err);
 
 int db_txn_hourly(struct db *db, int64_t since, int64_t issued[24],
     int64_t failed[24], struct gw_err *err);

@@ -220,8 +220,8 @@ struct db_backend {
 	    int hold_s, struct gw_err *err);
 	int (*cert_list)(struct db *db, db_cert_fn *fn, void *arg,
 	    struct gw_err *err);
-	int (*cert_find)(struct db *db, const char *serial_hex, const char *cn,
-	    size_t limit, db_cert_fn *fn, void *arg, struct gw_err *err);
+	int (*cert_search)(struct db *db, const struct db_cert_query *q,
+	    db_cert_fn *fn, void *arg, struct gw_err *err);
 	int (*user_list)(struct db *db, db_user_fn *fn, void *arg,
 	    struct gw_err *err);
 	/* Single writes (admin, CLI, NDES page): each commits on its own. */
@@ -341,5 +341,26 @@ struct db_rows {
 };
 void *db_rows_next(struct db_rows *r);
 void db_rows_cleanup(struct db_rows *r);
+
+/*
+ * db_cert_query.c: the SQL of db_cert_search(), shared by the backends.
+ * Parameters are numbered in order, written as mark then the number
+ * ('?' for SQLite, '$' for PostgreSQL); args[] says which value each
+ * takes. Returns 0, or -1 when sql (n bytes) is too small.
+ */
+enum db_cq_arg {
+	DB_CQ_SERIAL,
+	DB_CQ_CN,
+	DB_CQ_EMAIL,
+	DB_CQ_NOW,
+	DB_CQ_AFTER_ISSUED,
+	DB_CQ_AFTER_SERIAL,
+	DB_CQ_LIMIT,
+	DB_CQ__MAX
+};
+/* The columns: serial_hex, order_id, txid, subject, issued, not_after,
+ * revoked, revoke_reason, cn, email. */
+int db_cert_search_sql(const struct db_cert_query *q, char mark, char *sql,
+    size_t n, enum db_cq_arg args[DB_CQ__MAX], int *nargs);
 
 #endif

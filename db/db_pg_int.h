@@ -201,8 +201,8 @@ int pg_txn_list(struct db *db, enum db_txn_state state, const char *cn,
 int pg_txn_list_unfinished(struct db *db, db_txn_fn *fn, void *arg,
     struct gw_err *err);
 int pg_cert_list(struct db *db, db_cert_fn *fn, void *arg, struct gw_err *err);
-int pg_cert_find(struct db *db, const char *serial_hex, const char *cn,
-    size_t limit, db_cert_fn *fn, void *arg, struct gw_err *err);
+int pg_cert_search(struct db *db, const struct db_cert_query *q, db_cert_fn *fn,
+    void *arg, struct gw_err *err);
 int pg_user_list(struct db *db, db_user_fn *fn, void *arg, struct gw_err *err);
 
 /* db_pg_lease.c: incarnations, leases, takeover (db/README.md "Leases") */

@@ -251,24 +251,61 @@ pg_cert_list(struct db *db, db_cert_fn *fn, void *arg, struct gw_err *err)
 	    (pg_any_fn *)fn, arg, "cert list", err);
 }
 
-int
-pg_cert_find(struct db *db, const char *serial_hex, const char *cn,
-    size_t limit, db_cert_fn *fn, void *arg, struct gw_err *err)
+/* A db_cert_search_sql() row: a listed row and its CN and e-mail. */
+static int
+cert_search_read(const PGresult *r, int row, void *p)
 {
-	struct pg_params p = { 0 };
+	struct db_cert *c = p;
 
-	pp_text(&p, serial_hex);
-	pp_text(&p, cn);
-	pp_limit(&p, limit);
-	return pg_list(db,
-	    "SELECT c.serial_hex, c.order_id, c.txid, c.subject, c.issued, "
-	    "c.not_after, c.revoked, c.revoke_reason FROM certificates c "
-	    "LEFT JOIN transactions t ON t.txid = c.txid "
-	    "WHERE ($1 IS NULL OR c.serial_hex = $1) "
-	    "AND ($2 IS NULL OR t.cn = $2) "
-	    "ORDER BY c.issued DESC, c.serial_hex LIMIT $3",
-	    &p, sizeof(struct db_cert), cert_cleanup_fn, cert_read, cert_call,
-	    (pg_any_fn *)fn, arg, "cert find", err);
+	if (cert_read(r, row, p) != 0 || pg_str(r, row, 8, &c->cn) != 0 ||
+	    pg_str(r, row, 9, &c->email) != 0)
+		return -1;
+	return 0;
+}
+
+/* db_cert_search(): the statement is made for the filters given, so that
+ * the server plans it with the index those filters can use. */
+int
+pg_cert_search(struct db *db, const struct db_cert_query *q, db_cert_fn *fn,
+    void *arg, struct gw_err *err)
+{
+	enum db_cq_arg args[DB_CQ__MAX];
+	struct pg_params p = { 0 };
+	char sql[1024];
+	int i, nargs;
+
+	if (db_cert_search_sql(q, '$', sql, sizeof(sql), args, &nargs) != 0) {
+		gw_err_set(err, DB_ERR_ARG, "cert search: query too long");
+		return -1;
+	}
+	for (i = 0; i < nargs; i++) {
+		switch (args[i]) {
+		case DB_CQ_SERIAL:
+			pp_text(&p, q->serial_hex);
+			break;
+		case DB_CQ_CN:
+			pp_text(&p, q->cn);
+			break;
+		case DB_CQ_EMAIL:
+			pp_text(&p, q->email);
+			break;
+		case DB_CQ_NOW:
+			pp_int(&p, q->now);
+			break;
+		case DB_CQ_AFTER_ISSUED:
+			pp_int(&p, q->after_issued);
+			break;
+		case DB_CQ_AFTER_SERIAL:
+			pp_text(&p, q->after_serial);
+			break;
+		default:
+			pp_limit(&p, q->limit);
+			break;
+		}
+	}
+	return pg_list(db, sql, &p, sizeof(struct db_cert), cert_cleanup_fn,
+	    cert_search_read, cert_call, (pg_any_fn *)fn, arg, "cert search",
+	    err);
 }
 
 static void

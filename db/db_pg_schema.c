@@ -376,6 +376,18 @@ static const char *const pg_migration_6[] = {
 	NULL,
 };
 
+/* 7: as SQLite's migration 15: the console's certificate search,
+ * db_cert_search() (transactions_cn exists since 1). IF NOT EXISTS: the
+ * enrollment search may have made transactions_email. */
+static const char *const pg_migration_7[] = {
+	"CREATE INDEX certificates_issued ON certificates (issued, serial_hex,"
+	" revoked, not_after)",
+	"CREATE INDEX certificates_revoked ON certificates (issued, serial_hex)"
+	" WHERE revoked <> 0",
+	"CREATE INDEX IF NOT EXISTS transactions_email ON transactions (email)",
+	NULL,
+};
+
 static const char *const *const pg_migrations[] = {
 	pg_migration_1,
 	pg_migration_2,
@@ -383,6 +395,7 @@ static const char *const *const pg_migrations[] = {
 	pg_migration_4,
 	pg_migration_5,
 	pg_migration_6,
+	pg_migration_7,
 };
 
 #define PG_SCHEMA_LATEST \

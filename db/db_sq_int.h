@@ -132,13 +132,6 @@
 	    "WHERE (?1 = 0 OR state = ?1) AND (?2 IS NULL OR cn = ?2) "           \
 	    "ORDER BY id DESC LIMIT ?3")                                          \
 	X(TX_COUNT, "SELECT state, count(*) FROM transactions GROUP BY state")    \
-	X(CERT_FIND,                                                              \
-	    "SELECT c.serial_hex, c.order_id, c.txid, c.subject, c.issued, "      \
-	    "c.not_after, c.revoked, c.revoke_reason FROM certificates c "        \
-	    "LEFT JOIN transactions t ON t.txid = c.txid "                        \
-	    "WHERE (?1 IS NULL OR c.serial_hex = ?1) "                            \
-	    "AND (?2 IS NULL OR t.cn = ?2) "                                      \
-	    "ORDER BY c.issued DESC, c.serial_hex LIMIT ?3")                      \
 	X(USER_PUT,                                                               \
 	    "INSERT INTO users(name, kdf, kdf_n, kdf_r, kdf_p, salt, hash, "      \
 	    "can_issue, created, profiles, role) VALUES (?1, 'scrypt', ?2, ?3, "  \
@@ -338,8 +331,8 @@ int sq_licence_used(struct db *db, const char *pool, int64_t *used,
     struct gw_err *err);
 int sq_licence_last_error(struct db *db, int code, int64_t *when,
     char **message, struct gw_err *err);
-int sq_cert_find(struct db *db, const char *serial_hex, const char *cn,
-    size_t limit, db_cert_fn *fn, void *arg, struct gw_err *err);
+int sq_cert_search(struct db *db, const struct db_cert_query *q, db_cert_fn *fn,
+    void *arg, struct gw_err *err);
 /* db_sq_user.c */
 int sq_user_put(struct db *db, const char *name, const struct db_user_kdf *k,
     bool can_issue, const char *profiles, int64_t now, struct gw_err *err);

@@ -328,7 +328,7 @@ cert_cleanup_fn(void *p)
 	db_cert_cleanup(p);
 }
 
-/* Reads a CERT_FIND row (no DER). */
+/* Reads a db_cert_search_sql() row (no DER). */
 static int
 cert_read(sqlite3_stmt *st, void *p)
 {
@@ -341,34 +341,72 @@ cert_read(sqlite3_stmt *st, void *p)
 	    db_col_strdup(st, 1, &c->order_id) != 0 ||
 	    db_col_strdup(st, 2, &c->txid) != 0 ||
 	    db_col_strdup(st, 3, &c->subject) != 0 ||
-	    db_col_strdup(st, 7, &c->revoke_reason) != 0)
+	    db_col_strdup(st, 7, &c->revoke_reason) != 0 ||
+	    db_col_strdup(st, 8, &c->cn) != 0 ||
+	    db_col_strdup(st, 9, &c->email) != 0)
 		return -1;
 	return 0;
 }
 
-/* db_cert_find(): the rows carry no DER. */
+/* Binds parameter i (1-based) of a search to the value arg names. */
+static int
+cert_search_bind(sqlite3_stmt *st, int i, enum db_cq_arg arg,
+    const struct db_cert_query *q)
+{
+	switch (arg) {
+	case DB_CQ_SERIAL:
+		return db_bind_text(st, i, q->serial_hex);
+	case DB_CQ_CN:
+		return db_bind_text(st, i, q->cn);
+	case DB_CQ_EMAIL:
+		return db_bind_text(st, i, q->email);
+	case DB_CQ_NOW:
+		return sqlite3_bind_int64(st, i, q->now);
+	case DB_CQ_AFTER_ISSUED:
+		return sqlite3_bind_int64(st, i, q->after_issued);
+	case DB_CQ_AFTER_SERIAL:
+		return db_bind_text(st, i, q->after_serial);
+	case DB_CQ_LIMIT:
+		return sqlite3_bind_int64(st, i, limit_value(q->limit));
+	default:
+		return SQLITE_MISUSE;
+	}
+}
+
+/* db_cert_search(): the statement is made for the filters given (a
+ * cached one could not choose its index by them). */
 int
-sq_cert_find(struct db *db, const char *serial_hex, const char *cn,
-    size_t limit, db_cert_fn *fn, void *arg, struct gw_err *err)
+sq_cert_search(struct db *db, const struct db_cert_query *q, db_cert_fn *fn,
+    void *arg, struct gw_err *err)
 {
 	struct db_rows r = { NULL, 0, 0, sizeof(struct db_cert),
 		cert_cleanup_fn };
-	sqlite3_stmt *st;
-	size_t i;
-	int rc = -1;
+	enum db_cq_arg args[DB_CQ__MAX];
+	sqlite3_stmt *st = NULL;
+	char sql[1024];
+	int i, nargs, rc = -1;
+	size_t k;
 
+	if (db_cert_search_sql(q, '?', sql, sizeof(sql), args, &nargs) != 0) {
+		gw_err_set(err, DB_ERR_ARG, "cert search: query too long");
+		return -1;
+	}
 	db_lock(db);
-	st = db_stmt(db, DB_ST_CERT_FIND);
-	if (db_bind_text(st, 1, serial_hex) != SQLITE_OK ||
-	    db_bind_text(st, 2, cn) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 3, limit_value(limit)) != SQLITE_OK) {
-		db_err_sql(db, err, "cert list");
-		db_stmt_done(st);
-	} else
-		rc = db_rows_load(db, st, &r, cert_read, "cert list", err);
+	if (sqlite3_prepare_v2(db_sq(db)->h, sql, -1, &st, NULL) != SQLITE_OK) {
+		db_err_sql(db, err, "cert search");
+		goto out;
+	}
+	for (i = 0; i < nargs; i++)
+		if (cert_search_bind(st, i + 1, args[i], q) != SQLITE_OK) {
+			db_err_sql(db, err, "cert search");
+			goto out;
+		}
+	rc = db_rows_load(db, st, &r, cert_read, "cert search", err);
+out:
+	sqlite3_finalize(st);
 	db_unlock(db);
-	for (i = 0; rc == 0 && i < r.n; i++)
-		if (fn(arg, (struct db_cert *)(void *)(r.v + i * r.size)) != 0)
+	for (k = 0; rc == 0 && k < r.n; k++)
+		if (fn(arg, (struct db_cert *)(void *)(r.v + k * r.size)) != 0)
 			break;
 	db_rows_cleanup(&r);
 	return rc;

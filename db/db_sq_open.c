@@ -160,6 +160,19 @@ static const char *const db_migrations[] = {
 	("ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'ndes' "
 	 "CHECK (role IN ('ndes', 'viewer', 'admin'));"
 	 "CREATE INDEX transactions_updated ON transactions(updated);"),
+	/* 15: the console's certificate search (README "Admin web
+	 * console"), db_cert_search(): newest first (revoked and not_after
+	 * in the index too, so that a state is filtered without reading
+	 * the rows and their DER), the revoked ones, by CN, by e-mail
+	 * address. IF NOT EXISTS: the enrollment search may have made the
+	 * index of the same name. */
+	("CREATE INDEX certificates_issued ON certificates(issued, "
+	 "serial_hex, revoked, not_after);"
+	 "CREATE INDEX certificates_revoked ON certificates(issued, serial_hex) "
+	 "WHERE revoked <> 0;"
+	 "CREATE INDEX IF NOT EXISTS transactions_cn ON transactions(cn);"
+	 "CREATE INDEX IF NOT EXISTS transactions_email ON "
+	 "transactions(email);"),
 };
 
 #define DB_SCHEMA_LATEST \
@@ -715,7 +728,7 @@ static const struct db_backend db_sq_ops = {
 	.txn_set_intune = sq_txn_set_intune,
 	.txn_claim_intune = sq_txn_claim_intune,
 	.cert_list = sq_cert_list,
-	.cert_find = sq_cert_find,
+	.cert_search = sq_cert_search,
 	.user_list = sq_user_list,
 	.challenge_put = sq_challenge_put,
 	.challenge_put_capped = sq_challenge_put_capped,

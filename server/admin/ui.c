@@ -520,6 +520,8 @@ static const struct ui_route {
 	{ "/ui/challenges", "Challenges", ui_challenges, false },
 	{ "/ui/challenges/revoke", NULL, ui_chal_revoke, false },
 	{ "/ui/mc/", NULL, ui_mc, true },
+	{ "/ui/certificates", "Certificates", ui_certificates, false },
+	{ "/ui/certificates/", NULL, ui_certificate, false },
 };
 #define UI_NROUTES (sizeof(ui_routes) / sizeof(ui_routes[0]))
 

@@ -86,5 +86,12 @@ enum MHD_Result ui_mc(struct ui_call *c); /* ui_mc.c */
 int ui_mc_add(long long id, const uint8_t chh[32], int64_t expires, char *data,
     size_t len, char tok[65]);
 int ui_qr_svg(struct buf *b, const char *text);
+/* ui_certs.c: the search, a certificate, its PEM; ui_certs_revoke.c. */
+enum MHD_Result ui_certificates(struct ui_call *c);
+enum MHD_Result ui_certificate(struct ui_call *c);
+enum MHD_Result ui_cert_revoke(struct ui_call *c, const char *serial);
+struct db_cert;
+const char *ui_cert_state(const struct db_cert *c, int64_t now);
+void ui_url_add(struct buf *b, const char *s);
 
 #endif

@@ -65,6 +65,14 @@ cert_serial_normalize(const char *in, char *out, size_t n)
 	return 0;
 }
 
+/* The i-th reason cert_revoke() takes (0: "unspecified"), or NULL past
+ * the last: the console's choice of reasons. */
+const char *
+cert_revoke_reason_name(size_t i)
+{
+	return i < sizeof(reasons) / sizeof(reasons[0]) ? reasons[i] : NULL;
+}
+
 bool
 cert_revoke_reason_known(const char *r)
 {

@@ -34,6 +34,7 @@ enum cert_revoke_res cert_revoke(const struct gw_config *cfg, struct db *db,
     struct cert_revoke *cr);
 int cert_serial_normalize(const char *in, char *out, size_t n);
 bool cert_revoke_reason_known(const char *r);
+const char *cert_revoke_reason_name(size_t i);
 void cert_time_fmt(int64_t t, char *out, size_t n);
 
 #endif

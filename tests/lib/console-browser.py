@@ -14,6 +14,8 @@ usage: console-browser.py MODE BASE OUTDIR FRAME_URL USER PASSWORD
                 the secret as OUTDIR/secret.txt), fetch the .mobileconfig
                 of its link, enroll with $SCEPREQ using the profile's URL and
                 Challenge, then see the challenge as used in the list.
+  MODE certificates: find, open and revoke a certificate; a viewer's
+                attempt is refused (certificates_mode(); more arguments).
 Screenshots go to OUTDIR. Exits 0 when everything held, else prints
 FAIL: and exits 1.
 """
@@ -185,6 +187,86 @@ def challenges_mode(d, base, outdir, user, password):
         fail("the challenge is not listed as used: %r" % cells)
     shot(d, outdir, "c03-used")
     console_errors(d, "list of used challenges")
+def certificates_mode(d, base, outdir, user, password, extra):
+    """MODE certificates (tests/integration/cases/console-browser-
+    certificates.sh); extra: CN SERIAL FINGERPRINT VIEWER VIEWER_PASSWORD
+    SERIAL2. The admin finds the certificate by CN, opens it, revokes it
+    after the confirmation; the viewer sees no revoke button on SERIAL2
+    and a POST crafted with the viewer's own CSRF token is refused."""
+    cn, serial, fp, viewer, viewer_pw, serial2 = extra[:6]
+    login(d, base, user, password)
+    d.find_element(By.LINK_TEXT, "Certificates").click()
+    wait_for(d, lambda d: d.current_url.endswith("/ui/certificates"),
+             "the navigation bar did not lead to the certificates")
+    shot(d, outdir, "01-certificates")
+    console_errors(d, "certificates")
+    d.find_element(By.NAME, "cn").send_keys(cn)
+    d.find_element(By.CSS_SELECTOR,
+                   "form[action='/ui/certificates'] button").click()
+    wait_for(d, lambda d: "cn=" in d.current_url, "the search did not run")
+    links = [a.text for a in d.find_elements(
+        By.CSS_SELECTOR, "td a[href^='/ui/certificates/']")]
+    if links != [serial]:
+        fail("the search by CN found %r, not %s" % (links, serial))
+    shot(d, outdir, "02-found")
+    console_errors(d, "search")
+    d.find_element(By.LINK_TEXT, serial).click()
+    wait_for(d, lambda d: d.current_url.endswith("/ui/certificates/" +
+                                                 serial),
+             "the serial did not open its page")
+    if fp not in d.page_source:
+        fail("the detail page lacks the SHA-256 fingerprint " + fp)
+    shot(d, outdir, "03-detail")
+    console_errors(d, "detail")
+    d.find_element(By.XPATH, "//button[starts-with(., 'Revoke')]").click()
+    wait_for(d, lambda d: "/revoke" in d.current_url,
+             "the revoke button did not open the confirmation")
+    d.find_element(By.XPATH, "//select[@name='reason']"
+                   "/option[.='keyCompromise']").click()
+    shot(d, outdir, "04-confirm")
+    console_errors(d, "confirmation")
+    d.find_element(By.XPATH,
+                   "//button[normalize-space()='Revoke at GlobalSign']"
+                   ).click()
+    wait_for(d, lambda d: d.current_url.endswith("/ui/certificates/" +
+                                                 serial) and
+             "REVOKED" in d.page_source,
+             "the revocation did not lead back to a REVOKED certificate")
+    if "keyCompromise" not in d.page_source:
+        fail("the reason chosen is not shown")
+    shot(d, outdir, "05-revoked")
+    console_errors(d, "revoked")
+    d.find_element(By.CSS_SELECTOR,
+                   "form[action='/ui/logout'] button").click()
+    wait_for(d, lambda d: d.current_url.endswith("/ui/login"),
+             "logout did not lead to the login page")
+    # The viewer: no button, and a crafted POST is refused.
+    login(d, base, viewer, viewer_pw)
+    d.get(base + "/ui/certificates/" + serial2)
+    if "Download PEM" not in d.page_source:
+        fail("the viewer does not see the certificate " + serial2)
+    if d.find_elements(By.XPATH, "//button[starts-with(., 'Revoke')]") or \
+            "/revoke" in d.page_source:
+        fail("the viewer sees a way to revoke")
+    shot(d, outdir, "06-viewer-detail")
+    console_errors(d, "viewer detail")
+    d.execute_script(
+        "var tok = document.querySelector('input[name=csrf]').value;"
+        "var f = document.createElement('form');"
+        "f.method = 'post'; f.action = arguments[0];"
+        "[['csrf', tok], ['reason', 'keyCompromise']].forEach("
+        "function (kv) { var i = document.createElement('input');"
+        "i.type = 'hidden'; i.name = kv[0]; i.value = kv[1];"
+        "f.appendChild(i); });"
+        "document.body.appendChild(f); f.submit();",
+        "/ui/certificates/" + serial2 + "/revoke")
+    wait_for(d, lambda d: "a viewer can look but not change" in
+             d.page_source, "the viewer's crafted POST was not refused")
+    shot(d, outdir, "07-viewer-refused")
+    d.get_log("browser")  # the 403 is logged as a failed load: expected
+    d.get(base + "/ui/certificates/" + serial2)
+    if "REVOKED" in d.page_source:
+        fail("the viewer's POST revoked " + serial2)
 
 
 def main():
@@ -196,6 +278,8 @@ def main():
             main_mode(d, base, outdir, frame_url, user, password)
         elif mode == "challenges":
             challenges_mode(d, base, outdir, user, password)
+        elif mode == "certificates":
+            certificates_mode(d, base, outdir, user, password, sys.argv[7:])
         else:
             expire_mode(d, base, outdir, user, password)
     finally:

@@ -527,6 +527,154 @@ test_user_roles(void **state)
 	assert_string_equal(db_user_role_name(DB_ROLE_VIEWER), "viewer");
 }
 
+/* A transaction for cn and email, then its certificate serial issued at
+ * NOW + at, valid until NOW + until. */
+static void
+issue_one(struct db *db, const char *txid, const char *cn, const char *email,
+    const char *serial, int64_t at, int64_t until)
+{
+	static const uint8_t der[] = { 0x30, 0x03, 0x02, 0x01, 0x09 };
+	struct db_txn_new n;
+	struct gw_err err;
+	uint8_t csr[32];
+	enum db_start res;
+	struct db_txn t;
+
+	hash_fill(csr, 0xc7);
+	memset(&n, 0, sizeof(n));
+	n.txid = txid;
+	n.csr_sha256 = csr;
+	n.csr_cn = cn;
+	n.csr_email = email;
+	n.csr_pem = "-----BEGIN CERTIFICATE REQUEST-----\n";
+	n.now = NOW;
+	assert_int_equal(db_txn_start(db, &n, &res, &t, &err), 0);
+	assert_int_equal(res, DB_START_OK);
+	db_txn_cleanup(&t);
+	assert_int_equal(db_txn_set_issued(db, txid, "O", der, sizeof(der),
+			     serial, NOW + until, "CN=x", NOW + at, &err),
+	    0);
+}
+
+/* Collects serials and checks each row's CN and e-mail came along. */
+struct cert_seen {
+	int n;
+	char serial[8][16];
+	char cn[8][16];
+	char email[8][24];
+	int64_t issued[8];
+};
+
+static int
+cert_seen_fn(void *arg, const struct db_cert *c)
+{
+	struct cert_seen *s = arg;
+
+	assert_null(c->der);
+	if (s->n < 8) {
+		snprintf(s->serial[s->n], sizeof(s->serial[0]), "%s",
+		    c->serial_hex);
+		snprintf(s->cn[s->n], sizeof(s->cn[0]), "%s",
+		    c->cn != NULL ? c->cn : "");
+		snprintf(s->email[s->n], sizeof(s->email[0]), "%s",
+		    c->email != NULL ? c->email : "");
+		s->issued[s->n] = c->issued;
+	}
+	s->n++;
+	return 0;
+}
+
+/* The console's certificate search: each filter, the state as of now,
+ * newest first, and the keyset pages (issued ties broken by serial). */
+static void
+test_cert_search(void **state)
+{
+	struct fx *fx = *state;
+	struct db_cert_query q;
+	struct cert_seen s;
+	struct gw_err err;
+
+	issue_one(fx->db, "s1", "alice", "a@example.com", "01", 1, 100);
+	issue_one(fx->db, "s2", "bob", "b@example.com", "02", 2, -10);
+	issue_one(fx->db, "s3", "alice", "a2@example.com", "03", 3, 100);
+	issue_one(fx->db, "s4", "carol", NULL, "04", 3, 100);
+	assert_int_equal(db_cert_set_revoked(fx->db, "03", NOW + 5,
+			     "keyCompromise", &err),
+	    0);
+
+	memset(&q, 0, sizeof(q));
+	q.now = NOW;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(db_cert_search(fx->db, &q, cert_seen_fn, &s, &err), 0);
+	assert_int_equal(s.n, 4);
+	assert_string_equal(s.serial[0], "04"); /* issued ties: by serial */
+	assert_string_equal(s.serial[1], "03");
+	assert_string_equal(s.serial[3], "01");
+	assert_string_equal(s.cn[0], "carol");
+	assert_string_equal(s.email[0], "");
+	assert_string_equal(s.email[3], "a@example.com");
+
+	/* Pages of two: the second starts after the last row shown. */
+	q.limit = 2;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(db_cert_search(fx->db, &q, cert_seen_fn, &s, &err), 0);
+	assert_int_equal(s.n, 2);
+	q.after_issued = s.issued[1];
+	q.after_serial = "03";
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(db_cert_search(fx->db, &q, cert_seen_fn, &s, &err), 0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.serial[0], "02");
+	assert_string_equal(s.serial[1], "01");
+	q.after_serial = NULL;
+	q.limit = 0;
+
+	q.state = DB_CERT_VALID;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(db_cert_search(fx->db, &q, cert_seen_fn, &s, &err), 0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.serial[0], "04");
+	assert_string_equal(s.serial[1], "01");
+	q.state = DB_CERT_EXPIRED;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(db_cert_search(fx->db, &q, cert_seen_fn, &s, &err), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.serial[0], "02");
+	q.state = DB_CERT_REVOKED;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(db_cert_search(fx->db, &q, cert_seen_fn, &s, &err), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.serial[0], "03");
+
+	/* CN with a state, e-mail, serial; a filter matching nothing. */
+	q.state = DB_CERT_VALID;
+	q.cn = "alice";
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(db_cert_search(fx->db, &q, cert_seen_fn, &s, &err), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.serial[0], "01");
+	q.state = DB_CERT_ANY;
+	q.cn = NULL;
+	q.email = "a2@example.com";
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(db_cert_search(fx->db, &q, cert_seen_fn, &s, &err), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.serial[0], "03");
+	q.email = NULL;
+	q.serial_hex = "02";
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(db_cert_search(fx->db, &q, cert_seen_fn, &s, &err), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.cn[0], "bob");
+	q.state = DB_CERT_REVOKED;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(db_cert_search(fx->db, &q, cert_seen_fn, &s, &err), 0);
+	assert_int_equal(s.n, 0);
+	q.state = (enum db_cert_state)99;
+	assert_int_equal(db_cert_search(fx->db, &q, cert_seen_fn, &s, &err),
+	    -1);
+}
+
 int
 main(void)
 {
@@ -539,6 +687,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_txn_cert_filters_and_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cert_search, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
