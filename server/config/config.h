@@ -187,6 +187,9 @@ int config_epki_url_check(const char *url, bool allow_http, char *reason,
 struct epki_client_opts;
 void config_epki_opts(const struct gw_config *cfg, struct epki_client_opts *o);
 const char *config_epki_advice(int code);
+struct epki_status;
+const char *config_epki_status_advice(const struct gw_config *cfg,
+    const struct epki_status *st);
 
 /* [intune] (intune.c): NULL when the section is not configured. */
 const struct gw_intune_conf *config_intune(const struct gw_config *c);
