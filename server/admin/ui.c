@@ -361,6 +361,22 @@ ui_form_get(const struct buf *body, const char *name, char *out, size_t n)
 	return -1;
 }
 
+/*
+ * The query argument name (decoded by libmicrohttpd) into out. Returns 0,
+ * or -1 when missing or longer than n - 1.
+ */
+int
+ui_query_get(struct admin_req *rq, const char *name, char *out, size_t n)
+{
+	const char *v =
+	    MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
+
+	if (v == NULL || strlen(v) >= n)
+		return -1;
+	memcpy(out, v, strlen(v) + 1);
+	return 0;
+}
+
 /* The login form, with a fresh double-submit token (cookie and field). */
 static enum MHD_Result
 ui_login_form(struct ui_call *c, unsigned status, const char *msg)
@@ -500,6 +516,7 @@ static const struct ui_route {
 } ui_routes[] = {
 	{ "/ui/", "Dashboard", ui_dashboard, false },
 	{ "/ui/logout", NULL, ui_logout, false },
+	{ "/ui/users", "Users", ui_users, false },
 };
 #define UI_NROUTES (sizeof(ui_routes) / sizeof(ui_routes[0]))
 

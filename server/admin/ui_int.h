@@ -74,9 +74,11 @@ bool ui_token_eq(const char *a, const char *b);
 bool ui_sess_find(struct ui_sessions *s, const struct gw_config *cfg,
     const char *id, struct ui_who *who);
 void ui_sess_drop(struct ui_sessions *s, const char *id);
+int ui_sess_drop_user(struct ui_sessions *s, const char *user);
 int ui_sess_new(struct ui_sessions *s, const char *user, int role, char id[65]);
 
 /* The pages: one file each (README "Admin web console"). */
 enum MHD_Result ui_dashboard(struct ui_call *c); /* ui_dash.c */
+enum MHD_Result ui_users(struct ui_call *c);	 /* ui_users.c */
 
 #endif

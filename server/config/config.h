@@ -214,6 +214,8 @@ const struct gw_profile *config_profile_find(const struct gw_config *c,
 const char *config_chal_mode_name(enum gw_chal_mode m);
 bool config_profile_email_ok(const struct gw_profile *p, const char *email);
 const char *config_profile_onetime_refusal(const struct gw_profile *p);
+bool config_profiles_usable(const struct gw_config *cfg, const char *profiles,
+    char *why, size_t n);
 int config_profile_key(struct gw_config *c, const char *name, const char *key,
     const char *value, int line, char *reason, size_t rlen);
 int config_profiles_finish(struct gw_config *c, FILE *errf);
