@@ -240,6 +240,7 @@ enum epki_net {
 struct epki_status {
 	int64_t last_ok;     /* Unix time of the last success; 0: none */
 	int64_t last_err;    /* Unix time of the last failure; 0: none */
+	bool failing;	     /* the last call failed */
 	enum epki_class cls; /* the failure's class */
 	enum epki_net net;   /* for EPKI_TRANSPORT: why */
 	int code;	     /* GlobalSign's first ErrorCode; 0: none */

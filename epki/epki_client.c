@@ -568,10 +568,12 @@ client_note(void *ctx, const char *op, const struct epki_http *h,
 	pthread_mutex_lock(&c->mu);
 	if (r->cls == EPKI_OK || r->cls == EPKI_WARNING) {
 		c->st.last_ok = now;
+		c->st.failing = false;
 		pthread_mutex_unlock(&c->mu);
 		return;
 	}
 	c->st.last_err = now;
+	c->st.failing = true;
 	c->st.cls = r->cls;
 	c->st.net =
 	    h->curl_code != 0 ? client_net(h->curl_code) : EPKI_NET_NONE;

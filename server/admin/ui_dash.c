@@ -184,7 +184,7 @@ dash_epki_status(struct gw_ctx *ctx, struct buf *b)
 	buf_printf(b,
 	    "<table><tr><th>Last successful call</th><td id=\"epki-ok\" "
 	    "class=\"%s\">%s</td></tr>",
-	    st.last_ok != 0 && st.last_ok >= st.last_err ? "ok" : "muted",
+	    st.last_ok != 0 && !st.failing ? "ok" : "muted",
 	    st.last_ok != 0 ? ok : "none since start");
 	if (st.last_err == 0) {
 		buf_addstr(b,
@@ -194,7 +194,7 @@ dash_epki_status(struct gw_ctx *ctx, struct buf *b)
 	}
 	buf_printf(b,
 	    "<tr><th>Last error</th><td id=\"epki-err\" class=\"%s\">%s, ",
-	    st.last_err > st.last_ok ? "bad" : "muted", bad);
+	    st.failing ? "bad" : "muted", bad);
 	ui_esc(b, st.op);
 	if (st.code != 0)
 		buf_printf(b, ": GlobalSign ErrorCode %d ", st.code);
@@ -209,7 +209,7 @@ dash_epki_status(struct gw_ctx *ctx, struct buf *b)
 	    "<td id=\"epki-fix\">");
 	ui_esc(b, config_epki_status_advice(ctx->cfg, &st));
 	buf_addstr(b, "</td></tr></table>");
-	if (st.last_ok > st.last_err)
+	if (!st.failing)
 		buf_addstr(b,
 		    "<p class=\"ok\">Calls have succeeded since "
 		    "that error.</p>");
