@@ -9,6 +9,9 @@ usage: console-browser.py MODE BASE OUTDIR FRAME_URL USER PASSWORD
   MODE expire:  log in, then reload until the session's end sends the
                 browser to the login page (the gateway runs with a short
                 [console] absolute_seconds).
+  MODE users:   log in, the users page, add a viewer with the form, see
+                it listed, remove it through the confirmation page, see
+                it gone (FRAME_URL unused: "-").
 Screenshots go to OUTDIR. Exits 0 when everything held, else prints
 FAIL: and exits 1.
 """
@@ -130,6 +133,57 @@ def expire_mode(d, base, outdir, user, password):
     fail("the session did not expire")
 
 
+def users_mode(d, base, outdir, user, password):
+    """The users page (README "Admin web console", Users): add a viewer,
+    see it, remove it after the confirmation page."""
+    def names():
+        return [r.find_elements(By.TAG_NAME, "td")[0].text
+                for r in d.find_elements(By.CSS_SELECTOR, "#users tr")
+                if r.find_elements(By.TAG_NAME, "td")]
+
+    login(d, base, user, password)
+    d.find_element(By.LINK_TEXT, "Users").click()
+    wait_for(d, lambda d: d.current_url.endswith("/ui/users"),
+             "the navigation bar did not lead to the users page")
+    shot(d, outdir, "01-users")
+    console_errors(d, "users page")
+    if user + " (you)" not in names():
+        fail("the admin is not listed: %r" % names())
+    form = d.find_element(By.ID, "add-user")
+    form.find_element(By.NAME, "name").send_keys("browser-viewer")
+    form.find_element(By.NAME, "password").send_keys("viewer pw")
+    form.find_element(By.NAME, "password2").send_keys("viewer pw")
+    form.find_element(By.CSS_SELECTOR,
+                      "select[name=role] option[value=viewer]").click()
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(d, lambda d: "done=added" in d.current_url,
+             "adding a user did not come back to the list")
+    if "browser-viewer" not in names():
+        fail("the new user is not listed: %r" % names())
+    shot(d, outdir, "02-user-added")
+    console_errors(d, "user added")
+    row = [r for r in d.find_elements(By.CSS_SELECTOR, "#users tr")
+           if r.find_elements(By.TAG_NAME, "td") and
+           r.find_elements(By.TAG_NAME, "td")[0].text == "browser-viewer"][0]
+    if "viewer" not in row.text:
+        fail("the new user's role is not viewer: " + row.text)
+    row.find_element(By.PARTIAL_LINK_TEXT, "Remove").click()
+    wait_for(d, lambda d: "remove=browser-viewer" in d.current_url,
+             "no confirmation page")
+    if "Remove browser-viewer (viewer)?" not in d.page_source:
+        fail("the confirmation page does not name the user")
+    shot(d, outdir, "03-remove-confirm")
+    console_errors(d, "confirmation page")
+    d.find_element(By.CSS_SELECTOR,
+                   "main form button[type=submit]").click()
+    wait_for(d, lambda d: "done=removed" in d.current_url,
+             "removing did not come back to the list")
+    if "browser-viewer" in names():
+        fail("the removed user is still listed: %r" % names())
+    shot(d, outdir, "04-user-removed")
+    console_errors(d, "user removed")
+
+
 def main():
     mode, base, outdir, frame_url, user, password = sys.argv[1:7]
     os.makedirs(outdir, exist_ok=True)
@@ -137,6 +191,8 @@ def main():
     try:
         if mode == "main":
             main_mode(d, base, outdir, frame_url, user, password)
+        elif mode == "users":
+            users_mode(d, base, outdir, user, password)
         else:
             expire_mode(d, base, outdir, user, password)
     finally:
