@@ -9,7 +9,8 @@ usage: console-browser.py MODE BASE OUTDIR FRAME_URL USER PASSWORD
   MODE expire:  log in, then reload until the session's end sends the
                 browser to the login page (the gateway runs with a short
                 [console] absolute_seconds).
-  MODE users:   log in, the users page, add a viewer with the form, see
+  MODE users:   log in, the dashboard shows GlobalSign's last error (a
+                refused login) with its fix, the users page, add a viewer with the form, see
                 it listed, remove it through the confirmation page, see
                 it gone (FRAME_URL unused: "-").
 Screenshots go to OUTDIR. Exits 0 when everything held, else prints
@@ -142,6 +143,13 @@ def users_mode(d, base, outdir, user, password):
                 if r.find_elements(By.TAG_NAME, "td")]
 
     login(d, base, user, password)
+    # The dashboard's GlobalSign status: the case made the last call fail
+    # with a refused login (-4001).
+    fix = d.find_element(By.ID, "epki-fix").text
+    if "wrong API user or password" not in fix:
+        fail("the dashboard shows no fix for the last error: %r" % fix)
+    shot(d, outdir, "00-dashboard-epki-error")
+    console_errors(d, "dashboard")
     d.find_element(By.LINK_TEXT, "Users").click()
     wait_for(d, lambda d: d.current_url.endswith("/ui/users"),
              "the navigation bar did not lead to the users page")

@@ -2,7 +2,8 @@
 # ctest-labels: long
 # The console's users page in a real browser (README "Admin web
 # console", Users): headless Chromium through Selenium
-# (tests/lib/console-browser.py, mode users) logs in as admin, adds a
+# (tests/lib/console-browser.py, mode users) logs in as admin, sees on
+# the dashboard GlobalSign's last error (a refused login) with its fix, adds a
 # viewer with the form, sees it listed, removes it through the
 # confirmation page and sees it gone, with no browser console errors;
 # `scepgw user list` agrees. Screenshots in
@@ -22,11 +23,17 @@ gw_admin_enable
 printf 'adm pw\n' | "$GW_BUILD/scepgw" user add root --role admin \
     -c "$GW_CONF" >"$T/user.out" 2>&1 || gw_fail "user add: $(cat "$T/user.out")"
 gw_start
+# The last call to GlobalSign fails with a refused login (-4001): the
+# dashboard shows it with its fix.
+enroll_expect ok SUCCESS --challenge "$(gw_challenge)" --cn ok
+curl -fsS -m 10 -d 'fault=login&op=OrderAndIssueCertificate&count=1' \
+    "http://127.0.0.1:$SIM_PORT/sim/fault" >/dev/null || gw_fail "sim fault"
+enroll_expect bad FAILURE --challenge "$(gw_challenge)" --cn bad
 
 gw_run "$T/browser-users.log" 240 "$PY" "$GW_SRC/tests/lib/console-browser.py" users \
     "$GW_ADMIN_URL" "$OUT" - root 'adm pw' ||
     gw_fail "browser, users: $(cat "$T/browser-users.log")"
-for f in 01-users 02-user-added 03-remove-confirm 04-user-removed; do
+for f in 00-dashboard-epki-error 01-users 02-user-added 03-remove-confirm 04-user-removed; do
 	[ -s "$OUT/$f.png" ] || gw_fail "no screenshot $f.png"
 done
 gw_assert_contains "$T/scepgw.log" 'console: user=root: added user browser-viewer \(viewer\)'
