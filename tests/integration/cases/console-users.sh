@@ -5,13 +5,14 @@
 # its POSTs are 403 and change nothing (`scepgw user list`); the ndes
 # user cannot log in to the console but gets a challenge on the NDES
 # page, where a viewer or an admin gets NDES's "no permission" page and
-# no challenge (the outstanding count does not grow); nobody removes or
+# no challenge (the outstanding count does not grow), even when its row
+# says it may issue; nobody removes or
 # demotes themselves or the last admin; a name holding <script> is shown
 # escaped; a removed user's session ends. Then GlobalSign: a good
 # enrollment is the last success, a refused login (-4001) the last error
 # with its fix, and success again.
 . "$GW_SRC/tests/integration/lib.sh"
-gw_need curl openssl iconv perl
+gw_need curl openssl iconv perl sqlite3
 gw_tmpdir
 gw_start_sim
 gw_init
@@ -131,6 +132,12 @@ for who in "vw:view pw" "root:root pw"; do
 	[ -z "$(ndes "${who%%:*}" "${who#*:}")" ] || gw_fail "${who%%:*} got an NDES challenge"
 	gw_assert_contains "$T/page.txt" 'do not have sufficient permission'
 done
+# Even a console user's row that says it may issue (edited by hand, or
+# written by another tool) gets no challenge: the role decides.
+sqlite3 "$GW_DIR/scepgw.db" "UPDATE users SET can_issue = 1 WHERE name = 'vw'" || gw_fail "sqlite3"
+[ -z "$(ndes vw 'view pw')" ] || gw_fail "a viewer whose row says can_issue got an NDES challenge"
+gw_assert_contains "$T/page.txt" 'do not have sufficient permission'
+sqlite3 "$GW_DIR/scepgw.db" "UPDATE users SET can_issue = 0 WHERE name = 'vw'" || gw_fail "sqlite3"
 gw_assert_eq $((N0 + 1)) "$(outstanding)" "outstanding after the console users"
 
 # Refusals: removing or demoting oneself; the last admin; each 409 with
