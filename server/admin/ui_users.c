@@ -7,9 +7,10 @@
  * user's profiles), change a role, remove one after a confirmation page.
  * Nobody removes or demotes themselves, and the last admin stays: the
  * console would otherwise lock its admins out. A removed or re-roled
- * user's sessions end at once (ui_sess_drop_user()). The password is
- * hashed (scrypt) on this thread, as at login, and wiped with the request
- * body; it is never logged.
+ * user's sessions end at once (ui_sess_drop_user()), and a change needs
+ * its author to be an admin in the store still, not only in its session. The
+ * password is hashed (scrypt) on this thread, as at login, and wiped with the
+ * request body; it is never logged.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -41,9 +42,11 @@ struct users_acc {
 /* What a POST needs to know of one user and of the admins. */
 struct users_find {
 	const char *name;
+	const char *actor; /* the session's user */
 	bool found;
 	enum db_user_role role;
 	int admins;
+	bool actor_admin; /* the session's user is an admin in the store */
 };
 
 /* The role <select>, with sel chosen. */
@@ -221,6 +224,8 @@ users_find_fn(void *arg, const struct db_user *u)
 
 	if (u->role == DB_ROLE_ADMIN)
 		f->admins++;
+	if (u->role == DB_ROLE_ADMIN && strcmp(u->name, f->actor) == 0)
+		f->actor_admin = true;
 	if (strcmp(u->name, f->name) == 0) {
 		f->found = true;
 		f->role = u->role;
@@ -236,6 +241,7 @@ users_find(struct ui_call *c, const char *name, struct users_find *f)
 
 	memset(f, 0, sizeof(*f));
 	f->name = name;
+	f->actor = c->who->user;
 	if (db_user_list(c->ctx->db, users_find_fn, f, &err) != 0) {
 		log_warnx("console: users: %s", err.msg);
 		return -1;
@@ -297,6 +303,20 @@ users_keep_admin(struct ui_call *c, const char *name,
 	return NULL;
 }
 
+/*
+ * A session keeps the role it logged in with; before a change the store
+ * must still say its user is an admin (`scepgw user set --role`, or
+ * another gateway, may have changed it since).
+ */
+static enum MHD_Result
+users_stale(struct ui_call *c)
+{
+	log_info("%s console: user=%s: %s refused: no longer an admin",
+	    c->client, c->who->user, c->rq->path);
+	return ui_plain(c->rq, MHD_HTTP_FORBIDDEN,
+	    "forbidden: your account is no longer an admin; log in again\n");
+}
+
 /* The add form's fields; the passwords are wiped by the caller. */
 struct users_add {
 	char name[UI_FIELD_MAX];
@@ -313,9 +333,15 @@ users_add(struct ui_call *c, struct users_add *f)
 {
 	const struct buf *body = &c->rq->body;
 	enum db_user_role role;
+	struct users_find who;
 	char why[1200];
 	struct gw_err err;
 
+	if (users_find(c, "", &who) != 0)
+		return ui_plain(c->rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "try again later\n");
+	if (!who.actor_admin)
+		return users_stale(c);
 	if (ui_form_get(body, "name", f->name, sizeof(f->name)) != 0 ||
 	    ui_form_get(body, "password", f->pw, sizeof(f->pw)) != 0 ||
 	    ui_form_get(body, "password2", f->pw2, sizeof(f->pw2)) != 0 ||
@@ -395,6 +421,8 @@ users_change(struct ui_call *c, bool removing)
 		    why);
 		return users_list_page(c, status, why, true);
 	}
+	if (!f.actor_admin)
+		return users_stale(c);
 	r = removing ? db_user_remove(c->ctx->db, name, &err) :
 		       db_user_set_role(c->ctx->db, name, role, &err);
 	if (r != 0) {

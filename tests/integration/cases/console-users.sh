@@ -6,9 +6,10 @@
 # user cannot log in to the console but gets a challenge on the NDES
 # page, where a viewer or an admin gets NDES's "no permission" page and
 # no challenge (the outstanding count does not grow), even when its row
-# says it may issue; nobody removes or
-# demotes themselves or the last admin; a name holding <script> is shown
-# escaped; a removed user's session ends. Then GlobalSign: a good
+# says it may issue; nobody removes or demotes themselves or the last
+# admin; a session whose user the CLI demoted changes nothing; a name
+# holding <script> is shown escaped; a removed or re-roled user's
+# session ends. Then GlobalSign: a good
 # enrollment is the last success, a refused login (-4001) the last error
 # with its fix, and success again.
 . "$GW_SRC/tests/integration/lib.sh"
@@ -158,8 +159,15 @@ gw_assert_eq 303 "$(login vw 'view pw' "$T/vw")" "vw logs in as admin"
 gw_assert_eq 409 "$(ui POST /ui/users "$T/root" --data-urlencode "csrf=$CSRF" -d op=remove -d name=vw)" "remove the last admin"
 gw_assert_contains "$T/ui.body" 'That is the last admin'
 gw_assert_eq 409 "$(ui POST /ui/users "$T/root" --data-urlencode "csrf=$CSRF" -d op=role -d name=vw -d role=ndes)" "demote the last admin"
+# Nor may that stale session change anything else: the store says root
+# is no longer an admin.
+gw_assert_eq 403 "$(ui POST /ui/users "$T/root" --data-urlencode "csrf=$CSRF" -d op=remove -d name=md)" "stale admin session removes"
+gw_assert_contains "$T/ui.body" 'no longer an admin'
+gw_assert_eq 403 "$(add "$T/root" evil 'e pw' 'e pw' admin)" "stale admin session adds"
 users
 gw_assert_contains "$T/users.txt" '^vw +- .* admin$'
+gw_assert_contains "$T/users.txt" '^md '
+gw_assert_not_contains "$T/users.txt" '^evil '
 # Two admins again: the confirmation page, then the removal, which ends
 # vw's session.
 "$GW_BUILD/scepgw" user set root --role admin -c "$GW_CONF" >>"$T/user.out" 2>&1 || gw_fail "user set root"
