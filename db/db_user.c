@@ -241,6 +241,10 @@ db_user_check_role(struct db *db, const char *name, const char *password,
 		/* An unknown stored role grants nothing beyond NDES. */
 		if (db_user_role_parse(stored.role, role) != 0)
 			*role = DB_ROLE_NDES;
+		/* A console user never fetches NDES challenges, whatever
+		 * its row says. */
+		if (*role != DB_ROLE_NDES)
+			*can_issue = false;
 		rc = 0;
 		goto out;
 	}

@@ -183,6 +183,8 @@ struct epki_http {
 	const uint8_t *body;
 	size_t len;
 	const char *error; /* curl's message when curl_code != 0 */
+	bool local; /* never reached GlobalSign by our own choice: the order
+		       gate said no, or the client was stopping */
 };
 typedef void epki_http_fn(void *arg, const struct epki_http *res);
 struct epki_transport {
@@ -191,6 +193,10 @@ struct epki_transport {
 	int (*post)(void *ctx, const char *op, struct buf *body,
 	    epki_http_fn *done, void *arg, struct gw_err *err);
 	void *ctx;
+	/* Optional: told of every answer once parsed (password masked),
+	 * on the transport's thread, before the caller's callback. */
+	void (*note)(void *ctx, const char *op, const struct epki_http *h,
+	    const struct epki_resp *r);
 };
 
 struct epki_client_opts {
@@ -217,6 +223,32 @@ void epki_client_free(struct epki_client *c);
 struct epki_transport epki_client_transport(struct epki_client *c);
 void epki_client_stats(struct epki_client *c, uint64_t *calls,
     uint64_t *connects);
+
+/* Why a call got no answer from GlobalSign (EPKI_TRANSPORT). */
+enum epki_net {
+	EPKI_NET_NONE,	  /* an HTTP answer came (a status, a Fault) */
+	EPKI_NET_CONNECT, /* no connection: name, address, port, proxy */
+	EPKI_NET_TLS,	  /* TLS handshake or the server's certificate */
+	EPKI_NET_TIMEOUT, /* no answer in time */
+	EPKI_NET_OTHER,	  /* connection lost, answer too large, ... */
+};
+
+/*
+ * The last outcomes of a client's calls (epki_client_status()), kept in
+ * its memory: per process, lost at restart.
+ */
+struct epki_status {
+	int64_t last_ok;     /* Unix time of the last success; 0: none */
+	int64_t last_err;    /* Unix time of the last failure; 0: none */
+	bool failing;	     /* the last call failed */
+	enum epki_class cls; /* the failure's class */
+	enum epki_net net;   /* for EPKI_TRANSPORT: why */
+	int code;	     /* GlobalSign's first ErrorCode; 0: none */
+	long http_status;    /* 0 when none */
+	char op[32];	     /* the operation, "OrderAndIssueCertificate" */
+	char text[256];	     /* GlobalSign's message or the transport's */
+};
+void epki_client_status(struct epki_client *c, struct epki_status *out);
 int epki_client_post_sync(const struct epki_client_opts *o, const char *op,
     const struct buf *body, struct buf *resp, long *status, struct gw_err *err);
 

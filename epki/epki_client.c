@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -74,9 +75,10 @@ struct epki_client {
 	pthread_mutex_t mu; /* guards queue and stop */
 	struct job *queue;  /* submitted, not yet handed to curl */
 	bool stop;
-	struct job *active; /* added to the multi handle; thread only */
-	uint64_t calls;	    /* finished calls; under mu */
-	uint64_t connects;  /* connections those calls opened; under mu */
+	struct job *active;    /* added to the multi handle; thread only */
+	uint64_t calls;	       /* finished calls; under mu */
+	uint64_t connects;     /* connections those calls opened; under mu */
+	struct epki_status st; /* last success and failure; under mu */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -296,6 +298,9 @@ job_finish(struct job *j, CURLcode code)
 	h.len = j->resp.len;
 	if (j->too_big || code != CURLE_OK)
 		h.error = job_error(j, code);
+	/* Refused by the gate, or never handed to curl (shutdown). */
+	h.local =
+	    j->refused || (code == CURLE_ABORTED_BY_CALLBACK && j->tries == 0);
 	j->done(j->arg, &h);
 	job_free(j);
 }
@@ -519,11 +524,84 @@ epki_client_stats(struct epki_client *c, uint64_t *calls, uint64_t *connects)
 	pthread_mutex_unlock(&c->mu);
 }
 
+/* What a libcurl failure means to whoever has to fix it. */
+static enum epki_net
+client_net(int code)
+{
+	switch (code) {
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+		return EPKI_NET_CONNECT;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+		return EPKI_NET_TLS;
+	case CURLE_OPERATION_TIMEDOUT:
+		return EPKI_NET_TIMEOUT;
+	default:
+		return EPKI_NET_OTHER;
+	}
+}
+
+/*
+ * struct epki_transport note(): keeps the time of the last success and
+ * what the last failure was (README "Admin web console", dashboard). A
+ * call our own order gate stopped, or shutdown, reached nobody: not kept.
+ */
+static void
+client_note(void *ctx, const char *op, const struct epki_http *h,
+    const struct epki_resp *r)
+{
+	struct epki_client *c = ctx;
+	const char *text;
+	int64_t now = (int64_t)time(NULL);
+
+	if (h->local)
+		return;
+	pthread_mutex_lock(&c->mu);
+	if (r->cls == EPKI_OK || r->cls == EPKI_WARNING) {
+		c->st.last_ok = now;
+		c->st.failing = false;
+		pthread_mutex_unlock(&c->mu);
+		return;
+	}
+	c->st.last_err = now;
+	c->st.failing = true;
+	c->st.cls = r->cls;
+	c->st.net =
+	    h->curl_code != 0 ? client_net(h->curl_code) : EPKI_NET_NONE;
+	c->st.code = r->nerrors > 0 ? r->errors[0].code : 0;
+	c->st.http_status = r->http_status;
+	snprintf(c->st.op, sizeof(c->st.op), "%s", op);
+	text = r->fault[0] != '\0' || r->nerrors == 0 ? r->fault :
+							r->errors[0].message;
+	snprintf(c->st.text, sizeof(c->st.text), "%s", text);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* A copy of the client's last success and failure (zeroes: none yet). */
+void
+epki_client_status(struct epki_client *c, struct epki_status *out)
+{
+	pthread_mutex_lock(&c->mu);
+	*out = c->st;
+	pthread_mutex_unlock(&c->mu);
+}
+
 /* The transport interface of a client, for epki_order_submit(). */
 struct epki_transport
 epki_client_transport(struct epki_client *c)
 {
-	struct epki_transport t = { .post = client_post, .ctx = c };
+	struct epki_transport t = { .post = client_post,
+		.ctx = c,
+		.note = client_note };
 
 	return t;
 }

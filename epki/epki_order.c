@@ -23,6 +23,10 @@ struct order_call {
 	char *password; /* copy, to mask echoes; wiped */
 	epki_resp_fn *done;
 	void *arg;
+	/* The transport's note() and its ctx, copied. */
+	void (*note)(void *ctx, const char *op, const struct epki_http *h,
+	    const struct epki_resp *r);
+	void *note_ctx;
 };
 
 /*
@@ -88,6 +92,8 @@ order_done(void *arg, const struct epki_http *h)
 	struct epki_resp r;
 
 	order_result(c->op, h, c->password, &r);
+	if (c->note != NULL)
+		c->note(c->note_ctx, c->op, h, &r);
 	c->done(c->arg, &r);
 	epki_resp_cleanup(&r);
 	call_free(c);
@@ -112,6 +118,8 @@ order_send(const struct epki_transport *t, const char *op,
 	c->op = op;
 	c->done = done;
 	c->arg = arg;
+	c->note = t->note;
+	c->note_ctx = t->ctx;
 	/* The transport owns body from here, even when post() fails. */
 	if (t->post(t->ctx, op, body, order_done, c, err) == -1) {
 		call_free(c);

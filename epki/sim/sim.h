@@ -74,6 +74,7 @@ enum sim_fault_kind {
 	SIM_F_WARNING,	/* do the work, answer SuccessCode 1 + -2001 */
 	SIM_F_DROP,	/* do the work, then close after ms, no answer */
 	SIM_F_FOREIGN,	/* do the work; the certificate sent is not the CA's */
+	SIM_F_LOGIN,	/* -4001 as for a wrong password; not done */
 	SIM_F__MAX
 };
 

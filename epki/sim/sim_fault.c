@@ -26,6 +26,7 @@ static const char *const kind_names[SIM_F__MAX] = {
 	[SIM_F_WARNING] = "warning",
 	[SIM_F_DROP] = "drop",
 	[SIM_F_FOREIGN] = "foreign",
+	[SIM_F_LOGIN] = "login",
 };
 
 /* Decodes %XX and + of a form value in place. */

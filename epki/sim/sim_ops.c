@@ -436,6 +436,18 @@ reply_internal(int op, struct buf *out)
 	return sim_reply_send(&rep, &e, 0, out);
 }
 
+/* The answer to a wrong UserName or Password (validation step 1). */
+static int
+reply_login(int op, struct buf *out)
+{
+	struct epki_reply rep = { .op = (enum epki_op)op, .success_code = -1 };
+	struct epki_error e;
+
+	sim_fail(&e, -4001, NULL,
+	    "Login failure. Invalid UserName or Password.");
+	return sim_reply_send(&rep, &e, 0, out);
+}
+
 /* A proxy's HTML error page: not every answer is SOAP. */
 static void
 reply_html(struct sim_result *res, unsigned status)
@@ -490,6 +502,8 @@ call_apply(struct sim *s, const struct sockaddr *peer, struct epki_req *rq,
 		return 0;
 	case SIM_F_INTERNAL:
 		return reply_internal((int)rq->op, res->out);
+	case SIM_F_LOGIN:
+		return reply_login((int)rq->op, res->out);
 	case SIM_F_DROP:
 		/* The work is done and paid for; only the answer is lost. */
 		res->action = SIM_ACT_CLOSE;

@@ -88,6 +88,7 @@ admin_metrics(struct admin_req *rq)
 	struct gw_ctx *ctx = rq->ctx;
 	int64_t counts[4], outstanding;
 	uint64_t batches, writes, calls, connects;
+	struct epki_status st;
 	struct gw_err err;
 	enum MHD_Result rc;
 	struct buf b;
@@ -136,6 +137,18 @@ admin_metrics(struct admin_req *rq)
 		    "# TYPE scepgw_epki_connections_total counter\n"
 		    "scepgw_epki_connections_total %" PRIu64 "\n",
 		    calls, connects);
+		epki_client_status(ctx->epki, &st);
+		buf_printf(&b,
+		    "# HELP scepgw_epki_last_success_timestamp_seconds When "
+		    "GlobalSign last answered a call with success (0: not "
+		    "since start).\n"
+		    "# TYPE scepgw_epki_last_success_timestamp_seconds gauge\n"
+		    "scepgw_epki_last_success_timestamp_seconds %" PRId64 "\n"
+		    "# HELP scepgw_epki_last_error_timestamp_seconds When a "
+		    "call to GlobalSign last failed (0: not since start).\n"
+		    "# TYPE scepgw_epki_last_error_timestamp_seconds gauge\n"
+		    "scepgw_epki_last_error_timestamp_seconds %" PRId64 "\n",
+		    st.last_ok, st.last_err);
 	}
 	if (ctx->enroll != NULL)
 		buf_printf(&b,

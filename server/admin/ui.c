@@ -522,6 +522,7 @@ static const struct ui_route {
 	{ "/ui/mc/", NULL, ui_mc, true },
 	{ "/ui/certificates", "Certificates", ui_certificates, false },
 	{ "/ui/certificates/", NULL, ui_certificate, false },
+	{ "/ui/users", "Users", ui_users, false },
 };
 #define UI_NROUTES (sizeof(ui_routes) / sizeof(ui_routes[0]))
 

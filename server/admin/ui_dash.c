@@ -1,6 +1,7 @@
 /*
  * The console's dashboard (README "Admin web console"): GlobalSign as far
- * as the gateway counts it, orders in flight, enrollments issued and
+ * as the gateway counts it (its last success and last error, in this
+ * process's memory), orders in flight, enrollments issued and
  * failed in the last 24 hours with a per-hour chart (inline SVG drawn
  * here), challenges outstanding, licences, the RA certificate's and CA
  * chain's expiry, the version, and the latest enrollments. Each figure is
@@ -164,6 +165,56 @@ dash_licences(struct gw_ctx *ctx, struct buf *b)
 		  "(README \"Licences\").</p></section>");
 }
 
+/*
+ * GlobalSign's last success and last failure as this process's client
+ * saw them (epki_client_status()), the failure in plain words with its
+ * fix (config_epki_status_advice()).
+ */
+static void
+dash_epki_status(struct gw_ctx *ctx, struct buf *b)
+{
+	struct epki_status st;
+	char ok[40], bad[40];
+
+	memset(&st, 0, sizeof(st));
+	if (ctx->epki != NULL)
+		epki_client_status(ctx->epki, &st);
+	ui_time(st.last_ok, ok, sizeof(ok));
+	ui_time(st.last_err, bad, sizeof(bad));
+	buf_printf(b,
+	    "<table><tr><th>Last successful call</th><td id=\"epki-ok\" "
+	    "class=\"%s\">%s</td></tr>",
+	    st.last_ok != 0 && !st.failing ? "ok" : "muted",
+	    st.last_ok != 0 ? ok : "none since start");
+	if (st.last_err == 0) {
+		buf_addstr(b,
+		    "<tr><th>Last error</th><td id=\"epki-err\">none since "
+		    "start</td></tr></table>");
+		return;
+	}
+	buf_printf(b,
+	    "<tr><th>Last error</th><td id=\"epki-err\" class=\"%s\">%s, ",
+	    st.failing ? "bad" : "muted", bad);
+	ui_esc(b, st.op);
+	if (st.code != 0)
+		buf_printf(b, ": GlobalSign ErrorCode %d ", st.code);
+	else if (st.http_status != 0)
+		buf_printf(b, ": HTTP %ld ", st.http_status);
+	else
+		buf_addstr(b, ": no answer ");
+	buf_addstr(b, "(");
+	ui_esc(b, st.text);
+	buf_addstr(b,
+	    ")</td></tr><tr><th>What it means</th>"
+	    "<td id=\"epki-fix\">");
+	ui_esc(b, config_epki_status_advice(ctx->cfg, &st));
+	buf_addstr(b, "</td></tr></table>");
+	if (!st.failing)
+		buf_addstr(b,
+		    "<p class=\"ok\">Calls have succeeded since "
+		    "that error.</p>");
+}
+
 /* The dashboard's sections into b. */
 static void
 dash_body(struct gw_ctx *ctx, struct buf *b)
@@ -194,12 +245,11 @@ dash_body(struct gw_ctx *ctx, struct buf *b)
 	buf_printf(b,
 	    "<section><h2>GlobalSign</h2><p>Calls finished since start: "
 	    "%" PRIu64 " (over %" PRIu64 " connections); licence errors "
-	    "since start: %" PRIu64 ". Orders in flight: %zu.</p>"
-	    "<p class=\"muted\">The time of the last successful call and the "
-	    "last error are not tracked yet; see the log and /metrics.</p>"
-	    "</section>",
+	    "since start: %" PRIu64 ". Orders in flight: %zu.</p>",
 	    calls, connects, enroll_licence_errors(),
 	    ctx->enroll != NULL ? enroll_inflight(ctx->enroll) : (size_t)0);
+	dash_epki_status(ctx, b);
+	buf_addstr(b, "</section>");
 	buf_printf(b,
 	    "<section><h2>Enrollments</h2><p>Last 24 hours: "
 	    "<span class=\"ok\">%" PRId64 " issued</span>, "

@@ -74,6 +74,7 @@ bool ui_token_eq(const char *a, const char *b);
 bool ui_sess_find(struct ui_sessions *s, const struct gw_config *cfg,
     const char *id, struct ui_who *who);
 void ui_sess_drop(struct ui_sessions *s, const char *id);
+int ui_sess_drop_user(struct ui_sessions *s, const char *user);
 int ui_sess_new(struct ui_sessions *s, const char *user, int role, char id[65]);
 
 /* The pages: one file each (README "Admin web console"). */
@@ -93,5 +94,6 @@ enum MHD_Result ui_cert_revoke(struct ui_call *c, const char *serial);
 struct db_cert;
 const char *ui_cert_state(const struct db_cert *c, int64_t now);
 void ui_url_add(struct buf *b, const char *s);
+enum MHD_Result ui_users(struct ui_call *c); /* ui_users.c */
 
 #endif

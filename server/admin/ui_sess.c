@@ -153,6 +153,26 @@ ui_sess_drop(struct ui_sessions *s, const char *id)
 }
 
 /*
+ * Ends every session of user (removed, or its role changed: it logs in
+ * again with what it now is). Returns how many ended.
+ */
+int
+ui_sess_drop_user(struct ui_sessions *s, const char *user)
+{
+	size_t i;
+	int n = 0;
+
+	pthread_mutex_lock(&s->mu);
+	for (i = 0; i < UI_SESS_MAX; i++)
+		if (s->v[i].used && strcmp(s->v[i].who.user, user) == 0) {
+			gw_cleanse(&s->v[i], sizeof(s->v[i]));
+			n++;
+		}
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+/*
  * A new session for user with role: its id (64 hex) into id. Takes a free
  * slot, else the least recently used one. Returns 0 or -1 (no entropy).
  */

@@ -160,35 +160,16 @@ user_add_args(int argc, char **argv, bool set, bool *can_issue, int *role,
 	return 0;
 }
 
-/*
- * True when every profile in the comma-separated list is configured and
- * takes one-time challenges; otherwise prints which one is not.
- */
+/* config_profiles_usable(), printing why not. */
 static bool
 user_profiles_usable(const struct gw_config *cfg, const char *profiles)
 {
-	const struct gw_profile *p;
-	char name[PROFILES_MAX + 1];
-	size_t n;
+	char why[1200];
 
-	for (;;) {
-		n = strcspn(profiles, ",");
-		memcpy(name, profiles, n);
-		name[n] = '\0';
-		if ((p = config_profile_find(cfg, name)) == NULL) {
-			fprintf(stderr, "scepgw: no [profile %s] in %s\n", name,
-			    cfg->path);
-			return false;
-		}
-		if (config_profile_onetime_refusal(p) != NULL) {
-			fprintf(stderr, "scepgw: [profile %s] %s\n", name,
-			    config_profile_onetime_refusal(p));
-			return false;
-		}
-		if (profiles[n] == '\0')
-			return true;
-		profiles += n + 1;
-	}
+	if (config_profiles_usable(cfg, profiles, why, sizeof(why)))
+		return true;
+	fprintf(stderr, "scepgw: %s\n", why);
+	return false;
 }
 
 /* `user add NAME [--no-issue] [--profile P[,P...]]...` */

@@ -187,6 +187,9 @@ int config_epki_url_check(const char *url, bool allow_http, char *reason,
 struct epki_client_opts;
 void config_epki_opts(const struct gw_config *cfg, struct epki_client_opts *o);
 const char *config_epki_advice(int code);
+struct epki_status;
+const char *config_epki_status_advice(const struct gw_config *cfg,
+    const struct epki_status *st);
 
 /* [intune] (intune.c): NULL when the section is not configured. */
 const struct gw_intune_conf *config_intune(const struct gw_config *c);
@@ -211,6 +214,8 @@ const struct gw_profile *config_profile_find(const struct gw_config *c,
 const char *config_chal_mode_name(enum gw_chal_mode m);
 bool config_profile_email_ok(const struct gw_profile *p, const char *email);
 const char *config_profile_onetime_refusal(const struct gw_profile *p);
+bool config_profiles_usable(const struct gw_config *cfg, const char *profiles,
+    char *why, size_t n);
 int config_profile_key(struct gw_config *c, const char *name, const char *key,
     const char *value, int line, char *reason, size_t rlen);
 int config_profiles_finish(struct gw_config *c, FILE *errf);

@@ -69,6 +69,78 @@ config_epki_advice(int code)
 	}
 }
 
+/*
+ * What an admin should do about the client's last failure (the console's
+ * dashboard): the account advice above, the one licence message ([epki]
+ * licence_error_code, README "Licences"), the profile, or for a call
+ * that got no answer the URL, the firewall, TLS trust or the timeout.
+ */
+const char *
+config_epki_status_advice(const struct gw_config *cfg,
+    const struct epki_status *st)
+{
+	const char *a;
+
+	if (st->cls == EPKI_TRANSPORT) {
+		switch (st->net) {
+		case EPKI_NET_CONNECT:
+			return "the gateway cannot connect to GlobalSign: check "
+			       "[epki] url, that this server resolves its name "
+			       "and that the firewall or proxy lets it reach "
+			       "that address on port 443";
+		case EPKI_NET_TLS:
+			return "the TLS connection to GlobalSign failed: the "
+			       "server's certificate is not trusted (set "
+			       "[epki] ca_file to a file holding its root CA, "
+			       "or leave it empty for the system store) or "
+			       "something between intercepts TLS";
+		case EPKI_NET_TIMEOUT:
+			return "GlobalSign did not answer in time ([epki] "
+			       "timeout_seconds): GlobalSign is slow or the "
+			       "network drops packets; the orders concerned are "
+			       "looked up again, nothing to do unless it lasts";
+		case EPKI_NET_NONE:
+			return st->http_status == 404 ?
+			    "GlobalSign answered 404: [epki] url has a path it "
+			    "does not serve (run `scepgw check`)" :
+			    "GlobalSign (or a proxy) answered with an HTTP "
+			    "error instead of SOAP: usually a passing outage; "
+			    "if it lasts, check [epki] url and any proxy";
+		default:
+			return "the call to GlobalSign failed on the way (the "
+			       "connection was lost or the answer was too "
+			       "large); the orders concerned are looked up "
+			       "again";
+		}
+	}
+	if (cfg != NULL && st->code == cfg->epki_licence_error_code)
+		return config_licence_advice();
+	if ((a = config_epki_advice(st->code)) != NULL)
+		return a;
+	switch (st->cls) {
+	case EPKI_TRANSIENT:
+		return "GlobalSign reported a passing error of its own; the "
+		       "orders concerned are tried or looked up again";
+	case EPKI_BAD_CSR:
+		return "GlobalSign refused a device's CSR (invalid, key too "
+		       "short, curve not allowed); the account works";
+	case EPKI_NOT_FOUND:
+	case EPKI_CONFLICT:
+		return "GlobalSign did not know the order or refused the "
+		       "change asked of it (already revoked, ...); the "
+		       "account works";
+	default:
+		break;
+	}
+	if (st->code == -101 || st->code == -105)
+		return "the profile ID is not the account's, or the profile "
+		       "is not approved (vetting pending, suspended): check "
+		       "[epki] profile_id (and the profiles' own) against "
+		       "GCC > Search Profiles";
+	return "see README \"Troubleshooting\" for this ErrorCode and the "
+	       "gateway's log for the order concerned";
+}
+
 /* Whether host (a URL's, IPv6 without brackets) is a loopback address. */
 static bool
 cfg_host_is_loopback(const char *host)

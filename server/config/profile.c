@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -148,6 +149,44 @@ config_profile_onetime_refusal(const struct gw_profile *p)
 		return "takes only Intune's challenges (challenge = intune)";
 	default:
 		return NULL;
+	}
+}
+
+/*
+ * True when every profile of the comma-separated list is configured and
+ * takes one-time challenges, what an NDES page user may hold (README
+ * "Security model"); otherwise false with the reason in why ("no
+ * [profile X] in PATH"). `scepgw user` and the console's users page.
+ */
+bool
+config_profiles_usable(const struct gw_config *cfg, const char *profiles,
+    char *why, size_t n)
+{
+	const struct gw_profile *p;
+	char name[1025];
+	size_t k;
+
+	for (;;) {
+		k = strcspn(profiles, ",");
+		if (k >= sizeof(name)) {
+			snprintf(why, n, "profile list too long");
+			return false;
+		}
+		memcpy(name, profiles, k);
+		name[k] = '\0';
+		if ((p = config_profile_find(cfg, name)) == NULL) {
+			snprintf(why, n, "no [profile %s] in %s", name,
+			    cfg->path);
+			return false;
+		}
+		if (config_profile_onetime_refusal(p) != NULL) {
+			snprintf(why, n, "[profile %s] %s", name,
+			    config_profile_onetime_refusal(p));
+			return false;
+		}
+		if (profiles[k] == '\0')
+			return true;
+		profiles += k + 1;
 	}
 }
 

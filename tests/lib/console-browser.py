@@ -16,6 +16,10 @@ usage: console-browser.py MODE BASE OUTDIR FRAME_URL USER PASSWORD
                 Challenge, then see the challenge as used in the list.
   MODE certificates: find, open and revoke a certificate; a viewer's
                 attempt is refused (certificates_mode(); more arguments).
+  MODE users:   log in, the dashboard shows GlobalSign's last error (a
+                refused login) with its fix, the users page, add a viewer with the form, see
+                it listed, remove it through the confirmation page, see
+                it gone (FRAME_URL unused: "-").
 Screenshots go to OUTDIR. Exits 0 when everything held, else prints
 FAIL: and exits 1.
 """
@@ -267,6 +271,62 @@ def certificates_mode(d, base, outdir, user, password, extra):
     d.get(base + "/ui/certificates/" + serial2)
     if "REVOKED" in d.page_source:
         fail("the viewer's POST revoked " + serial2)
+def users_mode(d, base, outdir, user, password):
+    """The users page (README "Admin web console", Users): add a viewer,
+    see it, remove it after the confirmation page."""
+    def names():
+        return [r.find_elements(By.TAG_NAME, "td")[0].text
+                for r in d.find_elements(By.CSS_SELECTOR, "#users tr")
+                if r.find_elements(By.TAG_NAME, "td")]
+
+    login(d, base, user, password)
+    # The dashboard's GlobalSign status: the case made the last call fail
+    # with a refused login (-4001).
+    fix = d.find_element(By.ID, "epki-fix").text
+    if "wrong API user or password" not in fix:
+        fail("the dashboard shows no fix for the last error: %r" % fix)
+    shot(d, outdir, "00-dashboard-epki-error")
+    console_errors(d, "dashboard")
+    d.find_element(By.LINK_TEXT, "Users").click()
+    wait_for(d, lambda d: d.current_url.endswith("/ui/users"),
+             "the navigation bar did not lead to the users page")
+    shot(d, outdir, "01-users")
+    console_errors(d, "users page")
+    if user + " (you)" not in names():
+        fail("the admin is not listed: %r" % names())
+    form = d.find_element(By.ID, "add-user")
+    form.find_element(By.NAME, "name").send_keys("browser-viewer")
+    form.find_element(By.NAME, "password").send_keys("viewer pw")
+    form.find_element(By.NAME, "password2").send_keys("viewer pw")
+    form.find_element(By.CSS_SELECTOR,
+                      "select[name=role] option[value=viewer]").click()
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(d, lambda d: "done=added" in d.current_url,
+             "adding a user did not come back to the list")
+    if "browser-viewer" not in names():
+        fail("the new user is not listed: %r" % names())
+    shot(d, outdir, "02-user-added")
+    console_errors(d, "user added")
+    row = [r for r in d.find_elements(By.CSS_SELECTOR, "#users tr")
+           if r.find_elements(By.TAG_NAME, "td") and
+           r.find_elements(By.TAG_NAME, "td")[0].text == "browser-viewer"][0]
+    if "viewer" not in row.text:
+        fail("the new user's role is not viewer: " + row.text)
+    row.find_element(By.PARTIAL_LINK_TEXT, "Remove").click()
+    wait_for(d, lambda d: "remove=browser-viewer" in d.current_url,
+             "no confirmation page")
+    if "Remove browser-viewer (viewer)?" not in d.page_source:
+        fail("the confirmation page does not name the user")
+    shot(d, outdir, "03-remove-confirm")
+    console_errors(d, "confirmation page")
+    d.find_element(By.CSS_SELECTOR,
+                   "main form button[type=submit]").click()
+    wait_for(d, lambda d: "done=removed" in d.current_url,
+             "removing did not come back to the list")
+    if "browser-viewer" in names():
+        fail("the removed user is still listed: %r" % names())
+    shot(d, outdir, "04-user-removed")
+    console_errors(d, "user removed")
 
 
 def main():
@@ -280,6 +340,8 @@ def main():
             challenges_mode(d, base, outdir, user, password)
         elif mode == "certificates":
             certificates_mode(d, base, outdir, user, password, sys.argv[7:])
+        elif mode == "users":
+            users_mode(d, base, outdir, user, password)
         else:
             expire_mode(d, base, outdir, user, password)
     finally:

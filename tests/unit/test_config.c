@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "epki.h"
 #include "proxy.h"
 
 #include "test_config_common.h"
@@ -369,6 +370,47 @@ test_epki_advice_9200(void **state)
 }
 
 /*
+ * What the dashboard says of the EPKI client's last failure (README
+ * "Admin web console"): each kind of cause gets its own fix.
+ */
+static void
+test_epki_status_advice(void **state)
+{
+	struct fx *fx = *state;
+	struct epki_status st;
+
+	assert_int_equal(load_text(fx, "", true), 0);
+	memset(&st, 0, sizeof(st));
+	st.cls = EPKI_AUTH;
+	st.code = -4001;
+	assert_non_null(
+	    strstr(config_epki_status_advice(fx->c, &st), "[epki] username"));
+	st.cls = EPKI_QUOTA;
+	st.code = (int)fx->c->epki_licence_error_code;
+	assert_string_equal(config_epki_status_advice(fx->c, &st),
+	    config_licence_advice());
+	st.cls = EPKI_BAD_REQUEST;
+	st.code = -101;
+	assert_non_null(
+	    strstr(config_epki_status_advice(fx->c, &st), "profile_id"));
+	st.cls = EPKI_TRANSPORT;
+	st.code = 0;
+	st.net = EPKI_NET_TLS;
+	assert_non_null(
+	    strstr(config_epki_status_advice(fx->c, &st), "[epki] ca_file"));
+	st.net = EPKI_NET_CONNECT;
+	assert_non_null(
+	    strstr(config_epki_status_advice(fx->c, &st), "firewall"));
+	st.net = EPKI_NET_TIMEOUT;
+	assert_non_null(
+	    strstr(config_epki_status_advice(fx->c, &st), "timeout_seconds"));
+	st.net = EPKI_NET_NONE;
+	st.http_status = 404;
+	assert_non_null(
+	    strstr(config_epki_status_advice(fx->c, &st), "[epki] url"));
+}
+
+/*
  * The digest each gateway records of the settings that decide an order
  * (README "High availability"): every [epki] and [profile NAME] key but
  * the paths of files; the order of the file and the other sections do
@@ -439,6 +481,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_write_from_struct,
 		    cfg_setup, cfg_teardown),
 		cmocka_unit_test(test_epki_advice_9200),
+		cmocka_unit_test_setup_teardown(test_epki_status_advice,
+		    cfg_setup, cfg_teardown),
 		cmocka_unit_test_setup_teardown(test_order_digest, cfg_setup,
 		    cfg_teardown),
 	};

@@ -397,6 +397,94 @@ test_order_gate(void **state)
 	waiter_destroy(&w);
 }
 
+/*
+ * epki_client_status() (README "Admin web console", dashboard): the last
+ * success, and the last failure with GlobalSign's code (a wrong password,
+ * masked in the text) or why there was no answer (nothing listening:
+ * "connect"); an order the gate stopped is not a failure; success again
+ * clears "failing" but keeps the failure.
+ */
+static void
+test_client_status(void **state)
+{
+	struct env *e = *state;
+	struct gate g = { true, 0 };
+	struct epki_client_opts o = { .url = e->url,
+		.timeout_s = 30,
+		.may_start = gate_may_start,
+		.may_start_arg = &g };
+	struct epki_client_opts dead = { .url = "http://127.0.0.1:1/x",
+		.timeout_s = 10 };
+	struct epki_auth a = { "PAR00000_scepgw", "epki-sim-password" };
+	struct epki_auth wrong = { "PAR00000_scepgw", "Wrong-Pw-4711" };
+	struct epki_order ord = { .profile_id = "MP000000000001",
+		.product_code = "EPKIPSPersonal",
+		.years = 1,
+		.csr_pem = e->csr,
+		.cn = "status" };
+	struct waiter w = { .key = e->key, .store = e->store };
+	struct epki_client *c, *cd;
+	struct epki_transport t, td;
+	struct epki_status st;
+	struct gw_err err;
+
+	waiter_init(&w);
+	assert_int_equal(epki_client_new(&c, &o, &err), 0);
+	t = epki_client_transport(c);
+	epki_client_status(c, &st);
+	assert_true(st.last_ok == 0 && st.last_err == 0 && !st.failing);
+	assert_int_equal(epki_order_submit(&t, &a, &ord, on_resp, &w, &err), 0);
+	wait_for(&w, 1);
+	epki_client_status(c, &st);
+	assert_true(st.last_ok > 0 && st.last_err == 0 && !st.failing);
+
+	assert_int_equal(epki_order_submit(&t, &wrong, &ord, on_resp, &w, &err),
+	    0);
+	wait_for(&w, 2);
+	epki_client_status(c, &st);
+	assert_true(st.failing && st.last_err >= st.last_ok);
+	assert_int_equal(st.cls, EPKI_AUTH);
+	assert_int_equal(st.code, -4001);
+	assert_int_equal(st.net, EPKI_NET_NONE);
+	assert_string_equal(st.op, "OrderAndIssueCertificate");
+	assert_non_null(strstr(st.text, "Login failure"));
+	assert_null(strstr(st.text, "Wrong-Pw-4711"));
+
+	/* The gate's refusal reached nobody: still the -4001. */
+	g.open = false;
+	assert_int_equal(epki_order_submit(&t, &a, &ord, on_resp, &w, &err), 0);
+	wait_for(&w, 3);
+	epki_client_status(c, &st);
+	assert_true(st.failing);
+	assert_int_equal(st.code, -4001);
+
+	/* Success again: no longer failing, the failure kept. */
+	assert_int_equal(epki_order_get_submit(&t, &a, w.order_id, on_resp, &w,
+			     &err),
+	    0);
+	wait_for(&w, 4);
+	epki_client_status(c, &st);
+	assert_false(st.failing);
+	assert_true(st.last_err > 0);
+	assert_int_equal(st.code, -4001);
+	epki_client_free(c);
+
+	/* Nothing listening: a transport failure, "connect". */
+	assert_int_equal(epki_client_new(&cd, &dead, &err), 0);
+	td = epki_client_transport(cd);
+	assert_int_equal(epki_order_get_submit(&td, &a, "MPS1", on_resp, &w,
+			     &err),
+	    0);
+	wait_for(&w, 5);
+	epki_client_status(cd, &st);
+	assert_true(st.failing && st.last_ok == 0);
+	assert_int_equal(st.cls, EPKI_TRANSPORT);
+	assert_int_equal(st.net, EPKI_NET_CONNECT);
+	assert_int_equal(st.code, 0);
+	epki_client_free(cd);
+	waiter_destroy(&w);
+}
+
 /* Starts a second simulator, with latency, in e's folder/name. */
 static void
 slow_start(struct env *e, struct env *slow, const char *name,
@@ -511,6 +599,7 @@ main(void)
 		cmocka_unit_test(test_many_in_flight),
 		cmocka_unit_test(test_sync_errors),
 		cmocka_unit_test(test_order_gate),
+		cmocka_unit_test(test_client_status),
 		cmocka_unit_test(test_latency_concurrency),
 		cmocka_unit_test(test_connections_reused),
 	};
