@@ -467,6 +467,8 @@ int db_user_add_role(struct db *db, const char *name, const char *password,
     struct gw_err *err);
 int db_user_check_role(struct db *db, const char *name, const char *password,
     bool *can_issue, enum db_user_role *role, struct gw_err *err);
+int db_user_role(struct db *db, const char *name, enum db_user_role *role,
+    struct gw_err *err);
 int db_user_set_role(struct db *db, const char *name, enum db_user_role role,
     struct gw_err *err);
 int db_user_remove(struct db *db, const char *name, struct gw_err *err);

@@ -257,6 +257,30 @@ out:
 }
 
 /*
+ * The role user name has in the store now, in *role (an unknown stored
+ * role reads as DB_ROLE_NDES, as at login). Returns 0 found, 1 no such
+ * user, -1 error with err set.
+ */
+int
+db_user_role(struct db *db, const char *name, enum db_user_role *role,
+    struct gw_err *err)
+{
+	struct db_user_kdf k;
+	bool can_issue;
+	int rc;
+
+	*role = DB_ROLE_NDES;
+	if (name == NULL || !user_name_is_valid(name))
+		return 1;
+	memset(&k, 0, sizeof(k));
+	rc = db->be->user_get(db, name, &k, &can_issue, err);
+	if (rc == 0 && db_user_role_parse(k.role, role) != 0)
+		*role = DB_ROLE_NDES;
+	gw_cleanse(&k, sizeof(k));
+	return rc;
+}
+
+/*
  * The profiles of user name, comma-separated, in *profiles (malloc'd).
  * Returns 0 found, 1 no such user, -1 error with err set.
  */

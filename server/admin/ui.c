@@ -574,8 +574,11 @@ ui_handle(struct admin_req *rq, struct ui_sessions *s)
 	const char *p = rq->path, *m = rq->method;
 	const struct ui_route *r;
 	char client[64], clear[160], tok[UI_FIELD_MAX];
+	enum db_user_role role;
 	struct ui_who who;
+	struct gw_err err;
 	struct ui_call c;
+	int found;
 	bool in;
 
 	memset(&c, 0, sizeof(c));
@@ -622,6 +625,26 @@ ui_handle(struct admin_req *rq, struct ui_sessions *s)
 	if (!in)
 		return ui_redirect(rq, "/ui/login",
 		    c.sid != NULL ? clear : NULL, NULL);
+	/*
+	 * The role is the store's now, not the one the session logged in
+	 * with: a user removed or given another role (the CLI, another
+	 * gateway) has it from the next request on, and one that is no
+	 * longer a console user is logged out.
+	 */
+	if ((found = db_user_role(rq->ctx->db, who.user, &role, &err)) == -1) {
+		log_warnx("%s console: user=%s: role check: %s", client,
+		    who.user, err.msg);
+		return ui_plain(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "try again later\n");
+	}
+	if (found == 1 || role == DB_ROLE_NDES) {
+		ui_sess_drop(s, c.sid);
+		log_info("%s console: user=%s: session ended: no longer a "
+			 "console user",
+		    client, who.user);
+		return ui_redirect(rq, "/ui/login", clear, NULL);
+	}
+	who.role = (int)role;
 	c.who = &who;
 	if (c.post) {
 		/* Every POST of a session returns its CSRF token. */
