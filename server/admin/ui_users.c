@@ -304,9 +304,9 @@ users_keep_admin(struct ui_call *c, const char *name,
 }
 
 /*
- * A session keeps the role it logged in with; before a change the store
- * must still say its user is an admin (`scepgw user set --role`, or
- * another gateway, may have changed it since).
+ * ui_handle() read the acting user's role at the start of the request;
+ * the list read just before a change must still say admin (`scepgw user
+ * set --role`, or another gateway, may have changed it in between).
  */
 static enum MHD_Result
 users_stale(struct ui_call *c)
