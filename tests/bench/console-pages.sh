@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# Page times of the admin web console and the JSON API lists with a full
+# database (README "Admin web console": every page under 50 ms with
+# 100,000 certificates). One instance (epki-sim + scepgw, SQLite):
+#
+#   1. empty: only the console users and one probe enrollment (the row the
+#      detail pages and the searches find); every URL of PAGES timed;
+#   2. full: stopped, filled with N issued/failed/ordering transactions
+#      and their certificates over 30 days, challenges in every state and
+#      users (console-fill.sql, one SQLite transaction), started again,
+#      timed again;
+#   3. with BENCH_TRY_SQL (CREATE INDEX lines, say): stopped, the SQL
+#      applied by hand, timed a third time (before/after of an index).
+#
+# Then prints one table: per URL the HTTP status, the body size and the
+# median, p90 and max of curl's time_total over R requests (after one
+# untimed), the median time to first byte, and the full median against
+# the empty one. The gateway does not log its own time per request, so
+# ttfb (curl's time_starttransfer - time_pretransfer: the server's work
+# plus a loopback round trip) stands in for it. With BENCH_EXPLAIN=1 (the
+# default) also EXPLAIN QUERY PLAN and the SQLite CLI's time of each query
+# the dashboard and the API lists run (console-queries.py), on the full
+# database, before and after BENCH_TRY_SQL.
+#
+#   tests/bench/console-pages.sh
+#   BENCH_N=100000 BENCH_R=30 GW_BUILD=build-rel tests/bench/console-pages.sh
+#   BENCH_TRY_SQL='CREATE INDEX certificates_issued ON certificates(issued);' \
+#	tests/bench/console-pages.sh
+#
+# Knobs: BENCH_N (100000 transactions), BENCH_R (30 timed requests per
+# URL), BENCH_CHALLENGES (10000, a quarter in each state: unused, used,
+# expired, revoked), BENCH_USERS (50 NDES page users besides the two
+# console users), BENCH_DER (200 distinct DER certificates, reused under
+# distinct serials), BENCH_TRY_SQL, BENCH_EXPLAIN, BENCH_PAGES (a file of
+# URLs replacing the list below). Not a ctest case: timings are only
+# reported. A URL that answers 404 (a page not built on this branch) is
+# shown as such; anything else but 200 fails the run.
+GW_SRC=${GW_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+GW_CASE=${GW_CASE:-bench-console}
+. "$GW_SRC/tests/lib/harness.sh"
+. "$GW_SRC/tests/bench/lib.sh"
+
+N=${BENCH_N:-100000}
+R=${BENCH_R:-30}
+NCH=${BENCH_CHALLENGES:-10000}
+NUSERS=${BENCH_USERS:-50}
+NDER=${BENCH_DER:-200}
+EXPLAIN=${BENCH_EXPLAIN:-1}
+BDIR=$GW_SRC/tests/bench
+
+# The URLs timed, one a line: a page is one line more. /api/ URLs go with
+# the bearer token, the others with the console session. @TXID@,
+# @SERIAL@, @CN@ and @EMAIL@ name the probe enrollment (in both runs);
+# @STATE@ nothing. Pages of other branches answer 404 until merged.
+PAGES_DEFAULT='/ui/
+/ui/challenges
+/ui/challenges?state=unused
+/ui/enrollments
+/ui/enrollments?state=failed
+/ui/enrollments?cn=@CN@
+/ui/enrollments?email=@EMAIL@
+/ui/enrollments/@TXID@
+/ui/certificates
+/ui/certificates?cn=@CN@
+/ui/certificates?serial=@SERIAL@
+/ui/certificates/@SERIAL@
+/ui/users
+/api/v1/challenges?limit=50
+/api/v1/challenges?state=unused&limit=50
+/api/v1/enrollments?limit=50
+/api/v1/enrollments?state=failed&limit=50
+/api/v1/enrollments?cn=@CN@&limit=50
+/api/v1/enrollments/@TXID@
+/api/v1/certificates?limit=50
+/api/v1/certificates?cn=@CN@&limit=50
+/api/v1/certificates?serial=@SERIAL@&limit=50'
+
+gw_need curl openssl sqlite3
+# Debian's python3: its sqlite3 module is the libsqlite3 the gateway links.
+PY=/usr/bin/python3
+[ -x "$PY" ] || gw_skip "no /usr/bin/python3 (package python3)"
+for f in scepgw epki-sim; do
+	[ -x "$GW_BUILD/$f" ] || gw_fail "no $GW_BUILD/$f (build it)"
+done
+if [ -n "${BENCH_PAGES:-}" ]; then
+	PAGES=$(grep -v '^#' "$BENCH_PAGES")
+else
+	PAGES=$PAGES_DEFAULT
+fi
+
+gw_tmpdir
+bench_start_sim
+gw_init
+gw_admin_enable
+DB=$GW_DIR/$(gw_conf_get db path)
+[ -n "$(gw_conf_get db path)" ] || DB=$GW_DIR/scepgw.db
+
+user_add() { # NAME PASSWORD ROLE
+	printf '%s\n' "$2" | "$GW_BUILD/scepgw" user add "$1" --role "$3" \
+	    -c "$GW_CONF" >>"$T/user.out" 2>&1 ||
+	    gw_fail "user add $1: $(cat "$T/user.out")"
+}
+user_add bench-admin 'bench admin pw' admin
+user_add bench-viewer 'bench viewer pw' viewer
+[ -f "$DB" ] || gw_fail "no database at $DB after init and user add"
+
+# BENCH_DER distinct certificates (P-256, one key, as a CA would sign
+# them; which CA does not matter to the pages), in $T/der/K.der.
+mkdir -p "$T/der"
+openssl ecparam -name prime256v1 -genkey -noout -out "$T/der/key.pem" 2>/dev/null ||
+    gw_fail "openssl ecparam failed"
+for ((k = 0; k < NDER; k++)); do
+	openssl req -x509 -new -key "$T/der/key.pem" -sha256 -days 365 \
+	    -subj "/CN=device-$k/emailAddress=user$k@example.com" \
+	    -set_serial "$((k + 4096))" -outform DER -out "$T/der/$k.der" \
+	    2>>"$T/openssl.log" || gw_fail "openssl req failed (openssl.log)"
+done
+
+# fill N: the database as console-fill.sql leaves it for N transactions.
+fill() {
+	local now
+	now=$(date +%s)
+	(cd "$T/der" && sqlite3 -bail "$DB" \
+	    -cmd ".parameter set @n $1" -cmd ".parameter set @now $now" \
+	    -cmd ".parameter set @nch $NCH" -cmd ".parameter set @nusers $NUSERS" \
+	    -cmd ".parameter set @nder $NDER" \
+	    <"$BDIR/console-fill.sql" >>"$T/fill.log" 2>&1) ||
+	    gw_fail "filling the database failed: $(tail -n 5 "$T/fill.log")"
+}
+
+# The probe enrollment's fields for the URL placeholders.
+probe() {
+	PROBE_TXID=$(sqlite3 "$DB" "SELECT txid FROM transactions WHERE cn = 'bench-probe'")
+	PROBE_SERIAL=$(sqlite3 "$DB" "SELECT serial_hex FROM certificates WHERE txid = '$PROBE_TXID'")
+	[ -n "$PROBE_TXID" ] && [ -n "$PROBE_SERIAL" ] || gw_fail "no probe row"
+}
+
+# login: a console session for bench-admin in $T/jar.
+login() {
+	local tok code
+	rm -f "$T/jar"
+	curl -sS -m 30 -b "$T/jar" -c "$T/jar" -o "$T/login.html" \
+	    "$GW_ADMIN_URL/ui/login" || gw_fail "GET /ui/login"
+	tok=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/login.html" | head -n 1)
+	[ ${#tok} -eq 64 ] || gw_fail "no CSRF token on the login page"
+	code=$(curl -sS -m 30 -b "$T/jar" -c "$T/jar" -o /dev/null -w '%{http_code}' \
+	    --data-urlencode "csrf=$tok" --data-urlencode user=bench-admin \
+	    --data-urlencode 'password=bench admin pw' "$GW_ADMIN_URL/ui/login") ||
+	    gw_fail "POST /ui/login"
+	[ "$code" = 303 ] || gw_fail "login answered $code"
+}
+
+# url_of LINE: the URL with the placeholders filled.
+url_of() {
+	local u=$1
+	u=${u//@TXID@/$PROBE_TXID}
+	u=${u//@SERIAL@/$PROBE_SERIAL}
+	u=${u//@CN@/bench-probe}
+	u=${u//@EMAIL@/bench-probe%40example.com}
+	printf '%s%s\n' "$GW_ADMIN_URL" "$u"
+}
+
+# measure RUN: every URL, 1 + R requests on one connection (one curl,
+# a config file of R+1 url/output pairs); $T/RUN.times gets one line per
+# URL: path status bytes median p90 max ttfb-median (ms).
+measure() {
+	local run=$1 line url auth i
+	: >"$T/$run.times"
+	while IFS= read -r line; do
+		[ -n "$line" ] || continue
+		url=$(url_of "$line")
+		if [[ $line == /api/* ]]; then
+			auth=(-H "Authorization: Bearer $TOKEN")
+		else
+			auth=(-b "$T/jar")
+		fi
+		: >"$T/curl.cfg"
+		for ((i = 0; i <= R; i++)); do
+			printf 'url = "%s"\noutput = "/dev/null"\n' "$url" >>"$T/curl.cfg"
+		done
+		curl -sS -m 60 "${auth[@]}" -K "$T/curl.cfg" \
+		    -w '%{http_code} %{size_download} %{time_total} %{time_pretransfer} %{time_starttransfer}\n' \
+		    >"$T/curl.out" 2>>"$T/curl.err" || gw_fail "curl $line failed"
+		"$PY" "$BDIR/console-stats.py" "$line" <"$T/curl.out" >>"$T/$run.times" ||
+		    gw_fail "$line: $(tail -n 1 "$T/$run.times")"
+	done <<<"$PAGES"
+}
+
+# serve RUN: start the gateway, log in, time every URL, stop it.
+serve_and_measure() {
+	gw_start
+	# ORDERING rows are orphans to a fresh serve (it holds the lock): wait
+	# until it has settled them, so no order runs while timing.
+	poll_orphans
+	login
+	probe
+	measure "$1"
+	gw_stop
+}
+
+# Waits (up to 120 s) until no transaction is ORDERING any more, or the
+# count stops falling for 5 s.
+poll_orphans() {
+	local last=-1 same=0 n i
+	for ((i = 0; i < 1200; i++)); do
+		n=$(sqlite3 "$DB" "SELECT count(*) FROM transactions WHERE state = 1" 2>/dev/null || echo -1)
+		[ "$n" = 0 ] && return 0
+		if [ "$n" = "$last" ]; then
+			same=$((same + 1))
+			[ "$same" -ge 50 ] && return 0
+		else
+			same=0
+		fi
+		last=$n
+		sleep 0.1
+	done
+}
+
+explain() {
+	[ "$EXPLAIN" = 1 ] || return 0
+	printf '\n== query plans and times (%s) ==\n' "$1"
+	"$PY" "$BDIR/console-queries.py" "$GW_SRC/db/db_sq_int.h" "$DB" \
+	    "$PROBE_TXID" "$PROBE_SERIAL" || gw_fail "console-queries.py failed"
+}
+
+fill 0
+serve_and_measure empty
+gw_log "filling $N transactions, $NCH challenges, $NUSERS users"
+t0=$(date +%s%N)
+fill "$N"
+t1=$(date +%s%N)
+sqlite3 "$DB" 'ANALYZE' || gw_fail "ANALYZE failed"
+serve_and_measure full
+explain "full"
+runs="empty full"
+if [ -n "${BENCH_TRY_SQL:-}" ]; then
+	sqlite3 -bail "$DB" "$BENCH_TRY_SQL; ANALYZE;" || gw_fail "BENCH_TRY_SQL failed"
+	serve_and_measure tried
+	explain "after BENCH_TRY_SQL"
+	runs="$runs tried"
+fi
+
+printf '\n== console pages: N=%s transactions (%s certificates, %s ordering, %s failed), %s challenges, %s users; R=%s; filled in %s s; database %s MiB ==\n' \
+    "$N" "$(sqlite3 "$DB" 'SELECT count(*) FROM certificates')" \
+    "$(sqlite3 "$DB" 'SELECT count(*) FROM transactions WHERE state = 1')" \
+    "$(sqlite3 "$DB" 'SELECT count(*) FROM transactions WHERE state = 3')" \
+    "$(sqlite3 "$DB" 'SELECT count(*) FROM challenges')" \
+    "$(sqlite3 "$DB" 'SELECT count(*) FROM users')" "$R" \
+    "$(((t1 - t0) / 1000000000)).$((((t1 - t0) / 100000000) % 10))" \
+    "$(($(stat -c %s "$DB") / 1048576))"
+[ -z "${BENCH_TRY_SQL:-}" ] || printf 'tried: %s\n' "$BENCH_TRY_SQL"
+"$PY" "$BDIR/console-stats.py" --table $runs -- "$T" ||
+    gw_fail "console-stats.py --table failed"
