@@ -39,6 +39,7 @@ GW_SRC=${GW_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 GW_CASE=${GW_CASE:-bench-console}
 . "$GW_SRC/tests/lib/harness.sh"
 . "$GW_SRC/tests/bench/lib.sh"
+. "$GW_SRC/tests/lib/pg.sh"
 
 N=${BENCH_N:-100000}
 R=${BENCH_R:-30}
@@ -46,6 +47,11 @@ NCH=${BENCH_CHALLENGES:-10000}
 NUSERS=${BENCH_USERS:-50}
 NDER=${BENCH_DER:-200}
 EXPLAIN=${BENCH_EXPLAIN:-1}
+BACKEND=${BENCH_DB:-sqlite}
+case $BACKEND in
+sqlite | pg) ;;
+*) gw_fail "BENCH_DB: sqlite or pg, not '$BACKEND'" ;;
+esac
 BDIR=$GW_SRC/tests/bench
 
 # The URLs timed, one a line: a page is one line more. /api/ URLs go with
@@ -186,24 +192,54 @@ measure() {
 	done <<<"$PAGES"
 }
 
-# serve RUN: start the gateway, log in, time every URL, stop it.
+# db_count SQL: one number from the database served (SQLite file or
+# PostgreSQL), -1 when it does not answer.
+db_count() {
+	if [ "$BACKEND" = pg ]; then
+		gw_pg_sql "$1" 2>/dev/null || echo -1
+	else
+		sqlite3 "$DB" "$1" 2>/dev/null || echo -1
+	fi
+}
+
+# to_pg: the SQLite database into PostgreSQL (scepgw db migrate, which
+# wants the target's tables empty: emptied first), then ANALYZE.
+to_pg() {
+	[ "$BACKEND" = pg ] || return 0
+	gw_pg_sql "DO \$\$ BEGIN IF to_regclass('public.transactions') IS NOT NULL THEN
+	    TRUNCATE certificates, transactions, challenges, users, licence_counts, nodes CASCADE;
+	    END IF; END \$\$" >/dev/null || gw_fail "emptying PostgreSQL failed"
+	gw_run "$T/migrate.out" 600 "$GW_BUILD/scepgw" db migrate -c "$GW_CONF" \
+	    --to "$GW_PG_URL" --db-password-file "$T/db.password" ||
+	    gw_fail "db migrate failed: $(tail -n 5 "$T/migrate.out")"
+	gw_pg_sql 'ANALYZE' >/dev/null || gw_fail "ANALYZE failed"
+}
+
+# serve_and_measure RUN: start the gateway (on PostgreSQL with
+# BENCH_DB=pg), log in, time every URL, stop it.
 serve_and_measure() {
+	local conf=$GW_CONF
+	[ "$BACKEND" = sqlite ] || GW_CONF=$PG_CONF
+	# The plans auto_explain logs from here on are this run's.
+	[ "$BACKEND" = sqlite ] || : >"$GW_PG_DIR/server.log"
 	gw_start
-	# ORDERING rows are orphans to a fresh serve (it holds the lock): wait
-	# until it has settled them, so no order runs while timing.
+	# ORDERING rows are orphans to a fresh serve: it takes them over and,
+	# as they hold no request, leaves them for an operator (no order).
+	# Wait until that is done, so nothing but the pages runs while timing.
 	poll_orphans
 	login
 	probe
 	measure "$1"
 	gw_stop
+	GW_CONF=$conf
 }
 
-# Waits (up to 120 s) until no transaction is ORDERING any more, or the
-# count stops falling for 5 s.
+# Waits (up to 120 s) until no transaction is ORDERING, or the count has
+# not moved for 5 s.
 poll_orphans() {
 	local last=-1 same=0 n i
 	for ((i = 0; i < 1200; i++)); do
-		n=$(sqlite3 "$DB" "SELECT count(*) FROM transactions WHERE state = 1" 2>/dev/null || echo -1)
+		n=$(db_count "SELECT count(*) FROM transactions WHERE state = 1")
 		[ "$n" = 0 ] && return 0
 		if [ "$n" = "$last" ]; then
 			same=$((same + 1))
@@ -216,36 +252,66 @@ poll_orphans() {
 	done
 }
 
+# explain WHAT: the plans and times of the queries (SQLite), or the
+# statements PostgreSQL's auto_explain logged as slow since the start.
 explain() {
 	[ "$EXPLAIN" = 1 ] || return 0
-	printf '\n== query plans and times (%s) ==\n' "$1"
+	printf '\n== query plans and times (%s, %s) ==\n' "$BACKEND" "$1"
+	if [ "$BACKEND" = pg ]; then
+		"$PY" "$BDIR/console-queries.py" --pg-log "$GW_PG_DIR/server.log" ||
+		    gw_fail "console-queries.py --pg-log failed"
+		return
+	fi
 	"$PY" "$BDIR/console-queries.py" "$GW_SRC/db/db_sq_int.h" "$DB" \
 	    "$PROBE_TXID" "$PROBE_SERIAL" || gw_fail "console-queries.py failed"
 }
 
+# try_sql: BENCH_TRY_SQL applied to the database served.
+try_sql() {
+	if [ "$BACKEND" = pg ]; then
+		gw_pg_sql "$BENCH_TRY_SQL; ANALYZE" >/dev/null
+	else
+		sqlite3 -bail "$DB" "$BENCH_TRY_SQL; ANALYZE;"
+	fi || gw_fail "BENCH_TRY_SQL failed"
+}
+
+if [ "$BACKEND" = pg ]; then
+	# auto_explain logs the plan of every statement slower than
+	# BENCH_PG_SLOW_MS (5) in the server's log.
+	GW_PG_OPTS="${GW_PG_OPTS:+$GW_PG_OPTS }-c shared_preload_libraries=auto_explain -c auto_explain.log_min_duration=${BENCH_PG_SLOW_MS:-5}"
+	gw_pg_start
+	(umask 077 && printf '%s\n' "$GW_PG_PASSWORD" >"$T/db.password")
+	PG_CONF=$GW_DIR/pg.conf
+	sed '/^path *=/d' "$GW_CONF" >"$PG_CONF"
+	gw_conf_set db url "$GW_PG_URL" "$PG_CONF"
+	gw_conf_set db password_file "$T/db.password" "$PG_CONF"
+fi
+
 fill 0
+to_pg
 serve_and_measure empty
 gw_log "filling $N transactions, $NCH challenges, $NUSERS users"
 t0=$(date +%s%N)
 fill "$N"
-t1=$(date +%s%N)
 sqlite3 "$DB" 'ANALYZE' || gw_fail "ANALYZE failed"
+to_pg
+t1=$(date +%s%N)
 serve_and_measure full
 explain "full"
 runs="empty full"
 if [ -n "${BENCH_TRY_SQL:-}" ]; then
-	sqlite3 -bail "$DB" "$BENCH_TRY_SQL; ANALYZE;" || gw_fail "BENCH_TRY_SQL failed"
+	try_sql
 	serve_and_measure tried
 	explain "after BENCH_TRY_SQL"
 	runs="$runs tried"
 fi
 
-printf '\n== console pages: N=%s transactions (%s certificates, %s ordering, %s failed), %s challenges, %s users; R=%s; filled in %s s; database %s MiB ==\n' \
-    "$N" "$(sqlite3 "$DB" 'SELECT count(*) FROM certificates')" \
-    "$(sqlite3 "$DB" 'SELECT count(*) FROM transactions WHERE state = 1')" \
-    "$(sqlite3 "$DB" 'SELECT count(*) FROM transactions WHERE state = 3')" \
-    "$(sqlite3 "$DB" 'SELECT count(*) FROM challenges')" \
-    "$(sqlite3 "$DB" 'SELECT count(*) FROM users')" "$R" \
+printf '\n== console pages (%s): N=%s transactions (%s certificates, %s ordering, %s failed), %s challenges, %s users; R=%s; filled in %s s; SQLite file %s MiB ==\n' \
+    "$BACKEND" "$N" "$(db_count 'SELECT count(*) FROM certificates')" \
+    "$(db_count 'SELECT count(*) FROM transactions WHERE state = 1')" \
+    "$(db_count 'SELECT count(*) FROM transactions WHERE state = 3')" \
+    "$(db_count 'SELECT count(*) FROM challenges')" \
+    "$(db_count 'SELECT count(*) FROM users')" "$R" \
     "$(((t1 - t0) / 1000000000)).$((((t1 - t0) / 100000000) % 10))" \
     "$(($(stat -c %s "$DB") / 1048576))"
 [ -z "${BENCH_TRY_SQL:-}" ] || printf 'tried: %s\n' "$BENCH_TRY_SQL"
