@@ -95,7 +95,9 @@ else
 fi
 
 gw_tmpdir
+# shellcheck disable=SC2119 # epki-sim's and init's defaults
 bench_start_sim
+# shellcheck disable=SC2119
 gw_init
 gw_admin_enable
 DB=$GW_DIR/$(gw_conf_get db path)
@@ -138,7 +140,9 @@ fill() {
 probe() {
 	PROBE_TXID=$(sqlite3 "$DB" "SELECT txid FROM transactions WHERE cn = 'bench-probe'")
 	PROBE_SERIAL=$(sqlite3 "$DB" "SELECT serial_hex FROM certificates WHERE txid = '$PROBE_TXID'")
-	[ -n "$PROBE_TXID" ] && [ -n "$PROBE_SERIAL" ] || gw_fail "no probe row"
+	if [ -z "$PROBE_TXID" ] || [ -z "$PROBE_SERIAL" ]; then
+		gw_fail "no probe row"
+	fi
 }
 
 # login: a console session for bench-admin in $T/jar.
@@ -224,6 +228,7 @@ serve_and_measure() {
 	[ "$BACKEND" = sqlite ] || GW_CONF=$PG_CONF
 	# The plans auto_explain logs from here on are this run's.
 	[ "$BACKEND" = sqlite ] || : >"$GW_PG_DIR/server.log"
+	# shellcheck disable=SC2119 # serve without options
 	gw_start
 	# ORDERING rows are orphans to a fresh serve: it takes them over and,
 	# as they hold no request, leaves them for an operator (no order).
@@ -281,6 +286,7 @@ if [ "$BACKEND" = pg ]; then
 	# auto_explain logs the plan of every statement slower than
 	# BENCH_PG_SLOW_MS (5) in the server's log.
 	GW_PG_OPTS="${GW_PG_OPTS:+$GW_PG_OPTS }-c shared_preload_libraries=auto_explain -c auto_explain.log_min_duration=${BENCH_PG_SLOW_MS:-5}"
+	# shellcheck disable=SC2119 # the socket only
 	gw_pg_start
 	(umask 077 && printf '%s\n' "$GW_PG_PASSWORD" >"$T/db.password")
 	PG_CONF=$GW_DIR/pg.conf
@@ -300,12 +306,12 @@ to_pg
 t1=$(date +%s%N)
 serve_and_measure full
 explain "full"
-runs="empty full"
+runs=(empty full)
 if [ -n "${BENCH_TRY_SQL:-}" ]; then
 	try_sql
 	serve_and_measure tried
 	explain "after BENCH_TRY_SQL"
-	runs="$runs tried"
+	runs+=(tried)
 fi
 
 printf '\n== console pages (%s): N=%s transactions (%s certificates, %s ordering, %s failed), %s challenges, %s users; R=%s; filled in %s s; SQLite file %s MiB ==\n' \
@@ -317,5 +323,5 @@ printf '\n== console pages (%s): N=%s transactions (%s certificates, %s ordering
     "$(((t1 - t0) / 1000000000)).$((((t1 - t0) / 100000000) % 10))" \
     "$(($(stat -c %s "$DB") / 1048576))"
 [ -z "${BENCH_TRY_SQL:-}" ] || printf 'tried: %s\n' "$BENCH_TRY_SQL"
-"$PY" "$BDIR/console-stats.py" --table $runs -- "$T" ||
+"$PY" "$BDIR/console-stats.py" --table "${runs[@]}" -- "$T" ||
     gw_fail "console-stats.py --table failed"
