@@ -6,9 +6,10 @@
 --
 -- Transactions: ids in time order, created evenly over the last 30 days
 -- (so about 1/30 in the last 24 hours), each updated 2 to 60 s after its
--- creation; 1 in 1000 ORDERING, 8 in 100 FAILED (a third of them refused
--- by GlobalSign, with its code and message), the others ISSUED with a
--- certificate (the DER of i mod @nder under a serial of its own, issued
+-- creation; 1 in 1000 ORDERING (without a request: a starting serve takes
+-- them over and leaves them for an operator, ordering nothing), 8 in 100
+-- FAILED (a third of them refused by GlobalSign, with its code and
+-- message), the others ISSUED with a certificate (the DER of i mod @nder under a serial of its own, issued
 -- at the update, valid a year, 1 in 100 revoked). CN device-I, email
 -- userJ@example.com with J = I mod 5000 (20 enrollments per address),
 -- OU one of 10. Plus one probe enrollment, issued 15 days ago, CN
