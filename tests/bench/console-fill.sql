@@ -9,8 +9,9 @@
 -- creation; 1 in 1000 ORDERING (without a request: a starting serve takes
 -- them over and leaves them for an operator, ordering nothing), 8 in 100
 -- FAILED (a third of them refused by GlobalSign, with its code and
--- message), the others ISSUED with a certificate (the DER of i mod @nder under a serial of its own, issued
--- at the update, valid a year, 1 in 100 revoked). CN device-I, email
+-- message), the others ISSUED with a certificate (the DER of i mod @nder
+-- under a serial of its own, issued at the update, valid a year, 1 in 100
+-- revoked). CN device-I, email
 -- userJ@example.com with J = I mod 5000 (20 enrollments per address),
 -- OU one of 10. Plus one probe enrollment, issued 15 days ago, CN
 -- bench-probe: the row the detail pages and the searches look for.
