@@ -34,7 +34,8 @@
 # distinct serials), BENCH_TRY_SQL, BENCH_EXPLAIN, BENCH_PAGES (a file of
 # URLs replacing the list below). Not a ctest case: timings are only
 # reported. A URL that answers 404 (a page not built on this branch) is
-# shown as such; anything else but 200 fails the run.
+# shown as such; anything else but 200 is shown too, and fails the run
+# once the table is printed.
 GW_SRC=${GW_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 GW_CASE=${GW_CASE:-bench-console}
 . "$GW_SRC/tests/lib/harness.sh"
@@ -56,18 +57,25 @@ BDIR=$GW_SRC/tests/bench
 
 # The URLs timed, one a line: a page is one line more. /api/ URLs go with
 # the bearer token, the others with the console session. @TXID@,
-# @SERIAL@, @CN@ and @EMAIL@ name the probe enrollment (in both runs);
-# @STATE@ nothing. Pages of other branches answer 404 until merged.
+# @SERIAL@, @CN@, @EMAIL@ and @DAY@ (YYYY-MM-DD) name the probe
+# enrollment (in both runs); @MIDID@ is half the row count plus one (a
+# keyset page in the middle, ?before=ID). Pages of other branches answer 404 until merged.
 PAGES_DEFAULT='/ui/
 /ui/challenges
 /ui/challenges?state=unused
+/ui/challenges?state=revoked
 /ui/enrollments
 /ui/enrollments?state=failed
+/ui/enrollments?state=ordering
 /ui/enrollments?cn=@CN@
 /ui/enrollments?email=@EMAIL@
+/ui/enrollments?from=@DAY@&to=@DAY@
+/ui/enrollments?before=@MIDID@
 /ui/enrollments/@TXID@
 /ui/certificates
+/ui/certificates?state=revoked
 /ui/certificates?cn=@CN@
+/ui/certificates?email=@EMAIL@
 /ui/certificates?serial=@SERIAL@
 /ui/certificates/@SERIAL@
 /ui/users
@@ -140,6 +148,8 @@ fill() {
 probe() {
 	PROBE_TXID=$(sqlite3 "$DB" "SELECT txid FROM transactions WHERE cn = 'bench-probe'")
 	PROBE_SERIAL=$(sqlite3 "$DB" "SELECT serial_hex FROM certificates WHERE txid = '$PROBE_TXID'")
+	PROBE_DAY=$(sqlite3 "$DB" "SELECT date(created, 'unixepoch') FROM transactions WHERE cn = 'bench-probe'")
+	PROBE_MIDID=$(sqlite3 "$DB" "SELECT count(*) / 2 + 1 FROM transactions")
 	if [ -z "$PROBE_TXID" ] || [ -z "$PROBE_SERIAL" ]; then
 		gw_fail "no probe row"
 	fi
@@ -167,6 +177,8 @@ url_of() {
 	u=${u//@SERIAL@/$PROBE_SERIAL}
 	u=${u//@CN@/bench-probe}
 	u=${u//@EMAIL@/bench-probe%40example.com}
+	u=${u//@DAY@/$PROBE_DAY}
+	u=${u//@MIDID@/$PROBE_MIDID}
 	printf '%s%s\n' "$GW_ADMIN_URL" "$u"
 }
 
@@ -192,7 +204,7 @@ measure() {
 		    -w '%{http_code} %{size_download} %{time_total} %{time_pretransfer} %{time_starttransfer}\n' \
 		    >"$T/curl.out" 2>>"$T/curl.err" || gw_fail "curl $line failed"
 		"$PY" "$BDIR/console-stats.py" "$line" <"$T/curl.out" >>"$T/$run.times" ||
-		    gw_fail "$line: $(tail -n 1 "$T/$run.times")"
+		    gw_fail "console-stats.py failed on $line"
 	done <<<"$PAGES"
 }
 
@@ -325,3 +337,7 @@ printf '\n== console pages (%s): N=%s transactions (%s certificates, %s ordering
 [ -z "${BENCH_TRY_SQL:-}" ] || printf 'tried: %s\n' "$BENCH_TRY_SQL"
 "$PY" "$BDIR/console-stats.py" --table "${runs[@]}" -- "$T" ||
     gw_fail "console-stats.py --table failed"
+# A URL that answered anything but 200, or 404 every time (a page not on
+# this branch), fails the run, after the table.
+bad=$(for r in "${runs[@]}"; do cat "$T/$r.times"; done | awk '$2 != 200 && $2 != 404 { print $1 " " $2 }' | sort -u)
+[ -z "$bad" ] || gw_fail "URLs not answering 200: $(echo "$bad" | tr '\n' ';')"
