@@ -525,7 +525,7 @@ test_user_roles(void **state)
  * the last day through transactions_updated on SQLite, on a database
  * without statistics as the gateway's are (it never runs ANALYZE). Not
  * through transactions_state: states 2 and 3 hold nearly every row, and
- * with 100,000 of them the dashboard took 90 ms instead of 28
+ * with 100,000 of them the dashboard took 90 ms instead of 15
  * (tests/bench/README.md "Console pages").
  */
 static void
