@@ -110,8 +110,9 @@ bench_start_sim
 # shellcheck disable=SC2119
 gw_init
 gw_admin_enable
-DB=$GW_DIR/$(gw_conf_get db path)
-[ -n "$(gw_conf_get db path)" ] || DB=$GW_DIR/scepgw.db
+DB=$(gw_conf_get db path)
+DB=${DB:-scepgw.db}
+[ "${DB#/}" != "$DB" ] || DB=$GW_DIR/$DB
 
 user_add() { # NAME PASSWORD ROLE
 	printf '%s\n' "$2" | "$GW_BUILD/scepgw" user add "$1" --role "$3" \
@@ -122,8 +123,8 @@ user_add bench-admin 'bench admin pw' admin
 user_add bench-viewer 'bench viewer pw' viewer
 [ -f "$DB" ] || gw_fail "no database at $DB after init and user add"
 
-# BENCH_DER distinct certificates (P-256, one key, as a CA would sign
-# them; which CA does not matter to the pages), in $T/der/K.der.
+# BENCH_DER distinct certificates in $T/der/K.der, self-signed with one
+# P-256 key: the pages parse and show them, nothing verifies them.
 mkdir -p "$T/der"
 openssl ecparam -name prime256v1 -genkey -noout -out "$T/der/key.pem" 2>/dev/null ||
     gw_fail "openssl ecparam failed"
