@@ -20,6 +20,9 @@ usage: console-browser.py MODE BASE OUTDIR FRAME_URL USER PASSWORD
                 refused login) with its fix, the users page, add a viewer with the form, see
                 it listed, remove it through the confirmation page, see
                 it gone (FRAME_URL unused: "-").
+  MODE flow:    an administrator's round trip: log in, create a
+                challenge, its .mobileconfig, enroll ($SCEPREQ), find the
+                enrollment and its history, revoke its certificate, log out.
 Screenshots go to OUTDIR. Exits 0 when everything held, else prints
 FAIL: and exits 1.
 """
@@ -191,6 +194,8 @@ def challenges_mode(d, base, outdir, user, password):
         fail("the challenge is not listed as used: %r" % cells)
     shot(d, outdir, "c03-used")
     console_errors(d, "list of used challenges")
+
+
 def certificates_mode(d, base, outdir, user, password, extra):
     """MODE certificates (tests/integration/cases/console-browser-
     certificates.sh); extra: CN SERIAL FINGERPRINT VIEWER VIEWER_PASSWORD
@@ -271,6 +276,8 @@ def certificates_mode(d, base, outdir, user, password, extra):
     d.get(base + "/ui/certificates/" + serial2)
     if "REVOKED" in d.page_source:
         fail("the viewer's POST revoked " + serial2)
+
+
 def users_mode(d, base, outdir, user, password):
     """The users page (README "Admin web console", Users): add a viewer,
     see it, remove it after the confirmation page."""
@@ -329,6 +336,101 @@ def users_mode(d, base, outdir, user, password):
     console_errors(d, "user removed")
 
 
+def flow_mode(d, base, outdir, user, password):
+    """MODE flow: an administrator's round trip (README "Admin web
+    console"): log in, create a challenge, fetch the .mobileconfig of its
+    one-time link as a phone would (no session), enroll a device with the
+    profile's URL and challenge ($SCEPREQ), find the enrollment and its
+    history, open its certificate, revoke it after the confirmation, log
+    out. A screenshot of every page, no browser console errors. Prints
+    the serial revoked."""
+    import plistlib
+    import subprocess
+    import urllib.request
+    cn = "flow-device"
+    d.get(base + "/ui/login")
+    shot(d, outdir, "f01-login")
+    console_errors(d, "login page")
+    login(d, base, user, password)
+    shot(d, outdir, "f02-dashboard")
+    console_errors(d, "dashboard")
+    d.find_element(By.LINK_TEXT, "Challenges").click()
+    wait_for(d, lambda d: "/ui/challenges" in d.current_url,
+             "the navigation bar did not lead to Challenges")
+    d.find_element(By.NAME, "cn").send_keys(cn)
+    d.find_element(By.CSS_SELECTOR,
+                   "form[action='/ui/challenges'] button").click()
+    wait_for(d, lambda d: d.find_elements(By.CSS_SELECTOR, "svg.qr"),
+             "no page of secrets after the create form")
+    shot(d, outdir, "f03-challenge")
+    console_errors(d, "page of secrets")
+    secret = d.find_element(By.CSS_SELECTOR, "code.challenge").text
+    href = d.find_element(By.CSS_SELECTOR,
+                          "a.mobileconfig").get_attribute("href")
+    with urllib.request.urlopen(href, timeout=30) as r:
+        prof = plistlib.loads(r.read())
+    scep = prof["PayloadContent"][0]["PayloadContent"]
+    if scep["Challenge"] != secret:
+        fail("the profile's Challenge is not the secret shown")
+    out = subprocess.run([os.environ["SCEPREQ"], "enroll", "--url",
+                          scep["URL"], "--key",
+                          os.path.join(outdir, "device.key"), "--cert-out",
+                          os.path.join(outdir, "device.pem"),
+                          "--challenge", scep["Challenge"], "--cn", cn],
+                         capture_output=True, text=True, timeout=120)
+    if out.returncode != 0 or "status=SUCCESS" not in out.stdout + out.stderr:
+        fail("enrollment with the profile: %s%s" % (out.stdout, out.stderr))
+    d.find_element(By.LINK_TEXT, "Enrollments").click()
+    wait_for(d, lambda d: "/ui/enrollments" in d.current_url,
+             "the navigation bar did not lead to Enrollments")
+    d.find_element(By.NAME, "cn").send_keys(cn)
+    d.find_element(By.CSS_SELECTOR, "main form button").click()
+    wait_for(d, lambda d: "cn=" in d.current_url, "the search did not run")
+    links = d.find_elements(By.CSS_SELECTOR,
+                            "td a[href^='/ui/enrollments/']")
+    if len(links) != 1:
+        fail("the search for %s found %d enrollments" % (cn, len(links)))
+    shot(d, outdir, "f04-enrollments")
+    console_errors(d, "enrollments search")
+    links[0].click()
+    wait_for(d, lambda d: "History" in d.page_source,
+             "the enrollment's page did not open")
+    kinds = [td.text for td in d.find_elements(By.TAG_NAME, "td")]
+    for kind in ("admitted", "ordered", "issued", "delivered"):
+        if kind not in kinds:
+            fail("the history has no %s event: %r" % (kind, kinds))
+    shot(d, outdir, "f05-history")
+    console_errors(d, "enrollment's history")
+    cert = d.find_element(By.CSS_SELECTOR, "a[href^='/ui/certificates/']")
+    serial = cert.text
+    cert.click()
+    wait_for(d, lambda d: "Download PEM" in d.page_source,
+             "the certificate's page did not open")
+    shot(d, outdir, "f06-certificate")
+    console_errors(d, "certificate")
+    d.find_element(By.XPATH, "//button[starts-with(., 'Revoke')]").click()
+    wait_for(d, lambda d: "/revoke" in d.current_url,
+             "the revoke button did not open the confirmation")
+    d.find_element(By.XPATH, "//select[@name='reason']"
+                   "/option[.='cessationOfOperation']").click()
+    shot(d, outdir, "f07-confirm")
+    console_errors(d, "confirmation")
+    d.find_element(By.XPATH,
+                   "//button[normalize-space()='Revoke at GlobalSign']"
+                   ).click()
+    wait_for(d, lambda d: "REVOKED" in d.page_source,
+             "the revocation did not lead back to a REVOKED certificate")
+    shot(d, outdir, "f08-revoked")
+    console_errors(d, "revoked")
+    d.find_element(By.CSS_SELECTOR,
+                   "form[action='/ui/logout'] button").click()
+    wait_for(d, lambda d: d.current_url.endswith("/ui/login"),
+             "logout did not lead to the login page")
+    shot(d, outdir, "f09-logged-out")
+    console_errors(d, "logout")
+    print("serial " + serial)
+
+
 def main():
     mode, base, outdir, frame_url, user, password = sys.argv[1:7]
     os.makedirs(outdir, exist_ok=True)
@@ -336,6 +438,8 @@ def main():
     try:
         if mode == "main":
             main_mode(d, base, outdir, frame_url, user, password)
+        elif mode == "flow":
+            flow_mode(d, base, outdir, user, password)
         elif mode == "challenges":
             challenges_mode(d, base, outdir, user, password)
         elif mode == "certificates":

@@ -6,7 +6,10 @@
 # browser console errors, a form posted without its CSRF token is 403,
 # the console does not load inside a foreign page's iframe, log out; then,
 # with a two-second [console] absolute_seconds, the expired session sends
-# the browser to the login page. Screenshots of each page are kept in
+# the browser to the login page. Also an administrator's round trip:
+# create a challenge, fetch its .mobileconfig, enroll a device with it,
+# find the enrollment and its history, revoke its certificate at
+# GlobalSign after the confirmation, log out. Screenshots of each page are kept in
 # $GW_BUILD/test-output/console-browser/.
 . "$GW_SRC/tests/integration/lib.sh"
 gw_need curl openssl chromium chromedriver
@@ -43,6 +46,24 @@ for f in 01-login 02-dashboard 03-csrf-refused 04-framed 05-logged-out; do
 	[ -s "$OUT/$f.png" ] || gw_fail "no screenshot $f.png"
 done
 gw_assert_contains "$T/scepgw.log" 'console: user=root: /ui/logout refused: CSRF token missing or wrong'
+
+# The administrator's round trip: a challenge, its .mobileconfig, a
+# device enrolled with it, its enrollment and history, its certificate
+# revoked at GlobalSign after the confirmation.
+R0=$(sim_state calls.Revoke)
+SCEPREQ=$GW_BUILD/scepreq gw_run "$T/browser-flow.log" 300 "$PY" \
+    "$GW_SRC/tests/lib/console-browser.py" flow "$GW_ADMIN_URL" "$OUT" - root 'adm pw' ||
+    gw_fail "browser, flow: $(cat "$T/browser-flow.log")"
+for f in f01-login f02-dashboard f03-challenge f04-enrollments f05-history \
+    f06-certificate f07-confirm f08-revoked f09-logged-out; do
+	[ -s "$OUT/$f.png" ] || gw_fail "no screenshot $f.png"
+done
+SERIAL=$(sed -n 's/^serial //p' "$T/browser-flow.log")
+[ -n "$SERIAL" ] || gw_fail "the flow named no serial"
+gw_assert_eq $((R0 + 1)) "$(sim_state calls.Revoke)" "GlobalSign's Revoke calls after the flow"
+"$GW_BUILD/scepgw" cert list -c "$GW_CONF" >"$T/certs.txt" || gw_fail "cert list"
+gw_assert_contains "$T/certs.txt" "$SERIAL .*REVOKED"
+gw_assert_contains "$T/scepgw.log" 'mobileconfig of challenge [0-9]+ downloaded'
 
 gw_stop
 gw_conf_set console absolute_seconds 2
