@@ -10,14 +10,15 @@
 
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "gw_err.h"
 #include "db.h"
 #include "db_int.h"
 #include "db_sq_int.h"
 
 /* The LIMIT value of a row limit: SQLite reads -1 as "no limit". */
-static sqlite3_int64
-limit_value(size_t limit)
+sqlite3_int64
+sq_limit(size_t limit)
 {
 	return limit == 0 || limit > INT64_MAX ? -1 : (sqlite3_int64)limit;
 }
@@ -64,7 +65,7 @@ sq_challenge_list_state(struct db *db, enum db_challenge_state state,
 	st = db_stmt(db, DB_ST_CH_LIST_STATE);
 	if (sqlite3_bind_int(st, 1, (int)state) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 2, now) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 3, limit_value(limit)) != SQLITE_OK) {
+	    sqlite3_bind_int64(st, 3, sq_limit(limit)) != SQLITE_OK) {
 		db_err_sql(db, err, "challenge list");
 		db_stmt_done(st);
 	} else
@@ -186,7 +187,7 @@ sq_txn_list(struct db *db, enum db_txn_state state, const char *cn,
 	st = db_stmt(db, DB_ST_TX_LIST_FILTER);
 	if (sqlite3_bind_int(st, 1, (int)state) != SQLITE_OK ||
 	    db_bind_text(st, 2, cn) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 3, limit_value(limit)) != SQLITE_OK) {
+	    sqlite3_bind_int64(st, 3, sq_limit(limit)) != SQLITE_OK) {
 		db_err_sql(db, err, "txn list");
 		db_stmt_done(st);
 	} else
@@ -359,7 +360,7 @@ sq_cert_find(struct db *db, const char *serial_hex, const char *cn,
 	st = db_stmt(db, DB_ST_CERT_FIND);
 	if (db_bind_text(st, 1, serial_hex) != SQLITE_OK ||
 	    db_bind_text(st, 2, cn) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 3, limit_value(limit)) != SQLITE_OK) {
+	    sqlite3_bind_int64(st, 3, sq_limit(limit)) != SQLITE_OK) {
 		db_err_sql(db, err, "cert list");
 		db_stmt_done(st);
 	} else
@@ -367,6 +368,117 @@ sq_cert_find(struct db *db, const char *serial_hex, const char *cn,
 	db_unlock(db);
 	for (i = 0; rc == 0 && i < r.n; i++)
 		if (fn(arg, (struct db_cert *)(void *)(r.v + i * r.size)) != 0)
+			break;
+	db_rows_cleanup(&r);
+	return rc;
+}
+
+/* The WHERE of sq_txn_search(): each filter q sets, its values bound in
+ * the order the conditions come. */
+static int
+search_sql(struct buf *b, const struct db_txn_query *q)
+{
+	int rc = buf_addstr(b,
+	    "SELECT id, txid, state, created, updated, cn, email, ou, "
+	    "order_id, fail_info, fail_text, upn, epki_code, epki_message "
+	    "FROM transactions WHERE id < :before");
+
+	if (q->state != 0)
+		rc |= buf_addstr(b, " AND state = :state");
+	if (q->cn != NULL)
+		rc |= buf_addstr(b, " AND cn >= :cn AND cn < :cn_end");
+	if (q->email != NULL)
+		rc |= buf_addstr(b, " AND email >= :em AND email < :em_end");
+	if (q->from > 0)
+		rc |= buf_addstr(b, " AND created >= :from");
+	if (q->to > 0)
+		rc |= buf_addstr(b, " AND created < :to");
+	rc |= buf_addstr(b, " ORDER BY id DESC LIMIT :limit");
+	return rc == 0 ? 0 : -1;
+}
+
+/* Binds a text to the named parameter, if the statement has it. */
+static int
+search_bind_text(sqlite3_stmt *st, const char *name, const char *v)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+
+	return i == 0 ||
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) == SQLITE_OK ?
+	    0 :
+	    -1;
+}
+
+static int
+search_bind_int(sqlite3_stmt *st, const char *name, int64_t v)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+
+	return i == 0 || sqlite3_bind_int64(st, i, v) == SQLITE_OK ? 0 : -1;
+}
+
+static int
+search_bind(sqlite3_stmt *st, const struct db_txn_query *q)
+{
+	char *cn_end = q->cn != NULL ? db_prefix_end(q->cn) : NULL;
+	char *em_end = q->email != NULL ? db_prefix_end(q->email) : NULL;
+	int rc = -1;
+
+	if ((q->cn != NULL && cn_end == NULL) ||
+	    (q->email != NULL && em_end == NULL))
+		goto out;
+	if (search_bind_int(st, ":before",
+		q->before_id > 0 ? q->before_id : INT64_MAX) != 0 ||
+	    search_bind_int(st, ":state", (int64_t)q->state) != 0 ||
+	    search_bind_text(st, ":cn", q->cn) != 0 ||
+	    search_bind_text(st, ":cn_end", cn_end) != 0 ||
+	    search_bind_text(st, ":em", q->email) != 0 ||
+	    search_bind_text(st, ":em_end", em_end) != 0 ||
+	    search_bind_int(st, ":from", q->from) != 0 ||
+	    search_bind_int(st, ":to", q->to) != 0 ||
+	    search_bind_int(st, ":limit", sq_limit(q->limit)) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(cn_end);
+	free(em_end);
+	return rc;
+}
+
+/*
+ * db_txn_search(): one statement made for the filters given, so that the
+ * planner sees which index applies (transactions_cn, transactions_email,
+ * transactions_state; else the rowid from the newest).
+ */
+int
+sq_txn_search(struct db *db, const struct db_txn_query *q, db_txn_fn *fn,
+    void *arg, struct gw_err *err)
+{
+	struct db_rows r = { NULL, 0, 0, sizeof(struct db_txn),
+		txn_cleanup_fn };
+	sqlite3_stmt *st = NULL;
+	struct buf sql;
+	size_t i;
+	int rc = -1;
+
+	buf_init(&sql, 0);
+	if (search_sql(&sql, q) != 0) {
+		gw_err_set(err, DB_ERR_SQL, "txn search: out of memory");
+		buf_cleanup(&sql);
+		return -1;
+	}
+	db_lock(db);
+	if (sqlite3_prepare_v2(db_sq(db)->h, (const char *)sql.data, -1, &st,
+		NULL) != SQLITE_OK ||
+	    search_bind(st, q) != 0)
+		db_err_sql(db, err, "txn search");
+	else
+		rc = db_rows_load(db, st, &r, txn_read, "txn search", err);
+	sqlite3_finalize(st);
+	db_unlock(db);
+	buf_cleanup(&sql);
+	for (i = 0; rc == 0 && i < r.n; i++)
+		if (fn(arg, (struct db_txn *)(void *)(r.v + i * r.size)) != 0)
 			break;
 	db_rows_cleanup(&r);
 	return rc;

@@ -160,6 +160,8 @@ static const char *const db_migrations[] = {
 	("ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'ndes' "
 	 "CHECK (role IN ('ndes', 'viewer', 'admin'));"
 	 "CREATE INDEX transactions_updated ON transactions(updated);"),
+	/* 15: a transaction's history: db_sq_event.c. */
+	sq_migration_15,
 };
 
 #define DB_SCHEMA_LATEST \
@@ -706,6 +708,10 @@ static const struct db_backend db_sq_ops = {
 	.challenge_list_state = sq_challenge_list_state,
 	.challenge_outstanding = sq_challenge_outstanding,
 	.txn_list = sq_txn_list,
+	.txn_search = sq_txn_search,
+	.event_list = sq_event_list,
+	.event_refused = sq_event_refused,
+	.event_prune = sq_event_prune,
 	.txn_count = sq_txn_count,
 	.txn_hourly = sq_txn_hourly,
 	.licence_used = sq_licence_used,
