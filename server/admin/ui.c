@@ -500,6 +500,8 @@ static const struct ui_route {
 } ui_routes[] = {
 	{ "/ui/", "Dashboard", ui_dashboard, false },
 	{ "/ui/logout", NULL, ui_logout, false },
+	{ "/ui/enrollments", "Enrollments", ui_enrollments, false },
+	{ "/ui/enrollments/", NULL, ui_enrollment, false },
 };
 #define UI_NROUTES (sizeof(ui_routes) / sizeof(ui_routes[0]))
 

@@ -77,6 +77,8 @@ void ui_sess_drop(struct ui_sessions *s, const char *id);
 int ui_sess_new(struct ui_sessions *s, const char *user, int role, char id[65]);
 
 /* The pages: one file each (README "Admin web console"). */
-enum MHD_Result ui_dashboard(struct ui_call *c); /* ui_dash.c */
+enum MHD_Result ui_dashboard(struct ui_call *c);   /* ui_dash.c */
+enum MHD_Result ui_enrollments(struct ui_call *c); /* ui_enroll.c */
+enum MHD_Result ui_enrollment(struct ui_call *c);  /* ui_enroll_view.c */
 
 #endif
