@@ -5,6 +5,8 @@
  * /metrics. Rows are copied out under the lock; the callbacks run after
  * it is released, so they may call other db functions.
  */
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -373,11 +375,50 @@ sq_cert_find(struct db *db, const char *serial_hex, const char *cn,
 	return rc;
 }
 
-/* The WHERE of sq_txn_search(): each filter q sets, its values bound in
- * the order the conditions come. */
-static int
-search_sql(struct buf *b, const struct db_txn_query *q)
+/* More rows than this under a prefix: the search walks the newest rows
+ * instead of sorting the prefix's (sq_prefix_broad()). */
+#define SQ_PREFIX_NARROW 1000
+
+/*
+ * Whether more than SQ_PREFIX_NARROW rows have col starting with prefix:
+ * one read of the index, at most that many entries. SQLite's planner,
+ * without statistics, always takes the prefix's index range and sorts it
+ * for ORDER BY id DESC; a broad prefix ("a") is found sooner by walking
+ * the rows from the newest. The caller holds the lock.
+ */
+static bool
+sq_prefix_broad(struct db *db, const char *col, const char *prefix)
 {
+	char sql[160], *end = db_prefix_end(prefix);
+	sqlite3_stmt *st = NULL;
+	bool broad = false;
+
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM (SELECT 1 FROM transactions WHERE %s >= ?1 "
+	    "AND %s < ?2 LIMIT %d)",
+	    col, col, SQ_PREFIX_NARROW + 1);
+	if (end != NULL &&
+	    sqlite3_prepare_v2(db_sq(db)->h, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_bind_text(st, 2, end, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		broad = sqlite3_column_int(st, 0) > SQ_PREFIX_NARROW;
+	sqlite3_finalize(st);
+	free(end);
+	return broad;
+}
+
+/* The WHERE of sq_txn_search(): each filter q sets, named parameters. A
+ * broad prefix's column is written +col: no index for it. */
+static int
+search_sql(struct db *db, struct buf *b, const struct db_txn_query *q)
+{
+	const char *cn =
+	    q->cn != NULL && sq_prefix_broad(db, "cn", q->cn) ? "+cn" : "cn";
+	const char *em =
+	    q->email != NULL && sq_prefix_broad(db, "email", q->email) ?
+	    "+email" :
+	    "email";
 	int rc = buf_addstr(b,
 	    "SELECT id, txid, state, created, updated, cn, email, ou, "
 	    "order_id, fail_info, fail_text, upn, epki_code, epki_message "
@@ -386,9 +427,9 @@ search_sql(struct buf *b, const struct db_txn_query *q)
 	if (q->state != 0)
 		rc |= buf_addstr(b, " AND state = :state");
 	if (q->cn != NULL)
-		rc |= buf_addstr(b, " AND cn >= :cn AND cn < :cn_end");
+		rc |= buf_printf(b, " AND %s >= :cn AND %s < :cn_end", cn, cn);
 	if (q->email != NULL)
-		rc |= buf_addstr(b, " AND email >= :em AND email < :em_end");
+		rc |= buf_printf(b, " AND %s >= :em AND %s < :em_end", em, em);
 	if (q->from > 0)
 		rc |= buf_addstr(b, " AND created >= :from");
 	if (q->to > 0)
@@ -447,8 +488,9 @@ out:
 
 /*
  * db_txn_search(): one statement made for the filters given, so that the
- * planner sees which index applies (transactions_cn, transactions_email,
- * transactions_state; else the rowid from the newest).
+ * planner sees which index applies (transactions_cn, transactions_email
+ * for a narrow prefix, transactions_state; else the rowid from the
+ * newest, stopping at the page's last row).
  */
 int
 sq_txn_search(struct db *db, const struct db_txn_query *q, db_txn_fn *fn,
@@ -462,12 +504,13 @@ sq_txn_search(struct db *db, const struct db_txn_query *q, db_txn_fn *fn,
 	int rc = -1;
 
 	buf_init(&sql, 0);
-	if (search_sql(&sql, q) != 0) {
+	db_lock(db);
+	if (search_sql(db, &sql, q) != 0) {
+		db_unlock(db);
 		gw_err_set(err, DB_ERR_SQL, "txn search: out of memory");
 		buf_cleanup(&sql);
 		return -1;
 	}
-	db_lock(db);
 	if (sqlite3_prepare_v2(db_sq(db)->h, (const char *)sql.data, -1, &st,
 		NULL) != SQLITE_OK ||
 	    search_bind(st, q) != 0)
