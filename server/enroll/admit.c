@@ -401,7 +401,7 @@ ident_decide(const struct gw_profile *p, const struct db_challenge *ch,
 		    id->upn },
 	};
 	enum tmpl_res r;
-	char why[128], line[160];
+	char why[128], line[320];
 	size_t i;
 
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
@@ -464,7 +464,7 @@ ident_check(const struct gw_profile *p, const char *cn, const char *email,
 		{ "upn", TMPL_F_UPN, upn },
 	};
 	const char *pname = p != NULL ? p->name : "default";
-	char why[128], line[160];
+	char why[128], line[320];
 	size_t i;
 
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
