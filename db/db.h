@@ -419,8 +419,9 @@ int db_txn_search(struct db *db, const struct db_txn_query *q, db_txn_fn *fn,
  * A transaction's history (db/README.md "History"): the state changes are
  * recorded by the database itself in the write that makes them; the
  * server adds what only it sees with db_event_submit() (queued with the
- * hot writes, never waited for) or db_event_add(). A "polled" event is
- * one row per transaction: n counts the CertPolls, at is the last.
+ * hot writes, never waited for) or db_event_add(). Each of the server's
+ * events but a refusal is one row per transaction and kind: n counts
+ * them (CertPolls, a resent request answered again), at is the last.
  */
 struct db_event {
 	int64_t id;

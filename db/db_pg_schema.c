@@ -381,7 +381,7 @@ static const char *const pg_migration_6[] = {
  * "History"). The state changes are recorded by triggers in the statement
  * that makes them (so scepgw_txn_start_row() and the set functions stay
  * as they are); scepgw_txn_event() adds the server's own events, counting
- * a "polled" one into the transaction's row of that kind. The triggers
+ * one other than a refusal into the transaction's row of that kind. The triggers
  * stand aside while `scepgw db migrate` copies rows in (db_pg_copy.c sets
  * scepgw.copying), since the copied history comes with them.
  */
@@ -403,7 +403,7 @@ static const char *const pg_migration_7[] = {
 	" p_kind text, p_detail text, p_cn text) RETURNS integer"
 	" LANGUAGE plpgsql AS $f$"
 	" BEGIN"
-	" IF p_kind = 'polled' THEN"
+	" IF p_kind <> 'refused' THEN"
 	"  UPDATE txn_events SET n = n + 1, at = p_at, detail = p_detail"
 	"   WHERE txid = p_txid AND kind = p_kind;"
 	"  IF FOUND THEN RETURN 0; END IF;"

@@ -105,14 +105,15 @@ event_step(struct db *db, enum db_stmt which, const struct db_event_new *e,
 }
 
 /*
- * DB_W_EVENT inside the batch's transaction: one INSERT; a "polled" event
- * first tries to count itself into the transaction's row of that kind.
+ * DB_W_EVENT inside the batch's transaction: one INSERT; an event other
+ * than a refusal first tries to count itself into the transaction's row
+ * of that kind (a device polling, or resending its request, adds no row).
  * Returns DB_WRITE_KEEP or -1 with err set.
  */
 int
 sq_event_write(struct db *db, const struct db_event_new *e, struct gw_err *err)
 {
-	if (strcmp(e->kind, DB_EVENT_POLLED) == 0) {
+	if (strcmp(e->kind, DB_EVENT_REFUSED) != 0) {
 		if (event_step(db, DB_ST_EV_POLL, e, err) != 0)
 			return -1;
 		if (sqlite3_changes(db_sq(db)->h) > 0)

@@ -106,6 +106,9 @@ view_event(void *arg, const struct db_event *e)
 	if (strcmp(e->kind, DB_EVENT_POLLED) == 0)
 		buf_printf(h->b, " (%lld CertPoll%s, the last at %s)",
 		    (long long)e->n, e->n == 1 ? "" : "s", when);
+	else if (e->n > 1)
+		buf_printf(h->b, " (%lld times, the last at %s)",
+		    (long long)e->n, when);
 	buf_addstr(h->b, "</td></tr>");
 	h->n++;
 	return 0;

@@ -122,7 +122,8 @@ test_history_state_changes(void **state)
 	    "request; GlobalSign error 1101: Certificate request is invalid");
 }
 
-/* A polled event counts into one row per transaction. */
+/* A polled event counts into one row per transaction, as every server
+ * event but a refusal. */
 static void
 test_history_polled_counted(void **state)
 {
@@ -137,6 +138,16 @@ test_history_polled_counted(void **state)
 	assert_int_equal(s.n, 1);
 	assert_int_equal(s.n_of_last, 3);
 	assert_string_equal(s.text, "polled:SUCCESS");
+	/* So is a delivery answered again to a resent request; refusals
+	 * are rows of their own. */
+	add_event(fx->db, "p1", NOW + 5, "delivered", "again", NULL);
+	add_event(fx->db, "p1", NOW + 6, "delivered", "again", NULL);
+	add_event(fx->db, "p1", NOW + 7, DB_EVENT_REFUSED, "no", NULL);
+	add_event(fx->db, "p1", NOW + 8, DB_EVENT_REFUSED, "no", NULL);
+	history_of(fx->db, "p1", &s);
+	assert_int_equal(s.n, 4);
+	assert_string_equal(s.text,
+	    "polled:SUCCESS|delivered:again|refused:no|refused:no");
 }
 
 /* Refusals: listed newest first by CN prefix and date; pruned by age and
