@@ -381,9 +381,9 @@ static const char *const pg_migration_6[] = {
  * "History"). The state changes are recorded by triggers in the statement
  * that makes them (so scepgw_txn_start_row() and the set functions stay
  * as they are); scepgw_txn_event() adds the server's own events, counting
- * one other than a refusal into the transaction's row of that kind. The triggers
- * stand aside while `scepgw db migrate` copies rows in (db_pg_copy.c sets
- * scepgw.copying), since the copied history comes with them.
+ * one other than a refusal into the transaction's row of that kind. The
+ * triggers stand aside while `scepgw db migrate` copies rows in (db_pg_copy.c
+ * sets scepgw.copying), since the copied history comes with them.
  */
 static const char *const pg_migration_7[] = {
 	"CREATE TABLE txn_events ("
@@ -399,6 +399,7 @@ static const char *const pg_migration_7[] = {
 	" WHERE kind = 'refused'",
 	"CREATE INDEX transactions_cn_c ON transactions (cn COLLATE \"C\")",
 	"CREATE INDEX transactions_email_c ON transactions (email COLLATE \"C\")",
+	"CREATE INDEX transactions_created ON transactions (created)",
 	"CREATE FUNCTION scepgw_txn_event(p_txid text, p_at bigint,"
 	" p_kind text, p_detail text, p_cn text) RETURNS integer"
 	" LANGUAGE plpgsql AS $f$"

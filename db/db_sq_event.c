@@ -36,6 +36,7 @@ const char sq_migration_15[] =
     "WHERE kind = 'refused';"
     "CREATE INDEX transactions_cn ON transactions(cn);"
     "CREATE INDEX transactions_email ON transactions(email);"
+    "CREATE INDEX transactions_created ON transactions(created);"
     "CREATE TRIGGER txn_events_admitted AFTER INSERT ON transactions "
     "BEGIN INSERT INTO txn_events(txid, at, kind, detail, cn) "
     "VALUES (NEW.txid, NEW.created, 'admitted', "

@@ -375,50 +375,65 @@ sq_cert_find(struct db *db, const char *serial_hex, const char *cn,
 	return rc;
 }
 
-/* More rows than this under a prefix: the search walks the newest rows
- * instead of sorting the prefix's (sq_prefix_broad()). */
-#define SQ_PREFIX_NARROW 1000
+/* More rows than this in a prefix or date range: the search walks the
+ * newest rows instead of sorting the range's (sq_range_broad()). */
+#define SQ_RANGE_NARROW 1000
 
 /*
- * Whether more than SQ_PREFIX_NARROW rows have col starting with prefix:
- * one read of the index, at most that many entries. SQLite's planner,
- * without statistics, always takes the prefix's index range and sorts it
- * for ORDER BY id DESC; a broad prefix ("a") is found sooner by walking
- * the rows from the newest. The caller holds the lock.
+ * Whether more than SQ_RANGE_NARROW rows have col in a range: starting
+ * with prefix lo, or (lo NULL) created in [from, to): one read of the
+ * index, at most that many entries. SQLite's planner, without statistics,
+ * always takes the range's index and sorts it for ORDER BY id DESC; a
+ * broad range (a prefix "a", a whole year) is found sooner by walking the
+ * rows from the newest. The caller holds the lock.
  */
 static bool
-sq_prefix_broad(struct db *db, const char *col, const char *prefix)
+sq_range_broad(struct db *db, const char *col, const char *lo, int64_t from,
+    int64_t to)
 {
-	char sql[160], *end = db_prefix_end(prefix);
+	char sql[160], *end = lo != NULL ? db_prefix_end(lo) : NULL;
 	sqlite3_stmt *st = NULL;
 	bool broad = false;
+	int rc;
 
 	snprintf(sql, sizeof(sql),
 	    "SELECT count(*) FROM (SELECT 1 FROM transactions WHERE %s >= ?1 "
 	    "AND %s < ?2 LIMIT %d)",
-	    col, col, SQ_PREFIX_NARROW + 1);
-	if (end != NULL &&
-	    sqlite3_prepare_v2(db_sq(db)->h, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_bind_text(st, 2, end, -1, SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		broad = sqlite3_column_int(st, 0) > SQ_PREFIX_NARROW;
+	    col, col, SQ_RANGE_NARROW + 1);
+	if ((lo != NULL && end == NULL) ||
+	    sqlite3_prepare_v2(db_sq(db)->h, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	if (lo != NULL)
+		rc = sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC) |
+		    sqlite3_bind_text(st, 2, end, -1, SQLITE_STATIC);
+	else
+		rc = sqlite3_bind_int64(st, 1, from) |
+		    sqlite3_bind_int64(st, 2, to > 0 ? to : INT64_MAX);
+	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		broad = sqlite3_column_int(st, 0) > SQ_RANGE_NARROW;
+out:
 	sqlite3_finalize(st);
 	free(end);
 	return broad;
 }
 
-/* The WHERE of sq_txn_search(): each filter q sets, named parameters. A
- * broad prefix's column is written +col: no index for it. */
+/* The column name for a range in the WHERE: +col (no index) when broad. */
+static const char *
+range_col(struct db *db, bool on, const char *col, const char *plus,
+    const char *lo, int64_t from, int64_t to)
+{
+	return on && sq_range_broad(db, col, lo, from, to) ? plus : col;
+}
+
+/* The WHERE of sq_txn_search(): each filter q sets, named parameters. */
 static int
 search_sql(struct db *db, struct buf *b, const struct db_txn_query *q)
 {
-	const char *cn =
-	    q->cn != NULL && sq_prefix_broad(db, "cn", q->cn) ? "+cn" : "cn";
+	const char *cn = range_col(db, q->cn != NULL, "cn", "+cn", q->cn, 0, 0);
 	const char *em =
-	    q->email != NULL && sq_prefix_broad(db, "email", q->email) ?
-	    "+email" :
-	    "email";
+	    range_col(db, q->email != NULL, "email", "+email", q->email, 0, 0);
+	const char *cr = range_col(db, q->from > 0 || q->to > 0, "created",
+	    "+created", NULL, q->from, q->to);
 	int rc = buf_addstr(b,
 	    "SELECT id, txid, state, created, updated, cn, email, ou, "
 	    "order_id, fail_info, fail_text, upn, epki_code, epki_message "
@@ -431,9 +446,9 @@ search_sql(struct db *db, struct buf *b, const struct db_txn_query *q)
 	if (q->email != NULL)
 		rc |= buf_printf(b, " AND %s >= :em AND %s < :em_end", em, em);
 	if (q->from > 0)
-		rc |= buf_addstr(b, " AND created >= :from");
+		rc |= buf_printf(b, " AND %s >= :from", cr);
 	if (q->to > 0)
-		rc |= buf_addstr(b, " AND created < :to");
+		rc |= buf_printf(b, " AND %s < :to", cr);
 	rc |= buf_addstr(b, " ORDER BY id DESC LIMIT :limit");
 	return rc == 0 ? 0 : -1;
 }
@@ -488,9 +503,9 @@ out:
 
 /*
  * db_txn_search(): one statement made for the filters given, so that the
- * planner sees which index applies (transactions_cn, transactions_email
- * for a narrow prefix, transactions_state; else the rowid from the
- * newest, stopping at the page's last row).
+ * planner sees which index applies (transactions_cn, transactions_email,
+ * transactions_created for a narrow range, transactions_state; else the
+ * rowid from the newest, stopping at the page's last row).
  */
 int
 sq_txn_search(struct db *db, const struct db_txn_query *q, db_txn_fn *fn,

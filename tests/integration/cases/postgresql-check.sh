@@ -53,7 +53,7 @@ gw_pg_sql "ALTER TABLE nodes DROP COLUMN order_sha256, DROP COLUMN ra_sha256;
     DROP INDEX transactions_csr;
     ALTER TABLE users DROP COLUMN role; DROP INDEX transactions_updated;
     DROP FUNCTION scepgw_txn_start_row;
-    DROP TABLE txn_events; DROP INDEX transactions_cn_c, transactions_email_c;
+    DROP TABLE txn_events; DROP INDEX transactions_cn_c, transactions_email_c, transactions_created;
     DROP TRIGGER txn_events_txn ON transactions;
     DROP TRIGGER txn_events_cert ON certificates;
     DROP FUNCTION scepgw_txn_history, scepgw_txn_event;
