@@ -377,7 +377,7 @@ sq_cert_find(struct db *db, const char *serial_hex, const char *cn,
 
 /* More rows than this in a prefix or date range: the search walks the
  * newest rows instead of sorting the range's (sq_range_broad()). */
-#define SQ_RANGE_NARROW 1000
+#define SQ_RANGE_NARROW 5000
 
 /*
  * Whether more than SQ_RANGE_NARROW rows have col in a range: starting
