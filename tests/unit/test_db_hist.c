@@ -17,6 +17,7 @@
 
 #include "gw_err.h"
 #include "db.h"
+#include "db_lease.h"
 #include "test_db_common.h"
 
 /* What a list gave: kinds and details joined, and the ids. */
@@ -191,6 +192,66 @@ test_history_refused(void **state)
 	assert_int_equal(s.n, 1); /* other kinds are kept */
 }
 
+/* A takeover and Intune's notification leave their events too. */
+static void
+test_history_takeover_intune(void **state)
+{
+	static const uint8_t csr_der[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+	struct fx *fx = *state;
+	struct db_txn_new n;
+	struct db_txn t;
+	struct gw_err err;
+	enum db_start res;
+	struct seen s;
+	uint8_t sha[32], csr[32];
+	int64_t a = 0, b = 0;
+	char want[128];
+
+	memset(sha, 7, sizeof(sha));
+	assert_int_equal(db_node_register(fx->db, "gw-a", 60, sha, "t", &a,
+			     &err),
+	    0);
+	assert_int_equal(start(fx->db, "tk", 0, NOW, &t), DB_START_OK);
+	db_txn_cleanup(&t);
+	assert_int_equal(db_node_release(fx->db, a, &err), 0);
+	assert_int_equal(db_node_register(fx->db, "gw-b", 60, sha, "t", &b,
+			     &err),
+	    0);
+	assert_int_equal(db_txn_claim_orphans(fx->db, b, DB_LEASE_MARGIN_S, 100,
+			     NULL, NULL, &err),
+	    1);
+	history_of(fx->db, "tk", &s);
+	snprintf(want, sizeof(want),
+	    "admitted:PKCSReq, profile default|taken over:by gateway "
+	    "incarnation %lld",
+	    (long long)b);
+	assert_string_equal(s.text, want);
+
+	hash_fill(csr, 0xc6);
+	memset(&n, 0, sizeof(n));
+	n.txid = "in";
+	n.csr_sha256 = csr;
+	n.csr_cn = "device-1";
+	n.csr_pem = "-----BEGIN CERTIFICATE REQUEST-----\n";
+	n.now = NOW;
+	n.identity_final = true;
+	n.intune_csr = csr_der;
+	n.intune_csr_len = sizeof(csr_der);
+	assert_int_equal(db_txn_start(fx->db, &n, &res, &t, &err), 0);
+	assert_int_equal(res, DB_START_OK);
+	db_txn_cleanup(&t);
+	assert_int_equal(db_txn_set_issued(fx->db, "in", "ORD-I", csr_der,
+			     sizeof(csr_der), "0C", NOW + 86400, "CN=i",
+			     NOW + 1, &err),
+	    0);
+	assert_int_equal(db_txn_set_intune(fx->db, "in", DB_INTUNE_NOTIFIED,
+			     NOW + 2, &err),
+	    0);
+	history_of(fx->db, "in", &s);
+	assert_non_null(strstr(s.text,
+	    "|issued:serial 0C|intune:successNotification accepted"));
+}
+
 static void
 search(struct db *db, const struct db_txn_query *q, struct seen *s)
 {
@@ -276,6 +337,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_txn_search, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_history_takeover_intune,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
