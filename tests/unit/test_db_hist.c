@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "gw_err.h"
 #include "db.h"
@@ -325,6 +326,73 @@ test_txn_search(void **state)
 	assert_int_equal(s.n, 0);
 }
 
+/* Inserts 6000 transactions b0..b5999 (CN bulk-I, created NOW + I)
+ * straight into the database: a search's broad ranges. */
+static void
+bulk_fill(const struct fx *fx)
+{
+	sqlite3 *h = NULL;
+
+	if (fx->pg) {
+		fx_pg_sql(fx,
+		    "INSERT INTO transactions (txid, csr_sha256, state, "
+		    "created, updated, cn, email) SELECT 'b' || i, "
+		    "'\\x00'::bytea, 1 + i % 3, 1700000000 + i, "
+		    "1700000000 + i, 'bulk-' || i, 'e' || i || '@x' "
+		    "FROM generate_series(0, 5999) AS i");
+		return;
+	}
+	assert_int_equal(sqlite3_open(fx->path, &h), SQLITE_OK);
+	sqlite3_busy_timeout(h, 10000);
+	assert_int_equal(sqlite3_exec(h,
+			     "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL "
+			     "SELECT i + 1 FROM c WHERE i < 5999) "
+			     "INSERT INTO transactions (txid, csr_sha256, "
+			     "state, created, updated, cn, email) SELECT "
+			     "'b' || i, zeroblob(32), 1 + i % 3, 1700000000 "
+			     "+ i, 1700000000 + i, 'bulk-' || i, 'e' || i || "
+			     "'@x' FROM c",
+			     NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(h);
+}
+
+/* A range holding thousands of rows (read by walking the newest rows on
+ * SQLite) and a narrow one (its index) give the same pages. */
+static void
+test_txn_search_broad(void **state)
+{
+	struct fx *fx = *state;
+	struct db_txn_query q;
+	struct seen s;
+
+	bulk_fill(fx);
+	memset(&q, 0, sizeof(q));
+	q.cn = "bulk-";
+	q.limit = 50;
+	search(fx->db, &q, &s);
+	assert_int_equal(s.n, 50);
+	assert_true(strncmp(s.text, "b5999|b5998|", 12) == 0);
+	q.before_id = s.id[49];
+	search(fx->db, &q, &s);
+	assert_true(strncmp(s.text, "b5949|", 6) == 0);
+	memset(&q, 0, sizeof(q));
+	q.email = "e";
+	q.from = NOW;
+	q.state = DB_TXN_FAILED; /* i % 3 == 2 */
+	q.limit = 2;
+	search(fx->db, &q, &s);
+	assert_string_equal(s.text, "b5999|b5996");
+	q.to = NOW + 100; /* narrow: 100 rows */
+	search(fx->db, &q, &s);
+	assert_string_equal(s.text, "b98|b95");
+	memset(&q, 0, sizeof(q));
+	q.cn = "bulk-59"; /* narrow: 111 rows */
+	q.limit = 3;
+	search(fx->db, &q, &s);
+	assert_string_equal(s.text, "b5999|b5998|b5997");
+}
+
 int
 main(void)
 {
@@ -339,6 +407,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_history_takeover_intune,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_search_broad, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
