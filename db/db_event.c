@@ -72,15 +72,26 @@ event_job_done(struct db_write *w, int rc, const struct gw_err *err)
 	free(q);
 }
 
-/* strndup() of s (NULL stays NULL), cut at DB_EVENT_TEXT_MAX bytes. */
+/* A copy of s (NULL stays NULL), cut at DB_EVENT_TEXT_MAX bytes, and
+ * then before a UTF-8 character the cut would split (PostgreSQL refuses
+ * text that is not UTF-8). */
 static int
 event_strdup(const char *s, char **out)
 {
+	size_t n;
+
 	*out = NULL;
 	if (s == NULL)
 		return 0;
-	*out = strndup(s, DB_EVENT_TEXT_MAX);
-	return *out == NULL ? -1 : 0;
+	if ((*out = strndup(s, DB_EVENT_TEXT_MAX)) == NULL)
+		return -1;
+	n = strlen(*out);
+	if (n == DB_EVENT_TEXT_MAX && s[n] != '\0') {
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+		(*out)[n] = '\0';
+	}
+	return 0;
 }
 
 /*

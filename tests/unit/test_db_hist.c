@@ -253,6 +253,37 @@ test_history_takeover_intune(void **state)
 	    "|issued:serial 0C|intune:successNotification accepted"));
 }
 
+/* A queued event's long text is cut before a UTF-8 character, never in
+ * one (PostgreSQL would refuse the row). */
+static void
+test_history_submit_cut(void **state)
+{
+	struct fx *fx = *state;
+	struct db_event_new e;
+	struct gw_err err;
+	struct seen s;
+	char text[1201];
+	size_t i, n;
+
+	text[0] = 'x'; /* odd: a 512-byte cut would split a character */
+	for (i = 1; i + 1 < sizeof(text); i += 2)
+		memcpy(text + i, "\xc3\xa9", 2);
+	text[sizeof(text) - 1] = '\0';
+	memset(&e, 0, sizeof(e));
+	e.txid = "cut";
+	e.at = NOW;
+	e.kind = "pending";
+	e.detail = text;
+	assert_int_equal(db_event_submit(fx->db, &e, &err), 0);
+	db_write_flush(fx->db);
+	history_of(fx->db, "cut", &s);
+	n = strlen(s.text);
+	assert_int_equal(s.n, 1);
+	/* "pending:" + x + 255 characters of two bytes. */
+	assert_int_equal(n, 8 + 1 + 255 * 2);
+	assert_true((unsigned char)s.text[n - 2] == 0xc3);
+}
+
 static void
 search(struct db *db, const struct db_txn_query *q, struct seen *s)
 {
@@ -408,6 +439,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_history_takeover_intune,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_search_broad, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_history_submit_cut, setup,
 		    teardown),
 	};
 
