@@ -53,7 +53,7 @@ void db_pq_version(char *out, size_t n);
  * of their contents, the same on both sides.
  */
 int db_open_readonly(struct db **out, const char *path, struct gw_err *err);
-#define DB_COPY_TABLES 5
+#define DB_COPY_TABLES 6
 struct db_copy_count {
 	const char *table;   /* "challenges", … */
 	int64_t src_rows;    /* rows read from the source */
@@ -425,6 +425,61 @@ struct db_cert_query {
 };
 int db_cert_search(struct db *db, const struct db_cert_query *q, db_cert_fn *fn,
     void *arg, struct gw_err *err);
+
+ * The console's search of transactions (README "Admin web console"),
+ * newest first: cn and email are case-sensitive prefixes (an index range,
+ * db/README.md "History"), created in [from, to) (0: unbounded), and a
+ * page starts below before_id (0: at the newest). Rows as db_txn_list().
+ */
+struct db_txn_query {
+	enum db_txn_state state; /* 0: any */
+	const char *cn;		 /* prefix, or NULL */
+	const char *email;	 /* prefix, or NULL */
+	int64_t from, to;
+	int64_t before_id;
+	size_t limit;
+};
+int db_txn_search(struct db *db, const struct db_txn_query *q, db_txn_fn *fn,
+    void *arg, struct gw_err *err);
+
+/*
+ * A transaction's history (db/README.md "History"): the state changes are
+ * recorded by the database itself in the write that makes them; the
+ * server adds what only it sees with db_event_submit() (queued with the
+ * hot writes, never waited for) or db_event_add(). Each of the server's
+ * events but a refusal is one row per transaction and kind: n counts
+ * them (CertPolls, a resent request answered again), at is the last.
+ */
+struct db_event {
+	int64_t id;
+	char *txid;
+	int64_t at;
+	char *kind;   /* "admitted", "refused", "ordered", "pending", … */
+	char *detail; /* plain words, never a secret; or NULL */
+	char *cn;     /* admitted, refused: the CN asked; or NULL */
+	int64_t n;
+};
+void db_event_cleanup(struct db_event *e);
+typedef int db_event_fn(void *arg, const struct db_event *e);
+struct db_event_new {
+	const char *txid;
+	int64_t at;
+	const char *kind;
+	const char *detail; /* may be NULL */
+	const char *cn;	    /* may be NULL */
+};
+#define DB_EVENT_POLLED "polled"
+#define DB_EVENT_REFUSED "refused"
+int db_event_add(struct db *db, const struct db_event_new *e,
+    struct gw_err *err);
+int db_event_submit(struct db *db, const struct db_event_new *e,
+    struct gw_err *err);
+int db_event_list(struct db *db, const char *txid, size_t limit,
+    db_event_fn *fn, void *arg, struct gw_err *err);
+int db_event_refused(struct db *db, const struct db_txn_query *q,
+    db_event_fn *fn, void *arg, struct gw_err *err);
+int db_event_prune(struct db *db, int64_t before, int64_t keep, int64_t *n,
+    struct gw_err *err);
 
 int db_txn_hourly(struct db *db, int64_t since, int64_t issued[24],
     int64_t failed[24], struct gw_err *err);

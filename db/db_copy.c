@@ -36,6 +36,7 @@ static const struct db_copy_table db_copy_tables[DB_COPY_TABLES] = {
 	{ "certificates", "serial_hex", false, NULL, 0, { { "", 0 } } },
 	{ "users", "name", false, NULL, 0, { { "", 0 } } },
 	{ "licence_counts", "pool", false, NULL, 0, { { "", 0 } } },
+	{ "txn_events", "id", true, NULL, 0, { { "", 0 } } },
 };
 static const char *const db_copy_ignored[] = { "nodes", NULL };
 

@@ -30,6 +30,7 @@ enum db_write_kind {
 	DB_W_ORDER, /* db_txn_set_order() */
 	DB_W_ISSUED, /* db_txn_set_issued(): ISSUED plus the certificate row */
 	DB_W_FAILED, /* db_txn_set_failed() */
+	DB_W_EVENT,  /* db_event_add(): a line of a transaction's history */
 	DB_W__MAX
 };
 
@@ -71,6 +72,7 @@ struct db_write {
 	union {
 		struct db_w_start start;
 		struct db_w_update upd;
+		struct db_event_new ev;
 	} u;
 	db_write_done_fn *done; /* NULL: a caller waits in db_write_run() */
 	struct gw_err err;
@@ -201,6 +203,15 @@ struct db_backend {
 	int (*txn_list)(struct db *db, enum db_txn_state state, const char *cn,
 	    size_t limit, db_txn_fn *fn, void *arg, struct gw_err *err);
 	int (*txn_count)(struct db *db, int64_t counts[4], struct gw_err *err);
+	/* History and the console's search (db/README.md "History"). */
+	int (*txn_search)(struct db *db, const struct db_txn_query *q,
+	    db_txn_fn *fn, void *arg, struct gw_err *err);
+	int (*event_list)(struct db *db, const char *txid, size_t limit,
+	    db_event_fn *fn, void *arg, struct gw_err *err);
+	int (*event_refused)(struct db *db, const struct db_txn_query *q,
+	    db_event_fn *fn, void *arg, struct gw_err *err);
+	int (*event_prune)(struct db *db, int64_t before, int64_t keep,
+	    int64_t *n, struct gw_err *err);
 	int (*txn_hourly)(struct db *db, int64_t since, int64_t issued[24],
 	    int64_t failed[24], struct gw_err *err);
 	int (*licence_used)(struct db *db, const char *pool, int64_t *used,
@@ -319,6 +330,7 @@ struct db {
  * zeroed; db_write_run() returns j->rc once it is committed. */
 int db_write_run(struct db *db, struct db_write *j, struct gw_err *err);
 int db_write_submit(struct db *db, struct db_write *j, struct gw_err *err);
+char *db_prefix_end(const char *prefix); /* db_event.c */
 void db_writer_stop(struct db *db);
 
 /* Why a challenge found by hash cannot be used at now, or DB_START_OK

@@ -63,6 +63,8 @@ job_stmt(enum db_write_kind k)
 		return PG_S_TXN_SET_ISSUED;
 	case DB_W_FAILED:
 		return PG_S_TXN_SET_FAILED;
+	case DB_W_EVENT:
+		return PG_S_TXN_EVENT;
 	default:
 		return -1;
 	}
@@ -130,6 +132,13 @@ job_params(const struct db_write *j, int64_t owner, struct pg_params *p)
 		if (u->epki_code == 0)
 			p->v[p->n - 1] = NULL;
 		pp_text(p, u->epki_message);
+		break;
+	case DB_W_EVENT:
+		pp_text(p, j->u.ev.txid);
+		pp_int(p, j->u.ev.at);
+		pp_text(p, j->u.ev.kind);
+		pp_text(p, j->u.ev.detail);
+		pp_text(p, j->u.ev.cn);
 		break;
 	default:
 		break;

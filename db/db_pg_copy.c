@@ -487,6 +487,7 @@ pg_copy_in(struct db *db, struct db_copy_table *tabs, size_t n,
 		return -1;
 	if (run(c, "BEGIN", "begin", err) != 0 ||
 	    run(c, "SET LOCAL statement_timeout = 0", "timeout", err) != 0 ||
+	    run(c, "SET LOCAL scepgw.copying = 'on'", "copying", err) != 0 ||
 	    target_empty(c, tabs, n, err) != 0)
 		goto out;
 	for (i = 0; i < n; i++)

@@ -132,6 +132,7 @@ enum pg_stmt {
 	PG_S_TXN_FIND_CSR,
 	PG_S_CHALLENGE_FIND,
 	PG_S_NODE_RENEW,
+	PG_S_TXN_EVENT, /* DB_W_EVENT (migration 7) */
 	PG_S__MAX
 };
 /* Makes c carry the set of statements it has prepared (pg_connect()).
@@ -159,6 +160,16 @@ PGresult *pg_run_prep(struct db *db, enum pg_stmt s, const struct pg_params *p,
 /* db_pg_schema.c: the migrations. */
 int pg_migrate(PGconn *c, int *version, struct gw_err *err);
 int pg_schema_latest(void);
+
+/* db_pg_list.c: the history and the console's search. */
+int pg_txn_search(struct db *db, const struct db_txn_query *q, db_txn_fn *fn,
+    void *arg, struct gw_err *err);
+int pg_event_list(struct db *db, const char *txid, size_t limit,
+    db_event_fn *fn, void *arg, struct gw_err *err);
+int pg_event_refused(struct db *db, const struct db_txn_query *q,
+    db_event_fn *fn, void *arg, struct gw_err *err);
+int pg_event_prune(struct db *db, int64_t before, int64_t keep, int64_t *n,
+    struct gw_err *err);
 
 /* db_pg_batch.c */
 void pg_exec_batch(struct db *db, struct db_write *batch);

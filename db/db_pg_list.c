@@ -11,6 +11,7 @@
 
 #include <libpq-fe.h>
 
+#include "buf.h"
 #include "gw_err.h"
 #include "secure.h"
 #include "db.h"
@@ -348,4 +349,179 @@ pg_user_list(struct db *db, db_user_fn *fn, void *arg, struct gw_err *err)
 	    "profiles, role FROM users ORDER BY name",
 	    NULL, sizeof(struct db_user), user_cleanup_fn, user_read, user_call,
 	    (pg_any_fn *)fn, arg, "user list", err);
+}
+
+/*
+ * db_txn_search(): one statement made for the filters given, so that the
+ * planner sees which index applies (transactions_cn and
+ * transactions_email on COLLATE "C", transactions_state; else the primary
+ * key from the newest).
+ */
+int
+pg_txn_search(struct db *db, const struct db_txn_query *q, db_txn_fn *fn,
+    void *arg, struct gw_err *err)
+{
+	char *cn_end = q->cn != NULL ? db_prefix_end(q->cn) : NULL;
+	char *em_end = q->email != NULL ? db_prefix_end(q->email) : NULL;
+	struct pg_params p = { 0 };
+	struct buf sql;
+	int rc = -1;
+
+	buf_init(&sql, 0);
+	if ((q->cn != NULL && cn_end == NULL) ||
+	    (q->email != NULL && em_end == NULL))
+		goto nomem;
+	pp_int(&p, q->before_id > 0 ? q->before_id : INT64_MAX);
+	if (buf_addstr(&sql,
+		"SELECT id, txid, state, created, updated, cn, email, ou, "
+		"order_id, fail_info, fail_text, upn, epki_code, epki_message "
+		"FROM transactions WHERE id < $1") != 0)
+		goto nomem;
+	if (q->state != 0) {
+		pp_int4(&p, (int)q->state);
+		if (buf_printf(&sql, " AND state = $%d", p.n) != 0)
+			goto nomem;
+	}
+	if (q->cn != NULL) {
+		pp_text(&p, q->cn);
+		pp_text(&p, cn_end);
+		if (buf_printf(&sql,
+			" AND cn COLLATE \"C\" >= $%d AND cn COLLATE \"C\" < $%d",
+			p.n - 1, p.n) != 0)
+			goto nomem;
+	}
+	if (q->email != NULL) {
+		pp_text(&p, q->email);
+		pp_text(&p, em_end);
+		if (buf_printf(&sql,
+			" AND email COLLATE \"C\" >= $%d "
+			"AND email COLLATE \"C\" < $%d",
+			p.n - 1, p.n) != 0)
+			goto nomem;
+	}
+	if (q->from > 0) {
+		pp_int(&p, q->from);
+		if (buf_printf(&sql, " AND created >= $%d", p.n) != 0)
+			goto nomem;
+	}
+	if (q->to > 0) {
+		pp_int(&p, q->to);
+		if (buf_printf(&sql, " AND created < $%d", p.n) != 0)
+			goto nomem;
+	}
+	pp_limit(&p, q->limit);
+	if (buf_printf(&sql, " ORDER BY id DESC LIMIT $%d", p.n) != 0)
+		goto nomem;
+	rc = pg_list(db, (const char *)sql.data, &p, sizeof(struct db_txn),
+	    txn_cleanup_fn, txn_short_read, txn_call, (pg_any_fn *)fn, arg,
+	    "txn search", err);
+	goto out;
+nomem:
+	gw_err_set(err, DB_ERR_SQL, "txn search: out of memory");
+out:
+	buf_cleanup(&sql);
+	free(cn_end);
+	free(em_end);
+	return rc;
+}
+
+static void
+event_cleanup_fn(void *p)
+{
+	db_event_cleanup(p);
+}
+
+static int
+event_call(pg_any_fn *fn, void *arg, const void *row)
+{
+	return ((db_event_fn *)fn)(arg, row);
+}
+
+/* A row of PG_EVENT_COLS. */
+static int
+event_read(const PGresult *r, int row, void *p)
+{
+	struct db_event *e = p;
+
+	e->id = pg_int(r, row, 0);
+	e->at = pg_int(r, row, 2);
+	e->n = pg_int(r, row, 6);
+	if (pg_str(r, row, 1, &e->txid) != 0 ||
+	    pg_str(r, row, 3, &e->kind) != 0 ||
+	    pg_str(r, row, 4, &e->detail) != 0 ||
+	    pg_str(r, row, 5, &e->cn) != 0)
+		return -1;
+	return 0;
+}
+
+#define PG_EVENT_COLS "id, txid, at, kind, detail, cn, n "
+
+/* db_event_list(): txn_events_txid, oldest first. */
+int
+pg_event_list(struct db *db, const char *txid, size_t limit, db_event_fn *fn,
+    void *arg, struct gw_err *err)
+{
+	struct pg_params p = { 0 };
+
+	pp_text(&p, txid);
+	pp_limit(&p, limit);
+	return pg_list(db,
+	    "SELECT " PG_EVENT_COLS "FROM txn_events WHERE txid = $1 "
+	    "ORDER BY id LIMIT $2",
+	    &p, sizeof(struct db_event), event_cleanup_fn, event_read,
+	    event_call, (pg_any_fn *)fn, arg, "event list", err);
+}
+
+/* db_event_refused(): the partial index txn_events_refused, newest first. */
+int
+pg_event_refused(struct db *db, const struct db_txn_query *q, db_event_fn *fn,
+    void *arg, struct gw_err *err)
+{
+	const char *cn = q->cn != NULL ? q->cn : "";
+	char *end = db_prefix_end(cn);
+	struct pg_params p = { 0 };
+	int rc;
+
+	if (end == NULL) {
+		gw_err_set(err, DB_ERR_SQL, "event list: out of memory");
+		return -1;
+	}
+	pp_text(&p, cn);
+	pp_text(&p, end);
+	pp_int(&p, q->from);
+	pp_int(&p, q->to > 0 ? q->to : INT64_MAX);
+	pp_int(&p, q->before_id > 0 ? q->before_id : INT64_MAX);
+	pp_limit(&p, q->limit);
+	rc = pg_list(db,
+	    "SELECT " PG_EVENT_COLS "FROM txn_events WHERE kind = 'refused' "
+	    "AND ($1 = '' OR (cn COLLATE \"C\" >= $1 "
+	    "AND cn COLLATE \"C\" < $2)) AND at >= $3 AND at < $4 "
+	    "AND id < $5 ORDER BY id DESC LIMIT $6",
+	    &p, sizeof(struct db_event), event_cleanup_fn, event_read,
+	    event_call, (pg_any_fn *)fn, arg, "event list", err);
+	free(end);
+	return rc;
+}
+
+/* db_event_prune(): by age and by count, one statement. */
+int
+pg_event_prune(struct db *db, int64_t before, int64_t keep, int64_t *n,
+    struct gw_err *err)
+{
+	struct pg_params p = { 0 };
+	PGresult *r;
+
+	*n = 0;
+	pp_int(&p, before);
+	pp_int(&p, keep);
+	r = pg_run(db,
+	    "DELETE FROM txn_events WHERE kind = 'refused' AND (at < $1 "
+	    "OR ($2 > 0 AND id <= (SELECT id FROM txn_events "
+	    "WHERE kind = 'refused' ORDER BY id DESC LIMIT 1 OFFSET $2)))",
+	    &p, "event prune", true, err);
+	if (r == NULL)
+		return -1;
+	*n = strtoll(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	return 0;
 }

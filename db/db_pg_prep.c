@@ -56,6 +56,8 @@ static const struct pg_stmt_def pg_stmts[PG_S__MAX] = {
 	    "make_interval(secs => $2) "
 	    "WHERE id = $1 AND lease_until > clock_timestamp() "
 	    "RETURNING id" },
+	[PG_S_TXN_EVENT] = { "scepgw_txn_event",
+	    "SELECT scepgw_txn_event($1, $2, $3, $4, $5)" },
 };
 
 /* What a connection has prepared: a bit per enum pg_stmt; lost: the

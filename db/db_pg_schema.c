@@ -376,15 +376,109 @@ static const char *const pg_migration_6[] = {
 	NULL,
 };
 
-/* 7: as SQLite's migration 15: the console's certificate search,
- * db_cert_search() (transactions_cn exists since 1). IF NOT EXISTS: the
- * enrollment search may have made transactions_email. */
+/*
+ * 7: as SQLite's migration 15: a transaction's history (db/README.md
+ * "History"). The state changes are recorded by triggers in the statement
+ * that makes them (so scepgw_txn_start_row() and the set functions stay
+ * as they are); scepgw_txn_event() adds the server's own events, counting
+ * one other than a refusal into the transaction's row of that kind. The
+ * triggers stand aside while `scepgw db migrate` copies rows in (db_pg_copy.c
+ * sets scepgw.copying), since the copied history comes with them.
+ */
 static const char *const pg_migration_7[] = {
+	"CREATE TABLE txn_events ("
+	" id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	" txid text NOT NULL,"
+	" at bigint NOT NULL,"
+	" kind text NOT NULL,"
+	" detail text,"
+	" cn text,"
+	" n bigint NOT NULL DEFAULT 1)",
+	"CREATE INDEX txn_events_txid ON txn_events (txid, id)",
+	"CREATE INDEX txn_events_refused ON txn_events (id)"
+	" WHERE kind = 'refused'",
+	"CREATE INDEX transactions_cn_c ON transactions (cn COLLATE \"C\")",
+	"CREATE INDEX transactions_email_c ON transactions (email COLLATE \"C\")",
+	"CREATE INDEX transactions_created ON transactions (created)",
+	"CREATE FUNCTION scepgw_txn_event(p_txid text, p_at bigint,"
+	" p_kind text, p_detail text, p_cn text) RETURNS integer"
+	" LANGUAGE plpgsql AS $f$"
+	" BEGIN"
+	" IF p_kind <> 'refused' THEN"
+	"  UPDATE txn_events SET n = n + 1, at = p_at, detail = p_detail"
+	"   WHERE txid = p_txid AND kind = p_kind;"
+	"  IF FOUND THEN RETURN 0; END IF;"
+	" END IF;"
+	" INSERT INTO txn_events (txid, at, kind, detail, cn)"
+	"  VALUES (p_txid, p_at, p_kind, p_detail, p_cn);"
+	" RETURN 0;"
+	" END $f$",
+	"CREATE FUNCTION scepgw_txn_history() RETURNS trigger"
+	" LANGUAGE plpgsql AS $f$"
+	" BEGIN"
+	" IF current_setting('scepgw.copying', true) = 'on' THEN"
+	"  RETURN NULL;"
+	" END IF;"
+	" IF TG_TABLE_NAME = 'certificates' THEN"
+	"  IF NEW.txid IS NOT NULL THEN"
+	"   INSERT INTO txn_events (txid, at, kind, detail) VALUES (NEW.txid,"
+	"    NEW.issued, 'issued', 'serial ' || NEW.serial_hex);"
+	"  END IF;"
+	"  RETURN NULL;"
+	" END IF;"
+	" IF TG_OP = 'INSERT' THEN"
+	"  INSERT INTO txn_events (txid, at, kind, detail, cn) VALUES ("
+	"   NEW.txid, NEW.created, 'admitted',"
+	"   CASE WHEN NEW.renews IS NOT NULL THEN"
+	"    'RenewalReq, renewing ' || NEW.renews"
+	"   WHEN NEW.challenge_id IS NOT NULL THEN"
+	"    'PKCSReq, challenge ' || NEW.challenge_id ELSE 'PKCSReq' END"
+	"   || ', profile ' || COALESCE(NEW.profile, 'default'), NEW.cn);"
+	"  RETURN NULL;"
+	" END IF;"
+	" IF NEW.order_id IS NOT NULL AND OLD.order_id IS NULL THEN"
+	"  INSERT INTO txn_events (txid, at, kind, detail) VALUES (NEW.txid,"
+	"   NEW.updated, 'ordered', 'OrderID ' || NEW.order_id);"
+	" END IF;"
+	" IF NEW.state = 3 AND OLD.state <> 3 THEN"
+	"  INSERT INTO txn_events (txid, at, kind, detail) VALUES (NEW.txid,"
+	"   NEW.updated, 'failed', COALESCE(NEW.fail_text, '') ||"
+	"   CASE WHEN COALESCE(NEW.epki_code, 0) <> 0 THEN"
+	"    '; GlobalSign error ' || NEW.epki_code || ': ' ||"
+	"    COALESCE(NEW.epki_message, '') ELSE '' END);"
+	" END IF;"
+	" IF NEW.taken_at IS NOT NULL AND"
+	"  OLD.taken_at IS DISTINCT FROM NEW.taken_at THEN"
+	"  INSERT INTO txn_events (txid, at, kind, detail) VALUES (NEW.txid,"
+	"   floor(extract(epoch FROM NEW.taken_at))::bigint, 'taken over',"
+	"   'by gateway incarnation ' || COALESCE(NEW.owner::text, '?'));"
+	" END IF;"
+	" IF NEW.intune IN (2, 3, 4) AND OLD.intune <> NEW.intune THEN"
+	"  INSERT INTO txn_events (txid, at, kind, detail) VALUES (NEW.txid,"
+	"   floor(extract(epoch FROM clock_timestamp()))::bigint, 'intune',"
+	"   CASE NEW.intune WHEN 2 THEN 'successNotification accepted'"
+	"   WHEN 3 THEN 'failureNotification sent'"
+	"   ELSE 'failureNotification could not be sent' END);"
+	" END IF;"
+	" RETURN NULL;"
+	" END $f$",
+	"CREATE TRIGGER txn_events_txn AFTER INSERT OR UPDATE ON transactions"
+	" FOR EACH ROW EXECUTE FUNCTION scepgw_txn_history()",
+	"CREATE TRIGGER txn_events_cert AFTER INSERT ON certificates"
+	" FOR EACH ROW EXECUTE FUNCTION scepgw_txn_history()",
+	NULL,
+};
+
+/* 8: as SQLite's migration 16: the console's certificate search,
+ * db_cert_search() (transactions_cn exists since 1; the enrollment
+ * search's transactions_email_c, in the C collation, serves no equality
+ * in the database's collation, hence transactions_email). */
+static const char *const pg_migration_8[] = {
 	"CREATE INDEX certificates_issued ON certificates (issued, serial_hex,"
 	" revoked, not_after)",
 	"CREATE INDEX certificates_revoked ON certificates (issued, serial_hex)"
 	" WHERE revoked <> 0",
-	"CREATE INDEX IF NOT EXISTS transactions_email ON transactions (email)",
+	"CREATE INDEX transactions_email ON transactions (email)",
 	NULL,
 };
 
@@ -396,6 +490,7 @@ static const char *const *const pg_migrations[] = {
 	pg_migration_5,
 	pg_migration_6,
 	pg_migration_7,
+	pg_migration_8,
 };
 
 #define PG_SCHEMA_LATEST \

@@ -34,6 +34,8 @@ job_write(struct db *db, struct db_write *j)
 		return sq_txn_issued_write(db, &j->u.upd, &j->err);
 	case DB_W_FAILED:
 		return sq_txn_failed_write(db, &j->u.upd, &j->err);
+	case DB_W_EVENT:
+		return sq_event_write(db, &j->u.ev, &j->err);
 	case DB_W__MAX:
 		break;
 	}

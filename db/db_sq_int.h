@@ -196,7 +196,13 @@
 	    "OR intune_claim <= ?2 - ?3)")                                        \
 	X(TX_UNCLAIM_INTUNE,                                                      \
 	    "UPDATE transactions SET intune_claim = NULL WHERE txid = ?1 "        \
-	    "AND intune = 1 AND intune_claim IS NOT NULL")
+	    "AND intune = 1 AND intune_claim IS NOT NULL")                        \
+	X(EV_PUT,                                                                 \
+	    "INSERT INTO txn_events(txid, at, kind, detail, cn) "                 \
+	    "VALUES (?1, ?2, ?3, ?4, ?5)")                                        \
+	X(EV_POLL,                                                                \
+	    "UPDATE txn_events SET n = n + 1, at = ?2, detail = ?4 "              \
+	    "WHERE txid = ?1 AND kind = ?3")
 
 enum db_stmt {
 #define DB_STMT_ENUM(name, sql) DB_ST_##name,
@@ -262,6 +268,8 @@ int sq_txn_issued_write(struct db *db, const struct db_w_update *u,
     struct gw_err *err);
 int sq_txn_failed_write(struct db *db, const struct db_w_update *u,
     struct gw_err *err);
+int sq_event_write(struct db *db, const struct db_event_new *e,
+    struct gw_err *err); /* db_sq_event.c */
 void sq_exec_batch(struct db *db, struct db_write *batch);
 
 /* The operations of struct db_backend, one file per group. */
@@ -271,6 +279,17 @@ int sq_schema_version(struct db *db);
 int sq_serve_lock(struct db *db, struct gw_err *err); /* db_sq_lock.c */
 int sq_lock_path(const char *path, int wait_ms, int *fd, struct gw_err *err);
 int sq_schema_latest(void); /* db_sq_open.c */
+/* db_sq_event.c: migration 15, the history; db_sq_list.c: the search. */
+extern const char sq_migration_15[];
+int sq_event_list(struct db *db, const char *txid, size_t limit,
+    db_event_fn *fn, void *arg, struct gw_err *err);
+int sq_event_refused(struct db *db, const struct db_txn_query *q,
+    db_event_fn *fn, void *arg, struct gw_err *err);
+int sq_event_prune(struct db *db, int64_t before, int64_t keep, int64_t *n,
+    struct gw_err *err);
+int sq_txn_search(struct db *db, const struct db_txn_query *q, db_txn_fn *fn,
+    void *arg, struct gw_err *err);
+sqlite3_int64 sq_limit(size_t limit);
 /* db_sq_backup.c: shared with db_sq_restore.c */
 char *sq_backup_name(const char *path, const char *suffix);
 void sq_backup_tmp_remove(const char *tmp);

@@ -5,19 +5,22 @@
  * /metrics. Rows are copied out under the lock; the callbacks run after
  * it is released, so they may call other db functions.
  */
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "gw_err.h"
 #include "db.h"
 #include "db_int.h"
 #include "db_sq_int.h"
 
 /* The LIMIT value of a row limit: SQLite reads -1 as "no limit". */
-static sqlite3_int64
-limit_value(size_t limit)
+sqlite3_int64
+sq_limit(size_t limit)
 {
 	return limit == 0 || limit > INT64_MAX ? -1 : (sqlite3_int64)limit;
 }
@@ -65,7 +68,7 @@ sq_challenge_list_state(struct db *db, enum db_challenge_state state,
 	st = db_stmt(db, DB_ST_CH_LIST_STATE);
 	if (sqlite3_bind_int(st, 1, (int)state) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 2, now) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 3, limit_value(limit)) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, sq_limit(limit)) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 4, before) != SQLITE_OK) {
 		db_err_sql(db, err, "challenge list");
 		db_stmt_done(st);
@@ -188,7 +191,7 @@ sq_txn_list(struct db *db, enum db_txn_state state, const char *cn,
 	st = db_stmt(db, DB_ST_TX_LIST_FILTER);
 	if (sqlite3_bind_int(st, 1, (int)state) != SQLITE_OK ||
 	    db_bind_text(st, 2, cn) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 3, limit_value(limit)) != SQLITE_OK) {
+	    sqlite3_bind_int64(st, 3, sq_limit(limit)) != SQLITE_OK) {
 		db_err_sql(db, err, "txn list");
 		db_stmt_done(st);
 	} else
@@ -367,7 +370,7 @@ cert_search_bind(sqlite3_stmt *st, int i, enum db_cq_arg arg,
 	case DB_CQ_AFTER_SERIAL:
 		return db_bind_text(st, i, q->after_serial);
 	case DB_CQ_LIMIT:
-		return sqlite3_bind_int64(st, i, limit_value(q->limit));
+		return sqlite3_bind_int64(st, i, sq_limit(q->limit));
 	default:
 		return SQLITE_MISUSE;
 	}
@@ -407,6 +410,173 @@ out:
 	db_unlock(db);
 	for (k = 0; rc == 0 && k < r.n; k++)
 		if (fn(arg, (struct db_cert *)(void *)(r.v + k * r.size)) != 0)
+			break;
+	db_rows_cleanup(&r);
+	return rc;
+}
+
+/* More rows than this in a prefix or date range: the search walks the
+ * newest rows instead of sorting the range's (sq_range_broad()). */
+#define SQ_RANGE_NARROW 5000
+
+/*
+ * Whether more than SQ_RANGE_NARROW rows have col in a range: starting
+ * with prefix lo, or (lo NULL) created in [from, to): one read of the
+ * index, at most that many entries. SQLite's planner, without statistics,
+ * always takes the range's index and sorts it for ORDER BY id DESC; a
+ * broad range (a prefix "a", a whole year) is found sooner by walking the
+ * rows from the newest. The caller holds the lock.
+ */
+static bool
+sq_range_broad(struct db *db, const char *col, const char *lo, int64_t from,
+    int64_t to)
+{
+	char sql[160], *end = lo != NULL ? db_prefix_end(lo) : NULL;
+	sqlite3_stmt *st = NULL;
+	bool broad = false;
+	int rc;
+
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM (SELECT 1 FROM transactions WHERE %s >= ?1 "
+	    "AND %s < ?2 LIMIT %d)",
+	    col, col, SQ_RANGE_NARROW + 1);
+	if ((lo != NULL && end == NULL) ||
+	    sqlite3_prepare_v2(db_sq(db)->h, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	if (lo != NULL)
+		rc = sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC) |
+		    sqlite3_bind_text(st, 2, end, -1, SQLITE_STATIC);
+	else
+		rc = sqlite3_bind_int64(st, 1, from) |
+		    sqlite3_bind_int64(st, 2, to > 0 ? to : INT64_MAX);
+	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		broad = sqlite3_column_int(st, 0) > SQ_RANGE_NARROW;
+out:
+	sqlite3_finalize(st);
+	free(end);
+	return broad;
+}
+
+/* The column name for a range in the WHERE: +col (no index) when broad. */
+static const char *
+range_col(struct db *db, bool on, const char *col, const char *plus,
+    const char *lo, int64_t from, int64_t to)
+{
+	return on && sq_range_broad(db, col, lo, from, to) ? plus : col;
+}
+
+/* The WHERE of sq_txn_search(): each filter q sets, named parameters. */
+static int
+search_sql(struct db *db, struct buf *b, const struct db_txn_query *q)
+{
+	const char *cn = range_col(db, q->cn != NULL, "cn", "+cn", q->cn, 0, 0);
+	const char *em =
+	    range_col(db, q->email != NULL, "email", "+email", q->email, 0, 0);
+	const char *cr = range_col(db, q->from > 0 || q->to > 0, "created",
+	    "+created", NULL, q->from, q->to);
+	int rc = buf_addstr(b,
+	    "SELECT id, txid, state, created, updated, cn, email, ou, "
+	    "order_id, fail_info, fail_text, upn, epki_code, epki_message "
+	    "FROM transactions WHERE id < :before");
+
+	if (q->state != 0)
+		rc |= buf_addstr(b, " AND state = :state");
+	if (q->cn != NULL)
+		rc |= buf_printf(b, " AND %s >= :cn AND %s < :cn_end", cn, cn);
+	if (q->email != NULL)
+		rc |= buf_printf(b, " AND %s >= :em AND %s < :em_end", em, em);
+	if (q->from > 0)
+		rc |= buf_printf(b, " AND %s >= :from", cr);
+	if (q->to > 0)
+		rc |= buf_printf(b, " AND %s < :to", cr);
+	rc |= buf_addstr(b, " ORDER BY id DESC LIMIT :limit");
+	return rc == 0 ? 0 : -1;
+}
+
+/* Binds a text to the named parameter, if the statement has it. */
+static int
+search_bind_text(sqlite3_stmt *st, const char *name, const char *v)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+
+	return i == 0 ||
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) == SQLITE_OK ?
+	    0 :
+	    -1;
+}
+
+static int
+search_bind_int(sqlite3_stmt *st, const char *name, int64_t v)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+
+	return i == 0 || sqlite3_bind_int64(st, i, v) == SQLITE_OK ? 0 : -1;
+}
+
+static int
+search_bind(sqlite3_stmt *st, const struct db_txn_query *q)
+{
+	char *cn_end = q->cn != NULL ? db_prefix_end(q->cn) : NULL;
+	char *em_end = q->email != NULL ? db_prefix_end(q->email) : NULL;
+	int rc = -1;
+
+	if ((q->cn != NULL && cn_end == NULL) ||
+	    (q->email != NULL && em_end == NULL))
+		goto out;
+	if (search_bind_int(st, ":before",
+		q->before_id > 0 ? q->before_id : INT64_MAX) != 0 ||
+	    search_bind_int(st, ":state", (int64_t)q->state) != 0 ||
+	    search_bind_text(st, ":cn", q->cn) != 0 ||
+	    search_bind_text(st, ":cn_end", cn_end) != 0 ||
+	    search_bind_text(st, ":em", q->email) != 0 ||
+	    search_bind_text(st, ":em_end", em_end) != 0 ||
+	    search_bind_int(st, ":from", q->from) != 0 ||
+	    search_bind_int(st, ":to", q->to) != 0 ||
+	    search_bind_int(st, ":limit", sq_limit(q->limit)) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(cn_end);
+	free(em_end);
+	return rc;
+}
+
+/*
+ * db_txn_search(): one statement made for the filters given, so that the
+ * planner sees which index applies (transactions_cn, transactions_email,
+ * transactions_created for a narrow range, transactions_state; else the
+ * rowid from the newest, stopping at the page's last row).
+ */
+int
+sq_txn_search(struct db *db, const struct db_txn_query *q, db_txn_fn *fn,
+    void *arg, struct gw_err *err)
+{
+	struct db_rows r = { NULL, 0, 0, sizeof(struct db_txn),
+		txn_cleanup_fn };
+	sqlite3_stmt *st = NULL;
+	struct buf sql;
+	size_t i;
+	int rc = -1;
+
+	buf_init(&sql, 0);
+	db_lock(db);
+	if (search_sql(db, &sql, q) != 0) {
+		db_unlock(db);
+		gw_err_set(err, DB_ERR_SQL, "txn search: out of memory");
+		buf_cleanup(&sql);
+		return -1;
+	}
+	if (sqlite3_prepare_v2(db_sq(db)->h, (const char *)sql.data, -1, &st,
+		NULL) != SQLITE_OK ||
+	    search_bind(st, q) != 0)
+		db_err_sql(db, err, "txn search");
+	else
+		rc = db_rows_load(db, st, &r, txn_read, "txn search", err);
+	sqlite3_finalize(st);
+	db_unlock(db);
+	buf_cleanup(&sql);
+	for (i = 0; rc == 0 && i < r.n; i++)
+		if (fn(arg, (struct db_txn *)(void *)(r.v + i * r.size)) != 0)
 			break;
 	db_rows_cleanup(&r);
 	return rc;

@@ -160,19 +160,18 @@ static const char *const db_migrations[] = {
 	("ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'ndes' "
 	 "CHECK (role IN ('ndes', 'viewer', 'admin'));"
 	 "CREATE INDEX transactions_updated ON transactions(updated);"),
-	/* 15: the console's certificate search (README "Admin web
+	/* 15: a transaction's history: db_sq_event.c. */
+	sq_migration_15,
+	/* 16: the console's certificate search (README "Admin web
 	 * console"), db_cert_search(): newest first (revoked and not_after
 	 * in the index too, so that a state is filtered without reading
-	 * the rows and their DER), the revoked ones, by CN, by e-mail
-	 * address. IF NOT EXISTS: the enrollment search may have made the
-	 * index of the same name. */
+	 * the rows and their DER), the revoked ones; by CN and by e-mail
+	 * address through migration 15's transactions_cn and
+	 * transactions_email. */
 	("CREATE INDEX certificates_issued ON certificates(issued, "
 	 "serial_hex, revoked, not_after);"
 	 "CREATE INDEX certificates_revoked ON certificates(issued, serial_hex) "
-	 "WHERE revoked <> 0;"
-	 "CREATE INDEX IF NOT EXISTS transactions_cn ON transactions(cn);"
-	 "CREATE INDEX IF NOT EXISTS transactions_email ON "
-	 "transactions(email);"),
+	 "WHERE revoked <> 0;"),
 };
 
 #define DB_SCHEMA_LATEST \
@@ -719,6 +718,10 @@ static const struct db_backend db_sq_ops = {
 	.challenge_list_state = sq_challenge_list_state,
 	.challenge_outstanding = sq_challenge_outstanding,
 	.txn_list = sq_txn_list,
+	.txn_search = sq_txn_search,
+	.event_list = sq_event_list,
+	.event_refused = sq_event_refused,
+	.event_prune = sq_event_prune,
 	.txn_count = sq_txn_count,
 	.txn_hourly = sq_txn_hourly,
 	.licence_used = sq_licence_used,

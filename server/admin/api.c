@@ -300,10 +300,21 @@ admin_enrollments_get(struct admin_req *rq)
 	return list_reply(rq, "enrollments", &acc, rc, &err);
 }
 
+/* db_event_list() callback: one event of the "events" array. */
+static int
+event_json(void *arg, const struct db_event *e)
+{
+	json_t *o = json_pack("{s:I, s:s, s:s?, s:I}", "at", (json_int_t)e->at,
+	    "kind", e->kind, "detail", e->detail, "count", (json_int_t)e->n);
+
+	return o == NULL || json_array_append_new(arg, o) != 0 ? -1 : 0;
+}
+
 /*
  * GET /api/v1/enrollments/TXID (TXID percent-encoded in the path): the
  * one enrollment, as an entry of the list, with GlobalSign's error and
- * the advice for it; 404 when there is none.
+ * the advice for it, and its history ("events", oldest first, at most
+ * 200: db/README.md "History"); 404 when there is none.
  */
 enum MHD_Result
 admin_enrollment_get(struct admin_req *rq, const char *txid)
@@ -311,7 +322,7 @@ admin_enrollment_get(struct admin_req *rq, const char *txid)
 	struct list_acc acc = { NULL, 0, false, rq->ctx->cfg };
 	struct db_txn t;
 	struct gw_err err;
-	json_t *one;
+	json_t *one, *ev = NULL;
 	int rc;
 
 	rc = txid[0] != '\0' ? db_txn_get(rq->ctx->db, txid, &t, &err) : 1;
@@ -335,6 +346,18 @@ admin_enrollment_get(struct admin_req *rq, const char *txid)
 	}
 	json_incref(one);
 	json_decref(acc.arr);
+	if ((ev = json_array()) == NULL ||
+	    db_event_list(rq->ctx->db, txid, 200, event_json, ev, &err) != 0) {
+		json_decref(ev);
+		json_decref(one);
+		return admin_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "database unavailable", NULL);
+	}
+	if (json_object_set_new(one, "events", ev) != 0) {
+		json_decref(one);
+		return admin_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "database unavailable", NULL);
+	}
 	return admin_reply_json(rq, MHD_HTTP_OK,
 	    json_pack("{s:o}", "enrollment", one));
 }

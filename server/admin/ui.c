@@ -520,6 +520,8 @@ static const struct ui_route {
 	{ "/ui/challenges", "Challenges", ui_challenges, false },
 	{ "/ui/challenges/revoke", NULL, ui_chal_revoke, false },
 	{ "/ui/mc/", NULL, ui_mc, true },
+	{ "/ui/enrollments", "Enrollments", ui_enrollments, false },
+	{ "/ui/enrollments/", NULL, ui_enrollment, false },
 	{ "/ui/certificates", "Certificates", ui_certificates, false },
 	{ "/ui/certificates/", NULL, ui_certificate, false },
 	{ "/ui/users", "Users", ui_users, false },

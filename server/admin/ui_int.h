@@ -95,5 +95,7 @@ struct db_cert;
 const char *ui_cert_state(const struct db_cert *c, int64_t now);
 void ui_url_add(struct buf *b, const char *s);
 enum MHD_Result ui_users(struct ui_call *c); /* ui_users.c */
+enum MHD_Result ui_enrollments(struct ui_call *c); /* ui_enroll.c */
+enum MHD_Result ui_enrollment(struct ui_call *c);  /* ui_enroll_view.c */
 
 #endif

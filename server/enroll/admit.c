@@ -401,7 +401,7 @@ ident_decide(const struct gw_profile *p, const struct db_challenge *ch,
 		    id->upn },
 	};
 	enum tmpl_res r;
-	char why[128];
+	char why[128], line[320];
 	size_t i;
 
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
@@ -418,9 +418,13 @@ ident_decide(const struct gw_profile *p, const struct db_challenge *ch,
 		    "%s txid=%s: profile %s: %s: %s%s", op->peer, txid,
 		    p != NULL ? p->name : "default", f[i].key,
 		    r == TMPL_MISSING ? "no value for variable " : "", why);
-		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
+		snprintf(line, sizeof(line), "profile %s: %s: %s%s",
+		    p != NULL ? p->name : "default", f[i].key,
+		    r == TMPL_MISSING ? "no value for variable " : "", why);
+		enroll_op_refuse(op, SCEP_FAIL_BADREQUEST,
 		    r == TMPL_MISSING ? "identity variable without value" :
-					"identity template failed");
+					"identity template failed",
+		    line);
 		return -1;
 	}
 	if (id->cn[0] != '\0')
@@ -431,7 +435,8 @@ ident_decide(const struct gw_profile *p, const struct db_challenge *ch,
 		.reason = "no common name"),
 	    "%s txid=%s: no common name in the CSR or the challenge", op->peer,
 	    txid);
-	enroll_op_fail(op, SCEP_FAIL_BADREQUEST, "no common name");
+	enroll_op_refuse(op, SCEP_FAIL_BADREQUEST, "no common name",
+	    "no common name in the CSR or the challenge");
 	return -1;
 }
 
@@ -459,7 +464,7 @@ ident_check(const struct gw_profile *p, const char *cn, const char *email,
 		{ "upn", TMPL_F_UPN, upn },
 	};
 	const char *pname = p != NULL ? p->name : "default";
-	char why[128];
+	char why[128], line[320];
 	size_t i;
 
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
@@ -471,8 +476,10 @@ ident_check(const struct gw_profile *p, const char *cn, const char *email,
 			.reason = "identity value not acceptable"),
 		    "%s txid=%s: profile %s: %s refused: %s", op->peer, txid,
 		    pname, f[i].key, why);
-		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
-		    "identity value not acceptable");
+		snprintf(line, sizeof(line), "profile %s: %s refused: %s",
+		    pname, f[i].key, why);
+		enroll_op_refuse(op, SCEP_FAIL_BADREQUEST,
+		    "identity value not acceptable", line);
 		return -1;
 	}
 	if (email != NULL && email[0] != '\0' &&
@@ -484,8 +491,11 @@ ident_check(const struct gw_profile *p, const char *cn, const char *email,
 		    "%s txid=%s: profile %s: email refused: %s is not in "
 		    "email_domains",
 		    op->peer, txid, pname, email);
-		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
-		    "e-mail domain not allowed");
+		snprintf(line, sizeof(line),
+		    "profile %s: email %s is not in email_domains", pname,
+		    email);
+		enroll_op_refuse(op, SCEP_FAIL_BADREQUEST,
+		    "e-mail domain not allowed", line);
 		return -1;
 	}
 	if (info->upn_many) {
@@ -496,7 +506,8 @@ ident_check(const struct gw_profile *p, const char *cn, const char *email,
 		    "%s txid=%s: profile %s: CSR refused: it asks for "
 		    "more than one UPN",
 		    op->peer, txid, pname);
-		enroll_op_fail(op, SCEP_FAIL_BADREQUEST, "UPN not allowed");
+		enroll_op_refuse(op, SCEP_FAIL_BADREQUEST, "UPN not allowed",
+		    "the CSR asks for more than one UPN");
 		return -1;
 	}
 	if (info->upn != NULL &&
@@ -514,7 +525,8 @@ ident_check(const struct gw_profile *p, const char *cn, const char *email,
 			info->upn :
 			"(not a UPN)",
 		    upn != NULL && upn[0] != '\0' ? upn : "none");
-		enroll_op_fail(op, SCEP_FAIL_BADREQUEST, "UPN not allowed");
+		enroll_op_refuse(op, SCEP_FAIL_BADREQUEST, "UPN not allowed",
+		    "the CSR asks for another UPN than the one decided");
 		return -1;
 	}
 	return 0;
@@ -563,6 +575,7 @@ chal_onetime_peek(struct gw_ctx *ctx, struct enroll_op *op, const char *txid,
 	const char *pname = p != NULL ? p->name : "default";
 	enum db_start res;
 	struct gw_err err;
+	char why[160];
 	int found;
 
 	found = db_challenge_peek(ctx->db, chash, enroll_now(), ch, &res, &err);
@@ -581,8 +594,10 @@ chal_onetime_peek(struct gw_ctx *ctx, struct enroll_op *op, const char *txid,
 		    "%s txid=%s: challenge refused: %s", op->peer, txid,
 		    enroll_start_reason(
 			found == 1 ? DB_START_CHALLENGE_BAD : res));
-		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
-		    "invalid challenge password");
+		enroll_op_refuse(op, SCEP_FAIL_BADREQUEST,
+		    "invalid challenge password",
+		    enroll_start_reason(
+			found == 1 ? DB_START_CHALLENGE_BAD : res));
 		return -1;
 	}
 	if (ch->profile != NULL && strcmp(ch->profile, pname) != 0) {
@@ -593,8 +608,11 @@ chal_onetime_peek(struct gw_ctx *ctx, struct enroll_op *op, const char *txid,
 		    "%s txid=%s: challenge refused: issued for profile "
 		    "%s, used on profile %s",
 		    op->peer, txid, ch->profile, pname);
-		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
-		    "invalid challenge password");
+		snprintf(why, sizeof(why),
+		    "challenge issued for profile %s, used on profile %s",
+		    ch->profile, pname);
+		enroll_op_refuse(op, SCEP_FAIL_BADREQUEST,
+		    "invalid challenge password", why);
 		return -1;
 	}
 	return 0;
@@ -743,8 +761,9 @@ enroll_admit(struct gw_ctx *ctx, struct enroll_op *op,
 		    "%s txid=%s: challenge refused: not the static "
 		    "challenge of profile %s",
 		    op->peer, txid, p->name);
-		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
-		    "invalid challenge password");
+		enroll_op_refuse(op, SCEP_FAIL_BADREQUEST,
+		    "invalid challenge password",
+		    "not the static challenge of the profile");
 		return -1;
 	}
 	if (!*is_static && chal_onetime_peek(ctx, op, txid, chash, &ch) == -1)
@@ -761,8 +780,10 @@ enroll_admit(struct gw_ctx *ctx, struct enroll_op *op,
 		    "%s txid=%s: challenge refused: profile %s requires "
 		    "a challenge issued with an identity",
 		    op->peer, txid, p->name);
-		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
-		    "challenge has no identity");
+		enroll_op_refuse(op, SCEP_FAIL_BADREQUEST,
+		    "challenge has no identity",
+		    "the profile requires a challenge issued with an "
+		    "identity");
 		goto out;
 	}
 	if (ident_decide(p, *is_static ? NULL : &ch, info, op, txid, id) ==

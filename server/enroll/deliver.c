@@ -98,6 +98,7 @@ enroll_finish(struct gw_ctx *ctx, struct enroll_op *op)
 	op->reply.content_type = CT_PKI;
 	op->reply.body = buf_steal(&out, &op->reply.len);
 	op->done = true;
+	enroll_history_answer(ctx, op);
 }
 
 /*

@@ -44,6 +44,10 @@ struct enroll_op {
 	char fail_text[128]; /* short, non-revealing */
 	X509 *cert;	     /* SUCCESS */
 	void *job;	     /* order.c's job while attached */
+	/* A refusal the transaction's history records (history.c): why, in
+	 * the log's words, and the CN the CSR asked for; "" otherwise. */
+	char why[160];
+	char csr_cn[128];
 };
 
 /* The state machine: receive.c, answer.c, order.c, deliver.c. */
@@ -79,6 +83,9 @@ bool enroll_licence_watched(const struct gw_config *cfg, size_t i);
 void enroll_licence_warning(const struct enroll_licence_fig *f, bool expiry,
     char *buf, size_t n);
 void enroll_licence_watch(struct gw_ctx *ctx);
+/* history.c: the reconciler prunes old refusals (README "Admin web
+ * console"). */
+void enroll_history_prune(struct gw_ctx *ctx);
 bool enroll_licence_error_in(const struct gw_ctx *ctx,
     const struct epki_resp *r);
 void enroll_licence_error(struct gw_ctx *ctx, const char *txid);

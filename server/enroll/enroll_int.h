@@ -109,6 +109,12 @@ struct start_job {
 int64_t enroll_now(void);
 /* Marks op as a FAILURE with failInfo f and a short text. */
 void enroll_op_fail(struct enroll_op *op, enum scep_fail f, const char *text);
+/* The same for a refusal the transaction's history records (history.c):
+ * why says it in plain words (never a secret). */
+void enroll_op_refuse(struct enroll_op *op, enum scep_fail f, const char *text,
+    const char *why);
+/* history.c: the events only the server sees (db/README.md "History"). */
+void enroll_history_answer(struct gw_ctx *ctx, const struct enroll_op *op);
 /* Answers op with plain HTTP: for input that cannot carry a CertRep. */
 void enroll_op_http(struct enroll_op *op, unsigned status, const char *text);
 /* The profile op came in on: its own, else "default", or NULL. */

@@ -210,11 +210,14 @@ validate_done(void *arg, const struct intune_result *r)
 		 * unreachable is no guess at one. */
 		if (r->outcome == INTUNE_REFUSED && ctx->rl != NULL)
 			ratelimit_fail(ctx->rl, op->peer, enroll_now());
-		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
+		enroll_op_refuse(op, SCEP_FAIL_BADREQUEST,
 		    r->outcome == INTUNE_REFUSED ?
 			"challenge password refused by Intune" :
 			"Intune could not validate the request; try again "
-			"later");
+			"later",
+		    r->outcome == INTUNE_REFUSED ?
+			"Intune's validateRequest refused the challenge" :
+			"Intune could not validate the request");
 		enroll_start_job_free(s);
 		op->resume(op->resume_arg);
 	}

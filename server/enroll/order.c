@@ -311,9 +311,11 @@ start_next(struct start_job *s, int rc, enum db_start res,
 		    "%s txid=%s: renewal refused: signer serial=%s: it "
 		    "was renewed already, by a renewal recorded first",
 		    op->peer, txid, s->id.serial);
-		enroll_op_fail(op, SCEP_FAIL_BADMESSAGECHECK,
+		enroll_op_refuse(op, SCEP_FAIL_BADMESSAGECHECK,
 		    "renewal must be signed by a valid certificate issued "
-		    "through this gateway");
+		    "through this gateway",
+		    "the certificate was renewed already, by a renewal "
+		    "recorded first");
 		return 0;
 	}
 	if (res != DB_START_OK) {
@@ -323,8 +325,8 @@ start_next(struct start_job *s, int rc, enum db_start res,
 			.reason = "invalid challenge password"),
 		    "%s txid=%s: challenge refused: %s", op->peer, txid,
 		    enroll_start_reason(res));
-		enroll_op_fail(op, SCEP_FAIL_BADREQUEST,
-		    "invalid challenge password");
+		enroll_op_refuse(op, SCEP_FAIL_BADREQUEST,
+		    "invalid challenge password", enroll_start_reason(res));
 		return 0;
 	}
 	if (t->cn == NULL || *t->cn == '\0') {
@@ -476,6 +478,8 @@ enroll_pkcsreq(struct gw_ctx *ctx, struct enroll_op *op)
 		    "certificate request not acceptable");
 		goto out;
 	}
+	if (s->info.cn != NULL)
+		snprintf(op->csr_cn, sizeof(op->csr_cn), "%s", s->info.cn);
 	found = db_txn_get(ctx->db, txid, &t, &err);
 	if (found == -1) {
 		log_ev(LOG_WARNING, "db.error",

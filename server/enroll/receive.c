@@ -49,6 +49,16 @@ enroll_op_fail(struct enroll_op *op, enum scep_fail f, const char *text)
 	snprintf(op->fail_text, sizeof(op->fail_text), "%s", text);
 }
 
+/* Marks op as a FAILURE that the transaction's history records as
+ * refused, with why in plain words (history.c). */
+void
+enroll_op_refuse(struct enroll_op *op, enum scep_fail f, const char *text,
+    const char *why)
+{
+	enroll_op_fail(op, f, text);
+	snprintf(op->why, sizeof(op->why), "%s", why);
+}
+
 /* Answers op with plain HTTP: for input that cannot carry a CertRep. */
 void
 enroll_op_http(struct enroll_op *op, unsigned status, const char *text)

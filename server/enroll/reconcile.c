@@ -693,6 +693,7 @@ reconcile_run(void *arg)
 		enroll_intune_reconcile(r->ctx, stopping_fn, r);
 		/* README "Licences": expiry warnings once a day at most. */
 		enroll_licence_watch(r->ctx);
+		enroll_history_prune(r->ctx); /* README "Admin web console" */
 		pthread_mutex_lock(&r->mu);
 	} while (round_wait(r, &last));
 	pthread_mutex_unlock(&r->mu);

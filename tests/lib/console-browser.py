@@ -23,6 +23,8 @@ usage: console-browser.py MODE BASE OUTDIR FRAME_URL USER PASSWORD
   MODE flow:    an administrator's round trip: log in, create a
                 challenge, its .mobileconfig, enroll ($SCEPREQ), find the
                 enrollment and its history, revoke its certificate, log out.
+  MODE enrollments: search, a transaction's history, the refused
+                requests (FRAME_URL: the transactionID to open).
 Screenshots go to OUTDIR. Exits 0 when everything held, else prints
 FAIL: and exits 1.
 """
@@ -431,6 +433,45 @@ def flow_mode(d, base, outdir, user, password):
     print("serial " + serial)
 
 
+def enrollments_mode(d, base, outdir, txid, user, password):
+    """MODE enrollments: log in, the Enrollments page from the navigation
+    bar, a search by CN prefix, the transaction's page with its history,
+    the refused requests (FRAME_URL is the transactionID to find)."""
+    login(d, base, user, password)
+    d.find_element(By.LINK_TEXT, "Enrollments").click()
+    wait_for(d, lambda d: "/ui/enrollments" in d.current_url,
+             "the navigation bar did not lead to Enrollments")
+    d.find_element(By.NAME, "cn").send_keys("browser <b>")
+    d.find_element(By.CSS_SELECTOR, "main form button").click()
+    wait_for(d, lambda d: "cn=" in d.current_url, "the search did not run")
+    cells = [td.text for td in d.find_elements(By.TAG_NAME, "td")]
+    if "browser <b>one</b>" not in cells or \
+            d.find_elements(By.CSS_SELECTOR, "td b"):
+        fail("search: the CN holding markup is missing or not text: %r"
+             % cells)
+    shot(d, outdir, "enrollments-01-search")
+    console_errors(d, "enrollments search")
+    d.find_element(By.LINK_TEXT, txid).click()
+    wait_for(d, lambda d: "History" in d.page_source,
+             "the transaction's page did not open")
+    for kind in ("admitted", "ordered", "issued", "delivered"):
+        if kind not in [td.text for td in d.find_elements(By.TAG_NAME, "td")]:
+            fail("the history has no %s event" % kind)
+    shot(d, outdir, "enrollments-02-detail")
+    console_errors(d, "enrollment detail")
+    d.find_element(By.LINK_TEXT, "Enrollments").click()
+    wait_for(d, lambda d: d.find_elements(By.NAME, "state"),
+             "back to Enrollments")
+    d.find_element(By.CSS_SELECTOR, "option[value=refused]").click()
+    d.find_element(By.CSS_SELECTOR, "main form button").click()
+    wait_for(d, lambda d: "state=refused" in d.current_url,
+             "the refused search did not run")
+    if "unknown challenge" not in d.page_source:
+        fail("the refused request is not listed")
+    shot(d, outdir, "enrollments-03-refused")
+    console_errors(d, "refused requests")
+
+
 def main():
     mode, base, outdir, frame_url, user, password = sys.argv[1:7]
     os.makedirs(outdir, exist_ok=True)
@@ -446,6 +487,8 @@ def main():
             certificates_mode(d, base, outdir, user, password, sys.argv[7:])
         elif mode == "users":
             users_mode(d, base, outdir, user, password)
+        elif mode == "enrollments":
+            enrollments_mode(d, base, outdir, frame_url, user, password)
         else:
             expire_mode(d, base, outdir, user, password)
     finally:

@@ -5,7 +5,8 @@
 # incarnations, leases, takeover and the order gate (test_db_lease);
 # copying an instance into PostgreSQL (test_db_copy: its PostgreSQL
 # cases skip on SQLite); Microsoft Intune's state of a transaction
-# (test_db_intune).
+# (test_db_intune); a transaction's history and the console's search
+# (test_db_hist).
 #
 # Each runs twice: on SQLite (unit/test_db...) and on PostgreSQL
 # (unit/test_db...-pg), against one throwaway cluster that the fixture
@@ -23,7 +24,7 @@ set_tests_properties(unit/pg-start PROPERTIES LABELS unit-pg TIMEOUT 120
 	FIXTURES_SETUP pg-unit)
 set_tests_properties(unit/pg-stop PROPERTIES LABELS unit-pg TIMEOUT 120
 	FIXTURES_CLEANUP pg-unit)
-foreach(_t db db_txn db_race db_user db_lease db_copy db_intune)
+foreach(_t db db_txn db_race db_user db_lease db_copy db_intune db_hist)
 	gw_unit_test(test_${_t}
 		SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_${_t}.c
 			${CMAKE_CURRENT_LIST_DIR}/test_db_common.c

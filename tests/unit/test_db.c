@@ -34,10 +34,10 @@ test_open_schema(void **state)
 	if (fx->pg) {
 		/* PostgreSQL's own list: version 7; a second open keeps
 		 * it; a database from a newer program is refused. */
-		assert_int_equal(db_schema_version(fx->db), 7);
+		assert_int_equal(db_schema_version(fx->db), 8);
 		assert_string_equal(db_backend_name(fx->db), "postgresql");
 		assert_int_equal(fx_open(fx, &db2, &err), 0);
-		assert_int_equal(db_schema_version(db2), 7);
+		assert_int_equal(db_schema_version(db2), 8);
 		db_close(db2);
 		fx_pg_sql(fx, "UPDATE scepgw_schema SET version = 99");
 		gw_err_clear(&err);
@@ -45,15 +45,15 @@ test_open_schema(void **state)
 		assert_null(db2);
 		assert_int_equal(err.code, DB_ERR_SCHEMA);
 		assert_non_null(strstr(err.msg, "99"));
-		fx_pg_sql(fx, "UPDATE scepgw_schema SET version = 6");
+		fx_pg_sql(fx, "UPDATE scepgw_schema SET version = 8");
 		return;
 	}
-	assert_int_equal(db_schema_version(fx->db), 15);
+	assert_int_equal(db_schema_version(fx->db), 16);
 	assert_int_equal(stat(fx->path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	/* A second open of a migrated file keeps its version. */
 	assert_int_equal(db_open(&db2, fx->path, &err), 0);
-	assert_int_equal(db_schema_version(db2), 15);
+	assert_int_equal(db_schema_version(db2), 16);
 	db_close(db2);
 	/* The file is in WAL mode. */
 	assert_int_equal(sqlite3_open(fx->path, &h), SQLITE_OK);

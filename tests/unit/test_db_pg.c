@@ -474,7 +474,7 @@ test_pg_multi_host(void **state)
 	gw_err_clear(&err);
 	if (db_open_url(&db, url, NULL, "test", 0, &err) != 0)
 		fail_msg("%s", err.msg);
-	assert_int_equal(db_schema_version(db), 7);
+	assert_int_equal(db_schema_version(db), 8);
 	db_close(db);
 }
 
@@ -601,7 +601,7 @@ test_pg_concurrent_open(void **state)
 	for (i = 0; i < OPENERS; i++) {
 		pthread_join(th[i], NULL);
 		assert_int_equal(o[i].rc, 0);
-		assert_int_equal(o[i].version, 7);
+		assert_int_equal(o[i].version, 8);
 	}
 	pthread_barrier_destroy(&bar);
 	assert_int_equal(fx_pg_sql(fx, "SELECT count(*) FROM scepgw_schema"),

@@ -55,16 +55,20 @@ gw_pg_sql "ALTER TABLE nodes DROP COLUMN order_sha256, DROP COLUMN ra_sha256;
     DROP FUNCTION scepgw_txn_start_row;
     DROP INDEX certificates_issued; DROP INDEX certificates_revoked;
     DROP INDEX transactions_email;
+    DROP TABLE txn_events; DROP INDEX transactions_cn_c, transactions_email_c, transactions_created;
+    DROP TRIGGER txn_events_txn ON transactions;
+    DROP TRIGGER txn_events_cert ON certificates;
+    DROP FUNCTION scepgw_txn_history, scepgw_txn_event;
     UPDATE scepgw_schema SET version = 2" >/dev/null
 rc=0
 "$GW_BUILD/scepgw" check -c "$GW_CONF" >"$T/old.out" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || { cat "$T/old.out" >&2; gw_fail "check passed on an old schema without the owner"; }
-gw_assert_contains "$T/old.out" "^FAIL +database: schema version 2 must be migrated to 7, as the role that owns the schema: .*permission denied"
+gw_assert_contains "$T/old.out" "^FAIL +database: schema version 2 must be migrated to 8, as the role that owns the schema: .*permission denied"
 cp "$GW_CONF" "$GW_DIR/owner.conf"
 gw_conf_set db url "$GW_PG_URL" "$GW_DIR/owner.conf"
 gw_conf_set db password_file "$T/db.password" "$GW_DIR/owner.conf"
 check_out owner "$GW_DIR/owner.conf"
-gw_assert_eq 7 "$(gw_pg_sql 'SELECT version FROM scepgw_schema')" "schema version after the owner's check"
+gw_assert_eq 8 "$(gw_pg_sql 'SELECT version FROM scepgw_schema')" "schema version after the owner's check"
 
 check_out alone
 gw_assert_contains "$T/alone.out" "^OK +PostgreSQL server: [0-9.]+.* at .*, primary, role scepgw_app"

@@ -15,7 +15,7 @@ gw_init --db-url "$GW_PG_URL" --db-password-file "$T/db.password"
 gw_assert_eq "" "$(gw_conf_get db path)" "[db] path after init --db-url"
 gw_assert_eq "db.password" "$(gw_conf_get db password_file)" \
     "[db] password_file after init"
-gw_assert_eq 7 "$(gw_pg_sql 'SELECT version FROM scepgw_schema')" \
+gw_assert_eq 8 "$(gw_pg_sql 'SELECT version FROM scepgw_schema')" \
     "schema version"
 SIM_ORDERS0=$(sim_orders)
 gw_conf_set scep pending_after_seconds 1
@@ -47,7 +47,7 @@ gw_assert_eq 1 "$(sim_orders)" "orders at epki-sim"
 
 "$GW_BUILD/scepgw" check -c "$GW_CONF" >"$T/check.out" 2>&1 ||
     { cat "$T/check.out" >&2; gw_fail "scepgw check failed"; }
-gw_assert_contains "$T/check.out" "postgresql, schema version 7"
+gw_assert_contains "$T/check.out" "postgresql, schema version 8"
 gw_stop
 
 # A wrong password: a clear error, and no password in any output.

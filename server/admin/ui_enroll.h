@@ -1,0 +1,13 @@
+/*
+ * Shared by the console's enrollment pages (ui_enroll.c, ui_enroll_view.c).
+ */
+#ifndef GW_ADMIN_UI_ENROLL_H
+#define GW_ADMIN_UI_ENROLL_H
+
+struct buf;
+
+void ui_url_esc(struct buf *b, const char *s);
+void ui_txid_link(struct buf *b, const char *txid);
+const char *ui_enroll_state_name(int state);
+
+#endif
