@@ -426,6 +426,7 @@ struct db_cert_query {
 int db_cert_search(struct db *db, const struct db_cert_query *q, db_cert_fn *fn,
     void *arg, struct gw_err *err);
 
+/*
  * The console's search of transactions (README "Admin web console"),
  * newest first: cn and email are case-sensitive prefixes (an index range,
  * db/README.md "History"), created in [from, to) (0: unbounded), and a
