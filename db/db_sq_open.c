@@ -167,11 +167,15 @@ static const char *const db_migrations[] = {
 	 * in the index too, so that a state is filtered without reading
 	 * the rows and their DER), the revoked ones; by CN and by e-mail
 	 * address through migration 15's transactions_cn and
-	 * transactions_email. */
+	 * transactions_email. And the dashboard's last licence error
+	 * (db_licence_last_error()) without reading every transaction, as
+	 * PostgreSQL's transactions_epki_code. */
 	("CREATE INDEX certificates_issued ON certificates(issued, "
 	 "serial_hex, revoked, not_after);"
 	 "CREATE INDEX certificates_revoked ON certificates(issued, serial_hex) "
-	 "WHERE revoked <> 0;"),
+	 "WHERE revoked <> 0;"
+	 "CREATE INDEX transactions_epki_code ON transactions(epki_code, "
+	 "updated) WHERE epki_code IS NOT NULL;"),
 };
 
 #define DB_SCHEMA_LATEST \
