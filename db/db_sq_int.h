@@ -131,6 +131,12 @@
 	    "FROM transactions "                                                  \
 	    "WHERE (?1 = 0 OR state = ?1) AND (?2 IS NULL OR cn = ?2) "           \
 	    "ORDER BY id DESC LIMIT ?3")                                          \
+	X(TX_LIST_CN,                                                             \
+	    "SELECT id, txid, state, created, updated, cn, email, ou, "           \
+	    "order_id, fail_info, fail_text, upn, epki_code, epki_message "       \
+	    "FROM transactions INDEXED BY transactions_cn "                       \
+	    "WHERE cn = ?2 AND (?1 = 0 OR state = ?1) "                           \
+	    "ORDER BY id DESC LIMIT ?3")                                          \
 	X(TX_COUNT, "SELECT state, count(*) FROM transactions GROUP BY state")    \
 	X(USER_PUT,                                                               \
 	    "INSERT INTO users(name, kdf, kdf_n, kdf_r, kdf_p, salt, hash, "      \

@@ -188,7 +188,8 @@ sq_txn_list(struct db *db, enum db_txn_state state, const char *cn,
 	int rc = -1;
 
 	db_lock(db);
-	st = db_stmt(db, DB_ST_TX_LIST_FILTER);
+	/* By CN through its index: "?2 IS NULL OR" keeps SQLite from any. */
+	st = db_stmt(db, cn != NULL ? DB_ST_TX_LIST_CN : DB_ST_TX_LIST_FILTER);
 	if (sqlite3_bind_int(st, 1, (int)state) != SQLITE_OK ||
 	    db_bind_text(st, 2, cn) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 3, sq_limit(limit)) != SQLITE_OK) {
@@ -474,10 +475,25 @@ search_sql(struct db *db, struct buf *b, const struct db_txn_query *q)
 	    range_col(db, q->email != NULL, "email", "+email", q->email, 0, 0);
 	const char *cr = range_col(db, q->from > 0 || q->to > 0, "created",
 	    "+created", NULL, q->from, q->to);
-	int rc = buf_addstr(b,
+	const char *by = NULL;
+	int rc;
+
+	/*
+	 * A narrow range is read through its index, named: with bound
+	 * values and no statistics, the planner otherwise prefers the rowid
+	 * range of id < :before, which reads every row (30 ms at 100,000).
+	 */
+	if (q->cn != NULL && cn[0] != '+')
+		by = "transactions_cn";
+	else if (q->email != NULL && em[0] != '+')
+		by = "transactions_email";
+	else if ((q->from > 0 || q->to > 0) && cr[0] != '+')
+		by = "transactions_created";
+	rc = buf_printf(b,
 	    "SELECT id, txid, state, created, updated, cn, email, ou, "
 	    "order_id, fail_info, fail_text, upn, epki_code, epki_message "
-	    "FROM transactions WHERE id < :before");
+	    "FROM transactions%s%s WHERE id < :before",
+	    by != NULL ? " INDEXED BY " : "", by != NULL ? by : "");
 
 	if (q->state != 0)
 		rc |= buf_addstr(b, " AND state = :state");
