@@ -53,7 +53,7 @@ def variants(now, txid, serial):
         ("api enrollments", "TX_LIST_FILTER", (0, None, 50)),
         ("api enrollments state=failed", "TX_LIST_FILTER", (3, None, 50)),
         ("api enrollments state=ordering", "TX_LIST_FILTER", (1, None, 50)),
-        ("api enrollments cn=probe", "TX_LIST_FILTER", (0, "bench-probe", 50)),
+        ("api enrollments cn=probe", "TX_LIST_CN", (0, "bench-probe", 50)),
         ("api enrollment TXID", "TX_GET", (txid,)),
         ("api challenges", "CH_LIST_STATE", (0, now, 50, 2**62)),
         ("api challenges state=unused", "CH_LIST_STATE", (1, now, 50, 2**62)),
