@@ -304,6 +304,41 @@ ui_is_admin(const struct ui_who *who)
 	return who != NULL && who->role == DB_ROLE_ADMIN;
 }
 
+/*
+ * Appends s percent-encoded (all but RFC 3986 unreserved characters) to b:
+ * a path segment or query value in a link, then printed through ui_esc().
+ */
+void
+ui_url_esc(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)s;
+	char e[4] = { '%', 0, 0, 0 };
+
+	for (; p != NULL && *p != '\0'; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
+		    *p == '_' || *p == '~') {
+			buf_add(b, p, 1);
+			continue;
+		}
+		e[1] = hex[*p >> 4];
+		e[2] = hex[*p & 15];
+		buf_add(b, e, 3);
+	}
+}
+
+/* A link to a transaction's page, its text the transactionID. */
+void
+ui_txid_link(struct buf *b, const char *txid)
+{
+	buf_addstr(b, "<a href=\"/ui/enrollments/");
+	ui_url_esc(b, txid);
+	buf_addstr(b, "\">");
+	ui_esc(b, txid);
+	buf_addstr(b, "</a>");
+}
+
 /* A plain answer (403, 404, 405) with the common headers. */
 enum MHD_Result
 ui_plain(struct admin_req *rq, unsigned status, const char *text)

@@ -66,23 +66,6 @@ cert_arg(struct ui_call *c, const char *name, char *out, size_t n)
 	return 0;
 }
 
-/* Appends s percent-encoded (all but unreserved characters) to b. */
-void
-ui_url_add(struct buf *b, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p = (const unsigned char *)s;
-
-	for (; *p != '\0'; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
-		    *p == '_' || *p == '~')
-			buf_add(b, p, 1);
-		else
-			buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
-	}
-}
-
 /* A 400 page naming what was wrong with the search. */
 static enum MHD_Result
 cert_bad(struct ui_call *c, const char *what)
@@ -120,7 +103,7 @@ cert_row(void *arg, const struct db_cert *c)
 	snprintf(r->last_serial, sizeof(r->last_serial), "%s", c->serial_hex);
 	ui_time(c->not_after, when, sizeof(when));
 	buf_addstr(b, "<tr><td><a href=\"/ui/certificates/");
-	ui_url_add(b, c->serial_hex);
+	ui_url_esc(b, c->serial_hex);
 	buf_addstr(b, "\">");
 	ui_esc(b, c->serial_hex);
 	buf_addstr(b, "</a></td><td>");
@@ -186,24 +169,24 @@ cert_list_page(struct ui_call *c, struct db_cert_query *q, const char *serial,
 	buf_addstr(&b, "<p>");
 	if (q->after_serial != NULL) {
 		buf_addstr(&b, "<a href=\"/ui/certificates?serial=");
-		ui_url_add(&b, serial);
+		ui_url_esc(&b, serial);
 		buf_addstr(&b, "&amp;cn=");
-		ui_url_add(&b, cn);
+		ui_url_esc(&b, cn);
 		buf_addstr(&b, "&amp;email=");
-		ui_url_add(&b, email);
+		ui_url_esc(&b, email);
 		buf_printf(&b, "&amp;state=%s\">First page</a> ",
 		    cert_states[q->state]);
 	}
 	if (r.n > CERTS_PAGE) {
 		buf_addstr(&b, "<a href=\"/ui/certificates?serial=");
-		ui_url_add(&b, serial);
+		ui_url_esc(&b, serial);
 		buf_addstr(&b, "&amp;cn=");
-		ui_url_add(&b, cn);
+		ui_url_esc(&b, cn);
 		buf_addstr(&b, "&amp;email=");
-		ui_url_add(&b, email);
+		ui_url_esc(&b, email);
 		buf_printf(&b, "&amp;state=%s&amp;after=%" PRId64 "-",
 		    cert_states[q->state], r.last_issued);
-		ui_url_add(&b, r.last_serial);
+		ui_url_esc(&b, r.last_serial);
 		buf_addstr(&b, "\">Next page</a>");
 	}
 	buf_addstr(&b, "</p></section>");
@@ -406,7 +389,7 @@ cert_txn(struct ui_call *c, struct buf *b, const struct db_cert_renewal *r)
 	buf_addstr(b, "<tr><th>Transaction</th><td>");
 	if (cert->txid != NULL) {
 		buf_addstr(b, "<a href=\"/ui/enrollments/");
-		ui_url_add(b, cert->txid);
+		ui_url_esc(b, cert->txid);
 		buf_addstr(b, "\">");
 		ui_esc(b, cert->txid);
 		buf_addstr(b, "</a>");
@@ -422,7 +405,7 @@ cert_txn(struct ui_call *c, struct buf *b, const struct db_cert_renewal *r)
 			buf_addstr(b,
 			    "<tr><th>Renews</th><td>"
 			    "<a href=\"/ui/certificates/");
-			ui_url_add(b, t.renews);
+			ui_url_esc(b, t.renews);
 			buf_addstr(b, "\">");
 			ui_esc(b, t.renews);
 			buf_addstr(b, "</a></td></tr>");
@@ -433,7 +416,7 @@ cert_txn(struct ui_call *c, struct buf *b, const struct db_cert_renewal *r)
 		buf_addstr(b,
 		    "<tr><th>Renewed by</th><td>"
 		    "<a href=\"/ui/enrollments/");
-		ui_url_add(b, r->successor);
+		ui_url_esc(b, r->successor);
 		buf_addstr(b, "\">transaction ");
 		ui_esc(b, r->successor);
 		buf_addstr(b, "</a></td></tr>");
@@ -499,12 +482,12 @@ cert_detail(struct ui_call *c, const char *serial)
 		buf_printf(&b, "<span class=\"ok\">%s</span>",
 		    ui_cert_state(cert, (int64_t)time(NULL)));
 	buf_addstr(&b, "</td></tr></table><p><a href=\"/ui/certificates/");
-	ui_url_add(&b, cert->serial_hex);
+	ui_url_esc(&b, cert->serial_hex);
 	buf_addstr(&b, "/pem\">Download PEM</a></p>");
 	if (ui_is_admin(c->who) && cert->revoked == 0) {
 		buf_addstr(&b,
 		    "<form method=\"get\" action=\"/ui/certificates/");
-		ui_url_add(&b, cert->serial_hex);
+		ui_url_esc(&b, cert->serial_hex);
 		buf_addstr(&b,
 		    "/revoke\"><button type=\"submit\">Revoke"
 		    "&hellip;</button></form>");

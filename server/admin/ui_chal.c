@@ -63,18 +63,6 @@ chal_state(const struct db_challenge *c, int64_t now)
 	return c->expires <= now ? "expired" : "unused";
 }
 
-/* Appends s percent-encoded for a path segment. */
-static void
-url_seg(struct buf *b, const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-		    (*s >= '0' && *s <= '9') || strchr("-._~", *s) != NULL)
-			buf_add(b, s, 1);
-		else
-			buf_printf(b, "%%%02X", (unsigned char)*s);
-}
-
 static void
 cell(struct buf *b, const char *s)
 {
@@ -106,13 +94,9 @@ chal_row(void *arg, const struct db_challenge *c)
 	cell(b, c->profile != NULL ? c->profile : "(any)");
 	cell(b, st);
 	buf_addstr(b, "<td>");
-	if (c->txid != NULL) {
-		buf_addstr(b, "<a href=\"/ui/enrollments/");
-		url_seg(b, c->txid);
-		buf_addstr(b, "\">");
-		ui_esc(b, c->txid);
-		buf_addstr(b, "</a>");
-	} else
+	if (c->txid != NULL)
+		ui_txid_link(b, c->txid);
+	else
 		buf_addstr(b, "-");
 	buf_addstr(b, "</td><td>");
 	if (ui_is_admin(r->who) && strcmp(st, "unused") == 0) {

@@ -39,38 +39,6 @@ struct ui_search {
 	struct db_txn_query q;
 };
 
-/* Appends s percent-encoded (RFC 3986 unreserved kept), for a URL. */
-void
-ui_url_esc(struct buf *b, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p = (const unsigned char *)s;
-	char e[4] = { '%', 0, 0, 0 };
-
-	for (; p != NULL && *p != '\0'; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
-		    *p == '_' || *p == '~') {
-			buf_add(b, p, 1);
-			continue;
-		}
-		e[1] = hex[*p >> 4];
-		e[2] = hex[*p & 15];
-		buf_add(b, e, 3);
-	}
-}
-
-/* A link to a transaction's page, its text the transactionID. */
-void
-ui_txid_link(struct buf *b, const char *txid)
-{
-	buf_addstr(b, "<a href=\"/ui/enrollments/");
-	ui_url_esc(b, txid);
-	buf_addstr(b, "\">");
-	ui_esc(b, txid);
-	buf_addstr(b, "</a>");
-}
-
 /* The query value name into out ("" when absent). -1: too long. */
 static int
 ui_arg(struct ui_call *c, const char *name, char *out, size_t n)

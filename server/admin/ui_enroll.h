@@ -6,8 +6,6 @@
 
 struct buf;
 
-void ui_url_esc(struct buf *b, const char *s);
-void ui_txid_link(struct buf *b, const char *txid);
 const char *ui_enroll_state_name(int state);
 
 #endif

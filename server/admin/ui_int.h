@@ -52,6 +52,8 @@ typedef enum MHD_Result ui_page_fn(struct ui_call *c);
 
 /* ui.c: answers and input. */
 int ui_esc(struct buf *b, const char *s);
+void ui_url_esc(struct buf *b, const char *s);
+void ui_txid_link(struct buf *b, const char *txid);
 enum MHD_Result ui_page(struct ui_call *c, unsigned status, const char *title,
     const char *body);
 enum MHD_Result ui_page_buf(struct ui_call *c, unsigned status,
@@ -93,8 +95,7 @@ enum MHD_Result ui_certificate(struct ui_call *c);
 enum MHD_Result ui_cert_revoke(struct ui_call *c, const char *serial);
 struct db_cert;
 const char *ui_cert_state(const struct db_cert *c, int64_t now);
-void ui_url_add(struct buf *b, const char *s);
-enum MHD_Result ui_users(struct ui_call *c); /* ui_users.c */
+enum MHD_Result ui_users(struct ui_call *c);	   /* ui_users.c */
 enum MHD_Result ui_enrollments(struct ui_call *c); /* ui_enroll.c */
 enum MHD_Result ui_enrollment(struct ui_call *c);  /* ui_enroll_view.c */
 

@@ -64,28 +64,6 @@ users_role_select(struct buf *b, enum db_user_role sel)
 	buf_addstr(b, "</select>");
 }
 
-/* s percent-encoded for a query value (then still printed via ui_esc). */
-static void
-users_qenc(struct buf *b, const char *s)
-{
-	static const char hx[] = "0123456789ABCDEF";
-	char e[4] = { '%', 0, 0, 0 };
-
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
-		    ch == '.') {
-			buf_add(b, s, 1);
-			continue;
-		}
-		e[1] = hx[ch >> 4];
-		e[2] = hx[ch & 15];
-		buf_add(b, e, 3);
-	}
-}
-
 /* One user's table row; an admin's row carries its forms. */
 static int
 users_row(void *arg, const struct db_user *u)
@@ -127,7 +105,7 @@ users_row(void *arg, const struct db_user *u)
 			buf_addstr(b,
 			    " <button type=\"submit\">Change role</button> "
 			    "<a href=\"/ui/users?remove=");
-			users_qenc(b, u->name);
+			ui_url_esc(b, u->name);
 			buf_addstr(b, "\">Remove…</a></form>");
 		}
 		buf_addstr(b, "</td>");
