@@ -226,7 +226,7 @@ db_count() {
 to_pg() {
 	[ "$BACKEND" = pg ] || return 0
 	gw_pg_sql "DO \$\$ BEGIN IF to_regclass('public.transactions') IS NOT NULL THEN
-	    TRUNCATE certificates, transactions, challenges, users, licence_counts, nodes CASCADE;
+	    TRUNCATE txn_events, certificates, transactions, challenges, users, licence_counts, nodes CASCADE;
 	    END IF; END \$\$" >/dev/null || gw_fail "emptying PostgreSQL failed"
 	gw_run "$T/migrate.out" 600 "$GW_BUILD/scepgw" db migrate -c "$GW_CONF" \
 	    --to "$GW_PG_URL" --db-password-file "$T/db.password" ||
