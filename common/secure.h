@@ -24,8 +24,8 @@ int gw_file_read(const char *path, size_t max, struct buf *out,
     struct gw_err *err);
 int gw_file_write(const char *path, const void *p, size_t n, mode_t mode,
     struct gw_err *err);
-int gw_file_write_owned(const char *path, const void *p, size_t n,
-    mode_t mode, uid_t uid, gid_t gid, struct gw_err *err);
+int gw_file_write_owned(const char *path, const void *p, size_t n, mode_t mode,
+    uid_t uid, gid_t gid, struct gw_err *err);
 int gw_file_open_private(const char *path, struct gw_err *err);
 int gw_file_check_private(const char *path, struct gw_err *err);
 int gw_file_check_private_preroot(const char *path, struct gw_err *err);

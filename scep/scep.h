@@ -91,8 +91,8 @@ const uint8_t *scep_ra_nextcacert(const struct scep_ra *ra, size_t *len);
 int scep_ra_verify_issued(const struct scep_ra *ra, const X509 *cert,
     struct gw_err *err);
 int scep_ra_key_new(const char *key_path, int bits, struct gw_err *err);
-int scep_ra_key_new_owned(const char *key_path, int bits, uid_t uid,
-    gid_t gid, struct gw_err *err);
+int scep_ra_key_new_owned(const char *key_path, int bits, uid_t uid, gid_t gid,
+    struct gw_err *err);
 int scep_ra_csr_new(const char *key_path, const char *cn, char **pem,
     struct gw_err *err);
 int scep_ra_selfsigned_new(const char *key_path, const char *cn, int days,
