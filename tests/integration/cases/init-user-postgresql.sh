@@ -16,6 +16,15 @@ U=gwinitpg$$
 useradd --system --user-group --no-create-home --home-dir /nonexistent \
     --shell /usr/sbin/nologin "$U" || gw_fail "useradd $U"
 del_user() { userdel "$U"; }
+# USER's own copy of the program, run from /: the build folder may be out
+# of its reach (a private checkout, as a CI's clone in a 0700 folder).
+as_user() {
+	if [ ! -x "$T/bin/scepgw" ]; then
+		install -d -m 755 "$T/bin" && install -m 755 "$GW_BUILD/scepgw" "$T/bin/scepgw" ||
+		    gw_fail "copy scepgw for $U"
+	fi
+	(cd / && runuser -u "$U" -- "$T/bin/scepgw" "$@")
+}
 GW__CLEANUP_HOOKS+=(del_user)
 
 (umask 077 && printf '%s\n' "$GW_SIM_PASSWORD" >"$T/epki.password")
@@ -44,5 +53,5 @@ done
 GW_CONF=$T/etc/scepgw.conf
 gw_assert_eq "$URL" "$(gw_conf_get db url)" "[db] url"
 gw_assert_eq "" "$(gw_conf_get db path)" "[db] path"
-runuser -u "$U" -- "$GW_BUILD/scepgw" check -c "$GW_CONF" >"$T/check.log" 2>&1 ||
+as_user check -c "$GW_CONF" >"$T/check.log" 2>&1 ||
     gw_fail "scepgw check as $U failed (check.log)"
