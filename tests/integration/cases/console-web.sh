@@ -80,6 +80,17 @@ gw_assert_eq 200 "$(ui GET /ui/style.css "$T/anon")" "style.css"
 gw_assert_contains "$T/ui.h" '^Content-Type: text/css'
 gw_assert_eq 404 "$(ui GET /ui/nope "$T/anon")" "unknown page"
 gw_assert_eq 303 "$(ui POST /ui/logout "$T/anon" -d csrf=x)" "logout without a session"
+# Every page but the login and the one-time links needs a session, for
+# reading as for changing: each sends to the login page and does nothing.
+for p in /ui/challenges /ui/enrollments /ui/enrollments/x /ui/certificates \
+    /ui/certificates/01 /ui/certificates/01/pem /ui/certificates/01/revoke /ui/users; do
+	gw_assert_eq 303 "$(ui GET "$p" "$T/anon")" "GET $p without a session"
+	gw_assert_contains "$T/ui.h" '^Location: /ui/login$'
+done
+for p in /ui/challenges /ui/challenges/revoke /ui/certificates/01/revoke /ui/users; do
+	gw_assert_eq 303 "$(ui POST "$p" "$T/anon" -d csrf=x -d id=1 -d op=remove -d name=root)" \
+	    "POST $p without a session"
+done
 # The JSON API still wants its token.
 gw_assert_eq 401 "$(curl -sS -o /dev/null -w '%{http_code}' "$A/api/v1/challenges")" "API without token"
 
